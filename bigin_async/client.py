@@ -1,0 +1,252 @@
+"""``BiginClient``: one pooled transport, one token manager, one set of limits, many module clients.
+
+Create one per process and share it between tasks: the pool, the concurrency gate and the rate
+limits only protect you if every call goes through the same client.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from bigin_async.auth import FileTokenStore, TokenManager, TokenStore
+from bigin_async.config import Edition, Region, Settings, build_settings
+from bigin_async.errors import ConfigurationError
+from bigin_async.transport import Transport, decode_json
+
+__all__ = ["BiginClient"]
+
+_UNSET: Any = object()
+
+
+def _secret(name: str, value: str | SecretStr | None) -> SecretStr | None:
+    if value is None:
+        return None
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(f"{name} must be a non-empty string")
+    return SecretStr(value.strip())
+
+
+class BiginClient:
+    """The async client for the Zoho Bigin API v2.
+
+    Credentials: ``client_id`` + ``client_secret`` + ``refresh_token`` (refreshes by itself), or
+    ``access_token`` (+ ``expires_in`` seconds) for a token obtained elsewhere. Limits: the
+    concurrency gate (``max_concurrency``, default 10) always applies; per-minute and per-day
+    caps apply when an ``edition`` or explicit numbers set them (Zoho documents none itself).
+
+    Use it as ``async with BiginClient(...) as bigin:`` or call :meth:`aclose` when done.
+    """
+
+    def __init__(
+        self,
+        *,
+        client_id: str | SecretStr | None = None,
+        client_secret: str | SecretStr | None = None,
+        refresh_token: str | SecretStr | None = None,
+        access_token: str | SecretStr | None = None,
+        expires_in: float | None = None,
+        region: str | Region = "us",
+        api_domain: str | None = None,
+        accounts_url: str | None = None,
+        edition: str | Edition | None = None,
+        max_concurrency: int = 10,
+        requests_per_minute: int | None = None,
+        daily_limit: int | None = None,
+        min_calls_remaining: int = 1,
+        bulk_operations_per_minute: int | None = None,
+        max_retries: int = 5,
+        retry_backoff_seconds: float = 0.5,
+        max_retry_after: float = 180.0,
+        intercall_delay: float = 0.0,
+        timeout: float = 30.0,
+        deadline: float | None = 300.0,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        token_store: TokenStore | None = None,
+    ) -> None:
+        settings = build_settings(
+            region=region,
+            api_domain=api_domain,
+            accounts_url=accounts_url,
+            edition=edition,
+            max_concurrency=max_concurrency,
+            requests_per_minute=requests_per_minute,
+            daily_limit=daily_limit,
+            min_calls_remaining=min_calls_remaining,
+            bulk_operations_per_minute=bulk_operations_per_minute,
+            max_retries=max_retries,
+            retry_backoff_seconds=retry_backoff_seconds,
+            max_retry_after=max_retry_after,
+            intercall_delay=intercall_delay,
+            timeout=timeout,
+            deadline=deadline,
+        )
+        secrets = {
+            "client_id": _secret("client_id", client_id),
+            "client_secret": _secret("client_secret", client_secret),
+            "refresh_token": _secret("refresh_token", refresh_token),
+        }
+        bare = _secret("access_token", access_token)
+        given = [name for name, value in secrets.items() if value is not None]
+        if given and len(given) != 3:
+            missing = sorted(set(secrets) - set(given))
+            raise ConfigurationError(
+                f"refresh-token mode needs client_id, client_secret and refresh_token; missing: {', '.join(missing)}"
+            )
+        if not given and bare is None:
+            raise ConfigurationError(
+                "no credentials: pass client_id, client_secret and refresh_token, or an access_token "
+                "(with expires_in), or use BiginClient.from_env() with BIGIN_* variables"
+            )
+        if expires_in is not None and (isinstance(expires_in, bool) or not isinstance(expires_in, (int, float)) or expires_in <= 0):
+            raise ConfigurationError(f"expires_in must be a positive number of seconds, got {expires_in!r}")
+        if expires_in is not None and bare is None:
+            raise ConfigurationError("expires_in only makes sense with access_token")
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise ConfigurationError("http_client must be an httpx.AsyncClient")
+        if token_store is not None and not isinstance(token_store, TokenStore):
+            raise ConfigurationError("token_store must implement load/save/clear/lock (the TokenStore protocol)")
+        tokens = TokenManager(
+            token_url=settings.token_url,
+            client_id=secrets["client_id"],
+            client_secret=secrets["client_secret"],
+            refresh_token=secrets["refresh_token"],
+            access_token=bare,
+            expires_in=expires_in,
+            store=token_store,
+            timeout=settings.timeout,
+        )
+        self._transport = Transport.create(settings, tokens, http_client=http_client, http_transport=transport)
+        self._is_view = False
+
+    # -- construction helpers ----------------------------------------------------------------
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> BiginClient:
+        """Build from ``BIGIN_*`` variables (keyword overrides win).
+
+        BIGIN_CLIENT_ID, BIGIN_CLIENT_SECRET, BIGIN_REFRESH_TOKEN, BIGIN_ACCESS_TOKEN,
+        BIGIN_EXPIRES_IN, BIGIN_REGION, BIGIN_API_DOMAIN, BIGIN_ACCOUNTS_URL, BIGIN_EDITION,
+        BIGIN_MAX_CONCURRENCY, BIGIN_REQUESTS_PER_MINUTE, BIGIN_DAILY_LIMIT,
+        BIGIN_MIN_CALLS_REMAINING, BIGIN_BULK_OPERATIONS_PER_MINUTE, BIGIN_MAX_RETRIES,
+        BIGIN_RETRY_BACKOFF_SECONDS, BIGIN_MAX_RETRY_AFTER, BIGIN_INTERCALL_DELAY, BIGIN_TIMEOUT,
+        BIGIN_TOKEN_FILE (a :class:`FileTokenStore` path shared by processes).
+        """
+        env = os.environ if environ is None else environ
+        strings = ("client_id", "client_secret", "refresh_token", "access_token", "region", "api_domain", "accounts_url", "edition")
+        ints = ("max_concurrency", "requests_per_minute", "daily_limit", "min_calls_remaining", "bulk_operations_per_minute", "max_retries")
+        floats = ("expires_in", "retry_backoff_seconds", "max_retry_after", "intercall_delay", "timeout")
+        kwargs: dict[str, Any] = {}
+        for name in strings + ints + floats:
+            raw = env.get(f"BIGIN_{name.upper()}")
+            if raw is None or raw == "":
+                continue
+            try:
+                kwargs[name] = int(raw) if name in ints else float(raw) if name in floats else raw
+            except ValueError:
+                raise ConfigurationError(f"BIGIN_{name.upper()} must be a number, got {raw!r}") from None
+        token_file = env.get("BIGIN_TOKEN_FILE")
+        if token_file:
+            kwargs["token_store"] = FileTokenStore(token_file)
+        kwargs.update(overrides)
+        return cls(**kwargs)
+
+    def with_options(
+        self,
+        *,
+        timeout: float = _UNSET,
+        max_retries: int = _UNSET,
+        retry_backoff_seconds: float = _UNSET,
+        max_retry_after: float = _UNSET,
+        deadline: float | None = _UNSET,
+    ) -> BiginClient:
+        """A view with other per-call options that shares the pool, the limiters and the tokens.
+
+        Closing a view does nothing; close the original client.
+        """
+        changes = {
+            name: value
+            for name, value in {
+                "timeout": timeout,
+                "max_retries": max_retries,
+                "retry_backoff_seconds": retry_backoff_seconds,
+                "max_retry_after": max_retry_after,
+                "deadline": deadline,
+            }.items()
+            if value is not _UNSET
+        }
+        view = object.__new__(type(self))
+        view._transport = self._transport.with_settings(**changes)
+        view._is_view = True
+        return view
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    async def __aenter__(self) -> BiginClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool (idempotent). Views leave the shared pool alone."""
+        if not self._is_view:
+            await self._transport.aclose()
+
+    @property
+    def closed(self) -> bool:
+        return self._transport.closed
+
+    def __del__(self) -> None:
+        # No I/O here (the loop may be gone): only tell the developer they forgot aclose().
+        transport = getattr(self, "_transport", None)
+        if transport is not None and not getattr(self, "_is_view", True) and transport.used and not transport.closed:
+            warnings.warn(
+                "BiginClient was used and never closed; use `async with BiginClient(...)` or `await client.aclose()`",
+                ResourceWarning,
+                stacklevel=2,
+                source=self,
+            )
+
+    def __repr__(self) -> str:
+        s = self._transport.settings
+        return (
+            f"BiginClient(region={s.region.code!r}, api_domain={s.api_domain!r}, "
+            f"max_concurrency={s.max_concurrency}, requests_per_minute={s.requests_per_minute}, "
+            f"closed={self.closed})"
+        )
+
+    # -- public escape hatch -----------------------------------------------------------------
+    @property
+    def settings(self) -> Settings:
+        return self._transport.settings
+
+    @property
+    def transport(self) -> Transport:
+        """The request pipeline (for advanced use and metrics: ``transport.gate.peak``)."""
+        return self._transport
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """Call any Bigin endpoint through the same pipeline; the decoded JSON, or None for a 204.
+
+        ``path`` is relative to ``{api_domain}/bigin/v2`` (e.g. ``"/Contacts"``).
+        """
+        response = await self._transport.send(method, path, params=params, json=json, idempotent=idempotent)
+        return decode_json(response)

@@ -1,0 +1,304 @@
+"""The exception hierarchy: one base class, subclasses by meaning, never by accident of transport.
+
+Users catch by meaning (``except NotFoundError``) and still get the server's own ``code``: Zoho
+adds codes over time, so an unknown code maps by HTTP status and keeps its code instead of
+crashing. Every message is built from redacted parts: no token or secret ever reaches an
+exception's text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from bigin_async._redact import redact_url
+
+__all__ = [
+    "AmbiguousWriteError",
+    "APIError",
+    "AuthenticationError",
+    "BiginConnectionError",
+    "BiginError",
+    "BiginTimeoutError",
+    "BudgetExhaustedError",
+    "ConfigurationError",
+    "DuplicateRecordError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "PaginationLimitError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RecordError",
+    "ServerError",
+    "ValidationError",
+    "error_from_response",
+]
+
+
+class BiginError(Exception):
+    """Base of everything this SDK raises on purpose."""
+
+
+class ConfigurationError(BiginError, ValueError):
+    """A client setting is missing or wrong; raised at construction, before anything is sent."""
+
+
+class ValidationError(BiginError, ValueError):
+    """Bad input refused before it was sent (an id that is not digits, an empty record, ...)."""
+
+
+class BudgetExhaustedError(BiginError):
+    """The daily credit budget would fall below ``min_calls_remaining``: the call was not sent."""
+
+    def __init__(self, message: str, *, remaining: int, resets_in: float | None = None) -> None:
+        super().__init__(message)
+        self.remaining = remaining
+        self.resets_in = resets_in
+
+
+class PaginationLimitError(BiginError):
+    """A listing reached a server-side wall (e.g. search stops at 2,000 records) with more left."""
+
+
+class BiginConnectionError(BiginError):
+    """The connection failed (connect error, dropped connection); wraps httpx's exception."""
+
+    def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
+        super().__init__(message)
+        self.method = method
+        self.url = redact_url(url)
+
+
+class BiginTimeoutError(BiginConnectionError):
+    """A timeout fired (connect, read, pool, or the deadline over all attempts)."""
+
+
+class AmbiguousWriteError(BiginError):
+    """A write may or may not have been applied: the request went out and no answer came back.
+
+    Raised for plain inserts after a read timeout, a dropped connection or a 5xx: re-sending
+    could create duplicates, so the SDK never does. ``records`` are the records whose fate is
+    unknown; re-send them with an upsert on a unique field to be safe.
+    """
+
+    def __init__(self, message: str, *, records: Sequence[Any] = (), method: str = "", url: str = "") -> None:
+        super().__init__(message)
+        self.records: list[Any] = list(records)
+        self.method = method
+        self.url = redact_url(url)
+
+
+class APIError(BiginError):
+    """The server answered with an error: HTTP status, Zoho ``code``, ``message`` and ``details``."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        code: str | None = None,
+        details: Mapping[str, Any] | None = None,
+        method: str = "",
+        url: str = "",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.message = message
+        self.status_code = status_code
+        self.code = code
+        self.details: dict[str, Any] = dict(details or {})
+        self.method = method
+        self.url = redact_url(url)
+        self.headers: dict[str, str] = dict(headers or {})
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        where = f" ({self.method} {self.url})" if self.method else ""
+        code = f"{self.code}: " if self.code else ""
+        details = f" details={self.details}" if self.details else ""
+        return f"HTTP {self.status_code} {code}{self.message}{where}{details}"
+
+
+class AuthenticationError(APIError):
+    """The token is invalid, expired or revoked, or the OAuth server refused the credentials."""
+
+
+class PermissionDeniedError(APIError):
+    """The user or the token's scopes do not allow this (NO_PERMISSION, OAUTH_SCOPE_MISMATCH)."""
+
+
+class NotFoundError(APIError):
+    """No such record or URL (RECORD_NOT_FOUND, INVALID_URL_PATTERN, or a 204 on get by id)."""
+
+
+class InvalidRequestError(APIError):
+    """The request or its data is malformed (INVALID_DATA, MANDATORY_NOT_FOUND, INVALID_MODULE...)."""
+
+
+class DuplicateRecordError(InvalidRequestError):
+    """A unique field clashes with an existing record; ``existing_id`` names that record."""
+
+    @property
+    def existing_id(self) -> str | None:
+        value = self.details.get("id")
+        return str(value) if value is not None else None
+
+
+class RateLimitError(APIError):
+    """Too many requests; ``retry_after`` is the server's advised wait in seconds, if it gave one."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)
+
+
+class ServerError(APIError):
+    """A 5xx answer: the server failed, the request may be retried if it is idempotent."""
+
+
+class RecordError(APIError):
+    """One record of a write failed; raised by single-record writes with the server's entry."""
+
+
+_BY_CODE: dict[str, type[APIError]] = {
+    "INVALID_TOKEN": AuthenticationError,
+    "AUTHENTICATION_FAILURE": AuthenticationError,
+    "OAUTH_SCOPE_MISMATCH": PermissionDeniedError,
+    "NO_PERMISSION": PermissionDeniedError,
+    "RECORD_NOT_FOUND": NotFoundError,
+    "INVALID_URL_PATTERN": NotFoundError,
+    "INVALID_MODULE": InvalidRequestError,
+    "INVALID_DATA": InvalidRequestError,
+    "MANDATORY_NOT_FOUND": InvalidRequestError,
+    "REQUIRED_PARAM_MISSING": InvalidRequestError,
+    "INVALID_REQUEST": InvalidRequestError,
+    "INVALID_REQUEST_METHOD": InvalidRequestError,
+    "INVALID_QUERY": InvalidRequestError,
+    "DUPLICATE_DATA": DuplicateRecordError,
+    "RATE_LIMIT_EXCEEDED": RateLimitError,
+    "TOO_MANY_REQUESTS": RateLimitError,
+    "LIMIT_EXCEEDED": RateLimitError,
+}
+
+
+def _class_for_status(status: int) -> type[APIError]:
+    if status == 429:
+        return RateLimitError
+    if status == 401:
+        return AuthenticationError
+    if status == 403:
+        return PermissionDeniedError
+    if status == 404:
+        return NotFoundError
+    if status >= 500:
+        return ServerError
+    if status >= 400:
+        return InvalidRequestError
+    return APIError
+
+
+def error_class(code: str | None, status: int) -> type[APIError]:
+    """Pick the class by Zoho code first (the meaning), else by HTTP status."""
+    if code and code in _BY_CODE:
+        return _BY_CODE[code]
+    return _class_for_status(status)
+
+
+def parse_retry_after(headers: Mapping[str, str], now_epoch: float | None = None) -> float | None:
+    """Seconds to wait, from ``Retry-After`` (seconds) or ``X-RateLimit-Reset`` (epoch seconds).
+
+    Fractions are kept: a wait that rounds down to 0 s is how other SDKs retry too early.
+    """
+    import time
+
+    raw = headers.get("retry-after") or headers.get("Retry-After")
+    if raw:
+        try:
+            return max(0.0, float(raw))
+        except ValueError:
+            from email.utils import parsedate_to_datetime
+
+            try:
+                when = parsedate_to_datetime(raw).timestamp()
+            except (TypeError, ValueError):
+                return None
+            return max(0.0, when - (now_epoch if now_epoch is not None else time.time()))
+    reset = headers.get("x-ratelimit-reset") or headers.get("X-RateLimit-Reset")
+    if reset:
+        try:
+            value = float(reset)
+        except ValueError:
+            return None
+        now = now_epoch if now_epoch is not None else time.time()
+        # Epoch seconds (or milliseconds) in the future; a small number is already a delta.
+        if value > 1e12:
+            value /= 1000.0
+        return max(0.0, value - now) if value > 1e9 else max(0.0, value)
+    return None
+
+
+def error_from_body(
+    status: int,
+    body: Any,
+    *,
+    method: str = "",
+    url: str = "",
+    headers: Mapping[str, str] | None = None,
+    fallback_text: str = "",
+) -> APIError:
+    """Build the typed error for a Zoho error body (request-level or the first failed entry)."""
+    code: str | None = None
+    message = ""
+    details: Mapping[str, Any] = {}
+    entry: Any = body
+    if isinstance(body, Mapping) and "code" not in body:
+        for key in ("data", "watch"):
+            items = body.get(key)
+            if isinstance(items, list) and items and isinstance(items[0], Mapping):
+                entry = items[0]
+                break
+    if isinstance(entry, Mapping):
+        raw_code = entry.get("code") or entry.get("error")
+        code = str(raw_code) if raw_code is not None else None
+        message = str(entry.get("message") or entry.get("error_description") or "")
+        raw_details = entry.get("details")
+        details = raw_details if isinstance(raw_details, Mapping) else {}
+    if not message:
+        message = fallback_text.strip()[:200] or httpx.codes.get_reason_phrase(status) or "error"
+    cls = error_class(code, status)
+    headers = headers or {}
+    if cls is RateLimitError:
+        return RateLimitError(
+            message,
+            retry_after=parse_retry_after(headers),
+            status_code=status,
+            code=code,
+            details=details,
+            method=method,
+            url=url,
+            headers=headers,
+        )
+    return cls(message, status_code=status, code=code, details=details, method=method, url=url, headers=headers)
+
+
+def error_from_response(response: httpx.Response) -> APIError:
+    """Typed error for an httpx response; a non-JSON or HTML body still gives a typed error."""
+    try:
+        body: Any = json.loads(response.content) if response.content else None
+    except ValueError:
+        body = None
+    text = ""
+    if body is None and response.content:
+        text = response.content[:500].decode("utf-8", "replace")
+        if "<html" in text.lower():
+            text = f"non-JSON (HTML) error page from the server, HTTP {response.status_code}"
+    return error_from_body(
+        response.status_code,
+        body,
+        method=response.request.method,
+        url=str(response.request.url),
+        headers=dict(response.headers),
+        fallback_text=text,
+    )

@@ -1,0 +1,216 @@
+"""Pacing primitives: concurrency gate, per-minute limiter, daily credit budget, 429 cooldown.
+
+All built on anyio so they work under asyncio and trio alike. Each is shared by a client and
+all of its ``with_options`` views: limits belong to the org, not to one code path.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from types import TracebackType
+
+import anyio
+
+from bigin_async.errors import BudgetExhaustedError
+
+__all__ = ["ConcurrencyGate", "Cooldown", "DailyBudget", "RateLimiter", "gcra_interval"]
+
+Clock = Callable[[], float]
+SleepUntil = Callable[[float], Awaitable[None]]
+
+
+class ConcurrencyGate:
+    """At most ``limit`` calls in flight; waiters are served first come, first served.
+
+    anyio's semaphore hands a released slot straight to the longest waiter, so a burst of
+    callers cannot starve an early one. ``in_flight``/``peak`` exist for tests and metrics.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._semaphore = anyio.Semaphore(limit)
+        self.in_flight = 0
+        self.peak = 0
+
+    async def __aenter__(self) -> ConcurrencyGate:
+        await self._semaphore.acquire()
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.in_flight -= 1
+        self._semaphore.release()
+
+
+def gcra_interval(per_window: int, *, window: float = 60.0, latency_allowance: float = 2.0, burst: int = 1) -> float:
+    """Emission interval so that no rolling window, as the server counts arrivals, holds more than N.
+
+    A request reserved for time t arrives at the server somewhere in [t, t + J]. With burst B and
+    interval T, any window of length W holds at most ``B + floor((W + J) / T) - 1`` reservations
+    whose arrivals can fall inside it; T = (W + J) / (N - B + 1) makes that at most N.
+    """
+    if per_window < 1:
+        raise ValueError("per_window must be >= 1")
+    if not 1 <= burst <= per_window:
+        raise ValueError("burst must be between 1 and per_window")
+    return (window + latency_allowance) / (per_window - burst + 1)
+
+
+class RateLimiter:
+    """GCRA in reservation form: each caller gets its own send time, in FIFO order, no polling.
+
+    The state is one number, the theoretical arrival time (TAT). A reservation is granted at
+    ``max(now, TAT - tau)`` where ``tau = (burst - 1) * interval``, and pushes TAT one interval
+    on. Callers then sleep until their own time, outside the lock, so one slow sleeper never
+    delays the bookkeeping of the others.
+    """
+
+    def __init__(
+        self,
+        interval: float,
+        *,
+        burst: int = 1,
+        clock: Clock | None = None,
+        sleep_until: SleepUntil | None = None,
+    ) -> None:
+        if interval < 0 or math.isnan(interval):
+            raise ValueError("interval must be >= 0")
+        self.interval = interval
+        self._tau = (burst - 1) * interval
+        self._tat = -math.inf
+        self._clock: Clock = clock or anyio.current_time
+        self._sleep_until: SleepUntil = sleep_until or anyio.sleep_until
+        self._lock = anyio.Lock()
+
+    @classmethod
+    def per_minute(
+        cls,
+        calls: int,
+        *,
+        latency_allowance: float = 2.0,
+        burst: int = 1,
+        clock: Clock | None = None,
+        sleep_until: SleepUntil | None = None,
+    ) -> RateLimiter:
+        interval = gcra_interval(calls, window=60.0, latency_allowance=latency_allowance, burst=burst)
+        return cls(interval, burst=burst, clock=clock, sleep_until=sleep_until)
+
+    def reserve(self) -> float:
+        """Book the next send time (synchronous: callable from any task without awaiting)."""
+        now = self._clock()
+        start = max(now, self._tat - self._tau)
+        self._tat = max(self._tat, start) + self.interval
+        return start
+
+    async def acquire(self) -> float:
+        """Wait until this caller's reserved send time; returns that time."""
+        async with self._lock:
+            start = self.reserve()
+        if start > self._clock():
+            await self._sleep_until(start)
+        return start
+
+
+class Cooldown:
+    """A shared pause after a 429 with a server-advised wait: nobody sends until it ends.
+
+    Without it, ten in-flight tasks each learn of the limit separately and each hammer the
+    server once more; with it, one 429 quiets the whole client.
+    """
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self._clock: Clock = clock or anyio.current_time
+        self._until = -math.inf
+
+    @property
+    def remaining(self) -> float:
+        return max(0.0, self._until - self._clock())
+
+    def open_for(self, seconds: float) -> None:
+        self._until = max(self._until, self._clock() + max(0.0, seconds))
+
+    async def wait(self) -> None:
+        # The cooldown may be extended while we sleep: loop until it is really over.
+        while (until := self._until) > self._clock():
+            await anyio.sleep_until(until)
+
+
+class DailyBudget:
+    """Credits spent in a rolling 24 h, refusing a call that would go below ``min_remaining``.
+
+    Two sources of truth, and the stricter wins: the configured ``limit`` minus what this client
+    spent in the last 24 h, and the server's ``X-RateLimit-Remaining`` (when it sends one) minus
+    what was spent since. Without either, no cap applies.
+    """
+
+    WINDOW = 86_400.0
+
+    def __init__(self, limit: int | None, *, min_remaining: int = 1, clock: Clock | None = None) -> None:
+        self.limit = limit
+        self.min_remaining = min_remaining
+        self._clock: Clock = clock or anyio.current_time
+        self._spent: deque[tuple[float, int]] = deque()
+        self._spent_total = 0
+        self._server_remaining: int | None = None
+        self._spent_since_sync = 0
+        self._server_reset: float | None = None
+
+    def _expire(self, now: float) -> None:
+        horizon = now - self.WINDOW
+        while self._spent and self._spent[0][0] <= horizon:
+            self._spent_total -= self._spent.popleft()[1]
+
+    def remaining(self) -> int | None:
+        now = self._clock()
+        self._expire(now)
+        candidates: list[int] = []
+        if self.limit is not None:
+            candidates.append(self.limit - self._spent_total)
+        if self._server_remaining is not None:
+            if self._server_reset is not None and now >= self._server_reset:
+                self._server_remaining = None
+            else:
+                candidates.append(self._server_remaining - self._spent_since_sync)
+        return min(candidates) if candidates else None
+
+    def spend(self, credits: int) -> None:
+        """Take ``credits`` or raise :class:`BudgetExhaustedError` without sending anything."""
+        remaining = self.remaining()
+        if remaining is not None and remaining - credits < self.min_remaining:
+            raise BudgetExhaustedError(
+                f"daily API credit budget exhausted: {remaining} credits left, this call needs {credits} "
+                f"and at least {self.min_remaining} must remain (min_calls_remaining); "
+                "the call was not sent",
+                remaining=remaining,
+                resets_in=self._resets_in(),
+            )
+        if self.limit is not None:
+            self._spent.append((self._clock(), credits))
+            self._spent_total += credits
+        self._spent_since_sync += credits
+
+    def _resets_in(self) -> float | None:
+        now = self._clock()
+        if self._server_reset is not None:
+            return max(0.0, self._server_reset - now)
+        if self._spent:
+            return max(0.0, self._spent[0][0] + self.WINDOW - now)
+        return None
+
+    def sync(self, headers: Mapping[str, str], *, reset_in: float | None = None) -> None:
+        """Adopt the server's count from ``X-RateLimit-Remaining`` when the response carries it."""
+        raw = headers.get("x-ratelimit-remaining")
+        if raw is None:
+            return
+        try:
+            value = int(float(raw))
+        except ValueError:
+            return
+        self._server_remaining = value
+        self._spent_since_sync = 0
+        self._server_reset = self._clock() + reset_in if reset_in is not None else None

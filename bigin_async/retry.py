@@ -1,0 +1,75 @@
+"""What is safe to retry, and how long to wait: the retry table of DESIGN.md as code.
+
+| outcome                                              | retry?                                  |
+|------------------------------------------------------|-----------------------------------------|
+| connect error, connect/pool timeout, 429             | yes, any method (the server never saw it)|
+| read timeout, dropped connection, 5xx after sending  | only idempotent calls                   |
+| same, for a plain insert (POST)                      | no: the fate of the records is unknown  |
+| 401 INVALID_TOKEN                                    | refresh once, then one retry            |
+| any other 4xx                                        | no                                      |
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from collections.abc import Callable
+
+import httpx
+
+__all__ = ["Outcome", "backoff_delay", "classify_exception", "classify_status", "is_idempotent"]
+
+# Paths whose POST reads or converges instead of creating: safe to send twice.
+_IDEMPOTENT_POST_SUFFIXES = ("/upsert", "/search", "/coql", "/actions/add_tags", "/actions/remove_tags")
+
+
+def is_idempotent(method: str, path: str, override: bool | None = None) -> bool:
+    """Whether sending this request twice leaves the server as sending it once would."""
+    if override is not None:
+        return override
+    method = method.upper()
+    if method in ("GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"):
+        # DELETE is not idempotent in its *answer* (a second delete reports an error), but it
+        # is in its effect: the record is gone either way.
+        return True
+    bare = path.split("?", 1)[0].rstrip("/")
+    return bare.endswith(_IDEMPOTENT_POST_SUFFIXES) or bare == "/coql"
+
+
+class Outcome(enum.Enum):
+    """How one attempt ended, as far as retrying is concerned."""
+
+    SUCCESS = "success"
+    NOT_SENT = "not_sent"  # connect failure: retry any method
+    AMBIGUOUS = "ambiguous"  # may have been applied: retry idempotent only
+    RATE_LIMITED = "rate_limited"  # 429: retry any method after the advised wait
+    TOKEN_REJECTED = "token_rejected"  # 401 INVALID_TOKEN: refresh once and retry once
+    FATAL = "fatal"  # other 4xx: never retry
+
+
+def classify_exception(exc: Exception) -> Outcome:
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)):
+        return Outcome.NOT_SENT
+    if isinstance(exc, httpx.TransportError):
+        return Outcome.AMBIGUOUS
+    return Outcome.FATAL
+
+
+def classify_status(status: int, code: str | None) -> Outcome:
+    if status < 400:
+        return Outcome.SUCCESS
+    if status == 429:
+        return Outcome.RATE_LIMITED
+    if status == 401 and code in (None, "INVALID_TOKEN", "AUTHENTICATION_FAILURE"):
+        return Outcome.TOKEN_REJECTED
+    if status >= 500:
+        return Outcome.AMBIGUOUS
+    return Outcome.FATAL
+
+
+def backoff_delay(
+    attempt: int, base: float, *, cap: float = 30.0, uniform: Callable[[float, float], float] = random.uniform
+) -> float:
+    """Full jitter: ``uniform(0, min(cap, base * 2**attempt))``, so retries never march in lock-step."""
+    ceiling = min(cap, base * (2 ** min(attempt, 30)))
+    return uniform(0.0, ceiling) if ceiling > 0 else 0.0
