@@ -126,12 +126,14 @@ class Cooldown:
     def __init__(self, clock: Clock | None = None) -> None:
         self._clock: Clock = clock or anyio.current_time
         self._until = -math.inf
+        self.last_opened_for = 0.0
 
     @property
     def remaining(self) -> float:
         return max(0.0, self._until - self._clock())
 
     def open_for(self, seconds: float) -> None:
+        self.last_opened_for = seconds
         self._until = max(self._until, self._clock() + max(0.0, seconds))
 
     async def wait(self) -> None:

@@ -1,8 +1,7 @@
-"""Shared test set-up: every async test runs on asyncio and on trio through anyio's plugin."""
+"""Shared test set-up: every async test runs on asyncio and on trio (anyio_mode = "auto")."""
 
 from __future__ import annotations
 
-import inspect
 import json
 from pathlib import Path
 from typing import Any
@@ -15,14 +14,6 @@ FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures"
 @pytest.fixture(params=["asyncio", "trio"])
 def anyio_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        function = getattr(item, "function", None)
-        if function is not None and inspect.iscoroutinefunction(function):
-            if not any(m.name in ("asyncio", "anyio") for m in item.iter_markers()):
-                item.add_marker(pytest.mark.anyio)
 
 
 def load_fixture(name: str) -> Any:

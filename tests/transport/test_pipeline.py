@@ -1,0 +1,331 @@
+"""The request pipeline against respx-mocked Zoho hosts: auth header, gate, retries, 429s, budget."""
+
+from __future__ import annotations
+
+import anyio
+import httpx
+import pytest
+import respx
+
+from bigin_async import (
+    AmbiguousWriteError,
+    AuthenticationError,
+    BiginClient,
+    BiginConnectionError,
+    BudgetExhaustedError,
+    RateLimitError,
+    ServerError,
+)
+from tests.transport.helpers import API, TOKEN_URL, make_client, mock_token, token_body
+
+
+async def test_calls_carry_the_zoho_oauthtoken_header_and_decode_json() -> None:
+    with respx.mock(assert_all_called=True) as router:
+        mock_token(router, "1000.abc")
+        route = router.get(f"{API}/org").respond(json={"org": [{"id": "1"}]})
+        async with make_client() as bigin:
+            assert await bigin.request("GET", "/org") == {"org": [{"id": "1"}]}
+        assert route.calls.last.request.headers["Authorization"] == "Zoho-oauthtoken 1000.abc"
+        assert "Bearer" not in route.calls.last.request.headers["Authorization"]
+
+
+async def test_204_gives_none() -> None:
+    with respx.mock() as router:
+        mock_token(router)
+        router.get(f"{API}/Contacts/search").respond(204)
+        async with make_client() as bigin:
+            assert await bigin.request("GET", "/Contacts/search", params={"email": "x@y.z"}) is None
+
+
+async def test_token_api_domain_decides_the_host() -> None:
+    with respx.mock() as router:
+        router.post("https://accounts.zoho.eu/oauth/v2/token").respond(
+            json={**token_body(), "api_domain": "https://www.zohoapis.eu"}
+        )
+        route = router.get("https://www.zohoapis.eu/bigin/v2/org").respond(json={"org": []})
+        async with make_client(region="eu") as bigin:
+            await bigin.request("GET", "/org")
+        assert route.call_count == 1
+
+
+async def test_gate_never_exceeds_ten_in_flight_with_100_gathered_calls() -> None:
+    in_flight = 0
+    peak = 0
+    ten_reached = anyio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        if in_flight >= 10:
+            ten_reached.set()
+        await ten_reached.wait()
+        in_flight -= 1
+        return httpx.Response(200, json={"data": []})
+
+    async def token_handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=token_body())
+
+    async def route(request: httpx.Request) -> httpx.Response:
+        return await (token_handler(request) if "oauth" in request.url.path else handler(request))
+
+    async with make_client(transport=httpx.MockTransport(route)) as bigin:
+        async with anyio.create_task_group() as tg:
+            for _ in range(100):
+                tg.start_soon(bigin.request, "GET", "/Contacts/1")
+        assert peak == 10
+        assert bigin.transport.gate.peak == 10
+        assert bigin.transport.calls == 100
+
+
+async def test_single_flight_refresh_for_20_concurrent_calls() -> None:
+    with respx.mock() as router:
+        token_route = mock_token(router)
+        router.get(f"{API}/org").respond(json={"org": []})
+        async with make_client() as bigin:
+            async with anyio.create_task_group() as tg:
+                for _ in range(20):
+                    tg.start_soon(bigin.request, "GET", "/org")
+        assert token_route.call_count == 1
+
+
+async def test_expired_token_is_refreshed_early() -> None:
+    with respx.mock() as router:
+        token_route = router.post(TOKEN_URL).mock(
+            side_effect=[httpx.Response(200, json=token_body("first", expires_in=30)), httpx.Response(200, json=token_body("second"))]
+        )
+        api = router.get(f"{API}/org").respond(json={"org": []})
+        async with make_client() as bigin:
+            await bigin.request("GET", "/org")  # first token expires within the 60 s margin...
+            await bigin.request("GET", "/org")  # ...so the second call refreshes before sending
+        assert token_route.call_count == 2
+        assert api.calls[1].request.headers["Authorization"] == "Zoho-oauthtoken second"
+
+
+async def test_401_invalid_token_refreshes_once_and_retries_once() -> None:
+    with respx.mock() as router:
+        token_route = router.post(TOKEN_URL).mock(
+            side_effect=[httpx.Response(200, json=token_body("old")), httpx.Response(200, json=token_body("new"))]
+        )
+        api = router.get(f"{API}/org").mock(
+            side_effect=[
+                httpx.Response(401, json={"code": "INVALID_TOKEN", "details": {}, "message": "invalid oauth token", "status": "error"}),
+                httpx.Response(200, json={"org": [{"id": "9"}]}),
+            ]
+        )
+        async with make_client() as bigin:
+            assert await bigin.request("GET", "/org") == {"org": [{"id": "9"}]}
+        assert token_route.call_count == 2
+        assert [c.request.headers["Authorization"] for c in api.calls] == ["Zoho-oauthtoken old", "Zoho-oauthtoken new"]
+
+
+async def test_persistent_401_raises_after_one_refresh() -> None:
+    with respx.mock() as router:
+        token_route = mock_token(router)
+        api = router.get(f"{API}/org").respond(401, json={"code": "INVALID_TOKEN", "message": "invalid oauth token", "status": "error"})
+        async with make_client() as bigin:
+            with pytest.raises(AuthenticationError) as info:
+                await bigin.request("GET", "/org")
+        assert info.value.code == "INVALID_TOKEN"
+        assert (token_route.call_count, api.call_count) == (2, 2)
+
+
+async def test_insert_is_never_resent_after_a_read_timeout() -> None:
+    with respx.mock() as router:
+        mock_token(router)
+        insert = router.post(f"{API}/Contacts").mock(side_effect=httpx.ReadTimeout("slow"))
+        async with make_client() as bigin:
+            records = [{"Last_Name": "Doe"}, {"Last_Name": "Roe"}]
+            with pytest.raises(AmbiguousWriteError) as info:
+                await bigin.request("POST", "/Contacts", json={"data": records})
+        assert insert.call_count == 1
+        assert info.value.records == records
+        assert "upsert" in str(info.value)
+
+
+async def test_insert_is_not_resent_after_a_5xx_but_a_get_is() -> None:
+    with respx.mock() as router:
+        mock_token(router)
+        insert = router.post(f"{API}/Contacts").respond(500, json={"code": "INTERNAL_ERROR", "message": "boom", "status": "error"})
+        read = router.get(f"{API}/Contacts/1").mock(
+            side_effect=[httpx.Response(503, text="<html>busy</html>"), httpx.ReadTimeout("slow"), httpx.Response(200, json={"data": [{"id": "1"}]})]
+        )
+        async with make_client() as bigin:
+            with pytest.raises(AmbiguousWriteError):
+                await bigin.request("POST", "/Contacts", json={"data": [{"Last_Name": "X"}]})
+            assert await bigin.request("GET", "/Contacts/1") == {"data": [{"id": "1"}]}
+        assert insert.call_count == 1
+        assert read.call_count == 3
+
+
+async def test_upsert_is_retried_after_a_dropped_connection() -> None:
+    with respx.mock() as router:
+        mock_token(router)
+        upsert = router.post(f"{API}/Contacts/upsert").mock(
+            side_effect=[httpx.RemoteProtocolError("dropped"), httpx.Response(200, json={"data": [{"code": "SUCCESS"}]})]
+        )
+        async with make_client() as bigin:
+            await bigin.request("POST", "/Contacts/upsert", json={"data": [{"Last_Name": "X", "Email": "x@y.z"}]})
+        assert upsert.call_count == 2
+
+
+async def test_connect_errors_are_retried_even_for_inserts() -> None:
+    with respx.mock() as router:
+        mock_token(router)
+        insert = router.post(f"{API}/Contacts").mock(
+            side_effect=[httpx.ConnectError("refused"), httpx.Response(201, json={"data": [{"code": "SUCCESS"}]})]
+        )
+        async with make_client() as bigin:
+            await bigin.request("POST", "/Contacts", json={"data": [{"Last_Name": "X"}]})
+        assert insert.call_count == 2
+
+
+async def test_retries_are_bounded_by_max_retries() -> None:
+    with respx.mock() as router:
+        mock_token(router)
+        read = router.get(f"{API}/org").mock(side_effect=httpx.ConnectError("refused"))
+        async with make_client(max_retries=2) as bigin:
+            with pytest.raises(BiginConnectionError):
+                await bigin.request("GET", "/org")
+        assert read.call_count == 3
+
+
+async def test_5xx_exhausting_retries_raises_server_error() -> None:
+    with respx.mock() as router:
+        mock_token(router)
+        read = router.get(f"{API}/org").respond(502, text="<html><body>Bad gateway</body></html>")
+        async with make_client(max_retries=1) as bigin:
+            with pytest.raises(ServerError, match="HTML"):
+                await bigin.request("GET", "/org")
+        assert read.call_count == 2
+
+
+async def test_retry_after_is_honoured_through_the_shared_cooldown() -> None:
+    with respx.mock() as router:
+        mock_token(router)
+        read = router.get(f"{API}/org").mock(
+            side_effect=[
+                httpx.Response(429, headers={"Retry-After": "0.05"}, json={"code": "TOO_MANY_REQUESTS", "message": "slow down", "status": "error"}),
+                httpx.Response(200, json={"org": []}),
+            ]
+        )
+        async with make_client() as bigin:
+            cooldown = bigin.transport._shared.cooldown
+            await bigin.request("GET", "/org")
+            assert cooldown.last_opened_for == pytest.approx(0.05)
+        assert read.call_count == 2
+
+
+async def test_retry_after_beyond_the_cap_raises_instead_of_sleeping() -> None:
+    with respx.mock() as router:
+        mock_token(router)
+        read = router.get(f"{API}/org").respond(
+            429, headers={"Retry-After": "3600"}, json={"code": "RATE_LIMIT_EXCEEDED", "message": "limit", "status": "error"}
+        )
+        async with make_client(max_retry_after=180) as bigin:
+            with pytest.raises(RateLimitError) as info:
+                await bigin.request("GET", "/org")
+        assert info.value.retry_after == 3600
+        assert read.call_count == 1
+
+
+async def test_daily_budget_refuses_before_sending() -> None:
+    with respx.mock() as router:
+        mock_token(router)
+        read = router.get(f"{API}/org").respond(json={"org": []})
+        async with make_client(daily_limit=3, min_calls_remaining=1) as bigin:
+            await bigin.request("GET", "/org")
+            await bigin.request("GET", "/org")
+            with pytest.raises(BudgetExhaustedError, match="not sent") as info:
+                await bigin.request("GET", "/org")
+        assert read.call_count == 2
+        assert info.value.remaining == 1
+
+
+async def test_daily_budget_syncs_from_the_server_header() -> None:
+    with respx.mock() as router:
+        mock_token(router)
+        read = router.get(f"{API}/org").respond(json={"org": []}, headers={"X-RateLimit-Remaining": "2"})
+        async with make_client(min_calls_remaining=1) as bigin:
+            await bigin.request("GET", "/org")  # server says 2 left
+            await bigin.request("GET", "/org")  # server says 2 left again after this one
+            assert bigin.transport.budget.remaining() == 2
+        assert read.call_count == 2
+
+
+async def test_cancelling_20_in_flight_calls_leaves_the_pool_usable() -> None:
+    release = anyio.Event()
+    started = 0
+    all_started = anyio.Event()
+
+    async def route(request: httpx.Request) -> httpx.Response:
+        nonlocal started
+        if "oauth" in request.url.path:
+            return httpx.Response(200, json=token_body())
+        if request.url.path.endswith("/ok"):
+            return httpx.Response(200, json={"ok": True})
+        started += 1
+        if started == 10:
+            all_started.set()
+        await release.wait()
+        return httpx.Response(200, json={})
+
+    async with make_client(transport=httpx.MockTransport(route)) as bigin:
+        async with anyio.create_task_group() as tg:
+            for _ in range(20):
+                tg.start_soon(bigin.request, "GET", "/slow")
+            await all_started.wait()
+            tg.cancel_scope.cancel()
+        assert bigin.transport.gate.in_flight == 0
+        assert await bigin.request("GET", "/ok") == {"ok": True}
+
+
+async def test_client_is_closed_idempotently_and_refuses_later_calls() -> None:
+    with respx.mock(assert_all_called=False) as router:
+        mock_token(router)
+        bigin = make_client()
+        await bigin.aclose()
+        await bigin.aclose()
+        assert bigin.closed
+        with pytest.raises(Exception, match="closed"):
+            await bigin.request("GET", "/org")
+
+
+async def test_with_options_shares_pool_limits_and_tokens() -> None:
+    with respx.mock() as router:
+        token_route = mock_token(router)
+        router.get(f"{API}/org").respond(json={"org": []})
+        async with make_client() as bigin:
+            fast = bigin.with_options(timeout=2.0, max_retries=0)
+            assert fast.settings.timeout == 2.0 and fast.settings.max_retries == 0
+            assert bigin.settings.timeout == 30.0
+            assert fast.transport.http is bigin.transport.http
+            assert fast.transport.gate is bigin.transport.gate
+            await fast.request("GET", "/org")
+            await bigin.request("GET", "/org")
+            await fast.aclose()  # a view does not close the shared pool
+            assert not bigin.closed
+        assert token_route.call_count == 1
+
+
+async def test_bare_access_token_mode_without_refresh() -> None:
+    with respx.mock(assert_all_called=False) as router:
+        token_route = router.post(TOKEN_URL).respond(json=token_body())
+        route = router.get(f"{API}/org").respond(json={"org": []})
+        async with BiginClient(access_token="1000.given", expires_in=3600) as bigin:
+            await bigin.request("GET", "/org")
+        assert route.calls.last.request.headers["Authorization"] == "Zoho-oauthtoken 1000.given"
+        assert token_route.call_count == 0
+
+
+def test_unclosed_used_client_warns() -> None:
+    import gc
+    import warnings
+
+    bigin = make_client()
+    bigin.transport._shared.used = True
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del bigin
+        gc.collect()
+    assert any(issubclass(w.category, ResourceWarning) for w in caught)
