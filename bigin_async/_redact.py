@@ -65,5 +65,8 @@ class RedactingFilter(logging.Filter):
 
 
 logger = logging.getLogger("bigin_async")
-if not any(isinstance(f, RedactingFilter) for f in logger.filters):
-    logger.addFilter(RedactingFilter())
+# httpx logs every request URL at INFO; OAuth calls (revoke ?token=) would put secrets there.
+for _name in ("bigin_async", "httpx"):
+    _target = logging.getLogger(_name)
+    if not any(isinstance(f, RedactingFilter) for f in _target.filters):
+        _target.addFilter(RedactingFilter())
