@@ -11,7 +11,15 @@ import httpx
 import pytest
 import respx
 
-from bigin_async import AuthenticationError, BiginClient, FileTokenStore, Scope, authorization_url, exchange_code, revoke
+from bigin_async import (
+    AuthenticationError,
+    BiginClient,
+    FileTokenStore,
+    Scope,
+    authorization_url,
+    exchange_code,
+    revoke,
+)
 from bigin_async.auth import SCOPES, Token
 from tests.transport.helpers import API, SECRETS, TOKEN_URL, make_client, mock_token, token_body
 
