@@ -1,0 +1,85 @@
+"""Typed models of Bigin's records, pages, write results and metadata (pydantic v2).
+
+Every model keeps fields it does not declare (custom ``*_c`` fields, ``$``-prefixed system keys)
+under their exact wire names, so a read-modify-write never loses data.
+"""
+
+from bigin_async.models.base import BiginModel, Id, model_to_wire
+from bigin_async.models.common import Lookup, Owner, Participant, RelatedTo, Tag
+from bigin_async.models.org import LicenseDetails, Org, User, WatchChannel
+from bigin_async.models.pages import Page, PageInfo, parse_page
+from bigin_async.models.record import READ_ONLY_FIELDS, Record, record_to_wire
+from bigin_async.models.records import (
+    MODULE_MODELS,
+    Call,
+    Company,
+    Contact,
+    Deal,
+    Event,
+    Note,
+    Product,
+    Task,
+    model_for,
+)
+from bigin_async.models.results import WriteAction, WriteResult, parse_write_results
+from bigin_async.models.settings import (
+    FieldInfo,
+    Layout,
+    LayoutSection,
+    ModuleInfo,
+    PicklistValue,
+    Pipeline,
+    Stage,
+    parse_pipelines,
+    pipeline_from_layout,
+    pipelines_from_layouts,
+)
+from bigin_async.models.wire import format_date, format_datetime, format_decimal, wire_value
+
+__all__ = [
+    "MODULE_MODELS",
+    "READ_ONLY_FIELDS",
+    "BiginModel",
+    "Call",
+    "Company",
+    "Contact",
+    "Deal",
+    "Event",
+    "FieldInfo",
+    "Id",
+    "Layout",
+    "LayoutSection",
+    "LicenseDetails",
+    "Lookup",
+    "ModuleInfo",
+    "Note",
+    "Org",
+    "Owner",
+    "Page",
+    "PageInfo",
+    "Participant",
+    "PicklistValue",
+    "Pipeline",
+    "Product",
+    "Record",
+    "RelatedTo",
+    "Stage",
+    "Tag",
+    "Task",
+    "User",
+    "WatchChannel",
+    "WriteAction",
+    "WriteResult",
+    "format_date",
+    "format_datetime",
+    "format_decimal",
+    "model_for",
+    "model_to_wire",
+    "parse_page",
+    "parse_pipelines",
+    "pipeline_from_layout",
+    "pipelines_from_layouts",
+    "parse_write_results",
+    "record_to_wire",
+    "wire_value",
+]

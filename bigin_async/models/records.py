@@ -1,0 +1,199 @@
+"""One record class per Bigin module, with the reference's field names and Zoho's real ones.
+
+The reference this SDK implements names some fields differently from live Bigin (``Company_Name``
+vs ``Account_Name``, ``Job_Title`` vs ``Title``, ``Expected_Close_Date`` vs ``Closing_Date``,
+``Address``/``Zip_Code`` vs ``Mailing_Street``/``Mailing_Zip``). Both spellings are declared so
+either reads back typed; which one a write uses is the caller's choice.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import Field
+
+from bigin_async.models import common
+from bigin_async.models.base import Id
+from bigin_async.models.record import Record
+
+__all__ = [
+    "MODULE_MODELS",
+    "Call",
+    "Company",
+    "Contact",
+    "Deal",
+    "Event",
+    "Note",
+    "Product",
+    "Task",
+    "model_for",
+]
+
+
+class Contact(Record):
+    """A Contacts record. ``Account_Name`` is a lookup here (a plain string on Accounts)."""
+
+    First_Name: str | None = None
+    Last_Name: str | None = None
+    Full_Name: str | None = None
+    Email: str | None = None
+    Secondary_Email: str | None = None
+    Phone: str | None = None
+    Mobile: str | None = None
+    Home_Phone: str | None = None
+    Title: str | None = None
+    Job_Title: str | None = None
+    Department: str | None = None
+    Account_Name: common.Lookup | None = None
+    Company_Name: str | common.Lookup | None = None
+    Mailing_Street: str | None = None
+    Mailing_City: str | None = None
+    Mailing_State: str | None = None
+    Mailing_Zip: str | None = None
+    Mailing_Country: str | None = None
+    Address: str | None = None
+    City: str | None = None
+    State: str | None = None
+    Zip_Code: str | None = None
+    Country: str | None = None
+    Description: str | None = None
+    Email_Opt_Out: bool | None = None
+
+
+class Company(Record):
+    """An Accounts record (the reference's Companies). ``Account_Name`` is a plain string here."""
+
+    Account_Name: str | None = None
+    Company_Name: str | None = None
+    Email: str | None = None
+    Phone: str | None = None
+    Fax: str | None = None
+    Website: str | None = None
+    Industry: str | None = None
+    Annual_Revenue: float | None = None
+    Number_of_Employees: int | None = None
+    Employees: int | None = None
+    Account_Number: Id | None = None
+    Account_Type: str | None = None
+    Parent_Account: common.Lookup | None = None
+    Billing_Street: str | None = None
+    Billing_City: str | None = None
+    Billing_State: str | None = None
+    Billing_Code: str | None = None
+    Billing_Country: str | None = None
+    Address: str | None = None
+    City: str | None = None
+    State: str | None = None
+    Zip_Code: str | None = None
+    Country: str | None = None
+    Description: str | None = None
+
+
+class Deal(Record):
+    """A Pipelines record (a deal).
+
+    Zoho files a deal under a team pipeline (``Layout: {"id"}``) and a ``Sub_Pipeline`` name and
+    closes it on ``Closing_Date``; the reference sends ``Pipeline: {"id"}`` and
+    ``Expected_Close_Date``, and ``Company_Name`` where Zoho has ``Account_Name``.
+    """
+
+    Deal_Name: str | None = None
+    Amount: float | None = None
+    Stage: str | None = None
+    Pipeline: common.Lookup | None = None
+    Layout: common.Lookup | None = None
+    Sub_Pipeline: str | None = None
+    Closing_Date: date | None = None
+    Expected_Close_Date: date | None = None
+    Contact_Name: common.Lookup | None = None
+    Account_Name: common.Lookup | None = None
+    Company_Name: common.Lookup | None = None
+    Probability: float | None = None
+    Description: str | None = None
+
+
+class Task(Record):
+    """A Tasks record; ``Related_To`` is the reference's link, ``What_Id`` + ``$se_module`` Zoho's."""
+
+    Subject: str | None = None
+    Due_Date: date | None = None
+    Status: str | None = None
+    Priority: str | None = None
+    Related_To: common.RelatedTo | None = None
+    What_Id: common.Lookup | None = None
+    se_module: str | None = Field(default=None, alias="$se_module")
+    Description: str | None = None
+    Reminder: Any = None
+
+
+class Event(Record):
+    """An Events record (a meeting)."""
+
+    Event_Title: str | None = None
+    Start_DateTime: datetime | None = None
+    End_DateTime: datetime | None = None
+    Location: str | None = None
+    Venue: str | None = None
+    Participants: list[common.Participant] | None = None
+    Related_To: common.RelatedTo | None = None
+    What_Id: common.Lookup | None = None
+    se_module: str | None = Field(default=None, alias="$se_module")
+    Description: str | None = None
+    Reminder: Any = None
+
+
+class Note(Record):
+    """A Notes record; ``Parent_Id`` is the record it is attached to."""
+
+    Note_Title: str | None = None
+    Note_Content: str | None = None
+    Parent_Id: common.RelatedTo | common.Lookup | str | None = None
+    se_module: str | None = Field(default=None, alias="$se_module")
+
+
+class Product(Record):
+    """A Products record. Prices and quantities are real numbers (or null), never strings."""
+
+    Product_Name: str | None = None
+    Product_Code: str | None = None
+    Unit_Price: float | None = None
+    Product_Category: str | None = None
+    Product_Active: bool | None = None
+    Taxable: bool | None = None
+    Tax_Percentage: float | None = None
+    Qty_in_Stock: float | None = None
+    Qty_Ordered: float | None = None
+    Qty_in_Demand: float | None = None
+    Reorder_Level: float | None = None
+    Manufacturer: str | None = None
+    Description: str | None = None
+
+
+class Call(Record):
+    """A Calls record (a real Bigin module the reference does not describe)."""
+
+    Subject: str | None = None
+    Call_Type: str | None = None
+    Call_Start_Time: datetime | None = None
+    Call_Duration: str | None = None
+    What_Id: common.Lookup | None = None
+    se_module: str | None = Field(default=None, alias="$se_module")
+    Description: str | None = None
+
+
+MODULE_MODELS: dict[str, type[Record]] = {
+    "Contacts": Contact,
+    "Accounts": Company,
+    "Pipelines": Deal,
+    "Tasks": Task,
+    "Events": Event,
+    "Notes": Note,
+    "Products": Product,
+    "Calls": Call,
+}
+
+
+def model_for(module: str) -> type[Record]:
+    """The record class for a module API name; plain ``Record`` for modules without one."""
+    return MODULE_MODELS.get(module, Record)
