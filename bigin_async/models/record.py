@@ -48,7 +48,7 @@ class Record(BiginModel):
         return model_to_wire(self, READ_ONLY_FIELDS)
 
 
-def record_to_wire(record: Mapping[str, Any] | Record) -> dict[str, Any]:
+def record_to_wire(record: Mapping[str, Any] | BiginModel) -> dict[str, Any]:
     """Format one record for a write body, whether a model or a plain dict.
 
     A dict is sent as given (its keys are the caller's choice) with only its values formatted:
@@ -56,7 +56,7 @@ def record_to_wire(record: Mapping[str, Any] | Record) -> dict[str, Any]:
     (``"Tag": ["VIP"]``) turned into Bigin's ``[{"name": "VIP"}]``. The module clients call this
     for every record they send, so plain JSON values take a single type check each.
     """
-    if isinstance(record, Record):
+    if isinstance(record, BiginModel):
         return record.to_wire()
     wire: dict[str, Any] = {}
     for key, value in record.items():
