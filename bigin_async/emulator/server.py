@@ -1,0 +1,173 @@
+"""Serve an ASGI app with uvicorn on a loopback port, inside the caller's event loop.
+
+Some behaviour only exists on real sockets: connection pools, keep-alive, a connection closed
+mid-response. ``serve()`` gives tests, benchmarks and ``python -m bigin_async.emulator`` a real
+server without a subprocess: uvicorn runs as a task next to the caller and stops when the
+``async with`` block ends.
+
+uvicorn is asyncio-only, so ``serve()`` refuses to run under trio with a RuntimeError (run the
+socket-level tests on the asyncio backend; in-process tests run on both).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import sys
+from collections.abc import AsyncIterator, Generator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any, Literal
+
+import anyio
+
+from .middleware import ASGIApp, ConnectionDropped
+
+if sys.version_info < (3, 11):  # pragma: no cover - anyio depends on the backport there
+    from exceptiongroup import BaseExceptionGroup
+
+__all__ = ["ConnectionDropLogFilter", "serve"]
+
+_LOOPBACK_NAMES = frozenset({"localhost"})
+_SHUTDOWN_GRACE_SECONDS = 5
+_Lifespan = Literal["auto", "on", "off"]
+
+
+class ConnectionDropLogFilter(logging.Filter):
+    """Hide uvicorn's "Exception in ASGI application" for emulated drops: they are the point."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, ConnectionDropped)
+
+
+def _require_loopback(host: str) -> None:
+    if host in _LOOPBACK_NAMES:
+        return
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ValueError(f"the emulator only listens on loopback addresses, not {host!r}")
+
+
+def _running_on_trio() -> bool:
+    try:
+        import sniffio  # trio depends on it, so without it trio cannot be running
+    except ImportError:  # pragma: no cover
+        return False
+    try:
+        return sniffio.current_async_library() == "trio"
+    except sniffio.AsyncLibraryNotFoundError:  # pragma: no cover
+        return False
+
+
+@contextmanager
+def _drop_logs_hidden() -> Generator[None, None, None]:
+    log = logging.getLogger("uvicorn.error")
+    drop_filter = ConnectionDropLogFilter()
+    log.addFilter(drop_filter)
+    try:
+        yield
+    finally:
+        log.removeFilter(drop_filter)
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _embedded_server(app: ASGIApp, host: str, port: int, log_level: str, lifespan: _Lifespan) -> Any:
+    """A uvicorn server that leaves signals and logging set-up to the host program.
+
+    ``log_config=None``: a library must not rewrite the caller's logging configuration (uvicorn's
+    default config also stops its records from propagating, hiding them from pytest's caplog).
+    """
+    import uvicorn
+
+    class _EmbeddedServer(uvicorn.Server):
+        def __init__(self, config: uvicorn.Config) -> None:
+            super().__init__(config)
+            self.ready = anyio.Event()
+
+        @contextmanager
+        def capture_signals(self) -> Generator[None, None, None]:
+            yield  # Ctrl-C belongs to the host program, which cancels serve() to stop us
+
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets=sockets)
+            self.ready.set()
+
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        log_config=None,
+        access_log=False,
+        lifespan=lifespan,
+        timeout_graceful_shutdown=_SHUTDOWN_GRACE_SECONDS,
+    )
+    return _EmbeddedServer(config)
+
+
+@asynccontextmanager
+async def serve(
+    app: ASGIApp,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    log_level: str = "warning",
+    lifespan: _Lifespan = "auto",
+) -> AsyncIterator[str]:
+    """Run ``app`` on ``host:port`` for the duration of the block; yield its base URL.
+
+    ``port=0`` lets the OS choose a free port (read back from the bound socket), so parallel
+    test runs never collide. Only loopback hosts are accepted: the emulator has fake credentials
+    and no business on a network. On exit uvicorn is asked to stop and awaited (shielded, so a
+    cancelled caller still closes the listening socket).
+    """
+    _require_loopback(host)
+    if _running_on_trio():
+        raise RuntimeError(
+            "serve() runs uvicorn, which needs asyncio; under trio use EmulatorTransport instead"
+        )
+    server = _embedded_server(app, host, port, log_level, lifespan)
+    stopped = anyio.Event()
+    failure: list[BaseException] = []
+
+    async def run() -> None:
+        try:
+            await server.serve()
+        except SystemExit as exc:  # uvicorn exits the process when it cannot bind or start
+            failure.append(RuntimeError(f"uvicorn failed to start on {host}:{port} (exit code {exc.code})"))
+        finally:
+            server.ready.set()
+            stopped.set()
+
+    raised_in_block: list[BaseException] = []
+    with _drop_logs_hidden():
+        try:
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(run)
+                await server.ready.wait()
+                if server.started and not failure:
+                    bound_port = int(server.servers[0].sockets[0].getsockname()[1])
+                    try:
+                        yield _url(host, bound_port)
+                    except BaseException as exc:
+                        raised_in_block.append(exc)
+                        raise
+                    finally:
+                        server.should_exit = True
+                        with anyio.CancelScope(shield=True), anyio.move_on_after(_SHUTDOWN_GRACE_SECONDS * 2):
+                            await stopped.wait()
+        except BaseExceptionGroup as group:
+            # anyio wraps the block's own exception in a group; give the caller back what it raised
+            if raised_in_block and list(group.exceptions) == raised_in_block:
+                raise raised_in_block[0] from None
+            raise
+    if failure:
+        raise failure[0]
+    if not server.started:
+        raise RuntimeError("uvicorn stopped before it started")
