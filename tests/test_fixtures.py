@@ -10,10 +10,10 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
 
 from bigin_async.models import (
     READ_ONLY_FIELDS,
+    BiginModel,
     Company,
     Contact,
     FieldInfo,
@@ -31,7 +31,7 @@ from bigin_async.models import (
 )
 from tests.conftest import FIXTURES, fixture_bytes, load_fixture
 
-PAGES: dict[str, tuple[type[BaseModel], str]] = {
+PAGES: dict[str, tuple[type[BiginModel], str]] = {
     "list_accounts.json": (Company, "data"),
     "sync_list_accounts_with_system_fields.json": (Company, "data"),
     "get_account.json": (Company, "data"),
@@ -66,7 +66,7 @@ WRITE_RESULTS = [
     "subscribe_watch_201.json",
     "unsubscribe_watch.json",
 ]
-REQUESTS: dict[str, tuple[type[BaseModel], str]] = {
+REQUESTS: dict[str, tuple[type[BiginModel], str]] = {
     "create_account_request.json": (Company, "data"),
     "update_account_request.json": (Company, "data"),
     "upsert_account_request.json": (Company, "data"),
