@@ -6,6 +6,7 @@ limits only protect you if every call goes through the same client.
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from collections.abc import Mapping
@@ -18,6 +19,22 @@ from pydantic import SecretStr
 from bigin_async.auth import FileTokenStore, TokenManager, TokenStore
 from bigin_async.config import Edition, Region, Settings, build_settings
 from bigin_async.errors import ConfigurationError
+from bigin_async.models import FieldInfo, Record
+from bigin_async.modules.base import ModuleClient, api_name, check_module_name
+from bigin_async.modules.calls import CallsClient
+from bigin_async.modules.companies import CompaniesClient
+from bigin_async.modules.contacts import ContactsClient
+from bigin_async.modules.coql import coql_paginator
+from bigin_async.modules.deals import DealsClient
+from bigin_async.modules.events import EventsClient
+from bigin_async.modules.notes import NotesClient
+from bigin_async.modules.org import OrgClient, UsersClient
+from bigin_async.modules.pipelines import PipelinesClient
+from bigin_async.modules.products import ProductsClient
+from bigin_async.modules.registry import MODULE_CLIENTS
+from bigin_async.modules.settings import SettingsClient
+from bigin_async.modules.tasks import TasksClient
+from bigin_async.pagination import AsyncPaginator
 from bigin_async.transport import Transport, decode_json
 
 __all__ = ["BiginClient"]
@@ -127,6 +144,8 @@ class BiginClient:
         )
         self._transport = Transport.create(settings, tokens, http_client=http_client, http_transport=transport)
         self._is_view = False
+        self._field_cache: dict[str, list[FieldInfo]] = {}
+        self._modules: dict[str, ModuleClient[Any]] = {}
 
     # -- construction helpers ----------------------------------------------------------------
     @classmethod
@@ -186,6 +205,8 @@ class BiginClient:
         view = object.__new__(type(self))
         view._transport = self._transport.with_settings(**changes)
         view._is_view = True
+        view._field_cache = self._field_cache
+        view._modules = {}
         return view
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -225,9 +246,84 @@ class BiginClient:
             f"closed={self.closed})"
         )
 
+    # -- module clients (cached: one per client, all on the one transport) ----------------------
+    @functools.cached_property
+    def contacts(self) -> ContactsClient:
+        return ContactsClient(self)
+
+    @functools.cached_property
+    def companies(self) -> CompaniesClient:
+        """Companies (Bigin's ``Accounts`` module on the wire)."""
+        return CompaniesClient(self)
+
+    @functools.cached_property
+    def deals(self) -> DealsClient:
+        """Deals (Bigin's ``Pipelines`` module on the wire)."""
+        return DealsClient(self)
+
+    @functools.cached_property
+    def tasks(self) -> TasksClient:
+        return TasksClient(self)
+
+    @functools.cached_property
+    def events(self) -> EventsClient:
+        return EventsClient(self)
+
+    @functools.cached_property
+    def notes(self) -> NotesClient:
+        return NotesClient(self)
+
+    @functools.cached_property
+    def products(self) -> ProductsClient:
+        return ProductsClient(self)
+
+    @functools.cached_property
+    def calls(self) -> CallsClient:
+        return CallsClient(self)
+
+    def module(self, name: str) -> ModuleClient[Record]:
+        """The client of any module by API name, custom modules included (cached per name).
+
+        The reference's "Companies" and "Deals" map to ``Accounts`` and ``Pipelines``.
+        """
+        wire = check_module_name(api_name(name))
+        client = self._modules.get(wire)
+        if client is None:
+            known = {"Contacts": "contacts", "Accounts": "companies", "Pipelines": "deals", "Tasks": "tasks",
+                     "Events": "events", "Notes": "notes", "Products": "products", "Calls": "calls"}
+            if wire in known:
+                client = getattr(self, known[wire])
+            else:
+                client = MODULE_CLIENTS.get(wire, ModuleClient)(self, wire)
+            self._modules[wire] = client
+        return client
+
+    @functools.cached_property
+    def pipelines(self) -> PipelinesClient:
+        """Team pipelines and their stages (``/settings/pipelines`` or the Pipelines layouts)."""
+        return PipelinesClient(self._transport)
+
+    @functools.cached_property
+    def settings(self) -> SettingsClient:
+        """Org metadata: ``modules()``, ``fields(module)``, ``layouts(module)``, ``tags(module)``."""
+        return SettingsClient(self._transport, self._field_cache)
+
+    @functools.cached_property
+    def users(self) -> UsersClient:
+        return UsersClient(self._transport)
+
+    @functools.cached_property
+    def org(self) -> OrgClient:
+        return OrgClient(self._transport)
+
+    def coql(self, query: str, *, per_page: int = 200, max_records: int | None = None) -> AsyncPaginator[Record]:
+        """Rows of a COQL ``SELECT`` (200 per call, up to Zoho's 10,000), as a paginator."""
+        return coql_paginator(self._transport, query, per_page=per_page, max_records=max_records)
+
     # -- public escape hatch -----------------------------------------------------------------
     @property
-    def settings(self) -> Settings:
+    def config(self) -> Settings:
+        """The validated settings this client (or view) runs with."""
         return self._transport.settings
 
     @property

@@ -26,8 +26,8 @@ def test_every_spelling_of_every_region(code: str, suffix: str, friendly: str, a
         region = resolve_region(spelling)
         assert (region.code, region.api_domain, region.accounts_url) == (code, api, accounts), spelling
     client = BiginClient(access_token="t", region=friendly)
-    assert client.settings.api_base == f"{api}/bigin/v2"
-    assert client.settings.token_url == f"{accounts}/oauth/v2/token"
+    assert client.config.api_base == f"{api}/bigin/v2"
+    assert client.config.token_url == f"{accounts}/oauth/v2/token"
 
 
 def test_region_table_has_eight_distinct_data_centres() -> None:
@@ -48,15 +48,15 @@ def test_unknown_region_is_refused_with_the_list(bad: str) -> None:
 )
 def test_edition_presets(edition: str, per_minute: int, per_day: int) -> None:
     client = BiginClient(access_token="t", edition=edition)
-    assert client.settings.requests_per_minute == per_minute
-    assert client.settings.daily_limit == per_day
-    assert client.settings.bulk_operations_per_minute == 10
+    assert client.config.requests_per_minute == per_minute
+    assert client.config.daily_limit == per_day
+    assert client.config.bulk_operations_per_minute == 10
 
 
 def test_explicit_numbers_win_over_the_edition_and_no_edition_means_no_cap() -> None:
-    assert BiginClient(access_token="t", edition="express", requests_per_minute=5).settings.requests_per_minute == 5
+    assert BiginClient(access_token="t", edition="express", requests_per_minute=5).config.requests_per_minute == 5
     plain = BiginClient(access_token="t")
-    assert (plain.settings.requests_per_minute, plain.settings.daily_limit, plain.settings.max_concurrency) == (None, None, 10)
+    assert (plain.config.requests_per_minute, plain.config.daily_limit, plain.config.max_concurrency) == (None, None, 10)
 
 
 @pytest.mark.parametrize(
@@ -86,8 +86,8 @@ def test_bad_settings_fail_at_construction(kwargs: dict[str, object], message: s
 
 def test_loopback_http_is_allowed_for_the_emulator() -> None:
     client = BiginClient(access_token="t", api_domain="http://127.0.0.1:8787/", accounts_url="http://localhost:8787")
-    assert client.settings.api_base == "http://127.0.0.1:8787/bigin/v2"
-    assert client.settings.token_url == "http://localhost:8787/oauth/v2/token"
+    assert client.config.api_base == "http://127.0.0.1:8787/bigin/v2"
+    assert client.config.token_url == "http://localhost:8787/oauth/v2/token"
 
 
 def test_from_env_reads_bigin_variables() -> None:
@@ -101,10 +101,10 @@ def test_from_env_reads_bigin_variables() -> None:
         "BIGIN_TIMEOUT": "12.5",
     }
     client = BiginClient.from_env(env, requests_per_minute=7)
-    assert client.settings.region.code == "eu"
-    assert client.settings.max_concurrency == 4
-    assert client.settings.timeout == 12.5
-    assert client.settings.requests_per_minute == 7
-    assert client.settings.daily_limit == 15_000
+    assert client.config.region.code == "eu"
+    assert client.config.max_concurrency == 4
+    assert client.config.timeout == 12.5
+    assert client.config.requests_per_minute == 7
+    assert client.config.daily_limit == 15_000
     with pytest.raises(ConfigurationError, match="BIGIN_TIMEOUT must be a number"):
         BiginClient.from_env({"BIGIN_ACCESS_TOKEN": "t", "BIGIN_TIMEOUT": "soon"})

@@ -297,8 +297,8 @@ async def test_with_options_shares_pool_limits_and_tokens() -> None:
         router.get(f"{API}/org").respond(json={"org": []})
         async with make_client() as bigin:
             fast = bigin.with_options(timeout=2.0, max_retries=0)
-            assert fast.settings.timeout == 2.0 and fast.settings.max_retries == 0
-            assert bigin.settings.timeout == 30.0
+            assert fast.config.timeout == 2.0 and fast.config.max_retries == 0
+            assert bigin.config.timeout == 30.0
             assert fast.transport.http is bigin.transport.http
             assert fast.transport.gate is bigin.transport.gate
             await fast.request("GET", "/org")

@@ -1,0 +1,380 @@
+"""``ModuleClient``: the one base class behind every module (Contacts, Accounts, Pipelines, ...).
+
+A module file only names its API module, its record class and its default fields; reading,
+searching, writing, related lists, tags and bulk writes all live here once. Every call goes
+through the client's single transport, so pooling, limits and retries apply everywhere alike.
+"""
+
+from __future__ import annotations
+
+import builtins
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, Union
+
+from bigin_async.criteria import Criteria, criteria_to_str
+from bigin_async.errors import APIError, NotFoundError, RecordError, ValidationError, error_class
+from bigin_async.models import Record, WriteResult, model_for, parse_page, parse_write_results, record_to_wire
+from bigin_async.pagination import AsyncPaginator, PageRequest, ProgressCallback
+
+if TYPE_CHECKING:
+    from bigin_async.client import BiginClient
+
+__all__ = ["DEFAULT", "REFERENCE_NAMES", "ModuleClient", "RecordInput", "api_name", "check_id", "check_module_name"]
+
+# The reference's module names, where Bigin's API names differ ("/Companies" is INVALID_MODULE).
+REFERENCE_NAMES = {"Companies": "Accounts", "Deals": "Pipelines"}
+
+
+def api_name(module: str) -> str:
+    """Bigin's API name for a module, accepting the reference's "Companies" and "Deals"."""
+    return REFERENCE_NAMES.get(module, module)
+
+R = TypeVar("R", bound=Record)
+RecordInput = Union[Mapping[str, Any], Record]
+FieldsSpec = Union[None, str, Sequence[str]]
+
+
+class _Default:
+    """Marker for "let Zoho apply its default" (e.g. workflow triggers)."""
+
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+DEFAULT: Any = _Default()
+
+_ID = re.compile(r"^[0-9]{1,30}$")
+_MODULE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
+_FIELD = re.compile(r"^\$?[A-Za-z0-9_.]{1,100}$")
+
+
+def check_id(value: object, what: str = "id") -> str:
+    """A record id as Bigin expects it: a string of digits. Anything else could rewrite the URL."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return str(value)
+    if not isinstance(value, str) or not _ID.match(value):
+        raise ValidationError(f"{what} must be a string of digits (a Bigin record id), got {value!r}")
+    return value
+
+
+def check_module_name(name: object) -> str:
+    if not isinstance(name, str) or not _MODULE.match(name):
+        raise ValidationError(f"module API name must be letters, digits and underscores, got {name!r}")
+    return name
+
+
+def check_record(record: object) -> dict[str, Any]:
+    """The wire form of one record, refusing what cannot be a record before anything is sent."""
+    if isinstance(record, Record):
+        wire = record.to_wire()
+    elif isinstance(record, Mapping):
+        wire = record_to_wire(record)
+    else:
+        raise ValidationError(f"a record must be a dict or a model, not {type(record).__name__}")
+    if not wire:
+        raise ValidationError("empty record: nothing to write")
+    return wire
+
+
+def record_error(result: WriteResult, *, method: str, url: str, status: int) -> APIError:
+    """The typed error for one failed record, keeping the server's code, message and details."""
+    cls = error_class(result.code, 400)
+    if cls is APIError or result.code is None:
+        cls = RecordError
+    return cls(
+        result.message or "record failed",
+        status_code=status,
+        code=result.code,
+        details=result.details,
+        method=method,
+        url=url,
+    )
+
+
+class ModuleClient(Generic[R]):
+    """Operations on one Bigin module. Get one from the client: ``bigin.contacts``, ``bigin.module("X")``."""
+
+    module_api_name: ClassVar[str] = ""
+    model: type[R]
+    default_fields: ClassVar[tuple[str, ...]] = ("Owner", "Created_Time", "Modified_Time")
+
+    def __init__(self, client: BiginClient, module_api_name: str | None = None, model: type[R] | None = None) -> None:
+        self._client = client
+        self._transport = client.transport
+        if module_api_name is not None:
+            self.module_api_name = check_module_name(module_api_name)  # type: ignore[misc]
+        if model is not None:
+            self.model = model
+        elif not hasattr(self, "model"):
+            self.model = model_for(self.module_api_name)  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(module_api_name={self.module_api_name!r})"
+
+    @property
+    def _path(self) -> str:
+        return f"/{self.module_api_name}"
+
+    # -- reading ------------------------------------------------------------------------------
+    async def _fetch(self, path: str, params: Mapping[str, Any]) -> bytes:
+        response = await self._transport.send("GET", path, params=params)
+        return response.content if response.status_code != 204 else b""
+
+    async def resolve_fields(self, fields: FieldsSpec, module: str | None = None) -> str:
+        """The ``fields`` parameter: given names, the module's defaults, or ``"all"`` (metadata)."""
+        module = module or self.module_api_name
+        if fields is None:
+            names: Sequence[str] = self._defaults_for(module)
+        elif fields == "all":
+            names = await self._client.settings.field_names(module)
+        elif isinstance(fields, str):
+            names = [f.strip() for f in fields.split(",") if f.strip()]
+        else:
+            names = list(fields)
+        if not names:
+            raise ValidationError("fields must name at least one field")
+        for name in names:
+            if not isinstance(name, str) or not _FIELD.match(name):
+                raise ValidationError(f"invalid field name {name!r}")
+        return ",".join(dict.fromkeys(names))
+
+    def _defaults_for(self, module: str) -> Sequence[str]:
+        if module == self.module_api_name:
+            return self.default_fields
+        from bigin_async.modules.registry import default_fields_for
+
+        return default_fields_for(module)
+
+    async def get(self, id: str, fields: FieldsSpec = None) -> R:
+        """One record by id; a missing or deleted id raises :class:`NotFoundError` (Bigin answers 204)."""
+        record_id = check_id(id)
+        params = {"fields": await self.resolve_fields(fields)} if fields is not None else None
+        path = f"{self._path}/{record_id}"
+        response = await self._transport.send("GET", path, params=params)
+        page = parse_page(self.model, response.content if response.status_code != 204 else b"")
+        if not page.data:
+            raise NotFoundError(
+                f"no {self.module_api_name} record with id {record_id}",
+                status_code=response.status_code,
+                code="RECORD_NOT_FOUND",
+                method="GET",
+                url=str(response.request.url),
+            )
+        return page.data[0]
+
+    def list(
+        self,
+        fields: FieldsSpec = None,
+        per_page: int = 200,
+        sort_by: str | None = None,
+        sort_order: str | None = None,
+        cvid: str | None = None,
+        max_records: int | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> AsyncPaginator[R]:
+        """All records, page after page (past record 2,000 through page tokens)."""
+        if sort_order is not None and sort_order not in ("asc", "desc"):
+            raise ValidationError(f"sort_order must be 'asc' or 'desc', got {sort_order!r}")
+        if sort_by is not None and not _FIELD.match(sort_by):
+            raise ValidationError(f"invalid sort_by field {sort_by!r}")
+        params = {"sort_by": sort_by, "sort_order": sort_order, "cvid": check_id(cvid, "cvid") if cvid else None}
+        return self._paginate(self._path, params, fields, per_page=per_page, max_records=max_records, on_progress=on_progress)
+
+    def search(
+        self,
+        criteria: Criteria | str | None = None,
+        email: str | None = None,
+        phone: str | None = None,
+        word: str | None = None,
+        per_page: int = 200,
+        max_records: int | None = None,
+        fields: FieldsSpec = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> AsyncPaginator[R]:
+        """Records matching exactly one of ``criteria``, ``email``, ``phone`` or ``word``.
+
+        Search pages by number only and reaches at most 2,000 records: past that the paginator
+        raises :class:`PaginationLimitError` rather than silently stopping.
+        """
+        modes = {"criteria": criteria, "email": email, "phone": phone, "word": word}
+        given = [name for name, value in modes.items() if value is not None]
+        if len(given) != 1:
+            raise ValidationError(f"search needs exactly one of criteria, email, phone, word; got {given or 'none'}")
+        params: dict[str, Any] = {}
+        if criteria is not None:
+            params["criteria"] = criteria_to_str(criteria)
+        for name in ("email", "phone", "word"):
+            value = modes[name]
+            if value is None:
+                continue
+            if not isinstance(value, str) or not value.strip():
+                raise ValidationError(f"{name} must be a non-empty string")
+            params[name] = value.strip()
+        if word is not None and len(word.strip()) < 2:
+            raise ValidationError("word search needs at least 2 characters")
+        request_fields = fields
+        return self._paginate(
+            f"{self._path}/search",
+            params,
+            request_fields,
+            per_page=per_page,
+            max_records=max_records,
+            supports_tokens=False,
+            fields_optional=True,
+            on_progress=on_progress,
+        )
+
+    def related(
+        self,
+        id: str,
+        related_list: str,
+        fields: FieldsSpec = None,
+        per_page: int = 200,
+        max_records: int | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> AsyncPaginator[Record]:
+        """A related list of one record (``/Contacts/{id}/Notes``, ``/Accounts/{id}/Contacts``...)."""
+        record_id = check_id(id)
+        name = check_module_name(related_list)
+        model = model_for(name)
+        return self._paginate(
+            f"{self._path}/{record_id}/{name}",
+            dict(params or {}),
+            fields,
+            per_page=per_page,
+            max_records=max_records,
+            model=model,
+            fields_module=name,
+        )
+
+    def _paginate(
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        fields: FieldsSpec,
+        *,
+        per_page: int,
+        max_records: int | None,
+        model: type[Any] | None = None,
+        supports_tokens: bool = True,
+        fields_optional: bool = False,
+        fields_module: str | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> AsyncPaginator[Any]:
+        async def resolve() -> Mapping[str, Any]:
+            if fields is None and fields_optional:
+                return {}
+            return {"fields": await self.resolve_fields(fields, fields_module)}
+
+        request = PageRequest(path=path, params=params, supports_tokens=supports_tokens, resolve_params=resolve)
+        return AsyncPaginator(
+            self._fetch, request, model or self.model, per_page=per_page, max_records=max_records, on_progress=on_progress
+        )
+
+    # -- writing ------------------------------------------------------------------------------
+    async def _write_one(
+        self, method: str, path: str, body: dict[str, Any], *, action: str, params: Mapping[str, Any] | None = None
+    ) -> WriteResult:
+        response = await self._transport.send(method, path, json=body, params=params)
+        results = parse_write_results(response.content)
+        if not results:
+            raise APIError(
+                "the server answered a write without a per-record result",
+                status_code=response.status_code,
+                code="MALFORMED_RESPONSE",
+                method=method,
+                url=str(response.request.url),
+            )
+        result = results[0]
+        if result.action is None:
+            result.action = action
+        if not result.ok:
+            raise record_error(result, method=method, url=str(response.request.url), status=response.status_code)
+        return result
+
+    @staticmethod
+    def _body(records: builtins.list[dict[str, Any]], trigger: Sequence[str] | None) -> dict[str, Any]:
+        body: dict[str, Any] = {"data": records}
+        if trigger is not DEFAULT:
+            if trigger is None:
+                trigger = []
+            if isinstance(trigger, str) or not all(isinstance(t, str) for t in trigger):
+                raise ValidationError("trigger must be a list of names such as ['workflow'] (or [] for none)")
+            body["trigger"] = list(trigger)
+        return body
+
+    async def create(self, record: RecordInput, *, trigger: Sequence[str] | None = DEFAULT) -> WriteResult:
+        """Insert one record. ``trigger=[]`` suppresses workflows; the default is Zoho's."""
+        return await self._write_one("POST", self._path, self._body([check_record(record)], trigger), action="insert")
+
+    async def update(self, id: str, changes: RecordInput, *, trigger: Sequence[str] | None = DEFAULT) -> WriteResult:
+        """Change fields of one record; only the fields given are sent."""
+        record_id = check_id(id)
+        wire = check_record(changes)
+        if "id" in wire and str(wire["id"]) != record_id:
+            raise ValidationError(f"changes carry id {wire['id']!r} but the update targets {record_id}")
+        wire.pop("id", None)
+        if not wire:
+            raise ValidationError("empty changes: nothing to update")
+        return await self._write_one("PUT", f"{self._path}/{record_id}", self._body([wire], trigger), action="update")
+
+    async def upsert(
+        self,
+        record: RecordInput,
+        duplicate_check_fields: Sequence[str] | None = None,
+        *,
+        trigger: Sequence[str] | None = DEFAULT,
+    ) -> WriteResult:
+        """Insert, or update the record that matches on ``duplicate_check_fields`` (default: the module's unique field)."""
+        body = self._body([check_record(record)], trigger)
+        if duplicate_check_fields is not None:
+            body["duplicate_check_fields"] = _check_field_list(duplicate_check_fields)
+        return await self._write_one("POST", f"{self._path}/upsert", body, action="upsert")
+
+    async def delete(self, id: str) -> WriteResult:
+        """Delete one record. Deleting an already-deleted id is an error in Bigin."""
+        record_id = check_id(id)
+        response = await self._transport.send("DELETE", f"{self._path}/{record_id}")
+        results = parse_write_results(response.content)
+        result = results[0] if results else WriteResult(id=record_id, code="SUCCESS", status="success")
+        result.action = "delete"
+        if not result.ok:
+            raise record_error(result, method="DELETE", url=str(response.request.url), status=response.status_code)
+        return result
+
+    # -- tags ---------------------------------------------------------------------------------
+    async def add_tags(self, ids: Sequence[str], tags: Sequence[str]) -> builtins.list[WriteResult]:
+        """Attach tags (by name) to records; Bigin creates tags it does not know yet."""
+        return await self._tags("add_tags", ids, tags)
+
+    async def remove_tags(self, ids: Sequence[str], tags: Sequence[str]) -> builtins.list[WriteResult]:
+        return await self._tags("remove_tags", ids, tags)
+
+    async def _tags(self, action: str, ids: Sequence[str], tags: Sequence[str]) -> builtins.list[WriteResult]:
+        if isinstance(ids, str):
+            ids = [ids]
+        if isinstance(tags, str):
+            tags = [tags]
+        record_ids = [check_id(i) for i in ids]
+        if not record_ids or len(record_ids) > 100:
+            raise ValidationError("tag 1 to 100 records at a time")
+        names = [t.strip() for t in tags if isinstance(t, str) and t.strip()]
+        if not names or len(names) != len(tags):
+            raise ValidationError("tags must be non-empty names")
+        response = await self._transport.send(
+            "POST",
+            f"{self._path}/actions/{action}",
+            params={"ids": ",".join(record_ids), "tag_names": ",".join(names)},
+            json={"tags": [{"name": n} for n in names], "ids": record_ids},
+        )
+        return parse_write_results(response.content)
+
+
+def _check_field_list(fields: Sequence[str]) -> builtins.list[str]:
+    if isinstance(fields, str):
+        fields = [fields]
+    names = list(fields)
+    if not names or not all(isinstance(n, str) and _FIELD.match(n) for n in names):
+        raise ValidationError(f"duplicate_check_fields must be field API names, got {fields!r}")
+    return names

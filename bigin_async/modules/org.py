@@ -1,0 +1,51 @@
+"""Users and the organization."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from bigin_async.errors import NotFoundError, ValidationError
+from bigin_async.models import Org, User, parse_page
+from bigin_async.pagination import AsyncPaginator, PageRequest
+
+if TYPE_CHECKING:
+    from bigin_async.transport import Transport
+
+__all__ = ["OrgClient", "UsersClient"]
+
+USER_TYPES = frozenset(
+    {"AllUsers", "ActiveUsers", "DeactiveUsers", "ConfirmedUsers", "NotConfirmedUsers", "DeletedUsers",
+     "ActiveConfirmedUsers", "AdminUsers", "ActiveConfirmedAdmins", "CurrentUser"}
+)
+
+
+class UsersClient:
+    """``/users``: the org's users, paged like records (key ``users``)."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    async def _fetch(self, path: str, params: Mapping[str, Any]) -> bytes:
+        response = await self._transport.send("GET", path, params=params)
+        return response.content if response.status_code != 204 else b""
+
+    def list(self, type: str = "AllUsers", *, per_page: int = 200, max_records: int | None = None) -> AsyncPaginator[User]:
+        if type not in USER_TYPES:
+            raise ValidationError(f"unknown user type {type!r}; one of {', '.join(sorted(USER_TYPES))}")
+        request = PageRequest(path="/users", params={"type": type}, key="users", supports_tokens=False)
+        return AsyncPaginator(self._fetch, request, User, per_page=per_page, max_records=max_records)
+
+
+class OrgClient:
+    """``/org``: the organization's details (Bigin answers ``{"org": [one]}``)."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    async def get(self) -> Org:
+        response = await self._transport.send("GET", "/org")
+        page = parse_page(Org, response.content if response.status_code != 204 else b"", "org")
+        if not page.data:
+            raise NotFoundError("the server returned no org", status_code=response.status_code, method="GET", url="/org")
+        return page.data[0]
