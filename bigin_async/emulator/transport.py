@@ -40,14 +40,12 @@ class EmulatorTransport(httpx.AsyncBaseTransport):
         try:
             if read_timeout is None:
                 return await self._asgi.handle_async_request(request)
-            with anyio.fail_after(read_timeout):
+            with anyio.move_on_after(read_timeout):
                 return await self._asgi.handle_async_request(request)
         except ConnectionDropped as exc:
             raise httpx.RemoteProtocolError(str(exc), request=request) from exc
-        except TimeoutError as exc:
-            raise httpx.ReadTimeout(
-                f"no response within the read timeout of {read_timeout} s", request=request
-            ) from exc
+        # Only our own deadline gets here, so a TimeoutError raised by the app stays what it is.
+        raise httpx.ReadTimeout(f"no response within the read timeout of {read_timeout} s", request=request)
 
     async def aclose(self) -> None:
         await self._asgi.aclose()
