@@ -58,9 +58,10 @@ def record_to_wire(record: Mapping[str, Any] | BiginModel) -> dict[str, Any]:
     """
     if isinstance(record, BiginModel):
         return record.to_wire()
+    plain = PLAIN_JSON_TYPES
     wire: dict[str, Any] = {}
     for key, value in record.items():
-        if type(value) in PLAIN_JSON_TYPES and type(value) is not float:
+        if type(value) in plain:
             wire[key] = value
         elif key == "Tag" and isinstance(value, (list, tuple)):
             wire[key] = [{"name": tag} if isinstance(tag, str) else wire_value(tag) for tag in value]

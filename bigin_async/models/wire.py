@@ -24,7 +24,8 @@ __all__ = ["format_date", "format_datetime", "format_decimal", "wire_value"]
 
 # Values of these exact types are already valid JSON and are passed through untouched: checking
 # the exact type first keeps the common case (a record full of strings) to one set lookup a value.
-PLAIN_JSON_TYPES: frozenset[type] = frozenset({str, int, float, bool, type(None)})
+# float is not among them: NaN and infinities are not JSON and must be refused.
+PLAIN_JSON_TYPES: frozenset[type] = frozenset({str, int, bool, type(None)})
 
 
 def format_datetime(value: datetime) -> str:
@@ -64,7 +65,13 @@ def wire_value(value: Any) -> Any:
     """Turn one field value (possibly nested) into its JSON-ready wire form."""
     value_type = type(value)
     if value_type in PLAIN_JSON_TYPES:
-        if value_type is float and not math.isfinite(value):
+        return value
+    if value_type is dict:  # exact-type fast paths before the slower isinstance checks
+        return {key: wire_value(item) for key, item in value.items()}
+    if value_type is list:
+        return [wire_value(item) for item in value]
+    if value_type is float:
+        if not math.isfinite(value):
             raise ValueError(f"{value} is not a number Bigin can store")
         return value
     if isinstance(value, BaseModel):
@@ -80,6 +87,8 @@ def wire_value(value: Any) -> Any:
         return format_decimal(value)
     if isinstance(value, Enum):
         return wire_value(value.value)
+    if isinstance(value, float):  # a float subclass
+        return wire_value(float(value))
     if isinstance(value, Mapping):
         return {key: wire_value(item) for key, item in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
