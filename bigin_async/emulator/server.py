@@ -111,6 +111,16 @@ def _embedded_server(app: ASGIApp, host: str, port: int, log_level: str, lifespa
     return _EmbeddedServer(config)
 
 
+async def _stop(server: Any, stopped: anyio.Event) -> None:
+    """Ask uvicorn to stop and wait for it, even if the caller is being cancelled."""
+    server.should_exit = True
+    with anyio.CancelScope(shield=True):
+        with anyio.move_on_after(_SHUTDOWN_GRACE_SECONDS + 1):
+            await stopped.wait()
+        server.force_exit = True  # a no-op if it already stopped; else skip the remaining waits
+        await stopped.wait()
+
+
 @asynccontextmanager
 async def serve(
     app: ASGIApp,
@@ -137,31 +147,35 @@ async def serve(
     failure: list[BaseException] = []
 
     async def run() -> None:
-        try:
-            await server.serve()
-        except SystemExit as exc:  # uvicorn exits the process when it cannot bind or start
-            failure.append(RuntimeError(f"uvicorn failed to start on {host}:{port} (exit code {exc.code})"))
-        finally:
-            server.ready.set()
-            stopped.set()
+        # Shielded: uvicorn stops through should_exit and shuts down gracefully (closing its
+        # listening socket); a cancellation cutting it off mid-loop would leak that socket.
+        with anyio.CancelScope(shield=True):
+            try:
+                await server.serve()
+            except SystemExit as exc:  # uvicorn exits the process when it cannot bind or start
+                failure.append(
+                    RuntimeError(f"uvicorn failed to start on {host}:{port} (exit code {exc.code})")
+                )
+            finally:
+                server.ready.set()
+                stopped.set()
 
     raised_in_block: list[BaseException] = []
     with _drop_logs_hidden():
         try:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(run)
-                await server.ready.wait()
-                if server.started and not failure:
-                    bound_port = int(server.servers[0].sockets[0].getsockname()[1])
-                    try:
-                        yield _url(host, bound_port)
-                    except BaseException as exc:
-                        raised_in_block.append(exc)
-                        raise
-                    finally:
-                        server.should_exit = True
-                        with anyio.CancelScope(shield=True), anyio.move_on_after(_SHUTDOWN_GRACE_SECONDS * 2):
-                            await stopped.wait()
+                try:
+                    await server.ready.wait()
+                    if server.started and not failure:
+                        bound_port = int(server.servers[0].sockets[0].getsockname()[1])
+                        try:
+                            yield _url(host, bound_port)
+                        except BaseException as exc:
+                            raised_in_block.append(exc)
+                            raise
+                finally:
+                    await _stop(server, stopped)
         except BaseExceptionGroup as group:
             # anyio wraps the block's own exception in a group; give the caller back what it raised
             if raised_in_block and list(group.exceptions) == raised_in_block:

@@ -108,3 +108,15 @@ async def test_a_port_in_use_is_a_clear_error() -> None:
         with pytest.raises(RuntimeError, match="failed to start"):
             async with serve(RecordingApp(), port=taken):
                 pass  # pragma: no cover
+
+
+@asyncio_only
+async def test_a_cancelled_caller_still_closes_the_server() -> None:
+    with anyio.CancelScope() as scope:
+        async with serve(RecordingApp()) as url:
+            scope.cancel()
+            await anyio.sleep_forever()
+    assert scope.cancelled_caught
+    async with httpx.AsyncClient() as client:
+        with pytest.raises(httpx.ConnectError):
+            await client.get(url)
