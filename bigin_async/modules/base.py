@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import builtins
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, Union
 
+from bigin_async.bulk.engine import BATCH_LIMIT, BulkMode, BulkPlan, run_bulk
+from bigin_async.bulk.results import BulkResult, ResultCallback
+from bigin_async.bulk.results import ProgressCallback as BulkProgressCallback
+from bigin_async.bulk.writer import BulkWriter
 from bigin_async.criteria import Criteria, criteria_to_str
 from bigin_async.errors import APIError, NotFoundError, RecordError, ValidationError, error_class
 from bigin_async.models import Record, WriteResult, model_for, parse_page, parse_write_results, record_to_wire
@@ -33,6 +37,7 @@ def api_name(module: str) -> str:
 R = TypeVar("R", bound=Record)
 RecordInput = Union[Mapping[str, Any], Record]
 FieldsSpec = Union[None, str, Sequence[str]]
+BulkInput = Union[Iterable[Any], AsyncIterable[Any]]
 
 
 class _Default:
@@ -342,6 +347,80 @@ class ModuleClient(Generic[R]):
         if not result.ok:
             raise record_error(result, method="DELETE", url=str(response.request.url), status=response.status_code)
         return result
+
+    # -- bulk ---------------------------------------------------------------------------------
+    def _plan(
+        self, mode: BulkMode, trigger: Sequence[str] | None, duplicate_check_fields: Sequence[str] | None = None,
+        batch_size: int = BATCH_LIMIT, retry_failed: bool = False,
+    ) -> BulkPlan:
+        return BulkPlan(
+            module=self.module_api_name,
+            mode=mode,
+            duplicate_check_fields=_check_field_list(duplicate_check_fields) if duplicate_check_fields is not None else None,
+            trigger=None if trigger is DEFAULT else trigger,
+            send_trigger=trigger is not DEFAULT,
+            batch_size=batch_size,
+            retry_failed=retry_failed,
+        )
+
+    async def _bulk(self, plan: BulkPlan, records: BulkInput, options: dict[str, Any]) -> BulkResult:
+        return await run_bulk(self._transport, plan, records, **options)
+
+    async def bulk_create(
+        self, records: BulkInput, *, trigger: Sequence[str] | None = DEFAULT, journal: str | None = None,
+        on_result: ResultCallback | None = None, on_progress: BulkProgressCallback | None = None,
+        keep_outcomes: bool | None = None, batch_size: int = BATCH_LIMIT,
+    ) -> BulkResult:
+        """Insert any number of records (any iterable or async iterable), 100 per call, every one accounted for.
+
+        An insert whose answer is lost is never re-sent (it could duplicate): it is reported as
+        ``unknown``. ``journal=`` makes a crashed run resumable without duplicates.
+        """
+        options = {"journal_path": journal, "on_result": on_result, "on_progress": on_progress, "keep_outcomes": keep_outcomes}
+        return await self._bulk(self._plan("create", trigger, batch_size=batch_size), records, options)
+
+    async def bulk_update(
+        self, records: BulkInput, *, trigger: Sequence[str] | None = DEFAULT, journal: str | None = None,
+        on_result: ResultCallback | None = None, on_progress: BulkProgressCallback | None = None,
+        keep_outcomes: bool | None = None, batch_size: int = BATCH_LIMIT,
+    ) -> BulkResult:
+        """Update any number of records; each must carry its ``id``."""
+        options = {"journal_path": journal, "on_result": on_result, "on_progress": on_progress, "keep_outcomes": keep_outcomes}
+        return await self._bulk(self._plan("update", trigger, batch_size=batch_size), records, options)
+
+    async def bulk_upsert(
+        self, records: BulkInput, duplicate_check_fields: Sequence[str] | None = None, *,
+        trigger: Sequence[str] | None = DEFAULT, journal: str | None = None,
+        on_result: ResultCallback | None = None, on_progress: BulkProgressCallback | None = None,
+        keep_outcomes: bool | None = None, batch_size: int = BATCH_LIMIT,
+    ) -> BulkResult:
+        """Insert-or-update any number of records on ``duplicate_check_fields`` (safe to retry and resume)."""
+        options = {"journal_path": journal, "on_result": on_result, "on_progress": on_progress, "keep_outcomes": keep_outcomes}
+        plan = self._plan("upsert", trigger, duplicate_check_fields, batch_size=batch_size)
+        return await self._bulk(plan, records, options)
+
+    async def bulk_delete(
+        self, ids: Iterable[str] | AsyncIterable[str], *, journal: str | None = None,
+        on_result: ResultCallback | None = None, on_progress: BulkProgressCallback | None = None,
+        keep_outcomes: bool | None = None, batch_size: int = BATCH_LIMIT,
+    ) -> BulkResult:
+        """Delete any number of records by id, 100 ids per call."""
+        options = {"journal_path": journal, "on_result": on_result, "on_progress": on_progress, "keep_outcomes": keep_outcomes}
+        return await self._bulk(self._plan("delete", DEFAULT, batch_size=batch_size), ids, options)
+
+    def bulk_writer(
+        self, mode: BulkMode = "create", duplicate_check_fields: Sequence[str] | None = None, *,
+        trigger: Sequence[str] | None = DEFAULT, journal: str | None = None,
+        on_result: ResultCallback | None = None, on_progress: BulkProgressCallback | None = None,
+        keep_outcomes: bool | None = None, batch_size: int = BATCH_LIMIT,
+    ) -> BulkWriter:
+        """A writer for producers that make records over time: ``async with ... as w: await w.add(r)``."""
+        if mode not in ("create", "update", "upsert", "delete"):
+            raise ValidationError(f"mode must be create, update, upsert or delete, got {mode!r}")
+        plan = self._plan(mode, trigger, duplicate_check_fields, batch_size=batch_size)
+        return BulkWriter(
+            self._transport, plan, journal=journal, on_result=on_result, on_progress=on_progress, keep_outcomes=keep_outcomes
+        )
 
     # -- tags ---------------------------------------------------------------------------------
     async def add_tags(self, ids: Sequence[str], tags: Sequence[str]) -> builtins.list[WriteResult]:

@@ -1,0 +1,336 @@
+"""The bulk engine: cut any stream of records into calls of at most 100, run them at the server's
+pace, and account for every record.
+
+Shape: one producer reads the input lazily (a million-row generator is never held in memory),
+checks each record (a bad one gets its own error outcome and does not sink its batch), and
+hands batches of 100 to as many workers as the client's concurrency gate has slots. Outcomes are
+released strictly in input order through a window of at most ``workers * 2`` batches, which also
+bounds memory: the producer cannot run further ahead than that.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import anyio
+from anyio.abc import ObjectReceiveStream
+
+from bigin_async._redact import logger
+from bigin_async.bulk.journal import Journal, record_hash
+from bigin_async.bulk.results import (
+    BulkAbortedError,
+    BulkProgress,
+    BulkResult,
+    ProgressCallback,
+    RecordOutcome,
+    ResultCallback,
+)
+from bigin_async.errors import (
+    AmbiguousWriteError,
+    APIError,
+    AuthenticationError,
+    BiginError,
+    BudgetExhaustedError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from bigin_async.models import WriteResult, parse_write_results
+from bigin_async.transport import Transport
+
+__all__ = ["BATCH_LIMIT", "BulkMode", "BulkPlan", "MANDATORY_FIELDS", "run_bulk"]
+
+BATCH_LIMIT = 100
+BulkMode = Literal["create", "update", "upsert", "delete"]
+
+# Fields Bigin refuses an insert without (checked before sending, per record).
+MANDATORY_FIELDS: dict[str, tuple[str, ...]] = {
+    "Contacts": ("Last_Name",),
+    "Accounts": ("Account_Name",),
+    "Products": ("Product_Name",),
+    "Pipelines": ("Deal_Name", "Stage"),
+    "Tasks": ("Subject",),
+    "Events": ("Event_Title", "Start_DateTime", "End_DateTime"),
+    "Notes": ("Note_Content",),
+}
+
+# Errors after which no further call can succeed: stop reading input instead of failing each batch.
+_FATAL = (AuthenticationError, PermissionDeniedError, BudgetExhaustedError)
+
+
+@dataclass
+class BulkPlan:
+    """What to do: the module, the mode, and the options of the write."""
+
+    module: str
+    mode: BulkMode
+    duplicate_check_fields: Sequence[str] | None = None
+    trigger: Sequence[str] | None = None
+    send_trigger: bool = False
+    batch_size: int = BATCH_LIMIT
+    retry_failed: bool = False
+
+    @property
+    def action(self) -> Literal["insert", "update", "delete"] | None:
+        return {"create": "insert", "update": "update", "delete": "delete"}.get(self.mode)  # type: ignore[return-value]
+
+    @property
+    def idempotent(self) -> bool:
+        return self.mode != "create"
+
+
+@dataclass
+class _Item:
+    index: int
+    record: Any
+    wire: Any = None  # dict for writes, id string for deletes
+    hash: str = ""
+
+
+@dataclass
+class _Batch:
+    items: list[_Item] = field(default_factory=list)
+    # Outcomes decided without sending (bad input, journal), by index.
+    settled: dict[int, RecordOutcome] = field(default_factory=dict)
+    done: anyio.Event = field(default_factory=anyio.Event)
+    outcomes: list[RecordOutcome] = field(default_factory=list)
+    first_index: int = 0
+    size: int = 0
+
+
+class _Aborted(Exception):
+    def __init__(self, cause: BiginError) -> None:
+        self.cause = cause
+
+
+def prepare(plan: BulkPlan, index: int, record: Any) -> _Item | RecordOutcome:
+    """Check and format one input record; a refusal becomes that record's own error outcome."""
+    from bigin_async.modules.base import check_id, check_record
+
+    try:
+        if plan.mode == "delete":
+            wire: Any = check_id(record.get("id") if isinstance(record, Mapping) else record)
+        else:
+            wire = check_record(record)
+            if plan.mode == "update":
+                wire["id"] = check_id(wire.get("id"), "id (bulk_update needs each record's id)")
+            if plan.mode == "create":
+                for name in MANDATORY_FIELDS.get(plan.module, ()):
+                    value = wire.get(name)
+                    if value is None or (isinstance(value, str) and not value.strip()):
+                        return RecordOutcome(
+                            index, "error", plan.action, code="MANDATORY_NOT_FOUND",
+                            message=f"required field {name} is missing (checked before sending)",
+                            details={"api_name": name}, record=record,
+                        )
+    except (ValidationError, ValueError, TypeError) as error:
+        return RecordOutcome(index, "error", plan.action, code="INVALID_INPUT", message=str(error), record=record)
+    return _Item(index, record, wire, record_hash(wire))
+
+
+async def _aiter(records: Iterable[Any] | AsyncIterable[Any]) -> Any:
+    if isinstance(records, AsyncIterable):
+        async for record in records:
+            yield record
+    else:
+        for record in records:
+            yield record
+
+
+def _outcomes_from_results(plan: BulkPlan, items: Sequence[_Item], results: Sequence[WriteResult]) -> list[RecordOutcome]:
+    outcomes = []
+    for position, item in enumerate(items):
+        result = results[position] if position < len(results) else None
+        if result is None:
+            # The server answered for fewer records than it got: those have no known fate.
+            status: Literal["success", "error", "unknown"] = "unknown" if plan.mode == "create" else "error"
+            outcomes.append(RecordOutcome(item.index, status, plan.action, code="NO_RESULT",
+                                          message="the server returned no result for this record", record=item.record))
+            continue
+        action = plan.action or (result.action if result.action in ("insert", "update") else None)
+        record_id = result.id or (item.wire if plan.mode == "delete" else None)
+        outcomes.append(
+            RecordOutcome(
+                item.index,
+                "success" if result.ok else "error",
+                action,  # type: ignore[arg-type]
+                id=record_id if result.ok or result.code == "DUPLICATE_DATA" else None,
+                code=result.code,
+                message=result.message,
+                details=dict(result.details),
+                record=item.record,
+            )
+        )
+    return outcomes
+
+
+def _outcomes_for_error(plan: BulkPlan, items: Sequence[_Item], error: Exception) -> list[RecordOutcome]:
+    if isinstance(error, AmbiguousWriteError):
+        return [
+            RecordOutcome(item.index, "unknown", plan.action, code="UNKNOWN_FATE", message=str(error), record=item.record)
+            for item in items
+        ]
+    code = error.code if isinstance(error, APIError) else type(error).__name__
+    details = error.details if isinstance(error, APIError) else {}
+    message = error.message if isinstance(error, APIError) else str(error)
+    return [
+        RecordOutcome(item.index, "error", plan.action, code=code, message=message, details=dict(details), record=item.record)
+        for item in items
+    ]
+
+
+async def _send(transport: Transport, plan: BulkPlan, items: Sequence[_Item]) -> list[RecordOutcome]:
+    path = f"/{plan.module}"
+    try:
+        if plan.mode == "delete":
+            response = await transport.send("DELETE", path, params={"ids": ",".join(i.wire for i in items)}, bulk=True)
+        else:
+            body: dict[str, Any] = {"data": [i.wire for i in items]}
+            if plan.send_trigger:
+                body["trigger"] = list(plan.trigger or [])
+            if plan.mode == "upsert":
+                if plan.duplicate_check_fields:
+                    body["duplicate_check_fields"] = list(plan.duplicate_check_fields)
+                response = await transport.send("POST", f"{path}/upsert", json=body, bulk=True)
+            elif plan.mode == "update":
+                response = await transport.send("PUT", path, json=body, bulk=True)
+            else:
+                response = await transport.send("POST", path, json=body, bulk=True)
+    except _FATAL as error:
+        raise _Aborted(error) from error
+    except (BiginError, ValueError) as error:
+        logger.warning("bulk %s of %d %s records failed as a whole: %s", plan.mode, len(items), plan.module, error)
+        return _outcomes_for_error(plan, items, error)
+    return _outcomes_from_results(plan, items, parse_write_results(response.content))
+
+
+async def run_bulk(
+    transport: Transport,
+    plan: BulkPlan,
+    records: Iterable[Any] | AsyncIterable[Any],
+    *,
+    journal_path: str | None = None,
+    on_result: ResultCallback | None = None,
+    on_progress: ProgressCallback | None = None,
+    keep_outcomes: bool | None = None,
+    workers: int | None = None,
+) -> BulkResult:
+    """Run a bulk write to the end and return every record's outcome (see module docstring)."""
+    if not 1 <= plan.batch_size <= BATCH_LIMIT:
+        raise ValidationError(f"batch_size must be between 1 and {BATCH_LIMIT}")
+    if isinstance(records, (str, bytes, Mapping)):
+        raise ValidationError("records must be an iterable of records (a list, a generator...), not a single value")
+    result = BulkResult(kept=keep_outcomes if keep_outcomes is not None else on_result is None)
+    progress = BulkProgress()
+    journal = Journal(journal_path, module=plan.module, mode=plan.mode) if journal_path else None
+    if journal is not None:
+        await anyio.to_thread.run_sync(journal.load)
+    worker_count = workers or transport.gate.limit
+    window = anyio.Semaphore(worker_count * 2)
+    send_batches, receive_batches = anyio.create_memory_object_stream[_Batch](worker_count)
+    release_order, receive_order = anyio.create_memory_object_stream[_Batch](worker_count * 2 + 1)
+    aborted: list[BiginError] = []
+
+    def from_journal(item: _Item) -> RecordOutcome | None:
+        entry = journal.entries.get(item.index) if journal else None
+        if entry is None or entry.hash != item.hash:
+            return None
+        outcome = entry.outcome
+        if outcome is not None and (outcome.status == "success" or (outcome.status == "error" and not plan.retry_failed)):
+            outcome.record = item.record
+            return outcome
+        if not plan.idempotent:  # pending or unknown insert: sending again could duplicate it
+            return RecordOutcome(
+                item.index, "unknown", plan.action, code="UNKNOWN_FATE", record=item.record, from_journal=True,
+                message="an earlier run sent this insert and got no answer; not re-sent to avoid a duplicate "
+                "(re-send it as an upsert on a unique field)",
+            )
+        return None
+
+    async def worker(batches: ObjectReceiveStream[_Batch]) -> None:
+        async with batches:
+            async for batch in batches:
+                try:
+                    if journal is not None:
+                        await journal.log_pending([i.index for i in batch.items], [i.hash for i in batch.items])
+                    sent = await _send(transport, plan, batch.items)
+                    if journal is not None:
+                        await journal.log_outcomes(sent, [i.hash for i in batch.items])
+                except _Aborted as stop:
+                    aborted.append(stop.cause)
+                    sent = _outcomes_for_error(plan, batch.items, stop.cause)
+                    if journal is not None:
+                        await journal.log_outcomes(sent, [i.hash for i in batch.items])
+                batch.outcomes = sent
+                progress.batches += 1
+                batch.done.set()
+
+    async def producer() -> None:
+        async with send_batches, release_order:
+            batch = _Batch()
+            index = -1
+            async for record in _aiter(records):
+                index += 1
+                if aborted:
+                    index -= 1
+                    break
+                prepared = prepare(plan, index, record)
+                if isinstance(prepared, _Item):
+                    known = from_journal(prepared)
+                    if known is None:
+                        batch.items.append(prepared)
+                    else:
+                        batch.settled[index] = known
+                else:
+                    batch.settled[index] = prepared
+                batch.size += 1
+                if len(batch.items) >= plan.batch_size or batch.size >= plan.batch_size * 10:
+                    await dispatch(batch)
+                    batch = _Batch(first_index=index + 1)
+            if batch.size:
+                await dispatch(batch)
+
+    async def dispatch(batch: _Batch) -> None:
+        await window.acquire()
+        await release_order.send(batch)
+        if batch.items:
+            await send_batches.send(batch)
+        else:
+            batch.done.set()
+
+    async def releaser() -> None:
+        async with receive_order:
+            async for batch in receive_order:
+                await batch.done.wait()
+                sent = {o.index: o for o in batch.outcomes}
+                for index in range(batch.first_index, batch.first_index + batch.size):
+                    outcome = batch.settled.get(index) or sent[index]
+                    result.record(outcome)
+                    progress.add(outcome)
+                    if on_result is not None:
+                        on_result(outcome)
+                if on_progress is not None:
+                    on_progress(progress)
+                window.release()
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(releaser)
+            for _ in range(worker_count):
+                tg.start_soon(worker, receive_batches.clone())
+            receive_batches.close()
+            await producer()
+    finally:
+        if journal is not None:
+            journal.close()
+    if aborted:
+        raise BulkAbortedError(
+            f"bulk {plan.mode} of {plan.module} stopped after {result.total} records: {aborted[0]}", result
+        ) from aborted[0]
+    return result
+
+
+def batches_needed(count: int, batch_size: int = BATCH_LIMIT) -> int:
+    return math.ceil(count / batch_size)

@@ -1,0 +1,150 @@
+"""What a bulk write reports: one outcome per input record, in input order, nothing left out."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from bigin_async.errors import BiginError
+
+__all__ = ["BulkAbortedError", "BulkProgress", "BulkResult", "BulkWriteError", "RecordOutcome"]
+
+OutcomeStatus = Literal["success", "error", "unknown"]
+OutcomeAction = Literal["insert", "update", "delete"]
+
+
+@dataclass
+class RecordOutcome:
+    """The fate of one input record.
+
+    ``status`` is ``success`` (written), ``error`` (refused: by the SDK before sending, or by the
+    server, with its ``code``/``message``/``details``) or ``unknown`` (an insert whose answer
+    was lost; it was not re-sent, to avoid duplicates: re-send with an upsert on a unique field).
+    """
+
+    index: int
+    status: OutcomeStatus
+    action: OutcomeAction | None = None
+    id: str | None = None
+    code: str | None = None
+    message: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    record: Any = None
+    from_journal: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "success"
+
+
+@dataclass
+class BulkProgress:
+    """Running totals, handed to ``on_progress`` after each batch."""
+
+    processed: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    unknown: int = 0
+    skipped: int = 0
+    batches: int = 0
+
+    def add(self, outcome: RecordOutcome) -> None:
+        self.processed += 1
+        if outcome.from_journal:
+            self.skipped += 1
+        if outcome.status == "success":
+            self.succeeded += 1
+        elif outcome.status == "error":
+            self.failed += 1
+        else:
+            self.unknown += 1
+
+
+ProgressCallback = Callable[[BulkProgress], None]
+ResultCallback = Callable[[RecordOutcome], None]
+
+
+class BulkWriteError(BiginError):
+    """Some records of a bulk write failed or have an unknown fate (see ``result``)."""
+
+    def __init__(self, message: str, result: BulkResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class BulkAbortedError(BulkWriteError):
+    """The bulk write stopped early (e.g. the token was revoked, the daily budget ran out).
+
+    ``result`` holds every outcome up to the stop; records after ``result.total`` were never
+    read from the input, so nothing was sent for them.
+    """
+
+
+@dataclass
+class BulkResult:
+    """Every outcome in input order (unless streamed to ``on_result``), plus counts.
+
+    ``counts`` has ``success``, ``error``, ``unknown``, ``insert``, ``update``, ``delete`` and
+    ``skipped`` (records a journal showed as already done).
+    """
+
+    outcomes: list[RecordOutcome] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+    total: int = 0
+    kept: bool = True
+
+    def record(self, outcome: RecordOutcome) -> None:
+        self.total += 1
+        self.counts[outcome.status] += 1
+        if outcome.status == "success" and outcome.action:
+            self.counts[outcome.action] += 1
+        if outcome.from_journal:
+            self.counts["skipped"] += 1
+        if self.kept:
+            self.outcomes.append(outcome)
+
+    def __iter__(self) -> Iterator[RecordOutcome]:
+        return iter(self.outcomes)
+
+    def __len__(self) -> int:
+        return self.total
+
+    @property
+    def succeeded(self) -> list[RecordOutcome]:
+        return [o for o in self.outcomes if o.status == "success"]
+
+    @property
+    def failed(self) -> list[RecordOutcome]:
+        return [o for o in self.outcomes if o.status == "error"]
+
+    @property
+    def unknown(self) -> list[RecordOutcome]:
+        return [o for o in self.outcomes if o.status == "unknown"]
+
+    @property
+    def ok(self) -> bool:
+        return self.counts["error"] == 0 and self.counts["unknown"] == 0
+
+    def raise_for_errors(self) -> BulkResult:
+        """Raise :class:`BulkWriteError` if any record failed or has an unknown fate."""
+        if not self.ok:
+            raise BulkWriteError(
+                f"{self.counts['error']} of {self.total} records failed and {self.counts['unknown']} have an "
+                "unknown fate (inserts whose answer was lost; re-send them as an upsert on a unique field)",
+                self,
+            )
+        return self
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "total": self.total,
+            "succeeded": self.counts["success"],
+            "failed": self.counts["error"],
+            "unknown": self.counts["unknown"],
+            "inserted": self.counts["insert"],
+            "updated": self.counts["update"],
+            "deleted": self.counts["delete"],
+            "skipped": self.counts["skipped"],
+        }

@@ -1,0 +1,85 @@
+"""``BulkWriter``: a bulk write fed one record at a time by a producer that runs for a while.
+
+``async with client.contacts.bulk_writer(mode="upsert", duplicate_check_fields=["Email"]) as w:
+await w.add(record)``. Full batches go out as soon as they fill; the last partial batch goes out
+on exit; ``w.result`` then holds every outcome. ``add`` waits when the writer is a few batches
+ahead of the server (backpressure), so a fast producer cannot fill memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from bigin_async.bulk.engine import BulkPlan, run_bulk
+from bigin_async.bulk.results import BulkResult, ProgressCallback, ResultCallback
+from bigin_async.errors import ValidationError
+from bigin_async.transport import Transport
+
+__all__ = ["BulkWriter"]
+
+
+class BulkWriter:
+    """Collects records through :meth:`add` and writes them in batches of 100 as they fill."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        plan: BulkPlan,
+        *,
+        journal: str | None = None,
+        on_result: ResultCallback | None = None,
+        on_progress: ProgressCallback | None = None,
+        keep_outcomes: bool | None = None,
+    ) -> None:
+        self._transport = transport
+        self._plan = plan
+        self._options: dict[str, Any] = {
+            "journal_path": journal, "on_result": on_result, "on_progress": on_progress, "keep_outcomes": keep_outcomes,
+        }
+        self._send: MemoryObjectSendStream[Any] | None = None
+        self._group: TaskGroup | None = None
+        self._result: BulkResult | None = None
+        self.added = 0
+
+    @property
+    def result(self) -> BulkResult:
+        """Every outcome, available once the ``async with`` block has exited."""
+        if self._result is None:
+            raise ValidationError("the writer's result is ready only after the `async with` block ends")
+        return self._result
+
+    async def __aenter__(self) -> BulkWriter:
+        send, receive = anyio.create_memory_object_stream[Any](self._plan.batch_size)
+        self._send = send
+        self._group = anyio.create_task_group()
+        await self._group.__aenter__()
+        self._group.start_soon(self._run, receive)
+        return self
+
+    async def _run(self, receive: MemoryObjectReceiveStream[Any]) -> None:
+        async def records() -> AsyncIterator[Any]:
+            async with receive:
+                async for record in receive:
+                    yield record
+
+        self._result = await run_bulk(self._transport, self._plan, records(), **self._options)
+
+    async def add(self, record: Any) -> None:
+        """Queue one record (waits when the writer is ahead of the server)."""
+        if self._send is None:
+            raise ValidationError("use the writer inside `async with ... as writer:`")
+        await self._send.send(record)
+        self.added += 1
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool | None:
+        assert self._send is not None and self._group is not None
+        await self._send.aclose()  # no more records: the engine flushes the last partial batch
+        return await self._group.__aexit__(exc_type, exc, tb)
