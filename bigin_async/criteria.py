@@ -35,7 +35,8 @@ __all__ = [
 
 CriteriaValue = str | int | float | bool | Decimal | date | datetime | Enum
 
-_FIELD_NAME = re.compile(r"[A-Za-z0-9_.$]+")
+# An API name, optionally with one sub-field (``Account_Name.id``), as Zoho's parser accepts.
+_FIELD_NAME = re.compile(r"[A-Za-z0-9_$]+(\.[A-Za-z0-9_$]+)?")
 _ESCAPES = str.maketrans({"\\": "\\\\", "(": "\\(", ")": "\\)", ",": "\\,"})
 
 
@@ -53,6 +54,9 @@ def render_value(value: object) -> str:
     if isinstance(value, Enum):
         return render_value(value.value)
     if isinstance(value, str):
+        if not value:
+            # ``(Email:equals:)`` is malformed for Bigin; say so before a round trip does.
+            raise InvalidCriteriaError("cannot search for an empty string")
         return escape_value(value)
     if isinstance(value, bool):  # before int: a bool is also an int
         return "true" if value else "false"
@@ -175,7 +179,8 @@ class Field:
     def __init__(self, name: str) -> None:
         if not isinstance(name, str) or not _FIELD_NAME.fullmatch(name):
             raise InvalidCriteriaError(
-                f"invalid field name {name!r}: use the API name (letters, digits, _ . $), e.g. 'Last_Name'"
+                f"invalid field name {name!r}: use the API name (letters, digits, _ $; one '.' for a "
+                "sub-field), e.g. 'Last_Name' or 'Account_Name.id'"
             )
         self.name = name
 

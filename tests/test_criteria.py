@@ -170,7 +170,9 @@ def test_in_list_values_keep_their_commas() -> None:
 # --- refusals -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["", "Email)", "First Name", "Email:equals", "a,b", "Naïve", "(x", "a\\b"])
+@pytest.mark.parametrize(
+    "name", ["", "Email)", "First Name", "Email:equals", "a,b", "Naïve", "(x", "a\\b", "a..b", ".a", "a.", "a.b.c"]
+)
 def test_bad_field_names_are_refused(name: str) -> None:
     with pytest.raises(InvalidCriteriaError):
         Field(name)
@@ -181,6 +183,10 @@ def test_bad_values_and_lists_are_refused() -> None:
         Field("Stage").is_in([])
     with pytest.raises(InvalidCriteriaError, match="not a single string"):
         Field("Stage").is_in("Won")
+    with pytest.raises(InvalidCriteriaError, match="empty string"):
+        Field("Email") == ""  # noqa: B015
+    with pytest.raises(InvalidCriteriaError, match="empty string"):
+        Field("Stage").is_in(["Won", ""])
     with pytest.raises(InvalidCriteriaError):
         Field("Email") == None  # noqa: B015, E711
     with pytest.raises(InvalidCriteriaError):
@@ -221,18 +227,19 @@ def test_criteria_to_str_accepts_built_and_raw_criteria() -> None:
 
 # --- properties ---------------------------------------------------------------------------------
 
-FIELD_NAMES = st.from_regex(r"[A-Za-z0-9_.$]{1,20}", fullmatch=True)
+FIELD_NAMES = st.from_regex(r"[A-Za-z0-9_$]{1,20}(\.[A-Za-z0-9_$]{1,8})?", fullmatch=True)
+VALUES = st.text(min_size=1)  # an empty value is refused (see test_bad_values_and_lists_are_refused)
 OPERATORS = ["equals", "not_equal", "starts_with", "greater_than", "greater_equal", "less_than", "less_equal"]
 
 
-@given(st.text())
+@given(VALUES)
 def test_any_text_value_unescapes_to_itself(value: str) -> None:
     text = str(Field("Description") == value)
     assert parse(text) == ("leaf", "Description", "equals", (value,))
     assert criteria_to_str(text) == text
 
 
-@given(st.lists(st.text(), min_size=1, max_size=6))
+@given(st.lists(VALUES, min_size=1, max_size=6))
 def test_any_in_list_unescapes_to_itself(values: list[str]) -> None:
     text = str(Field("Stage").is_in(values))
     assert parse(text) == ("leaf", "Stage", "in", tuple(values))
@@ -246,10 +253,10 @@ def criteria_trees(draw: st.DrawFn) -> tuple[Criteria, dict[int, tuple[str, ...]
     def leaf() -> Criteria:
         field = Field(draw(FIELD_NAMES))
         if draw(st.booleans()):
-            raw = tuple(draw(st.lists(st.text(max_size=8), min_size=1, max_size=3)))
+            raw = tuple(draw(st.lists(st.text(min_size=1, max_size=8), min_size=1, max_size=3)))
             condition = field.is_in(raw)
         else:
-            raw = (draw(st.text(max_size=12)),)
+            raw = (draw(st.text(min_size=1, max_size=12)),)
             condition = getattr(field, draw(st.sampled_from(OPERATORS)))(raw[0])
         values[id(condition)] = raw
         return condition
@@ -270,3 +277,37 @@ def test_any_tree_parses_back_to_its_structure_and_values(
     criteria, values = built
     text = criteria_to_str(criteria)
     assert parse(text) == expected_tree(criteria, values)
+
+
+def _emulator_tree(criteria: Criteria, values: dict[int, tuple[str, ...]], parser: Any) -> Any:
+    """The node the emulator's parser must build for a criteria made from these raw values."""
+    if isinstance(criteria, Condition):
+        raw = values[id(criteria)]
+        whole = ",".join(raw) if criteria.operator in ("in", "between") else raw[0]
+        return parser.Condition(criteria.field, criteria.operator, raw, whole)
+    assert isinstance(criteria, Group)
+    nodes = [_emulator_tree(part, values, parser) for part in criteria.parts]
+    return reduce(lambda left, right: parser.Group(criteria.operator, (left, right)), nodes)
+
+
+@given(criteria_trees())
+def test_any_tree_round_trips_through_the_emulator_parser(
+    built: tuple[Criteria, dict[int, tuple[str, ...]]],
+) -> None:
+    """Cross-check against the emulator's own parser, written independently of the builder."""
+    parser = pytest.importorskip("bigin_async.emulator.criteria_parser")
+    criteria, values = built
+    assert parser.parse_criteria(criteria_to_str(criteria)) == _emulator_tree(criteria, values, parser)
+
+
+@pytest.mark.parametrize("value", ["a),(Email:equals:x", "back\\slash", "a,b", "trailing\\", "x\\(y"])
+def test_hostile_values_survive_the_emulator_parser(value: str) -> None:
+    parser = pytest.importorskip("bigin_async.emulator.criteria_parser")
+    node = parser.parse_criteria(str((Field("Email") == value) & (Field("Stage").is_in([value, "b"]))))
+    assert node == parser.Group(
+        "and",
+        (
+            parser.Condition("Email", "equals", (value,), value),
+            parser.Condition("Stage", "in", (value, "b"), f"{value},b"),
+        ),
+    )
