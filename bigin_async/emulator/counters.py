@@ -34,9 +34,10 @@ def route_key(method: str, path: str) -> str:
 class RollingWindow:
     """Amounts added at points in time, summed over the trailing ``span`` seconds.
 
-    An entry added at ``t`` counts at ``now`` while ``now - t < span``. Times passed in must not
-    decrease (a monotonic or fake clock); each entry is appended and dropped once, so the cost is
-    amortised O(1) per call and memory is bounded by the entries inside one span.
+    An entry added at ``t`` counts at ``now`` while ``now - t < span``. Each entry is appended and
+    dropped once, so the cost is amortised O(1) per call and memory is bounded by the entries
+    inside one span. That needs the entries in time order, so a time earlier than one already
+    seen (a wall clock stepped back) is treated as that latest time.
     """
 
     def __init__(self, span: float) -> None:
@@ -45,6 +46,7 @@ class RollingWindow:
         self.span = span
         self._entries: deque[tuple[float, int]] = deque()
         self._total = 0
+        self._latest = float("-inf")
 
     def total(self, now: float) -> int:
         """The sum of amounts still inside the window at ``now``."""
@@ -53,6 +55,7 @@ class RollingWindow:
 
     def add(self, now: float, amount: int = 1) -> int:
         """Record ``amount`` at ``now`` and return the new total inside the window."""
+        now = self._latest = max(now, self._latest)
         self._expire(now)
         self._entries.append((now, amount))
         self._total += amount
@@ -83,6 +86,7 @@ class RollingWindow:
     def clear(self) -> None:
         self._entries.clear()
         self._total = 0
+        self._latest = float("-inf")
 
     def _expire(self, now: float) -> None:
         entries = self._entries

@@ -95,3 +95,11 @@ def test_rolling_window_room_and_expiry() -> None:
     assert window.total(10.0) == 4
     assert window.total(13.0) == 0
     assert window.oldest_expiry(13.0) is None
+
+
+def test_a_clock_stepping_back_keeps_the_window_ordered() -> None:
+    window = RollingWindow(60.0)
+    window.add(100.0)
+    window.add(90.0)  # counted as if at 100.0
+    assert window.total(159.0) == 2
+    assert window.total(160.0) == 0
