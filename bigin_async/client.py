@@ -19,8 +19,9 @@ from pydantic import SecretStr
 from bigin_async.auth import FileTokenStore, TokenManager, TokenStore
 from bigin_async.config import Edition, Region, Settings, build_settings
 from bigin_async.errors import ConfigurationError
+from bigin_async.inputs import check_module_name
 from bigin_async.models import FieldInfo, Record
-from bigin_async.modules.base import ModuleClient, api_name, check_module_name
+from bigin_async.modules.base import ModuleClient, api_name
 from bigin_async.modules.calls import CallsClient
 from bigin_async.modules.companies import CompaniesClient
 from bigin_async.modules.contacts import ContactsClient

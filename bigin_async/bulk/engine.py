@@ -10,8 +10,9 @@ bounds memory: the producer cannot run further ahead than that.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -37,6 +38,7 @@ from bigin_async.errors import (
     PermissionDeniedError,
     ValidationError,
 )
+from bigin_async.inputs import check_id, check_record
 from bigin_async.models import WriteResult, parse_write_results
 from bigin_async.transport import Transport
 
@@ -105,10 +107,8 @@ class _Aborted(Exception):
         self.cause = cause
 
 
-def prepare(plan: BulkPlan, index: int, record: Any) -> _Item | RecordOutcome:
+def prepare(plan: BulkPlan, index: int, record: Any, *, fingerprint: bool = False) -> _Item | RecordOutcome:
     """Check and format one input record; a refusal becomes that record's own error outcome."""
-    from bigin_async.modules.base import check_id, check_record
-
     try:
         if plan.mode == "delete":
             wire: Any = check_id(record.get("id") if isinstance(record, Mapping) else record)
@@ -127,10 +127,10 @@ def prepare(plan: BulkPlan, index: int, record: Any) -> _Item | RecordOutcome:
                         )
     except (ValidationError, ValueError, TypeError) as error:
         return RecordOutcome(index, "error", plan.action, code="INVALID_INPUT", message=str(error), record=record)
-    return _Item(index, record, wire, record_hash(wire))
+    return _Item(index, record, wire, record_hash(wire) if fingerprint else "")
 
 
-async def _aiter(records: Iterable[Any] | AsyncIterable[Any]) -> Any:
+async def _aiter(records: Iterable[Any] | AsyncIterable[Any]) -> AsyncGenerator[Any, None]:
     if isinstance(records, AsyncIterable):
         async for record in records:
             yield record
@@ -269,28 +269,29 @@ async def run_bulk(
 
     async def producer() -> None:
         async with send_batches, release_order:
-            batch = _Batch()
-            index = -1
-            async for record in _aiter(records):
-                index += 1
-                if aborted:
-                    index -= 1
-                    break
-                prepared = prepare(plan, index, record)
-                if isinstance(prepared, _Item):
-                    known = from_journal(prepared)
-                    if known is None:
-                        batch.items.append(prepared)
-                    else:
-                        batch.settled[index] = known
-                else:
-                    batch.settled[index] = prepared
-                batch.size += 1
-                if len(batch.items) >= plan.batch_size or batch.size >= plan.batch_size * 10:
-                    await dispatch(batch)
-                    batch = _Batch(first_index=index + 1)
-            if batch.size:
+            async with contextlib.aclosing(_aiter(records)) as stream:
+                await batch_up(stream)
+
+    async def batch_up(stream: AsyncIterator[Any]) -> None:
+        batch = _Batch()
+        index = -1
+        async for record in stream:
+            if aborted:
+                break  # a fatal error: stop reading; nothing more is sent
+            index += 1
+            prepared = prepare(plan, index, record, fingerprint=journal is not None)
+            known = from_journal(prepared) if isinstance(prepared, _Item) else prepared
+            if known is None:
+                batch.items.append(prepared)  # type: ignore[arg-type]
+            else:
+                batch.settled[index] = known
+            batch.size += 1
+            # Settled records (bad input, journal skips) ride along; cap them so memory stays bounded.
+            if len(batch.items) >= plan.batch_size or batch.size >= plan.batch_size * 10:
                 await dispatch(batch)
+                batch = _Batch(first_index=index + 1)
+        if batch.size:
+            await dispatch(batch)
 
     async def dispatch(batch: _Batch) -> None:
         await window.acquire()

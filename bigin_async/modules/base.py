@@ -8,7 +8,6 @@ through the client's single transport, so pooling, limits and retries apply ever
 from __future__ import annotations
 
 import builtins
-import re
 from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, Union
 
@@ -18,13 +17,14 @@ from bigin_async.bulk.results import ProgressCallback as BulkProgressCallback
 from bigin_async.bulk.writer import BulkWriter
 from bigin_async.criteria import Criteria, criteria_to_str
 from bigin_async.errors import APIError, NotFoundError, RecordError, ValidationError, error_class
-from bigin_async.models import Record, WriteResult, model_for, parse_page, parse_write_results, record_to_wire
+from bigin_async.inputs import FIELD_NAME, check_field_names, check_id, check_module_name, check_record
+from bigin_async.models import Record, WriteResult, model_for, parse_page, parse_write_results
 from bigin_async.pagination import AsyncPaginator, PageRequest, ProgressCallback
 
 if TYPE_CHECKING:
     from bigin_async.client import BiginClient
 
-__all__ = ["DEFAULT", "REFERENCE_NAMES", "ModuleClient", "RecordInput", "api_name", "check_id", "check_module_name"]
+__all__ = ["DEFAULT", "REFERENCE_NAMES", "ModuleClient", "RecordInput", "api_name"]
 
 # The reference's module names, where Bigin's API names differ ("/Companies" is INVALID_MODULE).
 REFERENCE_NAMES = {"Companies": "Accounts", "Deals": "Pipelines"}
@@ -48,39 +48,6 @@ class _Default:
 
 
 DEFAULT: Any = _Default()
-
-_ID = re.compile(r"^[0-9]{1,30}$")
-_MODULE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
-_FIELD = re.compile(r"^\$?[A-Za-z0-9_.]{1,100}$")
-
-
-def check_id(value: object, what: str = "id") -> str:
-    """A record id as Bigin expects it: a string of digits. Anything else could rewrite the URL."""
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return str(value)
-    if not isinstance(value, str) or not _ID.match(value):
-        raise ValidationError(f"{what} must be a string of digits (a Bigin record id), got {value!r}")
-    return value
-
-
-def check_module_name(name: object) -> str:
-    if not isinstance(name, str) or not _MODULE.match(name):
-        raise ValidationError(f"module API name must be letters, digits and underscores, got {name!r}")
-    return name
-
-
-def check_record(record: object) -> dict[str, Any]:
-    """The wire form of one record, refusing what cannot be a record before anything is sent."""
-    if isinstance(record, Record):
-        wire = record.to_wire()
-    elif isinstance(record, Mapping):
-        wire = record_to_wire(record)
-    else:
-        raise ValidationError(f"a record must be a dict or a model, not {type(record).__name__}")
-    if not wire:
-        raise ValidationError("empty record: nothing to write")
-    return wire
-
 
 def record_error(result: WriteResult, *, method: str, url: str, status: int) -> APIError:
     """The typed error for one failed record, keeping the server's code, message and details."""
@@ -140,7 +107,7 @@ class ModuleClient(Generic[R]):
         if not names:
             raise ValidationError("fields must name at least one field")
         for name in names:
-            if not isinstance(name, str) or not _FIELD.match(name):
+            if not isinstance(name, str) or not FIELD_NAME.match(name):
                 raise ValidationError(f"invalid field name {name!r}")
         return ",".join(dict.fromkeys(names))
 
@@ -181,7 +148,7 @@ class ModuleClient(Generic[R]):
         """All records, page after page (past record 2,000 through page tokens)."""
         if sort_order is not None and sort_order not in ("asc", "desc"):
             raise ValidationError(f"sort_order must be 'asc' or 'desc', got {sort_order!r}")
-        if sort_by is not None and not _FIELD.match(sort_by):
+        if sort_by is not None and not FIELD_NAME.match(sort_by):
             raise ValidationError(f"invalid sort_by field {sort_by!r}")
         params = {"sort_by": sort_by, "sort_order": sort_order, "cvid": check_id(cvid, "cvid") if cvid else None}
         return self._paginate(self._path, params, fields, per_page=per_page, max_records=max_records, on_progress=on_progress)
@@ -334,7 +301,7 @@ class ModuleClient(Generic[R]):
         """Insert, or update the record that matches on ``duplicate_check_fields`` (default: the module's unique field)."""
         body = self._body([check_record(record)], trigger)
         if duplicate_check_fields is not None:
-            body["duplicate_check_fields"] = _check_field_list(duplicate_check_fields)
+            body["duplicate_check_fields"] = check_field_names(duplicate_check_fields)
         return await self._write_one("POST", f"{self._path}/upsert", body, action="upsert")
 
     async def delete(self, id: str) -> WriteResult:
@@ -356,7 +323,7 @@ class ModuleClient(Generic[R]):
         return BulkPlan(
             module=self.module_api_name,
             mode=mode,
-            duplicate_check_fields=_check_field_list(duplicate_check_fields) if duplicate_check_fields is not None else None,
+            duplicate_check_fields=check_field_names(duplicate_check_fields) if duplicate_check_fields is not None else None,
             trigger=None if trigger is DEFAULT else trigger,
             send_trigger=trigger is not DEFAULT,
             batch_size=batch_size,
@@ -448,12 +415,3 @@ class ModuleClient(Generic[R]):
             json={"tags": [{"name": n} for n in names], "ids": record_ids},
         )
         return parse_write_results(response.content)
-
-
-def _check_field_list(fields: Sequence[str]) -> builtins.list[str]:
-    if isinstance(fields, str):
-        fields = [fields]
-    names = list(fields)
-    if not names or not all(isinstance(n, str) and _FIELD.match(n) for n in names):
-        raise ValidationError(f"duplicate_check_fields must be field API names, got {fields!r}")
-    return names

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import ClassVar
 
 from bigin_async.errors import ValidationError
+from bigin_async.inputs import check_id
 from bigin_async.models import Deal, Pipeline, WriteResult
-from bigin_async.modules.base import DEFAULT, ModuleClient, check_id
+from bigin_async.modules.base import DEFAULT, ModuleClient
 
 __all__ = ["DealsClient"]
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import ClassVar
 
 from bigin_async.errors import ValidationError
+from bigin_async.inputs import check_id, check_module_name
 from bigin_async.models import Note, Record, WriteResult
-from bigin_async.modules.base import DEFAULT, ModuleClient, api_name, check_id, check_module_name
+from bigin_async.modules.base import DEFAULT, ModuleClient, api_name
 from bigin_async.pagination import AsyncPaginator
 
 __all__ = ["NotesClient"]

@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bigin_async.errors import InvalidRequestError, NotFoundError, ValidationError
+from bigin_async.inputs import check_id
 from bigin_async.models import Pipeline, Stage, WriteResult, parse_pipelines, pipelines_from_layouts
-from bigin_async.modules.base import check_id
 
 if TYPE_CHECKING:
     from bigin_async.transport import Transport

@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from bigin_async.inputs import check_module_name
 from bigin_async.models import FieldInfo, Layout, ModuleInfo, parse_page
-from bigin_async.modules.base import api_name, check_module_name
+from bigin_async.modules.base import api_name
 
 if TYPE_CHECKING:
     from bigin_async.transport import Transport

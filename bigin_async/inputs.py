@@ -1,0 +1,58 @@
+"""Checks of caller input, shared by the module clients and the bulk engine.
+
+Everything here runs before a request is built: an id that is not digits could rewrite the URL
+(``../settings``), an empty record would be a wasted call, a bad field name an opaque 400.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bigin_async.errors import ValidationError
+from bigin_async.models import Record, record_to_wire
+
+__all__ = ["FIELD_NAME", "check_field_names", "check_id", "check_module_name", "check_record"]
+
+_ID = re.compile(r"^[0-9]{1,30}$")
+_MODULE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
+FIELD_NAME = re.compile(r"^\$?[A-Za-z0-9_.]{1,100}$")
+
+
+def check_id(value: object, what: str = "id") -> str:
+    """A record id as Bigin expects it: a string of digits. Anything else could rewrite the URL."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return str(value)
+    if not isinstance(value, str) or not _ID.match(value):
+        raise ValidationError(f"{what} must be a string of digits (a Bigin record id), got {value!r}")
+    return value
+
+
+def check_module_name(name: object) -> str:
+    if not isinstance(name, str) or not _MODULE.match(name):
+        raise ValidationError(f"module API name must be letters, digits and underscores, got {name!r}")
+    return name
+
+
+def check_record(record: object) -> dict[str, Any]:
+    """The wire form of one record, refusing what cannot be a record before anything is sent."""
+    if isinstance(record, Record):
+        wire = record.to_wire()
+    elif isinstance(record, Mapping):
+        wire = record_to_wire(record)
+    else:
+        raise ValidationError(f"a record must be a dict or a model, not {type(record).__name__}")
+    if not wire:
+        raise ValidationError("empty record: nothing to write")
+    return wire
+
+
+def check_field_names(fields: Sequence[str] | str) -> list[str]:
+    """Field API names for ``duplicate_check_fields`` and the like."""
+    if isinstance(fields, str):
+        fields = [fields]
+    names = list(fields)
+    if not names or not all(isinstance(n, str) and FIELD_NAME.match(n) for n in names):
+        raise ValidationError(f"expected field API names, got {fields!r}")
+    return names
