@@ -85,11 +85,11 @@ def minimal_target() -> Target:
 async def bigin_target() -> Target | None:
     """The real emulator with a seeded contact, or None while ``BiginEmulator`` is not available."""
     try:
-        from bigin_async.emulator import BiginEmulator  # type: ignore[attr-defined, unused-ignore]
+        from bigin_async.emulator.emulator import BiginEmulator
     except ImportError:
         return None
-    emulator: Any = BiginEmulator(seed_records=100)
-    app: ASGIApp = getattr(emulator, "app", emulator)
+    emulator = BiginEmulator(seed_records=100)
+    app: ASGIApp = emulator.app
     headers = {"Authorization": f"Zoho-oauthtoken {emulator.issue_token()}"}
     async with httpx.AsyncClient(transport=EmulatorTransport(app), base_url="http://emulator") as client:
         listing = await client.get(
@@ -97,9 +97,7 @@ async def bigin_target() -> Target | None:
         )
         listing.raise_for_status()
         contact_id = listing.json()["data"][0]["id"]
-    return Target(
-        "bigin", app, f"/bigin/v2/Contacts/{contact_id}", headers, getattr(emulator, "counters", None)
-    )
+    return Target("bigin", app, f"/bigin/v2/Contacts/{contact_id}", headers, emulator.counters)
 
 
 async def measure(

@@ -90,17 +90,16 @@ def faults_from(args: argparse.Namespace) -> FaultPlan:
 
 
 def _build_emulator(args: argparse.Namespace, limits: ServerLimits, faults: FaultPlan) -> Any:
-    from . import BiginEmulator  # type: ignore[attr-defined, unused-ignore]
+    from .emulator import BiginEmulator
 
-    return BiginEmulator(seed_records=args.seed_records, limits=limits, faults=faults)
+    return BiginEmulator(seed=args.seed, seed_records=args.seed_records, limits=limits, faults=faults)
 
 
 def _banner(
     url: str, emulator: Any, args: argparse.Namespace, limits: ServerLimits, faults: FaultPlan
 ) -> str:
-    client_id = getattr(emulator, "client_id", "?")
-    client_secret = getattr(emulator, "client_secret", "?")
-    refresh_token = getattr(emulator, "refresh_token", "?")
+    client_id, client_secret = emulator.client_id, emulator.client_secret
+    refresh_token = emulator.refresh_token
     return "\n".join(
         [
             f"Bigin emulator listening on {url}",
@@ -110,7 +109,7 @@ def _banner(
             f"  client_secret  {client_secret}",
             f"  refresh_token  {refresh_token}",
             f"  access_token   {emulator.issue_token()}   (header: Authorization: Zoho-oauthtoken <token>)",
-            f"  seeded records {args.seed_records}",
+            f"  seeded records {args.seed_records} contacts",
             f"  limits         {limits}",
             f"  faults         {faults if faults.total_rate else 'none'}",
             "",
@@ -127,14 +126,15 @@ async def run(
     args: argparse.Namespace,
     *,
     build: EmulatorFactory = _build_emulator,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
     ready: Callable[[str], None] | None = None,
 ) -> None:
     """Build the emulator, serve it, print how to reach it, and serve until cancelled."""
     limits, faults = limits_from(args), faults_from(args)
     emulator = build(args, limits, faults)
-    app = emulator.app if hasattr(emulator, "app") else emulator
+    app = emulator.app
     async with serve(app, host=args.host, port=args.port) as url:
+        out = out if out is not None else sys.stdout  # looked up late, so redirection works
         out.write(_banner(url, emulator, args, limits, faults))
         out.flush()
         if ready is not None:
