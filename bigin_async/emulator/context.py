@@ -1,0 +1,55 @@
+"""Everything one emulated org holds, handed to every route: config, records, metadata, tokens.
+
+Routes are built as closures over one ``EmulatorContext`` instead of reading ``app.state``, so
+each emulator instance is self-contained (tests run many side by side) and fully typed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from .counters import ServerCounters
+from .ids import format_datetime
+from .oauth import OAuthConfig, TokenAuthority
+from .pipelines import PipelineRegistry
+from .store import Store
+from .tags import TagRegistry
+
+__all__ = ["EmulatorConfig", "EmulatorContext"]
+
+
+@dataclass
+class EmulatorConfig:
+    """Knobs of the emulated server; ``clock`` is wall-clock seconds (``time.time`` by default)."""
+
+    clock: Callable[[], float] = time.time
+    page_token_ttl: float = 86_400.0
+    api_domain: str | None = None
+    utc_offset: timedelta = timedelta(0)
+    oauth: OAuthConfig = field(default_factory=OAuthConfig)
+
+
+class EmulatorContext:
+    """The state of one emulated org."""
+
+    def __init__(self, config: EmulatorConfig, counters: ServerCounters | None = None) -> None:
+        self.config = config
+        self.counters = counters if counters is not None else ServerCounters()
+        self.store = Store()
+        self.pipelines = PipelineRegistry(self.store.ids.next)
+        self.pipelines.create_default()
+        self.tags = TagRegistry(self.store.ids.next, self.now_iso)
+        self.oauth = TokenAuthority(config.oauth, config.clock)
+        self.started_at = config.clock()
+
+    def now(self) -> float:
+        return self.config.clock()
+
+    def now_iso(self) -> str:
+        return self.format_time(self.config.clock())
+
+    def format_time(self, epoch_seconds: float) -> str:
+        return format_datetime(epoch_seconds, self.config.utc_offset)

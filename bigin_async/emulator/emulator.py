@@ -1,0 +1,178 @@
+"""``BiginEmulator``: one offline Bigin org, usable in-process or over a loopback socket.
+
+    emulator = BiginEmulator(seed_records=1000)
+    async with emulator.client() as client:          # in-process, no sockets
+        ...
+    async with emulator.serve(port=0) as url:        # real HTTP on 127.0.0.1
+        ...
+
+``.app`` is the routes wrapped by ``EmulatorMiddleware`` (limits, latency, faults, counters);
+``.store`` holds the records; ``.counters`` is the server's view of the traffic.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from .app import build_app
+from .context import EmulatorConfig, EmulatorContext
+from .counters import ServerCounters
+from .faults import FaultPlan, ServerLimits
+from .metadata import MODULES
+from .middleware import EmulatorMiddleware
+from .oauth import OAuthConfig
+from .state_io import export_state, import_state
+from .store import Store
+from .transport import EmulatorTransport
+from .writes import RecordWriter
+
+if TYPE_CHECKING:
+    from bigin_async.client import BiginClient
+
+__all__ = ["BiginEmulator"]
+
+LOCAL_URL = "http://127.0.0.1"
+
+
+class BiginEmulator:
+    """An emulated Bigin org with its own records, tokens, limits and faults."""
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        seed_records: int = 0,
+        limits: ServerLimits | None = None,
+        faults: FaultPlan | None = None,
+        token_ttl: float = 3600.0,
+        page_token_ttl: float = 86_400.0,
+        clock: Callable[[], float] = time.time,
+        api_domain: str | None = None,
+        client_id: str = "emulator-client-id",
+        client_secret: str = "emulator-client-secret",
+        refresh_token: str = "emulator-refresh-token",
+        refresh_limit: int = 10,
+        refresh_window: float = 600.0,
+        utc_offset: timedelta = timedelta(0),
+        counters: ServerCounters | None = None,
+    ) -> None:
+        oauth = OAuthConfig(client_id, client_secret, refresh_token, token_ttl, refresh_limit, refresh_window)
+        config = EmulatorConfig(clock, page_token_ttl, api_domain, utc_offset, oauth)
+        self.seed = seed
+        self.ctx = EmulatorContext(config, counters)
+        self.counters = self.ctx.counters
+        self.routes = build_app(self.ctx)
+        self.middleware = EmulatorMiddleware(
+            self.routes, limits=limits, faults=faults, counters=self.counters
+        )
+        self.app = self.middleware
+        self._writer = RecordWriter(self.ctx)
+        if seed_records:
+            self.seed_data(contacts=seed_records)
+
+    # -- credentials --------------------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        return self.ctx.store
+
+    @property
+    def client_id(self) -> str:
+        return self.ctx.config.oauth.client_id
+
+    @property
+    def client_secret(self) -> str:
+        return self.ctx.config.oauth.client_secret
+
+    @property
+    def refresh_token(self) -> str:
+        return self.ctx.config.oauth.refresh_token
+
+    def issue_token(self) -> str:
+        """A ready access token (valid for ``token_ttl``), not counted as a refresh."""
+        return self.ctx.oauth.issue_token()
+
+    def issue_authorization_code(self, redirect_uri: str | None = None) -> str:
+        """A one-time code for ``grant_type=authorization_code`` (as the consent page would give)."""
+        return self.ctx.oauth.issue_code(self.client_id, redirect_uri)
+
+    # -- clients and serving ------------------------------------------------------------------
+
+    def transport(self) -> EmulatorTransport:
+        """An httpx transport into this emulator, with no sockets."""
+        return EmulatorTransport(self.app)
+
+    def http_client(self, *, token: str | None = None, **kwargs: Any) -> httpx.AsyncClient:
+        """A plain httpx client into this emulator; with ``token``, already authorised."""
+        headers = dict(kwargs.pop("headers", {}))
+        if token is not None:
+            headers["Authorization"] = f"Zoho-oauthtoken {token}"
+        return httpx.AsyncClient(transport=self.transport(), base_url=LOCAL_URL, headers=headers, **kwargs)
+
+    def client(self, **kwargs: Any) -> BiginClient:
+        """A ``BiginClient`` wired to this emulator in-process; keyword arguments override."""
+        from bigin_async.client import BiginClient
+
+        options: dict[str, Any] = {
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "refresh_token": self.refresh_token,
+            "api_domain": LOCAL_URL,
+            "accounts_url": LOCAL_URL,
+        }
+        options.update(kwargs)
+        if "http_client" not in options and "transport" not in options:
+            options["transport"] = self.transport()
+        return BiginClient(**options)
+
+    @asynccontextmanager
+    async def serve(self, *, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+        """Serve over real HTTP on a loopback port for the duration of the block; yields the URL."""
+        from .server import serve
+
+        async with serve(self.app, host=host, port=port) as url:
+            yield url
+
+    # -- data ---------------------------------------------------------------------------------
+
+    def insert_records(self, module: str, records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Insert straight into the store (no HTTP, no limits): one result entry per record."""
+        spec = MODULES[module]
+        return self._writer.insert(spec, list(records))
+
+    def seed_data(self, *, contacts: int = 0, companies: int = 0, deals: int = 0) -> dict[str, list[str]]:
+        """Create ``SeedGenerator`` records (companies first, contacts linked to them); returns ids."""
+        from .seed import SeedGenerator
+
+        generator = SeedGenerator(self.seed)
+        created: dict[str, list[str]] = {"Accounts": [], "Contacts": [], "Pipelines": []}
+
+        def keep(module: str, entries: list[dict[str, Any]]) -> None:
+            created[module] += [e["details"]["id"] for e in entries if e["status"] == "success"]
+
+        keep("Accounts", self.insert_records("Accounts", generator.companies(companies)))
+        accounts = [{"id": rid} for rid in created["Accounts"]] or None
+        keep(
+            "Contacts", self.insert_records("Contacts", generator.contacts(contacts, with_accounts=accounts))
+        )
+        pipeline = self.ctx.pipelines.default()
+        stages = [s.display_value for s in pipeline.stages]
+        keep(
+            "Pipelines",
+            self.insert_records("Pipelines", generator.deals(deals, stages=stages, pipeline_id=pipeline.id)),
+        )
+        return created
+
+    def export_state(self) -> dict[str, Any]:
+        """The org as JSON-serialisable data (records, links, tags, pipelines, tokens)."""
+        return export_state(self.ctx)
+
+    def import_state(self, state: dict[str, Any]) -> None:
+        """Replace the org's data with an ``export_state()`` result."""
+        import_state(self.ctx, state)

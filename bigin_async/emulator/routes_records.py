@@ -1,0 +1,138 @@
+"""Record endpoints: list, get by id, insert, update, upsert and delete for every record module."""
+
+from __future__ import annotations
+
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .context import EmulatorContext
+from .http_input import id_list, module_spec, read_json, write_items, write_status
+from .metadata import ModuleSpec
+from .paging import list_info, paginate, parse_page_params
+from .projection import Projector, parse_fields
+from .sorting import record_key
+from .wire import ApiError, json_response, no_content
+from .writes import RecordWriter
+
+__all__ = ["record_routes", "sortable_fields"]
+
+BASE = "/bigin/v2"
+
+
+class RecordIdConvertor(Convertor[str]):
+    """Only all-digit path segments are record ids, so ``/Contacts/search`` never reads as one."""
+
+    regex = "[0-9]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("record_id", RecordIdConvertor())
+
+
+def sortable_fields(ctx: EmulatorContext, spec: ModuleSpec) -> frozenset[str]:
+    custom = ctx.store.table(spec.api_name).custom_fields
+    return frozenset({"id", *spec.by_name, *custom})
+
+
+def record_routes(ctx: EmulatorContext) -> list[Route]:
+    writer = RecordWriter(ctx)
+    store = ctx.store
+
+    async def list_records(request: Request) -> Response:
+        spec = module_spec(request.path_params["module"])
+        fields = parse_fields(request.query_params.get("fields"), required=True)
+        scope = spec.api_name
+        params = parse_page_params(
+            request.query_params, ctx, scope, allow_token=True, sort_fields=sortable_fields(ctx, spec)
+        )
+        table = store.table(spec.api_name)
+        view = table.sorted_view(params.sort_by)
+        page = paginate(
+            view,
+            params,
+            ctx,
+            scope,
+            lambda rid: record_key(params.sort_by, table.records[rid]),
+            allow_token=True,
+        )
+        if not page.ids:
+            return no_content()
+        projector = Projector(spec, store, fields)
+        data = [projector.render(table.records[rid]) for rid in page.ids]
+        return json_response({"data": data, "info": list_info(page, params)})
+
+    async def get_record(request: Request) -> Response:
+        spec = module_spec(request.path_params["module"])
+        record = store.table(spec.api_name).get(request.path_params["record_id"])
+        if record is None:
+            return no_content()
+        fields = parse_fields(request.query_params.get("fields"), required=False)
+        return json_response({"data": [Projector(spec, store, fields).render(record)]})
+
+    async def insert(request: Request) -> Response:
+        spec = module_spec(request.path_params["module"])
+        entries = writer.insert(spec, write_items(await read_json(request)))
+        return json_response({"data": entries}, write_status(entries, 201))
+
+    async def update_bulk(request: Request) -> Response:
+        spec = module_spec(request.path_params["module"])
+        entries = writer.update(spec, write_items(await read_json(request)), "bulk")
+        return json_response({"data": entries}, write_status(entries, 200))
+
+    async def update_one(request: Request) -> Response:
+        spec = module_spec(request.path_params["module"])
+        items = write_items(await read_json(request))
+        if len(items) > 1:
+            raise ApiError(
+                400, "INVALID_DATA", "updating one record by id takes exactly one record", {"param": "data"}
+            )
+        entries = writer.update(spec, items, "by_id", path_id=request.path_params["record_id"])
+        return json_response({"data": entries}, write_status(entries, 200))
+
+    async def upsert(request: Request) -> Response:
+        spec = module_spec(request.path_params["module"])
+        body = await read_json(request)
+        items = write_items(body)
+        check_fields = body.get("duplicate_check_fields") or []
+        if not isinstance(check_fields, list) or not all(isinstance(f, str) for f in check_fields):
+            raise ApiError(
+                400,
+                "INVALID_DATA",
+                "duplicate_check_fields must be a list of field names",
+                {"param": "duplicate_check_fields"},
+            )
+        unknown = [f for f in check_fields if spec.field(f) is None]
+        if unknown:
+            raise ApiError(
+                400, "INVALID_DATA", f"unknown duplicate check field {unknown[0]!r}", {"api_name": unknown[0]}
+            )
+        entries = writer.upsert(spec, items, check_fields)
+        return json_response({"data": entries}, write_status(entries, 200))
+
+    async def delete_many(request: Request) -> Response:
+        spec = module_spec(request.path_params["module"])
+        entries = writer.delete(spec, id_list(request.query_params.get("ids")))
+        return json_response({"data": entries}, write_status(entries, 200))
+
+    async def delete_one(request: Request) -> Response:
+        spec = module_spec(request.path_params["module"])
+        entries = writer.delete(spec, [request.path_params["record_id"]])
+        return json_response({"data": entries}, write_status(entries, 200))
+
+    return [
+        Route(BASE + "/{module}/upsert", upsert, methods=["POST"]),
+        Route(BASE + "/{module}", list_records, methods=["GET"]),
+        Route(BASE + "/{module}", insert, methods=["POST"]),
+        Route(BASE + "/{module}", update_bulk, methods=["PUT"]),
+        Route(BASE + "/{module}", delete_many, methods=["DELETE"]),
+        Route(BASE + "/{module}/{record_id:record_id}", get_record, methods=["GET"]),
+        Route(BASE + "/{module}/{record_id:record_id}", update_one, methods=["PUT"]),
+        Route(BASE + "/{module}/{record_id:record_id}", delete_one, methods=["DELETE"]),
+    ]

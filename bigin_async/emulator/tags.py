@@ -1,0 +1,68 @@
+"""The org's tags, per module, as ``/settings/tags`` shows them and records carry them.
+
+Records read tags as ``[{"name", "id", "color_code"}]``; writers send ``[{"name"}]`` or, like the
+reference, plain strings. A tag named for the first time is created on the fly, as Bigin does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+__all__ = ["Tag", "TagRegistry", "tag_names"]
+
+
+@dataclass
+class Tag:
+    id: str
+    name: str
+    color_code: str | None
+    created_time: str
+
+    def on_record(self) -> dict[str, Any]:
+        return {"name": self.name, "id": self.id, "color_code": self.color_code}
+
+
+def tag_names(value: Any) -> list[str] | None:
+    """Names from a written ``Tag`` value or a ``tag_names`` list; None when the shape is wrong."""
+    if not isinstance(value, list):
+        return None
+    names: list[str] = []
+    for item in value:
+        name = item.get("name") if isinstance(item, dict) else item
+        if not isinstance(name, str) or not name.strip():
+            return None
+        names.append(name.strip())
+    return names
+
+
+class TagRegistry:
+    """Tags by module, looked up case-insensitively by name."""
+
+    def __init__(self, new_id: Callable[[], str], now: Callable[[], str]) -> None:
+        self._new_id = new_id
+        self._now = now
+        self.by_module: dict[str, dict[str, Tag]] = {}
+
+    def ensure(self, module: str, name: str, color_code: str | None = None) -> Tag:
+        tags = self.by_module.setdefault(module, {})
+        tag = tags.get(name.casefold())
+        if tag is None:
+            tag = Tag(self._new_id(), name, color_code, self._now())
+            tags[name.casefold()] = tag
+        return tag
+
+    def find(self, module: str, name: str) -> Tag | None:
+        return self.by_module.get(module, {}).get(name.casefold())
+
+    def all(self, module: str) -> list[Tag]:
+        return list(self.by_module.get(module, {}).values())
+
+    def export(self) -> dict[str, list[dict[str, Any]]]:
+        return {module: [asdict(t) for t in tags.values()] for module, tags in self.by_module.items()}
+
+    def restore(self, data: dict[str, list[dict[str, Any]]]) -> None:
+        self.by_module = {
+            module: {row["name"].casefold(): Tag(**row) for row in rows} for module, rows in data.items()
+        }
