@@ -284,12 +284,15 @@ class Transport:
                         raise error
                     if attempt >= settings.max_retries:
                         raise error
+                    attempt += 1
                     if wait is not None:
+                        # The server said how long: everyone waits, not just this call.
+                        logger.warning("429 from %s %s; all calls pause %.2fs (retry %d)", method, redact_url(url), wait, attempt)
                         shared.cooldown.open_for(wait)
                     else:
-                        await anyio.sleep(self._backoff(attempt))
-                    attempt += 1
-                    logger.warning("429 from %s %s; retry %d after %.2fs", method, redact_url(url), attempt, wait or 0)
+                        delay = self._backoff(attempt - 1)
+                        logger.warning("429 from %s %s; retry %d after %.2fs", method, redact_url(url), attempt, delay)
+                        await anyio.sleep(delay)
                     continue
                 # 5xx: ambiguous
                 if not safe:
