@@ -15,8 +15,17 @@ from bigin_async.auth import (
     exchange_code,
     revoke,
 )
+from bigin_async.bulk import (
+    BulkAbortedError,
+    BulkProgress,
+    BulkResult,
+    BulkWriteError,
+    BulkWriter,
+    RecordOutcome,
+)
 from bigin_async.client import BiginClient
 from bigin_async.config import Edition, Region, resolve_region
+from bigin_async.criteria import Field, InvalidCriteriaError
 from bigin_async.errors import (
     AmbiguousWriteError,
     APIError,
@@ -36,11 +45,59 @@ from bigin_async.errors import (
     ServerError,
     ValidationError,
 )
+from bigin_async.models import (
+    Call,
+    Company,
+    Contact,
+    Deal,
+    Event,
+    Lookup,
+    Note,
+    Owner,
+    Page,
+    PageInfo,
+    Pipeline,
+    Product,
+    Record,
+    RelatedTo,
+    Stage,
+    Tag,
+    Task,
+    WriteResult,
+)
+from bigin_async.pagination import AsyncPaginator
 
 __version__ = "0.1.0"
 
 __all__ = [
     "SCOPES",
+    "AsyncPaginator",
+    "BulkAbortedError",
+    "BulkProgress",
+    "BulkResult",
+    "BulkWriteError",
+    "BulkWriter",
+    "Call",
+    "Company",
+    "Contact",
+    "Deal",
+    "Event",
+    "Field",
+    "InvalidCriteriaError",
+    "Lookup",
+    "Note",
+    "Owner",
+    "Page",
+    "PageInfo",
+    "Pipeline",
+    "Product",
+    "Record",
+    "RecordOutcome",
+    "RelatedTo",
+    "Stage",
+    "Tag",
+    "Task",
+    "WriteResult",
     "APIError",
     "AmbiguousWriteError",
     "AuthenticationError",

@@ -19,6 +19,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Literal
 
+from bigin_async.errors import ValidationError
 from bigin_async.models.wire import format_datetime
 
 __all__ = [
@@ -40,7 +41,7 @@ _FIELD_NAME = re.compile(r"[A-Za-z0-9_$]+(\.[A-Za-z0-9_$]+)?")
 _ESCAPES = str.maketrans({"\\": "\\\\", "(": "\\(", ")": "\\)", ",": "\\,"})
 
 
-class InvalidCriteriaError(ValueError):
+class InvalidCriteriaError(ValidationError):
     """A criteria that cannot be sent: a bad field name, an empty ``in`` list, an odd value."""
 
 
