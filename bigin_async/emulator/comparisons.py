@@ -36,7 +36,12 @@ def candidates(record: dict[str, Any], field: str) -> list[Any]:
     return [value]
 
 
-def _number(text: str) -> float | None:
+def _number(text: str) -> int | float | None:
+    """A number from text; whole numbers stay ints so 19-digit ids compare exactly."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
     try:
         return float(text)
     except ValueError:
@@ -50,7 +55,7 @@ def equals(stored: Any, wanted: str) -> bool:
         return wanted.casefold() == ("true" if stored else "false")
     if isinstance(stored, int | float):
         number = _number(wanted)
-        return number is not None and float(stored) == number
+        return number is not None and stored == number
     if isinstance(stored, str):
         return stored.casefold() == wanted.casefold()
     return False
@@ -78,7 +83,7 @@ def order_key(value: Any) -> tuple[int, Any] | None:
     if value is None or isinstance(value, bool | dict | list):
         return None
     if isinstance(value, int | float):
-        return (0, float(value))
+        return (0, value)
     if isinstance(value, str):
         instant = _instant(value)
         if instant is not None:

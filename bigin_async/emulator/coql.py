@@ -11,6 +11,7 @@ Errors: ``CoqlError`` with Zoho's ``SYNTAX_ERROR`` (grammar) or ``INVALID_QUERY`
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -324,12 +325,15 @@ def _compare(comparison: Comparison, stored: Any) -> bool:
     )
 
 
-def matches_where(expr: Expr, record: dict[str, Any]) -> bool:
+def matches_where(
+    expr: Expr, record: dict[str, Any], values_of: Callable[[dict[str, Any], str], list[Any]] = candidates
+) -> bool:
+    """Whether ``record`` passes the WHERE; ``values_of`` reads a (maybe dotted) field's values."""
     if isinstance(expr, BoolOp):
         if expr.operator == "and":
-            return matches_where(expr.left, record) and matches_where(expr.right, record)
-        return matches_where(expr.left, record) or matches_where(expr.right, record)
-    stored = candidates(record, expr.field)
+            return matches_where(expr.left, record, values_of) and matches_where(expr.right, record, values_of)
+        return matches_where(expr.left, record, values_of) or matches_where(expr.right, record, values_of)
+    stored = values_of(record, expr.field)
     if expr.operator == "null":
         empty = all(s is None or s == "" for s in stored)
         return empty != expr.negated

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .comparisons import candidates
 from .context import EmulatorContext
 from .coql import BoolOp, CoqlError, Expr, Query, matches_where, parse_coql
 from .http_input import read_json
@@ -83,7 +84,8 @@ def coql_routes(ctx: EmulatorContext) -> list[Route]:
         projector = Projector(spec, store, [f.partition(".")[0] for f in query.fields])
         order = [(spec.aliases.get(f, f), desc) for f, desc in query.order_by]
         where = _canonical(query.where, spec) if query.where is not None else None
-        rows: list[Record] = [r for r in table if where is None or matches_where(where, r)]
+        values_of = _field_reader(store)
+        rows: list[Record] = [r for r in table if where is None or matches_where(where, r, values_of)]
         for field, descending in reversed(order):
             rows.sort(key=_sort_key(field), reverse=descending)
         window = rows[query.offset : query.offset + query.limit]
@@ -94,6 +96,20 @@ def coql_routes(ctx: EmulatorContext) -> list[Route]:
         return json_response({"data": data, "info": {"count": len(data), "more_records": more}})
 
     return [Route("/bigin/v2/coql", coql, methods=["POST"])]
+
+
+def _field_reader(store: Store) -> Callable[[Record, str], list[Any]]:
+    """Field values for WHERE: ``Lookup.Field`` reads the looked-up record, like in SELECT."""
+
+    def values_of(record: Record, field: str) -> list[Any]:
+        head, dot, tail = field.partition(".")
+        lookup = record.get(head)
+        if not dot or tail in ("id", "name") or not isinstance(lookup, dict):
+            return candidates(record, field)
+        found = store.locate(str(lookup.get("id")))
+        return [found[1].get(tail) if found is not None else None]
+
+    return values_of
 
 
 def _sort_key(field: str) -> Callable[[Record], Any]:
