@@ -331,7 +331,9 @@ def matches_where(
     """Whether ``record`` passes the WHERE; ``values_of`` reads a (maybe dotted) field's values."""
     if isinstance(expr, BoolOp):
         if expr.operator == "and":
-            return matches_where(expr.left, record, values_of) and matches_where(expr.right, record, values_of)
+            return matches_where(expr.left, record, values_of) and matches_where(
+                expr.right, record, values_of
+            )
         return matches_where(expr.left, record, values_of) or matches_where(expr.right, record, values_of)
     stored = values_of(record, expr.field)
     if expr.operator == "null":

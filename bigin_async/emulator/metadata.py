@@ -79,6 +79,7 @@ class ModuleSpec:
     extra_fields: tuple[str, ...] = ()
     unique_fields: tuple[str, ...] = ()
     aliases: dict[str, str] = field(default_factory=dict)
+    quick_create: tuple[str, ...] = ()
     by_name: dict[str, FieldSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -99,6 +100,11 @@ class ModuleSpec:
     @property
     def mandatory_fields(self) -> tuple[str, ...]:
         return tuple(f.api_name for f in self.fields if f.mandatory)
+
+    @property
+    def quick_create_fields(self) -> tuple[str, ...]:
+        """Fields on the quick-create form, in order (``quick_sequence_number`` in settings/fields)."""
+        return self.quick_create or self.mandatory_fields
 
     @property
     def lookup_fields(self) -> tuple[FieldSpec, ...]:
@@ -212,6 +218,7 @@ _register(
         ),
         unique_fields=("Email",),
         aliases={"Company_Name": "Account_Name"},
+        quick_create=("First_Name", "Last_Name", "Account_Name", "Email", "Phone"),
     )
 )
 

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from . import convertors  # noqa: F401  (registers the path convertors used below)
 from .context import EmulatorContext
 from .org_data import USERS, org_body, user_body, users_of_type
 from .paging import parse_page_params

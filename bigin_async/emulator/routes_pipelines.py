@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from . import convertors  # noqa: F401  (registers the path convertors used below)
 from .context import EmulatorContext
 from .http_input import read_json, write_items
 from .pipelines import TeamPipeline

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from . import convertors  # noqa: F401  (registers the path convertors used below)
 from .context import EmulatorContext
 from .http_input import id_list, module_spec, read_json, write_items, write_status
 from .metadata import ModuleSpec
@@ -19,21 +19,6 @@ from .writes import RecordWriter
 __all__ = ["record_routes", "sortable_fields"]
 
 BASE = "/bigin/v2"
-
-
-class RecordIdConvertor(Convertor[str]):
-    """Only all-digit path segments are record ids, so ``/Contacts/search`` never reads as one."""
-
-    regex = "[0-9]+"
-
-    def convert(self, value: str) -> str:
-        return value
-
-    def to_string(self, value: str) -> str:
-        return value
-
-
-register_url_convertor("record_id", RecordIdConvertor())
 
 
 def sortable_fields(ctx: EmulatorContext, spec: ModuleSpec) -> frozenset[str]:
@@ -127,12 +112,12 @@ def record_routes(ctx: EmulatorContext) -> list[Route]:
         return json_response({"data": entries}, write_status(entries, 200))
 
     return [
-        Route(BASE + "/{module}/upsert", upsert, methods=["POST"]),
-        Route(BASE + "/{module}", list_records, methods=["GET"]),
-        Route(BASE + "/{module}", insert, methods=["POST"]),
-        Route(BASE + "/{module}", update_bulk, methods=["PUT"]),
-        Route(BASE + "/{module}", delete_many, methods=["DELETE"]),
-        Route(BASE + "/{module}/{record_id:record_id}", get_record, methods=["GET"]),
-        Route(BASE + "/{module}/{record_id:record_id}", update_one, methods=["PUT"]),
-        Route(BASE + "/{module}/{record_id:record_id}", delete_one, methods=["DELETE"]),
+        Route(BASE + "/{module:module}/upsert", upsert, methods=["POST"]),
+        Route(BASE + "/{module:module}", list_records, methods=["GET"]),
+        Route(BASE + "/{module:module}", insert, methods=["POST"]),
+        Route(BASE + "/{module:module}", update_bulk, methods=["PUT"]),
+        Route(BASE + "/{module:module}", delete_many, methods=["DELETE"]),
+        Route(BASE + "/{module:module}/{record_id:record_id}", get_record, methods=["GET"]),
+        Route(BASE + "/{module:module}/{record_id:record_id}", update_one, methods=["PUT"]),
+        Route(BASE + "/{module:module}/{record_id:record_id}", delete_one, methods=["DELETE"]),
     ]

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from . import convertors  # noqa: F401  (registers the path convertors used below)
 from .context import EmulatorContext
 from .http_input import id_list, module_spec, read_json, write_items, write_status
 from .metadata import get_module
@@ -126,7 +127,7 @@ def related_routes(ctx: EmulatorContext) -> list[Route]:
         entries = [link_entry(module, record_id, related, rid, link=False) for rid in ids]
         return json_response({"data": entries}, write_status(entries, 200))
 
-    one = BASE + "/{module}/{record_id:record_id}/{related}"
+    one = BASE + "/{module:module}/{record_id:record_id}/{related}"
     return [
         Route(one, list_related, methods=["GET"]),
         Route(one, link_many, methods=["PUT"]),

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from . import convertors  # noqa: F401  (registers the path convertors used below)
 from .context import EmulatorContext
 from .criteria_parser import Condition, CriteriaError, CriteriaNode, Group, matches, parse_criteria
 from .http_input import module_spec
@@ -150,4 +151,4 @@ def search_routes(ctx: EmulatorContext) -> list[Route]:
         data: list[dict[str, Any]] = [projector.render(table.records[rid]) for rid in page.ids]
         return json_response({"data": data, "info": search_info(page, params)})
 
-    return [Route(BASE + "/{module}/search", search, methods=["GET"])]
+    return [Route(BASE + "/{module:module}/search", search, methods=["GET"])]

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from . import convertors  # noqa: F401  (registers the path convertors used below)
 from .context import EmulatorContext
 from .http_input import MAX_WRITE_RECORDS, id_list, module_spec, read_json, write_items, write_status
 from .metadata import ModuleSpec, get_module
@@ -158,6 +159,6 @@ def tag_routes(ctx: EmulatorContext) -> list[Route]:
     return [
         Route("/bigin/v2/settings/tags", list_tags, methods=["GET"]),
         Route("/bigin/v2/settings/tags", create_tags, methods=["POST"]),
-        Route("/bigin/v2/{module}/actions/add_tags", add_tags, methods=["POST"]),
-        Route("/bigin/v2/{module}/actions/remove_tags", remove_tags, methods=["POST"]),
+        Route("/bigin/v2/{module:module}/actions/add_tags", add_tags, methods=["POST"]),
+        Route("/bigin/v2/{module:module}/actions/remove_tags", remove_tags, methods=["POST"]),
     ]

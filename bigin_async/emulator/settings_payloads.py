@@ -262,8 +262,8 @@ def field_body(spec: ModuleSpec, field: FieldSpec, pipelines: list[TeamPipeline]
         "multiselectlookup": {},
         "auto_number": {},
     }
-    if field.mandatory:
-        body["quick_sequence_number"] = str(spec.mandatory_fields.index(field.api_name) + 1)
+    if field.api_name in spec.quick_create_fields:
+        body["quick_sequence_number"] = str(spec.quick_create_fields.index(field.api_name) + 1)
     if field.data_type == "textarea":
         body["textarea"] = {"type": "large"}
     if field.data_type == "picklist":
