@@ -1,0 +1,77 @@
+"""The reference's field names on writes, translated to the names live Bigin uses.
+
+The API reference this SDK implements writes ``Company_Name`` where Bigin's field is
+``Account_Name``, ``Related_To: {module, id}`` where Bigin has ``What_Id`` + ``$se_module``,
+``Pipeline``/``Expected_Close_Date`` on deals where Bigin has ``Layout``/``Closing_Date``. Real Bigin
+drops unknown fields silently, so code written from the reference would lose data without a word.
+Rule (see bigin-api.md): expose what the reference describes, send what Zoho documents. A name is
+translated only when the record does not also carry Bigin's own name, so explicit wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["RENAMES", "to_bigin_names"]
+
+# module -> {reference name: Bigin's name}
+RENAMES: dict[str, dict[str, str]] = {
+    "Contacts": {"Company_Name": "Account_Name", "Job_Title": "Title"},
+    "Accounts": {"Company_Name": "Account_Name"},
+    "Pipelines": {
+        "Company_Name": "Account_Name",
+        "Expected_Close_Date": "Closing_Date",
+        "Pipeline": "Layout",
+    },
+    "Events": {"Location": "Venue"},
+}
+
+# Modules whose parent record the reference writes as {"module", "id"}.
+_PARENT_FIELDS = {"Tasks": "Related_To", "Events": "Related_To", "Calls": "Related_To", "Notes": "Parent_Id"}
+_REFERENCE_MODULES = {"Companies": "Accounts", "Deals": "Pipelines"}
+
+
+def _parent(module: str, wire: dict[str, Any]) -> None:
+    """``Related_To``/``Parent_Id`` ``{"module", "id"}`` → a lookup plus ``$se_module``."""
+    name = _PARENT_FIELDS.get(module)
+    value = wire.get(name) if name else None
+    if not isinstance(value, Mapping) or "module" not in value or "id" not in value:
+        return
+    parent_module = value["module"]
+    if isinstance(parent_module, Mapping):
+        parent_module = parent_module.get("api_name")
+    if not isinstance(parent_module, str):
+        return
+    target = "What_Id" if name == "Related_To" else "Parent_Id"
+    if target != name and target in wire:
+        return
+    del wire[name]  # type: ignore[arg-type]
+    wire[target] = {"id": value["id"]}
+    wire.setdefault("$se_module", _REFERENCE_MODULES.get(parent_module, parent_module))
+
+
+def _participants(wire: dict[str, Any]) -> None:
+    """Events: the reference's ``[{"id"}]`` → Bigin's ``[{"type": "contact", "participant"}]``."""
+    value = wire.get("Participants")
+    if not isinstance(value, list):
+        return
+    converted = []
+    for item in value:
+        if isinstance(item, Mapping) and "participant" not in item and "id" in item:
+            converted.append({"type": item.get("type", "contact"), "participant": item["id"]})
+        else:
+            converted.append(item)
+    wire["Participants"] = converted
+
+
+def to_bigin_names(module: str, wire: dict[str, Any]) -> dict[str, Any]:
+    """Rename the reference's fields of one write body in place (and return it)."""
+    for old, new in RENAMES.get(module, {}).items():
+        if old in wire and new not in wire:
+            wire[new] = wire.pop(old)
+    if module in _PARENT_FIELDS:
+        _parent(module, wire)
+    if module == "Events":
+        _participants(wire)
+    return wire
