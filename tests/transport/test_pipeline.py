@@ -329,3 +329,32 @@ def test_unclosed_used_client_warns() -> None:
         del bigin
         gc.collect()
     assert any(issubclass(w.category, ResourceWarning) for w in caught)
+
+
+async def test_deadline_bounds_all_attempts_of_one_call() -> None:
+    from bigin_async import BiginTimeoutError
+
+    with respx.mock() as router:
+        mock_token(router)
+        read = router.get(f"{API}/org").respond(503, json={"code": "INTERNAL_ERROR", "message": "busy", "status": "error"})
+        async with make_client(deadline=0.05, max_retries=10_000, retry_backoff_seconds=0.005) as bigin:
+            with pytest.raises(BiginTimeoutError, match="deadline"):
+                await bigin.request("GET", "/org")
+        assert 1 < read.call_count < 10_000
+
+
+async def test_intercall_delay_spaces_call_starts() -> None:
+    starts: list[float] = []
+
+    async def route(request: httpx.Request) -> httpx.Response:
+        if "oauth" in request.url.path:
+            return httpx.Response(200, json=token_body())
+        starts.append(anyio.current_time())
+        return httpx.Response(200, json={})
+
+    async with make_client(intercall_delay=0.02, transport=httpx.MockTransport(route)) as bigin:
+        async with anyio.create_task_group() as tg:
+            for _ in range(4):
+                tg.start_soon(bigin.request, "GET", "/org")
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    assert len(starts) == 4 and min(gaps) >= 0.019
