@@ -10,7 +10,6 @@ Zoho's Bigin docs; ``extra_fields`` are keys a full record carries as null altho
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .ids import static_id
@@ -21,6 +20,7 @@ __all__ = [
     "MODULES",
     "FieldSpec",
     "ModuleSpec",
+    "display_value",
     "get_module",
     "json_type_of",
 ]
@@ -445,6 +445,3 @@ def display_value(spec: ModuleSpec, record: dict[str, object]) -> str | None:
     value = record.get(spec.display_field)
     return value if isinstance(value, str) else None
 
-
-def iter_modules() -> Iterable[ModuleSpec]:
-    return MODULES.values()

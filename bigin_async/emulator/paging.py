@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,7 +107,13 @@ def parse_page_params(
 
 
 def paginate(
-    view: SortedView, params: PageParams, ctx: EmulatorContext, scope: str, key_of: Any, *, allow_token: bool
+    view: SortedView,
+    params: PageParams,
+    ctx: EmulatorContext,
+    scope: str,
+    key_of: Callable[[str], RecordKey],
+    *,
+    allow_token: bool,
 ) -> Page:
     """Slice one page out of ``view``; ``key_of(id)`` gives a record's sort key for the next token."""
     if params.cursor is not None:

@@ -172,9 +172,11 @@ class RecordPreparer:
         if value is None:
             prepared.changes[name] = None
             return
-        if isinstance(value, str) and target_module == "Accounts":
-            self._company_by_name(name, value, prepared)
-            return
+        if target_module == "Accounts" and _lookup_id(value) is None:
+            company = value.get("name") if isinstance(value, dict) else value
+            if isinstance(company, str):
+                self._company_by_name(name, company, prepared)
+                return
         target_id = _lookup_id(value)
         table = self.ctx.store.table(target_module)
         target = table.get(target_id) if target_id is not None else None

@@ -211,10 +211,15 @@ async def test_lookup_names_follow_renames(api: httpx.AsyncClient) -> None:
 
 async def test_plain_string_company_uses_or_creates_the_company(api: httpx.AsyncClient, emulator: BiginEmulator) -> None:
     [existing] = await insert(api, "Accounts", {"Account_Name": "Acme"})
-    first, second = await insert(
-        api, "Contacts", {"Last_Name": "A", "Account_Name": "acme"}, {"Last_Name": "B", "Company_Name": "Brand New Co"}
+    first, second, third = await insert(
+        api,
+        "Contacts",
+        {"Last_Name": "A", "Account_Name": "acme"},
+        {"Last_Name": "B", "Company_Name": "Brand New Co"},
+        {"Last_Name": "C", "Account_Name": {"name": "ACME"}},
     )
     assert (await get_record(api, "Contacts", first))["Account_Name"]["id"] == existing
+    assert (await get_record(api, "Contacts", third))["Account_Name"]["id"] == existing
     created = (await get_record(api, "Contacts", second))["Account_Name"]
     assert created["name"] == "Brand New Co"
     assert emulator.store.table("Accounts").get(created["id"]) is not None
