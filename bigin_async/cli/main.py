@@ -1,0 +1,267 @@
+"""The ``bigin`` command: argument parsing, exit codes, and the summaries printed at the end.
+
+Exit codes: 0 every record done; 1 some records failed or have an unknown fate (the results
+file says which) or the export did not complete; 2 a usage or authentication error (nothing,
+or nothing more, could be sent); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import anyio
+
+from bigin_async.cli.common import EMULATOR_URL, UsageError, client_from_args, module_api_name
+from bigin_async.client import BiginClient
+from bigin_async.errors import (
+    AuthenticationError,
+    BiginError,
+    ConfigurationError,
+    PermissionDeniedError,
+    ValidationError,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from bigin_async.cli.exporter import ExportReport
+    from bigin_async.cli.importer import ImportReport
+
+__all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main", "run_command"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+Connect = Callable[[argparse.Namespace], BiginClient]
+
+_EPILOG = """\
+credentials: BIGIN_CLIENT_ID, BIGIN_CLIENT_SECRET, BIGIN_REFRESH_TOKEN (+ BIGIN_REGION, BIGIN_EDITION,
+BIGIN_REQUESTS_PER_MINUTE, ...), or --emulator URL for a `bigin emulator` on this machine.
+exit codes: 0 all done, 1 some records failed (see the results file), 2 usage or auth error."""
+
+
+def _connection_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("connection")
+    group.add_argument(
+        "--emulator", nargs="?", const=EMULATOR_URL, metavar="URL",
+        help=f"use a running `bigin emulator` (default {EMULATOR_URL}) instead of BIGIN_* credentials",
+    )
+    group.add_argument("--max-concurrency", type=int, metavar="N", help="calls in flight at once (default 10)")
+    group.add_argument("--requests-per-minute", type=int, metavar="N", help="cap the call rate (default: none)")
+    group.add_argument("--no-progress", action="store_true", help="no progress bars")
+    group.add_argument("-v", "--verbose", action="store_true", help="log every retry and refresh")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bigin", description="Import, export and try out Zoho Bigin data.", epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    imp = commands.add_parser("import", help="import a CSV or JSON-lines file into a module", epilog=_EPILOG,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    imp.add_argument("module", metavar="MODULE", help="Contacts, Companies, Deals, Products, ... (or an API name)")
+    imp.add_argument("file", metavar="FILE", type=Path, help="a .csv (header row of field names) or .jsonl file")
+    imp.add_argument("--mode", choices=("create", "upsert", "update"), help="default: upsert with --unique, else create")
+    imp.add_argument("--unique", action="append", metavar="FIELD",
+                     help="upsert's duplicate-check field (repeat or comma-separate; default: the module's own)")
+    imp.add_argument("--map", action="append", metavar="COL=Field", dest="mapping",
+                     help="column COL holds Field (Field.id: a lookup by id; COL= leaves the column out)")
+    imp.add_argument("--journal", metavar="PATH", help="log progress here; re-running the command resumes")
+    imp.add_argument("--results", type=Path, metavar="PATH", help="results CSV (default FILE.results.csv)")
+    imp.add_argument("--format", choices=("csv", "jsonl"), help="input format (default: from the file name)")
+    imp.add_argument("--no-workflows", action="store_true", help="send trigger=[] so Bigin runs no workflows")
+    imp.add_argument("--batch-size", type=int, default=100, metavar="N", help="records per call (at most 100)")
+    _connection_options(imp)
+
+    exp = commands.add_parser("export", help="export a module's records (or a search) to CSV or JSON lines",
+                              epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    exp.add_argument("module", metavar="MODULE")
+    exp.add_argument("--fields", help="comma-separated API names, or 'all' (default: the module's usual fields)")
+    exp.add_argument("--criteria", help="a search, e.g. '(Mailing_City:equals:Paris)' (at most 2,000 records)")
+    exp.add_argument("--format", choices=("csv", "jsonl"), help="default: from the output name")
+    exp.add_argument("-o", "--output", required=True, metavar="FILE", help="output file, or - for standard output")
+    exp.add_argument("--max-records", type=int, metavar="N")
+    exp.add_argument("--sort-by", metavar="FIELD")
+    exp.add_argument("--sort-order", choices=("asc", "desc"))
+    _connection_options(exp)
+
+    commands.add_parser("emulator", help="serve an offline Bigin on a loopback port (see `bigin emulator --help`)",
+                        add_help=False)
+    commands.add_parser("demo", help="import and export 20,000 contacts and companies against the emulator",
+                        add_help=False)
+    return parser
+
+
+def _import_options(args: argparse.Namespace) -> object:
+    from bigin_async.cli.importer import ImportMode, ImportOptions
+    from bigin_async.cli.sources import ColumnMap, detect_format
+
+    unique = [name.strip() for item in args.unique or () for name in item.split(",") if name.strip()] or None
+    mode: ImportMode = args.mode or ("upsert" if unique else "create")
+    if not 1 <= args.batch_size <= 100:
+        raise UsageError("--batch-size must be between 1 and 100 (Bigin's limit per call)")
+    return ImportOptions(
+        module=module_api_name(args.module),
+        path=args.file,
+        fmt=detect_format(args.file, args.format),
+        mode=mode,
+        unique=unique,
+        mapping=ColumnMap.parse(args.mapping),
+        journal=args.journal,
+        results=args.results,
+        workflows=not args.no_workflows,
+        batch_size=args.batch_size,
+    )
+
+
+def _export_options(args: argparse.Namespace) -> object:
+    from bigin_async.cli.exporter import ExportOptions
+
+    fmt = args.format
+    if fmt is None:
+        suffix = Path(args.output).suffix.lower()
+        fmt = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(suffix)
+        if fmt is None:
+            raise UsageError("pass --format csv|jsonl (the output name does not say)")
+    if args.max_records is not None and args.max_records < 1:
+        raise UsageError("--max-records must be at least 1")
+    return ExportOptions(
+        module=module_api_name(args.module), output=args.output, fmt=fmt, fields=args.fields,
+        criteria=args.criteria, max_records=args.max_records, sort_by=args.sort_by, sort_order=args.sort_order,
+    )
+
+
+def _print_import(console: Console, report: ImportReport) -> None:
+    from rich.table import Table
+
+    from bigin_async.cli.progress import format_rate
+
+    summary = report.result.summary()
+    table = Table(title="import", show_header=True, header_style="bold")
+    for name in ("rows", "inserted", "updated", "failed", "unknown", "skipped (journal)", "time", "rate"):
+        table.add_column(name, justify="right")
+    table.add_row(
+        f"{summary['total']:,}", f"{summary['inserted']:,}", f"{summary['updated']:,}",
+        f"[red]{summary['failed']:,}[/]" if summary["failed"] else "0",
+        f"[red]{summary['unknown']:,}[/]" if summary["unknown"] else "0",
+        f"{summary['skipped']:,}", f"{report.elapsed:.1f} s", format_rate(summary["total"], report.elapsed),
+    )
+    console.print(table)
+    console.print(f"results: {report.results_path}")
+    if summary["unknown"]:
+        console.print(
+            "[yellow]unknown: inserts whose answer was lost; they were not re-sent to avoid duplicates. "
+            "Re-import those rows with --mode upsert --unique <field>.[/]"
+        )
+    if report.aborted is not None:
+        console.print(f"[red]stopped: {report.aborted}[/]")
+        if report.total_rows > summary["total"]:
+            console.print(f"rows after row {summary['total']:,} were not sent; fix the cause and run again"
+                          + (" (the journal resumes where it stopped)" if report.result else ""))
+
+
+def _print_export(console: Console, report: ExportReport) -> None:
+    from bigin_async.cli.progress import format_rate
+
+    where = "standard output" if report.output == "-" else report.output
+    console.print(
+        f"exported {report.count:,} records to {where} in {report.elapsed:.1f} s "
+        f"({format_rate(report.count, report.elapsed)})"
+    )
+
+
+def _configure_logging(console: Console, verbose: bool) -> None:
+    from rich.logging import RichHandler
+
+    handler = RichHandler(console=console, show_path=False, show_time=False)
+    logger = logging.getLogger("bigin_async")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO if verbose else logging.ERROR)
+    logger.propagate = False
+
+
+async def run_command(
+    args: argparse.Namespace,
+    *,
+    connect: Connect = client_from_args,
+    out: Console | None = None,
+    err: Console | None = None,
+) -> int:
+    """Run ``import`` or ``export`` and return the exit code (``main`` without the process around it)."""
+    from rich.console import Console
+
+    from bigin_async.bulk import BulkAbortedError
+    from bigin_async.cli.exporter import ExportOptions, run_export
+    from bigin_async.cli.importer import ImportOptions, run_import
+    from bigin_async.cli.progress import ProgressView
+
+    err = err or Console(stderr=True)
+    out = out or Console()
+    if args.command == "export" and args.output == "-":
+        out = err  # the records own standard output
+    try:
+        options = _import_options(args) if args.command == "import" else _export_options(args)
+        async with connect(args) as client:
+            with ProgressView(err, enabled=not args.no_progress and err.is_terminal) as view:
+                if isinstance(options, ImportOptions):
+                    report = await run_import(client, options, view)
+                else:
+                    assert isinstance(options, ExportOptions)
+                    exported = await run_export(client, options, view)
+        if isinstance(options, ImportOptions):
+            _print_import(out, report)
+            if report.aborted is not None and isinstance(report.aborted.__cause__, (AuthenticationError, PermissionDeniedError)):
+                return EXIT_USAGE
+            return EXIT_OK if report.ok else EXIT_FAILED
+        _print_export(out, exported)
+        return EXIT_OK
+    except (UsageError, ConfigurationError, ValidationError) as error:
+        err.print(f"[red]error:[/] {error}", highlight=False)
+        return EXIT_USAGE
+    except (AuthenticationError, PermissionDeniedError) as error:
+        err.print(f"[red]not authorised:[/] {error}", highlight=False)
+        return EXIT_USAGE
+    except BulkAbortedError as error:  # pragma: no cover - run_import reports these itself
+        err.print(f"[red]error:[/] {error}", highlight=False)
+        return EXIT_FAILED
+    except BiginError as error:
+        err.print(f"[red]failed:[/] {error}", highlight=False)
+        return EXIT_FAILED
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The ``bigin`` console script."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    try:
+        import rich  # noqa: F401
+    except ImportError:  # pragma: no cover - depends on the installation
+        sys.stderr.write("the bigin command needs the cli extra: pip install 'bigin-async[cli]'\n")
+        return EXIT_USAGE
+    if arguments[:1] == ["emulator"]:
+        from bigin_async.emulator.__main__ import main as emulator_main
+
+        return emulator_main(arguments[1:])
+    if arguments[:1] == ["demo"]:
+        from bigin_async.demo import main as demo_main
+
+        return demo_main(arguments[1:])
+    parser = build_parser()
+    try:
+        args = parser.parse_args(arguments)
+    except SystemExit as exit_:
+        return int(exit_.code or 0) if not isinstance(exit_.code, str) else EXIT_USAGE
+    from rich.console import Console
+
+    err = Console(stderr=True)
+    _configure_logging(err, args.verbose)
+    try:
+        return anyio.run(lambda: run_command(args, err=err))
+    except KeyboardInterrupt:
+        err.print("interrupted" + (": run the same command again to resume (the journal has the progress)"
+                                   if getattr(args, "journal", None) else ""))
+        return EXIT_INTERRUPTED

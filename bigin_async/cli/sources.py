@@ -1,0 +1,218 @@
+"""Reading import files (CSV or JSON lines) one row at a time, with column mapping and typing.
+
+A file of a million rows is never held in memory: rows are read as the bulk engine asks for them.
+A row that cannot become a record (a malformed JSON line, a CSV row with more cells than the
+header) is not skipped silently: it becomes a :class:`BadRow`, which the engine refuses on its
+own and the results file reports with the reason, in its place in the input order.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Generator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from bigin_async.cli.common import UsageError
+from bigin_async.inputs import FIELD_NAME
+from bigin_async.models import FieldInfo
+
+__all__ = [
+    "BadRow", "ColumnMap", "FieldTypes", "Format", "Row", "count_rows", "detect_format", "read_csv_header", "read_rows",
+]
+
+Format = Literal["csv", "jsonl"]
+# Excel writes a byte-order mark; utf-8-sig reads files with or without one.
+ENCODING = "utf-8-sig"
+_INTEGER = re.compile(r"^[+-]?\d+$")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_TRUE = frozenset({"true", "yes", "y", "1"})
+_FALSE = frozenset({"false", "no", "n", "0"})
+
+
+@dataclass(frozen=True)
+class BadRow:
+    """A row that could not be read as a record; ``reason`` says why."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Row:
+    """One input row: the line it starts on (1-based, as an editor shows it) and its record."""
+
+    line: int
+    record: dict[str, Any] | BadRow
+
+
+def detect_format(path: Path, explicit: str | None) -> Format:
+    if explicit in ("csv", "jsonl"):
+        return explicit  # type: ignore[return-value]
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix in (".jsonl", ".ndjson"):
+        return "jsonl"
+    raise UsageError(f"cannot tell the format of {path.name}: name it .csv or .jsonl, or pass --format")
+
+
+@dataclass
+class ColumnMap:
+    """``--map CSV_COL=Field``: rename a column; ``Field.id`` writes a lookup ``{"id": value}``;
+    ``CSV_COL=`` (nothing after ``=``) leaves the column out. Unmapped columns keep their names."""
+
+    targets: dict[str, str | None] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, items: Sequence[str] | None) -> ColumnMap:
+        targets: dict[str, str | None] = {}
+        for item in items or ():
+            source, sep, target = item.partition("=")
+            source, target = source.strip(), target.strip()
+            if not sep or not source:
+                raise UsageError(f"--map expects SOURCE_COLUMN=Field_API_Name, got {item!r}")
+            if target and (not FIELD_NAME.match(target) or target.count(".") > 1):
+                raise UsageError(f"--map {item!r}: {target!r} is not a field API name (or Field.id)")
+            if source in targets:
+                raise UsageError(f"--map names the column {source!r} twice")
+            targets[source] = target or None
+        return cls(targets)
+
+    def check_columns(self, columns: Sequence[str], path: Path) -> None:
+        """Refuse a mapping of a column the file does not have (a typo would drop data silently)."""
+        missing = [name for name in self.targets if name not in columns]
+        if missing:
+            raise UsageError(
+                f"--map names column(s) {', '.join(map(repr, missing))} that {path.name} does not have; "
+                f"its columns are: {', '.join(columns)}"
+            )
+
+    def apply(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        record: dict[str, Any] = {}
+        for name, value in row.items():
+            target = self.targets.get(name, name)
+            if target is None:
+                continue
+            base, dot, sub = target.partition(".")
+            if dot:
+                nested = record.get(base)
+                if not isinstance(nested, dict):
+                    nested = record[base] = {}
+                nested[sub] = value
+            else:
+                record[target] = value
+        return record
+
+
+class FieldTypes:
+    """Turns CSV text into the types the module's fields take (numbers, booleans, lookups, lists).
+
+    CSV has only text, and Bigin refuses ``"25000"`` for a currency field. The module's field
+    metadata (one call) says what each field wants. A cell that does not convert is sent as
+    written: the server then refuses that one record, and the results file says which and why.
+    """
+
+    def __init__(self, fields: Sequence[FieldInfo] = ()) -> None:
+        self.types = {f.api_name: f.data_type or "" for f in fields if f.api_name}
+
+    def convert(self, record: dict[str, Any]) -> dict[str, Any]:
+        for name, value in record.items():
+            if isinstance(value, str):
+                record[name] = self._convert(name, value)
+        return record
+
+    def _convert(self, name: str, text: str) -> Any:
+        data_type = self.types.get(name)
+        if name == "Tag":
+            return [tag.strip() for tag in re.split(r"[;,]", text) if tag.strip()]
+        if data_type in ("integer", "long") and _INTEGER.match(text):
+            return int(text)
+        if data_type in ("double", "currency", "percent", "decimal") and _NUMBER.match(text):
+            number = float(text)
+            return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
+        if data_type == "boolean" and text.casefold() in _TRUE | _FALSE:
+            return text.casefold() in _TRUE
+        if data_type == "multiselectpicklist":
+            return [part.strip() for part in text.split(";") if part.strip()]
+        if data_type in ("lookup", "ownerlookup") and text.isdigit():
+            return {"id": text}
+        return text
+
+
+def read_rows(path: Path, fmt: Format, mapping: ColumnMap, types: FieldTypes | None = None) -> Generator[Row, None, None]:
+    """The rows of ``path`` as records, lazily (the file stays open while the iterator lives)."""
+    if fmt == "csv":
+        return _read_csv(path, mapping, types or FieldTypes())
+    return _read_jsonl(path, mapping)
+
+
+def read_csv_header(path: Path, mapping: ColumnMap) -> list[str]:
+    """The header row, checked (named, no duplicates, every mapped column present) before any
+    record is sent: a wrong header would otherwise fail every row, one call at a time."""
+    with path.open(newline="", encoding=ENCODING) as handle:
+        header = next(csv.reader(handle), None)
+    if not header:
+        raise UsageError(f"{path.name} is empty: a CSV import needs a header row of field names")
+    columns = _check_header(header, path)
+    mapping.check_columns(columns, path)
+    return columns
+
+
+def _check_header(header: list[str], path: Path) -> list[str]:
+    header = [name.strip() for name in header]
+    blank = [str(i + 1) for i, name in enumerate(header) if not name]
+    if blank:
+        raise UsageError(f"{path.name}: header column(s) {', '.join(blank)} have no name")
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise UsageError(f"{path.name}: the header names the column {name!r} twice")
+        seen.add(name)
+    return header
+
+
+def _read_csv(path: Path, mapping: ColumnMap, types: FieldTypes) -> Generator[Row, None, None]:
+    with path.open(newline="", encoding=ENCODING) as handle:
+        reader = csv.reader(handle)
+        header = [name.strip() for name in next(reader, [])]  # checked by read_csv_header first
+        width = len(header)
+        line = reader.line_num + 1
+        for cells in reader:
+            start, line = line, reader.line_num + 1
+            if not cells or all(not cell.strip() for cell in cells):
+                continue  # a blank line is no record
+            if len(cells) > width:
+                extra = len(cells) - width
+                yield Row(start, BadRow(f"the row has {extra} more cell(s) than the header has columns"))
+                continue
+            # Empty cells mean "no value": they are left out rather than sent as "".
+            present = {name: cell.strip() for name, cell in zip(header, cells, strict=False) if cell.strip()}
+            yield Row(start, types.convert(mapping.apply(present)))
+
+
+def _read_jsonl(path: Path, mapping: ColumnMap) -> Generator[Row, None, None]:
+    with path.open(encoding=ENCODING) as handle:
+        for number, text in enumerate(handle, start=1):
+            if not text.strip():
+                continue
+            try:
+                value = json.loads(text)
+            except ValueError as error:
+                yield Row(number, BadRow(f"not valid JSON: {error}"))
+                continue
+            if not isinstance(value, dict):
+                yield Row(number, BadRow(f"a line must hold a JSON object, not {type(value).__name__}"))
+                continue
+            yield Row(number, mapping.apply(value))
+
+
+def count_rows(path: Path, fmt: Format) -> int:
+    """How many records ``path`` holds (for the bar's total and ETA): one quick pass."""
+    with path.open(newline="" if fmt == "csv" else None, encoding=ENCODING) as handle:
+        if fmt == "csv":
+            rows = sum(1 for cells in csv.reader(handle) if cells and any(c.strip() for c in cells))
+            return max(0, rows - 1)
+        return sum(1 for text in handle if text.strip())
