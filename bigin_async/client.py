@@ -29,6 +29,7 @@ from bigin_async.modules.coql import coql_paginator
 from bigin_async.modules.deals import DealsClient
 from bigin_async.modules.events import EventsClient
 from bigin_async.modules.notes import NotesClient
+from bigin_async.modules.notifications import NotificationsClient
 from bigin_async.modules.org import OrgClient, UsersClient
 from bigin_async.modules.pipelines import PipelinesClient
 from bigin_async.modules.products import ProductsClient
@@ -316,6 +317,11 @@ class BiginClient:
     @functools.cached_property
     def org(self) -> OrgClient:
         return OrgClient(self._transport)
+
+    @functools.cached_property
+    def notifications(self) -> NotificationsClient:
+        """Notification channels (``/actions/watch``): enable, list, update, disable, keep alive."""
+        return NotificationsClient(self._transport)
 
     def coql(self, query: str, *, per_page: int = 200, max_records: int | None = None) -> AsyncPaginator[Record]:
         """Rows of a COQL ``SELECT`` (200 per call, up to Zoho's 10,000), as a paginator."""
