@@ -46,6 +46,10 @@ SYSTEM_VALUES: dict[str, Any] = {
 }
 
 
+# Non-"used" keys a full record shows with a value rather than null (search_accounts.json).
+EXTRA_DEFAULTS: dict[str, Any] = {"Locked__s": False}
+
+
 def parse_fields(raw: str | None, *, required: bool) -> list[str] | None:
     """The ``fields`` parameter as a list, or None when absent and optional."""
     if raw is None or not raw.strip():
@@ -117,7 +121,7 @@ class Projector:
             return self._layout(record)
         if name == "$taxable":
             return record.get("Taxable")
-        return None
+        return EXTRA_DEFAULTS.get(name)
 
     def _fresh_lookup(self, value: dict[str, Any], target_module: str) -> dict[str, Any]:
         """A lookup with its target's current name (the stored one if the target is gone)."""

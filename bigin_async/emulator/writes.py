@@ -200,10 +200,12 @@ class RecordWriter:
         record: Record = {"id": store.ids.next()}
         if spec.field("Tag") is not None:
             record["Tag"] = []
-        record.update(_DEFAULTS.get(spec.api_name, {}))
+        record.update({k: list(v) if isinstance(v, list) else v for k, v in _DEFAULTS.get(spec.api_name, {}).items()})
         record["Owner"] = user
         record.update(changes)
         record.update({"Created_By": user, "Modified_By": user, "Created_Time": now, "Modified_Time": now})
+        if spec.field("Last_Activity_Time") is not None:
+            record["Last_Activity_Time"] = now
         store.add(spec.api_name, record)
         return record
 
@@ -219,6 +221,8 @@ class RecordWriter:
         updated = {**record, **prepared.changes}
         updated["Modified_By"] = current_user().reference()
         updated["Modified_Time"] = self.ctx.now_iso()
+        if spec.field("Last_Activity_Time") is not None:
+            updated["Last_Activity_Time"] = updated["Modified_Time"]
         self.ctx.store.table(spec.api_name).replace(record["id"], updated)
         return updated
 

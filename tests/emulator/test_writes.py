@@ -448,3 +448,25 @@ async def test_maton_shapes(api: httpx.AsyncClient) -> None:
     assert set(entry) == set(recorded)
     deleted = await api.delete("/bigin/v2/Contacts", params={"ids": entry["details"]["id"]})
     assert set(deleted.json()["data"][0]) == set(load_fixture("maton_delete_contacts_by_ids.json")["data"][0])
+
+
+async def test_a_full_record_read_back_can_be_written_back(api: httpx.AsyncClient) -> None:
+    """What a client reads (system keys, lookups, aliases, tags) must be accepted as an update."""
+    [account] = await insert(api, "Accounts", {"Account_Name": "A", "Tag": ["T"]})
+    [contact] = await insert(api, "Contacts", {"Last_Name": "C", "Company_Name": {"id": account}, "Tag": ["VIP"]})
+    [deal] = await insert(api, "Pipelines", {"Deal_Name": "D", "Stage": "Proposal", "Contact_Name": {"id": contact}, "Expected_Close_Date": "2026-03-01"})
+    [product] = await insert(api, "Products", {"Product_Name": "P", "Unit_Price": 3.5})
+    [task] = await insert(api, "Tasks", {"Subject": "S", "Related_To": {"module": "Pipelines", "id": deal}, "Due_Date": "2026-02-01"})
+    [event] = await insert(api, "Events", {"Event_Title": "E", "Start_DateTime": "2026-01-02T10:00:00Z", "End_DateTime": "2026-01-02T11:00:00Z"})
+    [call] = await insert(api, "Calls", {"Subject": "C", "Call_Type": "Outbound", "Call_Start_Time": "2026-01-02T10:00:00+00:00"})
+    [note] = await insert(api, "Notes", {"Note_Content": "N", "Parent_Id": {"module": "Accounts", "id": account}})
+    for module, record_id in [
+        ("Accounts", account), ("Contacts", contact), ("Pipelines", deal), ("Products", product),
+        ("Tasks", task), ("Events", event), ("Calls", call), ("Notes", note),
+    ]:  # fmt: skip
+        before = await get_record(api, module, record_id)
+        response = await api.put(f"/bigin/v2/{module}/{record_id}", json={"data": [before]})
+        assert response.status_code == 200, (module, response.text)
+        after = await get_record(api, module, record_id)
+        changed = {k for k in before if before[k] != after.get(k)}
+        assert changed <= {"Modified_Time", "Last_Activity_Time"}, (module, changed)
