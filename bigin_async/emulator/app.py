@@ -9,6 +9,8 @@ Zoho's 404 ``INVALID_URL_PATTERN``; a known path with the wrong method is 405
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -46,8 +48,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return ApiError(exc.status_code, "INVALID_REQUEST", str(exc.detail)).response()
 
 
-def build_app(ctx: EmulatorContext) -> Starlette:
+def build_app(ctx: EmulatorContext, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+    """The app; ``extra_routes`` (e.g. ``/actions/watch``) go before the generic module routes."""
     routes: list[BaseRoute] = [
+        *extra_routes,
         *oauth_routes(ctx),
         *coql_routes(ctx),
         *org_routes(ctx),

@@ -7,9 +7,10 @@ each emulator instance is self-contained (tests run many side by side) and fully
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from .counters import ServerCounters
 from .ids import format_datetime
@@ -18,7 +19,11 @@ from .pipelines import PipelineRegistry
 from .store import Store
 from .tags import TagRegistry
 
-__all__ = ["EmulatorConfig", "EmulatorContext"]
+__all__ = ["EmulatorConfig", "EmulatorContext", "WriteListener"]
+
+# (module, operation, the items sent, their result entries); operation is one of
+# "insert", "update", "upsert", "delete" (for deletes the items are the ids).
+WriteListener = Callable[[str, str, Sequence[Any], Sequence[dict[str, Any]]], None]
 
 
 @dataclass
@@ -44,6 +49,12 @@ class EmulatorContext:
         self.tags = TagRegistry(self.store.ids.next, self.now_iso)
         self.oauth = TokenAuthority(config.oauth, config.clock)
         self.started_at = config.clock()
+        self.write_listeners: list[WriteListener] = []
+
+    def announce(self, module: str, operation: str, items: Sequence[Any], entries: Sequence[dict[str, Any]]) -> None:
+        """Tell the write listeners (e.g. notification channels) about one finished write call."""
+        for listener in self.write_listeners:
+            listener(module, operation, items, entries)
 
     def now(self) -> float:
         return self.config.clock()

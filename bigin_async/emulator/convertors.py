@@ -27,7 +27,7 @@ class RecordIdConvertor(Convertor[str]):
 class ModuleNameConvertor(Convertor[str]):
     """A module path segment; the fixed top-level paths are not modules, so ``DELETE /org`` is a 405."""
 
-    regex = "(?!(?:org|users|coql|settings)(?:/|$))[^/]+"
+    regex = "(?!(?:org|users|coql|settings|actions)(?:/|$))[^/]+"
 
     def convert(self, value: str) -> str:
         return value

@@ -144,7 +144,10 @@ class BiginEmulator:
     def insert_records(self, module: str, records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         """Insert straight into the store (no HTTP, no limits): one result entry per record."""
         spec = MODULES[module]
-        return self._writer.insert(spec, list(records))
+        items = list(records)
+        entries = self._writer.insert(spec, items)
+        self.ctx.announce(module, "insert", items, entries)
+        return entries
 
     def seed_data(self, *, contacts: int = 0, companies: int = 0, deals: int = 0) -> dict[str, list[str]]:
         """Create ``SeedGenerator`` records (companies first, contacts linked to them); returns ids."""

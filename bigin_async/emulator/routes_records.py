@@ -63,12 +63,16 @@ def record_routes(ctx: EmulatorContext) -> list[Route]:
 
     async def insert(request: Request) -> Response:
         spec = module_spec(request.path_params["module"])
-        entries = writer.insert(spec, write_items(await read_json(request)))
+        items = write_items(await read_json(request))
+        entries = writer.insert(spec, items)
+        ctx.announce(spec.api_name, "insert", items, entries)
         return json_response({"data": entries}, write_status(entries, 201))
 
     async def update_bulk(request: Request) -> Response:
         spec = module_spec(request.path_params["module"])
-        entries = writer.update(spec, write_items(await read_json(request)), "bulk")
+        items = write_items(await read_json(request))
+        entries = writer.update(spec, items, "bulk")
+        ctx.announce(spec.api_name, "update", items, entries)
         return json_response({"data": entries}, write_status(entries, 200))
 
     async def update_one(request: Request) -> Response:
@@ -79,6 +83,7 @@ def record_routes(ctx: EmulatorContext) -> list[Route]:
                 400, "INVALID_DATA", "updating one record by id takes exactly one record", {"param": "data"}
             )
         entries = writer.update(spec, items, "by_id", path_id=request.path_params["record_id"])
+        ctx.announce(spec.api_name, "update", items, entries)
         return json_response({"data": entries}, write_status(entries, 200))
 
     async def upsert(request: Request) -> Response:
@@ -99,16 +104,21 @@ def record_routes(ctx: EmulatorContext) -> list[Route]:
                 400, "INVALID_DATA", f"unknown duplicate check field {unknown[0]!r}", {"api_name": unknown[0]}
             )
         entries = writer.upsert(spec, items, check_fields)
+        ctx.announce(spec.api_name, "upsert", items, entries)
         return json_response({"data": entries}, write_status(entries, 200))
 
     async def delete_many(request: Request) -> Response:
         spec = module_spec(request.path_params["module"])
-        entries = writer.delete(spec, id_list(request.query_params.get("ids")))
+        ids = id_list(request.query_params.get("ids"))
+        entries = writer.delete(spec, ids)
+        ctx.announce(spec.api_name, "delete", ids, entries)
         return json_response({"data": entries}, write_status(entries, 200))
 
     async def delete_one(request: Request) -> Response:
         spec = module_spec(request.path_params["module"])
-        entries = writer.delete(spec, [request.path_params["record_id"]])
+        ids = [request.path_params["record_id"]]
+        entries = writer.delete(spec, ids)
+        ctx.announce(spec.api_name, "delete", ids, entries)
         return json_response({"data": entries}, write_status(entries, 200))
 
     return [

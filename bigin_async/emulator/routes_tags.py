@@ -128,6 +128,7 @@ def tag_routes(ctx: EmulatorContext) -> list[Route]:
             removing = {n.casefold() for n in names}
             wanted = [c for c in current if c.casefold() not in removing]
         outcome = writer.update(spec, [{"Tag": wanted}], "by_id", path_id=record_id)[0]
+        ctx.announce(spec.api_name, "update", [{"Tag": wanted}], [outcome])
         if outcome["status"] != "success":
             return outcome
         updated = table.records[record_id]
