@@ -242,19 +242,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ImportError:  # pragma: no cover - depends on the installation
         sys.stderr.write("the bigin command needs the cli extra: pip install 'bigin-async[cli]'\n")
         return EXIT_USAGE
-    if arguments[:1] == ["emulator"]:
-        from bigin_async.emulator.__main__ import main as emulator_main
-
-        return emulator_main(arguments[1:])
-    if arguments[:1] == ["demo"]:
-        from bigin_async.demo import main as demo_main
-
-        return demo_main(arguments[1:])
-    parser = build_parser()
     try:
-        args = parser.parse_args(arguments)
-    except SystemExit as exit_:
-        return int(exit_.code or 0) if not isinstance(exit_.code, str) else EXIT_USAGE
+        if arguments[:1] == ["emulator"]:
+            from bigin_async.emulator.__main__ import main as emulator_main
+
+            return emulator_main(arguments[1:])
+        if arguments[:1] == ["demo"]:
+            from bigin_async.demo import main as demo_main
+
+            return demo_main(arguments[1:])
+        args = build_parser().parse_args(arguments)
+    except SystemExit as exit_:  # argparse: --help (0) or a usage error (2)
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     from rich.console import Console
 
     err = Console(stderr=True)
