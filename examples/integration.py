@@ -25,7 +25,7 @@ import anyio
 from _common import default_pipeline, meeting_time, record_id, run_example
 from deduplication import Outcome, create_or_update_contact
 
-from bigin_async import BiginClient, BiginError, Deal, Field, Record
+from bigin_async import BiginClient, BiginError, Deal, Field, Pipeline, Record
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,13 @@ class BiginIntegration:
 
     def __init__(self, bigin: BiginClient) -> None:
         self.bigin = bigin
+        self._pipeline: Pipeline | None = None
+
+    async def pipeline(self) -> Pipeline:
+        """The default team pipeline, read once (new deals go to its first stage)."""
+        if self._pipeline is None:
+            self._pipeline = await default_pipeline(self.bigin)
+        return self._pipeline
 
     async def import_leads(self, leads: list[Lead]) -> ImportResults:
         """Import each lead; one lead's failure is recorded and the others go on."""
@@ -114,11 +121,11 @@ class BiginIntegration:
             if company.id is not None and (company.Account_Name or "").casefold() == name.casefold():
                 return company.id
         # Bigin companies have no Email field out of the box: the lead's company email is not sent.
-        created = await self.bigin.companies.create({"Account_Name": name, "Phone": lead.company_phone})
-        return record_id(created)
+        new_company = {"Account_Name": name, "Phone": lead.company_phone}
+        return record_id(await self.bigin.companies.create({k: v for k, v in new_company.items() if v is not None}))
 
     async def create_deal(self, lead: Lead, contact_id: str, company_id: str | None) -> str:
-        pipeline = await default_pipeline(self.bigin)
+        pipeline = await self.pipeline()
         deal: dict[str, Any] = {
             "Deal_Name": "Opportunity - " + " ".join(filter(None, [lead.first_name, lead.last_name])),
             "Amount": lead.deal_amount,
@@ -189,7 +196,7 @@ async def main(bigin: BiginClient) -> IntegrationRun:
         }
     )
     await bigin.notes.add("Contacts", john_id, title="Imported", content="Imported from the lead list.")
-    stage = (await default_pipeline(bigin)).stages[0].display_value or ""
+    stage = (await integration.pipeline()).stages[0].display_value or ""
     return IntegrationRun(
         imported,
         stage,
