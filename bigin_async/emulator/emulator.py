@@ -16,20 +16,26 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from .app import build_app
+from .books import BooksOrg
 from .context import EmulatorConfig, EmulatorContext
 from .counters import ServerCounters
 from .faults import FaultPlan, ServerLimits
 from .metadata import MODULES
-from .middleware import EmulatorMiddleware
+from .middleware import ASGIApp, EmulatorMiddleware
+from .notifier import Notifier
 from .oauth import OAuthConfig
+from .routes_books import books_routes
+from .routes_watch import watch_routes
 from .state_io import export_state, import_state
 from .store import Store
 from .transport import EmulatorTransport
+from .watches import WatchRegistry, announce_writes
 from .writes import RecordWriter
 
 if TYPE_CHECKING:
@@ -67,7 +73,15 @@ class BiginEmulator:
         self.seed = seed
         self.ctx = EmulatorContext(config, counters)
         self.counters = self.ctx.counters
-        self.routes = build_app(self.ctx)
+        # Notification channels; their POSTs go out through the notifier, never inside a write.
+        self.watches = WatchRegistry(clock)
+        self.notifier = Notifier()
+        self.watches.sink = self.notifier.enqueue
+        self.ctx.write_listeners.append(partial(announce_writes, self.watches))
+        self.books = BooksOrg(clock=clock, utc_offset=utc_offset)  # the Zoho Books side of seed 001
+        self.routes = build_app(
+            self.ctx, [*watch_routes(self.ctx, self.watches), *books_routes(self.ctx, self.books)]
+        )
         self.middleware = EmulatorMiddleware(
             self.routes, limits=limits, faults=faults, counters=self.counters
         )
@@ -136,8 +150,16 @@ class BiginEmulator:
         """Serve over real HTTP on a loopback port for the duration of the block; yields the URL."""
         from .server import serve
 
-        async with serve(self.app, host=host, port=port) as url:
+        async with self.notifier.running(), serve(self.app, host=host, port=port) as url:
             yield url
+
+    def register_webhook_app(self, url_prefix: str, app: ASGIApp) -> None:
+        """Deliver notifications whose ``notify_url`` starts with ``url_prefix`` to ``app`` in-process.
+
+        Deliveries run while ``notifier.running()`` (or ``serve()``) is active, or during
+        ``await emulator.notifier.drain()``.
+        """
+        self.notifier.register_app(url_prefix, app)
 
     # -- data ---------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ import ipaddress
 import json
 import logging
 import re
+import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ from urllib.parse import urlsplit
 
 import anyio
 import pydantic
+
+if sys.version_info < (3, 11):  # pragma: no cover - anyio depends on the backport there
+    from exceptiongroup import BaseExceptionGroup
 
 from bigin_async.errors import APIError, BiginError, ValidationError
 from bigin_async.models import WatchChannel, WriteResult, parse_page, parse_write_results
@@ -331,13 +335,22 @@ class NotificationsClient:
             check_token(token) if token is not None else None,
         )
         kept = KeptChannel(spec.channel_id, await self._enable_spec(spec, lifetime))
+        raised: builtins.list[BaseException] = []
         try:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(self._renew_forever, kept, spec, lifetime, renew_every, retry, on_renew)
                 try:
                     yield kept
+                except BaseException as exc:
+                    raised.append(exc)
+                    raise
                 finally:
                     tasks.cancel_scope.cancel()
+        except BaseExceptionGroup as group:
+            # The task group wraps what the caller's block raised; hand it back unwrapped.
+            if raised and list(group.exceptions) == raised:
+                raise raised[0] from raised[0].__cause__
+            raise
         finally:
             if disable_on_exit:
                 with anyio.CancelScope(shield=True), anyio.move_on_after(self._transport.settings.timeout):

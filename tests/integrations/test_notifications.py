@@ -1,0 +1,373 @@
+"""Notifications end to end: the SDK's watch calls, the emulator's channels, and the POSTs it makes.
+
+In-process (no sockets): the emulator delivers to ASGI apps registered with
+``register_webhook_app``; ``notifier.drain()`` waits for deliveries instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from bigin_async import BiginClient, InvalidRequestError, ValidationError
+from bigin_async.emulator import BiginEmulator
+from bigin_async.modules.notifications import (
+    InvalidNotificationError,
+    NotificationTokenError,
+    parse_notification,
+)
+from tests.conftest import load_fixture
+
+HOOK = "https://hooks.example/bigin/notifications"
+TOKEN = "s3cret-token"
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class Receiver:
+    """An ASGI webhook that answers the statuses it is given, in turn, then 200; keeps the bodies."""
+
+    def __init__(self, statuses: tuple[int, ...] = ()) -> None:
+        self.statuses = list(statuses)
+        self.bodies: list[dict[str, Any]] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert scope["type"] == "http"
+        chunks = b""
+        while True:
+            message = await receive()
+            chunks += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        self.bodies.append(json.loads(chunks))
+        status = self.statuses.pop(0) if self.statuses else 200
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+def hooked_emulator(receiver: Receiver, **kwargs: Any) -> BiginEmulator:
+    emulator = BiginEmulator(**kwargs)
+    emulator.notifier.backoff = 0.0
+    emulator.register_webhook_app("https://hooks.example/", receiver)
+    return emulator
+
+
+# -- the wire: request and answers against the recordings -----------------------------------------
+
+
+def recorded_transport(captured: list[httpx.Request]) -> httpx.MockTransport:
+    answers = {
+        "POST": (201, load_fixture("subscribe_watch_201.json")),
+        "GET": (200, load_fixture("list_watches.json")),
+        "DELETE": (200, load_fixture("unsubscribe_watch.json")),
+    }
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        captured.append(request)
+        status, body = answers[request.method]
+        return httpx.Response(status, json=body)
+
+    return httpx.MockTransport(handler)
+
+
+async def test_enable_sends_the_recorded_request_and_parses_the_recorded_answers() -> None:
+    captured: list[httpx.Request] = []
+    async with BiginClient(access_token="t", transport=recorded_transport(captured)) as bigin:
+        subscriptions = await bigin.notifications.enable("90210", ["Contacts.create"], "https://example.com/webhook")
+        channels = await bigin.notifications.list()
+        removed = await bigin.notifications.disable("5550001112223")
+    assert json.loads(captured[0].content) == load_fixture("subscribe_watch_request.json")
+    assert captured[0].url.path == "/bigin/v2/actions/watch"
+    assert [(s.channel_id, s.resource_name) for s in subscriptions] == [("90210", "Contacts")]
+    assert subscriptions[0].channel_expiry == datetime(2026, 10, 9, 21, 7, 45, tzinfo=timezone.utc)
+    assert channels[0].channel_id == "9876543210123" and channels[0].events == ["Contacts.create"]
+    assert channels[0].token is None and channels[0].resource_uri == "https://www.zohoapis.com/bigin/v1/Contacts"
+    assert captured[2].url.params["channel_ids"] == "5550001112223"
+    assert removed[0].ok and removed[0].details["channel_id"] == "5550001112223"
+
+
+# -- checks before sending ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"expiry": datetime(2030, 1, 1)}, "timezone-aware"),
+        ({"expiry": timedelta(hours=25)}, "more than one day"),
+        ({"expiry": timedelta(seconds=-5)}, "not in the future"),
+        ({"token": "x" * 51}, "at most 50"),
+        ({"notify_url": "http://example.com/hook"}, "https"),
+        ({"events": "Contacts.create"}, "list"),
+        ({"events": ["Contacts.update"]}, "invalid event"),
+        ({"channel_id": "abc"}, "digits"),
+    ],
+)
+async def test_bad_channel_input_is_refused_before_sending(kwargs: dict[str, Any], message: str) -> None:
+    captured: list[httpx.Request] = []
+    args: dict[str, Any] = {"channel_id": "1", "events": ["Contacts.create"], "notify_url": HOOK, **kwargs}
+    async with BiginClient(access_token="t", transport=recorded_transport(captured)) as bigin:
+        with pytest.raises(ValidationError, match=message):
+            await bigin.notifications.enable(**args)
+    assert captured == []
+
+
+async def test_a_loopback_http_url_and_an_expiry_just_under_a_day_are_accepted() -> None:
+    emulator = BiginEmulator()
+    async with emulator.client() as bigin:
+        subs = await bigin.notifications.enable(
+            7, ["Contacts.all"], "http://127.0.0.1:9/hook", TOKEN, timedelta(hours=23, minutes=59)
+        )
+    assert subs[0].channel_id == "7"
+    assert subs[0].channel_expiry is not None
+    assert timedelta(hours=23, minutes=58) < subs[0].channel_expiry - datetime.now(timezone.utc) <= timedelta(days=1)
+
+
+# -- the emulator's channels ----------------------------------------------------------------------
+
+
+async def test_watch_crud_against_the_emulator() -> None:
+    now = [1_800_000_000.0]
+    emulator = BiginEmulator(clock=lambda: now[0])
+    fixed = datetime.fromtimestamp(now[0], timezone.utc)
+    async with emulator.client() as bigin:
+        notifications = type(bigin.notifications)(
+            bigin.transport, clock=lambda: datetime.fromtimestamp(now[0], timezone.utc)
+        )
+        subs = await notifications.enable("11", ["Contacts.create", "Accounts.edit"], HOOK, TOKEN)
+        assert sorted(s.resource_name for s in subs) == ["Accounts", "Contacts"]
+        # No expiry given: two hours, as recorded (INDEX.md item 13).
+        assert {s.channel_expiry for s in subs} == {fixed + timedelta(hours=2)}
+
+        listed = await notifications.list()
+        assert sorted((c.resource_name, tuple(c.events or ())) for c in listed) == [
+            ("Accounts", ("Accounts.edit",)),
+            ("Contacts", ("Contacts.create",)),
+        ]
+        assert all(c.token == TOKEN and c.notify_url == HOOK for c in listed)
+        assert [c.resource_name for c in await notifications.list(module="Contacts")] == ["Contacts"]
+
+        renewed = await notifications.update("11", expiry=timedelta(hours=20))
+        assert {s.channel_expiry for s in renewed} == {fixed + timedelta(hours=20)}
+
+        await notifications.update("11", events=["Contacts.create", "Contacts.edit"])
+        listed = await notifications.list()
+        assert [(c.resource_name, c.events) for c in listed] == [("Contacts", ["Contacts.create", "Contacts.edit"])]
+        assert listed[0].channel_expiry == fixed + timedelta(hours=20)  # PATCH keeps what it was not given
+
+        await notifications.remove_events("11", ["Contacts.create"])
+        assert [c.events for c in await notifications.list()] == [["Contacts.edit"]]
+
+        await notifications.replace("11", ["Contacts.delete"], HOOK + "?v=2")
+        (replaced,) = await notifications.list()
+        assert replaced.events == ["Contacts.delete"] and replaced.notify_url == HOOK + "?v=2"
+        assert replaced.token is None  # PUT replaces everything it is not given
+
+        results = await notifications.disable("11")
+        assert results[0].ok and results[0].details["channel_id"] == "11"
+        assert await notifications.list() == []
+        with pytest.raises(InvalidRequestError):
+            await notifications.disable("11")
+        with pytest.raises(InvalidRequestError):
+            await notifications.update("11", expiry=timedelta(hours=1))
+
+        now[0] += 3 * 3600  # expired channels disappear from the list
+        await notifications.enable("12", ["Contacts.edit"], HOOK, expiry=timedelta(hours=1))
+    now[0] += 2 * 3600
+    async with emulator.client() as bigin:
+        assert await bigin.notifications.list() == []
+
+
+async def test_emulator_answers_have_the_recorded_shapes() -> None:
+    emulator = BiginEmulator()
+    headers = {"Authorization": f"Zoho-oauthtoken {emulator.issue_token()}"}
+    async with httpx.AsyncClient(transport=emulator.transport(), base_url="http://127.0.0.1", headers=headers) as api:
+        created = await api.post("/bigin/v2/actions/watch", json=load_fixture("subscribe_watch_request.json"))
+        listed = await api.get("/bigin/v2/actions/watch")
+        deleted = await api.delete("/bigin/v2/actions/watch", params={"channel_ids": "90210"})
+        empty = await api.get("/bigin/v2/actions/watch")
+    recorded_create = load_fixture("subscribe_watch_201.json")["watch"][0]
+    assert created.status_code == 201
+    entry = created.json()["watch"][0]
+    assert list(entry) == list(recorded_create) and entry["message"] == recorded_create["message"]
+    assert list(entry["details"]["events"][0]) == list(recorded_create["details"]["events"][0])
+    assert entry["details"]["events"][0]["resource_uri"].endswith("/bigin/v1/Contacts")
+    recorded_list = load_fixture("list_watches.json")
+    assert list(listed.json()["watch"][0]) == list(recorded_list["watch"][0])
+    assert list(listed.json()["info"]) == list(recorded_list["info"])
+    recorded_delete = load_fixture("unsubscribe_watch.json")["watch"][0]
+    assert deleted.status_code == 200
+    assert list(deleted.json()["watch"][0]["details"]) == list(recorded_delete["details"])
+    assert deleted.json()["watch"][0]["message"] == recorded_delete["message"]
+    assert empty.status_code == 204
+
+
+async def test_emulator_refuses_an_expiry_more_than_a_day_ahead_or_past() -> None:
+    emulator = BiginEmulator()
+    headers = {"Authorization": f"Zoho-oauthtoken {emulator.issue_token()}"}
+    now = datetime.now(timezone.utc)
+    bodies = [
+        {"channel_id": "1", "events": ["Contacts.create"], "notify_url": HOOK,
+         "channel_expiry": (now + timedelta(days=1, minutes=5)).isoformat()},
+        {"channel_id": "2", "events": ["Contacts.create"], "notify_url": HOOK,
+         "channel_expiry": (now - timedelta(minutes=5)).isoformat()},
+        {"channel_id": "3", "events": ["Companies.create"], "notify_url": HOOK},
+        {"channel_id": "4", "events": ["Contacts.create"]},
+    ]  # fmt: skip
+    async with httpx.AsyncClient(transport=emulator.transport(), base_url="http://127.0.0.1", headers=headers) as api:
+        answer = await api.post("/bigin/v2/actions/watch", json={"watch": bodies})
+    assert answer.status_code == 400
+    entries = answer.json()["watch"]
+    assert [(e["code"], e["details"]["api_name"]) for e in entries] == [
+        ("INVALID_DATA", "channel_expiry"),
+        ("INVALID_DATA", "channel_expiry"),
+        ("INVALID_DATA", "events"),
+        ("MANDATORY_NOT_FOUND", "notify_url"),
+    ]
+    assert emulator.watches.live() == []
+
+
+# -- deliveries -----------------------------------------------------------------------------------
+
+
+async def test_a_failed_delivery_is_retried_and_the_payload_validates() -> None:
+    receiver = Receiver(statuses=(500,))
+    emulator = hooked_emulator(receiver)
+    async with emulator.client() as bigin:
+        await bigin.notifications.enable("21", ["Contacts.create", "Contacts.edit"], HOOK + "?src=bigin", TOKEN)
+        created = await bigin.contacts.create({"Last_Name": "Lovelace", "Email": "ada@example.com"})
+        assert emulator.notifier.pending == 1  # queued by the write, not yet sent
+        await emulator.notifier.drain()
+        counters = emulator.notifier.counters
+        assert (counters.attempts, counters.delivered, counters.retried, counters.failed) == (2, 1, 1, 0)
+        assert counters.by_status == {500: 1, 200: 1}
+        assert receiver.bodies[0] == receiver.bodies[1]  # the same notification, sent again
+
+        event = parse_notification(json.dumps(receiver.bodies[-1]).encode(), TOKEN, expected_channel_id="21")
+        assert (event.module, event.operation, event.ids, event.event) == ("Contacts", "insert", [created.id], "Contacts.create")
+        assert event.query_params == {"src": "bigin"} and event.server_time is not None
+
+        await bigin.contacts.update(created.id or "", {"Phone": "555-010-0009"})
+        await bigin.contacts.delete(created.id or "")  # Contacts.delete is not watched
+        await emulator.notifier.drain()
+    update = parse_notification(receiver.bodies[-1], TOKEN)
+    assert (update.operation, update.event, update.fields_changed(created.id or "")) == ("update", "Contacts.edit", ["Phone"])
+    assert len(receiver.bodies) == 3
+
+
+async def test_a_receiver_that_keeps_failing_is_given_up_after_max_attempts() -> None:
+    receiver = Receiver(statuses=(503, 503, 503, 503, 503))
+    emulator = hooked_emulator(receiver)
+    async with emulator.client() as bigin:
+        await bigin.notifications.enable("22", ["Contacts.all"], HOOK, TOKEN)
+        await bigin.contacts.create({"Last_Name": "Hopper"})
+        await emulator.notifier.drain()
+    counters = emulator.notifier.counters
+    assert (counters.attempts, counters.delivered, counters.failed) == (4, 0, 1)
+    assert emulator.notifier.history[-1].ok is False and emulator.notifier.history[-1].status == 503
+
+
+async def test_one_batch_write_is_one_notification_and_upserts_split_by_action() -> None:
+    receiver = Receiver()
+    emulator = hooked_emulator(receiver)
+    async with emulator.client() as bigin, emulator.notifier.running():
+        await bigin.notifications.enable("23", ["Contacts.all"], HOOK, TOKEN)
+        first = await bigin.contacts.create({"Last_Name": "A", "Email": "a@example.com"})
+        await bigin.request("POST", "/Contacts/upsert", json={
+            "data": [{"Last_Name": "A2", "Email": "a@example.com"}, {"Last_Name": "B", "Email": "b@example.com"}],
+            "duplicate_check_fields": ["Email"],
+        })  # fmt: skip
+        await emulator.notifier.drain()
+    operations = sorted((b["operation"], len(b["ids"])) for b in receiver.bodies)
+    assert operations == [("insert", 1), ("insert", 1), ("update", 1)]
+    update = next(b for b in receiver.bodies if b["operation"] == "update")
+    assert update["ids"] == [first.id] and update["affected_fields"] == [{first.id: ["Email", "Last_Name"]}]
+
+
+async def test_keep_alive_renews_re_enables_a_lost_channel_and_disables_on_exit() -> None:
+    emulator = BiginEmulator()
+    renewed = anyio.Event()
+    seen: list[int] = []
+
+    def on_renew(kept: Any) -> None:
+        seen.append(kept.renewals)
+        if kept.renewals >= 3:
+            renewed.set()
+
+    async with emulator.client() as bigin:
+        async with bigin.notifications.keep_alive(
+            "31", ["Contacts.edit"], HOOK, TOKEN, lifetime=timedelta(hours=1),
+            renew_every=timedelta(milliseconds=5), on_renew=on_renew,
+        ) as kept:  # fmt: skip
+            assert [c.channel_id for c in await bigin.notifications.list()] == ["31"]
+            emulator.watches.remove("31")  # as if the channel lapsed: the next renewal enables it again
+            with anyio.fail_after(10):
+                await renewed.wait()
+            assert [c.channel_id for c in await bigin.notifications.list()] == ["31"]
+        assert kept.renewals >= 3 and seen[:3] == [1, 2, 3]
+        assert kept.expires_at is not None and kept.expires_at > datetime.now(timezone.utc)
+        assert await bigin.notifications.list() == []
+    assert emulator.counters.requests_by_route.get("PATCH /bigin/v2/actions/watch", 0) >= 3
+
+
+async def test_keep_alive_gives_back_the_block_s_own_exception() -> None:
+    emulator = BiginEmulator()
+    async with emulator.client() as bigin:
+        with pytest.raises(KeyError, match="boom"):
+            async with bigin.notifications.keep_alive("32", ["Contacts.edit"], HOOK, TOKEN):
+                raise KeyError("boom")
+        assert await bigin.notifications.list() == []
+
+
+# -- parsing what arrives -------------------------------------------------------------------------
+
+SAMPLE = {
+    "server_time": 1531904310044,
+    "query_params": {},
+    "module": "Contacts",
+    "resource_uri": "https://www.zohoapis.com/bigin/v1/Contacts",
+    "ids": ["7618134000000632028"],
+    "affected_fields": [{"7618134000000632028": ["Email", "Last_Name"]}],
+    "operation": "update",
+    "channel_id": "1000000068001",
+    "token": TOKEN,
+}
+
+
+def test_parse_notification_types_the_event() -> None:
+    event = parse_notification(json.dumps(SAMPLE), TOKEN)
+    assert event.ids == ["7618134000000632028"] and event.event == "Contacts.edit"
+    assert event.server_time == datetime(2018, 7, 18, 8, 58, 30, 44000, tzinfo=timezone.utc)
+    assert event.fields_changed("7618134000000632028") == ["Email", "Last_Name"]
+    assert event.fields_changed("1") is None
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({**SAMPLE, "token": "wrong"}, NotificationTokenError),
+        ({k: v for k, v in SAMPLE.items() if k != "token"}, NotificationTokenError),
+        ({**SAMPLE, "ids": None}, InvalidNotificationError),
+        ({k: v for k, v in SAMPLE.items() if k != "module"}, InvalidNotificationError),
+        ("not json", InvalidNotificationError),
+        ("[1, 2]", InvalidNotificationError),
+    ],
+)
+def test_parse_notification_refuses_strangers_and_garbage(body: Any, error: type[Exception]) -> None:
+    raw = body if isinstance(body, str) else json.dumps(body)
+    with pytest.raises(error) as caught:
+        parse_notification(raw, TOKEN)
+    assert "wrong" not in str(caught.value)  # the received token is never echoed
+
+
+def test_parse_notification_checks_the_channel_when_asked() -> None:
+    with pytest.raises(InvalidNotificationError, match="channel"):
+        parse_notification(SAMPLE, TOKEN, expected_channel_id="42")
+    assert parse_notification(SAMPLE, TOKEN, expected_channel_id=1000000068001).channel_id == "1000000068001"
