@@ -97,3 +97,25 @@ async def test_serve_over_loopback(emulator: BiginEmulator, anyio_backend: str) 
             assert token["api_domain"] == url
             response = await raw.get("/bigin/v2/org", headers={"Authorization": f"Zoho-oauthtoken {token['access_token']}"})
             assert response.status_code == 200 and response.headers["content-type"] == "application/json;charset=UTF-8"
+
+
+async def test_write_listeners_hear_every_write_call(api: httpx.AsyncClient, emulator: BiginEmulator) -> None:
+    heard: list[tuple[str, str, list[object], list[str]]] = []
+    emulator.ctx.write_listeners.append(
+        lambda module, operation, items, entries: heard.append((module, operation, list(items), [e["status"] for e in entries]))
+    )
+    [contact] = await insert(api, "Contacts", {"Last_Name": "A"})
+    await api.put(f"/bigin/v2/Contacts/{contact}", json={"data": [{"Phone": "1"}]})
+    await api.post("/bigin/v2/Contacts/upsert", json={"data": [{"Last_Name": "B", "Email": "b@example.com"}]})
+    await api.post("/bigin/v2/Contacts/actions/add_tags", params={"ids": contact, "tag_names": "T"})
+    await api.delete(f"/bigin/v2/Contacts/{contact}")
+    emulator.insert_records("Accounts", [{"Account_Name": "Direct"}])
+    assert [(m, op, statuses) for m, op, _, statuses in heard] == [
+        ("Contacts", "insert", ["success"]),
+        ("Contacts", "update", ["success"]),
+        ("Contacts", "upsert", ["success"]),
+        ("Contacts", "update", ["success"]),
+        ("Contacts", "delete", ["success"]),
+        ("Accounts", "insert", ["success"]),
+    ]
+    assert heard[4][2] == [contact]
