@@ -202,3 +202,50 @@ async def test_sorted_view_is_cached_until_a_write(emulator: BiginEmulator) -> N
     emulator.insert_records("Contacts", [{"Last_Name": "x"}])
     assert table.sorted_view("Last_Name") is not view
     assert table.sorted_view("id").ids == list(table.records)
+
+
+ACCOUNT_FIELDS = "id,Account_Name,Phone,Website,Description,Billing_Street,Billing_City,Billing_State,Billing_Code,Billing_Country,Owner,Created_By,Modified_By,Created_Time,Modified_Time,Tag"
+SYNC_FIELDS = (
+    "id,Account_Name,Description,Website,Phone,Billing_Street,Billing_City,Billing_State,Billing_Code,Billing_Country,"
+    "Created_Time,Modified_Time,Last_Activity_Time,Record_Image,Owner,Created_By,Modified_By,Tag,"
+    "$currency_symbol,$editable,$followed,$sharing_permission,$approval_state"
+)
+GET_ACCOUNT_FIELDS = (
+    "Owner,Account_Name,Phone,Website,Billing_Street,Billing_City,Billing_State,Billing_Code,Billing_Country,"
+    "Description,Created_By,Modified_By,Created_Time,Modified_Time,Last_Activity_Time"
+)
+GET_CONTACT_FIELDS = (
+    "id,First_Name,Last_Name,Email,Phone,Mobile,Title,Department,Mailing_Street,Mailing_City,Mailing_State,"
+    "Mailing_Zip,Mailing_Country,Description,Tag,Account_Name,Owner,Created_Time,Modified_Time"
+)
+CONTACT_360_FIELDS = (
+    "Owner,First_Name,Last_Name,Full_Name,Email,Title,Phone,Home_Phone,Mobile,Account_Name,Mailing_Street,"
+    "Mailing_City,Mailing_State,Mailing_Zip,Mailing_Country,Description,Email_Opt_Out,Created_By,Modified_By,"
+    "Created_Time,Modified_Time,Last_Activity_Time"
+)
+
+
+@pytest.mark.parametrize(
+    ("fixture", "module", "fields", "by_id"),
+    [
+        ("list_accounts.json", "Accounts", ACCOUNT_FIELDS, False),
+        ("sync_list_accounts_with_system_fields.json", "Accounts", SYNC_FIELDS, False),
+        ("get_account.json", "Accounts", GET_ACCOUNT_FIELDS, True),
+        ("get_contact.json", "Contacts", GET_CONTACT_FIELDS, True),
+        ("get_contact_with_fields.json", "Contacts", CONTACT_360_FIELDS, True),
+    ],
+)
+async def test_recorded_field_requests_give_the_recorded_keys(
+    api: httpx.AsyncClient, fixture: str, module: str, fields: str, by_id: bool
+) -> None:
+    """Replays each recorded ``fields=`` request (INDEX.md) and compares the keys exactly."""
+    [account] = await insert(api, "Accounts", {"Account_Name": "Zylker Corp"})
+    [contact] = await insert(api, "Contacts", {"Last_Name": "Contact", "Account_Name": {"id": account}})
+    record_id = account if module == "Accounts" else contact
+    if by_id:
+        response = await api.get(f"/bigin/v2/{module}/{record_id}", params={"fields": fields})
+    else:
+        response = await api.get(f"/bigin/v2/{module}", params={"fields": fields})
+    recorded = load_fixture(fixture)
+    assert set(response.json()) == set(recorded)
+    assert set(response.json()["data"][0]) == set(recorded["data"][0])
