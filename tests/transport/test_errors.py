@@ -86,6 +86,7 @@ def test_retry_after_parsing_keeps_fractions() -> None:
 
 async def test_secrets_never_reach_reprs_logs_or_errors(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="bigin_async")
     with respx.mock() as router:
         mock_token(router, "1000.access-SECRET")
         router.get(f"{API}/org").mock(

@@ -344,17 +344,20 @@ async def test_deadline_bounds_all_attempts_of_one_call() -> None:
 
 
 async def test_intercall_delay_spaces_call_starts() -> None:
-    starts: list[float] = []
+    async with make_client(intercall_delay=0.02, transport=httpx.MockTransport(lambda r: httpx.Response(
+        200, json=token_body() if "oauth" in r.url.path else {}))) as bigin:
+        limiter = bigin.transport._shared.intercall
+        assert limiter is not None
+        reserved: list[float] = []
+        acquire = limiter.acquire
 
-    async def route(request: httpx.Request) -> httpx.Response:
-        if "oauth" in request.url.path:
-            return httpx.Response(200, json=token_body())
-        starts.append(anyio.current_time())
-        return httpx.Response(200, json={})
+        async def spy() -> float:
+            reserved.append(await acquire())
+            return reserved[-1]
 
-    async with make_client(intercall_delay=0.02, transport=httpx.MockTransport(route)) as bigin:
+        limiter.acquire = spy  # type: ignore[method-assign]
         async with anyio.create_task_group() as tg:
             for _ in range(4):
                 tg.start_soon(bigin.request, "GET", "/org")
-    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
-    assert len(starts) == 4 and min(gaps) >= 0.019
+    gaps = [b - a for a, b in zip(reserved, reserved[1:], strict=False)]
+    assert len(reserved) == 4 and all(gap == pytest.approx(0.02) for gap in gaps)
