@@ -58,6 +58,9 @@ MANDATORY_FIELDS: dict[str, tuple[str, ...]] = {
     "Notes": ("Note_Content",),
 }
 
+# What each mode does to a record (an upsert learns it per record from the server).
+_ACTIONS: dict[str, Literal["insert", "update", "delete"]] = {"create": "insert", "update": "update", "delete": "delete"}
+
 # Errors after which no further call can succeed: stop reading input instead of failing each batch.
 _FATAL = (AuthenticationError, PermissionDeniedError, BudgetExhaustedError)
 
@@ -76,7 +79,7 @@ class BulkPlan:
 
     @property
     def action(self) -> Literal["insert", "update", "delete"] | None:
-        return {"create": "insert", "update": "update", "delete": "delete"}.get(self.mode)  # type: ignore[return-value]
+        return _ACTIONS.get(self.mode)
 
     @property
     def idempotent(self) -> bool:
@@ -140,26 +143,31 @@ async def _aiter(records: Iterable[Any] | AsyncIterable[Any]) -> AsyncGenerator[
 
 
 def _outcomes_from_results(plan: BulkPlan, items: Sequence[_Item], results: Sequence[WriteResult]) -> list[RecordOutcome]:
+    # Runs once per call for 100 records, on the path between an answer and the next send: kept lean.
     outcomes = []
+    fixed_action = plan.action
+    deleting = plan.mode == "delete"
+    answered = len(results)
     for position, item in enumerate(items):
-        result = results[position] if position < len(results) else None
-        if result is None:
+        if position >= answered:
             # The server answered for fewer records than it got: those have no known fate.
             status: Literal["success", "error", "unknown"] = "unknown" if plan.mode == "create" else "error"
-            outcomes.append(RecordOutcome(item.index, status, plan.action, code="NO_RESULT",
+            outcomes.append(RecordOutcome(item.index, status, fixed_action, code="NO_RESULT",
                                           message="the server returned no result for this record", record=item.record))
             continue
-        action = plan.action or (result.action if result.action in ("insert", "update") else None)
-        record_id = result.id or (item.wire if plan.mode == "delete" else None)
+        result = results[position]
+        ok = result.ok
+        action = fixed_action or (result.action if result.action in ("insert", "update") else None)
+        record_id = result.id or (item.wire if deleting else None)
         outcomes.append(
             RecordOutcome(
                 item.index,
-                "success" if result.ok else "error",
+                "success" if ok else "error",
                 action,  # type: ignore[arg-type]
-                id=record_id if result.ok or result.code == "DUPLICATE_DATA" else None,
+                id=record_id if ok or result.code == "DUPLICATE_DATA" else None,
                 code=result.code,
                 message=result.message,
-                details=dict(result.details),
+                details=result.details,  # freshly parsed for this answer: no copy needed
                 record=item.record,
             )
         )
@@ -181,7 +189,13 @@ def _outcomes_for_error(plan: BulkPlan, items: Sequence[_Item], error: Exception
     ]
 
 
-async def _send(transport: Transport, plan: BulkPlan, items: Sequence[_Item]) -> list[RecordOutcome]:
+async def _send(transport: Transport, plan: BulkPlan, items: Sequence[_Item]) -> tuple[list[RecordOutcome], bool]:
+    """Send one batch: its outcomes, and whether they are final (worth journaling as done).
+
+    Per-record answers and unknown fates are final. A failure of the call as a whole (server
+    errors or connection failures that outlasted the retries, a request-level 4xx) is not: the
+    records themselves were not judged, so a resumed run sends them again.
+    """
     path = f"/{plan.module}"
     try:
         if plan.mode == "delete":
@@ -202,8 +216,8 @@ async def _send(transport: Transport, plan: BulkPlan, items: Sequence[_Item]) ->
         raise _Aborted(error) from error
     except (BiginError, ValueError) as error:
         logger.warning("bulk %s of %d %s records failed as a whole: %s", plan.mode, len(items), plan.module, error)
-        return _outcomes_for_error(plan, items, error)
-    return _outcomes_from_results(plan, items, parse_write_results(response.content))
+        return _outcomes_for_error(plan, items, error), isinstance(error, AmbiguousWriteError)
+    return _outcomes_from_results(plan, items, parse_write_results(response.content)), True
 
 
 async def run_bulk(
@@ -253,16 +267,25 @@ async def run_bulk(
         async with batches:
             async for batch in batches:
                 try:
+                    if aborted:
+                        # A fatal error (token revoked, budget spent) already stopped the run: the
+                        # batches queued behind it would only fail the same way, so none is sent.
+                        raise _Aborted(aborted[0])
                     if journal is not None:
                         await journal.log_pending([i.index for i in batch.items], [i.hash for i in batch.items])
-                    sent = await _send(transport, plan, batch.items)
+                    sent, final = await _send(transport, plan, batch.items)
                     if journal is not None:
-                        await journal.log_outcomes(sent, [i.hash for i in batch.items])
+                        if final:
+                            await journal.log_outcomes(sent, [i.hash for i in batch.items])
+                        else:
+                            await journal.log_unsent([i.index for i in batch.items], [i.hash for i in batch.items])
                 except _Aborted as stop:
-                    aborted.append(stop.cause)
+                    if not aborted:
+                        aborted.append(stop.cause)
                     sent = _outcomes_for_error(plan, batch.items, stop.cause)
                     if journal is not None:
-                        await journal.log_outcomes(sent, [i.hash for i in batch.items])
+                        # Not the records' fault (and not applied): a resumed run sends them again.
+                        await journal.log_unsent([i.index for i in batch.items], [i.hash for i in batch.items])
                 batch.outcomes = sent
                 progress.batches += 1
                 batch.done.set()

@@ -4,6 +4,8 @@ Before a batch is sent, its records are logged as *pending*; after the answer, e
 outcome is logged; both writes are flushed and fsynced. On a re-run with the same input:
 
 - records with a logged outcome (success or error) are skipped and reported from the journal;
+- records logged *unsent* (their call failed as a whole, e.g. the token was refused or the
+  server kept failing past the retries) were not judged by the server: they are sent again;
 - records logged pending with no outcome were in flight when the process died: the server may
   have applied them. Idempotent modes (upsert, update, delete) simply send them again; plain
   inserts are *not* re-sent (that could duplicate them) and are reported as ``unknown``.
@@ -77,6 +79,11 @@ class Journal:
                         entry = self.entries.get(index)
                         if entry is None or entry.hash != digest:
                             self.entries[index] = JournalEntry(digest, None)
+                elif kind == "unsent":
+                    for index, digest in zip(line["i"], line["h"], strict=True):
+                        entry = self.entries.get(index)
+                        if entry is not None and entry.hash == digest and entry.outcome is None:
+                            del self.entries[index]
                 elif kind == "done":
                     for item in line["o"]:
                         self.entries[item["i"]] = JournalEntry(
@@ -115,6 +122,10 @@ class Journal:
 
     async def log_pending(self, indexes: Sequence[int], hashes: Sequence[str]) -> None:
         await self._append({"t": "pending", "i": list(indexes), "h": list(hashes)})
+
+    async def log_unsent(self, indexes: Sequence[int], hashes: Sequence[str]) -> None:
+        """The call carrying these records failed as a whole and applied nothing: send them again."""
+        await self._append({"t": "unsent", "i": list(indexes), "h": list(hashes)})
 
     async def log_outcomes(self, outcomes: Sequence[RecordOutcome], hashes: Sequence[str]) -> None:
         items = []
