@@ -13,11 +13,19 @@ from typing import Any
 from bigin_async.errors import ValidationError
 from bigin_async.models import Record, record_to_wire
 
-__all__ = ["FIELD_NAME", "check_field_names", "check_id", "check_module_name", "check_record"]
+__all__ = [
+    "FIELD_NAME",
+    "REFERENCE_FIELD_NAMES",
+    "check_field_names",
+    "check_id",
+    "check_module_name",
+    "check_record",
+]
 
-_ID = re.compile(r"^[0-9]{1,30}$")
-_MODULE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
-FIELD_NAME = re.compile(r"^\$?[A-Za-z0-9_.]{1,100}$")
+# ``\Z``, not ``$``: ``$`` also matches before a trailing newline, and "123\n" is not an id.
+_ID = re.compile(r"[0-9]{1,30}\Z")
+_MODULE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}\Z")
+FIELD_NAME = re.compile(r"\$?[A-Za-z0-9_.]{1,100}\Z")
 
 
 def check_id(value: object, what: str = "id") -> str:
@@ -35,8 +43,19 @@ def check_module_name(name: object) -> str:
     return name
 
 
-def check_record(record: object) -> dict[str, Any]:
-    """The wire form of one record, refusing what cannot be a record before anything is sent."""
+# Field names the reference writes where the Zoho module has no such field, per module API name.
+# The reference's Companies are named by ``Company_Name``; Bigin's Accounts by ``Account_Name``
+# (sending the former alone fails with MANDATORY_NOT_FOUND). Applied only when the Zoho name is
+# absent, so a record that carries both is sent as given.
+REFERENCE_FIELD_NAMES: dict[str, dict[str, str]] = {"Accounts": {"Company_Name": "Account_Name"}}
+
+
+def check_record(record: object, module: str | None = None) -> dict[str, Any]:
+    """The wire form of one record, refusing what cannot be a record before anything is sent.
+
+    With ``module`` (an API name), the reference's field names that module lacks are renamed to
+    Zoho's (``REFERENCE_FIELD_NAMES``).
+    """
     if isinstance(record, Record):
         wire = record.to_wire()
     elif isinstance(record, Mapping):
@@ -45,6 +64,9 @@ def check_record(record: object) -> dict[str, Any]:
         raise ValidationError(f"a record must be a dict or a model, not {type(record).__name__}")
     if not wire:
         raise ValidationError("empty record: nothing to write")
+    for reference, zoho in REFERENCE_FIELD_NAMES.get(module or "", {}).items():
+        if reference in wire and zoho not in wire:
+            wire[zoho] = wire.pop(reference)
     return wire
 
 

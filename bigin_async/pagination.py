@@ -4,20 +4,25 @@ Bigin's ``page``/``per_page`` reach only the first 2,000 records; past that a li
 previous answer's ``next_page_token`` instead (never both). The paginator switches by itself.
 Search carries no tokens at all, so a search that hits the wall with ``more_records`` still true
 raises :class:`PaginationLimitError` instead of stopping silently and losing records.
+
+The iterators are small classes rather than async generators on purpose: leaving an
+``async for`` early (``break``, an exception) must leave nothing behind to finalize. An abandoned
+async generator is closed by the garbage collector, which trio reports as a ResourceWarning and
+asyncio defers to the loop; an object with ``__anext__`` has no such state.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
 from bigin_async.errors import PaginationLimitError, ValidationError
-from bigin_async.models import Page, parse_page
+from bigin_async.models import Page, PageInfo, parse_page
 
-__all__ = ["AsyncPaginator", "PageRequest", "PAGE_WALL"]
+__all__ = ["AsyncPaginator", "PageRequest", "PAGE_WALL", "ProgressCallback"]
 
 R = TypeVar("R", bound=BaseModel)
 
@@ -53,6 +58,7 @@ class AsyncPaginator(Generic[R]):
     ``await paginator`` (the first page), ``await paginator.to_list(limit=...)`` (collect, with a
     mandatory limit so an export cannot fill memory by accident). ``max_records`` stops early
     without fetching pages it does not need. ``on_progress`` is called with the running count.
+    Each ``async for`` starts a fresh walk from the first page.
     """
 
     def __init__(
@@ -81,71 +87,17 @@ class AsyncPaginator(Generic[R]):
     def __repr__(self) -> str:
         return f"AsyncPaginator(path={self._request.path!r}, per_page={self.per_page}, max_records={self.max_records})"
 
-    async def pages(self) -> AsyncIterator[Page[R]]:
+    def pages(self) -> AsyncIterator[Page[R]]:
         """Each page in turn, trimmed to ``max_records``; only the current page is held."""
-        request = self._request
-        base = dict(await request.resolve_params()) if request.resolve_params else {}
-        base.update({k: v for k, v in request.params.items() if v is not None})
-        base["per_page"] = self.per_page
-        page_number = 1
-        token: str | None = None
-        seen = 0
-        while True:
-            params = dict(base)
-            if token is not None:
-                params["page_token"] = token
-            else:
-                params["page"] = page_number
-            body = await self._fetch(request.path, params)
-            page = parse_page(self._model, body, request.key)
-            if self.max_records is not None and seen + len(page.data) > self.max_records:
-                page.data = page.data[: self.max_records - seen]
-            seen += len(page.data)
-            if self.on_progress is not None:
-                self.on_progress(seen)
-            yield page
-            info = page.info
-            if not page.data or info is None or not info.more_records:
-                return
-            if self.max_records is not None and seen >= self.max_records:
-                return
-            next_token = info.next_page_token
-            if token is not None or (page_number + 1) * self.per_page > request.page_wall:
-                # Past the wall (or already on tokens): only a token can take us further.
-                if not next_token or not request.supports_tokens:
-                    raise PaginationLimitError(
-                        f"{request.path} has more records after {seen}, but Bigin serves only the first "
-                        f"{request.page_wall} by page number and sent no page token here"
-                        + (
-                            " (search never does). Narrow the criteria, or use list() with sort_by, or COQL."
-                            if not request.supports_tokens
-                            else "."
-                        )
-                    )
-                token = next_token
-            else:
-                page_number += 1
+        return _Pages(_Walk(self))
 
     def __aiter__(self) -> AsyncIterator[R]:
-        return self._records()
-
-    async def _records(self) -> AsyncIterator[R]:
-        pages = self.pages()
-        try:
-            async for page in pages:
-                for record in page.data:
-                    yield record
-        finally:
-            await pages.aclose()  # type: ignore[attr-defined]
+        return _Records(_Walk(self))
 
     async def first_page(self) -> Page[R]:
-        pages = self.pages()
-        try:
-            async for page in pages:
-                return page
-        finally:
-            await pages.aclose()  # type: ignore[attr-defined]
-        raise AssertionError("unreachable: pages() always yields at least one page")
+        page = await _Walk(self).next_page()
+        assert page is not None, "the first request of a walk always gives a page"
+        return page
 
     def __await__(self) -> Generator[Any, None, Page[R]]:
         return self.first_page().__await__()
@@ -155,12 +107,129 @@ class AsyncPaginator(Generic[R]):
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise ValidationError(f"limit must be a positive integer, got {limit!r}")
         collected: list[R] = []
-        records = self._records()
-        try:
-            async for record in records:
-                collected.append(record)
-                if len(collected) >= limit:
-                    break
-        finally:
-            await records.aclose()  # type: ignore[attr-defined]
+        async for record in self:
+            collected.append(record)
+            if len(collected) >= limit:
+                break
         return collected
+
+
+class _Walk(Generic[R]):
+    """One walk's position: the parameters of the next request, or that there is none.
+
+    The previous page (body and models) is not referenced while the next one is requested, so an
+    export's memory stays at about one page however many records it walks.
+    """
+
+    def __init__(self, paginator: AsyncPaginator[R]) -> None:
+        self._paginator = paginator
+        self._base: dict[str, Any] | None = None
+        self._page_number = 1
+        self._token: str | None = None
+        self._seen = 0
+        self._done = False
+        # Raised on the request after the page that revealed it, so every reachable record
+        # has been handed out before the walk fails.
+        self._pending_error: PaginationLimitError | None = None
+
+    async def next_page(self) -> Page[R] | None:
+        if self._pending_error is not None:
+            raise self._pending_error
+        if self._done:
+            return None
+        paginator = self._paginator
+        request = paginator._request
+        params = dict(await self._base_params())
+        if self._token is not None:
+            params["page_token"] = self._token
+        else:
+            params["page"] = self._page_number
+        page = parse_page(paginator._model, await paginator._fetch(request.path, params), request.key)
+        limit = paginator.max_records
+        if limit is not None and self._seen + len(page.data) > limit:
+            page.data = page.data[: limit - self._seen]
+        self._seen += len(page.data)
+        if paginator.on_progress is not None:
+            paginator.on_progress(self._seen)
+        self._advance(page.info, bool(page.data))
+        return page
+
+    async def _base_params(self) -> dict[str, Any]:
+        if self._base is None:
+            paginator = self._paginator
+            request = paginator._request
+            base = dict(await request.resolve_params()) if request.resolve_params else {}
+            base.update({k: v for k, v in request.params.items() if v is not None})
+            base["per_page"] = paginator.per_page
+            self._base = base
+        return self._base
+
+    def _advance(self, info: PageInfo | None, got_records: bool) -> None:
+        """Decide the next request: the next page number, the page token, the end, or the wall."""
+        paginator = self._paginator
+        request = paginator._request
+        per_page = paginator.per_page
+        if not got_records or info is None or not info.more_records:
+            self._done = True
+        elif paginator.max_records is not None and self._seen >= paginator.max_records:
+            self._done = True
+        elif self._token is None and (self._page_number + 1) * per_page <= request.page_wall:
+            self._page_number += 1  # the next page still lies within reach of page numbers
+        elif request.supports_tokens and info.next_page_token:
+            self._token = info.next_page_token  # past the wall: only a token goes further
+        elif self._token is None and self._page_number * per_page < request.page_wall:
+            self._page_number += 1  # no token, but a last page straddles the wall
+        else:
+            self._done = True
+            self._pending_error = PaginationLimitError(self._wall_message())
+
+    def _wall_message(self) -> str:
+        request = self._paginator._request
+        advice = (
+            " (search never does). Narrow the criteria, or use list() with sort_by, or COQL."
+            if not request.supports_tokens
+            else "."
+        )
+        return (
+            f"{request.path} has more records after {self._seen}, but Bigin serves only the first "
+            f"{request.page_wall} by page number and sent no page token here{advice}"
+        )
+
+
+class _Pages(AsyncIterator[Page[R]]):
+    """``async for page in paginator.pages()``."""
+
+    def __init__(self, walk: _Walk[R]) -> None:
+        self._walk = walk
+
+    async def __anext__(self) -> Page[R]:
+        page = await self._walk.next_page()
+        if page is None:
+            raise StopAsyncIteration
+        return page
+
+    async def aclose(self) -> None:
+        """Nothing to release (kept so code written for async generators still works)."""
+
+
+class _Records(AsyncIterator[R]):
+    """``async for record in paginator``: the records of one page, then the next page's."""
+
+    def __init__(self, walk: _Walk[R]) -> None:
+        self._walk = walk
+        self._records: Iterator[R] = iter(())
+
+    async def __anext__(self) -> R:
+        record = next(self._records, None)
+        while record is None:
+            self._records = iter(())  # drop the finished page before fetching the next
+            page = await self._walk.next_page()
+            if page is None:
+                raise StopAsyncIteration
+            self._records = iter(page.data)
+            del page
+            record = next(self._records, None)
+        return record
+
+    async def aclose(self) -> None:
+        """Nothing to release (kept so code written for async generators still works)."""

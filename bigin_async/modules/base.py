@@ -278,12 +278,13 @@ class ModuleClient(Generic[R]):
 
     async def create(self, record: RecordInput, *, trigger: Sequence[str] | None = DEFAULT) -> WriteResult:
         """Insert one record. ``trigger=[]`` suppresses workflows; the default is Zoho's."""
-        return await self._write_one("POST", self._path, self._body([check_record(record)], trigger), action="insert")
+        wire = check_record(record, self.module_api_name)
+        return await self._write_one("POST", self._path, self._body([wire], trigger), action="insert")
 
     async def update(self, id: str, changes: RecordInput, *, trigger: Sequence[str] | None = DEFAULT) -> WriteResult:
         """Change fields of one record; only the fields given are sent."""
         record_id = check_id(id)
-        wire = check_record(changes)
+        wire = check_record(changes, self.module_api_name)
         if "id" in wire and str(wire["id"]) != record_id:
             raise ValidationError(f"changes carry id {wire['id']!r} but the update targets {record_id}")
         wire.pop("id", None)
@@ -299,7 +300,7 @@ class ModuleClient(Generic[R]):
         trigger: Sequence[str] | None = DEFAULT,
     ) -> WriteResult:
         """Insert, or update the record that matches on ``duplicate_check_fields`` (default: the module's unique field)."""
-        body = self._body([check_record(record)], trigger)
+        body = self._body([check_record(record, self.module_api_name)], trigger)
         if duplicate_check_fields is not None:
             body["duplicate_check_fields"] = check_field_names(duplicate_check_fields)
         return await self._write_one("POST", f"{self._path}/upsert", body, action="upsert")
@@ -395,6 +396,7 @@ class ModuleClient(Generic[R]):
         return await self._tags("add_tags", ids, tags)
 
     async def remove_tags(self, ids: Sequence[str], tags: Sequence[str]) -> builtins.list[WriteResult]:
+        """Detach tags (by name) from records; the tags themselves stay defined."""
         return await self._tags("remove_tags", ids, tags)
 
     async def _tags(self, action: str, ids: Sequence[str], tags: Sequence[str]) -> builtins.list[WriteResult]:
@@ -405,9 +407,10 @@ class ModuleClient(Generic[R]):
         record_ids = [check_id(i) for i in ids]
         if not record_ids or len(record_ids) > 100:
             raise ValidationError("tag 1 to 100 records at a time")
-        names = [t.strip() for t in tags if isinstance(t, str) and t.strip()]
+        names = [t.strip() for t in tags if isinstance(t, str) and t.strip() and "," not in t]
         if not names or len(names) != len(tags):
-            raise ValidationError("tags must be non-empty names")
+            # A comma would split one name into two in the ``tag_names`` parameter.
+            raise ValidationError(f"tags must be non-empty names without commas, got {tags!r}")
         response = await self._transport.send(
             "POST",
             f"{self._path}/actions/{action}",
