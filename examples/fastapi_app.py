@@ -1,0 +1,81 @@
+"""A FastAPI app with the Bigin client as a dependency: one client (one pool, one token) per process.
+
+    python examples/fastapi_app.py        # serves http://127.0.0.1:8000 against the built-in emulator
+
+With ``BIGIN_REFRESH_TOKEN`` (and ``BIGIN_CLIENT_ID``/``BIGIN_CLIENT_SECRET``) or
+``BIGIN_ACCESS_TOKEN`` set, the same app talks to your org. Then try::
+
+    curl http://127.0.0.1:8000/contacts?limit=3
+    curl -X POST http://127.0.0.1:8000/contacts -H 'content-type: application/json' \\
+         -d '{"Last_Name": "Doe", "First_Name": "John", "Email": "john.doe@example.com"}'
+
+The client is opened by the lifespan and closed at shutdown; routes receive it through
+``BiginDep`` and never construct one. In tests, replace it with
+``app.dependency_overrides[get_bigin] = lambda: test_client``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from _common import uses_real_org
+from fastapi import FastAPI, HTTPException
+from pydantic import BaseModel
+
+from bigin_async import BiginClient, DuplicateRecordError, NotFoundError
+from bigin_async.emulator import BiginEmulator
+from bigin_async.integrations.fastapi import BiginDep, BiginFactory, bigin_lifespan
+
+LIST_FIELDS = ["First_Name", "Last_Name", "Email", "Phone"]
+
+
+class NewContact(BaseModel):
+    Last_Name: str
+    First_Name: str | None = None
+    Email: str | None = None
+    Phone: str | None = None
+
+
+def default_client() -> BiginClient:
+    """Your org when credentials are set, else an emulator seeded with a few contacts."""
+    if uses_real_org():
+        return BiginClient.from_env()
+    emulator = BiginEmulator()
+    emulator.seed_data(contacts=5)
+    return emulator.client()
+
+
+def create_app(factory: BiginFactory = default_client) -> FastAPI:
+    app = FastAPI(title="Bigin contacts", lifespan=bigin_lifespan(factory))
+
+    @app.get("/contacts")
+    async def list_contacts(bigin: BiginDep, limit: int = 20) -> list[dict[str, Any]]:
+        if not 1 <= limit <= 200:
+            raise HTTPException(422, "limit must be 1..200")
+        contacts = await bigin.contacts.list(fields=LIST_FIELDS, per_page=limit, max_records=limit).to_list(limit=limit)
+        return [{"id": c.id, **{name: c.get(name) for name in LIST_FIELDS}} for c in contacts]
+
+    @app.get("/contacts/{contact_id}")
+    async def read_contact(contact_id: str, bigin: BiginDep) -> dict[str, Any]:
+        try:
+            return (await bigin.contacts.get(contact_id, fields=LIST_FIELDS)).to_wire()
+        except NotFoundError:
+            raise HTTPException(404, f"no contact {contact_id}") from None
+
+    @app.post("/contacts", status_code=201)
+    async def create_contact(contact: NewContact, bigin: BiginDep) -> dict[str, Any]:
+        try:
+            result = await bigin.contacts.create(contact.model_dump(exclude_none=True))
+        except DuplicateRecordError as duplicate:
+            raise HTTPException(409, {"message": "a contact with this email exists", "id": duplicate.existing_id}) from None
+        return {"id": result.id}
+
+    return app
+
+
+app = create_app()
+
+if __name__ == "__main__":
+    import uvicorn
+
+    uvicorn.run(app, host="127.0.0.1", port=8000)
