@@ -12,6 +12,7 @@ person primary un-marks the others.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -62,8 +63,6 @@ class BooksOrg:
         clock: Callable[[], float] | None = None,
         utc_offset: timedelta = timedelta(0),
     ) -> None:
-        import time
-
         self.organization_id = organization_id
         self.clock = clock or time.time
         self.utc_offset = utc_offset

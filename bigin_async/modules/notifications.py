@@ -33,10 +33,10 @@ import pydantic
 if sys.version_info < (3, 11):  # pragma: no cover - anyio depends on the backport there
     from exceptiongroup import BaseExceptionGroup
 
-from bigin_async.errors import APIError, BiginError, ValidationError
+from bigin_async.errors import BiginError, InvalidRequestError, NotFoundError, ValidationError
 from bigin_async.models import WatchChannel, WriteResult, parse_page, parse_write_results
 from bigin_async.models.base import BiginModel, Id
-from bigin_async.modules.base import record_error
+from bigin_async.modules.base import api_name, record_error
 
 if TYPE_CHECKING:
     from bigin_async.transport import Transport
@@ -85,15 +85,17 @@ def check_channel_id(value: object) -> str:
 def check_events(events: object) -> list[str]:
     if isinstance(events, str) or not isinstance(events, Iterable):
         raise ValidationError('events must be a list like ["Contacts.create", "Contacts.edit"]')
-    checked = list(dict.fromkeys(events))
-    if not checked:
-        raise ValidationError("events must name at least one event")
-    for event in checked:
+    checked: list[str] = []
+    for event in events:
         if not isinstance(event, str) or not _EVENT.match(event):
             raise ValidationError(
                 f"invalid event {event!r}: expected Module.create, Module.edit, Module.delete or Module.all"
             )
-    return checked
+        module, _, action = event.partition(".")
+        checked.append(f"{api_name(module)}.{action}")  # "Companies.edit" is "Accounts.edit" on the wire
+    if not checked:
+        raise ValidationError("events must name at least one event")
+    return list(dict.fromkeys(checked))
 
 
 def _is_loopback(host: str) -> bool:
@@ -377,7 +379,7 @@ class NotificationsClient:
             try:
                 try:
                     kept.subscriptions = await self.update(kept.channel_id, expiry=lifetime)
-                except APIError as exc:
+                except (InvalidRequestError, NotFoundError) as exc:
                     # Bigin no longer knows the channel (it lapsed while we could not reach it):
                     # subscribe again rather than renewing nothing every 20 hours.
                     logger.warning("renewing channel %s failed (%s); enabling it again", kept.channel_id, exc.code)

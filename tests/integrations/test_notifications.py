@@ -371,3 +371,10 @@ def test_parse_notification_checks_the_channel_when_asked() -> None:
     with pytest.raises(InvalidNotificationError, match="channel"):
         parse_notification(SAMPLE, TOKEN, expected_channel_id="42")
     assert parse_notification(SAMPLE, TOKEN, expected_channel_id=1000000068001).channel_id == "1000000068001"
+
+
+async def test_reference_module_names_in_events_are_sent_as_api_names() -> None:
+    captured: list[httpx.Request] = []
+    async with BiginClient(access_token="t", transport=recorded_transport(captured)) as bigin:
+        await bigin.notifications.enable("5", ["Companies.edit", "Deals.all", "Accounts.edit"], HOOK)
+    assert json.loads(captured[0].content)["watch"][0]["events"] == ["Accounts.edit", "Pipelines.all"]
