@@ -38,6 +38,7 @@ class PageRequest:
 
     ``supports_tokens`` is False for search (Zoho sends no tokens there); ``resolve_params`` lets a
     module client compute parameters lazily (``fields="all"`` needs the field metadata first).
+    ``wall_advice`` ends the error raised at ``page_wall``: what the caller can do instead.
     """
 
     path: str
@@ -46,6 +47,7 @@ class PageRequest:
     supports_tokens: bool = True
     resolve_params: Callable[[], Awaitable[Mapping[str, Any]]] | None = None
     page_wall: int = PAGE_WALL
+    wall_advice: str = ""
 
 
 Fetch = Callable[[str, Mapping[str, Any]], Awaitable[bytes]]
@@ -185,15 +187,11 @@ class _Walk(Generic[R]):
 
     def _wall_message(self) -> str:
         request = self._paginator._request
-        advice = (
-            " (search never does). Narrow the criteria, or use list() with sort_by, or COQL."
-            if not request.supports_tokens
-            else "."
-        )
-        return (
+        message = (
             f"{request.path} has more records after {self._seen}, but Bigin serves only the first "
-            f"{request.page_wall} by page number and sent no page token here{advice}"
+            f"{request.page_wall} by page number and sent no page token to go further"
         )
+        return f"{message}: {request.wall_advice}" if request.wall_advice else f"{message}."
 
 
 class _Pages(AsyncIterator[Page[R]]):

@@ -49,6 +49,11 @@ class _Default:
 
 DEFAULT: Any = _Default()
 
+SEARCH_WALL_ADVICE = (
+    "search pages by number only (Zoho sends it no tokens). Narrow the criteria, or use list() "
+    "with sort_by, or COQL"
+)
+
 def record_error(result: WriteResult, *, method: str, url: str, status: int) -> APIError:
     """The typed error for one failed record, keeping the server's code, message and details."""
     cls = error_class(result.code, 400)
@@ -195,6 +200,7 @@ class ModuleClient(Generic[R]):
             supports_tokens=False,
             fields_optional=True,
             on_progress=on_progress,
+            wall_advice=SEARCH_WALL_ADVICE,
         )
 
     def related(
@@ -233,13 +239,16 @@ class ModuleClient(Generic[R]):
         fields_optional: bool = False,
         fields_module: str | None = None,
         on_progress: ProgressCallback | None = None,
+        wall_advice: str = "",
     ) -> AsyncPaginator[Any]:
         async def resolve() -> Mapping[str, Any]:
             if fields is None and fields_optional:
                 return {}
             return {"fields": await self.resolve_fields(fields, fields_module)}
 
-        request = PageRequest(path=path, params=params, supports_tokens=supports_tokens, resolve_params=resolve)
+        request = PageRequest(
+            path=path, params=params, supports_tokens=supports_tokens, resolve_params=resolve, wall_advice=wall_advice
+        )
         return AsyncPaginator(
             self._fetch, request, model or self.model, per_page=per_page, max_records=max_records, on_progress=on_progress
         )

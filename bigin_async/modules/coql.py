@@ -51,5 +51,14 @@ def coql_paginator(transport: Transport, query: str, *, per_page: int = 200, max
         )
         return response.content if response.status_code != 204 else b""
 
-    request = PageRequest(path="/coql", params={}, supports_tokens=False, page_wall=COQL_MAX_ROWS - start)
+    request = PageRequest(
+        path="/coql",
+        params={},
+        supports_tokens=False,
+        page_wall=COQL_MAX_ROWS - start,
+        wall_advice=(
+            f"COQL reaches at most {COQL_MAX_ROWS} rows of one query. Split it with WHERE conditions "
+            "(ranges of id or Created_Time) and run each part, or use list() with page tokens"
+        ),
+    )
     return AsyncPaginator(fetch, request, model, per_page=per_page, max_records=max_records)

@@ -51,20 +51,24 @@ class PipelinesClient:
         return pipelines_from_layouts(await self._get_json("/settings/layouts", {"module": "Pipelines"}))
 
     async def get(self, id: str) -> Pipeline:
+        """One team pipeline by id; an unknown id raises :class:`NotFoundError`."""
         pipeline_id = check_id(id)
         if not self._use_layouts:
             try:
-                found = parse_pipelines(await self._get_json(f"/settings/pipelines/{pipeline_id}"))
+                body = await self._get_json(f"/settings/pipelines/{pipeline_id}")
             except (NotFoundError, InvalidRequestError) as error:
                 if error.code not in _MISSING_ENDPOINT_CODES:
                     raise
-                found = []
-            if found:
-                return found[0]
+                self._use_layouts = True
+            else:
+                found = parse_pipelines(body)
+                if found:
+                    return found[0]
+                raise _no_pipeline(pipeline_id)  # the endpoint exists and has no such pipeline
         for pipeline in await self.list():
             if pipeline.id == pipeline_id:
                 return pipeline
-        raise NotFoundError(f"no pipeline with id {pipeline_id}", status_code=404, code="RECORD_NOT_FOUND")
+        raise _no_pipeline(pipeline_id)
 
     async def create(self, name: str, stages: Sequence[StageInput], *, default: bool = False) -> WriteResult:
         """Create a pipeline with ordered stages (names, or dicts/``Stage`` with ``probability``)."""
@@ -94,7 +98,17 @@ class PipelinesClient:
         return await self._write("DELETE", f"/settings/pipelines/{check_id(id)}", None)
 
     async def _write(self, method: str, path: str, body: dict[str, Any] | None) -> WriteResult:
-        response = await self._transport.send(method, path, json=body, idempotent=method != "POST")
+        try:
+            response = await self._transport.send(method, path, json=body, idempotent=method != "POST")
+        except NotFoundError as error:
+            if error.code not in _MISSING_ENDPOINT_CODES:
+                raise
+            raise NotFoundError(
+                f"this server has no {path} endpoint: in Zoho's Bigin API team pipelines are layouts "
+                "of the Pipelines module and are created and edited in Bigin's settings, not through "
+                "the API (list() and get() still work, from /settings/layouts)",
+                status_code=error.status_code, code=error.code, details=error.details, method=method, url=path,
+            ) from error
         decoded = json.loads(response.content) if response.content else {}
         entries = decoded.get("pipelines") or decoded.get("data") or [decoded] if isinstance(decoded, dict) else []
         result = WriteResult.model_validate(entries[0] if entries else {"code": "SUCCESS", "status": "success"})
@@ -104,6 +118,10 @@ class PipelinesClient:
                 details=result.details, method=method, url=path,
             )
         return result
+
+
+def _no_pipeline(pipeline_id: str) -> NotFoundError:
+    return NotFoundError(f"no pipeline with id {pipeline_id}", status_code=404, code="RECORD_NOT_FOUND")
 
 
 def _maps(stages: Sequence[StageInput]) -> list[dict[str, Any]]:
