@@ -4,14 +4,14 @@
 notification to the service (uvicorn, its own port); the service fetches the contact, searches
 Books and updates it. Measured from just before the edit call to the moment the service recorded
 the Books update, 100 times in a row (each edit waits for the previous sync), median and spread.
-Books pacing (100 calls/min) is off, as the emulated Books has no per-minute limit; with it on,
-each sync would wait for its three Books calls to be spaced 0.62 s apart.
+Books pacing is off by default, as the emulated Books has no per-minute limit; ``--books-rpm 100``
+paces the service's Books calls to Books' real limit (one call per 0.62 s).
 
 ``fastapi_500``: 500 requests (50 at a time) through a FastAPI app using ``BiginDep``, its client
 talking to the emulator over a socket: how many client objects, pools, TCP connections (distinct
 client ports the emulator saw) and token refreshes that took.
 
-    .venv/bin/python benchmarks/sync_latency.py [--samples 100]
+    .venv/bin/python benchmarks/sync_latency.py [--samples 100] [--books-rpm 100]
 """
 
 from __future__ import annotations
@@ -55,12 +55,18 @@ def spread(values_ms: list[float]) -> dict[str, float]:
     }
 
 
-async def sync_latency(samples: int) -> dict[str, Any]:
+async def sync_latency(samples: int, books_rpm: int | None) -> dict[str, Any]:
     emulator = BiginEmulator()
     latencies: list[float] = []
     async with emulator.serve(port=0) as emulator_url:
         settings = emulator_settings(emulator, emulator_url)
-        async with serve_bound(lambda url: create_app(settings(url))) as (_, app), socket_client(
+
+        def app_for(url: str) -> FastAPI:
+            chosen = settings(url)
+            chosen.books_requests_per_minute = books_rpm
+            return create_app(chosen)
+
+        async with serve_bound(app_for) as (_, app), socket_client(
             emulator, emulator_url
         ) as bigin:
             created = await bigin.contacts.create({"First_Name": "Ada", "Last_Name": "Lovelace",
@@ -87,6 +93,7 @@ async def sync_latency(samples: int) -> dict[str, Any]:
     assert books["mobile"] == f"555-{samples - 1:04d}", books
     return {
         "samples": samples,
+        "books_requests_per_minute": books_rpm,
         **spread(latencies),
         "books_mobile_matches_last_edit": True,
         "notifications": emulator.notifier.counters.snapshot(),
@@ -148,12 +155,13 @@ async def fastapi_500(requests: int = 500, concurrency: int = 50) -> dict[str, A
     }
 
 
-async def main(samples: int) -> dict[str, Any]:
-    return {"sync_latency": await sync_latency(samples), "fastapi_500": await fastapi_500()}
+async def main(samples: int, books_rpm: int | None) -> dict[str, Any]:
+    return {"sync_latency": await sync_latency(samples, books_rpm), "fastapi_500": await fastapi_500()}
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--samples", type=int, default=100)
+    parser.add_argument("--books-rpm", type=int, default=None, help="pace Books calls (Books allows 100/min)")
     arguments = parser.parse_args()
-    print(json.dumps(anyio.run(main, arguments.samples), indent=2))
+    print(json.dumps(anyio.run(main, arguments.samples, arguments.books_rpm), indent=2))
