@@ -253,7 +253,7 @@ class NotificationsClient:
         if channel_id is not None:
             params["channel_id"] = check_channel_id(channel_id)
         if module is not None:
-            params["module"] = module
+            params["module"] = api_name(module)
         channels: builtins.list[WatchChannel] = []
         page = 1
         while True:
