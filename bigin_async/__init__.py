@@ -65,6 +65,12 @@ from bigin_async.models import (
     Task,
     WriteResult,
 )
+from bigin_async.modules.notifications import (
+    InvalidNotificationError,
+    NotificationEvent,
+    NotificationTokenError,
+    parse_notification,
+)
 from bigin_async.pagination import AsyncPaginator
 
 __version__ = "0.1.0"
@@ -84,6 +90,9 @@ __all__ = [
     "Event",
     "Field",
     "InvalidCriteriaError",
+    "InvalidNotificationError",
+    "NotificationEvent",
+    "NotificationTokenError",
     "Lookup",
     "Note",
     "Owner",
@@ -126,6 +135,7 @@ __all__ = [
     "__version__",
     "authorization_url",
     "exchange_code",
+    "parse_notification",
     "resolve_region",
     "revoke",
 ]

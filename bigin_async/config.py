@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from bigin_async.errors import ConfigurationError
 
-__all__ = ["Edition", "EditionLimits", "Region", "Settings", "check_base_url", "resolve_region"]
+__all__ = ["Edition", "EditionLimits", "Region", "Settings", "check_base_url", "is_loopback", "resolve_region"]
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,8 @@ _EDITION_LIMITS = {
 }
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether a host name is this machine (the only place plain http is allowed)."""
     if host in ("localhost", "testserver"):
         return True
     try:
@@ -105,7 +106,7 @@ def check_base_url(name: str, url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(f"{name} must be an absolute http(s) URL, got {url!r}")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigurationError(
             f"{name} uses plain http on a non-loopback host ({parts.hostname}); tokens would travel "
             "unencrypted. Use https, or http only for 127.0.0.1/localhost (the emulator)."

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import builtins
 import hmac
-import ipaddress
 import json
-import logging
 import re
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
@@ -33,6 +31,8 @@ import pydantic
 if sys.version_info < (3, 11):  # pragma: no cover - anyio depends on the backport there
     from exceptiongroup import BaseExceptionGroup
 
+from bigin_async._redact import logger
+from bigin_async.config import is_loopback
 from bigin_async.errors import BiginError, InvalidRequestError, NotFoundError, ValidationError
 from bigin_async.models import WatchChannel, WriteResult, parse_page, parse_write_results
 from bigin_async.models.base import BiginModel, Id
@@ -52,7 +52,6 @@ __all__ = [
     "parse_notification",
 ]
 
-logger = logging.getLogger("bigin_async.notifications")
 
 PATH = "/actions/watch"
 MAX_CHANNEL_LIFETIME = timedelta(days=1)
@@ -98,15 +97,6 @@ def check_events(events: object) -> list[str]:
     return list(dict.fromkeys(checked))
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def check_notify_url(url: object) -> str:
     """https, or http on a loopback host (a local receiver or the emulator's tests)."""
     if not isinstance(url, str):
@@ -114,7 +104,7 @@ def check_notify_url(url: object) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError(f"notify_url must be an absolute https URL, got {url!r}")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ValidationError(
             f"notify_url must use https (plain http is accepted for loopback hosts only), got {url!r}"
         )
