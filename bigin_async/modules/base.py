@@ -56,7 +56,9 @@ SEARCH_WALL_ADVICE = (
 
 def record_error(result: WriteResult, *, method: str, url: str, status: int) -> APIError:
     """The typed error for one failed record, keeping the server's code, message and details."""
-    cls = error_class(result.code, 400)
+    # By the code's meaning when Zoho's code is known; the HTTP status says nothing about one
+    # record of a 2xx batch answer, so an unknown code is a plain RecordError.
+    cls = error_class(result.code, 200)
     if cls is APIError or result.code is None:
         cls = RecordError
     return cls(
@@ -212,9 +214,12 @@ class ModuleClient(Generic[R]):
         max_records: int | None = None,
         params: Mapping[str, Any] | None = None,
     ) -> AsyncPaginator[Record]:
-        """A related list of one record (``/Contacts/{id}/Notes``, ``/Accounts/{id}/Contacts``...)."""
+        """A related list of one record (``/Contacts/{id}/Notes``, ``/Accounts/{id}/Contacts``...).
+
+        The reference's "Companies" and "Deals" name the ``Accounts`` and ``Pipelines`` lists.
+        """
         record_id = check_id(id)
-        name = check_module_name(related_list)
+        name = check_module_name(api_name(related_list) if isinstance(related_list, str) else related_list)
         model = model_for(name)
         return self._paginate(
             f"{self._path}/{record_id}/{name}",

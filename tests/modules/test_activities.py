@@ -108,3 +108,17 @@ async def test_tags_are_added_to_and_removed_from_records() -> None:
     assert wire.to("POST", "/Contacts")[0].body["data"] == [{"Last_Name": "Tagged", "Tag": [{"name": "VIP"}]}]
     stored = emulator.store.table("Contacts").get(other_id) or {}
     assert {t["name"] for t in stored["Tag"]} == {"VIP", "Hot lead"}  # the other record kept both
+
+
+async def test_related_lists_accept_the_references_module_names() -> None:
+    emulator = BiginEmulator()
+    ids = emulator.seed_data(companies=1, contacts=1, deals=1)
+    contact_id, deal_id = ids["Contacts"][0], ids["Pipelines"][0]
+    async with wired_client(emulator) as (client, wire):
+        await client.deals.update(deal_id, {"Contact_Name": {"id": contact_id}})
+        deals = await client.contacts.related(contact_id, "Deals").to_list(limit=5)
+        companies_contacts = await client.module("Companies").related(ids["Accounts"][0], "Contacts").to_list(limit=5)
+    assert [d.id for d in deals] == [deal_id] and type(deals[0]) is Deal
+    assert [c.id for c in companies_contacts] == [contact_id]
+    assert wire.sent[1].path == f"/Contacts/{contact_id}/Pipelines"
+    assert wire.sent[2].path == f"/Accounts/{ids['Accounts'][0]}/Contacts"

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timezone
 from typing import Any
 
+import httpx
 import pytest
 
+from bigin_async.client import BiginClient
 from bigin_async.emulator import BiginEmulator
-from bigin_async.errors import DuplicateRecordError, InvalidRequestError, NotFoundError
+from bigin_async.errors import APIError, DuplicateRecordError, InvalidRequestError, NotFoundError, RecordError
 from bigin_async.models import Call, Company, Contact, Deal, Event, Note, Product, Record, Task, WriteResult
 from bigin_async.modules.base import ModuleClient
 from tests.modules.helpers import wired_client
@@ -233,3 +236,47 @@ async def test_module_by_name_serves_custom_modules_with_plain_records() -> None
         contacts = await custom.list(fields=["Last_Name"]).to_list(limit=3)
     assert len(contacts) == 3
     assert wire.sent[0].params["fields"] == "Last_Name"
+
+
+def answering(status: int, body: Any) -> httpx.MockTransport:
+    """A server that answers every API call with ``status`` and ``body``."""
+    return httpx.MockTransport(lambda request: httpx.Response(status, content=json.dumps(body).encode()))
+
+
+@pytest.mark.parametrize("status", [200, 201, 202, 207])
+async def test_a_record_error_inside_a_success_status_still_raises_with_its_code(status: int) -> None:
+    entry = {"code": "DUPLICATE_DATA", "details": {"api_name": "Email", "id": "111"}, "message": "duplicate data", "status": "error"}
+    async with BiginClient(access_token="t", api_domain="http://127.0.0.1", transport=answering(status, {"data": [entry]})) as client:
+        with pytest.raises(DuplicateRecordError) as duplicate:
+            await client.contacts.create({"Last_Name": "x"})
+    assert duplicate.value.code == "DUPLICATE_DATA" and duplicate.value.existing_id == "111"
+    assert duplicate.value.status_code == status
+
+
+async def test_an_unknown_record_error_code_is_kept_on_a_record_error() -> None:
+    entry = {"code": "SOMETHING_NEW", "details": {"x": 1}, "message": "new failure", "status": "error"}
+    async with BiginClient(access_token="t", api_domain="http://127.0.0.1", transport=answering(202, {"data": [entry]})) as client:
+        with pytest.raises(RecordError) as error:
+            await client.contacts.update("123", {"Last_Name": "x"})
+    assert error.value.code == "SOMETHING_NEW" and error.value.details == {"x": 1}
+
+
+async def test_a_write_answered_without_a_result_is_a_typed_error() -> None:
+    async with BiginClient(access_token="t", api_domain="http://127.0.0.1", transport=answering(201, {"data": []})) as client:
+        with pytest.raises(APIError) as error:
+            await client.contacts.create({"Last_Name": "x"})
+    assert error.value.code == "MALFORMED_RESPONSE"
+
+
+async def test_list_options_go_on_the_wire() -> None:
+    emulator = BiginEmulator(seed_records=4)
+    async with wired_client(emulator) as (client, wire):
+        await client.contacts.list(cvid="5545000000000012345", sort_by="Last_Name", sort_order="desc").to_list(limit=2)
+    assert wire.sent[0].params == {
+        "cvid": "5545000000000012345",
+        "sort_by": "Last_Name",
+        "sort_order": "desc",
+        "fields": ",".join(client.contacts.default_fields),
+        "per_page": "200",
+        "page": "1",
+    }
