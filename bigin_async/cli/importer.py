@@ -82,6 +82,7 @@ class ImportReport:
     elapsed: float
     results_path: Path
     aborted: BulkAbortedError | None = None
+    journal: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -187,4 +188,4 @@ async def run_import(client: BiginClient, options: ImportOptions, view: Progress
     finally:
         handle.close()
         records.close()
-    return ImportReport(result, total, time.perf_counter() - started, options.results_path, aborted)
+    return ImportReport(result, total, time.perf_counter() - started, options.results_path, aborted, options.journal)

@@ -161,8 +161,10 @@ def _print_import(console: Console, report: ImportReport) -> None:
     if report.aborted is not None:
         console.print(f"[red]stopped: {report.aborted}[/]")
         if report.total_rows > summary["total"]:
-            console.print(f"rows after row {summary['total']:,} were not sent; fix the cause and run again"
-                          + (" (the journal resumes where it stopped)" if report.result else ""))
+            console.print(
+                f"rows after row {summary['total']:,} were not sent; fix the cause and run the same command again"
+                + (" (the journal resumes where it stopped)" if report.journal else "")
+            )
 
 
 def _print_export(console: Console, report: ExportReport) -> None:

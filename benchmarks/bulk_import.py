@@ -1,0 +1,304 @@
+"""Bulk import throughput against the emulator over loopback, and the per-minute cap as the server saw it.
+
+Part 1 (throughput): 100,000 contacts with ``bulk_create`` into an emulator that answers each call
+after 50 ms and processes at most 10 calls at once, with no per-minute cap. 1,000 calls of 100
+records, 10 at a time, 50 ms each: the floor is 1,000 x 0.05 / 10 = 5 s. Reported: elapsed time,
+its ratio to the floor (goal: at most 1.15), the server's peak concurrency (must be 10, never 11:
+an 11th call would be refused with a 429), and the same import one call at a time, as the peer
+SDKs do it.
+
+Part 2 (rate): ``requests_per_minute=600`` on the client, an import running for 150 s. Reported:
+the most calls the emulator counted inside any rolling minute (must not exceed 600; the counter
+sees every arrival, refused or not) and the achieved rate (goal: at least 95% of the cap). By
+default the emulator only counts; ``--enforce-cap`` also makes it refuse past 600 a minute, which
+makes it send ``X-RateLimit-*`` headers for that per-minute window. The client currently adopts
+``X-RateLimit-Remaining`` as its *daily* credit budget (charging 10 credits per bulk call), so
+with ``--enforce-cap`` the import stops with ``BudgetExhaustedError`` about a minute in, once the
+window is nearly full: a known client bug, reported; the flag reproduces it.
+
+The emulator runs in a child process (this script with ``--serve``): validating and storing 100
+records takes the emulator a few milliseconds of CPU per call, and sharing one core with the
+client would make the server, not the SDK, the limit. ``--same-process`` adds that run for
+comparison. The child serves its counters at ``/__bench__/counters``.
+
+    .venv/bin/python benchmarks/bulk_import.py [--records 100000] [--rate-seconds 150]
+
+Prints one JSON document (progress notes go to stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import httpx
+
+from bigin_async import BiginClient
+from bigin_async.emulator import BiginEmulator
+from bigin_async.emulator.faults import ServerLimits
+from bigin_async.emulator.middleware import ASGIApp, Receive, Scope, Send
+from bigin_async.emulator.seed import SeedGenerator
+from bigin_async.emulator.server import serve
+
+CONTROL_PATH = "/__bench__/counters"
+
+
+def note(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+# -- the server side (child process) --------------------------------------------------------------
+
+
+def with_control_route(emulator: BiginEmulator) -> ASGIApp:
+    """The emulator's app plus one route that reports its counters and record count."""
+    app = emulator.app
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == CONTROL_PATH:
+            body = json.dumps(
+                {
+                    "counters": emulator.counters.snapshot(),
+                    "contacts": len(emulator.store.table("Contacts")),
+                    "cpu_seconds": time.process_time(),
+                }
+            ).encode()
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await app(scope, receive, send)
+
+    return wrapped
+
+
+def fixed_answer_app(latency: float) -> ASGIApp:
+    """A server that costs almost nothing: every write gets 100 ready-made success entries.
+
+    The same import against it shows what the SDK itself adds, apart from the emulator's own
+    CPU time (which validates and stores every record, as a server must)."""
+    entry = {
+        "code": "SUCCESS", "message": "record added", "status": "success",
+        "details": {"id": "5545000000001000010", "Created_Time": "2026-01-01T00:00:00+00:00", "$approval_state": "approved"},
+    }
+    answer = json.dumps({"data": [entry] * 100}).encode()
+    token = json.dumps({"access_token": "t", "expires_in": 3600, "token_type": "Bearer"}).encode()
+    state = {"in_flight": 0, "peak": 0, "calls": 0}
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        path = scope["path"]
+        body = token
+        if path == CONTROL_PATH:
+            body = json.dumps({"counters": {"peak_concurrency": state["peak"], "requests_total": state["calls"],
+                                            "requests_by_route": {"POST /bigin/v2/Contacts": state["calls"]},
+                                            "rate_limited": 0}, "contacts": 0, "cpu_seconds": time.process_time()}).encode()
+        elif path.startswith("/bigin/"):
+            state["calls"] += scope["method"] == "POST"
+            state["in_flight"] += 1
+            state["peak"] = max(state["peak"], state["in_flight"])
+            while (await receive()).get("more_body"):
+                pass
+            await anyio.sleep(latency)
+            state["in_flight"] -= 1
+            body = answer
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+async def serve_forever(args: argparse.Namespace) -> None:
+    if args.fixed_answers:
+        async with serve(fixed_answer_app(args.latency), port=0) as url:
+            sys.stdout.write(url + "\n")
+            sys.stdout.flush()
+            await anyio.sleep_forever()
+    limits = ServerLimits(latency=args.latency, max_concurrency=args.max_concurrency, per_minute=args.server_per_minute)
+    emulator = BiginEmulator(limits=limits)
+    async with serve(with_control_route(emulator), port=0) as url:
+        sys.stdout.write(url + "\n")
+        sys.stdout.flush()
+        await anyio.sleep_forever()
+
+
+# -- the client side ----------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def server_process(
+    latency: float, max_concurrency: int, per_minute: int | None, *, fixed_answers: bool = False
+) -> AsyncIterator[str]:
+    """An emulator (or the fixed-answer server) in a child process; yields its URL, stops it afterwards."""
+    argv = [sys.executable, __file__, "--serve", "--latency", str(latency), "--max-concurrency", str(max_concurrency)]
+    if per_minute:
+        argv += ["--server-per-minute", str(per_minute)]
+    if fixed_answers:
+        argv.append("--fixed-answers")
+    process = await anyio.open_process(argv, stdout=subprocess.PIPE, stderr=None)
+    async with process:
+        assert process.stdout is not None
+        line = b""
+        while not line.endswith(b"\n"):
+            line += await process.stdout.receive(1)
+        try:
+            yield line.decode().strip()
+        finally:
+            process.terminate()
+            await process.wait()
+
+
+async def server_view(url: str) -> dict[str, Any]:
+    async with httpx.AsyncClient() as http:
+        response = await http.get(url + CONTROL_PATH)
+    return dict(response.json())
+
+
+def client_for(url: str, **options: Any) -> BiginClient:
+    return BiginClient(
+        client_id="emulator-client-id", client_secret="emulator-client-secret", refresh_token="emulator-refresh-token",
+        api_domain=url, accounts_url=url, **options,
+    )
+
+
+async def timed_import(url: str, records: list[dict[str, Any]], concurrency: int) -> dict[str, Any]:
+    async with client_for(url, max_concurrency=concurrency) as bigin:
+        await bigin.settings.modules()  # token and connection set up outside the timing
+        server_cpu = (await server_view(url))["cpu_seconds"]
+        started, cpu = time.perf_counter(), time.process_time()
+        result = await bigin.contacts.bulk_create(records, keep_outcomes=False)
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    view = await server_view(url)
+    counters = view["counters"]
+    return {
+        "elapsed_seconds": round(elapsed, 3),
+        "records_per_second": round(len(records) / elapsed),
+        "succeeded": result.counts["success"],
+        "import_calls": counters["requests_by_route"].get("POST /bigin/v2/Contacts", 0),
+        "server_peak_concurrency": counters["peak_concurrency"],
+        "server_429s": counters["rate_limited"],
+        "records_in_store": view["contacts"],
+        "client_cpu_ms_per_call": round(cpu / max(1, counters["requests_total"]) * 1000, 2),
+        "server_cpu_ms_per_call": round((view["cpu_seconds"] - server_cpu) / max(1, counters["requests_total"]) * 1000, 2),
+    }
+
+
+def endless_contacts(seed: int) -> Iterator[dict[str, Any]]:
+    generator = SeedGenerator(seed)
+    block = 0
+    while True:
+        for record in generator.contacts(10_000):
+            record["Email"] = f"{block}.{record['Email']}"  # unique across blocks
+            yield record
+        block += 1
+
+
+async def rate_run(url: str, seconds: float, per_minute: int, concurrency: int, enforce: bool) -> dict[str, Any]:
+    async with client_for(url, max_concurrency=concurrency, requests_per_minute=per_minute) as bigin:
+        started = time.perf_counter()
+        with anyio.move_on_after(seconds):
+            await bigin.contacts.bulk_create(endless_contacts(1), keep_outcomes=False)
+        elapsed = time.perf_counter() - started
+    counters = (await server_view(url))["counters"]
+    calls = counters["requests_total"]
+    rate = calls / elapsed * 60
+    return {
+        "cap_per_minute": per_minute,
+        "server_enforced_cap": enforce,
+        "run_seconds": round(elapsed, 1),
+        "calls_received": calls,
+        "worst_rolling_minute": counters["max_requests_in_rolling_minute"],
+        "server_429s": counters["rate_limited"],
+        "achieved_per_minute": round(rate, 1),
+        "achieved_share_of_cap": round(rate / per_minute, 4),
+    }
+
+
+async def same_process_import(records: list[dict[str, Any]], latency: float, concurrency: int) -> dict[str, Any]:
+    emulator = BiginEmulator(limits=ServerLimits(latency=latency, max_concurrency=concurrency))
+    async with serve(emulator.app, port=0) as url, client_for(url, max_concurrency=concurrency) as bigin:
+        await bigin.settings.modules()
+        started = time.perf_counter()
+        await bigin.contacts.bulk_create(records, keep_outcomes=False)
+        elapsed = time.perf_counter() - started
+    return {"elapsed_seconds": round(elapsed, 3), "server_peak_concurrency": emulator.counters.peak_concurrency}
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    note(f"generating {args.records:,} contacts ...")
+    records = list(SeedGenerator(0).contacts(args.records))
+    calls = -(-args.records // 100)
+    floor = calls * args.latency / args.concurrency
+    report: dict[str, Any] = {
+        "python": platform.python_version(), "cpus": os.cpu_count(), "records": args.records,
+        "latency_seconds": args.latency, "concurrency": args.concurrency, "floor_seconds": round(floor, 3),
+    }
+    note("concurrent import ...")
+    async with server_process(args.latency, args.concurrency, None) as url:
+        concurrent = await timed_import(url, records, args.concurrency)
+    concurrent["ratio_to_floor"] = round(concurrent["elapsed_seconds"] / floor, 3)
+    report["concurrent"] = concurrent
+    note(json.dumps(concurrent))
+    note("concurrent import, fixed-answer server (the SDK's own overhead) ...")
+    async with server_process(args.latency, args.concurrency, None, fixed_answers=True) as url:
+        fixed = await timed_import(url, records, args.concurrency)
+    fixed["ratio_to_floor"] = round(fixed["elapsed_seconds"] / floor, 3)
+    for key in ("records_in_store", "server_429s", "server_cpu_ms_per_call"):
+        fixed.pop(key, None)
+    report["concurrent_fixed_answer_server"] = fixed
+    note(json.dumps(fixed))
+    if not args.skip_sequential:
+        note("sequential import (one call at a time) ...")
+        async with server_process(args.latency, args.concurrency, None) as url:
+            sequential = await timed_import(url, records, 1)
+        sequential["slower_than_concurrent"] = round(sequential["elapsed_seconds"] / concurrent["elapsed_seconds"], 2)
+        report["sequential"] = sequential
+        note(json.dumps(sequential))
+    if args.same_process:
+        note("concurrent import, emulator in this process ...")
+        same = await same_process_import(records, args.latency, args.concurrency)
+        same["ratio_to_floor"] = round(same["elapsed_seconds"] / floor, 3)
+        report["concurrent_server_in_same_process"] = same
+    del records
+    if args.rate_seconds > 0:
+        note(f"rate run: {args.per_minute}/min for {args.rate_seconds:.0f} s ...")
+        enforced = args.per_minute if args.enforce_cap else None
+        async with server_process(args.latency, args.concurrency, enforced) as url:
+            report["rate"] = await rate_run(url, args.rate_seconds, args.per_minute, args.concurrency, args.enforce_cap)
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--per-minute", type=int, default=600)
+    parser.add_argument("--rate-seconds", type=float, default=150.0)
+    parser.add_argument("--enforce-cap", action="store_true", help="the emulator also refuses past the cap (see above)")
+    parser.add_argument("--skip-sequential", action="store_true")
+    parser.add_argument("--same-process", action="store_true", help="also run with the emulator in this process")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--max-concurrency", type=int, default=10, help=argparse.SUPPRESS)
+    parser.add_argument("--fixed-answers", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--server-per-minute", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        anyio.run(serve_forever, args, backend="asyncio")
+        return
+    report = anyio.run(run, args, backend="asyncio")
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
