@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import anyio
+import httpx
 from anyio.abc import ObjectReceiveStream
 
 from bigin_async._redact import logger
+from bigin_async.bulk.answers import Answer, UnreadableAnswerError, read_answers
 from bigin_async.bulk.journal import Journal, record_hash
 from bigin_async.bulk.results import (
     BulkAbortedError,
@@ -39,7 +41,6 @@ from bigin_async.errors import (
     ValidationError,
 )
 from bigin_async.inputs import check_id, check_record
-from bigin_async.models import WriteResult, parse_write_results
 from bigin_async.transport import Transport
 
 __all__ = ["BATCH_LIMIT", "BulkMode", "BulkPlan", "MANDATORY_FIELDS", "run_bulk"]
@@ -60,6 +61,9 @@ MANDATORY_FIELDS: dict[str, tuple[str, ...]] = {
 
 # What each mode does to a record (an upsert learns it per record from the server).
 _ACTIONS: dict[str, Literal["insert", "update", "delete"]] = {"create": "insert", "update": "update", "delete": "delete"}
+
+# An idempotent call whose 2xx answer could not be read is sent again this many times.
+_UNREADABLE_RETRIES = 2
 
 # Errors after which no further call can succeed: stop reading input instead of failing each batch.
 _FATAL = (AuthenticationError, PermissionDeniedError, BudgetExhaustedError)
@@ -116,7 +120,7 @@ def prepare(plan: BulkPlan, index: int, record: Any, *, fingerprint: bool = Fals
         if plan.mode == "delete":
             wire: Any = check_id(record.get("id") if isinstance(record, Mapping) else record)
         else:
-            wire = check_record(record)
+            wire = check_record(record, plan.module)
             if plan.mode == "update":
                 wire["id"] = check_id(wire.get("id"), "id (bulk_update needs each record's id)")
             if plan.mode == "create":
@@ -142,7 +146,7 @@ async def _aiter(records: Iterable[Any] | AsyncIterable[Any]) -> AsyncGenerator[
             yield record
 
 
-def _outcomes_from_results(plan: BulkPlan, items: Sequence[_Item], results: Sequence[WriteResult]) -> list[RecordOutcome]:
+def _outcomes_from_answers(plan: BulkPlan, items: Sequence[_Item], results: Sequence[Answer]) -> list[RecordOutcome]:
     # Runs once per call for 100 records, on the path between an answer and the next send: kept lean.
     outcomes = []
     fixed_action = plan.action
@@ -174,6 +178,28 @@ def _outcomes_from_results(plan: BulkPlan, items: Sequence[_Item], results: Sequ
     return outcomes
 
 
+def _outcomes_unreadable(plan: BulkPlan, items: Sequence[_Item], error: UnreadableAnswerError) -> tuple[list[RecordOutcome], bool]:
+    """The call succeeded (2xx) but its answer cannot be read: the records were most likely written.
+
+    Inserts and deletes are not sent again (a second insert could duplicate, a second delete fails),
+    so their fate is unknown; upserts and updates were already re-sent and are left for a resumed
+    run to send once more (not final).
+    """
+    message = f"the server accepted the call but its answer could not be read ({error})"
+    if plan.mode in ("create", "delete"):
+        outcomes = [
+            RecordOutcome(item.index, "unknown", plan.action, code="MALFORMED_RESPONSE",
+                          message=message + "; not re-sent", record=item.record)
+            for item in items
+        ]
+        return outcomes, True
+    outcomes = [
+        RecordOutcome(item.index, "error", plan.action, code="MALFORMED_RESPONSE", message=message, record=item.record)
+        for item in items
+    ]
+    return outcomes, False
+
+
 def _outcomes_for_error(plan: BulkPlan, items: Sequence[_Item], error: Exception) -> list[RecordOutcome]:
     if isinstance(error, AmbiguousWriteError):
         return [
@@ -196,28 +222,39 @@ async def _send(transport: Transport, plan: BulkPlan, items: Sequence[_Item]) ->
     errors or connection failures that outlasted the retries, a request-level 4xx) is not: the
     records themselves were not judged, so a resumed run sends them again.
     """
+    resendable = plan.mode in ("upsert", "update")
+    for attempt in range(_UNREADABLE_RETRIES + 1):
+        try:
+            response = await _call(transport, plan, items)
+        except _FATAL as error:
+            raise _Aborted(error) from error
+        except (BiginError, ValueError) as error:
+            logger.warning("bulk %s of %d %s records failed as a whole: %s", plan.mode, len(items), plan.module, error)
+            return _outcomes_for_error(plan, items, error), isinstance(error, AmbiguousWriteError)
+        try:
+            return _outcomes_from_answers(plan, items, read_answers(response.content)), True
+        except UnreadableAnswerError as error:
+            logger.warning("bulk %s of %d %s records: unreadable answer (%s)", plan.mode, len(items), plan.module, error)
+            unreadable = error
+            if not resendable or attempt == _UNREADABLE_RETRIES:
+                break
+    return _outcomes_unreadable(plan, items, unreadable)
+
+
+async def _call(transport: Transport, plan: BulkPlan, items: Sequence[_Item]) -> httpx.Response:
     path = f"/{plan.module}"
-    try:
-        if plan.mode == "delete":
-            response = await transport.send("DELETE", path, params={"ids": ",".join(i.wire for i in items)}, bulk=True)
-        else:
-            body: dict[str, Any] = {"data": [i.wire for i in items]}
-            if plan.send_trigger:
-                body["trigger"] = list(plan.trigger or [])
-            if plan.mode == "upsert":
-                if plan.duplicate_check_fields:
-                    body["duplicate_check_fields"] = list(plan.duplicate_check_fields)
-                response = await transport.send("POST", f"{path}/upsert", json=body, bulk=True)
-            elif plan.mode == "update":
-                response = await transport.send("PUT", path, json=body, bulk=True)
-            else:
-                response = await transport.send("POST", path, json=body, bulk=True)
-    except _FATAL as error:
-        raise _Aborted(error) from error
-    except (BiginError, ValueError) as error:
-        logger.warning("bulk %s of %d %s records failed as a whole: %s", plan.mode, len(items), plan.module, error)
-        return _outcomes_for_error(plan, items, error), isinstance(error, AmbiguousWriteError)
-    return _outcomes_from_results(plan, items, parse_write_results(response.content)), True
+    if plan.mode == "delete":
+        return await transport.send("DELETE", path, params={"ids": ",".join(i.wire for i in items)}, bulk=True)
+    body: dict[str, Any] = {"data": [i.wire for i in items]}
+    if plan.send_trigger:
+        body["trigger"] = list(plan.trigger or [])
+    if plan.mode == "upsert":
+        if plan.duplicate_check_fields:
+            body["duplicate_check_fields"] = list(plan.duplicate_check_fields)
+        return await transport.send("POST", f"{path}/upsert", json=body, bulk=True)
+    if plan.mode == "update":
+        return await transport.send("PUT", path, json=body, bulk=True)
+    return await transport.send("POST", path, json=body, bulk=True)
 
 
 async def run_bulk(
