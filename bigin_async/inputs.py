@@ -12,10 +12,10 @@ from typing import Any
 
 from bigin_async.errors import ValidationError
 from bigin_async.models import Record, record_to_wire
+from bigin_async.reference_names import to_bigin_names
 
 __all__ = [
     "FIELD_NAME",
-    "REFERENCE_FIELD_NAMES",
     "check_field_names",
     "check_id",
     "check_module_name",
@@ -43,18 +43,12 @@ def check_module_name(name: object) -> str:
     return name
 
 
-# Field names the reference writes where the Zoho module has no such field, per module API name.
-# The reference's Companies are named by ``Company_Name``; Bigin's Accounts by ``Account_Name``
-# (sending the former alone fails with MANDATORY_NOT_FOUND). Applied only when the Zoho name is
-# absent, so a record that carries both is sent as given.
-REFERENCE_FIELD_NAMES: dict[str, dict[str, str]] = {"Accounts": {"Company_Name": "Account_Name"}}
-
-
 def check_record(record: object, module: str | None = None) -> dict[str, Any]:
     """The wire form of one record, refusing what cannot be a record before anything is sent.
 
-    With ``module`` (an API name), the reference's field names that module lacks are renamed to
-    Zoho's (``REFERENCE_FIELD_NAMES``).
+    With ``module`` (an API name), the reference's field names are sent under Bigin's own names
+    (``Company_Name`` → ``Account_Name``, ``Related_To`` → ``What_Id`` + ``$se_module``, ...; see
+    :mod:`bigin_async.reference_names`): live Bigin drops fields it does not know without a word.
     """
     if isinstance(record, Record):
         wire = record.to_wire()
@@ -64,10 +58,7 @@ def check_record(record: object, module: str | None = None) -> dict[str, Any]:
         raise ValidationError(f"a record must be a dict or a model, not {type(record).__name__}")
     if not wire:
         raise ValidationError("empty record: nothing to write")
-    for reference, zoho in REFERENCE_FIELD_NAMES.get(module or "", {}).items():
-        if reference in wire and zoho not in wire:
-            wire[zoho] = wire.pop(reference)
-    return wire
+    return to_bigin_names(module, wire) if module else wire
 
 
 def check_field_names(fields: Sequence[str] | str) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import model_validator
+from typing_extensions import Self
 
 from bigin_async.models.base import BiginModel, Id
 
@@ -86,3 +87,11 @@ class Participant(BiginModel):
     type: str | None = None
     name: str | None = None
     Email: str | None = None
+
+    @model_validator(mode="after")
+    def _id_from_participant(self) -> Self:
+        # Zoho's shape names the contact ``participant``; expose it as ``id`` too (not as set).
+        if self.id is None and self.participant is not None:
+            self.id = self.participant
+            self.__pydantic_fields_set__.discard("id")
+        return self

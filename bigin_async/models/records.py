@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
+from typing_extensions import Self
 
 from bigin_async.models import common
 from bigin_async.models.base import Id
@@ -113,21 +114,35 @@ class Deal(Record):
     Description: str | None = None
 
 
-class Task(Record):
+class _Activity(Record):
+    """Tasks and events link to a record: Zoho writes ``What_Id`` + ``$se_module``, the reference
+    ``Related_To: {module, id}``. Both are readable: ``Related_To`` is derived from Zoho's pair on
+    read, without counting as set, so a read-modify-write sends only what Bigin knows."""
+
+    Related_To: common.RelatedTo | None = None
+    What_Id: common.Lookup | None = None
+    se_module: str | None = Field(default=None, alias="$se_module")
+
+    @model_validator(mode="after")
+    def _derive_related_to(self) -> Self:
+        if self.Related_To is None and self.What_Id is not None:
+            self.Related_To = common.RelatedTo(id=self.What_Id.id, module=self.se_module, name=self.What_Id.name)
+            self.__pydantic_fields_set__.discard("Related_To")
+        return self
+
+
+class Task(_Activity):
     """A Tasks record; ``Related_To`` is the reference's link, ``What_Id`` + ``$se_module`` Zoho's."""
 
     Subject: str | None = None
     Due_Date: date | None = None
     Status: str | None = None
     Priority: str | None = None
-    Related_To: common.RelatedTo | None = None
-    What_Id: common.Lookup | None = None
-    se_module: str | None = Field(default=None, alias="$se_module")
     Description: str | None = None
     Reminder: Any = None
 
 
-class Event(Record):
+class Event(_Activity):
     """An Events record (a meeting)."""
 
     Event_Title: str | None = None
@@ -136,9 +151,6 @@ class Event(Record):
     Location: str | None = None
     Venue: str | None = None
     Participants: list[common.Participant] | None = None
-    Related_To: common.RelatedTo | None = None
-    What_Id: common.Lookup | None = None
-    se_module: str | None = Field(default=None, alias="$se_module")
     Description: str | None = None
     Reminder: Any = None
 

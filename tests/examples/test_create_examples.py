@@ -119,7 +119,7 @@ async def test_create_event_has_the_participant_and_the_deal(bigin: BiginClient,
     created = await example.main(bigin)
     event = stored(emulator, "Events", created.event_id)
     assert (event["Event_Title"], event["Venue"]) == ("Client Meeting", "Conference Room A")
-    assert event["Participants"] == [{"id": created.contact_id}]
+    assert event["Participants"] == [{"type": "contact", "participant": created.contact_id}]
     assert (event["What_Id"]["id"], event["$se_module"]) == (created.deal_id, "Pipelines")
     read = await bigin.events.get(created.event_id)
     assert read.Start_DateTime is not None and read.End_DateTime is not None

@@ -29,7 +29,7 @@ async def test_sales_workflow_links_each_record_to_the_previous(bigin: BiginClie
     task = stored(emulator, "Tasks", run.task_id)
     assert (task["Subject"], task["What_Id"]["id"], task["$se_module"]) == ("Prepare proposal", run.deal_id, "Pipelines")
     event = stored(emulator, "Events", run.event_id)
-    assert event["Participants"] == [{"id": run.contact_id}] and event["What_Id"]["id"] == run.deal_id
+    assert event["Participants"] == [{"type": "contact", "participant": run.contact_id}] and event["What_Id"]["id"] == run.deal_id
 
 
 async def test_sales_workflow_run_twice_reuses_company_and_contact(bigin: BiginClient, emulator: BiginEmulator) -> None:

@@ -33,7 +33,7 @@ async def test_notes_add_and_for_record_on_each_parent(module: str, wire_module:
     assert by_id[first.id].Note_Title == "Kick-off" and by_id[second.id].Note_Title is None
     assert wire.sent[0].path == "/Notes"
     assert wire.sent[0].body["data"] == [
-        {"Note_Content": "Went well.", "Parent_Id": {"module": wire_module, "id": parent_id}, "$se_module": wire_module, "Note_Title": "Kick-off"}
+        {"Note_Content": "Went well.", "Parent_Id": {"id": parent_id}, "$se_module": wire_module, "Note_Title": "Kick-off"}
     ]
     assert "Note_Title" not in wire.sent[1].body["data"][0]
     assert wire.sent[2].route == f"GET /{wire_module}/{parent_id}/Notes"
@@ -64,7 +64,11 @@ async def test_tasks_and_events_are_related_to_a_record_by_module_and_id() -> No
     assert read_event.Related_To is not None and read_event.Related_To.id == contact_id
     assert read_event.Related_To.module_api_name == "Contacts"
     assert read_event.Participants and read_event.Participants[0].id == contact_id
-    assert wire.sent[1].body["data"][0]["Related_To"] == {"module": "Contacts", "id": contact_id}
+    # The reference's shape is sent under Bigin's names: What_Id + $se_module, typed participants.
+    sent = wire.sent[1].body["data"][0]
+    assert (sent["What_Id"], sent["$se_module"]) == ({"id": contact_id}, "Contacts")
+    assert "Related_To" not in sent
+    assert sent["Participants"] == [{"type": "contact", "participant": contact_id}]
     assert [t.id for t in deal_tasks] == [task.id]
 
 

@@ -70,7 +70,7 @@ async def test_complete_sales_workflow() -> None:
     assert read_company.Account_Name == "New Tech Corp" and read_company.Industry == "Technology"
     assert read_contact.Account_Name is not None and read_contact.Account_Name.id == company.id
     assert read_contact.Account_Name.name == "New Tech Corp"
-    assert read_contact.get("Job_Title") == "CTO"
+    assert read_contact.get("Title") == "CTO"  # the reference's Job_Title, sent as Bigin's Title
     assert read_deal.Stage == "Qualification" and read_deal.Amount == 50000
     assert read_deal.Contact_Name is not None and read_deal.Contact_Name.id == contact.id
     assert read_deal.Account_Name is not None and read_deal.Account_Name.id == company.id
