@@ -29,8 +29,8 @@ from bigin_async.errors import (
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from bigin_async.cli.exporter import ExportReport
-    from bigin_async.cli.importer import ImportReport
+    from bigin_async.cli.exporter import ExportOptions, ExportReport
+    from bigin_async.cli.importer import ImportOptions, ImportReport
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main", "run_command"]
 
@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _import_options(args: argparse.Namespace) -> object:
+def _import_options(args: argparse.Namespace) -> ImportOptions:
     from bigin_async.cli.importer import ImportMode, ImportOptions
     from bigin_async.cli.sources import ColumnMap, detect_format
 
@@ -119,7 +119,7 @@ def _import_options(args: argparse.Namespace) -> object:
     )
 
 
-def _export_options(args: argparse.Namespace) -> object:
+def _export_options(args: argparse.Namespace) -> ExportOptions:
     from bigin_async.cli.exporter import ExportOptions
 
     fmt = args.format
@@ -197,8 +197,7 @@ async def run_command(
     """Run ``import`` or ``export`` and return the exit code (``main`` without the process around it)."""
     from rich.console import Console
 
-    from bigin_async.bulk import BulkAbortedError
-    from bigin_async.cli.exporter import ExportOptions, run_export
+    from bigin_async.cli.exporter import run_export
     from bigin_async.cli.importer import ImportOptions, run_import
     from bigin_async.cli.progress import ProgressView
 
@@ -213,7 +212,6 @@ async def run_command(
                 if isinstance(options, ImportOptions):
                     report = await run_import(client, options, view)
                 else:
-                    assert isinstance(options, ExportOptions)
                     exported = await run_export(client, options, view)
         if isinstance(options, ImportOptions):
             _print_import(out, report)
@@ -228,9 +226,6 @@ async def run_command(
     except (AuthenticationError, PermissionDeniedError) as error:
         err.print(f"[red]not authorised:[/] {error}", highlight=False)
         return EXIT_USAGE
-    except BulkAbortedError as error:  # pragma: no cover - run_import reports these itself
-        err.print(f"[red]error:[/] {error}", highlight=False)
-        return EXIT_FAILED
     except BiginError as error:
         err.print(f"[red]failed:[/] {error}", highlight=False)
         return EXIT_FAILED
