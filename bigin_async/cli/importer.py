@@ -152,11 +152,11 @@ async def run_import(client: BiginClient, options: ImportOptions, view: Progress
         raise UsageError("--unique goes with --mode upsert (an update finds records by their id column)")
     if options.mode == "create" and options.unique:
         raise UsageError("--unique goes with --mode upsert")
+    total = count_rows(path, options.fmt)
     types: FieldTypes | None = None
     if options.fmt == "csv":
         read_csv_header(path, options.mapping)
         types = await _field_types(client, options.module)
-    total = count_rows(path, options.fmt)
     module = client.module(options.module)
     lines: dict[int, int] = {}
     records = _numbered(read_rows(path, options.fmt, options.mapping, types), lines)

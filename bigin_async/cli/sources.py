@@ -210,9 +210,18 @@ def _read_jsonl(path: Path, mapping: ColumnMap) -> Generator[Row, None, None]:
 
 
 def count_rows(path: Path, fmt: Format) -> int:
-    """How many records ``path`` holds (for the bar's total and ETA): one quick pass."""
-    with path.open(newline="" if fmt == "csv" else None, encoding=ENCODING) as handle:
-        if fmt == "csv":
-            rows = sum(1 for cells in csv.reader(handle) if cells and any(c.strip() for c in cells))
-            return max(0, rows - 1)
-        return sum(1 for text in handle if text.strip())
+    """How many records ``path`` holds (for the bar's total and ETA): one quick pass.
+
+    Being a full read, it also finds what would break the import half way (bytes that are not
+    UTF-8, a NUL in a CSV) before anything is sent.
+    """
+    try:
+        with path.open(newline="" if fmt == "csv" else None, encoding=ENCODING) as handle:
+            if fmt == "csv":
+                rows = sum(1 for cells in csv.reader(handle) if cells and any(c.strip() for c in cells))
+                return max(0, rows - 1)
+            return sum(1 for text in handle if text.strip())
+    except UnicodeDecodeError as error:
+        raise UsageError(f"{path.name} is not UTF-8 text ({error}); save it as UTF-8 and try again") from None
+    except csv.Error as error:
+        raise UsageError(f"{path.name} is not a readable CSV file: {error}") from None

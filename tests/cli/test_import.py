@@ -112,8 +112,11 @@ async def test_usage_errors_exit_2_before_anything_is_sent(tmp_path: Path) -> No
     unknown_format = await bigin(emulator, "import", "Contacts", str(tmp_path / "x.txt"))
     bad_batch = await bigin(emulator, "import", "Contacts", str(source), "--batch-size", "101")
     empty = await bigin(emulator, "import", "Contacts", str(write_csv(tmp_path / "e.csv", [])))
-    codes = [r.code for r in (unknown_column, missing, bad_mode, unknown_format, bad_batch, empty)]
-    assert codes == [2] * 6
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes("Last_Name\nM\u00fcller\n".encode("latin-1"))
+    not_utf8 = await bigin(emulator, "import", "Contacts", str(latin1))
+    codes = [r.code for r in (unknown_column, missing, bad_mode, unknown_format, bad_batch, empty, not_utf8)]
+    assert codes == [2] * 7 and "UTF-8" in not_utf8.err
     assert "Nmae" in unknown_column.err and "nope.csv" in missing.err and "--format" in unknown_format.err
     assert emulator.counters.requests_total == 0
 
