@@ -17,7 +17,6 @@ benchmarks wait for a webhook without sleeping.
 from __future__ import annotations
 
 import logging
-import sys
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,11 +26,10 @@ from typing import Any
 import anyio
 import httpx
 
+from bigin_async._tasks import unwrapping_task_group
+
 from .middleware import ASGIApp
 from .watches import Delivery
-
-if sys.version_info < (3, 11):  # pragma: no cover - anyio depends on the backport there
-    from exceptiongroup import BaseExceptionGroup
 
 __all__ = ["DeliveryCounters", "DeliveryRecord", "Notifier"]
 
@@ -170,24 +168,15 @@ class Notifier:
             yield
             return
         self._running = True
-        raised: list[BaseException] = []
         try:
             async with httpx.AsyncClient(
                 transport=_WebhookTransport(self._apps), timeout=self.timeout, follow_redirects=False
-            ) as http:
-                async with anyio.create_task_group() as tasks:
-                    tasks.start_soon(self._dispatch, tasks, http)
-                    try:
-                        yield
-                    except BaseException as exc:
-                        raised.append(exc)
-                        raise
-                    finally:
-                        tasks.cancel_scope.cancel()
-        except BaseExceptionGroup as group:
-            if raised and list(group.exceptions) == raised:
-                raise raised[0] from raised[0].__cause__
-            raise
+            ) as http, unwrapping_task_group() as tasks:
+                tasks.start_soon(self._dispatch, tasks, http)
+                try:
+                    yield
+                finally:
+                    tasks.cancel_scope.cancel()
         finally:
             self._running = False
             self._wakeup = None

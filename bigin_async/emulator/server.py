@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import sys
 from collections.abc import AsyncIterator, Generator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Literal
 
 import anyio
 
-from .middleware import ASGIApp, ConnectionDropped
+from bigin_async._tasks import unwrapping_task_group
 
-if sys.version_info < (3, 11):  # pragma: no cover - anyio depends on the backport there
-    from exceptiongroup import BaseExceptionGroup
+from .middleware import ASGIApp, ConnectionDropped
 
 __all__ = ["ConnectionDropLogFilter", "serve"]
 
@@ -160,27 +158,16 @@ async def serve(
                 server.ready.set()
                 stopped.set()
 
-    raised_in_block: list[BaseException] = []
     with _drop_logs_hidden():
-        try:
-            async with anyio.create_task_group() as tasks:
-                tasks.start_soon(run)
-                try:
-                    await server.ready.wait()
-                    if server.started and not failure:
-                        bound_port = int(server.servers[0].sockets[0].getsockname()[1])
-                        try:
-                            yield _url(host, bound_port)
-                        except BaseException as exc:
-                            raised_in_block.append(exc)
-                            raise
-                finally:
-                    await _stop(server, stopped)
-        except BaseExceptionGroup as group:
-            # anyio wraps the block's own exception in a group; give the caller back what it raised
-            if raised_in_block and list(group.exceptions) == raised_in_block:
-                raise raised_in_block[0] from None
-            raise
+        async with unwrapping_task_group() as tasks:
+            tasks.start_soon(run)
+            try:
+                await server.ready.wait()
+                if server.started and not failure:
+                    bound_port = int(server.servers[0].sockets[0].getsockname()[1])
+                    yield _url(host, bound_port)
+            finally:
+                await _stop(server, stopped)
     if failure:
         raise failure[0]
     if not server.started:

@@ -17,7 +17,6 @@ import builtins
 import hmac
 import json
 import re
-import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -28,10 +27,8 @@ from urllib.parse import urlsplit
 import anyio
 import pydantic
 
-if sys.version_info < (3, 11):  # pragma: no cover - anyio depends on the backport there
-    from exceptiongroup import BaseExceptionGroup
-
 from bigin_async._redact import logger
+from bigin_async._tasks import unwrapping_task_group
 from bigin_async.config import is_loopback
 from bigin_async.errors import BiginError, InvalidRequestError, NotFoundError, ValidationError
 from bigin_async.models import WatchChannel, WriteResult, parse_page, parse_write_results
@@ -327,22 +324,13 @@ class NotificationsClient:
             check_token(token) if token is not None else None,
         )
         kept = KeptChannel(spec.channel_id, await self._enable_spec(spec, lifetime))
-        raised: builtins.list[BaseException] = []
         try:
-            async with anyio.create_task_group() as tasks:
+            async with unwrapping_task_group() as tasks:
                 tasks.start_soon(self._renew_forever, kept, spec, lifetime, renew_every, retry, on_renew)
                 try:
                     yield kept
-                except BaseException as exc:
-                    raised.append(exc)
-                    raise
                 finally:
                     tasks.cancel_scope.cancel()
-        except BaseExceptionGroup as group:
-            # The task group wraps what the caller's block raised; hand it back unwrapped.
-            if raised and list(group.exceptions) == raised:
-                raise raised[0] from raised[0].__cause__
-            raise
         finally:
             if disable_on_exit:
                 with anyio.CancelScope(shield=True), anyio.move_on_after(self._transport.settings.timeout):

@@ -1,0 +1,38 @@
+"""A task group for background work tied to one ``async with`` block.
+
+anyio wraps whatever the block raises in an ``ExceptionGroup`` when it leaves a task group. For a
+context manager that merely runs helpers in the background (a renewal loop, a delivery worker, a
+server), that wrapping is noise to the caller: ``pytest.raises(ValueError)`` around the block
+would fail. This group hands the block's own exception back as itself.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from anyio.abc import TaskGroup
+
+if sys.version_info < (3, 11):  # pragma: no cover - anyio depends on the backport there
+    from exceptiongroup import BaseExceptionGroup
+
+__all__ = ["unwrapping_task_group"]
+
+
+@asynccontextmanager
+async def unwrapping_task_group() -> AsyncIterator[TaskGroup]:
+    """``anyio.create_task_group()``, re-raising the block's own exception unwrapped."""
+    raised: list[BaseException] = []
+    try:
+        async with anyio.create_task_group() as tasks:
+            try:
+                yield tasks
+            except BaseException as exc:
+                raised.append(exc)
+                raise
+    except BaseExceptionGroup as group:
+        if raised and list(group.exceptions) == raised:
+            raise raised[0] from raised[0].__cause__
+        raise
