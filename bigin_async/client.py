@@ -36,7 +36,7 @@ from bigin_async.modules.products import ProductsClient
 from bigin_async.modules.registry import MODULE_CLIENTS
 from bigin_async.modules.settings import SettingsClient
 from bigin_async.modules.tasks import TasksClient
-from bigin_async.pagination import AsyncPaginator
+from bigin_async.pagination import AsyncPaginator, ProgressCallback
 from bigin_async.transport import Transport, decode_json
 
 __all__ = ["BiginClient"]
@@ -323,9 +323,18 @@ class BiginClient:
         """Notification channels (``/actions/watch``): enable, list, update, disable, keep alive."""
         return NotificationsClient(self._transport)
 
-    def coql(self, query: str, *, per_page: int = 200, max_records: int | None = None) -> AsyncPaginator[Record]:
+    def coql(
+        self,
+        query: str,
+        *,
+        per_page: int = 200,
+        max_records: int | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> AsyncPaginator[Record]:
         """Rows of a COQL ``SELECT`` (200 per call, up to Zoho's 10,000), as a paginator."""
-        return coql_paginator(self._transport, query, per_page=per_page, max_records=max_records)
+        return coql_paginator(
+            self._transport, query, per_page=per_page, max_records=max_records, on_progress=on_progress
+        )
 
     # -- public escape hatch -----------------------------------------------------------------
     @property

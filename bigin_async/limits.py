@@ -205,10 +205,14 @@ class DailyBudget:
             return max(0.0, self._spent[0][0] + self.WINDOW - now)
         return None
 
+    # A header set that resets sooner than this describes a short (per-minute) window, not the
+    # daily credits: adopting its small "remaining" would refuse calls the day still allows.
+    SHORT_WINDOW = 300.0
+
     def sync(self, headers: Mapping[str, str], *, reset_in: float | None = None) -> None:
-        """Adopt the server's count from ``X-RateLimit-Remaining`` when the response carries it."""
+        """Adopt the server's count from ``X-RateLimit-Remaining`` when it describes the daily window."""
         raw = headers.get("x-ratelimit-remaining")
-        if raw is None:
+        if raw is None or (reset_in is not None and reset_in < self.SHORT_WINDOW):
             return
         try:
             value = int(float(raw))

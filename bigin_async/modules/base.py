@@ -213,6 +213,7 @@ class ModuleClient(Generic[R]):
         per_page: int = 200,
         max_records: int | None = None,
         params: Mapping[str, Any] | None = None,
+        on_progress: ProgressCallback | None = None,
     ) -> AsyncPaginator[Record]:
         """A related list of one record (``/Contacts/{id}/Notes``, ``/Accounts/{id}/Contacts``...).
 
@@ -229,6 +230,7 @@ class ModuleClient(Generic[R]):
             max_records=max_records,
             model=model,
             fields_module=name,
+            on_progress=on_progress,
         )
 
     def _paginate(

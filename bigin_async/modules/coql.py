@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from bigin_async.errors import ValidationError
 from bigin_async.models import Record, model_for
-from bigin_async.pagination import AsyncPaginator, PageRequest
+from bigin_async.pagination import AsyncPaginator, PageRequest, ProgressCallback
 
 if TYPE_CHECKING:
     from bigin_async.transport import Transport
@@ -20,7 +20,14 @@ _FROM = re.compile(r"\bfrom\s+([A-Za-z][A-Za-z0-9_]*)", re.IGNORECASE)
 _LIMIT = re.compile(r"\s+limit\s+(\d+)(?:\s*,\s*(\d+))?(?:\s+offset\s+(\d+))?\s*;?\s*$", re.IGNORECASE)
 
 
-def coql_paginator(transport: Transport, query: str, *, per_page: int = 200, max_records: int | None = None) -> AsyncPaginator[Record]:
+def coql_paginator(
+    transport: Transport,
+    query: str,
+    *,
+    per_page: int = 200,
+    max_records: int | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> AsyncPaginator[Record]:
     """Rows of a COQL query; the paginator adds ``LIMIT offset, count`` to walk the result.
 
     A ``LIMIT``/``OFFSET`` already in the query is honoured as the window to read.
@@ -61,4 +68,4 @@ def coql_paginator(transport: Transport, query: str, *, per_page: int = 200, max
             "(ranges of id or Created_Time) and run each part, or use list() with page tokens"
         ),
     )
-    return AsyncPaginator(fetch, request, model, per_page=per_page, max_records=max_records)
+    return AsyncPaginator(fetch, request, model, per_page=per_page, max_records=max_records, on_progress=on_progress)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from bigin_async.errors import NotFoundError, ValidationError
 from bigin_async.models import Org, User, parse_page
-from bigin_async.pagination import AsyncPaginator, PageRequest
+from bigin_async.pagination import AsyncPaginator, PageRequest, ProgressCallback
 
 if TYPE_CHECKING:
     from bigin_async.transport import Transport
@@ -30,11 +30,18 @@ class UsersClient:
         response = await self._transport.send("GET", path, params=params)
         return response.content if response.status_code != 204 else b""
 
-    def list(self, type: str = "AllUsers", *, per_page: int = 200, max_records: int | None = None) -> AsyncPaginator[User]:
+    def list(
+        self,
+        type: str = "AllUsers",
+        *,
+        per_page: int = 200,
+        max_records: int | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> AsyncPaginator[User]:
         if type not in USER_TYPES:
             raise ValidationError(f"unknown user type {type!r}; one of {', '.join(sorted(USER_TYPES))}")
         request = PageRequest(path="/users", params={"type": type}, key="users", supports_tokens=False)
-        return AsyncPaginator(self._fetch, request, User, per_page=per_page, max_records=max_records)
+        return AsyncPaginator(self._fetch, request, User, per_page=per_page, max_records=max_records, on_progress=on_progress)
 
 
 class OrgClient:

@@ -96,10 +96,10 @@ def test_daily_budget_rolls_over_after_24_hours() -> None:
 def test_daily_budget_takes_the_stricter_of_limit_and_server() -> None:
     clock = FakeClock()
     budget = DailyBudget(1000, min_remaining=0, clock=clock)
-    budget.sync({"x-ratelimit-remaining": "3"}, reset_in=100.0)
+    budget.sync({"x-ratelimit-remaining": "3"}, reset_in=1000.0)
     budget.spend(2)
     assert budget.remaining() == 1
-    clock.now = 101.0  # the server's window reset: its number no longer applies
+    clock.now = 1001.0  # the server's window reset: its number no longer applies
     assert budget.remaining() == 998
 
 
@@ -112,3 +112,14 @@ async def test_cooldown_extends_and_ends() -> None:
     clock.now = 5.0
     assert cooldown.remaining == 0
     await cooldown.wait()  # returns at once when over
+
+
+def test_daily_budget_ignores_a_per_minute_header_set() -> None:
+    clock = FakeClock()
+    budget = DailyBudget(None, min_remaining=1, clock=clock)
+    budget.sync({"x-ratelimit-remaining": "2"}, reset_in=40.0)  # a per-minute window's count
+    assert budget.remaining() is None
+    for _ in range(50):
+        budget.spend(10)  # nothing refused: the day is not what that header described
+    budget.sync({"x-ratelimit-remaining": "20"}, reset_in=80_000.0)
+    assert budget.remaining() == 20
