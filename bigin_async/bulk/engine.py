@@ -39,6 +39,7 @@ from bigin_async.errors import (
     BudgetExhaustedError,
     PermissionDeniedError,
     ValidationError,
+    error_from_response,
 )
 from bigin_async.inputs import check_id, check_record
 from bigin_async.transport import Transport
@@ -226,35 +227,51 @@ async def _send(transport: Transport, plan: BulkPlan, items: Sequence[_Item]) ->
     for attempt in range(_UNREADABLE_RETRIES + 1):
         try:
             response = await _call(transport, plan, items)
+            answers = read_answers(response.content) if response.status_code < 400 else _per_record(response, items)
         except _FATAL as error:
             raise _Aborted(error) from error
-        except (BiginError, ValueError) as error:
-            logger.warning("bulk %s of %d %s records failed as a whole: %s", plan.mode, len(items), plan.module, error)
-            return _outcomes_for_error(plan, items, error), isinstance(error, AmbiguousWriteError)
-        try:
-            return _outcomes_from_answers(plan, items, read_answers(response.content)), True
         except UnreadableAnswerError as error:
             logger.warning("bulk %s of %d %s records: unreadable answer (%s)", plan.mode, len(items), plan.module, error)
             unreadable = error
             if not resendable or attempt == _UNREADABLE_RETRIES:
                 break
+            continue
+        except (BiginError, ValueError) as error:
+            logger.warning("bulk %s of %d %s records failed as a whole: %s", plan.mode, len(items), plan.module, error)
+            return _outcomes_for_error(plan, items, error), isinstance(error, AmbiguousWriteError)
+        return _outcomes_from_answers(plan, items, answers), True
     return _outcomes_unreadable(plan, items, unreadable)
 
 
+def _per_record(response: httpx.Response, items: Sequence[_Item]) -> list[Answer]:
+    """A 4xx that still judges each record (Bigin answers 400 when *every* record failed).
+
+    Each record keeps its own code; a 4xx about the call itself raises its typed error.
+    """
+    try:
+        answers = read_answers(response.content)
+    except UnreadableAnswerError:
+        answers = []
+    if len(answers) != len(items) or any(answer.ok for answer in answers):
+        raise error_from_response(response)
+    return answers
+
+
 async def _call(transport: Transport, plan: BulkPlan, items: Sequence[_Item]) -> httpx.Response:
+    """One bulk call; a 4xx comes back as a response (see :func:`_per_record`), not an error."""
     path = f"/{plan.module}"
     if plan.mode == "delete":
-        return await transport.send("DELETE", path, params={"ids": ",".join(i.wire for i in items)}, bulk=True)
+        ids = ",".join(i.wire for i in items)
+        return await transport.send("DELETE", path, params={"ids": ids}, bulk=True, raise_for_status=False)
     body: dict[str, Any] = {"data": [i.wire for i in items]}
     if plan.send_trigger:
         body["trigger"] = list(plan.trigger or [])
     if plan.mode == "upsert":
         if plan.duplicate_check_fields:
             body["duplicate_check_fields"] = list(plan.duplicate_check_fields)
-        return await transport.send("POST", f"{path}/upsert", json=body, bulk=True)
-    if plan.mode == "update":
-        return await transport.send("PUT", path, json=body, bulk=True)
-    return await transport.send("POST", path, json=body, bulk=True)
+        return await transport.send("POST", f"{path}/upsert", json=body, bulk=True, raise_for_status=False)
+    method = "PUT" if plan.mode == "update" else "POST"
+    return await transport.send(method, path, json=body, bulk=True, raise_for_status=False)
 
 
 async def run_bulk(

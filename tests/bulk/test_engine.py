@@ -215,3 +215,28 @@ async def test_bad_inputs_refused_before_sending() -> None:
             await bigin.contacts.bulk_create(contacts(1), batch_size=101)
         empty = await bigin.contacts.bulk_create([])
     assert empty.total == 0 and sink.calls == 0
+
+
+async def test_a_batch_where_every_record_fails_keeps_each_records_own_error() -> None:
+    """Bigin answers 400 when every record of a call failed; each still has its own entry."""
+    from bigin_async.emulator import BiginEmulator
+
+    emulator = BiginEmulator()
+    async with emulator.client() as bigin:
+        await bigin.contacts.create({"Last_Name": "A", "Email": "a@example.com"})
+        result = await bigin.contacts.bulk_create(
+            [{"Last_Name": "B", "Email": "a@example.com"}, {"Last_Name": "C", "Email": "c@example.com", "Owner": {"id": "1"}}]
+        )
+    assert [(o.status, o.code) for o in result.outcomes] == [("error", "DUPLICATE_DATA"), ("error", "INVALID_DATA")]
+    assert result.outcomes[0].details["api_name"] == "Email" and result.outcomes[1].details["api_name"] == "Owner"
+
+
+async def test_a_request_level_4xx_fails_the_batch_with_its_code() -> None:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/token"):
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        return httpx.Response(400, json={"code": "INVALID_MODULE", "details": {}, "message": "invalid module", "status": "error"})
+
+    async with BiginClient(client_id="a", client_secret="b", refresh_token="c", transport=httpx.MockTransport(handler)) as bigin:
+        result = await bigin.module("Nope").bulk_create([{"Name": "x"}, {"Name": "y"}])
+    assert [(o.status, o.code) for o in result.outcomes] == [("error", "INVALID_MODULE")] * 2
