@@ -11,6 +11,7 @@ Zoho's Bigin docs; ``extra_fields`` are keys a full record carries as null altho
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from .ids import static_id
 
@@ -97,7 +98,9 @@ class ModuleSpec:
     def field(self, api_name: str) -> FieldSpec | None:
         return self.by_name.get(api_name)
 
-    @property
+    # Derived field lists are cached: every written record reads them (a spec never changes).
+
+    @cached_property
     def mandatory_fields(self) -> tuple[str, ...]:
         return tuple(f.api_name for f in self.fields if f.mandatory)
 
@@ -106,7 +109,7 @@ class ModuleSpec:
         """Fields on the quick-create form, in order (``quick_sequence_number`` in settings/fields)."""
         return self.quick_create or self.mandatory_fields
 
-    @property
+    @cached_property
     def lookup_fields(self) -> tuple[FieldSpec, ...]:
         return tuple(f for f in self.fields if f.lookup_module is not None)
 

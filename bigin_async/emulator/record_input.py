@@ -19,7 +19,7 @@ from .org_data import USERS
 from .pipelines import TeamPipeline
 from .store import Record
 from .tags import tag_names
-from .validation import FieldError, coerce_value
+from .validation import FieldError, coerce_value, plain_text_limit
 from .wire import record_error
 
 __all__ = ["Prepared", "RecordPreparer", "RecordRejected"]
@@ -69,11 +69,36 @@ def _module_name(value: Any) -> str | None:
     return None
 
 
+def _text_limits(spec: ModuleSpec) -> dict[str, int]:
+    """Writable plain text fields of a module and their maximum lengths.
+
+    A string no longer than that is stored exactly as sent (what ``coerce_value`` would return),
+    so ``prepare`` takes it without the general per-field dispatch: most written values are such
+    strings, and a bulk call writes thousands of them.
+    """
+    limits: dict[str, int] = {}
+    for field_spec in spec.fields:
+        if field_spec.read_only or field_spec.lookup_module is not None or field_spec.api_name.startswith("$"):
+            continue
+        limit = plain_text_limit(field_spec)
+        if limit is not None:
+            limits[field_spec.api_name] = limit
+    return limits
+
+
 class RecordPreparer:
     """Validates written records against one org's metadata and data."""
 
     def __init__(self, ctx: EmulatorContext) -> None:
         self.ctx = ctx
+        self._text_limits: dict[str, tuple[ModuleSpec, dict[str, int]]] = {}
+
+    def _text_limits_of(self, spec: ModuleSpec) -> dict[str, int]:
+        """``_text_limits(spec)``, worked out once per module."""
+        cached = self._text_limits.get(spec.api_name)
+        if cached is None or cached[0] is not spec:
+            cached = self._text_limits[spec.api_name] = (spec, _text_limits(spec))
+        return cached[1]
 
     def prepare(self, spec: ModuleSpec, raw: Any, existing: Record | None) -> Prepared:
         if not isinstance(raw, dict):
@@ -81,10 +106,15 @@ class RecordPreparer:
         prepared = Prepared()
         changes = prepared.changes
         canonical_input = self._apply_aliases(spec, raw, changes)
+        text_limits = self._text_limits_of(spec)
         for key, value in canonical_input.items():
+            limit = text_limits.get(key)
+            if limit is not None and type(value) is str and len(value) <= limit:
+                changes[key] = value  # the common case, decided without the general path below
+                continue
             if key == "id" or (key.startswith("$") and key != "$se_module"):
                 continue
-            field_spec = spec.field(key)
+            field_spec = spec.by_name.get(key)
             if field_spec is None:
                 changes[key] = value  # custom or unknown field: kept verbatim
             elif field_spec.read_only:
@@ -95,8 +125,8 @@ class RecordPreparer:
         if spec.api_name == "Pipelines":
             self._place_deal(changes, merged, existing)
         if spec.api_name == "Contacts" and ("First_Name" in changes or "Last_Name" in changes):
-            parts = [merged.get("First_Name"), merged.get("Last_Name")]
-            changes["Full_Name"] = " ".join(p for p in parts if isinstance(p, str) and p)
+            parts = (merged.get("First_Name"), merged.get("Last_Name"))
+            changes["Full_Name"] = " ".join([p for p in parts if isinstance(p, str) and p])
         for name in spec.mandatory_fields:
             value = merged.get(name)
             if value is None or (isinstance(value, str) and not value.strip()):
@@ -107,7 +137,7 @@ class RecordPreparer:
 
     def _apply_aliases(self, spec: ModuleSpec, raw: dict[str, Any], changes: Record) -> dict[str, Any]:
         """Map alias keys to their canonical field; the alias key is remembered (value computed on read)."""
-        if not spec.aliases:
+        if not spec.aliases or raw.keys().isdisjoint(spec.aliases):
             return raw
         result = dict(raw)
         for alias, canonical in spec.aliases.items():

@@ -14,7 +14,7 @@ from typing import Any
 
 from .metadata import FieldSpec
 
-__all__ = ["FieldError", "coerce_value"]
+__all__ = ["FieldError", "coerce_value", "plain_text_limit"]
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -32,6 +32,15 @@ class FieldError(Exception):
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def plain_text_limit(spec: FieldSpec) -> int | None:
+    """For a text-like field, the length up to which a written ``str`` is stored unchanged.
+
+    ``coerce_value`` returns such a string as it is; callers use this to skip it for the common
+    case. None for every other data type.
+    """
+    return spec.length if spec.data_type in _TEXT_TYPES else None
 
 
 def coerce_value(spec: FieldSpec, value: Any, utc_offset: timedelta) -> Any:
