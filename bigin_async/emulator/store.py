@@ -55,6 +55,8 @@ class Table:
         self.custom_fields: dict[str, None] = {}
         self._indexes: dict[str, dict[str, dict[str, None]]] = {}
         self._views: dict[str, SortedView] = {}
+        # Record keys that need no note in ``custom_fields``: the fields, ``id`` and those noted.
+        self._noted_keys: set[str] = {*spec.by_name, "id"}
         for name in spec.unique_fields:
             self._indexes[name] = {}
 
@@ -79,6 +81,22 @@ class Table:
         if index is None:
             index = self._build_index(field)
         return list(index.get(key, ()))
+
+    def first_equal(self, field: str, value: Any, *, other_than: str | None = None) -> str | None:
+        """The oldest id ``find_equal`` would list, ``other_than`` left out; None if there is none.
+
+        The uniqueness check of every written record asks this; it copies nothing.
+        """
+        key = index_key(value)
+        if key is None:
+            return None
+        index = self._indexes.get(field)
+        if index is None:
+            index = self._build_index(field)
+        for record_id in index.get(key, ()):
+            if record_id != other_than:
+                return record_id
+        return None
 
     def add(self, record: Record) -> None:
         record_id = record["id"]
@@ -128,7 +146,11 @@ class Table:
         for field, index in self._indexes.items():
             key = index_key(record.get(field))
             if key is not None:
-                index.setdefault(key, {})[record_id] = None
+                bucket = index.get(key)
+                if bucket is None:
+                    index[key] = {record_id: None}
+                else:
+                    bucket[record_id] = None
 
     def _unindex(self, record_id: str, record: Record) -> None:
         for field, index in self._indexes.items():
@@ -141,10 +163,13 @@ class Table:
                         del index[key]
 
     def _note_custom(self, record: Record) -> None:
-        known = self.spec.by_name
+        """Remember keys that are not fields of the module (in first-seen order), for reads."""
+        if record.keys() <= self._noted_keys:
+            return  # the usual case, checked at C speed: every key is a field, ``id`` or already noted
         for name in record:
-            if name not in known and name not in self.custom_fields and name != "id":
+            if name not in self._noted_keys:
                 self.custom_fields[name] = None
+                self._noted_keys.add(name)
 
 
 class Store:

@@ -42,6 +42,8 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     },
 }
 
+_NO_DEFAULTS: dict[str, Any] = {}
+
 # (module, lookup field) pairs whose referenced record's deletion deletes the record too.
 _CASCADES = frozenset({("Contacts", "Account_Name"), ("Notes", "Parent_Id")})
 
@@ -186,7 +188,7 @@ class RecordWriter:
         for name in spec.unique_fields:
             if name not in values or values[name] is None:
                 continue
-            clash = next((rid for rid in table.find_equal(name, values[name]) if rid != own_id), None)
+            clash = table.first_equal(name, values[name], other_than=own_id)
             if clash is not None:
                 raise RecordRejected("DUPLICATE_DATA", {"api_name": name, "id": clash}, "duplicate data")
 
@@ -198,13 +200,16 @@ class RecordWriter:
         now = self.ctx.now_iso()
         user = current_user().reference()
         record: Record = {"id": store.ids.next()}
-        if spec.field("Tag") is not None:
+        fields = spec.by_name
+        if "Tag" in fields:
             record["Tag"] = []
-        record.update({k: list(v) if isinstance(v, list) else v for k, v in _DEFAULTS.get(spec.api_name, {}).items()})
+        for name, default in _DEFAULTS.get(spec.api_name, _NO_DEFAULTS).items():
+            record[name] = list(default) if isinstance(default, list) else default
         record["Owner"] = user
         record.update(changes)
-        record.update({"Created_By": user, "Modified_By": user, "Created_Time": now, "Modified_Time": now})
-        if spec.field("Last_Activity_Time") is not None:
+        record["Created_By"] = record["Modified_By"] = user
+        record["Created_Time"] = record["Modified_Time"] = now
+        if "Last_Activity_Time" in fields:
             record["Last_Activity_Time"] = now
         store.add(spec.api_name, record)
         return record
@@ -229,14 +234,15 @@ class RecordWriter:
     @staticmethod
     def _stamps(record: Record) -> dict[str, Any]:
         """Created/modified stamps as write results show them: users as ``{name, id}``."""
-
-        def short(user: Any) -> Any:
-            return {"name": user.get("name"), "id": user.get("id")} if isinstance(user, dict) else user
-
         return {
             "Modified_Time": record["Modified_Time"],
-            "Modified_By": short(record["Modified_By"]),
+            "Modified_By": _short_user(record["Modified_By"]),
             "Created_Time": record["Created_Time"],
             "id": record["id"],
-            "Created_By": short(record["Created_By"]),
+            "Created_By": _short_user(record["Created_By"]),
         }
+
+
+def _short_user(user: Any) -> Any:
+    """A stored user reference as write results show it: ``{name, id}``."""
+    return {"name": user.get("name"), "id": user.get("id")} if isinstance(user, dict) else user
