@@ -23,7 +23,8 @@ __all__ = ["unwrapping_task_group"]
 
 @asynccontextmanager
 async def unwrapping_task_group() -> AsyncIterator[TaskGroup]:
-    """``anyio.create_task_group()``, re-raising the block's own exception unwrapped."""
+    """``anyio.create_task_group()``, re-raising a lone exception (the block's own, or the one
+    background task's that cancelled the block) unwrapped."""
     raised: list[BaseException] = []
     try:
         async with anyio.create_task_group() as tasks:
@@ -35,4 +36,7 @@ async def unwrapping_task_group() -> AsyncIterator[TaskGroup]:
     except BaseExceptionGroup as group:
         if raised and list(group.exceptions) == raised:
             raise raised[0] from raised[0].__cause__
+        if len(group.exceptions) == 1:  # one background task failed (and cancelled the block)
+            only = group.exceptions[0]
+            raise only from only.__cause__
         raise

@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -278,6 +279,11 @@ def _token_from_body(body: Mapping[str, Any], now: float) -> Token:
 class TokenManager:
     """Hands out a valid access token; refreshes early, once at a time, and shares via the store."""
 
+    # Zoho: a refresh token mints at most 10 access tokens in 10 minutes, then it is blocked.
+    MAX_REFRESHES = 10
+    REFRESH_WINDOW = 600.0
+    MAX_REJECTION_REFRESHES = 3
+
     def __init__(
         self,
         *,
@@ -303,6 +309,8 @@ class TokenManager:
         self._lock = anyio.Lock()
         self._token: Token | None = None
         self.refresh_count = 0
+        self._refreshes: deque[float] = deque()
+        self._rejections: deque[float] = deque()
         if access_token is not None:
             now = clock()
             self._token = Token(access_token, now + expires_in if expires_in is not None else None)
@@ -335,10 +343,26 @@ class TokenManager:
                 return token  # another task refreshed while we waited
             return await self._refresh_shared(stale=token)
 
+    def may_refresh_after_rejection(self, rejected: Token) -> bool:
+        """Whether a 401 for ``rejected`` is worth a refresh.
+
+        A token another task already replaced: yes (the retry uses the new one). Otherwise at most
+        ``MAX_REJECTION_REFRESHES`` in ``REFRESH_WINDOW``: a server that keeps refusing fresh tokens
+        (a pinned api_domain in another data centre, a missing scope) would otherwise make every
+        call mint one, and Zoho blocks the refresh token after 10 in 10 minutes.
+        """
+        if not self.can_refresh:
+            return False
+        if self._token is not rejected and self._token is not None:
+            return True
+        _forget_before(self._rejections, self._clock() - self.REFRESH_WINDOW)
+        return len(self._rejections) < self.MAX_REJECTION_REFRESHES
+
     async def invalidate(self, rejected: Token) -> None:
         """The server refused ``rejected``: forget it, unless a newer token already replaced it."""
         async with self._lock:
             if self._token is rejected or self._token is None:
+                self._rejections.append(self._clock())
                 self._token = Token(rejected.access_token, expires_at=0.0, api_domain=rejected.api_domain)
 
     async def _refresh_shared(self, stale: Token | None) -> Token:
@@ -373,10 +397,26 @@ class TokenManager:
         }
         if self.http is None:
             raise ConfigurationError("the token manager has no HTTP client (the BiginClient was closed?)")
+        now = self._clock()
+        _forget_before(self._refreshes, now - self.REFRESH_WINDOW)
+        if len(self._refreshes) >= self.MAX_REFRESHES:
+            raise AuthenticationError(
+                f"refusing to refresh the access token: {self.MAX_REFRESHES} refreshes in the last "
+                f"{self.REFRESH_WINDOW / 60:.0f} minutes already, and Zoho blocks a refresh token past that. "
+                "Share one client (or one FileTokenStore) instead of creating clients per request.",
+                status_code=0,
+                code="REFRESH_LIMIT",
+            )
+        self._refreshes.append(now)
         body = await _token_request(self.http, self.token_url, form, self.timeout)
         self.refresh_count += 1
         logger.info("refreshed the access token (%d refreshes by this client)", self.refresh_count)
         return _token_from_body(body, self._clock())
+
+
+def _forget_before(times: deque[float], horizon: float) -> None:
+    while times and times[0] <= horizon:
+        times.popleft()
 
 
 def _accounts(region: str | Region, accounts_url: str | None) -> str:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 
 import anyio
 
 from bigin_async.errors import BudgetExhaustedError
 
-__all__ = ["ConcurrencyGate", "Cooldown", "DailyBudget", "RateLimiter", "gcra_interval"]
+__all__ = ["ConcurrencyGate", "Cooldown", "DailyBudget", "RateLimiter", "gcra_interval", "pace"]
 
 Clock = Callable[[], float]
 SleepUntil = Callable[[float], Awaitable[None]]
@@ -86,7 +86,6 @@ class RateLimiter:
         self._tat = -math.inf
         self._clock: Clock = clock or anyio.current_time
         self._sleep_until: SleepUntil = sleep_until or anyio.sleep_until
-        self._lock = anyio.Lock()
 
     @classmethod
     def per_minute(
@@ -101,20 +100,46 @@ class RateLimiter:
         interval = gcra_interval(calls, window=60.0, latency_allowance=latency_allowance, burst=burst)
         return cls(interval, burst=burst, clock=clock, sleep_until=sleep_until)
 
+    def earliest(self) -> float:
+        """The soonest send time this limiter would grant now (nothing is booked)."""
+        return max(self._clock(), self._tat - self._tau)
+
+    def commit(self, start: float) -> None:
+        """Book a send at ``start`` (not earlier than :meth:`earliest`)."""
+        self._tat = max(self._tat, start) + self.interval
+
     def reserve(self) -> float:
         """Book the next send time (synchronous: callable from any task without awaiting)."""
-        now = self._clock()
-        start = max(now, self._tat - self._tau)
-        self._tat = max(self._tat, start) + self.interval
+        start = self.earliest()
+        self.commit(start)
         return start
 
     async def acquire(self) -> float:
-        """Wait until this caller's reserved send time; returns that time."""
-        async with self._lock:
-            start = self.reserve()
+        """Wait until this caller's reserved send time; returns that time.
+
+        Booking is synchronous, so callers are served in the order they ask (FIFO) without a lock.
+        """
+        start = self.reserve()
         if start > self._clock():
             await self._sleep_until(start)
         return start
+
+
+async def pace(limiters: Sequence[RateLimiter]) -> None:
+    """Wait for one send time booked on every limiter at once.
+
+    Reserving on one limiter and then waiting on another would send later than the first one
+    booked, and a later send can crowd a rolling window the first limiter promised to keep.
+    The limiters are booked together at the latest of their earliest times; the reservation
+    is synchronous (no await between reading and booking), so it is atomic within the event loop.
+    """
+    if not limiters:
+        return
+    start = max(limiter.earliest() for limiter in limiters)
+    for limiter in limiters:
+        limiter.commit(start)
+    if start > limiters[0]._clock():
+        await limiters[0]._sleep_until(start)
 
 
 class Cooldown:
@@ -162,6 +187,7 @@ class DailyBudget:
         self._server_remaining: int | None = None
         self._spent_since_sync = 0
         self._server_reset: float | None = None
+        self._in_flight = 0  # credits of calls sent and not yet answered
 
     def _expire(self, now: float) -> None:
         horizon = now - self.WINDOW
@@ -196,6 +222,11 @@ class DailyBudget:
             self._spent.append((self._clock(), credits))
             self._spent_total += credits
         self._spent_since_sync += credits
+        self._in_flight += credits
+
+    def settle(self, credits: int) -> None:
+        """A call's answer arrived (or it failed): its credits are no longer in flight."""
+        self._in_flight = max(0, self._in_flight - credits)
 
     def _resets_in(self) -> float | None:
         now = self._clock()
@@ -219,5 +250,6 @@ class DailyBudget:
         except ValueError:
             return
         self._server_remaining = value
-        self._spent_since_sync = 0
+        # Calls still in flight may not be in the server's count yet: keep charging them.
+        self._spent_since_sync = self._in_flight
         self._server_reset = self._clock() + reset_in if reset_in is not None else None

@@ -48,9 +48,12 @@ class Outcome(enum.Enum):
 
 
 def classify_exception(exc: Exception) -> Outcome:
-    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)):
+    """Connect-phase failures never reached the server; anything after sending may have."""
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return Outcome.FATAL  # a configuration error: retrying cannot help
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
         return Outcome.NOT_SENT
-    if isinstance(exc, httpx.TransportError):
+    if isinstance(exc, httpx.RequestError):  # read/write timeouts, dropped connections, undecodable bodies
         return Outcome.AMBIGUOUS
     return Outcome.FATAL
 

@@ -29,11 +29,10 @@ from bigin_async.errors import (
     BiginConnectionError,
     BiginTimeoutError,
     ConfigurationError,
-    RateLimitError,
     error_from_response,
     parse_retry_after,
 )
-from bigin_async.limits import ConcurrencyGate, Cooldown, DailyBudget, RateLimiter
+from bigin_async.limits import ConcurrencyGate, Cooldown, DailyBudget, RateLimiter, pace
 from bigin_async.retry import Outcome, backoff_delay, classify_exception, classify_status, is_idempotent
 
 __all__ = ["Transport", "credits_for", "make_http_client"]
@@ -180,11 +179,22 @@ class Transport:
         return self.settings.api_base
 
     def url_for(self, path: str) -> str:
+        """The URL for ``path``; an absolute URL must stay on the API's own origin.
+
+        The token travels with every request, so a caller-supplied absolute URL pointing at another
+        host (or at plain http) would hand the token away.
+        """
+        base = self.api_base()
         if path.startswith(("http://", "https://")):
+            if _origin(path) != _origin(base):
+                raise ConfigurationError(
+                    f"refusing to send the access token to {redact_url(path)}: absolute URLs must be on "
+                    f"the API origin {_origin(base)}"
+                )
             return path
         if not path.startswith("/"):
             path = "/" + path
-        return self.api_base() + path
+        return base + path
 
     # -- the pipeline --------------------------------------------------------------------------
     async def send(
@@ -204,7 +214,10 @@ class Transport:
         """Send one logical call with retries; return the final response or raise a typed error.
 
         ``idempotent`` overrides the method-based guess of the retry table; ``bulk`` marks a
-        multi-record write, which also takes a slot from the bulk-operations limiter.
+        multi-record write, which also takes a slot from the bulk-operations limiter. With
+        ``raise_for_status=False`` a final 4xx is returned instead of raised. The response's
+        ``extensions["bigin_ambiguous_attempts"]`` counts earlier attempts whose fate was unknown
+        (a retried DELETE may then find its records already gone).
         """
         shared = self._shared
         if shared.closed:
@@ -216,60 +229,58 @@ class Transport:
         cost = credits if credits is not None else credits_for(method, params, json)
         body = content if content is not None else (jsonlib.dumps(json, separators=(",", ":")).encode() if json is not None else None)
         clean_params = _clean_params(params)
+        url = self.url_for(path)
+        pacers = [p for p in (shared.minute_limiter, shared.bulk_limiter if bulk else None, shared.intercall) if p is not None]
         attempt = 0
+        ambiguous_attempts = 0
         refreshed = False
-        started: float | None = None
+        deadline_at: float | None = None
         last_error: Exception | None = None
 
         while True:
             await shared.cooldown.wait()
             timeout = settings.timeout
-            if started is not None and settings.deadline is not None:
-                left = started + settings.deadline - anyio.current_time()
+            if deadline_at is not None:
+                left = deadline_at - anyio.current_time()
                 if left <= 0:
-                    raise BiginTimeoutError(
-                        f"deadline of {settings.deadline}s over all attempts passed ({attempt} attempts)",
-                        method=method,
-                        url=self.url_for(path),
-                    ) from last_error
+                    raise self._deadline_error(method, url, attempt) from last_error
                 timeout = min(timeout, left)
             response: httpx.Response | None = None
             failure: Exception | None = None
             async with shared.gate:
-                if shared.minute_limiter is not None:
-                    await shared.minute_limiter.acquire()
-                if bulk and shared.bulk_limiter is not None:
-                    await shared.bulk_limiter.acquire()
-                if shared.intercall is not None:
-                    await shared.intercall.acquire()
-                shared.budget.spend(cost)
+                # The token first (a refresh may take a moment), then one send time booked on every
+                # limiter at once: the request leaves at the time all of them reserved.
                 token = await shared.tokens.get_token()
-                url = self.url_for(path)
+                await pace(pacers)
+                shared.budget.spend(cost)
                 request_headers = {"Authorization": "Zoho-oauthtoken " + token.access_token.get_secret_value()}
                 if body is not None:
                     request_headers["Content-Type"] = "application/json"
                 if headers:
                     request_headers.update(headers)
-                if started is None:
-                    started = anyio.current_time()
+                if deadline_at is None and settings.deadline is not None:
+                    deadline_at = anyio.current_time() + settings.deadline
                 shared.calls += 1
                 try:
                     response = await shared.http.request(
                         method, url, params=clean_params, content=body, headers=request_headers, timeout=timeout
                     )
-                except httpx.TransportError as exc:  # includes every httpx timeout
+                except httpx.RequestError as exc:  # every timeout, transport and decoding error
                     failure = exc
+                finally:
+                    shared.budget.settle(cost)
             # Out of the gate: decide, and back off without holding a slot.
             if response is not None:
                 shared.budget.sync(response.headers, reset_in=_reset_in(response.headers))
                 code = _error_code(response) if response.status_code >= 400 else None
                 outcome = classify_status(response.status_code, code)
                 if outcome is Outcome.SUCCESS or (not raise_for_status and outcome is Outcome.FATAL):
+                    response.extensions["bigin_ambiguous_attempts"] = ambiguous_attempts
                     return response
                 error = error_from_response(response)
                 last_error = error
                 if outcome is Outcome.TOKEN_REJECTED:
-                    if refreshed or not shared.tokens.can_refresh:
+                    if refreshed or not shared.tokens.may_refresh_after_rejection(token):
                         raise error
                     refreshed = True
                     logger.info("token rejected (%s); refreshing once and retrying", code)
@@ -277,43 +288,55 @@ class Transport:
                     continue
                 if outcome is Outcome.FATAL:
                     raise error
-                if outcome is Outcome.RATE_LIMITED:
-                    assert isinstance(error, RateLimitError)
-                    wait = error.retry_after
-                    if wait is not None and wait > settings.max_retry_after:
-                        raise error
-                    if attempt >= settings.max_retries:
-                        raise error
-                    attempt += 1
-                    if wait is not None:
-                        # The server said how long: everyone waits, not just this call.
-                        logger.warning("429 from %s %s; all calls pause %.2fs (retry %d)", method, redact_url(url), wait, attempt)
-                        shared.cooldown.open_for(wait)
-                    else:
-                        delay = self._backoff(attempt - 1)
-                        logger.warning("429 from %s %s; retry %d after %.2fs", method, redact_url(url), attempt, delay)
-                        await anyio.sleep(delay)
-                    continue
-                # 5xx: ambiguous
-                if not safe:
-                    raise _ambiguous(method, url, json, error)
+                advised = parse_retry_after(response.headers)
+                if advised is not None and advised > settings.max_retry_after:
+                    raise error  # waiting minutes inside a call helps nobody: say so instead
+                if outcome is Outcome.AMBIGUOUS:  # 5xx
+                    if not safe:
+                        raise _ambiguous(method, url, json, error)
+                    ambiguous_attempts += 1
                 if attempt >= settings.max_retries:
                     raise error
-                await anyio.sleep(self._backoff(attempt))
                 attempt += 1
-                logger.warning("HTTP %d from %s %s; retry %d", response.status_code, method, redact_url(url), attempt)
+                if outcome is Outcome.RATE_LIMITED and advised is not None:
+                    # The server said how long: every call of this client waits, not just this one.
+                    self._check_deadline(deadline_at, advised, error)
+                    logger.warning("429 from %s %s; all calls pause %.2fs (retry %d)", method, redact_url(url), advised, attempt)
+                    shared.cooldown.open_for(advised)
+                else:
+                    delay = max(advised or 0.0, self._backoff(attempt - 1))
+                    self._check_deadline(deadline_at, delay, error)
+                    logger.warning("HTTP %d from %s %s; retry %d after %.2fs", response.status_code, method, redact_url(url), attempt, delay)
+                    await anyio.sleep(delay)
                 continue
 
             assert failure is not None
             last_error = failure
             outcome = classify_exception(failure)
-            if outcome is Outcome.AMBIGUOUS and not safe:
-                raise _ambiguous(method, url, json, failure) from failure
+            if outcome is Outcome.AMBIGUOUS:
+                if not safe:
+                    raise _ambiguous(method, url, json, failure) from failure
+                ambiguous_attempts += 1
             if attempt >= settings.max_retries or outcome is Outcome.FATAL:
                 raise _wrap_transport_error(failure, method, url) from failure
-            await anyio.sleep(self._backoff(attempt))
+            delay = self._backoff(attempt)
+            self._check_deadline(deadline_at, delay, _wrap_transport_error(failure, method, url))
             attempt += 1
-            logger.warning("%s on %s %s; retry %d", type(failure).__name__, method, redact_url(url), attempt)
+            logger.warning("%s on %s %s; retry %d after %.2fs", type(failure).__name__, method, redact_url(url), attempt, delay)
+            await anyio.sleep(delay)
+
+    def _deadline_error(self, method: str, url: str, attempts: int) -> BiginTimeoutError:
+        return BiginTimeoutError(
+            f"deadline of {self.settings.deadline}s over all attempts passed ({attempts} retries)", method=method, url=url
+        )
+
+    def _check_deadline(self, deadline_at: float | None, wait: float, error: Exception) -> None:
+        """Raise now, rather than after sleeping, when a wait would end past the call's deadline."""
+        if deadline_at is not None and anyio.current_time() + wait > deadline_at:
+            raise BiginTimeoutError(
+                f"a retry would wait {wait:.2f}s, past the deadline of {self.settings.deadline}s over all "
+                f"attempts; last error: {error}",
+            ) from error
 
     def _backoff(self, attempt: int) -> float:
         return backoff_delay(
@@ -322,6 +345,11 @@ class Transport:
             cap=max(self.settings.retry_backoff_seconds, min(30.0, self.settings.max_retry_after)),
             uniform=self._shared.rng.uniform,
         )
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = httpx.URL(url)
+    return (parts.scheme, parts.host, parts.port)
 
 
 def _clean_params(params: Mapping[str, Any] | None) -> dict[str, str] | None:

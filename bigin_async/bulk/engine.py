@@ -11,6 +11,7 @@ bounds memory: the producer cannot run further ahead than that.
 from __future__ import annotations
 
 import contextlib
+import json as jsonlib
 import math
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -228,6 +229,8 @@ async def _send(transport: Transport, plan: BulkPlan, items: Sequence[_Item]) ->
         try:
             response = await _call(transport, plan, items)
             answers = read_answers(response.content) if response.status_code < 400 else _per_record(response, items)
+            if plan.mode == "delete" and response.extensions.get("bigin_ambiguous_attempts"):
+                answers = [_gone_already(answer) for answer in answers]
         except _FATAL as error:
             raise _Aborted(error) from error
         except UnreadableAnswerError as error:
@@ -243,16 +246,28 @@ async def _send(transport: Transport, plan: BulkPlan, items: Sequence[_Item]) ->
     return _outcomes_unreadable(plan, items, unreadable)
 
 
+def _gone_already(answer: Answer) -> Answer:
+    """After an attempt whose answer was lost, "invalid id" on a delete means it already worked."""
+    if answer.ok or answer.code != "INVALID_DATA":
+        return answer
+    return Answer(True, answer.id, "ALREADY_DELETED", "deleted by an earlier attempt whose answer was lost",
+                  answer.details, "delete")
+
+
 def _per_record(response: httpx.Response, items: Sequence[_Item]) -> list[Answer]:
     """A 4xx that still judges each record (Bigin answers 400 when *every* record failed).
 
     Each record keeps its own code; a 4xx about the call itself raises its typed error.
     """
     try:
-        answers = read_answers(response.content)
-    except UnreadableAnswerError:
-        answers = []
-    if len(answers) != len(items) or any(answer.ok for answer in answers):
+        body = jsonlib.loads(response.content)
+    except ValueError:
+        body = None
+    entries = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(entries, list) or len(entries) != len(items):
+        raise error_from_response(response)  # about the call itself (scope, module, limits)
+    answers = read_answers(response.content)
+    if any(answer.ok for answer in answers):
         raise error_from_response(response)
     return answers
 
@@ -353,8 +368,6 @@ async def run_bulk(
         batch = _Batch()
         index = -1
         async for record in stream:
-            if aborted:
-                break  # a fatal error: stop reading; nothing more is sent
             index += 1
             prepared = prepare(plan, index, record, fingerprint=journal is not None)
             known = from_journal(prepared) if isinstance(prepared, _Item) else prepared
@@ -364,6 +377,8 @@ async def run_bulk(
                 batch.settled[index] = known
             batch.size += 1
             # Settled records (bad input, journal skips) ride along; cap them so memory stays bounded.
+            if aborted:
+                break  # a fatal error: stop reading (the record just read is reported, not lost)
             if len(batch.items) >= plan.batch_size or batch.size >= plan.batch_size * 10:
                 await dispatch(batch)
                 batch = _Batch(first_index=index + 1)

@@ -8,6 +8,7 @@ ahead of the server (backpressure), so a fast producer cannot fill memory.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any
@@ -16,6 +17,7 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from bigin_async._tasks import unwrapping_task_group
 from bigin_async.bulk.engine import BulkPlan, run_bulk
 from bigin_async.bulk.results import BulkResult, ProgressCallback, ResultCallback
 from bigin_async.errors import ValidationError
@@ -44,6 +46,7 @@ class BulkWriter:
         }
         self._send: MemoryObjectSendStream[Any] | None = None
         self._group: TaskGroup | None = None
+        self._stack: contextlib.AsyncExitStack | None = None
         self._result: BulkResult | None = None
         self.added = 0
 
@@ -57,8 +60,9 @@ class BulkWriter:
     async def __aenter__(self) -> BulkWriter:
         send, receive = anyio.create_memory_object_stream[Any](self._plan.batch_size)
         self._send = send
-        self._group = anyio.create_task_group()
-        await self._group.__aenter__()
+        self._stack = contextlib.AsyncExitStack()
+        # Unwrapping: a BulkAbortedError (or the block's own exception) reaches the caller as itself.
+        self._group = await self._stack.enter_async_context(unwrapping_task_group())
         self._group.start_soon(self._run, receive)
         return self
 
@@ -80,6 +84,6 @@ class BulkWriter:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> bool | None:
-        assert self._send is not None and self._group is not None
+        assert self._send is not None and self._stack is not None
         await self._send.aclose()  # no more records: the engine flushes the last partial batch
-        return await self._group.__aexit__(exc_type, exc, tb)
+        return await self._stack.__aexit__(exc_type, exc, tb)

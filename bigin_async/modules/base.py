@@ -16,7 +16,14 @@ from bigin_async.bulk.results import BulkResult, ResultCallback
 from bigin_async.bulk.results import ProgressCallback as BulkProgressCallback
 from bigin_async.bulk.writer import BulkWriter
 from bigin_async.criteria import Criteria, criteria_to_str
-from bigin_async.errors import APIError, NotFoundError, RecordError, ValidationError, error_class
+from bigin_async.errors import (
+    APIError,
+    NotFoundError,
+    RecordError,
+    ValidationError,
+    error_class,
+    error_from_response,
+)
 from bigin_async.inputs import FIELD_NAME, check_field_names, check_id, check_module_name, check_record
 from bigin_async.models import Record, WriteResult, model_for, parse_page, parse_write_results
 from bigin_async.pagination import AsyncPaginator, PageRequest, ProgressCallback
@@ -324,10 +331,16 @@ class ModuleClient(Generic[R]):
     async def delete(self, id: str) -> WriteResult:
         """Delete one record. Deleting an already-deleted id is an error in Bigin."""
         record_id = check_id(id)
-        response = await self._transport.send("DELETE", f"{self._path}/{record_id}")
-        results = parse_write_results(response.content)
+        response = await self._transport.send("DELETE", f"{self._path}/{record_id}", raise_for_status=False)
+        results = parse_write_results(response.content) if response.content.strip() else []
         result = results[0] if results else WriteResult(id=record_id, code="SUCCESS", status="success")
         result.action = "delete"
+        if not result.ok and result.code == "INVALID_DATA" and response.extensions.get("bigin_ambiguous_attempts"):
+            # An earlier attempt's answer was lost and this one finds the id gone: that attempt worked.
+            return WriteResult(id=record_id, code="ALREADY_DELETED", status="success", action="delete",
+                               message="deleted by an earlier attempt whose answer was lost")
+        if response.status_code >= 400 and not results:
+            raise error_from_response(response)
         if not result.ok:
             raise record_error(result, method="DELETE", url=str(response.request.url), status=response.status_code)
         return result

@@ -1,7 +1,6 @@
-"""Review findings on the core: each test shows one real bug and is xfail(strict) until it is fixed.
+"""Regression tests for the bugs a review of the core found (each failed before its fix).
 
-When a fix lands, its test starts passing, strict xfail turns that into a failure, and the marker
-comes off. The tests use httpx.MockTransport (no sockets), a fake clock, or trio's virtual clock:
+The tests use httpx.MockTransport (no sockets), a fake clock, or trio's virtual clock:
 nothing here sleeps.
 """
 
@@ -53,7 +52,6 @@ def _max_in_window(times: list[float], window: float = 60.0) -> int:
 
 
 # 1 ------------------------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="transport.url_for sends the OAuth token to any absolute URL, plain http too")
 async def test_token_never_sent_to_a_foreign_or_plain_http_host() -> None:
     seen: list[httpx.Request] = []
 
@@ -72,7 +70,6 @@ async def test_token_never_sent_to_a_foreign_or_plain_http_host() -> None:
 
 
 # 2 ------------------------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="a Retry-After wait is not bounded by the call's deadline")
 async def test_deadline_bounds_a_server_advised_429_wait(monkeypatch: pytest.MonkeyPatch) -> None:
     waits: list[float] = []
     real_wait = Cooldown.wait
@@ -96,7 +93,6 @@ async def test_deadline_bounds_a_server_advised_429_wait(monkeypatch: pytest.Mon
 
 
 # 3 ------------------------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="DailyBudget.sync zeroes _spent_since_sync, forgetting calls still in flight")
 def test_budget_sync_forgets_credits_of_calls_still_in_flight() -> None:
     budget = DailyBudget(None, min_remaining=1, clock=lambda: 0.0)
     budget.sync({"x-ratelimit-remaining": "3"}, reset_in=80_000)
@@ -110,7 +106,6 @@ def test_budget_sync_forgets_credits_of_calls_still_in_flight() -> None:
 
 
 # 4 ------------------------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="the bulk limiter is awaited after the per-minute slot was reserved")
 @pytest.mark.parametrize(
     "anyio_backend", [pytest.param(("trio", {"clock": MockClock(autojump_threshold=0)}), id="trio-virtual-clock")]
 )
@@ -146,14 +141,12 @@ def _undecodable(request: httpx.Request) -> httpx.Response:
     return httpx.Response(201, headers={"Content-Encoding": "gzip"}, content=b"\x1f\x8b cut off")
 
 
-@pytest.mark.xfail(strict=True, reason="httpx.DecodingError is not a TransportError: it escapes transport.send raw")
 async def test_undecodable_answer_is_a_typed_error_not_a_raw_httpx_one() -> None:
     async with make_client(transport=_zoho(_undecodable)) as bigin:
         with pytest.raises(BiginError):
             await bigin.request("POST", "/Contacts", json={"data": [{"Last_Name": "x"}]})
 
 
-@pytest.mark.xfail(strict=True, reason="httpx.DecodingError crashes the bulk run (ExceptionGroup), every outcome lost")
 async def test_bulk_create_survives_an_undecodable_answer_and_reports_every_record() -> None:
     async with make_client(transport=_zoho(_undecodable)) as bigin:
         result = await bigin.contacts.bulk_create([{"Last_Name": f"x{i}"} for i in range(150)])
@@ -162,7 +155,6 @@ async def test_bulk_create_survives_an_undecodable_answer_and_reports_every_reco
 
 
 # 6 ------------------------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="BulkWriter uses a bare anyio task group: the abort arrives as ExceptionGroup")
 async def test_bulk_writer_abort_raises_bulk_aborted_error_not_an_exception_group() -> None:
     async with make_client(transport=_zoho(_forbidden)) as bigin:
         with pytest.raises(BulkAbortedError):
@@ -172,7 +164,6 @@ async def test_bulk_writer_abort_raises_bulk_aborted_error_not_an_exception_grou
 
 
 # 7 ------------------------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="batch_up checks `aborted` after taking a record: that record is dropped")
 async def test_bulk_abort_does_not_swallow_a_record_it_read_from_the_input() -> None:
     consumed: list[int] = []
 
@@ -189,7 +180,6 @@ async def test_bulk_abort_does_not_swallow_a_record_it_read_from_the_input() -> 
 
 
 # 8 ------------------------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="_per_record takes a request-level 4xx as the answer of a 1-record batch")
 async def test_request_level_403_on_a_one_record_batch_is_not_journaled_as_the_records_fate(tmp_path: Path) -> None:
     journal = str(tmp_path / "import.journal")
     allowed = False
@@ -214,7 +204,6 @@ async def test_request_level_403_on_a_one_record_batch_is_not_journaled_as_the_r
 
 
 # 9 ------------------------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="a DELETE retried after a lost answer reports the records it deleted as errors")
 async def test_bulk_delete_retried_after_a_lost_answer_reports_deleted_records_as_deleted() -> None:
     ids = [str(7000000000000000000 + i) for i in range(3)]
     alive = set(ids)
@@ -243,7 +232,6 @@ async def test_bulk_delete_retried_after_a_lost_answer_reports_deleted_records_a
 
 
 # 10 -----------------------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="every call that meets a persistent 401 mints a new token (Zoho allows 10/10 min)")
 async def test_persistent_401_does_not_mint_a_token_per_call() -> None:
     minted: list[int] = []
 
@@ -261,7 +249,6 @@ async def test_persistent_401_does_not_mint_a_token_per_call() -> None:
 
 
 # 11 -----------------------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="Retry-After on a 5xx is ignored (jittered backoff instead, no max_retry_after)")
 async def test_5xx_retry_after_longer_than_max_retry_after_raises_instead_of_retrying() -> None:
     calls: list[int] = []
 

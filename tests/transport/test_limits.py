@@ -121,5 +121,16 @@ def test_daily_budget_ignores_a_per_minute_header_set() -> None:
     assert budget.remaining() is None
     for _ in range(50):
         budget.spend(10)  # nothing refused: the day is not what that header described
+        budget.settle(10)
     budget.sync({"x-ratelimit-remaining": "20"}, reset_in=80_000.0)
     assert budget.remaining() == 20
+
+
+def test_budget_keeps_charging_calls_in_flight_across_a_sync() -> None:
+    clock = FakeClock()
+    budget = DailyBudget(None, min_remaining=1, clock=clock)
+    budget.spend(1)  # call A sent
+    budget.spend(1)  # call B sent
+    budget.settle(1)  # A answered, with the server's count that does not include B yet
+    budget.sync({"x-ratelimit-remaining": "3"}, reset_in=80_000.0)
+    assert budget.remaining() == 2  # B is still charged

@@ -349,13 +349,13 @@ async def test_intercall_delay_spaces_call_starts() -> None:
         limiter = bigin.transport._shared.intercall
         assert limiter is not None
         reserved: list[float] = []
-        acquire = limiter.acquire
+        commit = limiter.commit
 
-        async def spy() -> float:
-            reserved.append(await acquire())
-            return reserved[-1]
+        def spy(start: float) -> None:
+            reserved.append(start)
+            commit(start)
 
-        limiter.acquire = spy  # type: ignore[method-assign]
+        limiter.commit = spy  # type: ignore[method-assign]
         async with anyio.create_task_group() as tg:
             for _ in range(4):
                 tg.start_soon(bigin.request, "GET", "/org")
