@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from bigin_async._redact import redact_url
+from bigin_async._redact import redact_text, redact_url
 
 __all__ = [
     "AmbiguousWriteError",
@@ -266,7 +266,8 @@ def error_from_body(
         raw_details = entry.get("details")
         details = raw_details if isinstance(raw_details, Mapping) else {}
     if not message:
-        message = fallback_text.strip()[:200] or httpx.codes.get_reason_phrase(status) or "error"
+        # A proxy's error page may echo the request (and its token): scrub before keeping it.
+        message = redact_text(fallback_text.strip()[:200]) or httpx.codes.get_reason_phrase(status) or "error"
     cls = error_class(code, status)
     headers = headers or {}
     if cls is RateLimitError:

@@ -103,3 +103,10 @@ async def test_secrets_never_reach_reprs_logs_or_errors(caplog: pytest.LogCaptur
     for secret in [*SECRETS.values(), "1000.access-SECRET"]:
         for text in texts:
             assert secret not in text, text
+
+
+def test_an_echoed_token_in_a_non_json_body_is_scrubbed() -> None:
+    request = httpx.Request("GET", f"{API}/org")
+    page = "<pre>Authorization: Zoho-oauthtoken 1000.access-SECRET</pre>"
+    error = error_from_response(httpx.Response(502, text=page, request=request))
+    assert "1000.access-SECRET" not in str(error)
