@@ -100,20 +100,21 @@ class RecordWriter:
     def upsert(
         self, spec: ModuleSpec, items: list[Any], duplicate_check_fields: list[str]
     ) -> list[dict[str, Any]]:
-        check_fields = duplicate_check_fields or list(spec.unique_fields)
+        names = duplicate_check_fields or list(spec.unique_fields)
+        # Each check field with the alias keys that may carry its value, worked out once per call.
+        check_fields = [(name, [a for a, c in spec.aliases.items() if c == name]) for name in names]
         return [self._guarded(self._upsert_one, spec, raw, check_fields) for raw in items]
 
-    def _upsert_one(self, spec: ModuleSpec, raw: Any, check_fields: list[str]) -> dict[str, Any]:
+    def _upsert_one(self, spec: ModuleSpec, raw: Any, check_fields: list[tuple[str, list[str]]]) -> dict[str, Any]:
         table = self.ctx.store.table(spec.api_name)
         if isinstance(raw, dict):
-            for name in check_fields:
+            for name, aliases in check_fields:
                 value = raw.get(name)
-                alias = next((a for a, c in spec.aliases.items() if c == name and a in raw), None)
-                if value is None and alias is not None:
-                    value = raw[alias]
-                matches = table.find_equal(name, value) if value is not None else []
-                if matches:
-                    record = table.records[matches[0]]
+                if value is None:
+                    value = next((raw[alias] for alias in aliases if alias in raw), None)
+                match = table.first_equal(name, value) if value is not None else None
+                if match is not None:
+                    record = table.records[match]
                     updated = self._modify(spec, record, self.preparer.prepare(spec, raw, record))
                     return self._upsert_entry("update", name, updated, "record updated")
         prepared = self.preparer.prepare(spec, raw, None)
