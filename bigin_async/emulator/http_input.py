@@ -14,6 +14,7 @@ from typing import Any
 from starlette.requests import Request
 
 from .metadata import ModuleSpec, get_module
+from .middleware import DECODED_BODY_KEY
 from .wire import ApiError
 
 __all__ = ["MAX_WRITE_RECORDS", "id_list", "module_spec", "read_json", "write_items", "write_status"]
@@ -29,6 +30,9 @@ def module_spec(name: str) -> ModuleSpec:
 
 
 async def read_json(request: Request) -> Any:
+    decoded = request.scope.get(DECODED_BODY_KEY)
+    if decoded is not None:
+        return decoded  # the middleware decoded this very body to count its credits
     raw = await request.body()
     if not raw.strip():
         raise ApiError(400, "INVALID_DATA", "the request body is empty", {"param": "body"})

@@ -38,6 +38,7 @@ from .faults import Fault, FaultInjector, FaultPlan, ServerLimits
 
 __all__ = [
     "ASGIApp",
+    "DECODED_BODY_KEY",
     "ConnectionDropped",
     "EmulatorMiddleware",
     "Message",
@@ -70,6 +71,11 @@ class ConnectionDropped(httpx.RemoteProtocolError):
     """
 
 
+# Where the middleware leaves a write body it decoded to count credits, so that the routes
+# (``http_input.read_json``) do not decode the same bytes a second time.
+DECODED_BODY_KEY = "bigin_async.emulator.decoded_body"
+
+
 def credit_cost(method: str, query_string: bytes, body: bytes | None) -> int:
     """Credits a call costs, as Zoho counts them.
 
@@ -77,25 +83,34 @@ def credit_cost(method: str, query_string: bytes, body: bytes | None) -> int:
     records (rounded up, at least 1), records being the JSON body's ``data`` entries or, for a
     DELETE, the comma-separated ``ids`` in the query.
     """
+    return _credit_cost(method, query_string, _records_in(_decoded_body(body)))
+
+
+def _credit_cost(method: str, query_string: bytes, body_records: int) -> int:
+    """``credit_cost`` with the body's records already counted."""
     method = method.upper()
     query = parse_qs(query_string.decode("latin-1"))
     if method == "GET" and "cvid" in query:
         return _CVID_CREDITS
     if method not in _WRITE_METHODS:
         return 1
-    records = _records_in_body(body)
+    records = body_records
     if method == "DELETE" and "ids" in query:
         records = max(records, sum(len([i for i in v.split(",") if i]) for v in query["ids"]))
     return max(1, math.ceil(records / _RECORDS_PER_CREDIT))
 
 
-def _records_in_body(body: bytes | None) -> int:
+def _decoded_body(body: bytes | None) -> Any:
+    """A request body's JSON; None when there is no body or it is not JSON."""
     if not body:
-        return 0
+        return None
     try:
-        decoded = json.loads(body)
+        return json.loads(body)
     except ValueError:
-        return 0
+        return None
+
+
+def _records_in(decoded: Any) -> int:
     data = decoded.get("data") if isinstance(decoded, dict) else None
     return len(data) if isinstance(data, list) else 0
 
@@ -250,10 +265,14 @@ class EmulatorMiddleware:
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = str(scope["method"]).upper()
-        body: bytes | None = None
+        body_records = 0
         if self.limits.daily_credits is not None and method in _WRITE_METHODS:
             body, receive = await _buffer_request_body(receive)
-        cost = credit_cost(method, scope.get("query_string", b""), body)
+            decoded = _decoded_body(body)
+            if decoded is not None:
+                scope[DECODED_BODY_KEY] = decoded
+            body_records = _records_in(decoded)
+        cost = _credit_cost(method, scope.get("query_string", b""), body_records)
 
         now = self.clock()
         rejection = self._refusal(now, cost)
