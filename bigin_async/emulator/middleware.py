@@ -264,15 +264,17 @@ class EmulatorMiddleware:
             self.counters.request_finished()
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        method = str(scope["method"]).upper()
-        body_records = 0
-        if self.limits.daily_credits is not None and method in _WRITE_METHODS:
-            body, receive = await _buffer_request_body(receive)
-            decoded = _decoded_body(body)
-            if decoded is not None:
-                scope[DECODED_BODY_KEY] = decoded
-            body_records = _records_in(decoded)
-        cost = _credit_cost(method, scope.get("query_string", b""), body_records)
+        cost = 1  # credits only matter to a daily budget: without one nothing reads the body
+        if self.limits.daily_credits is not None:
+            method = str(scope["method"]).upper()
+            body_records = 0
+            if method in _WRITE_METHODS:
+                body, receive = await _buffer_request_body(receive)
+                decoded = _decoded_body(body)
+                if decoded is not None:
+                    scope[DECODED_BODY_KEY] = decoded
+                body_records = _records_in(decoded)
+            cost = _credit_cost(method, scope.get("query_string", b""), body_records)
 
         now = self.clock()
         rejection = self._refusal(now, cost)
