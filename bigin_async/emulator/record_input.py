@@ -69,6 +69,13 @@ def _module_name(value: Any) -> str | None:
     return None
 
 
+def _full_name(first: Any, last: Any) -> str:
+    """A contact's Full_Name: its first and last names that are non-empty strings, space-joined."""
+    first = first if isinstance(first, str) else ""
+    last = last if isinstance(last, str) else ""
+    return f"{first} {last}" if first and last else first or last
+
+
 def _text_limits(spec: ModuleSpec) -> dict[str, int]:
     """Writable plain text fields of a module and their maximum lengths.
 
@@ -125,8 +132,7 @@ class RecordPreparer:
         if spec.api_name == "Pipelines":
             self._place_deal(changes, merged, existing)
         if spec.api_name == "Contacts" and ("First_Name" in changes or "Last_Name" in changes):
-            parts = (merged.get("First_Name"), merged.get("Last_Name"))
-            changes["Full_Name"] = " ".join([p for p in parts if isinstance(p, str) and p])
+            changes["Full_Name"] = _full_name(merged.get("First_Name"), merged.get("Last_Name"))
         for name in spec.mandatory_fields:
             value = merged.get(name)
             if value is None or (isinstance(value, str) and not value.strip()):

@@ -88,3 +88,18 @@ async def test_writes_under_a_daily_credit_budget_read_the_body_once_and_answer_
     assert (empty.status_code, empty.json()["message"]) == (400, "the request body is empty")
     assert (null.status_code, null.json()["code"]) == (400, "REQUIRED_PARAM_MISSING")
     assert emulator.middleware.credits_used() == 3 + 1 + 1 + 1
+
+
+async def test_full_name_joins_the_non_empty_names(api: httpx.AsyncClient) -> None:
+    ids = await insert(
+        api,
+        "Contacts",
+        {"Last_Name": "Doe"},
+        {"First_Name": "", "Last_Name": "Doe"},
+        {"First_Name": "Jane", "Last_Name": "Doe"},
+        {"First_Name": 7, "Last_Name": "Doe"},
+    )
+    names = [(await get_record(api, "Contacts", record_id))["Full_Name"] for record_id in ids]
+    assert names == ["Doe", "Doe", "Jane Doe", "7 Doe"]
+    await api.put(f"/bigin/v2/Contacts/{ids[2]}", json={"data": [{"First_Name": None}]})
+    assert (await get_record(api, "Contacts", ids[2]))["Full_Name"] == "Doe"
