@@ -10,12 +10,12 @@ import functools
 import os
 import warnings
 from collections.abc import Mapping
-from types import TracebackType
 from typing import Any
 
 import httpx
 from pydantic import SecretStr
 
+from bigin_async._lifecycle import AsyncClosing
 from bigin_async.auth import FileTokenStore, TokenManager, TokenStore
 from bigin_async.config import Edition, Region, Settings, build_settings
 from bigin_async.errors import ConfigurationError
@@ -54,7 +54,7 @@ def _secret(name: str, value: str | SecretStr | None) -> SecretStr | None:
     return SecretStr(value.strip())
 
 
-class BiginClient:
+class BiginClient(AsyncClosing):
     """The async client for the Zoho Bigin API v2.
 
     Credentials: ``client_id`` + ``client_secret`` + ``refresh_token`` (refreshes by itself), or
@@ -212,14 +212,6 @@ class BiginClient:
         return view
 
     # -- lifecycle -----------------------------------------------------------------------------
-    async def __aenter__(self) -> BiginClient:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
-
     async def aclose(self) -> None:
         """Close the connection pool (idempotent). Views leave the shared pool alone."""
         if not self._is_view:

@@ -20,9 +20,9 @@ import dataclasses
 import functools
 import warnings
 from collections.abc import Mapping
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from bigin_async._lifecycle import AsyncClosing
 from bigin_async.books.errors import books_error
 from bigin_async.books.models import BooksContact, BooksContactPerson, BooksPageContext, books_wire
 from bigin_async.errors import APIError, ConfigurationError, ValidationError
@@ -46,7 +46,7 @@ def _organization(value: object) -> str:
     return value.strip()
 
 
-class BooksClient:
+class BooksClient(AsyncClosing):
     """The Zoho Books API v3 (contacts), for one organization.
 
     ``BooksClient.from_bigin(bigin, organization_id)`` shares the Bigin client's token and pool
@@ -105,14 +105,6 @@ class BooksClient:
         )
 
     # -- lifecycle -------------------------------------------------------------------------------
-    async def __aenter__(self) -> BooksClient:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
-
     async def aclose(self) -> None:
         """Stop using the pool; a stand-alone client closes it, a shared one leaves it to Bigin."""
         await self._transport.aclose()

@@ -182,15 +182,13 @@ class Product(Record):
     Description: str | None = None
 
 
-class Call(Record):
+class Call(_Activity):
     """A Calls record (a real Bigin module the reference does not describe)."""
 
     Subject: str | None = None
     Call_Type: str | None = None
     Call_Start_Time: datetime | None = None
     Call_Duration: str | None = None
-    What_Id: common.Lookup | None = None
-    se_module: str | None = Field(default=None, alias="$se_module")
     Description: str | None = None
 
 
