@@ -1,0 +1,1 @@
+"""Chaos suite: faults, crashes, hostile servers and hostile input, bounded and loopback only."""
