@@ -13,12 +13,13 @@ import dataclasses
 import json as jsonlib
 import math
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import httpx
+import pydantic
 
 from bigin_async._redact import logger, redact_url
 from bigin_async.auth import Token, TokenManager
@@ -27,6 +28,7 @@ from bigin_async.errors import (
     AmbiguousWriteError,
     APIError,
     BiginConnectionError,
+    BiginError,
     BiginTimeoutError,
     ConfigurationError,
     error_from_response,
@@ -38,6 +40,15 @@ from bigin_async.retry import Outcome, backoff_delay, classify_exception, classi
 __all__ = ["Transport", "credits_for", "make_http_client"]
 
 USER_AGENT = "bigin-async/0.1"
+
+T = TypeVar("T")
+
+# What a parser raises when the body is not the shape it expects (json errors are ValueErrors).
+_PARSE_ERRORS = (ValueError, TypeError, KeyError, pydantic.ValidationError)
+
+
+def _response(response: httpx.Response) -> httpx.Response:
+    return response
 
 
 def make_http_client(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
@@ -219,6 +230,37 @@ class Transport:
         ``extensions["bigin_ambiguous_attempts"]`` counts earlier attempts whose fate was unknown
         (a retried DELETE may then find its records already gone).
         """
+        return await self._run(
+            method, path, _response, params=params, json=json, content=content, headers=headers,
+            idempotent=idempotent, bulk=bulk, credits=credits, raise_for_status=raise_for_status,
+        )
+
+    async def send_parsed(self, method: str, path: str, parse: Callable[[httpx.Response], T], **kwargs: Any) -> T:
+        """Like :meth:`send`, but ``parse`` turns the final answer into what the caller wants.
+
+        ``parse`` runs inside the retry loop, because a 200 whose body is cut short or is not the
+        shape Zoho documents (a proxy's page, a truncated JSON) is a failed attempt, not a result:
+        a read is retried like a 5xx; an insert raises :class:`AmbiguousWriteError` (the records
+        may have been created); when the retries run out the error is an :class:`APIError` with
+        code ``MALFORMED_RESPONSE``. A :class:`BiginError` raised by ``parse`` passes through as is.
+        """
+        return await self._run(method, path, parse, **kwargs)
+
+    async def _run(
+        self,
+        method: str,
+        path: str,
+        parse: Callable[[httpx.Response], T],
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        bulk: bool = False,
+        credits: int | None = None,
+        raise_for_status: bool = True,
+    ) -> T:
         shared = self._shared
         if shared.closed:
             raise ConfigurationError("this BiginClient is closed; create a new one")
@@ -276,8 +318,17 @@ class Transport:
                 outcome = classify_status(response.status_code, code)
                 if outcome is Outcome.SUCCESS or (not raise_for_status and outcome is Outcome.FATAL):
                     response.extensions["bigin_ambiguous_attempts"] = ambiguous_attempts
-                    return response
-                error = error_from_response(response)
+                    try:
+                        return parse(response)
+                    except BiginError:
+                        raise
+                    except _PARSE_ERRORS as exc:
+                        error = _malformed(response, exc)
+                        if outcome is not Outcome.SUCCESS:
+                            raise error from exc
+                        outcome = Outcome.AMBIGUOUS
+                else:
+                    error = error_from_response(response)
                 last_error = error
                 if outcome is Outcome.TOKEN_REJECTED:
                     if refreshed or not shared.tokens.may_refresh_after_rejection(token):
@@ -402,6 +453,25 @@ def _ambiguous(method: str, url: str, json: Any, cause: Exception) -> AmbiguousW
         records=records,
         method=method,
         url=url,
+    )
+
+
+def _malformed(response: httpx.Response, cause: Exception) -> APIError:
+    """The typed error for an answer whose body is not the shape Zoho documents.
+
+    Only the kind of failure and, for pydantic, where in the body it was, are kept: the body
+    itself (which may echo records or secrets) and pydantic's dump of the input are not.
+    """
+    where = ""
+    if isinstance(cause, pydantic.ValidationError):
+        locations = [".".join(str(part) for part in err["loc"]) for err in cause.errors(include_input=False)[:3]]
+        where = f" at {', '.join(loc for loc in locations if loc)}" if any(locations) else ""
+    return APIError(
+        f"the server's answer did not have the expected shape ({type(cause).__name__}{where})",
+        status_code=response.status_code,
+        code="MALFORMED_RESPONSE",
+        method=response.request.method,
+        url=str(response.request.url),
     )
 
 

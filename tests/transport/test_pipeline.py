@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import anyio
 import httpx
+import pydantic
 import pytest
 import respx
 
@@ -361,3 +362,87 @@ async def test_intercall_delay_spaces_call_starts() -> None:
                 tg.start_soon(bigin.request, "GET", "/org")
     gaps = [b - a for a, b in zip(reserved, reserved[1:], strict=False)]
     assert len(reserved) == 4 and all(gap == pytest.approx(0.02) for gap in gaps)
+
+
+# -- send_parsed: the parser runs inside the retry loop ---------------------------------------
+def _parse_org(response: httpx.Response) -> str:
+    return str(response.json()["org"][0]["id"])
+
+
+async def test_send_parsed_returns_what_the_parser_made() -> None:
+    with respx.mock() as router:
+        mock_token(router)
+        router.get(f"{API}/org").respond(json={"org": [{"id": "7"}]})
+        async with make_client() as bigin:
+            assert await bigin.transport.send_parsed("GET", "/org", _parse_org) == "7"
+
+
+async def test_send_parsed_retries_a_malformed_read_like_a_5xx() -> None:
+    with respx.mock() as router:
+        mock_token(router)
+        read = router.get(f"{API}/org").mock(
+            side_effect=[
+                httpx.Response(200, content=b'{"org": [{"id"'),  # cut short: a json error
+                httpx.Response(200, json={"unexpected": True}),  # a KeyError
+                httpx.Response(200, json={"org": [{"id": "7"}]}),
+            ]
+        )
+        seen: list[int] = []
+
+        def parse(response: httpx.Response) -> str:
+            seen.append(response.extensions["bigin_ambiguous_attempts"])
+            return _parse_org(response)
+
+        async with make_client(max_retries=3) as bigin:
+            assert await bigin.transport.send_parsed("GET", "/org", parse) == "7"
+        assert read.call_count == 3
+        assert seen == [0, 1, 2]  # each malformed answer counts as an ambiguous attempt
+
+
+async def test_send_parsed_raises_malformed_response_when_retries_run_out() -> None:
+    from bigin_async import APIError
+
+    class Org(pydantic.BaseModel):
+        id: int
+
+    def parse(response: httpx.Response) -> Org:
+        return Org.model_validate(response.json()["org"][0])
+
+    with respx.mock() as router:
+        mock_token(router)
+        read = router.get(f"{API}/org").respond(json={"org": [{"id": "not-a-number-SECRET"}]})
+        async with make_client(max_retries=1) as bigin:
+            with pytest.raises(APIError) as info:
+                await bigin.transport.send_parsed("GET", "/org", parse)
+        assert read.call_count == 2
+        assert info.value.code == "MALFORMED_RESPONSE"
+        assert "expected shape" in str(info.value) and "id" in str(info.value)
+        assert "SECRET" not in str(info.value) and "pydantic" not in str(info.value)
+
+
+async def test_send_parsed_insert_with_a_malformed_answer_is_ambiguous_and_not_resent() -> None:
+    with respx.mock() as router:
+        mock_token(router)
+        insert = router.post(f"{API}/Contacts").respond(200, content=b"<html>proxy</html>")
+        async with make_client() as bigin:
+            with pytest.raises(AmbiguousWriteError) as info:
+                await bigin.transport.send_parsed(
+                    "POST", "/Contacts", lambda r: r.json()["data"], json={"data": [{"Last_Name": "X"}]}
+                )
+        assert insert.call_count == 1
+        assert info.value.records == [{"Last_Name": "X"}]
+
+
+async def test_send_parsed_lets_a_typed_error_of_the_parser_through_untouched() -> None:
+    from bigin_async import NotFoundError
+
+    def parse(response: httpx.Response) -> None:
+        raise NotFoundError("no such record", status_code=204)
+
+    with respx.mock() as router:
+        mock_token(router)
+        read = router.get(f"{API}/Contacts/1").respond(204)
+        async with make_client() as bigin:
+            with pytest.raises(NotFoundError):
+                await bigin.transport.send_parsed("GET", "/Contacts/1", parse)
+        assert read.call_count == 1
