@@ -37,9 +37,15 @@ __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "build_pa
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 Connect = Callable[[argparse.Namespace], BiginClient]
 
-_EPILOG = """\
+def _epilog() -> str:
+    from bigin_async.cli.common import default_token_dir
+
+    return f"""\
 credentials: BIGIN_CLIENT_ID, BIGIN_CLIENT_SECRET, BIGIN_REFRESH_TOKEN (+ BIGIN_REGION, BIGIN_EDITION,
 BIGIN_REQUESTS_PER_MINUTE, ...), or --emulator URL for a `bigin emulator` on this machine.
+access token: kept between runs (Zoho allows 10 refreshes in 10 minutes) in a file of its own per
+client id and data centre, mode 0600, under {default_token_dir()}
+(--token-file PATH or BIGIN_TOKEN_FILE to keep it elsewhere; nothing is written for --emulator).
 exit codes: 0 all done, 1 some records failed (see the results file), 2 usage or auth error."""
 
 
@@ -49,6 +55,10 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
         "--emulator", nargs="?", const=EMULATOR_URL, metavar="URL",
         help=f"use a running `bigin emulator` (default {EMULATOR_URL}) instead of BIGIN_* credentials",
     )
+    group.add_argument(
+        "--token-file", metavar="PATH",
+        help="keep the access token in this file (default: BIGIN_TOKEN_FILE, else a per-user file; see below)",
+    )
     group.add_argument("--max-concurrency", type=int, metavar="N", help="calls in flight at once (default 10)")
     group.add_argument("--requests-per-minute", type=int, metavar="N", help="cap the call rate (default: none)")
     group.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -56,13 +66,14 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    epilog = _epilog()
     parser = argparse.ArgumentParser(
-        prog="bigin", description="Import, export and try out Zoho Bigin data.", epilog=_EPILOG,
+        prog="bigin", description="Import, export and try out Zoho Bigin data.", epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    imp = commands.add_parser("import", help="import a CSV or JSON-lines file into a module", epilog=_EPILOG,
+    imp = commands.add_parser("import", help="import a CSV or JSON-lines file into a module", epilog=epilog,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     imp.add_argument("module", metavar="MODULE", help="Contacts, Companies, Deals, Products, ... (or an API name)")
     imp.add_argument("file", metavar="FILE", type=Path, help="a .csv (header row of field names) or .jsonl file")
@@ -79,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     _connection_options(imp)
 
     exp = commands.add_parser("export", help="export a module's records (or a search) to CSV or JSON lines",
-                              epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+                              epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
     exp.add_argument("module", metavar="MODULE")
     exp.add_argument("--fields", help="comma-separated API names, or 'all' (default: the module's usual fields)")
     exp.add_argument("--criteria", help="a search, e.g. '(Mailing_City:equals:Paris)' (at most 2,000 records)")

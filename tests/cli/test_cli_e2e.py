@@ -62,3 +62,23 @@ async def test_export_writes_every_record_to_a_file(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr.decode()
     with output.open(newline="") as handle:
         assert len(list(csv.DictReader(handle))) == 321
+
+
+async def test_two_processes_in_a_row_share_one_token_refresh(tmp_path: Path) -> None:
+    """The second process finds the first one's token in the per-user file (HOME is tmp_path)."""
+    emulator = BiginEmulator(seed_records=5)
+    async with emulator.serve(port=0) as url:
+        env = {
+            **clean_env(), "HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache"),
+            "BIGIN_CLIENT_ID": emulator.client_id, "BIGIN_CLIENT_SECRET": emulator.client_secret,
+            "BIGIN_REFRESH_TOKEN": emulator.refresh_token, "BIGIN_API_DOMAIN": url, "BIGIN_ACCOUNTS_URL": url,
+        }
+        codes = []
+        for name in ("a.csv", "b.csv"):
+            done = await anyio.run_process(
+                bigin_argv("export", "Contacts", "-o", str(tmp_path / name), "--no-progress"), check=False, env=env
+            )
+            codes.append((done.returncode, done.stderr.decode()))
+    assert codes == [(0, ""), (0, "")]
+    assert emulator.counters.refreshes == 1
+    assert [path.name.startswith("token-us-") for path in (tmp_path / "cache" / "bigin-async").glob("*.json")] == [True]
