@@ -25,15 +25,24 @@ __all__ = [
 # ``\Z``, not ``$``: ``$`` also matches before a trailing newline, and "123\n" is not an id.
 _ID = re.compile(r"[0-9]{1,30}\Z")
 _MODULE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}\Z")
+_ID_BOUND = 10**30  # the smallest int of 31 digits
 FIELD_NAME = re.compile(r"\$?[A-Za-z0-9_.]{1,100}\Z")
 
 
 def check_id(value: object, what: str = "id") -> str:
-    """A record id as Bigin expects it: a string of digits. Anything else could rewrite the URL."""
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return str(value)
-    if not isinstance(value, str) or not _ID.match(value):
-        raise ValidationError(f"{what} must be a string of digits (a Bigin record id), got {value!r}")
+    """A record id as Bigin expects it: 1 to 30 digits, not all zeros. Anything else could rewrite the URL.
+
+    An int is held to the same rule as its string (``10**40`` is no more an id than its 41
+    digits are); ``True``, negative numbers and zero are refused whatever their type.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        # Bounded before ``str()``: Python refuses to print an int of 4,300+ digits at all.
+        if not 0 < value < _ID_BOUND:
+            shown = "an int of more than 30 digits" if value > 0 else repr(value)
+            raise ValidationError(f"{what} must be a string of 1 to 30 digits (a Bigin record id), got {shown}")
+        value = str(value)
+    if not isinstance(value, str) or not _ID.match(value) or not value.strip("0"):
+        raise ValidationError(f"{what} must be a string of 1 to 30 digits (a Bigin record id), got {value!r}")
     return value
 
 

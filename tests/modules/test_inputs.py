@@ -170,3 +170,20 @@ async def test_bad_writes_are_refused() -> None:
     await _refused(lambda client: client.pipelines.create("P", []))
     await _refused(lambda client: client.pipelines.create("P", ["A", "a"]))
     await _refused(lambda client: client.pipelines.update("123"))
+
+
+# -- issue #9 item 29: an int id is checked like a str id ----------------------------------------
+@pytest.mark.parametrize("bad", [10**40, 10**30, 10**5000, -1, 0, False, True, "0", "000", 0.0, -(10**20)], ids=lambda v: f"{type(v).__name__}:{v.bit_length()}bits" if isinstance(v, int) else repr(v))
+def test_int_ids_obey_the_same_rule_as_string_ids(bad: Any) -> None:
+    with pytest.raises(ValidationError):
+        check_id(bad)
+
+
+def test_an_int_id_of_thirty_digits_is_accepted_like_its_string() -> None:
+    assert check_id(10**29) == str(10**29) == check_id(str(10**29))
+    assert check_id(1) == "1"
+
+
+async def test_a_huge_int_id_never_reaches_the_url() -> None:
+    await _refused(lambda client: client.contacts.get(10**40))  # type: ignore[arg-type]
+    await _refused(lambda client: client.contacts.update(10**40, {"Last_Name": "x"}))  # type: ignore[arg-type]
