@@ -20,6 +20,8 @@ is what the SDK's tests hold it to):
 - search: more than one of criteria/email/phone/word is 400 ``INVALID_REQUEST``, none is
   ``REQUIRED_PARAM_MISSING``; ``equals`` is exact and case-insensitive (no fuzziness, no index lag);
 - a ``Bearer`` header is 400 ``INVALID_REQUEST`` (not 401, so a client does not refresh in vain);
+- ``BiginEmulator(realism="zoho")`` drops these kindnesses where Zoho has them not (see ``realism``):
+  429s without ``Retry-After``, fuzzy and lagging search, scope checks, an unpinned ``api_domain``;
 - the refresh block (11th refresh within 10 minutes) answers HTTP 400 ``{"error": "Access Denied"}``.
 """
 
@@ -30,8 +32,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .emulator import BiginEmulator
     from .faults import FaultPlan, ServerLimits
+    from .realism import Realism
 
-__all__ = ["BiginEmulator", "FaultPlan", "ServerLimits"]
+__all__ = ["BiginEmulator", "FaultPlan", "Realism", "ServerLimits"]
 
 
 def __getattr__(name: str) -> Any:
@@ -43,4 +46,8 @@ def __getattr__(name: str) -> Any:
         from . import faults
 
         return getattr(faults, name)
+    if name == "Realism":
+        from .realism import Realism
+
+        return Realism
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

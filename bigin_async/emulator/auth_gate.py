@@ -14,7 +14,7 @@ from typing import Any
 from .oauth import TokenAuthority
 from .wire import ApiError
 
-__all__ = ["AuthGate"]
+__all__ = ["AuthGate", "access_token"]
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -22,6 +22,12 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 SCHEME = "zoho-oauthtoken"
+
+
+def access_token(headers: Any) -> str:
+    """The token of an ``Authorization: Zoho-oauthtoken <token>`` header ("" without one)."""
+    scheme, _, token = str(headers.get("authorization", "")).strip().partition(" ")
+    return token.strip() if scheme.lower() == SCHEME else ""
 
 
 class AuthGate:

@@ -4,15 +4,20 @@ Filter values arrive as text; stored values are text, numbers, booleans, lookups
 rules: text compares case-insensitively; a number compares numerically when the filter parses as
 one; booleans match "true"/"false"; a lookup matches by its id or its name; a list (tags) matches
 when any element does; ISO dates and datetimes order as instants. ``${EMPTY}`` matches an unset
-value, as in Zoho's criteria.
+value, as in Zoho's criteria. ``loosely_equals`` is real Bigin's search ``equals`` on text: the
+stored text matches when it holds every word of the filter value, in any order
+(``search_products_equals_fuzzy.json``: ``Nango Test Product`` found ``Nango Unlink Test Product``).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timezone
 from typing import Any
 
-__all__ = ["EMPTY", "candidates", "equals", "order_key", "starts_with"]
+__all__ = ["EMPTY", "candidates", "equals", "loosely_equals", "order_key", "starts_with"]
+
+_WORD = re.compile(r"\w+")
 
 EMPTY = "${EMPTY}"
 
@@ -59,6 +64,16 @@ def equals(stored: Any, wanted: str) -> bool:
     if isinstance(stored, str):
         return stored.casefold() == wanted.casefold()
     return False
+
+
+def loosely_equals(stored: Any, wanted: str) -> bool:
+    """``equals`` as Bigin's search index applies it: text matches on its words, the rest exactly."""
+    if equals(stored, wanted):
+        return True
+    if not isinstance(stored, str):
+        return False
+    words = _WORD.findall(wanted.casefold())
+    return bool(words) and set(words) <= set(_WORD.findall(stored.casefold()))
 
 
 def starts_with(stored: Any, prefix: str) -> bool:

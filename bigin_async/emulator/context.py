@@ -16,6 +16,8 @@ from .counters import ServerCounters
 from .ids import format_datetime
 from .oauth import OAuthConfig, TokenAuthority
 from .pipelines import PipelineRegistry
+from .realism import Realism
+from .search_index import LaggingIndex
 from .store import Store
 from .tags import TagRegistry
 
@@ -28,13 +30,17 @@ WriteListener = Callable[[str, str, Sequence[Any], Sequence[dict[str, Any]]], No
 
 @dataclass
 class EmulatorConfig:
-    """Knobs of the emulated server; ``clock`` is wall-clock seconds (``time.time`` by default)."""
+    """Knobs of the emulated server; ``clock`` is wall-clock seconds (``time.time`` by default).
+
+    ``realism`` holds the switches routes read (search fuzziness and lag, scope checks).
+    """
 
     clock: Callable[[], float] = time.time
     page_token_ttl: float = 86_400.0
     api_domain: str | None = None
     utc_offset: timedelta = timedelta(0)
     oauth: OAuthConfig = field(default_factory=OAuthConfig)
+    realism: Realism = field(default_factory=Realism)
 
 
 class EmulatorContext:
@@ -44,7 +50,10 @@ class EmulatorContext:
         self.config = config
         self._last_formatted: tuple[int, timedelta, str] | None = None
         self.counters = counters if counters is not None else ServerCounters()
-        self.store = Store()
+        realism = config.realism
+        # What search sees when its index lags writes; None (no cost on writes) without a lag.
+        self.search_index = LaggingIndex(realism.search_lag, config.clock) if realism.search_lag > 0 else None
+        self.store = Store(self.search_index)
         self.pipelines = PipelineRegistry(self.store.ids.next)
         self.pipelines.create_default()
         self.tags = TagRegistry(self.store.ids.next, self.now_iso)

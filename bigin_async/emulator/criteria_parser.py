@@ -17,7 +17,8 @@ escaped parses back to exactly itself.
 Operators: equals, not_equal, starts_with, in, between, greater_than, greater_equal, less_than,
 less_equal. ``equals`` compares case-insensitively and exactly: Zoho's own ``equals`` sometimes
 also returns records that merely contain the value (``search_products_equals_fuzzy.json``), a
-fuzziness this oracle leaves out on purpose so tests stay deterministic. Several values after
+fuzziness left out by default so the oracle is exact; ``matches(..., loose_equals=True)`` (the
+emulator's ``loose_equals`` switch) applies it (``comparisons.loosely_equals``). Several values after
 ``equals``/``starts_with`` match any of them; after ``not_equal``, none of them.
 
 This module is pure Python (no Starlette) so the SDK's criteria builder can be property-tested
@@ -30,7 +31,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .comparisons import candidates, equals, order_key, starts_with
+from .comparisons import candidates, equals, loosely_equals, order_key, starts_with
 
 __all__ = ["OPERATORS", "Condition", "CriteriaError", "CriteriaNode", "Group", "matches", "parse_criteria"]
 
@@ -200,14 +201,19 @@ def parse_criteria(text: str) -> CriteriaNode:
     return node
 
 
-def matches(node: CriteriaNode, record: dict[str, Any]) -> bool:
-    """Whether ``record`` (a stored record in wire shape) satisfies the criteria."""
+def matches(node: CriteriaNode, record: dict[str, Any], *, loose_equals: bool = False) -> bool:
+    """Whether ``record`` (a stored record in wire shape) satisfies the criteria.
+
+    ``loose_equals``: ``equals`` matches text on its words, as Bigin's search does.
+    """
     if isinstance(node, Group):
         if node.operator == "and":
-            return all(matches(child, record) for child in node.children)
-        return any(matches(child, record) for child in node.children)
+            return all(matches(child, record, loose_equals=loose_equals) for child in node.children)
+        return any(matches(child, record, loose_equals=loose_equals) for child in node.children)
     stored_values = candidates(record, node.field)
     operator = node.operator
+    if loose_equals and operator == "equals":
+        return any(loosely_equals(s, v) for s in stored_values for v in node.values)
     if operator in ("equals", "in"):
         return any(equals(s, v) for s in stored_values for v in node.values)
     if operator == "not_equal":

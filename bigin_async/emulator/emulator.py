@@ -8,6 +8,10 @@
 
 ``.app`` is the routes wrapped by ``EmulatorMiddleware`` (limits, latency, faults, counters);
 ``.store`` holds the records; ``.counters`` is the server's view of the traffic.
+
+``BiginEmulator(realism="zoho")`` plays as hard as Zoho does (bare 429s, fuzzy and lagging search,
+scope checks, an unpinned ``api_domain``, hung-up keep-alive connections...: see ``realism``);
+the default ``realism="kind"`` is the tidy emulator. Each switch is also a keyword of its own.
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ from .faults import FaultPlan, ServerLimits
 from .metadata import MODULES
 from .middleware import ASGIApp, EmulatorMiddleware
 from .notifier import Notifier
-from .oauth import OAuthConfig
+from .oauth import DEFAULT_SCOPE, OAuthConfig
+from .realism import RateLimitHeaders, Realism, RealismName, TokenExpiryStyle, resolve_realism
 from .routes_books import books_routes
 from .routes_watch import watch_routes
 from .state_io import export_state, import_state
@@ -44,10 +49,20 @@ if TYPE_CHECKING:
 __all__ = ["BiginEmulator"]
 
 LOCAL_URL = "http://127.0.0.1"
+LOCAL_HOST = "127.0.0.1"
 
 
 class BiginEmulator:
-    """An emulated Bigin org with its own records, tokens, limits and faults."""
+    """An emulated Bigin org with its own records, tokens, limits and faults.
+
+    ``realism`` picks a preset of the harder-than-tidy switches (``"kind"``, the default, or
+    ``"zoho"``) or takes a ``Realism``; the switch keywords (``bare_429s``, ``rate_limit_headers``,
+    ``loose_equals``, ``search_lag``, ``keep_alive_timeout``, ``hang_up_after``, ``check_scopes``,
+    ``pin_api_domain``, ``token_expiry``) override one field each when not None; ``Realism``'s
+    docstring says what each does. ``scope`` is what the emulator's refresh token was consented
+    for (Bigin's scopes by default: Books calls need a ``ZohoBooks.`` one under ``check_scopes``).
+    ``.realism`` is the resolved set.
+    """
 
     def __init__(
         self,
@@ -67,9 +82,44 @@ class BiginEmulator:
         refresh_window: float = 600.0,
         utc_offset: timedelta = timedelta(0),
         counters: ServerCounters | None = None,
+        realism: RealismName | Realism = "kind",
+        bare_429s: bool | None = None,
+        rate_limit_headers: RateLimitHeaders | None = None,
+        loose_equals: bool | None = None,
+        search_lag: float | None = None,
+        keep_alive_timeout: float | None = None,
+        hang_up_after: int | None = None,
+        check_scopes: bool | None = None,
+        pin_api_domain: bool | None = None,
+        token_expiry: TokenExpiryStyle | None = None,
+        scope: str = DEFAULT_SCOPE,
     ) -> None:
-        oauth = OAuthConfig(client_id, client_secret, refresh_token, token_ttl, refresh_limit, refresh_window)
-        config = EmulatorConfig(clock, page_token_ttl, api_domain, utc_offset, oauth)
+        self.realism = resolve_realism(
+            realism,
+            {
+                "bare_429s": bare_429s,
+                "rate_limit_headers": rate_limit_headers,
+                "loose_equals": loose_equals,
+                "search_lag": search_lag,
+                "keep_alive_timeout": keep_alive_timeout,
+                "hang_up_after": hang_up_after,
+                "check_scopes": check_scopes,
+                "pin_api_domain": pin_api_domain,
+                "token_expiry": token_expiry,
+            },
+        )
+        real = self.realism
+        oauth = OAuthConfig(
+            client_id,
+            client_secret,
+            refresh_token,
+            token_ttl,
+            refresh_limit,
+            refresh_window,
+            scope=scope,
+            token_expiry=real.token_expiry,
+        )
+        config = EmulatorConfig(clock, page_token_ttl, api_domain, utc_offset, oauth, real)
         self.seed = seed
         self.ctx = EmulatorContext(config, counters)
         self.counters = self.ctx.counters
@@ -82,8 +132,15 @@ class BiginEmulator:
         self.routes = build_app(
             self.ctx, [*watch_routes(self.ctx, self.watches), *books_routes(self.ctx, self.books)]
         )
+        if limits is None and real.max_concurrency is not None:
+            limits = ServerLimits(max_concurrency=real.max_concurrency)
         self.middleware = EmulatorMiddleware(
-            self.routes, limits=limits, faults=faults, counters=self.counters
+            self.routes,
+            limits=limits,
+            faults=faults,
+            counters=self.counters,
+            bare_429s=real.bare_429s,
+            rate_limit_headers=real.rate_limit_headers,
         )
         self.app = self.middleware
         self._writer = RecordWriter(self.ctx)
@@ -119,8 +176,14 @@ class BiginEmulator:
     # -- clients and serving ------------------------------------------------------------------
 
     def transport(self) -> EmulatorTransport:
-        """An httpx transport into this emulator, with no sockets."""
-        return EmulatorTransport(self.app)
+        """An httpx transport into this emulator, with no sockets.
+
+        Without ``pin_api_domain`` it answers only on the emulator's own host (127.0.0.1), so a
+        request sent anywhere else (the region's default ``www.zohoapis.com``, say) fails to
+        connect, as it would from a machine that can reach only the emulator.
+        """
+        hosts = None if self.realism.pin_api_domain else {LOCAL_HOST}
+        return EmulatorTransport(self.app, hosts=hosts)
 
     def http_client(self, *, token: str | None = None, **kwargs: Any) -> httpx.AsyncClient:
         """A plain httpx client into this emulator; with ``token``, already authorised."""
@@ -130,16 +193,21 @@ class BiginEmulator:
         return httpx.AsyncClient(transport=self.transport(), base_url=LOCAL_URL, headers=headers, **kwargs)
 
     def client(self, **kwargs: Any) -> BiginClient:
-        """A ``BiginClient`` wired to this emulator in-process; keyword arguments override."""
+        """A ``BiginClient`` wired to this emulator in-process; keyword arguments override.
+
+        ``api_domain`` is pinned to the emulator unless ``pin_api_domain`` is off: then the client
+        has to take it from the token answer (which names the emulator), as against Zoho.
+        """
         from bigin_async.client import BiginClient
 
         options: dict[str, Any] = {
             "client_id": self.client_id,
             "client_secret": self.client_secret,
             "refresh_token": self.refresh_token,
-            "api_domain": LOCAL_URL,
             "accounts_url": LOCAL_URL,
         }
+        if self.realism.pin_api_domain:
+            options["api_domain"] = LOCAL_URL
         options.update(kwargs)
         if "http_client" not in options and "transport" not in options:
             options["transport"] = self.transport()
@@ -150,7 +218,17 @@ class BiginEmulator:
         """Serve over real HTTP on a loopback port for the duration of the block; yields the URL."""
         from .server import serve
 
-        async with self.notifier.running(), serve(self.app, host=host, port=port) as url:
+        real = self.realism
+        async with (
+            self.notifier.running(),
+            serve(
+                self.app,
+                host=host,
+                port=port,
+                keep_alive_timeout=real.keep_alive_timeout,
+                hang_up_after=real.hang_up_after,
+            ) as url,
+        ):
             yield url
 
     def register_webhook_app(self, url_prefix: str, app: ASGIApp) -> None:
@@ -169,6 +247,8 @@ class BiginEmulator:
         items = list(records)
         entries = self._writer.insert(spec, items)
         self.ctx.announce(module, "insert", items, entries)
+        if self.ctx.search_index is not None:  # the org's existing data: indexed long ago
+            self.ctx.search_index.settle(e["details"]["id"] for e in entries if e["status"] == "success")
         return entries
 
     def seed_data(self, *, contacts: int = 0, companies: int = 0, deals: int = 0) -> dict[str, list[str]]:
@@ -201,3 +281,5 @@ class BiginEmulator:
     def import_state(self, state: dict[str, Any]) -> None:
         """Replace the org's data with an ``export_state()`` result."""
         import_state(self.ctx, state)
+        if self.ctx.search_index is not None:
+            self.ctx.search_index.settle()

@@ -2,7 +2,8 @@
 
 An SDK that promises "not one record lost or doubled" has to be shown the failures that cause
 loss and doubling: a 5xx, a 429 burst, a connection dropped before or after the server applied a
-write, an answer that arrives after the client gave up, a 200 with a broken body. ``FaultPlan``
+write, an answer that arrives after the client gave up, a 200 with a broken body, an answer that
+drips in slowly (each piece within a read timeout, the whole far beyond it). ``FaultPlan``
 says how often each happens; ``FaultInjector`` decides, reproducibly, which request gets which.
 ``ServerLimits`` holds the quotas and latency the middleware enforces.
 """
@@ -29,6 +30,7 @@ class Fault(str, enum.Enum):
     DROP_AFTER = "drop_after"
     SLOW = "slow"
     MALFORMED_JSON = "malformed_json"
+    DRIP = "drip"
 
 
 _RATE_FIELDS: tuple[str, ...] = tuple(fault.value for fault in Fault)
@@ -41,7 +43,9 @@ class FaultPlan:
     Only requests whose method is in ``methods`` (None: every method) and whose path starts with
     ``path_prefix`` are eligible, so the OAuth endpoints stay healthy unless asked otherwise.
     ``slow`` holds the answer for ``slow_seconds`` (after the app ran), long enough for a
-    client's read timeout to fire.
+    client's read timeout to fire. ``drip`` sends the answer in ``drip_chunks`` pieces with
+    ``drip_interval`` seconds between them: over a socket every read arrives in time, so only a
+    deadline on the whole call stops a client from waiting ``drip_chunks * drip_interval``.
     """
 
     seed: int = 0
@@ -53,6 +57,9 @@ class FaultPlan:
     slow: float = 0.0
     slow_seconds: float = 60.0
     malformed_json: float = 0.0
+    drip: float = 0.0
+    drip_chunks: int = 16
+    drip_interval: float = 0.05
     methods: frozenset[str] | None = None
     path_prefix: str = "/bigin/"
 
@@ -65,6 +72,10 @@ class FaultPlan:
             raise ValueError(f"FaultPlan rates sum to {self.total_rate}, more than 1")
         if not (self.slow_seconds >= 0 and math.isfinite(self.slow_seconds)):
             raise ValueError("FaultPlan.slow_seconds must be a finite number of seconds >= 0")
+        if not (self.drip_interval >= 0 and math.isfinite(self.drip_interval)):
+            raise ValueError("FaultPlan.drip_interval must be a finite number of seconds >= 0")
+        if isinstance(self.drip_chunks, bool) or not isinstance(self.drip_chunks, int) or self.drip_chunks < 2:
+            raise ValueError("FaultPlan.drip_chunks must be an int >= 2")
         if self.methods is not None:
             object.__setattr__(self, "methods", frozenset(m.upper() for m in self.methods))
 

@@ -13,6 +13,11 @@ Order of work for a request under ``/bigin/`` or ``/books/`` (``/oauth/`` passes
 3. sleep the sampled latency while holding the concurrency slot (the server is "working");
 4. apply the fault drawn for it, if any, else hand it to the app.
 
+How much the headers tell is a choice (``Realism``): by default a 429 says ``Retry-After`` and
+every answer under a quota carries ``X-RateLimit-Limit/Remaining/Reset``; ``bare_429s`` sends
+429s with neither (as Zoho documents none), ``rate_limit_headers="no_reset"`` leaves out the reset
+time (as proxies do) and ``"none"`` sends no rate-limit header at all.
+
 Dropped connections: the middleware starts a response that promises a body (``Content-Length``)
 and raises ``ConnectionDropped``. Under uvicorn that closes the socket mid-response, so an httpx
 client gets ``httpx.RemoteProtocolError``; in-process, ``EmulatorTransport`` (or plain
@@ -35,6 +40,7 @@ import httpx
 
 from .counters import RollingWindow, ServerCounters, route_key
 from .faults import Fault, FaultInjector, FaultPlan, ServerLimits
+from .realism import RateLimitHeaders
 
 __all__ = [
     "ASGIApp",
@@ -195,12 +201,18 @@ class _CapturedResponse:
         status = 200 if self.status in (204, 304) else self.status
         return _CapturedResponse(status, self.headers, [broken])
 
-    async def replay(self, send: Send) -> None:
+    async def replay(self, send: Send, *, pieces: int = 1, interval: float = 0.0) -> None:
+        """Send the answer; in ``pieces`` parts ``interval`` seconds apart when asked to drip."""
         body = b"".join(self.chunks)
         headers = [(k, v) for k, v in self.headers if k.lower() != b"content-length"]
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": self.status, "headers": headers})
-        await send({"type": "http.response.body", "body": body, "more_body": False})
+        size = max(1, math.ceil(len(body) / pieces))
+        parts = [body[i : i + size] for i in range(0, len(body), size)] or [b""]
+        for number, part in enumerate(parts, 1):
+            if number > 1 and interval > 0:
+                await anyio.sleep(interval)
+            await send({"type": "http.response.body", "body": part, "more_body": number < len(parts)})
 
 
 @dataclass
@@ -215,7 +227,8 @@ class EmulatorMiddleware:
 
     ``clock`` (monotonic seconds) times the rolling windows and can be faked in tests;
     ``wall_clock`` only turns instants into the Unix time of ``X-RateLimit-Reset``, which the
-    reference documents as an epoch timestamp.
+    reference documents as an epoch timestamp. ``bare_429s`` and ``rate_limit_headers`` say how
+    much the headers tell (see the module docstring).
     """
 
     def __init__(
@@ -228,6 +241,8 @@ class EmulatorMiddleware:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         path_prefixes: tuple[str, ...] = ("/bigin/", "/books/"),
+        bare_429s: bool = False,
+        rate_limit_headers: RateLimitHeaders = "full",
     ) -> None:
         self.app = app
         self.limits = limits if limits is not None else ServerLimits()
@@ -236,6 +251,8 @@ class EmulatorMiddleware:
         self.clock = clock
         self.wall_clock = wall_clock
         self.path_prefixes = path_prefixes
+        self.bare_429s = bare_429s
+        self.rate_limit_headers = rate_limit_headers
         self._injector = FaultInjector(self.faults)
         self._latency_rng = random.Random(self.limits.seed)
         self._processing = 0
@@ -293,9 +310,8 @@ class EmulatorMiddleware:
         limits = self.limits
         if limits.max_concurrency is not None and self._processing >= limits.max_concurrency:
             message = f"too many concurrent requests: at most {limits.max_concurrency} are processed at once"
-            return _Rejection(
-                "concurrency", _error_body("TOO_MANY_REQUESTS", message), self._quota_headers(now)
-            )
+            headers = [] if self.bare_429s else self._quota_headers(now)
+            return _Rejection("concurrency", _error_body("TOO_MANY_REQUESTS", message), headers)
         if limits.per_minute is not None:
             wait = self._per_minute.seconds_until_room(now, 1, limits.per_minute)
             if wait > 0:
@@ -347,13 +363,16 @@ class EmulatorMiddleware:
             return
         if fault is Fault.MALFORMED_JSON:
             response = response.mangled()
+        if fault is Fault.DRIP:
+            await response.replay(observed, pieces=self.faults.drip_chunks, interval=self.faults.drip_interval)
+            return
         await response.replay(observed)
 
     async def _send_fault_error(self, send: Send, fault: Fault) -> None:
         details = {"emulated_fault": fault.value}
         if fault is Fault.ERROR_429:
             body = _error_body("TOO_MANY_REQUESTS", "too many requests (emulated burst)", details)
-            await _send_json(send, 429, body, [(b"retry-after", b"1")])
+            await _send_json(send, 429, body, [] if self.bare_429s else [(b"retry-after", b"1")])
             return
         status = 500 if fault is Fault.ERROR_500 else 503
         body = _error_body("INTERNAL_ERROR", f"internal server error (emulated {status})", details)
@@ -389,13 +408,20 @@ class EmulatorMiddleware:
         )
 
     def _refusal_headers(self, now: float, wait: float, limit: int, remaining: int) -> Headers:
+        if self.bare_429s:
+            return []
         retry_after = str(max(1, math.ceil(wait))).encode()
         return [*self._rate_headers(limit, remaining, now + wait, now), (b"retry-after", retry_after)]
 
     def _rate_headers(self, limit: int, remaining: int, reset_at: float, now: float) -> Headers:
-        reset_epoch = math.ceil(self.wall_clock() + (reset_at - now))
-        return [
+        style = self.rate_limit_headers
+        if style == "none":
+            return []
+        headers = [
             (b"x-ratelimit-limit", str(limit).encode()),
             (b"x-ratelimit-remaining", str(max(0, remaining)).encode()),
-            (b"x-ratelimit-reset", str(reset_epoch).encode()),
         ]
+        if style == "full":
+            reset_epoch = math.ceil(self.wall_clock() + (reset_at - now))
+            headers.append((b"x-ratelimit-reset", str(reset_epoch).encode()))
+        return headers

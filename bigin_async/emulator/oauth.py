@@ -3,8 +3,12 @@
 What a client must survive, reproduced here: access tokens that expire after ``token_ttl``; a
 refresh token that mints at most ``refresh_limit`` access tokens in ``refresh_window`` seconds and
 is then refused with Zoho's "Access Denied ... too many requests" until the window has room again;
-errors answered as HTTP 200 with an ``{"error": ...}`` body. Time comes from the injected clock, so
-tests expire tokens by moving the clock instead of sleeping.
+errors answered as HTTP 200 with an ``{"error": ...}`` body; the lifetime stated the way the
+configured ``token_expiry`` style says (Zoho has sent ``expires_in`` seconds, ``expires_in_sec``,
+and ``expires_in`` in milliseconds next to ``expires_in_sec``). Every grant carries the scope its
+refresh token was consented for (``OAuthConfig.scope``), so routes can refuse a token without
+theirs. Time comes from the injected clock, so tests expire tokens by moving the clock instead of
+sleeping.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from .realism import TokenExpiryStyle
 
 __all__ = ["OAuthConfig", "OAuthError", "TokenAuthority", "TokenCheck"]
 
@@ -45,6 +51,8 @@ class OAuthConfig:
     refresh_limit: int = 10
     refresh_window: float = 600.0
     code_ttl: float = 120.0
+    scope: str = DEFAULT_SCOPE
+    token_expiry: TokenExpiryStyle = "expires_in"
 
 
 @dataclass
@@ -67,7 +75,7 @@ class TokenAuthority:
         self.config = config
         self.clock = clock
         self._refresh: dict[str, _RefreshGrant] = {
-            config.refresh_token: _RefreshGrant(config.client_id, DEFAULT_SCOPE)
+            config.refresh_token: _RefreshGrant(config.client_id, config.scope)
         }
         self._access: dict[str, _AccessGrant] = {}
         self._codes: dict[str, tuple[str, str | None, float]] = {}
@@ -106,8 +114,8 @@ class TokenAuthority:
         if issued[1] is not None and issued[1] != redirect_uri:
             raise OAuthError("invalid_redirect_uri")
         refresh_token = f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
-        self._refresh[refresh_token] = _RefreshGrant(self.config.client_id, DEFAULT_SCOPE)
-        body = self._token_body(self._mint(refresh_token), DEFAULT_SCOPE)
+        self._refresh[refresh_token] = _RefreshGrant(self.config.client_id, self.config.scope)
+        body = self._token_body(self._mint(refresh_token), self.config.scope)
         body["refresh_token"] = refresh_token
         return body
 
@@ -133,6 +141,12 @@ class TokenAuthority:
         return self._access.pop(token, None) is not None
 
     # -- checks -------------------------------------------------------------------------------
+
+    def scopes_of(self, access_token: str) -> frozenset[str]:
+        """The scopes a valid access token was granted (those of the refresh token that minted it)."""
+        grant = self._access.get(access_token)
+        refresh = self._refresh.get(grant.refresh_token or "") if grant is not None else None
+        return frozenset(refresh.scope.split()) if refresh is not None else frozenset()
 
     def check(self, access_token: str) -> TokenCheck:
         grant = self._access.get(access_token)
@@ -163,12 +177,14 @@ class TokenAuthority:
         self._prune_at = max(1024, 2 * len(self._access))
 
     def _token_body(self, access_token: str, scope: str) -> dict[str, Any]:
-        return {
-            "access_token": access_token,
-            "scope": scope,
-            "token_type": "Bearer",
-            "expires_in": int(self.config.token_ttl),
-        }
+        body: dict[str, Any] = {"access_token": access_token, "scope": scope, "token_type": "Bearer"}
+        seconds = int(self.config.token_ttl)
+        style = self.config.token_expiry
+        if style != "expires_in":
+            body["expires_in_sec"] = seconds
+        if style != "expires_in_sec":
+            body["expires_in"] = seconds * 1000 if style == "legacy_ms" else seconds
+        return body
 
     # -- state --------------------------------------------------------------------------------
 

@@ -3,8 +3,9 @@
 One token serves Bigin and Books, as one refresh token consented for both products' scopes does
 on Zoho. Books answers in its own dialect: ``{"code": 0, "message": ..., "contact"|"contacts"}``
 on success; ``{"code": <non-zero>, "message"}`` on failure (57 with HTTP 401 for a refused token,
-1002 for an unknown contact, 3062 for a duplicate name). ``organization_id`` is required on every
-call. Bodies are JSON, or the older form field ``JSONString`` that seed 001's Deluge sends.
+1002 for an unknown contact, 3062 for a duplicate name). With the ``check_scopes`` switch a valid
+token without a ``ZohoBooks.`` scope gets the same 57 with HTTP 401, as Books answers a token
+consented for Bigin only. ``organization_id`` is required on every call. Bodies are JSON, or the older form field ``JSONString`` that seed 001's Deluge sends.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .auth_gate import access_token
 from .books import BooksOrg, BooksRefusal
 from .context import EmulatorContext
 from .wire import json_response
@@ -24,7 +26,7 @@ from .wire import json_response
 __all__ = ["books_routes"]
 
 BASE = "/books/v3"
-_SCHEME = "zoho-oauthtoken"
+_BOOKS_SCOPE_PREFIX = "ZohoBooks."
 
 
 def _refused(refusal: BooksRefusal) -> Response:
@@ -32,9 +34,11 @@ def _refused(refusal: BooksRefusal) -> Response:
 
 
 def _check_access(ctx: EmulatorContext, books: BooksOrg, request: Request) -> None:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.strip().partition(" ")
-    if scheme.lower() != _SCHEME or ctx.oauth.check(token.strip()) != "valid":
+    token = access_token(request.headers)
+    if not token or ctx.oauth.check(token) != "valid" or (
+        ctx.config.realism.check_scopes
+        and not any(scope.startswith(_BOOKS_SCOPE_PREFIX) for scope in ctx.oauth.scopes_of(token))
+    ):
         raise BooksRefusal(401, 57, "You are not authorized to perform this operation")
     organization_id = request.query_params.get("organization_id")
     if not organization_id:

@@ -2,9 +2,11 @@
 
 Search pages by ``page`` only and never offers a page token (``search_products_more_records.json``
 has ``more_records: true`` and no token keys), so it reaches the first 2,000 matches at most;
-``more_records`` still says when more exist, so a client can tell it hit the wall. Unlike Zoho,
-the emulator's index does not lag writes, and ``equals`` is an exact, case-insensitive match
-(see ``criteria_parser``).
+``more_records`` still says when more exist, so a client can tell it hit the wall. By default the
+emulator's index does not lag writes and ``equals`` is an exact, case-insensitive match (see
+``criteria_parser``); the ``search_lag`` and ``loose_equals`` switches make it behave as Zoho's
+does (``search_index``, ``comparisons.loosely_equals``). With ``check_scopes``, a token without
+``ZohoSearch.securesearch.READ`` is refused with 401 ``OAUTH_SCOPE_MISMATCH``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from . import convertors  # noqa: F401  (registers the path convertors used below)
+from .auth_gate import access_token
 from .context import EmulatorContext
 from .criteria_parser import Condition, CriteriaError, CriteriaNode, Group, matches, parse_criteria
 from .http_input import module_spec
@@ -25,6 +28,7 @@ from .metadata import ModuleSpec
 from .paging import PAGE_LIMIT, Page, PageParams, parse_page_params, search_info
 from .projection import Projector, parse_fields
 from .routes_records import sortable_fields
+from .search_index import LaggingIndex
 from .sorting import record_key
 from .store import Record, Table
 from .wire import ApiError, json_response, no_content
@@ -34,6 +38,7 @@ __all__ = ["search_routes"]
 BASE = "/bigin/v2"
 _MODES = ("criteria", "email", "phone", "word")
 _NON_DIGITS = re.compile(r"\D")
+SEARCH_SCOPE = "ZohoSearch.securesearch.READ"
 
 Predicate = Callable[[Record], bool]
 
@@ -51,7 +56,7 @@ def _resolve_aliases(node: CriteriaNode, spec: ModuleSpec, table: Table) -> Crit
     return Condition(head + dot + tail, node.operator, node.values, node.value)
 
 
-def _predicate(spec: ModuleSpec, table: Table, mode: str, value: str) -> Predicate:
+def _predicate(spec: ModuleSpec, table: Table, mode: str, value: str, *, loose: bool = False) -> Predicate:
     if mode == "criteria":
         try:
             node = _resolve_aliases(parse_criteria(value), spec, table)
@@ -59,7 +64,7 @@ def _predicate(spec: ModuleSpec, table: Table, mode: str, value: str) -> Predica
             raise ApiError(
                 400, "INVALID_QUERY", f"invalid criteria: {error}", {"param": "criteria"}
             ) from None
-        return lambda record: matches(node, record)
+        return lambda record: matches(node, record, loose_equals=loose)
     if mode == "email":
         wanted = value.strip().casefold()
         names = [f.api_name for f in spec.fields if f.data_type == "email"]
@@ -92,7 +97,18 @@ def _texts(record: Record) -> Iterable[str]:
             yield from (t["name"] for t in value if isinstance(t, dict) and isinstance(t.get("name"), str))
 
 
-def _search_page(table: Table, predicate: Predicate, params: PageParams) -> Page:
+def _indexed(table: Table, index: LaggingIndex | None, *, newest_first: bool = False) -> Iterable[Record]:
+    """The records as the search index has them: all of them, or those the lag lets it see."""
+    source = table.newest_first() if newest_first else iter(table)
+    if index is None:
+        return source
+    return (seen for seen in map(index.visible, source) if seen is not None)
+
+
+def _search_page(
+    table: Table, predicate: Predicate, params: PageParams, index: LaggingIndex | None = None
+) -> tuple[Page, list[Record]]:
+    """The page of matches and the version of each that the index holds."""
     offset = (params.page - 1) * params.per_page
     if offset >= PAGE_LIMIT:
         raise ApiError(
@@ -104,24 +120,30 @@ def _search_page(table: Table, predicate: Predicate, params: PageParams) -> Page
     size = min(params.per_page, PAGE_LIMIT - offset)
     wanted = offset + size + 1  # one more than the page, to know whether more records exist
     if params.sort_by == "id":
-        source: Iterable[Record] = table.newest_first() if params.descending else iter(table)
-        found: list[str] = []
-        for record in source:
+        found: list[Record] = []
+        for record in _indexed(table, index, newest_first=params.descending):
             if predicate(record):
-                found.append(record["id"])
+                found.append(record)
                 if len(found) >= wanted:
                     break
     else:
-        hits = [r for r in table if predicate(r)]
+        hits = [r for r in _indexed(table, index) if predicate(r)]
         hits.sort(key=lambda r: record_key(params.sort_by, r), reverse=params.descending)
-        found = [r["id"] for r in hits[:wanted]]
-    return Page(found[offset : offset + size], len(found) > offset + size, params.page, None, None)
+        found = hits[:wanted]
+    shown = found[offset : offset + size]
+    page = Page([r["id"] for r in shown], len(found) > offset + size, params.page, None, None)
+    return page, shown
 
 
 def search_routes(ctx: EmulatorContext) -> list[Route]:
     store = ctx.store
+    realism = ctx.config.realism
 
     async def search(request: Request) -> Response:
+        if realism.check_scopes and SEARCH_SCOPE not in ctx.oauth.scopes_of(access_token(request.headers)):
+            raise ApiError(
+                401, "OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL", {"scope": SEARCH_SCOPE}
+            )
         spec = module_spec(request.path_params["module"])
         query = request.query_params
         given = [mode for mode in _MODES if query.get(mode)]
@@ -144,11 +166,12 @@ def search_routes(ctx: EmulatorContext) -> list[Route]:
             query, ctx, spec.api_name, allow_token=False, sort_fields=sortable_fields(ctx, spec)
         )
         table = store.table(spec.api_name)
-        page = _search_page(table, _predicate(spec, table, given[0], str(query.get(given[0]))), params)
+        predicate = _predicate(spec, table, given[0], str(query.get(given[0])), loose=realism.loose_equals)
+        page, shown = _search_page(table, predicate, params, ctx.search_index)
         if not page.ids:
             return no_content()
         projector = Projector(spec, store, fields)
-        data: list[dict[str, Any]] = [projector.render(table.records[rid]) for rid in page.ids]
+        data: list[dict[str, Any]] = [projector.render(record) for record in shown]
         return json_response({"data": data, "info": search_info(page, params)})
 
     return [Route(BASE + "/{module:module}/search", search, methods=["GET"])]

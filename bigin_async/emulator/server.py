@@ -7,6 +7,13 @@ server without a subprocess: uvicorn runs as a task next to the caller and stops
 
 uvicorn is asyncio-only, so ``serve()`` refuses to run under trio with a RuntimeError (run the
 socket-level tests on the asyncio backend; in-process tests run on both).
+
+Keep-alive as a client meets it: ``keep_alive_timeout`` closes idle connections (uvicorn's own
+timer), and ``hang_up_after`` closes a connection that has carried that many answers the moment
+the next request arrives on it, without answering. That second one is the race every pooled
+client loses now and then against a real server's keep-alive timer (the request left on a
+connection the server was closing): httpx raises ``RemoteProtocolError("Server disconnected
+without sending a response.")``, and the server never saw the request.
 """
 
 from __future__ import annotations
@@ -75,7 +82,36 @@ def _url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def _embedded_server(app: ASGIApp, host: str, port: int, log_level: str, lifespan: _Lifespan) -> Any:
+def _hanging_up_protocol(answers: int) -> type[Any]:
+    """uvicorn's h11 protocol, closing a connection after ``answers`` answers when a request arrives."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HangingUpProtocol(H11Protocol):
+        answered = 0
+
+        def on_response_complete(self) -> None:
+            self.answered += 1
+            super().on_response_complete()
+
+        def data_received(self, data: bytes) -> None:
+            idle = self.cycle is None or self.cycle.response_complete
+            if idle and self.answered >= answers:
+                self.transport.close()  # the request is dropped unread: nothing was processed
+                return
+            super().data_received(data)
+
+    return HangingUpProtocol
+
+
+def _embedded_server(
+    app: ASGIApp,
+    host: str,
+    port: int,
+    log_level: str,
+    lifespan: _Lifespan,
+    keep_alive_timeout: float = 5.0,
+    hang_up_after: int | None = None,
+) -> Any:
     """A uvicorn server that leaves signals and logging set-up to the host program.
 
     ``log_config=None``: a library must not rewrite the caller's logging configuration (uvicorn's
@@ -105,6 +141,8 @@ def _embedded_server(app: ASGIApp, host: str, port: int, log_level: str, lifespa
         access_log=False,
         lifespan=lifespan,
         timeout_graceful_shutdown=_SHUTDOWN_GRACE_SECONDS,
+        timeout_keep_alive=keep_alive_timeout,  # type: ignore[arg-type]  # uvicorn types it int; a float works
+        http=_hanging_up_protocol(hang_up_after) if hang_up_after is not None else "auto",
     )
     return _EmbeddedServer(config)
 
@@ -127,20 +165,23 @@ async def serve(
     port: int = 0,
     log_level: str = "warning",
     lifespan: _Lifespan = "auto",
+    keep_alive_timeout: float = 5.0,
+    hang_up_after: int | None = None,
 ) -> AsyncIterator[str]:
     """Run ``app`` on ``host:port`` for the duration of the block; yield its base URL.
 
     ``port=0`` lets the OS choose a free port (read back from the bound socket), so parallel
     test runs never collide. Only loopback hosts are accepted: the emulator has fake credentials
     and no business on a network. On exit uvicorn is asked to stop and awaited (shielded, so a
-    cancelled caller still closes the listening socket).
+    cancelled caller still closes the listening socket). ``keep_alive_timeout`` and
+    ``hang_up_after``: see the module docstring.
     """
     _require_loopback(host)
     if _running_on_trio():
         raise RuntimeError(
             "serve() runs uvicorn, which needs asyncio; under trio use EmulatorTransport instead"
         )
-    server = _embedded_server(app, host, port, log_level, lifespan)
+    server = _embedded_server(app, host, port, log_level, lifespan, keep_alive_timeout, hang_up_after)
     stopped = anyio.Event()
     failure: list[BaseException] = []
 

@@ -10,21 +10,32 @@ never scans the table.
 Records are stored in their wire shape (lookups as ``{"name", "id"}``, times as strings) and are
 never mutated in place: a write replaces the dict, so a response being encoded never sees a
 half-applied change.
+
+A ``WriteHistory`` (the lagging search index) may watch every table's writes; without one a write
+pays a single ``is None`` test for it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
 
 from .ids import IdSequence
 from .links import LinkTable
 from .metadata import MODULES, ModuleSpec
 from .sorting import SortedView, record_key
 
-__all__ = ["Record", "Store", "Table", "index_key"]
+__all__ = ["Record", "Store", "Table", "WriteHistory", "index_key"]
 
 Record = dict[str, Any]
+
+
+class WriteHistory(Protocol):
+    """Told of every record a table adds, replaces or removes."""
+
+    def written(self, record_id: str, before: Record | None, after: Record) -> None: ...
+
+    def removed(self, record_id: str) -> None: ...
 
 
 def index_key(value: Any) -> str | None:
@@ -48,8 +59,9 @@ def index_key(value: Any) -> str | None:
 class Table:
     """The records of one module."""
 
-    def __init__(self, spec: ModuleSpec) -> None:
+    def __init__(self, spec: ModuleSpec, history: WriteHistory | None = None) -> None:
         self.spec = spec
+        self.history = history
         self.records: dict[str, Record] = {}
         self.deleted: set[str] = set()
         self.custom_fields: dict[str, None] = {}
@@ -104,6 +116,8 @@ class Table:
         self._index(record_id, record)
         self._note_custom(record)
         self._views.clear()
+        if self.history is not None:
+            self.history.written(record_id, None, record)
 
     def replace(self, record_id: str, record: Record) -> None:
         old = self.records[record_id]
@@ -112,12 +126,16 @@ class Table:
         self._index(record_id, record)
         self._note_custom(record)
         self._views.clear()
+        if self.history is not None:
+            self.history.written(record_id, old, record)
 
     def remove(self, record_id: str) -> Record:
         record = self.records.pop(record_id)
         self._unindex(record_id, record)
         self.deleted.add(record_id)
         self._views.clear()
+        if self.history is not None:
+            self.history.removed(record_id)
         return record
 
     def sorted_view(self, sort_by: str) -> SortedView:
@@ -175,7 +193,8 @@ class Table:
 class Store:
     """All tables, the id sequence, the global id → module map and related-list links."""
 
-    def __init__(self) -> None:
+    def __init__(self, history: WriteHistory | None = None) -> None:
+        self.history = history
         self.ids = IdSequence()
         self.tables: dict[str, Table] = {}
         self.module_of: dict[str, str] = {}
@@ -184,7 +203,7 @@ class Store:
 
     def clear(self) -> None:
         """Forget every record and link (the id sequence is left alone)."""
-        self.tables = {name: Table(spec) for name, spec in MODULES.items()}
+        self.tables = {name: Table(spec, self.history) for name, spec in MODULES.items()}
         self.module_of = {}
         self.links = LinkTable()
 
