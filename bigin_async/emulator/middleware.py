@@ -347,7 +347,8 @@ class EmulatorMiddleware:
         elif fault is Fault.DROP_BEFORE:
             await _drop_connection(send, fault)
         elif fault in (Fault.ERROR_500, Fault.ERROR_503, Fault.ERROR_429):
-            await self._send_fault_error(observed, fault)
+            bare = self.bare_429s and fault is Fault.ERROR_429
+            await self._send_fault_error(self._observed(send, []) if bare else observed, fault)
         else:
             await self._serve_held_back(scope, receive, send, observed, fault)
 
