@@ -6,6 +6,10 @@ is known, in input order: memory stays flat whatever the file size, and a crash 
 file that is correct up to where it stopped. With ``--journal`` a re-run of the same command
 resumes instead of starting over (upserts and updates are re-sent safely; inserts whose answer
 was lost are reported ``unknown`` rather than risked twice).
+
+Before the first record is sent, the columns (a CSV header, or every key of a JSON-lines file)
+are checked against the module's fields, with one ``settings/fields`` call: Bigin drops a field
+it does not know without a word (see :mod:`bigin_async.cli.columns`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from bigin_async.bulk import MANDATORY_FIELDS, BulkAbortedError, BulkResult, RecordOutcome
+from bigin_async.cli.columns import check_columns
 from bigin_async.cli.common import UsageError
 from bigin_async.cli.progress import ProgressView
 from bigin_async.cli.sources import (
@@ -28,11 +33,13 @@ from bigin_async.cli.sources import (
     Format,
     Row,
     count_rows,
+    jsonl_keys,
     read_csv_header,
     read_rows,
 )
 from bigin_async.client import BiginClient
-from bigin_async.errors import BiginError
+from bigin_async.errors import PermissionDeniedError
+from bigin_async.models import FieldInfo
 from bigin_async.modules.base import DEFAULT
 
 __all__ = ["ImportMode", "ImportOptions", "ImportReport", "ResultsFile", "default_results_path", "run_import"]
@@ -65,6 +72,8 @@ class ImportOptions:
     results: Path | None = None
     workflows: bool = True
     batch_size: int = 100
+    delimiter: str = ","
+    ignore_unknown_columns: bool = False
 
     @property
     def results_path(self) -> Path:
@@ -83,6 +92,8 @@ class ImportReport:
     results_path: Path
     aborted: BulkAbortedError | None = None
     journal: str | None = None
+    ignored_columns: list[str] = field(default_factory=list)
+    columns_checked: bool = True
 
     @property
     def ok(self) -> bool:
@@ -130,12 +141,14 @@ def _numbered(rows: Generator[Row, None, None], lines: dict[int, int]) -> Genera
         rows.close()  # closes the input file now, not whenever the generator is collected
 
 
-async def _field_types(client: BiginClient, module: str) -> FieldTypes:
-    """The module's field types for CSV typing; without them (no settings scope) cells stay text."""
+async def _module_fields(client: BiginClient, module: str) -> list[FieldInfo] | None:
+    """The module's fields (one ``settings/fields`` call): the names a column may have, and the
+    types CSV text is converted to. None when the token lacks the settings scope; any other
+    failure (refused credentials, an unreachable server) would fail the import too: it stops here."""
     try:
-        return FieldTypes(await client.settings.fields(module))
-    except BiginError:
-        return FieldTypes()
+        return await client.settings.fields(module)
+    except PermissionDeniedError:
+        return None
 
 
 def _open_results(path: Path) -> TextIO:
@@ -152,14 +165,28 @@ async def run_import(client: BiginClient, options: ImportOptions, view: Progress
         raise UsageError("--unique goes with --mode upsert (an update finds records by their id column)")
     if options.mode == "create" and options.unique:
         raise UsageError("--unique goes with --mode upsert")
-    total = count_rows(path, options.fmt)
-    types: FieldTypes | None = None
     if options.fmt == "csv":
-        read_csv_header(path, options.mapping)
-        types = await _field_types(client, options.module)
+        columns = read_csv_header(path, options.mapping, delimiter=options.delimiter)
+        total = count_rows(path, options.fmt, delimiter=options.delimiter)
+    else:
+        total = count_rows(path, options.fmt)
+        columns = jsonl_keys(path)
+        options.mapping.check_columns(columns, path)
+    fields = await _module_fields(client, options.module)
+    if fields is None and not options.ignore_unknown_columns:
+        raise UsageError(
+            f"cannot read the field list of {options.module} (the token lacks the ZohoBigin.settings scope), so the "
+            "columns cannot be checked: Bigin drops unknown fields without a word. Add the scope, or pass "
+            "--ignore-unknown-columns to import without the check"
+        )
+    checked = check_columns(
+        options.module, columns, options.mapping, fields, unique=options.unique, mode=options.mode,
+        ignore_unknown=options.ignore_unknown_columns, jsonl=options.fmt == "jsonl",
+    )
     module = client.module(options.module)
     lines: dict[int, int] = {}
-    records = _numbered(read_rows(path, options.fmt, options.mapping, types), lines)
+    types = FieldTypes(fields or ()) if options.fmt == "csv" else None
+    records = _numbered(read_rows(path, options.fmt, options.mapping, types, delimiter=options.delimiter), lines)
     handle = _open_results(options.results_path)
     results = ResultsFile(handle, options.key_fields())
 
@@ -178,7 +205,7 @@ async def run_import(client: BiginClient, options: ImportOptions, view: Progress
     aborted: BulkAbortedError | None = None
     try:
         if options.mode == "upsert":
-            result = await module.bulk_upsert(records, options.unique, **common)
+            result = await module.bulk_upsert(records, checked.unique, **common)
         elif options.mode == "update":
             result = await module.bulk_update(records, **common)
         else:
@@ -188,4 +215,7 @@ async def run_import(client: BiginClient, options: ImportOptions, view: Progress
     finally:
         handle.close()
         records.close()
-    return ImportReport(result, total, time.perf_counter() - started, options.results_path, aborted, options.journal)
+    return ImportReport(
+        result, total, time.perf_counter() - started, options.results_path, aborted, options.journal,
+        ignored_columns=checked.ignored, columns_checked=checked.checked,
+    )

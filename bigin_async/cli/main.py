@@ -85,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--journal", metavar="PATH", help="log progress here; re-running the command resumes")
     imp.add_argument("--results", type=Path, metavar="PATH", help="results CSV (default FILE.results.csv)")
     imp.add_argument("--format", choices=("csv", "jsonl"), help="input format (default: from the file name)")
+    imp.add_argument("--delimiter", metavar="CHAR",
+                     help="the CSV's separator: ';', tab, '|', ... (default ','; a file that uses another is refused)")
+    imp.add_argument("--ignore-unknown-columns", action="store_true",
+                     help="leave out columns that are not fields of the module (default: refuse the file)")
     imp.add_argument("--no-workflows", action="store_true", help="send trigger=[] so Bigin runs no workflows")
     imp.add_argument("--batch-size", type=int, default=100, metavar="N", help="records per call (at most 100)")
     _connection_options(imp)
@@ -110,16 +114,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _import_options(args: argparse.Namespace) -> ImportOptions:
     from bigin_async.cli.importer import ImportMode, ImportOptions
-    from bigin_async.cli.sources import ColumnMap, detect_format
+    from bigin_async.cli.sources import ColumnMap, detect_format, parse_delimiter
 
     unique = [name.strip() for item in args.unique or () for name in item.split(",") if name.strip()] or None
     mode: ImportMode = args.mode or ("upsert" if unique else "create")
     if not 1 <= args.batch_size <= 100:
         raise UsageError("--batch-size must be between 1 and 100 (Bigin's limit per call)")
+    fmt = detect_format(args.file, args.format)
+    if args.delimiter is not None and fmt != "csv":
+        raise UsageError("--delimiter applies to CSV files")
     return ImportOptions(
         module=module_api_name(args.module),
         path=args.file,
-        fmt=detect_format(args.file, args.format),
+        fmt=fmt,
         mode=mode,
         unique=unique,
         mapping=ColumnMap.parse(args.mapping),
@@ -127,6 +134,8 @@ def _import_options(args: argparse.Namespace) -> ImportOptions:
         results=args.results,
         workflows=not args.no_workflows,
         batch_size=args.batch_size,
+        delimiter=parse_delimiter(args.delimiter),
+        ignore_unknown_columns=args.ignore_unknown_columns,
     )
 
 
@@ -164,6 +173,13 @@ def _print_import(console: Console, report: ImportReport) -> None:
     )
     console.print(table)
     console.print(f"results: {report.results_path}")
+    if report.ignored_columns:
+        console.print(
+            f"ignored columns (not fields of the module, not sent): {', '.join(map(repr, report.ignored_columns))}",
+            highlight=False,
+        )
+    if not report.columns_checked:
+        console.print("[yellow]column names not checked: the module's field list could not be read[/]")
     if summary["unknown"]:
         console.print(
             "[yellow]unknown: inserts whose answer was lost; they were not re-sent to avoid duplicates. "

@@ -8,10 +8,11 @@ own and the results file reports with the reason, in its place in the input orde
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import re
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -21,7 +22,8 @@ from bigin_async.inputs import FIELD_NAME
 from bigin_async.models import FieldInfo
 
 __all__ = [
-    "BadRow", "ColumnMap", "FieldTypes", "Format", "Row", "count_rows", "detect_format", "read_csv_header", "read_rows",
+    "DELIMITER_NAMES", "BadRow", "ColumnMap", "FieldTypes", "Format", "Row", "count_rows", "detect_format",
+    "jsonl_keys", "parse_delimiter", "read_csv_header", "read_rows",
 ]
 
 Format = Literal["csv", "jsonl"]
@@ -31,6 +33,10 @@ _INTEGER = re.compile(r"^[+-]?\d+$")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _TRUE = frozenset({"true", "yes", "y", "1"})
 _FALSE = frozenset({"false", "no", "n", "0"})
+# The separators spreadsheets write, by the name people use for them (Excel in many European
+# locales saves "CSV" with semicolons, since the comma is their decimal mark).
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+_DELIMITER_WORDS = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "pipe": "|"}
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,20 @@ class Row:
 
     line: int
     record: dict[str, Any] | BadRow
+
+
+def parse_delimiter(text: str | None) -> str:
+    """``--delimiter``: one character, or ``tab``/``\\t``/``semicolon``/``comma``/``pipe``."""
+    if text is None:
+        return ","
+    value = _DELIMITER_WORDS.get(text.casefold(), text)
+    if len(value) != 1 or value in "\"\r\n" or value.isalnum():
+        raise UsageError(f"--delimiter expects one character (or tab, semicolon, comma, pipe), got {text!r}")
+    return value
+
+
+def _delimiter_hint(delimiter: str) -> str:
+    return "--delimiter tab" if delimiter == "\t" else f"--delimiter '{delimiter}'"
 
 
 def detect_format(path: Path, explicit: str | None) -> Format:
@@ -142,23 +162,40 @@ class FieldTypes:
         return text
 
 
-def read_rows(path: Path, fmt: Format, mapping: ColumnMap, types: FieldTypes | None = None) -> Generator[Row, None, None]:
+def read_rows(
+    path: Path, fmt: Format, mapping: ColumnMap, types: FieldTypes | None = None, *, delimiter: str = ","
+) -> Generator[Row, None, None]:
     """The rows of ``path`` as records, lazily (the file stays open while the iterator lives)."""
     if fmt == "csv":
-        return _read_csv(path, mapping, types or FieldTypes())
+        return _read_csv(path, mapping, types or FieldTypes(), delimiter)
     return _read_jsonl(path, mapping)
 
 
-def read_csv_header(path: Path, mapping: ColumnMap) -> list[str]:
-    """The header row, checked (named, no duplicates, every mapped column present) before any
-    record is sent: a wrong header would otherwise fail every row, one call at a time."""
-    with path.open(newline="", encoding=ENCODING) as handle:
-        header = next(csv.reader(handle), None)
+def read_csv_header(path: Path, mapping: ColumnMap, *, delimiter: str = ",") -> list[str]:
+    """The header row, checked (named, no duplicates, every mapped column present, split on the
+    file's own separator) before any record is sent: a wrong header would otherwise fail every
+    row, one call at a time, or drop columns without a word."""
+    with _reading(path), path.open(newline="", encoding=ENCODING) as handle:
+        header = next(csv.reader(handle, delimiter=delimiter), None)
     if not header:
         raise UsageError(f"{path.name} is empty: a CSV import needs a header row of field names")
+    _check_delimiter(header, delimiter, path)
     columns = _check_header(header, path)
     mapping.check_columns(columns, path)
     return columns
+
+
+def _check_delimiter(header: list[str], delimiter: str, path: Path) -> None:
+    """A header split on the wrong separator reads as one column named ``Last_Name;Email``; field
+    names never hold a separator, so a separator inside the column names tells which one it is."""
+    text = "".join(header)
+    counts = {other: text.count(other) for other in DELIMITER_NAMES if other != delimiter}
+    other, found = max(counts.items(), key=lambda item: item[1])
+    if found and found >= len(header) - 1:
+        raise UsageError(
+            f"{path.name} looks {DELIMITER_NAMES[other]}-separated (its header reads {delimiter.join(header)!r}); "
+            f"pass {_delimiter_hint(other)}"
+        )
 
 
 def _check_header(header: list[str], path: Path) -> list[str]:
@@ -174,9 +211,9 @@ def _check_header(header: list[str], path: Path) -> list[str]:
     return header
 
 
-def _read_csv(path: Path, mapping: ColumnMap, types: FieldTypes) -> Generator[Row, None, None]:
+def _read_csv(path: Path, mapping: ColumnMap, types: FieldTypes, delimiter: str) -> Generator[Row, None, None]:
     with path.open(newline="", encoding=ENCODING) as handle:
-        reader = csv.reader(handle)
+        reader = csv.reader(handle, delimiter=delimiter)
         header = [name.strip() for name in next(reader, [])]  # checked by read_csv_header first
         width = len(header)
         line = reader.line_num + 1
@@ -209,19 +246,40 @@ def _read_jsonl(path: Path, mapping: ColumnMap) -> Generator[Row, None, None]:
             yield Row(number, mapping.apply(value))
 
 
-def count_rows(path: Path, fmt: Format) -> int:
-    """How many records ``path`` holds (for the bar's total and ETA): one quick pass.
-
-    Being a full read, it also finds what would break the import half way (bytes that are not
-    UTF-8, a NUL in a CSV) before anything is sent.
-    """
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """A whole-file pass: what would break the import half way (bytes that are not UTF-8, a NUL in
+    a CSV) is found here, before anything is sent."""
     try:
-        with path.open(newline="" if fmt == "csv" else None, encoding=ENCODING) as handle:
-            if fmt == "csv":
-                rows = sum(1 for cells in csv.reader(handle) if cells and any(c.strip() for c in cells))
-                return max(0, rows - 1)
-            return sum(1 for text in handle if text.strip())
+        yield
     except UnicodeDecodeError as error:
         raise UsageError(f"{path.name} is not UTF-8 text ({error}); save it as UTF-8 and try again") from None
     except csv.Error as error:
         raise UsageError(f"{path.name} is not a readable CSV file: {error}") from None
+
+
+def count_rows(path: Path, fmt: Format, *, delimiter: str = ",") -> int:
+    """How many records ``path`` holds (for the bar's total and ETA): one quick pass."""
+    with _reading(path), path.open(newline="" if fmt == "csv" else None, encoding=ENCODING) as handle:
+        if fmt == "csv":
+            rows = sum(1 for cells in csv.reader(handle, delimiter=delimiter) if cells and any(c.strip() for c in cells))
+            return max(0, rows - 1)
+        return sum(1 for text in handle if text.strip())
+
+
+def jsonl_keys(path: Path) -> list[str]:
+    """Every key of every object in a JSON-lines file, in first-seen order: its "columns", checked
+    against the module's fields like a CSV header (lines that are not objects are skipped here;
+    they fail alone when read)."""
+    keys: dict[str, None] = {}
+    with _reading(path), path.open(encoding=ENCODING) as handle:
+        for text in handle:
+            if not text.strip():
+                continue
+            try:
+                value = json.loads(text)
+            except ValueError:
+                continue
+            if isinstance(value, dict):
+                keys.update(dict.fromkeys(value))
+    return list(keys)

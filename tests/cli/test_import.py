@@ -77,7 +77,8 @@ async def test_jsonl_upsert_on_unique_field_updates_on_the_second_run(tmp_path: 
     assert rows[3]["status"] == "error" and rows[3]["code"] == "INVALID_ROW" and rows[3]["line"] == "4"
     assert {r["action"] for r in rows if r["status"] == "success"} == {"update"}
     assert len(emulator.store.table("Contacts")) == 150
-    assert emulator.counters.requests_by_route == {"POST /bigin/v2/Contacts/upsert": 4}
+    # One field-metadata read a run (the keys are checked against it), then the records.
+    assert emulator.counters.requests_by_route == {"GET /bigin/v2/settings/fields": 2, "POST /bigin/v2/Contacts/upsert": 4}
 
 
 async def test_a_journal_makes_a_rerun_skip_what_was_done(tmp_path: Path) -> None:
@@ -127,5 +128,5 @@ async def test_refused_credentials_exit_2(tmp_path: Path) -> None:
     source.write_text('{"Last_Name": "A"}\n', encoding="utf-8")
     run = await bigin(emulator, "import", "Contacts", str(source), client_secret="wrong-secret")
     assert run.code == 2
-    assert "stopped" in run.out
+    assert "not authorised" in run.err and "invalid_client" in run.err  # found at the field-metadata read
     assert len(emulator.store.table("Contacts")) == 0
