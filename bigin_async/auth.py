@@ -2,36 +2,50 @@
 
 Zoho lets one refresh token mint at most 10 access tokens in 10 minutes and then blocks it. So
 the manager caches the token, refreshes about a minute before expiry, lets exactly one refresh
-run at a time (twenty tasks with an expired token cause one refresh, not twenty), and, through
-the store's lock, lets processes that share a token file refresh once between them.
+run at a time (twenty tasks with an expired token cause one refresh, not twenty, and share its
+failure as they would its success), and, through the store's lock, lets processes that share a
+token file refresh once between them. See :class:`TokenManager` for how failures are counted.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
+import random
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlencode
 
 import anyio
+import anyio.from_thread
 import anyio.to_thread
 import httpx
 from pydantic import SecretStr
 
-from bigin_async._redact import logger
+from bigin_async._redact import REDACTED, SENSITIVE_KEYS, logger, redact_text
 from bigin_async.config import Region, check_base_url, resolve_region
-from bigin_async.errors import AuthenticationError, BiginConnectionError, ConfigurationError
+from bigin_async.errors import (
+    AuthenticationError,
+    BiginConnectionError,
+    BiginTimeoutError,
+    ConfigurationError,
+    RateLimitError,
+    ServerError,
+    parse_retry_after,
+)
+from bigin_async.retry import Outcome, backoff_delay, classify_exception
 
 __all__ = [
     "SCOPES",
     "FileTokenStore",
     "MemoryTokenStore",
+    "RefreshBlockedError",
     "Scope",
     "Token",
     "TokenManager",
@@ -94,11 +108,22 @@ class Token:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Token:
+        """The token saved by :meth:`to_json`; anything else (a hand-edited or foreign file) raises
+        ``ValueError``/``KeyError``/``TypeError`` rather than becoming a token that is sent to Zoho,
+        or an ``api_domain`` the token would travel to."""
+        access = data["access_token"]
+        if not isinstance(access, str) or not access:
+            raise ValueError("access_token must be a non-empty string")
         expires = data.get("expires_at")
+        if expires is not None and (isinstance(expires, bool) or not isinstance(expires, (int, float))):
+            raise ValueError("expires_at must be a number of epoch seconds")
+        domain = data.get("api_domain")
+        if domain is not None and not isinstance(domain, str):
+            raise ValueError("api_domain must be a URL")
         return cls(
-            access_token=SecretStr(str(data["access_token"])),
+            access_token=SecretStr(access),
             expires_at=float(expires) if expires is not None else None,
-            api_domain=data.get("api_domain"),
+            api_domain=check_base_url("api_domain (from the token store)", domain) if domain else None,
         )
 
 
@@ -132,7 +157,7 @@ class MemoryTokenStore:
 
     @contextlib.asynccontextmanager
     async def lock(self, key: str) -> AsyncIterator[None]:
-        # The manager's own anyio.Lock already serialises refreshes within a process.
+        # The manager runs one refresh at a time within a process already.
         yield
 
 
@@ -141,37 +166,58 @@ class FileTokenStore:
 
     Several workers sharing one refresh token point at the same file: the first to find the
     token stale takes the lock and refreshes; the others wait, re-read, and find it fresh.
+    A file that is not what this class writes (truncated, hand-edited, another program's) is
+    read as empty and rewritten at the next save. A file that cannot be read or written raises
+    ``OSError``: the token manager then keeps the token in memory and says so once.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._lock_path = self.path.with_name(self.path.name + ".lock")
+        self._warned = False
+
+    def __repr__(self) -> str:
+        return f"FileTokenStore({str(self.path)!r})"
 
     def _read_all(self) -> dict[str, Any]:
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            data = json.loads(self.path.read_bytes().decode("utf-8"))
         except FileNotFoundError:
             return {}
-        except ValueError:
-            logger.warning("token file %s is not valid JSON; ignoring it", self.path)
-            return {}
-        return data if isinstance(data, dict) else {}
+        except ValueError:  # not JSON, not UTF-8, empty
+            data = None
+        if isinstance(data, dict):
+            return data
+        if not self._warned:
+            self._warned = True
+            logger.warning("token file %s is not a JSON object of tokens; treating it as empty and rewriting it", self.path)
+        return {}
 
     def _write_all(self, data: Mapping[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.path)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(data, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
 
     async def load(self, key: str) -> Token | None:
         data = await anyio.to_thread.run_sync(self._read_all)
         entry = data.get(key)
-        return Token.from_json(entry) if isinstance(entry, Mapping) else None
+        if not isinstance(entry, Mapping):
+            return None
+        try:
+            return Token.from_json(entry)
+        except (KeyError, TypeError, ValueError):
+            return None  # a malformed entry is no token: the next save replaces it
 
     async def save(self, key: str, token: Token) -> None:
         def update() -> None:
@@ -205,6 +251,29 @@ class FileTokenStore:
             os.close(fd)
 
 
+class RefreshBlockedError(AuthenticationError):
+    """Refreshing the access token may not be tried again for ``retry_after`` seconds (until
+    ``retry_at``, epoch seconds).
+
+    Zoho lets a refresh token mint 10 access tokens in 10 minutes and then answers "Access Denied"
+    for its window (``code`` "Access Denied"); the client also stops itself before that count
+    (``code`` "REFRESH_LIMIT"). Asking again sooner only keeps the block going, so every call
+    gets this error at once, without a request, until the time has come.
+    """
+
+    def __init__(self, message: str, *, retry_at: float, retry_after: float, **kwargs: Any) -> None:
+        self.retry_at = retry_at
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)
+
+
+# Zoho's limit on minting: 10 access tokens per refresh token in 10 minutes.
+_ZOHO_WINDOW = 600.0
+
+# Answers that asking again will not change: the refresh token is revoked, invalid or of another
+# data centre, or the client id/secret are wrong. Only the user can fix them.
+_PERMANENT = frozenset({"invalid_code", "invalid_client", "invalid_client_secret", "invalid_grant", "unauthorized_client"})
+
 _ERROR_HINTS = {
     "invalid_client": (
         "the client_id/client_secret were refused: check them, and check the region: a client "
@@ -222,26 +291,73 @@ _ERROR_HINTS = {
 }
 
 
-def _oauth_error(body: Mapping[str, Any], status: int, url: str) -> AuthenticationError:
-    code = str(body.get("error") or "oauth_error")
-    description = str(body.get("error_description") or "")
+def _scrub(text: str, secrets: Iterable[str]) -> str:
+    """``text`` without tokens: the usual patterns, and the form's own values wherever they show
+    (the accounts server may echo the form back, in any syntax, in ``error_description``)."""
+    text = redact_text(text)
+    for secret in secrets:
+        if len(secret) >= 4:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def _in_words(seconds: float) -> str:
+    minutes, secs = divmod(max(0, math.ceil(seconds)), 60)
+    if minutes and secs:
+        return f"{minutes} min {secs} s"
+    return f"{minutes} min" if minutes else f"{secs} s"
+
+
+def _blocked(reason: str, *, now: float, until: float, code: str, status: int = 0, **kwargs: Any) -> RefreshBlockedError:
+    wait = max(0.0, until - now)
+    when = time.strftime("%H:%M:%S UTC", time.gmtime(until))
+    return RefreshBlockedError(
+        f"{reason}; refresh may be tried again in {_in_words(wait)} (at {when})",
+        retry_at=until,
+        retry_after=wait,
+        status_code=status,
+        code=code,
+        **kwargs,
+    )
+
+
+def _oauth_error(
+    body: Mapping[str, Any], status: int, url: str, *, secrets: Iterable[str] = (), retry_after: float | None = None,
+    now: float | None = None,
+) -> AuthenticationError:  # fmt: skip
+    secrets = tuple(secrets)
+    code = _scrub(str(body.get("error") or "oauth_error"), secrets)
+    description = _scrub(str(body.get("error_description") or ""), secrets)
     hint = _ERROR_HINTS.get(code.lower(), "")
     message = f"OAuth token request failed: {code}"
     if description:
         message += f" ({description})"
     if hint:
         message += f"; likely cause: {hint}"
-    return AuthenticationError(message, status_code=status, code=code, method="POST", url=url)
+    details = {"error": code, "error_description": description} if description else {"error": code}
+    if code.lower() == "access denied" or "too many requests" in description.lower():
+        now = time.time() if now is None else now
+        wait = retry_after if retry_after is not None else _ZOHO_WINDOW
+        return _blocked(message, now=now, until=now + wait, code=code, status=status, details=details, method="POST", url=url)
+    return AuthenticationError(message, status_code=status, code=code, details=details, method="POST", url=url)
 
 
-async def _token_request(http: httpx.AsyncClient, url: str, form: Mapping[str, str], timeout: float) -> dict[str, Any]:
-    """POST a form to the token endpoint; errors come back as HTTP 200 bodies too, so read the body."""
-    try:
-        response = await http.post(url, data=dict(form), timeout=timeout)
-    except httpx.TimeoutException as exc:
-        raise BiginConnectionError(f"OAuth token request timed out: {type(exc).__name__}", method="POST", url=url) from exc
-    except httpx.TransportError as exc:
-        raise BiginConnectionError(f"OAuth token request failed: {type(exc).__name__}", method="POST", url=url) from exc
+def _connection_error(exc: httpx.RequestError, url: str) -> BiginConnectionError:
+    cls = BiginTimeoutError if isinstance(exc, httpx.TimeoutException) else BiginConnectionError
+    return cls(f"OAuth token request failed: {type(exc).__name__}", method="POST", url=url)
+
+
+def _read_answer(
+    response: httpx.Response, url: str, secrets: Iterable[str], now: float | None = None
+) -> dict[str, Any]:
+    """The token endpoint's body, or the typed error it stands for.
+
+    Errors come back as HTTP 200 bodies too, so the body decides, except that a 5xx or 429 is the
+    server failing (worth another try), whatever its body says.
+    """
+    if response.status_code >= 500 or response.status_code == 429:
+        cls = RateLimitError if response.status_code == 429 else ServerError
+        raise cls(f"the OAuth server failed (HTTP {response.status_code})", status_code=response.status_code, method="POST", url=url)
     try:
         body = response.json()
     except ValueError:
@@ -253,11 +369,23 @@ async def _token_request(http: httpx.AsyncClient, url: str, form: Mapping[str, s
             method="POST",
             url=url,
         )
-    if "error" in body or "access_token" not in body and "refresh_token" not in body:
-        raise _oauth_error(body, response.status_code, url)
-    if response.status_code >= 400:
-        raise _oauth_error(body, response.status_code, url)
+    if "error" in body or ("access_token" not in body and "refresh_token" not in body) or response.status_code >= 400:
+        advised = parse_retry_after(response.headers)
+        raise _oauth_error(body, response.status_code, url, secrets=secrets, retry_after=advised, now=now)
     return body
+
+
+def _form_secrets(form: Mapping[str, str]) -> tuple[str, ...]:
+    return tuple(value for key, value in form.items() if key in SENSITIVE_KEYS)
+
+
+async def _token_request(http: httpx.AsyncClient, url: str, form: Mapping[str, str], timeout: float) -> dict[str, Any]:
+    """POST a form to the token endpoint once (no retries: for the one-off helpers)."""
+    try:
+        response = await http.post(url, data=dict(form), timeout=timeout)
+    except httpx.RequestError as exc:
+        raise _connection_error(exc, url) from exc
+    return _read_answer(response, url, _form_secrets(form))
 
 
 def _token_from_body(body: Mapping[str, Any], now: float) -> Token:
@@ -276,12 +404,57 @@ def _token_from_body(body: Mapping[str, Any], now: float) -> Token:
     )
 
 
+def _again(error: BaseException) -> BaseException:
+    """A twin of ``error`` (same class, text and attributes) for one more waiter to raise: one
+    instance raised in fifty tasks would collect all their tracebacks."""
+    twin = error.__class__.__new__(error.__class__, *error.args)
+    twin.__dict__.update(error.__dict__)
+    twin.__cause__ = error.__cause__
+    return twin
+
+
+class _Flight:
+    """One refresh and everyone waiting for it: its outcome, token or error, is all of theirs."""
+
+    __slots__ = ("abandoned", "done", "error", "stale", "started", "token")
+
+    def __init__(self, stale: Token | None) -> None:
+        self.stale = stale
+        self.done = anyio.Event()
+        self.token: Token | None = None
+        self.error: Exception | None = None
+        self.started = False
+        self.abandoned = False
+
+
 class TokenManager:
-    """Hands out a valid access token; refreshes early, once at a time, and shares via the store."""
+    """Hands out a valid access token; refreshes early, once at a time, and shares via the store.
+
+    How it treats Zoho's accounts server, which lets a refresh token mint 10 access tokens in
+    10 minutes and then blocks it:
+
+    * One refresh at a time (a "flight"); every caller that needs a token meanwhile waits for
+      it and gets its outcome, the token or the same error. Failures are shared, not retried
+      by each waiter in turn.
+    * The flight runs in a task of its own, shielded and bounded by ``refresh_deadline``: a
+      caller whose deadline passes, or who is cancelled, stops waiting at once, and the refresh
+      goes on for the others.
+    * Only requests that may have reached Zoho count towards the 10: a connect error (refused,
+      DNS, connect timeout) never did, and is retried with jittered backoff inside the flight, as
+      is a 5xx or 429 (``refresh_attempts`` tries in all). A read timeout or dropped connection
+      after sending may have minted a token: it counts (the safe side of the limit) and is not
+      retried, and it ages out of the 10-minute window like any refresh: never a lockout for good.
+    * "Access Denied" blocks refreshes until Zoho's window ends (its ``Retry-After``, else 10
+      minutes); meanwhile calls raise :class:`RefreshBlockedError` at once, saying when.
+    * A refused refresh token or client (``invalid_code``, ``invalid_client``) is not asked about
+      again for ``permanent_failure_ttl`` seconds: calls fail fast with the same error until then.
+    * A store that fails (unwritable path, unreadable file) costs a warning, once; the token is
+      then kept in this process's memory.
+    """
 
     # Zoho: a refresh token mints at most 10 access tokens in 10 minutes, then it is blocked.
     MAX_REFRESHES = 10
-    REFRESH_WINDOW = 600.0
+    REFRESH_WINDOW = _ZOHO_WINDOW
     MAX_REJECTION_REFRESHES = 3
 
     def __init__(
@@ -297,6 +470,10 @@ class TokenManager:
         refresh_margin: float = 60.0,
         timeout: float = 30.0,
         clock: Callable[[], float] = time.time,
+        refresh_attempts: int = 3,
+        retry_backoff: float = 0.5,
+        refresh_deadline: float | None = None,
+        permanent_failure_ttl: float = 60.0,
     ) -> None:
         self.token_url = token_url
         self._client_id = client_id
@@ -305,12 +482,24 @@ class TokenManager:
         self.store: TokenStore = store or MemoryTokenStore()
         self.refresh_margin = refresh_margin
         self.timeout = timeout
+        #: Tries per flight for connect errors, 5xx and 429 (a try that reached Zoho counts).
+        self.refresh_attempts = max(1, refresh_attempts)
+        #: Base of the full-jitter backoff between those tries, in seconds.
+        self.retry_backoff = retry_backoff
+        #: Bound on one whole flight (tries, backoff, the store's lock); default twice ``timeout``.
+        self.refresh_deadline = refresh_deadline
+        #: How long an ``invalid_code``/``invalid_client`` answer is repeated without asking Zoho.
+        self.permanent_failure_ttl = permanent_failure_ttl
         self._clock = clock
-        self._lock = anyio.Lock()
+        self._rng = random.Random()
         self._token: Token | None = None
+        self._flight: _Flight | None = None
         self.refresh_count = 0
         self._refreshes: deque[float] = deque()
         self._rejections: deque[float] = deque()
+        self._blocked_until: float | None = None
+        self._refused: tuple[float, AuthenticationError] | None = None
+        self._store_warned = False
         if access_token is not None:
             now = clock()
             self._token = Token(access_token, now + expires_in if expires_in is not None else None)
@@ -333,15 +522,35 @@ class TokenManager:
         return f"TokenManager(token_url={self.token_url!r}, can_refresh={self.can_refresh})"
 
     async def get_token(self) -> Token:
-        """A token valid for at least ``refresh_margin`` more seconds (refreshing if needed)."""
-        token = self._token
-        if token is not None and token.is_fresh(self._clock(), self.refresh_margin):
-            return token
-        async with self._lock:
+        """A token valid for at least ``refresh_margin`` more seconds (refreshing if needed).
+
+        Cancelling the caller (its deadline) ends its wait at once; a refresh already under way
+        is not cancelled with it, it completes for the other callers.
+        """
+        while True:
             token = self._token
             if token is not None and token.is_fresh(self._clock(), self.refresh_margin):
-                return token  # another task refreshed while we waited
-            return await self._refresh_shared(stale=token)
+                return token
+            if not self.can_refresh:
+                return self._bare(token)
+            flight = self._flight
+            if flight is None:
+                refusal = self._refusal()
+                if refusal is not None:
+                    stored = await self._load_stored(token)  # another process may hold a fresh one
+                    if stored is None:
+                        raise refusal
+                    self._token = stored
+                    return stored
+                flight = self._flight = _Flight(token)
+                await self._lead(flight)
+            else:
+                await flight.done.wait()
+            if flight.error is not None:
+                raise _again(flight.error)
+            if flight.token is not None:
+                return flight.token
+            # The flight was given up before it began (its first caller was cancelled): look again.
 
     def may_refresh_after_rejection(self, rejected: Token) -> bool:
         """Whether a 401 for ``rejected`` is worth a refresh.
@@ -349,7 +558,8 @@ class TokenManager:
         A token another task already replaced: yes (the retry uses the new one). Otherwise at most
         ``MAX_REJECTION_REFRESHES`` in ``REFRESH_WINDOW``: a server that keeps refusing fresh tokens
         (a pinned api_domain in another data centre, a missing scope) would otherwise make every
-        call mint one, and Zoho blocks the refresh token after 10 in 10 minutes.
+        call mint one, and Zoho blocks the refresh token after 10 in 10 minutes. Bigin's
+        ``INVALID_TOKEN`` and Books' code 57 share this one cap.
         """
         if not self.can_refresh:
             return False
@@ -360,31 +570,110 @@ class TokenManager:
 
     async def invalidate(self, rejected: Token) -> None:
         """The server refused ``rejected``: forget it, unless a newer token already replaced it."""
-        async with self._lock:
-            if self._token is rejected or self._token is None:
-                self._rejections.append(self._clock())
-                self._token = Token(rejected.access_token, expires_at=0.0, api_domain=rejected.api_domain)
+        if self._token is rejected or self._token is None:
+            self._rejections.append(self._clock())
+            self._token = Token(rejected.access_token, expires_at=0.0, api_domain=rejected.api_domain)
+
+    async def refused(self, access_token: str) -> bool:
+        """A server refused the token sent as ``access_token``: whether sending the call again may help.
+
+        For callers that only know the header they sent (Books' code 57): a token already replaced
+        is retried with the new one; the current one is invalidated within the same cap as
+        :meth:`may_refresh_after_rejection`.
+        """
+        current = self._token
+        if current is None or current.access_token.get_secret_value() != access_token:
+            return self.can_refresh and current is not None
+        if not self.may_refresh_after_rejection(current):
+            return False
+        await self.invalidate(current)
+        return True
+
+    # -- the flight ----------------------------------------------------------------------------
+    async def _lead(self, flight: _Flight) -> None:
+        """Start ``flight`` in a task of its own and wait for it, abandoning the wait if cancelled.
+
+        anyio has no way to start a task outside a task group, but a worker thread can start one
+        in the event loop (``from_thread.run``): the refresh then belongs to no caller's cancel
+        scope. The thread only waits; its own limiter keeps it from queueing behind other threads.
+        """
+        try:
+            await anyio.to_thread.run_sync(
+                anyio.from_thread.run, self._fly, flight, abandon_on_cancel=True, limiter=anyio.CapacityLimiter(1)
+            )
+        finally:
+            if not flight.started:  # cancelled before the flight began: it never will
+                flight.abandoned = True
+                self._land(flight)
+
+    async def _fly(self, flight: _Flight) -> None:
+        with anyio.CancelScope(shield=True):
+            if flight.abandoned:
+                return
+            flight.started = True
+            try:
+                bound = self.refresh_deadline if self.refresh_deadline is not None else max(1.0, 2 * self.timeout)
+                with anyio.move_on_after(bound) as scope:
+                    flight.token = await self._refresh_shared(flight.stale)
+                if scope.cancelled_caught:
+                    flight.error = BiginTimeoutError(
+                        f"the access token refresh did not finish within {bound:g}s", method="POST", url=self.token_url
+                    )
+            except Exception as exc:
+                flight.error = exc
+            finally:
+                self._land(flight)
+
+    def _land(self, flight: _Flight) -> None:
+        if self._flight is flight:
+            self._flight = None
+        flight.done.set()
+
+    def _bare(self, stale: Token | None) -> Token:
+        if stale is not None and stale.expires_at is not None and stale.expires_at > self._clock():
+            return stale  # bare access-token mode: use it to the last second
+        raise AuthenticationError(
+            "the access token has expired (or was rejected) and no client_id/client_secret/"
+            "refresh_token are configured to get a new one",
+            status_code=401,
+            code="INVALID_TOKEN",
+        )
+
+    def _refusal(self) -> AuthenticationError | None:
+        """Why no refresh may be sent now, or None: Zoho's block, a recent permanent refusal, or
+        the local count of refreshes in the window."""
+        now = self._clock()
+        if self._blocked_until is not None and now < self._blocked_until:
+            return _blocked(
+                "Zoho blocked refreshes for this refresh token (Access Denied: more than 10 in 10 minutes)",
+                now=now, until=self._blocked_until, code="Access Denied", url=self.token_url,
+            )  # fmt: skip
+        if self._refused is not None and now < self._refused[0]:
+            until, error = self._refused
+            return AuthenticationError(
+                f"{error.message}; not asked again for {_in_words(until - now)}: fix the credentials "
+                "(a new refresh token or client secret needs a new client)",
+                status_code=error.status_code, code=error.code, details=error.details, method="POST", url=self.token_url,
+            )  # fmt: skip
+        _forget_before(self._refreshes, now - self.REFRESH_WINDOW)
+        if len(self._refreshes) >= self.MAX_REFRESHES:
+            return _blocked(
+                f"refusing to refresh the access token: {self.MAX_REFRESHES} refreshes in the last "
+                f"{self.REFRESH_WINDOW / 60:.0f} minutes already, and Zoho blocks a refresh token past that. "
+                "Share one client (or one FileTokenStore) instead of creating clients per request",
+                now=now, until=self._refreshes[0] + self.REFRESH_WINDOW, code="REFRESH_LIMIT", url=self.token_url,
+            )  # fmt: skip
+        return None
 
     async def _refresh_shared(self, stale: Token | None) -> Token:
-        if not self.can_refresh:
-            if stale is not None and stale.expires_at is not None and stale.expires_at > self._clock():
-                return stale  # bare access-token mode: use it to the last second
-            raise AuthenticationError(
-                "the access token has expired (or was rejected) and no client_id/client_secret/"
-                "refresh_token are configured to get a new one",
-                status_code=401,
-                code="INVALID_TOKEN",
-            )
-        async with self.store.lock(self.store_key):
-            stored = await self.store.load(self.store_key)
-            if stored is not None and stored.is_fresh(self._clock(), self.refresh_margin) and (
-                stale is None or stored.access_token.get_secret_value() != stale.access_token.get_secret_value()
-            ):
+        async with self._store_lock():
+            stored = await self._load_stored(stale)
+            if stored is not None:
                 self._token = stored  # another process refreshed for us
                 return stored
             token = await self._refresh()
-            await self.store.save(self.store_key, token)
-        self._token = token
+            self._token = token  # before saving: a store that fails must not cost the token
+            await self._save(token)
         return token
 
     async def _refresh(self) -> Token:
@@ -395,23 +684,92 @@ class TokenManager:
             "client_secret": self._client_secret.get_secret_value(),
             "refresh_token": self._refresh_token.get_secret_value(),
         }
-        if self.http is None:
-            raise ConfigurationError("the token manager has no HTTP client (the BiginClient was closed?)")
-        now = self._clock()
-        _forget_before(self._refreshes, now - self.REFRESH_WINDOW)
-        if len(self._refreshes) >= self.MAX_REFRESHES:
-            raise AuthenticationError(
-                f"refusing to refresh the access token: {self.MAX_REFRESHES} refreshes in the last "
-                f"{self.REFRESH_WINDOW / 60:.0f} minutes already, and Zoho blocks a refresh token past that. "
-                "Share one client (or one FileTokenStore) instead of creating clients per request.",
-                status_code=0,
-                code="REFRESH_LIMIT",
-            )
-        self._refreshes.append(now)
-        body = await _token_request(self.http, self.token_url, form, self.timeout)
-        self.refresh_count += 1
-        logger.info("refreshed the access token (%d refreshes by this client)", self.refresh_count)
-        return _token_from_body(body, self._clock())
+        secrets = _form_secrets(form)
+        url = self.token_url
+        for attempt in range(self.refresh_attempts):
+            if self.http is None:
+                raise ConfigurationError("the token manager has no HTTP client (the BiginClient was closed?)")
+            refusal = self._refusal()
+            if refusal is not None:
+                raise refusal
+            # Booked before sending: if the flight's bound cuts the request short, it may have
+            # reached Zoho, and it stays counted.
+            self._refreshes.append(self._clock())
+            error: Exception
+            try:
+                response = await self.http.post(url, data=form, timeout=self.timeout)
+            except httpx.RequestError as exc:
+                error = _connection_error(exc, url)
+                error.__cause__ = exc
+                if classify_exception(exc) is not Outcome.NOT_SENT:
+                    raise error from exc  # may have reached Zoho (and minted): counted, not re-sent
+                self._refreshes.pop()  # it never reached Zoho: it does not count
+            else:
+                try:
+                    body = _read_answer(response, url, secrets, self._clock())
+                except (ServerError, RateLimitError) as exc:
+                    error = exc
+                except AuthenticationError as exc:
+                    self._remember(exc)
+                    raise
+                else:
+                    token = _token_from_body(body, self._clock())
+                    self.refresh_count += 1
+                    self._refused = None
+                    logger.info("refreshed the access token (%d refreshes by this client)", self.refresh_count)
+                    return token
+            if attempt + 1 >= self.refresh_attempts:
+                raise error
+            delay = backoff_delay(attempt, self.retry_backoff, cap=max(self.retry_backoff, 8.0), uniform=self._rng.uniform)
+            logger.warning("access token refresh failed (%s); try %d of %d in %.2fs", error, attempt + 2, self.refresh_attempts, delay)
+            await anyio.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def _remember(self, error: AuthenticationError) -> None:
+        """Keep a refusal that asking again would not change, so calls fail fast meanwhile."""
+        if isinstance(error, RefreshBlockedError):
+            self._blocked_until = max(self._blocked_until or 0.0, error.retry_at)
+            logger.warning("%s", error.message)
+        elif (error.code or "").lower() in _PERMANENT:
+            self._refused = (self._clock() + self.permanent_failure_ttl, error)
+            logger.warning("%s", error.message)
+
+    # -- the store, which may fail ---------------------------------------------------------------
+    def _store_failed(self, what: str, exc: Exception) -> None:
+        if not self._store_warned:
+            self._store_warned = True
+            logger.warning(
+                "the token store could not %s (%s: %s); keeping the access token in this process's memory",
+                what, type(exc).__name__, redact_text(str(exc)),
+            )  # fmt: skip
+
+    @contextlib.asynccontextmanager
+    async def _store_lock(self) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                await stack.enter_async_context(self.store.lock(self.store_key))
+            except Exception as exc:
+                self._store_failed("lock", exc)
+            yield
+
+    async def _load_stored(self, stale: Token | None) -> Token | None:
+        """A fresh token from the store other than ``stale`` (one another process refreshed)."""
+        try:
+            stored = await self.store.load(self.store_key)
+        except Exception as exc:
+            self._store_failed("be read", exc)
+            return None
+        if stored is None or not stored.is_fresh(self._clock(), self.refresh_margin):
+            return None
+        if stale is not None and stored.access_token.get_secret_value() == stale.access_token.get_secret_value():
+            return None
+        return stored
+
+    async def _save(self, token: Token) -> None:
+        try:
+            await self.store.save(self.store_key, token)
+        except Exception as exc:
+            self._store_failed("save", exc)
 
 
 def _forget_before(times: deque[float], horizon: float) -> None:
@@ -522,4 +880,4 @@ async def revoke(
     except ValueError:
         body = {}
     if response.status_code >= 400 or (isinstance(body, dict) and "error" in body):
-        raise _oauth_error(body if isinstance(body, dict) else {}, response.status_code, url)
+        raise _oauth_error(body if isinstance(body, dict) else {}, response.status_code, url, secrets=(token,))

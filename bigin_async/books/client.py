@@ -157,7 +157,8 @@ class BooksClient(AsyncClosing):
         """Call any Books endpoint (``path`` relative to ``/books/v3``); the body of a ``code: 0`` answer.
 
         Retries, limits and pooling are the Bigin pipeline's. A refused token (Books' code 57,
-        not Bigin's ``INVALID_TOKEN``) is refreshed once and the call sent again.
+        not Bigin's ``INVALID_TOKEN``) is refreshed once and the call sent again, within the token
+        manager's one cap on such refreshes (shared with Bigin's calls).
         """
         query = {"organization_id": self.organization_id, **(params or {})}
         tokens = self._transport.tokens
@@ -171,13 +172,13 @@ class BooksClient(AsyncClosing):
                 body = response.json() if response.content else None
             except ValueError:
                 body = None
-            if response.status_code == 401 and not refreshed and tokens.can_refresh:
-                refreshed = True
+            if response.status_code == 401 and not refreshed:
+                # The token manager's cap on rejection refreshes is Bigin's too: a Books token that
+                # keeps being refused must not mint a token per call and get the refresh token blocked.
                 sent = response.request.headers.get("Authorization", "").removeprefix(_AUTH_SCHEME)
-                current = tokens.current
-                if current is not None and current.access_token.get_secret_value() == sent:
-                    await tokens.invalidate(current)
-                continue
+                if await tokens.refused(sent):
+                    refreshed = True
+                    continue
             if isinstance(body, dict) and body.get("code") == 0 and response.status_code < 400:
                 return body
             raise books_error(

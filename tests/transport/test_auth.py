@@ -5,22 +5,28 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import anyio
 import httpx
 import pytest
 import respx
+from pydantic import SecretStr
 
 from bigin_async import (
     AuthenticationError,
     BiginClient,
+    BiginConnectionError,
+    BiginTimeoutError,
     FileTokenStore,
     Scope,
     authorization_url,
     exchange_code,
     revoke,
 )
-from bigin_async.auth import SCOPES, Token
+from bigin_async.auth import SCOPES, Token, TokenManager
+from bigin_async.errors import ServerError
 from tests.transport.helpers import API, SECRETS, TOKEN_URL, make_client, mock_token, token_body
 
 
@@ -172,3 +178,362 @@ async def test_httpx_mock_transport_and_bring_your_own_client() -> None:
     assert not own.is_closed  # the user's client is the user's to close
     await own.aclose()
     assert calls == ["/oauth/v2/token", "/bigin/v2/org"]
+
+
+# -- issue #9: the token manager under failure ---------------------------------------------------
+NOW = 1_800_000_000.0
+
+
+class FakeAccounts:
+    """An httpx handler standing in for Zoho's accounts server: ``answers`` is consumed in order
+    (an ``httpx.Response`` is returned, an exception raised); the last one repeats. ``sent`` counts
+    requests the server received (a raised connect error never reached it, so it is not counted)."""
+
+    def __init__(self, *answers: httpx.Response | Exception) -> None:
+        self.answers = list(answers)
+        self.attempts = 0
+        self.sent = 0
+        self.forms: list[str] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.attempts += 1
+        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if isinstance(answer, (httpx.ConnectError, httpx.ConnectTimeout)):
+            raise answer
+        self.sent += 1
+        self.forms.append(request.content.decode())
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def ok(token: str = "1000.access-SECRET") -> httpx.Response:
+    return httpx.Response(200, json=token_body(token))
+
+
+ACCESS_DENIED = {
+    "error_description": "You have made too many requests continuously. Please try again after some time.",
+    "error": "Access Denied",
+    "status": "failure",
+}
+
+
+def manager(accounts: FakeAccounts, clock: list[float] | None = None, **options: Any) -> TokenManager:
+    now = clock if clock is not None else [NOW]
+    tokens = TokenManager(
+        token_url=TOKEN_URL,
+        client_id=SecretStr(SECRETS["client_id"]),
+        client_secret=SecretStr(SECRETS["client_secret"]),
+        refresh_token=SecretStr(SECRETS["refresh_token"]),
+        clock=lambda: now[0],
+        **options,
+    )
+    tokens.retry_backoff = 0.0
+    tokens.http = httpx.AsyncClient(transport=httpx.MockTransport(accounts))
+    return tokens
+
+
+async def gather(tokens: TokenManager, callers: int) -> list[Token | BaseException]:
+    results: list[Token | BaseException] = []
+
+    async def one() -> None:
+        try:
+            results.append(await tokens.get_token())
+        except Exception as exc:
+            results.append(exc)
+
+    async with anyio.create_task_group() as tasks:
+        for _ in range(callers):
+            tasks.start_soon(one)
+    return results
+
+
+async def test_connect_errors_during_a_blip_never_lock_the_client_out() -> None:
+    """#9.11: ten calls while the accounts server is unreachable, then the network is back."""
+    accounts = FakeAccounts(httpx.ConnectError("refused"))
+    tokens = manager(accounts)
+    for _ in range(12):
+        with pytest.raises(BiginConnectionError):
+            await tokens.get_token()
+    assert accounts.sent == 0
+    accounts.answers = [ok()]
+    token = await tokens.get_token()  # not "refusing to refresh: 10 refreshes already"
+    assert token.access_token.get_secret_value() == "1000.access-SECRET"
+    assert accounts.sent == 1
+
+
+async def test_a_connect_error_is_retried_inside_the_call_with_backoff() -> None:
+    """#9.11: a blip shorter than the retries costs the caller nothing."""
+    accounts = FakeAccounts(httpx.ConnectError("refused"), httpx.ConnectTimeout("slow connect"), ok())
+    tokens = manager(accounts)
+    token = await tokens.get_token()
+    assert token.access_token.get_secret_value() == "1000.access-SECRET"
+    assert (accounts.attempts, accounts.sent) == (3, 1)
+
+
+async def test_read_timeouts_count_against_the_budget_but_the_lockout_ends_with_the_window() -> None:
+    """A read timeout may have reached Zoho (and minted a token): it counts, the safe side of the
+    10-in-10 rule. It is not retried inside the call, and the window slides: never locked forever."""
+    from bigin_async.auth import RefreshBlockedError
+
+    clock = [NOW]
+    accounts = FakeAccounts(httpx.ReadTimeout("no answer"))
+    tokens = manager(accounts, clock)
+    for _ in range(TokenManager.MAX_REFRESHES):
+        with pytest.raises(BiginTimeoutError):
+            await tokens.get_token()
+        clock[0] += 1.0
+    assert accounts.sent == TokenManager.MAX_REFRESHES
+    accounts.answers = [ok()]
+    with pytest.raises(RefreshBlockedError) as blocked:
+        await tokens.get_token()
+    assert accounts.sent == TokenManager.MAX_REFRESHES  # refused locally, nothing sent
+    assert blocked.value.code == "REFRESH_LIMIT"
+    assert blocked.value.retry_after == pytest.approx(TokenManager.REFRESH_WINDOW - 10.0)
+    clock[0] += blocked.value.retry_after
+    assert (await tokens.get_token()).access_token.get_secret_value() == "1000.access-SECRET"
+
+
+@pytest.mark.parametrize(
+    ("answer", "code"),
+    [
+        (httpx.Response(200, json={"error": "invalid_code"}), "invalid_code"),
+        (httpx.Response(200, json={"error": "invalid_client"}), "invalid_client"),
+        (httpx.Response(400, json=ACCESS_DENIED), "Access Denied"),
+        (httpx.Response(200, json=ACCESS_DENIED), "Access Denied"),
+    ],
+)
+async def test_one_refused_refresh_is_shared_by_fifty_waiters(answer: httpx.Response, code: str) -> None:
+    """#9.12: one request reaches Zoho, every waiter gets the same typed error."""
+    accounts = FakeAccounts(answer)
+    tokens = manager(accounts)
+    results = await gather(tokens, 50)
+    assert accounts.sent == 1
+    assert all(isinstance(r, AuthenticationError) and r.code == code for r in results)
+    # ...and the next caller fails fast, without asking Zoho again.
+    with pytest.raises(AuthenticationError) as again:
+        await tokens.get_token()
+    assert again.value.code == code
+    assert accounts.sent == 1
+
+
+async def test_access_denied_stops_refreshes_until_zohos_window_ends() -> None:
+    """#9.12: Zoho blocked the refresh token: say when to try again; try again only then."""
+    from bigin_async.auth import RefreshBlockedError
+
+    clock = [NOW]
+    accounts = FakeAccounts(httpx.Response(400, json=ACCESS_DENIED), ok())
+    tokens = manager(accounts, clock)
+    with pytest.raises(RefreshBlockedError) as first:
+        await tokens.get_token()
+    assert first.value.retry_after == TokenManager.REFRESH_WINDOW
+    clock[0] += 300
+    with pytest.raises(RefreshBlockedError) as later:
+        await tokens.get_token()
+    assert later.value.retry_after == pytest.approx(300.0)
+    assert later.value.retry_at == pytest.approx(NOW + TokenManager.REFRESH_WINDOW)
+    assert "tried again in 5 min" in str(later.value)
+    assert accounts.sent == 1
+    clock[0] += 300
+    assert (await tokens.get_token()).access_token.get_secret_value() == "1000.access-SECRET"
+    assert accounts.sent == 2
+
+
+async def test_access_denied_honours_zohos_retry_after() -> None:
+    from bigin_async.auth import RefreshBlockedError
+
+    accounts = FakeAccounts(httpx.Response(400, json=ACCESS_DENIED, headers={"Retry-After": "120"}))
+    tokens = manager(accounts)
+    with pytest.raises(RefreshBlockedError) as blocked:
+        await tokens.get_token()
+    assert blocked.value.retry_after == 120.0
+
+
+async def test_a_revoked_refresh_token_fails_fast_then_is_tried_again_after_a_while() -> None:
+    """#9.12: invalid_code will not fix itself by asking again on every call; a short negative cache."""
+    clock = [NOW]
+    accounts = FakeAccounts(httpx.Response(200, json={"error": "invalid_code"}), ok())
+    tokens = manager(accounts, clock)
+    for _ in range(5):
+        with pytest.raises(AuthenticationError, match="invalid_code"):
+            await tokens.get_token()
+    assert accounts.sent == 1
+    clock[0] += tokens.permanent_failure_ttl
+    assert (await tokens.get_token()).access_token.get_secret_value() == "1000.access-SECRET"
+    assert accounts.sent == 2
+
+
+async def test_5xx_is_retried_inside_the_one_flight_not_per_waiter() -> None:
+    """#9.12: 50 waiters on a failing accounts server: the retries are the flight's, not theirs."""
+    accounts = FakeAccounts(httpx.Response(500, json={"error": "internal"}), httpx.Response(503, text="<html>busy</html>"))
+    tokens = manager(accounts)
+    results = await gather(tokens, 50)
+    assert accounts.sent == tokens.refresh_attempts
+    assert all(isinstance(r, ServerError) for r in results)
+    assert len({str(r) for r in results}) == 1  # one error (each waiter raises its own copy of it)
+    accounts.answers = [httpx.Response(502, text="bad gateway"), ok()]
+    assert (await tokens.get_token()).access_token.get_secret_value() == "1000.access-SECRET"  # no lockout
+
+
+async def test_a_cancelled_caller_does_not_abort_the_refresh_for_the_others() -> None:
+    """#9.13: the caller's deadline ends its own wait at once; the refresh goes on for the others."""
+    arrived = anyio.Event()
+    release = anyio.Event()
+    sent = 0
+
+    async def slow_accounts(request: httpx.Request) -> httpx.Response:
+        nonlocal sent
+        sent += 1
+        arrived.set()
+        await release.wait()
+        return ok()
+
+    tokens = manager(FakeAccounts(ok()))
+    tokens.http = httpx.AsyncClient(transport=httpx.MockTransport(slow_accounts))
+    left = anyio.Event()
+    results: list[Token | BaseException] = []
+
+    async def impatient(scope: anyio.CancelScope) -> None:
+        with scope:
+            await tokens.get_token()
+        left.set()
+
+    async def patient() -> None:
+        results.append(await tokens.get_token())
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tasks:
+            leader_scope = anyio.CancelScope()
+            tasks.start_soon(impatient, leader_scope)  # the first caller starts the refresh
+            await arrived.wait()
+            for _ in range(10):
+                tasks.start_soon(patient)
+            leader_scope.cancel()
+            await left.wait()  # the cancelled caller is gone while the refresh still hangs
+            assert not release.is_set()
+            release.set()
+    assert sent == 1
+    assert len(results) == 10 and all(isinstance(r, Token) for r in results)
+    assert tokens.current is not None
+
+
+async def test_the_shielded_refresh_has_its_own_bound() -> None:
+    """#9.13: an accounts server that never answers (no socket timeout fires in-process) cannot
+    hold a refresh, nor its waiters, forever."""
+    never = anyio.Event()
+
+    async def hung(request: httpx.Request) -> httpx.Response:
+        await never.wait()
+        raise AssertionError("unreachable")
+
+    tokens = manager(FakeAccounts(ok()), refresh_deadline=0.2)
+    tokens.http = httpx.AsyncClient(transport=httpx.MockTransport(hung))
+    with anyio.fail_after(10):
+        results = await gather(tokens, 5)
+    assert all(isinstance(r, BiginTimeoutError) for r in results)
+
+
+async def test_books_and_bigin_share_one_cap_on_rejection_refreshes() -> None:
+    """#9.14: a Books token Books keeps refusing must not lock the Bigin side out."""
+    from bigin_async.books import BooksAuthenticationError, BooksClient
+
+    minted: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/oauth/v2/token"):
+            minted.append("x")
+            return httpx.Response(200, json=token_body(f"1000.t{len(minted)}"))
+        if request.url.path.startswith("/books/"):
+            return httpx.Response(401, json={"code": 57, "message": "You are not authorized to perform this operation"})
+        return httpx.Response(200, json={"ok": True})
+
+    async with make_client(transport=httpx.MockTransport(handler)) as bigin:
+        books = BooksClient.from_bigin(bigin, "123")
+        for _ in range(12):
+            with pytest.raises(BooksAuthenticationError):
+                await books.contacts.search()
+        assert len(minted) == 1 + TokenManager.MAX_REJECTION_REFRESHES
+        assert await bigin.request("GET", "/org") == {"ok": True}  # Bigin still works
+    assert len(minted) == 1 + TokenManager.MAX_REJECTION_REFRESHES
+
+
+@pytest.mark.parametrize("shape", ["directory", "under_a_file"])
+async def test_a_store_that_cannot_be_written_keeps_the_token_in_memory(
+    tmp_path: Path, shape: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """#9.15: every call used to refresh (and Zoho blocks the 11th); now one refresh, one warning."""
+    if shape == "directory":
+        path = tmp_path / "tokens.json"
+        path.mkdir()
+    else:
+        (tmp_path / "plain-file").write_text("x")
+        path = tmp_path / "plain-file" / "tokens.json"
+    with respx.mock() as router:
+        token_route = mock_token(router)
+        router.get(f"{API}/org").respond(json={})
+        with caplog.at_level("WARNING", logger="bigin_async"):
+            async with make_client(token_store=FileTokenStore(path)) as bigin:
+                for _ in range(12):
+                    await bigin.request("GET", "/org")
+        assert token_route.call_count == 1
+    warnings = [r for r in caplog.records if "token store" in r.getMessage()]
+    assert len(warnings) == 1
+    for secret in [*SECRETS.values(), "1000.access-SECRET"]:
+        assert secret not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"KEY": {"access_token": "1000.old", "expires_at": "soon"}}',
+        b'{"KEY": {"expires_at": 1}}',
+        b'{"KEY": {"access_token": {"nested": 1}, "expires_at": 9999999999}}',
+        b'{"KEY": ["not", "a", "mapping"]}',
+        b'{"KEY": {"access_token": "1000.old", "expires_at": 9999999999, "api_domain": "http://evil.example"}}',
+        b"[1, 2, 3]",
+        b"\x89PNG\r\n\x1a\n\x00\xff\xfe garbage",
+        b"",
+        b'{"KEY": {"access_token": "1000.old", "expir',
+    ],
+)
+async def test_a_token_file_of_the_wrong_shape_is_treated_as_empty_and_rewritten(tmp_path: Path, content: bytes) -> None:
+    """#9.15: a hand-edited, truncated or foreign file must not brick the client."""
+    import json
+
+    path = tmp_path / "tokens.json"
+    with respx.mock() as router:
+        token_route = mock_token(router, "1000.fresh")
+        api = router.get(f"{API}/org").respond(json={})
+        async with make_client(token_store=FileTokenStore(path)) as bigin:
+            key = bigin.transport.tokens.store_key
+            path.write_bytes(content.replace(b"KEY", key.encode()))
+            await bigin.request("GET", "/org")
+            await bigin.request("GET", "/org")
+        assert token_route.call_count == 1
+        assert api.calls.last.request.headers["Authorization"] == "Zoho-oauthtoken 1000.fresh"
+        assert api.calls.last.request.url.host == "www.zohoapis.com"
+    assert json.loads(path.read_text())[key]["access_token"] == "1000.fresh"
+
+
+async def test_secrets_echoed_by_the_token_endpoint_never_reach_errors_or_logs(caplog: pytest.LogCaptureFixture) -> None:
+    """The accounts server may echo the form back in error_description: redact it everywhere."""
+    echo = (
+        f"bad request grant_type=refresh_token&client_id={SECRETS['client_id']}&client_secret="
+        f"{SECRETS['client_secret']}&refresh_token={SECRETS['refresh_token']} "
+        f"(json: {{'client_secret': '{SECRETS['client_secret']}', 'refresh_token': '{SECRETS['refresh_token']}'}})"
+    )
+    accounts = FakeAccounts(
+        httpx.Response(200, json={"error": "invalid_client", "error_description": echo}),
+    )
+    tokens = manager(accounts)
+    with caplog.at_level("DEBUG", logger="bigin_async"):
+        with pytest.raises(AuthenticationError) as info:
+            await tokens.get_token()
+        with pytest.raises(AuthenticationError) as cached:
+            await tokens.get_token()
+    texts = [str(info.value), repr(info.value), str(info.value.details), str(info.value.headers), str(cached.value),
+             repr(tokens), caplog.text]  # fmt: skip
+    for text in texts:
+        for secret in SECRETS.values():
+            assert secret not in text
+    assert "bad request" in str(info.value)  # the rest of the description is kept
