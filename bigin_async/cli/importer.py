@@ -141,14 +141,21 @@ def _numbered(rows: Generator[Row, None, None], lines: dict[int, int]) -> Genera
         rows.close()  # closes the input file now, not whenever the generator is collected
 
 
-async def _module_fields(client: BiginClient, module: str) -> list[FieldInfo] | None:
+async def _module_fields(client: BiginClient, options: ImportOptions) -> list[FieldInfo] | None:
     """The module's fields (one ``settings/fields`` call): the names a column may have, and the
-    types CSV text is converted to. None when the token lacks the settings scope; any other
-    failure (refused credentials, an unreachable server) would fail the import too: it stops here."""
+    types CSV text is converted to. Refused for want of a scope or a permission, the import stops
+    unless ``--ignore-unknown-columns`` (None: the columns go unchecked). Any other failure (refused
+    credentials, an unreachable server) would fail every record too: it stops the import here."""
     try:
-        return await client.settings.fields(module)
-    except PermissionDeniedError:
-        return None
+        return await client.settings.fields(options.module)
+    except PermissionDeniedError as error:
+        if options.ignore_unknown_columns:
+            return None
+        raise UsageError(
+            f"cannot read the field list of {options.module} ({error.code or error}: the token needs the "
+            "ZohoBigin.settings scope), so the columns cannot be checked, and Bigin drops unknown fields "
+            "without a word. Add the scope, or pass --ignore-unknown-columns to import without the check"
+        ) from None
 
 
 def _open_results(path: Path) -> TextIO:
@@ -172,13 +179,7 @@ async def run_import(client: BiginClient, options: ImportOptions, view: Progress
         total = count_rows(path, options.fmt)
         columns = jsonl_keys(path)
         options.mapping.check_columns(columns, path)
-    fields = await _module_fields(client, options.module)
-    if fields is None and not options.ignore_unknown_columns:
-        raise UsageError(
-            f"cannot read the field list of {options.module} (the token lacks the ZohoBigin.settings scope), so the "
-            "columns cannot be checked: Bigin drops unknown fields without a word. Add the scope, or pass "
-            "--ignore-unknown-columns to import without the check"
-        )
+    fields = await _module_fields(client, options)
     checked = check_columns(
         options.module, columns, options.mapping, fields, unique=options.unique, mode=options.mode,
         ignore_unknown=options.ignore_unknown_columns, jsonl=options.fmt == "jsonl",

@@ -37,6 +37,7 @@ __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "build_pa
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 Connect = Callable[[argparse.Namespace], BiginClient]
 
+
 def _epilog() -> str:
     from bigin_async.cli.common import default_token_dir
 
