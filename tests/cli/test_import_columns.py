@@ -136,6 +136,18 @@ async def test_two_columns_into_one_field_are_refused(tmp_path: Path) -> None:
     assert writes(emulator) == {}
 
 
+async def test_an_update_without_an_id_column_is_refused(tmp_path: Path) -> None:
+    emulator = BiginEmulator()
+    source = write_csv(tmp_path / "u.csv", [["Record", "Phone"], ["123", "555"]])
+    refused = await bigin(emulator, "import", "Contacts", str(source), "--mode", "update", "--ignore-unknown-columns")
+    assert refused.code == 2 and "'id'" in refused.err and writes(emulator) == {}  # every row would fail
+    ids = [e["details"]["id"] for e in emulator.insert_records("Contacts", [{"Last_Name": "A"}])]
+    write_csv(source, [["Record", "Phone"], [ids[0], "555"]])
+    mapped = await bigin(emulator, "import", "Contacts", str(source), "--mode", "update", "--map", "Record=id")
+    assert mapped.code == 0, mapped.err
+    assert emulator.store.table("Contacts").get(ids[0])["Phone"] == "555"
+
+
 async def test_a_header_only_file_is_checked_and_sends_nothing(tmp_path: Path) -> None:
     emulator = BiginEmulator()
     fine = await bigin(emulator, "import", "Contacts", str(write_csv(tmp_path / "h.csv", [["Last_Name", "Email"]])),

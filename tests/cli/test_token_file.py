@@ -14,6 +14,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import pytest
 from rich.console import Console
 
@@ -95,6 +96,21 @@ async def test_twelve_runs_over_real_http_refresh_once(
         credentials(monkeypatch, emulator, url)
         codes = [(await export(None, tmp_path / f"o{i}.csv")).code for i in range(12)]
     assert codes == [0] * 12 and emulator.counters.refreshes == 1
+
+
+async def test_two_runs_at_once_with_a_cold_cache_refresh_once(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two commands started together: the second waits on the file's lock and reads the first's token."""
+    emulator = BiginEmulator()
+    credentials(monkeypatch, emulator)
+    codes: list[int] = []
+
+    async def one(name: str) -> None:
+        codes.append((await export(emulator, tmp_path / name)).code)
+
+    async with anyio.create_task_group() as group:
+        for name in ("x.csv", "y.csv", "z.csv"):
+            group.start_soon(one, name)
+    assert codes == [0, 0, 0] and emulator.counters.refreshes == 1
 
 
 def test_the_file_name_is_keyed_by_client_id_and_data_centre_without_secrets() -> None:
