@@ -658,7 +658,7 @@ class TokenManager:
         _forget_before(self._refreshes, now - self.REFRESH_WINDOW)
         if len(self._refreshes) >= self.MAX_REFRESHES:
             return _blocked(
-                f"refusing to refresh the access token: {self.MAX_REFRESHES} refreshes in the last "
+                f"refusing to refresh the access token, as {self.MAX_REFRESHES} refreshes in the last "
                 f"{self.REFRESH_WINDOW / 60:.0f} minutes already, and Zoho blocks a refresh token past that. "
                 "Share one client (or one FileTokenStore) instead of creating clients per request",
                 now=now, until=self._refreshes[0] + self.REFRESH_WINDOW, code="REFRESH_LIMIT", url=self.token_url,

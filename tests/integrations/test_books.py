@@ -172,3 +172,44 @@ async def test_the_emulator_requires_an_organization_and_reads_seed_001_form_bod
     assert body["contact"]["contact_persons"][0]["email"] == "ada@example.com"
     assert (anonymous.status_code, anonymous.json()["code"]) == (401, 57)
     assert (garbage.status_code, garbage.json()["code"]) == (400, 4)
+
+
+async def test_a_token_books_keeps_refusing_does_not_lock_bigin_out() -> None:
+    """#9.14: a refresh token consented for Bigin only: Books answers 57 to every fresh token.
+
+    Each Books call used to invalidate the shared token and mint a new one: twelve calls went
+    past Zoho's 10 refreshes in 10 minutes and the Bigin side was blocked too. Books' 401s now
+    fall under the token manager's one cap on rejection refreshes, Bigin's own.
+    """
+    from bigin_async.auth import TokenManager
+
+    emulator = BiginEmulator(check_scopes=True, scope="ZohoBigin.modules.ALL,ZohoBigin.org.ALL")
+    async with emulator.client() as bigin:
+        books = BooksClient.from_bigin(bigin, emulator.books.organization_id)
+        for _ in range(12):
+            with pytest.raises(BooksAuthenticationError) as refused:
+                await books.contacts.search()
+            assert refused.value.books_code == 57
+        assert emulator.counters.refreshes == 1 + TokenManager.MAX_REJECTION_REFRESHES
+        await bigin.request("GET", "/org")  # Bigin's calls go on with the token Bigin accepts
+        assert emulator.counters.refreshes == 1 + TokenManager.MAX_REJECTION_REFRESHES
+
+
+async def test_a_books_401_for_a_token_already_replaced_is_retried_with_the_new_one() -> None:
+    """A Books call that raced a refresh: its 401 is for the old token; the retry carries the new
+    one, which is neither invalidated nor refreshed again."""
+    now = [1_800_000_000.0]
+    emulator = BiginEmulator(clock=lambda: now[0], token_ttl=3600)
+    async with emulator.client() as bigin:
+        books = BooksClient.from_bigin(bigin, emulator.books.organization_id)
+        tokens = bigin.transport.tokens
+        await books.contacts.search()
+        old = tokens.current
+        assert old is not None
+        await tokens.invalidate(old)
+        await bigin.request("GET", "/org")  # a new token replaces the old one
+        new = tokens.current
+        assert await tokens.refused(old.access_token.get_secret_value()) is True
+        assert tokens.current is new and new is not None and new.expires_at != 0.0
+        await books.contacts.search()
+    assert emulator.counters.refreshes == 2

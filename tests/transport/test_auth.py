@@ -537,3 +537,58 @@ async def test_secrets_echoed_by_the_token_endpoint_never_reach_errors_or_logs(c
         for secret in SECRETS.values():
             assert secret not in text
     assert "bad request" in str(info.value)  # the rest of the description is kept
+
+
+async def test_a_caller_cancelled_before_its_refresh_began_leaves_no_flight_behind() -> None:
+    """Cancelled before the refresh even started: nothing is sent, and nobody waits for a flight
+    that never flies: the next caller refreshes."""
+    accounts = FakeAccounts(ok())
+    tokens = manager(accounts)
+    with anyio.CancelScope() as scope:
+        scope.cancel()
+        await tokens.get_token()
+    assert scope.cancelled_caught
+    with anyio.fail_after(10):
+        results = await gather(tokens, 5)
+    assert all(isinstance(r, Token) for r in results)
+    assert accounts.sent == 1
+
+
+def test_processes_sharing_a_garbled_token_file_refresh_once_between_them(tmp_path: Path) -> None:
+    """#9.15 with the lock: six processes, a slow accounts server (each refresh takes a while, so
+    the processes overlap) and a token file of binary garbage: one refresh, one token for all."""
+    import subprocess
+    import sys
+    import textwrap
+
+    counter = tmp_path / "refreshes.txt"
+    shared = tmp_path / "shared.json"
+    shared.write_bytes(b"\x00\xff garbage \x89")
+    script = textwrap.dedent(
+        f"""
+        import time, anyio, httpx
+        from bigin_async import BiginClient, FileTokenStore
+
+        def handler(request):
+            if request.url.path.endswith("/oauth/v2/token"):
+                with open({str(counter)!r}, "a") as f:
+                    f.write("x")
+                time.sleep(0.3)  # a slow accounts server: the other processes queue on the lock
+                return httpx.Response(200, json={{"access_token": "tok-" + str(time.time_ns()), "expires_in": 3600}})
+            print(request.headers["Authorization"])
+            return httpx.Response(200, json={{"ok": True}})
+
+        async def main():
+            async with BiginClient(client_id="a", client_secret="b", refresh_token="c",
+                                   token_store=FileTokenStore({str(shared)!r}),
+                                   transport=httpx.MockTransport(handler)) as bigin:
+                await bigin.request("GET", "/org")
+
+        anyio.run(main)
+        """
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) for _ in range(6)]
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6
+    assert counter.read_text() == "x"
+    assert len(set(outputs)) == 1 and outputs[0].startswith("Zoho-oauthtoken tok-")
