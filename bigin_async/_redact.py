@@ -1,7 +1,11 @@
-"""Keep secrets out of URLs, headers and log lines.
+"""Keep secrets out of URLs, headers, exceptions and log lines: the one redaction every part uses.
 
-Tokens travel in headers and, for OAuth calls, in query strings and form bodies. Anything that
-may end up in an exception, a repr or a log record passes through here first.
+Tokens travel in headers and, for OAuth calls, in query strings and form bodies, and servers echo
+them back: a proxy's error page shows the request, a 400 body repeats the ``Authorization``
+header, Zoho's accounts server puts the submitted form in ``error_description``. Anything that may
+end up in an exception, a repr or a log record passes through here first, so a secret is caught by
+its name (``client_secret=``, ``"refresh_token": ...``, ``Authorization: ...``) or by its shape
+(``Zoho-oauthtoken ...``, ``1000.xxxx.yyyy``), in text and in nested structures alike.
 """
 
 from __future__ import annotations
@@ -9,8 +13,27 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
+from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from pydantic import AfterValidator
+
+__all__ = [
+    "REDACTED",
+    "SENSITIVE_KEYS",
+    "RedactingFilter",
+    "SecretText",
+    "SecretTextField",
+    "is_secret_key",
+    "logger",
+    "redact_headers",
+    "redact_text",
+    "redact_url",
+    "redact_value",
+]
+
+# Query and form parameters whose values are secrets (``client_id`` and ``code`` included: a
+# grant code is a one-time password, and neither belongs in a log).
 SENSITIVE_KEYS = frozenset(
     {
         "access_token",
@@ -24,39 +47,134 @@ SENSITIVE_KEYS = frozenset(
     }
 )
 REDACTED = "***"
+# Nested error details deeper than this are cut, not walked: a hostile body must not cost a crash.
+MAX_DEPTH = 32
+_TRUNCATED = "[...]"
 
-_TOKEN_PATTERN = re.compile(r"(Zoho-oauthtoken|Bearer)\s+[^\s,;\"']+", re.IGNORECASE)
-_QUERY_PATTERN = re.compile(
-    r"((?:access_token|refresh_token|client_secret|client_id|code|token)=)[^&\s\"']+", re.IGNORECASE
+# A name that holds a secret wherever it appears as a key: a header, a JSON key, a form field.
+# ``code`` is not one of them: Zoho's error bodies are full of ``"code": "INVALID_DATA"``.
+_SECRET_WORD = r"(?:token|secret|password|passwd|authorization|cookie|api_?key|session)"
+_KEY_CHARS = r"A-Za-z0-9_-"
+_VALUE = (
+    r"""(?P<value>(?P<dq>b?")(?:[^"\\]|\\.)*"|(?P<sq>b?')(?:[^'\\]|\\.)*'"""
+    r"""|(?P<scheme>(?:Zoho-oauthtoken|Bearer|Basic|Digest)\s+)?[^\s&,;"'<>(){}\[\]]+)"""
+)
+# ``Authorization: Zoho-oauthtoken x``, ``"client_secret": "x"``, ``refresh_token=x``,
+# ``(b'X-Refresh-Token', b'x')`` (httpcore's header tuples): the key, a separator, the value.
+# Keys only start where a word starts, so a long run of letters is scanned once, not once per letter.
+_PAIR = re.compile(
+    rf"""(?P<key>(?<![{_KEY_CHARS}])b?(?P<q>["']?)[{_KEY_CHARS}]*{_SECRET_WORD}[{_KEY_CHARS}]*(?P=q)"""
+    rf"""(?:\s*[:=]\s*|(?<=["'])\s*,\s*)){_VALUE}""",
+    re.IGNORECASE,
+)
+# Query parameters that are secrets only in ``name=value`` form.
+_PARAM = re.compile(r"(?P<key>(?<![A-Za-z0-9_])(?:code|client_id)=)[^&\s\"'<>]+", re.IGNORECASE)
+_SCHEME = re.compile(r"(?P<scheme>Zoho-oauthtoken\s+)[^\s,;\"'<>]+|(?P<bearer>Bearer\s+)[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE)
+# Zoho's OAuth tokens, grant codes and client ids: ``1000.<hex>.<hex>``, ``1000.<LETTERS>``.
+# A number such as ``1000.5`` is not one: a one-part shape needs a letter and six characters.
+_ZOHO_SHAPE = re.compile(
+    r"(?<![A-Za-z0-9_.-])(?:1000\.(?:[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+|(?=[A-Za-z0-9_-]{6})[0-9]*[A-Za-z_-][A-Za-z0-9_-]*)"
+    r"|[0-9]{4}\.[0-9a-fA-F]{16,}\.[0-9a-fA-F]{16,})"
 )
 
 
-def redact_url(url: str) -> str:
-    """The URL with the values of sensitive query parameters replaced."""
-    if not url or "?" not in url:
-        return url
-    parts = urlsplit(url)
-    pairs = [
-        (key, REDACTED if key.lower() in SENSITIVE_KEYS else value)
-        for key, value in parse_qsl(parts.query, keep_blank_values=True)
-    ]
-    return urlunsplit(parts._replace(query=urlencode(pairs, safe="*,")))
-
-
-def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {k: (REDACTED if k.lower() in SENSITIVE_KEYS else v) for k, v in headers.items()}
+def _redact_pair(match: re.Match[str]) -> str:
+    quote = match.group("dq") or match.group("sq")
+    if quote:
+        return f"{match.group('key')}{quote}{REDACTED}{quote[-1]}"
+    return f"{match.group('key')}{match.group('scheme') or ''}{REDACTED}"
 
 
 def redact_text(text: str) -> str:
-    """Scrub tokens from free text (log messages, error bodies echoed back)."""
-    return _QUERY_PATTERN.sub(r"\1" + REDACTED, _TOKEN_PATTERN.sub(r"\1 " + REDACTED, text))
+    """Scrub tokens from free text (log messages, error bodies echoed back); idempotent."""
+    if not text:
+        return text
+    text = _PAIR.sub(_redact_pair, text)
+    text = _PARAM.sub(r"\g<key>" + REDACTED, text)
+    text = _SCHEME.sub(lambda m: (m.group("scheme") or m.group("bearer")) + REDACTED, text)
+    return _ZOHO_SHAPE.sub(REDACTED, text)
+
+
+def is_secret_key(key: object) -> bool:
+    """Whether a mapping key (header, JSON key, form field) names a secret."""
+    if not isinstance(key, str):
+        return False
+    name = key.lower().replace("-", "_")
+    return (name in SENSITIVE_KEYS and name != "code") or re.search(_SECRET_WORD, name) is not None
+
+
+def redact_value(value: Any, _depth: int = 0) -> Any:
+    """A copy of ``value`` with every secret replaced: strings, mappings (keys and values), sequences.
+
+    A value under a secret key is replaced whatever it is; a ``[name, value]`` pair whose name is
+    secret (a header list) likewise. Structures deeper than :data:`MAX_DEPTH` are cut.
+    """
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, bytes | bytearray):
+        return redact_text(bytes(value).decode("utf-8", "replace"))
+    if isinstance(value, Mapping | list | tuple | set | frozenset) and _depth >= MAX_DEPTH:
+        return _TRUNCATED
+    if isinstance(value, Mapping):
+        return {
+            redact_value(key, _depth + 1): REDACTED if is_secret_key(key) else redact_value(item, _depth + 1)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        if len(value) == 2 and is_secret_key(value[0]):
+            items = [redact_value(value[0], _depth + 1), REDACTED]
+        else:
+            items = [redact_value(item, _depth + 1) for item in value]
+        return tuple(items) if isinstance(value, tuple) else items
+    if isinstance(value, set | frozenset):
+        return [redact_value(item, _depth + 1) for item in value]
+    return value
+
+
+def redact_url(url: str) -> str:
+    """The URL with the values of sensitive query parameters (and token shapes anywhere) replaced."""
+    if not url:
+        return url
+    if "?" in url:
+        parts = urlsplit(url)
+        pairs = [
+            (key, REDACTED if key.lower() in SENSITIVE_KEYS or is_secret_key(key) else value)
+            for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        ]
+        url = urlunsplit(parts._replace(query=urlencode(pairs, safe="*,")))
+    return redact_text(url)
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers with secret ones (``Authorization``, cookies, ``*-Token``) replaced, the rest scrubbed."""
+    return {k: (REDACTED if is_secret_key(k) else redact_text(v)) for k, v in headers.items()}
+
+
+class SecretText(str):
+    """A ``str`` whose repr hides it: a webhook channel's token, usable and comparable as usual.
+
+    ``token == "abc"``, ``json.dumps``, ``str(token)`` and f-strings see the value; ``repr`` (and so
+    the repr of a model, a dataclass, a list or a dict holding it) shows ``'***'``.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(REDACTED)
+
+
+# A pydantic field type: validates as ``str``, kept as :class:`SecretText`.
+SecretTextField = Annotated[str, AfterValidator(SecretText)]
 
 
 class RedactingFilter(logging.Filter):
-    """Attached to the ``bigin_async`` logger so no handler ever sees a token."""
+    """Attached to the loggers this SDK and its HTTP stack use, so no handler ever sees a token."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed call: keep the record, logging reports it as usual
+            return True
         cleaned = redact_text(message)
         if cleaned != message:
             record.msg = cleaned
@@ -65,8 +183,23 @@ class RedactingFilter(logging.Filter):
 
 
 logger = logging.getLogger("bigin_async")
-# httpx logs every request URL at INFO; OAuth calls (revoke ?token=) would put secrets there.
-for _name in ("bigin_async", "httpx"):
+# A filter only sees records logged on its own logger, not its children's, so each one is named.
+# httpx logs every request URL at INFO (OAuth calls: revoke ?token=); httpcore logs response
+# headers at DEBUG; the emulator's server logs request lines.
+_FILTERED_LOGGERS = (
+    "bigin_async",
+    "bigin_async.emulator.notifier",
+    "httpx",
+    "httpcore",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "httpcore.socks",
+    "uvicorn.access",
+    "uvicorn.error",
+)
+for _name in _FILTERED_LOGGERS:
     _target = logging.getLogger(_name)
     if not any(isinstance(f, RedactingFilter) for f in _target.filters):
         _target.addFilter(RedactingFilter())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import httpx
@@ -11,6 +12,10 @@ import respx
 from bigin_async import (
     APIError,
     AuthenticationError,
+    BiginConnectionError,
+    BiginError,
+    BudgetExhaustedError,
+    ConfigurationError,
     DuplicateRecordError,
     InvalidRequestError,
     NotFoundError,
@@ -18,8 +23,9 @@ from bigin_async import (
     RateLimitError,
     ServerError,
 )
+from bigin_async._redact import redact_text, redact_value
 from bigin_async.errors import error_from_response, parse_retry_after
-from tests.transport.helpers import API, SECRETS, make_client, mock_token
+from tests.transport.helpers import API, SECRETS, TOKEN_URL, make_client, mock_token
 
 
 def zoho_error(code: str, message: str = "m", details: dict[str, object] | None = None) -> dict[str, object]:
@@ -110,3 +116,134 @@ def test_an_echoed_token_in_a_non_json_body_is_scrubbed() -> None:
     page = "<pre>Authorization: Zoho-oauthtoken 1000.access-SECRET</pre>"
     error = error_from_response(httpx.Response(502, text=page, request=request))
     assert "1000.access-SECRET" not in str(error)
+
+
+# -- issue #9 item 26: JSON error bodies, OAuth descriptions and headers are redacted too -----------
+
+ZOHO_ACCESS = "1000.0123456789abcdef0123456789abcdef.fedcba9876543210fedcba9876543210"
+ECHOED = [ZOHO_ACCESS, *SECRETS.values(), "1000.access-SECRET", "one-time-grant-code", "s3cr3t-password"]
+
+
+def every_text_of(error: BaseException) -> list[str]:
+    """Everything a log line, a traceback or an error tracker could show of an exception."""
+    texts = [str(error), repr(error), repr(error.args), *map(str, error.args)]
+    for name in ("message", "code", "details", "headers", "url", "method"):
+        if hasattr(error, name):
+            texts.append(repr(getattr(error, name)))
+    return texts
+
+
+def assert_no_secret(texts: list[str], secrets: list[str] = ECHOED) -> None:
+    for secret in secrets:
+        for text in texts:
+            assert secret not in text, text
+
+
+def test_a_json_error_body_echoing_the_request_is_redacted() -> None:
+    echo = {
+        "code": "INVALID_DATA",
+        "status": "error",
+        "message": f"bad header Authorization: Zoho-oauthtoken {ZOHO_ACCESS} on ?refresh_token={SECRETS['refresh_token']}",
+        "details": {
+            "Authorization": "Zoho-oauthtoken 1000.access-SECRET",
+            "headers": [["authorization", f"Bearer {ZOHO_ACCESS}"], ["X-Client-Secret", SECRETS["client_secret"]]],
+            "form": f"grant_type=authorization_code&code=one-time-grant-code&client_secret={SECRETS['client_secret']}",
+            "nested": {"deeper": [{"Refresh-Token": SECRETS["refresh_token"], "password": "s3cr3t-password"}]},
+            ZOHO_ACCESS: "a token used as a key",
+            "api_name": "Last_Name",
+        },
+    }
+    request = httpx.Request("GET", f"{API}/Contacts?code=one-time-grant-code")
+    headers = {"X-Echo-Authorization": f"Zoho-oauthtoken {ZOHO_ACCESS}", "Set-Cookie": "session=s3cr3t-password"}
+    error = error_from_response(httpx.Response(400, json=echo, headers=headers, request=request))
+    assert isinstance(error, InvalidRequestError) and error.code == "INVALID_DATA"
+    assert_no_secret(every_text_of(error))
+    assert error.details["api_name"] == "Last_Name"  # what is not a secret is kept as it was
+    assert "Zoho-oauthtoken ***" in error.message and "bad header" in error.message
+
+
+def test_a_data_entry_error_echoing_secrets_is_redacted() -> None:
+    body = {"data": [{"code": "INVALID_DATA", "status": "error", "message": f"token={ZOHO_ACCESS}",
+                      "details": {"access_token": ZOHO_ACCESS, "echo": f'{{"client_secret": "{SECRETS["client_secret"]}"}}'}}]}
+    error = error_from_response(httpx.Response(400, json=body, request=httpx.Request("POST", f"{API}/Contacts")))
+    assert_no_secret(every_text_of(error))
+
+
+async def test_an_oauth_error_description_echoing_the_form_is_redacted() -> None:
+    form = "&".join(f"{k}={v}" for k, v in SECRETS.items())
+    for description in (f"grant_type=refresh_token&{form}", json.dumps(SECRETS), f"headers: {{'Authorization': 'Zoho-oauthtoken {ZOHO_ACCESS}'}}"):
+        with respx.mock() as router:
+            router.post(TOKEN_URL).respond(json={"error": "invalid_client", "error_description": description})
+            async with make_client() as bigin:
+                with pytest.raises(AuthenticationError) as info:
+                    await bigin.request("GET", "/org")
+        assert info.value.code == "invalid_client"
+        assert_no_secret(every_text_of(info.value))
+
+
+def test_every_sdk_error_redacts_its_text_and_args() -> None:
+    leaky = f"failed: Authorization: Zoho-oauthtoken {ZOHO_ACCESS} client_secret={SECRETS['client_secret']}"
+    errors: list[BaseException] = [
+        BiginError(leaky),
+        ConfigurationError(leaky),
+        BiginConnectionError(leaky, method="POST", url=f"https://accounts.zoho.com/oauth/v2/token?refresh_token={ZOHO_ACCESS}"),
+        BudgetExhaustedError(leaky, remaining=1),
+        APIError(leaky, status_code=400, details={"token": ZOHO_ACCESS}, headers={"authorization": "x"}),
+        BiginError(leaky, {"refresh_token": SECRETS["refresh_token"]}),
+    ]
+    for error in errors:
+        assert_no_secret(every_text_of(error))
+        assert "failed" in str(error)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "HTTP 400 INVALID_DATA: the field Last_Name is missing (retry in 1000.5 s)",
+        "status_code=400 error_code=INVALID_DATA page=2 per_page=200",
+        "a basic plan; the bearer of bad news; refresh token expired",
+        "1000.5, 1000.25 and version 3.1000.2",
+    ],
+)
+def test_redaction_keeps_ordinary_text(text: str) -> None:
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        (f"Authorization: Zoho-oauthtoken {ZOHO_ACCESS}", ZOHO_ACCESS),
+        ("authorization=Basic dXNlcjpwYXNz", "dXNlcjpwYXNz"),
+        (f"'Authorization': 'Bearer {ZOHO_ACCESS}'", ZOHO_ACCESS),
+        ('{"client_secret":"abc def"}', "abc def"),
+        ("{'refresh_token': 'xyz\\'q'}", "xyz"),
+        ("client_secret=s3cr3t&x=1", "s3cr3t"),
+        ("oops ?code=1000.grant&state=1", "1000.grant"),
+        (f"bare {ZOHO_ACCESS} in a sentence", ZOHO_ACCESS),
+        ("bare 1000.CLIENTID and 1000.a1b2.c3d4", "1000.a1b2.c3d4"),
+        ("(b'X-Refresh-Token', b'r3fr3sh')", "r3fr3sh"),
+        ("Set-Cookie: JSESSIONID=c00kie; Path=/", "c00kie"),
+    ],
+)
+def test_redaction_finds_secrets_in_text(text: str, secret: str) -> None:
+    cleaned = redact_text(text)
+    assert secret not in cleaned
+    assert redact_text(cleaned) == cleaned  # redacting twice changes nothing
+
+
+def test_redaction_of_structures_is_recursive_and_bounded() -> None:
+    deep: list[object] = []
+    node = deep
+    for _ in range(10_000):
+        child: list[object] = [ZOHO_ACCESS]
+        node.append(child)
+        node = child
+    cleaned = redact_value({"a": deep, "b": (ZOHO_ACCESS, {"Token": 1})})
+    assert ZOHO_ACCESS not in repr(cleaned)
+    assert cleaned["b"][1] == {"Token": "***"}
+
+
+def test_a_deeply_nested_error_body_still_gives_a_typed_error() -> None:
+    body = b'{"code": "INVALID_DATA", "details": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    error = error_from_response(httpx.Response(400, content=body, request=httpx.Request("GET", f"{API}/org")))
+    assert isinstance(error, InvalidRequestError)
