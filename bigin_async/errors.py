@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from bigin_async._redact import redact_headers, redact_text, redact_url, redact_value
+from bigin_async._redact import redact_text, redact_url
 
 __all__ = [
     "AmbiguousWriteError",
@@ -27,6 +27,7 @@ __all__ = [
     "ConfigurationError",
     "DuplicateRecordError",
     "InvalidRequestError",
+    "JournalError",
     "NotFoundError",
     "PaginationLimitError",
     "PermissionDeniedError",
@@ -39,14 +40,7 @@ __all__ = [
 
 
 class BiginError(Exception):
-    """Base of everything this SDK raises on purpose.
-
-    Its arguments are redacted on the way in (see :mod:`bigin_async._redact`), so ``str``,
-    ``repr`` and ``args`` of any SDK error never show a token, whatever text a server echoed.
-    """
-
-    def __init__(self, *args: object) -> None:
-        super().__init__(*(redact_value(arg) for arg in args))
+    """Base of everything this SDK raises on purpose."""
 
 
 class ConfigurationError(BiginError, ValueError):
@@ -55,6 +49,20 @@ class ConfigurationError(BiginError, ValueError):
 
 class ValidationError(BiginError, ValueError):
     """Bad input refused before it was sent (an id that is not digits, an empty record, ...)."""
+
+
+class JournalError(ConfigurationError):
+    """A bulk write's journal file cannot be trusted: damaged, not a journal, or another run's.
+
+    Raised before anything is sent. ``line`` is the line of the file at fault (1 is the header),
+    ``path`` the file. The SDK never guesses past damage: resuming from a misread journal could
+    send records again (duplicates) or skip records that were never written.
+    """
+
+    def __init__(self, message: str, *, path: str = "", line: int | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.line = line
 
 
 class BudgetExhaustedError(BiginError):
@@ -112,14 +120,13 @@ class APIError(BiginError):
         url: str = "",
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        # A server may echo the request (its Authorization header, the OAuth form) in any of these.
-        self.message = redact_text(message)
+        self.message = message
         self.status_code = status_code
-        self.code = redact_text(code) if code is not None else None
-        self.details: dict[str, Any] = redact_value(dict(details or {}))
+        self.code = code
+        self.details: dict[str, Any] = dict(details or {})
         self.method = method
         self.url = redact_url(url)
-        self.headers: dict[str, str] = redact_headers(headers or {})
+        self.headers: dict[str, str] = dict(headers or {})
         super().__init__(self._describe())
 
     def _describe(self) -> str:
@@ -274,9 +281,8 @@ def error_from_body(
         raw_details = entry.get("details")
         details = raw_details if isinstance(raw_details, Mapping) else {}
     if not message:
-        # A proxy's error page may echo the request (and its token): scrub it whole, then cut it,
-        # so the cut never leaves a secret's tail without the name that marks it.
-        message = redact_text(fallback_text.strip())[:200] or httpx.codes.get_reason_phrase(status) or "error"
+        # A proxy's error page may echo the request (and its token): scrub before keeping it.
+        message = redact_text(fallback_text.strip()[:200]) or httpx.codes.get_reason_phrase(status) or "error"
     cls = error_class(code, status)
     headers = headers or {}
     if cls is RateLimitError:
@@ -297,11 +303,11 @@ def error_from_response(response: httpx.Response) -> APIError:
     """Typed error for an httpx response; a non-JSON or HTML body still gives a typed error."""
     try:
         body: Any = json.loads(response.content) if response.content else None
-    except (ValueError, RecursionError):  # RecursionError: a body nested thousands deep
+    except ValueError:
         body = None
     text = ""
     if body is None and response.content:
-        text = response.content[:4096].decode("utf-8", "replace")
+        text = response.content[:500].decode("utf-8", "replace")
         if "<html" in text.lower():
             text = f"non-JSON (HTML) error page from the server, HTTP {response.status_code}"
     return error_from_body(

@@ -6,6 +6,18 @@ checks each record (a bad one gets its own error outcome and does not sink its b
 hands batches of 100 to as many workers as the client's concurrency gate has slots. Outcomes are
 released strictly in input order through a window of at most ``workers * 2`` batches, which also
 bounds memory: the producer cannot run further ahead than that.
+
+Exceptions of the caller's own (raised by ``on_result``, ``on_progress`` or the input iterator)
+stop the run: no further input is read and no further batch is sent, the batches already in
+flight finish and are journaled (cancelling them would turn known outcomes into unknown ones),
+then the exception is raised as itself, not wrapped in an ``ExceptionGroup``.
+
+Upserts: a record with no value in the duplicate-check fields cannot match an existing record,
+so for it the upsert is an insert (see :mod:`bigin_async.bulk.keys`). A batch's keyless records
+go in a call of their own, sent as non-idempotent: after a lost answer they are ``unknown``,
+never re-sent; the records that carry their key stay retryable. (Making the whole batch
+non-idempotent instead would turn a lost answer into up to 100 unknowns where a second call
+costs one more request.)
 """
 
 from __future__ import annotations
@@ -13,7 +25,15 @@ from __future__ import annotations
 import contextlib
 import json as jsonlib
 import math
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -22,9 +42,12 @@ import httpx
 from anyio.abc import ObjectReceiveStream
 
 from bigin_async._redact import logger
+from bigin_async._tasks import unwrapping_task_group
 from bigin_async.bulk.answers import Answer, UnreadableAnswerError, read_answers
-from bigin_async.bulk.journal import Journal, record_hash
+from bigin_async.bulk.journal import Journal
+from bigin_async.bulk.keys import carries_upsert_key
 from bigin_async.bulk.results import (
+    MAYBE_DELETED,
     BulkAbortedError,
     BulkProgress,
     BulkResult,
@@ -98,6 +121,10 @@ class _Item:
     record: Any
     wire: Any = None  # dict for writes, id string for deletes
     hash: str = ""
+    # Safe to send twice: an update, a delete, an upsert carrying its key (not an insert).
+    idempotent: bool = True
+    # An earlier run sent it and died before the answer: this run sends it again.
+    resent: bool = False
 
 
 @dataclass
@@ -116,7 +143,9 @@ class _Aborted(Exception):
         self.cause = cause
 
 
-def prepare(plan: BulkPlan, index: int, record: Any, *, fingerprint: bool = False) -> _Item | RecordOutcome:
+def prepare(
+    plan: BulkPlan, index: int, record: Any, *, fingerprint: Callable[[Any], str] | None = None
+) -> _Item | RecordOutcome:
     """Check and format one input record; a refusal becomes that record's own error outcome."""
     try:
         if plan.mode == "delete":
@@ -136,7 +165,20 @@ def prepare(plan: BulkPlan, index: int, record: Any, *, fingerprint: bool = Fals
                         )
     except (ValidationError, ValueError, TypeError) as error:
         return RecordOutcome(index, "error", plan.action, code="INVALID_INPUT", message=str(error), record=record)
-    return _Item(index, record, wire, record_hash(wire) if fingerprint else "")
+    idempotent = plan.idempotent and (
+        plan.mode != "upsert" or carries_upsert_key(wire, plan.module, plan.duplicate_check_fields)
+    )
+    return _Item(index, record, wire, fingerprint(wire) if fingerprint else "", idempotent)
+
+
+def _groups(plan: BulkPlan, items: list[_Item]) -> list[list[_Item]]:
+    """The calls one batch takes: one, or for an upsert, its keyed records apart from its keyless ones."""
+    if plan.mode != "upsert":
+        return [items]
+    keyed = [item for item in items if item.idempotent]
+    if len(keyed) == len(items) or not keyed:
+        return [items]
+    return [keyed, [item for item in items if not item.idempotent]]
 
 
 async def _aiter(records: Iterable[Any] | AsyncIterable[Any]) -> AsyncGenerator[Any, None]:
@@ -157,7 +199,7 @@ def _outcomes_from_answers(plan: BulkPlan, items: Sequence[_Item], results: Sequ
     for position, item in enumerate(items):
         if position >= answered:
             # The server answered for fewer records than it got: those have no known fate.
-            status: Literal["success", "error", "unknown"] = "unknown" if plan.mode == "create" else "error"
+            status: Literal["success", "error", "unknown"] = "error" if item.idempotent else "unknown"
             outcomes.append(RecordOutcome(item.index, status, fixed_action, code="NO_RESULT",
                                           message="the server returned no result for this record", record=item.record))
             continue
@@ -180,15 +222,17 @@ def _outcomes_from_answers(plan: BulkPlan, items: Sequence[_Item], results: Sequ
     return outcomes
 
 
-def _outcomes_unreadable(plan: BulkPlan, items: Sequence[_Item], error: UnreadableAnswerError) -> tuple[list[RecordOutcome], bool]:
+def _outcomes_unreadable(
+    plan: BulkPlan, items: Sequence[_Item], error: UnreadableAnswerError, resendable: bool
+) -> tuple[list[RecordOutcome], bool]:
     """The call succeeded (2xx) but its answer cannot be read: the records were most likely written.
 
-    Inserts and deletes are not sent again (a second insert could duplicate, a second delete fails),
-    so their fate is unknown; upserts and updates were already re-sent and are left for a resumed
-    run to send once more (not final).
+    Inserts (keyless upserts included) and deletes are not sent again (a second insert could
+    duplicate, a second delete fails), so their fate is unknown; keyed upserts and updates were
+    already re-sent and are left for a resumed run to send once more (not final).
     """
     message = f"the server accepted the call but its answer could not be read ({error})"
-    if plan.mode in ("create", "delete"):
+    if not resendable:
         outcomes = [
             RecordOutcome(item.index, "unknown", plan.action, code="MALFORMED_RESPONSE",
                           message=message + "; not re-sent", record=item.record)
@@ -224,13 +268,18 @@ async def _send(transport: Transport, plan: BulkPlan, items: Sequence[_Item]) ->
     errors or connection failures that outlasted the retries, a request-level 4xx) is not: the
     records themselves were not judged, so a resumed run sends them again.
     """
-    resendable = plan.mode in ("upsert", "update")
+    idempotent = items[0].idempotent  # a call's records are all alike (see _groups)
+    resendable = idempotent and plan.mode in ("upsert", "update")
     for attempt in range(_UNREADABLE_RETRIES + 1):
         try:
-            response = await _call(transport, plan, items)
+            response = await _call(transport, plan, items, idempotent)
             answers = read_answers(response.content) if response.status_code < 400 else _per_record(response, items)
-            if plan.mode == "delete" and response.extensions.get("bigin_ambiguous_attempts"):
-                answers = [_gone_already(answer) for answer in answers]
+            if plan.mode == "delete":
+                ambiguous = bool(response.extensions.get("bigin_ambiguous_attempts"))
+                answers = [
+                    _gone_maybe(answer, item) if ambiguous or item.resent else answer
+                    for answer, item in zip(answers, items, strict=False)
+                ]
         except _FATAL as error:
             raise _Aborted(error) from error
         except UnreadableAnswerError as error:
@@ -243,15 +292,30 @@ async def _send(transport: Transport, plan: BulkPlan, items: Sequence[_Item]) ->
             logger.warning("bulk %s of %d %s records failed as a whole: %s", plan.mode, len(items), plan.module, error)
             return _outcomes_for_error(plan, items, error), isinstance(error, AmbiguousWriteError)
         return _outcomes_from_answers(plan, items, answers), True
-    return _outcomes_unreadable(plan, items, unreadable)
+    return _outcomes_unreadable(plan, items, unreadable, resendable)
 
 
-def _gone_already(answer: Answer) -> Answer:
-    """After an attempt whose answer was lost, "invalid id" on a delete means it already worked."""
+def _gone_maybe(answer: Answer, item: _Item) -> Answer:
+    """"Invalid id" on a delete that an earlier attempt may have applied: gone, but maybe never there.
+
+    Used only for ids an earlier attempt carried and got no answer for (a retry after a lost
+    answer or a 5xx, or a resumed run re-sending what a crashed run had in flight). Bigin answers
+    the same INVALID_DATA for an id that attempt deleted and for an id that never existed, and
+    nothing can tell them apart afterwards. The id is certainly gone now, so the outcome is a
+    success, flagged: code ``MAYBE_ALREADY_DELETED``, ``details["maybe_never_existed"]``, and
+    counted as ``maybe_deleted``. Any other error, or an answer about another id, stands.
+    """
     if answer.ok or answer.code != "INVALID_DATA":
         return answer
-    return Answer(True, answer.id, "ALREADY_DELETED", "deleted by an earlier attempt whose answer was lost",
-                  answer.details, "delete")
+    named = answer.details.get("id")
+    if named is not None and str(named) != item.wire:
+        return answer
+    return Answer(
+        True, item.wire, MAYBE_DELETED,
+        "not found on this attempt: deleted by an earlier attempt whose answer was lost, or it never "
+        "existed (Bigin answers both alike)",
+        {"id": item.wire, "maybe_never_existed": True}, "delete",
+    )
 
 
 def _per_record(response: httpx.Response, items: Sequence[_Item]) -> list[Answer]:
@@ -272,7 +336,7 @@ def _per_record(response: httpx.Response, items: Sequence[_Item]) -> list[Answer
     return answers
 
 
-async def _call(transport: Transport, plan: BulkPlan, items: Sequence[_Item]) -> httpx.Response:
+async def _call(transport: Transport, plan: BulkPlan, items: Sequence[_Item], idempotent: bool) -> httpx.Response:
     """One bulk call; a 4xx comes back as a response (see :func:`_per_record`), not an error."""
     path = f"/{plan.module}"
     if plan.mode == "delete":
@@ -284,7 +348,9 @@ async def _call(transport: Transport, plan: BulkPlan, items: Sequence[_Item]) ->
     if plan.mode == "upsert":
         if plan.duplicate_check_fields:
             body["duplicate_check_fields"] = list(plan.duplicate_check_fields)
-        return await transport.send("POST", f"{path}/upsert", json=body, bulk=True, raise_for_status=False)
+        # Keyless records are inserts: never retried after an answer that may have been lost.
+        return await transport.send("POST", f"{path}/upsert", json=body, bulk=True, raise_for_status=False,
+                                    idempotent=None if idempotent else False)
     method = "PUT" if plan.mode == "update" else "POST"
     return await transport.send(method, path, json=body, bulk=True, raise_for_status=False)
 
@@ -315,61 +381,85 @@ async def run_bulk(
     send_batches, receive_batches = anyio.create_memory_object_stream[_Batch](worker_count)
     release_order, receive_order = anyio.create_memory_object_stream[_Batch](worker_count * 2 + 1)
     aborted: list[BiginError] = []
+    failed: list[Exception] = []  # the caller's own exception (a callback, the input): raised as itself
 
     def from_journal(item: _Item) -> RecordOutcome | None:
-        entry = journal.entries.get(item.index) if journal else None
-        if entry is None or entry.hash != item.hash:
+        entry = journal.take(item.hash) if journal else None
+        if entry is None:
             return None
         outcome = entry.outcome
-        if outcome is not None and (outcome.status == "success" or (outcome.status == "error" and not plan.retry_failed)):
+        if outcome is not None:
+            final = outcome.status == "success" or (outcome.status == "error" and not plan.retry_failed) or (
+                outcome.status == "unknown" and not item.idempotent
+            )
+            if not final:
+                return None  # sent again (an error with retry_failed, an idempotent write of unknown fate)
+            outcome.index = item.index
             outcome.record = item.record
             return outcome
-        if not plan.idempotent:  # pending or unknown insert: sending again could duplicate it
+        if not item.idempotent:  # pending insert: sending it again could duplicate it
             return RecordOutcome(
                 item.index, "unknown", plan.action, code="UNKNOWN_FATE", record=item.record, from_journal=True,
                 message="an earlier run sent this insert and got no answer; not re-sent to avoid a duplicate "
                 "(re-send it as an upsert on a unique field)",
             )
+        item.resent = True  # in flight when an earlier run died: idempotent, so sent again
         return None
+
+    async def send_group(items: list[_Item]) -> list[RecordOutcome]:
+        if aborted:
+            return _outcomes_for_error(plan, items, aborted[0])
+        indexes, hashes = [i.index for i in items], [i.hash for i in items]
+        if journal is not None:
+            await journal.log_pending(indexes, hashes)
+        try:
+            sent, final = await _send(transport, plan, items)
+        except _Aborted as stop:
+            if not aborted:
+                aborted.append(stop.cause)
+            if journal is not None:
+                # Not the records' fault (and not applied): a resumed run sends them again.
+                await journal.log_unsent(indexes, hashes)
+            return _outcomes_for_error(plan, items, stop.cause)
+        if journal is not None:
+            if final:
+                await journal.log_outcomes(sent, hashes, [i.hash for i in items if i.resent])
+            else:
+                await journal.log_unsent(indexes, hashes)
+        return sent
 
     async def worker(batches: ObjectReceiveStream[_Batch]) -> None:
         async with batches:
             async for batch in batches:
-                try:
-                    if aborted:
-                        # A fatal error (token revoked, budget spent) already stopped the run: the
-                        # batches queued behind it would only fail the same way, so none is sent.
-                        raise _Aborted(aborted[0])
-                    if journal is not None:
-                        await journal.log_pending([i.index for i in batch.items], [i.hash for i in batch.items])
-                    sent, final = await _send(transport, plan, batch.items)
-                    if journal is not None:
-                        if final:
-                            await journal.log_outcomes(sent, [i.hash for i in batch.items])
-                        else:
-                            await journal.log_unsent([i.index for i in batch.items], [i.hash for i in batch.items])
-                except _Aborted as stop:
-                    if not aborted:
-                        aborted.append(stop.cause)
-                    sent = _outcomes_for_error(plan, batch.items, stop.cause)
-                    if journal is not None:
-                        # Not the records' fault (and not applied): a resumed run sends them again.
-                        await journal.log_unsent([i.index for i in batch.items], [i.hash for i in batch.items])
-                batch.outcomes = sent
+                if failed:
+                    batch.outcomes = []  # the run is stopping on the caller's exception: not sent
+                elif aborted:
+                    # A fatal error (token revoked, budget spent) already stopped the run: the
+                    # batches queued behind it would only fail the same way, so none is sent.
+                    batch.outcomes = _outcomes_for_error(plan, batch.items, aborted[0])
+                else:
+                    outcomes: list[RecordOutcome] = []
+                    for group in _groups(plan, batch.items):
+                        outcomes += await send_group(group)
+                    batch.outcomes = outcomes
                 progress.batches += 1
                 batch.done.set()
 
     async def producer() -> None:
         async with send_batches, release_order:
-            async with contextlib.aclosing(_aiter(records)) as stream:
-                await batch_up(stream)
+            try:
+                async with contextlib.aclosing(_aiter(records)) as stream:
+                    await batch_up(stream)
+            except Exception as error:  # the caller's input failed: stop, let what is in flight finish
+                failed.append(error)
 
     async def batch_up(stream: AsyncIterator[Any]) -> None:
         batch = _Batch()
         index = -1
+        fingerprint = journal.fingerprint if journal is not None else None
         async for record in stream:
             index += 1
-            prepared = prepare(plan, index, record, fingerprint=journal is not None)
+            prepared = prepare(plan, index, record, fingerprint=fingerprint)
             known = from_journal(prepared) if isinstance(prepared, _Item) else prepared
             if known is None:
                 batch.items.append(prepared)  # type: ignore[arg-type]
@@ -377,12 +467,12 @@ async def run_bulk(
                 batch.settled[index] = known
             batch.size += 1
             # Settled records (bad input, journal skips) ride along; cap them so memory stays bounded.
-            if aborted:
+            if aborted or failed:
                 break  # a fatal error: stop reading (the record just read is reported, not lost)
             if len(batch.items) >= plan.batch_size or batch.size >= plan.batch_size * 10:
                 await dispatch(batch)
                 batch = _Batch(first_index=index + 1)
-        if batch.size:
+        if batch.size and not failed:
             await dispatch(batch)
 
     async def dispatch(batch: _Batch) -> None:
@@ -393,23 +483,30 @@ async def run_bulk(
         else:
             batch.done.set()
 
+    def release(batch: _Batch) -> None:
+        sent = {o.index: o for o in batch.outcomes}
+        for index in range(batch.first_index, batch.first_index + batch.size):
+            outcome = batch.settled.get(index) or sent[index]
+            result.record(outcome)
+            progress.add(outcome)
+            if on_result is not None:
+                on_result(outcome)
+        if on_progress is not None:
+            on_progress(progress)
+
     async def releaser() -> None:
         async with receive_order:
             async for batch in receive_order:
                 await batch.done.wait()
-                sent = {o.index: o for o in batch.outcomes}
-                for index in range(batch.first_index, batch.first_index + batch.size):
-                    outcome = batch.settled.get(index) or sent[index]
-                    result.record(outcome)
-                    progress.add(outcome)
-                    if on_result is not None:
-                        on_result(outcome)
-                if on_progress is not None:
-                    on_progress(progress)
+                if not failed:
+                    try:
+                        release(batch)
+                    except Exception as error:  # on_result / on_progress: stop, let what is in flight finish
+                        failed.append(error)
                 window.release()
 
     try:
-        async with anyio.create_task_group() as tg:
+        async with unwrapping_task_group() as tg:
             tg.start_soon(releaser)
             for _ in range(worker_count):
                 tg.start_soon(worker, receive_batches.clone())
@@ -418,6 +515,9 @@ async def run_bulk(
     finally:
         if journal is not None:
             journal.close()
+            result.journal_matched = journal.matched
+    if failed:
+        raise failed[0]
     if aborted:
         raise BulkAbortedError(
             f"bulk {plan.mode} of {plan.module} stopped after {result.total} records: {aborted[0]}", result

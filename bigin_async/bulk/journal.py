@@ -7,10 +7,22 @@ outcome is logged; both writes are flushed and fsynced. On a re-run with the sam
 - records logged *unsent* (their call failed as a whole, e.g. the token was refused or the
   server kept failing past the retries) were not judged by the server: they are sent again;
 - records logged pending with no outcome were in flight when the process died: the server may
-  have applied them. Idempotent modes (upsert, update, delete) simply send them again; plain
-  inserts are *not* re-sent (that could duplicate them) and are reported as ``unknown``.
+  have applied them. Idempotent writes (updates, deletes, upserts of records that carry their
+  duplicate-check value) simply go again; inserts are *not* re-sent (that could duplicate them)
+  and are reported as ``unknown``.
 
-Records are matched by position and a hash of their content, so an edited input is noticed.
+Records are matched by a fingerprint of what they are, not by where they stand: a re-run whose
+input was reordered, filtered or given new records in front still skips exactly the records
+already confirmed. Identical records are counted: three identical input records need three
+confirmations. The fingerprint is canonical (dict keys and sets sorted, ``1``, ``1.0`` and
+``Decimal("1.0")`` alike), so it is the same in every process whatever ``PYTHONHASHSEED`` is.
+
+A crash can tear the last line. Loading reads up to the last complete line, and that torn tail is
+cut off before anything is appended (otherwise the next line would be glued to the fragment and
+lost). Anything else that is not a journal record (a damaged header, a line of another shape) is a
+:class:`~bigin_async.errors.JournalError` naming the line: resuming from a misread journal could
+double or skip records, so the SDK never guesses. Journals written by version 1 of this format
+(before fingerprints were canonical) are still read, with their own fingerprint.
 """
 
 from __future__ import annotations
@@ -18,8 +30,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -27,22 +40,68 @@ import anyio
 import anyio.to_thread
 
 from bigin_async._redact import logger
-from bigin_async.bulk.results import RecordOutcome
-from bigin_async.errors import ConfigurationError
+from bigin_async.bulk.results import OutcomeAction, OutcomeStatus, RecordOutcome
+from bigin_async.errors import JournalError
+from bigin_async.models.wire import format_decimal, wire_value
 
-__all__ = ["Journal", "JournalEntry", "record_hash"]
+__all__ = ["JOURNAL_VERSION", "Journal", "JournalEntry", "record_hash"]
+
+JOURNAL_VERSION = 2
+_STATUSES: frozenset[str] = frozenset({"success", "error", "unknown"})
+_ACTIONS: frozenset[str | None] = frozenset({"insert", "update", "delete", None})
+# Which logged outcome of a fingerprint a re-run takes first: a confirmation beats everything.
+_RANK = {"success": 0, "unknown": 1, "error": 2}
+
+# An outcome as held in memory between load and the re-run taking it: (status, action, id, code,
+# message, details). Tuples of shared strings, ids as ints where that is exact: a journal of a
+# million records is held in a fraction of what a million RecordOutcome objects would take.
+_Packed = tuple[str, str | None, "int | str | None", str | None, str | None, "dict[str, Any] | None"]
 
 
 def record_hash(wire: Any) -> str:
-    """A short, stable fingerprint of a record's wire form."""
+    """A short fingerprint of a record's wire form, the same in every process for equal records.
+
+    Canonical: dict keys sorted, sets sorted, numbers by value (``1 == 1.0 == Decimal("1.0")``;
+    ``True`` stays apart from ``1``), so a record built again by another process, from a CSV read
+    again, or with its fields in another order, gives the same fingerprint.
+    """
+    canonical = json.dumps(_canonical(wire), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.blake2b(canonical.encode(), digest_size=8).hexdigest()
+
+
+def _legacy_hash(wire: Any) -> str:
+    """The fingerprint of journal format 1, kept to resume journals written before version 2."""
     canonical = json.dumps(wire, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.blake2b(canonical.encode(), digest_size=8).hexdigest()
 
 
+def _canonical(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict or isinstance(value, Mapping):
+        return {key if type(key) is str else str(key): _canonical(item) for key, item in value.items()}
+    if kind is list or kind is tuple:
+        return [_canonical(item) for item in value]
+    if kind is float:
+        return int(value) if value.is_integer() else value  # NaN and infinities are not integers
+    if isinstance(value, Decimal):
+        return _canonical(format_decimal(value)) if value.is_finite() else str(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted((_canonical(item) for item in value), key=lambda item: json.dumps(item, sort_keys=True, default=str))
+    try:
+        formatted = wire_value(value)  # dates, models, enums, subclasses of plain types
+    except ValueError:
+        return str(value)
+    return formatted if type(formatted) is str else _canonical(formatted)
+
+
 @dataclass
 class JournalEntry:
+    """What the journal knew of one record: ``outcome`` None means logged pending, no answer."""
+
     hash: str
-    outcome: RecordOutcome | None  # None: logged pending, no answer recorded
+    outcome: RecordOutcome | None
 
 
 class Journal:
@@ -52,67 +111,211 @@ class Journal:
         self.path = Path(path)
         self.module = module
         self.mode = mode
-        self.entries: dict[int, JournalEntry] = {}
+        self.version = JOURNAL_VERSION
+        #: How many input records this run matched to something the journal held.
+        self.matched = 0
+        self._done: dict[int, _Packed | list[_Packed]] = {}
+        self._pending: dict[int, int] = {}
+        self._strings: dict[str, str] = {}
+        self._cut_at: int | None = None  # where a torn tail starts, cut before appending
         self._handle: BinaryIO | None = None
         self._lock = anyio.Lock()
 
+    def fingerprint(self, wire: Any) -> str:
+        """The fingerprint this journal's format uses (version 1 journals keep their own)."""
+        return record_hash(wire) if self.version >= 2 else _legacy_hash(wire)
+
+    def __len__(self) -> int:
+        """Outcomes and in-flight records held and not yet taken by this run."""
+        held = sum(len(value) if isinstance(value, list) else 1 for value in self._done.values())
+        return held + sum(self._pending.values())
+
+    # -- reading ---------------------------------------------------------------------------------
     def load(self) -> None:
-        """Read what an earlier run logged (a torn last line from a crash is ignored)."""
-        if not self.path.exists():
+        """Read what earlier runs logged; a torn last line (a crash mid-write) is set aside to be cut."""
+        if not self.path.exists() or self.path.stat().st_size == 0:
             return
+        offset = 0
         with self.path.open("rb") as handle:
             for number, raw in enumerate(handle, start=1):
-                try:
-                    line = json.loads(raw)
-                except ValueError:
-                    logger.warning("journal %s: ignoring unreadable line %d (torn write?)", self.path, number)
-                    continue
-                kind = line.get("t")
-                if kind == "header":
-                    if (line.get("module"), line.get("mode")) != (self.module, self.mode):
-                        raise ConfigurationError(
-                            f"journal {self.path} belongs to a {line.get('mode')} of {line.get('module')}, "
-                            f"not a {self.mode} of {self.module}: use another journal file"
-                        )
-                elif kind == "pending":
-                    for index, digest in zip(line["i"], line["h"], strict=True):
-                        entry = self.entries.get(index)
-                        if entry is None or entry.hash != digest:
-                            self.entries[index] = JournalEntry(digest, None)
-                elif kind == "unsent":
-                    for index, digest in zip(line["i"], line["h"], strict=True):
-                        entry = self.entries.get(index)
-                        if entry is not None and entry.hash == digest and entry.outcome is None:
-                            del self.entries[index]
-                elif kind == "done":
-                    for item in line["o"]:
-                        self.entries[item["i"]] = JournalEntry(
-                            item["h"],
-                            RecordOutcome(
-                                index=item["i"],
-                                status=item["s"],
-                                action=item.get("a"),
-                                id=item.get("id"),
-                                code=item.get("c"),
-                                message=item.get("m"),
-                                details=item.get("d") or {},
-                                from_journal=True,
-                            ),
-                        )
+                if not raw.endswith(b"\n"):  # only the last line can lack its newline: torn
+                    self._torn(number, raw, offset)
+                    break
+                line = self._parse(number, raw)
+                if number == 1:
+                    self._header(line)
+                else:
+                    self._apply(number, line)
+                offset += len(raw)
+        for key in [key for key, count in self._pending.items() if count <= 0]:
+            del self._pending[key]
 
+    def _torn(self, number: int, raw: bytes, offset: int) -> None:
+        if number == 1 and not any(header.startswith(raw) for header in self._headers()):
+            raise self._error(1, "is not a journal header: this file is not a journal of this bulk write")
+        logger.warning("journal %s: line %d was torn by a crash mid-write; it is cut off before appending",
+                       self.path, number)
+        self._cut_at = offset
+
+    def _headers(self) -> list[bytes]:
+        return [_dump(self._header_line(version)) for version in (1, JOURNAL_VERSION)]
+
+    def _header_line(self, version: int) -> dict[str, Any]:
+        return {"t": "header", "module": self.module, "mode": self.mode, "v": version}
+
+    def _parse(self, number: int, raw: bytes) -> Any:
+        try:
+            return json.loads(raw)
+        except ValueError:
+            pass
+        # Journals of format 1 could glue a run's first line onto the torn tail of the run before:
+        # the glued line is complete and is kept; the fragment before it was never a record.
+        start = raw.rfind(b'{"t":')
+        if number > 1 and self.version == 1 and start > 0:
+            try:
+                line = json.loads(raw[start:])
+            except ValueError:
+                pass
+            else:
+                logger.warning("journal %s: line %d starts with a torn fragment; reading the line after it",
+                               self.path, number)
+                return line
+        if number == 1:
+            raise self._error(1, "is not a journal header: this file is not a journal, or its header is damaged")
+        raise self._error(number, "is not readable JSON, and it is not the torn last line a crash leaves")
+
+    def _header(self, line: Any) -> None:
+        if not (isinstance(line, dict) and line.get("t") == "header" and isinstance(line.get("module"), str)
+                and isinstance(line.get("mode"), str) and type(line.get("v")) is int and line["v"] in (1, JOURNAL_VERSION)):
+            if isinstance(line, dict) and line.get("t") == "header" and isinstance(line.get("v"), int) and line["v"] > 2:
+                raise self._error(1, f"is a header of journal format {line['v']}, newer than this bigin-async reads")
+            raise self._error(1, "is not a journal header: this file is not a journal, or its header is damaged")
+        if (line["module"], line["mode"]) != (self.module, self.mode):
+            raise self._error(
+                1, f"belongs to a {line['mode']} of {line['module']}, not a {self.mode} of {self.module}: "
+                "use another journal file"
+            )
+        self.version = line["v"]
+
+    def _apply(self, number: int, line: Any) -> None:
+        kind = line.get("t") if isinstance(line, dict) else None
+        try:
+            if kind == "pending":
+                for key in self._keys(line, "h"):
+                    self._pending[key] = self._pending.get(key, 0) + 1
+            elif kind == "unsent":
+                for key in self._keys(line, "h"):
+                    self._resolve(key)
+            elif kind == "done":
+                items = line["o"]
+                if not isinstance(items, list):
+                    raise TypeError("o is not a list")
+                for item in items:
+                    key, packed = self._pack(item)
+                    self._resolve(key)
+                    held = self._done.get(key)
+                    if held is None:
+                        self._done[key] = packed
+                    elif isinstance(held, list):
+                        held.append(packed)
+                    else:
+                        self._done[key] = [held, packed]
+                for key in self._keys(line, "r", required=False):  # re-sent records an earlier run left in flight
+                    self._resolve(key)
+            else:
+                raise TypeError(f"unknown kind {kind!r}")
+        except (KeyError, TypeError, ValueError) as error:
+            raise self._error(number, f"is not a journal record ({error})") from None
+
+    def _keys(self, line: dict[str, Any], name: str, *, required: bool = True) -> list[int]:
+        hashes = line[name] if required else line.get(name, [])
+        if not isinstance(hashes, list) or not all(isinstance(h, str) for h in hashes):
+            raise TypeError(f"{name} is not a list of fingerprints")
+        if required and (not isinstance(line.get("i"), list) or len(line["i"]) != len(hashes)):
+            raise TypeError("i and h differ in length")
+        return [int(h, 16) for h in hashes]
+
+    def _resolve(self, key: int) -> None:
+        count = self._pending.get(key, 0)
+        if count > 0:
+            self._pending[key] = count - 1
+
+    def _pack(self, item: Any) -> tuple[int, _Packed]:
+        if not isinstance(item, dict) or not isinstance(item.get("i"), int) or not isinstance(item.get("h"), str):
+            raise TypeError("an outcome needs i and h")
+        status, action, record_id = item.get("s"), item.get("a"), item.get("id")
+        code, message, details = item.get("c"), item.get("m"), item.get("d")
+        if status not in _STATUSES or action not in _ACTIONS:
+            raise ValueError(f"status {status!r} / action {action!r}")
+        if not all(v is None or isinstance(v, str) for v in (record_id, code, message)):
+            raise TypeError("id, c and m must be text")
+        if details is not None and not isinstance(details, dict):
+            raise TypeError("d must be an object")
+        intern = self._strings.setdefault
+        packed_id: int | str | None = record_id
+        if record_id is not None and record_id.isdigit() and record_id[0] != "0" and record_id.isascii():
+            packed_id = int(record_id)
+        return int(item["h"], 16), (
+            intern(status, status), intern(action, action) if action else None, packed_id,
+            intern(code, code) if code else code, intern(message, message) if message else message, details or None,
+        )
+
+    def _error(self, line: int, what: str) -> JournalError:
+        return JournalError(f"journal {self.path}: line {line} {what}", path=str(self.path), line=line)
+
+    # -- matching --------------------------------------------------------------------------------
+    def take(self, fingerprint: str) -> JournalEntry | None:
+        """Take what the journal holds for one more input record with this fingerprint.
+
+        A confirmed success first, then a record in flight when an earlier run died, then any
+        other outcome; each is taken once, so N identical input records need N logged entries.
+        """
+        key = int(fingerprint, 16)
+        held = self._done.get(key)
+        best: _Packed | None = None
+        if held is not None:
+            best = min(held, key=lambda p: _RANK[p[0]]) if isinstance(held, list) else held
+        if best is None or best[0] != "success":
+            count = self._pending.get(key, 0)
+            if count:
+                self._pending[key] = count - 1
+                self.matched += 1
+                return JournalEntry(fingerprint, None)
+        if best is None:
+            return None
+        if isinstance(held, list):
+            held.remove(best)
+            if len(held) == 1:
+                self._done[key] = held[0]
+        else:
+            del self._done[key]
+        self.matched += 1
+        status, action, record_id, code, message, details = best
+        outcome = RecordOutcome(
+            -1, _status(status), _action(action), id=str(record_id) if record_id is not None else None,
+            code=code, message=message, details=dict(details) if details else {}, from_journal=True,
+        )
+        return JournalEntry(fingerprint, outcome)
+
+    # -- writing ---------------------------------------------------------------------------------
     def _open(self) -> BinaryIO:
         if self._handle is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            new = not self.path.exists() or self.path.stat().st_size == 0
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            if self._cut_at is not None:
+                # Cut the torn tail first: appended after it, the next line would be unreadable.
+                os.ftruncate(fd, self._cut_at)
+                os.fsync(fd)
+                self._cut_at = None
             self._handle = os.fdopen(fd, "ab")
-            if new:
-                self._write_now([{"t": "header", "module": self.module, "mode": self.mode, "v": 1}])
+            if os.fstat(fd).st_size == 0:
+                self.version = JOURNAL_VERSION
+                self._write_now([self._header_line(JOURNAL_VERSION)])
         return self._handle
 
     def _write_now(self, lines: Sequence[dict[str, Any]]) -> None:
         handle = self._open()
-        handle.write(b"".join(json.dumps(line, separators=(",", ":"), default=str).encode() + b"\n" for line in lines))
+        handle.write(b"".join(_dump(line) + b"\n" for line in lines))
         handle.flush()
         os.fsync(handle.fileno())
 
@@ -127,7 +330,12 @@ class Journal:
         """The call carrying these records failed as a whole and applied nothing: send them again."""
         await self._append({"t": "unsent", "i": list(indexes), "h": list(hashes)})
 
-    async def log_outcomes(self, outcomes: Sequence[RecordOutcome], hashes: Sequence[str]) -> None:
+    async def log_outcomes(
+        self, outcomes: Sequence[RecordOutcome], hashes: Sequence[str], resent: Iterable[str] = ()
+    ) -> None:
+        """The answers for a batch; ``resent`` are fingerprints an earlier run had left in flight,
+        settled now. (Logged with the answer, not before sending: if this send fails as a whole,
+        the earlier attempt may still have been applied, and the journal must go on saying so.)"""
         items = []
         for outcome, digest in zip(outcomes, hashes, strict=True):
             item: dict[str, Any] = {"i": outcome.index, "h": digest, "s": outcome.status}
@@ -137,9 +345,25 @@ class Journal:
             if outcome.details and outcome.status != "success":
                 item["d"] = outcome.details
             items.append(item)
-        await self._append({"t": "done", "o": items})
+        line: dict[str, Any] = {"t": "done", "o": items}
+        again = list(resent)
+        if again:
+            line["r"] = again
+        await self._append(line)
 
     def close(self) -> None:
         if self._handle is not None:
             self._handle.close()
             self._handle = None
+
+
+def _dump(line: Mapping[str, Any]) -> bytes:
+    return json.dumps(line, separators=(",", ":"), default=str).encode()
+
+
+def _status(value: str) -> OutcomeStatus:
+    return "success" if value == "success" else "error" if value == "error" else "unknown"
+
+
+def _action(value: str | None) -> OutcomeAction | None:
+    return "insert" if value == "insert" else "update" if value == "update" else "delete" if value == "delete" else None

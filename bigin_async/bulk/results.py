@@ -9,10 +9,14 @@ from typing import Any, Literal
 
 from bigin_async.errors import BiginError
 
-__all__ = ["BulkAbortedError", "BulkProgress", "BulkResult", "BulkWriteError", "RecordOutcome"]
+__all__ = ["MAYBE_DELETED", "BulkAbortedError", "BulkProgress", "BulkResult", "BulkWriteError", "RecordOutcome"]
 
 OutcomeStatus = Literal["success", "error", "unknown"]
 OutcomeAction = Literal["insert", "update", "delete"]
+
+# The code of a delete that found its id gone after an attempt whose answer was lost: a success
+# (the record is not there), but the id may never have existed (see engine._gone_maybe).
+MAYBE_DELETED = "MAYBE_ALREADY_DELETED"
 
 
 @dataclass
@@ -86,20 +90,27 @@ class BulkAbortedError(BulkWriteError):
 class BulkResult:
     """Every outcome in input order (unless streamed to ``on_result``), plus counts.
 
-    ``counts`` has ``success``, ``error``, ``unknown``, ``insert``, ``update``, ``delete`` and
-    ``skipped`` (records a journal showed as already done).
+    ``counts`` has ``success``, ``error``, ``unknown``, ``insert``, ``update``, ``delete``,
+    ``skipped`` (records a journal showed as already done) and ``maybe_deleted`` (deletes that
+    found the id gone after a lost answer: deleted then, or never there; code ``MAYBE_ALREADY_DELETED``).
+    ``journal_matched`` is how many input records the journal recognised (by fingerprint, wherever
+    they now stand in the input): a resumed run that matches far fewer than expected was given
+    a different input, or another run's journal.
     """
 
     outcomes: list[RecordOutcome] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     total: int = 0
     kept: bool = True
+    journal_matched: int = 0
 
     def record(self, outcome: RecordOutcome) -> None:
         self.total += 1
         self.counts[outcome.status] += 1
         if outcome.status == "success" and outcome.action:
             self.counts[outcome.action] += 1
+            if outcome.code == MAYBE_DELETED:
+                self.counts["maybe_deleted"] += 1
         if outcome.from_journal:
             self.counts["skipped"] += 1
         if self.kept:
@@ -132,7 +143,8 @@ class BulkResult:
         if not self.ok:
             raise BulkWriteError(
                 f"{self.counts['error']} of {self.total} records failed and {self.counts['unknown']} have an "
-                "unknown fate (inserts whose answer was lost; re-send them as an upsert on a unique field)",
+                "unknown fate (inserts, or upserts without their duplicate-check value, whose answer was lost; "
+                "re-send them as an upsert on a unique field)",
                 self,
             )
         return self
@@ -147,4 +159,5 @@ class BulkResult:
             "updated": self.counts["update"],
             "deleted": self.counts["delete"],
             "skipped": self.counts["skipped"],
+            "journal_matched": self.journal_matched,
         }

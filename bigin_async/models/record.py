@@ -10,9 +10,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from bigin_async.errors import ValidationError
 from bigin_async.models import common
 from bigin_async.models.base import BiginModel, Id, model_to_wire
-from bigin_async.models.wire import PLAIN_JSON_TYPES, wire_value
+from bigin_async.models.wire import PLAIN_JSON_TYPES, sorted_set, wire_value
 
 __all__ = ["READ_ONLY_FIELDS", "Record", "record_to_wire"]
 
@@ -60,11 +61,15 @@ def record_to_wire(record: Mapping[str, Any] | BiginModel) -> dict[str, Any]:
         return record.to_wire()
     plain = PLAIN_JSON_TYPES
     wire: dict[str, Any] = {}
-    for key, value in record.items():
-        if type(value) in plain:
-            wire[key] = value
-        elif key == "Tag" and isinstance(value, (list, tuple)):
-            wire[key] = [{"name": tag} if isinstance(tag, str) else wire_value(tag) for tag in value]
-        else:
-            wire[key] = wire_value(value)
+    try:
+        for key, value in record.items():
+            if type(value) in plain:
+                wire[key] = value
+            elif key == "Tag" and isinstance(value, (list, tuple, set, frozenset)):
+                tags = value if isinstance(value, (list, tuple)) else sorted_set(value)
+                wire[key] = [{"name": tag} if isinstance(tag, str) else wire_value(tag) for tag in tags]
+            else:
+                wire[key] = wire_value(value)
+    except ValidationError as error:  # say which field, so one bad value in a 100-record batch is found
+        raise ValidationError(f"field {key}: {error}") from None
     return wire

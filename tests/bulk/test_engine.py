@@ -98,7 +98,7 @@ async def test_bulk_delete_and_update_shapes() -> None:
     async with sink.client() as bigin:
         deleted = await bigin.contacts.bulk_delete(str(10**18 + i) for i in range(250))
         updated = await bigin.contacts.bulk_update([{"id": "12", "Phone": "1"}, {"Phone": "no id"}])
-    assert sink.batch_sizes[:3] == [100, 100, 50]
+    assert sorted(sink.batch_sizes[:3]) == [50, 100, 100]  # calls run concurrently: any order
     assert deleted.counts["delete"] == 250 and deleted.outcomes[0].id == str(10**18)
     assert [o.status for o in updated.outcomes] == ["success", "error"]
     assert "id" in (updated.outcomes[1].message or "")
@@ -114,7 +114,7 @@ async def test_journal_resume_skips_confirmed_records(tmp_path: Path) -> None:
     assert again.counts["skipped"] == 250 and again.counts["success"] == 300
     assert sink.records == 300  # only the 50 new records were sent the second time
     lines = [json.loads(line) for line in Path(journal).read_text().splitlines()]
-    assert lines[0] == {"t": "header", "module": "Contacts", "mode": "upsert", "v": 1}
+    assert lines[0] == {"t": "header", "module": "Contacts", "mode": "upsert", "v": 2}
 
 
 async def test_journal_pending_inserts_become_unknown_not_duplicates(tmp_path: Path) -> None:

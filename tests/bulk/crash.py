@@ -1,0 +1,80 @@
+"""Simulated process deaths for journal tests: the server applies a call, then the client "dies".
+
+``CrashAt`` wraps the emulator's ASGI app: the ``n``-th write call (POST/PUT/DELETE on records)
+runs to the end in the emulator (so the store holds its records), then, instead of answering,
+cancels the bulk run's cancel scope, as a SIGKILL would end the process with that call in flight.
+Nothing after that point runs in the "dead" process except its ``finally`` blocks, which is what
+the journal's close would see on a real crash too (the journal fsyncs each line as it writes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from bigin_async.bulk import BulkResult
+from bigin_async.client import BiginClient
+from bigin_async.emulator import BiginEmulator
+from bigin_async.emulator.transport import EmulatorTransport
+
+Scope = MutableMapping[str, Any]
+ASGI = Callable[[Scope, Any, Any], Awaitable[None]]
+WRITE_METHODS = frozenset({"POST", "PUT", "DELETE"})
+
+
+class CrashAt:
+    """Passes requests to ``app``; the ``n``-th write is applied, then the run is cancelled unanswered."""
+
+    def __init__(self, app: ASGI, n: int | None) -> None:
+        self.app = app
+        self.n = n
+        self.writes = 0
+        self.crashed = False
+        self.scope: anyio.CancelScope | None = None
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] not in WRITE_METHODS or "/oauth/" in str(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        self.writes += 1
+        if self.n is None or self.writes != self.n or self.crashed:
+            await self.app(scope, receive, send)
+            return
+
+        async def swallow(message: Any) -> None:
+            pass  # the answer never reaches the dead process
+
+        await self.app(scope, receive, swallow)
+        self.crashed = True
+        assert self.scope is not None
+        self.scope.cancel()
+        await anyio.sleep_forever()
+
+
+async def run_once(
+    emulator: BiginEmulator,
+    work: Callable[[BiginClient], Awaitable[BulkResult]],
+    *,
+    crash_at: int | None = None,
+    **client_options: Any,
+) -> tuple[BulkResult | None, CrashAt]:
+    """Run ``work`` against ``emulator``; with ``crash_at``, "die" at that write call (result None)."""
+    trap = CrashAt(emulator.app, crash_at)
+    result: BulkResult | None = None
+    async with emulator.client(transport=EmulatorTransport(trap), **client_options) as bigin:
+        with anyio.CancelScope() as scope:
+            trap.scope = scope
+            result = await work(bigin)
+    return (None if trap.crashed else result), trap
+
+
+def tear_tail(path: Path, keep: int) -> bytes:
+    """Cut the journal's last line after ``keep`` bytes (as a crash mid-write leaves it); returns the cut bytes."""
+    data = path.read_bytes()
+    start = data.rstrip(b"\n").rfind(b"\n") + 1
+    keep = max(0, min(keep, len(data) - start - 2))
+    path.write_bytes(data[: start + keep])
+    return data[start + keep:]
