@@ -11,7 +11,14 @@ import pytest
 
 from bigin_async.client import BiginClient
 from bigin_async.emulator import BiginEmulator
-from bigin_async.errors import APIError, DuplicateRecordError, InvalidRequestError, NotFoundError, RecordError
+from bigin_async.errors import (
+    AmbiguousWriteError,
+    APIError,
+    DuplicateRecordError,
+    InvalidRequestError,
+    NotFoundError,
+    RecordError,
+)
 from bigin_async.models import Call, Company, Contact, Deal, Event, Note, Product, Record, Task, WriteResult
 from bigin_async.modules.base import ModuleClient
 from tests.modules.helpers import wired_client
@@ -263,8 +270,10 @@ async def test_an_unknown_record_error_code_is_kept_on_a_record_error() -> None:
 
 async def test_a_write_answered_without_a_result_is_a_typed_error() -> None:
     async with BiginClient(access_token="t", api_domain="http://127.0.0.1", transport=answering(201, {"data": []})) as client:
-        with pytest.raises(APIError) as error:
+        with pytest.raises(AmbiguousWriteError):  # the insert may have happened: never re-sent
             await client.contacts.create({"Last_Name": "x"})
+        with pytest.raises(APIError) as error:  # an update is safe to re-send, then typed
+            await client.with_options(retry_backoff_seconds=0, max_retries=1).contacts.update("1", {"Last_Name": "x"})
     assert error.value.code == "MALFORMED_RESPONSE"
 
 
