@@ -69,7 +69,10 @@ class EmulatorTransport(httpx.AsyncBaseTransport):
         raise httpx.ReadTimeout(f"no response within the read timeout of {read_timeout} s", request=request)
 
     async def _timed_app(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The app, with each piece of its answer moving the read deadline on (as bytes on a socket do)."""
+        """The app, with each piece of its answer moving the read deadline on (as bytes on a socket do).
+
+        Only a piece followed by more moves it: an answer in one piece (nearly all) costs nothing.
+        """
         watch = _SILENCE.get()
         if watch is None:
             await self.app(scope, receive, send)
@@ -77,8 +80,9 @@ class EmulatorTransport(httpx.AsyncBaseTransport):
         silence, read_timeout = watch
 
         async def timed_send(message: Message) -> None:
-            silence.deadline = anyio.current_time() + read_timeout
             await send(message)
+            if message.get("more_body", False):  # more is coming: the silence starts again now
+                silence.deadline = anyio.current_time() + read_timeout
 
         await self.app(scope, receive, timed_send)
 
