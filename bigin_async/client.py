@@ -21,7 +21,7 @@ from bigin_async.config import Edition, Region, Settings, build_settings
 from bigin_async.errors import ConfigurationError
 from bigin_async.inputs import check_module_name
 from bigin_async.models import FieldInfo, Record
-from bigin_async.modules.base import ModuleClient, api_name
+from bigin_async.modules.base import ModuleClient, api_name, json_body, send_and_parse
 from bigin_async.modules.calls import CallsClient
 from bigin_async.modules.companies import CompaniesClient
 from bigin_async.modules.contacts import ContactsClient
@@ -37,7 +37,7 @@ from bigin_async.modules.registry import MODULE_CLIENTS
 from bigin_async.modules.settings import SettingsClient
 from bigin_async.modules.tasks import TasksClient
 from bigin_async.pagination import AsyncPaginator, ProgressCallback
-from bigin_async.transport import Transport, decode_json
+from bigin_async.transport import Transport
 
 __all__ = ["BiginClient"]
 
@@ -350,7 +350,8 @@ class BiginClient(AsyncClosing):
     ) -> Any:
         """Call any Bigin endpoint through the same pipeline; the decoded JSON, or None for a 204.
 
-        ``path`` is relative to ``{api_domain}/bigin/v2`` (e.g. ``"/Contacts"``).
+        ``path`` is relative to ``{api_domain}/bigin/v2`` (e.g. ``"/Contacts"``). A 2xx whose
+        body is not JSON is retried like a 5xx when the call is idempotent (an insert raises
+        :class:`AmbiguousWriteError`), then raises :class:`APIError` ``MALFORMED_RESPONSE``.
         """
-        response = await self._transport.send(method, path, params=params, json=json, idempotent=idempotent)
-        return decode_json(response)
+        return await send_and_parse(self._transport, method, path, json_body, params=params, json=json, idempotent=idempotent)

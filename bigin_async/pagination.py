@@ -15,14 +15,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from functools import partial
+from typing import Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel
 
 from bigin_async.errors import PaginationLimitError, ValidationError
 from bigin_async.models import Page, PageInfo, parse_page
 
-__all__ = ["AsyncPaginator", "PageRequest", "PAGE_WALL", "ProgressCallback"]
+__all__ = ["AsyncPaginator", "Fetch", "PageParser", "PageRequest", "PAGE_WALL", "ProgressCallback"]
 
 R = TypeVar("R", bound=BaseModel)
 
@@ -50,7 +51,13 @@ class PageRequest:
     wall_advice: str = ""
 
 
-Fetch = Callable[[str, Mapping[str, Any]], Awaitable[bytes]]
+# Turns one answer's body into a page; raises (ValueError, pydantic's error) when it cannot.
+PageParser = Callable[[bytes], Page[Any]]
+
+# Sends the GET (or COQL POST) of one page and returns ``parse(body)``, running the parser inside
+# the transport's retry loop: a page whose body does not parse is retried like a 5xx, then
+# raised as APIError "MALFORMED_RESPONSE" (see ``bigin_async.modules.base.send_and_parse``).
+Fetch = Callable[[str, Mapping[str, Any], PageParser], Awaitable[Page[Any]]]
 
 
 class AsyncPaginator(Generic[R]):
@@ -80,6 +87,7 @@ class AsyncPaginator(Generic[R]):
         self._fetch = fetch
         self._request = request
         self._model = model
+        self._parse: PageParser = partial(parse_page, model, key=request.key)
         # Asking for fewer than a page when fewer are wanted saves bytes; a bigger request's
         # page size stays fixed, since page numbers only line up with a constant per_page.
         self.per_page = min(per_page, max_records) if max_records is not None else per_page
@@ -146,7 +154,7 @@ class _Walk(Generic[R]):
             params["page_token"] = self._token
         else:
             params["page"] = self._page_number
-        page = parse_page(paginator._model, await paginator._fetch(request.path, params), request.key)
+        page = cast("Page[R]", await paginator._fetch(request.path, params, paginator._parse))
         limit = paginator.max_records
         if limit is not None and self._seen + len(page.data) > limit:
             page.data = page.data[: limit - self._seen]

@@ -58,7 +58,8 @@ def create_app(factory: BiginFactory = default_client) -> FastAPI:
     @app.get("/contacts/{contact_id}")
     async def read_contact(contact_id: str, bigin: BiginDep) -> dict[str, Any]:
         try:
-            return (await bigin.contacts.get(contact_id, fields=LIST_FIELDS)).to_wire()
+            contact = await bigin.contacts.get(contact_id, fields=LIST_FIELDS)
+            return contact.model_dump(mode="json", by_alias=True, exclude_unset=True)  # the fields read
         except NotFoundError:
             raise HTTPException(404, f"no contact {contact_id}") from None
 

@@ -444,3 +444,36 @@ def test_record_fixture_still_parses_when_unknown_types_change() -> None:
     page = parse_page(Contact, fixture_bytes("get_contact.json"))
     contact = Contact.model_validate({**page.data[0].model_dump(), "New_Thing": [{"x": 1}], "$new": 5})
     assert contact.get("New_Thing") == [{"x": 1}] and contact.get("$new") == 5
+
+
+# -- issue #9 item 23: a model built from an API answer has nothing "set" but its id ------------
+def test_a_record_parsed_from_an_answer_sends_only_its_id_until_a_field_is_assigned() -> None:
+    body = json.dumps({"data": [{
+        "id": "5545000000000000001", "Last_Name": "Lovelace", "Full_Name": "Ada Lovelace", "Email": "ada@example.com",
+        "$approval_state": "approved", "Tag": [{"name": "VIP", "id": "1", "color_code": "#fff"}], "Custom_c": "x",
+        "Owner": {"name": "Ada", "id": "2", "email": "o@example.com"},
+    }]})
+    [contact] = parse_page(Contact, body).data
+    assert contact.Full_Name == "Ada Lovelace" and contact.get("Custom_c") == "x"  # everything was read
+    assert contact.to_wire() == {"id": "5545000000000000001"}
+    contact.Email = "countess@example.com"
+    contact.Custom_c = "y"
+    assert contact.to_wire() == {"id": "5545000000000000001", "Email": "countess@example.com", "Custom_c": "y"}
+    copy = contact.model_copy(update={"Last_Name": "King"})
+    assert copy.to_wire() == {"id": "5545000000000000001", "Email": "countess@example.com", "Custom_c": "y",
+                              "Last_Name": "King"}
+
+
+def test_nested_values_of_a_read_record_keep_their_own_write_form() -> None:
+    body = json.dumps({"data": [{"id": "9", "Event_Title": "Demo", "Participants": [{"participant": "7", "type": "contact"}]}]})
+    [event] = parse_page(Event, body).data
+    event.Participants = event.Participants  # assigning the read value back sends it whole
+    assert event.to_wire() == {"id": "9", "Participants": [{"participant": "7", "type": "contact"}]}
+
+
+def test_set_assigns_a_field_by_its_wire_name_and_marks_it_for_sending() -> None:
+    [task] = parse_page(Task, json.dumps({"data": [{"id": "3", "$se_module": "Contacts", "Subject": "x"}]})).data
+    task.set("$se_module", "Accounts")
+    task.set("$custom_flag", True)
+    assert task.se_module == "Accounts"
+    assert task.to_wire() == {"id": "3", "$se_module": "Accounts", "$custom_flag": True}

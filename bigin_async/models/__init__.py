@@ -4,7 +4,7 @@ Every model keeps fields it does not declare (custom ``*_c`` fields, ``$``-prefi
 under their exact wire names, so a read-modify-write never loses data.
 """
 
-from bigin_async.models.base import BiginModel, Id, model_to_wire
+from bigin_async.models.base import BiginModel, Id, mark_as_read, model_to_wire
 from bigin_async.models.common import Lookup, Owner, Participant, RelatedTo, Tag
 from bigin_async.models.org import LicenseDetails, Org, User, WatchChannel
 from bigin_async.models.pages import Page, PageInfo, parse_page
@@ -74,6 +74,7 @@ __all__ = [
     "format_datetime",
     "format_decimal",
     "model_for",
+    "mark_as_read",
     "model_to_wire",
     "parse_page",
     "parse_pipelines",

@@ -8,14 +8,19 @@ what it does not know would destroy data on a read-modify-write, so every model 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Set
 from functools import cache
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import Self
 
 from bigin_async.models.wire import wire_value
 
-__all__ = ["BiginModel", "Id", "model_to_wire", "wire_keys"]
+__all__ = ["BiginModel", "Id", "assigned_fields", "mark_as_read", "model_to_wire", "wire_keys"]
+
+# The key, in pydantic's per-instance private dict, of the fields assigned since a model was read.
+_ASSIGNED = "_bigin_assigned"
 
 # Ids are ~19-digit strings: as JSON numbers they would lose precision in many clients, and values
 # like Account_Number "0" or zgid only look numeric. An int given by a caller is turned into its
@@ -35,6 +40,8 @@ class BiginModel(BaseModel):
         coerce_numbers_to_str=True,
         # A bare ``Contact()`` built by a caller and a record read from Bigin are the same type;
         # validating on assignment would slow reads and refuse wire values Zoho adds later.
+        # Assignments are still tracked (``__setattr__``): for a record read from Bigin, they are
+        # what a write sends (see ``mark_as_read``).
         validate_assignment=False,
     )
 
@@ -48,8 +55,34 @@ class BiginModel(BaseModel):
             return extra[key]
         return default
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        _note_assigned(self, (name,))
+
+    def __eq__(self, other: object) -> bool:
+        # By value, as pydantic compares, but blind to the "read, then assigned" bookkeeping: a
+        # record read from Bigin equals the same record built by hand.
+        if isinstance(other, BiginModel) and type(other) is type(self):
+            return self.__dict__ == other.__dict__ and self.__pydantic_extra__ == other.__pydantic_extra__
+        return super().__eq__(other)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """pydantic's copy; keys in ``update`` count as assigned, so a write sends them."""
+        copied = super().model_copy(update=update, deep=deep)
+        if update:
+            _note_assigned(copied, update.keys())
+        return copied
+
+    def set(self, key: str, value: Any) -> None:
+        """Assign a field by its wire name, declared or not (``record.set("$se_module", "Accounts")``).
+
+        Like an attribute assignment, it marks the field for the next write; use it for wire
+        names that are not Python identifiers or that a declared field carries under an alias.
+        """
+        setattr(self, _field_name_for(type(self), key) or key, value)
+
     def to_wire(self) -> dict[str, Any]:
-        """The fields a caller or the server set, formatted for a write (``exclude_unset``)."""
+        """The fields set (given at construction or assigned since), formatted for a write."""
         return model_to_wire(self, frozenset())
 
 
@@ -75,8 +108,16 @@ def _field_name_for(model: type[BaseModel], key: str) -> str | None:
 
 
 def model_to_wire(model: BaseModel, skip: frozenset[str]) -> dict[str, Any]:
-    """Set fields (declared, then extra) under their wire names, minus the keys in ``skip``."""
-    fields_set = model.model_fields_set
+    """Set fields (declared, then extra) under their wire names, minus the keys in ``skip``.
+
+    Extra fields count as set like declared ones: given at construction or assigned since. For
+    a model read from an answer (:func:`mark_as_read`) "set" means its id and what was assigned
+    after the read.
+    """
+    fields_set: Set[str] = model.model_fields_set
+    assigned = assigned_fields(model)
+    if assigned is not None:  # read from an answer: its id, and what was assigned since
+        fields_set = assigned | ({"id"} & fields_set)
     values = model.__dict__
     wire: dict[str, Any] = {}
     for name, key in wire_keys(type(model)):
@@ -85,6 +126,40 @@ def model_to_wire(model: BaseModel, skip: frozenset[str]) -> dict[str, Any]:
     extra = model.__pydantic_extra__
     if extra:
         for key, value in extra.items():
-            if key not in skip:
+            if key in fields_set and key not in skip:
                 wire[key] = wire_value(value)
     return wire
+
+
+def mark_as_read(models: list[Any]) -> None:
+    """Mark models parsed from a server answer as "read": a write then sends only what changes.
+
+    pydantic's fields set of a parsed model holds every field the answer carried (what an
+    export dumps: ``model_dump(exclude_unset=True)`` stays exactly what Bigin sent). Sent back in
+    an update, those would overwrite what others changed since the read and resend ``Full_Name``,
+    ``$approval_state``... So a read model's write form is its ``id`` plus the fields assigned
+    after reading. Nested values keep their own form: assigned, they are written whole.
+    """
+    for model in models:
+        if isinstance(model, BiginModel):
+            private = model.__pydantic_private__
+            if private is None:
+                object.__setattr__(model, "__pydantic_private__", {_ASSIGNED: frozenset()})
+            else:
+                private[_ASSIGNED] = frozenset()
+
+
+def assigned_fields(model: BaseModel) -> frozenset[str] | None:
+    """The fields assigned since ``model`` was read from an answer; None if it was not read."""
+    private = model.__pydantic_private__
+    if private is None:
+        return None
+    assigned = private.get(_ASSIGNED)
+    return assigned if isinstance(assigned, frozenset) else None
+
+
+def _note_assigned(model: BaseModel, names: Iterable[str]) -> None:
+    private = model.__pydantic_private__
+    if private is not None and _ASSIGNED in private:
+        # A new frozenset each time: a shallow copy of the model shares the old one.
+        private[_ASSIGNED] = private[_ASSIGNED] | frozenset(names)

@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from bigin_async.models.base import BiginModel
+from bigin_async.models.base import BiginModel, mark_as_read
 
 __all__ = ["Page", "PageInfo", "parse_page"]
 
@@ -68,8 +68,11 @@ def parse_page(model: type[R], body: bytes | str, key: str = "data") -> Page[R]:
 
     ``key`` is the envelope key: ``data`` for records, ``users``, ``modules``, ``fields``,
     ``org``, ``watch``, ``pipelines``, ``layouts`` elsewhere. An empty body (Bigin's 204 for an
-    empty list or search) is an empty page with no ``info``.
+    empty list or search) is an empty page with no ``info``. The models come "as read": sent
+    back in a write, they carry their id and only the fields assigned after this.
     """
     if not body or not body.strip():
         return Page[model]()  # type: ignore[valid-type]
-    return cast("Page[R]", _envelope(model, key).model_validate_json(body))
+    page = cast("Page[R]", _envelope(model, key).model_validate_json(body))
+    mark_as_read(page.data)
+    return page

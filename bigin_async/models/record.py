@@ -1,7 +1,8 @@
 """``Record``, the base of every module's records, and the write formatting of records.
 
-A write sends only what the caller set (``exclude_unset``): sending a whole read-back record
-would overwrite fields someone else changed meanwhile and resend read-only system fields.
+A write sends only what the caller set: the fields given to a model built by hand, and for a
+record read from Bigin its id plus the fields assigned after reading. Sending a whole read-back
+record would overwrite fields someone else changed meanwhile and resend read-only system fields.
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ class Record(BiginModel):
     Every field is optional because ``fields=`` returns only what was asked for, and fields that
     are unset in Bigin arrive as ``null``. Unknown and custom fields are kept as extras under their
     exact wire names: ``record.get("$approval_state")``, ``record.model_extra``.
+
+    Read, change, write back: ``contact = await bigin.contacts.get(id)``, then
+    ``contact.Phone = "555"`` (or ``contact.set("Custom_c", 1)``) and
+    ``await bigin.contacts.update(id, contact)`` sends ``Phone`` alone, so edits others made since
+    the read survive. Assign the field: changing a value in place (``contact.Tag.append(...)``)
+    is not seen as a change.
     """
 
     id: Id | None = None

@@ -8,10 +8,14 @@ through the client's single transport, so pooling, limits and retries apply ever
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
+import json
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, Union
 
+import httpx
+
 from bigin_async.bulk.engine import BATCH_LIMIT, BulkMode, BulkPlan, run_bulk
+from bigin_async.bulk.keys import carries_upsert_key
 from bigin_async.bulk.results import BulkResult, ResultCallback
 from bigin_async.bulk.results import ProgressCallback as BulkProgressCallback
 from bigin_async.bulk.writer import BulkWriter
@@ -24,14 +28,32 @@ from bigin_async.errors import (
     error_class,
     error_from_response,
 )
-from bigin_async.inputs import FIELD_NAME, check_field_names, check_id, check_module_name, check_record
-from bigin_async.models import Record, WriteResult, model_for, parse_page, parse_write_results
-from bigin_async.pagination import AsyncPaginator, PageRequest, ProgressCallback
+from bigin_async.inputs import (
+    FIELD_NAME,
+    check_field_names,
+    check_id,
+    check_module_name,
+    check_record,
+)
+from bigin_async.models import Page, Record, WriteResult, mark_as_read, model_for, parse_write_results
+from bigin_async.pagination import AsyncPaginator, PageParser, PageRequest, ProgressCallback
 
 if TYPE_CHECKING:
     from bigin_async.client import BiginClient
+    from bigin_async.transport import Transport
 
-__all__ = ["DEFAULT", "REFERENCE_NAMES", "ModuleClient", "RecordInput", "api_name"]
+__all__ = [
+    "DEFAULT",
+    "MAX_FIELDS_PER_READ",
+    "REFERENCE_NAMES",
+    "ModuleClient",
+    "RecordInput",
+    "api_name",
+    "body_of",
+    "json_body",
+    "json_object",
+    "send_and_parse",
+]
 
 # The reference's module names, where Bigin's API names differ ("/Companies" is INVALID_MODULE).
 REFERENCE_NAMES = {"Companies": "Accounts", "Deals": "Pipelines"}
@@ -42,6 +64,7 @@ def api_name(module: str) -> str:
     return REFERENCE_NAMES.get(module, module)
 
 R = TypeVar("R", bound=Record)
+T = TypeVar("T")
 RecordInput = Union[Mapping[str, Any], Record]
 FieldsSpec = Union[None, str, Sequence[str]]
 BulkInput = Union[Iterable[Any], AsyncIterable[Any]]
@@ -56,10 +79,72 @@ class _Default:
 
 DEFAULT: Any = _Default()
 
+# Bigin answers at most this many fields a read (unconfirmed; the emulator enforces it).
+MAX_FIELDS_PER_READ = 50
+
 SEARCH_WALL_ADVICE = (
     "search pages by number only (Zoho sends it no tokens). Narrow the criteria, or use list() "
     "with sort_by, or COQL"
 )
+
+def body_of(response: httpx.Response) -> bytes:
+    """An answer's body, or nothing for a 204 (Bigin's empty list, empty search, missing id)."""
+    return response.content if response.status_code != 204 else b""
+
+
+async def send_and_parse(transport: Transport, method: str, path: str, parse: Callable[[bytes], T], **send: Any) -> T:
+    """Send a call and turn its body into ``T`` inside the transport's retry loop.
+
+    Every answer this SDK reads goes through here: a 2xx whose body is not what Zoho documents
+    (cut short, a proxy's HTML page, another shape) is a failed attempt, so a read is retried and
+    ends in :class:`APIError` ``MALFORMED_RESPONSE``, and an insert raises
+    :class:`AmbiguousWriteError` (its records may exist now) instead of an untyped pydantic error.
+    """
+    return await transport.send_parsed(method, path, lambda response: parse(body_of(response)), **send)
+
+
+def json_body(body: bytes) -> Any:
+    """A decoded JSON body, None when empty; a body that is not JSON raises ``ValueError``."""
+    if not body.strip():
+        return None
+    try:
+        return json.loads(body)
+    except RecursionError as error:  # a body nested thousands deep
+        raise ValueError("the answer nests too deep to be a Bigin body") from error
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """A body that must be a JSON object (``{}`` when empty); anything else is a malformed answer."""
+    decoded = json_body(body)
+    if decoded is None:
+        return {}
+    if not isinstance(decoded, dict):
+        raise ValueError(f"the answer is a JSON {type(decoded).__name__}, not an object")
+    return decoded
+
+
+def _one_record(body: bytes, record_id: str) -> dict[str, Any] | None:
+    """The record of a get-by-id answer (``{"data": [record]}``), None when there is none."""
+    data = json_object(body).get("data")
+    if data is None or data == []:
+        return None
+    if not isinstance(data, list) or not isinstance(data[0], dict):
+        raise ValueError("the answer's data is not a list of records")
+    record = data[0]
+    if str(record.get("id")) != record_id:
+        raise ValueError(f"asked for record {record_id}, the answer is about {record.get('id')!r}")
+    return record
+
+
+def _too_many_fields(module: str, count: int, asked_all: bool) -> ValidationError:
+    what = f'fields="all" names {count} fields of {module}' if asked_all else f"{count} fields were asked"
+    return ValidationError(
+        f"{what}, but Bigin reads at most {MAX_FIELDS_PER_READ} fields a request. A list, search or related "
+        "list is not split into several reads (pages read twice need not hold the same records, so columns "
+        f"could be joined to the wrong rows): name at most {MAX_FIELDS_PER_READ} fields, and read the others "
+        "per record with get() (which splits a long field list into several reads of one id by itself)"
+    )
+
 
 def record_error(result: WriteResult, *, method: str, url: str, status: int) -> APIError:
     """The typed error for one failed record, keeping the server's code, message and details."""
@@ -103,12 +188,18 @@ class ModuleClient(Generic[R]):
         return f"/{self.module_api_name}"
 
     # -- reading ------------------------------------------------------------------------------
-    async def _fetch(self, path: str, params: Mapping[str, Any]) -> bytes:
-        response = await self._transport.send("GET", path, params=params)
-        return response.content if response.status_code != 204 else b""
+    async def _fetch(self, path: str, params: Mapping[str, Any], parse: PageParser) -> Page[Any]:
+        return await send_and_parse(self._transport, "GET", path, parse, params=params)
 
     async def resolve_fields(self, fields: FieldsSpec, module: str | None = None) -> str:
-        """The ``fields`` parameter: given names, the module's defaults, or ``"all"`` (metadata)."""
+        """The ``fields`` parameter: given names, the module's defaults, or ``"all"`` (metadata).
+
+        ``"all"`` names every field of the module, which may be more than the 50 Bigin reads at a
+        time: :meth:`get` then splits the read, lists and searches refuse (see :meth:`list`).
+        """
+        return ",".join(await self._field_list(fields, module))
+
+    async def _field_list(self, fields: FieldsSpec, module: str | None = None) -> builtins.list[str]:
         module = module or self.module_api_name
         if fields is None:
             names: Sequence[str] = self._defaults_for(module)
@@ -123,7 +214,7 @@ class ModuleClient(Generic[R]):
         for name in names:
             if not isinstance(name, str) or not FIELD_NAME.match(name):
                 raise ValidationError(f"invalid field name {name!r}")
-        return ",".join(dict.fromkeys(names))
+        return builtins.list(dict.fromkeys(names))
 
     def _defaults_for(self, module: str) -> Sequence[str]:
         if module == self.module_api_name:
@@ -133,21 +224,45 @@ class ModuleClient(Generic[R]):
         return default_fields_for(module)
 
     async def get(self, id: str, fields: FieldsSpec = None) -> R:
-        """One record by id; a missing or deleted id raises :class:`NotFoundError` (Bigin answers 204)."""
+        """One record by id; a missing or deleted id raises :class:`NotFoundError` (Bigin answers 204).
+
+        Bigin reads at most 50 fields a request: more (``fields="all"`` on a large module) are
+        read 50 at a time from the same id and merged into one record. A record deleted between
+        those reads raises :class:`NotFoundError` rather than coming back with columns missing.
+        """
         record_id = check_id(id)
-        params = {"fields": await self.resolve_fields(fields)} if fields is not None else None
         path = f"{self._path}/{record_id}"
-        response = await self._transport.send("GET", path, params=params)
-        page = parse_page(self.model, response.content if response.status_code != 204 else b"")
-        if not page.data:
-            raise NotFoundError(
-                f"no {self.module_api_name} record with id {record_id}",
-                status_code=response.status_code,
-                code="RECORD_NOT_FOUND",
-                method="GET",
-                url=str(response.request.url),
-            )
-        return page.data[0]
+        names = await self._field_list(fields) if fields is not None else []
+        # No fields: one read of Zoho's default fields; else at most 50 a read.
+        chunks: builtins.list[builtins.list[str] | None] = [
+            names[start : start + MAX_FIELDS_PER_READ] for start in range(0, len(names), MAX_FIELDS_PER_READ)
+        ] or [None]
+        merged: dict[str, Any] = {}
+        record: R | None = None
+        for chunk in chunks:
+            params = {"fields": ",".join(chunk)} if chunk is not None else None
+
+            def parse(body: bytes, before: dict[str, Any] = merged) -> tuple[dict[str, Any], R] | None:
+                # The whole record so far is validated here, inside the retry loop of this read.
+                found = _one_record(body, record_id)
+                if found is None:
+                    return None
+                combined = {**before, **found}
+                return combined, self.model.model_validate(combined)
+
+            answer = await send_and_parse(self._transport, "GET", path, parse, params=params)
+            if answer is None:
+                raise NotFoundError(
+                    f"no {self.module_api_name} record with id {record_id}",
+                    status_code=204,
+                    code="RECORD_NOT_FOUND",
+                    method="GET",
+                    url=self._transport.url_for(path),
+                )
+            merged, record = answer
+        assert record is not None
+        mark_as_read([record])
+        return record
 
     def list(
         self,
@@ -159,7 +274,12 @@ class ModuleClient(Generic[R]):
         max_records: int | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> AsyncPaginator[R]:
-        """All records, page after page (past record 2,000 through page tokens)."""
+        """All records, page after page (past record 2,000 through page tokens).
+
+        At most 50 fields (Bigin's cap a read): a longer list, or ``fields="all"`` on a module with
+        more fields, raises :class:`ValidationError` when the walk starts, rather than dropping
+        columns; read the others per record with :meth:`get`.
+        """
         if sort_order is not None and sort_order not in ("asc", "desc"):
             raise ValidationError(f"sort_order must be 'asc' or 'desc', got {sort_order!r}")
         if sort_by is not None and not FIELD_NAME.match(sort_by):
@@ -258,7 +378,10 @@ class ModuleClient(Generic[R]):
         async def resolve() -> Mapping[str, Any]:
             if fields is None and fields_optional:
                 return {}
-            return {"fields": await self.resolve_fields(fields, fields_module)}
+            names = await self._field_list(fields, fields_module)
+            if len(names) > MAX_FIELDS_PER_READ:
+                raise _too_many_fields(fields_module or self.module_api_name, len(names), fields == "all")
+            return {"fields": ",".join(names)}
 
         request = PageRequest(
             path=path, params=params, supports_tokens=supports_tokens, resolve_params=resolve, wall_advice=wall_advice
@@ -269,24 +392,30 @@ class ModuleClient(Generic[R]):
 
     # -- writing ------------------------------------------------------------------------------
     async def _write_one(
-        self, method: str, path: str, body: dict[str, Any], *, action: str, params: Mapping[str, Any] | None = None
+        self, method: str, path: str, body: dict[str, Any], *, action: str, idempotent: bool | None = None
     ) -> WriteResult:
-        response = await self._transport.send(method, path, json=body, params=params)
-        results = parse_write_results(response.content)
-        if not results:
-            raise APIError(
-                "the server answered a write without a per-record result",
-                status_code=response.status_code,
-                code="MALFORMED_RESPONSE",
-                method=method,
-                url=str(response.request.url),
-            )
-        result = results[0]
-        if result.action is None:
-            result.action = action
-        if not result.ok:
-            raise record_error(result, method=method, url=str(response.request.url), status=response.status_code)
-        return result
+        def parse(response: httpx.Response) -> WriteResult:
+            results = parse_write_results(body_of(response))
+            if not results:
+                # Not a result at all: the record may or may not have been written.
+                raise ValueError("the server answered a write without a per-record result")
+            result = results[0]
+            if result.action is None:
+                result.action = action
+            if not result.ok:
+                raise record_error(result, method=method, url=str(response.request.url), status=response.status_code)
+            return result
+
+        return await self._transport.send_parsed(method, path, parse, json=body, idempotent=idempotent)
+
+    def _record_wire(self, record: RecordInput) -> dict[str, Any]:
+        """The wire form of one record to write; a value Bigin cannot store is refused here."""
+        try:
+            return check_record(record, self.module_api_name)
+        except ValidationError:
+            raise
+        except ValueError as error:  # NaN, infinity, a naive datetime: nothing is sent
+            raise ValidationError(str(error)) from error
 
     @staticmethod
     def _body(records: builtins.list[dict[str, Any]], trigger: Sequence[str] | None) -> dict[str, Any]:
@@ -301,13 +430,17 @@ class ModuleClient(Generic[R]):
 
     async def create(self, record: RecordInput, *, trigger: Sequence[str] | None = DEFAULT) -> WriteResult:
         """Insert one record. ``trigger=[]`` suppresses workflows; the default is Zoho's."""
-        wire = check_record(record, self.module_api_name)
+        wire = self._record_wire(record)
         return await self._write_one("POST", self._path, self._body([wire], trigger), action="insert")
 
     async def update(self, id: str, changes: RecordInput, *, trigger: Sequence[str] | None = DEFAULT) -> WriteResult:
-        """Change fields of one record; only the fields given are sent."""
+        """Change fields of one record; only the fields given are sent.
+
+        ``changes`` may be a record read from Bigin: only the fields assigned since the read go
+        out, so fields others edited meanwhile are left as they are.
+        """
         record_id = check_id(id)
-        wire = check_record(changes, self.module_api_name)
+        wire = self._record_wire(changes)
         if "id" in wire and str(wire["id"]) != record_id:
             raise ValidationError(f"changes carry id {wire['id']!r} but the update targets {record_id}")
         wire.pop("id", None)
@@ -322,28 +455,45 @@ class ModuleClient(Generic[R]):
         *,
         trigger: Sequence[str] | None = DEFAULT,
     ) -> WriteResult:
-        """Insert, or update the record that matches on ``duplicate_check_fields`` (default: the module's unique field)."""
-        body = self._body([check_record(record, self.module_api_name)], trigger)
-        if duplicate_check_fields is not None:
-            body["duplicate_check_fields"] = check_field_names(duplicate_check_fields)
-        return await self._write_one("POST", f"{self._path}/upsert", body, action="upsert")
+        """Insert, or update the record that matches on ``duplicate_check_fields`` (default: the module's unique field).
+
+        Retried after a lost answer only when the record has a value in one of those fields:
+        without one Bigin cannot find it again and inserts, so a second send would insert a second
+        record; then a lost answer raises :class:`AmbiguousWriteError` instead.
+        """
+        wire = self._record_wire(record)
+        check = check_field_names(duplicate_check_fields) if duplicate_check_fields is not None else None
+        body = self._body([wire], trigger)
+        if check is not None:
+            body["duplicate_check_fields"] = check
+        keyed = carries_upsert_key(wire, self.module_api_name, check)
+        return await self._write_one("POST", f"{self._path}/upsert", body, action="upsert", idempotent=keyed)
 
     async def delete(self, id: str) -> WriteResult:
         """Delete one record. Deleting an already-deleted id is an error in Bigin."""
         record_id = check_id(id)
-        response = await self._transport.send("DELETE", f"{self._path}/{record_id}", raise_for_status=False)
-        results = parse_write_results(response.content) if response.content.strip() else []
-        result = results[0] if results else WriteResult(id=record_id, code="SUCCESS", status="success")
-        result.action = "delete"
-        if not result.ok and result.code == "INVALID_DATA" and response.extensions.get("bigin_ambiguous_attempts"):
-            # An earlier attempt's answer was lost and this one finds the id gone: that attempt worked.
-            return WriteResult(id=record_id, code="ALREADY_DELETED", status="success", action="delete",
-                               message="deleted by an earlier attempt whose answer was lost")
-        if response.status_code >= 400 and not results:
-            raise error_from_response(response)
-        if not result.ok:
-            raise record_error(result, method="DELETE", url=str(response.request.url), status=response.status_code)
-        return result
+
+        def parse(response: httpx.Response) -> WriteResult:
+            refused = response.status_code >= 400
+            try:
+                results = parse_write_results(body_of(response))
+            except ValueError:
+                if not refused:
+                    raise  # a 2xx that does not parse: retried, then MALFORMED_RESPONSE
+                results = []  # a refusal whose body does not parse: the HTTP error says it
+            if refused and not results:
+                raise error_from_response(response)
+            result = results[0] if results else WriteResult(id=record_id, code="SUCCESS", status="success")
+            result.action = "delete"
+            if not result.ok and result.code == "INVALID_DATA" and response.extensions.get("bigin_ambiguous_attempts"):
+                # An earlier attempt's answer was lost and this one finds the id gone: that attempt worked.
+                return WriteResult(id=record_id, code="ALREADY_DELETED", status="success", action="delete",
+                                   message="deleted by an earlier attempt whose answer was lost")
+            if not result.ok:
+                raise record_error(result, method="DELETE", url=str(response.request.url), status=response.status_code)
+            return result
+
+        return await self._transport.send_parsed("DELETE", f"{self._path}/{record_id}", parse, raise_for_status=False)
 
     # -- bulk ---------------------------------------------------------------------------------
     def _plan(
@@ -440,10 +590,11 @@ class ModuleClient(Generic[R]):
         if not names or len(names) != len(tags):
             # A comma would split one name into two in the ``tag_names`` parameter.
             raise ValidationError(f"tags must be non-empty names without commas, got {tags!r}")
-        response = await self._transport.send(
+        return await send_and_parse(
+            self._transport,
             "POST",
             f"{self._path}/actions/{action}",
+            parse_write_results,
             params={"ids": ",".join(record_ids), "tag_names": ",".join(names)},
             json={"tags": [{"name": n} for n in names], "ids": record_ids},
         )
-        return parse_write_results(response.content)

@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from bigin_async.errors import ValidationError
-from bigin_async.models import Record, model_for
-from bigin_async.pagination import AsyncPaginator, PageRequest, ProgressCallback
+from bigin_async.models import Page, Record, model_for
+from bigin_async.modules.base import send_and_parse
+from bigin_async.pagination import AsyncPaginator, PageParser, PageRequest, ProgressCallback
 
 if TYPE_CHECKING:
     from bigin_async.transport import Transport
@@ -50,13 +51,11 @@ def coql_paginator(
     module = _FROM.search(body)
     model = model_for(module.group(1)) if module else Record
 
-    async def fetch(path: str, params: Mapping[str, Any]) -> bytes:
+    async def fetch(path: str, params: Mapping[str, Any], parse: PageParser) -> Page[Any]:
         size = int(params["per_page"])
         offset = start + (int(params["page"]) - 1) * size
-        response = await transport.send(
-            "POST", path, json={"select_query": f"{body} limit {offset}, {size}"}, idempotent=True
-        )
-        return response.content if response.status_code != 204 else b""
+        query = {"select_query": f"{body} limit {offset}, {size}"}
+        return await send_and_parse(transport, "POST", path, parse, json=query, idempotent=True)
 
     request = PageRequest(
         path="/coql",

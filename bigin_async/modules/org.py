@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from bigin_async.errors import NotFoundError, ValidationError
-from bigin_async.models import Org, User, parse_page
-from bigin_async.pagination import AsyncPaginator, PageRequest, ProgressCallback
+from bigin_async.models import Org, Page, User, parse_page
+from bigin_async.modules.base import send_and_parse
+from bigin_async.pagination import AsyncPaginator, PageParser, PageRequest, ProgressCallback
 
 if TYPE_CHECKING:
     from bigin_async.transport import Transport
@@ -26,9 +27,8 @@ class UsersClient:
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
 
-    async def _fetch(self, path: str, params: Mapping[str, Any]) -> bytes:
-        response = await self._transport.send("GET", path, params=params)
-        return response.content if response.status_code != 204 else b""
+    async def _fetch(self, path: str, params: Mapping[str, Any], parse: PageParser) -> Page[Any]:
+        return await send_and_parse(self._transport, "GET", path, parse, params=params)
 
     def list(
         self,
@@ -51,8 +51,7 @@ class OrgClient:
         self._transport = transport
 
     async def get(self) -> Org:
-        response = await self._transport.send("GET", "/org")
-        page = parse_page(Org, response.content if response.status_code != 204 else b"", "org")
+        page = await send_and_parse(self._transport, "GET", "/org", lambda body: parse_page(Org, body, "org"))
         if not page.data:
-            raise NotFoundError("the server returned no org", status_code=response.status_code, method="GET", url="/org")
+            raise NotFoundError("the server returned no org", status_code=204, method="GET", url="/org")
         return page.data[0]

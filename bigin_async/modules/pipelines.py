@@ -8,13 +8,15 @@ use the reference's endpoint and, when the server says that URL does not exist, 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+
+import httpx
 
 from bigin_async.errors import InvalidRequestError, NotFoundError, ValidationError
 from bigin_async.inputs import check_id
 from bigin_async.models import Pipeline, Stage, WriteResult, parse_pipelines, pipelines_from_layouts
+from bigin_async.modules.base import body_of, json_object, send_and_parse
 
 if TYPE_CHECKING:
     from bigin_async.transport import Transport
@@ -32,36 +34,38 @@ class PipelinesClient:
         self._transport = transport
         self._use_layouts = False
 
-    async def _get_json(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        response = await self._transport.send("GET", path, params=params)
-        if response.status_code == 204 or not response.content:
-            return {}
-        body = json.loads(response.content)
-        return body if isinstance(body, dict) else {}
+    async def _read(self, path: str, params: Mapping[str, Any] | None = None) -> list[Pipeline]:
+        # Both shapes are parsed inside the retry loop: an answer that does not parse is retried.
+        layouts = path == "/settings/layouts"
+
+        def parse(body: bytes) -> list[Pipeline]:
+            decoded = json_object(body)
+            return pipelines_from_layouts(decoded) if layouts else parse_pipelines(decoded)
+
+        return await send_and_parse(self._transport, "GET", path, parse, params=params)
 
     async def list(self) -> list[Pipeline]:
         """Every team pipeline with its stages in sequence order."""
         if not self._use_layouts:
             try:
-                return parse_pipelines(await self._get_json("/settings/pipelines"))
+                return await self._read("/settings/pipelines")
             except (NotFoundError, InvalidRequestError) as error:
                 if error.code not in _MISSING_ENDPOINT_CODES:
                     raise
                 self._use_layouts = True  # this server has no such endpoint: Zoho's documented shape
-        return pipelines_from_layouts(await self._get_json("/settings/layouts", {"module": "Pipelines"}))
+        return await self._read("/settings/layouts", {"module": "Pipelines"})
 
     async def get(self, id: str) -> Pipeline:
         """One team pipeline by id; an unknown id raises :class:`NotFoundError`."""
         pipeline_id = check_id(id)
         if not self._use_layouts:
             try:
-                body = await self._get_json(f"/settings/pipelines/{pipeline_id}")
+                found = await self._read(f"/settings/pipelines/{pipeline_id}")
             except (NotFoundError, InvalidRequestError) as error:
                 if error.code not in _MISSING_ENDPOINT_CODES:
                     raise
                 self._use_layouts = True
             else:
-                found = parse_pipelines(body)
                 if found:
                     return found[0]
                 raise _no_pipeline(pipeline_id)  # the endpoint exists and has no such pipeline
@@ -98,8 +102,19 @@ class PipelinesClient:
         return await self._write("DELETE", f"/settings/pipelines/{check_id(id)}", None)
 
     async def _write(self, method: str, path: str, body: dict[str, Any] | None) -> WriteResult:
+        def parse(response: httpx.Response) -> WriteResult:
+            decoded = json_object(body_of(response))
+            entries = decoded.get("pipelines") or decoded.get("data") or [decoded]
+            result = WriteResult.model_validate(entries[0])
+            if not result.ok:
+                raise InvalidRequestError(
+                    result.message or "pipeline write failed", status_code=response.status_code, code=result.code,
+                    details=result.details, method=method, url=path,
+                )
+            return result
+
         try:
-            response = await self._transport.send(method, path, json=body, idempotent=method != "POST")
+            return await self._transport.send_parsed(method, path, parse, json=body, idempotent=method != "POST")
         except NotFoundError as error:
             if error.code not in _MISSING_ENDPOINT_CODES:
                 raise
@@ -109,15 +124,6 @@ class PipelinesClient:
                 "the API (list() and get() still work, from /settings/layouts)",
                 status_code=error.status_code, code=error.code, details=error.details, method=method, url=path,
             ) from error
-        decoded = json.loads(response.content) if response.content else {}
-        entries = decoded.get("pipelines") or decoded.get("data") or [decoded] if isinstance(decoded, dict) else []
-        result = WriteResult.model_validate(entries[0] if entries else {"code": "SUCCESS", "status": "success"})
-        if not result.ok:
-            raise InvalidRequestError(
-                result.message or "pipeline write failed", status_code=response.status_code, code=result.code,
-                details=result.details, method=method, url=path,
-            )
-        return result
 
 
 def _no_pipeline(pipeline_id: str) -> NotFoundError:

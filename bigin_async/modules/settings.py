@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
 from bigin_async.inputs import check_module_name
 from bigin_async.models import FieldInfo, Layout, ModuleInfo, parse_page
-from bigin_async.modules.base import api_name
+from bigin_async.modules.base import api_name, json_object, send_and_parse
 
 if TYPE_CHECKING:
     from bigin_async.transport import Transport
 
 __all__ = ["SettingsClient"]
+
+T = TypeVar("T")
+
+
+def _tags(body: bytes) -> list[dict[str, Any]]:
+    tags = json_object(body).get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(tag, dict) for tag in tags):
+        raise ValueError("the answer's tags are not a list of tags")
+    return tags
 
 
 class SettingsClient:
@@ -24,37 +34,35 @@ class SettingsClient:
         self._field_cache = field_cache
         self._field_lock = anyio.Lock()
 
-    async def _get(self, path: str, params: dict[str, Any] | None = None) -> bytes:
-        response = await self._transport.send("GET", path, params=params)
-        return response.content if response.status_code != 204 else b""
+    async def _get(self, path: str, parse: Callable[[bytes], T], params: dict[str, Any] | None = None) -> T:
+        return await send_and_parse(self._transport, "GET", path, parse, params=params)
 
     async def modules(self) -> list[ModuleInfo]:
-        return parse_page(ModuleInfo, await self._get("/settings/modules"), "modules").data
+        return await self._get("/settings/modules", lambda body: parse_page(ModuleInfo, body, "modules").data)
 
     async def fields(self, module: str, *, refresh: bool = False) -> list[FieldInfo]:
         """A module's field metadata, fetched once per client (``refresh=True`` to re-read)."""
         name = check_module_name(api_name(module))
         async with self._field_lock:
             if refresh or name not in self._field_cache:
-                body = await self._get("/settings/fields", {"module": name})
-                self._field_cache[name] = parse_page(FieldInfo, body, "fields").data
+                self._field_cache[name] = await self._get(
+                    "/settings/fields", lambda body: parse_page(FieldInfo, body, "fields").data, {"module": name}
+                )
             return self._field_cache[name]
 
     async def field_names(self, module: str) -> list[str]:
-        """API names of every field (what ``fields="all"`` sends; Bigin caps a request at 50)."""
-        names = [f.api_name for f in await self.fields(module) if f.api_name]
-        return names[:50]
+        """API names of every field: what ``fields="all"`` asks for (all of them, even past 50).
+
+        Bigin reads at most 50 fields a request, so ``get(id, fields="all")`` splits longer
+        lists into several reads and lists refuse them; none is dropped without a word.
+        """
+        return [f.api_name for f in await self.fields(module) if f.api_name]
 
     async def layouts(self, module: str) -> list[Layout]:
         name = check_module_name(api_name(module))
-        return parse_page(Layout, await self._get("/settings/layouts", {"module": name}), "layouts").data
+        return await self._get("/settings/layouts", lambda body: parse_page(Layout, body, "layouts").data, {"module": name})
 
     async def tags(self, module: str) -> list[dict[str, Any]]:
         """The tags defined for a module."""
-        import json
-
         name = check_module_name(api_name(module))
-        body = await self._get("/settings/tags", {"module": name})
-        decoded = json.loads(body) if body else {}
-        tags = decoded.get("tags") if isinstance(decoded, dict) else None
-        return list(tags) if isinstance(tags, list) else []
+        return await self._get("/settings/tags", _tags, {"module": name})

@@ -74,3 +74,42 @@ async def wired_client(emulator: BiginEmulator, **options: Any) -> AsyncIterator
 
 def ids_of(records: list[Any]) -> list[str]:
     return [r.id for r in records]
+
+
+class Scripted(httpx.AsyncBaseTransport):
+    """A fake Bigin that answers each API request with the next answer of a script.
+
+    An answer is an ``httpx.Response``, an exception to raise (a lost answer), or a callable of
+    the request; the last answer repeats once the script runs out. Every request is recorded.
+    """
+
+    def __init__(self, *answers: Any) -> None:
+        assert answers, "a script needs at least one answer"
+        self.answers = list(answers)
+        self.requests: list[httpx.Request] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        answer = self.answers[min(len(self.requests), len(self.answers)) - 1]
+        if callable(answer) and not isinstance(answer, httpx.Response):
+            answer = answer(request)
+        if isinstance(answer, BaseException):
+            raise answer
+        assert isinstance(answer, httpx.Response)
+        return httpx.Response(answer.status_code, headers=answer.headers, content=answer.content, request=request)
+
+    def bodies(self) -> list[Any]:
+        return [json.loads(r.content) if r.content else None for r in self.requests]
+
+
+def answer(status: int, body: Any = None, *, raw: bytes | None = None) -> httpx.Response:
+    """One canned answer: ``body`` as JSON, or ``raw`` bytes as they are."""
+    content = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
+    return httpx.Response(status, content=content)
+
+
+def scripted_client(script: Scripted, **options: Any) -> BiginClient:
+    """A client into ``script`` on loopback, retrying without waiting (``retry_backoff_seconds=0``)."""
+    options.setdefault("max_retries", 2)
+    options.setdefault("retry_backoff_seconds", 0)
+    return BiginClient(access_token="t", api_domain="http://127.0.0.1", transport=script, **options)

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
+from bigin_async.bulk.keys import carries_upsert_key
 from bigin_async.emulator import BiginEmulator
 from bigin_async.errors import AmbiguousWriteError, ValidationError
-from bigin_async.inputs import has_upsert_key
 from bigin_async.models import Contact, Product, Record
 from tests.modules.helpers import Scripted, answer, scripted_client, wired_client
 
@@ -71,15 +71,15 @@ async def test_an_upsert_that_carries_its_key_is_still_retried(
     assert script.bodies()[0] == script.bodies()[1]
 
 
-def test_has_upsert_key_reads_the_wire_form_and_the_modules_default() -> None:
-    assert has_upsert_key({"Email": "a@b.c"}, "Contacts", None)
-    assert not has_upsert_key({"Email": "a@b.c"}, "Contacts", ["Phone"])
-    assert has_upsert_key({"Account_Name": "X"}, "Accounts", None)
-    assert not has_upsert_key({"Account_Name": {"id": "1"}}, "Contacts", None)  # a lookup is no key there
-    assert not has_upsert_key({"Email": []}, "Contacts", None)
-    assert not has_upsert_key({"Custom_c": "x"}, "Custom_Module", None)
-    assert has_upsert_key({"Custom_c": "x"}, "Custom_Module", ["Custom_c"])
-    assert has_upsert_key({"Count_c": 0}, "Custom_Module", ["Count_c"])  # 0 is a value
+def test_the_upsert_key_check_reads_the_wire_form_and_the_modules_default() -> None:
+    assert carries_upsert_key({"Email": "a@b.c"}, "Contacts", None)
+    assert not carries_upsert_key({"Email": "a@b.c"}, "Contacts", ["Phone"])
+    assert carries_upsert_key({"Account_Name": "X"}, "Accounts", None)
+    assert not carries_upsert_key({"Account_Name": {"id": "1"}}, "Contacts", None)  # Contacts match on Email
+    assert not carries_upsert_key({"Email": []}, "Contacts", None)
+    assert not carries_upsert_key({"Custom_c": "x"}, "Custom_Module", None)
+    assert carries_upsert_key({"Custom_c": "x"}, "Custom_Module", ["Custom_c"])
+    assert carries_upsert_key({"Count_c": 0}, "Custom_Module", ["Count_c"])  # 0 is a value
 
 
 # -- item 7: values Bigin cannot store are refused before sending ------------------------------
