@@ -574,8 +574,8 @@ class TokenManager:
             self._rejections.append(self._clock())
             self._token = Token(rejected.access_token, expires_at=0.0, api_domain=rejected.api_domain)
 
-    async def refused(self, access_token: str) -> bool:
-        """A server refused the token sent as ``access_token``: whether sending the call again may help.
+    async def retry_after_rejection(self, access_token: str) -> bool:
+        """Whether to send a call again after a server refused the token sent as ``access_token``.
 
         For callers that only know the header they sent (Books' code 57): a token already replaced
         is retried with the new one; the current one is invalidated within the same cap as

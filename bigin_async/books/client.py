@@ -176,7 +176,7 @@ class BooksClient(AsyncClosing):
                 # The token manager's cap on rejection refreshes is Bigin's too: a Books token that
                 # keeps being refused must not mint a token per call and get the refresh token blocked.
                 sent = response.request.headers.get("Authorization", "").removeprefix(_AUTH_SCHEME)
-                if await tokens.refused(sent):
+                if await tokens.retry_after_rejection(sent):
                     refreshed = True
                     continue
             if isinstance(body, dict) and body.get("code") == 0 and response.status_code < 400:

@@ -209,7 +209,7 @@ async def test_a_books_401_for_a_token_already_replaced_is_retried_with_the_new_
         await tokens.invalidate(old)
         await bigin.request("GET", "/org")  # a new token replaces the old one
         new = tokens.current
-        assert await tokens.refused(old.access_token.get_secret_value()) is True
+        assert await tokens.retry_after_rejection(old.access_token.get_secret_value()) is True
         assert tokens.current is new and new is not None and new.expires_at != 0.0
         await books.contacts.search()
     assert emulator.counters.refreshes == 2
