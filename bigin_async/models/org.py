@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bigin_async._redact import SecretTextField
 from bigin_async.models import common
 from bigin_async.models.base import BiginModel, Id
 
@@ -77,7 +78,8 @@ class WatchChannel(BiginModel):
     events: list[str] | None = None
     notify_url: str | None = None
     channel_expiry: datetime | None = None
-    token: str | None = None
+    # A str that never shows in a repr: anyone holding it can forge notifications.
+    token: SecretTextField | None = None
     resource_uri: str | None = None
     resource_id: Id | None = None
     resource_name: str | None = None

@@ -8,7 +8,12 @@ channel's ``token`` so the receiver can tell Bigin from a stranger. Three rules 
   notifications for longer renews it: :meth:`NotificationsClient.keep_alive`;
 - Bigin refuses a channel whose expiry is more than a day ahead, so the SDK refuses it first,
   with a message that says why, instead of a per-entry error after a round trip;
-- an incoming POST is untrusted until its token matches: :func:`parse_notification`.
+- an incoming POST is untrusted until its token matches: :func:`parse_notification`, which also
+  refuses what Bigin would never send (a body over ``max_bytes``, nesting deeper than a payload
+  has, a module name or id that could rewrite a URL you build from it) with one error type.
+
+The token never shows in a repr (of an event, a listed channel, a kept channel): it is kept as a
+:class:`~bigin_async._redact.SecretText`, a ``str`` that compares and serialises as usual.
 """
 
 from __future__ import annotations
@@ -27,10 +32,11 @@ from urllib.parse import urlsplit
 import anyio
 import pydantic
 
-from bigin_async._redact import logger
+from bigin_async._redact import SecretText, SecretTextField, logger
 from bigin_async._tasks import unwrapping_task_group
 from bigin_async.config import is_loopback
 from bigin_async.errors import BiginError, InvalidRequestError, NotFoundError, ValidationError
+from bigin_async.inputs import check_id, check_module_name
 from bigin_async.models import WatchChannel, WriteResult, parse_page, parse_write_results
 from bigin_async.models.base import BiginModel, Id
 from bigin_async.modules.base import api_name, record_error
@@ -40,6 +46,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_CHANNEL_LIFETIME",
+    "MAX_NOTIFICATION_BYTES",
+    "MAX_NOTIFICATION_DEPTH",
     "ChannelSubscription",
     "InvalidNotificationError",
     "KeptChannel",
@@ -53,9 +61,14 @@ __all__ = [
 PATH = "/actions/watch"
 MAX_CHANNEL_LIFETIME = timedelta(days=1)
 MAX_TOKEN_LENGTH = 50
+MAX_CHANNEL_ID_DIGITS = 19
+# Bigin's notification is a few hundred bytes per batch of ids; a megabyte is far past any real one.
+MAX_NOTIFICATION_BYTES = 1 << 20
+# Its deepest part is ``affected_fields`` (list, object, list): 4 levels from the top.
+MAX_NOTIFICATION_DEPTH = 16
 # "Contacts.create", "Pipelines.edit", "Accounts.delete", "Contacts.all".
-_EVENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*\.(create|edit|delete|all)$")
-_CHANNEL_ID = re.compile(r"^[0-9]{1,19}$")
+_EVENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*\.(create|edit|delete|all)\Z")
+_OPERATION = re.compile(r"[A-Za-z_]{1,40}\Z")
 # The payload says insert/update/delete; the channel's events say create/edit/delete.
 _EVENT_ACTION = {"insert": "create", "update": "edit", "delete": "delete"}
 
@@ -70,12 +83,11 @@ def _utc_now() -> datetime:
 
 
 def check_channel_id(value: object) -> str:
-    """Bigin's channel ids are numbers (sent and returned as strings of digits)."""
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return str(value)
-    if not isinstance(value, str) or not _CHANNEL_ID.match(value):
-        raise ValidationError(f"channel_id must be a string of up to 19 digits, got {value!r}")
-    return value
+    """Bigin's channel ids are numbers (sent and returned as strings of digits), at most 19 long."""
+    checked = check_id(value, "channel_id")
+    if len(checked) > MAX_CHANNEL_ID_DIGITS:
+        raise ValidationError(f"channel_id must be a string of up to {MAX_CHANNEL_ID_DIGITS} digits, got {value!r}")
+    return checked
 
 
 def check_events(events: object) -> list[str]:
@@ -110,12 +122,13 @@ def check_notify_url(url: object) -> str:
     return url
 
 
-def check_token(token: object) -> str:
+def check_token(token: object) -> SecretText:
+    """A channel token as Bigin takes it, kept so that no repr or log line shows it."""
     if not isinstance(token, str) or not token.strip():
         raise ValidationError("token must be a non-empty string")
     if len(token) > MAX_TOKEN_LENGTH:
         raise ValidationError(f"token must be at most {MAX_TOKEN_LENGTH} characters, got {len(token)}")
-    return token
+    return SecretText(token)
 
 
 def check_expiry(expiry: Expiry, now: datetime) -> str:
@@ -420,11 +433,36 @@ class NotificationEvent(BiginModel):
     operation: str
     ids: list[Id]
     channel_id: Id
-    token: str | None = None
+    token: SecretTextField | None = None
     server_time: datetime | None = None
     resource_uri: str | None = None
     query_params: dict[str, Any] = pydantic.Field(default_factory=dict)
     affected_fields: list[dict[str, list[str]]] | None = None
+
+    # Checked as the rest of the SDK checks them: a receiver builds URLs from these (fetch the ids).
+    @pydantic.field_validator("module", mode="before")
+    @classmethod
+    def _check_module(cls, value: object) -> str:
+        return check_module_name(value)
+
+    @pydantic.field_validator("ids", mode="before")
+    @classmethod
+    def _check_ids(cls, value: object) -> list[str]:
+        if not isinstance(value, list | tuple):
+            raise ValueError("ids must be a list of record ids")
+        return [check_id(item, "ids[]") for item in value]
+
+    @pydantic.field_validator("channel_id", mode="before")
+    @classmethod
+    def _check_channel_id(cls, value: object) -> str:
+        return check_channel_id(value)
+
+    @pydantic.field_validator("operation", mode="before")
+    @classmethod
+    def _check_operation(cls, value: object) -> str:
+        if not isinstance(value, str) or not _OPERATION.match(value):
+            raise ValueError("operation must be a word such as insert, update or delete")
+        return value
 
     @property
     def event(self) -> str:
@@ -439,32 +477,103 @@ class NotificationEvent(BiginModel):
         return None
 
 
+def _expected_token_bytes(expected_token: object) -> bytes:
+    if isinstance(expected_token, pydantic.SecretStr):
+        expected_token = expected_token.get_secret_value()
+    if not isinstance(expected_token, str) or not expected_token:
+        raise ValidationError("expected_token must be the non-empty token the channel was enabled with")
+    try:
+        return expected_token.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError("expected_token is not valid text (it holds a lone surrogate)") from None
+
+
+def _too_large(body: bytes | str, max_bytes: int) -> bool:
+    """Whether ``body`` is over ``max_bytes`` in UTF-8, without encoding a text that is clearly over."""
+    if len(body) > max_bytes:
+        return True
+    if isinstance(body, bytes) or len(body) * 4 <= max_bytes:
+        return False
+    return len(body.encode("utf-8", "surrogatepass")) > max_bytes
+
+
+def _load(body: object, max_bytes: int) -> dict[Any, Any]:
+    """The body as a dict: size checked first, JSON parsed, every failure the one typed error."""
+    if isinstance(body, Mapping):
+        data: object = dict(body)
+    elif isinstance(body, bytes | str):
+        if _too_large(body, max_bytes):
+            raise InvalidNotificationError(f"the notification body is larger than max_bytes ({max_bytes} bytes)")
+        try:
+            data = json.loads(body)
+        except RecursionError:  # the parser recurses: a body nested thousands deep stops it
+            raise InvalidNotificationError("the notification body is nested too deeply") from None
+        except ValueError:  # UnicodeDecodeError too: bytes that are not UTF-8/16/32
+            raise InvalidNotificationError("the notification body is not valid JSON") from None
+    else:
+        raise InvalidNotificationError(f"the notification body must be bytes, str or a mapping, not {type(body).__name__}")
+    if not isinstance(data, dict):
+        raise InvalidNotificationError("the notification body is not a JSON object")
+    return data
+
+
+def _token_matches(received: object, expected: bytes) -> bool:
+    """Constant-time comparison of the raw received value; a token that is not text is a mismatch."""
+    if not isinstance(received, str):
+        return False
+    try:
+        raw = received.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: no token the SDK could have sent
+        return False
+    return hmac.compare_digest(raw, expected)
+
+
+def _nested_deeper_than(value: object, limit: int) -> bool:
+    """Whether ``value`` nests lists/dicts more than ``limit`` deep; iterative, each container once."""
+    stack: list[tuple[object, int]] = [(value, 0)]
+    seen: set[int] = set()
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, Mapping):
+            children: Iterable[object] = node.values()
+        elif isinstance(node, list | tuple):
+            children = node
+        else:
+            continue
+        if depth >= limit:
+            return True
+        if id(node) in seen:  # a mapping handed in may share (or loop back to) its parts
+            continue
+        seen.add(id(node))
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def parse_notification(
     body: bytes | str | Mapping[str, Any],
-    expected_token: str,
+    expected_token: str | pydantic.SecretStr,
     *,
     expected_channel_id: str | int | None = None,
+    max_bytes: int = MAX_NOTIFICATION_BYTES,
 ) -> NotificationEvent:
     """Validate an incoming notification and return it typed.
 
-    The token is compared in constant time; a mismatch raises :class:`NotificationTokenError`
-    (answer it with 401/403 and do nothing else). Malformed bodies raise
-    :class:`InvalidNotificationError`. Neither message repeats the token it received.
+    The token is checked first, in constant time, on the raw value received; a mismatch raises
+    :class:`NotificationTokenError` (answer it with 401/403 and do nothing else). Anything else
+    Bigin would not send raises :class:`InvalidNotificationError` (answer 400): a body of more
+    than ``max_bytes`` (1 MiB by default, counted in UTF-8 bytes for a ``str`` too, checked before
+    parsing), one nested deeper than :data:`MAX_NOTIFICATION_DEPTH`, bad JSON, a module that is
+    not an API name (``../settings``), ids that are not strings of ASCII digits. No message repeats
+    the token or the values it received.
     """
-    if not isinstance(expected_token, str) or not expected_token:
-        raise ValidationError("expected_token must be the non-empty token the channel was enabled with")
-    if isinstance(body, Mapping):
-        data: Any = dict(body)
-    else:
-        try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise InvalidNotificationError("the notification body is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise InvalidNotificationError("the notification body is not a JSON object")
-    received = data.get("token")
-    if not isinstance(received, str) or not hmac.compare_digest(received.encode(), expected_token.encode()):
+    expected = _expected_token_bytes(expected_token)
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes <= 0:
+        raise ValidationError(f"max_bytes must be a positive number of bytes, got {max_bytes!r}")
+    data = _load(body, max_bytes)
+    if not _token_matches(data.get("token"), expected):
         raise NotificationTokenError("the notification's token does not match the channel's token")
+    if _nested_deeper_than(data, MAX_NOTIFICATION_DEPTH):
+        raise InvalidNotificationError("the notification body is nested too deeply")
     try:
         event = NotificationEvent.model_validate(data)
     except pydantic.ValidationError as exc:

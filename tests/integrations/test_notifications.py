@@ -7,6 +7,7 @@ In-process (no sockets): the emulator delivers to ASGI apps registered with
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 
 from bigin_async import BiginClient, InvalidRequestError, ValidationError
 from bigin_async.emulator import BiginEmulator
+from bigin_async.models import WatchChannel
 from bigin_async.modules.notifications import (
     InvalidNotificationError,
     NotificationTokenError,
@@ -378,3 +380,117 @@ async def test_reference_module_names_in_events_are_sent_as_api_names() -> None:
     async with BiginClient(access_token="t", transport=recorded_transport(captured)) as bigin:
         await bigin.notifications.enable("5", ["Companies.edit", "Deals.all", "Accounts.edit"], HOOK)
     assert json.loads(captured[0].content)["watch"][0]["events"] == ["Accounts.edit", "Pipelines.all"]
+
+
+# -- issue #9 item 27: the channel token never shows in a repr --------------------------------------
+
+
+def test_a_listed_channel_and_an_event_keep_their_token_out_of_reprs() -> None:
+    channel = WatchChannel.model_validate({"channel_id": "21", "events": ["Contacts.edit"], "token": TOKEN})
+    event = parse_notification(SAMPLE, TOKEN)
+    for shown in (repr(channel), str(channel), repr(event), str(event), repr([event]), repr(event.model_dump())):
+        assert TOKEN not in shown, shown
+    # Still the value itself: compared, serialised and sent as before.
+    assert channel.token == TOKEN and event.token == TOKEN and isinstance(event.token, str)
+    assert json.loads(event.model_dump_json())["token"] == TOKEN and f"{channel.token}" == TOKEN
+
+
+async def test_channels_from_the_emulator_and_kept_channels_hide_the_token(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    emulator = BiginEmulator()
+    async with emulator.client() as bigin:
+        await bigin.notifications.enable("41", ["Contacts.edit"], HOOK, TOKEN)
+        channels = await bigin.notifications.list()
+        async with bigin.notifications.keep_alive("42", ["Contacts.edit"], HOOK, TOKEN) as kept:
+            shown = [repr(channels), repr(kept), repr(bigin.notifications)]
+    assert [c.token for c in channels] == [TOKEN]
+    for text in [*shown, *(r.getMessage() for r in caplog.records)]:
+        assert TOKEN not in text, text
+
+
+# -- issue #9 item 28: hostile bodies give the typed error, never a crash ----------------------------
+
+
+def with_token(**changes: Any) -> dict[str, Any]:
+    return {**SAMPLE, **changes}
+
+
+def test_a_deeply_nested_body_is_a_typed_error() -> None:
+    deep = f'{{"token": "{TOKEN}", "query_params": {"[" * 100_000 + "]" * 100_000}}}'
+    with pytest.raises(InvalidNotificationError, match="nested"):
+        parse_notification(deep, TOKEN)
+    with pytest.raises(InvalidNotificationError):
+        parse_notification(deep.encode(), TOKEN)
+    nested: list[Any] = []
+    node = nested
+    for _ in range(100_000):
+        node.append([])
+        node = node[0]
+    with pytest.raises(InvalidNotificationError, match="nested"):
+        parse_notification(with_token(query_params={"x": nested}), TOKEN)
+
+
+@pytest.mark.parametrize("token", ["\ud800", "a\udfffb", 5, None, ["s3cret-token"], {"t": 1}, b"s3cret-token".decode() + "\x00"])
+def test_an_odd_or_unencodable_token_is_a_mismatch(token: Any) -> None:
+    for body in (with_token(token=token), json.dumps(with_token(token=token))):
+        with pytest.raises(NotificationTokenError):
+            parse_notification(body, TOKEN)
+
+
+def test_a_raw_lone_surrogate_in_a_str_body_is_a_mismatch() -> None:
+    with pytest.raises(NotificationTokenError):  # the str holds the surrogate itself, not its escape
+        parse_notification('{"token": "\ud800", "module": "Contacts"}', TOKEN)
+    with pytest.raises(InvalidNotificationError):  # and as bytes it is not even UTF-8
+        parse_notification('{"token": "\ud800"}'.encode("utf-8", "surrogatepass"), TOKEN)
+
+
+def test_a_body_over_max_bytes_is_refused_before_it_is_parsed() -> None:
+    huge = b'{"token": "' + b"x" * (50 * 2**20) + b'"}'
+    for body in (huge, huge.decode(), b"[" * (2 * 2**20)):
+        with pytest.raises(InvalidNotificationError, match="max_bytes"):
+            parse_notification(body, TOKEN)
+    small = json.dumps(SAMPLE)
+    with pytest.raises(InvalidNotificationError, match="max_bytes"):
+        parse_notification(small, TOKEN, max_bytes=len(small) - 1)
+    assert parse_notification(small, TOKEN, max_bytes=len(small)).channel_id == SAMPLE["channel_id"]
+    # Counted in UTF-8 bytes, not characters: 300 three-byte characters are 900 bytes.
+    wide = json.dumps({**SAMPLE, "resource_uri": "\u20ac" * 300}, ensure_ascii=False)
+    with pytest.raises(InvalidNotificationError, match="max_bytes"):
+        parse_notification(wide, TOKEN, max_bytes=len(wide) + 100)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"module": "../settings"},
+        {"module": "Contacts/../../settings"},
+        {"module": ""},
+        {"module": 5},
+        {"ids": ["1e3"]},
+        {"ids": [" 12"]},
+        {"ids": ["\u0661\u0662\u0663"]},  # Arabic-Indic digits: str.isdigit() says yes, Bigin says no
+        {"ids": ["12\n"]},
+        {"ids": [1e3]},
+        {"ids": [True]},
+        {"ids": [-4]},
+        {"ids": "123"},
+        {"ids": ["../settings"]},
+        {"channel_id": "12\n"},
+        {"channel_id": "\u0661\u0662"},
+        {"channel_id": 1.5},
+        {"channel_id": "../x"},
+        {"operation": ["update"]},
+        {"server_time": "yesterday"},
+        {"affected_fields": "Email"},
+    ],
+)
+def test_module_names_ids_and_fields_are_checked_like_everywhere_else(changes: dict[str, Any]) -> None:
+    for body in (with_token(**changes), json.dumps(with_token(**changes))):
+        with pytest.raises(InvalidNotificationError) as caught:
+            parse_notification(body, TOKEN)
+        assert type(caught.value) is InvalidNotificationError  # the token was right: not a token error
+
+
+def test_the_token_is_checked_before_anything_else_in_the_body() -> None:
+    with pytest.raises(NotificationTokenError):
+        parse_notification(with_token(token="wrong", module="../settings", ids=[{"deep": []}]), TOKEN)
