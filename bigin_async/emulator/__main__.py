@@ -5,6 +5,9 @@ client credentials and a ready access token, then serves until Ctrl-C.
 
     python -m bigin_async.emulator --port 8787 --seed-records 1000 --latency 0.05 \\
         --max-concurrency 10 --per-minute 100 --daily-credits 5000 --faults drop_after=0.01
+
+``--realism zoho`` plays as hard as Zoho (see ``realism``: bare 429s, lagging fuzzy search, scope
+checks, hung-up keep-alive connections, a concurrency cap of 10 unless ``--max-concurrency``).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any, TextIO
 import anyio
 
 from .faults import Fault, FaultPlan, ServerLimits
+from .realism import REALISM_PRESETS, Realism
 from .server import serve
 
 __all__ = ["build_parser", "faults_from", "limits_from", "main", "run"]
@@ -72,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--slow-seconds", type=float, default=60.0, help="how long a 'slow' fault holds the answer"
     )
+    parser.add_argument(
+        "--realism",
+        choices=sorted(REALISM_PRESETS),
+        default="kind",
+        help="kind (default) or zoho: as hard as Zoho is (bare 429s, lagging search, scope checks...)",
+    )
     return parser
 
 
@@ -92,7 +102,9 @@ def faults_from(args: argparse.Namespace) -> FaultPlan:
 def _build_emulator(args: argparse.Namespace, limits: ServerLimits, faults: FaultPlan) -> Any:
     from .emulator import BiginEmulator
 
-    return BiginEmulator(seed=args.seed, seed_records=args.seed_records, limits=limits, faults=faults)
+    return BiginEmulator(
+        seed=args.seed, seed_records=args.seed_records, limits=limits, faults=faults, realism=args.realism
+    )
 
 
 def _banner(
@@ -112,6 +124,7 @@ def _banner(
             f"  seeded records {args.seed_records} contacts",
             f"  limits         {limits}",
             f"  faults         {faults if faults.total_rate else 'none'}",
+            f"  realism        {getattr(args, 'realism', 'kind')}",
             "",
             f"  BiginClient(api_domain={url!r}, accounts_url={url!r},",
             f"              client_id={client_id!r}, client_secret={client_secret!r}, refresh_token={refresh_token!r})",
@@ -133,7 +146,16 @@ async def run(
     limits, faults = limits_from(args), faults_from(args)
     emulator = build(args, limits, faults)
     app = emulator.app
-    async with serve(app, host=args.host, port=args.port) as url:
+    realism = getattr(emulator, "realism", None)
+    if not isinstance(realism, Realism):
+        realism = Realism()
+    async with serve(
+        app,
+        host=args.host,
+        port=args.port,
+        keep_alive_timeout=realism.keep_alive_timeout,
+        hang_up_after=realism.hang_up_after,
+    ) as url:
         out = out if out is not None else sys.stdout  # looked up late, so redirection works
         out.write(_banner(url, emulator, args, limits, faults))
         out.flush()

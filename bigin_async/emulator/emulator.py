@@ -16,6 +16,7 @@ the default ``realism="kind"`` is the tidy emulator. Each switch is also a keywo
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -132,8 +133,8 @@ class BiginEmulator:
         self.routes = build_app(
             self.ctx, [*watch_routes(self.ctx, self.watches), *books_routes(self.ctx, self.books)]
         )
-        if limits is None and real.max_concurrency is not None:
-            limits = ServerLimits(max_concurrency=real.max_concurrency)
+        if real.max_concurrency is not None and (limits is None or limits.max_concurrency is None):
+            limits = dataclasses.replace(limits or ServerLimits(), max_concurrency=real.max_concurrency)
         self.middleware = EmulatorMiddleware(
             self.routes,
             limits=limits,

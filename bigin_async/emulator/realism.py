@@ -64,8 +64,8 @@ class Realism:
       take the host from the token answer's ``api_domain``, and the in-process transport answers
       only on the emulator's own host (any other host is a connection error).
     - ``token_expiry``: how token answers state the token's lifetime, see ``TokenExpiryStyle``.
-    - ``max_concurrency``: the server's concurrent-call cap when no ``ServerLimits`` is given
-      (Zoho always has one: 10 calls per org); None leaves requests uncapped.
+    - ``max_concurrency``: the server's concurrent-call cap when the ``ServerLimits`` given set
+      none (Zoho always has one: 10 calls per org); None leaves requests uncapped.
     """
 
     bare_429s: bool = False

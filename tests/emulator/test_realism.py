@@ -58,7 +58,9 @@ def test_kind_is_the_default_and_zoho_turns_every_switch() -> None:
     assert BiginEmulator().middleware.limits == ServerLimits()  # kind: no cap added
     assert BiginEmulator(realism="zoho").middleware.limits.max_concurrency == 10
     given = ServerLimits(per_minute=5)
-    assert BiginEmulator(realism="zoho", limits=given).middleware.limits is given
+    assert BiginEmulator(realism="zoho", limits=given).middleware.limits == ServerLimits(per_minute=5, max_concurrency=10)
+    own_cap = ServerLimits(max_concurrency=3)
+    assert BiginEmulator(realism="zoho", limits=own_cap).middleware.limits is own_cap
 
 
 def test_keywords_override_one_switch_of_a_preset() -> None:

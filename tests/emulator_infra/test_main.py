@@ -37,6 +37,19 @@ def test_defaults_are_limit_free_and_fault_free() -> None:
     assert faults_from(args).total_rate == 0
 
 
+def test_realism_option_builds_a_zoho_emulator() -> None:
+    from bigin_async.emulator.__main__ import _build_emulator
+
+    args = build_parser().parse_args(["--realism", "zoho", "--seed-records", "0"])
+    emulator = _build_emulator(args, limits_from(args), faults_from(args))
+    assert emulator.realism.bare_429s and emulator.realism.hang_up_after == 7
+    assert emulator.middleware.limits.max_concurrency == 10  # Zoho's cap, as --max-concurrency was not given
+    kind = build_parser().parse_args(["--seed-records", "0"])
+    assert _build_emulator(kind, limits_from(kind), faults_from(kind)).realism.bare_429s is False
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--realism", "harsh"])
+
+
 @pytest.mark.parametrize(
     "option", [["--faults", "meteor=0.1"], ["--faults", "error_500"], ["--latency", "1,2,3"]]
 )
