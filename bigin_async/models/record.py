@@ -35,7 +35,8 @@ class Record(BiginModel):
     ``contact.Phone = "555"`` (or ``contact.set("Custom_c", 1)``) and
     ``await bigin.contacts.update(id, contact)`` sends ``Phone`` alone, so edits others made since
     the read survive. Assign the field: changing a value in place (``contact.Tag.append(...)``)
-    is not seen as a change.
+    is not seen as a change. To copy a read record into a new one, create from
+    ``record.model_dump(by_alias=True, exclude_unset=True)`` (a dict is sent as given).
     """
 
     id: Id | None = None

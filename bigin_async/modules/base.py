@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, Union
 import httpx
 
 from bigin_async.bulk.engine import BATCH_LIMIT, BulkMode, BulkPlan, run_bulk
-from bigin_async.bulk.keys import carries_upsert_key
+from bigin_async.bulk.keys import carries_upsert_key, upsert_key_fields
 from bigin_async.bulk.results import BulkResult, ResultCallback
 from bigin_async.bulk.results import ProgressCallback as BulkProgressCallback
 from bigin_async.bulk.writer import BulkWriter
@@ -462,7 +462,12 @@ class ModuleClient(Generic[R]):
         record; then a lost answer raises :class:`AmbiguousWriteError` instead.
         """
         wire = self._record_wire(record)
-        check = check_field_names(duplicate_check_fields) if duplicate_check_fields is not None else None
+        # Under Bigin's names on the wire too: the reference's "Company_Name" is Account_Name there.
+        check = (
+            list(upsert_key_fields(self.module_api_name, check_field_names(duplicate_check_fields)))
+            if duplicate_check_fields is not None
+            else None
+        )
         body = self._body([wire], trigger)
         if check is not None:
             body["duplicate_check_fields"] = check

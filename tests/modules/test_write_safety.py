@@ -71,6 +71,14 @@ async def test_an_upsert_that_carries_its_key_is_still_retried(
     assert script.bodies()[0] == script.bodies()[1]
 
 
+async def test_duplicate_check_fields_in_the_references_names_go_out_under_bigins() -> None:
+    script = Scripted(httpx.ReadTimeout("lost"), answer(200, UPSERTED))
+    async with scripted_client(script) as client:
+        assert (await client.companies.upsert({"Company_Name": "Analytical Engines"}, ["Company_Name"])).ok
+    assert [body["duplicate_check_fields"] for body in script.bodies()] == [["Account_Name"], ["Account_Name"]]
+    assert script.bodies()[0]["data"] == [{"Account_Name": "Analytical Engines"}]
+
+
 def test_the_upsert_key_check_reads_the_wire_form_and_the_modules_default() -> None:
     assert carries_upsert_key({"Email": "a@b.c"}, "Contacts", None)
     assert not carries_upsert_key({"Email": "a@b.c"}, "Contacts", ["Phone"])
