@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
-from bigin_async.emulator.faults import FaultPlan
+from bigin_async.emulator.faults import FaultPlan, ServerLimits
 from bigin_async.emulator.middleware import EmulatorMiddleware, Message
 from bigin_async.emulator.server import _embedded_server, serve
 
@@ -124,3 +125,19 @@ def test_keep_alive_timeout_reaches_uvicorn() -> None:
     server = _embedded_server(RecordingApp(), "127.0.0.1", 0, "warning", "off", keep_alive_timeout=0.25)
     assert server.config.timeout_keep_alive == 0.25
     assert _embedded_server(RecordingApp(), "127.0.0.1", 0, "warning", "off").config.timeout_keep_alive == 5.0
+
+
+@pytest.mark.parametrize("bare", [False, True])
+async def test_a_concurrency_429_is_bare_when_asked(bare: bool) -> None:
+    app = RecordingApp()
+    release = app.hold(1)
+    limits = ServerLimits(max_concurrency=1, per_minute=100)
+    middleware = EmulatorMiddleware(app, limits=limits, bare_429s=bare)
+    async with in_process_client(middleware) as client, anyio.create_task_group() as tasks:
+        tasks.start_soon(client.get, "/bigin/v2/Contacts")
+        await app.all_held.wait()
+        refused = await client.get("/bigin/v2/Contacts")
+        release.set()
+    assert refused.status_code == 429
+    assert middleware.counters.rejected_by_limit == {"concurrency": 1}
+    assert any(k.startswith("x-ratelimit-") for k in refused.headers) is not bare
