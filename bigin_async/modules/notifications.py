@@ -529,9 +529,13 @@ def _token_matches(received: object, expected: bytes) -> bool:
 
 
 def _nested_deeper_than(value: object, limit: int) -> bool:
-    """Whether ``value`` nests lists/dicts more than ``limit`` deep; iterative, each container once."""
+    """Whether ``value`` nests lists/dicts more than ``limit`` deep (a loop is infinitely deep).
+
+    Iterative, so depth costs no stack. A mapping handed in may share its parts: a container is
+    walked again only from deeper than before, so each one is walked at most ``limit`` times.
+    """
     stack: list[tuple[object, int]] = [(value, 0)]
-    seen: set[int] = set()
+    deepest: dict[int, int] = {}
     while stack:
         node, depth = stack.pop()
         if isinstance(node, Mapping):
@@ -542,9 +546,9 @@ def _nested_deeper_than(value: object, limit: int) -> bool:
             continue
         if depth >= limit:
             return True
-        if id(node) in seen:  # a mapping handed in may share (or loop back to) its parts
+        if deepest.get(id(node), -1) >= depth:
             continue
-        seen.add(id(node))
+        deepest[id(node)] = depth
         stack.extend((child, depth + 1) for child in children)
     return False
 
