@@ -14,6 +14,7 @@ import json
 import math
 import os
 import random
+import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
@@ -24,6 +25,7 @@ from urllib.parse import urlencode
 
 import anyio
 import anyio.from_thread
+import anyio.lowlevel
 import anyio.to_thread
 import httpx
 from pydantic import SecretStr
@@ -416,15 +418,13 @@ def _again(error: BaseException) -> BaseException:
 class _Flight:
     """One refresh and everyone waiting for it: its outcome, token or error, is all of theirs."""
 
-    __slots__ = ("abandoned", "done", "error", "stale", "started", "token")
+    __slots__ = ("done", "error", "stale", "token")
 
     def __init__(self, stale: Token | None) -> None:
         self.stale = stale
         self.done = anyio.Event()
         self.token: Token | None = None
         self.error: Exception | None = None
-        self.started = False
-        self.abandoned = False
 
 
 class TokenManager:
@@ -436,9 +436,9 @@ class TokenManager:
     * One refresh at a time (a "flight"); every caller that needs a token meanwhile waits for
       it and gets its outcome, the token or the same error. Failures are shared, not retried
       by each waiter in turn.
-    * The flight runs in a task of its own, shielded and bounded by ``refresh_deadline``: a
-      caller whose deadline passes, or who is cancelled, stops waiting at once, and the refresh
-      goes on for the others.
+    * The flight runs in a task of its own, in no caller's cancel scope, bounded by
+      ``refresh_deadline``: a caller whose deadline passes, or who is cancelled, stops waiting at
+      once, and the refresh goes on for the others.
     * Only requests that may have reached Zoho count towards the 10: a connect error (refused,
       DNS, connect timeout) never did, and is retried with jittered backoff inside the flight, as
       is a 5xx or 429 (``refresh_attempts`` tries in all). A read timeout or dropped connection
@@ -543,14 +543,13 @@ class TokenManager:
                     self._token = stored
                     return stored
                 flight = self._flight = _Flight(token)
-                await self._lead(flight)
-            else:
-                await flight.done.wait()
+                self._launch(flight)
+            await flight.done.wait()  # the caller's own cancellation ends this wait, not the flight
             if flight.error is not None:
                 raise _again(flight.error)
             if flight.token is not None:
                 return flight.token
-            # The flight was given up before it began (its first caller was cancelled): look again.
+            # A flight that ended with neither (the event loop shutting down): look again.
 
     def may_refresh_after_rejection(self, rejected: Token) -> bool:
         """Whether a 401 for ``rejected`` is worth a refresh.
@@ -590,39 +589,49 @@ class TokenManager:
         return True
 
     # -- the flight ----------------------------------------------------------------------------
-    async def _lead(self, flight: _Flight) -> None:
-        """Start ``flight`` in a task of its own and wait for it, abandoning the wait if cancelled.
+    def _launch(self, flight: _Flight) -> None:
+        """Start ``flight`` as a task of its own, outside every caller's cancel scope.
 
-        anyio has no way to start a task outside a task group, but a worker thread can start one
-        in the event loop (``from_thread.run``): the refresh then belongs to no caller's cancel
-        scope. The thread only waits; its own limiter keeps it from queueing behind other threads.
+        anyio starts tasks only inside a task group, and a task group would tie the refresh to the
+        caller that opened it: its cancellation would abort the refresh for everyone, or (shielded)
+        hold that caller until the refresh ends. A thread can start a task in the event loop
+        (``from_thread.run`` with the loop's token: a task of the loop on asyncio, a system task on
+        trio) that belongs to no caller; the thread only waits for it. So every caller, the first
+        one too, merely waits for the flight, and stops waiting as soon as it is cancelled.
         """
+        loop = anyio.lowlevel.current_token()
+        host = threading.Thread(target=self._host, args=(loop, flight), name="bigin-token-refresh", daemon=True)
         try:
-            await anyio.to_thread.run_sync(
-                anyio.from_thread.run, self._fly, flight, abandon_on_cancel=True, limiter=anyio.CapacityLimiter(1)
-            )
-        finally:
-            if not flight.started:  # cancelled before the flight began: it never will
-                flight.abandoned = True
-                self._land(flight)
+            host.start()
+        except Exception as exc:  # no thread to be had: fail this flight, not the next one
+            flight.error = exc
+            self._land(flight)
+
+    def _host(self, loop: anyio.lowlevel.EventLoopToken, flight: _Flight) -> None:
+        """The thread's whole life: run the flight in the loop and wait for it to end."""
+        try:
+            anyio.from_thread.run(self._fly, flight, token=loop)
+        except Exception:  # the loop closed before (or while) the flight ran: nobody is waiting
+            with contextlib.suppress(Exception):
+                anyio.from_thread.run_sync(self._land, flight, token=loop)
 
     async def _fly(self, flight: _Flight) -> None:
-        with anyio.CancelScope(shield=True):
-            if flight.abandoned:
-                return
-            flight.started = True
-            try:
-                bound = self.refresh_deadline if self.refresh_deadline is not None else max(1.0, 2 * self.timeout)
-                with anyio.move_on_after(bound) as scope:
-                    flight.token = await self._refresh_shared(flight.stale)
-                if scope.cancelled_caught:
-                    flight.error = BiginTimeoutError(
-                        f"the access token refresh did not finish within {bound:g}s", method="POST", url=self.token_url
-                    )
-            except Exception as exc:
-                flight.error = exc
-            finally:
-                self._land(flight)
+        bound = self.refresh_deadline if self.refresh_deadline is not None else max(1.0, 2 * self.timeout)
+        try:
+            with anyio.move_on_after(bound) as scope:
+                flight.token = await self._refresh_shared(flight.stale)
+            if scope.cancelled_caught:
+                flight.error = BiginTimeoutError(
+                    f"the access token refresh did not finish within {bound:g}s", method="POST", url=self.token_url
+                )
+        except anyio.get_cancelled_exc_class():
+            # The event loop is shutting down: this task is nobody's child, so ending quietly here
+            # (the waiters, if any, are being cancelled too) is all that is left to do.
+            pass
+        except Exception as exc:
+            flight.error = exc
+        finally:
+            self._land(flight)
 
     def _land(self, flight: _Flight) -> None:
         if self._flight is flight:

@@ -592,3 +592,31 @@ def test_processes_sharing_a_garbled_token_file_refresh_once_between_them(tmp_pa
     assert [p.returncode for p in procs] == [0] * 6
     assert counter.read_text() == "x"
     assert len(set(outputs)) == 1 and outputs[0].startswith("Zoho-oauthtoken tok-")
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_a_refresh_still_hanging_when_the_event_loop_ends_does_not_hold_its_end(backend: str) -> None:
+    """The flight is a task of its own, not a shielded part of a caller: when the program ends
+    (its event loop finishes) while the accounts server still hangs, the end is not held for the
+    flight's bound (here 1000 s)."""
+    import threading
+
+    def run() -> None:
+        async def main() -> None:
+            never = anyio.Event()
+
+            async def hung(request: httpx.Request) -> httpx.Response:
+                await never.wait()
+                raise AssertionError("unreachable")
+
+            tokens = manager(FakeAccounts(ok()), refresh_deadline=1000.0)
+            tokens.http = httpx.AsyncClient(transport=httpx.MockTransport(hung))
+            with anyio.move_on_after(0.05):
+                await tokens.get_token()
+
+        anyio.run(main, backend=backend)
+
+    runner = threading.Thread(target=run, daemon=True)
+    runner.start()
+    runner.join(timeout=60)  # a safety bound only; the run ends right after the caller gives up
+    assert not runner.is_alive()
