@@ -7,6 +7,7 @@ all of its ``with_options`` views: limits belong to the org, not to one code pat
 from __future__ import annotations
 
 import math
+import re
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
@@ -78,14 +79,23 @@ class RateLimiter:
         burst: int = 1,
         clock: Clock | None = None,
         sleep_until: SleepUntil | None = None,
+        window: float | None = None,
+        limit: int | None = None,
     ) -> None:
         if interval < 0 or math.isnan(interval):
             raise ValueError("interval must be >= 0")
+        if (window is None) != (limit is None) or (limit is not None and limit < 1):
+            raise ValueError("window and limit go together, and limit must be >= 1")
         self.interval = interval
         self._tau = (burst - 1) * interval
         self._tat = -math.inf
         self._clock: Clock = clock or anyio.current_time
         self._sleep_until: SleepUntil = sleep_until or anyio.sleep_until
+        # The real send times of the last ``limit`` callers. Reservations alone keep the
+        # *reserved* times apart; after an event-loop stall, callers whose times passed meanwhile
+        # all wake at once, and only the real times can say whether one more would crowd a window.
+        self._window = window if window is not None else 0.0
+        self._sent: deque[float] | None = deque(maxlen=limit) if limit is not None else None
 
     @classmethod
     def per_minute(
@@ -98,11 +108,27 @@ class RateLimiter:
         sleep_until: SleepUntil | None = None,
     ) -> RateLimiter:
         interval = gcra_interval(calls, window=60.0, latency_allowance=latency_allowance, burst=burst)
-        return cls(interval, burst=burst, clock=clock, sleep_until=sleep_until)
+        # Any ``calls + 1`` real sends span at least a minute plus the latency allowance, so their
+        # arrivals at the server, each up to that allowance late, never share one rolling minute.
+        return cls(
+            interval, burst=burst, clock=clock, sleep_until=sleep_until, window=60.0 + latency_allowance, limit=calls
+        )
+
+    def window_opens(self) -> float:
+        """When one more real send keeps every window within the limit (``-inf``: already)."""
+        sent = self._sent
+        if sent is None or len(sent) < (sent.maxlen or 0):
+            return -math.inf
+        return sent[0] + self._window
 
     def earliest(self) -> float:
         """The soonest send time this limiter would grant now (nothing is booked)."""
-        return max(self._clock(), self._tat - self._tau)
+        return max(self._clock(), self._tat - self._tau, self.window_opens())
+
+    def record(self, sent_at: float) -> None:
+        """Note a real send at ``sent_at`` (the caller's clock when it went)."""
+        if self._sent is not None:
+            self._sent.append(sent_at)
 
     def commit(self, start: float) -> None:
         """Book a send at ``start`` (not earlier than :meth:`earliest`)."""
@@ -115,31 +141,42 @@ class RateLimiter:
         return start
 
     async def acquire(self) -> float:
-        """Wait until this caller's reserved send time; returns that time.
+        """Wait until this caller may send; returns the time it went (its real send time).
 
         Booking is synchronous, so callers are served in the order they ask (FIFO) without a lock.
         """
-        start = self.reserve()
-        if start > self._clock():
-            await self._sleep_until(start)
-        return start
+        await pace([self])
+        return self._clock()
 
 
 async def pace(limiters: Sequence[RateLimiter]) -> None:
-    """Wait for one send time booked on every limiter at once.
+    """Wait until one send keeps every limiter's promise, and record it on each.
 
-    Reserving on one limiter and then waiting on another would send later than the first one
-    booked, and a later send can crowd a rolling window the first limiter promised to keep.
-    The limiters are booked together at the latest of their earliest times; the reservation
-    is synchronous (no await between reading and booking), so it is atomic within the event loop.
+    Each limiter in turn books its next send time and the caller sleeps until it; put the
+    scarcest first (the bulk-operations limiter before the per-minute one), so a call waiting
+    half a minute for a bulk slot books its per-minute slot only once that wait is over, instead
+    of holding a per-minute slot the other calls could have used meanwhile.
+
+    A booked time is not the real send time: a later limiter's wait, or an event-loop stall that
+    wakes every caller whose time passed at once, sends later than booked, and several late
+    callers would go together and crowd a rolling window. So, last, the real time is checked
+    against each limiter's own record of its last sends and the caller waits again while one
+    more send would put too many in one window. That check and the record of the send are
+    synchronous (no await between them), so two callers woken together cannot both take the
+    last place.
     """
     if not limiters:
         return
-    start = max(limiter.earliest() for limiter in limiters)
+    clock, sleep_until = limiters[0]._clock, limiters[0]._sleep_until
     for limiter in limiters:
-        limiter.commit(start)
-    if start > limiters[0]._clock():
-        await limiters[0]._sleep_until(start)
+        start = limiter.reserve()
+        if start > clock():
+            await sleep_until(start)
+    while (start := max(limiter.window_opens() for limiter in limiters)) > clock():
+        await sleep_until(start)
+    now = clock()
+    for limiter in limiters:
+        limiter.record(now)
 
 
 class Cooldown:
@@ -239,17 +276,42 @@ class DailyBudget:
     # A header set that resets sooner than this describes a short (per-minute) window, not the
     # daily credits: adopting its small "remaining" would refuse calls the day still allows.
     SHORT_WINDOW = 300.0
+    # Likewise a set whose X-RateLimit-Limit is below any Zoho daily allowance (5,000 credits on
+    # the Free edition) counts calls in a short window, whether or not it says when that resets.
+    DAILY_FLOOR = 1000
 
     def sync(self, headers: Mapping[str, str], *, reset_in: float | None = None) -> None:
-        """Adopt the server's count from ``X-RateLimit-Remaining`` when it describes the daily window."""
+        """Adopt the server's count from ``X-RateLimit-Remaining`` when it describes the daily window.
+
+        The figure may come from a proxy on the way, not from Zoho, so it is trusted for a day at
+        most: until its reset when one was sent, and for a figure without a reset (or with one
+        further off) one 24 h window, after which the budget is back to its own count. A set
+        that describes a short window (a reset within minutes, or a limit below any daily
+        allowance) is ignored. A value that is not a plain count (``inf``, ``nan``, ``-1``,
+        garbage) is ignored, never raised.
+        """
         raw = headers.get("x-ratelimit-remaining")
-        if raw is None or (reset_in is not None and reset_in < self.SHORT_WINDOW):
+        value = _header_count(raw) if raw is not None else None
+        if value is None:
             return
-        try:
-            value = int(float(raw))
-        except ValueError:
+        if reset_in is not None and not (math.isfinite(reset_in) and reset_in >= 0):
+            reset_in = None  # an unreadable reset: as if none was sent
+        if reset_in is not None and reset_in < self.SHORT_WINDOW:
             return
+        raw_limit = headers.get("x-ratelimit-limit")
+        limit = _header_count(raw_limit) if raw_limit is not None else None
+        if limit is not None and limit < self.DAILY_FLOOR:
+            return  # a proxy's per-minute set (it often sends no reset): not the day's credits
         self._server_remaining = value
         # Calls still in flight may not be in the server's count yet: keep charging them.
         self._spent_since_sync = self._in_flight
-        self._server_reset = self._clock() + reset_in if reset_in is not None else None
+        self._server_reset = self._clock() + min(reset_in if reset_in is not None else self.WINDOW, self.WINDOW)
+
+
+_COUNT = re.compile(r"[0-9]{1,18}(\.[0-9]*)?")
+
+
+def _header_count(raw: str) -> int | None:
+    """A count from a header, or None for anything but plain ASCII digits (``1e400``, ``-1``, ``١٢``)."""
+    text = raw.strip()
+    return int(float(text)) if _COUNT.fullmatch(text) else None

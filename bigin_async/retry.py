@@ -3,7 +3,9 @@
 | outcome                                              | retry?                                  |
 |------------------------------------------------------|-----------------------------------------|
 | connect error, connect/pool timeout, 429             | yes, any method (the server never saw it)|
+| any failure before the request's last byte was sent  | yes, any method (it cannot have acted)  |
 | read timeout, dropped connection, 5xx after sending  | only idempotent calls                   |
+| a 2xx whose body is not the shape the caller expects | like a 5xx (the write may be applied)   |
 | same, for a plain insert (POST)                      | no: the fate of the records is unknown  |
 | 401 INVALID_TOKEN                                    | refresh once, then one retry            |
 | any other 4xx                                        | no                                      |
@@ -47,11 +49,19 @@ class Outcome(enum.Enum):
     FATAL = "fatal"  # other 4xx: never retry
 
 
-def classify_exception(exc: Exception) -> Outcome:
-    """Connect-phase failures never reached the server; anything after sending may have."""
+def classify_exception(exc: Exception, *, request_sent: bool | None = None) -> Outcome:
+    """Connect-phase failures never reached the server; anything after sending may have.
+
+    ``request_sent`` is what the connection itself saw, when it can tell: ``False`` means the
+    request never left whole (a connection found dead while writing, a timeout before the last
+    byte), so the server cannot have acted on it and any method may be retried; ``None`` (no
+    evidence) and ``True`` leave the decision to the kind of failure.
+    """
     if isinstance(exc, httpx.UnsupportedProtocol):
         return Outcome.FATAL  # a configuration error: retrying cannot help
     if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+        return Outcome.NOT_SENT
+    if isinstance(exc, httpx.RequestError) and request_sent is False:
         return Outcome.NOT_SENT
     if isinstance(exc, httpx.RequestError):  # read/write timeouts, dropped connections, undecodable bodies
         return Outcome.AMBIGUOUS

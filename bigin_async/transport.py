@@ -1,10 +1,20 @@
-"""The one request pipeline every call goes through.
+"""The one request pipeline every call goes through: one attempt, one decision, the loop.
 
-Per attempt: wait out a shared 429 cooldown → enter the FIFO concurrency gate → take a slot from
-the per-minute limiter (after the gate, so the reserved time is the real send time) → spend daily
-credits (refusing instead of sending when too few would remain) → add the ``Zoho-oauthtoken``
-header → send through the one pooled ``httpx.AsyncClient`` → read the body and leave the gate →
-classify, and if retrying, back off *outside* the gate so a waiting call holds no slot.
+An attempt (:meth:`Transport._attempt`): wait out a shared 429 cooldown → enter the FIFO
+concurrency gate → get the token (a refresh may take a moment) → take one send time booked on
+every limiter at once (after the gate, so the reserved time is the real send time) → look at the
+cooldown again (a 429 may have opened it while this call queued) → build the URL from the token's
+``api_domain`` → spend daily credits (refusing instead of sending when too few would remain) →
+send through the one pooled ``httpx.AsyncClient`` and read the whole body → leave the gate.
+
+The decision (:meth:`Transport._decide`, rules from :mod:`bigin_async.retry`): return, raise,
+or retry after a wait that is spent *outside* the gate, so a waiting call holds no slot.
+
+Two bounds, both anyio cancel scopes because httpx's own timeout is per socket read (a server
+that drips one byte a second never trips it): ``timeout`` bounds each attempt's exchange with
+the server (sending and reading the whole answer); ``deadline`` bounds the whole call from the
+moment it starts (queueing at the gate, a token refresh, a 429 cooldown, every attempt, every
+backoff).
 """
 
 from __future__ import annotations
@@ -15,7 +25,7 @@ import math
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import anyio
 import httpx
@@ -31,6 +41,7 @@ from bigin_async.errors import (
     BiginError,
     BiginTimeoutError,
     ConfigurationError,
+    ValidationError,
     error_from_response,
     parse_retry_after,
 )
@@ -182,20 +193,24 @@ class Transport:
         if shared.owns_http:
             await shared.http.aclose()
 
-    def api_base(self) -> str:
-        """The token's ``api_domain`` decides the host unless the user pinned ``api_domain``."""
-        token = self._shared.tokens.current
+    def api_base(self, token: Token | None = None) -> str:
+        """The token's ``api_domain`` decides the host unless the user pinned ``api_domain``.
+
+        ``token`` is the one the request will carry (default: the current one): the host must be
+        the one that token belongs to, or the first call of a client in another data centre fails.
+        """
+        token = token if token is not None else self._shared.tokens.current
         if token is not None and token.api_domain and not self.settings.api_domain_overridden:
             return f"{token.api_domain}/bigin/v2"
         return self.settings.api_base
 
-    def url_for(self, path: str) -> str:
+    def url_for(self, path: str, token: Token | None = None) -> str:
         """The URL for ``path``; an absolute URL must stay on the API's own origin.
 
         The token travels with every request, so a caller-supplied absolute URL pointing at another
         host (or at plain http) would hand the token away.
         """
-        base = self.api_base()
+        base = self.api_base(token)
         if path.startswith(("http://", "https://")):
             if _origin(path) != _origin(base):
                 raise ConfigurationError(
@@ -229,6 +244,11 @@ class Transport:
         ``raise_for_status=False`` a final 4xx is returned instead of raised. The response's
         ``extensions["bigin_ambiguous_attempts"]`` counts earlier attempts whose fate was unknown
         (a retried DELETE may then find its records already gone).
+
+        ``json`` is encoded strictly: NaN and Infinity are not JSON and Zoho cannot read them,
+        so such a body (or one JSON cannot encode at all) raises :class:`ValidationError` before
+        anything is sent. The ``deadline`` setting bounds the whole call from this moment on; a
+        deadline that cuts an insert after it was sent raises :class:`AmbiguousWriteError`.
         """
         return await self._run(
             method, path, _response, params=params, json=json, content=content, headers=headers,
@@ -236,13 +256,16 @@ class Transport:
         )
 
     async def send_parsed(self, method: str, path: str, parse: Callable[[httpx.Response], T], **kwargs: Any) -> T:
-        """Like :meth:`send`, but ``parse`` turns the final answer into what the caller wants.
+        """Like :meth:`send` (same keywords), but ``parse`` turns the final answer into the result.
 
-        ``parse`` runs inside the retry loop, because a 200 whose body is cut short or is not the
+        ``parse`` runs inside the retry loop, because a 2xx whose body is cut short or is not the
         shape Zoho documents (a proxy's page, a truncated JSON) is a failed attempt, not a result:
         a read is retried like a 5xx; an insert raises :class:`AmbiguousWriteError` (the records
         may have been created); when the retries run out the error is an :class:`APIError` with
-        code ``MALFORMED_RESPONSE``. A :class:`BiginError` raised by ``parse`` passes through as is.
+        code ``MALFORMED_RESPONSE``. The failures read as a bad shape are ``ValueError`` (json's
+        errors among them), ``TypeError``, ``KeyError`` and pydantic's ``ValidationError``; a
+        :class:`BiginError` raised by ``parse`` passes through as is. With
+        ``raise_for_status=False``, ``parse`` also gets the final 4xx (not retried if it fails).
         """
         return await self._run(method, path, parse, **kwargs)
 
@@ -261,132 +284,180 @@ class Transport:
         credits: int | None = None,
         raise_for_status: bool = True,
     ) -> T:
+        """The loop: attempts and decisions until a result or an error, all under the deadline."""
         shared = self._shared
         if shared.closed:
             raise ConfigurationError("this BiginClient is closed; create a new one")
         shared.used = True
         method = method.upper()
         settings = self.settings
-        safe = is_idempotent(method, path, idempotent)
-        cost = credits if credits is not None else credits_for(method, params, json)
-        body = content if content is not None else (jsonlib.dumps(json, separators=(",", ":")).encode() if json is not None else None)
-        clean_params = _clean_params(params)
-        url = self.url_for(path)
-        pacers = [p for p in (shared.minute_limiter, shared.bulk_limiter if bulk else None, shared.intercall) if p is not None]
-        attempt = 0
-        ambiguous_attempts = 0
-        refreshed = False
-        deadline_at: float | None = None
-        last_error: Exception | None = None
+        started = anyio.current_time()
+        call = _Call(
+            method=method,
+            path=path,
+            url=self.url_for(path),  # refuses a foreign absolute URL before anything else happens
+            json=json,
+            body=content if content is not None else _encode(json),
+            params=_clean_params(params),
+            headers=headers,
+            safe=is_idempotent(method, path, idempotent),
+            cost=credits if credits is not None else credits_for(method, params, json),
+            raise_for_status=raise_for_status,
+            pacers=[p for p in (shared.bulk_limiter if bulk else None, shared.minute_limiter, shared.intercall) if p],
+            deadline_at=started + settings.deadline if settings.deadline is not None else None,
+        )
+        if call.deadline_at is None:
+            return await self._loop(call, parse)
+        with anyio.move_on_at(call.deadline_at):
+            return await self._loop(call, parse)
+        raise self._deadline_error(call) from call.last_error
 
+    async def _loop(self, call: _Call, parse: Callable[[httpx.Response], T]) -> T:
+        while True:
+            step = self._decide(call, await self._attempt(call), parse)
+            if isinstance(step, _Done):
+                return step.value
+            if step.rejected is not None:
+                await self._shared.tokens.invalidate(step.rejected)
+            elif step.shared:
+                self._shared.cooldown.open_for(step.wait)  # the next attempt waits it out with everyone
+            else:
+                await anyio.sleep(step.wait)
+
+    async def _attempt(self, call: _Call) -> _Attempt:
+        """One attempt: cooldown, gate, token, pace, budget, send and read; never retries itself."""
+        shared = self._shared
         while True:
             await shared.cooldown.wait()
-            timeout = settings.timeout
-            if deadline_at is not None:
-                left = deadline_at - anyio.current_time()
-                if left <= 0:
-                    raise self._deadline_error(method, url, attempt) from last_error
-                timeout = min(timeout, left)
-            response: httpx.Response | None = None
-            failure: Exception | None = None
             async with shared.gate:
-                # The token first (a refresh may take a moment), then one send time booked on every
-                # limiter at once: the request leaves at the time all of them reserved.
                 token = await shared.tokens.get_token()
-                await pace(pacers)
-                shared.budget.spend(cost)
-                request_headers = {"Authorization": "Zoho-oauthtoken " + token.access_token.get_secret_value()}
-                if body is not None:
-                    request_headers["Content-Type"] = "application/json"
-                if headers:
-                    request_headers.update(headers)
-                if deadline_at is None and settings.deadline is not None:
-                    deadline_at = anyio.current_time() + settings.deadline
-                shared.calls += 1
-                try:
-                    response = await shared.http.request(
-                        method, url, params=clean_params, content=body, headers=request_headers, timeout=timeout
-                    )
-                except httpx.RequestError as exc:  # every timeout, transport and decoding error
-                    failure = exc
-                finally:
-                    shared.budget.settle(cost)
-            # Out of the gate: decide, and back off without holding a slot.
-            if response is not None:
-                shared.budget.sync(response.headers, reset_in=_reset_in(response.headers))
-                code = _error_code(response) if response.status_code >= 400 else None
-                outcome = classify_status(response.status_code, code)
-                if outcome is Outcome.SUCCESS or (not raise_for_status and outcome is Outcome.FATAL):
-                    response.extensions["bigin_ambiguous_attempts"] = ambiguous_attempts
-                    try:
-                        return parse(response)
-                    except BiginError:
-                        raise
-                    except _PARSE_ERRORS as exc:
-                        error = _malformed(response, exc)
-                        if outcome is not Outcome.SUCCESS:
-                            raise error from exc
-                        outcome = Outcome.AMBIGUOUS
-                else:
-                    error = error_from_response(response)
-                last_error = error
-                if outcome is Outcome.TOKEN_REJECTED:
-                    if refreshed or not shared.tokens.may_refresh_after_rejection(token):
-                        raise error
-                    refreshed = True
-                    logger.info("token rejected (%s); refreshing once and retrying", code)
-                    await shared.tokens.invalidate(token)
+                if shared.cooldown.remaining <= 0:
+                    await pace(call.pacers)
+                # A 429 answered while this call queued at the gate or paced opens the cooldown
+                # for everyone: leave the gate and wait it out rather than send into it.
+                if shared.cooldown.remaining > 0:
                     continue
-                if outcome is Outcome.FATAL:
-                    raise error
-                advised = parse_retry_after(response.headers)
-                if advised is not None and advised > settings.max_retry_after:
-                    raise error  # waiting minutes inside a call helps nobody: say so instead
-                if outcome is Outcome.AMBIGUOUS:  # 5xx
-                    if not safe:
-                        raise _ambiguous(method, url, json, error)
-                    ambiguous_attempts += 1
-                if attempt >= settings.max_retries:
-                    raise error
-                attempt += 1
-                if outcome is Outcome.RATE_LIMITED and advised is not None:
-                    # The server said how long: every call of this client waits, not just this one.
-                    self._check_deadline(deadline_at, advised, error)
-                    logger.warning("429 from %s %s; all calls pause %.2fs (retry %d)", method, redact_url(url), advised, attempt)
-                    shared.cooldown.open_for(advised)
-                else:
-                    delay = max(advised or 0.0, self._backoff(attempt - 1))
-                    self._check_deadline(deadline_at, delay, error)
-                    logger.warning("HTTP %d from %s %s; retry %d after %.2fs", response.status_code, method, redact_url(url), attempt, delay)
-                    await anyio.sleep(delay)
-                continue
+                call.url = self.url_for(call.path, token)
+                shared.budget.spend(call.cost)
+                try:
+                    return await self._exchange(call, token)
+                finally:
+                    shared.budget.settle(call.cost)
 
-            assert failure is not None
-            last_error = failure
-            outcome = classify_exception(failure)
-            if outcome is Outcome.AMBIGUOUS:
-                if not safe:
-                    raise _ambiguous(method, url, json, failure) from failure
-                ambiguous_attempts += 1
-            if attempt >= settings.max_retries or outcome is Outcome.FATAL:
-                raise _wrap_transport_error(failure, method, url) from failure
-            delay = self._backoff(attempt)
-            self._check_deadline(deadline_at, delay, _wrap_transport_error(failure, method, url))
-            attempt += 1
-            logger.warning("%s on %s %s; retry %d after %.2fs", type(failure).__name__, method, redact_url(url), attempt, delay)
-            await anyio.sleep(delay)
+    async def _exchange(self, call: _Call, token: Token) -> _Attempt:
+        """Send and read the whole answer, within ``timeout`` for the exchange as a whole."""
+        shared = self._shared
+        request_headers = {"Authorization": "Zoho-oauthtoken " + token.access_token.get_secret_value()}
+        if call.body is not None:
+            request_headers["Content-Type"] = "application/json"
+        if call.headers:
+            request_headers.update(call.headers)
+        wire = _Wire()
+        call.wire = wire  # left set if the deadline cuts the exchange: it then tells whether it was sent
+        shared.calls += 1
+        response: httpx.Response | None = None
+        failure: Exception | None = None
+        timeout = self.settings.timeout
+        with anyio.move_on_after(timeout) as scope:
+            try:
+                response = await shared.http.request(
+                    call.method, call.url, params=call.params, content=call.body, headers=request_headers,
+                    timeout=timeout, extensions={"trace": wire.trace},
+                )
+            except httpx.RequestError as exc:  # every timeout, transport and decoding error
+                failure = exc
+        if scope.cancelled_caught:
+            response = None
+            failure = wire.timeout(timeout)
+        call.wire = None
+        return _Attempt(response, failure, token, wire)
 
-    def _deadline_error(self, method: str, url: str, attempts: int) -> BiginTimeoutError:
-        return BiginTimeoutError(
-            f"deadline of {self.settings.deadline}s over all attempts passed ({attempts} retries)", method=method, url=url
+    def _decide(self, call: _Call, attempt: _Attempt, parse: Callable[[httpx.Response], T]) -> _Done[T] | _Retry:
+        """Return the result, raise the typed error, or say how long to wait before the next attempt."""
+        settings = self.settings
+        response = attempt.response
+        error: Exception
+        if response is not None:
+            self._shared.budget.sync(response.headers, reset_in=_reset_in(response.headers))
+            code = _error_code(response) if response.status_code >= 400 else None
+            outcome = classify_status(response.status_code, code)
+            if outcome is Outcome.SUCCESS or (not call.raise_for_status and outcome is Outcome.FATAL):
+                response.extensions["bigin_ambiguous_attempts"] = call.ambiguous_attempts
+                try:
+                    return _Done(parse(response))
+                except BiginError:
+                    raise
+                except _PARSE_ERRORS as exc:
+                    error = _malformed(response, exc)
+                    error.__cause__ = exc
+                    if outcome is not Outcome.SUCCESS:
+                        raise error from exc
+                    outcome = Outcome.AMBIGUOUS
+            else:
+                error = error_from_response(response)
+            advised = _advised_wait(response.headers)
+            what = f"HTTP {response.status_code}"
+        else:
+            assert attempt.failure is not None
+            error = attempt.failure
+            outcome = classify_exception(error, request_sent=attempt.wire.request_sent)
+            advised = None
+            what = type(error).__name__
+        call.last_error = error
+
+        if outcome is Outcome.TOKEN_REJECTED:
+            if call.refreshed or not self._shared.tokens.may_refresh_after_rejection(attempt.token):
+                raise error
+            call.refreshed = True
+            logger.info("token rejected (%s); refreshing once and retrying", what)
+            return _Retry(0.0, rejected=attempt.token)
+        if outcome is Outcome.FATAL:
+            raise self._typed(call, error)
+        if outcome is Outcome.AMBIGUOUS:
+            # Decided first: an insert that may have been applied is never re-sent, and never
+            # reported as a plain failure (that would let a resumed run send it again).
+            if not call.safe:
+                raise _ambiguous(call.method, call.url, call.json, error) from error
+            call.ambiguous_attempts += 1
+        if advised is not None and advised > settings.max_retry_after:
+            raise self._typed(call, error)  # waiting minutes inside a call helps nobody: say so instead
+        if call.attempt >= settings.max_retries:
+            raise self._typed(call, error)
+        call.attempt += 1
+        shared_wait = outcome is Outcome.RATE_LIMITED and advised is not None
+        # A 429 with an advised wait pauses every call of this client, not just this one.
+        wait = advised if shared_wait and advised is not None else max(advised or 0.0, self._backoff(call.attempt - 1))
+        self._check_deadline(call, wait, error)
+        logger.warning(
+            "%s on %s %s; retry %d after %.2fs%s", what, call.method, redact_url(call.url), call.attempt, wait,
+            " (all calls pause)" if shared_wait else "",
         )
+        return _Retry(wait, shared=shared_wait)
 
-    def _check_deadline(self, deadline_at: float | None, wait: float, error: Exception) -> None:
+    def _typed(self, call: _Call, error: Exception) -> Exception:
+        """The error as the SDK's own type (an httpx exception becomes a BiginConnectionError)."""
+        if isinstance(error, BiginError):
+            return error
+        wrapped = _wrap_transport_error(error, call.method, call.url)
+        wrapped.__cause__ = error
+        return wrapped
+
+    def _deadline_error(self, call: _Call) -> BiginError:
+        """What a call cut by its deadline raises: unknown fate if an insert was on the wire."""
+        message = f"the deadline of {self.settings.deadline}s for the whole call passed ({call.attempt} retries)"
+        wire = call.wire
+        if wire is not None and wire.maybe_sent and not call.safe:
+            return _ambiguous(call.method, call.url, call.json, None, reason=message)
+        return BiginTimeoutError(message, method=call.method, url=call.url)
+
+    def _check_deadline(self, call: _Call, wait: float, error: Exception) -> None:
         """Raise now, rather than after sleeping, when a wait would end past the call's deadline."""
-        if deadline_at is not None and anyio.current_time() + wait > deadline_at:
+        if call.deadline_at is not None and anyio.current_time() + wait > call.deadline_at:
             raise BiginTimeoutError(
-                f"a retry would wait {wait:.2f}s, past the deadline of {self.settings.deadline}s over all "
-                f"attempts; last error: {error}",
+                f"a retry would wait {wait:.2f}s, past the deadline of {self.settings.deadline}s for the "
+                f"whole call; last error: {error}",
+                method=call.method,
+                url=call.url,
             ) from error
 
     def _backoff(self, attempt: int) -> float:
@@ -396,6 +467,92 @@ class Transport:
             cap=max(self.settings.retry_backoff_seconds, min(30.0, self.settings.max_retry_after)),
             uniform=self._shared.rng.uniform,
         )
+
+
+@dataclass
+class _Wire:
+    """What the connection saw of one exchange (httpcore's trace): did the whole request leave?
+
+    A mocked transport traces nothing; then nothing is known and the request counts as sent.
+    """
+
+    traced: bool = False
+    sent: bool = False
+
+    async def trace(self, event: str, info: Mapping[str, Any]) -> None:
+        self.traced = True
+        if event.endswith(".send_request_body.complete"):
+            self.sent = True
+
+    @property
+    def request_sent(self) -> bool | None:
+        """``False`` when the request surely did not leave whole; ``None`` when nobody can tell."""
+        if not self.traced:
+            return None
+        return self.sent
+
+    @property
+    def maybe_sent(self) -> bool:
+        return self.request_sent is not False
+
+    def timeout(self, seconds: float) -> httpx.TimeoutException:
+        """The exception for an exchange cut by ``timeout``, classed by how far it got."""
+        if self.maybe_sent:
+            return httpx.ReadTimeout(f"no complete answer within the timeout of {seconds}s")
+        return httpx.ConnectTimeout(f"the request could not be sent within the timeout of {seconds}s")
+
+
+@dataclass
+class _Call:
+    """One logical call's state across its attempts."""
+
+    method: str
+    path: str
+    url: str  # the URL of the latest attempt (the token's api_domain may change it)
+    json: Any
+    body: bytes | None
+    params: dict[str, str] | None
+    headers: Mapping[str, str] | None
+    safe: bool
+    cost: int
+    raise_for_status: bool
+    pacers: list[RateLimiter]
+    deadline_at: float | None
+    attempt: int = 0  # retries so far
+    ambiguous_attempts: int = 0
+    refreshed: bool = False
+    last_error: Exception | None = None
+    wire: _Wire | None = None  # the exchange in progress
+
+
+@dataclass
+class _Attempt:
+    response: httpx.Response | None
+    failure: Exception | None
+    token: Token
+    wire: _Wire
+
+
+@dataclass
+class _Done(Generic[T]):
+    value: T
+
+
+@dataclass
+class _Retry:
+    wait: float
+    shared: bool = False  # a 429's advised wait: the whole client pauses (the cooldown)
+    rejected: Token | None = None  # a 401: forget this token, then retry at once
+
+
+def _encode(json: Any) -> bytes | None:
+    """Strict JSON: NaN and Infinity are not JSON (Zoho refuses them), so refuse them before sending."""
+    if json is None:
+        return None
+    try:
+        return jsonlib.dumps(json, separators=(",", ":"), allow_nan=False).encode()
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise ValidationError(f"the request body cannot be sent as JSON: {exc}; nothing was sent") from exc
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -431,10 +588,27 @@ def _error_code(response: httpx.Response) -> str | None:
     return None
 
 
+def _header_seconds(headers: Mapping[str, str]) -> float | None:
+    """Seconds from ``Retry-After``/``X-RateLimit-Reset``; an unreadable value counts as absent.
+
+    These headers come from Zoho or from any proxy on the way: ``inf``, ``nan`` or garbage must
+    never fail a call (an insert already applied would be reported as failed) nor stall it.
+    """
+    try:
+        seconds = parse_retry_after(headers)
+    except (ValueError, TypeError, OverflowError, IndexError):
+        return None
+    return seconds if seconds is not None and math.isfinite(seconds) and seconds >= 0 else None
+
+
+def _advised_wait(headers: Mapping[str, str]) -> float | None:
+    return _header_seconds(headers)
+
+
 def _reset_in(headers: Mapping[str, str]) -> float | None:
     if "x-ratelimit-reset" not in headers:
         return None
-    return parse_retry_after({"x-ratelimit-reset": headers["x-ratelimit-reset"]})
+    return _header_seconds({"x-ratelimit-reset": headers["x-ratelimit-reset"]})
 
 
 def _records_of(json: Any) -> Sequence[Any]:
@@ -443,9 +617,12 @@ def _records_of(json: Any) -> Sequence[Any]:
     return []
 
 
-def _ambiguous(method: str, url: str, json: Any, cause: Exception) -> AmbiguousWriteError:
+def _ambiguous(
+    method: str, url: str, json: Any, cause: Exception | None, *, reason: str | None = None
+) -> AmbiguousWriteError:
     records = _records_of(json)
-    reason = cause.message if isinstance(cause, APIError) else type(cause).__name__
+    if reason is None:
+        reason = cause.message if isinstance(cause, APIError) else type(cause).__name__
     return AmbiguousWriteError(
         f"{method} {redact_url(url)} may or may not have been applied ({reason}); it was not re-sent "
         f"because an insert is not idempotent: {len(records)} record(s) have an unknown fate. "

@@ -66,7 +66,7 @@ def store_emails(emulator: BiginEmulator) -> Counter[str]:
 
 
 async def warm(client: BiginClient) -> None:
-    """Fetch the first token before the first call: see the xfail test on the first call's host."""
+    """Fetch the first token before the first call (the first call once went to the wrong host)."""
     await client.transport.tokens.get_token()
 
 
@@ -287,15 +287,9 @@ async def test_bulk_create_over_sockets_with_hung_up_connections() -> None:
     assert result.unknown, "some batches went out on hung-up connections"
 
 
-# -- known defects, shown by the harsh emulator ------------------------------------------------------
+# -- defects the harsh emulator showed (issue #9 items 16, 18, 21), now fixed ------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SDK defect: Transport.send builds the URL before the first token is fetched, so the first "
-    "call of a client without a pinned api_domain goes to the region's default host instead of the "
-    "token answer's api_domain (every attempt of that call: BiginConnectionError)",
-)
 async def test_the_first_call_of_an_unpinned_client_follows_the_token_api_domain() -> None:
     emulator = BiginEmulator(realism="zoho", seed_records=3)
     with anyio.fail_after(BOUND):
@@ -304,12 +298,6 @@ async def test_the_first_call_of_an_unpinned_client_follows_the_token_api_domain
     assert len(page.data) == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SDK defect: DailyBudget.sync adopts an X-RateLimit-Remaining without X-RateLimit-Reset (as "
-    "proxies send for their per-minute window) as the daily budget with no expiry: once it reaches "
-    "min_calls_remaining every later call raises BudgetExhaustedError forever, though the server has room",
-)
 async def test_rate_limit_headers_without_reset_do_not_stall_the_client() -> None:
     emulator = BiginEmulator(realism="zoho", seed_records=1, limits=ServerLimits(per_minute=3))
     with anyio.fail_after(BOUND):
@@ -322,12 +310,6 @@ async def test_rate_limit_headers_without_reset_do_not_stall_the_client() -> Non
     assert [len(p.data) for p in pages] == [1, 1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SDK defect: the call deadline only shortens httpx's per-read timeout, so an answer that "
-    "drips in (each piece within the read timeout) runs past the deadline instead of raising "
-    "BiginTimeoutError",
-)
 async def test_the_deadline_bounds_a_dripping_answer() -> None:
     drip = FaultPlan(drip=1.0, drip_chunks=40, drip_interval=0.1, methods=frozenset({"GET"}))  # 3.9 s
     emulator = BiginEmulator(realism="zoho", seed_records=2, faults=drip)

@@ -446,3 +446,157 @@ async def test_send_parsed_lets_a_typed_error_of_the_parser_through_untouched() 
             with pytest.raises(NotFoundError):
                 await bigin.transport.send_parsed("GET", "/Contacts/1", parse)
         assert read.call_count == 1
+
+
+# -- issue #9 ----------------------------------------------------------------------------------
+async def test_5xx_with_a_long_retry_after_on_an_insert_is_ambiguous() -> None:
+    """#9.4: the insert may have been applied whatever the Retry-After says: never a plain ServerError."""
+    with respx.mock() as router:
+        mock_token(router)
+        insert = router.post(f"{API}/Contacts").respond(
+            503, headers={"Retry-After": "3600"}, json={"code": "INTERNAL_ERROR", "message": "busy", "status": "error"}
+        )
+        async with make_client(max_retry_after=180) as bigin:
+            with pytest.raises(AmbiguousWriteError) as info:
+                await bigin.request("POST", "/Contacts", json={"data": [{"Last_Name": "X"}]})
+        assert insert.call_count == 1
+        assert info.value.records == [{"Last_Name": "X"}]
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "-1", "1e400", "12abc", "", "0x10", "١٢"])
+async def test_unreadable_rate_limit_headers_never_fail_an_applied_insert(value: str) -> None:
+    """#9.7: the insert was applied: a header we cannot read must not turn its answer into an error."""
+    headers = {"X-RateLimit-Remaining": value, "X-RateLimit-Reset": value, "Retry-After": value}
+    with respx.mock() as router:
+        mock_token(router)
+        insert = router.post(f"{API}/Contacts").respond(
+            201, headers={k: v.encode() if not v.isascii() else v for k, v in headers.items()},
+            json={"data": [{"code": "SUCCESS", "details": {"id": "1"}, "status": "success"}]},
+        )
+        async with make_client(min_calls_remaining=1) as bigin:
+            body = await bigin.request("POST", "/Contacts", json={"data": [{"Last_Name": "X"}]})
+            assert body["data"][0]["code"] == "SUCCESS"
+            # ...and the unreadable figure was ignored, not adopted: the next call is not refused.
+            await bigin.request("POST", "/Contacts", json={"data": [{"Last_Name": "Y"}]})
+        assert insert.call_count == 2
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "1e400", "garbage", "-5"])
+async def test_unreadable_retry_after_on_a_429_still_gives_a_typed_answer(value: str) -> None:
+    with respx.mock() as router:
+        mock_token(router)
+        read = router.get(f"{API}/org").mock(
+            side_effect=[
+                httpx.Response(429, headers={"Retry-After": value, "X-RateLimit-Reset": value},
+                               json={"code": "TOO_MANY_REQUESTS", "message": "slow down", "status": "error"}),
+                httpx.Response(200, json={"org": []}),
+            ]
+        )
+        async with make_client(max_retry_after=1) as bigin:
+            try:
+                assert await bigin.request("GET", "/org") == {"org": []}
+            except RateLimitError:
+                pass  # a wait read as longer than max_retry_after: said, not slept
+            assert bigin.transport._shared.cooldown.remaining <= 1
+        assert read.call_count in (1, 2)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+async def test_nan_and_infinity_are_refused_before_sending(bad: float) -> None:
+    """#9.7: Zoho cannot read NaN/Infinity (not JSON): refuse the body, send nothing, spend nothing."""
+    from bigin_async import ValidationError
+
+    with respx.mock(assert_all_called=False) as router:
+        token = mock_token(router)
+        insert = router.post(f"{API}/Deals").respond(201, json={"data": []})
+        async with make_client(daily_limit=10) as bigin:
+            with pytest.raises(ValidationError, match="JSON"):
+                await bigin.request("POST", "/Deals", json={"data": [{"Amount": bad}]})
+            assert bigin.transport.budget.remaining() == 10
+        assert insert.call_count == 0 and token.call_count == 0
+
+
+async def test_a_body_json_cannot_encode_is_a_validation_error() -> None:
+    from bigin_async import ValidationError
+
+    with respx.mock(assert_all_called=False) as router:
+        mock_token(router)
+        insert = router.post(f"{API}/Deals").respond(201, json={"data": []})
+        async with make_client() as bigin:
+            with pytest.raises(ValidationError):
+                await bigin.request("POST", "/Deals", json={"data": [{"Tags": {1, 2}}]})
+        assert insert.call_count == 0
+
+
+async def test_the_first_call_goes_to_the_token_api_domain() -> None:
+    """#9.21: the URL is built once the token (and its api_domain) is known, not before."""
+    with respx.mock(assert_all_called=False) as router:
+        token_route = router.post(TOKEN_URL).respond(json={**token_body(), "api_domain": "https://www.zohoapis.in"})
+        wrong = router.get(f"{API}/org").respond(401, json={"code": "INVALID_TOKEN", "message": "wrong DC", "status": "error"})
+        right = router.get("https://www.zohoapis.in/bigin/v2/org").respond(json={"org": [{"id": "1"}]})
+        async with make_client() as bigin:
+            assert await bigin.request("GET", "/org") == {"org": [{"id": "1"}]}
+        assert (right.call_count, wrong.call_count, token_route.call_count) == (1, 0, 1)
+
+
+async def test_limit_exceeded_with_a_400_is_not_a_rate_limit() -> None:
+    """#9.24: 400 LIMIT_EXCEEDED (too many records) is the request's fault: not retried, not a RateLimitError."""
+    from bigin_async import InvalidRequestError
+
+    with respx.mock() as router:
+        mock_token(router)
+        insert = router.post(f"{API}/Contacts").respond(
+            400, json={"code": "LIMIT_EXCEEDED", "details": {"limit": 100}, "message": "too many", "status": "error"}
+        )
+        async with make_client() as bigin:
+            with pytest.raises(InvalidRequestError) as info:
+                await bigin.request("POST", "/Contacts", json={"data": [{"Last_Name": str(i)} for i in range(101)]})
+        assert not isinstance(info.value, RateLimitError)
+        assert info.value.code == "LIMIT_EXCEEDED" and info.value.details == {"limit": 100}
+        assert insert.call_count == 1
+
+
+async def test_limit_exceeded_with_a_429_is_still_a_rate_limit() -> None:
+    with respx.mock() as router:
+        mock_token(router)
+        router.get(f"{API}/org").respond(
+            429, headers={"Retry-After": "600"}, json={"code": "LIMIT_EXCEEDED", "message": "slow", "status": "error"}
+        )
+        async with make_client(max_retry_after=10) as bigin:
+            with pytest.raises(RateLimitError) as info:
+                await bigin.request("GET", "/org")
+        assert info.value.retry_after == 600
+
+
+async def test_calls_queued_at_the_gate_wait_out_a_cooldown_opened_meanwhile() -> None:
+    """#9.19: a call that passed the cooldown check and then queued at the gate must not send in it."""
+    sent_in_cooldown: list[float] = []
+    first_in = anyio.Event()
+    release = anyio.Event()
+    answers = 0
+
+    async def route(request: httpx.Request) -> httpx.Response:
+        nonlocal answers
+        if "oauth" in request.url.path:
+            return httpx.Response(200, json=token_body())
+        sent_in_cooldown.append(cooldown.remaining)
+        answers += 1
+        if answers == 1:
+            first_in.set()
+            await release.wait()
+            return httpx.Response(429, headers={"Retry-After": "0.2"}, json={"code": "TOO_MANY_REQUESTS", "status": "error"})
+        return httpx.Response(200, json={"ok": True})
+
+    async with make_client(transport=httpx.MockTransport(route), max_concurrency=1) as bigin:
+        cooldown = bigin.transport._shared.cooldown
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(bigin.request, "GET", "/a")
+                await first_in.wait()
+                for _ in range(3):
+                    tg.start_soon(bigin.request, "GET", "/b")
+                await anyio.wait_all_tasks_blocked()  # the three wait at the gate, past the cooldown check
+                release.set()
+        assert len(sent_in_cooldown) == 5
+        assert sent_in_cooldown == [0.0] * 5
+        assert bigin.transport.gate.in_flight == 0

@@ -1,0 +1,184 @@
+"""#9.18: the deadline bounds the whole call, and the timeout bounds each attempt's whole exchange.
+
+The servers here misbehave in-process (an ``httpx.MockTransport`` whose body never ends, a token
+endpoint that never answers): httpx's own per-read timeout never fires on them, so only the
+SDK's bounds can end these calls. ``anyio.fail_after`` is a generous safety net, not the test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import anyio
+import httpx
+import pytest
+
+from bigin_async import AmbiguousWriteError, BiginClient, BiginTimeoutError
+from tests.transport.helpers import make_client, token_body
+
+Handler = Callable[[httpx.Request], Awaitable[httpx.Response]]
+SAFETY = 10.0  # seconds: only there so a regression fails instead of hanging the suite
+
+
+class NeverEnding(httpx.AsyncByteStream):
+    """A body that sends its first byte and then nothing, forever (a proxy that stalls mid-body)."""
+
+    def __init__(self) -> None:
+        self.started = anyio.Event()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield b"{"
+        self.started.set()
+        await anyio.Event().wait()
+        yield b"}"  # pragma: no cover
+
+
+def serve(api: Handler, token: Handler | None = None) -> httpx.MockTransport:
+    async def route(request: httpx.Request) -> httpx.Response:
+        if "oauth" in request.url.path:
+            return await token(request) if token else httpx.Response(200, json=token_body())
+        return await api(request)
+
+    return httpx.MockTransport(route)
+
+
+async def hang(request: httpx.Request) -> httpx.Response:
+    await anyio.Event().wait()
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def drip(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, stream=NeverEnding())
+
+
+async def ok(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, json={"ok": True})
+
+
+async def test_deadline_bounds_a_body_that_never_ends() -> None:
+    async with make_client(transport=serve(drip), deadline=0.3) as bigin:
+        with anyio.fail_after(SAFETY), pytest.raises(BiginTimeoutError, match="deadline"):
+            await bigin.request("GET", "/org")
+        assert bigin.transport.gate.in_flight == 0
+
+
+async def test_timeout_bounds_one_attempt_s_whole_body_read() -> None:
+    """No deadline: the per-call ``timeout`` bounds each attempt's send and whole body, so a drip ends."""
+    calls = 0
+
+    async def counting_drip(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        return await drip(request)
+
+    async with make_client(transport=serve(counting_drip), timeout=0.2, max_retries=1) as bigin:
+        with anyio.fail_after(SAFETY), pytest.raises(BiginTimeoutError):
+            await bigin.request("GET", "/org")
+        assert calls == 2  # a GET is retried after its attempt timed out
+        assert bigin.transport.gate.in_flight == 0
+
+
+async def test_timeout_of_an_insert_attempt_is_ambiguous_and_not_resent() -> None:
+    calls = 0
+
+    async def counting_hang(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        return await hang(request)
+
+    async with make_client(transport=serve(counting_hang), timeout=0.2, max_retries=3) as bigin:
+        with anyio.fail_after(SAFETY), pytest.raises(AmbiguousWriteError) as info:
+            await bigin.request("POST", "/Contacts", json={"data": [{"Last_Name": "X"}]})
+        assert calls == 1
+        assert info.value.records == [{"Last_Name": "X"}]
+
+
+class HungTokenEndpoint:
+    """An accounts server that answers only once the test lets it (so no refresh outlives the test)."""
+
+    def __init__(self) -> None:
+        self.release = anyio.Event()
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        await self.release.wait()
+        return httpx.Response(200, json=token_body())
+
+
+async def test_deadline_bounds_waiting_for_a_token_refresh() -> None:
+    accounts = HungTokenEndpoint()
+    async with make_client(transport=serve(ok, token=accounts), deadline=0.3) as bigin:
+        with anyio.fail_after(SAFETY), pytest.raises(BiginTimeoutError, match="deadline"):
+            await bigin.request("GET", "/org")
+        assert bigin.transport.gate.in_flight == 0
+        accounts.release.set()
+
+
+async def test_deadline_bounds_waiting_out_a_429_cooldown() -> None:
+    """A call with deadline=3 behind Retry-After: 20 used to wait the whole 20 s."""
+    async with make_client(transport=serve(ok), deadline=0.3) as bigin:
+        bigin.transport._shared.cooldown.open_for(20.0)
+        with anyio.fail_after(SAFETY), pytest.raises(BiginTimeoutError, match="deadline"):
+            await bigin.request("GET", "/org")
+
+
+async def test_deadline_starts_when_the_call_starts_not_at_first_send() -> None:
+    """Time queued at the gate counts: a call stuck behind a hung one ends at its own deadline."""
+    async with make_client(transport=serve(hang), max_concurrency=1) as bigin:
+        quick = bigin.with_options(deadline=0.3)
+        with anyio.fail_after(SAFETY):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(bigin.request, "GET", "/hung")
+                await anyio.wait_all_tasks_blocked()
+                assert bigin.transport.gate.in_flight == 1
+                with pytest.raises(BiginTimeoutError, match="deadline"):
+                    await quick.request("POST", "/Contacts", json={"data": [{"Last_Name": "X"}]})
+                tg.cancel_scope.cancel()
+        assert bigin.transport.gate.in_flight == 0
+
+
+async def test_deadline_hit_on_an_insert_after_sending_is_ambiguous() -> None:
+    """The insert went out and no answer came back in time: its records' fate is unknown."""
+    async with make_client(transport=serve(hang), deadline=0.3) as bigin:
+        with anyio.fail_after(SAFETY), pytest.raises(AmbiguousWriteError) as info:
+            await bigin.request("POST", "/Contacts", json={"data": [{"Last_Name": "X"}]})
+        assert info.value.records == [{"Last_Name": "X"}]
+
+
+async def test_deadline_hit_on_an_insert_before_sending_is_a_timeout_not_unknown() -> None:
+    """Still waiting for the token: nothing went out, so the records are plainly unsent."""
+    accounts = HungTokenEndpoint()
+    async with make_client(transport=serve(ok, token=accounts), deadline=0.3) as bigin:
+        with anyio.fail_after(SAFETY), pytest.raises(BiginTimeoutError):
+            await bigin.request("POST", "/Contacts", json={"data": [{"Last_Name": "X"}]})
+        accounts.release.set()
+
+
+async def test_twenty_bounded_out_calls_leak_no_gate_slot() -> None:
+    healthy = False
+
+    async def api(request: httpx.Request) -> httpx.Response:
+        return await (ok(request) if healthy else drip(request))
+
+    async with make_client(transport=serve(api), deadline=0.3, max_concurrency=3) as bigin:
+        failures: list[BaseException] = []
+
+        async def one() -> None:
+            try:
+                await bigin.request("GET", "/org")
+            except BiginTimeoutError as exc:
+                failures.append(exc)
+
+        with anyio.fail_after(SAFETY):
+            async with anyio.create_task_group() as tg:
+                for _ in range(20):
+                    tg.start_soon(one)
+        assert len(failures) == 20
+        assert bigin.transport.gate.in_flight == 0
+        healthy = True
+        with anyio.fail_after(SAFETY):
+            assert await bigin.request("GET", "/org") == {"ok": True}
+
+
+async def test_a_call_that_finishes_in_time_is_untouched_by_its_deadline() -> None:
+    async with BiginClient(access_token="1000.given", expires_in=3600, transport=serve(ok), deadline=5.0) as bigin:
+        assert await bigin.request("GET", "/org") == {"ok": True}
