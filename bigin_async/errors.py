@@ -194,7 +194,9 @@ _BY_CODE: dict[str, type[APIError]] = {
     "DUPLICATE_DATA": DuplicateRecordError,
     "RATE_LIMIT_EXCEEDED": RateLimitError,
     "TOO_MANY_REQUESTS": RateLimitError,
-    "LIMIT_EXCEEDED": RateLimitError,
+    # LIMIT_EXCEEDED is not here on purpose: with a 400 it means too many records or fields in
+    # one call (the request's fault, an InvalidRequestError); with a 429 the status makes it a
+    # RateLimitError.
 }
 
 

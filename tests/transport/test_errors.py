@@ -48,7 +48,9 @@ CASES = [
     (400, "DUPLICATE_DATA", DuplicateRecordError),
     (429, "RATE_LIMIT_EXCEEDED", RateLimitError),
     (429, "TOO_MANY_REQUESTS", RateLimitError),
-    (400, "LIMIT_EXCEEDED", RateLimitError),
+    # LIMIT_EXCEEDED with a 400 is too many records or fields in one call, not a rate limit.
+    (400, "LIMIT_EXCEEDED", InvalidRequestError),
+    (429, "LIMIT_EXCEEDED", RateLimitError),
     (500, "INTERNAL_ERROR", ServerError),
     (418, "SOMETHING_NEW", InvalidRequestError),
     (503, "BRAND_NEW_CODE", ServerError),
