@@ -600,3 +600,37 @@ async def test_calls_queued_at_the_gate_wait_out_a_cooldown_opened_meanwhile() -
         assert len(sent_in_cooldown) == 5
         assert sent_in_cooldown == [0.0] * 5
         assert bigin.transport.gate.in_flight == 0
+
+
+class _DeadOnWrite(httpx.AsyncBaseTransport):
+    """A pooled connection found dead while writing: httpcore traces the failed write, then the
+    read sees no answer (RemoteProtocolError). The first request never left whole."""
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if "oauth" in request.url.path:
+            return httpx.Response(200, json=token_body())
+        self.attempts += 1
+        trace = request.extensions["trace"]
+        await trace("connection.connect_tcp.started", {})
+        await trace("http11.send_request_headers.started", {"request": request})
+        if self.attempts == 1:
+            await trace("http11.send_request_headers.failed", {"exception": BrokenPipeError()})
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+        await trace("http11.send_request_headers.complete", {})
+        await trace("http11.send_request_body.started", {"request": request})
+        await trace("http11.send_request_body.complete", {})
+        if self.attempts == 2:
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+        return httpx.Response(201, json={"data": [{"code": "SUCCESS"}]})
+
+
+async def test_an_insert_that_never_left_whole_is_retried() -> None:
+    """Evidence decides: a write that failed before the last byte cannot have been applied."""
+    dead = _DeadOnWrite()
+    async with make_client(transport=dead) as bigin:
+        with pytest.raises(AmbiguousWriteError):  # the 2nd attempt was sent whole, then lost: unknown
+            await bigin.request("POST", "/Contacts", json={"data": [{"Last_Name": "X"}]})
+    assert dead.attempts == 2  # the 1st (never sent) was retried; the 2nd was not re-sent
