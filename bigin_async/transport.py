@@ -295,7 +295,9 @@ class Transport:
         call = _Call(
             method=method,
             path=path,
-            url=self.url_for(path),  # refuses a foreign absolute URL before anything else happens
+            # The host is known once the token is: each attempt builds the URL (and checks an
+            # absolute one against the token's own origin) before it sends anything.
+            url=path if path.startswith(("http://", "https://")) else self.url_for(path),
             json=json,
             body=content if content is not None else _encode(json),
             params=_clean_params(params),

@@ -634,3 +634,18 @@ async def test_an_insert_that_never_left_whole_is_retried() -> None:
         with pytest.raises(AmbiguousWriteError):  # the 2nd attempt was sent whole, then lost: unknown
             await bigin.request("POST", "/Contacts", json={"data": [{"Last_Name": "X"}]})
     assert dead.attempts == 2  # the 1st (never sent) was retried; the 2nd was not re-sent
+
+
+async def test_an_absolute_url_is_checked_against_the_token_s_own_origin() -> None:
+    """#9.21 edge: on the first call the host is known only once the token is; a foreign host never gets it."""
+    from bigin_async import ConfigurationError
+
+    with respx.mock(assert_all_called=False) as router:
+        router.post(TOKEN_URL).respond(json={**token_body(), "api_domain": "https://www.zohoapis.in"})
+        india = router.get("https://www.zohoapis.in/bigin/v2/org").respond(json={"org": []})
+        foreign = router.get("https://www.zohoapis.com/bigin/v2/org").respond(json={"org": []})
+        async with make_client() as bigin:
+            assert await bigin.request("GET", "https://www.zohoapis.in/bigin/v2/org") == {"org": []}
+            with pytest.raises(ConfigurationError, match="refusing"):
+                await bigin.request("GET", "https://www.zohoapis.com/bigin/v2/org")
+        assert (india.call_count, foreign.call_count) == (1, 0)
