@@ -9,13 +9,17 @@ the journal's close would see on a real crash too (the journal fsyncs each line 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+import contextlib
+import json
+import os
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import anyio
 
-from bigin_async.bulk import BulkResult
+from bigin_async.bulk import BulkResult, Journal
 from bigin_async.client import BiginClient
 from bigin_async.emulator import BiginEmulator
 from bigin_async.emulator.transport import EmulatorTransport
@@ -78,3 +82,35 @@ def tear_tail(path: Path, keep: int) -> bytes:
     keep = max(0, min(keep, len(data) - start - 2))
     path.write_bytes(data[: start + keep])
     return data[start + keep:]
+
+
+class Died(Exception):
+    """The process "died" in the middle of a journal write."""
+
+
+@contextlib.contextmanager
+def dies_writing_journal_line(n: int, keep: int) -> Iterator[list[bool]]:
+    """The ``n``-th journal write (counted over every journal) is cut after ``keep`` bytes and the
+    process dies there: that write raises :class:`Died`, and every later write does nothing and
+    raises too (a dead process writes nothing more). Yields a one-item list, True once it died."""
+    died = [False]
+    calls = [0]
+    real = Journal._write_now
+
+    def write(self: Journal, lines: Sequence[dict[str, Any]]) -> None:
+        if died[0]:
+            raise Died("dead processes write nothing")
+        calls[0] += 1
+        if calls[0] != n:
+            real(self, lines)
+            return
+        handle = self._open()
+        data = b"".join(json.dumps(line, separators=(",", ":")).encode() + b"\n" for line in lines)
+        handle.write(data[: max(0, min(keep, len(data) - 1))])
+        handle.flush()
+        os.fsync(handle.fileno())
+        died[0] = True
+        raise Died("died mid-write")
+
+    with mock.patch.object(Journal, "_write_now", write):
+        yield died

@@ -74,7 +74,8 @@ def upserts(emulator: BiginEmulator) -> int:
     return int(emulator.counters.requests_by_route.get("POST /bigin/v2/Contacts/upsert", 0))
 
 
-async def test_killed_import_resumed_with_its_journal_ends_like_a_clean_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize("torn", [False, True], ids=["clean-tail", "torn-tail"])
+async def test_killed_import_resumed_with_its_journal_ends_like_a_clean_run(tmp_path: Path, torn: bool) -> None:
     source = write_csv(
         tmp_path / "contacts.csv",
         [FIELDS] + [[str(r[name]) for name in FIELDS] for r in SeedGenerator(7).contacts(RECORDS)],
@@ -104,11 +105,22 @@ async def test_killed_import_resumed_with_its_journal_ends_like_a_clean_run(tmp_
         answered = {item["i"] for line in logged if line["t"] == "done" for item in line["o"]}
         assert answered and pending - answered, "the kill should leave calls answered and calls in flight"
         assert 0 < len(emulator.store.table("Contacts")) < RECORDS
+        if torn:
+            # The kill landed while an answer was being logged: half a "done" line ends the file.
+            done = next(line for line in journal.read_bytes().splitlines() if line.startswith(b'{"t":"done"'))
+            with journal.open("ab") as handle:
+                handle.write(done[: len(done) // 2])
 
         resumed = await anyio.run_process(import_argv(source, journal, url), check=False, env=clean_env())
         assert resumed.returncode == 0, resumed.stderr.decode()
+        # The torn tail was cut before the resumed run appended: every line reads.
+        assert all(json.loads(line)["t"] for line in journal.read_text().splitlines())
+        resumed_at = upserts(emulator)
+        again = await anyio.run_process(import_argv(source, journal, url), check=False, env=clean_env())
+        assert again.returncode == 0, again.stderr.decode()
+        assert upserts(emulator) == resumed_at  # a third run finds everything confirmed: nothing sent
     # The resumed run skipped what the journal had confirmed.
-    assert upserts(emulator) - killed_at < CALLS
+    assert resumed_at - killed_at < CALLS
     results = read_results(tmp_path / "contacts.results.csv")
     assert len(results) == RECORDS and {row["status"] for row in results} == {"success"}
 
