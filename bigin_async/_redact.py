@@ -61,9 +61,12 @@ _VALUE = (
 )
 # ``Authorization: Zoho-oauthtoken x``, ``"client_secret": "x"``, ``refresh_token=x``,
 # ``(b'X-Refresh-Token', b'x')`` (httpcore's header tuples): the key, a separator, the value.
-# Keys only start where a word starts, so a long run of letters is scanned once, not once per letter.
+# Linear on hostile text: a key only starts where a run of key characters starts, the secret word
+# is looked for once per run, and the run is then taken whole (captured in a lookahead and matched
+# by reference: an atomic group that Python 3.10 can write; no backtracking into the run).
 _PAIR = re.compile(
-    rf"""(?P<key>(?<![{_KEY_CHARS}])b?(?P<q>["']?)[{_KEY_CHARS}]*{_SECRET_WORD}[{_KEY_CHARS}]*(?P=q)"""
+    rf"""(?P<key>(?<![{_KEY_CHARS}])b?["']?(?=[{_KEY_CHARS}]*?{_SECRET_WORD})"""
+    rf"""(?=(?P<run>[{_KEY_CHARS}]+))(?P=run)["']?"""
     rf"""(?:\s*[:=]\s*|(?<=["'])\s*,\s*)){_VALUE}""",
     re.IGNORECASE,
 )

@@ -22,8 +22,11 @@ import httpx
 import pytest
 import respx
 from anyio.abc import ByteStream, SocketAttribute
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bigin_async import BiginClient, BiginError
+from bigin_async._redact import is_secret_key, redact_text, redact_value
 
 # Deliberately not Zoho-shaped: only the context (a header, a form field, a JSON key) marks them.
 ACCESS = "plain-access-value-7f3a"
@@ -234,3 +237,55 @@ async def test_what_is_not_a_secret_survives_the_redaction() -> None:
     sent = {k.lower(): v for k, v in details["headers"].items()}
     assert sent["authorization"] == "***" and sent["content-type"] == "application/json"
     assert "echo POST /bigin/v2/Contacts" in str(error)
+
+
+# -- the redaction itself, on any surrounding text ------------------------------------------------
+
+SHAPES = [
+    "client_secret={s}",
+    "refresh_token={s}&x=1",
+    '"refresh_token": "{s}"',
+    "{{'access_token': '{s}'}}",
+    "Authorization: Zoho-oauthtoken {s}",
+    "authorization=Basic {s}",
+    "Bearer {s}",
+    "?code={s}&state=1",
+    "(b'X-Channel-Token', b'{s}')",
+    "Set-Cookie: session={s}; Path=/",
+    '{{"headers": {{"Authorization": "Bearer {s}"}}}}',
+]
+secret_text = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPRSTUVWXYZ0123456789-_", min_size=8, max_size=40)
+
+
+# The secret alone holds a "Q", so finding it after redaction can only mean it leaked.
+around = st.text(alphabet=st.characters(exclude_characters="Q"), max_size=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(around, st.sampled_from(SHAPES), secret_text, around)
+def test_a_secret_in_any_surrounding_text_is_redacted(prefix: str, shape: str, tail: str, suffix: str) -> None:
+    secret = "Q" + tail
+    text = prefix + " " + shape.format(s=secret) + suffix
+    cleaned = redact_text(text)
+    assert secret not in cleaned
+    assert redact_text(cleaned) == cleaned
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(exclude_categories=[]), max_size=300))
+def test_redaction_never_raises_and_is_idempotent(text: str) -> None:
+    cleaned = redact_text(text)
+    assert redact_text(cleaned) == cleaned
+    assert redact_value({text: [text, (text,)]}) == {cleaned: [cleaned, (cleaned,)]} or any(
+        is_secret_key(k) for k in (text, cleaned)
+    )
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ["token" * 200_000, "a" * 1_000_000, "'token', " * 100_000, '"token": "' + "x" * 1_000_000, "_" * 1_000_000 + "token=",
+     "Bearer " * 100_000, "1000.a." * 150_000, "x=" * 500_000],
+)
+def test_redaction_of_a_megabyte_of_hostile_text_ends(hostile: str) -> None:
+    """No pattern backtracks per character (these took minutes with a naive key pattern)."""
+    assert len(redact_text(hostile)) > 0
