@@ -649,3 +649,30 @@ async def test_an_absolute_url_is_checked_against_the_token_s_own_origin() -> No
             with pytest.raises(ConfigurationError, match="refusing"):
                 await bigin.request("GET", "https://www.zohoapis.com/bigin/v2/org")
         assert (india.call_count, foreign.call_count) == (1, 0)
+
+
+async def test_a_call_pacing_in_the_limiter_waits_out_a_cooldown_opened_meanwhile() -> None:
+    """#9.19: the cooldown is looked at again after pacing, right before sending."""
+    remaining_at_send: list[float] = []
+    answers = 0
+
+    async def route(request: httpx.Request) -> httpx.Response:
+        nonlocal answers
+        if "oauth" in request.url.path:
+            return httpx.Response(200, json=token_body())
+        remaining_at_send.append(cooldown.remaining)
+        answers += 1
+        if answers == 1:
+            await anyio.wait_all_tasks_blocked()  # the second call is now asleep in the limiter
+            return httpx.Response(429, headers={"Retry-After": "0.6"}, json={"code": "TOO_MANY_REQUESTS", "status": "error"})
+        return httpx.Response(200, json={"ok": True})
+
+    async with make_client(transport=httpx.MockTransport(route), intercall_delay=0.2, max_concurrency=2) as bigin:
+        cooldown = bigin.transport._shared.cooldown
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(bigin.request, "GET", "/a")
+                await anyio.wait_all_tasks_blocked()
+                tg.start_soon(bigin.request, "GET", "/b")
+        assert answers == 3
+        assert remaining_at_send == [0.0, 0.0, 0.0]
