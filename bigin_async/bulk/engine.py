@@ -125,6 +125,8 @@ class _Item:
     idempotent: bool = True
     # An earlier run sent it and died before the answer: this run sends it again.
     resent: bool = False
+    # An earlier attempt may have applied it (in flight at a crash, or its answer unreadable).
+    maybe_applied: bool = False
 
 
 @dataclass
@@ -277,7 +279,7 @@ async def _send(transport: Transport, plan: BulkPlan, items: Sequence[_Item]) ->
             if plan.mode == "delete":
                 ambiguous = bool(response.extensions.get("bigin_ambiguous_attempts"))
                 answers = [
-                    _gone_maybe(answer, item) if ambiguous or item.resent else answer
+                    _gone_maybe(answer, item) if ambiguous or item.maybe_applied else answer
                     for answer, item in zip(answers, items, strict=False)
                 ]
         except _FATAL as error:
@@ -392,8 +394,9 @@ async def run_bulk(
             final = outcome.status == "success" or (outcome.status == "error" and not plan.retry_failed) or (
                 outcome.status == "unknown" and not item.idempotent
             )
-            if not final:
-                return None  # sent again (an error with retry_failed, an idempotent write of unknown fate)
+            if not final:  # sent again (an error with retry_failed, an idempotent write of unknown fate)
+                item.maybe_applied = outcome.status == "unknown"
+                return None
             outcome.index = item.index
             outcome.record = item.record
             return outcome
@@ -403,7 +406,7 @@ async def run_bulk(
                 message="an earlier run sent this insert and got no answer; not re-sent to avoid a duplicate "
                 "(re-send it as an upsert on a unique field)",
             )
-        item.resent = True  # in flight when an earlier run died: idempotent, so sent again
+        item.resent = item.maybe_applied = True  # in flight when an earlier run died: idempotent, sent again
         return None
 
     async def send_group(items: list[_Item]) -> list[RecordOutcome]:

@@ -287,3 +287,19 @@ async def test_an_input_iterator_exception_is_raised_as_itself_and_a_rerun_sends
         again = await bigin.contacts.bulk_create([{"Last_Name": f"n{i}"} for i in range(250)], journal=journal)
     assert again.ok and again.counts["unknown"] == 0
     assert sink.records == 250
+
+
+async def test_a_delete_whose_answer_was_unreadable_is_maybe_deleted_on_resume(tmp_path: Path) -> None:
+    from bigin_async.emulator.faults import FaultPlan
+
+    journal = str(tmp_path / "j")
+    broken = BiginEmulator(faults=FaultPlan(seed=1, malformed_json=1.0))
+    ids = [e["details"]["id"] for e in broken.insert_records("Contacts", [{"Last_Name": f"n{i}"} for i in range(3)])]
+    async with broken.client() as bigin:
+        first = await bigin.contacts.bulk_delete(ids, journal=journal)
+    assert {o.code for o in first} == {"MALFORMED_RESPONSE"} and len(broken.store.table("Contacts")) == 0
+    healthy = BiginEmulator()
+    healthy.import_state(broken.export_state())
+    async with healthy.client() as bigin:
+        again = await bigin.contacts.bulk_delete(ids, journal=journal)
+    assert [o.status for o in again] == ["success"] * 3 and {o.code for o in again} == {"MAYBE_ALREADY_DELETED"}

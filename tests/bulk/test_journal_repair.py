@@ -103,3 +103,51 @@ async def test_the_module_check_is_a_journal_error_still_caught_as_a_configurati
         with pytest.raises(JournalError, match="belongs to a create of Contacts") as raised:
             await bigin.companies.bulk_create([{"Account_Name": "X"}], journal=str(path))
     assert isinstance(raised.value, ConfigurationError)
+
+
+def _legacy(wire: Any) -> str:
+    # Journal format 1's fingerprint, as the SDK wrote it before fingerprints were canonical.
+    import hashlib
+
+    text = json.dumps(wire, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+async def test_a_version_1_journal_is_read_with_its_own_fingerprints(tmp_path: Path) -> None:
+    # 1.0 is where the old fingerprint and the canonical one differ: a v1 journal must still match.
+    records = [{"Last_Name": f"Doe {i}", "Score": 1.0} for i in range(3)]
+    hashes = [_legacy(r) for r in records]
+    path = tmp_path / "old.journal"
+    path.write_text(
+        json.dumps({"t": "header", "module": "Contacts", "mode": "create", "v": 1}) + "\n"
+        + json.dumps({"t": "pending", "i": [0, 1, 2], "h": hashes}) + "\n"
+        + json.dumps({"t": "done", "o": [{"i": 0, "h": hashes[0], "s": "success", "a": "insert", "id": "7"}]}) + "\n"
+    )
+    emulator = BiginEmulator()
+    async with emulator.client() as bigin:
+        result = await bigin.contacts.bulk_create([*records[::-1], {"Last_Name": "new", "Score": 1.0}], journal=str(path))
+    assert [o.status for o in result] == ["unknown", "unknown", "success", "success"]
+    assert [o.from_journal for o in result] == [True, True, True, False]
+    assert len(emulator.store.table("Contacts")) == 1
+    assert json.loads(path.read_text().splitlines()[0])["v"] == 1  # appended to in its own format
+
+
+async def test_a_version_1_line_glued_onto_a_torn_fragment_is_recovered(tmp_path: Path) -> None:
+    # The defect this release fixes left such lines in v1 journals: the marker after the fragment counts.
+    record = {"Last_Name": "Doe"}
+    path = tmp_path / "old.journal"
+    path.write_text(
+        json.dumps({"t": "header", "module": "Contacts", "mode": "create", "v": 1}) + "\n"
+        + '{"t":"done","o":[{"i":0,"h"' + json.dumps({"t": "pending", "i": [0], "h": [_legacy(record)]}) + "\n"
+    )
+    emulator = BiginEmulator()
+    async with emulator.client() as bigin:
+        result = await bigin.contacts.bulk_create([record], journal=str(path))
+    assert [o.status for o in result] == ["unknown"] and len(emulator.store.table("Contacts")) == 0
+
+
+async def test_a_journal_of_a_newer_format_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    path.write_text(json.dumps({"t": "header", "module": "Contacts", "mode": "create", "v": 3}) + "\n")
+    with pytest.raises(JournalError, match="newer"):
+        Journal(path, module="Contacts", mode="create").load()
