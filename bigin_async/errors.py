@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from bigin_async._redact import redact_text, redact_url
+from bigin_async._redact import redact_headers, redact_text, redact_url, redact_value
 
 __all__ = [
     "AmbiguousWriteError",
@@ -40,7 +40,14 @@ __all__ = [
 
 
 class BiginError(Exception):
-    """Base of everything this SDK raises on purpose."""
+    """Base of everything this SDK raises on purpose.
+
+    Its arguments are redacted on the way in (see :mod:`bigin_async._redact`), so ``str``,
+    ``repr`` and ``args`` of any SDK error never show a token, whatever text a server echoed.
+    """
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(redact_value(arg) for arg in args))
 
 
 class ConfigurationError(BiginError, ValueError):
@@ -120,13 +127,14 @@ class APIError(BiginError):
         url: str = "",
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        self.message = message
+        # A server may echo the request (its Authorization header, the OAuth form) in any of these.
+        self.message = redact_text(message)
         self.status_code = status_code
-        self.code = code
-        self.details: dict[str, Any] = dict(details or {})
+        self.code = redact_text(code) if code is not None else None
+        self.details: dict[str, Any] = redact_value(dict(details or {}))
         self.method = method
         self.url = redact_url(url)
-        self.headers: dict[str, str] = dict(headers or {})
+        self.headers: dict[str, str] = redact_headers(headers or {})
         super().__init__(self._describe())
 
     def _describe(self) -> str:
@@ -283,8 +291,9 @@ def error_from_body(
         raw_details = entry.get("details")
         details = raw_details if isinstance(raw_details, Mapping) else {}
     if not message:
-        # A proxy's error page may echo the request (and its token): scrub before keeping it.
-        message = redact_text(fallback_text.strip()[:200]) or httpx.codes.get_reason_phrase(status) or "error"
+        # A proxy's error page may echo the request (and its token): scrub it whole, then cut it,
+        # so the cut never leaves a secret's tail without the name that marks it.
+        message = redact_text(fallback_text.strip())[:200] or httpx.codes.get_reason_phrase(status) or "error"
     cls = error_class(code, status)
     headers = headers or {}
     if cls is RateLimitError:
@@ -305,11 +314,11 @@ def error_from_response(response: httpx.Response) -> APIError:
     """Typed error for an httpx response; a non-JSON or HTML body still gives a typed error."""
     try:
         body: Any = json.loads(response.content) if response.content else None
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a body nested thousands deep
         body = None
     text = ""
     if body is None and response.content:
-        text = response.content[:500].decode("utf-8", "replace")
+        text = response.content[:4096].decode("utf-8", "replace")
         if "<html" in text.lower():
             text = f"non-JSON (HTML) error page from the server, HTTP {response.status_code}"
     return error_from_body(
