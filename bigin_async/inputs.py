@@ -22,8 +22,9 @@ __all__ = [
     "check_record",
 ]
 
-# ``\Z``, not ``$``: ``$`` also matches before a trailing newline, and "123\n" is not an id.
-_ID = re.compile(r"[0-9]{1,30}\Z")
+# ``\Z``, not ``$``: ``$`` also matches before a trailing newline, and "123\n" is not an id. ASCII
+# digits only (``[0-9]``, not ``\d``, which takes "١٢٣"), no leading zero: what an int id prints as.
+_ID = re.compile(r"[1-9][0-9]{0,29}\Z")
 _MODULE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}\Z")
 _ID_BOUND = 10**30  # the smallest int of 31 digits
 FIELD_NAME = re.compile(r"\$?[A-Za-z0-9_.]{1,100}\Z")
@@ -33,16 +34,24 @@ def check_id(value: object, what: str = "id") -> str:
     """A record id as Bigin expects it: 1 to 30 digits, not all zeros. Anything else could rewrite the URL.
 
     An int is held to the same rule as its string (``10**40`` is no more an id than its 41
-    digits are); ``True``, negative numbers and zero are refused whatever their type.
+    digits are); ``True``, negative numbers and zero are refused whatever their type, and a
+    string is an id when it is what an int id prints as: no sign, space or leading zero ("0123"
+    would name record 123 under a second spelling), ASCII digits only. Always a plain ``str``.
     """
     if isinstance(value, int) and not isinstance(value, bool):
         # Bounded before ``str()``: Python refuses to print an int of 4,300+ digits at all.
         if not 0 < value < _ID_BOUND:
             shown = "an int of more than 30 digits" if value > 0 else repr(value)
             raise ValidationError(f"{what} must be a string of 1 to 30 digits (a Bigin record id), got {shown}")
-        value = str(value)
-    if not isinstance(value, str) or not _ID.match(value) or not value.strip("0"):
-        raise ValidationError(f"{what} must be a string of 1 to 30 digits (a Bigin record id), got {value!r}")
+        value = int.__repr__(value)  # an int subclass's own __str__ is not asked
+    elif isinstance(value, str):
+        # A plain str of the same characters: a subclass's __str__/__format__ would otherwise
+        # decide what goes into the URL ("/Contacts/{id}" printing as "/Contacts/../settings").
+        value = str.__str__(value)
+    if not isinstance(value, str) or not _ID.match(value):
+        raise ValidationError(
+            f"{what} must be a string of 1 to 30 digits without a leading zero (a Bigin record id), got {value!r}"
+        )
     return value
 
 

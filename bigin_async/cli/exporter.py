@@ -4,7 +4,8 @@ The paginator holds one page at a time and switches to page tokens past record 2
 so an export of any size runs in constant memory. The file is written under a ``.part`` name and
 renamed when complete: a failed export never leaves a truncated file that looks finished. A
 search that reaches Bigin's 2,000-record wall fails loudly (the paginator raises) instead of
-exporting a silent subset.
+exporting a silent subset. More fields than Bigin reads at once (50; ``--fields all`` on a
+large module) is a usage error naming the count: no column is ever dropped without a word.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bigin_async.cli.common import UsageError
 from bigin_async.cli.progress import ProgressView
 from bigin_async.client import BiginClient
 from bigin_async.models import Record
+from bigin_async.modules.base import MAX_FIELDS_PER_READ
 from bigin_async.pagination import AsyncPaginator
 
 __all__ = ["ExportOptions", "ExportReport", "RecordSink", "export_records", "open_sink", "run_export"]
@@ -120,7 +122,17 @@ async def export_records(paginator: AsyncPaginator[Any], sink: RecordSink) -> in
 async def run_export(client: BiginClient, options: ExportOptions, view: ProgressView) -> ExportReport:
     module = client.module(options.module)
     fields = await module.resolve_fields(options.fields)
-    columns = ["id", *(name for name in fields.split(",") if name != "id")]
+    names = fields.split(",")
+    if len(names) > MAX_FIELDS_PER_READ:
+        # A page walk reads at most 50 fields; a second walk for the other columns could meet other
+        # records (edits, inserts, deletes between the walks) and join columns to the wrong rows.
+        asked = '--fields all names' if options.fields == "all" else "--fields names"
+        raise UsageError(
+            f"{asked} {len(names)} fields of {options.module}, but Bigin reads at most {MAX_FIELDS_PER_READ} "
+            f"fields a request and an export does not join separate reads: pass --fields with at most "
+            f"{MAX_FIELDS_PER_READ} of them (comma-separated API names), or export in several runs"
+        )
+    columns = ["id", *(name for name in names if name != "id")]
     progress = view.count_task(f"export {options.module}", options.max_records)
     paginator: AsyncPaginator[Any]
     if options.criteria:

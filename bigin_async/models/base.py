@@ -19,8 +19,13 @@ from bigin_async.models.wire import wire_value
 
 __all__ = ["BiginModel", "Id", "assigned_fields", "mark_as_read", "model_to_wire", "wire_keys"]
 
-# The key, in pydantic's per-instance private dict, of the fields assigned since a model was read.
+# The keys, in pydantic's per-instance private dict, of the fields assigned since a model was read
+# and of the wire form, at the read, of each value that can change in place (a list, a dict, a
+# nested model): ``record.Tag.append(...)`` or ``record.Owner.id = ...`` assigns nothing.
 _ASSIGNED = "_bigin_assigned"
+_READ_FORMS = "_bigin_read_forms"
+# Values no in-place change can alter: a field holding one changes only by an assignment.
+_IMMUTABLE = (str, int, float, bool, type(None))
 
 # Ids are ~19-digit strings: as JSON numbers they would lose precision in many clients, and values
 # like Account_Number "0" or zgid only look numeric. An int given by a caller is turned into its
@@ -111,14 +116,14 @@ def model_to_wire(model: BaseModel, skip: frozenset[str]) -> dict[str, Any]:
     """Set fields (declared, then extra) under their wire names, minus the keys in ``skip``.
 
     Extra fields count as set like declared ones: given at construction or assigned since. For
-    a model read from an answer (:func:`mark_as_read`) "set" means its id and what was assigned
-    after the read.
+    a model read from an answer (:func:`mark_as_read`) "set" means its id, what was assigned
+    after the read, and the lists, dicts and nested models changed in place since.
     """
     fields_set: Set[str] = model.model_fields_set
     assigned = assigned_fields(model)
-    if assigned is not None:  # read from an answer: its id, and what was assigned since
-        fields_set = assigned | ({"id"} & fields_set)
     values = model.__dict__
+    if assigned is not None:  # read from an answer: its id, and what was assigned or changed since
+        fields_set = assigned | ({"id"} & fields_set) | _changed_in_place(model, values)
     wire: dict[str, Any] = {}
     for name, key in wire_keys(type(model)):
         if name in fields_set and key not in skip:
@@ -138,15 +143,19 @@ def mark_as_read(models: list[Any]) -> None:
     export dumps: ``model_dump(exclude_unset=True)`` stays exactly what Bigin sent). Sent back in
     an update, those would overwrite what others changed since the read and resend ``Full_Name``,
     ``$approval_state``... So a read model's write form is its ``id`` plus the fields assigned
-    after reading. Nested values keep their own form: assigned, they are written whole.
+    after reading (an equal value assigned is still sent: an assignment says "write this"), plus
+    the lists, dicts and nested models changed in place (``record.Tag.append(tag)``), which are
+    compared at write time with their wire form as read. A changed value is written whole, as
+    Zoho replaces a field's value, it does not merge it.
     """
     for model in models:
         if isinstance(model, BiginModel):
+            state = {_ASSIGNED: frozenset(), _READ_FORMS: _read_forms(model)}
             private = model.__pydantic_private__
             if private is None:
-                object.__setattr__(model, "__pydantic_private__", {_ASSIGNED: frozenset()})
+                object.__setattr__(model, "__pydantic_private__", state)
             else:
-                private[_ASSIGNED] = frozenset()
+                private.update(state)
 
 
 def assigned_fields(model: BaseModel) -> frozenset[str] | None:
@@ -163,3 +172,38 @@ def _note_assigned(model: BaseModel, names: Iterable[str]) -> None:
     if private is not None and _ASSIGNED in private:
         # A new frozenset each time: a shallow copy of the model shares the old one.
         private[_ASSIGNED] = private[_ASSIGNED] | frozenset(names)
+
+
+def _read_forms(model: BaseModel) -> dict[str, Any]:
+    """The wire form of each value of ``model`` that could change in place, by field name."""
+    values = model.__dict__
+    held = [(name, values[name]) for name, _ in wire_keys(type(model)) if name in values]
+    held.extend((model.__pydantic_extra__ or {}).items())
+    forms: dict[str, Any] = {}
+    for name, value in held:
+        if not isinstance(value, _IMMUTABLE):
+            try:
+                forms[name] = wire_value(value)
+            except ValueError:  # not storable as read: only an assignment can make it sent
+                continue
+    return forms
+
+
+def _changed_in_place(model: BaseModel, values: Mapping[str, Any]) -> frozenset[str]:
+    """The fields whose list, dict or nested model differs now from its wire form as read."""
+    private = model.__pydantic_private__
+    forms = private.get(_READ_FORMS) if private is not None else None
+    if not forms:
+        return frozenset()
+    extra = model.__pydantic_extra__ or {}
+    changed = []
+    for name, form in forms.items():
+        if name in values:
+            current = values[name]
+        elif name in extra:
+            current = extra[name]
+        else:  # deleted since the read: nothing to send
+            continue
+        if wire_value(current) != form:
+            changed.append(name)
+    return frozenset(changed)

@@ -34,9 +34,14 @@ class Record(BiginModel):
     Read, change, write back: ``contact = await bigin.contacts.get(id)``, then
     ``contact.Phone = "555"`` (or ``contact.set("Custom_c", 1)``) and
     ``await bigin.contacts.update(id, contact)`` sends ``Phone`` alone, so edits others made since
-    the read survive. Assign the field: changing a value in place (``contact.Tag.append(...)``)
-    is not seen as a change. To copy a read record into a new one, create from
-    ``record.model_dump(by_alias=True, exclude_unset=True)`` (a dict is sent as given).
+    the read survive. A list, dict or lookup changed in place (``contact.Tag.append(tag)``,
+    ``contact.Owner.id = ...``) counts as changed too: it is compared with its value as read and
+    sent whole. A value assigned is sent even when equal to the one read.
+
+    ``create()`` and ``upsert()`` refuse a read record (its write form is an update). To copy
+    one into a new record, create from the fields to copy:
+    ``create(record.model_dump(by_alias=True, include={"Last_Name", "Email"}))``; a whole dump
+    would resend its id and what Bigin computes (``Full_Name``, ``Created_Time``, ``$``-fields).
     """
 
     id: Id | None = None

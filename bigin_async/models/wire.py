@@ -102,10 +102,10 @@ def wire_value(value: Any) -> Any:
         return wire_value(value.value)
     if isinstance(value, float):  # a float subclass
         return wire_value(float(value))
-    if isinstance(value, str):  # a str or int subclass (bool is final): its plain value
-        return str(value)
+    if isinstance(value, str):  # a str or int subclass (bool is final): its plain value, not
+        return str.__str__(value)  # what the subclass's own __str__/__int__ would make of it
     if isinstance(value, int):
-        return int(value)
+        return int.__int__(value)
     if isinstance(value, Mapping):
         return {key if type(key) is str else _wire_key(key): wire_value(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):

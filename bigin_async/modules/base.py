@@ -36,6 +36,7 @@ from bigin_async.inputs import (
     check_record,
 )
 from bigin_async.models import Page, Record, WriteResult, mark_as_read, model_for, parse_write_results
+from bigin_async.models.base import assigned_fields
 from bigin_async.pagination import AsyncPaginator, PageParser, PageRequest, ProgressCallback
 
 if TYPE_CHECKING:
@@ -408,8 +409,21 @@ class ModuleClient(Generic[R]):
 
         return await self._transport.send_parsed(method, path, parse, json=body, idempotent=idempotent)
 
-    def _record_wire(self, record: RecordInput) -> dict[str, Any]:
-        """The wire form of one record to write; a value Bigin cannot store is refused here."""
+    def _record_wire(self, record: RecordInput, *, new: bool = False) -> dict[str, Any]:
+        """The wire form of one record to write; a value Bigin cannot store is refused here.
+
+        ``new`` (create, upsert): a record read from Bigin is refused. Its write form is its id
+        and the fields changed since the read, which is an update, not a copy; a copy of all it
+        holds would resend what Bigin computes (``Full_Name``, ``Created_Time``, ``$``-fields,
+        its id...), so a copy is built by naming the fields to copy.
+        """
+        if new and isinstance(record, Record) and assigned_fields(record) is not None:
+            raise ValidationError(
+                f"this {type(record).__name__} was read from Bigin: a write of it sends its id and the fields "
+                "changed since the read, so to change that record call update(record.id, record); to copy it "
+                "into a new record, create one from the fields to copy, e.g. "
+                "create(record.model_dump(by_alias=True, include={'Last_Name', 'Email'}))"
+            )
         try:
             return check_record(record, self.module_api_name)
         except ValidationError:
@@ -429,8 +443,12 @@ class ModuleClient(Generic[R]):
         return body
 
     async def create(self, record: RecordInput, *, trigger: Sequence[str] | None = DEFAULT) -> WriteResult:
-        """Insert one record. ``trigger=[]`` suppresses workflows; the default is Zoho's."""
-        wire = self._record_wire(record)
+        """Insert one record. ``trigger=[]`` suppresses workflows; the default is Zoho's.
+
+        A record read from Bigin is refused (:class:`ValidationError`): :meth:`update` changes
+        it; a copy is created from the fields to copy (see :class:`~bigin_async.models.Record`).
+        """
+        wire = self._record_wire(record, new=True)
         return await self._write_one("POST", self._path, self._body([wire], trigger), action="insert")
 
     async def update(self, id: str, changes: RecordInput, *, trigger: Sequence[str] | None = DEFAULT) -> WriteResult:
@@ -459,9 +477,10 @@ class ModuleClient(Generic[R]):
 
         Retried after a lost answer only when the record has a value in one of those fields:
         without one Bigin cannot find it again and inserts, so a second send would insert a second
-        record; then a lost answer raises :class:`AmbiguousWriteError` instead.
+        record; then a lost answer raises :class:`AmbiguousWriteError` instead. A record read
+        from Bigin is refused, as by :meth:`create` (upserting it would be an update by id).
         """
-        wire = self._record_wire(record)
+        wire = self._record_wire(record, new=True)
         # Under Bigin's names on the wire too: the reference's "Company_Name" is Account_Name there.
         check = (
             list(upsert_key_fields(self.module_api_name, check_field_names(duplicate_check_fields)))
