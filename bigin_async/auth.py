@@ -10,6 +10,7 @@ token file refresh once between them. See :class:`TokenManager` for how failures
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -48,6 +49,7 @@ __all__ = [
     "FileTokenStore",
     "MemoryTokenStore",
     "RefreshBlockedError",
+    "RefreshHistory",
     "Scope",
     "Token",
     "TokenManager",
@@ -142,6 +144,54 @@ class TokenStore(Protocol):
     def lock(self, key: str) -> contextlib.AbstractAsyncContextManager[None]: ...
 
 
+@runtime_checkable
+class RefreshHistory(Protocol):
+    """A store that also keeps when refreshes were sent (epoch seconds), for every process that
+    shares it: Zoho counts the refreshes of a refresh token, whichever process sent them, so the
+    10-in-10 limit can only be kept by counting them in one place. Called under :meth:`TokenStore.lock`."""
+
+    async def update_refreshes(self, key: str, change: Callable[[list[float]], list[float]]) -> list[float]:
+        """Replace the kept times by ``change(kept)`` and return the new list."""
+        ...
+
+
+# Windows has no fcntl: the lock file is locked with msvcrt there.
+_WINDOWS = os.name == "nt"
+# How often a lock held by another process is tried again. Polling, rather than a blocking call
+# in a worker thread, keeps the wait cancellable: the refresh's own bound ends it.
+_LOCK_POLL = 0.05
+
+
+def _try_lock(fd: int) -> bool:
+    """Lock the lock file for this process without waiting; False if another process holds it."""
+    try:
+        if _WINDOWS:
+            import msvcrt
+
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined,unused-ignore]
+        else:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        held = (errno.EACCES, errno.EDEADLK) if _WINDOWS else (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES)
+        if exc.errno in held:  # another process holds it
+            return False
+        raise
+    return True
+
+
+def _unlock(fd: int) -> None:
+    if _WINDOWS:
+        import msvcrt
+
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined,unused-ignore]
+    else:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
 class MemoryTokenStore:
     """The default: tokens live as long as the process, refreshes serialised within it."""
 
@@ -164,10 +214,13 @@ class MemoryTokenStore:
 
 
 class FileTokenStore:
-    """Tokens in a JSON file (mode 0600), refreshes serialised across processes by ``flock``.
+    """Tokens in a JSON file (mode 0600), refreshes serialised across processes by a lock file
+    (``flock``; ``msvcrt.locking`` on Windows).
 
     Several workers sharing one refresh token point at the same file: the first to find the
     token stale takes the lock and refreshes; the others wait, re-read, and find it fresh.
+    The file also keeps when each refresh was sent, so the processes share one count of Zoho's
+    10 refreshes in 10 minutes (:class:`RefreshHistory`).
     A file that is not what this class writes (truncated, hand-edited, another program's) is
     read as empty and rewritten at the next save. A file that cannot be read or written raises
     ``OSError``: the token manager then keeps the token in memory and says so once.
@@ -237,20 +290,39 @@ class FileTokenStore:
 
         await anyio.to_thread.run_sync(update)
 
+    async def update_refreshes(self, key: str, change: Callable[[list[float]], list[float]]) -> list[float]:
+        """The refresh times kept next to the token (``<key>#refreshes``); entries that are not
+        numbers (a hand-edited file) are dropped. A clear keeps them: Zoho's count stays too."""
+
+        def update() -> list[float]:
+            data = self._read_all()
+            kept = data.get(key + "#refreshes")
+            times = [float(t) for t in kept if _is_time(t)] if isinstance(kept, list) else []
+            new = change(times)
+            if new != times or kept != times:
+                data[key + "#refreshes"] = new
+                self._write_all(data)
+            return new
+
+        return await anyio.to_thread.run_sync(update)
+
     @contextlib.asynccontextmanager
     async def lock(self, key: str) -> AsyncIterator[None]:
-        import fcntl
-
         self._lock_path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            await anyio.to_thread.run_sync(fcntl.flock, fd, fcntl.LOCK_EX, abandon_on_cancel=False)
+            while not _try_lock(fd):
+                await anyio.sleep(_LOCK_POLL)
             try:
                 yield
             finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
+                _unlock(fd)
         finally:
             os.close(fd)
+
+
+def _is_time(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 class RefreshBlockedError(AuthenticationError):
@@ -271,6 +343,8 @@ class RefreshBlockedError(AuthenticationError):
 
 # Zoho's limit on minting: 10 access tokens per refresh token in 10 minutes.
 _ZOHO_WINDOW = 600.0
+# How long Zoho's access tokens live.
+_ZOHO_TOKEN_LIFE = 3600.0
 
 # Answers that asking again will not change: the refresh token is revoked, invalid or of another
 # data centre, or the client id/secret are wrong. Only the user can fix them.
@@ -393,9 +467,14 @@ async def _token_request(http: httpx.AsyncClient, url: str, form: Mapping[str, s
 def _token_from_body(body: Mapping[str, Any], now: float) -> Token:
     ttl = body.get("expires_in_sec", body.get("expires_in"))
     try:
-        ttl_seconds = float(ttl) if ttl is not None else 3600.0
+        ttl_seconds = float(ttl) if ttl is not None else _ZOHO_TOKEN_LIFE
     except (TypeError, ValueError):
-        ttl_seconds = 3600.0
+        ttl_seconds = math.nan
+    if not math.isfinite(ttl_seconds) or ttl_seconds <= 0:
+        # Not a lifetime (negative, zero, NaN): taken at its word, every call would refresh and
+        # Zoho would block the refresh token within minutes. Zoho's tokens live an hour.
+        logger.warning("the token endpoint gave no usable expires_in; assuming Zoho's %.0f s", _ZOHO_TOKEN_LIFE)
+        ttl_seconds = _ZOHO_TOKEN_LIFE
     if ttl_seconds > 86_400 * 2:  # some responses give milliseconds
         ttl_seconds /= 1000.0
     domain = body.get("api_domain")
@@ -418,10 +497,13 @@ def _again(error: BaseException) -> BaseException:
 class _Flight:
     """One refresh and everyone waiting for it: its outcome, token or error, is all of theirs."""
 
-    __slots__ = ("done", "error", "stale", "token")
+    __slots__ = ("done", "error", "loop", "stale", "token")
 
     def __init__(self, stale: Token | None) -> None:
         self.stale = stale
+        # The event loop it flies in: a flight of another loop (one that ended, say, before the
+        # flight's thread got to start it) is never waited for, it may never end.
+        self.loop: object = anyio.lowlevel.current_token().native_token
         self.done = anyio.Event()
         self.token: Token | None = None
         self.error: Exception | None = None
@@ -498,6 +580,7 @@ class TokenManager:
         self._refreshes: deque[float] = deque()
         self._rejections: deque[float] = deque()
         self._blocked_until: float | None = None
+        self._blocked_for = _ZOHO_WINDOW
         self._refused: tuple[float, AuthenticationError] | None = None
         self._store_warned = False
         if access_token is not None:
@@ -534,6 +617,8 @@ class TokenManager:
             if not self.can_refresh:
                 return self._bare(token)
             flight = self._flight
+            if flight is not None and flight.loop is not anyio.lowlevel.current_token().native_token:
+                flight = None  # a flight of another event loop: this loop cannot wait for it
             if flight is None:
                 refusal = self._refusal()
                 if refusal is not None:
@@ -564,7 +649,7 @@ class TokenManager:
             return False
         if self._token is not rejected and self._token is not None:
             return True
-        _forget_before(self._rejections, self._clock() - self.REFRESH_WINDOW)
+        _forget_before(self._rejections, self._clock(), self.REFRESH_WINDOW)
         return len(self._rejections) < self.MAX_REJECTION_REFRESHES
 
     async def invalidate(self, rejected: Token) -> None:
@@ -652,6 +737,11 @@ class TokenManager:
         """Why no refresh may be sent now, or None: Zoho's block, a recent permanent refusal, or
         the local count of refreshes in the window."""
         now = self._clock()
+        if self._blocked_until is not None:
+            # A wall clock set back (NTP) must not stretch Zoho's wait: never more than it asked.
+            self._blocked_until = min(self._blocked_until, now + self._blocked_for)
+        if self._refused is not None:
+            self._refused = (min(self._refused[0], now + self.permanent_failure_ttl), self._refused[1])
         if self._blocked_until is not None and now < self._blocked_until:
             return _blocked(
                 "Zoho blocked refreshes for this refresh token (Access Denied: more than 10 in 10 minutes)",
@@ -664,7 +754,7 @@ class TokenManager:
                 "(a new refresh token or client secret needs a new client)",
                 status_code=error.status_code, code=error.code, details=error.details, method="POST", url=self.token_url,
             )  # fmt: skip
-        _forget_before(self._refreshes, now - self.REFRESH_WINDOW)
+        _forget_before(self._refreshes, now, self.REFRESH_WINDOW)
         if len(self._refreshes) >= self.MAX_REFRESHES:
             return _blocked(
                 f"refusing to refresh the access token, as {self.MAX_REFRESHES} refreshes in the last "
@@ -698,12 +788,15 @@ class TokenManager:
         for attempt in range(self.refresh_attempts):
             if self.http is None:
                 raise ConfigurationError("the token manager has no HTTP client (the BiginClient was closed?)")
+            await self._share_refreshes()  # other processes' refreshes count too
             refusal = self._refusal()
             if refusal is not None:
                 raise refusal
             # Booked before sending: if the flight's bound cuts the request short, it may have
             # reached Zoho, and it stays counted.
-            self._refreshes.append(self._clock())
+            booked = self._clock()
+            self._refreshes.append(booked)
+            await self._share_refreshes(add=booked)
             error: Exception
             try:
                 response = await self.http.post(url, data=form, timeout=self.timeout)
@@ -712,7 +805,9 @@ class TokenManager:
                 error.__cause__ = exc
                 if classify_exception(exc) is not Outcome.NOT_SENT:
                     raise error from exc  # may have reached Zoho (and minted): counted, not re-sent
-                self._refreshes.pop()  # it never reached Zoho: it does not count
+                with contextlib.suppress(ValueError):  # it never reached Zoho: it does not count
+                    self._refreshes.remove(booked)
+                await self._share_refreshes(drop=booked)
             else:
                 try:
                     body = _read_answer(response, url, secrets, self._clock())
@@ -738,10 +833,38 @@ class TokenManager:
         """Keep a refusal that asking again would not change, so calls fail fast meanwhile."""
         if isinstance(error, RefreshBlockedError):
             self._blocked_until = max(self._blocked_until or 0.0, error.retry_at)
+            self._blocked_for = max(error.retry_after, 1.0)
             logger.warning("%s", error.message)
         elif (error.code or "").lower() in _PERMANENT:
             self._refused = (self._clock() + self.permanent_failure_ttl, error)
             logger.warning("%s", error.message)
+
+    async def _share_refreshes(self, *, add: float | None = None, drop: float | None = None) -> None:
+        """Merge this process's refresh times with the ones the store keeps for every process that
+        shares it (a :class:`RefreshHistory`; called under the store's lock), adding or dropping one.
+        A store without a history, or one that fails, leaves the count to this process."""
+        store = self.store
+        if not isinstance(store, RefreshHistory):
+            return
+        now = self._clock()
+
+        def change(kept: list[float]) -> list[float]:
+            times = {min(t, now) for t in kept if t > now - self.REFRESH_WINDOW}  # min: clock set back
+            if add is not None:
+                times.add(add)
+            if drop is not None:
+                times.discard(drop)
+            return sorted(times)
+
+        try:
+            shared = await store.update_refreshes(self.store_key, change)
+        except Exception as exc:
+            self._store_failed("keep the refresh count", exc)
+            return
+        merged = set(self._refreshes).union(shared)
+        if drop is not None:
+            merged.discard(drop)
+        self._refreshes = deque(sorted(merged))
 
     # -- the store, which may fail ---------------------------------------------------------------
     def _store_failed(self, what: str, exc: Exception) -> None:
@@ -781,8 +904,14 @@ class TokenManager:
             self._store_failed("save", exc)
 
 
-def _forget_before(times: deque[float], horizon: float) -> None:
-    while times and times[0] <= horizon:
+def _forget_before(times: deque[float], now: float, window: float) -> None:
+    """Drop the times that left the window ending ``now``. A time after ``now`` means the wall
+    clock was set back: it counts as now, so it still ages out within one window."""
+    if times and times[-1] > now:
+        clamped = [min(t, now) for t in times]
+        times.clear()
+        times.extend(clamped)
+    while times and times[0] <= now - window:
         times.popleft()
 
 

@@ -143,6 +143,7 @@ class BiginClient(AsyncClosing):
             expires_in=expires_in,
             store=token_store,
             timeout=settings.timeout,
+            retry_backoff=settings.retry_backoff_seconds,
         )
         self._transport = Transport.create(settings, tokens, http_client=http_client, http_transport=transport)
         self._is_view = False
