@@ -126,7 +126,9 @@ def model_to_wire(model: BaseModel, skip: frozenset[str]) -> dict[str, Any]:
         fields_set = assigned | ({"id"} & fields_set) | _changed_in_place(model, values)
     wire: dict[str, Any] = {}
     for name, key in wire_keys(type(model)):
-        if name in fields_set and key not in skip:
+        # ``name in values``: a field deleted (``del record.Phone``) is absent, as in model_dump;
+        # a field is cleared in Bigin by assigning None.
+        if name in fields_set and key not in skip and name in values:
             wire[key] = wire_value(values[name])
     extra = model.__pydantic_extra__
     if extra:

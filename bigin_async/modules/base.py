@@ -82,6 +82,10 @@ DEFAULT: Any = _Default()
 
 # Bigin answers at most this many fields a read (unconfirmed; the emulator enforces it).
 MAX_FIELDS_PER_READ = 50
+# What tells two reads of one record are of the same version (every module has it), and how
+# many times a get() split over several reads reads a record again that changed meanwhile.
+VERSION_FIELD = "Modified_Time"
+WHOLE_READS = 3
 
 SEARCH_WALL_ADVICE = (
     "search pages by number only (Zoho sends it no tokens). Narrow the criteria, or use list() "
@@ -228,28 +232,66 @@ class ModuleClient(Generic[R]):
         """One record by id; a missing or deleted id raises :class:`NotFoundError` (Bigin answers 204).
 
         Bigin reads at most 50 fields a request: more (``fields="all"`` on a large module) are
-        read 50 at a time from the same id and merged into one record. A record deleted between
-        those reads raises :class:`NotFoundError` rather than coming back with columns missing.
+        read 50 at a time from the same id and merged into one record, each read also asking
+        ``Modified_Time``: a record edited between those reads is read again whole (three times at
+        most, then :class:`APIError` ``RECORD_CHANGED_DURING_READ``), so its columns are never of
+        two versions. A record deleted between them raises :class:`NotFoundError` rather than
+        coming back with columns missing.
         """
         record_id = check_id(id)
         path = f"{self._path}/{record_id}"
         names = await self._field_list(fields) if fields is not None else []
-        # No fields: one read of Zoho's default fields; else at most 50 a read.
-        chunks: builtins.list[builtins.list[str] | None] = [
-            names[start : start + MAX_FIELDS_PER_READ] for start in range(0, len(names), MAX_FIELDS_PER_READ)
-        ] or [None]
-        merged: dict[str, Any] = {}
-        record: R | None = None
-        for chunk in chunks:
-            params = {"fields": ",".join(chunk)} if chunk is not None else None
+        if len(names) <= MAX_FIELDS_PER_READ:  # one read (no fields: Zoho's default fields)
+            record = (await self._read_parts(path, record_id, [names] if names else [None]))[1]
+        else:
+            # Each part also asks Modified_Time: parts of one version all carry the same one. A
+            # record edited between the parts is read again whole, a few times at most.
+            others = [name for name in names if name != VERSION_FIELD]
+            size = MAX_FIELDS_PER_READ - 1
+            parts: builtins.list[builtins.list[str] | None] = [
+                [*others[start : start + size], VERSION_FIELD] for start in range(0, len(others), size)
+            ]
+            for _ in range(WHOLE_READS):
+                merged, record, versions = await self._read_parts(path, record_id, parts)
+                if len(set(versions)) == 1:
+                    break
+            else:
+                raise APIError(
+                    f"{self.module_api_name} record {record_id} changed between the {len(parts)} reads of its "
+                    f"{len(names)} fields, {WHOLE_READS} times: its columns would mix versions of the record. "
+                    "Read it again later, or ask at most 50 fields",
+                    status_code=200,
+                    code="RECORD_CHANGED_DURING_READ",
+                    method="GET",
+                    url=self._transport.url_for(path),
+                )
+            if VERSION_FIELD not in names:  # asked only to check the parts: not returned
+                merged.pop(VERSION_FIELD, None)
+                record = self.model.model_validate(merged)
+        mark_as_read([record])
+        return record
 
-            def parse(body: bytes, before: dict[str, Any] = merged) -> tuple[dict[str, Any], R] | None:
+    async def _read_parts(
+        self, path: str, record_id: str, parts: Sequence[Sequence[str] | None]
+    ) -> tuple[dict[str, Any], R, builtins.list[Any]]:
+        """Read ``parts`` (field lists, None for Zoho's defaults) of one record and merge them.
+
+        Returns the merged fields, the record they make and each part's Modified_Time. A part
+        that finds no record raises :class:`NotFoundError`, never half a record.
+        """
+        merged: dict[str, Any] = {}
+        versions: builtins.list[Any] = []
+        record: R | None = None
+        for part in parts:
+            params = {"fields": ",".join(part)} if part is not None else None
+
+            def parse(body: bytes, before: dict[str, Any] = merged) -> tuple[dict[str, Any], R, Any] | None:
                 # The whole record so far is validated here, inside the retry loop of this read.
                 found = _one_record(body, record_id)
                 if found is None:
                     return None
                 combined = {**before, **found}
-                return combined, self.model.model_validate(combined)
+                return combined, self.model.model_validate(combined), found.get(VERSION_FIELD)
 
             answer = await send_and_parse(self._transport, "GET", path, parse, params=params)
             if answer is None:
@@ -260,10 +302,10 @@ class ModuleClient(Generic[R]):
                     method="GET",
                     url=self._transport.url_for(path),
                 )
-            merged, record = answer
+            merged, record, version = answer
+            versions.append(version)
         assert record is not None
-        mark_as_read([record])
-        return record
+        return merged, record, versions
 
     def list(
         self,

@@ -14,15 +14,16 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from bigin_async.emulator import BiginEmulator
-from bigin_async.errors import ValidationError
+from bigin_async.errors import APIError, ValidationError
 from bigin_async.inputs import check_id
 from bigin_async.models import Contact, Tag, mark_as_read
 from bigin_async.modules.settings import SettingsClient
 from tests.cli.helpers import bigin
-from tests.modules.helpers import wired_client
+from tests.modules.helpers import Scripted, scripted_client, wired_client
 
 READ = {
     "id": "5545000000000000001",
@@ -171,3 +172,80 @@ async def test_export_of_all_fields_past_fifty_is_a_usage_error_naming_the_count
     assert "72 fields" in run.err and "--fields" in run.err and "50" in run.err
     assert not output.exists() and not (tmp_path / "all.csv.part").exists()
     assert emulator.counters.requests_by_route.get("GET /bigin/v2/Contacts", 0) == 0
+
+
+@pytest.mark.parametrize("read", [False, True], ids=["built", "read"])
+def test_a_deleted_field_is_not_sent_and_is_no_key_error(read: bool) -> None:
+    contact = Contact.model_validate(READ)
+    if read:
+        mark_as_read([contact])
+    contact.Phone = "555"
+    contact.set("Other_c", "x")
+    contact.Mobile = "1"
+    del contact.Phone  # deleted: absent, as in model_dump; None is how a field is cleared in Bigin
+    del contact.Tag
+    delattr(contact, "Other_c")
+    wire = contact.to_wire()
+    assert "Phone" not in wire and "Tag" not in wire and "Other_c" not in wire
+    assert wire["Mobile"] == "1"
+    assert set(wire) == {"id", "Mobile"} if read else "Last_Name" in wire
+
+
+def test_a_value_of_a_str_or_int_subclass_is_sent_as_its_plain_value() -> None:
+    class Loud(int):
+        def __int__(self) -> int:
+            return 0
+
+    wire = Contact(Last_Name=Sly("Lovelace"), Custom_c=Loud(7)).to_wire()
+    assert wire == {"Last_Name": "Lovelace", "Custom_c": 7}
+    assert type(wire["Last_Name"]) is str and type(wire["Custom_c"]) is int
+
+
+# -- get() of more than 50 fields: one version of the record, not columns of two -----------------
+def edited_between_reads(*, edits: int, field_count: int = 120) -> tuple[Scripted, list[list[str]]]:
+    """A record whose Modified_Time (and values) change after each of its first ``edits`` reads."""
+    names = [f"Field_{n:03d}" for n in range(field_count)]
+    reads: list[list[str]] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/settings/fields"):
+            return httpx.Response(200, json={"fields": [{"api_name": n, "data_type": "text"} for n in names]})
+        asked = request.url.params["fields"].split(",")
+        reads.append(asked)
+        version = min(len(reads) - 1, edits)
+        record: dict[str, Any] = {"id": RECORD_ID, "Modified_Time": f"2026-12-01T10:00:{version:02d}+00:00"}
+        record.update({n: f"v{version}" for n in asked if n in names})
+        return httpx.Response(200, json={"data": [record]})
+
+    return Scripted(handle), reads
+
+
+RECORD_ID = "5545000000000000001"
+
+
+async def test_a_split_get_of_a_record_edited_between_its_reads_is_read_again_whole() -> None:
+    script, reads = edited_between_reads(edits=1)
+    async with scripted_client(script) as client:
+        contact = await client.contacts.get(RECORD_ID, fields="all")
+    values = {contact.get(f"Field_{n:03d}") for n in range(120)}
+    assert values == {"v1"}  # every column from one version of the record
+    assert all("Modified_Time" in asked and len(asked) <= 50 for asked in reads)
+    assert len(reads) == 2 * 3  # the first whole read (3 parts) was torn, the second is not
+
+
+async def test_a_split_get_of_a_record_that_keeps_changing_is_a_typed_error_not_a_torn_record() -> None:
+    script, reads = edited_between_reads(edits=1_000)
+    async with scripted_client(script) as client:
+        with pytest.raises(APIError) as error:
+            await client.contacts.get(RECORD_ID, fields="all")
+    assert error.value.code == "RECORD_CHANGED_DURING_READ"
+    assert len(reads) <= 3 * 3  # bounded: a few whole reads, then the error
+
+
+async def test_a_split_get_without_modified_time_asked_does_not_return_it() -> None:
+    script, reads = edited_between_reads(edits=0)
+    names = [f"Field_{n:03d}" for n in range(60)]
+    async with scripted_client(script) as client:
+        contact = await client.contacts.get(RECORD_ID, fields=names)
+    assert "Modified_Time" not in contact.model_fields_set  # used to check the reads, not asked for
+    assert sorted(n for asked in reads for n in asked if n != "Modified_Time") == names
