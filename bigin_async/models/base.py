@@ -9,6 +9,8 @@ what it does not know would destroy data on a read-modify-write, so every model 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Set
+from datetime import date
+from decimal import Decimal
 from functools import cache
 from typing import Annotated, Any
 
@@ -25,7 +27,7 @@ __all__ = ["BiginModel", "Id", "assigned_fields", "mark_as_read", "model_to_wire
 _ASSIGNED = "_bigin_assigned"
 _READ_FORMS = "_bigin_read_forms"
 # Values no in-place change can alter: a field holding one changes only by an assignment.
-_IMMUTABLE = (str, int, float, bool, type(None))
+_IMMUTABLE = (str, int, float, bool, type(None), date, Decimal)  # datetime is a date
 
 # Ids are ~19-digit strings: as JSON numbers they would lose precision in many clients, and values
 # like Account_Number "0" or zgid only look numeric. An int given by a caller is turned into its

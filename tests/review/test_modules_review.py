@@ -249,3 +249,21 @@ async def test_a_split_get_without_modified_time_asked_does_not_return_it() -> N
         contact = await client.contacts.get(RECORD_ID, fields=names)
     assert "Modified_Time" not in contact.model_fields_set  # used to check the reads, not asked for
     assert sorted(n for asked in reads for n in asked if n != "Modified_Time") == names
+
+
+async def test_update_of_a_read_record_sends_its_tag_appended_in_place_with_what_was_assigned() -> None:
+    emulator = BiginEmulator()
+    async with wired_client(emulator) as (client, wire):
+        made = await client.contacts.create({"Last_Name": "Lovelace", "Tag": [{"name": "vip"}]})
+        assert made.id is not None
+        read = await client.contacts.get(made.id, fields=["Last_Name", "Tag", "Created_Time"])
+        assert read.Tag is not None and read.Created_Time is not None
+        read.Tag.append(Tag(name="speaker"))
+        read.Phone = "555"
+        wire.clear()
+        await client.contacts.update(made.id, read)
+        (sent,) = wire.sent
+        assert sent.body["data"] == [{"Tag": [{"name": "vip"}, {"name": "speaker"}], "Phone": "555"}]
+        again = await client.contacts.get(made.id, fields=["Tag", "Phone"])
+    assert again.Tag is not None and {t.name for t in again.Tag} == {"vip", "speaker"}
+    assert again.Phone == "555"
