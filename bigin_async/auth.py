@@ -230,9 +230,19 @@ class FileTokenStore:
         self.path = Path(path)
         self._lock_path = self.path.with_name(self.path.name + ".lock")
         self._warned = False
+        self._io: tuple[object, anyio.CapacityLimiter] | None = None
 
     def __repr__(self) -> str:
         return f"FileTokenStore({str(self.path)!r})"
+
+    async def _in_thread(self, work: Callable[[], Any]) -> Any:
+        """Run file I/O in a worker thread of this store's own limiter, not anyio's default one: an
+        app (FastAPI's sync endpoints) may hold every default worker while waiting for the very
+        SDK calls whose refresh needs this file. One limiter per event loop (they are tied to it)."""
+        loop = anyio.lowlevel.current_token().native_token
+        if self._io is None or self._io[0] is not loop:
+            self._io = (loop, anyio.CapacityLimiter(4))
+        return await anyio.to_thread.run_sync(work, limiter=self._io[1])
 
     def _read_all(self) -> dict[str, Any]:
         try:
@@ -265,7 +275,7 @@ class FileTokenStore:
             raise
 
     async def load(self, key: str) -> Token | None:
-        data = await anyio.to_thread.run_sync(self._read_all)
+        data: dict[str, Any] = await self._in_thread(self._read_all)
         entry = data.get(key)
         if not isinstance(entry, Mapping):
             return None
@@ -280,7 +290,7 @@ class FileTokenStore:
             data[key] = token.to_json()
             self._write_all(data)
 
-        await anyio.to_thread.run_sync(update)
+        await self._in_thread(update)
 
     async def clear(self, key: str) -> None:
         def update() -> None:
@@ -288,7 +298,7 @@ class FileTokenStore:
             if data.pop(key, None) is not None:
                 self._write_all(data)
 
-        await anyio.to_thread.run_sync(update)
+        await self._in_thread(update)
 
     async def update_refreshes(self, key: str, change: Callable[[list[float]], list[float]]) -> list[float]:
         """The refresh times kept next to the token (``<key>#refreshes``); entries that are not
@@ -304,7 +314,8 @@ class FileTokenStore:
                 self._write_all(data)
             return new
 
-        return await anyio.to_thread.run_sync(update)
+        times: list[float] = await self._in_thread(update)
+        return times
 
     @contextlib.asynccontextmanager
     async def lock(self, key: str) -> AsyncIterator[None]:

@@ -391,3 +391,38 @@ async def test_the_flights_own_bound_hides_secrets_and_a_real_socket_logs_none(
     for record in caplog.records:
         _assert_hidden(record.getMessage())
         _assert_hidden(repr(record.args))
+
+
+async def test_a_token_file_refresh_needs_no_worker_thread_the_app_may_have_taken_all_of(tmp_path: Path) -> None:
+    """A web app whose sync endpoints hold every worker thread of anyio's default limiter (40 under
+    FastAPI; 2 here), each waiting for an SDK call (``from_thread.run``): the refresh those calls
+    need must not wait for a worker thread too, or all of them wait until the refresh's bound."""
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    saved = limiter.total_tokens
+    limiter.total_tokens = 2
+    hold = threading.Event()
+    holding = 0
+    started = anyio.Event()
+    try:
+        async with anyio.create_task_group() as tasks:
+
+            async def endpoint() -> None:
+                nonlocal holding
+                holding += 1
+                if holding == 2:
+                    started.set()
+                await anyio.to_thread.run_sync(hold.wait, 30)
+
+            for _ in range(2):
+                tasks.start_soon(endpoint)
+            try:
+                await started.wait()
+                tokens = manager(FakeAccounts(ok()), store=FileTokenStore(tmp_path / "t.json"), refresh_deadline=5.0)
+                with anyio.fail_after(20):
+                    token = await tokens.get_token()
+                assert token.access_token.get_secret_value() == "1000.access-SECRET"
+                assert limiter.borrowed_tokens == 2  # the app's threads were all taken throughout
+            finally:
+                hold.set()
+    finally:
+        limiter.total_tokens = saved
