@@ -5,16 +5,20 @@ them back: a proxy's error page shows the request, a 400 body repeats the ``Auth
 header, Zoho's accounts server puts the submitted form in ``error_description``. Anything that may
 end up in an exception, a repr or a log record passes through here first, so a secret is caught by
 its name (``client_secret=``, ``"refresh_token": ...``, ``Authorization: ...``) or by its shape
-(``Zoho-oauthtoken ...``, ``1000.xxxx.yyyy``), in text and in nested structures alike.
+(``Zoho-oauthtoken ...``, ``1000.xxxx.yyyy``), in text and in nested structures alike. A secret
+echoed with neither ("bad secret abc123...") is caught by its value once it is registered with
+:func:`register_secret`.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Annotated, Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 from pydantic import AfterValidator
 
@@ -30,6 +34,7 @@ __all__ = [
     "redact_text",
     "redact_url",
     "redact_value",
+    "register_secret",
 ]
 
 # Query and form parameters whose values are secrets (``client_id`` and ``code`` included: a
@@ -81,6 +86,49 @@ _ZOHO_SHAPE = re.compile(
 )
 
 
+# Secrets known by value (a client secret, a refresh token, the access tokens minted from it).
+# Bounded: the oldest registered value is forgotten first, so a long-lived process that mints a
+# token an hour never grows the set (or the cost of redacting) without end.
+MIN_SECRET_LENGTH = 8
+MAX_SECRETS = 64
+_registered: OrderedDict[str, None] = OrderedDict()
+_registered_lock = threading.Lock()
+# Longest first, so a secret that contains another is replaced whole. Read without the lock: the
+# tuple is replaced, never changed, on registration.
+_by_value: tuple[str, ...] = ()
+
+
+def register_secret(value: str) -> None:
+    """Redact ``value`` wherever it appears, with or without a name or a known shape around it.
+
+    For the values a client holds (its client secret, refresh token and access tokens): a
+    server may echo them with no label, e.g. ``"bad secret abc123..."``. Values shorter than
+    eight characters are ignored (they would scrub ordinary words); at most the 64 latest
+    values are kept. Safe to call from any thread.
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"register_secret takes a str, not {type(value).__name__}")
+    if len(value) < MIN_SECRET_LENGTH:
+        return
+    global _by_value
+    with _registered_lock:
+        _registered[value] = None
+        _registered.move_to_end(value)
+        while len(_registered) > MAX_SECRETS:
+            _registered.popitem(last=False)
+        # A value also travels percent-encoded in URLs and forms: those spellings go too.
+        spellings = {form for known in _registered for form in (known, quote(known, safe=""), quote_plus(known))}
+        _by_value = tuple(sorted(spellings, key=len, reverse=True))
+
+
+def _scrub_registered(text: str) -> str:
+    """``text`` without any registered value: one C-speed scan of the text per value, no regex."""
+    for secret in _by_value:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
 def _redact_pair(match: re.Match[str]) -> str:
     quote = match.group("dq") or match.group("sq")
     if quote:
@@ -92,6 +140,8 @@ def redact_text(text: str) -> str:
     """Scrub tokens from free text (log messages, error bodies echoed back); idempotent."""
     if not text:
         return text
+    # Values first: a pattern may stop inside a secret (at a ';' or a quote) and leave its tail.
+    text = _scrub_registered(text)
     text = _PAIR.sub(_redact_pair, text)
     text = _PARAM.sub(r"\g<key>" + REDACTED, text)
     text = _SCHEME.sub(lambda m: (m.group("scheme") or m.group("bearer")) + REDACTED, text)
@@ -138,6 +188,7 @@ def redact_url(url: str) -> str:
     """The URL with the values of sensitive query parameters (and token shapes anywhere) replaced."""
     if not url:
         return url
+    url = _scrub_registered(url)  # before the query is re-encoded (a value may hold '+' or '/')
     if "?" in url:
         parts = urlsplit(url)
         pairs = [

@@ -9,6 +9,7 @@ exception's text.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -234,34 +235,45 @@ def error_class(code: str | None, status: int) -> type[APIError]:
 def parse_retry_after(headers: Mapping[str, str], now_epoch: float | None = None) -> float | None:
     """Seconds to wait, from ``Retry-After`` (seconds) or ``X-RateLimit-Reset`` (epoch seconds).
 
-    Fractions are kept: a wait that rounds down to 0 s is how other SDKs retry too early.
+    Fractions are kept: a wait that rounds down to 0 s is how other SDKs retry too early. The
+    headers may come from a proxy as well as from Zoho: a value that is not a finite number or a
+    date (``1e400`` reads as infinity, ``nan``, a date past the year 9999) is unreadable and gives
+    None, never an infinite wait nor an exception.
     """
     import time
 
+    now = now_epoch if now_epoch is not None else time.time()
     raw = headers.get("retry-after") or headers.get("Retry-After")
     if raw:
-        try:
-            return max(0.0, float(raw))
-        except ValueError:
+        seconds = _finite(raw)
+        if seconds is None:
             from email.utils import parsedate_to_datetime
 
             try:
                 when = parsedate_to_datetime(raw).timestamp()
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError, IndexError, OSError):
                 return None
-            return max(0.0, when - (now_epoch if now_epoch is not None else time.time()))
+            seconds = when - now
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     reset = headers.get("x-ratelimit-reset") or headers.get("X-RateLimit-Reset")
     if reset:
-        try:
-            value = float(reset)
-        except ValueError:
+        value = _finite(reset)
+        if value is None:
             return None
-        now = now_epoch if now_epoch is not None else time.time()
         # Epoch seconds (or milliseconds) in the future; a small number is already a delta.
         if value > 1e12:
             value /= 1000.0
         return max(0.0, value - now) if value > 1e9 else max(0.0, value)
     return None
+
+
+def _finite(text: str) -> float | None:
+    """``text`` as a finite number of seconds, or None (``inf``, ``nan``, ``1e400``, not a number)."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
 
 
 def error_from_body(

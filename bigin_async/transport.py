@@ -54,8 +54,9 @@ USER_AGENT = "bigin-async/0.1"
 
 T = TypeVar("T")
 
-# What a parser raises when the body is not the shape it expects (json errors are ValueErrors).
-_PARSE_ERRORS = (ValueError, TypeError, KeyError, pydantic.ValidationError)
+# What a parser raises when the body is not the shape it expects (json errors are ValueErrors; a
+# body nested thousands deep is a RecursionError in json and a ValidationError in pydantic).
+_PARSE_ERRORS = (ValueError, TypeError, KeyError, RecursionError, pydantic.ValidationError)
 
 
 def _response(response: httpx.Response) -> httpx.Response:
@@ -391,10 +392,11 @@ class Transport:
                     raise
                 except _PARSE_ERRORS as exc:
                     error = _malformed(response, exc)
-                    error.__cause__ = exc
-                    if outcome is not Outcome.SUCCESS:
-                        raise error from exc
-                    outcome = Outcome.AMBIGUOUS
+                # Raised here, not in the except block, so the parser's own exception (which may
+                # hold the body) is not kept as the context of the typed error.
+                if outcome is not Outcome.SUCCESS:
+                    raise error
+                outcome = Outcome.AMBIGUOUS
             else:
                 error = error_from_response(response)
             advised = _advised_wait(response.headers)
@@ -613,9 +615,25 @@ def _reset_in(headers: Mapping[str, str]) -> float | None:
     return _header_seconds({"x-ratelimit-reset": headers["x-ratelimit-reset"]})
 
 
+# The lists of written entries in the write bodies the SDK sends: records (``data``), team
+# pipelines (``pipelines``), notification channels (``watch``).
+_WRITE_ENVELOPES = ("data", "pipelines", "watch")
+
+
 def _records_of(json: Any) -> Sequence[Any]:
-    if isinstance(json, Mapping) and isinstance(json.get("data"), list):
-        return list(json["data"])
+    """What a write whose fate is unknown was writing, so the caller can check or re-send it.
+
+    The entries of the body's envelope (``{"data": [...]}``, ``{"pipelines": [...]}``,
+    ``{"watch": [...]}``); a bare list is its own entries; any other object (one record sent
+    bare, as Zoho Books takes a contact) is the one record written.
+    """
+    if isinstance(json, Mapping):
+        for key in _WRITE_ENVELOPES:
+            if isinstance(json.get(key), list):
+                return list(json[key])
+        return [dict(json)] if json else []
+    if isinstance(json, list | tuple):
+        return list(json)
     return []
 
 
@@ -635,23 +653,47 @@ def _ambiguous(
     )
 
 
-def _malformed(response: httpx.Response, cause: Exception) -> APIError:
+def _malformed(response: httpx.Response, cause: BaseException) -> APIError:
     """The typed error for an answer whose body is not the shape Zoho documents.
 
     Only the kind of failure and, for pydantic, where in the body it was, are kept: the body
-    itself (which may echo records or secrets) and pydantic's dump of the input are not.
+    itself (which may echo records or secrets) and pydantic's dump of the input are not, in the
+    message nor in the chained cause (see :func:`_without_body`).
     """
     where = ""
     if isinstance(cause, pydantic.ValidationError):
         locations = [".".join(str(part) for part in err["loc"]) for err in cause.errors(include_input=False)[:3]]
         where = f" at {', '.join(loc for loc in locations if loc)}" if any(locations) else ""
-    return APIError(
-        f"the server's answer did not have the expected shape ({type(cause).__name__}{where})",
+    summary = f"{type(cause).__name__}{where}"
+    error = APIError(
+        f"the server's answer did not have the expected shape ({summary})",
         status_code=response.status_code,
         code="MALFORMED_RESPONSE",
         method=response.request.method,
         url=str(response.request.url),
     )
+    error.__cause__ = _without_body(cause, summary)
+    return error
+
+
+def _without_body(cause: BaseException, summary: str) -> BaseException:
+    """The parser's exception as a cause that no longer holds the answer's body.
+
+    json's ``JSONDecodeError`` keeps the whole body in ``.doc`` and pydantic's error shows the
+    input in its text: an answer echoing a token would be reachable from ``exc.__cause__``. The
+    ``.doc`` of every JSON error in the chain is emptied (its position stays in the message); a
+    pydantic error is replaced by a ``ValueError`` naming only where the shape was wrong.
+    """
+    seen: set[int] = set()
+    link: BaseException | None = cause
+    while link is not None and id(link) not in seen and len(seen) < 16:
+        seen.add(id(link))
+        if isinstance(link, pydantic.ValidationError):
+            return ValueError(f"the answer failed validation ({summary})")
+        if isinstance(link, jsonlib.JSONDecodeError):
+            link.doc = ""
+        link = link.__cause__ or link.__context__
+    return cause
 
 
 def _wrap_transport_error(exc: Exception, method: str, url: str) -> BiginConnectionError:
@@ -666,14 +708,9 @@ def decode_json(response: httpx.Response) -> Any:
         return None
     try:
         return jsonlib.loads(response.content)
-    except ValueError as exc:
-        raise APIError(
-            "the server answered with a body that is not valid JSON",
-            status_code=response.status_code,
-            code="MALFORMED_RESPONSE",
-            method=response.request.method,
-            url=str(response.request.url),
-        ) from exc
+    except (ValueError, RecursionError) as exc:  # RecursionError: a body nested thousands deep
+        error = _malformed(response, exc)
+    raise error  # outside the except block: the decoder's error is the cleaned cause, not the context
 
 
 # Re-exported for client.py

@@ -15,9 +15,11 @@ emulator's ``Notifier``) delivers them, so a write never waits for a webhook.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
+
+from bigin_async._redact import redact_url
 
 __all__ = [
     "ACTIONS",
@@ -39,6 +41,19 @@ DEFAULT_LIFETIME = 2 * 3600.0
 MAX_LIFETIME = 86_400.0
 
 
+def _redacted_repr(self: Any) -> str:
+    """The dataclass repr without the channel's token: not its field, not in a ``?token=`` of a URL."""
+    shown = []
+    for spec in fields(self):
+        if spec.repr:
+            value = getattr(self, spec.name)
+            shown.append(f"{spec.name}={redact_url(value) if spec.name in _URL_FIELDS else value!r}")
+    return f"{type(self).__name__}({', '.join(shown)})"
+
+
+_URL_FIELDS = ("notify_url", "url")
+
+
 @dataclass
 class Channel:
     """One module watched by one channel id."""
@@ -48,12 +63,14 @@ class Channel:
     module_id: str
     actions: list[str]
     notify_url: str
-    token: str | None
+    token: str | None = field(repr=False)  # the channel's secret: Bigin echoes it in every POST
     expires_at: float
     resource_uri: str
     notify_on_related_action: bool = False
     return_affected_field_values: bool = False
     fields: list[str] | None = None
+
+    __repr__ = _redacted_repr
 
     @property
     def events(self) -> list[str]:
@@ -69,7 +86,9 @@ class Delivery:
 
     channel_id: str
     url: str
-    payload: dict[str, Any] = field(hash=False)
+    payload: dict[str, Any] = field(hash=False, repr=False)  # carries the channel's token
+
+    __repr__ = _redacted_repr
 
 
 class WatchRegistry:

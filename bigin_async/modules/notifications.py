@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import anyio
+import httpx
 import pydantic
 
 from bigin_async._redact import SecretText, SecretTextField, logger
@@ -39,7 +40,7 @@ from bigin_async.errors import BiginError, InvalidRequestError, NotFoundError, V
 from bigin_async.inputs import check_id, check_module_name
 from bigin_async.models import WatchChannel, WriteResult, parse_page, parse_write_results
 from bigin_async.models.base import BiginModel, Id
-from bigin_async.modules.base import api_name, record_error
+from bigin_async.modules.base import api_name, body_of, record_error, send_and_parse
 
 if TYPE_CHECKING:
     from bigin_async.transport import Transport
@@ -184,13 +185,22 @@ class NotificationsClient:
         return "NotificationsClient()"
 
     async def _write(self, method: str, entries: builtins.list[dict[str, Any]] | None, params: Mapping[str, Any] | None = None) -> builtins.list[WriteResult]:
+        """Send a watch write; its answer is read inside the retry loop (a garbled one is retried).
+
+        Every watch write converges (enabling a channel again gives the same channel), so a
+        write whose answer is cut short or garbled is sent again like a read, and ends in
+        ``MALFORMED_RESPONSE``; a channel Bigin refused raises its typed error, not retried.
+        """
         body = {"watch": entries} if entries is not None else None
-        response = await self._transport.send(method, PATH, params=params, json=body, idempotent=True)
-        results = parse_write_results(response.content)
-        for result in results:
-            if not result.ok:
-                raise record_error(result, method=method, url=str(response.request.url), status=response.status_code)
-        return results
+
+        def parse(response: httpx.Response) -> builtins.list[WriteResult]:
+            results = parse_write_results(body_of(response))
+            for result in results:
+                if not result.ok:
+                    raise record_error(result, method=method, url=str(response.request.url), status=response.status_code)
+            return results
+
+        return await self._transport.send_parsed(method, PATH, parse, params=params, json=body, idempotent=True)
 
     def _channel_entry(
         self,
@@ -257,8 +267,10 @@ class NotificationsClient:
         channels: builtins.list[WatchChannel] = []
         page = 1
         while True:
-            response = await self._transport.send("GET", PATH, params={**params, "page": page})
-            parsed = parse_page(WatchChannel, response.content if response.status_code != 204 else b"", "watch")
+            parsed = await send_and_parse(
+                self._transport, "GET", PATH, lambda body: parse_page(WatchChannel, body, "watch"),
+                params={**params, "page": page},
+            )
             channels.extend(parsed.data)
             if parsed.info is None or not parsed.info.more_records:
                 return channels

@@ -46,7 +46,8 @@ class SyncSettings:
     public_url: str  # the service's base URL as Bigin sees it (https in production)
     books_organization_id: str
     bigin_factory: Callable[[], BiginClient] = BiginClient.from_env
-    webhook_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))  # <= 50 chars
+    # <= 50 chars; kept out of the repr: it is what proves a POST comes from Bigin.
+    webhook_token: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
     channel_id: str = "2026001"
     channel_lifetime: timedelta = timedelta(hours=23)
     renew_every: timedelta = timedelta(hours=20)

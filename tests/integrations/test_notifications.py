@@ -16,7 +16,7 @@ import anyio
 import httpx
 import pytest
 
-from bigin_async import BiginClient, InvalidRequestError, ValidationError
+from bigin_async import APIError, BiginClient, InvalidRequestError, ValidationError
 from bigin_async.emulator import BiginEmulator
 from bigin_async.models import WatchChannel
 from bigin_async.modules.notifications import (
@@ -494,3 +494,65 @@ def test_module_names_ids_and_fields_are_checked_like_everywhere_else(changes: d
 def test_the_token_is_checked_before_anything_else_in_the_body() -> None:
     with pytest.raises(NotificationTokenError):
         parse_notification(with_token(token="wrong", module="../settings", ids=[{"deep": []}]), TOKEN)
+
+
+# -- answers parsed inside the retry loop ----------------------------------------------------------
+MALFORMED_ANSWERS = [
+    b'{"watch": [{"channel_id": "1", "events"',  # cut short
+    b"<html><body>502 from the proxy</body></html>",  # a proxy's page with a 200
+    b'{"watch": "not a list"}',  # another shape
+    b"[" * 100_000,  # nested thousands deep
+]
+
+
+def malformed_transport(body: bytes, seen: list[httpx.Request]) -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=body)
+
+    return httpx.MockTransport(handler)
+
+
+@pytest.mark.parametrize("body", MALFORMED_ANSWERS, ids=["cut", "html", "shape", "deep"])
+async def test_a_malformed_watch_list_answer_is_retried_then_a_typed_error(body: bytes) -> None:
+    seen: list[httpx.Request] = []
+    async with BiginClient(
+        access_token="t", transport=malformed_transport(body, seen), max_retries=2, retry_backoff_seconds=0.0
+    ) as bigin:
+        with pytest.raises(APIError) as caught:
+            await bigin.notifications.list()
+    assert caught.value.code == "MALFORMED_RESPONSE"
+    assert len(seen) == 3  # a read: the first try and both retries
+
+
+@pytest.mark.parametrize("body", MALFORMED_ANSWERS, ids=["cut", "html", "shape", "deep"])
+async def test_a_malformed_watch_write_answer_is_retried_then_a_typed_error(body: bytes) -> None:
+    seen: list[httpx.Request] = []
+    async with BiginClient(
+        access_token="t", transport=malformed_transport(body, seen), max_retries=1, retry_backoff_seconds=0.0
+    ) as bigin:
+        with pytest.raises(APIError) as caught:
+            await bigin.notifications.enable("90210", ["Contacts.create"], "https://example.com/webhook", TOKEN)
+        assert caught.value.code == "MALFORMED_RESPONSE"
+        assert len(seen) == 2  # enabling a channel again converges: it is retried like a read
+        assert TOKEN not in str(caught.value) and TOKEN not in repr(caught.value)
+        seen.clear()
+        with pytest.raises(APIError):
+            await bigin.notifications.disable("90210")
+        assert len(seen) == 2
+
+
+async def test_a_failed_channel_entry_is_still_its_typed_error_and_not_retried() -> None:
+    seen: list[httpx.Request] = []
+    answer = {"watch": [{"code": "INVALID_DATA", "status": "error", "message": "bad", "details": {"api_name": "x"}}]}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=answer)
+
+    async with BiginClient(access_token="t", transport=httpx.MockTransport(handler), max_retries=3) as bigin:
+        with pytest.raises(InvalidRequestError) as caught:
+            await bigin.notifications.enable("90210", ["Contacts.create"], "https://example.com/webhook")
+    assert caught.value.code == "INVALID_DATA"
+    assert str(caught.value.url).endswith("/actions/watch")
+    assert len(seen) == 1
