@@ -12,6 +12,7 @@ from typing import Any
 
 from bigin_async.errors import ValidationError
 from bigin_async.models import Record, record_to_wire
+from bigin_async.models.base import assigned_fields
 from bigin_async.reference_names import to_bigin_names
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "check_field_names",
     "check_id",
     "check_module_name",
+    "check_new_record",
     "check_record",
 ]
 
@@ -77,6 +79,24 @@ def check_record(record: object, module: str | None = None) -> dict[str, Any]:
     if not wire:
         raise ValidationError("empty record: nothing to write")
     return to_bigin_names(module, wire) if module else wire
+
+
+def check_new_record(record: object, module: str | None = None) -> dict[str, Any]:
+    """:func:`check_record` for a write that makes a record (an insert, an upsert).
+
+    A record read from Bigin is refused: its write form is its id and the fields changed since
+    the read, an update, not a copy; and a copy of all it holds would resend its id and what
+    Bigin computes (``Full_Name``, ``Created_Time``, ``$``-fields...). A copy names its fields.
+    """
+    if isinstance(record, Record) and assigned_fields(record) is not None:
+        name = type(record).__name__
+        raise ValidationError(
+            f"this {name} was read from Bigin: a write of it sends its id and the fields changed since the "
+            "read, so to change that record call update(record.id, record); to copy it into a new record, "
+            "create one from the fields to copy, e.g. "
+            "create(record.model_dump(by_alias=True, include={'Last_Name', 'Email'}))"
+        )
+    return check_record(record, module)
 
 
 def check_field_names(fields: Sequence[str] | str) -> list[str]:

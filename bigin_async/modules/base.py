@@ -33,10 +33,10 @@ from bigin_async.inputs import (
     check_field_names,
     check_id,
     check_module_name,
+    check_new_record,
     check_record,
 )
 from bigin_async.models import Page, Record, WriteResult, mark_as_read, model_for, parse_write_results
-from bigin_async.models.base import assigned_fields
 from bigin_async.pagination import AsyncPaginator, PageParser, PageRequest, ProgressCallback
 
 if TYPE_CHECKING:
@@ -454,20 +454,10 @@ class ModuleClient(Generic[R]):
     def _record_wire(self, record: RecordInput, *, new: bool = False) -> dict[str, Any]:
         """The wire form of one record to write; a value Bigin cannot store is refused here.
 
-        ``new`` (create, upsert): a record read from Bigin is refused. Its write form is its id
-        and the fields changed since the read, which is an update, not a copy; a copy of all it
-        holds would resend what Bigin computes (``Full_Name``, ``Created_Time``, ``$``-fields,
-        its id...), so a copy is built by naming the fields to copy.
+        ``new`` (create, upsert): a record read from Bigin is refused (see :func:`check_new_record`).
         """
-        if new and isinstance(record, Record) and assigned_fields(record) is not None:
-            raise ValidationError(
-                f"this {type(record).__name__} was read from Bigin: a write of it sends its id and the fields "
-                "changed since the read, so to change that record call update(record.id, record); to copy it "
-                "into a new record, create one from the fields to copy, e.g. "
-                "create(record.model_dump(by_alias=True, include={'Last_Name', 'Email'}))"
-            )
         try:
-            return check_record(record, self.module_api_name)
+            return (check_new_record if new else check_record)(record, self.module_api_name)
         except ValidationError:
             raise
         except ValueError as error:  # NaN, infinity, a naive datetime: nothing is sent
