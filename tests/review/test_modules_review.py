@@ -168,10 +168,16 @@ async def test_export_of_all_fields_past_fifty_is_a_usage_error_naming_the_count
     emulator = BiginEmulator(seed_records=3)
     output = tmp_path / "all.csv"
     run = await bigin(emulator, "export", "Contacts", "--fields", "all", "-o", str(output))
-    assert run.code == 2
-    assert "72 fields" in run.err and "--fields" in run.err and "50" in run.err
+    named = await bigin(emulator, "export", "Contacts", "--fields", ",".join(names[:51]), "-o", str(output))
+    searched = await bigin(emulator, "export", "Contacts", "--fields", "all", "--criteria", "(Last_Name:equals:x)",
+                           "-o", str(output))
+    assert (run.code, named.code, searched.code) == (2, 2, 2)
+    assert "--fields all names 72 fields" in run.err and "50" in run.err and "export does not join" in run.err
+    assert "--fields names 51 fields" in named.err and "72 fields" in searched.err
     assert not output.exists() and not (tmp_path / "all.csv.part").exists()
-    assert emulator.counters.requests_by_route.get("GET /bigin/v2/Contacts", 0) == 0
+    assert not any(route.startswith("GET /bigin/v2/Contacts") for route in emulator.counters.requests_by_route)
+    fifty = await bigin(emulator, "export", "Contacts", "--fields", ",".join(names[:50]), "-o", str(output))
+    assert fifty.code == 0 and output.exists()  # at the cap: one walk, every column
 
 
 @pytest.mark.parametrize("read", [False, True], ids=["built", "read"])
