@@ -807,7 +807,7 @@ class TokenManager:
             # reached Zoho, and it stays counted.
             booked = self._clock()
             self._refreshes.append(booked)
-            await self._share_refreshes(add=booked)
+            await self._share_refreshes(add=(booked,))
             error: Exception
             try:
                 response = await self.http.post(url, data=form, timeout=self.timeout)
@@ -826,6 +826,11 @@ class TokenManager:
                     error = exc
                 except AuthenticationError as exc:
                     self._remember(exc)
+                    if isinstance(exc, RefreshBlockedError):
+                        # Zoho's window is full: say so to the processes sharing the store, as
+                        # the refreshes that fill it, each leaving the window when Zoho's block ends.
+                        full = exc.retry_at - self.REFRESH_WINDOW
+                        await self._share_refreshes(add=[full - i * 1e-6 for i in range(self.MAX_REFRESHES)])
                     raise
                 else:
                     token = _token_from_body(body, self._clock())
@@ -850,9 +855,9 @@ class TokenManager:
             self._refused = (self._clock() + self.permanent_failure_ttl, error)
             logger.warning("%s", error.message)
 
-    async def _share_refreshes(self, *, add: float | None = None, drop: float | None = None) -> None:
+    async def _share_refreshes(self, *, add: Sequence[float] = (), drop: float | None = None) -> None:
         """Merge this process's refresh times with the ones the store keeps for every process that
-        shares it (a :class:`RefreshHistory`; called under the store's lock), adding or dropping one.
+        shares it (a :class:`RefreshHistory`; called under the store's lock), adding or dropping some.
         A store without a history, or one that fails, leaves the count to this process."""
         store = self.store
         if not isinstance(store, RefreshHistory):
@@ -861,8 +866,7 @@ class TokenManager:
 
         def change(kept: list[float]) -> list[float]:
             times = {min(t, now) for t in kept if t > now - self.REFRESH_WINDOW}  # min: clock set back
-            if add is not None:
-                times.add(add)
+            times.update(min(t, now) for t in add)
             if drop is not None:
                 times.discard(drop)
             return sorted(times)

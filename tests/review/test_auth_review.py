@@ -71,6 +71,32 @@ async def test_a_garbled_refresh_history_in_the_file_is_ignored_not_fatal(tmp_pa
     assert accounts.sent == 2
 
 
+async def test_access_denied_seen_by_one_process_stops_the_others_sending_until_zohos_window_ends(
+    tmp_path: Path,
+) -> None:
+    """One process gets "Access Denied" (Retry-After 120 s); another sharing the token file, its
+    token stale, must not ask Zoho again before then (each request would keep the block going)."""
+    clock = [NOW]
+    path = tmp_path / "tokens.json"
+    denied = httpx.Response(400, json={"error": "Access Denied"}, headers={"Retry-After": "120"})
+    accounts = FakeAccounts(denied, ok())
+    first = manager(accounts, clock, store=FileTokenStore(path))
+    second = manager(accounts, clock, store=FileTokenStore(path))
+    with pytest.raises(RefreshBlockedError):
+        await first.get_token()
+    assert accounts.sent == 1
+    clock[0] += 60.0
+    with pytest.raises(RefreshBlockedError) as blocked:
+        await second.get_token()
+    assert accounts.sent == 1  # nothing more was sent
+    assert blocked.value.retry_after == pytest.approx(60.0, abs=0.01)
+    clock[0] += 60.0
+    token = await second.get_token()
+    assert token.access_token.get_secret_value() == "1000.access-SECRET"
+    assert (await first.get_token()) == token  # the first process reads it from the file
+    assert accounts.sent == 2
+
+
 # -- a flight whose event loop died --------------------------------------------------------------
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
 def test_a_flight_launched_as_its_loop_ended_does_not_hold_the_next_loop(backend: str) -> None:
