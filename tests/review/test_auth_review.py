@@ -52,6 +52,48 @@ async def test_three_processes_sharing_a_token_file_share_one_count_of_refreshes
     assert outcomes == ["token"] * 10 + ["REFRESH_LIMIT"] * 2
 
 
+def test_three_real_processes_refreshing_four_times_each_send_ten_between_them(tmp_path: Path) -> None:
+    """The same with real processes at once: each needs four refreshes (its tokens never last past
+    the refresh margin), twelve in all; ten reach the accounts server, two are refused locally."""
+    import subprocess
+    import textwrap
+
+    counter = tmp_path / "sent.txt"
+    script = textwrap.dedent(
+        f"""
+        import anyio, httpx
+        from pydantic import SecretStr
+        from bigin_async.auth import FileTokenStore, RefreshBlockedError, TokenManager
+
+        def handler(request):
+            with open({str(counter)!r}, "a") as f:
+                f.write("x")
+            return httpx.Response(200, json={{"access_token": "a-token", "expires_in": 1}})
+
+        async def main():
+            tokens = TokenManager(token_url="https://accounts.zoho.com/oauth/v2/token",
+                                  client_id=SecretStr("cid-1"), client_secret=SecretStr("secret-1"),
+                                  refresh_token=SecretStr("refresh-1"),
+                                  store=FileTokenStore({str(tmp_path / "tokens.json")!r}))
+            tokens.http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+            for _ in range(4):
+                try:
+                    await tokens.get_token()
+                    print("token")
+                except RefreshBlockedError as exc:
+                    print(exc.code)
+
+        anyio.run(main)
+        """
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) for _ in range(3)]
+    outputs = [p.communicate(timeout=120)[0].split() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0]
+    assert counter.read_text() == "x" * TokenManager.MAX_REFRESHES
+    seen = sorted(word for output in outputs for word in output)
+    assert seen == ["REFRESH_LIMIT"] * 2 + ["token"] * 10
+
+
 async def test_a_garbled_refresh_history_in_the_file_is_ignored_not_fatal(tmp_path: Path) -> None:
     path = tmp_path / "tokens.json"
     accounts = FakeAccounts(ok())
