@@ -264,7 +264,9 @@ class Transport:
         a read is retried like a 5xx; an insert raises :class:`AmbiguousWriteError` (the records
         may have been created); when the retries run out the error is an :class:`APIError` with
         code ``MALFORMED_RESPONSE``. The failures read as a bad shape are ``ValueError`` (json's
-        errors among them), ``TypeError``, ``KeyError`` and pydantic's ``ValidationError``; a
+        errors among them), ``TypeError``, ``KeyError``, ``RecursionError`` (a body nested
+        thousands deep) and pydantic's ``ValidationError``; the error's ``__cause__`` is the
+        parser's exception without the body (a JSON error's ``.doc`` is emptied). A
         :class:`BiginError` raised by ``parse`` passes through as is. With
         ``raise_for_status=False``, ``parse`` also gets the final 4xx (not retried if it fails).
         """
@@ -582,9 +584,10 @@ def _clean_params(params: Mapping[str, Any] | None) -> dict[str, str] | None:
 
 
 def _error_code(response: httpx.Response) -> str | None:
+    """Zoho's ``code`` of an error answer; None when the body is not JSON (or nests thousands deep)."""
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if isinstance(body, Mapping):
         code = body.get("code")

@@ -286,3 +286,13 @@ def test_a_readable_wait_stays_finite_and_kept() -> None:
     assert parse_retry_after({"retry-after": "2.5"}) == 2.5
     assert parse_retry_after({"retry-after": "1e300"}) == 1e300
     assert parse_retry_after({"x-ratelimit-reset": "12"}) == 12.0
+
+
+@pytest.mark.parametrize(("status", "retried"), [(500, True), (400, False), (401, False), (429, True)])
+async def test_a_deeply_nested_error_answer_is_still_its_typed_error(status: int, retried: bool) -> None:
+    seen: list[httpx.Request] = []
+    async with client_answering(lambda r: httpx.Response(status, content=DEEP), seen, max_retries=1) as bigin:
+        with pytest.raises(APIError) as caught:
+            await bigin.request("GET", "/org")
+    assert caught.value.status_code == status
+    assert len(seen) == (2 if retried else 1)
