@@ -33,7 +33,7 @@ import anyio
 import httpx
 import pydantic
 
-from bigin_async._redact import SecretText, SecretTextField, logger
+from bigin_async._redact import SecretText, SecretTextField, logger, register_secret
 from bigin_async._tasks import unwrapping_task_group
 from bigin_async.config import is_loopback
 from bigin_async.errors import BiginError, InvalidRequestError, NotFoundError, ValidationError
@@ -124,11 +124,16 @@ def check_notify_url(url: object) -> str:
 
 
 def check_token(token: object) -> SecretText:
-    """A channel token as Bigin takes it, kept so that no repr or log line shows it."""
+    """A channel token as Bigin takes it, kept so that no repr or log line shows it.
+
+    It is also registered for redaction by value: Bigin and receivers echo it in bodies where no
+    label marks it as a token.
+    """
     if not isinstance(token, str) or not token.strip():
         raise ValidationError("token must be a non-empty string")
     if len(token) > MAX_TOKEN_LENGTH:
         raise ValidationError(f"token must be at most {MAX_TOKEN_LENGTH} characters, got {len(token)}")
+    register_secret(token)
     return SecretText(token)
 
 

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from bigin_async import APIError, BiginClient, InvalidRequestError, ValidationError
+from bigin_async._redact import redact_text
 from bigin_async.emulator import BiginEmulator
 from bigin_async.models import WatchChannel
 from bigin_async.modules.notifications import (
@@ -556,3 +557,12 @@ async def test_a_failed_channel_entry_is_still_its_typed_error_and_not_retried()
     assert caught.value.code == "INVALID_DATA"
     assert str(caught.value.url).endswith("/actions/watch")
     assert len(seen) == 1
+
+
+async def test_a_channel_token_sent_is_redacted_by_value_even_without_a_label() -> None:
+    token = "unlabelled-chan-token-4242"
+    captured: list[httpx.Request] = []
+    async with BiginClient(access_token="t", transport=recorded_transport(captured)) as bigin:
+        await bigin.notifications.enable("90210", ["Contacts.create"], "https://example.com/webhook", token)
+    assert json.loads(captured[0].content)["watch"][0]["token"] == token  # sent as given
+    assert token not in redact_text(f"the receiver answered: {token} is unknown")
