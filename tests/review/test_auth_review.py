@@ -36,13 +36,13 @@ async def test_three_processes_sharing_a_token_file_share_one_count_of_refreshes
     need four refreshes within ten minutes: twelve in all, and Zoho blocks the refresh token at
     eleven. The token file carries the count, so the eleventh is refused locally."""
     clock = [NOW]
-    accounts = FakeAccounts(_fresh_for(61))  # fresh for one second past the refresh margin
+    accounts = FakeAccounts(_fresh_for(61))  # used for half its life: 30.5 s
     path = tmp_path / "tokens.json"
     processes = [manager(accounts, clock, store=FileTokenStore(path)) for _ in range(3)]
     outcomes: list[str] = []
     for _ in range(4):
         for tokens in processes:
-            clock[0] += 2.0  # the token every process sees in the file has gone stale
+            clock[0] += 31.0  # the token every process sees in the file has gone stale
             try:
                 await tokens.get_token()
                 outcomes.append("token")
@@ -68,7 +68,8 @@ def test_three_real_processes_refreshing_four_times_each_send_ten_between_them(t
         def handler(request):
             with open({str(counter)!r}, "a") as f:
                 f.write("x")
-            return httpx.Response(200, json={{"access_token": "a-token", "expires_in": 1}})
+            # Stale a microsecond later: every call of every process needs a refresh.
+            return httpx.Response(200, json={{"access_token": "a-token", "expires_in": 1e-6}})
 
         async def main():
             tokens = TokenManager(token_url="https://accounts.zoho.com/oauth/v2/token",
@@ -189,6 +190,25 @@ async def test_an_absurd_expires_in_does_not_make_every_call_refresh(expires_in:
     assert accounts.sent == 1
 
 
+async def test_a_token_shorter_lived_than_the_refresh_margin_is_used_for_half_its_life(tmp_path: Path) -> None:
+    """The emulator's ``token_ttl=30`` (or a proxy's short tokens) under the 60 s margin: not a
+    refresh per call, which Zoho would block within ten calls. The file keeps the lifetime too."""
+    clock = [NOW]
+    accounts = FakeAccounts(_fresh_for(30))
+    tokens = manager(accounts, clock, store=FileTokenStore(tmp_path / "t.json"))
+    for _ in range(5):
+        await tokens.get_token()
+    clock[0] += 14.0
+    await tokens.get_token()
+    assert accounts.sent == 1
+    other = manager(accounts, clock, store=FileTokenStore(tmp_path / "t.json"))
+    await other.get_token()  # another process uses the stored one
+    assert accounts.sent == 1
+    clock[0] += 2.0
+    await tokens.get_token()
+    assert accounts.sent == 2
+
+
 async def test_legacy_expires_in_milliseconds_next_to_expires_in_sec() -> None:
     """realism='zoho': ``expires_in_sec`` in seconds, ``expires_in`` in milliseconds."""
     body = {"access_token": "1000.access-SECRET", "expires_in_sec": 3600, "expires_in": 3_600_000}
@@ -205,7 +225,7 @@ async def test_a_clock_that_jumps_back_does_not_stretch_the_lockout_past_zohos_w
     accounts = FakeAccounts(_fresh_for(61))
     tokens = manager(accounts, clock)
     for _ in range(TokenManager.MAX_REFRESHES):
-        clock[0] += 2.0
+        clock[0] += 31.0
         await tokens.get_token()
     clock[0] -= 3600.0  # NTP corrects the wall clock by an hour
     assert tokens.current is not None
