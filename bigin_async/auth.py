@@ -555,6 +555,11 @@ class TokenManager:
       again for ``permanent_failure_ttl`` seconds: calls fail fast with the same error until then.
     * A store that fails (unwritable path, unreadable file) costs a warning, once; the token is
       then kept in this process's memory.
+    * Zoho counts a refresh token's refreshes whichever process sends them: a store that keeps
+      them (:class:`RefreshHistory`, as :class:`FileTokenStore` does in the token file) gives every
+      process sharing it one count, and one "Access Denied" stops them all until Zoho's block ends.
+    * The wall clock (shared by processes) may be set back: no wait grows past what Zoho asked
+      for, or one 10-minute window.
     """
 
     # Zoho: a refresh token mints at most 10 access tokens in 10 minutes, then it is blocked.
