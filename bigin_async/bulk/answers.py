@@ -17,9 +17,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+
 from bigin_async.models import WriteResult, parse_write_results
 
-__all__ = ["Answer", "UnreadableAnswerError", "read_answers"]
+__all__ = [
+    "MAYBE_DELETED_MESSAGE",
+    "Answer",
+    "UnreadableAnswerError",
+    "maybe_deleted_details",
+    "maybe_deleted_earlier",
+    "read_answers",
+]
+
+MAYBE_DELETED_MESSAGE = (
+    "not found on this attempt: deleted by an earlier attempt whose answer was lost, or it never "
+    "existed (Bigin answers both alike)"
+)
 
 
 @dataclass
@@ -80,3 +94,32 @@ def _plain(entry: Any) -> Answer | None:
 
 def _from_result(result: WriteResult) -> Answer:
     return Answer(result.ok, result.id, result.code, result.message, result.details, result.action)
+
+
+def maybe_deleted_earlier(
+    response: httpx.Response, record_id: str, ok: bool, code: str | None, details: Mapping[str, Any],
+    *, carried_before: bool = False,
+) -> bool:
+    """Whether a delete's answer for ``record_id`` reads as "gone, maybe never there".
+
+    True only for Bigin's "invalid id" (``INVALID_DATA``) about this id (or about no id), and only
+    when an earlier attempt may have deleted it: the transport retried this call after an attempt
+    whose answer was lost (a dropped connection, a timeout, a 5xx), or ``carried_before`` (a resumed
+    bulk run re-sending what a crashed run had in flight). Bigin answers the same for an id that
+    attempt deleted and for one that never existed, so the caller reports a success flagged
+    ``MAYBE_ALREADY_DELETED`` with ``details["maybe_never_existed"]`` (see
+    :func:`maybe_deleted_details`). Without such an attempt, not found stays the error it is.
+    Shared by ``delete()`` and ``bulk_delete()``, so both read the same answers alike.
+    """
+    if ok or code != "INVALID_DATA":
+        return False
+    if not (carried_before or response.extensions.get("bigin_ambiguous_attempts")):
+        return False
+    named = details.get("id")
+    return named is None or str(named) == record_id
+
+
+def maybe_deleted_details(record_id: str) -> dict[str, Any]:
+    """The ``details`` of a ``MAYBE_ALREADY_DELETED`` outcome (see :func:`maybe_deleted_earlier`)."""
+    return {"id": record_id, "maybe_never_existed": True}
+

@@ -43,7 +43,14 @@ from anyio.abc import ObjectReceiveStream
 
 from bigin_async._redact import logger
 from bigin_async._tasks import unwrapping_task_group
-from bigin_async.bulk.answers import Answer, UnreadableAnswerError, read_answers
+from bigin_async.bulk.answers import (
+    MAYBE_DELETED_MESSAGE,
+    Answer,
+    UnreadableAnswerError,
+    maybe_deleted_details,
+    maybe_deleted_earlier,
+    read_answers,
+)
 from bigin_async.bulk.journal import Journal
 from bigin_async.bulk.keys import carries_upsert_key
 from bigin_async.bulk.results import (
@@ -65,7 +72,7 @@ from bigin_async.errors import (
     ValidationError,
     error_from_response,
 )
-from bigin_async.inputs import check_id, check_record
+from bigin_async.inputs import check_id, check_new_record, check_record
 from bigin_async.transport import Transport
 
 __all__ = ["BATCH_LIMIT", "BulkMode", "BulkPlan", "MANDATORY_FIELDS", "run_bulk"]
@@ -153,7 +160,8 @@ def prepare(
         if plan.mode == "delete":
             wire: Any = check_id(record.get("id") if isinstance(record, Mapping) else record)
         else:
-            wire = check_record(record, plan.module)
+            # An insert or upsert of a record read from Bigin is refused, as create()/upsert() refuse it.
+            wire = (check_record if plan.mode == "update" else check_new_record)(record, plan.module)
             if plan.mode == "update":
                 wire["id"] = check_id(wire.get("id"), "id (bulk_update needs each record's id)")
             if plan.mode == "create":
@@ -277,11 +285,7 @@ async def _send(transport: Transport, plan: BulkPlan, items: Sequence[_Item]) ->
             response = await _call(transport, plan, items, idempotent)
             answers = read_answers(response.content) if response.status_code < 400 else _per_record(response, items)
             if plan.mode == "delete":
-                ambiguous = bool(response.extensions.get("bigin_ambiguous_attempts"))
-                answers = [
-                    _gone_maybe(answer, item) if ambiguous or item.maybe_applied else answer
-                    for answer, item in zip(answers, items, strict=False)
-                ]
+                answers = [_gone_maybe(response, answer, item) for answer, item in zip(answers, items, strict=False)]
         except _FATAL as error:
             raise _Aborted(error) from error
         except UnreadableAnswerError as error:
@@ -297,27 +301,21 @@ async def _send(transport: Transport, plan: BulkPlan, items: Sequence[_Item]) ->
     return _outcomes_unreadable(plan, items, unreadable, resendable)
 
 
-def _gone_maybe(answer: Answer, item: _Item) -> Answer:
+def _gone_maybe(response: httpx.Response, answer: Answer, item: _Item) -> Answer:
     """"Invalid id" on a delete that an earlier attempt may have applied: gone, but maybe never there.
 
     Used only for ids an earlier attempt carried and got no answer for (a retry after a lost
-    answer or a 5xx, or a resumed run re-sending what a crashed run had in flight). Bigin answers
-    the same INVALID_DATA for an id that attempt deleted and for an id that never existed, and
-    nothing can tell them apart afterwards. The id is certainly gone now, so the outcome is a
-    success, flagged: code ``MAYBE_ALREADY_DELETED``, ``details["maybe_never_existed"]``, and
-    counted as ``maybe_deleted``. Any other error, or an answer about another id, stands.
+    answer or a 5xx, or a resumed run re-sending what a crashed run had in flight); the decision
+    is :func:`~bigin_async.bulk.answers.maybe_deleted_earlier`, the one ``delete()`` uses too. The
+    id is certainly gone now, so the outcome is a success, flagged: code ``MAYBE_ALREADY_DELETED``,
+    ``details["maybe_never_existed"]``, and counted as ``maybe_deleted``. Any other error, or an
+    answer about another id, stands.
     """
-    if answer.ok or answer.code != "INVALID_DATA":
+    if not maybe_deleted_earlier(
+        response, item.wire, answer.ok, answer.code, answer.details, carried_before=item.maybe_applied
+    ):
         return answer
-    named = answer.details.get("id")
-    if named is not None and str(named) != item.wire:
-        return answer
-    return Answer(
-        True, item.wire, MAYBE_DELETED,
-        "not found on this attempt: deleted by an earlier attempt whose answer was lost, or it never "
-        "existed (Bigin answers both alike)",
-        {"id": item.wire, "maybe_never_existed": True}, "delete",
-    )
+    return Answer(True, item.wire, MAYBE_DELETED, MAYBE_DELETED_MESSAGE, maybe_deleted_details(item.wire), "delete")
 
 
 def _per_record(response: httpx.Response, items: Sequence[_Item]) -> list[Answer]:

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, Union
 
 import httpx
 
+from bigin_async.bulk.answers import MAYBE_DELETED_MESSAGE, maybe_deleted_details, maybe_deleted_earlier
 from bigin_async.bulk.engine import BATCH_LIMIT, BulkMode, BulkPlan, run_bulk
 from bigin_async.bulk.keys import carries_upsert_key, upsert_key_fields
-from bigin_async.bulk.results import BulkResult, ResultCallback
+from bigin_async.bulk.results import MAYBE_DELETED, BulkResult, ResultCallback
 from bigin_async.bulk.results import ProgressCallback as BulkProgressCallback
 from bigin_async.bulk.writer import BulkWriter
 from bigin_async.criteria import Criteria, criteria_to_str
@@ -526,7 +527,13 @@ class ModuleClient(Generic[R]):
         return await self._write_one("POST", f"{self._path}/upsert", body, action="upsert", idempotent=keyed)
 
     async def delete(self, id: str) -> WriteResult:
-        """Delete one record. Deleting an already-deleted id is an error in Bigin."""
+        """Delete one record. Deleting an id that is not there is an error in Bigin (``INVALID_DATA``).
+
+        Except after an attempt whose answer was lost (retried): that attempt may have deleted
+        the record, and Bigin answers "not found" alike for it and for an id that never existed,
+        so the result is a success with code ``MAYBE_ALREADY_DELETED`` and
+        ``details["maybe_never_existed"]``, as ``bulk_delete`` reports it.
+        """
         record_id = check_id(id)
 
         def parse(response: httpx.Response) -> WriteResult:
@@ -541,10 +548,11 @@ class ModuleClient(Generic[R]):
                 raise error_from_response(response)
             result = results[0] if results else WriteResult(id=record_id, code="SUCCESS", status="success")
             result.action = "delete"
-            if not result.ok and result.code == "INVALID_DATA" and response.extensions.get("bigin_ambiguous_attempts"):
-                # An earlier attempt's answer was lost and this one finds the id gone: that attempt worked.
-                return WriteResult(id=record_id, code="ALREADY_DELETED", status="success", action="delete",
-                                   message="deleted by an earlier attempt whose answer was lost")
+            if maybe_deleted_earlier(response, record_id, result.ok, result.code, result.details):
+                # An earlier attempt's answer was lost and this one finds the id gone: deleted by
+                # that attempt, or never there (Bigin answers both alike): a success, flagged.
+                return WriteResult(id=record_id, code=MAYBE_DELETED, status="success", action="delete",
+                                   message=MAYBE_DELETED_MESSAGE, details=maybe_deleted_details(record_id))
             if not result.ok:
                 raise record_error(result, method="DELETE", url=str(response.request.url), status=response.status_code)
             return result
