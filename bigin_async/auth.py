@@ -520,7 +520,7 @@ def _again(error: BaseException) -> BaseException:
 class _Flight:
     """One refresh and everyone waiting for it: its outcome, token or error, is all of theirs."""
 
-    __slots__ = ("done", "error", "loop", "stale", "token")
+    __slots__ = ("done", "error", "loop", "scope", "stale", "token")
 
     def __init__(self, stale: Token | None) -> None:
         self.stale = stale
@@ -530,6 +530,7 @@ class _Flight:
         self.done = anyio.Event()
         self.token: Token | None = None
         self.error: Exception | None = None
+        self.scope: anyio.CancelScope | None = None  # the flight's bound, cancelled by close()
 
 
 class TokenManager:
@@ -611,6 +612,7 @@ class TokenManager:
         self._blocked_for = _ZOHO_WINDOW
         self._refused: tuple[float, AuthenticationError] | None = None
         self._store_warned = False
+        self._closed = False
         if access_token is not None:
             now = clock()
             self._token = Token(access_token, now + expires_in if expires_in is not None else None)
@@ -631,6 +633,14 @@ class TokenManager:
 
     def __repr__(self) -> str:
         return f"TokenManager(token_url={self.token_url!r}, can_refresh={self.can_refresh})"
+
+    def close(self) -> None:
+        """No more refreshes (the client is closing): one under way ends now, and its waiters and
+        every later call get :class:`ConfigurationError` instead of waiting for the refresh's bound."""
+        self._closed = True
+        flight = self._flight
+        if flight is not None and flight.scope is not None:
+            flight.scope.cancel()
 
     async def get_token(self) -> Token:
         """A token valid for at least ``refresh_margin`` more seconds (refreshing if needed).
@@ -732,8 +742,13 @@ class TokenManager:
         bound = self.refresh_deadline if self.refresh_deadline is not None else max(1.0, 2 * self.timeout)
         try:
             with anyio.move_on_after(bound) as scope:
+                flight.scope = scope
+                if self._closed:  # closed before this task got to run
+                    scope.cancel()
                 flight.token = await self._refresh_shared(flight.stale)
-            if scope.cancelled_caught:
+            if scope.cancelled_caught and self._closed:
+                flight.error = self._closed_error()
+            elif scope.cancelled_caught:
                 flight.error = BiginTimeoutError(
                     f"the access token refresh did not finish within {bound:g}s", method="POST", url=self.token_url
                 )
@@ -814,8 +829,8 @@ class TokenManager:
         secrets = _form_secrets(form)
         url = self.token_url
         for attempt in range(self.refresh_attempts):
-            if self.http is None:
-                raise ConfigurationError("the token manager has no HTTP client (the BiginClient was closed?)")
+            if self.http is None or self.http.is_closed or self._closed:
+                raise self._closed_error()
             await self._share_refreshes()  # other processes' refreshes count too
             refusal = self._refusal()
             if refusal is not None:
@@ -861,6 +876,9 @@ class TokenManager:
             logger.warning("access token refresh failed (%s); try %d of %d in %.2fs", error, attempt + 2, self.refresh_attempts, delay)
             await anyio.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def _closed_error(self) -> ConfigurationError:
+        return ConfigurationError("no access token refresh: the token manager's client was closed")
 
     def _remember(self, error: AuthenticationError) -> None:
         """Keep a refusal that asking again would not change, so calls fail fast meanwhile."""

@@ -514,3 +514,48 @@ async def test_a_token_file_refresh_needs_no_worker_thread_the_app_may_have_take
                 hold.set()
     finally:
         limiter.total_tokens = saved
+
+
+# -- after the client is closed -------------------------------------------------------------------
+async def test_a_token_manager_whose_http_client_was_closed_raises_the_typed_error() -> None:
+    from bigin_async.errors import ConfigurationError
+
+    tokens = manager(FakeAccounts(ok()))
+    assert tokens.http is not None
+    await tokens.http.aclose()  # what BiginClient.aclose does to a pool it owns
+    with pytest.raises(ConfigurationError, match="closed"):
+        await tokens.get_token()
+
+
+async def test_closing_the_token_manager_ends_a_hanging_refresh_for_its_waiters() -> None:
+    """``aclose`` of the client while the accounts server hangs: the waiters do not wait for the
+    refresh's bound (here 1000 s), they get a typed error at once."""
+    from bigin_async.errors import ConfigurationError
+
+    arrived = anyio.Event()
+    never = anyio.Event()
+
+    async def hung(request: httpx.Request) -> httpx.Response:
+        arrived.set()
+        await never.wait()
+        raise AssertionError("unreachable")
+
+    tokens = manager(FakeAccounts(ok()), refresh_deadline=1000.0)
+    tokens.http = httpx.AsyncClient(transport=httpx.MockTransport(hung))
+    errors: list[BaseException] = []
+
+    async def waiter() -> None:
+        try:
+            await tokens.get_token()
+        except Exception as exc:
+            errors.append(exc)
+
+    with anyio.fail_after(20):
+        async with anyio.create_task_group() as tasks:
+            for _ in range(3):
+                tasks.start_soon(waiter)
+            await arrived.wait()
+            tokens.close()
+    assert len(errors) == 3 and all(isinstance(e, ConfigurationError) for e in errors)
+    with pytest.raises(ConfigurationError):
+        await tokens.get_token()
