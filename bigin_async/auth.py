@@ -99,24 +99,16 @@ class Token:
     access_token: SecretStr
     expires_at: float | None
     api_domain: str | None = None
-    #: How long it lived when minted (seconds), if known: a token shorter-lived than the refresh
-    #: margin is still used for the first half of its life, not refreshed on every call.
-    lifetime: float | None = None
 
     def is_fresh(self, now: float, margin: float) -> bool:
-        if self.lifetime is not None:
-            margin = min(margin, self.lifetime / 2)
         return self.expires_at is None or now < self.expires_at - margin
 
     def to_json(self) -> dict[str, Any]:
-        data = {
+        return {
             "access_token": self.access_token.get_secret_value(),
             "expires_at": self.expires_at,
             "api_domain": self.api_domain,
         }
-        if self.lifetime is not None:
-            data["lifetime"] = self.lifetime
-        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Token:
@@ -132,13 +124,10 @@ class Token:
         domain = data.get("api_domain")
         if domain is not None and not isinstance(domain, str):
             raise ValueError("api_domain must be a URL")
-        kept: Any = data.get("lifetime")
-        lifetime = float(kept) if _is_time(kept) and float(kept) > 0 else None
         return cls(
             access_token=SecretStr(access),
             expires_at=float(expires) if expires is not None else None,
             api_domain=check_base_url("api_domain (from the token store)", domain) if domain else None,
-            lifetime=lifetime,
         )
 
 
@@ -504,7 +493,6 @@ def _token_from_body(body: Mapping[str, Any], now: float) -> Token:
         access_token=SecretStr(str(body["access_token"])),
         expires_at=now + ttl_seconds,
         api_domain=check_base_url("api_domain (from the token response)", str(domain)) if domain else None,
-        lifetime=ttl_seconds,
     )
 
 

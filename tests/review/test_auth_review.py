@@ -36,7 +36,7 @@ async def test_three_processes_sharing_a_token_file_share_one_count_of_refreshes
     need four refreshes within ten minutes: twelve in all, and Zoho blocks the refresh token at
     eleven. The token file carries the count, so the eleventh is refused locally."""
     clock = [NOW]
-    accounts = FakeAccounts(_fresh_for(61))  # used for half its life: 30.5 s
+    accounts = FakeAccounts(_fresh_for(61))  # fresh for one second past the refresh margin
     path = tmp_path / "tokens.json"
     processes = [manager(accounts, clock, store=FileTokenStore(path)) for _ in range(3)]
     outcomes: list[str] = []
@@ -188,25 +188,6 @@ async def test_an_absurd_expires_in_does_not_make_every_call_refresh(expires_in:
     for _ in range(5):
         await tokens.get_token()
     assert accounts.sent == 1
-
-
-async def test_a_token_shorter_lived_than_the_refresh_margin_is_used_for_half_its_life(tmp_path: Path) -> None:
-    """The emulator's ``token_ttl=30`` (or a proxy's short tokens) under the 60 s margin: not a
-    refresh per call, which Zoho would block within ten calls. The file keeps the lifetime too."""
-    clock = [NOW]
-    accounts = FakeAccounts(_fresh_for(30))
-    tokens = manager(accounts, clock, store=FileTokenStore(tmp_path / "t.json"))
-    for _ in range(5):
-        await tokens.get_token()
-    clock[0] += 14.0
-    await tokens.get_token()
-    assert accounts.sent == 1
-    other = manager(accounts, clock, store=FileTokenStore(tmp_path / "t.json"))
-    await other.get_token()  # another process uses the stored one
-    assert accounts.sent == 1
-    clock[0] += 2.0
-    await tokens.get_token()
-    assert accounts.sent == 2
 
 
 async def test_legacy_expires_in_milliseconds_next_to_expires_in_sec() -> None:
