@@ -375,7 +375,8 @@ async def run_bulk(
     progress = BulkProgress()
     journal = Journal(journal_path, module=plan.module, mode=plan.mode) if journal_path else None
     if journal is not None:
-        await anyio.to_thread.run_sync(journal.load)
+        # Locked before it is read: another run resuming it now would send its pending batches too.
+        await anyio.to_thread.run_sync(journal.lock_and_load)
     worker_count = workers or transport.gate.limit
     window = anyio.Semaphore(worker_count * 2)
     send_batches, receive_batches = anyio.create_memory_object_stream[_Batch](worker_count)

@@ -23,6 +23,15 @@ lost). Anything else that is not a journal record (a damaged header, a line of a
 :class:`~bigin_async.errors.JournalError` naming the line: resuming from a misread journal could
 double or skip records, so the SDK never guesses. Journals written by version 1 of this format
 (before fingerprints were canonical) are still read, with their own fingerprint.
+
+One run at a time: two runs resuming the same journal at once would both send its pending
+batches (duplicates). A run holds an exclusive lock on ``<journal>.lock`` from before it reads the
+journal until it ends (``flock``; ``msvcrt.locking`` on Windows, the lock the token file uses); a
+second run, in another process or the same one, gets :class:`~bigin_async.errors.JournalError`
+before sending anything. The system drops the lock of a process that dies, so a crashed run
+never blocks its resume. (A lock file apart from the journal: a Windows lock on the journal itself
+would also stop its own reads.) The lock file is left in place: removing it could let a run
+waiting to lock the removed file and a new run locking a new one both go.
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -40,6 +50,7 @@ import anyio
 import anyio.to_thread
 
 from bigin_async._redact import logger
+from bigin_async.auth import _try_lock, _unlock
 from bigin_async.bulk.results import OutcomeAction, OutcomeStatus, RecordOutcome
 from bigin_async.errors import JournalError
 from bigin_async.models.wire import format_decimal, wire_value
@@ -49,6 +60,10 @@ __all__ = ["JOURNAL_VERSION", "Journal", "JournalEntry", "record_hash"]
 JOURNAL_VERSION = 2
 _STATUSES: frozenset[str] = frozenset({"success", "error", "unknown"})
 _ACTIONS: frozenset[str | None] = frozenset({"insert", "update", "delete", None})
+# Journals locked by runs of this process (resolved paths): the system lock alone would let a
+# second run of the same process through where locks are per process (NFS, some platforms).
+_IN_USE: set[str] = set()
+_IN_USE_GUARD = threading.Lock()
 # Which logged outcome of a fingerprint a re-run takes first: a confirmation beats everything.
 _RANK = {"success": 0, "unknown": 1, "error": 2}
 
@@ -120,6 +135,8 @@ class Journal:
         self._cut_at: int | None = None  # where a torn tail starts, cut before appending
         self._handle: BinaryIO | None = None
         self._lock = anyio.Lock()
+        self._lock_path = self.path.with_name(self.path.name + ".lock")
+        self._held: tuple[int, str] | None = None  # the lock file's descriptor, the key in _IN_USE
 
     def fingerprint(self, wire: Any) -> str:
         """The fingerprint this journal's format uses (version 1 journals keep their own)."""
@@ -129,6 +146,60 @@ class Journal:
         """Outcomes and in-flight records held and not yet taken by this run."""
         held = sum(len(value) if isinstance(value, list) else 1 for value in self._done.values())
         return held + sum(self._pending.values())
+
+    # -- one run at a time -----------------------------------------------------------------------
+    def lock(self) -> None:
+        """Take the journal for this run alone, or raise :class:`JournalError` if another run has it.
+
+        Non-blocking: a second run stops at once, before reading or sending anything, rather than
+        waiting for the first to end and then resuming work it cannot know was done meanwhile.
+        Released by :meth:`close` (and by the system if the process dies).
+        """
+        if self._held is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        key = os.path.realpath(self.path)
+        with _IN_USE_GUARD:
+            if key in _IN_USE:
+                raise self._in_use()
+            _IN_USE.add(key)
+        try:
+            fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except BaseException:
+            self._forget(key)
+            raise
+        try:
+            taken = _try_lock(fd)
+        except BaseException:
+            os.close(fd)
+            self._forget(key)
+            raise
+        if not taken:
+            os.close(fd)
+            self._forget(key)
+            raise self._in_use()
+        self._held = (fd, key)
+
+    def lock_and_load(self) -> None:
+        """:meth:`lock`, then :meth:`load`; a journal that cannot be read is unlocked again."""
+        self.lock()
+        try:
+            self.load()
+        except BaseException:
+            self.close()
+            raise
+
+    def _in_use(self) -> JournalError:
+        return JournalError(
+            f"journal {self.path} is in use by another run (its lock {self._lock_path.name} is held); "
+            "wait for that run to end, or give this one another journal",
+            path=str(self.path),
+        )
+
+    @staticmethod
+    def _forget(key: str) -> None:
+        with _IN_USE_GUARD:
+            _IN_USE.discard(key)
 
     # -- reading ---------------------------------------------------------------------------------
     def load(self) -> None:
@@ -352,9 +423,20 @@ class Journal:
         await self._append(line)
 
     def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+        """Close the file and release the run's lock (the lock last: the journal is complete by then)."""
+        try:
+            if self._handle is not None:
+                self._handle.close()
+                self._handle = None
+        finally:
+            if self._held is not None:
+                fd, key = self._held
+                self._held = None
+                try:
+                    _unlock(fd)
+                finally:
+                    os.close(fd)
+                    self._forget(key)
 
 
 def _dump(line: Mapping[str, Any]) -> bytes:
