@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import json
 import time
+from collections import Counter
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,10 +95,37 @@ class ImportReport:
     journal: str | None = None
     ignored_columns: list[str] = field(default_factory=list)
     columns_checked: bool = True
+    #: Records this run inserted / updated (``insert``, ``update``); the journal's skipped rows are not in it.
+    done_now: Counter[str] = field(default_factory=Counter)
 
     @property
     def ok(self) -> bool:
         return self.aborted is None and self.result.ok
+
+    @property
+    def skipped(self) -> int:
+        """Rows the journal showed as done by an earlier run: reported from it, not sent again."""
+        return self.result.counts["skipped"]
+
+    @property
+    def this_run(self) -> int:
+        """Rows this run decided: sent now, or refused before sending (a bad row); not the skipped ones."""
+        return self.result.total - self.skipped
+
+    def journal_summary(self) -> str | None:
+        """What the journal did for this run, in words (None without ``--journal``).
+
+        ``matched`` counts the rows the journal recognised (by content, wherever they now stand):
+        a resumed import that matches far fewer rows than the last run handled was given another
+        file, or another import's journal. Matched rows the journal shows in flight are sent
+        again (upserts, updates), so ``matched`` can exceed ``skipped``.
+        """
+        if self.journal is None:
+            return None
+        return (
+            f"journal: {self.result.journal_matched:,} of {self.result.total:,} rows matched it; "
+            f"{self.skipped:,} skipped (done by an earlier run), {self.this_run:,} handled by this run"
+        )
 
 
 class ResultsFile:
@@ -191,8 +219,12 @@ async def run_import(client: BiginClient, options: ImportOptions, view: Progress
     handle = _open_results(options.results_path)
     results = ResultsFile(handle, options.key_fields())
 
+    done_now: Counter[str] = Counter()
+
     def on_result(outcome: RecordOutcome) -> None:
         results.write(outcome, lines.pop(outcome.index, None))
+        if outcome.ok and outcome.action and not outcome.from_journal:
+            done_now[outcome.action] += 1
 
     common: dict[str, Any] = {
         "trigger": DEFAULT if options.workflows else [],
@@ -218,5 +250,5 @@ async def run_import(client: BiginClient, options: ImportOptions, view: Progress
         records.close()
     return ImportReport(
         result, total, time.perf_counter() - started, options.results_path, aborted, options.journal,
-        ignored_columns=checked.ignored, columns_checked=checked.checked,
+        ignored_columns=checked.ignored, columns_checked=checked.checked, done_now=done_now,
     )

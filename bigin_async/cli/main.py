@@ -164,15 +164,19 @@ def _print_import(console: Console, report: ImportReport) -> None:
 
     summary = report.result.summary()
     table = Table(title="import", show_header=True, header_style="bold")
-    for name in ("rows", "inserted", "updated", "failed", "unknown", "skipped (journal)", "time", "rate"):
+    for name in ("rows", "this run", "inserted", "updated", "failed", "unknown", "skipped (journal)", "time", "rate"):
         table.add_column(name, justify="right")
     table.add_row(
-        f"{summary['total']:,}", f"{summary['inserted']:,}", f"{summary['updated']:,}",
+        f"{summary['total']:,}", f"{report.this_run:,}", f"{report.done_now['insert']:,}",
+        f"{report.done_now['update']:,}",
         f"[red]{summary['failed']:,}[/]" if summary["failed"] else "0",
         f"[red]{summary['unknown']:,}[/]" if summary["unknown"] else "0",
-        f"{summary['skipped']:,}", f"{report.elapsed:.1f} s", format_rate(summary["total"], report.elapsed),
+        f"{summary['skipped']:,}", f"{report.elapsed:.1f} s", format_rate(report.this_run, report.elapsed),
     )
     console.print(table)
+    journal_line = report.journal_summary()
+    if journal_line:
+        console.print(journal_line, highlight=False)
     console.print(f"results: {report.results_path}")
     if report.ignored_columns:
         console.print(

@@ -130,3 +130,41 @@ async def test_refused_credentials_exit_2(tmp_path: Path) -> None:
     assert run.code == 2
     assert "not authorised" in run.err and "invalid_client" in run.err  # found at the field-metadata read
     assert len(emulator.store.table("Contacts")) == 0
+
+
+async def test_a_resumed_import_says_how_many_rows_the_journal_matched_and_skipped(tmp_path: Path) -> None:
+    emulator = BiginEmulator()
+    rows = [[f"N{i}", f"n{i}@example.com"] for i in range(250)]
+    journal = str(tmp_path / "c.journal")
+    done = write_csv(tmp_path / "done.csv", [["Last_Name", "Email"], *rows[:150]])
+    first = await bigin(emulator, "import", "Contacts", str(done), "--mode", "upsert", "--journal", journal)
+    assert first.code == 0, first.err
+    assert "journal: 0 of 150 rows matched" in first.out  # a fresh journal: nothing to skip
+    # The same rows again, reordered, with 100 new ones among them: only those are sent.
+    source = write_csv(tmp_path / "c.csv", [["Last_Name", "Email"], *reversed(rows)])
+    again = await bigin(emulator, "import", "Contacts", str(source), "--mode", "upsert", "--journal", journal)
+    assert again.code == 0, again.err
+    assert "journal: 150 of 250 rows matched" in again.out
+    assert "150 skipped (done by an earlier run)" in again.out and "100 handled by this run" in again.out
+    assert len(emulator.store.table("Contacts")) == 250
+    # The table keeps this run apart from the journal's: 100 inserted now, not 250.
+    header, values = _table_row(again.out)
+    assert dict(zip(header, values, strict=True)) | {"time": "", "rate": ""} == {
+        "rows": "250", "this run": "100", "inserted": "100", "updated": "0", "failed": "0", "unknown": "0",
+        "skipped (journal)": "150", "time": "", "rate": "",
+    }
+
+
+def _table_row(out: str) -> tuple[list[str], list[str]]:
+    """The header and the one row of the summary table rich drew."""
+    lines = [line for line in out.splitlines() if line.startswith(("┃", "│"))]
+    cells = [[cell.strip() for cell in line.strip("┃│").replace("┃", "│").split("│")] for line in lines]
+    return cells[0], cells[1]
+
+
+async def test_an_import_without_a_journal_prints_no_journal_line(tmp_path: Path) -> None:
+    emulator = BiginEmulator()
+    source = write_csv(tmp_path / "c.csv", [["Last_Name", "Email"], ["N", "n@example.com"]])
+    run = await bigin(emulator, "import", "Contacts", str(source))
+    assert run.code == 0, run.err
+    assert "journal:" not in run.out
