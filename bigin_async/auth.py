@@ -31,7 +31,7 @@ import anyio.to_thread
 import httpx
 from pydantic import SecretStr
 
-from bigin_async._redact import REDACTED, SENSITIVE_KEYS, logger, redact_text
+from bigin_async._redact import REDACTED, SENSITIVE_KEYS, logger, redact_text, register_secret
 from bigin_async.config import Region, check_base_url, resolve_region
 from bigin_async.errors import (
     AuthenticationError,
@@ -99,6 +99,10 @@ class Token:
     access_token: SecretStr
     expires_at: float | None
     api_domain: str | None = None
+
+    def __post_init__(self) -> None:
+        # A server may echo the token with no label around it: scrub it by value everywhere.
+        register_secret(self.access_token.get_secret_value())
 
     def is_fresh(self, now: float, margin: float) -> bool:
         return self.expires_at is None or now < self.expires_at - margin
@@ -447,7 +451,7 @@ def _read_answer(
         raise cls(f"the OAuth server failed (HTTP {response.status_code})", status_code=response.status_code, method="POST", url=url)
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # garbage or a body nested past the parser
         body = None
     if not isinstance(body, dict):
         raise AuthenticationError(
@@ -578,6 +582,9 @@ class TokenManager:
         self._client_id = client_id
         self._client_secret = client_secret
         self._refresh_token = refresh_token
+        for secret in (client_secret, refresh_token):
+            if secret is not None:  # an echo without a label ("bad secret ...") is scrubbed too
+                register_secret(secret.get_secret_value())
         self.store: TokenStore = store or MemoryTokenStore()
         self.refresh_margin = refresh_margin
         self.timeout = timeout
@@ -1053,7 +1060,7 @@ async def revoke(
             raise BiginConnectionError(f"token revoke failed: {type(exc).__name__}", method="POST", url=url) from exc
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # garbage or a body nested past the parser
         body = {}
     if response.status_code >= 400 or (isinstance(body, dict) and "error" in body):
         raise _oauth_error(body if isinstance(body, dict) else {}, response.status_code, url, secrets=(token,))

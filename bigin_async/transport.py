@@ -191,6 +191,8 @@ class Transport:
         if shared.closed:
             return
         shared.closed = True
+        # A refresh under way ends now: its waiters get a typed error, not the refresh's own bound.
+        shared.tokens.close()
         if shared.owns_http:
             await shared.http.aclose()
 

@@ -170,7 +170,7 @@ class BooksClient(AsyncClosing):
             )
             try:
                 body = response.json() if response.content else None
-            except ValueError:
+            except (ValueError, RecursionError):  # garbage, or nested past the parser
                 body = None
             if response.status_code == 401 and not refreshed:
                 # The token manager's cap on rejection refreshes is Bigin's too: a Books token that

@@ -296,3 +296,83 @@ async def test_a_deeply_nested_error_answer_is_still_its_typed_error(status: int
             await bigin.request("GET", "/org")
     assert caught.value.status_code == status
     assert len(seen) == (2 if retried else 1)
+
+
+# -- the token manager registers the secrets it holds, so an unlabelled echo is scrubbed too --------
+def test_the_token_manager_s_secrets_are_redacted_by_value_without_a_label() -> None:
+    from pydantic import SecretStr
+
+    from bigin_async._redact import redact_text
+    from bigin_async.auth import Token, TokenManager
+
+    secret, refresh, access = "plainsecret4711xyz", "plainrefresh0815abc", "plainaccess2342qrs"
+    TokenManager(
+        token_url="https://accounts.zoho.com/oauth/v2/token",
+        client_id=SecretStr("client-id-1"),
+        client_secret=SecretStr(secret),
+        refresh_token=SecretStr(refresh),
+    )
+    Token(SecretStr(access), None)
+    echoed = redact_text(f"bad value {secret} / {refresh} / {access} seen")
+    assert secret not in echoed and refresh not in echoed and access not in echoed
+    assert echoed.startswith("bad value ") and echoed.endswith(" seen")
+
+
+async def test_closing_the_client_ends_a_refresh_in_progress_for_its_waiters() -> None:
+    """Transport.aclose closes the token manager: a waiter gets the typed error, not the flight's bound."""
+    import anyio
+    import httpx
+    import respx
+
+    from bigin_async import BiginClient, ConfigurationError
+
+    started = anyio.Event()
+    release = anyio.Event()
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        started.set()
+        await release.wait()
+        return httpx.Response(200, json={"access_token": "x" * 20, "expires_in": 3600})
+
+    with respx.mock(assert_all_called=False) as router:
+        router.post("https://accounts.zoho.com/oauth/v2/token").mock(side_effect=hang)
+        client = BiginClient(client_id="id", client_secret="s" * 12, refresh_token="r" * 12)
+        errors: list[BaseException] = []
+
+        async def call() -> None:
+            try:
+                await client.request("GET", "/org")
+            except BaseException as exc:  # noqa: BLE001 - the test inspects what the waiter got
+                errors.append(exc)
+
+        with anyio.fail_after(20):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(call)
+                await started.wait()
+                await client.aclose()
+        release.set()
+    assert len(errors) == 1 and isinstance(errors[0], ConfigurationError)
+
+
+async def test_a_deeply_nested_token_answer_is_a_typed_authentication_error() -> None:
+    import httpx
+    import respx
+    from pydantic import SecretStr
+
+    from bigin_async import AuthenticationError
+    from bigin_async.auth import TokenManager
+
+    with respx.mock() as router:
+        router.post("https://accounts.zoho.com/oauth/v2/token").mock(
+            return_value=httpx.Response(200, content=b"[" * 100_000)
+        )
+        async with httpx.AsyncClient() as http:
+            tokens = TokenManager(
+                token_url="https://accounts.zoho.com/oauth/v2/token",
+                client_id=SecretStr("client-id-1"),
+                client_secret=SecretStr("s" * 12),
+                refresh_token=SecretStr("r" * 12),
+            )
+            tokens.http = http
+            with pytest.raises(AuthenticationError):
+                await tokens.get_token()
