@@ -222,3 +222,24 @@ async def test_two_runs_of_one_process_on_one_journal_are_refused_too(tmp_path: 
     assert result.ok and len(second) == 1 and "in use by another run" in str(second[0])
     assert sorted(r["Last_Name"] for r in emulator.store.table("Contacts")) == ["first", "first too"]
     assert len(wire.sent) == 1
+
+
+async def test_a_run_cancelled_while_it_reads_its_journal_leaves_it_free(tmp_path: Path, monkeypatch: Any) -> None:
+    from bigin_async.bulk.journal import Journal
+
+    journal = str(tmp_path / "j")
+    emulator = BiginEmulator()
+    load = Journal.load
+    async with wired_client(emulator) as (bigin, wire):
+        with anyio.CancelScope() as scope:
+
+            def cancelling_load(self: Journal) -> None:
+                anyio.from_thread.run_sync(scope.cancel)  # cancelled while the journal is locked and read
+                load(self)
+
+            monkeypatch.setattr(Journal, "load", cancelling_load)
+            await bigin.contacts.bulk_create([{"Last_Name": "never"}], journal=journal)
+        assert scope.cancelled_caught and wire.sent == []
+        monkeypatch.setattr(Journal, "load", load)
+        result = await bigin.contacts.bulk_create([{"Last_Name": "Lovelace"}], journal=journal)
+    assert result.ok and len(emulator.store.table("Contacts")) == 1
