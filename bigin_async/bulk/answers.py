@@ -56,10 +56,17 @@ def read_answers(content: bytes) -> list[Answer]:
     """The per-record answers in ``content``; :class:`UnreadableAnswerError` if it cannot be read."""
     if not content.strip():
         return []
+    # Raised outside the ``except``: a JSON error keeps the whole body (``.doc``), and the answer
+    # may echo what was sent; nothing of it may ride along as the new error's context.
+    problem: str | None = None
     try:
         body = json.loads(content)
     except ValueError as error:
-        raise UnreadableAnswerError(f"the answer is not valid JSON: {error}") from None
+        problem = f"the answer is not valid JSON: {type(error).__name__} at position {getattr(error, 'pos', '?')}"
+    except RecursionError:
+        problem = "the answer is nested deeper than any write answer"
+    if problem is not None:
+        raise UnreadableAnswerError(problem)
     entries = body.get("data") if isinstance(body, dict) else None
     if isinstance(entries, list):
         answers = [_plain(entry) for entry in entries]

@@ -325,7 +325,7 @@ def _per_record(response: httpx.Response, items: Sequence[_Item]) -> list[Answer
     """
     try:
         body = jsonlib.loads(response.content)
-    except ValueError:
+    except (ValueError, RecursionError):  # garbage, or nested past the parser: about the call
         body = None
     entries = body.get("data") if isinstance(body, dict) else None
     if not isinstance(entries, list) or len(entries) != len(items):

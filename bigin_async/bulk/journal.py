@@ -237,7 +237,7 @@ class Journal:
     def _parse(self, number: int, raw: bytes) -> Any:
         try:
             return json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: a line nested past the parser
             pass
         # Journals of format 1 could glue a run's first line onto the torn tail of the run before:
         # the glued line is complete and is kept; the fragment before it was never a record.

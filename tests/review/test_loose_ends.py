@@ -10,6 +10,7 @@ import random
 import string
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -376,3 +377,40 @@ async def test_a_deeply_nested_token_answer_is_a_typed_authentication_error() ->
             tokens.http = http
             with pytest.raises(AuthenticationError):
                 await tokens.get_token()
+
+
+# -- bulk answers and journal lines nested past the parser ------------------------------------------
+def test_a_deeply_nested_bulk_answer_is_unreadable_and_keeps_no_body() -> None:
+    from bigin_async.bulk.answers import UnreadableAnswerError, read_answers
+
+    for content in (b"[" * 100_000, b'{"data": "' + b"secret-body " * 10 + b"'"):
+        with pytest.raises(UnreadableAnswerError) as caught:
+            read_answers(content)
+        chained = [caught.value.__cause__, caught.value.__context__]
+        assert all(getattr(error, "doc", "") in ("", None) for error in chained if error is not None)
+
+
+async def test_a_deeply_nested_4xx_bulk_answer_is_the_typed_error() -> None:
+    import httpx
+
+    from bigin_async import APIError
+    from bigin_async.bulk.engine import _per_record
+
+    response = httpx.Response(
+        400, content=b"[" * 100_000, request=httpx.Request("POST", "https://www.zohoapis.com/bigin/v2/Contacts")
+    )
+    with pytest.raises(APIError):
+        _per_record(response, [])
+
+
+def test_a_journal_line_nested_past_the_parser_is_a_journal_error(tmp_path: Path) -> None:
+    from bigin_async import JournalError
+    from bigin_async.bulk.journal import Journal
+
+    path = tmp_path / "run.journal"
+    header = Journal(path, module="Contacts", mode="create")._headers()[-1]
+    path.write_bytes(header + b"[" * 100_000 + b"\n")
+    journal = Journal(path, module="Contacts", mode="create")
+    with pytest.raises(JournalError):
+        journal.lock_and_load()
+    journal.close()
