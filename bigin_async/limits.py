@@ -114,6 +114,18 @@ class RateLimiter:
             interval, burst=burst, clock=clock, sleep_until=sleep_until, window=60.0 + latency_allowance, limit=calls
         )
 
+    @classmethod
+    def between_calls(
+        cls, delay: float, *, clock: Clock | None = None, sleep_until: SleepUntil | None = None
+    ) -> RateLimiter:
+        """At least ``delay`` seconds between two real sends (the ``intercall_delay`` setting).
+
+        Booked times alone keep only the *booked* sends apart: a call that waited on another
+        limiter, or woke late from an event-loop stall, would go together with the next one.
+        The record of the last real send keeps the real ones apart too.
+        """
+        return cls(delay, clock=clock, sleep_until=sleep_until, window=delay, limit=1)
+
     def window_opens(self) -> float:
         """When one more real send keeps every window within the limit (``-inf``: already)."""
         sent = self._sent
@@ -149,7 +161,7 @@ class RateLimiter:
         return self._clock()
 
 
-async def pace(limiters: Sequence[RateLimiter]) -> None:
+async def pace(limiters: Sequence[RateLimiter], *, ready: Callable[[], bool] | None = None) -> bool:
     """Wait until one send keeps every limiter's promise, and record it on each.
 
     Each limiter in turn books its next send time and the caller sleeps until it; put the
@@ -164,19 +176,29 @@ async def pace(limiters: Sequence[RateLimiter]) -> None:
     more send would put too many in one window. That check and the record of the send are
     synchronous (no await between them), so two callers woken together cannot both take the
     last place.
+
+    ``ready`` is asked at that same synchronous moment whether the call really goes now (the
+    transport's last look at the 429 cooldown and the daily credits): when it says no (returns
+    False, or raises) nothing is recorded, because a send that never happened must not hold a
+    place among the last N sends and slow the calls after it. Returns whether the send goes.
+    A booking given up on (the caller cancelled, or not ready) stays booked: that only errs on
+    the slow side, by one interval.
     """
-    if not limiters:
-        return
-    clock, sleep_until = limiters[0]._clock, limiters[0]._sleep_until
-    for limiter in limiters:
-        start = limiter.reserve()
-        if start > clock():
+    if limiters:
+        clock, sleep_until = limiters[0]._clock, limiters[0]._sleep_until
+        for limiter in limiters:
+            start = limiter.reserve()
+            if start > clock():
+                await sleep_until(start)
+        while (start := max(limiter.window_opens() for limiter in limiters)) > clock():
             await sleep_until(start)
-    while (start := max(limiter.window_opens() for limiter in limiters)) > clock():
-        await sleep_until(start)
-    now = clock()
-    for limiter in limiters:
-        limiter.record(now)
+    if ready is not None and not ready():
+        return False
+    if limiters:
+        now = clock()
+        for limiter in limiters:
+            limiter.record(now)
+    return True
 
 
 class Cooldown:

@@ -146,7 +146,7 @@ class Transport:
                 if settings.bulk_operations_per_minute
                 else None
             ),
-            intercall=RateLimiter(settings.intercall_delay) if settings.intercall_delay > 0 else None,
+            intercall=RateLimiter.between_calls(settings.intercall_delay) if settings.intercall_delay > 0 else None,
             budget=DailyBudget(settings.daily_limit, min_remaining=settings.min_calls_remaining),
             cooldown=Cooldown(),
         )
@@ -338,18 +338,23 @@ class Transport:
             await shared.cooldown.wait()
             async with shared.gate:
                 token = await shared.tokens.get_token()
-                if shared.cooldown.remaining <= 0:
-                    await pace(call.pacers)
-                # A 429 answered while this call queued at the gate or paced opens the cooldown
-                # for everyone: leave the gate and wait it out rather than send into it.
-                if shared.cooldown.remaining > 0:
-                    continue
                 call.url = self.url_for(call.path, token)
-                shared.budget.spend(call.cost)
+                # A 429 answered while this call queued at the gate, took its token or paced opens
+                # the cooldown for everyone: leave the gate and wait it out rather than send into it.
+                if shared.cooldown.remaining > 0 or not await pace(call.pacers, ready=lambda: self._ready(call)):
+                    continue
                 try:
                     return await self._exchange(call, token)
                 finally:
                     shared.budget.settle(call.cost)
+
+    def _ready(self, call: _Call) -> bool:
+        """The last look before sending, with no await before the send is recorded: not inside a
+        429 cooldown, and the daily credits allow it (spent now; raises when they do not)."""
+        if self._shared.cooldown.remaining > 0:
+            return False
+        self._shared.budget.spend(call.cost)
+        return True
 
     async def _exchange(self, call: _Call, token: Token) -> _Attempt:
         """Send and read the whole answer, within ``timeout`` for the exchange as a whole."""

@@ -360,8 +360,10 @@ async def test_intercall_delay_spaces_call_starts() -> None:
         async with anyio.create_task_group() as tg:
             for _ in range(4):
                 tg.start_soon(bigin.request, "GET", "/org")
+    # Booked at least the delay apart; more when a send went later than booked (the next one
+    # then follows the real send, see tests/review/test_transport_review.py).
     gaps = [b - a for a, b in zip(reserved, reserved[1:], strict=False)]
-    assert len(reserved) == 4 and all(gap == pytest.approx(0.02) for gap in gaps)
+    assert len(reserved) == 4 and all(gap >= 0.02 - 1e-9 for gap in gaps)
 
 
 # -- send_parsed: the parser runs inside the retry loop ---------------------------------------

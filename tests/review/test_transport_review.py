@@ -1,0 +1,145 @@
+"""Adversarial review of the request pipeline (issue #9): pacing records, cooldown, deadline, tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+import respx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bigin_async import BiginTimeoutError, BudgetExhaustedError
+from bigin_async.limits import RateLimiter, pace
+from tests.transport.helpers import API, TOKEN_URL, make_client, mock_token, token_body
+from tests.transport.test_limits import SimClock, worst_window
+
+
+def _limiter(bigin: Any) -> RateLimiter:
+    limiter = bigin._transport._shared.minute_limiter
+    assert limiter is not None
+    return limiter
+
+
+# -- the limiters' record of real sends holds only sends that happened -----------------------------
+async def test_a_call_bounced_by_a_cooldown_after_pacing_records_no_send() -> None:
+    """A 429 that opens the cooldown while a call paces sends it back to wait: the send time it
+    recorded never happened, and phantom sends in the record slow every later call."""
+    with respx.mock() as router:
+        mock_token(router)
+        api = router.get(f"{API}/org").respond(json={"org": []})
+        async with make_client(requests_per_minute=600) as bigin:
+            limiter = _limiter(bigin)
+            shared = bigin._transport._shared
+            real_sleep_until = limiter._sleep_until
+            opened = []
+
+            async def sleep_then_429(deadline: float) -> None:
+                if not opened:  # as if another call got a 429 with Retry-After while this one paced
+                    opened.append(True)
+                    shared.cooldown.open_for(0.3)
+                await real_sleep_until(deadline)
+
+            limiter._sleep_until = sleep_then_429
+            with anyio.fail_after(10):
+                await bigin.request("GET", "/org")
+                await bigin.request("GET", "/org")
+        assert opened
+        assert api.call_count == 2
+        assert len(limiter._sent) == api.call_count
+
+
+async def test_a_call_the_daily_budget_refuses_records_no_send() -> None:
+    """A call refused before sending (too few credits left) must not take a place among the
+    last N sends: it never reached Zoho."""
+    with respx.mock(assert_all_called=False) as router:
+        mock_token(router)
+        api = router.post(f"{API}/Contacts").respond(201, json={"data": []})
+        async with make_client(requests_per_minute=600, daily_limit=5, min_calls_remaining=1) as bigin:
+            limiter = _limiter(bigin)
+            with pytest.raises(BudgetExhaustedError):
+                await bigin.request("POST", "/Contacts", json={"data": [{"Last_Name": str(i)} for i in range(50)]})
+        assert api.call_count == 0
+        assert len(limiter._sent) == 0
+
+
+# -- every limiter, the intercall delay among them, bounds the real send times ------------------
+async def _simulate_all(calls: int, tasks: int, stalls: dict[int, float], bulk_every: int) -> dict[str, list[float]]:
+    clock = SimClock()
+    bulk = RateLimiter.per_minute(10, clock=clock, sleep_until=clock.sleep_until)
+    minute = RateLimiter.per_minute(60, clock=clock, sleep_until=clock.sleep_until)
+    intercall = RateLimiter.between_calls(0.5, clock=clock, sleep_until=clock.sleep_until)
+    sends: dict[str, list[float]] = {"bulk": [], "all": []}
+    left = calls
+
+    async def caller() -> None:
+        nonlocal left
+        while left > 0:
+            left -= 1
+            is_bulk = left % bulk_every == 0
+            await pace([bulk, minute, intercall] if is_bulk else [minute, intercall])
+            sends["all"].append(clock())
+            if is_bulk:
+                sends["bulk"].append(clock())
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(tasks):
+            tg.start_soon(caller)
+        for step in range(40 * calls):  # bounded: each step wakes at least one sleeper
+            await anyio.wait_all_tasks_blocked()
+            if not clock.sleepers:
+                break
+            clock.advance(stalls.get(step, 0.0))
+    assert len(sends["all"]) == calls
+    return sends
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    tasks=st.integers(min_value=1, max_value=20),
+    stalls=st.dictionaries(st.integers(min_value=0, max_value=300), st.floats(min_value=0.0, max_value=30.0), max_size=8),
+    bulk_every=st.integers(min_value=1, max_value=5),
+)
+def test_no_window_of_real_sends_breaks_the_bulk_minute_or_intercall_promise(
+    anyio_backend: str, tasks: int, stalls: dict[int, float], bulk_every: int
+) -> None:
+    sends = anyio.run(_simulate_all, 150, tasks, stalls, bulk_every, backend=anyio_backend)
+    every = sorted(sends["all"])
+    assert worst_window(every) <= 60
+    assert worst_window(sorted(sends["bulk"])) <= 10
+    gaps = [b - a for a, b in zip(every, every[1:], strict=False)]
+    assert min(gaps) >= 0.5 - 1e-9  # intercall_delay between real sends, even after a stall
+
+
+async def test_an_event_loop_stall_does_not_send_intercall_spaced_calls_together() -> None:
+    sends = await _simulate_all(40, 10, {5: 10.0}, bulk_every=1000)
+    every = sorted(sends["all"])
+    assert min(b - a for a, b in zip(every, every[1:], strict=False)) >= 0.5 - 1e-9
+
+
+# -- a deadline that ends a call waiting for a refresh leaves the refresh to finish -----------------
+async def test_a_deadline_while_waiting_for_a_refresh_does_not_abort_or_repeat_it() -> None:
+    release = anyio.Event()
+    asked = anyio.Event()
+    minted = []
+
+    async def slow_token(request: httpx.Request) -> httpx.Response:
+        minted.append(request)
+        asked.set()
+        await release.wait()
+        return httpx.Response(200, json=token_body("the-one"))
+
+    with respx.mock() as router:
+        router.post(TOKEN_URL).mock(side_effect=slow_token)
+        api = router.get(f"{API}/org").respond(json={"org": []})
+        async with make_client(deadline=0.2) as bigin:
+            with anyio.fail_after(10):
+                with pytest.raises(BiginTimeoutError):
+                    await bigin.request("GET", "/org")  # the deadline passes while the refresh is out
+                assert minted
+                release.set()
+                await bigin.with_options(deadline=None).request("GET", "/org")
+        assert len(minted) == 1
+        assert api.calls.last.request.headers["Authorization"] == "Zoho-oauthtoken the-one"
