@@ -36,7 +36,9 @@ waiting to lock the removed file and a new run locking a new one both go.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import threading
@@ -44,7 +46,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import anyio
 import anyio.to_thread
@@ -133,7 +135,8 @@ class Journal:
         self._pending: dict[int, int] = {}
         self._strings: dict[str, str] = {}
         self._cut_at: int | None = None  # where a torn tail starts, cut before appending
-        self._handle: BinaryIO | None = None
+        self._handle: io.FileIO | None = None
+        self._broken: OSError | None = None  # a write failed: nothing more is appended
         self._lock = anyio.Lock()
         self._lock_path = self.path.with_name(self.path.name + ".lock")
         self._held: tuple[int, str] | None = None  # the lock file's descriptor, the key in _IN_USE
@@ -369,26 +372,61 @@ class Journal:
         return JournalEntry(fingerprint, outcome)
 
     # -- writing ---------------------------------------------------------------------------------
-    def _open(self) -> BinaryIO:
+    def _open(self) -> io.FileIO:
         if self._handle is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            if self._cut_at is not None:
-                # Cut the torn tail first: appended after it, the next line would be unreadable.
-                os.ftruncate(fd, self._cut_at)
-                os.fsync(fd)
-                self._cut_at = None
-            self._handle = os.fdopen(fd, "ab")
+            try:
+                if self._cut_at is not None:
+                    # Cut the torn tail first: appended after it, the next line would be unreadable.
+                    os.ftruncate(fd, self._cut_at)
+                    os.fsync(fd)
+                    self._cut_at = None
+            except BaseException:
+                os.close(fd)
+                raise
+            # Unbuffered: a line is on its way to the disk when write returns, and a failed write
+            # leaves nothing in a buffer for close() to append later, after the line was taken back.
+            self._handle = os.fdopen(fd, "ab", buffering=0)
             if os.fstat(fd).st_size == 0:
                 self.version = JOURNAL_VERSION
                 self._write_now([self._header_line(JOURNAL_VERSION)])
+                # A new file's name lives in its directory: without syncing that too, a power cut
+                # can lose the whole journal although each of its lines was synced.
+                _sync_directory(self.path.parent)
         return self._handle
 
     def _write_now(self, lines: Sequence[dict[str, Any]]) -> None:
+        """Append ``lines`` and fsync them, or raise :class:`JournalError` and append nothing ever again.
+
+        A write or fsync that fails (disk full, I/O error) leaves the line in doubt: it is cut off
+        again (so no half line stays in the middle of the journal, where it would make it
+        unreadable) and the journal refuses every later write, which stops the run: a batch is
+        never sent unless its *pending* line is on disk.
+        """
+        if self._broken is not None:
+            raise self._unwritable(self._broken)
         handle = self._open()
-        handle.write(b"".join(_dump(line) + b"\n" for line in lines))
-        handle.flush()
-        os.fsync(handle.fileno())
+        fd = handle.fileno()
+        data = memoryview(b"".join(_dump(line) + b"\n" for line in lines))
+        start = os.fstat(fd).st_size
+        try:
+            while data:
+                data = data[os.write(fd, data):]
+            os.fsync(fd)
+        except OSError as error:
+            self._broken = error
+            with contextlib.suppress(OSError):  # best effort: a line left in doubt reads as pending
+                os.ftruncate(fd, start)
+                os.fsync(fd)
+            raise self._unwritable(error) from error
+
+    def _unwritable(self, error: OSError) -> JournalError:
+        return JournalError(
+            f"journal {self.path} could not be written ({error}); the run stopped so that no record is "
+            "sent without being journaled. Free the disk and run again with this journal to resume",
+            path=str(self.path),
+        )
 
     async def _append(self, line: dict[str, Any]) -> None:
         async with self._lock:
@@ -437,6 +475,17 @@ class Journal:
                 finally:
                     os.close(fd)
                     self._forget(key)
+
+
+def _sync_directory(path: Path) -> None:
+    """fsync a directory, so a file just created in it survives a power cut (not possible on Windows)."""
+    if os.name == "nt":  # pragma: no cover - Windows cannot open a directory; NTFS journals it
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _dump(line: Mapping[str, Any]) -> bytes:
