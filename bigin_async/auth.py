@@ -99,20 +99,37 @@ class Token:
     access_token: SecretStr
     expires_at: float | None
     api_domain: str | None = None
+    #: How long the token was to live when Zoho minted it (seconds), if known.
+    lifetime: float | None = None
 
     def __post_init__(self) -> None:
         # A server may echo the token with no label around it: scrub it by value everywhere.
         register_secret(self.access_token.get_secret_value())
 
     def is_fresh(self, now: float, margin: float) -> bool:
-        return self.expires_at is None or now < self.expires_at - margin
+        """Usable without a refresh: more than ``margin`` seconds left, or, for a token whose whole
+        life is shorter than twice the margin, still in the first half of its life.
+
+        A token that lives 30 s (a short-lived token from a proxy or the emulator) is inside the
+        60 s margin from birth: refreshed before every call, Zoho would block the refresh token
+        after ten calls. Its first 15 s are used instead. A token without a known lifetime (an
+        older token file, a bare access token) keeps the margin alone.
+        """
+        if self.expires_at is None:
+            return True
+        if self.lifetime is not None:
+            margin = min(margin, self.lifetime / 2)
+        return now < self.expires_at - margin
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "access_token": self.access_token.get_secret_value(),
             "expires_at": self.expires_at,
             "api_domain": self.api_domain,
         }
+        if self.lifetime is not None:
+            data["lifetime"] = self.lifetime  # absent in older files: from_json reads both
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Token:
@@ -128,10 +145,12 @@ class Token:
         domain = data.get("api_domain")
         if domain is not None and not isinstance(domain, str):
             raise ValueError("api_domain must be a URL")
+        kept: Any = data.get("lifetime")  # a file written before lifetimes were kept has none
         return cls(
             access_token=SecretStr(access),
             expires_at=float(expires) if expires is not None else None,
             api_domain=check_base_url("api_domain (from the token store)", domain) if domain else None,
+            lifetime=float(kept) if _is_time(kept) and float(kept) > 0 else None,
         )
 
 
@@ -497,6 +516,7 @@ def _token_from_body(body: Mapping[str, Any], now: float) -> Token:
         access_token=SecretStr(str(body["access_token"])),
         expires_at=now + ttl_seconds,
         api_domain=check_base_url("api_domain (from the token response)", str(domain)) if domain else None,
+        lifetime=ttl_seconds,
     )
 
 

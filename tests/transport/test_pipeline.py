@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import anyio
 import httpx
 import pydantic
 import pytest
 import respx
+from pydantic import SecretStr
 
 from bigin_async import (
     AmbiguousWriteError,
@@ -17,6 +20,7 @@ from bigin_async import (
     RateLimitError,
     ServerError,
 )
+from bigin_async.auth import MemoryTokenStore, Token
 from tests.transport.helpers import API, TOKEN_URL, make_client, mock_token, token_body
 
 
@@ -91,16 +95,55 @@ async def test_single_flight_refresh_for_20_concurrent_calls() -> None:
 
 
 async def test_expired_token_is_refreshed_early() -> None:
+    """A token within the refresh margin of its expiry (an hour-long one minted 59.5 minutes ago,
+    found in the store) is refreshed before anything is sent with it."""
+    store = MemoryTokenStore()
+    with respx.mock() as router:
+        token_route = router.post(TOKEN_URL).respond(json=token_body("second"))
+        api = router.get(f"{API}/org").respond(json={"org": []})
+        async with make_client(token_store=store) as bigin:
+            old = Token(SecretStr("first"), expires_at=time.time() + 30, api_domain=None, lifetime=3600.0)
+            await store.save(bigin.transport.tokens.store_key, old)
+            await bigin.request("GET", "/org")
+        assert token_route.call_count == 1
+        assert api.calls[0].request.headers["Authorization"] == "Zoho-oauthtoken second"
+
+
+async def test_a_fresh_short_lived_token_serves_calls_for_half_its_life() -> None:
+    """A 30 s token (the emulator's token_ttl=30, a proxy's short tokens) is shorter-lived than the
+    60 s margin: refreshed on every call, Zoho would block the refresh token after ten calls. It is
+    used for half its life (15 s), then refreshed before it runs out."""
+    now = [1_000_000.0]
     with respx.mock() as router:
         token_route = router.post(TOKEN_URL).mock(
-            side_effect=[httpx.Response(200, json=token_body("first", expires_in=30)), httpx.Response(200, json=token_body("second"))]
+            side_effect=[httpx.Response(200, json=token_body("first", expires_in=30)),
+                         httpx.Response(200, json=token_body("second", expires_in=30))]
         )
         api = router.get(f"{API}/org").respond(json={"org": []})
         async with make_client() as bigin:
-            await bigin.request("GET", "/org")  # first token expires within the 60 s margin...
-            await bigin.request("GET", "/org")  # ...so the second call refreshes before sending
+            bigin.transport.tokens._clock = lambda: now[0]
+            for _ in range(12):  # more calls than Zoho's ten refreshes
+                await bigin.request("GET", "/org")
+            now[0] += 14.9
+            await bigin.request("GET", "/org")
+            assert token_route.call_count == 1
+            now[0] += 0.2  # 15.1 s after it was minted: past half its life
+            await bigin.request("GET", "/org")
         assert token_route.call_count == 2
-        assert api.calls[1].request.headers["Authorization"] == "Zoho-oauthtoken second"
+        assert api.calls.last.request.headers["Authorization"] == "Zoho-oauthtoken second"
+
+
+def test_a_token_keeps_its_lifetime_in_the_token_file_and_old_files_stay_readable() -> None:
+    token = Token(SecretStr("1000.a"), expires_at=1_000_030.0, api_domain="https://www.zohoapis.com", lifetime=30.0)
+    again = Token.from_json(token.to_json())
+    assert again.lifetime == 30.0
+    assert again.is_fresh(1_000_014.0, 60.0) and not again.is_fresh(1_000_016.0, 60.0)
+    old_file = {"access_token": "1000.a", "expires_at": 1_000_030.0, "api_domain": None}  # before lifetime
+    legacy = Token.from_json(old_file)
+    assert legacy.lifetime is None
+    assert not legacy.is_fresh(1_000_000.0, 60.0)  # no lifetime known: the margin alone decides
+    for bad in ("30", None, -5.0, 0.0, float("nan"), float("inf"), True):
+        assert Token.from_json({**old_file, "lifetime": bad}).lifetime is None  # hand-edited: ignored
 
 
 async def test_401_invalid_token_refreshes_once_and_retries_once() -> None:
