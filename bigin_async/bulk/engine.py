@@ -271,8 +271,11 @@ def _outcomes_for_error(plan: BulkPlan, items: Sequence[_Item], error: Exception
     ]
 
 
-async def _send(transport: Transport, plan: BulkPlan, items: Sequence[_Item]) -> tuple[list[RecordOutcome], bool]:
-    """Send one batch: its outcomes, and whether they are final (worth journaling as done).
+async def _send(
+    transport: Transport, plan: BulkPlan, items: Sequence[_Item]
+) -> tuple[list[RecordOutcome], bool, bool]:
+    """Send one batch: its outcomes, whether they are final (worth journaling as done), and
+    whether the server may have applied the call.
 
     Per-record answers and unknown fates are final. A failure of the call as a whole (server
     errors or connection failures that outlasted the retries, a request-level 4xx) is not: the
@@ -296,9 +299,20 @@ async def _send(transport: Transport, plan: BulkPlan, items: Sequence[_Item]) ->
             continue
         except (BiginError, ValueError) as error:
             logger.warning("bulk %s of %d %s records failed as a whole: %s", plan.mode, len(items), plan.module, error)
-            return _outcomes_for_error(plan, items, error), isinstance(error, AmbiguousWriteError)
-        return _outcomes_from_answers(plan, items, answers), True
-    return _outcomes_unreadable(plan, items, unreadable, resendable)
+            return _outcomes_for_error(plan, items, error), isinstance(error, AmbiguousWriteError), _maybe_applied(error)
+        return _outcomes_from_answers(plan, items, answers), True, True
+    return (*_outcomes_unreadable(plan, items, unreadable, resendable), True)  # a 2xx: most likely applied
+
+
+def _maybe_applied(error: Exception) -> bool:
+    """Whether a call that failed as a whole may still have been applied by Bigin.
+
+    A 5xx, or a lost connection or a timeout after the retries: the server may have acted. Only a
+    4xx about the call (or a body that could not even be built) certainly applied nothing.
+    """
+    if isinstance(error, APIError):
+        return error.status_code >= 500
+    return isinstance(error, BiginError) and not isinstance(error, ValidationError)
 
 
 def _gone_maybe(response: httpx.Response, answer: Answer, item: _Item) -> Answer:
@@ -415,7 +429,7 @@ async def run_bulk(
         if journal is not None:
             await journal.log_pending(indexes, hashes)
         try:
-            sent, final = await _send(transport, plan, items)
+            sent, final, maybe_applied = await _send(transport, plan, items)
         except _Aborted as stop:
             if not aborted:
                 aborted.append(stop.cause)
@@ -426,8 +440,11 @@ async def run_bulk(
         if journal is not None:
             if final:
                 await journal.log_outcomes(sent, hashes, [i.hash for i in items if i.resent])
-            else:
+            elif not (maybe_applied and items[0].idempotent):
                 await journal.log_unsent(indexes, hashes)
+            # else: left pending, which is the truth (a 5xx, a lost answer: maybe applied). A resumed
+            # run sends these idempotent writes again, knowing an earlier attempt may have applied
+            # them (a delete then reads "invalid id" as MAYBE_ALREADY_DELETED, not as an error).
         return sent
 
     async def worker(batches: ObjectReceiveStream[_Batch]) -> None:

@@ -4,8 +4,10 @@ Before a batch is sent, its records are logged as *pending*; after the answer, e
 outcome is logged; both writes are flushed and fsynced. On a re-run with the same input:
 
 - records with a logged outcome (success or error) are skipped and reported from the journal;
-- records logged *unsent* (their call failed as a whole, e.g. the token was refused or the
-  server kept failing past the retries) were not judged by the server: they are sent again;
+- records logged *unsent* (their call failed as a whole and certainly applied nothing, e.g. the
+  token was refused or a 4xx about the call) were not judged by the server: they are sent again.
+  An idempotent call that kept failing with 5xx or lost answers past the retries stays pending
+  instead: it may have been applied, and the resumed run must know that (see below);
 - records logged pending with no outcome were in flight when the process died: the server may
   have applied them. Idempotent writes (updates, deletes, upserts of records that carry their
   duplicate-check value) simply go again; inserts are *not* re-sent (that could duplicate them)

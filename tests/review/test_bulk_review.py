@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import httpx
 import pytest
 
+from bigin_async import BiginClient
 from bigin_async.bulk import Journal
 from bigin_async.errors import JournalError
 from tests.bulk.sink import CountingSink, success
@@ -124,3 +126,51 @@ async def test_a_new_journal_has_its_directory_entry_synced_so_a_power_cut_canno
         with mock.patch("os.fsync", fsync):
             await bigin.contacts.bulk_create(contacts(150, 150), journal=str(tmp_path / "new" / "j"))
     assert "dir" not in synced
+
+
+class ShakyOrg:
+    """Bigin holding some records; while ``failing``, every DELETE is applied, then answered 500."""
+
+    def __init__(self, ids: list[str]) -> None:
+        self.ids = set(ids)
+        self.failing = True
+        self.deletes = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/oauth/v2/token"):
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        assert request.method == "DELETE"
+        self.deletes += 1
+        data = []
+        for record_id in request.url.params["ids"].split(","):
+            if record_id in self.ids:
+                self.ids.discard(record_id)
+                data.append({"code": "SUCCESS", "details": {"id": record_id}, "message": "record deleted",
+                             "status": "success"})
+            else:
+                data.append({"code": "INVALID_DATA", "details": {"id": record_id},
+                             "message": "the id given seems to be invalid", "status": "error"})
+        if self.failing:
+            return httpx.Response(500, json={"code": "INTERNAL_ERROR", "message": "internal error", "status": "error"})
+        return httpx.Response(200, json={"data": data})
+
+    def client(self) -> BiginClient:
+        return BiginClient(client_id="a", client_secret="b", refresh_token="c", max_retries=1,
+                           retry_backoff_seconds=0.0, transport=httpx.MockTransport(self))
+
+
+async def test_a_delete_whose_5xx_outlasted_the_retries_is_maybe_already_deleted_when_resumed(tmp_path: Path) -> None:
+    ids = [str(5545000000000000000 + n) for n in range(3)]
+    org = ShakyOrg(ids[:2])  # the third id never existed
+    path = str(tmp_path / "j")
+    async with org.client() as bigin:
+        first = await bigin.contacts.bulk_delete(ids, journal=path)
+    assert first.counts["error"] == 3 and not org.ids  # 500s, but the server deleted them
+    org.failing = False
+    async with org.client() as bigin:
+        second = await bigin.contacts.bulk_delete(ids, journal=path)
+    # The attempts of the first run may have deleted every one of them: not found now is not an
+    # error but "gone, maybe never there", as within one run.
+    assert [o.code for o in second.outcomes] == ["MAYBE_ALREADY_DELETED"] * 3
+    assert all(o.ok and o.details.get("maybe_never_existed") for o in second.outcomes)
+    assert second.counts["error"] == 0
