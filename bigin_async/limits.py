@@ -146,6 +146,11 @@ class RateLimiter:
         """Book a send at ``start`` (not earlier than :meth:`earliest`)."""
         self._tat = max(self._tat, start) + self.interval
 
+    def give_back(self, before: float, after: float) -> None:
+        """Undo a booking that moved the TAT from ``before`` to ``after``, if it is still the last."""
+        if self._tat == after:
+            self._tat = before
+
     def reserve(self) -> float:
         """Book the next send time (synchronous: callable from any task without awaiting)."""
         start = self.earliest()
@@ -181,24 +186,38 @@ async def pace(limiters: Sequence[RateLimiter], *, ready: Callable[[], bool] | N
     transport's last look at the 429 cooldown and the daily credits): when it says no (returns
     False, or raises) nothing is recorded, because a send that never happened must not hold a
     place among the last N sends and slow the calls after it. Returns whether the send goes.
-    A booking given up on (the caller cancelled, or not ready) stays booked: that only errs on
-    the slow side, by one interval.
+
+    A caller that gives its booked time up (not ready, or cancelled by its deadline while it
+    waits) hands it back when nobody booked after it: otherwise every timed-out call would push
+    all later ones one interval further back, and with deadlines shorter than the interval
+    (Express: 10 a minute) no call would ever go again. A time booked before someone else's
+    stays booked (theirs is already spaced from it): that errs on the slow side only.
     """
-    if limiters:
-        clock, sleep_until = limiters[0]._clock, limiters[0]._sleep_until
-        for limiter in limiters:
-            start = limiter.reserve()
-            if start > clock():
+    booked: list[tuple[RateLimiter, float, float]] = []  # limiter, its TAT before and after booking
+    sent = False
+    try:
+        if limiters:
+            clock, sleep_until = limiters[0]._clock, limiters[0]._sleep_until
+            for limiter in limiters:
+                before = limiter._tat
+                start = limiter.reserve()
+                booked.append((limiter, before, limiter._tat))
+                if start > clock():
+                    await sleep_until(start)
+            while (start := max(limiter.window_opens() for limiter in limiters)) > clock():
                 await sleep_until(start)
-        while (start := max(limiter.window_opens() for limiter in limiters)) > clock():
-            await sleep_until(start)
-    if ready is not None and not ready():
-        return False
-    if limiters:
-        now = clock()
-        for limiter in limiters:
-            limiter.record(now)
-    return True
+        if ready is not None and not ready():
+            return False
+        if limiters:
+            now = clock()
+            for limiter in limiters:
+                limiter.record(now)
+        sent = True
+        return True
+    finally:
+        if not sent:
+            for limiter, before, after in reversed(booked):
+                limiter.give_back(before, after)
 
 
 class Cooldown:

@@ -341,12 +341,33 @@ class Transport:
                 call.url = self.url_for(call.path, token)
                 # A 429 answered while this call queued at the gate, took its token or paced opens
                 # the cooldown for everyone: leave the gate and wait it out rather than send into it.
-                if shared.cooldown.remaining > 0 or not await pace(call.pacers, ready=lambda: self._ready(call)):
+                if shared.cooldown.remaining > 0:
+                    continue
+                self._check_pace(call)
+                if not await pace(call.pacers, ready=lambda: self._ready(call)):
                     continue
                 try:
                     return await self._exchange(call, token)
                 finally:
                     shared.budget.settle(call.cost)
+
+    def _check_pace(self, call: _Call) -> None:
+        """Raise now when the rate limits' next free send time is past the call's deadline.
+
+        Waiting for it would only end in the deadline's error, and the send time it booked
+        meanwhile would be one the calls after it could have used.
+        """
+        if call.deadline_at is None or not call.pacers:
+            return
+        opens = max(pacer.earliest() for pacer in call.pacers)
+        if opens > call.deadline_at:
+            raise BiginTimeoutError(
+                f"the rate limit (requests_per_minute, bulk_operations_per_minute, intercall_delay) lets the "
+                f"next call go in {opens - anyio.current_time():.1f}s, past the deadline of "
+                f"{self.settings.deadline}s for the whole call; nothing was sent",
+                method=call.method,
+                url=call.url,
+            ) from call.last_error
 
     def _ready(self, call: _Call) -> bool:
         """The last look before sending, with no await before the send is recorded: not inside a

@@ -143,3 +143,36 @@ async def test_a_deadline_while_waiting_for_a_refresh_does_not_abort_or_repeat_i
                 await bigin.with_options(deadline=None).request("GET", "/org")
         assert len(minted) == 1
         assert api.calls.last.request.headers["Authorization"] == "Zoho-oauthtoken the-one"
+
+
+# -- a send time booked by a call that cannot use it is not lost to the others -------------------
+async def test_a_call_whose_next_send_time_is_past_its_deadline_books_nothing() -> None:
+    """Express edition pace (here 2 a minute) with a 1 s deadline: the second call cannot go
+    before its deadline. It used to book the slot anyway, sleep until cut, and leave it booked, so
+    each timed-out call pushed every later call a further interval back, until none could go."""
+    with respx.mock() as router:
+        mock_token(router)
+        api = router.get(f"{API}/org").respond(json={"org": []})
+        async with make_client(requests_per_minute=2, deadline=1.0) as bigin:
+            limiter = _limiter(bigin)
+            with anyio.fail_after(20):
+                await bigin.request("GET", "/org")
+                for _ in range(3):
+                    with pytest.raises(BiginTimeoutError, match="rate limit"):
+                        await bigin.request("GET", "/org")
+        assert api.call_count == 1
+        assert limiter._tat <= limiter._sent[-1] + limiter.interval + 1e-6  # the next free time is unchanged
+
+
+async def test_a_booking_given_up_by_a_cancelled_caller_goes_back_to_the_next() -> None:
+    clock = SimClock()
+    limiter = RateLimiter.per_minute(10, clock=clock, sleep_until=clock.sleep_until)
+    assert await pace([limiter])
+    first_free = limiter.earliest()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(pace, [limiter])
+        await anyio.wait_all_tasks_blocked()
+        assert limiter.earliest() > first_free  # booked by the waiting caller
+        tg.cancel_scope.cancel()  # ...which is cancelled (its deadline, its task group) before it goes
+    assert limiter.earliest() == first_free
+    assert len(limiter._sent) == 1
