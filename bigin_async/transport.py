@@ -15,6 +15,13 @@ that drips one byte a second never trips it): ``timeout`` bounds each attempt's 
 the server (sending and reading the whole answer); ``deadline`` bounds the whole call from the
 moment it starts (queueing at the gate, a token refresh, a 429 cooldown, every attempt, every
 backoff).
+
+``timeout`` (30 s by default) is sized for Zoho's JSON answers: a 200-record page is well under
+a megabyte. It bounds the *whole* exchange, body included, so it is also a floor on the speed
+of a download: 25 MB in 30 s needs about 7 Mbit/s. A large download (a Bulk Read job's result
+file, an attachment) must not go through the 30 s default on a slow link: give it its own
+``timeout`` (``client.with_options(timeout=...)``), or stream it with a bound on the gaps
+between chunks rather than on the whole body; the ``deadline`` still bounds the call either way.
 """
 
 from __future__ import annotations

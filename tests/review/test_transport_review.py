@@ -66,7 +66,11 @@ async def test_a_call_the_daily_budget_refuses_records_no_send() -> None:
 
 
 # -- every limiter, the intercall delay among them, bounds the real send times ------------------
-async def _simulate_all(calls: int, tasks: int, stalls: dict[int, float], bulk_every: int) -> dict[str, list[float]]:
+async def _simulate_all(
+    calls: int, tasks: int, stalls: dict[int, float], bulk_every: int, cancels: frozenset[int] = frozenset()
+) -> dict[str, list[float]]:
+    """Callers pace through the three limiters; driver step ``k`` stalls ``stalls[k]`` s, and at
+    the steps in ``cancels`` the longest-waiting caller is cancelled (its deadline) before it goes."""
     clock = SimClock()
     bulk = RateLimiter.per_minute(10, clock=clock, sleep_until=clock.sleep_until)
     minute = RateLimiter.per_minute(60, clock=clock, sleep_until=clock.sleep_until)
@@ -74,25 +78,36 @@ async def _simulate_all(calls: int, tasks: int, stalls: dict[int, float], bulk_e
     sends: dict[str, list[float]] = {"bulk": [], "all": []}
     left = calls
 
+    waiting: list[anyio.CancelScope] = []
+    cancelled = 0
+
     async def caller() -> None:
-        nonlocal left
+        nonlocal left, cancelled
         while left > 0:
             left -= 1
             is_bulk = left % bulk_every == 0
-            await pace([bulk, minute, intercall] if is_bulk else [minute, intercall])
-            sends["all"].append(clock())
-            if is_bulk:
-                sends["bulk"].append(clock())
+            with anyio.CancelScope() as scope:
+                waiting.append(scope)
+                await pace([bulk, minute, intercall] if is_bulk else [minute, intercall])
+                waiting.remove(scope)
+                sends["all"].append(clock())
+                if is_bulk:
+                    sends["bulk"].append(clock())
+            if scope.cancelled_caught:
+                cancelled += 1
 
     async with anyio.create_task_group() as tg:
         for _ in range(tasks):
             tg.start_soon(caller)
         for step in range(40 * calls):  # bounded: each step wakes at least one sleeper
             await anyio.wait_all_tasks_blocked()
+            if step in cancels and waiting:
+                waiting.pop(0).cancel()
+                continue
             if not clock.sleepers:
                 break
             clock.advance(stalls.get(step, 0.0))
-    assert len(sends["all"]) == calls
+    assert len(sends["all"]) + cancelled == calls
     return sends
 
 
@@ -101,11 +116,15 @@ async def _simulate_all(calls: int, tasks: int, stalls: dict[int, float], bulk_e
     tasks=st.integers(min_value=1, max_value=20),
     stalls=st.dictionaries(st.integers(min_value=0, max_value=300), st.floats(min_value=0.0, max_value=30.0), max_size=8),
     bulk_every=st.integers(min_value=1, max_value=5),
+    cancels=st.frozensets(st.integers(min_value=0, max_value=300), max_size=20),
 )
 def test_no_window_of_real_sends_breaks_the_bulk_minute_or_intercall_promise(
-    anyio_backend: str, tasks: int, stalls: dict[int, float], bulk_every: int
+    anyio_backend: str, tasks: int, stalls: dict[int, float], bulk_every: int, cancels: frozenset[int]
 ) -> None:
-    sends = anyio.run(_simulate_all, 150, tasks, stalls, bulk_every, backend=anyio_backend)
+    """Stalls and callers cancelled while they wait (their bookings handed back) never let a
+    rolling window of real sends hold more than the bulk (10) or minute (60) cap, nor two real
+    sends come closer than the intercall delay."""
+    sends = anyio.run(_simulate_all, 150, tasks, stalls, bulk_every, cancels, backend=anyio_backend)
     every = sorted(sends["all"])
     assert worst_window(every) <= 60
     assert worst_window(sorted(sends["bulk"])) <= 10
