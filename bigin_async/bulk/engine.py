@@ -134,6 +134,8 @@ class _Item:
     resent: bool = False
     # An earlier attempt may have applied it (in flight at a crash, or its answer unreadable).
     maybe_applied: bool = False
+    # The status of the logged outcome this send replaces (an error retried, an unknown update).
+    supersedes: str | None = None
 
 
 @dataclass
@@ -409,6 +411,7 @@ async def run_bulk(
             )
             if not final:  # sent again (an error with retry_failed, an idempotent write of unknown fate)
                 item.maybe_applied = outcome.status == "unknown"
+                item.supersedes = outcome.status
                 return None
             outcome.index = item.index
             outcome.record = item.record
@@ -439,7 +442,8 @@ async def run_bulk(
             return _outcomes_for_error(plan, items, stop.cause)
         if journal is not None:
             if final:
-                await journal.log_outcomes(sent, hashes, [i.hash for i in items if i.resent])
+                await journal.log_outcomes(sent, hashes, [i.hash for i in items if i.resent],
+                                           [(i.hash, i.supersedes) for i in items if i.supersedes])
             elif not (maybe_applied and items[0].idempotent):
                 await journal.log_unsent(indexes, hashes)
             # else: left pending, which is the truth (a 5xx, a lost answer: maybe applied). A resumed

@@ -286,6 +286,8 @@ class Journal:
                 items = line["o"]
                 if not isinstance(items, list):
                     raise TypeError("o is not a list")
+                for key, status in self._superseded(line):  # before this line's own outcomes
+                    self._drop(key, status)
                 for item in items:
                     key, packed = self._pack(item)
                     self._resolve(key)
@@ -310,6 +312,31 @@ class Journal:
         if required and (not isinstance(line.get("i"), list) or len(line["i"]) != len(hashes)):
             raise TypeError("i and h differ in length")
         return [int(h, 16) for h in hashes]
+
+    @staticmethod
+    def _superseded(line: dict[str, Any]) -> list[tuple[int, str]]:
+        pairs = line.get("x", [])
+        if not isinstance(pairs, list) or not all(
+            isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) and p[1] in _STATUSES for p in pairs
+        ):
+            raise TypeError("x is not a list of [fingerprint, status]")
+        return [(int(digest, 16), status) for digest, status in pairs]
+
+    def _drop(self, key: int, status: str) -> None:
+        """Forget one logged outcome with ``status``: a later send of that record replaced it."""
+        held = self._done.get(key)
+        if held is None:
+            return
+        if not isinstance(held, list):
+            if held[0] == status:
+                del self._done[key]
+            return
+        for position, packed in enumerate(held):
+            if packed[0] == status:
+                del held[position]
+                if len(held) == 1:
+                    self._done[key] = held[0]
+                return
 
     def _resolve(self, key: int) -> None:
         count = self._pending.get(key, 0)
@@ -442,11 +469,15 @@ class Journal:
         await self._append({"t": "unsent", "i": list(indexes), "h": list(hashes)})
 
     async def log_outcomes(
-        self, outcomes: Sequence[RecordOutcome], hashes: Sequence[str], resent: Iterable[str] = ()
+        self, outcomes: Sequence[RecordOutcome], hashes: Sequence[str], resent: Iterable[str] = (),
+        superseded: Iterable[tuple[str, str]] = (),
     ) -> None:
         """The answers for a batch; ``resent`` are fingerprints an earlier run had left in flight,
         settled now. (Logged with the answer, not before sending: if this send fails as a whole,
-        the earlier attempt may still have been applied, and the journal must go on saying so.)"""
+        the earlier attempt may still have been applied, and the journal must go on saying so.)
+        ``superseded`` are (fingerprint, status) of logged outcomes these answers replace (an error
+        sent again with ``retry_failed``, an update of unknown fate sent again): forgotten on load,
+        so an old error never stands in for another identical record of a later input."""
         items = []
         for outcome, digest in zip(outcomes, hashes, strict=True):
             item: dict[str, Any] = {"i": outcome.index, "h": digest, "s": outcome.status}
@@ -460,6 +491,9 @@ class Journal:
         again = list(resent)
         if again:
             line["r"] = again
+        replaced = [[digest, status] for digest, status in superseded]
+        if replaced:
+            line["x"] = replaced
         await self._append(line)
 
     def close(self) -> None:

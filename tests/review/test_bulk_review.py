@@ -16,6 +16,7 @@ import pytest
 
 from bigin_async import BiginClient
 from bigin_async.bulk import Journal
+from bigin_async.bulk.engine import BulkPlan, run_bulk
 from bigin_async.errors import JournalError
 from tests.bulk.sink import CountingSink, success
 
@@ -174,3 +175,107 @@ async def test_a_delete_whose_5xx_outlasted_the_retries_is_maybe_already_deleted
     assert [o.code for o in second.outcomes] == ["MAYBE_ALREADY_DELETED"] * 3
     assert all(o.ok and o.details.get("maybe_never_existed") for o in second.outcomes)
     assert second.counts["error"] == 0
+
+
+# -- reading damaged journals ----------------------------------------------------------------------
+def write_journal(path: Path, lines: list[str], tail: str = "") -> None:
+    path.write_text("".join(line + "\n" for line in [json.dumps(HEADER), *lines]) + tail)
+
+
+def pending(*hashes: str) -> str:
+    return json.dumps({"t": "pending", "i": list(range(len(hashes))), "h": list(hashes)})
+
+
+async def test_a_torn_tail_after_a_damaged_last_complete_line_is_refused_not_cut_past(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    write_journal(path, [pending("ab" * 8), '{"t": "done", "o": 5}'], tail='{"t":"pen')
+    before = path.read_bytes()
+    journal = Journal(path, module="Contacts", mode="create")
+    with pytest.raises(JournalError, match="line 3") as raised:
+        journal.lock_and_load()
+    assert raised.value.line == 3
+    assert path.read_bytes() == before  # nothing cut, nothing appended
+
+
+async def test_a_line_torn_in_the_middle_is_refused_by_line_in_a_version_2_journal(tmp_path: Path) -> None:
+    # Two runs appending at once (before the lock existed): one line glued onto another's fragment.
+    path = tmp_path / "j"
+    glued = '{"t":"pending","i":[0],"h":["' + "cd" * 8 + '"]}'
+    write_journal(path, [pending("ab" * 8), '{"t":"do' + glued, pending("ef" * 8)])
+    journal = Journal(path, module="Contacts", mode="create")
+    with pytest.raises(JournalError, match="line 3"):
+        journal.load()
+
+
+async def test_a_journal_of_another_input_matches_nothing_and_says_so(tmp_path: Path) -> None:
+    sink = CountingSink()
+    path = str(tmp_path / "j")
+    async with sink.client() as bigin:
+        await bigin.contacts.bulk_create(contacts(150), journal=path)
+        other = await bigin.contacts.bulk_create(contacts(120, 1000), journal=path)
+        same = await bigin.contacts.bulk_create(contacts(150), journal=path)
+    assert other.journal_matched == 0 and other.counts["skipped"] == 0 and other.counts["success"] == 120
+    assert same.journal_matched == 150 and same.counts["skipped"] == 150
+    assert sink.records == 270
+
+
+async def test_an_upsert_batch_of_only_keyless_records_is_unknown_after_a_lost_answer_not_resent(
+    tmp_path: Path,
+) -> None:
+    bodies: list[bytes] = []
+
+    def lose_first(request: httpx.Request) -> httpx.Response:
+        if "/oauth/" in request.url.path:
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        bodies.append(request.content)
+        records = json.loads(request.content)["data"]
+        if len(bodies) == 1:
+            raise httpx.ReadTimeout("answer lost after the server applied it", request=request)
+        data = [{"code": "SUCCESS", "status": "success", "action": "insert", "message": "ok",
+                 "details": {"id": str(7 * 10**18 + n)}} for n, _ in enumerate(records)]
+        return httpx.Response(200, json={"data": data})
+
+    records = [{"Last_Name": "a", "Email": "  "}, {"Last_Name": "b", "Email": None}, {"Last_Name": "c"},
+               {"Last_Name": "d", "Email": ""}]
+    path = str(tmp_path / "j")
+    async with BiginClient(client_id="a", client_secret="b", refresh_token="c", retry_backoff_seconds=0,
+                           transport=httpx.MockTransport(lose_first)) as bigin:
+        first = await bigin.contacts.bulk_upsert(records, journal=path)
+        again = await bigin.contacts.bulk_upsert(records, journal=path)
+    assert len(bodies) == 1  # neither retried nor re-sent by the resumed run
+    assert [o.status for o in first] == ["unknown"] * 4
+    assert [o.status for o in again] == ["unknown"] * 4 and again.counts["skipped"] == 4
+
+
+async def test_an_error_retried_to_success_does_not_stand_in_for_a_second_identical_record(tmp_path: Path) -> None:
+    # Run 1: the record fails; run 2 (retry_failed) sends it again and it succeeds. The first error
+    # was superseded by that success: it is no outcome of a second record, so a third run whose
+    # input now holds two identical records must send the second one, not report the old error.
+    tries: list[str] = []
+
+    def flaky(position: int, record: dict[str, Any]) -> dict[str, Any]:
+        tries.append(record["Last_Name"])
+        if len(tries) == 1:
+            return {"code": "INVALID_DATA", "details": {"api_name": "Phone"}, "message": "invalid data",
+                    "status": "error"}
+        return success(position, record)
+
+    sink = CountingSink(flaky)
+    path = str(tmp_path / "j")
+    twin = {"Last_Name": "Twin"}
+    async with sink.client() as bigin:
+        first = await bigin.contacts.bulk_create([twin], journal=path)
+        plan = BulkPlan("Contacts", "create", retry_failed=True)
+        second = await run_bulk(bigin.contacts._transport, plan, [twin], journal_path=path)
+        third = await bigin.contacts.bulk_create([twin, twin], journal=path)
+    assert [o.status for o in first] == ["error"] and [o.status for o in second] == ["success"]
+    assert [(o.status, o.from_journal) for o in third] == [("success", True), ("success", False)]
+    assert tries == ["Twin"] * 3
+
+
+@pytest.mark.parametrize("x", ['"ab"', '[["ab"]]', '[["abababababababab", "lost"]]', '[[5, "error"]]'])
+async def test_a_damaged_list_of_superseded_outcomes_is_refused_by_line(tmp_path: Path, x: str) -> None:
+    path = tmp_path / "j"
+    write_journal(path, [pending("ab" * 8), '{"t":"done","o":[],"x":' + x + "}"])
+    with pytest.raises(JournalError, match="line 3"):
+        Journal(path, module="Contacts", mode="create").load()
