@@ -342,6 +342,7 @@ class Transport:
         """One attempt: cooldown, gate, token, pace, budget, send and read; never retries itself."""
         shared = self._shared
         while True:
+            self._check_deadline(call, shared.cooldown.remaining, "Zoho's 429 asked every call of this client to wait")
             await shared.cooldown.wait()
             async with shared.gate:
                 token = await shared.tokens.get_token()
@@ -350,31 +351,19 @@ class Transport:
                 # the cooldown for everyone: leave the gate and wait it out rather than send into it.
                 if shared.cooldown.remaining > 0:
                     continue
-                self._check_pace(call)
+                if call.pacers:
+                    opens = max(pacer.earliest() for pacer in call.pacers)
+                    self._check_deadline(
+                        call, opens - anyio.current_time(),
+                        "the rate limit (requests_per_minute, bulk_operations_per_minute, intercall_delay) "
+                        "lets the next call go only after a wait of",
+                    )  # waiting would end in the deadline's error, holding a send time others could use
                 if not await pace(call.pacers, ready=lambda: self._ready(call)):
                     continue
                 try:
                     return await self._exchange(call, token)
                 finally:
                     shared.budget.settle(call.cost)
-
-    def _check_pace(self, call: _Call) -> None:
-        """Raise now when the rate limits' next free send time is past the call's deadline.
-
-        Waiting for it would only end in the deadline's error, and the send time it booked
-        meanwhile would be one the calls after it could have used.
-        """
-        if call.deadline_at is None or not call.pacers:
-            return
-        opens = max(pacer.earliest() for pacer in call.pacers)
-        if opens > call.deadline_at:
-            raise BiginTimeoutError(
-                f"the rate limit (requests_per_minute, bulk_operations_per_minute, intercall_delay) lets the "
-                f"next call go in {opens - anyio.current_time():.1f}s, past the deadline of "
-                f"{self.settings.deadline}s for the whole call; nothing was sent",
-                method=call.method,
-                url=call.url,
-            ) from call.last_error
 
     def _ready(self, call: _Call) -> bool:
         """The last look before sending, with no await before the send is recorded: not inside a
@@ -468,7 +457,7 @@ class Transport:
         shared_wait = outcome is Outcome.RATE_LIMITED and advised is not None
         # A 429 with an advised wait pauses every call of this client, not just this one.
         wait = advised if shared_wait and advised is not None else max(advised or 0.0, self._backoff(call.attempt - 1))
-        self._check_deadline(call, wait, error)
+        self._check_deadline(call, wait, f"a retry after {error} would wait", error)
         logger.warning(
             "%s on %s %s; retry %d after %.2fs%s", what, call.method, redact_url(call.url), call.attempt, wait,
             " (all calls pause)" if shared_wait else "",
@@ -491,15 +480,19 @@ class Transport:
             return _ambiguous(call.method, call.url, call.json, None, reason=message)
         return BiginTimeoutError(message, method=call.method, url=call.url)
 
-    def _check_deadline(self, call: _Call, wait: float, error: Exception) -> None:
-        """Raise now, rather than after sleeping, when a wait would end past the call's deadline."""
+    def _check_deadline(self, call: _Call, wait: float, why: str, cause: Exception | None = None) -> None:
+        """Raise now, rather than after waiting, when a wait would end past the call's deadline.
+
+        ``why`` names the wait: a retry's backoff, the shared 429 cooldown, the rate limits' next
+        free send time. Sitting it out would only end in the deadline's error, later.
+        """
         if call.deadline_at is not None and anyio.current_time() + wait > call.deadline_at:
             raise BiginTimeoutError(
-                f"a retry would wait {wait:.2f}s, past the deadline of {self.settings.deadline}s for the "
-                f"whole call; last error: {error}",
+                f"{why} {wait:.2f}s, past the deadline of {self.settings.deadline}s for the whole call; "
+                "nothing more was sent",
                 method=call.method,
                 url=call.url,
-            ) from error
+            ) from (cause if cause is not None else call.last_error)
 
     def _backoff(self, attempt: int) -> float:
         return backoff_delay(

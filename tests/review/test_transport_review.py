@@ -195,3 +195,41 @@ async def test_a_booking_given_up_by_a_cancelled_caller_goes_back_to_the_next() 
         tg.cancel_scope.cancel()  # ...which is cancelled (its deadline, its task group) before it goes
     assert limiter.earliest() == first_free
     assert len(limiter._sent) == 1
+
+
+# -- the shared 429 cooldown and the deadline ---------------------------------------------------
+async def test_a_call_whose_deadline_ends_inside_the_shared_cooldown_raises_at_once() -> None:
+    """Another call's 429 asked every call to wait an hour: a call with a 50-minute deadline
+    cannot go before it, so it says so at once instead of sitting out its deadline."""
+    with respx.mock(assert_all_called=False) as router:
+        mock_token(router)
+        api = router.get(f"{API}/org").respond(json={"org": []})
+        async with make_client(deadline=3000.0) as bigin:
+            bigin._transport._shared.cooldown.open_for(3600.0)
+            with anyio.fail_after(20):  # a safety net: waiting out the deadline would take 50 minutes
+                with pytest.raises(BiginTimeoutError, match="429"):
+                    await bigin.request("GET", "/org")
+        assert api.call_count == 0
+
+
+async def test_a_cooldown_reopened_again_and_again_ends_the_call_at_its_deadline() -> None:
+    """429s on other calls keep reopening the cooldown: the waiting call never goes, and its
+    deadline (not an endless wait) ends it."""
+    with respx.mock(assert_all_called=False) as router:
+        mock_token(router)
+        api = router.get(f"{API}/org").respond(json={"org": []})
+        async with make_client(deadline=0.5) as bigin:
+            cooldown = bigin._transport._shared.cooldown
+            done = anyio.Event()
+
+            async def keep_reopening() -> None:
+                while not done.is_set():
+                    cooldown.open_for(0.1)
+                    await anyio.sleep(0.05)  # the other calls' 429s, twice as often as it would end
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(keep_reopening)
+                with anyio.fail_after(20), pytest.raises(BiginTimeoutError):
+                    await bigin.request("GET", "/org")
+                done.set()
+        assert api.call_count == 0
