@@ -233,3 +233,42 @@ async def test_a_cooldown_reopened_again_and_again_ends_the_call_at_its_deadline
                     await bigin.request("GET", "/org")
                 done.set()
         assert api.call_count == 0
+
+
+# -- calls cancelled anywhere in an attempt leak nothing -----------------------------------------
+@pytest.mark.parametrize("seed", range(3))
+async def test_calls_cancelled_at_any_point_leave_no_slot_credit_or_phantom_send(seed: int) -> None:
+    """Forty calls, each cut by its caller after a random moment: while queueing at the gate,
+    pacing, waiting for the token, or on the wire. The gate, the credits in flight and the
+    limiter's record of real sends must all end as if only the sent calls had happened."""
+    import random
+
+    rng = random.Random(seed)
+    reached = 0
+
+    async def slow_server(request: httpx.Request) -> httpx.Response:
+        nonlocal reached
+        reached += 1
+        await anyio.sleep(rng.uniform(0.0, 0.02))  # the server's own pace
+        return httpx.Response(200, json={"org": []})
+
+    with respx.mock() as router:
+        router.post(TOKEN_URL).respond(json=token_body())
+        router.get(f"{API}/org").mock(side_effect=slow_server)
+        async with make_client(requests_per_minute=6000, max_concurrency=3, daily_limit=100_000) as bigin:
+            limiter = _limiter(bigin)
+            shared = bigin._transport._shared
+
+            async def one(cut: float) -> None:
+                with anyio.move_on_after(cut):
+                    await bigin.request("GET", "/org")
+
+            with anyio.fail_after(30):
+                async with anyio.create_task_group() as tg:
+                    for _ in range(40):
+                        tg.start_soon(one, rng.uniform(0.0, 0.1))
+            assert shared.gate.in_flight == 0
+            assert shared.budget._in_flight == 0
+            assert len(limiter._sent) <= reached  # no send recorded that never reached the server...
+            assert len(limiter._sent) >= reached  # ...and every one that did is recorded
+            assert shared.budget.remaining() == 100_000 - len(limiter._sent)
