@@ -48,6 +48,7 @@ class BulkWriter:
         self._group: TaskGroup | None = None
         self._stack: contextlib.AsyncExitStack | None = None
         self._result: BulkResult | None = None
+        self._failure: Exception | None = None  # the block's own exception: stop reading records
         self.added = 0
 
     @property
@@ -70,7 +71,11 @@ class BulkWriter:
         async def records() -> AsyncIterator[Any]:
             async with receive:
                 async for record in receive:
+                    if self._failure is not None:
+                        raise self._failure
                     yield record
+                if self._failure is not None:
+                    raise self._failure
 
         self._result = await run_bulk(self._transport, self._plan, records(), **self._options)
 
@@ -85,5 +90,15 @@ class BulkWriter:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> bool | None:
         assert self._send is not None and self._stack is not None
+        if isinstance(exc, Exception):
+            # The block failed: like a failing input iterator, its exception stops the run (no
+            # further record is sent) but the batches already at the server finish and are
+            # journaled; cancelling them would turn known outcomes into unknown ones (inserts a
+            # re-run could then not send again). Raised as itself once they are done.
+            self._failure = exc
+            exc_type = tb = exc = None
         await self._send.aclose()  # no more records: the engine flushes the last partial batch
-        return await self._stack.__aexit__(exc_type, exc, tb)
+        handled = await self._stack.__aexit__(exc_type, exc, tb)
+        if self._failure is not None:  # never swallowed, even if the run ended without reading it
+            raise self._failure
+        return handled

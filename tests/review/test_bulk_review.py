@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import anyio
 import httpx
 import pytest
 
@@ -279,3 +280,42 @@ async def test_a_damaged_list_of_superseded_outcomes_is_refused_by_line(tmp_path
     write_journal(path, [pending("ab" * 8), '{"t":"done","o":[],"x":' + x + "}"])
     with pytest.raises(JournalError, match="line 3"):
         Journal(path, module="Contacts", mode="create").load()
+
+
+class Stalling:
+    """Bulk inserts answered only once the test lets them through; each request announces itself."""
+
+    def __init__(self) -> None:
+        self.arrived = anyio.Event()
+        self.release = anyio.Event()
+        self.names: list[str] = []
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/oauth/v2/token"):
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        records = json.loads(request.content)["data"]
+        self.names += [r["Last_Name"] for r in records]
+        self.arrived.set()
+        await self.release.wait()
+        return httpx.Response(201, json={"data": [success(len(self.names) + n, r) for n, r in enumerate(records)]})
+
+
+async def test_a_bulk_writer_block_that_raises_lets_its_batch_in_flight_finish_and_be_journaled(
+    tmp_path: Path,
+) -> None:
+    org = Stalling()
+    path = str(tmp_path / "j")
+    async with BiginClient(client_id="a", client_secret="b", refresh_token="c",
+                           transport=httpx.MockTransport(org)) as bigin:
+        with anyio.fail_after(30), pytest.raises(KeyError, match="producer bug"):
+            async with bigin.contacts.bulk_writer("create", journal=path) as writer:
+                for record in contacts(100):
+                    await writer.add(record)
+                await org.arrived.wait()  # the first batch is at the server
+                org.release.set()
+                raise KeyError("producer bug")
+        assert len(org.names) == 100
+        # Cancelling that batch would have made 100 known inserts unknown: a re-run finds them done.
+        again = await bigin.contacts.bulk_create(contacts(100), journal=path)
+    assert again.counts["skipped"] == 100 and again.counts["success"] == 100 and again.counts["unknown"] == 0
+    assert len(org.names) == 100
