@@ -29,6 +29,7 @@ from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
     AsyncIterator,
+    Awaitable,
     Callable,
     Iterable,
     Mapping,
@@ -68,6 +69,7 @@ from bigin_async.errors import (
     AuthenticationError,
     BiginError,
     BudgetExhaustedError,
+    JournalError,
     PermissionDeniedError,
     ValidationError,
     error_from_response,
@@ -398,7 +400,8 @@ async def run_bulk(
     send_batches, receive_batches = anyio.create_memory_object_stream[_Batch](worker_count)
     release_order, receive_order = anyio.create_memory_object_stream[_Batch](worker_count * 2 + 1)
     aborted: list[BiginError] = []
-    failed: list[Exception] = []  # the caller's own exception (a callback, the input): raised as itself
+    # The caller's own exception (a callback, the input), or a journal that cannot be written: raised as itself.
+    failed: list[Exception] = []
 
     def from_journal(item: _Item) -> RecordOutcome | None:
         entry = journal.take(item.hash) if journal else None
@@ -425,12 +428,23 @@ async def run_bulk(
         item.resent = item.maybe_applied = True  # in flight when an earlier run died: idempotent, sent again
         return None
 
+    async def journaled(write: Awaitable[None]) -> bool:
+        """Run one journal write; a journal that cannot be written stops the run (once, as itself)
+        like the caller's own exception: nothing more is sent, what is at the server finishes."""
+        try:
+            await write
+        except JournalError as error:
+            if not failed:
+                failed.append(error)
+            return False
+        return True
+
     async def send_group(items: list[_Item]) -> list[RecordOutcome]:
         if aborted:
             return _outcomes_for_error(plan, items, aborted[0])
         indexes, hashes = [i.index for i in items], [i.hash for i in items]
-        if journal is not None:
-            await journal.log_pending(indexes, hashes)
+        if journal is not None and (failed or not await journaled(journal.log_pending(indexes, hashes))):
+            return []  # never sent without its pending line on disk; the run is stopping
         try:
             sent, final, maybe_applied = await _send(transport, plan, items)
         except _Aborted as stop:
@@ -438,14 +452,14 @@ async def run_bulk(
                 aborted.append(stop.cause)
             if journal is not None:
                 # Not the records' fault (and not applied): a resumed run sends them again.
-                await journal.log_unsent(indexes, hashes)
+                await journaled(journal.log_unsent(indexes, hashes))
             return _outcomes_for_error(plan, items, stop.cause)
         if journal is not None:
             if final:
-                await journal.log_outcomes(sent, hashes, [i.hash for i in items if i.resent],
-                                           [(i.hash, i.supersedes) for i in items if i.supersedes])
+                await journaled(journal.log_outcomes(sent, hashes, [i.hash for i in items if i.resent],
+                                                     [(i.hash, i.supersedes) for i in items if i.supersedes]))
             elif not (maybe_applied and items[0].idempotent):
-                await journal.log_unsent(indexes, hashes)
+                await journaled(journal.log_unsent(indexes, hashes))
             # else: left pending, which is the truth (a 5xx, a lost answer: maybe applied). A resumed
             # run sends these idempotent writes again, knowing an earlier attempt may have applied
             # them (a delete then reads "invalid id" as MAYBE_ALREADY_DELETED, not as an error).
@@ -463,7 +477,7 @@ async def run_bulk(
                 else:
                     outcomes: list[RecordOutcome] = []
                     for group in _groups(plan, batch.items):
-                        outcomes += await send_group(group)
+                        outcomes += await send_group(group)  # [] once a journal write failed
                     batch.outcomes = outcomes
                 progress.batches += 1
                 batch.done.set()

@@ -319,3 +319,33 @@ async def test_a_bulk_writer_block_that_raises_lets_its_batch_in_flight_finish_a
         again = await bigin.contacts.bulk_create(contacts(100), journal=path)
     assert again.counts["skipped"] == 100 and again.counts["success"] == 100 and again.counts["unknown"] == 0
     assert len(org.names) == 100
+
+
+@pytest.mark.parametrize("failing_sync", [2, 4, 7, 12])
+async def test_whenever_the_disk_fails_no_record_is_sent_without_its_pending_line_nor_twice_after(
+    tmp_path: Path, failing_sync: int
+) -> None:
+    sent: list[str] = []
+
+    def entry(position: int, record: dict[str, Any]) -> dict[str, Any]:
+        sent.append(record["Last_Name"])
+        return success(position, record)
+
+    sink = CountingSink(entry)
+    path = tmp_path / "j"
+    records = contacts(1000)
+    async with sink.client(max_concurrency=4) as bigin:
+        with mock.patch("os.fsync", FailingDisk(failing_sync)), pytest.raises(JournalError):
+            await bigin.contacts.bulk_create(records, journal=str(path))
+    # Every record that reached the server has its pending line on disk.
+    journal = Journal(path, module="Contacts", mode="create")
+    on_disk = {h for line in path.read_text().splitlines()[1:] for h in json.loads(line).get("h", [])}
+    assert {journal.fingerprint({"Last_Name": name}) for name in sent} <= on_disk
+    first = len(sent)
+    async with sink.client() as bigin:
+        result = await bigin.contacts.bulk_create(records, journal=str(path))
+    # This server applied every call it got: nothing lost, nothing twice; the records whose
+    # answer could not be journaled are unknown (sent once, in the first run), not sent again.
+    assert len(sent) == len(set(sent)) == 1000
+    assert {o.record["Last_Name"] for o in result.unknown} <= set(sent[:first])
+    assert result.counts["success"] + result.counts["unknown"] == 1000
