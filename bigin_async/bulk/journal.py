@@ -435,7 +435,11 @@ class Journal:
         """
         if self._broken is not None:
             raise self._unwritable(self._broken)
-        handle = self._open()
+        try:
+            handle = self._open()  # may cut a torn tail, create the file, sync its directory
+        except OSError as error:
+            self._broken = error
+            raise self._unwritable(error) from error
         fd = handle.fileno()
         data = memoryview(b"".join(_dump(line) + b"\n" for line in lines))
         start = os.fstat(fd).st_size

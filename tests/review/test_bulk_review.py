@@ -349,3 +349,17 @@ async def test_whenever_the_disk_fails_no_record_is_sent_without_its_pending_lin
     assert len(sent) == len(set(sent)) == 1000
     assert {o.record["Last_Name"] for o in result.unknown} <= set(sent[:first])
     assert result.counts["success"] + result.counts["unknown"] == 1000
+
+
+async def test_a_torn_tail_that_cannot_be_cut_stops_the_run_with_a_journal_error_before_sending(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    write_journal(path, [], tail='{"t":"pend')
+    sink = CountingSink()
+
+    def ftruncate(fd: int, length: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    async with sink.client() as bigin:
+        with mock.patch("os.ftruncate", ftruncate), pytest.raises(JournalError, match="could not be written"):
+            await bigin.contacts.bulk_create(contacts(10), journal=str(path))
+    assert sink.calls == 0
