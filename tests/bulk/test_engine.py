@@ -11,6 +11,7 @@ import pytest
 
 from bigin_async import BiginClient
 from bigin_async.bulk import BulkAbortedError, BulkWriteError
+from bigin_async.bulk.journal import JOURNAL_VERSION
 from tests.bulk.sink import CountingSink
 
 
@@ -114,7 +115,7 @@ async def test_journal_resume_skips_confirmed_records(tmp_path: Path) -> None:
     assert again.counts["skipped"] == 250 and again.counts["success"] == 300
     assert sink.records == 300  # only the 50 new records were sent the second time
     lines = [json.loads(line) for line in Path(journal).read_text().splitlines()]
-    assert lines[0] == {"t": "header", "module": "Contacts", "mode": "upsert", "v": 2}
+    assert lines[0] == {"t": "header", "module": "Contacts", "mode": "upsert", "v": JOURNAL_VERSION}
 
 
 async def test_journal_pending_inserts_become_unknown_not_duplicates(tmp_path: Path) -> None:
@@ -122,7 +123,7 @@ async def test_journal_pending_inserts_become_unknown_not_duplicates(tmp_path: P
     # An earlier run logged a batch as pending and died before the answer.
     from bigin_async.bulk import record_hash
 
-    hashes = [record_hash(r) for r in contacts(3)]
+    hashes = [record_hash(r, version=2) for r in contacts(3)]  # 64 bits, as format 1 wrote them
     journal.write_text(
         json.dumps({"t": "header", "module": "Contacts", "mode": "create", "v": 1}) + "\n"
         + json.dumps({"t": "pending", "i": [0, 1, 2], "h": hashes}) + "\n"

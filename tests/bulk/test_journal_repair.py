@@ -148,6 +148,6 @@ async def test_a_version_1_line_glued_onto_a_torn_fragment_is_recovered(tmp_path
 
 async def test_a_journal_of_a_newer_format_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "j"
-    path.write_text(json.dumps({"t": "header", "module": "Contacts", "mode": "create", "v": 3}) + "\n")
+    path.write_text(json.dumps({"t": "header", "module": "Contacts", "mode": "create", "v": 4}) + "\n")
     with pytest.raises(JournalError, match="newer"):
         Journal(path, module="Contacts", mode="create").load()

@@ -363,3 +363,29 @@ async def test_a_torn_tail_that_cannot_be_cut_stops_the_run_with_a_journal_error
         with mock.patch("os.ftruncate", ftruncate), pytest.raises(JournalError, match="could not be written"):
             await bigin.contacts.bulk_create(contacts(10), journal=str(path))
     assert sink.calls == 0
+
+
+def test_fingerprints_are_wide_enough_that_distinct_records_never_share_one() -> None:
+    # Two distinct records with one fingerprint can take each other's logged outcome: one is
+    # reported done and never sent. At 64 bits a million-record journal runs a ~1 in 40 million
+    # risk of that; 128 bits makes it nil. Older journals keep their own width.
+    from bigin_async.bulk import record_hash
+
+    assert len(record_hash({"Last_Name": "x"})) * 4 >= 128
+    assert len(record_hash({"Last_Name": "x"}, version=2)) * 4 == 64
+
+
+async def test_a_version_2_journal_is_resumed_with_its_own_64_bit_fingerprints(tmp_path: Path) -> None:
+    from bigin_async.bulk import record_hash
+
+    records = contacts(3)
+    hashes = [record_hash(r, version=2) for r in records]
+    path = tmp_path / "j"
+    done = [{"i": 0, "h": hashes[0], "s": "success", "a": "insert", "id": "7"}]
+    write_journal(path, [pending(*hashes), json.dumps({"t": "done", "o": done})])
+    sink = CountingSink()
+    async with sink.client() as bigin:
+        result = await bigin.contacts.bulk_create([*records, *contacts(1, 50)], journal=str(path))
+    assert [o.status for o in result] == ["success", "unknown", "unknown", "success"]
+    assert result.journal_matched == 3 and sink.records == 1
+    assert json.loads(path.read_text().splitlines()[0])["v"] == 2  # appended to in its own format
