@@ -10,7 +10,9 @@ bounds memory: the producer cannot run further ahead than that.
 Exceptions of the caller's own (raised by ``on_result``, ``on_progress`` or the input iterator)
 stop the run: no further input is read and no further batch is sent, the batches already in
 flight finish and are journaled (cancelling them would turn known outcomes into unknown ones),
-then the exception is raised as itself, not wrapped in an ``ExceptionGroup``.
+then the exception is raised as itself, not wrapped in an ``ExceptionGroup``. A journal that cannot
+be written (disk full, I/O error) stops the run the same way, with a
+:class:`~bigin_async.errors.JournalError`: no batch is ever sent before its *pending* line is on disk.
 
 Upserts: a record with no value in the duplicate-check fields cannot match an existing record,
 so for it the upsert is an insert (see :mod:`bigin_async.bulk.keys`). A batch's keyless records

@@ -4,6 +4,10 @@
 await w.add(record)``. Full batches go out as soon as they fill; the last partial batch goes out
 on exit; ``w.result`` then holds every outcome. ``add`` waits when the writer is a few batches
 ahead of the server (backpressure), so a fast producer cannot fill memory.
+
+If the block raises, the run stops as it does when an input iterator fails: records added and not
+yet sent are not sent (a re-run with the same ``journal=`` sends them), the batches already at the
+server finish and are journaled, and the block's exception is raised as itself.
 """
 
 from __future__ import annotations
