@@ -234,7 +234,14 @@ class Cooldown:
 
     @property
     def remaining(self) -> float:
-        return max(0.0, self._until - self._clock())
+        until = self._until
+        if until == -math.inf:
+            return 0.0  # no 429 pending (the common case): no clock read on every call's path
+        left = until - self._clock()
+        if left > 0:
+            return left
+        self._until = -math.inf  # over: later looks take the fast path again
+        return 0.0
 
     def open_for(self, seconds: float) -> None:
         self.last_opened_for = seconds
@@ -242,8 +249,8 @@ class Cooldown:
 
     async def wait(self) -> None:
         # The cooldown may be extended while we sleep: loop until it is really over.
-        while (until := self._until) > self._clock():
-            await anyio.sleep_until(until)
+        while self.remaining > 0:
+            await anyio.sleep_until(self._until)
 
 
 class DailyBudget:

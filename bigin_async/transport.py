@@ -342,8 +342,9 @@ class Transport:
         """One attempt: cooldown, gate, token, pace, budget, send and read; never retries itself."""
         shared = self._shared
         while True:
-            self._check_deadline(call, shared.cooldown.remaining, "Zoho's 429 asked every call of this client to wait")
-            await shared.cooldown.wait()
+            if shared.cooldown.remaining > 0:
+                self._check_deadline(call, shared.cooldown.remaining, "Zoho's 429 asked every call of this client to wait")
+                await shared.cooldown.wait()
             async with shared.gate:
                 token = await shared.tokens.get_token()
                 call.url = self.url_for(call.path, token)
