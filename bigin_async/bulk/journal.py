@@ -167,7 +167,7 @@ class Journal:
         """
         if self._held is not None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _make_directories(self.path.parent)
         key = os.path.realpath(self.path)
         with _IN_USE_GUARD:
             if key in _IN_USE:
@@ -408,7 +408,7 @@ class Journal:
     # -- writing ---------------------------------------------------------------------------------
     def _open(self) -> io.FileIO:
         if self._handle is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _make_directories(self.path.parent)
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             try:
                 if self._cut_at is not None:
@@ -531,6 +531,14 @@ def _sync_directory(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _make_directories(path: Path) -> None:
+    """``mkdir -p``, each directory it creates synced into its parent (a power cut keeps the path)."""
+    missing = [directory for directory in (path, *path.parents) if not directory.exists()]
+    path.mkdir(parents=True, exist_ok=True)
+    for directory in reversed(missing):
+        _sync_directory(directory.parent)
 
 
 def _dump(line: Mapping[str, Any]) -> bytes:

@@ -389,3 +389,21 @@ async def test_a_version_2_journal_is_resumed_with_its_own_64_bit_fingerprints(t
     assert [o.status for o in result] == ["success", "unknown", "unknown", "success"]
     assert result.journal_matched == 3 and sink.records == 1
     assert json.loads(path.read_text().splitlines()[0])["v"] == 2  # appended to in its own format
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="names a descriptor's file through /proc")
+async def test_directories_created_for_a_new_journal_are_synced_into_their_parents(tmp_path: Path) -> None:
+    synced: list[str] = []
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+
+    sink = CountingSink()
+    async with sink.client() as bigin:
+        with mock.patch("os.fsync", fsync):
+            await bigin.contacts.bulk_create(contacts(5), journal=str(tmp_path / "a" / "b" / "j"))
+    # The journal's name is in b, b's in a, a's in tmp_path: each must reach the disk.
+    assert {str(tmp_path), str(tmp_path / "a"), str(tmp_path / "a" / "b")} <= set(synced)
