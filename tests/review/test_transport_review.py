@@ -141,12 +141,10 @@ async def test_an_event_loop_stall_does_not_send_intercall_spaced_calls_together
 # -- a deadline that ends a call waiting for a refresh leaves the refresh to finish -----------------
 async def test_a_deadline_while_waiting_for_a_refresh_does_not_abort_or_repeat_it() -> None:
     release = anyio.Event()
-    asked = anyio.Event()
     minted = []
 
     async def slow_token(request: httpx.Request) -> httpx.Response:
         minted.append(request)
-        asked.set()
         await release.wait()
         return httpx.Response(200, json=token_body("the-one"))
 
