@@ -60,9 +60,12 @@ class ValidationError(BiginError, ValueError):
 
 
 class JournalError(ConfigurationError):
-    """A bulk write's journal file cannot be trusted: damaged, not a journal, or another run's.
+    """A bulk write's journal file cannot be trusted or written: damaged, not a journal, in use by
+    another run, or the disk refused a write.
 
-    Raised before anything is sent. ``line`` is the line of the file at fault (1 is the header),
+    Raised before anything is sent when the file is damaged or in use; raised mid-run when a write
+    or sync fails, after the batches already at the server have finished and been logged (no
+    batch is ever sent without its line on disk). ``line`` is the line at fault (1 is the header),
     ``path`` the file. The SDK never guesses past damage: resuming from a misread journal could
     send records again (duplicates) or skip records that were never written.
     """
