@@ -10,11 +10,12 @@ send through the one pooled ``httpx.AsyncClient`` and read the whole body → le
 The decision (:meth:`Transport._decide`, rules from :mod:`bigin_async.retry`): return, raise,
 or retry after a wait that is spent *outside* the gate, so a waiting call holds no slot.
 
-Two bounds, both anyio cancel scopes because httpx's own timeout is per socket read (a server
-that drips one byte a second never trips it): ``timeout`` bounds each attempt's exchange with
-the server (sending and reading the whole answer); ``deadline`` bounds the whole call from the
-moment it starts (queueing at the gate, a token refresh, a 429 cooldown, every attempt, every
-backoff).
+Two bounds, kept by an anyio cancel scope because httpx's own timeout is per socket read (a
+server that drips one byte a second never trips it): ``timeout`` bounds each attempt's exchange
+with the server (sending and reading the whole answer); ``deadline`` bounds the whole call from
+the moment it starts (queueing at the gate, a token refresh, a 429 cooldown, every attempt, every
+backoff). One scope serves both, so a call pays for one timer rather than two: its deadline is
+the call's, moved to the attempt's own bound while an exchange runs if that comes first.
 
 ``timeout`` (30 s by default) is sized for Zoho's JSON answers: a 200-record page is well under
 a megabyte. It bounds the *whole* exchange, body included, so it is also a floor on the speed
@@ -113,6 +114,9 @@ class _Shared:
     budget: DailyBudget
     cooldown: Cooldown
     closed: bool = False
+    # The limiters a call books a send time on, built once: a bulk write also takes the bulk one.
+    pacers: tuple[RateLimiter, ...] = ()
+    bulk_pacers: tuple[RateLimiter, ...] = ()
     used: bool = False
     calls: int = 0
     rng: random.Random = field(default_factory=random.Random)
@@ -157,6 +161,8 @@ class Transport:
             budget=DailyBudget(settings.daily_limit, min_remaining=settings.min_calls_remaining),
             cooldown=Cooldown(),
         )
+        shared.pacers = tuple(p for p in (shared.minute_limiter, shared.intercall) if p)
+        shared.bulk_pacers = tuple(p for p in (shared.bulk_limiter, *shared.pacers) if p)
         return cls(settings, shared)
 
     def with_settings(self, **changes: Any) -> Transport:
@@ -317,28 +323,56 @@ class Transport:
             safe=is_idempotent(method, path, idempotent),
             cost=credits if credits is not None else credits_for(method, params, json),
             raise_for_status=raise_for_status,
-            pacers=[p for p in (shared.bulk_limiter if bulk else None, shared.minute_limiter, shared.intercall) if p],
+            pacers=shared.bulk_pacers if bulk else shared.pacers,
             deadline_at=started + settings.deadline if settings.deadline is not None else None,
         )
-        if call.deadline_at is None:
-            return await self._loop(call, parse)
-        with anyio.move_on_at(call.deadline_at):
-            return await self._loop(call, parse)
-        raise self._deadline_error(call) from call.last_error
+        return await self._loop(call, parse)
 
     async def _loop(self, call: _Call, parse: Callable[[httpx.Response], T]) -> T:
-        while True:
-            step = self._decide(call, await self._attempt(call), parse)
-            if isinstance(step, _Done):
-                return step.value
-            if step.rejected is not None:
-                await self._shared.tokens.invalidate(step.rejected)
-            elif step.shared:
-                self._shared.cooldown.open_for(step.wait)  # the next attempt waits it out with everyone
-            else:
-                await anyio.sleep(step.wait)
+        """Attempts and decisions under one cancel scope whose deadline is the call's.
 
-    async def _attempt(self, call: _Call) -> _Attempt:
+        Each exchange moves that deadline to its own ``timeout`` when that comes first (see
+        :meth:`_exchange`). A scope that fired stays cancelled, so only an attempt cut by its
+        timeout opens a new scope, for the rest of the call: the common call enters one.
+        """
+        retry: _Retry | None = None
+        while True:
+            with anyio.CancelScope(deadline=call.deadline) as scope:
+                # An answer read whole just as its timeout fired is kept, as a result or a retry's
+                # cause; the scope is spent then, so a retry goes on in a new one.
+                while not scope.cancel_called:
+                    if retry is not None:
+                        await self._pause(retry)
+                    step = self._decide(call, await self._attempt(call, scope), parse)
+                    if isinstance(step, _Done):
+                        return step.value
+                    if call.timed_token is not None:  # the wait and the next attempt: the call's deadline
+                        scope.deadline = call.deadline
+                        call.wire = call.timed_token = None
+                    retry = step
+            if not scope.cancelled_caught:
+                continue
+            # The scope fired: the attempt's timeout if its exchange had moved the deadline to its
+            # own bound (and had not put it back), else the call's deadline.
+            wire, token = call.wire, call.timed_token
+            if wire is None or token is None:
+                raise self._deadline_error(call) from call.last_error
+            call.wire = call.timed_token = None
+            step = self._decide(call, _Attempt(None, wire.timeout(self.settings.timeout), token, wire), parse)
+            if isinstance(step, _Done):  # pragma: no cover - a failed attempt is never a result
+                return step.value
+            retry = step
+
+    async def _pause(self, step: _Retry) -> None:
+        """What a retry does before its next attempt, still under the call's deadline."""
+        if step.rejected is not None:
+            await self._shared.tokens.invalidate(step.rejected)
+        elif step.shared:
+            self._shared.cooldown.open_for(step.wait)  # the next attempt waits it out with everyone
+        else:
+            await anyio.sleep(step.wait)
+
+    async def _attempt(self, call: _Call, scope: anyio.CancelScope) -> _Attempt:
         """One attempt: cooldown, gate, token, pace, budget, send and read; never retries itself."""
         shared = self._shared
         while True:
@@ -362,7 +396,7 @@ class Transport:
                 if not await pace(call.pacers, ready=lambda: self._ready(call)):
                     continue
                 try:
-                    return await self._exchange(call, token)
+                    return await self._exchange(call, token, scope)
                 finally:
                     shared.budget.settle(call.cost)
 
@@ -374,8 +408,16 @@ class Transport:
         self._shared.budget.spend(call.cost)
         return True
 
-    async def _exchange(self, call: _Call, token: Token) -> _Attempt:
-        """Send and read the whole answer, within ``timeout`` for the exchange as a whole."""
+    async def _exchange(self, call: _Call, token: Token, scope: anyio.CancelScope) -> _Attempt:
+        """Send and read the whole answer, within ``timeout`` for the exchange as a whole.
+
+        ``scope`` is the call's (see :meth:`_loop`): its deadline moves to this exchange's bound
+        when that comes before the call's deadline. ``call.timed_token`` is set while the bound is
+        this exchange's, so the scope firing then reads as this attempt's timeout (classed like any
+        timeout), not as the call's deadline. The loop puts the call's deadline back only before a
+        retry waits: between the answer and the result nothing waits (leaving the gate and settling
+        the credits do not), so a call that succeeds moves its deadline once, not twice.
+        """
         shared = self._shared
         request_headers = {"Authorization": "Zoho-oauthtoken " + token.access_token.get_secret_value()}
         if call.body is not None:
@@ -388,18 +430,20 @@ class Transport:
         response: httpx.Response | None = None
         failure: Exception | None = None
         timeout = self.settings.timeout
-        with anyio.move_on_after(timeout) as scope:
-            try:
-                response = await shared.http.request(
-                    call.method, call.url, params=call.params, content=call.body, headers=request_headers,
-                    timeout=timeout, extensions={"trace": wire.trace},
-                )
-            except httpx.RequestError as exc:  # every timeout, transport and decoding error
-                failure = exc
-        if scope.cancelled_caught:
-            response = None
-            failure = wire.timeout(timeout)
-        call.wire = None
+        bound = anyio.current_time() + timeout
+        timed = bound < call.deadline  # on a tie the deadline fires: the call is over either way
+        if timed:
+            call.timed_token = token
+            scope.deadline = bound
+        try:
+            response = await shared.http.request(
+                call.method, call.url, params=call.params, content=call.body, headers=request_headers,
+                timeout=timeout, extensions={"trace": wire.trace},
+            )
+        except httpx.RequestError as exc:  # every timeout, transport and decoding error
+            failure = exc
+        if not timed:  # else kept with the bound until the loop puts the deadline back
+            call.wire = None
         return _Attempt(response, failure, token, wire)
 
     def _decide(self, call: _Call, attempt: _Attempt, parse: Callable[[httpx.Response], T]) -> _Done[T] | _Retry:
@@ -551,13 +595,19 @@ class _Call:
     safe: bool
     cost: int
     raise_for_status: bool
-    pacers: list[RateLimiter]
+    pacers: Sequence[RateLimiter]
     deadline_at: float | None
     attempt: int = 0  # retries so far
     ambiguous_attempts: int = 0
     refreshed: bool = False
     last_error: Exception | None = None
     wire: _Wire | None = None  # the exchange in progress
+    timed_token: Token | None = None  # set while the exchange in progress runs under its own timeout
+
+    @property
+    def deadline(self) -> float:
+        """The call's deadline as a cancel scope's (infinite when there is none)."""
+        return self.deadline_at if self.deadline_at is not None else math.inf
 
 
 @dataclass

@@ -182,3 +182,75 @@ async def test_twenty_bounded_out_calls_leak_no_gate_slot() -> None:
 async def test_a_call_that_finishes_in_time_is_untouched_by_its_deadline() -> None:
     async with BiginClient(access_token="1000.given", expires_in=3600, transport=serve(ok), deadline=5.0) as bigin:
         assert await bigin.request("GET", "/org") == {"ok": True}
+
+
+# One cancel scope keeps both bounds: its deadline is the call's, moved to an exchange's own
+# ``timeout`` while that exchange runs. These pin what that must not change.
+
+
+class Script:
+    """Answers each attempt with the next handler in turn, counting the attempts."""
+
+    def __init__(self, *handlers: Handler) -> None:
+        self.handlers = handlers
+        self.calls = 0
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        handler = self.handlers[min(self.calls, len(self.handlers) - 1)]
+        self.calls += 1
+        return await handler(request)
+
+
+async def busy_for_half_a_second(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(503, headers={"Retry-After": "0.5"}, json={"code": "INTERNAL_ERROR"})
+
+
+async def test_a_retry_s_wait_past_the_previous_attempt_s_timeout_is_bounded_by_the_deadline_only() -> None:
+    """The advised 0.5 s wait outlasts the first exchange's 0.2 s bound: the call's deadline is back."""
+    script = Script(busy_for_half_a_second, ok)
+    async with make_client(transport=serve(script), timeout=0.2, deadline=SAFETY, max_retries=1) as bigin:
+        with anyio.fail_after(SAFETY):
+            assert await bigin.request("GET", "/org") == {"ok": True}
+        assert script.calls == 2
+
+
+async def test_an_attempt_cut_by_its_timeout_is_classed_as_a_timeout_not_as_the_deadline() -> None:
+    script = Script(drip)
+    async with make_client(transport=serve(script), timeout=0.2, deadline=SAFETY, max_retries=0) as bigin:
+        with anyio.fail_after(SAFETY), pytest.raises(BiginTimeoutError) as info:
+            await bigin.request("GET", "/org")
+        assert "ReadTimeout" in str(info.value)
+        assert "deadline" not in str(info.value)
+        assert script.calls == 1
+        assert bigin.transport.gate.in_flight == 0
+
+
+async def test_a_get_retried_after_its_attempt_timed_out_succeeds_under_the_same_deadline() -> None:
+    script = Script(drip, drip, ok)
+    async with make_client(transport=serve(script), timeout=0.2, deadline=SAFETY, max_retries=2) as bigin:
+        with anyio.fail_after(SAFETY):
+            assert await bigin.request("GET", "/org") == {"ok": True}
+        assert script.calls == 3
+        assert bigin.transport.gate.in_flight == 0
+
+
+async def test_the_deadline_still_bounds_the_attempts_after_one_timed_out() -> None:
+    """Attempts at 0, 0.2 and 0.4 s: the third is cut at 0.5 s by the deadline, before its own bound."""
+    script = Script(drip)
+    async with make_client(transport=serve(script), timeout=0.2, deadline=0.5, max_retries=50) as bigin:
+        with anyio.fail_after(SAFETY), pytest.raises(BiginTimeoutError, match="deadline") as info:
+            await bigin.request("GET", "/org")
+        assert "ReadTimeout" not in str(info.value)
+        assert 2 <= script.calls < 50
+        assert bigin.transport.gate.in_flight == 0
+
+
+async def test_an_insert_cut_by_the_deadline_after_an_earlier_read_timed_out_is_ambiguous() -> None:
+    """A GET's timeout then the deadline on a POST in another call: each call's own bounds decide."""
+    async with make_client(transport=serve(Script(drip, hang)), timeout=0.2, deadline=0.5) as bigin:
+        with anyio.fail_after(SAFETY):
+            with pytest.raises(BiginTimeoutError):
+                await bigin.with_options(max_retries=0).request("GET", "/org")
+            with pytest.raises(AmbiguousWriteError):
+                await bigin.with_options(timeout=5.0).request("POST", "/Contacts", json={"data": [{"Last_Name": "X"}]})
+        assert bigin.transport.gate.in_flight == 0
