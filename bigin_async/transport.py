@@ -309,13 +309,16 @@ class Transport:
         shared.used = True
         method = method.upper()
         settings = self.settings
-        started = anyio.current_time()
+        absolute = path.startswith(("http://", "https://"))
+        current = None if absolute else shared.tokens.current
         call = _Call(
             method=method,
             path=path,
-            # The host is known once the token is: each attempt builds the URL (and checks an
-            # absolute one against the token's own origin) before it sends anything.
-            url=path if path.startswith(("http://", "https://")) else self.url_for(path),
+            # The host is known once the token is: an attempt with another token than the URL's
+            # builds it again (and checks an absolute one against the token's own origin) before
+            # it sends anything.
+            url=path if absolute else self.url_for(path, current),
+            url_token=current,
             json=json,
             body=content if content is not None else _encode(json),
             params=_clean_params(params),
@@ -324,7 +327,7 @@ class Transport:
             cost=credits if credits is not None else credits_for(method, params, json),
             raise_for_status=raise_for_status,
             pacers=shared.bulk_pacers if bulk else shared.pacers,
-            deadline_at=started + settings.deadline if settings.deadline is not None else None,
+            deadline_at=anyio.current_time() + settings.deadline if settings.deadline is not None else None,
         )
         return await self._loop(call, parse)
 
@@ -381,7 +384,9 @@ class Transport:
                 await shared.cooldown.wait()
             async with shared.gate:
                 token = await shared.tokens.get_token()
-                call.url = self.url_for(call.path, token)
+                if token is not call.url_token:
+                    call.url = self.url_for(call.path, token)
+                    call.url_token = token
                 # A 429 answered while this call queued at the gate, took its token or paced opens
                 # the cooldown for everyone: leave the gate and wait it out rather than send into it.
                 if shared.cooldown.remaining > 0:
@@ -588,6 +593,7 @@ class _Call:
     method: str
     path: str
     url: str  # the URL of the latest attempt (the token's api_domain may change it)
+    url_token: Token | None  # the token ``url`` was built for (None: not built for one yet)
     json: Any
     body: bytes | None
     params: dict[str, str] | None

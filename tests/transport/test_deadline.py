@@ -254,3 +254,25 @@ async def test_an_insert_cut_by_the_deadline_after_an_earlier_read_timed_out_is_
             with pytest.raises(AmbiguousWriteError):
                 await bigin.with_options(timeout=5.0).request("POST", "/Contacts", json={"data": [{"Last_Name": "X"}]})
         assert bigin.transport.gate.in_flight == 0
+
+
+async def test_a_retry_with_a_refreshed_token_goes_to_that_token_s_api_domain() -> None:
+    """The URL is built once per token: a call that started with a cached token (its URL built up
+    front) and got a 401 must send its retry to the host of the token refreshed for it."""
+    tokens = iter(["https://www.zohoapis.com", "https://www.zohoapis.eu"])
+    hosts: list[str] = []
+
+    async def api(request: httpx.Request) -> httpx.Response:
+        hosts.append(request.url.host)
+        if len(hosts) == 2:  # the second call's first attempt: its token is no longer valid
+            return httpx.Response(401, json={"code": "INVALID_TOKEN", "message": "invalid oauth token"})
+        return httpx.Response(200, json={"ok": True})
+
+    async def token(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={**token_body(), "api_domain": next(tokens)})
+
+    async with make_client(transport=serve(api, token=token)) as bigin:
+        with anyio.fail_after(SAFETY):
+            assert await bigin.request("GET", "/org") == {"ok": True}
+            assert await bigin.request("GET", "/org") == {"ok": True}
+    assert hosts == ["www.zohoapis.com", "www.zohoapis.com", "www.zohoapis.eu"]
