@@ -24,11 +24,12 @@ from typing import Any
 
 import anyio
 import httpx
-from anyio.abc import ByteStream, SocketAttribute
+from anyio.abc import ByteStream
 from pydantic import SecretStr
 
 from bigin_async import AuthenticationError
 from bigin_async.auth import RefreshBlockedError, Token, TokenManager
+from tests.chaos.loopback import serve_loopback
 
 MODES = ("500", "invalid_code", "access_denied", "hang", "slow", "refused")
 TOKEN_PATH = "/oauth/v2/token"
@@ -59,14 +60,9 @@ class AccountsServer:
     @asynccontextmanager
     async def running(cls) -> AsyncIterator[AccountsServer]:
         server = cls()
-        listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
-        server.port = listener.extra(SocketAttribute.local_port)
-        async with listener, anyio.create_task_group() as tasks:
-            tasks.start_soon(listener.serve, server._connection)
-            try:
-                yield server
-            finally:
-                tasks.cancel_scope.cancel()
+        async with serve_loopback(server._connection) as port:
+            server.port = port
+            yield server
 
     async def _connection(self, stream: ByteStream) -> None:
         async with stream:

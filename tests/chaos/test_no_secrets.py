@@ -21,12 +21,13 @@ import anyio
 import httpx
 import pytest
 import respx
-from anyio.abc import ByteStream, SocketAttribute
+from anyio.abc import ByteStream
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bigin_async import BiginClient, BiginError
 from bigin_async._redact import is_secret_key, redact_text, redact_value
+from tests.chaos.loopback import serve_loopback
 
 # Deliberately not Zoho-shaped: only the context (a header, a form field, a JSON key) marks them.
 ACCESS = "plain-access-value-7f3a"
@@ -103,14 +104,9 @@ class EchoServer:
     @asynccontextmanager
     async def running(cls, access: str) -> AsyncIterator[EchoServer]:
         server = cls(access)
-        listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
-        server.port = listener.extra(SocketAttribute.local_port)
-        async with listener, anyio.create_task_group() as tasks:
-            tasks.start_soon(listener.serve, server._connection)
-            try:
-                yield server
-            finally:
-                tasks.cancel_scope.cancel()
+        async with serve_loopback(server._connection) as port:
+            server.port = port
+            yield server
 
     async def _connection(self, stream: ByteStream) -> None:
         async with stream:
