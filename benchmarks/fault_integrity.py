@@ -41,8 +41,11 @@ import anyio
 from bigin_async import BiginClient
 from bigin_async.bulk import BulkResult
 from bigin_async.emulator import BiginEmulator, FaultPlan
-from bigin_async.emulator.middleware import ASGIApp, Receive, Scope, Send
+from bigin_async.emulator.middleware import Scope
 from bigin_async.emulator.server import serve
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, for tests.bulk
+from tests.bulk.crash import ArrivalTrap, kill_when_reached  # noqa: E402
 
 HEAVY = dict(error_500=0.04, error_503=0.04, error_429=0.08, drop_before=0.04, drop_after=0.06)
 CLIENT: dict[str, Any] = {"retry_backoff_seconds": 0.01, "max_retries": 8, "max_retry_after": 2.0, "timeout": 10.0}
@@ -98,21 +101,8 @@ async def in_process(mode: str, n: int, seed: int) -> dict[str, Any]:
     return report
 
 
-class KillTrap:
-    """Passes requests on; sets ``reached`` when the ``n``-th record write arrives."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.writes = 0
-        self.n = 0
-        self.reached = anyio.Event()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and "/Contacts" in str(scope["path"]):
-            self.writes += 1
-            if self.writes == self.n:
-                self.reached.set()
-        await self.app(scope, receive, send)
+def _is_record_write(scope: Scope) -> bool:
+    return scope["method"] == "POST" and "/Contacts" in str(scope["path"])
 
 
 async def killed(trial: int, n: int, seed: int) -> dict[str, Any]:
@@ -120,8 +110,7 @@ async def killed(trial: int, n: int, seed: int) -> dict[str, Any]:
     rng = random.Random(seed * 100 + trial)
     inputs = records(n, f"k{trial}")
     emulator = BiginEmulator(realism="zoho", faults=FaultPlan(seed=seed + trial, **HEAVY))  # type: ignore[arg-type]
-    trap = KillTrap(emulator.app)
-    trap.n = rng.randint(3, max(4, n // 100 - 3))
+    trap = ArrivalTrap(emulator.app, rng.randint(3, max(4, n // 100 - 3)), _is_record_write)
     env = {k: v for k, v in os.environ.items() if not k.startswith("BIGIN_")}
     with tempfile.TemporaryDirectory() as folder:
         journal = str(Path(folder) / "journal")
@@ -129,18 +118,8 @@ async def killed(trial: int, n: int, seed: int) -> dict[str, Any]:
             argv = [sys.executable, __file__, "--child", url, journal, mode, str(n), f"k{trial}"]
             process = await anyio.open_process(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
             async with process:
-                with anyio.fail_after(600):
-                    async with anyio.create_task_group() as tasks:
-
-                        async def exited_early() -> None:
-                            await process.wait()
-                            trap.reached.set()
-
-                        tasks.start_soon(exited_early)
-                        await trap.reached.wait()
-                        process.kill()
-                await process.wait()
-            killed_at = trap.writes
+                await kill_when_reached(process, trap, limit=600)
+            killed_at = trap.arrived
             done = await anyio.run_process(argv, check=False, env=env)
         if done.returncode != 0:
             raise RuntimeError(f"the resumed child failed: {done.stderr.decode()[-2000:]}")

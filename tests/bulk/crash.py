@@ -18,6 +18,7 @@ from typing import Any
 from unittest import mock
 
 import anyio
+from anyio.abc import Process
 
 from bigin_async.bulk import BulkResult, Journal
 from bigin_async.client import BiginClient
@@ -114,3 +115,39 @@ def dies_writing_journal_line(n: int, keep: int) -> Iterator[list[bool]]:
 
     with mock.patch.object(Journal, "_write_now", write):
         yield died
+
+
+class ArrivalTrap:
+    """An ASGI wrapper for real-process deaths: passes every request on and sets ``reached`` when
+    the ``n``-th request that ``counts`` arrives, so the test can SIGKILL the client right then."""
+
+    def __init__(self, app: ASGI, n: int, counts: Callable[[Scope], bool]) -> None:
+        self.app = app
+        self.n = n
+        self.counts = counts
+        self.arrived = 0
+        self.reached = anyio.Event()
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and self.counts(scope):
+            self.arrived += 1
+            if self.arrived == self.n:
+                self.reached.set()
+        await self.app(scope, receive, send)
+
+
+async def kill_when_reached(process: Process, trap: ArrivalTrap, *, limit: float) -> None:
+    """SIGKILL ``process`` as soon as ``trap`` is reached (nothing to kill if it ended first), and
+    reap it; ``limit`` is a safety net only, the trap fires long before."""
+    with anyio.fail_after(limit):
+        async with anyio.create_task_group() as tasks:
+
+            async def exited_early() -> None:
+                await process.wait()
+                trap.reached.set()
+
+            tasks.start_soon(exited_early)
+            await trap.reached.wait()
+            if process.returncode is None:
+                process.kill()
+        await process.wait()

@@ -23,6 +23,7 @@ from bigin_async.emulator import BiginEmulator
 from bigin_async.emulator.faults import ServerLimits
 from bigin_async.emulator.seed import SeedGenerator
 from bigin_async.emulator.server import serve
+from tests.bulk.crash import ArrivalTrap, kill_when_reached
 from tests.cli.helpers import read_results, write_csv
 
 Scope = MutableMapping[str, Any]
@@ -35,23 +36,6 @@ CALLS = RECORDS // 100
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"  # uvicorn
-
-
-class ArrivalTrap:
-    """Passes every request on; sets ``reached`` when the ``n``-th upsert call arrives."""
-
-    def __init__(self, app: ASGI, n: int) -> None:
-        self.app = app
-        self.n = n
-        self.arrived = 0
-        self.reached = anyio.Event()
-
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and str(scope["path"]).endswith("/upsert"):
-            self.arrived += 1
-            if self.arrived == self.n:
-                self.reached.set()
-        await self.app(scope, receive, send)
 
 
 def import_argv(source: Path, journal: Path, url: str) -> list[str]:
@@ -82,22 +66,13 @@ async def test_killed_import_resumed_with_its_journal_ends_like_a_clean_run(tmp_
     )
     journal = tmp_path / "import.journal"
     emulator = BiginEmulator(limits=ServerLimits(latency=0.02))
-    trap = ArrivalTrap(emulator.app, n=CALLS // 3)
+    trap = ArrivalTrap(emulator.app, CALLS // 3, lambda scope: str(scope["path"]).endswith("/upsert"))
     async with serve(trap, port=0) as url:
         process = await anyio.open_process(
             import_argv(source, journal, url), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=clean_env()
         )
         async with process:
-            with anyio.fail_after(120):  # a safety net only: the trap fires long before
-                async with anyio.create_task_group() as tasks:
-
-                    async def exited_early() -> None:
-                        await process.wait()
-                        trap.reached.set()
-
-                    tasks.start_soon(exited_early)
-                    await trap.reached.wait()
-                    process.kill()
+            await kill_when_reached(process, trap, limit=120)
             assert process.returncode is not None and process.returncode < 0, "the import finished before the kill"
         killed_at = upserts(emulator)
         logged = [json.loads(line) for line in journal.read_text().splitlines() if line.endswith("}")]

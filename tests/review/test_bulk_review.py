@@ -28,6 +28,17 @@ def contacts(n: int, start: int = 0) -> list[dict[str, Any]]:
     return [{"Last_Name": f"Doe {i}"} for i in range(start, start + n)]
 
 
+def recording_sink() -> tuple[CountingSink, list[str]]:
+    """A sink that answers every record with success and keeps the names it was sent, in order."""
+    sent: list[str] = []
+
+    def entry(position: int, record: dict[str, Any]) -> dict[str, Any]:
+        sent.append(record["Last_Name"])
+        return success(position, record)
+
+    return CountingSink(entry), sent
+
+
 class FailingDisk:
     """``os.fsync`` of the journal fails (EIO, ENOSPC) from its ``n``-th call on; every call recorded."""
 
@@ -51,13 +62,7 @@ class FailingDisk:
 async def test_a_pending_line_that_cannot_be_synced_stops_the_run_before_its_batch_is_sent(
     tmp_path: Path, code: int
 ) -> None:
-    sent: list[str] = []
-
-    def entry(position: int, record: dict[str, Any]) -> dict[str, Any]:
-        sent.append(record["Last_Name"])
-        return success(position, record)
-
-    sink = CountingSink(entry)
+    sink, sent = recording_sink()
     path = tmp_path / "j"
     disk = FailingDisk(3, code)  # 1: header, 2: the first pending line, 3: the next line fails
     async with sink.client() as bigin:
@@ -325,13 +330,7 @@ async def test_a_bulk_writer_block_that_raises_lets_its_batch_in_flight_finish_a
 async def test_whenever_the_disk_fails_no_record_is_sent_without_its_pending_line_nor_twice_after(
     tmp_path: Path, failing_sync: int
 ) -> None:
-    sent: list[str] = []
-
-    def entry(position: int, record: dict[str, Any]) -> dict[str, Any]:
-        sent.append(record["Last_Name"])
-        return success(position, record)
-
-    sink = CountingSink(entry)
+    sink, sent = recording_sink()
     path = tmp_path / "j"
     records = contacts(1000)
     async with sink.client(max_concurrency=4) as bigin:
