@@ -6,10 +6,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: test demo lint typecheck pytest bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml emulator/pyproject.toml constraints/dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -c constraints/dev.txt -e ./emulator -e '.[dev]'
 	touch $(STAMP)
 
 lint: $(STAMP)
@@ -24,7 +24,7 @@ pytest: $(STAMP)
 test: lint typecheck pytest
 
 demo: $(STAMP)
-	$(BIN)/python -m bigin_async.demo
+	$(BIN)/bigin demo
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/transport_overhead.py

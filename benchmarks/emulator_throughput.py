@@ -29,11 +29,10 @@ from typing import Any
 
 import anyio
 import httpx
-
-from bigin_async.emulator.counters import ServerCounters
-from bigin_async.emulator.middleware import ASGIApp, EmulatorMiddleware, Receive, Scope, Send
-from bigin_async.emulator.server import serve
-from bigin_async.emulator.transport import EmulatorTransport
+from bigin_emulator.server.counters import ServerCounters
+from bigin_emulator.server.middleware import ASGIApp, EmulatorMiddleware, Receive, Scope, Send
+from bigin_emulator.server.serving import serve
+from bigin_emulator.server.transport import EmulatorTransport
 
 BODY = json.dumps(
     {
@@ -85,7 +84,7 @@ def minimal_target() -> Target:
 async def bigin_target() -> Target | None:
     """The real emulator with a seeded contact, or None while ``BiginEmulator`` is not available."""
     try:
-        from bigin_async.emulator.emulator import BiginEmulator
+        from bigin_emulator.emulator import BiginEmulator
     except ImportError:
         return None
     emulator = BiginEmulator(seed_records=100)

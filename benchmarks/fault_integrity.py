@@ -37,12 +37,12 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+from bigin_emulator import BiginEmulator, FaultPlan
+from bigin_emulator.server.middleware import Scope
+from bigin_emulator.server.serving import serve
 
 from bigin_async import BiginClient
 from bigin_async.bulk import BulkResult
-from bigin_async.emulator import BiginEmulator, FaultPlan
-from bigin_async.emulator.middleware import Scope
-from bigin_async.emulator.server import serve
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, for tests.bulk
 from tests.bulk.crash import ArrivalTrap, kill_when_reached  # noqa: E402

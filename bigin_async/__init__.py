@@ -4,6 +4,8 @@ One pooled transport per client, a FIFO gate of 10 concurrent calls, a per-minut
 never trips the server, early single-flight OAuth refresh, every data centre, typed errors.
 """
 
+from bigin_async._config import Edition, Region, resolve_region
+from bigin_async._version import __version__
 from bigin_async.auth import (
     SCOPES,
     FileTokenStore,
@@ -25,7 +27,6 @@ from bigin_async.bulk import (
     RecordOutcome,
 )
 from bigin_async.client import BiginClient
-from bigin_async.config import Edition, Region, resolve_region
 from bigin_async.criteria import Field, InvalidCriteriaError
 from bigin_async.errors import (
     AmbiguousWriteError,
@@ -67,15 +68,13 @@ from bigin_async.models import (
     Task,
     WriteResult,
 )
-from bigin_async.modules.notifications import (
+from bigin_async.pagination import AsyncPaginator
+from bigin_async.resources.notifications import (
     InvalidNotificationError,
     NotificationEvent,
     NotificationTokenError,
     parse_notification,
 )
-from bigin_async.pagination import AsyncPaginator
-
-__version__ = "0.1.0"
 
 __all__ = [
     "SCOPES",

@@ -242,7 +242,7 @@ logger = logging.getLogger("bigin_async")
 # headers at DEBUG; the emulator's server logs request lines.
 _FILTERED_LOGGERS = (
     "bigin_async",
-    "bigin_async.emulator.notifier",
+    "bigin_emulator.server.notifier",
     "httpx",
     "httpcore",
     "httpcore.connection",

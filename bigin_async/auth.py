@@ -31,8 +31,9 @@ import anyio.to_thread
 import httpx
 from pydantic import SecretStr
 
+from bigin_async._config import Region, check_base_url, resolve_region
 from bigin_async._redact import REDACTED, SENSITIVE_KEYS, logger, redact_text, register_secret
-from bigin_async.config import Region, check_base_url, resolve_region
+from bigin_async._retry import Outcome, backoff_delay, classify_exception
 from bigin_async.errors import (
     AuthenticationError,
     BiginConnectionError,
@@ -42,7 +43,6 @@ from bigin_async.errors import (
     ServerError,
     parse_retry_after,
 )
-from bigin_async.retry import Outcome, backoff_delay, classify_exception
 
 __all__ = [
     "SCOPES",

@@ -15,29 +15,29 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from bigin_async._config import Edition, Region, Settings, build_settings
+from bigin_async._inputs import check_module_name
 from bigin_async._lifecycle import AsyncClosing
+from bigin_async._transport import Transport
 from bigin_async.auth import FileTokenStore, TokenManager, TokenStore
-from bigin_async.config import Edition, Region, Settings, build_settings
 from bigin_async.errors import ConfigurationError
-from bigin_async.inputs import check_module_name
 from bigin_async.models import FieldInfo, Record
-from bigin_async.modules.base import ModuleClient, api_name, json_body, send_and_parse
-from bigin_async.modules.calls import CallsClient
-from bigin_async.modules.companies import CompaniesClient
-from bigin_async.modules.contacts import ContactsClient
-from bigin_async.modules.coql import coql_paginator
-from bigin_async.modules.deals import DealsClient
-from bigin_async.modules.events import EventsClient
-from bigin_async.modules.notes import NotesClient
-from bigin_async.modules.notifications import NotificationsClient
-from bigin_async.modules.org import OrgClient, UsersClient
-from bigin_async.modules.pipelines import PipelinesClient
-from bigin_async.modules.products import ProductsClient
-from bigin_async.modules.registry import MODULE_CLIENTS
-from bigin_async.modules.settings import SettingsClient
-from bigin_async.modules.tasks import TasksClient
 from bigin_async.pagination import AsyncPaginator, ProgressCallback
-from bigin_async.transport import Transport
+from bigin_async.resources.base import ModuleClient, api_name, json_body, send_and_parse
+from bigin_async.resources.calls import CallsClient
+from bigin_async.resources.companies import CompaniesClient
+from bigin_async.resources.contacts import ContactsClient
+from bigin_async.resources.coql import coql_paginator
+from bigin_async.resources.deals import DealsClient
+from bigin_async.resources.events import EventsClient
+from bigin_async.resources.notes import NotesClient
+from bigin_async.resources.notifications import NotificationsClient
+from bigin_async.resources.org import OrgClient, UsersClient
+from bigin_async.resources.pipelines import PipelinesClient
+from bigin_async.resources.products import ProductsClient
+from bigin_async.resources.registry import MODULE_CLIENTS
+from bigin_async.resources.settings import SettingsClient
+from bigin_async.resources.tasks import TasksClient
 
 __all__ = ["BiginClient"]
 

@@ -56,7 +56,7 @@ PageParser = Callable[[bytes], Page[Any]]
 
 # Sends the GET (or COQL POST) of one page and returns ``parse(body)``, running the parser inside
 # the transport's retry loop: a page whose body does not parse is retried like a 5xx, then
-# raised as APIError "MALFORMED_RESPONSE" (see ``bigin_async.modules.base.send_and_parse``).
+# raised as APIError "MALFORMED_RESPONSE" (see ``bigin_async.resources.base.send_and_parse``).
 Fetch = Callable[[str, Mapping[str, Any], PageParser], Awaitable[Page[Any]]]
 
 

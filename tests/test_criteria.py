@@ -295,14 +295,14 @@ def test_any_tree_round_trips_through_the_emulator_parser(
     built: tuple[Criteria, dict[int, tuple[str, ...]]],
 ) -> None:
     """Cross-check against the emulator's own parser, written independently of the builder."""
-    parser = pytest.importorskip("bigin_async.emulator.criteria_parser")
+    parser = pytest.importorskip("bigin_emulator.ops.criteria")
     criteria, values = built
     assert parser.parse_criteria(criteria_to_str(criteria)) == _emulator_tree(criteria, values, parser)
 
 
 @pytest.mark.parametrize("value", ["a),(Email:equals:x", "back\\slash", "a,b", "trailing\\", "x\\(y"])
 def test_hostile_values_survive_the_emulator_parser(value: str) -> None:
-    parser = pytest.importorskip("bigin_async.emulator.criteria_parser")
+    parser = pytest.importorskip("bigin_emulator.ops.criteria")
     node = parser.parse_criteria(str((Field("Email") == value) & (Field("Stage").is_in([value, "b"]))))
     assert node == parser.Group(
         "and",

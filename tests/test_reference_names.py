@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bigin_async.reference_names import to_bigin_names
+from bigin_async._field_aliases import to_bigin_names
 
 
 def test_contacts_and_deals_renames() -> None:

@@ -22,12 +22,12 @@ import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from bigin_async._inputs import check_id
 from bigin_async._lifecycle import AsyncClosing
+from bigin_async._transport import Transport
 from bigin_async.books.errors import books_error
 from bigin_async.books.models import BooksContact, BooksContactPerson, BooksPageContext, books_wire
 from bigin_async.errors import APIError, ConfigurationError, ValidationError
-from bigin_async.inputs import check_id
-from bigin_async.transport import Transport
 
 if TYPE_CHECKING:
     from bigin_async.client import BiginClient

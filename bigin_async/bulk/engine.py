@@ -44,8 +44,10 @@ import anyio
 import httpx
 from anyio.abc import ObjectReceiveStream
 
+from bigin_async._inputs import check_id, check_new_record, check_record
 from bigin_async._redact import logger
 from bigin_async._tasks import unwrapping_task_group
+from bigin_async._transport import Transport
 from bigin_async.bulk.answers import (
     MAYBE_DELETED_MESSAGE,
     Answer,
@@ -76,8 +78,6 @@ from bigin_async.errors import (
     ValidationError,
     error_from_response,
 )
-from bigin_async.inputs import check_id, check_new_record, check_record
-from bigin_async.transport import Transport
 
 __all__ = ["BATCH_LIMIT", "BulkMode", "BulkPlan", "MANDATORY_FIELDS", "run_bulk"]
 

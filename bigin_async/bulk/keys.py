@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bigin_async.reference_names import RENAMES
+from bigin_async._field_aliases import RENAMES
 
 __all__ = ["UNIQUE_FIELDS", "carries_upsert_key", "upsert_key_fields"]
 

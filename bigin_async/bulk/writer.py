@@ -22,10 +22,10 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from bigin_async._tasks import unwrapping_task_group
+from bigin_async._transport import Transport
 from bigin_async.bulk.engine import BulkPlan, run_bulk
 from bigin_async.bulk.results import BulkResult, ProgressCallback, ResultCallback
 from bigin_async.errors import ValidationError
-from bigin_async.transport import Transport
 
 __all__ = ["BulkWriter"]
 

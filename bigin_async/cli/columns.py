@@ -5,7 +5,7 @@ Bigin drops a field it does not know without a word: a column ``E-mail`` (Bigin'
 column provides matches nothing and inserts every row again. So the header (or, for JSON lines,
 every key) is read against the org's field metadata first, and a name Bigin would not keep is a
 usage error naming the nearest field names. The reference's names the SDK translates on write
-(``Company_Name`` → ``Account_Name``; see :mod:`bigin_async.reference_names`) count as known.
+(``Company_Name`` → ``Account_Name``; see :mod:`bigin_async._field_aliases`) count as known.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bigin_async._field_aliases import to_bigin_names
 from bigin_async.cli.common import UsageError
 from bigin_async.cli.sources import ColumnMap
 from bigin_async.models import FieldInfo
-from bigin_async.reference_names import to_bigin_names
 
 __all__ = ["ColumnCheck", "check_columns", "nearest_names"]
 

@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from bigin_async._config import resolve_region
 from bigin_async._redact import logger
 from bigin_async.auth import FileTokenStore
 from bigin_async.client import BiginClient
-from bigin_async.config import resolve_region
 from bigin_async.errors import ConfigurationError
 
 __all__ = [

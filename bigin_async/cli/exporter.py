@@ -24,8 +24,8 @@ from bigin_async.cli.common import UsageError
 from bigin_async.cli.progress import ProgressView
 from bigin_async.client import BiginClient
 from bigin_async.models import Record
-from bigin_async.modules.base import MAX_FIELDS_PER_READ
 from bigin_async.pagination import AsyncPaginator
+from bigin_async.resources.base import MAX_FIELDS_PER_READ
 
 __all__ = ["ExportOptions", "ExportReport", "RecordSink", "export_records", "open_sink", "run_export"]
 

@@ -41,7 +41,7 @@ from bigin_async.cli.sources import (
 from bigin_async.client import BiginClient
 from bigin_async.errors import PermissionDeniedError
 from bigin_async.models import FieldInfo
-from bigin_async.modules.base import DEFAULT
+from bigin_async.resources.base import DEFAULT
 
 __all__ = ["ImportMode", "ImportOptions", "ImportReport", "ResultsFile", "default_results_path", "run_import"]
 

@@ -273,11 +273,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         if arguments[:1] == ["emulator"]:
-            from bigin_async.emulator.__main__ import main as emulator_main
+            from bigin_emulator.__main__ import main as emulator_main
 
             return emulator_main(arguments[1:])
         if arguments[:1] == ["demo"]:
-            from bigin_async.demo import main as demo_main
+            from bigin_async.cli.demo import main as demo_main
 
             return demo_main(arguments[1:])
         args = build_parser().parse_args(arguments)

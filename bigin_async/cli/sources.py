@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from bigin_async._inputs import FIELD_NAME
 from bigin_async.cli.common import UsageError
-from bigin_async.inputs import FIELD_NAME
 from bigin_async.models import FieldInfo
 
 __all__ = [

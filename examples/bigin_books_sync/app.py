@@ -25,7 +25,7 @@ from fastapi.responses import JSONResponse
 from bigin_async import BiginClient
 from bigin_async.books import BooksClient
 from bigin_async.integrations.fastapi import open_bigin
-from bigin_async.modules.notifications import (
+from bigin_async.resources.notifications import (
     InvalidNotificationError,
     NotificationTokenError,
     parse_notification,

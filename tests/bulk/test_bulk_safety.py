@@ -13,10 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
+from bigin_emulator import BiginEmulator
 
 from bigin_async import BiginClient, ValidationError
 from bigin_async.bulk import carries_upsert_key
-from bigin_async.emulator import BiginEmulator
 from tests.bulk.crash import run_once
 from tests.bulk.sink import CountingSink
 
@@ -290,7 +290,7 @@ async def test_an_input_iterator_exception_is_raised_as_itself_and_a_rerun_sends
 
 
 async def test_a_delete_whose_answer_was_unreadable_is_maybe_deleted_on_resume(tmp_path: Path) -> None:
-    from bigin_async.emulator.faults import FaultPlan
+    from bigin_emulator.server.faults import FaultPlan
 
     journal = str(tmp_path / "j")
     broken = BiginEmulator(faults=FaultPlan(seed=1, malformed_json=1.0))

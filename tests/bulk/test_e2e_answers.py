@@ -7,11 +7,11 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from bigin_emulator import BiginEmulator
+from bigin_emulator.server.faults import FaultPlan
+from bigin_emulator.state.store import index_key
 
 from bigin_async.bulk.answers import UnreadableAnswerError, read_answers
-from bigin_async.emulator import BiginEmulator
-from bigin_async.emulator.faults import FaultPlan
-from bigin_async.emulator.store import index_key
 from bigin_async.models import parse_write_results
 from tests.conftest import fixture_bytes
 

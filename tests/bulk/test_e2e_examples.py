@@ -5,7 +5,8 @@
 
 from __future__ import annotations
 
-from bigin_async.emulator import BiginEmulator
+from bigin_emulator import BiginEmulator
+
 from tests.examples.conftest import load_example
 
 

@@ -18,11 +18,11 @@ from typing import Any
 
 import anyio
 import pytest
+from bigin_emulator import BiginEmulator
+from bigin_emulator.seed import SeedGenerator
+from bigin_emulator.server.faults import ServerLimits
+from bigin_emulator.server.serving import serve
 
-from bigin_async.emulator import BiginEmulator
-from bigin_async.emulator.faults import ServerLimits
-from bigin_async.emulator.seed import SeedGenerator
-from bigin_async.emulator.server import serve
 from tests.bulk.crash import ArrivalTrap, kill_when_reached
 from tests.cli.helpers import read_results, write_csv
 

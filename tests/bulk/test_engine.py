@@ -220,7 +220,7 @@ async def test_bad_inputs_refused_before_sending() -> None:
 
 async def test_a_batch_where_every_record_fails_keeps_each_records_own_error() -> None:
     """Bigin answers 400 when every record of a call failed; each still has its own entry."""
-    from bigin_async.emulator import BiginEmulator
+    from bigin_emulator import BiginEmulator
 
     emulator = BiginEmulator()
     async with emulator.client() as bigin:

@@ -10,9 +10,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from bigin_emulator import BiginEmulator
+
+from bigin_async._inputs import check_record
 from bigin_async.bulk import record_hash
-from bigin_async.emulator import BiginEmulator
-from bigin_async.inputs import check_record
 from bigin_async.models import wire_value
 from tests.bulk.crash import run_once
 from tests.bulk.sink import CountingSink
@@ -52,7 +53,7 @@ def test_a_set_goes_on_the_wire_sorted() -> None:
 _PROBE = """
 import json
 from bigin_async.bulk import record_hash
-from bigin_async.inputs import check_record
+from bigin_async._inputs import check_record
 record = {"Last_Name": "Doe", "Hobbies": {"chess", "go", "tennis", "golf", "bridge", "polo", "sumo"},
           "Tag": {"vip", "lead", "cold", "warm", "hot"}}
 wire = check_record(record, "Contacts")

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bigin_emulator import BiginEmulator, FaultPlan
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bigin_async import ValidationError
-from bigin_async.emulator import BiginEmulator, FaultPlan
 from bigin_async.models import wire_value
 
 

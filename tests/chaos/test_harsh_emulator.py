@@ -19,12 +19,12 @@ from typing import Any
 
 import anyio
 import pytest
+from bigin_emulator import BiginEmulator, FaultPlan, ServerLimits
 
 from bigin_async import BiginClient
 from bigin_async.books import BooksClient
 from bigin_async.books.errors import BooksAuthenticationError
 from bigin_async.bulk import BulkResult
-from bigin_async.emulator import BiginEmulator, FaultPlan, ServerLimits
 from bigin_async.errors import (
     AmbiguousWriteError,
     AuthenticationError,

@@ -6,7 +6,8 @@ import csv
 import json
 from pathlib import Path
 
-from bigin_async.emulator import BiginEmulator
+from bigin_emulator import BiginEmulator
+
 from tests.cli.helpers import bigin
 
 

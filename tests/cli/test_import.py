@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bigin_async.emulator import BiginEmulator
+from bigin_emulator import BiginEmulator
+
 from tests.cli.helpers import bigin, read_results, write_csv
 
 HEADER = ["First Name", "Surname", "E-mail", "Company ID", "Email_Opt_Out", "Tag"]

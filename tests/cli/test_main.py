@@ -6,10 +6,10 @@ import argparse
 import inspect
 
 import pytest
+from bigin_emulator import BiginEmulator
 
 from bigin_async.cli import build_parser, main
 from bigin_async.cli.common import EMULATOR_CREDENTIALS, UsageError, client_from_args, module_api_name
-from bigin_async.emulator import BiginEmulator
 from bigin_async.errors import ConfigurationError
 
 

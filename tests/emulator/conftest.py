@@ -7,8 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-
-from bigin_async.emulator import BiginEmulator
+from bigin_emulator import BiginEmulator
 
 
 class FakeClock:

@@ -8,8 +8,8 @@ import sys
 
 import httpx
 import pytest
+from bigin_emulator import BiginEmulator
 
-from bigin_async.emulator import BiginEmulator
 from tests.emulator.conftest import FakeClock, get_record, insert
 
 
@@ -57,14 +57,14 @@ async def test_seed_data(emulator: BiginEmulator) -> None:
 
 def test_importing_the_package_loads_neither_uvicorn_nor_starlette() -> None:
     code = (
-        "import sys, bigin_async.emulator, bigin_async.emulator.criteria_parser;"
+        "import sys, bigin_emulator, bigin_emulator.ops.criteria;"
         "assert 'uvicorn' not in sys.modules and 'starlette' not in sys.modules, sorted(sys.modules)"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_building_an_emulator_does_not_load_uvicorn() -> None:
-    code = "import sys; from bigin_async.emulator import BiginEmulator; BiginEmulator(); assert 'uvicorn' not in sys.modules"
+    code = "import sys; from bigin_emulator import BiginEmulator; BiginEmulator(); assert 'uvicorn' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

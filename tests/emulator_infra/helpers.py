@@ -14,9 +14,8 @@ from typing import Any
 
 import anyio
 import httpx
-
-from bigin_async.emulator.middleware import EmulatorMiddleware, Message, Receive, Scope, Send
-from bigin_async.emulator.transport import EmulatorTransport
+from bigin_emulator.server.middleware import EmulatorMiddleware, Message, Receive, Scope, Send
+from bigin_emulator.server.transport import EmulatorTransport
 
 
 class FakeClock:

@@ -6,8 +6,7 @@ import random
 from collections import Counter
 
 import pytest
-
-from bigin_async.emulator.faults import Fault, FaultInjector, FaultPlan, ServerLimits
+from bigin_emulator.server.faults import Fault, FaultInjector, FaultPlan, ServerLimits
 
 
 @pytest.mark.parametrize(

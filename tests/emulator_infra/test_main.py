@@ -9,10 +9,9 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-
-from bigin_async.emulator.__main__ import build_parser, faults_from, limits_from, run
-from bigin_async.emulator.faults import FaultPlan, ServerLimits
-from bigin_async.emulator.middleware import EmulatorMiddleware
+from bigin_emulator.__main__ import build_parser, faults_from, limits_from, run
+from bigin_emulator.server.faults import FaultPlan, ServerLimits
+from bigin_emulator.server.middleware import EmulatorMiddleware
 
 from .helpers import RecordingApp
 
@@ -38,7 +37,7 @@ def test_defaults_are_limit_free_and_fault_free() -> None:
 
 
 def test_realism_option_builds_a_zoho_emulator() -> None:
-    from bigin_async.emulator.__main__ import _build_emulator
+    from bigin_emulator.__main__ import _build_emulator
 
     args = build_parser().parse_args(["--realism", "zoho", "--seed-records", "0"])
     emulator = _build_emulator(args, limits_from(args), faults_from(args))

@@ -6,10 +6,9 @@ import json
 
 import httpx
 import pytest
-
-from bigin_async.emulator.counters import ServerCounters
-from bigin_async.emulator.faults import FaultPlan, ServerLimits
-from bigin_async.emulator.middleware import EmulatorMiddleware
+from bigin_emulator.server.counters import ServerCounters
+from bigin_emulator.server.faults import FaultPlan, ServerLimits
+from bigin_emulator.server.middleware import EmulatorMiddleware
 
 from .helpers import FakeClock, RecordingApp, in_process_client, records
 

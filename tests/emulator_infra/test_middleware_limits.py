@@ -6,10 +6,9 @@ import random
 
 import anyio
 import httpx
-
-from bigin_async.emulator.counters import ServerCounters
-from bigin_async.emulator.faults import ServerLimits
-from bigin_async.emulator.middleware import EmulatorMiddleware, credit_cost
+from bigin_emulator.server.counters import ServerCounters
+from bigin_emulator.server.faults import ServerLimits
+from bigin_emulator.server.middleware import EmulatorMiddleware, credit_cost
 
 from .helpers import FakeClock, RecordingApp, in_process_client, records
 

@@ -13,10 +13,9 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-
-from bigin_async.emulator.faults import FaultPlan, ServerLimits
-from bigin_async.emulator.middleware import EmulatorMiddleware, Message
-from bigin_async.emulator.server import _embedded_server, serve
+from bigin_emulator.server.faults import FaultPlan, ServerLimits
+from bigin_emulator.server.middleware import EmulatorMiddleware, Message
+from bigin_emulator.server.serving import _embedded_server, serve
 
 from .helpers import RecordingApp, in_process_client, records
 

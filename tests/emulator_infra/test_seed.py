@@ -8,8 +8,7 @@ import tracemalloc
 import types
 
 import pytest
-
-from bigin_async.emulator.seed import SeedGenerator
+from bigin_emulator.seed import SeedGenerator
 
 
 def test_same_seed_same_records_other_seed_other_records() -> None:

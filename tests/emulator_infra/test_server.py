@@ -10,11 +10,10 @@ import logging
 import anyio
 import httpx
 import pytest
-
-from bigin_async.emulator.counters import ServerCounters
-from bigin_async.emulator.faults import FaultPlan
-from bigin_async.emulator.middleware import EmulatorMiddleware
-from bigin_async.emulator.server import serve
+from bigin_emulator.server.counters import ServerCounters
+from bigin_emulator.server.faults import FaultPlan
+from bigin_emulator.server.middleware import EmulatorMiddleware
+from bigin_emulator.server.serving import serve
 
 from .helpers import RecordingApp, records
 

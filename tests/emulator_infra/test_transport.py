@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
-from bigin_async.emulator.faults import FaultPlan
-from bigin_async.emulator.middleware import EmulatorMiddleware, Receive, Scope, Send
-from bigin_async.emulator.transport import EmulatorTransport
+from bigin_emulator.server.faults import FaultPlan
+from bigin_emulator.server.middleware import EmulatorMiddleware, Receive, Scope, Send
+from bigin_emulator.server.transport import EmulatorTransport
 
 from .helpers import RecordingApp
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
-from bigin_async.emulator.emulator import BiginEmulator
-from bigin_async.emulator.faults import FaultPlan, ServerLimits
+from bigin_emulator.emulator import BiginEmulator
+from bigin_emulator.server.faults import FaultPlan, ServerLimits
 
 CONTACT = {"data": [{"Last_Name": "Dropped", "Email": "dropped.after@example.com"}], "trigger": []}
 

@@ -9,10 +9,10 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+from bigin_emulator import BiginEmulator
 from fastapi import FastAPI
 
 from bigin_async import BiginClient, ConfigurationError
-from bigin_async.emulator import BiginEmulator
 from bigin_async.integrations.fastapi import BiginDep, bigin_lifespan, get_bigin, open_bigin
 
 REQUESTS = 500
@@ -81,7 +81,7 @@ async def test_500_requests_share_one_client_one_pool_and_one_refresh_and_shutdo
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_500_requests_over_a_socket_use_one_pool_of_at_most_pool_size_connections() -> None:
-    from bigin_async.emulator.server import serve
+    from bigin_emulator.server.serving import serve
 
     emulator = BiginEmulator()
     ports: list[int] = []

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import httpx
+from bigin_emulator import BiginEmulator
 
 from bigin_async import BiginClient
-from bigin_async.emulator import BiginEmulator
 from bigin_async.integrations.fastapi import get_bigin
 from tests.examples.conftest import load_example
 

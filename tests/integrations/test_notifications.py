@@ -15,12 +15,12 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+from bigin_emulator import BiginEmulator
 
 from bigin_async import APIError, BiginClient, InvalidRequestError, ValidationError
 from bigin_async._redact import redact_text
-from bigin_async.emulator import BiginEmulator
 from bigin_async.models import WatchChannel
-from bigin_async.modules.notifications import (
+from bigin_async.resources.notifications import (
     InvalidNotificationError,
     NotificationTokenError,
     parse_notification,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from bigin_emulator import BiginEmulator
 
-from bigin_async.emulator import BiginEmulator
 from bigin_async.models import Contact, Deal, Event, Note, RelatedTo, Task
 from tests.modules.helpers import wired_client
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from bigin_async.errors import APIError, NotFoundError, ValidationError
-from bigin_async.modules.base import MAX_FIELDS_PER_READ
+from bigin_async.resources.base import MAX_FIELDS_PER_READ
 from tests.modules.helpers import Scripted, scripted_client
 
 RECORD_ID = "5545000000000000001"

@@ -6,11 +6,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from bigin_emulator import BiginEmulator
 
+from bigin_async._inputs import check_field_names, check_id, check_module_name
 from bigin_async.client import BiginClient
-from bigin_async.emulator import BiginEmulator
 from bigin_async.errors import ValidationError
-from bigin_async.inputs import check_field_names, check_id, check_module_name
 from bigin_async.models import Contact
 from tests.modules.helpers import wired_client
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from bigin_emulator import BiginEmulator
 
-from bigin_async.emulator import BiginEmulator
 from bigin_async.errors import InvalidRequestError, PaginationLimitError
 from bigin_async.models import Contact, FieldInfo, Layout, ModuleInfo, Org, Record, User
 from tests.modules.helpers import wired_client
@@ -117,7 +117,7 @@ async def test_coql_on_another_module_and_bad_queries() -> None:
 
 
 def test_coql_rows_of_modules_without_a_class_are_plain_records() -> None:
-    from bigin_async.modules.coql import coql_paginator
+    from bigin_async.resources.coql import coql_paginator
 
     paginator = coql_paginator(None, "select Name from Custom_Things where id is not null")  # type: ignore[arg-type]
     assert paginator._model is Record

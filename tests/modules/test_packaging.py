@@ -21,5 +21,5 @@ def test_every_folder_with_python_files_is_a_package_setuptools_finds() -> None:
         for path in (ROOT / "bigin_async").rglob("*.py")
         if "__pycache__" not in path.parts
     }
-    assert "bigin_async.modules" in folders
+    assert "bigin_async.resources" in folders
     assert folders <= found, f"not packaged: {sorted(folders - found)}"

@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
+from bigin_emulator import BiginEmulator
 
 from bigin_async.client import BiginClient
-from bigin_async.emulator import BiginEmulator
 from bigin_async.errors import NotFoundError, ValidationError
 from bigin_async.models import Pipeline
 from tests.modules.helpers import Wire, wired_client

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bigin_async.emulator import BiginEmulator
+from bigin_emulator import BiginEmulator
 
 
 async def test_progress_callbacks_on_every_paginator() -> None:

@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
+from bigin_emulator import BiginEmulator
 
 from bigin_async.client import BiginClient
-from bigin_async.emulator import BiginEmulator
 from bigin_async.errors import (
     AmbiguousWriteError,
     APIError,
@@ -20,7 +20,7 @@ from bigin_async.errors import (
     RecordError,
 )
 from bigin_async.models import Call, Company, Contact, Deal, Event, Note, Product, Record, Task, WriteResult
-from bigin_async.modules.base import ModuleClient
+from bigin_async.resources.base import ModuleClient
 from tests.modules.helpers import wired_client
 
 # (client attribute, wire name, record class, a minimal valid record)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from bigin_emulator import BiginEmulator
 
-from bigin_async.emulator import BiginEmulator
 from bigin_async.models import Contact
 from tests.modules.helpers import wired_client
 

@@ -17,9 +17,9 @@ import pytest
 from trio.testing import MockClock
 
 from bigin_async import BiginClient
+from bigin_async._limits import Cooldown, DailyBudget
 from bigin_async.bulk import BulkAbortedError
 from bigin_async.errors import BiginError, BudgetExhaustedError, ServerError
-from bigin_async.limits import Cooldown, DailyBudget
 from tests.transport.helpers import make_client, token_body
 
 Handler = Callable[[httpx.Request], httpx.Response]

@@ -12,9 +12,9 @@ import anyio
 import httpx
 import pytest
 import respx
+from bigin_emulator import BiginEmulator
 
 from bigin_async import BiginClient
-from bigin_async.emulator import BiginEmulator
 from bigin_async.errors import APIError, JournalError
 from tests.modules.helpers import wired_client
 from tests.transport.helpers import API, make_client, mock_token

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bigin_async import BiginClient, ConfigurationError, Edition, resolve_region
-from bigin_async.config import REGIONS
+from bigin_async._config import REGIONS
 
 ROWS = [
     # code, suffix, friendly, api domain, accounts server

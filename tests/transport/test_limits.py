@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bigin_async._limits import Cooldown, DailyBudget, RateLimiter, gcra_interval
 from bigin_async.errors import BudgetExhaustedError
-from bigin_async.limits import Cooldown, DailyBudget, RateLimiter, gcra_interval
 
 
 class FakeClock:

@@ -1,0 +1,109 @@
+"""Checks of caller input, shared by the module clients and the bulk engine.
+
+Everything here runs before a request is built: an id that is not digits could rewrite the URL
+(``../settings``), an empty record would be a wasted call, a bad field name an opaque 400.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bigin_async._field_aliases import to_bigin_names
+from bigin_async.errors import ValidationError
+from bigin_async.models import Record, record_to_wire
+from bigin_async.models.base import assigned_fields
+
+__all__ = [
+    "FIELD_NAME",
+    "check_field_names",
+    "check_id",
+    "check_module_name",
+    "check_new_record",
+    "check_record",
+]
+
+# ``\Z``, not ``$``: ``$`` also matches before a trailing newline, and "123\n" is not an id. ASCII
+# digits only (``[0-9]``, not ``\d``, which takes "١٢٣"), no leading zero: what an int id prints as.
+_ID = re.compile(r"[1-9][0-9]{0,29}\Z")
+_MODULE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}\Z")
+_ID_BOUND = 10**30  # the smallest int of 31 digits
+FIELD_NAME = re.compile(r"\$?[A-Za-z0-9_.]{1,100}\Z")
+
+
+def check_id(value: object, what: str = "id") -> str:
+    """A record id as Bigin expects it: 1 to 30 digits, not all zeros. Anything else could rewrite the URL.
+
+    An int is held to the same rule as its string (``10**40`` is no more an id than its 41
+    digits are); ``True``, negative numbers and zero are refused whatever their type, and a
+    string is an id when it is what an int id prints as: no sign, space or leading zero ("0123"
+    would name record 123 under a second spelling), ASCII digits only. Always a plain ``str``.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        # Bounded before ``str()``: Python refuses to print an int of 4,300+ digits at all.
+        if not 0 < value < _ID_BOUND:
+            shown = "an int of more than 30 digits" if value > 0 else repr(value)
+            raise ValidationError(f"{what} must be a string of 1 to 30 digits (a Bigin record id), got {shown}")
+        value = int.__repr__(value)  # an int subclass's own __str__ is not asked
+    elif isinstance(value, str):
+        # A plain str of the same characters: a subclass's __str__/__format__ would otherwise
+        # decide what goes into the URL ("/Contacts/{id}" printing as "/Contacts/../settings").
+        value = str.__str__(value)
+    if not isinstance(value, str) or not _ID.match(value):
+        raise ValidationError(
+            f"{what} must be a string of 1 to 30 digits without a leading zero (a Bigin record id), got {value!r}"
+        )
+    return value
+
+
+def check_module_name(name: object) -> str:
+    if not isinstance(name, str) or not _MODULE.match(name):
+        raise ValidationError(f"module API name must be letters, digits and underscores, got {name!r}")
+    return name
+
+
+def check_record(record: object, module: str | None = None) -> dict[str, Any]:
+    """The wire form of one record, refusing what cannot be a record before anything is sent.
+
+    With ``module`` (an API name), the reference's field names are sent under Bigin's own names
+    (``Company_Name`` → ``Account_Name``, ``Related_To`` → ``What_Id`` + ``$se_module``, ...; see
+    :mod:`bigin_async._field_aliases`): live Bigin drops fields it does not know without a word.
+    """
+    if isinstance(record, Record):
+        wire = record.to_wire()
+    elif isinstance(record, Mapping):
+        wire = record_to_wire(record)
+    else:
+        raise ValidationError(f"a record must be a dict or a model, not {type(record).__name__}")
+    if not wire:
+        raise ValidationError("empty record: nothing to write")
+    return to_bigin_names(module, wire) if module else wire
+
+
+def check_new_record(record: object, module: str | None = None) -> dict[str, Any]:
+    """:func:`check_record` for a write that makes a record (an insert, an upsert).
+
+    A record read from Bigin is refused: its write form is its id and the fields changed since
+    the read, an update, not a copy; and a copy of all it holds would resend its id and what
+    Bigin computes (``Full_Name``, ``Created_Time``, ``$``-fields...). A copy names its fields.
+    """
+    if isinstance(record, Record) and assigned_fields(record) is not None:
+        name = type(record).__name__
+        raise ValidationError(
+            f"this {name} was read from Bigin: a write of it sends its id and the fields changed since the "
+            "read, so to change that record call update(record.id, record); to copy it into a new record, "
+            "create one from the fields to copy, e.g. "
+            "create(record.model_dump(by_alias=True, include={'Last_Name', 'Email'}))"
+        )
+    return check_record(record, module)
+
+
+def check_field_names(fields: Sequence[str] | str) -> list[str]:
+    """Field API names for ``duplicate_check_fields`` and the like."""
+    if isinstance(fields, str):
+        fields = [fields]
+    names = list(fields)
+    if not names or not all(isinstance(n, str) and FIELD_NAME.match(n) for n in names):
+        raise ValidationError(f"expected field API names, got {fields!r}")
+    return names

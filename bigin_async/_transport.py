@@ -1,0 +1,805 @@
+"""The one request pipeline every call goes through: one attempt, one decision, the loop.
+
+An attempt (:meth:`Transport._attempt`): wait out a shared 429 cooldown → enter the FIFO
+concurrency gate → get the token (a refresh may take a moment) → take one send time booked on
+every limiter at once (after the gate, so the reserved time is the real send time) → look at the
+cooldown again (a 429 may have opened it while this call queued) → build the URL from the token's
+``api_domain`` → spend daily credits (refusing instead of sending when too few would remain) →
+send through the one pooled ``httpx.AsyncClient`` and read the whole body → leave the gate.
+
+The decision (:meth:`Transport._decide`, rules from :mod:`bigin_async._retry`): return, raise,
+or retry after a wait that is spent *outside* the gate, so a waiting call holds no slot.
+
+Two bounds, kept by an anyio cancel scope because httpx's own timeout is per socket read (a
+server that drips one byte a second never trips it): ``timeout`` bounds each attempt's exchange
+with the server (sending and reading the whole answer); ``deadline`` bounds the whole call from
+the moment it starts (queueing at the gate, a token refresh, a 429 cooldown, every attempt, every
+backoff). One scope serves both, so a call pays for one timer rather than two: its deadline is
+the call's, moved to the attempt's own bound while an exchange runs if that comes first.
+
+``timeout`` (30 s by default) is sized for Zoho's JSON answers: a 200-record page is well under
+a megabyte. It bounds the *whole* exchange, body included, so it is also a floor on the speed
+of a download: 25 MB in 30 s needs about 7 Mbit/s. A large download (a Bulk Read job's result
+file, an attachment) must not go through the 30 s default on a slow link: give it its own
+``timeout`` (``client.with_options(timeout=...)``), or stream it with a bound on the gaps
+between chunks rather than on the whole body; the ``deadline`` still bounds the call either way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json as jsonlib
+import math
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import anyio
+import httpx
+import pydantic
+
+from bigin_async._config import Settings
+from bigin_async._limits import ConcurrencyGate, Cooldown, DailyBudget, RateLimiter, pace
+from bigin_async._redact import logger, redact_url
+from bigin_async._retry import Outcome, backoff_delay, classify_exception, classify_status, is_idempotent
+from bigin_async.auth import Token, TokenManager
+from bigin_async.errors import (
+    AmbiguousWriteError,
+    APIError,
+    BiginConnectionError,
+    BiginError,
+    BiginTimeoutError,
+    ConfigurationError,
+    ValidationError,
+    error_from_response,
+    parse_retry_after,
+)
+
+__all__ = ["Transport", "credits_for", "make_http_client"]
+
+USER_AGENT = "bigin-async/0.1"
+
+T = TypeVar("T")
+
+# What a parser raises when the body is not the shape it expects (json errors are ValueErrors; a
+# body nested thousands deep is a RecursionError in json and a ValidationError in pydantic).
+_PARSE_ERRORS = (ValueError, TypeError, KeyError, RecursionError, pydantic.ValidationError)
+
+
+def _response(response: httpx.Response) -> httpx.Response:
+    return response
+
+
+def make_http_client(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """One pooled client for the client's whole life; the pool is larger than the gate so token
+    refreshes and keep-alive churn never starve a call that already holds a gate slot."""
+    pool = settings.max_concurrency + 5
+    return httpx.AsyncClient(
+        transport=transport,
+        limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool, keepalive_expiry=60.0),
+        timeout=httpx.Timeout(settings.timeout),
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=False,
+    )
+
+
+def credits_for(method: str, params: Mapping[str, Any] | None, json: Any) -> int:
+    """Zoho's credit cost of one call: 1, writes 1 per 10 records, ``cvid`` lists 3."""
+    cost = 1
+    if method.upper() in ("POST", "PUT", "PATCH") and isinstance(json, Mapping):
+        data = json.get("data")
+        if isinstance(data, list) and data:
+            cost = math.ceil(len(data) / 10)
+    elif method.upper() == "DELETE" and params and params.get("ids"):
+        ids = params["ids"]
+        count = len(ids) if isinstance(ids, (list, tuple)) else len(str(ids).split(","))
+        cost = math.ceil(count / 10)
+    if params and params.get("cvid"):
+        cost = max(cost, 3)
+    return cost
+
+
+@dataclass
+class _Shared:
+    """State every view of one client shares: the pool, the limits, the tokens."""
+
+    http: httpx.AsyncClient
+    owns_http: bool
+    tokens: TokenManager
+    gate: ConcurrencyGate
+    minute_limiter: RateLimiter | None
+    bulk_limiter: RateLimiter | None
+    intercall: RateLimiter | None
+    budget: DailyBudget
+    cooldown: Cooldown
+    closed: bool = False
+    # The limiters a call books a send time on, built once: a bulk write also takes the bulk one.
+    pacers: tuple[RateLimiter, ...] = ()
+    bulk_pacers: tuple[RateLimiter, ...] = ()
+    used: bool = False
+    calls: int = 0
+    rng: random.Random = field(default_factory=random.Random)
+
+
+class Transport:
+    """Sends requests for a :class:`~bigin_async.BiginClient`; views share one ``_Shared``."""
+
+    def __init__(self, settings: Settings, shared: _Shared) -> None:
+        self.settings = settings
+        self._shared = shared
+
+    @classmethod
+    def create(
+        cls,
+        settings: Settings,
+        tokens: TokenManager,
+        *,
+        http_client: httpx.AsyncClient | None = None,
+        http_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> Transport:
+        if http_client is not None and http_transport is not None:
+            raise ConfigurationError("pass either http_client or transport, not both")
+        http = http_client or make_http_client(settings, http_transport)
+        tokens.http = http
+        shared = _Shared(
+            http=http,
+            owns_http=http_client is None,
+            tokens=tokens,
+            gate=ConcurrencyGate(settings.max_concurrency),
+            minute_limiter=(
+                RateLimiter.per_minute(settings.requests_per_minute, latency_allowance=settings.latency_allowance)
+                if settings.requests_per_minute
+                else None
+            ),
+            bulk_limiter=(
+                RateLimiter.per_minute(settings.bulk_operations_per_minute, latency_allowance=settings.latency_allowance)
+                if settings.bulk_operations_per_minute
+                else None
+            ),
+            intercall=RateLimiter.between_calls(settings.intercall_delay) if settings.intercall_delay > 0 else None,
+            budget=DailyBudget(settings.daily_limit, min_remaining=settings.min_calls_remaining),
+            cooldown=Cooldown(),
+        )
+        shared.pacers = tuple(p for p in (shared.minute_limiter, shared.intercall) if p)
+        shared.bulk_pacers = tuple(p for p in (shared.bulk_limiter, *shared.pacers) if p)
+        return cls(settings, shared)
+
+    def with_settings(self, **changes: Any) -> Transport:
+        """A view with other per-call settings (timeout, retries) over the same pool and limits."""
+        return Transport(dataclasses.replace(self.settings, **changes), self._shared)
+
+    # -- state -------------------------------------------------------------------------------
+    @property
+    def gate(self) -> ConcurrencyGate:
+        return self._shared.gate
+
+    @property
+    def tokens(self) -> TokenManager:
+        return self._shared.tokens
+
+    @property
+    def budget(self) -> DailyBudget:
+        return self._shared.budget
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        return self._shared.http
+
+    @property
+    def closed(self) -> bool:
+        return self._shared.closed
+
+    @property
+    def used(self) -> bool:
+        return self._shared.used
+
+    @property
+    def calls(self) -> int:
+        """Attempts sent over the wire (for metrics and tests)."""
+        return self._shared.calls
+
+    async def aclose(self) -> None:
+        shared = self._shared
+        if shared.closed:
+            return
+        shared.closed = True
+        # A refresh under way ends now: its waiters get a typed error, not the refresh's own bound.
+        shared.tokens.close()
+        if shared.owns_http:
+            await shared.http.aclose()
+
+    def api_base(self, token: Token | None = None) -> str:
+        """The token's ``api_domain`` decides the host unless the user pinned ``api_domain``.
+
+        ``token`` is the one the request will carry (default: the current one): the host must be
+        the one that token belongs to, or the first call of a client in another data centre fails.
+        """
+        token = token if token is not None else self._shared.tokens.current
+        if token is not None and token.api_domain and not self.settings.api_domain_overridden:
+            return f"{token.api_domain}/bigin/v2"
+        return self.settings.api_base
+
+    def url_for(self, path: str, token: Token | None = None) -> str:
+        """The URL for ``path``; an absolute URL must stay on the API's own origin.
+
+        The token travels with every request, so a caller-supplied absolute URL pointing at another
+        host (or at plain http) would hand the token away.
+        """
+        base = self.api_base(token)
+        if path.startswith(("http://", "https://")):
+            if _origin(path) != _origin(base):
+                raise ConfigurationError(
+                    f"refusing to send the access token to {redact_url(path)}: absolute URLs must be on "
+                    f"the API origin {_origin(base)}"
+                )
+            return path
+        if not path.startswith("/"):
+            path = "/" + path
+        return base + path
+
+    # -- the pipeline --------------------------------------------------------------------------
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        bulk: bool = False,
+        credits: int | None = None,
+        raise_for_status: bool = True,
+    ) -> httpx.Response:
+        """Send one logical call with retries; return the final response or raise a typed error.
+
+        ``idempotent`` overrides the method-based guess of the retry table; ``bulk`` marks a
+        multi-record write, which also takes a slot from the bulk-operations limiter. With
+        ``raise_for_status=False`` a final 4xx is returned instead of raised. The response's
+        ``extensions["bigin_ambiguous_attempts"]`` counts earlier attempts whose fate was unknown
+        (a retried DELETE may then find its records already gone).
+
+        ``json`` is encoded strictly: NaN and Infinity are not JSON and Zoho cannot read them,
+        so such a body (or one JSON cannot encode at all) raises :class:`ValidationError` before
+        anything is sent. The ``deadline`` setting bounds the whole call from this moment on; a
+        deadline that cuts an insert after it was sent raises :class:`AmbiguousWriteError`.
+        """
+        return await self._run(
+            method, path, _response, params=params, json=json, content=content, headers=headers,
+            idempotent=idempotent, bulk=bulk, credits=credits, raise_for_status=raise_for_status,
+        )
+
+    async def send_parsed(self, method: str, path: str, parse: Callable[[httpx.Response], T], **kwargs: Any) -> T:
+        """Like :meth:`send` (same keywords), but ``parse`` turns the final answer into the result.
+
+        ``parse`` runs inside the retry loop, because a 2xx whose body is cut short or is not the
+        shape Zoho documents (a proxy's page, a truncated JSON) is a failed attempt, not a result:
+        a read is retried like a 5xx; an insert raises :class:`AmbiguousWriteError` (the records
+        may have been created); when the retries run out the error is an :class:`APIError` with
+        code ``MALFORMED_RESPONSE``. The failures read as a bad shape are ``ValueError`` (json's
+        errors among them), ``TypeError``, ``KeyError``, ``RecursionError`` (a body nested
+        thousands deep) and pydantic's ``ValidationError``; the error's ``__cause__`` is the
+        parser's exception without the body (a JSON error's ``.doc`` is emptied). A
+        :class:`BiginError` raised by ``parse`` passes through as is. With
+        ``raise_for_status=False``, ``parse`` also gets the final 4xx (not retried if it fails).
+        """
+        return await self._run(method, path, parse, **kwargs)
+
+    async def _run(
+        self,
+        method: str,
+        path: str,
+        parse: Callable[[httpx.Response], T],
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        bulk: bool = False,
+        credits: int | None = None,
+        raise_for_status: bool = True,
+    ) -> T:
+        """The loop: attempts and decisions until a result or an error, all under the deadline."""
+        shared = self._shared
+        if shared.closed:
+            raise ConfigurationError("this BiginClient is closed; create a new one")
+        shared.used = True
+        method = method.upper()
+        settings = self.settings
+        absolute = path.startswith(("http://", "https://"))
+        current = None if absolute else shared.tokens.current
+        call = _Call(
+            method=method,
+            path=path,
+            # The host is known once the token is: an attempt with another token than the URL's
+            # builds it again (and checks an absolute one against the token's own origin) before
+            # it sends anything.
+            url=path if absolute else self.url_for(path, current),
+            url_token=current,
+            json=json,
+            body=content if content is not None else _encode(json),
+            params=_clean_params(params),
+            headers=headers,
+            safe=is_idempotent(method, path, idempotent),
+            cost=credits if credits is not None else credits_for(method, params, json),
+            raise_for_status=raise_for_status,
+            pacers=shared.bulk_pacers if bulk else shared.pacers,
+            deadline_at=anyio.current_time() + settings.deadline if settings.deadline is not None else None,
+        )
+        return await self._loop(call, parse)
+
+    async def _loop(self, call: _Call, parse: Callable[[httpx.Response], T]) -> T:
+        """Attempts and decisions under one cancel scope whose deadline is the call's.
+
+        Each exchange moves that deadline to its own ``timeout`` when that comes first (see
+        :meth:`_exchange`). A scope that fired stays cancelled, so only an attempt cut by its
+        timeout opens a new scope, for the rest of the call: the common call enters one.
+        """
+        retry: _Retry | None = None
+        while True:
+            with anyio.CancelScope(deadline=call.deadline) as scope:
+                # An answer read whole just as its timeout fired is kept, as a result or a retry's
+                # cause; the scope is spent then, so a retry goes on in a new one.
+                while not scope.cancel_called:
+                    if retry is not None:
+                        await self._pause(retry)
+                    step = self._decide(call, await self._attempt(call, scope), parse)
+                    if isinstance(step, _Done):
+                        return step.value
+                    if call.timed_token is not None:  # the wait and the next attempt: the call's deadline
+                        scope.deadline = call.deadline
+                        call.wire = call.timed_token = None
+                    retry = step
+            if not scope.cancelled_caught:
+                continue
+            # The scope fired: the attempt's timeout if its exchange had moved the deadline to its
+            # own bound (and had not put it back), else the call's deadline.
+            wire, token = call.wire, call.timed_token
+            if wire is None or token is None:
+                raise self._deadline_error(call) from call.last_error
+            call.wire = call.timed_token = None
+            step = self._decide(call, _Attempt(None, wire.timeout(self.settings.timeout), token, wire), parse)
+            if isinstance(step, _Done):  # pragma: no cover - a failed attempt is never a result
+                return step.value
+            retry = step
+
+    async def _pause(self, step: _Retry) -> None:
+        """What a retry does before its next attempt, still under the call's deadline."""
+        if step.rejected is not None:
+            await self._shared.tokens.invalidate(step.rejected)
+        elif step.shared:
+            self._shared.cooldown.open_for(step.wait)  # the next attempt waits it out with everyone
+        else:
+            await anyio.sleep(step.wait)
+
+    async def _attempt(self, call: _Call, scope: anyio.CancelScope) -> _Attempt:
+        """One attempt: cooldown, gate, token, pace, budget, send and read; never retries itself."""
+        shared = self._shared
+        while True:
+            if shared.cooldown.remaining > 0:
+                self._check_deadline(call, shared.cooldown.remaining, "Zoho's 429 asked every call of this client to wait")
+                await shared.cooldown.wait()
+            async with shared.gate:
+                token = await shared.tokens.get_token()
+                if token is not call.url_token:
+                    call.url = self.url_for(call.path, token)
+                    call.url_token = token
+                # A 429 answered while this call queued at the gate, took its token or paced opens
+                # the cooldown for everyone: leave the gate and wait it out rather than send into it.
+                if shared.cooldown.remaining > 0:
+                    continue
+                if call.pacers:
+                    opens = max(pacer.earliest() for pacer in call.pacers)
+                    self._check_deadline(
+                        call, opens - anyio.current_time(),
+                        "the rate limit (requests_per_minute, bulk_operations_per_minute, intercall_delay) "
+                        "lets the next call go only after a wait of",
+                    )  # waiting would end in the deadline's error, holding a send time others could use
+                if not await pace(call.pacers, ready=lambda: self._ready(call)):
+                    continue
+                try:
+                    return await self._exchange(call, token, scope)
+                finally:
+                    shared.budget.settle(call.cost)
+
+    def _ready(self, call: _Call) -> bool:
+        """The last look before sending, with no await before the send is recorded: not inside a
+        429 cooldown, and the daily credits allow it (spent now; raises when they do not)."""
+        if self._shared.cooldown.remaining > 0:
+            return False
+        self._shared.budget.spend(call.cost)
+        return True
+
+    async def _exchange(self, call: _Call, token: Token, scope: anyio.CancelScope) -> _Attempt:
+        """Send and read the whole answer, within ``timeout`` for the exchange as a whole.
+
+        ``scope`` is the call's (see :meth:`_loop`): its deadline moves to this exchange's bound
+        when that comes before the call's deadline. ``call.timed_token`` is set while the bound is
+        this exchange's, so the scope firing then reads as this attempt's timeout (classed like any
+        timeout), not as the call's deadline. The loop puts the call's deadline back only before a
+        retry waits: between the answer and the result nothing waits (leaving the gate and settling
+        the credits do not), so a call that succeeds moves its deadline once, not twice.
+        """
+        shared = self._shared
+        request_headers = {"Authorization": "Zoho-oauthtoken " + token.access_token.get_secret_value()}
+        if call.body is not None:
+            request_headers["Content-Type"] = "application/json"
+        if call.headers:
+            request_headers.update(call.headers)
+        wire = _Wire()
+        call.wire = wire  # left set if the deadline cuts the exchange: it then tells whether it was sent
+        shared.calls += 1
+        response: httpx.Response | None = None
+        failure: Exception | None = None
+        timeout = self.settings.timeout
+        bound = anyio.current_time() + timeout
+        timed = bound < call.deadline  # on a tie the deadline fires: the call is over either way
+        if timed:
+            call.timed_token = token
+            scope.deadline = bound
+        try:
+            response = await shared.http.request(
+                call.method, call.url, params=call.params, content=call.body, headers=request_headers,
+                timeout=timeout, extensions={"trace": wire.trace},
+            )
+        except httpx.RequestError as exc:  # every timeout, transport and decoding error
+            failure = exc
+        if not timed:  # else kept with the bound until the loop puts the deadline back
+            call.wire = None
+        return _Attempt(response, failure, token, wire)
+
+    def _decide(self, call: _Call, attempt: _Attempt, parse: Callable[[httpx.Response], T]) -> _Done[T] | _Retry:
+        """Return the result, raise the typed error, or say how long to wait before the next attempt."""
+        settings = self.settings
+        response = attempt.response
+        error: Exception
+        if response is not None:
+            self._shared.budget.sync(response.headers, reset_in=_reset_in(response.headers))
+            code = _error_code(response) if response.status_code >= 400 else None
+            outcome = classify_status(response.status_code, code)
+            if outcome is Outcome.SUCCESS or (not call.raise_for_status and outcome is Outcome.FATAL):
+                response.extensions["bigin_ambiguous_attempts"] = call.ambiguous_attempts
+                try:
+                    return _Done(parse(response))
+                except BiginError:
+                    raise
+                except _PARSE_ERRORS as exc:
+                    error = _malformed(response, exc)
+                # Raised here, not in the except block, so the parser's own exception (which may
+                # hold the body) is not kept as the context of the typed error.
+                if outcome is not Outcome.SUCCESS:
+                    raise error
+                outcome = Outcome.AMBIGUOUS
+            else:
+                error = error_from_response(response)
+            advised = _advised_wait(response.headers)
+            what = f"HTTP {response.status_code}"
+        else:
+            assert attempt.failure is not None
+            error = attempt.failure
+            outcome = classify_exception(error, request_sent=attempt.wire.request_sent)
+            advised = None
+            what = type(error).__name__
+        call.last_error = error
+
+        if outcome is Outcome.TOKEN_REJECTED:
+            if call.refreshed or not self._shared.tokens.may_refresh_after_rejection(attempt.token):
+                raise error
+            call.refreshed = True
+            logger.info("token rejected (%s); refreshing once and retrying", what)
+            return _Retry(0.0, rejected=attempt.token)
+        if outcome is Outcome.FATAL:
+            raise self._typed(call, error)
+        if outcome is Outcome.AMBIGUOUS:
+            # Decided first: an insert that may have been applied is never re-sent, and never
+            # reported as a plain failure (that would let a resumed run send it again).
+            if not call.safe:
+                raise _ambiguous(call.method, call.url, call.json, error) from error
+            call.ambiguous_attempts += 1
+        if advised is not None and advised > settings.max_retry_after:
+            raise self._typed(call, error)  # waiting minutes inside a call helps nobody: say so instead
+        if call.attempt >= settings.max_retries:
+            raise self._typed(call, error)
+        call.attempt += 1
+        shared_wait = outcome is Outcome.RATE_LIMITED and advised is not None
+        # A 429 with an advised wait pauses every call of this client, not just this one.
+        wait = advised if shared_wait and advised is not None else max(advised or 0.0, self._backoff(call.attempt - 1))
+        self._check_deadline(call, wait, f"a retry after {error} would wait", error)
+        logger.warning(
+            "%s on %s %s; retry %d after %.2fs%s", what, call.method, redact_url(call.url), call.attempt, wait,
+            " (all calls pause)" if shared_wait else "",
+        )
+        return _Retry(wait, shared=shared_wait)
+
+    def _typed(self, call: _Call, error: Exception) -> Exception:
+        """The error as the SDK's own type (an httpx exception becomes a BiginConnectionError)."""
+        if isinstance(error, BiginError):
+            return error
+        wrapped = _wrap_transport_error(error, call.method, call.url)
+        wrapped.__cause__ = error
+        return wrapped
+
+    def _deadline_error(self, call: _Call) -> BiginError:
+        """What a call cut by its deadline raises: unknown fate if an insert was on the wire."""
+        message = f"the deadline of {self.settings.deadline}s for the whole call passed ({call.attempt} retries)"
+        wire = call.wire
+        if wire is not None and wire.maybe_sent and not call.safe:
+            return _ambiguous(call.method, call.url, call.json, None, reason=message)
+        return BiginTimeoutError(message, method=call.method, url=call.url)
+
+    def _check_deadline(self, call: _Call, wait: float, why: str, cause: Exception | None = None) -> None:
+        """Raise now, rather than after waiting, when a wait would end past the call's deadline.
+
+        ``why`` names the wait: a retry's backoff, the shared 429 cooldown, the rate limits' next
+        free send time. Sitting it out would only end in the deadline's error, later.
+        """
+        if call.deadline_at is not None and anyio.current_time() + wait > call.deadline_at:
+            raise BiginTimeoutError(
+                f"{why} {wait:.2f}s, past the deadline of {self.settings.deadline}s for the whole call; "
+                "nothing more was sent",
+                method=call.method,
+                url=call.url,
+            ) from (cause if cause is not None else call.last_error)
+
+    def _backoff(self, attempt: int) -> float:
+        return backoff_delay(
+            attempt,
+            self.settings.retry_backoff_seconds,
+            cap=max(self.settings.retry_backoff_seconds, min(30.0, self.settings.max_retry_after)),
+            uniform=self._shared.rng.uniform,
+        )
+
+
+@dataclass
+class _Wire:
+    """What the connection saw of one exchange (httpcore's trace): did the whole request leave?
+
+    A mocked transport traces nothing; then nothing is known and the request counts as sent.
+    """
+
+    traced: bool = False
+    sent: bool = False
+
+    async def trace(self, event: str, info: Mapping[str, Any]) -> None:
+        self.traced = True
+        if event.endswith(".send_request_body.complete"):
+            self.sent = True
+
+    @property
+    def request_sent(self) -> bool | None:
+        """``False`` when the request surely did not leave whole; ``None`` when nobody can tell."""
+        if not self.traced:
+            return None
+        return self.sent
+
+    @property
+    def maybe_sent(self) -> bool:
+        return self.request_sent is not False
+
+    def timeout(self, seconds: float) -> httpx.TimeoutException:
+        """The exception for an exchange cut by ``timeout``, classed by how far it got."""
+        if self.maybe_sent:
+            return httpx.ReadTimeout(f"no complete answer within the timeout of {seconds}s")
+        return httpx.ConnectTimeout(f"the request could not be sent within the timeout of {seconds}s")
+
+
+@dataclass
+class _Call:
+    """One logical call's state across its attempts."""
+
+    method: str
+    path: str
+    url: str  # the URL of the latest attempt (the token's api_domain may change it)
+    url_token: Token | None  # the token ``url`` was built for (None: not built for one yet)
+    json: Any
+    body: bytes | None
+    params: dict[str, str] | None
+    headers: Mapping[str, str] | None
+    safe: bool
+    cost: int
+    raise_for_status: bool
+    pacers: Sequence[RateLimiter]
+    deadline_at: float | None
+    attempt: int = 0  # retries so far
+    ambiguous_attempts: int = 0
+    refreshed: bool = False
+    last_error: Exception | None = None
+    wire: _Wire | None = None  # the exchange in progress
+    timed_token: Token | None = None  # set while the exchange in progress runs under its own timeout
+
+    @property
+    def deadline(self) -> float:
+        """The call's deadline as a cancel scope's (infinite when there is none)."""
+        return self.deadline_at if self.deadline_at is not None else math.inf
+
+
+@dataclass
+class _Attempt:
+    response: httpx.Response | None
+    failure: Exception | None
+    token: Token
+    wire: _Wire
+
+
+@dataclass
+class _Done(Generic[T]):
+    value: T
+
+
+@dataclass
+class _Retry:
+    wait: float
+    shared: bool = False  # a 429's advised wait: the whole client pauses (the cooldown)
+    rejected: Token | None = None  # a 401: forget this token, then retry at once
+
+
+def _encode(json: Any) -> bytes | None:
+    """Strict JSON: NaN and Infinity are not JSON (Zoho refuses them), so refuse them before sending."""
+    if json is None:
+        return None
+    try:
+        return jsonlib.dumps(json, separators=(",", ":"), allow_nan=False).encode()
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise ValidationError(f"the request body cannot be sent as JSON: {exc}; nothing was sent") from exc
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = httpx.URL(url)
+    return (parts.scheme, parts.host, parts.port)
+
+
+def _clean_params(params: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """Drop ``None`` values and join lists with commas, as Zoho expects (``fields=a,b``)."""
+    if not params:
+        return None
+    clean: dict[str, str] = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple, set, frozenset)):
+            clean[key] = ",".join(str(v) for v in value)
+        elif isinstance(value, bool):
+            clean[key] = "true" if value else "false"
+        else:
+            clean[key] = str(value)
+    return clean
+
+
+def _error_code(response: httpx.Response) -> str | None:
+    """Zoho's ``code`` of an error answer; None when the body is not JSON (or nests thousands deep)."""
+    try:
+        body = response.json()
+    except (ValueError, RecursionError):
+        return None
+    if isinstance(body, Mapping):
+        code = body.get("code")
+        return str(code) if code is not None else None
+    return None
+
+
+def _header_seconds(headers: Mapping[str, str]) -> float | None:
+    """Seconds from ``Retry-After``/``X-RateLimit-Reset``; an unreadable value counts as absent.
+
+    These headers come from Zoho or from any proxy on the way: ``inf``, ``nan`` or garbage must
+    never fail a call (an insert already applied would be reported as failed) nor stall it.
+    """
+    try:
+        seconds = parse_retry_after(headers)
+    except (ValueError, TypeError, OverflowError, IndexError):
+        return None
+    return seconds if seconds is not None and math.isfinite(seconds) and seconds >= 0 else None
+
+
+def _advised_wait(headers: Mapping[str, str]) -> float | None:
+    return _header_seconds(headers)
+
+
+def _reset_in(headers: Mapping[str, str]) -> float | None:
+    if "x-ratelimit-reset" not in headers:
+        return None
+    return _header_seconds({"x-ratelimit-reset": headers["x-ratelimit-reset"]})
+
+
+# The lists of written entries in the write bodies the SDK sends: records (``data``), team
+# pipelines (``pipelines``), notification channels (``watch``).
+_WRITE_ENVELOPES = ("data", "pipelines", "watch")
+
+
+def _records_of(json: Any) -> Sequence[Any]:
+    """What a write whose fate is unknown was writing, so the caller can check or re-send it.
+
+    The entries of the body's envelope (``{"data": [...]}``, ``{"pipelines": [...]}``,
+    ``{"watch": [...]}``); a bare list is its own entries; any other object (one record sent
+    bare, as Zoho Books takes a contact) is the one record written.
+    """
+    if isinstance(json, Mapping):
+        for key in _WRITE_ENVELOPES:
+            if isinstance(json.get(key), list):
+                return list(json[key])
+        return [dict(json)] if json else []
+    if isinstance(json, list | tuple):
+        return list(json)
+    return []
+
+
+def _ambiguous(
+    method: str, url: str, json: Any, cause: Exception | None, *, reason: str | None = None
+) -> AmbiguousWriteError:
+    records = _records_of(json)
+    if reason is None:
+        reason = cause.message if isinstance(cause, APIError) else type(cause).__name__
+    return AmbiguousWriteError(
+        f"{method} {redact_url(url)} may or may not have been applied ({reason}); it was not re-sent "
+        f"because an insert is not idempotent: {len(records)} record(s) have an unknown fate. "
+        "Re-send them with an upsert on a unique field (e.g. Email) to be safe.",
+        records=records,
+        method=method,
+        url=url,
+    )
+
+
+def _malformed(response: httpx.Response, cause: BaseException) -> APIError:
+    """The typed error for an answer whose body is not the shape Zoho documents.
+
+    Only the kind of failure and, for pydantic, where in the body it was, are kept: the body
+    itself (which may echo records or secrets) and pydantic's dump of the input are not, in the
+    message nor in the chained cause (see :func:`_without_body`).
+    """
+    where = ""
+    if isinstance(cause, pydantic.ValidationError):
+        locations = [".".join(str(part) for part in err["loc"]) for err in cause.errors(include_input=False)[:3]]
+        where = f" at {', '.join(loc for loc in locations if loc)}" if any(locations) else ""
+    summary = f"{type(cause).__name__}{where}"
+    error = APIError(
+        f"the server's answer did not have the expected shape ({summary})",
+        status_code=response.status_code,
+        code="MALFORMED_RESPONSE",
+        method=response.request.method,
+        url=str(response.request.url),
+    )
+    error.__cause__ = _without_body(cause, summary)
+    return error
+
+
+def _without_body(cause: BaseException, summary: str) -> BaseException:
+    """The parser's exception as a cause that no longer holds the answer's body.
+
+    json's ``JSONDecodeError`` keeps the whole body in ``.doc`` and pydantic's error shows the
+    input in its text: an answer echoing a token would be reachable from ``exc.__cause__``. The
+    ``.doc`` of every JSON error in the chain is emptied (its position stays in the message); a
+    pydantic error is replaced by a ``ValueError`` naming only where the shape was wrong.
+    """
+    seen: set[int] = set()
+    link: BaseException | None = cause
+    while link is not None and id(link) not in seen and len(seen) < 16:
+        seen.add(id(link))
+        if isinstance(link, pydantic.ValidationError):
+            return ValueError(f"the answer failed validation ({summary})")
+        if isinstance(link, jsonlib.JSONDecodeError):
+            link.doc = ""
+        link = link.__cause__ or link.__context__
+    return cause
+
+
+def _wrap_transport_error(exc: Exception, method: str, url: str) -> BiginConnectionError:
+    if isinstance(exc, httpx.TimeoutException):
+        return BiginTimeoutError(f"{type(exc).__name__} on {method} {redact_url(url)}", method=method, url=url)
+    return BiginConnectionError(f"{type(exc).__name__} on {method} {redact_url(url)}: {exc}", method=method, url=url)
+
+
+def decode_json(response: httpx.Response) -> Any:
+    """The decoded body, or None for a 204/empty body; garbage raises a typed error."""
+    if response.status_code == 204 or not response.content:
+        return None
+    try:
+        return jsonlib.loads(response.content)
+    except (ValueError, RecursionError) as exc:  # RecursionError: a body nested thousands deep
+        error = _malformed(response, exc)
+    raise error  # outside the except block: the decoder's error is the cleaned cause, not the context
+
+
+# Re-exported for client.py
+__all__ += ["decode_json", "Token"]

@@ -1,0 +1,664 @@
+"""``ModuleClient``: the one base class behind every module (Contacts, Accounts, Pipelines, ...).
+
+A module file only names its API module, its record class and its default fields; reading,
+searching, writing, related lists, tags and bulk writes all live here once. Every call goes
+through the client's single transport, so pooling, limits and retries apply everywhere alike.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, Union
+
+import httpx
+
+from bigin_async._inputs import (
+    FIELD_NAME,
+    check_field_names,
+    check_id,
+    check_module_name,
+    check_new_record,
+    check_record,
+)
+from bigin_async.bulk.answers import MAYBE_DELETED_MESSAGE, maybe_deleted_details, maybe_deleted_earlier
+from bigin_async.bulk.engine import BATCH_LIMIT, BulkMode, BulkPlan, run_bulk
+from bigin_async.bulk.keys import carries_upsert_key, upsert_key_fields
+from bigin_async.bulk.results import MAYBE_DELETED, BulkResult, ResultCallback
+from bigin_async.bulk.results import ProgressCallback as BulkProgressCallback
+from bigin_async.bulk.writer import BulkWriter
+from bigin_async.criteria import Criteria, criteria_to_str
+from bigin_async.errors import (
+    APIError,
+    NotFoundError,
+    RecordError,
+    ValidationError,
+    error_class,
+    error_from_response,
+)
+from bigin_async.models import Page, Record, WriteResult, mark_as_read, model_for, parse_write_results
+from bigin_async.pagination import AsyncPaginator, PageParser, PageRequest, ProgressCallback
+
+if TYPE_CHECKING:
+    from bigin_async._transport import Transport
+    from bigin_async.client import BiginClient
+
+__all__ = [
+    "DEFAULT",
+    "MAX_FIELDS_PER_READ",
+    "REFERENCE_NAMES",
+    "ModuleClient",
+    "RecordInput",
+    "api_name",
+    "body_of",
+    "json_body",
+    "json_object",
+    "send_and_parse",
+]
+
+# The reference's module names, where Bigin's API names differ ("/Companies" is INVALID_MODULE).
+REFERENCE_NAMES = {"Companies": "Accounts", "Deals": "Pipelines"}
+
+
+def api_name(module: str) -> str:
+    """Bigin's API name for a module, accepting the reference's "Companies" and "Deals"."""
+    return REFERENCE_NAMES.get(module, module)
+
+R = TypeVar("R", bound=Record)
+T = TypeVar("T")
+RecordInput = Union[Mapping[str, Any], Record]
+FieldsSpec = Union[None, str, Sequence[str]]
+BulkInput = Union[Iterable[Any], AsyncIterable[Any]]
+
+
+class _Default:
+    """Marker for "let Zoho apply its default" (e.g. workflow triggers)."""
+
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+DEFAULT: Any = _Default()
+
+# Bigin answers at most this many fields a read (unconfirmed; the emulator enforces it).
+MAX_FIELDS_PER_READ = 50
+# What tells two reads of one record are of the same version (every module has it), and how
+# many times a get() split over several reads reads a record again that changed meanwhile.
+VERSION_FIELD = "Modified_Time"
+WHOLE_READS = 3
+
+SEARCH_WALL_ADVICE = (
+    "search pages by number only (Zoho sends it no tokens). Narrow the criteria, or use list() "
+    "with sort_by, or COQL"
+)
+
+def body_of(response: httpx.Response) -> bytes:
+    """An answer's body, or nothing for a 204 (Bigin's empty list, empty search, missing id)."""
+    return response.content if response.status_code != 204 else b""
+
+
+async def send_and_parse(transport: Transport, method: str, path: str, parse: Callable[[bytes], T], **send: Any) -> T:
+    """Send a call and turn its body into ``T`` inside the transport's retry loop.
+
+    Every answer this SDK reads goes through here: a 2xx whose body is not what Zoho documents
+    (cut short, a proxy's HTML page, another shape) is a failed attempt, so a read is retried and
+    ends in :class:`APIError` ``MALFORMED_RESPONSE``, and an insert raises
+    :class:`AmbiguousWriteError` (its records may exist now) instead of an untyped pydantic error.
+    """
+    return await transport.send_parsed(method, path, lambda response: parse(body_of(response)), **send)
+
+
+def json_body(body: bytes) -> Any:
+    """A decoded JSON body, None when empty; a body that is not JSON raises ``ValueError``."""
+    if not body.strip():
+        return None
+    try:
+        return json.loads(body)
+    except RecursionError as error:  # a body nested thousands deep
+        raise ValueError("the answer nests too deep to be a Bigin body") from error
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """A body that must be a JSON object (``{}`` when empty); anything else is a malformed answer."""
+    decoded = json_body(body)
+    if decoded is None:
+        return {}
+    if not isinstance(decoded, dict):
+        raise ValueError(f"the answer is a JSON {type(decoded).__name__}, not an object")
+    return decoded
+
+
+def _one_record(body: bytes, record_id: str) -> dict[str, Any] | None:
+    """The record of a get-by-id answer (``{"data": [record]}``), None when there is none."""
+    data = json_object(body).get("data")
+    if data is None or data == []:
+        return None
+    if not isinstance(data, list) or not isinstance(data[0], dict):
+        raise ValueError("the answer's data is not a list of records")
+    record = data[0]
+    if str(record.get("id")) != record_id:
+        raise ValueError(f"asked for record {record_id}, the answer is about {record.get('id')!r}")
+    return record
+
+
+def _too_many_fields(module: str, count: int, asked_all: bool) -> ValidationError:
+    what = f'fields="all" names {count} fields of {module}' if asked_all else f"{count} fields were asked"
+    return ValidationError(
+        f"{what}, but Bigin reads at most {MAX_FIELDS_PER_READ} fields a request. A list, search or related "
+        "list is not split into several reads (pages read twice need not hold the same records, so columns "
+        f"could be joined to the wrong rows): name at most {MAX_FIELDS_PER_READ} fields, and read the others "
+        "per record with get() (which splits a long field list into several reads of one id by itself)"
+    )
+
+
+def record_error(result: WriteResult, *, method: str, url: str, status: int) -> APIError:
+    """The typed error for one failed record, keeping the server's code, message and details."""
+    # By the code's meaning when Zoho's code is known; the HTTP status says nothing about one
+    # record of a 2xx batch answer, so an unknown code is a plain RecordError.
+    cls = error_class(result.code, 200)
+    if cls is APIError or result.code is None:
+        cls = RecordError
+    return cls(
+        result.message or "record failed",
+        status_code=status,
+        code=result.code,
+        details=result.details,
+        method=method,
+        url=url,
+    )
+
+
+class ModuleClient(Generic[R]):
+    """Operations on one Bigin module. Get one from the client: ``bigin.contacts``, ``bigin.module("X")``."""
+
+    module_api_name: ClassVar[str] = ""
+    model: type[R]
+    default_fields: ClassVar[tuple[str, ...]] = ("Owner", "Created_Time", "Modified_Time")
+
+    def __init__(self, client: BiginClient, module_api_name: str | None = None, model: type[R] | None = None) -> None:
+        self._client = client
+        self._transport = client.transport
+        if module_api_name is not None:
+            self.module_api_name = check_module_name(module_api_name)  # type: ignore[misc]
+        if model is not None:
+            self.model = model
+        elif not hasattr(self, "model"):
+            self.model = model_for(self.module_api_name)  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(module_api_name={self.module_api_name!r})"
+
+    @property
+    def _path(self) -> str:
+        return f"/{self.module_api_name}"
+
+    # -- reading ------------------------------------------------------------------------------
+    async def _fetch(self, path: str, params: Mapping[str, Any], parse: PageParser) -> Page[Any]:
+        return await send_and_parse(self._transport, "GET", path, parse, params=params)
+
+    async def resolve_fields(self, fields: FieldsSpec, module: str | None = None) -> str:
+        """The ``fields`` parameter: given names, the module's defaults, or ``"all"`` (metadata).
+
+        ``"all"`` names every field of the module, which may be more than the 50 Bigin reads at a
+        time: :meth:`get` then splits the read, lists and searches refuse (see :meth:`list`).
+        """
+        return ",".join(await self._field_list(fields, module))
+
+    async def _field_list(self, fields: FieldsSpec, module: str | None = None) -> builtins.list[str]:
+        module = module or self.module_api_name
+        if fields is None:
+            names: Sequence[str] = self._defaults_for(module)
+        elif fields == "all":
+            names = await self._client.settings.field_names(module)
+        elif isinstance(fields, str):
+            names = [f.strip() for f in fields.split(",") if f.strip()]
+        else:
+            names = list(fields)
+        if not names:
+            raise ValidationError("fields must name at least one field")
+        for name in names:
+            if not isinstance(name, str) or not FIELD_NAME.match(name):
+                raise ValidationError(f"invalid field name {name!r}")
+        return builtins.list(dict.fromkeys(names))
+
+    def _defaults_for(self, module: str) -> Sequence[str]:
+        if module == self.module_api_name:
+            return self.default_fields
+        from bigin_async.resources.registry import default_fields_for
+
+        return default_fields_for(module)
+
+    async def get(self, id: str, fields: FieldsSpec = None) -> R:
+        """One record by id; a missing or deleted id raises :class:`NotFoundError` (Bigin answers 204).
+
+        Bigin reads at most 50 fields a request: more (``fields="all"`` on a large module) are
+        read 50 at a time from the same id and merged into one record, each read also asking
+        ``Modified_Time``: a record edited between those reads is read again whole (three times at
+        most, then :class:`APIError` ``RECORD_CHANGED_DURING_READ``), so its columns are never of
+        two versions. A record deleted between them raises :class:`NotFoundError` rather than
+        coming back with columns missing.
+        """
+        record_id = check_id(id)
+        path = f"{self._path}/{record_id}"
+        names = await self._field_list(fields) if fields is not None else []
+        if len(names) <= MAX_FIELDS_PER_READ:  # one read (no fields: Zoho's default fields)
+            record = (await self._read_parts(path, record_id, [names] if names else [None]))[1]
+        else:
+            # Each part also asks Modified_Time: parts of one version all carry the same one. A
+            # record edited between the parts is read again whole, a few times at most.
+            others = [name for name in names if name != VERSION_FIELD]
+            size = MAX_FIELDS_PER_READ - 1
+            parts: builtins.list[builtins.list[str] | None] = [
+                [*others[start : start + size], VERSION_FIELD] for start in range(0, len(others), size)
+            ]
+            for _ in range(WHOLE_READS):
+                merged, record, versions = await self._read_parts(path, record_id, parts)
+                if len(set(versions)) == 1:
+                    break
+            else:
+                raise APIError(
+                    f"{self.module_api_name} record {record_id} changed between the {len(parts)} reads of its "
+                    f"{len(names)} fields, {WHOLE_READS} times: its columns would mix versions of the record. "
+                    "Read it again later, or ask at most 50 fields",
+                    status_code=200,
+                    code="RECORD_CHANGED_DURING_READ",
+                    method="GET",
+                    url=self._transport.url_for(path),
+                )
+            if VERSION_FIELD not in names:  # asked only to check the parts: not returned
+                merged.pop(VERSION_FIELD, None)
+                record = self.model.model_validate(merged)
+        mark_as_read([record])
+        return record
+
+    async def _read_parts(
+        self, path: str, record_id: str, parts: Sequence[Sequence[str] | None]
+    ) -> tuple[dict[str, Any], R, builtins.list[Any]]:
+        """Read ``parts`` (field lists, None for Zoho's defaults) of one record and merge them.
+
+        Returns the merged fields, the record they make and each part's Modified_Time. A part
+        that finds no record raises :class:`NotFoundError`, never half a record.
+        """
+        merged: dict[str, Any] = {}
+        versions: builtins.list[Any] = []
+        record: R | None = None
+        for part in parts:
+            params = {"fields": ",".join(part)} if part is not None else None
+
+            def parse(body: bytes, before: dict[str, Any] = merged) -> tuple[dict[str, Any], R, Any] | None:
+                # The whole record so far is validated here, inside the retry loop of this read.
+                found = _one_record(body, record_id)
+                if found is None:
+                    return None
+                combined = {**before, **found}
+                return combined, self.model.model_validate(combined), found.get(VERSION_FIELD)
+
+            answer = await send_and_parse(self._transport, "GET", path, parse, params=params)
+            if answer is None:
+                raise NotFoundError(
+                    f"no {self.module_api_name} record with id {record_id}",
+                    status_code=204,
+                    code="RECORD_NOT_FOUND",
+                    method="GET",
+                    url=self._transport.url_for(path),
+                )
+            merged, record, version = answer
+            versions.append(version)
+        assert record is not None
+        return merged, record, versions
+
+    def list(
+        self,
+        fields: FieldsSpec = None,
+        per_page: int = 200,
+        sort_by: str | None = None,
+        sort_order: str | None = None,
+        cvid: str | None = None,
+        max_records: int | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> AsyncPaginator[R]:
+        """All records, page after page (past record 2,000 through page tokens).
+
+        At most 50 fields (Bigin's cap a read): a longer list, or ``fields="all"`` on a module with
+        more fields, raises :class:`ValidationError` when the walk starts, rather than dropping
+        columns; read the others per record with :meth:`get`.
+        """
+        if sort_order is not None and sort_order not in ("asc", "desc"):
+            raise ValidationError(f"sort_order must be 'asc' or 'desc', got {sort_order!r}")
+        if sort_by is not None and not FIELD_NAME.match(sort_by):
+            raise ValidationError(f"invalid sort_by field {sort_by!r}")
+        params = {"sort_by": sort_by, "sort_order": sort_order, "cvid": check_id(cvid, "cvid") if cvid else None}
+        return self._paginate(self._path, params, fields, per_page=per_page, max_records=max_records, on_progress=on_progress)
+
+    def search(
+        self,
+        criteria: Criteria | str | None = None,
+        email: str | None = None,
+        phone: str | None = None,
+        word: str | None = None,
+        per_page: int = 200,
+        max_records: int | None = None,
+        fields: FieldsSpec = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> AsyncPaginator[R]:
+        """Records matching exactly one of ``criteria``, ``email``, ``phone`` or ``word``.
+
+        Search pages by number only and reaches at most 2,000 records: past that the paginator
+        raises :class:`PaginationLimitError` rather than silently stopping.
+        """
+        modes = {"criteria": criteria, "email": email, "phone": phone, "word": word}
+        given = [name for name, value in modes.items() if value is not None]
+        if len(given) != 1:
+            raise ValidationError(f"search needs exactly one of criteria, email, phone, word; got {given or 'none'}")
+        params: dict[str, Any] = {}
+        if criteria is not None:
+            params["criteria"] = criteria_to_str(criteria)
+        for name in ("email", "phone", "word"):
+            value = modes[name]
+            if value is None:
+                continue
+            if not isinstance(value, str) or not value.strip():
+                raise ValidationError(f"{name} must be a non-empty string")
+            params[name] = value.strip()
+        if word is not None and len(word.strip()) < 2:
+            raise ValidationError("word search needs at least 2 characters")
+        request_fields = fields
+        return self._paginate(
+            f"{self._path}/search",
+            params,
+            request_fields,
+            per_page=per_page,
+            max_records=max_records,
+            supports_tokens=False,
+            fields_optional=True,
+            on_progress=on_progress,
+            wall_advice=SEARCH_WALL_ADVICE,
+        )
+
+    def related(
+        self,
+        id: str,
+        related_list: str,
+        fields: FieldsSpec = None,
+        per_page: int = 200,
+        max_records: int | None = None,
+        params: Mapping[str, Any] | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> AsyncPaginator[Record]:
+        """A related list of one record (``/Contacts/{id}/Notes``, ``/Accounts/{id}/Contacts``...).
+
+        The reference's "Companies" and "Deals" name the ``Accounts`` and ``Pipelines`` lists.
+        """
+        record_id = check_id(id)
+        name = check_module_name(api_name(related_list) if isinstance(related_list, str) else related_list)
+        model = model_for(name)
+        return self._paginate(
+            f"{self._path}/{record_id}/{name}",
+            dict(params or {}),
+            fields,
+            per_page=per_page,
+            max_records=max_records,
+            model=model,
+            fields_module=name,
+            on_progress=on_progress,
+        )
+
+    def _paginate(
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        fields: FieldsSpec,
+        *,
+        per_page: int,
+        max_records: int | None,
+        model: type[Any] | None = None,
+        supports_tokens: bool = True,
+        fields_optional: bool = False,
+        fields_module: str | None = None,
+        on_progress: ProgressCallback | None = None,
+        wall_advice: str = "",
+    ) -> AsyncPaginator[Any]:
+        async def resolve() -> Mapping[str, Any]:
+            if fields is None and fields_optional:
+                return {}
+            names = await self._field_list(fields, fields_module)
+            if len(names) > MAX_FIELDS_PER_READ:
+                raise _too_many_fields(fields_module or self.module_api_name, len(names), fields == "all")
+            return {"fields": ",".join(names)}
+
+        request = PageRequest(
+            path=path, params=params, supports_tokens=supports_tokens, resolve_params=resolve, wall_advice=wall_advice
+        )
+        return AsyncPaginator(
+            self._fetch, request, model or self.model, per_page=per_page, max_records=max_records, on_progress=on_progress
+        )
+
+    # -- writing ------------------------------------------------------------------------------
+    async def _write_one(
+        self, method: str, path: str, body: dict[str, Any], *, action: str, idempotent: bool | None = None
+    ) -> WriteResult:
+        def parse(response: httpx.Response) -> WriteResult:
+            results = parse_write_results(body_of(response))
+            if not results:
+                # Not a result at all: the record may or may not have been written.
+                raise ValueError("the server answered a write without a per-record result")
+            result = results[0]
+            if result.action is None:
+                result.action = action
+            if not result.ok:
+                raise record_error(result, method=method, url=str(response.request.url), status=response.status_code)
+            return result
+
+        return await self._transport.send_parsed(method, path, parse, json=body, idempotent=idempotent)
+
+    def _record_wire(self, record: RecordInput, *, new: bool = False) -> dict[str, Any]:
+        """The wire form of one record to write; a value Bigin cannot store is refused here.
+
+        ``new`` (create, upsert): a record read from Bigin is refused (see :func:`check_new_record`).
+        """
+        try:
+            return (check_new_record if new else check_record)(record, self.module_api_name)
+        except ValidationError:
+            raise
+        except ValueError as error:  # NaN, infinity, a naive datetime: nothing is sent
+            raise ValidationError(str(error)) from error
+
+    @staticmethod
+    def _body(records: builtins.list[dict[str, Any]], trigger: Sequence[str] | None) -> dict[str, Any]:
+        body: dict[str, Any] = {"data": records}
+        if trigger is not DEFAULT:
+            if trigger is None:
+                trigger = []
+            if isinstance(trigger, str) or not all(isinstance(t, str) for t in trigger):
+                raise ValidationError("trigger must be a list of names such as ['workflow'] (or [] for none)")
+            body["trigger"] = list(trigger)
+        return body
+
+    async def create(self, record: RecordInput, *, trigger: Sequence[str] | None = DEFAULT) -> WriteResult:
+        """Insert one record. ``trigger=[]`` suppresses workflows; the default is Zoho's.
+
+        A record read from Bigin is refused (:class:`ValidationError`): :meth:`update` changes
+        it; a copy is created from the fields to copy (see :class:`~bigin_async.models.Record`).
+        """
+        wire = self._record_wire(record, new=True)
+        return await self._write_one("POST", self._path, self._body([wire], trigger), action="insert")
+
+    async def update(self, id: str, changes: RecordInput, *, trigger: Sequence[str] | None = DEFAULT) -> WriteResult:
+        """Change fields of one record; only the fields given are sent.
+
+        ``changes`` may be a record read from Bigin: only the fields assigned since the read go
+        out, so fields others edited meanwhile are left as they are.
+        """
+        record_id = check_id(id)
+        wire = self._record_wire(changes)
+        if "id" in wire and str(wire["id"]) != record_id:
+            raise ValidationError(f"changes carry id {wire['id']!r} but the update targets {record_id}")
+        wire.pop("id", None)
+        if not wire:
+            raise ValidationError("empty changes: nothing to update")
+        return await self._write_one("PUT", f"{self._path}/{record_id}", self._body([wire], trigger), action="update")
+
+    async def upsert(
+        self,
+        record: RecordInput,
+        duplicate_check_fields: Sequence[str] | None = None,
+        *,
+        trigger: Sequence[str] | None = DEFAULT,
+    ) -> WriteResult:
+        """Insert, or update the record that matches on ``duplicate_check_fields`` (default: the module's unique field).
+
+        Retried after a lost answer only when the record has a value in one of those fields:
+        without one Bigin cannot find it again and inserts, so a second send would insert a second
+        record; then a lost answer raises :class:`AmbiguousWriteError` instead. A record read
+        from Bigin is refused, as by :meth:`create` (upserting it would be an update by id).
+        """
+        wire = self._record_wire(record, new=True)
+        # Under Bigin's names on the wire too: the reference's "Company_Name" is Account_Name there.
+        check = (
+            list(upsert_key_fields(self.module_api_name, check_field_names(duplicate_check_fields)))
+            if duplicate_check_fields is not None
+            else None
+        )
+        body = self._body([wire], trigger)
+        if check is not None:
+            body["duplicate_check_fields"] = check
+        keyed = carries_upsert_key(wire, self.module_api_name, check)
+        return await self._write_one("POST", f"{self._path}/upsert", body, action="upsert", idempotent=keyed)
+
+    async def delete(self, id: str) -> WriteResult:
+        """Delete one record. Deleting an id that is not there is an error in Bigin (``INVALID_DATA``).
+
+        Except after an attempt whose answer was lost (retried): that attempt may have deleted
+        the record, and Bigin answers "not found" alike for it and for an id that never existed,
+        so the result is a success with code ``MAYBE_ALREADY_DELETED`` and
+        ``details["maybe_never_existed"]``, as ``bulk_delete`` reports it.
+        """
+        record_id = check_id(id)
+
+        def parse(response: httpx.Response) -> WriteResult:
+            refused = response.status_code >= 400
+            try:
+                results = parse_write_results(body_of(response))
+            except ValueError:
+                if not refused:
+                    raise  # a 2xx that does not parse: retried, then MALFORMED_RESPONSE
+                results = []  # a refusal whose body does not parse: the HTTP error says it
+            if refused and not results:
+                raise error_from_response(response)
+            result = results[0] if results else WriteResult(id=record_id, code="SUCCESS", status="success")
+            result.action = "delete"
+            if maybe_deleted_earlier(response, record_id, result.ok, result.code, result.details):
+                # An earlier attempt's answer was lost and this one finds the id gone: deleted by
+                # that attempt, or never there (Bigin answers both alike): a success, flagged.
+                return WriteResult(id=record_id, code=MAYBE_DELETED, status="success", action="delete",
+                                   message=MAYBE_DELETED_MESSAGE, details=maybe_deleted_details(record_id))
+            if not result.ok:
+                raise record_error(result, method="DELETE", url=str(response.request.url), status=response.status_code)
+            return result
+
+        return await self._transport.send_parsed("DELETE", f"{self._path}/{record_id}", parse, raise_for_status=False)
+
+    # -- bulk ---------------------------------------------------------------------------------
+    def _plan(
+        self, mode: BulkMode, trigger: Sequence[str] | None, duplicate_check_fields: Sequence[str] | None = None,
+        batch_size: int = BATCH_LIMIT, retry_failed: bool = False,
+    ) -> BulkPlan:
+        return BulkPlan(
+            module=self.module_api_name,
+            mode=mode,
+            duplicate_check_fields=check_field_names(duplicate_check_fields) if duplicate_check_fields is not None else None,
+            trigger=None if trigger is DEFAULT else trigger,
+            send_trigger=trigger is not DEFAULT,
+            batch_size=batch_size,
+            retry_failed=retry_failed,
+        )
+
+    async def _bulk(self, plan: BulkPlan, records: BulkInput, options: dict[str, Any]) -> BulkResult:
+        return await run_bulk(self._transport, plan, records, **options)
+
+    async def bulk_create(
+        self, records: BulkInput, *, trigger: Sequence[str] | None = DEFAULT, journal: str | None = None,
+        on_result: ResultCallback | None = None, on_progress: BulkProgressCallback | None = None,
+        keep_outcomes: bool | None = None, batch_size: int = BATCH_LIMIT,
+    ) -> BulkResult:
+        """Insert any number of records (any iterable or async iterable), 100 per call, every one accounted for.
+
+        An insert whose answer is lost is never re-sent (it could duplicate): it is reported as
+        ``unknown``. ``journal=`` makes a crashed run resumable without duplicates.
+        """
+        options = {"journal_path": journal, "on_result": on_result, "on_progress": on_progress, "keep_outcomes": keep_outcomes}
+        return await self._bulk(self._plan("create", trigger, batch_size=batch_size), records, options)
+
+    async def bulk_update(
+        self, records: BulkInput, *, trigger: Sequence[str] | None = DEFAULT, journal: str | None = None,
+        on_result: ResultCallback | None = None, on_progress: BulkProgressCallback | None = None,
+        keep_outcomes: bool | None = None, batch_size: int = BATCH_LIMIT,
+    ) -> BulkResult:
+        """Update any number of records; each must carry its ``id``."""
+        options = {"journal_path": journal, "on_result": on_result, "on_progress": on_progress, "keep_outcomes": keep_outcomes}
+        return await self._bulk(self._plan("update", trigger, batch_size=batch_size), records, options)
+
+    async def bulk_upsert(
+        self, records: BulkInput, duplicate_check_fields: Sequence[str] | None = None, *,
+        trigger: Sequence[str] | None = DEFAULT, journal: str | None = None,
+        on_result: ResultCallback | None = None, on_progress: BulkProgressCallback | None = None,
+        keep_outcomes: bool | None = None, batch_size: int = BATCH_LIMIT,
+    ) -> BulkResult:
+        """Insert-or-update any number of records on ``duplicate_check_fields`` (safe to retry and resume)."""
+        options = {"journal_path": journal, "on_result": on_result, "on_progress": on_progress, "keep_outcomes": keep_outcomes}
+        plan = self._plan("upsert", trigger, duplicate_check_fields, batch_size=batch_size)
+        return await self._bulk(plan, records, options)
+
+    async def bulk_delete(
+        self, ids: Iterable[str] | AsyncIterable[str], *, journal: str | None = None,
+        on_result: ResultCallback | None = None, on_progress: BulkProgressCallback | None = None,
+        keep_outcomes: bool | None = None, batch_size: int = BATCH_LIMIT,
+    ) -> BulkResult:
+        """Delete any number of records by id, 100 ids per call."""
+        options = {"journal_path": journal, "on_result": on_result, "on_progress": on_progress, "keep_outcomes": keep_outcomes}
+        return await self._bulk(self._plan("delete", DEFAULT, batch_size=batch_size), ids, options)
+
+    def bulk_writer(
+        self, mode: BulkMode = "create", duplicate_check_fields: Sequence[str] | None = None, *,
+        trigger: Sequence[str] | None = DEFAULT, journal: str | None = None,
+        on_result: ResultCallback | None = None, on_progress: BulkProgressCallback | None = None,
+        keep_outcomes: bool | None = None, batch_size: int = BATCH_LIMIT,
+    ) -> BulkWriter:
+        """A writer for producers that make records over time: ``async with ... as w: await w.add(r)``."""
+        if mode not in ("create", "update", "upsert", "delete"):
+            raise ValidationError(f"mode must be create, update, upsert or delete, got {mode!r}")
+        plan = self._plan(mode, trigger, duplicate_check_fields, batch_size=batch_size)
+        return BulkWriter(
+            self._transport, plan, journal=journal, on_result=on_result, on_progress=on_progress, keep_outcomes=keep_outcomes
+        )
+
+    # -- tags ---------------------------------------------------------------------------------
+    async def add_tags(self, ids: Sequence[str], tags: Sequence[str]) -> builtins.list[WriteResult]:
+        """Attach tags (by name) to records; Bigin creates tags it does not know yet."""
+        return await self._tags("add_tags", ids, tags)
+
+    async def remove_tags(self, ids: Sequence[str], tags: Sequence[str]) -> builtins.list[WriteResult]:
+        """Detach tags (by name) from records; the tags themselves stay defined."""
+        return await self._tags("remove_tags", ids, tags)
+
+    async def _tags(self, action: str, ids: Sequence[str], tags: Sequence[str]) -> builtins.list[WriteResult]:
+        if isinstance(ids, str):
+            ids = [ids]
+        if isinstance(tags, str):
+            tags = [tags]
+        record_ids = [check_id(i) for i in ids]
+        if not record_ids or len(record_ids) > 100:
+            raise ValidationError("tag 1 to 100 records at a time")
+        names = [t.strip() for t in tags if isinstance(t, str) and t.strip() and "," not in t]
+        if not names or len(names) != len(tags):
+            # A comma would split one name into two in the ``tag_names`` parameter.
+            raise ValidationError(f"tags must be non-empty names without commas, got {tags!r}")
+        return await send_and_parse(
+            self._transport,
+            "POST",
+            f"{self._path}/actions/{action}",
+            parse_write_results,
+            params={"ids": ",".join(record_ids), "tag_names": ",".join(names)},
+            json={"tags": [{"name": n} for n in names], "ids": record_ids},
+        )

@@ -1,0 +1,18 @@
+"""Products: the catalogue."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from bigin_async.models import Product
+from bigin_async.resources.base import ModuleClient
+
+__all__ = ["ProductsClient"]
+
+
+class ProductsClient(ModuleClient[Product]):
+    """Products: the catalogue."""
+
+    module_api_name: ClassVar[str] = "Products"
+    model = Product
+    default_fields: ClassVar[tuple[str, ...]] = ("Product_Name", "Product_Code", "Unit_Price", "Product_Category", "Product_Active", "Taxable", "Description", "Owner", "Created_Time", "Modified_Time")

@@ -1,0 +1,18 @@
+"""Tasks, related to a contact, company or deal through ``Related_To``/``What_Id``."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from bigin_async.models import Task
+from bigin_async.resources.base import ModuleClient
+
+__all__ = ["TasksClient"]
+
+
+class TasksClient(ModuleClient[Task]):
+    """Tasks, related to a contact, company or deal through ``Related_To``/``What_Id``."""
+
+    module_api_name: ClassVar[str] = "Tasks"
+    model = Task
+    default_fields: ClassVar[tuple[str, ...]] = ("Subject", "Due_Date", "Status", "Priority", "What_Id", "Related_To", "Description", "Owner", "Created_Time", "Modified_Time")

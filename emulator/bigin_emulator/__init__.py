@@ -1,0 +1,53 @@
+"""An offline Bigin v2 server (Starlette ASGI app) that behaves like Zoho on the wire.
+
+``BiginEmulator`` is the entry point. Importing this package is cheap and does not need Starlette
+or uvicorn: the emulator is loaded on first use of ``BiginEmulator``, and uvicorn only when
+``serve()`` runs. ``bigin_emulator.ops.criteria`` is pure Python on purpose.
+
+Where Zoho's documentation and the recordings are silent, the emulator makes these choices (each
+is what the SDK's tests hold it to):
+
+- write status: 201 (insert) or 200 (update, upsert, delete) when every record succeeded, 207
+  when some failed, 400 when all failed; the body always carries one entry per record;
+- more than 100 records (or ids) in one call: 400 ``LIMIT_EXCEEDED``, details ``{"limit": 100}``;
+  an empty ``data`` array: 400 ``INVALID_DATA``; no ``data`` key: 400 ``REQUIRED_PARAM_MISSING``;
+- more than 50 ``fields``: 400 ``LIMIT_EXCEEDED``; deleting an unknown or deleted id: an
+  ``INVALID_DATA`` entry with details ``{"id"}``;
+- ``page`` whose first record lies past the first 2,000: 400 ``DISCRETE_PAGINATION_LIMIT_EXCEEDED``
+  (a page that straddles record 2,000 is cut there); ``page`` with ``page_token``: 400
+  ``INVALID_REQUEST``; an expired token: 400 ``INVALID_DATA`` with details ``reason: TOKEN_EXPIRED``;
+  ``previous_page_token`` is always null;
+- search: more than one of criteria/email/phone/word is 400 ``INVALID_REQUEST``, none is
+  ``REQUIRED_PARAM_MISSING``; ``equals`` is exact and case-insensitive (no fuzziness, no index lag);
+- a ``Bearer`` header is 400 ``INVALID_REQUEST`` (not 401, so a client does not refresh in vain);
+- ``BiginEmulator(realism="zoho")`` drops these kindnesses where Zoho has them not (see ``realism``):
+  429s without ``Retry-After``, fuzzy and lagging search, scope checks, an unpinned ``api_domain``;
+- the refresh block (11th refresh within 10 minutes) answers HTTP 400 ``{"error": "Access Denied"}``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bigin_emulator.emulator import BiginEmulator
+    from bigin_emulator.realism import Realism
+    from bigin_emulator.server.faults import FaultPlan, ServerLimits
+
+__all__ = ["BiginEmulator", "FaultPlan", "Realism", "ServerLimits"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "BiginEmulator":
+        from bigin_emulator.emulator import BiginEmulator
+
+        return BiginEmulator
+    if name in ("FaultPlan", "ServerLimits"):
+        from bigin_emulator.server import faults
+
+        return getattr(faults, name)
+    if name == "Realism":
+        from bigin_emulator.realism import Realism
+
+        return Realism
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

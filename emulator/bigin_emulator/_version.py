@@ -1,0 +1,5 @@
+"""The emulator's version: the one place it is written (its pyproject.toml reads it from here)."""
+
+__all__ = ["__version__"]
+
+__version__ = "0.1.0"

@@ -1,0 +1,286 @@
+"""``BiginEmulator``: one offline Bigin org, usable in-process or over a loopback socket.
+
+    emulator = BiginEmulator(seed_records=1000)
+    async with emulator.client() as client:          # in-process, no sockets
+        ...
+    async with emulator.serve(port=0) as url:        # real HTTP on 127.0.0.1
+        ...
+
+``.app`` is the routes wrapped by ``EmulatorMiddleware`` (limits, latency, faults, counters);
+``.store`` holds the records; ``.counters`` is the server's view of the traffic.
+
+``BiginEmulator(realism="zoho")`` plays as hard as Zoho does (bare 429s, fuzzy and lagging search,
+scope checks, an unpinned ``api_domain``, hung-up keep-alive connections...: see ``realism``);
+the default ``realism="kind"`` is the tidy emulator. Each switch is also a keyword of its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from bigin_emulator.context import EmulatorConfig, EmulatorContext
+from bigin_emulator.ops.writes import RecordWriter
+from bigin_emulator.realism import RateLimitHeaders, Realism, RealismName, TokenExpiryStyle, resolve_realism
+from bigin_emulator.routes.books import books_routes
+from bigin_emulator.routes.watch import watch_routes
+from bigin_emulator.server.app import build_app
+from bigin_emulator.server.counters import ServerCounters
+from bigin_emulator.server.faults import FaultPlan, ServerLimits
+from bigin_emulator.server.middleware import ASGIApp, EmulatorMiddleware
+from bigin_emulator.server.notifier import Notifier
+from bigin_emulator.server.transport import EmulatorTransport
+from bigin_emulator.state.books import BooksOrg
+from bigin_emulator.state.metadata import MODULES
+from bigin_emulator.state.oauth import DEFAULT_SCOPE, OAuthConfig
+from bigin_emulator.state.state_io import export_state, import_state
+from bigin_emulator.state.store import Store
+from bigin_emulator.state.watches import WatchRegistry, announce_writes
+
+if TYPE_CHECKING:
+    from bigin_async.client import BiginClient
+
+__all__ = ["BiginEmulator"]
+
+LOCAL_URL = "http://127.0.0.1"
+LOCAL_HOST = "127.0.0.1"
+
+
+class BiginEmulator:
+    """An emulated Bigin org with its own records, tokens, limits and faults.
+
+    ``realism`` picks a preset of the harder-than-tidy switches (``"kind"``, the default, or
+    ``"zoho"``) or takes a ``Realism``; the switch keywords (``bare_429s``, ``rate_limit_headers``,
+    ``loose_equals``, ``search_lag``, ``keep_alive_timeout``, ``hang_up_after``, ``check_scopes``,
+    ``pin_api_domain``, ``token_expiry``) override one field each when not None; ``Realism``'s
+    docstring says what each does. ``scope`` is what the emulator's refresh token was consented
+    for (Bigin's scopes by default: Books calls need a ``ZohoBooks.`` one under ``check_scopes``).
+    ``.realism`` is the resolved set.
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        seed_records: int = 0,
+        limits: ServerLimits | None = None,
+        faults: FaultPlan | None = None,
+        token_ttl: float = 3600.0,
+        page_token_ttl: float = 86_400.0,
+        clock: Callable[[], float] = time.time,
+        api_domain: str | None = None,
+        client_id: str = "emulator-client-id",
+        client_secret: str = "emulator-client-secret",
+        refresh_token: str = "emulator-refresh-token",
+        refresh_limit: int = 10,
+        refresh_window: float = 600.0,
+        utc_offset: timedelta = timedelta(0),
+        counters: ServerCounters | None = None,
+        realism: RealismName | Realism = "kind",
+        bare_429s: bool | None = None,
+        rate_limit_headers: RateLimitHeaders | None = None,
+        loose_equals: bool | None = None,
+        search_lag: float | None = None,
+        keep_alive_timeout: float | None = None,
+        hang_up_after: int | None = None,
+        check_scopes: bool | None = None,
+        pin_api_domain: bool | None = None,
+        token_expiry: TokenExpiryStyle | None = None,
+        scope: str = DEFAULT_SCOPE,
+    ) -> None:
+        self.realism = resolve_realism(
+            realism,
+            {
+                "bare_429s": bare_429s,
+                "rate_limit_headers": rate_limit_headers,
+                "loose_equals": loose_equals,
+                "search_lag": search_lag,
+                "keep_alive_timeout": keep_alive_timeout,
+                "hang_up_after": hang_up_after,
+                "check_scopes": check_scopes,
+                "pin_api_domain": pin_api_domain,
+                "token_expiry": token_expiry,
+            },
+        )
+        real = self.realism
+        oauth = OAuthConfig(
+            client_id,
+            client_secret,
+            refresh_token,
+            token_ttl,
+            refresh_limit,
+            refresh_window,
+            scope=scope,
+            token_expiry=real.token_expiry,
+        )
+        config = EmulatorConfig(clock, page_token_ttl, api_domain, utc_offset, oauth, real)
+        self.seed = seed
+        self.ctx = EmulatorContext(config, counters)
+        self.counters = self.ctx.counters
+        # Notification channels; their POSTs go out through the notifier, never inside a write.
+        self.watches = WatchRegistry(clock)
+        self.notifier = Notifier()
+        self.watches.sink = self.notifier.enqueue
+        self.ctx.write_listeners.append(partial(announce_writes, self.watches))
+        self.books = BooksOrg(clock=clock, utc_offset=utc_offset)  # the Zoho Books side of seed 001
+        self.routes = build_app(
+            self.ctx, [*watch_routes(self.ctx, self.watches), *books_routes(self.ctx, self.books)]
+        )
+        if real.max_concurrency is not None and (limits is None or limits.max_concurrency is None):
+            limits = dataclasses.replace(limits or ServerLimits(), max_concurrency=real.max_concurrency)
+        self.middleware = EmulatorMiddleware(
+            self.routes,
+            limits=limits,
+            faults=faults,
+            counters=self.counters,
+            bare_429s=real.bare_429s,
+            rate_limit_headers=real.rate_limit_headers,
+        )
+        self.app = self.middleware
+        self._writer = RecordWriter(self.ctx)
+        if seed_records:
+            self.seed_data(contacts=seed_records)
+
+    # -- credentials --------------------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        return self.ctx.store
+
+    @property
+    def client_id(self) -> str:
+        return self.ctx.config.oauth.client_id
+
+    @property
+    def client_secret(self) -> str:
+        return self.ctx.config.oauth.client_secret
+
+    @property
+    def refresh_token(self) -> str:
+        return self.ctx.config.oauth.refresh_token
+
+    def issue_token(self) -> str:
+        """A ready access token (valid for ``token_ttl``), not counted as a refresh."""
+        return self.ctx.oauth.issue_token()
+
+    def issue_authorization_code(self, redirect_uri: str | None = None) -> str:
+        """A one-time code for ``grant_type=authorization_code`` (as the consent page would give)."""
+        return self.ctx.oauth.issue_code(self.client_id, redirect_uri)
+
+    # -- clients and serving ------------------------------------------------------------------
+
+    def transport(self) -> EmulatorTransport:
+        """An httpx transport into this emulator, with no sockets.
+
+        Without ``pin_api_domain`` it answers only on the emulator's own host (127.0.0.1), so a
+        request sent anywhere else (the region's default ``www.zohoapis.com``, say) fails to
+        connect, as it would from a machine that can reach only the emulator.
+        """
+        hosts = None if self.realism.pin_api_domain else {LOCAL_HOST}
+        return EmulatorTransport(self.app, hosts=hosts)
+
+    def http_client(self, *, token: str | None = None, **kwargs: Any) -> httpx.AsyncClient:
+        """A plain httpx client into this emulator; with ``token``, already authorised."""
+        headers = dict(kwargs.pop("headers", {}))
+        if token is not None:
+            headers["Authorization"] = f"Zoho-oauthtoken {token}"
+        return httpx.AsyncClient(transport=self.transport(), base_url=LOCAL_URL, headers=headers, **kwargs)
+
+    def client(self, **kwargs: Any) -> BiginClient:
+        """A ``BiginClient`` wired to this emulator in-process; keyword arguments override.
+
+        ``api_domain`` is pinned to the emulator unless ``pin_api_domain`` is off: then the client
+        has to take it from the token answer (which names the emulator), as against Zoho.
+        """
+        from bigin_async.client import BiginClient
+
+        options: dict[str, Any] = {
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "refresh_token": self.refresh_token,
+            "accounts_url": LOCAL_URL,
+        }
+        if self.realism.pin_api_domain:
+            options["api_domain"] = LOCAL_URL
+        options.update(kwargs)
+        if "http_client" not in options and "transport" not in options:
+            options["transport"] = self.transport()
+        return BiginClient(**options)
+
+    @asynccontextmanager
+    async def serve(self, *, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+        """Serve over real HTTP on a loopback port for the duration of the block; yields the URL."""
+        from bigin_emulator.server.serving import serve
+
+        real = self.realism
+        async with (
+            self.notifier.running(),
+            serve(
+                self.app,
+                host=host,
+                port=port,
+                keep_alive_timeout=real.keep_alive_timeout,
+                hang_up_after=real.hang_up_after,
+            ) as url,
+        ):
+            yield url
+
+    def register_webhook_app(self, url_prefix: str, app: ASGIApp) -> None:
+        """Deliver notifications whose ``notify_url`` starts with ``url_prefix`` to ``app`` in-process.
+
+        Deliveries run while ``notifier.running()`` (or ``serve()``) is active, or during
+        ``await emulator.notifier.drain()``.
+        """
+        self.notifier.register_app(url_prefix, app)
+
+    # -- data ---------------------------------------------------------------------------------
+
+    def insert_records(self, module: str, records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Insert straight into the store (no HTTP, no limits): one result entry per record."""
+        spec = MODULES[module]
+        items = list(records)
+        entries = self._writer.insert(spec, items)
+        self.ctx.announce(module, "insert", items, entries)
+        if self.ctx.search_index is not None:  # the org's existing data: indexed long ago
+            self.ctx.search_index.settle(e["details"]["id"] for e in entries if e["status"] == "success")
+        return entries
+
+    def seed_data(self, *, contacts: int = 0, companies: int = 0, deals: int = 0) -> dict[str, list[str]]:
+        """Create ``SeedGenerator`` records (companies first, contacts linked to them); returns ids."""
+        from bigin_emulator.seed import SeedGenerator
+
+        generator = SeedGenerator(self.seed)
+        created: dict[str, list[str]] = {"Accounts": [], "Contacts": [], "Pipelines": []}
+
+        def keep(module: str, entries: list[dict[str, Any]]) -> None:
+            created[module] += [e["details"]["id"] for e in entries if e["status"] == "success"]
+
+        keep("Accounts", self.insert_records("Accounts", generator.companies(companies)))
+        accounts = [{"id": rid} for rid in created["Accounts"]] or None
+        keep(
+            "Contacts", self.insert_records("Contacts", generator.contacts(contacts, with_accounts=accounts))
+        )
+        pipeline = self.ctx.pipelines.default()
+        stages = [s.display_value for s in pipeline.stages]
+        keep(
+            "Pipelines",
+            self.insert_records("Pipelines", generator.deals(deals, stages=stages, pipeline_id=pipeline.id)),
+        )
+        return created
+
+    def export_state(self) -> dict[str, Any]:
+        """The org as JSON-serialisable data (records, links, tags, pipelines, tokens)."""
+        return export_state(self.ctx)
+
+    def import_state(self, state: dict[str, Any]) -> None:
+        """Replace the org's data with an ``export_state()`` result."""
+        import_state(self.ctx, state)
+        if self.ctx.search_index is not None:
+            self.ctx.search_index.settle()

@@ -1,0 +1,100 @@
+"""An httpx transport that runs the emulator in-process yet fails the way a socket would.
+
+``httpx.ASGITransport`` is fast but too kind: it ignores timeouts and lets server-side exceptions
+escape as themselves. Tests of retry and loss-safety need the client to see what it would see over
+the network, so this wrapper maps:
+
+- the middleware's ``ConnectionDropped`` (drop before/after the app) to ``httpx.RemoteProtocolError``
+  carrying the request, as when a server closes the socket mid-response;
+- a response slower than the request's read timeout (``request.extensions["timeout"]["read"]``) to
+  ``httpx.ReadTimeout``, cancelling the server-side work the way a client hanging up does. As on
+  a socket, the timeout counts the silence between pieces of the answer, not the whole answer:
+  a body that drips in, each piece in time, never times out (only a deadline stops it);
+- with ``hosts``, a request to any other host to ``httpx.ConnectError``, as a host that does not
+  resolve would: a client that ignores the token's ``api_domain`` then fails instead of reaching
+  the emulator anyway.
+
+Malformed bodies need no help: they pass through as the bytes they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from contextvars import ContextVar
+from typing import Any
+
+import anyio
+import httpx
+
+from bigin_emulator.server.middleware import ASGIApp, ConnectionDropped, Message, Receive, Scope, Send
+
+__all__ = ["EmulatorTransport"]
+
+
+class EmulatorTransport(httpx.AsyncBaseTransport):
+    """``httpx.AsyncClient(transport=EmulatorTransport(app))`` talks to ``app`` with no sockets.
+
+    App exceptions other than the emulated faults propagate unchanged (as with
+    ``ASGITransport(raise_app_exceptions=True)``), so bugs in routes fail tests loudly.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        client: tuple[str, int] = ("127.0.0.1", 123),
+        hosts: Collection[str] | None = None,
+    ) -> None:
+        self.app = app
+        self.hosts = frozenset(hosts) if hosts is not None else None
+        self._asgi = httpx.ASGITransport(app=self._timed_app, client=client)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.hosts is not None and request.url.host not in self.hosts:
+            raise httpx.ConnectError(f"the emulator does not answer on {request.url.host!r}", request=request)
+        read_timeout = _read_timeout(request)
+        try:
+            if read_timeout is None:
+                return await self._asgi.handle_async_request(request)
+            with anyio.CancelScope() as silence:
+                silence.deadline = anyio.current_time() + read_timeout
+                token = _SILENCE.set((silence, read_timeout))
+                try:
+                    return await self._asgi.handle_async_request(request)
+                finally:
+                    _SILENCE.reset(token)
+        except ConnectionDropped as exc:
+            raise httpx.RemoteProtocolError(str(exc), request=request) from exc
+        # Only our own deadline gets here, so a TimeoutError raised by the app stays what it is.
+        raise httpx.ReadTimeout(f"no response within the read timeout of {read_timeout} s", request=request)
+
+    async def _timed_app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The app, with each piece of its answer moving the read deadline on (as bytes on a socket do).
+
+        Only a piece followed by more moves it: an answer in one piece (nearly all) costs nothing.
+        """
+        watch = _SILENCE.get()
+        if watch is None:
+            await self.app(scope, receive, send)
+            return
+        silence, read_timeout = watch
+
+        async def timed_send(message: Message) -> None:
+            await send(message)
+            if message.get("more_body", False):  # more is coming: the silence starts again now
+                silence.deadline = anyio.current_time() + read_timeout
+
+        await self.app(scope, receive, timed_send)
+
+    async def aclose(self) -> None:
+        await self._asgi.aclose()
+
+
+# The read deadline of the request being handled (httpx.ASGITransport runs the app in the caller's task).
+_SILENCE: ContextVar[tuple[anyio.CancelScope, float] | None] = ContextVar("emulator_read_silence", default=None)
+
+
+def _read_timeout(request: httpx.Request) -> float | None:
+    timeouts: dict[str, Any] = request.extensions.get("timeout", {})
+    value = timeouts.get("read")
+    return float(value) if value is not None else None
