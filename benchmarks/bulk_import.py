@@ -72,7 +72,13 @@ def with_control_route(emulator: BiginEmulator) -> ASGIApp:
                     "cpu_seconds": time.process_time(),
                 }
             ).encode()
-            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
             return
         await app(scope, receive, send)
@@ -86,8 +92,14 @@ def fixed_answer_app(latency: float) -> ASGIApp:
     The same import against it shows what the SDK itself adds, apart from the emulator's own
     CPU time (which validates and stores every record, as a server must)."""
     entry = {
-        "code": "SUCCESS", "message": "record added", "status": "success",
-        "details": {"id": "5545000000001000010", "Created_Time": "2026-01-01T00:00:00+00:00", "$approval_state": "approved"},
+        "code": "SUCCESS",
+        "message": "record added",
+        "status": "success",
+        "details": {
+            "id": "5545000000001000010",
+            "Created_Time": "2026-01-01T00:00:00+00:00",
+            "$approval_state": "approved",
+        },
     }
     answer = json.dumps({"data": [entry] * 100}).encode()
     token = json.dumps({"access_token": "t", "expires_in": 3600, "token_type": "Bearer"}).encode()
@@ -99,9 +111,18 @@ def fixed_answer_app(latency: float) -> ASGIApp:
         path = scope["path"]
         body = token
         if path == CONTROL_PATH:
-            body = json.dumps({"counters": {"peak_concurrency": state["peak"], "requests_total": state["calls"],
-                                            "requests_by_route": {"POST /bigin/v2/Contacts": state["calls"]},
-                                            "rate_limited": 0}, "contacts": 0, "cpu_seconds": time.process_time()}).encode()
+            body = json.dumps(
+                {
+                    "counters": {
+                        "peak_concurrency": state["peak"],
+                        "requests_total": state["calls"],
+                        "requests_by_route": {"POST /bigin/v2/Contacts": state["calls"]},
+                        "rate_limited": 0,
+                    },
+                    "contacts": 0,
+                    "cpu_seconds": time.process_time(),
+                }
+            ).encode()
         elif path.startswith("/bigin/"):
             state["calls"] += scope["method"] == "POST"
             state["in_flight"] += 1
@@ -111,7 +132,13 @@ def fixed_answer_app(latency: float) -> ASGIApp:
             await anyio.sleep(latency)
             state["in_flight"] -= 1
             body = answer
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     return app
@@ -127,7 +154,9 @@ async def serve_forever(args: argparse.Namespace) -> None:
             sys.stdout.write(url + "\n")
             sys.stdout.flush()
             await anyio.sleep_forever()
-    limits = ServerLimits(latency=args.latency, max_concurrency=args.max_concurrency, per_minute=args.server_per_minute)
+    limits = ServerLimits(
+        latency=args.latency, max_concurrency=args.max_concurrency, per_minute=args.server_per_minute
+    )
     emulator = BiginEmulator(limits=limits)
     async with serve(with_control_route(emulator), port=0) as url:
         sys.stdout.write(url + "\n")
@@ -143,7 +172,15 @@ async def server_process(
     latency: float, max_concurrency: int, per_minute: int | None, *, fixed_answers: bool = False
 ) -> AsyncIterator[str]:
     """An emulator (or the fixed-answer server) in a child process; yields its URL, stops it afterwards."""
-    argv = [sys.executable, __file__, "--serve", "--latency", str(latency), "--max-concurrency", str(max_concurrency)]
+    argv = [
+        sys.executable,
+        __file__,
+        "--serve",
+        "--latency",
+        str(latency),
+        "--max-concurrency",
+        str(max_concurrency),
+    ]
     if per_minute:
         argv += ["--server-per-minute", str(per_minute)]
     if fixed_answers:
@@ -169,8 +206,12 @@ async def server_view(url: str) -> dict[str, Any]:
 
 def client_for(url: str, **options: Any) -> BiginClient:
     return BiginClient(
-        client_id="emulator-client-id", client_secret="emulator-client-secret", refresh_token="emulator-refresh-token",
-        api_domain=url, accounts_url=url, **options,
+        client_id="emulator-client-id",
+        client_secret="emulator-client-secret",
+        refresh_token="emulator-refresh-token",
+        api_domain=url,
+        accounts_url=url,
+        **options,
     )
 
 
@@ -192,7 +233,9 @@ async def timed_import(url: str, records: list[dict[str, Any]], concurrency: int
         "server_429s": counters["rate_limited"],
         "records_in_store": view["contacts"],
         "client_cpu_ms_per_call": round(cpu / max(1, counters["requests_total"]) * 1000, 2),
-        "server_cpu_ms_per_call": round((view["cpu_seconds"] - server_cpu) / max(1, counters["requests_total"]) * 1000, 2),
+        "server_cpu_ms_per_call": round(
+            (view["cpu_seconds"] - server_cpu) / max(1, counters["requests_total"]) * 1000, 2
+        ),
     }
 
 
@@ -206,7 +249,9 @@ def endless_contacts(seed: int) -> Iterator[dict[str, Any]]:
         block += 1
 
 
-async def rate_run(url: str, seconds: float, per_minute: int, concurrency: int, enforce: bool) -> dict[str, Any]:
+async def rate_run(
+    url: str, seconds: float, per_minute: int, concurrency: int, enforce: bool
+) -> dict[str, Any]:
     async with client_for(url, max_concurrency=concurrency, requests_per_minute=per_minute) as bigin:
         started = time.perf_counter()
         with anyio.move_on_after(seconds):
@@ -227,14 +272,19 @@ async def rate_run(url: str, seconds: float, per_minute: int, concurrency: int, 
     }
 
 
-async def same_process_import(records: list[dict[str, Any]], latency: float, concurrency: int) -> dict[str, Any]:
+async def same_process_import(
+    records: list[dict[str, Any]], latency: float, concurrency: int
+) -> dict[str, Any]:
     emulator = BiginEmulator(limits=ServerLimits(latency=latency, max_concurrency=concurrency))
     async with serve(emulator.app, port=0) as url, client_for(url, max_concurrency=concurrency) as bigin:
         await bigin.settings.modules()
         started = time.perf_counter()
         await bigin.contacts.bulk_create(records, keep_outcomes=False)
         elapsed = time.perf_counter() - started
-    return {"elapsed_seconds": round(elapsed, 3), "server_peak_concurrency": emulator.counters.peak_concurrency}
+    return {
+        "elapsed_seconds": round(elapsed, 3),
+        "server_peak_concurrency": emulator.counters.peak_concurrency,
+    }
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -243,8 +293,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     calls = -(-args.records // 100)
     floor = calls * args.latency / args.concurrency
     report: dict[str, Any] = {
-        "python": platform.python_version(), "cpus": os.cpu_count(), "records": args.records,
-        "latency_seconds": args.latency, "concurrency": args.concurrency, "floor_seconds": round(floor, 3),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "records": args.records,
+        "latency_seconds": args.latency,
+        "concurrency": args.concurrency,
+        "floor_seconds": round(floor, 3),
     }
     note("concurrent import ...")
     async with server_process(args.latency, args.concurrency, None) as url:
@@ -264,7 +318,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         note("sequential import (one call at a time) ...")
         async with server_process(args.latency, args.concurrency, None) as url:
             sequential = await timed_import(url, records, 1)
-        sequential["slower_than_concurrent"] = round(sequential["elapsed_seconds"] / concurrent["elapsed_seconds"], 2)
+        sequential["slower_than_concurrent"] = round(
+            sequential["elapsed_seconds"] / concurrent["elapsed_seconds"], 2
+        )
         report["sequential"] = sequential
         note(json.dumps(sequential))
     if args.same_process:
@@ -277,7 +333,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         note(f"rate run: {args.per_minute}/min for {args.rate_seconds:.0f} s ...")
         enforced = args.per_minute if args.enforce_cap else None
         async with server_process(args.latency, args.concurrency, enforced) as url:
-            report["rate"] = await rate_run(url, args.rate_seconds, args.per_minute, args.concurrency, args.enforce_cap)
+            report["rate"] = await rate_run(
+                url, args.rate_seconds, args.per_minute, args.concurrency, args.enforce_cap
+            )
     return report
 
 
@@ -288,9 +346,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--per-minute", type=int, default=600)
     parser.add_argument("--rate-seconds", type=float, default=150.0)
-    parser.add_argument("--enforce-cap", action="store_true", help="the emulator also refuses past the cap (see above)")
+    parser.add_argument(
+        "--enforce-cap", action="store_true", help="the emulator also refuses past the cap (see above)"
+    )
     parser.add_argument("--skip-sequential", action="store_true")
-    parser.add_argument("--same-process", action="store_true", help="also run with the emulator in this process")
+    parser.add_argument(
+        "--same-process", action="store_true", help="also run with the emulator in this process"
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--max-concurrency", type=int, default=10, help=argparse.SUPPRESS)
     parser.add_argument("--fixed-answers", action="store_true", help=argparse.SUPPRESS)

@@ -48,7 +48,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repositor
 from tests.bulk.crash import ArrivalTrap, kill_when_reached  # noqa: E402
 
 HEAVY = dict(error_500=0.04, error_503=0.04, error_429=0.08, drop_before=0.04, drop_after=0.06)
-CLIENT: dict[str, Any] = {"retry_backoff_seconds": 0.01, "max_retries": 8, "max_retry_after": 2.0, "timeout": 10.0}
+CLIENT: dict[str, Any] = {
+    "retry_backoff_seconds": 0.01,
+    "max_retries": 8,
+    "max_retry_after": 2.0,
+    "timeout": 10.0,
+}
 
 
 def note(text: str) -> None:
@@ -56,15 +61,23 @@ def note(text: str) -> None:
 
 
 def records(n: int, tag: str) -> list[dict[str, Any]]:
-    return [{"Last_Name": f"{tag}-{i}", "Email": f"{tag}-{i}@example.com", "Phone": str(5550000 + i)} for i in range(n)]
+    return [
+        {"Last_Name": f"{tag}-{i}", "Email": f"{tag}-{i}@example.com", "Phone": str(5550000 + i)}
+        for i in range(n)
+    ]
 
 
-def integrity(emulator: BiginEmulator, inputs: list[dict[str, Any]], statuses: list[str | None]) -> dict[str, Any]:
+def integrity(
+    emulator: BiginEmulator, inputs: list[dict[str, Any]], statuses: list[str | None]
+) -> dict[str, Any]:
     stored = Counter(str(r.get("Last_Name")) for r in emulator.store.table("Contacts"))
     names = [str(r["Last_Name"]) for r in inputs]
     present = sum(1 for name in names if stored[name])
-    lost = sum(1 for name, status in zip(names, statuses, strict=True)
-               if not stored[name] and status not in ("unknown", "error"))
+    lost = sum(
+        1
+        for name, status in zip(names, statuses, strict=True)
+        if not stored[name] and status not in ("unknown", "error")
+    )
     return {
         "faults_injected": sum(emulator.counters.faults_injected.values()),
         "faults_by_kind": dict(emulator.counters.faults_injected),
@@ -116,7 +129,9 @@ async def killed(trial: int, n: int, seed: int) -> dict[str, Any]:
         journal = str(Path(folder) / "journal")
         async with serve(trap, port=0) as url:
             argv = [sys.executable, __file__, "--child", url, journal, mode, str(n), f"k{trial}"]
-            process = await anyio.open_process(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+            process = await anyio.open_process(
+                argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+            )
             async with process:
                 await kill_when_reached(process, trap, limit=600)
             killed_at = trap.arrived
@@ -137,8 +152,12 @@ async def child(url: str, journal: str, mode: str, n: int, tag: str) -> None:
         statuses[outcome.index] = outcome.status if statuses[outcome.index] is None else "reported twice"
 
     async with BiginClient(
-        client_id="emulator-client-id", client_secret="emulator-client-secret", refresh_token="emulator-refresh-token",
-        api_domain=url, accounts_url=url, **CLIENT,
+        client_id="emulator-client-id",
+        client_secret="emulator-client-secret",
+        refresh_token="emulator-refresh-token",
+        api_domain=url,
+        accounts_url=url,
+        **CLIENT,
     ) as bigin:
         write = bigin.contacts.bulk_create if mode == "create" else bigin.contacts.bulk_upsert
         await write(inputs, journal=journal, on_result=keep)

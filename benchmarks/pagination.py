@@ -141,7 +141,11 @@ async def best_of(rounds: int, walks: dict[str, Walk]) -> dict[str, dict[str, An
     if len(set(results.values())) != 1:
         raise AssertionError(f"the walks disagree on the records they saw: {results}")
     return {
-        name: {"records": results[name][0], "seconds": round(seconds, 4), "records_per_second": round(results[name][0] / seconds)}
+        name: {
+            "records": results[name][0],
+            "seconds": round(seconds, 4),
+            "records_per_second": round(results[name][0] / seconds),
+        }
         for name, seconds in best.items()
     }
 
@@ -150,7 +154,10 @@ def parsing_cost(pages: dict[str, bytes]) -> dict[str, Any]:
     """Seconds to turn every recorded body into typed pages, and into plain dicts."""
     bodies = list(pages.values())
     timings: dict[str, float] = {}
-    for name, parse in (("typed_parse_page", lambda body: parse_page(Contact, body)), ("json_loads", json.loads)):
+    for name, parse in (
+        ("typed_parse_page", lambda body: parse_page(Contact, body)),
+        ("json_loads", json.loads),
+    ):
         best = float("inf")
         for _ in range(3):
             start = time.perf_counter()
@@ -229,7 +236,9 @@ async def main(records: int, rounds: int) -> dict[str, Any]:
     ):
         pages = await record_pages(raw_http)
         await bigin.contacts.list(per_page=1)  # warm-up: token refresh, schema build
-        end_to_end = await best_of(rounds, {"raw": lambda: raw_export(raw_http), "sdk": lambda: sdk_export(bigin)})
+        end_to_end = await best_of(
+            rounds, {"raw": lambda: raw_export(raw_http), "sdk": lambda: sdk_export(bigin)}
+        )
         page_bytes = one_page_footprint(pages["page=1"])
         memory_end_to_end = await measure_memory(
             {"raw": lambda: raw_export(raw_http), "sdk": lambda: sdk_export(bigin)}, page_bytes
@@ -238,10 +247,15 @@ async def main(records: int, rounds: int) -> dict[str, Any]:
 
     replay = ReplayTransport(pages)
     async with (
-        httpx.AsyncClient(transport=replay, base_url=API, headers={"Authorization": "Zoho-oauthtoken x"}) as raw_replay,
+        httpx.AsyncClient(
+            transport=replay, base_url=API, headers={"Authorization": "Zoho-oauthtoken x"}
+        ) as raw_replay,
         BiginClient(access_token="x", api_domain=API, transport=replay) as bigin_replay,
     ):
-        replay_walks: dict[str, Walk] = {"raw": lambda: raw_export(raw_replay), "sdk": lambda: sdk_export(bigin_replay)}
+        replay_walks: dict[str, Walk] = {
+            "raw": lambda: raw_export(raw_replay),
+            "sdk": lambda: sdk_export(bigin_replay),
+        }
         client_only = await best_of(rounds, replay_walks)
         memory_client_only = await measure_memory(replay_walks, page_bytes)
 

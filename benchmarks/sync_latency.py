@@ -67,9 +67,7 @@ async def sync_latency(samples: int, books_rpm: int | None) -> dict[str, Any]:
             chosen.books_requests_per_minute = books_rpm
             return create_app(chosen)
 
-        async with serve_bound(app_for) as (_, app), socket_client(
-            emulator, emulator_url
-        ) as bigin:
+        async with serve_bound(app_for) as (_, app), socket_client(emulator, emulator_url) as bigin:
             created = await bigin.contacts.create({"First_Name": "Ada", "Last_Name": "Lovelace",
                                                    "Email": "ada@example.com", "Phone": "555-0100"})  # fmt: skip
             await emulator.notifier.drain()
@@ -130,9 +128,10 @@ async def fastapi_500(requests: int = 500, concurrency: int = 50) -> dict[str, A
         statuses: list[int] = []
         limit = anyio.Semaphore(concurrency)
         started = time.perf_counter()
-        async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://app.test"
-        ) as http:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app.test") as http,
+        ):
 
             async def one() -> None:
                 async with limit:

@@ -23,15 +23,21 @@ from bigin_async import BiginClient
 CALLS = 2_000
 ROUNDS = 7
 WORKERS = 10
-BODY = json.dumps({"data": [{"id": "7618134000000632028", "Last_Name": "Doe", "Email": "doe@example.com"}]}).encode()
+BODY = json.dumps(
+    {"data": [{"id": "7618134000000632028", "Last_Name": "Doe", "Email": "doe@example.com"}]}
+).encode()
 TOKEN = json.dumps({"access_token": "bench", "expires_in": 3600, "api_domain": "http://127.0.0.1"}).encode()
 
 
-async def app(scope: dict[str, Any], receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]) -> None:
+async def app(
+    scope: dict[str, Any], receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]
+) -> None:
     """A minimal ASGI app: the server side costs the same for both clients."""
     assert scope["type"] == "http"
     body = TOKEN if scope["path"].startswith("/oauth") else BODY
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]}
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -52,16 +58,21 @@ async def drive(call: Callable[[], Awaitable[Any]]) -> float:
 async def main() -> dict[str, Any]:
     url = "http://127.0.0.1/bigin/v2/Contacts/7618134000000632028"
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as raw:
+
         async def raw_call() -> Any:
             response = await raw.get(url, headers={"Authorization": "Zoho-oauthtoken bench"})
             response.raise_for_status()
             return response.json()
 
         async with BiginClient(
-            client_id="id", client_secret="secret", refresh_token="refresh",
-            api_domain="http://127.0.0.1", accounts_url="http://127.0.0.1",
+            client_id="id",
+            client_secret="secret",
+            refresh_token="refresh",
+            api_domain="http://127.0.0.1",
+            accounts_url="http://127.0.0.1",
             transport=httpx.ASGITransport(app=app),
         ) as bigin:
+
             async def sdk_call() -> Any:
                 return await bigin.request("GET", "/Contacts/7618134000000632028")
 

@@ -15,7 +15,15 @@ from urllib.parse import urlsplit
 
 from bigin_async.errors import ConfigurationError
 
-__all__ = ["Edition", "EditionLimits", "Region", "Settings", "check_base_url", "is_loopback", "resolve_region"]
+__all__ = [
+    "Edition",
+    "EditionLimits",
+    "Region",
+    "Settings",
+    "check_base_url",
+    "is_loopback",
+    "resolve_region",
+]
 
 
 @dataclass(frozen=True)
@@ -41,7 +49,16 @@ _REGIONS: tuple[Region, ...] = (
 )
 
 # Every spelling users type: the short code, the domain suffix, the friendly name.
-_SUFFIX = {"us": "com", "eu": "eu", "in": "in", "au": "com.au", "jp": "jp", "ca": "ca", "sa": "sa", "cn": "com.cn"}
+_SUFFIX = {
+    "us": "com",
+    "eu": "eu",
+    "in": "in",
+    "au": "com.au",
+    "jp": "jp",
+    "ca": "ca",
+    "sa": "sa",
+    "cn": "com.cn",
+}
 _ALIASES: dict[str, Region] = {}
 for _region in _REGIONS:
     for _alias in (_region.code, _SUFFIX[_region.code], _region.name, _region.name.replace(" ", "")):
@@ -206,7 +223,9 @@ def build_settings(
             ) from None
     if preset is not None:
         limits = preset.limits
-        requests_per_minute = requests_per_minute if requests_per_minute is not None else limits.requests_per_minute
+        requests_per_minute = (
+            requests_per_minute if requests_per_minute is not None else limits.requests_per_minute
+        )
         daily_limit = daily_limit if daily_limit is not None else limits.daily_limit
         if bulk_operations_per_minute is None:
             bulk_operations_per_minute = limits.bulk_operations_per_minute

@@ -44,7 +44,9 @@ def check_id(value: object, what: str = "id") -> str:
         # Bounded before ``str()``: Python refuses to print an int of 4,300+ digits at all.
         if not 0 < value < _ID_BOUND:
             shown = "an int of more than 30 digits" if value > 0 else repr(value)
-            raise ValidationError(f"{what} must be a string of 1 to 30 digits (a Bigin record id), got {shown}")
+            raise ValidationError(
+                f"{what} must be a string of 1 to 30 digits (a Bigin record id), got {shown}"
+            )
         value = int.__repr__(value)  # an int subclass's own __str__ is not asked
     elif isinstance(value, str):
         # A plain str of the same characters: a subclass's __str__/__format__ would otherwise

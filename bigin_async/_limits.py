@@ -49,7 +49,9 @@ class ConcurrencyGate:
         self._semaphore.release()
 
 
-def gcra_interval(per_window: int, *, window: float = 60.0, latency_allowance: float = 2.0, burst: int = 1) -> float:
+def gcra_interval(
+    per_window: int, *, window: float = 60.0, latency_allowance: float = 2.0, burst: int = 1
+) -> float:
     """Emission interval so that no rolling window, as the server counts arrivals, holds more than N.
 
     A request reserved for time t arrives at the server somewhere in [t, t + J]. With burst B and
@@ -111,7 +113,12 @@ class RateLimiter:
         # Any ``calls + 1`` real sends span at least a minute plus the latency allowance, so their
         # arrivals at the server, each up to that allowance late, never share one rolling minute.
         return cls(
-            interval, burst=burst, clock=clock, sleep_until=sleep_until, window=60.0 + latency_allowance, limit=calls
+            interval,
+            burst=burst,
+            clock=clock,
+            sleep_until=sleep_until,
+            window=60.0 + latency_allowance,
+            limit=calls,
         )
 
     @classmethod
@@ -353,7 +360,9 @@ class DailyBudget:
         self._server_remaining = value
         # Calls still in flight may not be in the server's count yet: keep charging them.
         self._spent_since_sync = self._in_flight
-        self._server_reset = self._clock() + min(reset_in if reset_in is not None else self.WINDOW, self.WINDOW)
+        self._server_reset = self._clock() + min(
+            reset_in if reset_in is not None else self.WINDOW, self.WINDOW
+        )
 
 
 _COUNT = re.compile(r"[0-9]{1,18}(\.[0-9]*)?")

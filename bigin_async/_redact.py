@@ -77,7 +77,9 @@ _PAIR = re.compile(
 )
 # Query parameters that are secrets only in ``name=value`` form.
 _PARAM = re.compile(r"(?P<key>(?<![A-Za-z0-9_])(?:code|client_id)=)[^&\s\"'<>]+", re.IGNORECASE)
-_SCHEME = re.compile(r"(?P<scheme>Zoho-oauthtoken\s+)[^\s,;\"'<>]+|(?P<bearer>Bearer\s+)[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE)
+_SCHEME = re.compile(
+    r"(?P<scheme>Zoho-oauthtoken\s+)[^\s,;\"'<>]+|(?P<bearer>Bearer\s+)[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE
+)
 # Zoho's OAuth tokens, grant codes and client ids: ``1000.<hex>.<hex>``, ``1000.<LETTERS>``.
 # A number such as ``1000.5`` is not one: a one-part shape needs a letter and six characters.
 _ZOHO_SHAPE = re.compile(
@@ -117,7 +119,9 @@ def register_secret(value: str) -> None:
         while len(_registered) > MAX_SECRETS:
             _registered.popitem(last=False)
         # A value also travels percent-encoded in URLs and forms: those spellings go too.
-        spellings = {form for known in _registered for form in (known, quote(known, safe=""), quote_plus(known))}
+        spellings = {
+            form for known in _registered for form in (known, quote(known, safe=""), quote_plus(known))
+        }
         _by_value = tuple(sorted(spellings, key=len, reverse=True))
 
 

@@ -71,7 +71,9 @@ def _response(response: httpx.Response) -> httpx.Response:
     return response
 
 
-def make_http_client(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+def make_http_client(
+    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
     """One pooled client for the client's whole life; the pool is larger than the gate so token
     refreshes and keep-alive churn never starve a call that already holds a gate slot."""
     pool = settings.max_concurrency + 5
@@ -148,16 +150,22 @@ class Transport:
             tokens=tokens,
             gate=ConcurrencyGate(settings.max_concurrency),
             minute_limiter=(
-                RateLimiter.per_minute(settings.requests_per_minute, latency_allowance=settings.latency_allowance)
+                RateLimiter.per_minute(
+                    settings.requests_per_minute, latency_allowance=settings.latency_allowance
+                )
                 if settings.requests_per_minute
                 else None
             ),
             bulk_limiter=(
-                RateLimiter.per_minute(settings.bulk_operations_per_minute, latency_allowance=settings.latency_allowance)
+                RateLimiter.per_minute(
+                    settings.bulk_operations_per_minute, latency_allowance=settings.latency_allowance
+                )
                 if settings.bulk_operations_per_minute
                 else None
             ),
-            intercall=RateLimiter.between_calls(settings.intercall_delay) if settings.intercall_delay > 0 else None,
+            intercall=RateLimiter.between_calls(settings.intercall_delay)
+            if settings.intercall_delay > 0
+            else None,
             budget=DailyBudget(settings.daily_limit, min_remaining=settings.min_calls_remaining),
             cooldown=Cooldown(),
         )
@@ -267,11 +275,22 @@ class Transport:
         deadline that cuts an insert after it was sent raises :class:`AmbiguousWriteError`.
         """
         return await self._run(
-            method, path, _response, params=params, json=json, content=content, headers=headers,
-            idempotent=idempotent, bulk=bulk, credits=credits, raise_for_status=raise_for_status,
+            method,
+            path,
+            _response,
+            params=params,
+            json=json,
+            content=content,
+            headers=headers,
+            idempotent=idempotent,
+            bulk=bulk,
+            credits=credits,
+            raise_for_status=raise_for_status,
         )
 
-    async def send_parsed(self, method: str, path: str, parse: Callable[[httpx.Response], T], **kwargs: Any) -> T:
+    async def send_parsed(
+        self, method: str, path: str, parse: Callable[[httpx.Response], T], **kwargs: Any
+    ) -> T:
         """Like :meth:`send` (same keywords), but ``parse`` turns the final answer into the result.
 
         ``parse`` runs inside the retry loop, because a 2xx whose body is cut short or is not the
@@ -380,7 +399,9 @@ class Transport:
         shared = self._shared
         while True:
             if shared.cooldown.remaining > 0:
-                self._check_deadline(call, shared.cooldown.remaining, "Zoho's 429 asked every call of this client to wait")
+                self._check_deadline(
+                    call, shared.cooldown.remaining, "Zoho's 429 asked every call of this client to wait"
+                )
                 await shared.cooldown.wait()
             async with shared.gate:
                 token = await shared.tokens.get_token()
@@ -394,7 +415,8 @@ class Transport:
                 if call.pacers:
                     opens = max(pacer.earliest() for pacer in call.pacers)
                     self._check_deadline(
-                        call, opens - anyio.current_time(),
+                        call,
+                        opens - anyio.current_time(),
                         "the rate limit (requests_per_minute, bulk_operations_per_minute, intercall_delay) "
                         "lets the next call go only after a wait of",
                     )  # waiting would end in the deadline's error, holding a send time others could use
@@ -442,8 +464,13 @@ class Transport:
             scope.deadline = bound
         try:
             response = await shared.http.request(
-                call.method, call.url, params=call.params, content=call.body, headers=request_headers,
-                timeout=timeout, extensions={"trace": wire.trace},
+                call.method,
+                call.url,
+                params=call.params,
+                content=call.body,
+                headers=request_headers,
+                timeout=timeout,
+                extensions={"trace": wire.trace},
             )
         except httpx.RequestError as exc:  # every timeout, transport and decoding error
             failure = exc
@@ -451,7 +478,9 @@ class Transport:
             call.wire = None
         return _Attempt(response, failure, token, wire)
 
-    def _decide(self, call: _Call, attempt: _Attempt, parse: Callable[[httpx.Response], T]) -> _Done[T] | _Retry:
+    def _decide(
+        self, call: _Call, attempt: _Attempt, parse: Callable[[httpx.Response], T]
+    ) -> _Done[T] | _Retry:
         """Return the result, raise the typed error, or say how long to wait before the next attempt."""
         settings = self.settings
         response = attempt.response
@@ -506,10 +535,19 @@ class Transport:
         call.attempt += 1
         shared_wait = outcome is Outcome.RATE_LIMITED and advised is not None
         # A 429 with an advised wait pauses every call of this client, not just this one.
-        wait = advised if shared_wait and advised is not None else max(advised or 0.0, self._backoff(call.attempt - 1))
+        wait = (
+            advised
+            if shared_wait and advised is not None
+            else max(advised or 0.0, self._backoff(call.attempt - 1))
+        )
         self._check_deadline(call, wait, f"a retry after {error} would wait", error)
         logger.warning(
-            "%s on %s %s; retry %d after %.2fs%s", what, call.method, redact_url(call.url), call.attempt, wait,
+            "%s on %s %s; retry %d after %.2fs%s",
+            what,
+            call.method,
+            redact_url(call.url),
+            call.attempt,
+            wait,
             " (all calls pause)" if shared_wait else "",
         )
         return _Retry(wait, shared=shared_wait)
@@ -524,7 +562,9 @@ class Transport:
 
     def _deadline_error(self, call: _Call) -> BiginError:
         """What a call cut by its deadline raises: unknown fate if an insert was on the wire."""
-        message = f"the deadline of {self.settings.deadline}s for the whole call passed ({call.attempt} retries)"
+        message = (
+            f"the deadline of {self.settings.deadline}s for the whole call passed ({call.attempt} retries)"
+        )
         wire = call.wire
         if wire is not None and wire.maybe_sent and not call.safe:
             return _ambiguous(call.method, call.url, call.json, None, reason=message)
@@ -750,7 +790,9 @@ def _malformed(response: httpx.Response, cause: BaseException) -> APIError:
     """
     where = ""
     if isinstance(cause, pydantic.ValidationError):
-        locations = [".".join(str(part) for part in err["loc"]) for err in cause.errors(include_input=False)[:3]]
+        locations = [
+            ".".join(str(part) for part in err["loc"]) for err in cause.errors(include_input=False)[:3]
+        ]
         where = f" at {', '.join(loc for loc in locations if loc)}" if any(locations) else ""
     summary = f"{type(cause).__name__}{where}"
     error = APIError(
@@ -786,8 +828,12 @@ def _without_body(cause: BaseException, summary: str) -> BaseException:
 
 def _wrap_transport_error(exc: Exception, method: str, url: str) -> BiginConnectionError:
     if isinstance(exc, httpx.TimeoutException):
-        return BiginTimeoutError(f"{type(exc).__name__} on {method} {redact_url(url)}", method=method, url=url)
-    return BiginConnectionError(f"{type(exc).__name__} on {method} {redact_url(url)}: {exc}", method=method, url=url)
+        return BiginTimeoutError(
+            f"{type(exc).__name__} on {method} {redact_url(url)}", method=method, url=url
+        )
+    return BiginConnectionError(
+        f"{type(exc).__name__} on {method} {redact_url(url)}: {exc}", method=method, url=url
+    )
 
 
 def decode_json(response: httpx.Response) -> Any:

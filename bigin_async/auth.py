@@ -278,7 +278,10 @@ class FileTokenStore:
             return data
         if not self._warned:
             self._warned = True
-            logger.warning("token file %s is not a JSON object of tokens; treating it as empty and rewriting it", self.path)
+            logger.warning(
+                "token file %s is not a JSON object of tokens; treating it as empty and rewriting it",
+                self.path,
+            )
         return {}
 
     def _write_all(self, data: Mapping[str, Any]) -> None:
@@ -382,7 +385,9 @@ _ZOHO_TOKEN_LIFE = 3600.0
 
 # Answers that asking again will not change: the refresh token is revoked, invalid or of another
 # data centre, or the client id/secret are wrong. Only the user can fix them.
-_PERMANENT = frozenset({"invalid_code", "invalid_client", "invalid_client_secret", "invalid_grant", "unauthorized_client"})
+_PERMANENT = frozenset(
+    {"invalid_code", "invalid_client", "invalid_client_secret", "invalid_grant", "unauthorized_client"}
+)
 
 _ERROR_HINTS = {
     "invalid_client": (
@@ -418,7 +423,9 @@ def _in_words(seconds: float) -> str:
     return f"{minutes} min" if minutes else f"{secs} s"
 
 
-def _blocked(reason: str, *, now: float, until: float, code: str, status: int = 0, **kwargs: Any) -> RefreshBlockedError:
+def _blocked(
+    reason: str, *, now: float, until: float, code: str, status: int = 0, **kwargs: Any
+) -> RefreshBlockedError:
     wait = max(0.0, until - now)
     when = time.strftime("%H:%M:%S UTC", time.gmtime(until))
     return RefreshBlockedError(
@@ -448,8 +455,19 @@ def _oauth_error(
     if code.lower() == "access denied" or "too many requests" in description.lower():
         now = time.time() if now is None else now
         wait = retry_after if retry_after is not None else _ZOHO_WINDOW
-        return _blocked(message, now=now, until=now + wait, code=code, status=status, details=details, method="POST", url=url)
-    return AuthenticationError(message, status_code=status, code=code, details=details, method="POST", url=url)
+        return _blocked(
+            message,
+            now=now,
+            until=now + wait,
+            code=code,
+            status=status,
+            details=details,
+            method="POST",
+            url=url,
+        )
+    return AuthenticationError(
+        message, status_code=status, code=code, details=details, method="POST", url=url
+    )
 
 
 def _connection_error(exc: httpx.RequestError, url: str) -> BiginConnectionError:
@@ -467,7 +485,12 @@ def _read_answer(
     """
     if response.status_code >= 500 or response.status_code == 429:
         cls = RateLimitError if response.status_code == 429 else ServerError
-        raise cls(f"the OAuth server failed (HTTP {response.status_code})", status_code=response.status_code, method="POST", url=url)
+        raise cls(
+            f"the OAuth server failed (HTTP {response.status_code})",
+            status_code=response.status_code,
+            method="POST",
+            url=url,
+        )
     try:
         body = response.json()
     except (ValueError, RecursionError):  # garbage or a body nested past the parser
@@ -479,7 +502,11 @@ def _read_answer(
             method="POST",
             url=url,
         )
-    if "error" in body or ("access_token" not in body and "refresh_token" not in body) or response.status_code >= 400:
+    if (
+        "error" in body
+        or ("access_token" not in body and "refresh_token" not in body)
+        or response.status_code >= 400
+    ):
         advised = parse_retry_after(response.headers)
         raise _oauth_error(body, response.status_code, url, secrets=secrets, retry_after=advised, now=now)
     return body
@@ -489,7 +516,9 @@ def _form_secrets(form: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(value for key, value in form.items() if key in SENSITIVE_KEYS)
 
 
-async def _token_request(http: httpx.AsyncClient, url: str, form: Mapping[str, str], timeout: float) -> dict[str, Any]:
+async def _token_request(
+    http: httpx.AsyncClient, url: str, form: Mapping[str, str], timeout: float
+) -> dict[str, Any]:
     """POST a form to the token endpoint once (no retries: for the one-off helpers)."""
     try:
         response = await http.post(url, data=dict(form), timeout=timeout)
@@ -507,7 +536,9 @@ def _token_from_body(body: Mapping[str, Any], now: float) -> Token:
     if not math.isfinite(ttl_seconds) or ttl_seconds <= 0:
         # Not a lifetime (negative, zero, NaN): taken at its word, every call would refresh and
         # Zoho would block the refresh token within minutes. Zoho's tokens live an hour.
-        logger.warning("the token endpoint gave no usable expires_in; assuming Zoho's %.0f s", _ZOHO_TOKEN_LIFE)
+        logger.warning(
+            "the token endpoint gave no usable expires_in; assuming Zoho's %.0f s", _ZOHO_TOKEN_LIFE
+        )
         ttl_seconds = _ZOHO_TOKEN_LIFE
     if ttl_seconds > 86_400 * 2:  # some responses give milliseconds
         ttl_seconds /= 1000.0
@@ -634,7 +665,11 @@ class TokenManager:
         # One key per refresh token, without putting the secret itself in the store.
         import hashlib
 
-        seed = refresh_token.get_secret_value() if refresh_token else (client_id.get_secret_value() if client_id else "")
+        seed = (
+            refresh_token.get_secret_value()
+            if refresh_token
+            else (client_id.get_secret_value() if client_id else "")
+        )
         self.store_key = "bigin:" + hashlib.sha256(seed.encode()).hexdigest()[:16]
         self.http: httpx.AsyncClient | None = None
 
@@ -738,7 +773,9 @@ class TokenManager:
         one too, merely waits for the flight, and stops waiting as soon as it is cancelled.
         """
         loop = anyio.lowlevel.current_token()
-        host = threading.Thread(target=self._host, args=(loop, flight), name="bigin-token-refresh", daemon=True)
+        host = threading.Thread(
+            target=self._host, args=(loop, flight), name="bigin-token-refresh", daemon=True
+        )
         try:
             host.start()
         except Exception as exc:  # no thread to be had: fail this flight, not the next one
@@ -765,7 +802,9 @@ class TokenManager:
                 flight.error = self._closed_error()
             elif scope.cancelled_caught:
                 flight.error = BiginTimeoutError(
-                    f"the access token refresh did not finish within {bound:g}s", method="POST", url=self.token_url
+                    f"the access token refresh did not finish within {bound:g}s",
+                    method="POST",
+                    url=self.token_url,
                 )
         except anyio.get_cancelled_exc_class():
             # The event loop is shutting down: this task is nobody's child, so ending quietly here
@@ -883,12 +922,22 @@ class TokenManager:
                     token = _token_from_body(body, self._clock())
                     self.refresh_count += 1
                     self._refused = None
-                    logger.info("refreshed the access token (%d refreshes by this client)", self.refresh_count)
+                    logger.info(
+                        "refreshed the access token (%d refreshes by this client)", self.refresh_count
+                    )
                     return token
             if attempt + 1 >= self.refresh_attempts:
                 raise error
-            delay = backoff_delay(attempt, self.retry_backoff, cap=max(self.retry_backoff, 8.0), uniform=self._rng.uniform)
-            logger.warning("access token refresh failed (%s); try %d of %d in %.2fs", error, attempt + 2, self.refresh_attempts, delay)
+            delay = backoff_delay(
+                attempt, self.retry_backoff, cap=max(self.retry_backoff, 8.0), uniform=self._rng.uniform
+            )
+            logger.warning(
+                "access token refresh failed (%s); try %d of %d in %.2fs",
+                error,
+                attempt + 2,
+                self.refresh_attempts,
+                delay,
+            )
             await anyio.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
@@ -958,7 +1007,10 @@ class TokenManager:
             return None
         if stored is None or not stored.is_fresh(self._clock(), self.refresh_margin):
             return None
-        if stale is not None and stored.access_token.get_secret_value() == stale.access_token.get_secret_value():
+        if (
+            stale is not None
+            and stored.access_token.get_secret_value() == stale.access_token.get_secret_value()
+        ):
             return None
         return stored
 
@@ -1046,7 +1098,12 @@ async def exchange_code(
     timeout: float = 30.0,
 ) -> TokenGrant:
     """Authorization-code grant; also turns a Self Client code into a refresh token."""
-    form = {"grant_type": "authorization_code", "client_id": client_id, "client_secret": client_secret, "code": code}
+    form = {
+        "grant_type": "authorization_code",
+        "client_id": client_id,
+        "client_secret": client_secret,
+        "code": code,
+    }
     if redirect_uri:
         form["redirect_uri"] = redirect_uri
     url = f"{_accounts(region, accounts_url)}/oauth/v2/token"
@@ -1077,10 +1134,14 @@ async def revoke(
         try:
             response = await http.post(url, params={"token": token}, timeout=timeout)
         except httpx.TransportError as exc:
-            raise BiginConnectionError(f"token revoke failed: {type(exc).__name__}", method="POST", url=url) from exc
+            raise BiginConnectionError(
+                f"token revoke failed: {type(exc).__name__}", method="POST", url=url
+            ) from exc
     try:
         body = response.json()
     except (ValueError, RecursionError):  # garbage or a body nested past the parser
         body = {}
     if response.status_code >= 400 or (isinstance(body, dict) and "error" in body):
-        raise _oauth_error(body if isinstance(body, dict) else {}, response.status_code, url, secrets=(token,))
+        raise _oauth_error(
+            body if isinstance(body, dict) else {}, response.status_code, url, secrets=(token,)
+        )

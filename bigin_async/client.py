@@ -126,14 +126,18 @@ class BiginClient(AsyncClosing):
                 "no credentials: pass client_id, client_secret and refresh_token, or an access_token "
                 "(with expires_in), or use BiginClient.from_env() with BIGIN_* variables"
             )
-        if expires_in is not None and (isinstance(expires_in, bool) or not isinstance(expires_in, (int, float)) or expires_in <= 0):
+        if expires_in is not None and (
+            isinstance(expires_in, bool) or not isinstance(expires_in, (int, float)) or expires_in <= 0
+        ):
             raise ConfigurationError(f"expires_in must be a positive number of seconds, got {expires_in!r}")
         if expires_in is not None and bare is None:
             raise ConfigurationError("expires_in only makes sense with access_token")
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise ConfigurationError("http_client must be an httpx.AsyncClient")
         if token_store is not None and not isinstance(token_store, TokenStore):
-            raise ConfigurationError("token_store must implement load/save/clear/lock (the TokenStore protocol)")
+            raise ConfigurationError(
+                "token_store must implement load/save/clear/lock (the TokenStore protocol)"
+            )
         tokens = TokenManager(
             token_url=settings.token_url,
             client_id=secrets["client_id"],
@@ -145,7 +149,9 @@ class BiginClient(AsyncClosing):
             timeout=settings.timeout,
             retry_backoff=settings.retry_backoff_seconds,
         )
-        self._transport = Transport.create(settings, tokens, http_client=http_client, http_transport=transport)
+        self._transport = Transport.create(
+            settings, tokens, http_client=http_client, http_transport=transport
+        )
         self._is_view = False
         self._field_cache: dict[str, list[FieldInfo]] = {}
         self._modules: dict[str, ModuleClient[Any]] = {}
@@ -163,8 +169,24 @@ class BiginClient(AsyncClosing):
         BIGIN_TOKEN_FILE (a :class:`FileTokenStore` path shared by processes).
         """
         env = os.environ if environ is None else environ
-        strings = ("client_id", "client_secret", "refresh_token", "access_token", "region", "api_domain", "accounts_url", "edition")
-        ints = ("max_concurrency", "requests_per_minute", "daily_limit", "min_calls_remaining", "bulk_operations_per_minute", "max_retries")
+        strings = (
+            "client_id",
+            "client_secret",
+            "refresh_token",
+            "access_token",
+            "region",
+            "api_domain",
+            "accounts_url",
+            "edition",
+        )
+        ints = (
+            "max_concurrency",
+            "requests_per_minute",
+            "daily_limit",
+            "min_calls_remaining",
+            "bulk_operations_per_minute",
+            "max_retries",
+        )
         floats = ("expires_in", "retry_backoff_seconds", "max_retry_after", "intercall_delay", "timeout")
         kwargs: dict[str, Any] = {}
         for name in strings + ints + floats:
@@ -225,7 +247,12 @@ class BiginClient(AsyncClosing):
     def __del__(self) -> None:
         # No I/O here (the loop may be gone): only tell the developer they forgot aclose().
         transport = getattr(self, "_transport", None)
-        if transport is not None and not getattr(self, "_is_view", True) and transport.used and not transport.closed:
+        if (
+            transport is not None
+            and not getattr(self, "_is_view", True)
+            and transport.used
+            and not transport.closed
+        ):
             warnings.warn(
                 "BiginClient was used and never closed; use `async with BiginClient(...)` or `await client.aclose()`",
                 ResourceWarning,
@@ -284,8 +311,16 @@ class BiginClient(AsyncClosing):
         wire = check_module_name(api_name(name))
         client = self._modules.get(wire)
         if client is None:
-            known = {"Contacts": "contacts", "Accounts": "companies", "Pipelines": "deals", "Tasks": "tasks",
-                     "Events": "events", "Notes": "notes", "Products": "products", "Calls": "calls"}
+            known = {
+                "Contacts": "contacts",
+                "Accounts": "companies",
+                "Pipelines": "deals",
+                "Tasks": "tasks",
+                "Events": "events",
+                "Notes": "notes",
+                "Products": "products",
+                "Calls": "calls",
+            }
             if wire in known:
                 client = getattr(self, known[wire])
             else:
@@ -355,4 +390,6 @@ class BiginClient(AsyncClosing):
         body is not JSON is retried like a 5xx when the call is idempotent (an insert raises
         :class:`AmbiguousWriteError`), then raises :class:`APIError` ``MALFORMED_RESPONSE``.
         """
-        return await send_and_parse(self._transport, method, path, json_body, params=params, json=json, idempotent=idempotent)
+        return await send_and_parse(
+            self._transport, method, path, json_body, params=params, json=json, idempotent=idempotent
+        )

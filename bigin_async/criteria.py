@@ -278,5 +278,7 @@ def criteria_to_str(criteria: Criteria | str) -> str:
     if not text:
         raise InvalidCriteriaError("criteria is empty")
     if not _balanced(text):
-        raise InvalidCriteriaError(f"unbalanced parentheses in criteria {text!r} (escape literal ones as \\( \\))")
+        raise InvalidCriteriaError(
+            f"unbalanced parentheses in criteria {text!r} (escape literal ones as \\( \\))"
+        )
     return text

@@ -322,7 +322,9 @@ def error_from_body(
             url=url,
             headers=headers,
         )
-    return cls(message, status_code=status, code=code, details=details, method=method, url=url, headers=headers)
+    return cls(
+        message, status_code=status, code=code, details=details, method=method, url=url, headers=headers
+    )
 
 
 def error_from_response(response: httpx.Response) -> APIError:

@@ -82,7 +82,9 @@ class AsyncPaginator(Generic[R]):
     ) -> None:
         if isinstance(per_page, bool) or not isinstance(per_page, int) or not 1 <= per_page <= 200:
             raise ValidationError(f"per_page must be an integer from 1 to 200, got {per_page!r}")
-        if max_records is not None and (isinstance(max_records, bool) or not isinstance(max_records, int) or max_records < 1):
+        if max_records is not None and (
+            isinstance(max_records, bool) or not isinstance(max_records, int) or max_records < 1
+        ):
             raise ValidationError(f"max_records must be a positive integer or None, got {max_records!r}")
         self._fetch = fetch
         self._request = request

@@ -56,7 +56,12 @@ Seeder = Callable[[BiginEmulator], object]
 
 # The reference's contact, for the examples that need someone to attach a deal, task or note to
 # (create_contact.py writes all of his fields).
-JOHN_DOE: dict[str, Any] = {"First_Name": "John", "Last_Name": "Doe", "Email": "john.doe@example.com", "Phone": "555-0123"}
+JOHN_DOE: dict[str, Any] = {
+    "First_Name": "John",
+    "Last_Name": "Doe",
+    "Email": "john.doe@example.com",
+    "Phone": "555-0123",
+}
 
 # Either variable means "talk to a real org" (BiginClient.from_env reads the rest).
 REAL_ORG_VARIABLES = ("BIGIN_REFRESH_TOKEN", "BIGIN_ACCESS_TOKEN")

@@ -25,7 +25,12 @@ from bigin_async import BiginClient, BulkProgress, BulkResult
 NEW_CONTACTS: list[dict[str, Any]] = [
     {"First_Name": "Alice", "Last_Name": "Johnson", "Email": "alice@example.com", "Company_Name": "ABC Inc"},
     {"First_Name": "Bob", "Last_Name": "Williams", "Email": "bob@example.com", "Company_Name": "XYZ Corp"},
-    {"First_Name": "Carol", "Last_Name": "Davis", "Email": "carol@example.com", "Company_Name": "Tech Solutions"},
+    {
+        "First_Name": "Carol",
+        "Last_Name": "Davis",
+        "Email": "carol@example.com",
+        "Company_Name": "Tech Solutions",
+    },
 ]
 
 # The reference's upsert: John Doe is new, Alice exists (matched by Email) and gets a phone number.

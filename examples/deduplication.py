@@ -55,7 +55,9 @@ async def main(bigin: BiginClient) -> list[Outcome]:
     return [
         await create_or_update_contact(bigin, john),
         await create_or_update_contact(bigin, {**john, "Phone": "555-0199"}),
-        await upsert_contact(bigin, {"Last_Name": "Doe", "Email": john["Email"], "Title": "CEO"}),  # ref.: Job_Title
+        await upsert_contact(
+            bigin, {"Last_Name": "Doe", "Email": john["Email"], "Title": "CEO"}
+        ),  # ref.: Job_Title
         await upsert_contact(bigin, {"Last_Name": "Roe", "Email": "mary.roe@example.com"}),
     ]
 

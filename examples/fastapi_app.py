@@ -52,7 +52,9 @@ def create_app(factory: BiginFactory = default_client) -> FastAPI:
     async def list_contacts(bigin: BiginDep, limit: int = 20) -> list[dict[str, Any]]:
         if not 1 <= limit <= 200:
             raise HTTPException(422, "limit must be 1..200")
-        contacts = await bigin.contacts.list(fields=LIST_FIELDS, per_page=limit, max_records=limit).to_list(limit=limit)
+        contacts = await bigin.contacts.list(fields=LIST_FIELDS, per_page=limit, max_records=limit).to_list(
+            limit=limit
+        )
         return [{"id": c.id, **{name: c.get(name) for name in LIST_FIELDS}} for c in contacts]
 
     @app.get("/contacts/{contact_id}")
@@ -68,7 +70,9 @@ def create_app(factory: BiginFactory = default_client) -> FastAPI:
         try:
             result = await bigin.contacts.create(contact.model_dump(exclude_none=True))
         except DuplicateRecordError as duplicate:
-            raise HTTPException(409, {"message": "a contact with this email exists", "id": duplicate.existing_id}) from None
+            raise HTTPException(
+                409, {"message": "a contact with this email exists", "id": duplicate.existing_id}
+            ) from None
         return {"id": result.id}
 
     return app

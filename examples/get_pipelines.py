@@ -24,7 +24,9 @@ def describe(pipelines: list[Pipeline]) -> str:
     lines = []
     for pipeline in pipelines:
         marker = " (default)" if pipeline.default else ""
-        stages = ", ".join(f"{s.display_value} {s.probability:g}%" for s in pipeline.stages if s.probability is not None)
+        stages = ", ".join(
+            f"{s.display_value} {s.probability:g}%" for s in pipeline.stages if s.probability is not None
+        )
         lines.append(f"{pipeline.name}{marker} [{pipeline.id}]: {stages}")
     return "Pipelines:\n  " + "\n  ".join(lines)
 

@@ -35,10 +35,21 @@ from bigin_async import BiginClient, BulkResult
 # The reference's lead, then more of the same shape (camelCase, as an external system sends them).
 LEADS: list[dict[str, Any]] = [
     {
-        "firstName": "John", "lastName": "Doe", "email": "john@example.com", "phone": "555-0123",
-        "companyName": "Acme Corp", "dealAmount": 25000, "expectedCloseDate": days_ahead(60).isoformat(),
+        "firstName": "John",
+        "lastName": "Doe",
+        "email": "john@example.com",
+        "phone": "555-0123",
+        "companyName": "Acme Corp",
+        "dealAmount": 25000,
+        "expectedCloseDate": days_ahead(60).isoformat(),
     },
-    {"firstName": "Jane", "lastName": "Smith", "email": "jane@example.com", "companyName": "Acme Corp", "jobTitle": "CTO"},
+    {
+        "firstName": "Jane",
+        "lastName": "Smith",
+        "email": "jane@example.com",
+        "companyName": "Acme Corp",
+        "jobTitle": "CTO",
+    },
     {"firstName": "Carlos", "lastName": "Ruiz", "email": "carlos@example.net", "dealAmount": 4200},
     {"firstName": "Nameless", "email": "nameless@example.com", "companyName": "Ghost LLC", "dealAmount": 10},
 ]
@@ -48,8 +59,11 @@ def more_leads(count: int) -> Iterator[dict[str, Any]]:
     """``count`` generated leads: ten per company, every third with a deal."""
     for number in range(1, count + 1):
         lead: dict[str, Any] = {
-            "firstName": "Lead", "lastName": f"Number {number}", "email": f"lead{number}@example.org",
-            "phone": f"555-{number:04d}", "companyName": f"Company {number // 10}",
+            "firstName": "Lead",
+            "lastName": f"Number {number}",
+            "email": f"lead{number}@example.org",
+            "phone": f"555-{number:04d}",
+            "companyName": f"Company {number // 10}",
         }
         if number % 3 == 0:
             lead["dealAmount"] = 1000 + number
@@ -72,7 +86,9 @@ def contact_record(lead: Mapping[str, Any], company_id: str | None) -> dict[str,
 
 
 def deal_name(lead: Mapping[str, Any]) -> str:
-    return f"Opportunity - {lead.get('firstName', '')} {lead.get('lastName', '')} <{lead['email']}>".replace("  ", " ")
+    return f"Opportunity - {lead.get('firstName', '')} {lead.get('lastName', '')} <{lead['email']}>".replace(
+        "  ", " "
+    )
 
 
 @dataclass
@@ -88,7 +104,9 @@ async def import_leads(bigin: BiginClient, leads: Sequence[Mapping[str, Any]]) -
     """Create or update each lead's company, contact and deal: three bulk upserts in all."""
     result = LeadImport()
     names = list(dict.fromkeys(lead["companyName"] for lead in leads if lead.get("companyName")))
-    result.companies = await bigin.companies.bulk_upsert(({"Account_Name": name} for name in names), ["Account_Name"])
+    result.companies = await bigin.companies.bulk_upsert(
+        ({"Account_Name": name} for name in names), ["Account_Name"]
+    )
     company_ids = {names[o.index]: o.id for o in result.companies if o.ok and o.id}
     company_errors = {names[o.index]: f"company: {o.code} {o.message}" for o in result.companies if not o.ok}
 
@@ -130,7 +148,11 @@ async def import_leads(bigin: BiginClient, leads: Sequence[Mapping[str, Any]]) -
             result.failed.append({"email": str(lead.get("email")), "error": "; ".join(errors)})
         else:
             result.successful.append(
-                {"email": str(lead["email"]), "contactId": str(contacts[i].id), "action": str(contacts[i].action)}
+                {
+                    "email": str(lead["email"]),
+                    "contactId": str(contacts[i].id),
+                    "action": str(contacts[i].action),
+                }
             )
     return result
 
@@ -144,7 +166,9 @@ def describe(result: LeadImport) -> str:
     for name in ("companies", "contacts", "deals"):
         bulk: BulkResult | None = getattr(result, name)
         if bulk is not None:
-            lines.append(f"{name}: {bulk.counts['insert']} created, {bulk.counts['update']} updated, {bulk.counts['error']} failed")
+            lines.append(
+                f"{name}: {bulk.counts['insert']} created, {bulk.counts['update']} updated, {bulk.counts['error']} failed"
+            )
     lines.append(f"Success: {len(result.successful)}, Failed: {len(result.failed)}")
     return "\n".join(lines)
 

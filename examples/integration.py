@@ -122,7 +122,9 @@ class BiginIntegration:
                 return company.id
         # Bigin companies have no Email field out of the box: the lead's company email is not sent.
         new_company = {"Account_Name": name, "Phone": lead.company_phone}
-        return record_id(await self.bigin.companies.create({k: v for k, v in new_company.items() if v is not None}))
+        return record_id(
+            await self.bigin.companies.create({k: v for k, v in new_company.items() if v is not None})
+        )
 
     async def create_deal(self, lead: Lead, contact_id: str, company_id: str | None) -> str:
         pipeline = await self.pipeline()
@@ -186,7 +188,9 @@ async def main(bigin: BiginClient) -> IntegrationRun:
     imported = await integration.import_leads(LEADS)
     john_id = imported.successful[0].contact_id
     # Some activity to look at: a follow-up task, a meeting and a note on John.
-    await bigin.tasks.create({"Subject": "Send welcome pack", "Related_To": {"module": "Contacts", "id": john_id}})
+    await bigin.tasks.create(
+        {"Subject": "Send welcome pack", "Related_To": {"module": "Contacts", "id": john_id}}
+    )
     await bigin.events.create(
         {
             "Event_Title": "Kick-off call",
@@ -209,9 +213,13 @@ def describe(run: IntegrationRun) -> str:
     lines = [f"Success: {len(run.imported.successful)}, Failed: {len(run.imported.failed)}"]
     lines += [f"  {item.action} {item.email} -> {item.contact_id}" for item in run.imported.successful]
     lines += [f"  failed {item.email}: {item.error}" for item in run.imported.failed]
-    lines.append(f"Deals in {run.stage}: " + (", ".join(str(d.Deal_Name) for d in run.deals_in_stage) or "none"))
+    lines.append(
+        f"Deals in {run.stage}: " + (", ".join(str(d.Deal_Name) for d in run.deals_in_stage) or "none")
+    )
     activity = run.activity
-    lines.append(f"Activity: {len(activity.tasks)} task(s), {len(activity.events)} event(s), {len(activity.notes)} note(s)")
+    lines.append(
+        f"Activity: {len(activity.tasks)} task(s), {len(activity.events)} event(s), {len(activity.notes)} note(s)"
+    )
     return "\n".join(lines)
 
 

@@ -46,7 +46,12 @@ def to_bigin_contact(contact: Mapping[str, str]) -> dict[str, Any]:
     "Smith". A one-word name gets an empty last name, as in the reference, and Bigin refuses it.)
     """
     first, _, last = contact.get("name", "").strip().partition(" ")
-    return {"First_Name": first, "Last_Name": last.strip(), "Email": contact.get("email"), "Phone": contact.get("phone")}
+    return {
+        "First_Name": first,
+        "Last_Name": last.strip(),
+        "Email": contact.get("email"),
+        "Phone": contact.get("phone"),
+    }
 
 
 @dataclass
@@ -87,7 +92,10 @@ async def main(bigin: BiginClient, extra: int = 1_000) -> SyncReport:
 
 def seed(emulator: BiginEmulator) -> None:
     """John Doe is already in Bigin with an old phone number: the sync updates him."""
-    emulator.insert_records("Contacts", [{"First_Name": "John", "Last_Name": "Doe", "Email": "john@example.com", "Phone": "555-9999"}])
+    emulator.insert_records(
+        "Contacts",
+        [{"First_Name": "John", "Last_Name": "Doe", "Email": "john@example.com", "Phone": "555-9999"}],
+    )
 
 
 def describe(report: SyncReport) -> str:

@@ -74,7 +74,9 @@ def error_info(error: BiginError) -> ErrorInfo:
     return ErrorInfo("UNKNOWN_ERROR", str(error))
 
 
-async def create_contact_safely(bigin: BiginClient, contact: Mapping[str, Any], *, validate: bool = True) -> SafeResult:
+async def create_contact_safely(
+    bigin: BiginClient, contact: Mapping[str, Any], *, validate: bool = True
+) -> SafeResult:
     """Create a contact; never raises for a refused record, returns what went wrong instead."""
     try:
         if validate:
@@ -96,7 +98,12 @@ async def fetch_contact_safely(bigin: BiginClient, contact_id: str) -> SafeResul
 
 async def main(bigin: BiginClient) -> dict[str, SafeResult]:
     """One case per kind of failure the reference lists, plus the one that works."""
-    jane = {"First_Name": "Jane", "Last_Name": "Smith", "Email": "jane.smith@example.com", "Phone": "(555) 010-2000"}
+    jane = {
+        "First_Name": "Jane",
+        "Last_Name": "Smith",
+        "Email": "jane.smith@example.com",
+        "Phone": "(555) 010-2000",
+    }
     return {
         "valid contact": await create_contact_safely(bigin, jane),
         "no last name": await create_contact_safely(bigin, {"First_Name": "Nameless"}),
@@ -105,7 +112,9 @@ async def main(bigin: BiginClient) -> dict[str, SafeResult]:
         ),
         # Skipping the local checks shows the server's own answer, the reference's error format:
         # {"code": "MANDATORY_NOT_FOUND", "details": {"api_name": "Last_Name"}, ...}
-        "no last name, sent anyway": await create_contact_safely(bigin, {"First_Name": "Nameless"}, validate=False),
+        "no last name, sent anyway": await create_contact_safely(
+            bigin, {"First_Name": "Nameless"}, validate=False
+        ),
         "same email again": await create_contact_safely(bigin, jane),
         "missing record": await fetch_contact_safely(bigin, "1234567890123456789"),
     }
@@ -118,7 +127,9 @@ def describe(results: dict[str, SafeResult]) -> str:
             lines.append(f"{case}: success, id {result.record_id}")
         else:
             assert result.error is not None
-            lines.append(f"{case}: {result.error.code} - {result.error.message} {result.error.details or ''}".rstrip())
+            lines.append(
+                f"{case}: {result.error.code} - {result.error.message} {result.error.details or ''}".rstrip()
+            )
     return "\n".join(lines)
 
 

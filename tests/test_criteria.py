@@ -171,7 +171,8 @@ def test_in_list_values_keep_their_commas() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["", "Email)", "First Name", "Email:equals", "a,b", "Naïve", "(x", "a\\b", "a..b", ".a", "a.", "a.b.c"]
+    "name",
+    ["", "Email)", "First Name", "Email:equals", "a,b", "Naïve", "(x", "a\\b", "a..b", ".a", "a.", "a.b.c"],
 )
 def test_bad_field_names_are_refused(name: str) -> None:
     with pytest.raises(InvalidCriteriaError):

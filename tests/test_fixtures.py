@@ -216,7 +216,10 @@ def test_users_org_modules_fields_and_watches() -> None:
     modules_page = parse_page(ModuleInfo, fixture_bytes("list_modules.json"), key="modules")
     modules = {m.api_name: m for m in modules_page.data}
     assert modules["Accounts"].plural_label == "Companies"
-    assert modules["Associated_Products"].parent_module == {"api_name": "Pipelines", "id": "7618134000000002181"}
+    assert modules["Associated_Products"].parent_module == {
+        "api_name": "Pipelines",
+        "id": "7618134000000002181",
+    }
     assert modules["Contacts"].parent_module == {}
     assert modules["Social"].api_supported is False and modules["Social"].modified_by is None
 

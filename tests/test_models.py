@@ -77,7 +77,9 @@ def test_dollar_aliased_field_reads_and_writes_its_exact_key() -> None:
     by_wire_name = Task.model_validate({"Subject": "Call back", "$se_module": "Contacts"})
     by_attribute = Task(Subject="Call back", se_module="Contacts")
     assert by_wire_name.se_module == by_attribute.se_module == "Contacts"
-    assert by_wire_name.to_wire() == by_attribute.to_wire() == {"Subject": "Call back", "$se_module": "Contacts"}
+    assert (
+        by_wire_name.to_wire() == by_attribute.to_wire() == {"Subject": "Call back", "$se_module": "Contacts"}
+    )
     assert by_attribute.model_dump(exclude_unset=True) == {"Subject": "Call back", "$se_module": "Contacts"}
     assert by_attribute.get("$se_module") == "Contacts"
 
@@ -194,7 +196,9 @@ def test_datetimes_are_written_with_offset_and_without_milliseconds() -> None:
 def test_datetime_variants_parse_to_the_same_instant(text: str) -> None:
     event = Event.model_validate({"Start_DateTime": text})
     assert event.Start_DateTime is not None
-    assert event.Start_DateTime.replace(microsecond=0) == datetime(2026, 10, 9, 19, 11, 19, tzinfo=timezone.utc)
+    assert event.Start_DateTime.replace(microsecond=0) == datetime(
+        2026, 10, 9, 19, 11, 19, tzinfo=timezone.utc
+    )
     assert "." not in event.to_wire()["Start_DateTime"]
 
 
@@ -267,11 +271,21 @@ def test_reference_and_zoho_field_names_both_read_typed() -> None:
         {"Company_Name": "Acme", "Job_Title": "CEO", "Address": "1 Main", "Zip_Code": "10001"}
     )
     assert reference.Company_Name == "Acme" and reference.Job_Title == "CEO"
-    assert reference.to_wire() == {"Job_Title": "CEO", "Company_Name": "Acme", "Address": "1 Main", "Zip_Code": "10001"}
+    assert reference.to_wire() == {
+        "Job_Title": "CEO",
+        "Company_Name": "Acme",
+        "Address": "1 Main",
+        "Zip_Code": "10001",
+    }
     as_lookup = Contact.model_validate({"Company_Name": {"id": "5", "name": "Acme"}})
     assert isinstance(as_lookup.Company_Name, Lookup) and as_lookup.to_wire() == {"Company_Name": {"id": "5"}}
     deal = Deal.model_validate(
-        {"Layout": {"id": "1"}, "Sub_Pipeline": "Standard", "Stage": "Qualification", "Closing_Date": "2026-01-31"}
+        {
+            "Layout": {"id": "1"},
+            "Sub_Pipeline": "Standard",
+            "Stage": "Qualification",
+            "Closing_Date": "2026-01-31",
+        }
     )
     assert deal.Layout == Lookup(id="1") and deal.Closing_Date == date(2026, 1, 31)
 
@@ -315,7 +329,9 @@ def test_empty_body_is_an_empty_page(body: bytes | str) -> None:
 
 
 def test_parse_page_uses_the_envelope_key_and_ignores_other_keys() -> None:
-    page = parse_page(Tag, b'{"tags": [{"name": "VIP", "id": 1}], "info": {"count": 1}, "other": 1}', key="tags")
+    page = parse_page(
+        Tag, b'{"tags": [{"name": "VIP", "id": 1}], "info": {"count": 1}, "other": 1}', key="tags"
+    )
     assert page.data == [Tag(name="VIP", id="1")] and page.info is not None and page.info.count == 1
     # The same model under another key gets its own cached envelope.
     assert parse_page(Tag, b'{"data": [{"name": "B"}]}').data == [Tag(name="B")]
@@ -331,16 +347,28 @@ def test_write_result_errors_and_duplicates() -> None:
     assert [r.ok for r in results] == [False, True, False]
     assert results[0].id == "77" and results[0].details["api_name"] == "Email"
     assert results[2].code == "SOMETHING_NEW" and results[2].action == "merge"
-    request_error = parse_write_results({"code": "INVALID_DATA", "details": {}, "message": "m", "status": "error"})
+    request_error = parse_write_results(
+        {"code": "INVALID_DATA", "details": {}, "message": "m", "status": "error"}
+    )
     assert len(request_error) == 1 and not request_error[0].ok
-    assert parse_write_results(b"") == [] and parse_write_results(None) == [] and parse_write_results({}) == []
+    assert (
+        parse_write_results(b"") == [] and parse_write_results(None) == [] and parse_write_results({}) == []
+    )
     assert WriteResult(code="SUCCESS").ok and not WriteResult().ok
 
 
 def test_reference_write_result_with_lowercase_details() -> None:
     result = parse_write_results(
-        {"data": [{"code": "SUCCESS", "details": {"id": "123", "created_time": "2025-01-15T10:30:00+00:00"},
-                   "message": "record added", "status": "success"}]}
+        {
+            "data": [
+                {
+                    "code": "SUCCESS",
+                    "details": {"id": "123", "created_time": "2025-01-15T10:30:00+00:00"},
+                    "message": "record added",
+                    "status": "success",
+                }
+            ]
+        }
     )[0]
     assert result.ok and result.id == "123"
 
@@ -353,8 +381,18 @@ REFERENCE_PIPELINES: dict[str, Any] = {
             "id": "123456000000012345",
             "display_value": "Sales Pipeline",
             "maps": [
-                {"display_value": "Proposal", "id": "123456000000012348", "sequence_number": 3, "probability": 50},
-                {"display_value": "Qualification", "id": "123456000000012346", "sequence_number": 1, "probability": 10},
+                {
+                    "display_value": "Proposal",
+                    "id": "123456000000012348",
+                    "sequence_number": 3,
+                    "probability": 50,
+                },
+                {
+                    "display_value": "Qualification",
+                    "id": "123456000000012346",
+                    "sequence_number": 1,
+                    "probability": 10,
+                },
             ],
             "default": True,
         }
@@ -395,10 +433,20 @@ LAYOUTS: dict[str, Any] = {
                             "api_name": "Stage",
                             "data_type": "picklist",
                             "pick_list_values": [
-                                {"display_value": "Qualification", "actual_value": "Qualification",
-                                 "id": "921", "sequence_number": 4, "probability": 10},
-                                {"display_value": "Won", "actual_value": "Won", "id": "922",
-                                 "sequence_number": 2, "probability": 100},
+                                {
+                                    "display_value": "Qualification",
+                                    "actual_value": "Qualification",
+                                    "id": "921",
+                                    "sequence_number": 4,
+                                    "probability": 10,
+                                },
+                                {
+                                    "display_value": "Won",
+                                    "actual_value": "Won",
+                                    "id": "922",
+                                    "sequence_number": 2,
+                                    "probability": 100,
+                                },
                             ],
                         }
                     ],
@@ -414,7 +462,9 @@ def test_pipelines_from_the_reference_body() -> None:
     pipelines = parse_pipelines(REFERENCE_PIPELINES)
     assert len(pipelines) == 1
     pipeline = pipelines[0]
-    assert pipeline.id == "123456000000012345" and pipeline.name == "Sales Pipeline" and pipeline.default is True
+    assert (
+        pipeline.id == "123456000000012345" and pipeline.name == "Sales Pipeline" and pipeline.default is True
+    )
     assert [s.display_value for s in pipeline.stages] == ["Qualification", "Proposal"]
     assert pipeline.stages[1].probability == 50
     as_page = parse_page(Pipeline, json.dumps(REFERENCE_PIPELINES).encode(), key="pipelines").data
@@ -448,31 +498,58 @@ def test_record_fixture_still_parses_when_unknown_types_change() -> None:
 
 # -- issue #9 item 23: a model built from an API answer has nothing "set" but its id ------------
 def test_a_record_parsed_from_an_answer_sends_only_its_id_until_a_field_is_assigned() -> None:
-    body = json.dumps({"data": [{
-        "id": "5545000000000000001", "Last_Name": "Lovelace", "Full_Name": "Ada Lovelace", "Email": "ada@example.com",
-        "$approval_state": "approved", "Tag": [{"name": "VIP", "id": "1", "color_code": "#fff"}], "Custom_c": "x",
-        "Owner": {"name": "Ada", "id": "2", "email": "o@example.com"},
-    }]})
+    body = json.dumps(
+        {
+            "data": [
+                {
+                    "id": "5545000000000000001",
+                    "Last_Name": "Lovelace",
+                    "Full_Name": "Ada Lovelace",
+                    "Email": "ada@example.com",
+                    "$approval_state": "approved",
+                    "Tag": [{"name": "VIP", "id": "1", "color_code": "#fff"}],
+                    "Custom_c": "x",
+                    "Owner": {"name": "Ada", "id": "2", "email": "o@example.com"},
+                }
+            ]
+        }
+    )
     [contact] = parse_page(Contact, body).data
     assert contact.Full_Name == "Ada Lovelace" and contact.get("Custom_c") == "x"  # everything was read
     assert contact.to_wire() == {"id": "5545000000000000001"}
     contact.Email = "countess@example.com"
     contact.Custom_c = "y"
-    assert contact.to_wire() == {"id": "5545000000000000001", "Email": "countess@example.com", "Custom_c": "y"}
+    assert contact.to_wire() == {
+        "id": "5545000000000000001",
+        "Email": "countess@example.com",
+        "Custom_c": "y",
+    }
     copy = contact.model_copy(update={"Last_Name": "King"})
-    assert copy.to_wire() == {"id": "5545000000000000001", "Email": "countess@example.com", "Custom_c": "y",
-                              "Last_Name": "King"}
+    assert copy.to_wire() == {
+        "id": "5545000000000000001",
+        "Email": "countess@example.com",
+        "Custom_c": "y",
+        "Last_Name": "King",
+    }
 
 
 def test_nested_values_of_a_read_record_keep_their_own_write_form() -> None:
-    body = json.dumps({"data": [{"id": "9", "Event_Title": "Demo", "Participants": [{"participant": "7", "type": "contact"}]}]})
+    body = json.dumps(
+        {
+            "data": [
+                {"id": "9", "Event_Title": "Demo", "Participants": [{"participant": "7", "type": "contact"}]}
+            ]
+        }
+    )
     [event] = parse_page(Event, body).data
     event.Participants = event.Participants  # assigning the read value back sends it whole
     assert event.to_wire() == {"id": "9", "Participants": [{"participant": "7", "type": "contact"}]}
 
 
 def test_set_assigns_a_field_by_its_wire_name_and_marks_it_for_sending() -> None:
-    [task] = parse_page(Task, json.dumps({"data": [{"id": "3", "$se_module": "Contacts", "Subject": "x"}]})).data
+    [task] = parse_page(
+        Task, json.dumps({"data": [{"id": "3", "$se_module": "Contacts", "Subject": "x"}]})
+    ).data
     task.set("$se_module", "Accounts")
     task.set("$custom_flag", True)
     assert task.se_module == "Accounts"

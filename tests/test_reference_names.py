@@ -10,7 +10,10 @@ def test_contacts_and_deals_renames() -> None:
         "Account_Name": {"id": "1"},
         "Title": "CTO",
     }
-    deal = to_bigin_names("Pipelines", {"Pipeline": {"id": "9"}, "Expected_Close_Date": "2025-02-28", "Company_Name": {"id": "1"}})
+    deal = to_bigin_names(
+        "Pipelines",
+        {"Pipeline": {"id": "9"}, "Expected_Close_Date": "2025-02-28", "Company_Name": {"id": "1"}},
+    )
     assert deal == {"Layout": {"id": "9"}, "Closing_Date": "2025-02-28", "Account_Name": {"id": "1"}}
 
 
@@ -36,8 +39,13 @@ def test_parents_become_lookups_with_se_module() -> None:
 
 
 def test_event_participants_and_venue() -> None:
-    event = to_bigin_names("Events", {"Participants": [{"id": "3"}, {"type": "user", "participant": "4"}], "Location": "Room A"})
-    assert event == {"Participants": [{"type": "contact", "participant": "3"}, {"type": "user", "participant": "4"}], "Venue": "Room A"}
+    event = to_bigin_names(
+        "Events", {"Participants": [{"id": "3"}, {"type": "user", "participant": "4"}], "Location": "Room A"}
+    )
+    assert event == {
+        "Participants": [{"type": "contact", "participant": "3"}, {"type": "user", "participant": "4"}],
+        "Venue": "Room A",
+    }
 
 
 def test_other_modules_untouched() -> None:

@@ -1,8 +1,8 @@
 """Zoho Books (the contacts part seed 001's Bigin-to-Books sync needs), on the Bigin pipeline.
 
-    async with BiginClient.from_env() as bigin:
-        books = BooksClient.from_bigin(bigin, organization_id="10234695")
-        found = await books.contacts.search(email="ada@example.com")
+async with BiginClient.from_env() as bigin:
+    books = BooksClient.from_bigin(bigin, organization_id="10234695")
+    found = await books.contacts.search(email="ada@example.com")
 """
 
 from bigin_async.books.client import BooksClient, BooksContactsClient

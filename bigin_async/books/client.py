@@ -67,13 +67,19 @@ class BooksClient(AsyncClosing):
 
         self.organization_id = _organization(organization_id)
         if bigin is not None and client_options:
-            raise ConfigurationError("pass either bigin= (to share its token and pool) or credentials, not both")
+            raise ConfigurationError(
+                "pass either bigin= (to share its token and pool) or credentials, not both"
+            )
         if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
             raise ConfigurationError(f"max_concurrency must be a positive integer, got {max_concurrency!r}")
         if requests_per_minute is not None and (
-            isinstance(requests_per_minute, bool) or not isinstance(requests_per_minute, int) or requests_per_minute < 1
+            isinstance(requests_per_minute, bool)
+            or not isinstance(requests_per_minute, int)
+            or requests_per_minute < 1
         ):
-            raise ConfigurationError(f"requests_per_minute must be a positive integer, got {requests_per_minute!r}")
+            raise ConfigurationError(
+                f"requests_per_minute must be a positive integer, got {requests_per_minute!r}"
+            )
         self._owns_bigin = bigin is None
         # Stand-alone, a private BiginClient builds the pool and the token manager exactly as the
         # Bigin side would (same validation, regions, token stores); only its pool is used.
@@ -101,7 +107,10 @@ class BooksClient(AsyncClosing):
     ) -> BooksClient:
         """A Books client on ``bigin``'s token manager and connection pool (one refresh serves both)."""
         return cls(
-            organization_id, bigin=bigin, requests_per_minute=requests_per_minute, max_concurrency=max_concurrency
+            organization_id,
+            bigin=bigin,
+            requests_per_minute=requests_per_minute,
+            max_concurrency=max_concurrency,
         )
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -117,7 +126,12 @@ class BooksClient(AsyncClosing):
 
     def __del__(self) -> None:
         transport = getattr(self, "_transport", None)
-        if transport is not None and getattr(self, "_owns_bigin", False) and transport.used and not self.closed:
+        if (
+            transport is not None
+            and getattr(self, "_owns_bigin", False)
+            and transport.used
+            and not self.closed
+        ):
             warnings.warn(
                 "BooksClient was used and never closed; use `async with BooksClient(...)` or `await books.aclose()`",
                 ResourceWarning,
@@ -142,7 +156,11 @@ class BooksClient(AsyncClosing):
         """``{api_domain}/books/v3``; the token's ``api_domain`` wins unless one was pinned."""
         token = await self._transport.tokens.get_token()
         settings = self._transport.settings
-        domain = token.api_domain if token.api_domain and not settings.api_domain_overridden else settings.api_domain
+        domain = (
+            token.api_domain
+            if token.api_domain and not settings.api_domain_overridden
+            else settings.api_domain
+        )
         return f"{domain}/books/v3"
 
     async def request(
@@ -193,7 +211,9 @@ class BooksClient(AsyncClosing):
 def _contact(body: Mapping[str, Any], method: str) -> BooksContact:
     contact = body.get("contact")
     if not isinstance(contact, Mapping):
-        raise APIError("Zoho Books answered without a contact", status_code=200, code="MALFORMED_RESPONSE", method=method)
+        raise APIError(
+            "Zoho Books answered without a contact", status_code=200, code="MALFORMED_RESPONSE", method=method
+        )
     return BooksContact.model_validate(contact)
 
 
@@ -202,7 +222,9 @@ def _wire(value: BooksContact | Mapping[str, Any]) -> dict[str, Any]:
     wire = books_wire(value if isinstance(value, BooksContact) else dict(value))
     persons = wire.get("contact_persons")
     if isinstance(persons, list):
-        wire["contact_persons"] = [books_wire(p if isinstance(p, BooksContactPerson) else dict(p)) for p in persons]
+        wire["contact_persons"] = [
+            books_wire(p if isinstance(p, BooksContactPerson) else dict(p)) for p in persons
+        ]
     return wire
 
 
@@ -242,7 +264,9 @@ class BooksContactsClient:
         found: list[BooksContact] = []
         page = 1
         while True:
-            body = await self._books.request("GET", "/contacts", params={**params, "page": page, "per_page": per_page})
+            body = await self._books.request(
+                "GET", "/contacts", params={**params, "page": page, "per_page": per_page}
+            )
             contacts = body.get("contacts") or []
             found.extend(BooksContact.model_validate(c) for c in contacts if isinstance(c, Mapping))
             if max_results is not None and len(found) >= max_results:

@@ -92,7 +92,9 @@ def books_error(
     if cls is None and "organization_id" in message:
         cls = BooksOrganizationError
     if cls is None:
-        cls = _BY_STATUS.get(status, BooksValidationError if 400 <= status < 500 or status < 300 else BooksError)
+        cls = _BY_STATUS.get(
+            status, BooksValidationError if 400 <= status < 500 or status < 300 else BooksError
+        )
     return cls(
         message or fallback or f"Zoho Books answered HTTP {status}",
         status_code=status,

@@ -62,7 +62,9 @@ def read_answers(content: bytes) -> list[Answer]:
     try:
         body = json.loads(content)
     except ValueError as error:
-        problem = f"the answer is not valid JSON: {type(error).__name__} at position {getattr(error, 'pos', '?')}"
+        problem = (
+            f"the answer is not valid JSON: {type(error).__name__} at position {getattr(error, 'pos', '?')}"
+        )
     except RecursionError:
         problem = "the answer is nested deeper than any write answer"
     if problem is not None:
@@ -73,7 +75,10 @@ def read_answers(content: bytes) -> list[Answer]:
         if all(answer is not None for answer in answers):
             return answers  # type: ignore[return-value]
     try:
-        return [_from_result(result) for result in parse_write_results(body if isinstance(body, Mapping) else content)]
+        return [
+            _from_result(result)
+            for result in parse_write_results(body if isinstance(body, Mapping) else content)
+        ]
     except ValueError as error:
         raise UnreadableAnswerError(f"the answer is not a write result: {error}") from None
 
@@ -86,7 +91,12 @@ def _plain(entry: Any) -> Answer | None:
     """One entry of the plain shape, or None when a value has a type only the model can judge."""
     if not isinstance(entry, dict):
         return None
-    code, status, message, action = entry.get("code"), entry.get("status"), entry.get("message"), entry.get("action")
+    code, status, message, action = (
+        entry.get("code"),
+        entry.get("status"),
+        entry.get("message"),
+        entry.get("action"),
+    )
     details = entry.get("details", {})
     if not (_text(code) and _text(status) and _text(message) and _text(action) and isinstance(details, dict)):
         return None
@@ -104,8 +114,13 @@ def _from_result(result: WriteResult) -> Answer:
 
 
 def maybe_deleted_earlier(
-    response: httpx.Response, record_id: str, ok: bool, code: str | None, details: Mapping[str, Any],
-    *, carried_before: bool = False,
+    response: httpx.Response,
+    record_id: str,
+    ok: bool,
+    code: str | None,
+    details: Mapping[str, Any],
+    *,
+    carried_before: bool = False,
 ) -> bool:
     """Whether a delete's answer for ``record_id`` reads as "gone, maybe never there".
 
@@ -129,4 +144,3 @@ def maybe_deleted_earlier(
 def maybe_deleted_details(record_id: str) -> dict[str, Any]:
     """The ``details`` of a ``MAYBE_ALREADY_DELETED`` outcome (see :func:`maybe_deleted_earlier`)."""
     return {"id": record_id, "maybe_never_existed": True}
-

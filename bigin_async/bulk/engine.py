@@ -96,7 +96,11 @@ MANDATORY_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 # What each mode does to a record (an upsert learns it per record from the server).
-_ACTIONS: dict[str, Literal["insert", "update", "delete"]] = {"create": "insert", "update": "update", "delete": "delete"}
+_ACTIONS: dict[str, Literal["insert", "update", "delete"]] = {
+    "create": "insert",
+    "update": "update",
+    "delete": "delete",
+}
 
 # An idempotent call whose 2xx answer could not be read is sent again this many times.
 _UNREADABLE_RETRIES = 2
@@ -175,12 +179,18 @@ def prepare(
                     value = wire.get(name)
                     if value is None or (isinstance(value, str) and not value.strip()):
                         return RecordOutcome(
-                            index, "error", plan.action, code="MANDATORY_NOT_FOUND",
+                            index,
+                            "error",
+                            plan.action,
+                            code="MANDATORY_NOT_FOUND",
                             message=f"required field {name} is missing (checked before sending)",
-                            details={"api_name": name}, record=record,
+                            details={"api_name": name},
+                            record=record,
                         )
     except (ValidationError, ValueError, TypeError) as error:
-        return RecordOutcome(index, "error", plan.action, code="INVALID_INPUT", message=str(error), record=record)
+        return RecordOutcome(
+            index, "error", plan.action, code="INVALID_INPUT", message=str(error), record=record
+        )
     idempotent = plan.idempotent and (
         plan.mode != "upsert" or carries_upsert_key(wire, plan.module, plan.duplicate_check_fields)
     )
@@ -206,7 +216,9 @@ async def _aiter(records: Iterable[Any] | AsyncIterable[Any]) -> AsyncGenerator[
             yield record
 
 
-def _outcomes_from_answers(plan: BulkPlan, items: Sequence[_Item], results: Sequence[Answer]) -> list[RecordOutcome]:
+def _outcomes_from_answers(
+    plan: BulkPlan, items: Sequence[_Item], results: Sequence[Answer]
+) -> list[RecordOutcome]:
     # Runs once per call for 100 records, on the path between an answer and the next send: kept lean.
     outcomes = []
     fixed_action = plan.action
@@ -216,8 +228,16 @@ def _outcomes_from_answers(plan: BulkPlan, items: Sequence[_Item], results: Sequ
         if position >= answered:
             # The server answered for fewer records than it got: those have no known fate.
             status: Literal["success", "error", "unknown"] = "error" if item.idempotent else "unknown"
-            outcomes.append(RecordOutcome(item.index, status, fixed_action, code="NO_RESULT",
-                                          message="the server returned no result for this record", record=item.record))
+            outcomes.append(
+                RecordOutcome(
+                    item.index,
+                    status,
+                    fixed_action,
+                    code="NO_RESULT",
+                    message="the server returned no result for this record",
+                    record=item.record,
+                )
+            )
             continue
         result = results[position]
         ok = result.ok
@@ -250,13 +270,21 @@ def _outcomes_unreadable(
     message = f"the server accepted the call but its answer could not be read ({error})"
     if not resendable:
         outcomes = [
-            RecordOutcome(item.index, "unknown", plan.action, code="MALFORMED_RESPONSE",
-                          message=message + "; not re-sent", record=item.record)
+            RecordOutcome(
+                item.index,
+                "unknown",
+                plan.action,
+                code="MALFORMED_RESPONSE",
+                message=message + "; not re-sent",
+                record=item.record,
+            )
             for item in items
         ]
         return outcomes, True
     outcomes = [
-        RecordOutcome(item.index, "error", plan.action, code="MALFORMED_RESPONSE", message=message, record=item.record)
+        RecordOutcome(
+            item.index, "error", plan.action, code="MALFORMED_RESPONSE", message=message, record=item.record
+        )
         for item in items
     ]
     return outcomes, False
@@ -265,14 +293,29 @@ def _outcomes_unreadable(
 def _outcomes_for_error(plan: BulkPlan, items: Sequence[_Item], error: Exception) -> list[RecordOutcome]:
     if isinstance(error, AmbiguousWriteError):
         return [
-            RecordOutcome(item.index, "unknown", plan.action, code="UNKNOWN_FATE", message=str(error), record=item.record)
+            RecordOutcome(
+                item.index,
+                "unknown",
+                plan.action,
+                code="UNKNOWN_FATE",
+                message=str(error),
+                record=item.record,
+            )
             for item in items
         ]
     code = error.code if isinstance(error, APIError) else type(error).__name__
     details = error.details if isinstance(error, APIError) else {}
     message = error.message if isinstance(error, APIError) else str(error)
     return [
-        RecordOutcome(item.index, "error", plan.action, code=code, message=message, details=dict(details), record=item.record)
+        RecordOutcome(
+            item.index,
+            "error",
+            plan.action,
+            code=code,
+            message=message,
+            details=dict(details),
+            record=item.record,
+        )
         for item in items
     ]
 
@@ -292,20 +335,32 @@ async def _send(
     for attempt in range(_UNREADABLE_RETRIES + 1):
         try:
             response = await _call(transport, plan, items, idempotent)
-            answers = read_answers(response.content) if response.status_code < 400 else _per_record(response, items)
+            answers = (
+                read_answers(response.content) if response.status_code < 400 else _per_record(response, items)
+            )
             if plan.mode == "delete":
-                answers = [_gone_maybe(response, answer, item) for answer, item in zip(answers, items, strict=False)]
+                answers = [
+                    _gone_maybe(response, answer, item) for answer, item in zip(answers, items, strict=False)
+                ]
         except _FATAL as error:
             raise _Aborted(error) from error
         except UnreadableAnswerError as error:
-            logger.warning("bulk %s of %d %s records: unreadable answer (%s)", plan.mode, len(items), plan.module, error)
+            logger.warning(
+                "bulk %s of %d %s records: unreadable answer (%s)", plan.mode, len(items), plan.module, error
+            )
             unreadable = error
             if not resendable or attempt == _UNREADABLE_RETRIES:
                 break
             continue
         except (BiginError, ValueError) as error:
-            logger.warning("bulk %s of %d %s records failed as a whole: %s", plan.mode, len(items), plan.module, error)
-            return _outcomes_for_error(plan, items, error), isinstance(error, AmbiguousWriteError), _maybe_applied(error)
+            logger.warning(
+                "bulk %s of %d %s records failed as a whole: %s", plan.mode, len(items), plan.module, error
+            )
+            return (
+                _outcomes_for_error(plan, items, error),
+                isinstance(error, AmbiguousWriteError),
+                _maybe_applied(error),
+            )
         return _outcomes_from_answers(plan, items, answers), True, True
     return (*_outcomes_unreadable(plan, items, unreadable, resendable), True)  # a 2xx: most likely applied
 
@@ -322,7 +377,7 @@ def _maybe_applied(error: Exception) -> bool:
 
 
 def _gone_maybe(response: httpx.Response, answer: Answer, item: _Item) -> Answer:
-    """"Invalid id" on a delete that an earlier attempt may have applied: gone, but maybe never there.
+    """ "Invalid id" on a delete that an earlier attempt may have applied: gone, but maybe never there.
 
     Used only for ids an earlier attempt carried and got no answer for (a retry after a lost
     answer or a 5xx, or a resumed run re-sending what a crashed run had in flight); the decision
@@ -335,7 +390,9 @@ def _gone_maybe(response: httpx.Response, answer: Answer, item: _Item) -> Answer
         response, item.wire, answer.ok, answer.code, answer.details, carried_before=item.maybe_applied
     ):
         return answer
-    return Answer(True, item.wire, MAYBE_DELETED, MAYBE_DELETED_MESSAGE, maybe_deleted_details(item.wire), "delete")
+    return Answer(
+        True, item.wire, MAYBE_DELETED, MAYBE_DELETED_MESSAGE, maybe_deleted_details(item.wire), "delete"
+    )
 
 
 def _per_record(response: httpx.Response, items: Sequence[_Item]) -> list[Answer]:
@@ -356,7 +413,9 @@ def _per_record(response: httpx.Response, items: Sequence[_Item]) -> list[Answer
     return answers
 
 
-async def _call(transport: Transport, plan: BulkPlan, items: Sequence[_Item], idempotent: bool) -> httpx.Response:
+async def _call(
+    transport: Transport, plan: BulkPlan, items: Sequence[_Item], idempotent: bool
+) -> httpx.Response:
     """One bulk call; a 4xx comes back as a response (see :func:`_per_record`), not an error."""
     path = f"/{plan.module}"
     if plan.mode == "delete":
@@ -369,8 +428,14 @@ async def _call(transport: Transport, plan: BulkPlan, items: Sequence[_Item], id
         if plan.duplicate_check_fields:
             body["duplicate_check_fields"] = list(plan.duplicate_check_fields)
         # Keyless records are inserts: never retried after an answer that may have been lost.
-        return await transport.send("POST", f"{path}/upsert", json=body, bulk=True, raise_for_status=False,
-                                    idempotent=None if idempotent else False)
+        return await transport.send(
+            "POST",
+            f"{path}/upsert",
+            json=body,
+            bulk=True,
+            raise_for_status=False,
+            idempotent=None if idempotent else False,
+        )
     method = "PUT" if plan.mode == "update" else "POST"
     return await transport.send(method, path, json=body, bulk=True, raise_for_status=False)
 
@@ -390,7 +455,9 @@ async def run_bulk(
     if not 1 <= plan.batch_size <= BATCH_LIMIT:
         raise ValidationError(f"batch_size must be between 1 and {BATCH_LIMIT}")
     if isinstance(records, (str, bytes, Mapping)):
-        raise ValidationError("records must be an iterable of records (a list, a generator...), not a single value")
+        raise ValidationError(
+            "records must be an iterable of records (a list, a generator...), not a single value"
+        )
     result = BulkResult(kept=keep_outcomes if keep_outcomes is not None else on_result is None)
     progress = BulkProgress()
     journal = Journal(journal_path, module=plan.module, mode=plan.mode) if journal_path else None
@@ -411,8 +478,10 @@ async def run_bulk(
             return None
         outcome = entry.outcome
         if outcome is not None:
-            final = outcome.status == "success" or (outcome.status == "error" and not plan.retry_failed) or (
-                outcome.status == "unknown" and not item.idempotent
+            final = (
+                outcome.status == "success"
+                or (outcome.status == "error" and not plan.retry_failed)
+                or (outcome.status == "unknown" and not item.idempotent)
             )
             if not final:  # sent again (an error with retry_failed, an idempotent write of unknown fate)
                 item.maybe_applied = outcome.status == "unknown"
@@ -423,7 +492,12 @@ async def run_bulk(
             return outcome
         if not item.idempotent:  # pending insert: sending it again could duplicate it
             return RecordOutcome(
-                item.index, "unknown", plan.action, code="UNKNOWN_FATE", record=item.record, from_journal=True,
+                item.index,
+                "unknown",
+                plan.action,
+                code="UNKNOWN_FATE",
+                record=item.record,
+                from_journal=True,
                 message="an earlier run sent this insert and got no answer; not re-sent to avoid a duplicate "
                 "(re-send it as an upsert on a unique field)",
             )
@@ -458,8 +532,14 @@ async def run_bulk(
             return _outcomes_for_error(plan, items, stop.cause)
         if journal is not None:
             if final:
-                await journaled(journal.log_outcomes(sent, hashes, [i.hash for i in items if i.resent],
-                                                     [(i.hash, i.supersedes) for i in items if i.supersedes]))
+                await journaled(
+                    journal.log_outcomes(
+                        sent,
+                        hashes,
+                        [i.hash for i in items if i.resent],
+                        [(i.hash, i.supersedes) for i in items if i.supersedes],
+                    )
+                )
             elif not (maybe_applied and items[0].idempotent):
                 await journaled(journal.log_unsent(indexes, hashes))
             # else: left pending, which is the truth (a 5xx, a lost answer: maybe applied). A resumed

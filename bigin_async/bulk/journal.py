@@ -112,7 +112,10 @@ def _canonical(value: Any) -> Any:
     if isinstance(value, Decimal):
         return _canonical(format_decimal(value)) if value.is_finite() else str(value)
     if isinstance(value, (set, frozenset)):
-        return sorted((_canonical(item) for item in value), key=lambda item: json.dumps(item, sort_keys=True, default=str))
+        return sorted(
+            (_canonical(item) for item in value),
+            key=lambda item: json.dumps(item, sort_keys=True, default=str),
+        )
     try:
         formatted = wire_value(value)  # dates, models, enums, subclasses of plain types
     except ValueError:
@@ -234,8 +237,11 @@ class Journal:
     def _torn(self, number: int, raw: bytes, offset: int) -> None:
         if number == 1 and not any(header.startswith(raw) for header in self._headers()):
             raise self._error(1, "is not a journal header: this file is not a journal of this bulk write")
-        logger.warning("journal %s: line %d was torn by a crash mid-write; it is cut off before appending",
-                       self.path, number)
+        logger.warning(
+            "journal %s: line %d was torn by a crash mid-write; it is cut off before appending",
+            self.path,
+            number,
+        )
         self._cut_at = offset
 
     def _headers(self) -> list[bytes]:
@@ -258,23 +264,44 @@ class Journal:
             except ValueError:
                 pass
             else:
-                logger.warning("journal %s: line %d starts with a torn fragment; reading the line after it",
-                               self.path, number)
+                logger.warning(
+                    "journal %s: line %d starts with a torn fragment; reading the line after it",
+                    self.path,
+                    number,
+                )
                 return line
         if number == 1:
-            raise self._error(1, "is not a journal header: this file is not a journal, or its header is damaged")
+            raise self._error(
+                1, "is not a journal header: this file is not a journal, or its header is damaged"
+            )
         raise self._error(number, "is not readable JSON, and it is not the torn last line a crash leaves")
 
     def _header(self, line: Any) -> None:
-        if not (isinstance(line, dict) and line.get("t") == "header" and isinstance(line.get("module"), str)
-                and isinstance(line.get("mode"), str) and type(line.get("v")) is int and line["v"] in _DIGEST_BYTES):
-            if isinstance(line, dict) and line.get("t") == "header" and isinstance(line.get("v"), int) and line["v"] > JOURNAL_VERSION:
-                raise self._error(1, f"is a header of journal format {line['v']}, newer than this bigin-async reads")
-            raise self._error(1, "is not a journal header: this file is not a journal, or its header is damaged")
+        if not (
+            isinstance(line, dict)
+            and line.get("t") == "header"
+            and isinstance(line.get("module"), str)
+            and isinstance(line.get("mode"), str)
+            and type(line.get("v")) is int
+            and line["v"] in _DIGEST_BYTES
+        ):
+            if (
+                isinstance(line, dict)
+                and line.get("t") == "header"
+                and isinstance(line.get("v"), int)
+                and line["v"] > JOURNAL_VERSION
+            ):
+                raise self._error(
+                    1, f"is a header of journal format {line['v']}, newer than this bigin-async reads"
+                )
+            raise self._error(
+                1, "is not a journal header: this file is not a journal, or its header is damaged"
+            )
         if (line["module"], line["mode"]) != (self.module, self.mode):
             raise self._error(
-                1, f"belongs to a {line['mode']} of {line['module']}, not a {self.mode} of {self.module}: "
-                "use another journal file"
+                1,
+                f"belongs to a {line['mode']} of {line['module']}, not a {self.mode} of {self.module}: "
+                "use another journal file",
             )
         self.version = line["v"]
 
@@ -303,7 +330,9 @@ class Journal:
                         held.append(packed)
                     else:
                         self._done[key] = [held, packed]
-                for key in self._keys(line, "r", required=False):  # re-sent records an earlier run left in flight
+                for key in self._keys(
+                    line, "r", required=False
+                ):  # re-sent records an earlier run left in flight
                     self._resolve(key)
             else:
                 raise TypeError(f"unknown kind {kind!r}")
@@ -349,7 +378,11 @@ class Journal:
             self._pending[key] = count - 1
 
     def _pack(self, item: Any) -> tuple[int, _Packed]:
-        if not isinstance(item, dict) or not isinstance(item.get("i"), int) or not isinstance(item.get("h"), str):
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("i"), int)
+            or not isinstance(item.get("h"), str)
+        ):
             raise TypeError("an outcome needs i and h")
         status, action, record_id = item.get("s"), item.get("a"), item.get("id")
         code, message, details = item.get("c"), item.get("m"), item.get("d")
@@ -364,8 +397,12 @@ class Journal:
         if record_id is not None and record_id.isdigit() and record_id[0] != "0" and record_id.isascii():
             packed_id = int(record_id)
         return int(item["h"], 16), (
-            intern(status, status), intern(action, action) if action else None, packed_id,
-            intern(code, code) if code else code, intern(message, message) if message else message, details or None,
+            intern(status, status),
+            intern(action, action) if action else None,
+            packed_id,
+            intern(code, code) if code else code,
+            intern(message, message) if message else message,
+            details or None,
         )
 
     def _error(self, line: int, what: str) -> JournalError:
@@ -400,8 +437,14 @@ class Journal:
         self.matched += 1
         status, action, record_id, code, message, details = best
         outcome = RecordOutcome(
-            -1, _status(status), _action(action), id=str(record_id) if record_id is not None else None,
-            code=code, message=message, details=dict(details) if details else {}, from_journal=True,
+            -1,
+            _status(status),
+            _action(action),
+            id=str(record_id) if record_id is not None else None,
+            code=code,
+            message=message,
+            details=dict(details) if details else {},
+            from_journal=True,
         )
         return JournalEntry(fingerprint, outcome)
 
@@ -450,7 +493,7 @@ class Journal:
         start = os.fstat(fd).st_size
         try:
             while data:
-                data = data[os.write(fd, data):]
+                data = data[os.write(fd, data) :]
             os.fsync(fd)
         except OSError as error:
             self._broken = error
@@ -478,7 +521,10 @@ class Journal:
         await self._append({"t": "unsent", "i": list(indexes), "h": list(hashes)})
 
     async def log_outcomes(
-        self, outcomes: Sequence[RecordOutcome], hashes: Sequence[str], resent: Iterable[str] = (),
+        self,
+        outcomes: Sequence[RecordOutcome],
+        hashes: Sequence[str],
+        resent: Iterable[str] = (),
         superseded: Iterable[tuple[str, str]] = (),
     ) -> None:
         """The answers for a batch; ``resent`` are fingerprints an earlier run had left in flight,
@@ -490,7 +536,12 @@ class Journal:
         items = []
         for outcome, digest in zip(outcomes, hashes, strict=True):
             item: dict[str, Any] = {"i": outcome.index, "h": digest, "s": outcome.status}
-            for key, value in (("a", outcome.action), ("id", outcome.id), ("c", outcome.code), ("m", outcome.message)):
+            for key, value in (
+                ("a", outcome.action),
+                ("id", outcome.id),
+                ("c", outcome.code),
+                ("m", outcome.message),
+            ):
                 if value is not None:
                     item[key] = value
             if outcome.details and outcome.status != "success":
@@ -550,4 +601,12 @@ def _status(value: str) -> OutcomeStatus:
 
 
 def _action(value: str | None) -> OutcomeAction | None:
-    return "insert" if value == "insert" else "update" if value == "update" else "delete" if value == "delete" else None
+    return (
+        "insert"
+        if value == "insert"
+        else "update"
+        if value == "update"
+        else "delete"
+        if value == "delete"
+        else None
+    )

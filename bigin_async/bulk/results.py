@@ -9,7 +9,14 @@ from typing import Any, Literal
 
 from bigin_async.errors import BiginError
 
-__all__ = ["MAYBE_DELETED", "BulkAbortedError", "BulkProgress", "BulkResult", "BulkWriteError", "RecordOutcome"]
+__all__ = [
+    "MAYBE_DELETED",
+    "BulkAbortedError",
+    "BulkProgress",
+    "BulkResult",
+    "BulkWriteError",
+    "RecordOutcome",
+]
 
 OutcomeStatus = Literal["success", "error", "unknown"]
 OutcomeAction = Literal["insert", "update", "delete"]

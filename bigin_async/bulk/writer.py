@@ -46,7 +46,10 @@ class BulkWriter:
         self._transport = transport
         self._plan = plan
         self._options: dict[str, Any] = {
-            "journal_path": journal, "on_result": on_result, "on_progress": on_progress, "keep_outcomes": keep_outcomes,
+            "journal_path": journal,
+            "on_result": on_result,
+            "on_progress": on_progress,
+            "keep_outcomes": keep_outcomes,
         }
         self._send: MemoryObjectSendStream[Any] | None = None
         self._group: TaskGroup | None = None

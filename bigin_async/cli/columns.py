@@ -71,7 +71,9 @@ class _Target:
     mapped: bool  # named by --map (a typo there is never "ignored")
 
 
-def _targets(module: str, columns: Sequence[str], mapping: ColumnMap, shaped_like_parent: bool) -> list[_Target]:
+def _targets(
+    module: str, columns: Sequence[str], mapping: ColumnMap, shaped_like_parent: bool
+) -> list[_Target]:
     subs: dict[str, dict[str, str]] = {}
     plain: list[tuple[str, str]] = []
     for column in columns:
@@ -87,7 +89,9 @@ def _targets(module: str, columns: Sequence[str], mapping: ColumnMap, shaped_lik
     for column, base in plain:
         # A JSON line may hold the reference's {"module", "id"} parent; a CSV cell is text.
         value: Any = {"module": module, "id": "0"} if shaped_like_parent else "x"
-        found += [_Target(column, wire, "", column in mapping.targets) for wire in _wire_names(module, base, value)]
+        found += [
+            _Target(column, wire, "", column in mapping.targets) for wire in _wire_names(module, base, value)
+        ]
     for base, columns_subs in subs.items():
         value = {sub: "x" for sub in columns_subs.values()}
         for wire in _wire_names(module, base, value):
@@ -105,9 +109,13 @@ def _check_collisions(targets: Sequence[_Target], module: str) -> None:
         plain = [t for t in group if not t.sub]
         subs = [t.sub for t in group if t.sub]
         if len(plain) > 1 or (plain and subs) or len(subs) != len(set(subs)):
-            problems.append(f"columns {' and '.join(repr(t.column) for t in group)} go into one field of {module}, {wire!r}")
+            problems.append(
+                f"columns {' and '.join(repr(t.column) for t in group)} go into one field of {module}, {wire!r}"
+            )
     if problems:
-        raise UsageError(f"{'; '.join(problems)}: keep one of them, or leave the others out with --map 'COL='")
+        raise UsageError(
+            f"{'; '.join(problems)}: keep one of them, or leave the others out with --map 'COL='"
+        )
 
 
 def check_columns(
@@ -142,7 +150,10 @@ def check_columns(
         mistyped = [t for t in unknown if t.mapped]
         if mistyped:
             raise UsageError(
-                "; ".join(f"--map {t.column!r}: {module} has no field {t.wire!r}{_suggest(t.wire, known)}" for t in mistyped)
+                "; ".join(
+                    f"--map {t.column!r}: {module} has no field {t.wire!r}{_suggest(t.wire, known)}"
+                    for t in mistyped
+                )
                 + " (Bigin's API names are case-sensitive)"
             )
         if unknown and not ignore_unknown:
@@ -162,7 +173,9 @@ def check_columns(
     _check_provided(wire_unique, targets, columns, free)
     result.unique = list(dict.fromkeys(wire_unique.values())) or None
     if mode == "update" and not any(t.wire == "id" and not t.sub for t in targets):
-        raise UsageError("--mode update finds each record by its id: the file needs an 'id' column (or --map 'COL=id')")
+        raise UsageError(
+            "--mode update finds each record by its id: the file needs an 'id' column (or --map 'COL=id')"
+        )
     return result
 
 
@@ -173,12 +186,16 @@ def _unique_fields(module: str, unique: Sequence[str], known: Sequence[str] | No
     for name in unique:
         wire[name] = _wire_names(module, name, "x")[0]
         if known is not None and wire[name] not in known:
-            raise UsageError(f"--unique {name!r}: {module} has no such field{_suggest(name, known)} "
-                             "(Bigin's API names are case-sensitive)")
+            raise UsageError(
+                f"--unique {name!r}: {module} has no such field{_suggest(name, known)} "
+                "(Bigin's API names are case-sensitive)"
+            )
     return wire
 
 
-def _check_provided(unique: dict[str, str], targets: Sequence[_Target], columns: Sequence[str], free: Sequence[str]) -> None:
+def _check_provided(
+    unique: dict[str, str], targets: Sequence[_Target], columns: Sequence[str], free: Sequence[str]
+) -> None:
     """Each ``--unique`` field must be one the rows carry: an upsert on a field the records lack
     matches nothing, and every row is inserted again."""
     provided = {t.wire for t in targets if not t.sub}

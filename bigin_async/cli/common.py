@@ -84,7 +84,9 @@ def default_token_dir(environ: Mapping[str, str] | None = None, platform: str = 
         root = home / "Library" / "Caches"
     else:
         xdg = env.get("XDG_CACHE_HOME", "")
-        root = Path(xdg) if xdg and Path(xdg).is_absolute() else home / ".cache"  # XDG: relative values are ignored
+        root = (
+            Path(xdg) if xdg and Path(xdg).is_absolute() else home / ".cache"
+        )  # XDG: relative values are ignored
     return root / TOKEN_DIR_NAME
 
 
@@ -102,7 +104,9 @@ def _private_dir(directory: Path) -> None:
         os.chmod(directory, 0o700)
 
 
-def token_store_for(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> FileTokenStore | None:
+def token_store_for(
+    args: argparse.Namespace, environ: Mapping[str, str] | None = None
+) -> FileTokenStore | None:
     """The token file of a run against Zoho: ``--token-file``, else ``BIGIN_TOKEN_FILE``, else the
     per-user default. Zoho lets a refresh token mint 10 access tokens in 10 minutes, so a command
     run more often than that must reuse the token of the run before.
@@ -132,7 +136,9 @@ def token_store_for(args: argparse.Namespace, environ: Mapping[str, str] | None 
     except OSError as error:
         logger.warning(
             "cannot use %s for the access token (%s); this run refreshes it in memory "
-            "(pass --token-file PATH to keep it elsewhere)", directory, error.strerror,
+            "(pass --token-file PATH to keep it elsewhere)",
+            directory,
+            error.strerror,
         )
         return None
     return FileTokenStore(directory / token_file_name(client_id, region.code, accounts_url))

@@ -37,7 +37,16 @@ from bigin_async.bulk import RecordOutcome
 
 __all__ = ["DemoOptions", "DemoReport", "build_parser", "main", "run_demo"]
 
-CONTACT_FIELDS = ("First_Name", "Last_Name", "Email", "Phone", "Title", "Account_Name", "Mailing_City", "Mailing_Country")
+CONTACT_FIELDS = (
+    "First_Name",
+    "Last_Name",
+    "Email",
+    "Phone",
+    "Title",
+    "Account_Name",
+    "Mailing_City",
+    "Mailing_Country",
+)
 COMPANY_FIELDS = ("Account_Name", "Phone", "Website", "Industry", "Billing_City", "Billing_Country")
 
 
@@ -81,7 +90,9 @@ class DemoReport:
 def _emulator(options: DemoOptions) -> BiginEmulator:
     share = options.fault_rate / 3
     faults = FaultPlan(seed=options.seed, error_500=share, error_503=share, drop_after=share)
-    return BiginEmulator(seed=options.seed, limits=ServerLimits(latency=options.latency or None), faults=faults)
+    return BiginEmulator(
+        seed=options.seed, limits=ServerLimits(latency=options.latency or None), faults=faults
+    )
 
 
 async def run_demo(options: DemoOptions, console: Any) -> DemoReport:
@@ -100,24 +111,42 @@ async def run_demo(options: DemoOptions, console: Any) -> DemoReport:
         company_ids[outcome.index] = outcome.id
 
     # Generous retries with short backoff: the faults are frequent on purpose.
-    async with emulator.client(max_concurrency=options.concurrency, retry_backoff_seconds=0.05, max_retries=8) as bigin:
+    async with emulator.client(
+        max_concurrency=options.concurrency, retry_backoff_seconds=0.05, max_retries=8
+    ) as bigin:
         with ProgressView(console, enabled=options.progress) as view:
             started = time.perf_counter()
             companies = await bigin.companies.bulk_upsert(
-                generator.companies(options.companies), ["Account_Name"], on_result=keep_id,
+                generator.companies(options.companies),
+                ["Account_Name"],
+                on_result=keep_id,
                 on_progress=view.bulk_task("companies", options.companies),
             )
-            report.phases.append(Phase("import companies", companies.total, time.perf_counter() - started,
-                                       companies.total - companies.counts["success"]))
+            report.phases.append(
+                Phase(
+                    "import companies",
+                    companies.total,
+                    time.perf_counter() - started,
+                    companies.total - companies.counts["success"],
+                )
+            )
 
             accounts = [{"id": i} for i in company_ids if i is not None] or None
             started = time.perf_counter()
             contacts = await bigin.contacts.bulk_upsert(
-                generator.contacts(options.contacts, with_accounts=accounts), ["Email"], keep_outcomes=False,
+                generator.contacts(options.contacts, with_accounts=accounts),
+                ["Email"],
+                keep_outcomes=False,
                 on_progress=view.bulk_task("contacts", options.contacts),
             )
-            report.phases.append(Phase("import contacts", contacts.total, time.perf_counter() - started,
-                                       contacts.total - contacts.counts["success"]))
+            report.phases.append(
+                Phase(
+                    "import contacts",
+                    contacts.total,
+                    time.perf_counter() - started,
+                    contacts.total - contacts.counts["success"],
+                )
+            )
 
             for name, module, fields, filename in (
                 ("contacts", bigin.contacts, CONTACT_FIELDS, "contacts.csv"),
@@ -126,7 +155,9 @@ async def run_demo(options: DemoOptions, console: Any) -> DemoReport:
                 path = out_dir / filename
                 started = time.perf_counter()
                 paginator = module.list(fields=list(fields), on_progress=view.count_task(f"export {name}"))
-                sink, finish = open_sink(str(path), "csv" if filename.endswith(".csv") else "jsonl", ["id", *fields])
+                sink, finish = open_sink(
+                    str(path), "csv" if filename.endswith(".csv") else "jsonl", ["id", *fields]
+                )
                 complete = False
                 try:
                     count = await export_records(paginator, sink)
@@ -155,16 +186,25 @@ def _check_round_trip(
     with companies_jsonl.open(encoding="utf-8") as handle:
         companies = [json.loads(line) for line in handle]
     emails = [row["Email"] for row in rows]
-    expected_emails = {record["Email"] for record in generator.contacts(options.contacts, with_accounts=accounts)}
+    expected_emails = {
+        record["Email"] for record in generator.contacts(options.contacts, with_accounts=accounts)
+    }
     names = [record["Account_Name"] for record in companies]
     expected_names = {record["Account_Name"] for record in generator.companies(options.companies)}
-    linked = sum(1 for row in rows if row["Account_Name"] and json.loads(row["Account_Name"]).get("id") in company_ids)
+    linked = sum(
+        1 for row in rows if row["Account_Name"] and json.loads(row["Account_Name"]).get("id") in company_ids
+    )
     return {
-        f"{len(rows):,} contacts exported, each email once": len(emails) == len(set(emails)) == options.contacts,
+        f"{len(rows):,} contacts exported, each email once": len(emails)
+        == len(set(emails))
+        == options.contacts,
         "exported contact emails = generated emails": set(emails) == expected_emails,
-        f"{len(companies):,} companies exported, each name once": len(names) == len(set(names)) == options.companies,
+        f"{len(companies):,} companies exported, each name once": len(names)
+        == len(set(names))
+        == options.companies,
         "exported company names = generated names": set(names) == expected_names,
-        f"{linked:,} contacts linked to an imported company": linked == (options.contacts if company_ids else 0),
+        f"{linked:,} contacts linked to an imported company": linked
+        == (options.contacts if company_ids else 0),
     }
 
 
@@ -175,10 +215,18 @@ def print_report(console: Any, report: DemoReport, options: DemoOptions) -> None
     for column in ("phase", "records", "failed", "seconds", "records/s"):
         phases.add_column(column, justify="left" if column == "phase" else "right")
     for phase in report.phases:
-        phases.add_row(phase.name, f"{phase.records:,}", str(phase.failed), f"{phase.seconds:.2f}", f"{phase.rate:,.0f}")
+        phases.add_row(
+            phase.name, f"{phase.records:,}", str(phase.failed), f"{phase.seconds:.2f}", f"{phase.rate:,.0f}"
+        )
     imported = [p for p in report.phases if p.name.startswith("import")]
     records, seconds = sum(p.records for p in imported), sum(p.seconds for p in imported)
-    phases.add_row("[bold]all imports[/]", f"{records:,}", "", f"{seconds:.2f}", f"[bold]{records / seconds:,.0f}[/]" if seconds else "-")
+    phases.add_row(
+        "[bold]all imports[/]",
+        f"{records:,}",
+        "",
+        f"{seconds:.2f}",
+        f"[bold]{records / seconds:,.0f}[/]" if seconds else "-",
+    )
     console.print(phases)
     for check, passed in report.checks.items():
         console.print(f"  {'[green]ok[/]' if passed else '[red]FAILED[/]'}  {check}")
@@ -190,8 +238,13 @@ def print_report(console: Any, report: DemoReport, options: DemoOptions) -> None
     server.add_row("requests received", f"{counters['requests_total']:,}")
     for route, count in sorted(counters["requests_by_route"].items()):
         server.add_row(f"  {route}", f"{count:,}")
-    server.add_row("responses by status", ", ".join(f"{k}: {v:,}" for k, v in counters["responses_by_status"].items()))
-    server.add_row("faults injected", ", ".join(f"{k}: {v}" for k, v in sorted(counters["faults_injected"].items())) or "none")
+    server.add_row(
+        "responses by status", ", ".join(f"{k}: {v:,}" for k, v in counters["responses_by_status"].items())
+    )
+    server.add_row(
+        "faults injected",
+        ", ".join(f"{k}: {v}" for k, v in sorted(counters["faults_injected"].items())) or "none",
+    )
     server.add_row("peak concurrent requests", str(counters["peak_concurrency"]))
     server.add_row("429 answers", str(counters["rate_limited"]))
     server.add_row("most requests in a rolling minute", f"{counters['max_requests_in_rolling_minute']:,}")
@@ -200,17 +253,22 @@ def print_report(console: Any, report: DemoReport, options: DemoOptions) -> None
     console.print(server)
     console.print(
         f"latency {options.latency * 1000:.0f} ms per call, {options.fault_rate:.0%} of calls faulted, "
-        f"{options.concurrency} calls at a time"
-        + (f"; files in {options.out}" if options.out else "")
+        f"{options.concurrency} calls at a time" + (f"; files in {options.out}" if options.out else "")
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bigin demo", description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(
+        prog="bigin demo", description=__doc__.split("\n\n")[0] if __doc__ else None
+    )
     parser.add_argument("--contacts", type=int, default=20_000, help="contacts to import (default 20,000)")
     parser.add_argument("--companies", type=int, default=20_000, help="companies to import (default 20,000)")
-    parser.add_argument("--latency", type=float, default=0.01, help="emulated seconds per call (default 0.01)")
-    parser.add_argument("--fault-rate", type=float, default=0.03, help="fraction of calls that fail (default 0.03)")
+    parser.add_argument(
+        "--latency", type=float, default=0.01, help="emulated seconds per call (default 0.01)"
+    )
+    parser.add_argument(
+        "--fault-rate", type=float, default=0.03, help="fraction of calls that fail (default 0.03)"
+    )
     parser.add_argument("--concurrency", type=int, default=10, help="calls in flight at once (default 10)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated data and faults")
     parser.add_argument("--out", type=Path, help="keep the exported files in this directory")
@@ -226,8 +284,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("error: counts must be >= 0, --fault-rate between 0 and 0.5, --latency >= 0\n")
         return 2
     options = DemoOptions(
-        contacts=args.contacts, companies=args.companies, latency=args.latency, fault_rate=args.fault_rate,
-        concurrency=args.concurrency, seed=args.seed, out=args.out, progress=not args.no_progress,
+        contacts=args.contacts,
+        companies=args.companies,
+        latency=args.latency,
+        fault_rate=args.fault_rate,
+        concurrency=args.concurrency,
+        seed=args.seed,
+        out=args.out,
+        progress=not args.no_progress,
     )
     console = Console()
     logging.getLogger("bigin_async").setLevel(logging.ERROR)  # retries are the point here; counted below

@@ -106,7 +106,9 @@ class _Output:
             self.partial.unlink(missing_ok=True)
 
 
-def open_sink(output: str, fmt: ExportFormat, columns: Sequence[str]) -> tuple[RecordSink, Callable[[bool], None]]:
+def open_sink(
+    output: str, fmt: ExportFormat, columns: Sequence[str]
+) -> tuple[RecordSink, Callable[[bool], None]]:
     """A sink writing to ``output`` and the function that finishes it (``True``: keep the file)."""
     target = _Output(output)
     return RecordSink(target.handle, fmt, columns), lambda complete: target.close(complete=complete)
@@ -126,7 +128,7 @@ async def run_export(client: BiginClient, options: ExportOptions, view: Progress
     if len(names) > MAX_FIELDS_PER_READ:
         # A page walk reads at most 50 fields; a second walk for the other columns could meet other
         # records (edits, inserts, deletes between the walks) and join columns to the wrong rows.
-        asked = '--fields all names' if options.fields == "all" else "--fields names"
+        asked = "--fields all names" if options.fields == "all" else "--fields names"
         raise UsageError(
             f"{asked} {len(names)} fields of {options.module}, but Bigin reads at most {MAX_FIELDS_PER_READ} "
             f"fields a request and an export does not join separate reads: pass --fields with at most "
@@ -137,12 +139,19 @@ async def run_export(client: BiginClient, options: ExportOptions, view: Progress
     paginator: AsyncPaginator[Any]
     if options.criteria:
         if options.sort_by or options.sort_order:
-            raise UsageError("--sort-by/--sort-order apply to a full export, not to --criteria (search has no sort)")
-        paginator = module.search(criteria=options.criteria, fields=fields, max_records=options.max_records, on_progress=progress)
+            raise UsageError(
+                "--sort-by/--sort-order apply to a full export, not to --criteria (search has no sort)"
+            )
+        paginator = module.search(
+            criteria=options.criteria, fields=fields, max_records=options.max_records, on_progress=progress
+        )
     else:
         paginator = module.list(
-            fields=fields, sort_by=options.sort_by, sort_order=options.sort_order,
-            max_records=options.max_records, on_progress=progress,
+            fields=fields,
+            sort_by=options.sort_by,
+            sort_order=options.sort_order,
+            max_records=options.max_records,
+            on_progress=progress,
         )
     started = time.perf_counter()
     sink, finish = open_sink(options.output, options.fmt, columns)

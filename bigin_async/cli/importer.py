@@ -81,7 +81,11 @@ class ImportOptions:
         return self.results or default_results_path(self.path)
 
     def key_fields(self) -> tuple[str, ...]:
-        fields = tuple(self.unique) if self.unique else _KEY_FIELDS.get(self.module, MANDATORY_FIELDS.get(self.module, ()))
+        fields = (
+            tuple(self.unique)
+            if self.unique
+            else _KEY_FIELDS.get(self.module, MANDATORY_FIELDS.get(self.module, ()))
+        )
         return ("id", *fields) if self.mode == "update" else fields
 
 
@@ -146,10 +150,26 @@ class ResultsFile:
             code, message = "INVALID_ROW", record.reason
         key = ""
         if isinstance(record, dict):
-            key = "; ".join(f"{name}={_cell(record[name])}" for name in self._key_fields if record.get(name) is not None)
-        details = json.dumps(outcome.details, ensure_ascii=False, default=str) if outcome.details and not outcome.ok else ""
+            key = "; ".join(
+                f"{name}={_cell(record[name])}" for name in self._key_fields if record.get(name) is not None
+            )
+        details = (
+            json.dumps(outcome.details, ensure_ascii=False, default=str)
+            if outcome.details and not outcome.ok
+            else ""
+        )
         self._writer.writerow(
-            (outcome.index + 1, line or "", outcome.status, outcome.action or "", outcome.id or "", code, message, details, key)
+            (
+                outcome.index + 1,
+                line or "",
+                outcome.status,
+                outcome.action or "",
+                outcome.id or "",
+                code,
+                message,
+                details,
+                key,
+            )
         )
 
 
@@ -159,7 +179,9 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _numbered(rows: Generator[Row, None, None], lines: dict[int, int]) -> Generator[dict[str, Any] | BadRow, None, None]:
+def _numbered(
+    rows: Generator[Row, None, None], lines: dict[int, int]
+) -> Generator[dict[str, Any] | BadRow, None, None]:
     """The records of ``rows``, remembering each one's line until its outcome is written."""
     try:
         for index, row in enumerate(rows):
@@ -209,13 +231,21 @@ async def run_import(client: BiginClient, options: ImportOptions, view: Progress
         options.mapping.check_columns(columns, path)
     fields = await _module_fields(client, options)
     checked = check_columns(
-        options.module, columns, options.mapping, fields, unique=options.unique, mode=options.mode,
-        ignore_unknown=options.ignore_unknown_columns, jsonl=options.fmt == "jsonl",
+        options.module,
+        columns,
+        options.mapping,
+        fields,
+        unique=options.unique,
+        mode=options.mode,
+        ignore_unknown=options.ignore_unknown_columns,
+        jsonl=options.fmt == "jsonl",
     )
     module = client.module(options.module)
     lines: dict[int, int] = {}
     types = FieldTypes(fields or ()) if options.fmt == "csv" else None
-    records = _numbered(read_rows(path, options.fmt, options.mapping, types, delimiter=options.delimiter), lines)
+    records = _numbered(
+        read_rows(path, options.fmt, options.mapping, types, delimiter=options.delimiter), lines
+    )
     handle = _open_results(options.results_path)
     results = ResultsFile(handle, options.key_fields())
 
@@ -249,6 +279,13 @@ async def run_import(client: BiginClient, options: ImportOptions, view: Progress
         handle.close()
         records.close()
     return ImportReport(
-        result, total, time.perf_counter() - started, options.results_path, aborted, options.journal,
-        ignored_columns=checked.ignored, columns_checked=checked.checked, done_now=done_now,
+        result,
+        total,
+        time.perf_counter() - started,
+        options.results_path,
+        aborted,
+        options.journal,
+        ignored_columns=checked.ignored,
+        columns_checked=checked.checked,
+        done_now=done_now,
     )

@@ -53,15 +53,23 @@ exit codes: 0 all done, 1 some records failed (see the results file), 2 usage or
 def _connection_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("connection")
     group.add_argument(
-        "--emulator", nargs="?", const=EMULATOR_URL, metavar="URL",
+        "--emulator",
+        nargs="?",
+        const=EMULATOR_URL,
+        metavar="URL",
         help=f"use a running `bigin emulator` (default {EMULATOR_URL}) instead of BIGIN_* credentials",
     )
     group.add_argument(
-        "--token-file", metavar="PATH",
+        "--token-file",
+        metavar="PATH",
         help="keep the access token in this file (default: BIGIN_TOKEN_FILE, else a per-user file; see below)",
     )
-    group.add_argument("--max-concurrency", type=int, metavar="N", help="calls in flight at once (default 10)")
-    group.add_argument("--requests-per-minute", type=int, metavar="N", help="cap the call rate (default: none)")
+    group.add_argument(
+        "--max-concurrency", type=int, metavar="N", help="calls in flight at once (default 10)"
+    )
+    group.add_argument(
+        "--requests-per-minute", type=int, metavar="N", help="cap the call rate (default: none)"
+    )
     group.add_argument("--no-progress", action="store_true", help="no progress bars")
     group.add_argument("-v", "--verbose", action="store_true", help="log every retry and refresh")
 
@@ -69,47 +77,90 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     epilog = _epilog()
     parser = argparse.ArgumentParser(
-        prog="bigin", description="Import, export and try out Zoho Bigin data.", epilog=epilog,
+        prog="bigin",
+        description="Import, export and try out Zoho Bigin data.",
+        epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    imp = commands.add_parser("import", help="import a CSV or JSON-lines file into a module", epilog=epilog,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
-    imp.add_argument("module", metavar="MODULE", help="Contacts, Companies, Deals, Products, ... (or an API name)")
-    imp.add_argument("file", metavar="FILE", type=Path, help="a .csv (header row of field names) or .jsonl file")
-    imp.add_argument("--mode", choices=("create", "upsert", "update"), help="default: upsert with --unique, else create")
-    imp.add_argument("--unique", action="append", metavar="FIELD",
-                     help="upsert's duplicate-check field (repeat or comma-separate; default: the module's own)")
-    imp.add_argument("--map", action="append", metavar="COL=Field", dest="mapping",
-                     help="column COL holds Field (Field.id: a lookup by id; COL= leaves the column out)")
+    imp = commands.add_parser(
+        "import",
+        help="import a CSV or JSON-lines file into a module",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    imp.add_argument(
+        "module", metavar="MODULE", help="Contacts, Companies, Deals, Products, ... (or an API name)"
+    )
+    imp.add_argument(
+        "file", metavar="FILE", type=Path, help="a .csv (header row of field names) or .jsonl file"
+    )
+    imp.add_argument(
+        "--mode", choices=("create", "upsert", "update"), help="default: upsert with --unique, else create"
+    )
+    imp.add_argument(
+        "--unique",
+        action="append",
+        metavar="FIELD",
+        help="upsert's duplicate-check field (repeat or comma-separate; default: the module's own)",
+    )
+    imp.add_argument(
+        "--map",
+        action="append",
+        metavar="COL=Field",
+        dest="mapping",
+        help="column COL holds Field (Field.id: a lookup by id; COL= leaves the column out)",
+    )
     imp.add_argument("--journal", metavar="PATH", help="log progress here; re-running the command resumes")
     imp.add_argument("--results", type=Path, metavar="PATH", help="results CSV (default FILE.results.csv)")
     imp.add_argument("--format", choices=("csv", "jsonl"), help="input format (default: from the file name)")
-    imp.add_argument("--delimiter", metavar="CHAR",
-                     help="the CSV's separator: ';', tab, '|', ... (default ','; a file that uses another is refused)")
-    imp.add_argument("--ignore-unknown-columns", action="store_true",
-                     help="leave out columns that are not fields of the module (default: refuse the file)")
+    imp.add_argument(
+        "--delimiter",
+        metavar="CHAR",
+        help="the CSV's separator: ';', tab, '|', ... (default ','; a file that uses another is refused)",
+    )
+    imp.add_argument(
+        "--ignore-unknown-columns",
+        action="store_true",
+        help="leave out columns that are not fields of the module (default: refuse the file)",
+    )
     imp.add_argument("--no-workflows", action="store_true", help="send trigger=[] so Bigin runs no workflows")
-    imp.add_argument("--batch-size", type=int, default=100, metavar="N", help="records per call (at most 100)")
+    imp.add_argument(
+        "--batch-size", type=int, default=100, metavar="N", help="records per call (at most 100)"
+    )
     _connection_options(imp)
 
-    exp = commands.add_parser("export", help="export a module's records (or a search) to CSV or JSON lines",
-                              epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+    exp = commands.add_parser(
+        "export",
+        help="export a module's records (or a search) to CSV or JSON lines",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     exp.add_argument("module", metavar="MODULE")
-    exp.add_argument("--fields", help="comma-separated API names, or 'all' (default: the module's usual fields)")
-    exp.add_argument("--criteria", help="a search, e.g. '(Mailing_City:equals:Paris)' (at most 2,000 records)")
+    exp.add_argument(
+        "--fields", help="comma-separated API names, or 'all' (default: the module's usual fields)"
+    )
+    exp.add_argument(
+        "--criteria", help="a search, e.g. '(Mailing_City:equals:Paris)' (at most 2,000 records)"
+    )
     exp.add_argument("--format", choices=("csv", "jsonl"), help="default: from the output name")
-    exp.add_argument("-o", "--output", required=True, metavar="FILE", help="output file, or - for standard output")
+    exp.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help="output file, or - for standard output"
+    )
     exp.add_argument("--max-records", type=int, metavar="N")
     exp.add_argument("--sort-by", metavar="FIELD")
     exp.add_argument("--sort-order", choices=("asc", "desc"))
     _connection_options(exp)
 
-    commands.add_parser("emulator", help="serve an offline Bigin on a loopback port (see `bigin emulator --help`)",
-                        add_help=False)
-    commands.add_parser("demo", help="import and export 20,000 contacts and companies against the emulator",
-                        add_help=False)
+    commands.add_parser(
+        "emulator",
+        help="serve an offline Bigin on a loopback port (see `bigin emulator --help`)",
+        add_help=False,
+    )
+    commands.add_parser(
+        "demo", help="import and export 20,000 contacts and companies against the emulator", add_help=False
+    )
     return parser
 
 
@@ -152,8 +203,14 @@ def _export_options(args: argparse.Namespace) -> ExportOptions:
     if args.max_records is not None and args.max_records < 1:
         raise UsageError("--max-records must be at least 1")
     return ExportOptions(
-        module=module_api_name(args.module), output=args.output, fmt=fmt, fields=args.fields,
-        criteria=args.criteria, max_records=args.max_records, sort_by=args.sort_by, sort_order=args.sort_order,
+        module=module_api_name(args.module),
+        output=args.output,
+        fmt=fmt,
+        fields=args.fields,
+        criteria=args.criteria,
+        max_records=args.max_records,
+        sort_by=args.sort_by,
+        sort_order=args.sort_order,
     )
 
 
@@ -164,14 +221,28 @@ def _print_import(console: Console, report: ImportReport) -> None:
 
     summary = report.result.summary()
     table = Table(title="import", show_header=True, header_style="bold")
-    for name in ("rows", "this run", "inserted", "updated", "failed", "unknown", "skipped (journal)", "time", "rate"):
+    for name in (
+        "rows",
+        "this run",
+        "inserted",
+        "updated",
+        "failed",
+        "unknown",
+        "skipped (journal)",
+        "time",
+        "rate",
+    ):
         table.add_column(name, justify="right")
     table.add_row(
-        f"{summary['total']:,}", f"{report.this_run:,}", f"{report.done_now['insert']:,}",
+        f"{summary['total']:,}",
+        f"{report.this_run:,}",
+        f"{report.done_now['insert']:,}",
         f"{report.done_now['update']:,}",
         f"[red]{summary['failed']:,}[/]" if summary["failed"] else "0",
         f"[red]{summary['unknown']:,}[/]" if summary["unknown"] else "0",
-        f"{summary['skipped']:,}", f"{report.elapsed:.1f} s", format_rate(report.this_run, report.elapsed),
+        f"{summary['skipped']:,}",
+        f"{report.elapsed:.1f} s",
+        format_rate(report.this_run, report.elapsed),
     )
     console.print(table)
     journal_line = report.journal_summary()
@@ -247,7 +318,9 @@ async def run_command(
                     exported = await run_export(client, options, view)
         if isinstance(options, ImportOptions):
             _print_import(out, report)
-            if report.aborted is not None and isinstance(report.aborted.__cause__, (AuthenticationError, PermissionDeniedError)):
+            if report.aborted is not None and isinstance(
+                report.aborted.__cause__, (AuthenticationError, PermissionDeniedError)
+            ):
                 return EXIT_USAGE
             return EXIT_OK if report.ok else EXIT_FAILED
         _print_export(out, exported)
@@ -290,6 +363,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return anyio.run(lambda: run_command(args, err=err))
     except KeyboardInterrupt:
-        err.print("interrupted" + (": run the same command again to resume (the journal has the progress)"
-                                   if getattr(args, "journal", None) else ""))
+        err.print(
+            "interrupted"
+            + (
+                ": run the same command again to resume (the journal has the progress)"
+                if getattr(args, "journal", None)
+                else ""
+            )
+        )
         return EXIT_INTERRUPTED

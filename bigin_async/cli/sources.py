@@ -22,8 +22,18 @@ from bigin_async.cli.common import UsageError
 from bigin_async.models import FieldInfo
 
 __all__ = [
-    "DELIMITER_NAMES", "BadRow", "ColumnMap", "FieldTypes", "Format", "Row", "count_rows", "detect_format",
-    "jsonl_keys", "parse_delimiter", "read_csv_header", "read_rows",
+    "DELIMITER_NAMES",
+    "BadRow",
+    "ColumnMap",
+    "FieldTypes",
+    "Format",
+    "Row",
+    "count_rows",
+    "detect_format",
+    "jsonl_keys",
+    "parse_delimiter",
+    "read_csv_header",
+    "read_rows",
 ]
 
 Format = Literal["csv", "jsonl"]
@@ -59,7 +69,7 @@ def parse_delimiter(text: str | None) -> str:
     if text is None:
         return ","
     value = _DELIMITER_WORDS.get(text.casefold(), text)
-    if len(value) != 1 or value in "\"\r\n" or value.isalnum():
+    if len(value) != 1 or value in '"\r\n' or value.isalnum():
         raise UsageError(f"--delimiter expects one character (or tab, semicolon, comma, pipe), got {text!r}")
     return value
 
@@ -152,7 +162,9 @@ class FieldTypes:
             return int(text)
         if data_type in ("double", "currency", "percent", "decimal") and _NUMBER.match(text):
             number = float(text)
-            return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
+            return (
+                int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
+            )
         if data_type == "boolean" and text.casefold() in _TRUE | _FALSE:
             return text.casefold() in _TRUE
         if data_type == "multiselectpicklist":
@@ -211,7 +223,9 @@ def _check_header(header: list[str], path: Path) -> list[str]:
     return header
 
 
-def _read_csv(path: Path, mapping: ColumnMap, types: FieldTypes, delimiter: str) -> Generator[Row, None, None]:
+def _read_csv(
+    path: Path, mapping: ColumnMap, types: FieldTypes, delimiter: str
+) -> Generator[Row, None, None]:
     with path.open(newline="", encoding=ENCODING) as handle:
         reader = csv.reader(handle, delimiter=delimiter)
         header = [name.strip() for name in next(reader, [])]  # checked by read_csv_header first
@@ -262,7 +276,11 @@ def count_rows(path: Path, fmt: Format, *, delimiter: str = ",") -> int:
     """How many records ``path`` holds (for the bar's total and ETA): one quick pass."""
     with _reading(path), path.open(newline="" if fmt == "csv" else None, encoding=ENCODING) as handle:
         if fmt == "csv":
-            rows = sum(1 for cells in csv.reader(handle, delimiter=delimiter) if cells and any(c.strip() for c in cells))
+            rows = sum(
+                1
+                for cells in csv.reader(handle, delimiter=delimiter)
+                if cells and any(c.strip() for c in cells)
+            )
             return max(0, rows - 1)
         return sum(1 for text in handle if text.strip())
 

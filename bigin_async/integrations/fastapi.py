@@ -46,7 +46,9 @@ BiginFactory = Callable[[], Union[BiginClient, Awaitable[BiginClient]]]
 
 
 @asynccontextmanager
-async def open_bigin(app: FastAPI, factory: BiginFactory = BiginClient.from_env) -> AsyncIterator[BiginClient]:
+async def open_bigin(
+    app: FastAPI, factory: BiginFactory = BiginClient.from_env
+) -> AsyncIterator[BiginClient]:
     """Create the process's client with ``factory``, keep it on ``app.state.bigin``, close it on exit."""
     made = factory()
     client = await made if inspect.isawaitable(made) else made

@@ -126,7 +126,9 @@ class _Activity(Record):
     @model_validator(mode="after")
     def _derive_related_to(self) -> Self:
         if self.Related_To is None and self.What_Id is not None:
-            self.Related_To = common.RelatedTo(id=self.What_Id.id, module=self.se_module, name=self.What_Id.name)
+            self.Related_To = common.RelatedTo(
+                id=self.What_Id.id, module=self.se_module, name=self.What_Id.name
+            )
             self.__pydantic_fields_set__.discard("Related_To")
         return self
 

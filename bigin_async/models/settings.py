@@ -149,7 +149,9 @@ class Pipeline(BiginModel):
     @property
     def stages(self) -> list[Stage]:
         """The stages in sequence order."""
-        return sorted(self.maps, key=lambda stage: (stage.sequence_number is None, stage.sequence_number or 0))
+        return sorted(
+            self.maps, key=lambda stage: (stage.sequence_number is None, stage.sequence_number or 0)
+        )
 
 
 def _stage_from(value: Mapping[str, Any] | PicklistValue) -> Stage:

@@ -82,7 +82,9 @@ def wire_value(value: Any) -> Any:
         return [wire_value(item) for item in value]
     if value_type is float:
         if not math.isfinite(value):
-            raise ValidationError(f"{value} is not a number Bigin can store (NaN and infinities are not JSON)")
+            raise ValidationError(
+                f"{value} is not a number Bigin can store (NaN and infinities are not JSON)"
+            )
         return value
     if isinstance(value, BaseModel):
         to_wire = getattr(value, "to_wire", None)

@@ -65,6 +65,7 @@ def api_name(module: str) -> str:
     """Bigin's API name for a module, accepting the reference's "Companies" and "Deals"."""
     return REFERENCE_NAMES.get(module, module)
 
+
 R = TypeVar("R", bound=Record)
 T = TypeVar("T")
 RecordInput = Union[Mapping[str, Any], Record]
@@ -93,12 +94,15 @@ SEARCH_WALL_ADVICE = (
     "with sort_by, or COQL"
 )
 
+
 def body_of(response: httpx.Response) -> bytes:
     """An answer's body, or nothing for a 204 (Bigin's empty list, empty search, missing id)."""
     return response.content if response.status_code != 204 else b""
 
 
-async def send_and_parse(transport: Transport, method: str, path: str, parse: Callable[[bytes], T], **send: Any) -> T:
+async def send_and_parse(
+    transport: Transport, method: str, path: str, parse: Callable[[bytes], T], **send: Any
+) -> T:
     """Send a call and turn its body into ``T`` inside the transport's retry loop.
 
     Every answer this SDK reads goes through here: a 2xx whose body is not what Zoho documents
@@ -176,7 +180,9 @@ class ModuleClient(Generic[R]):
     model: type[R]
     default_fields: ClassVar[tuple[str, ...]] = ("Owner", "Created_Time", "Modified_Time")
 
-    def __init__(self, client: BiginClient, module_api_name: str | None = None, model: type[R] | None = None) -> None:
+    def __init__(
+        self, client: BiginClient, module_api_name: str | None = None, model: type[R] | None = None
+    ) -> None:
         self._client = client
         self._transport = client.transport
         if module_api_name is not None:
@@ -328,8 +334,14 @@ class ModuleClient(Generic[R]):
             raise ValidationError(f"sort_order must be 'asc' or 'desc', got {sort_order!r}")
         if sort_by is not None and not FIELD_NAME.match(sort_by):
             raise ValidationError(f"invalid sort_by field {sort_by!r}")
-        params = {"sort_by": sort_by, "sort_order": sort_order, "cvid": check_id(cvid, "cvid") if cvid else None}
-        return self._paginate(self._path, params, fields, per_page=per_page, max_records=max_records, on_progress=on_progress)
+        params = {
+            "sort_by": sort_by,
+            "sort_order": sort_order,
+            "cvid": check_id(cvid, "cvid") if cvid else None,
+        }
+        return self._paginate(
+            self._path, params, fields, per_page=per_page, max_records=max_records, on_progress=on_progress
+        )
 
     def search(
         self,
@@ -350,7 +362,9 @@ class ModuleClient(Generic[R]):
         modes = {"criteria": criteria, "email": email, "phone": phone, "word": word}
         given = [name for name, value in modes.items() if value is not None]
         if len(given) != 1:
-            raise ValidationError(f"search needs exactly one of criteria, email, phone, word; got {given or 'none'}")
+            raise ValidationError(
+                f"search needs exactly one of criteria, email, phone, word; got {given or 'none'}"
+            )
         params: dict[str, Any] = {}
         if criteria is not None:
             params["criteria"] = criteria_to_str(criteria)
@@ -428,10 +442,19 @@ class ModuleClient(Generic[R]):
             return {"fields": ",".join(names)}
 
         request = PageRequest(
-            path=path, params=params, supports_tokens=supports_tokens, resolve_params=resolve, wall_advice=wall_advice
+            path=path,
+            params=params,
+            supports_tokens=supports_tokens,
+            resolve_params=resolve,
+            wall_advice=wall_advice,
         )
         return AsyncPaginator(
-            self._fetch, request, model or self.model, per_page=per_page, max_records=max_records, on_progress=on_progress
+            self._fetch,
+            request,
+            model or self.model,
+            per_page=per_page,
+            max_records=max_records,
+            on_progress=on_progress,
         )
 
     # -- writing ------------------------------------------------------------------------------
@@ -447,7 +470,9 @@ class ModuleClient(Generic[R]):
             if result.action is None:
                 result.action = action
             if not result.ok:
-                raise record_error(result, method=method, url=str(response.request.url), status=response.status_code)
+                raise record_error(
+                    result, method=method, url=str(response.request.url), status=response.status_code
+                )
             return result
 
         return await self._transport.send_parsed(method, path, parse, json=body, idempotent=idempotent)
@@ -484,7 +509,9 @@ class ModuleClient(Generic[R]):
         wire = self._record_wire(record, new=True)
         return await self._write_one("POST", self._path, self._body([wire], trigger), action="insert")
 
-    async def update(self, id: str, changes: RecordInput, *, trigger: Sequence[str] | None = DEFAULT) -> WriteResult:
+    async def update(
+        self, id: str, changes: RecordInput, *, trigger: Sequence[str] | None = DEFAULT
+    ) -> WriteResult:
         """Change fields of one record; only the fields given are sent.
 
         ``changes`` may be a record read from Bigin: only the fields assigned since the read go
@@ -497,7 +524,9 @@ class ModuleClient(Generic[R]):
         wire.pop("id", None)
         if not wire:
             raise ValidationError("empty changes: nothing to update")
-        return await self._write_one("PUT", f"{self._path}/{record_id}", self._body([wire], trigger), action="update")
+        return await self._write_one(
+            "PUT", f"{self._path}/{record_id}", self._body([wire], trigger), action="update"
+        )
 
     async def upsert(
         self,
@@ -551,23 +580,39 @@ class ModuleClient(Generic[R]):
             if maybe_deleted_earlier(response, record_id, result.ok, result.code, result.details):
                 # An earlier attempt's answer was lost and this one finds the id gone: deleted by
                 # that attempt, or never there (Bigin answers both alike): a success, flagged.
-                return WriteResult(id=record_id, code=MAYBE_DELETED, status="success", action="delete",
-                                   message=MAYBE_DELETED_MESSAGE, details=maybe_deleted_details(record_id))
+                return WriteResult(
+                    id=record_id,
+                    code=MAYBE_DELETED,
+                    status="success",
+                    action="delete",
+                    message=MAYBE_DELETED_MESSAGE,
+                    details=maybe_deleted_details(record_id),
+                )
             if not result.ok:
-                raise record_error(result, method="DELETE", url=str(response.request.url), status=response.status_code)
+                raise record_error(
+                    result, method="DELETE", url=str(response.request.url), status=response.status_code
+                )
             return result
 
-        return await self._transport.send_parsed("DELETE", f"{self._path}/{record_id}", parse, raise_for_status=False)
+        return await self._transport.send_parsed(
+            "DELETE", f"{self._path}/{record_id}", parse, raise_for_status=False
+        )
 
     # -- bulk ---------------------------------------------------------------------------------
     def _plan(
-        self, mode: BulkMode, trigger: Sequence[str] | None, duplicate_check_fields: Sequence[str] | None = None,
-        batch_size: int = BATCH_LIMIT, retry_failed: bool = False,
+        self,
+        mode: BulkMode,
+        trigger: Sequence[str] | None,
+        duplicate_check_fields: Sequence[str] | None = None,
+        batch_size: int = BATCH_LIMIT,
+        retry_failed: bool = False,
     ) -> BulkPlan:
         return BulkPlan(
             module=self.module_api_name,
             mode=mode,
-            duplicate_check_fields=check_field_names(duplicate_check_fields) if duplicate_check_fields is not None else None,
+            duplicate_check_fields=check_field_names(duplicate_check_fields)
+            if duplicate_check_fields is not None
+            else None,
             trigger=None if trigger is DEFAULT else trigger,
             send_trigger=trigger is not DEFAULT,
             batch_size=batch_size,
@@ -578,59 +623,113 @@ class ModuleClient(Generic[R]):
         return await run_bulk(self._transport, plan, records, **options)
 
     async def bulk_create(
-        self, records: BulkInput, *, trigger: Sequence[str] | None = DEFAULT, journal: str | None = None,
-        on_result: ResultCallback | None = None, on_progress: BulkProgressCallback | None = None,
-        keep_outcomes: bool | None = None, batch_size: int = BATCH_LIMIT,
+        self,
+        records: BulkInput,
+        *,
+        trigger: Sequence[str] | None = DEFAULT,
+        journal: str | None = None,
+        on_result: ResultCallback | None = None,
+        on_progress: BulkProgressCallback | None = None,
+        keep_outcomes: bool | None = None,
+        batch_size: int = BATCH_LIMIT,
     ) -> BulkResult:
         """Insert any number of records (any iterable or async iterable), 100 per call, every one accounted for.
 
         An insert whose answer is lost is never re-sent (it could duplicate): it is reported as
         ``unknown``. ``journal=`` makes a crashed run resumable without duplicates.
         """
-        options = {"journal_path": journal, "on_result": on_result, "on_progress": on_progress, "keep_outcomes": keep_outcomes}
+        options = {
+            "journal_path": journal,
+            "on_result": on_result,
+            "on_progress": on_progress,
+            "keep_outcomes": keep_outcomes,
+        }
         return await self._bulk(self._plan("create", trigger, batch_size=batch_size), records, options)
 
     async def bulk_update(
-        self, records: BulkInput, *, trigger: Sequence[str] | None = DEFAULT, journal: str | None = None,
-        on_result: ResultCallback | None = None, on_progress: BulkProgressCallback | None = None,
-        keep_outcomes: bool | None = None, batch_size: int = BATCH_LIMIT,
+        self,
+        records: BulkInput,
+        *,
+        trigger: Sequence[str] | None = DEFAULT,
+        journal: str | None = None,
+        on_result: ResultCallback | None = None,
+        on_progress: BulkProgressCallback | None = None,
+        keep_outcomes: bool | None = None,
+        batch_size: int = BATCH_LIMIT,
     ) -> BulkResult:
         """Update any number of records; each must carry its ``id``."""
-        options = {"journal_path": journal, "on_result": on_result, "on_progress": on_progress, "keep_outcomes": keep_outcomes}
+        options = {
+            "journal_path": journal,
+            "on_result": on_result,
+            "on_progress": on_progress,
+            "keep_outcomes": keep_outcomes,
+        }
         return await self._bulk(self._plan("update", trigger, batch_size=batch_size), records, options)
 
     async def bulk_upsert(
-        self, records: BulkInput, duplicate_check_fields: Sequence[str] | None = None, *,
-        trigger: Sequence[str] | None = DEFAULT, journal: str | None = None,
-        on_result: ResultCallback | None = None, on_progress: BulkProgressCallback | None = None,
-        keep_outcomes: bool | None = None, batch_size: int = BATCH_LIMIT,
+        self,
+        records: BulkInput,
+        duplicate_check_fields: Sequence[str] | None = None,
+        *,
+        trigger: Sequence[str] | None = DEFAULT,
+        journal: str | None = None,
+        on_result: ResultCallback | None = None,
+        on_progress: BulkProgressCallback | None = None,
+        keep_outcomes: bool | None = None,
+        batch_size: int = BATCH_LIMIT,
     ) -> BulkResult:
         """Insert-or-update any number of records on ``duplicate_check_fields`` (safe to retry and resume)."""
-        options = {"journal_path": journal, "on_result": on_result, "on_progress": on_progress, "keep_outcomes": keep_outcomes}
+        options = {
+            "journal_path": journal,
+            "on_result": on_result,
+            "on_progress": on_progress,
+            "keep_outcomes": keep_outcomes,
+        }
         plan = self._plan("upsert", trigger, duplicate_check_fields, batch_size=batch_size)
         return await self._bulk(plan, records, options)
 
     async def bulk_delete(
-        self, ids: Iterable[str] | AsyncIterable[str], *, journal: str | None = None,
-        on_result: ResultCallback | None = None, on_progress: BulkProgressCallback | None = None,
-        keep_outcomes: bool | None = None, batch_size: int = BATCH_LIMIT,
+        self,
+        ids: Iterable[str] | AsyncIterable[str],
+        *,
+        journal: str | None = None,
+        on_result: ResultCallback | None = None,
+        on_progress: BulkProgressCallback | None = None,
+        keep_outcomes: bool | None = None,
+        batch_size: int = BATCH_LIMIT,
     ) -> BulkResult:
         """Delete any number of records by id, 100 ids per call."""
-        options = {"journal_path": journal, "on_result": on_result, "on_progress": on_progress, "keep_outcomes": keep_outcomes}
+        options = {
+            "journal_path": journal,
+            "on_result": on_result,
+            "on_progress": on_progress,
+            "keep_outcomes": keep_outcomes,
+        }
         return await self._bulk(self._plan("delete", DEFAULT, batch_size=batch_size), ids, options)
 
     def bulk_writer(
-        self, mode: BulkMode = "create", duplicate_check_fields: Sequence[str] | None = None, *,
-        trigger: Sequence[str] | None = DEFAULT, journal: str | None = None,
-        on_result: ResultCallback | None = None, on_progress: BulkProgressCallback | None = None,
-        keep_outcomes: bool | None = None, batch_size: int = BATCH_LIMIT,
+        self,
+        mode: BulkMode = "create",
+        duplicate_check_fields: Sequence[str] | None = None,
+        *,
+        trigger: Sequence[str] | None = DEFAULT,
+        journal: str | None = None,
+        on_result: ResultCallback | None = None,
+        on_progress: BulkProgressCallback | None = None,
+        keep_outcomes: bool | None = None,
+        batch_size: int = BATCH_LIMIT,
     ) -> BulkWriter:
         """A writer for producers that make records over time: ``async with ... as w: await w.add(r)``."""
         if mode not in ("create", "update", "upsert", "delete"):
             raise ValidationError(f"mode must be create, update, upsert or delete, got {mode!r}")
         plan = self._plan(mode, trigger, duplicate_check_fields, batch_size=batch_size)
         return BulkWriter(
-            self._transport, plan, journal=journal, on_result=on_result, on_progress=on_progress, keep_outcomes=keep_outcomes
+            self._transport,
+            plan,
+            journal=journal,
+            on_result=on_result,
+            on_progress=on_progress,
+            keep_outcomes=keep_outcomes,
         )
 
     # -- tags ---------------------------------------------------------------------------------

@@ -15,4 +15,16 @@ class CompaniesClient(ModuleClient[Company]):
 
     module_api_name: ClassVar[str] = "Accounts"
     model = Company
-    default_fields: ClassVar[tuple[str, ...]] = ("Account_Name", "Phone", "Website", "Industry", "Billing_City", "Billing_Country", "Description", "Tag", "Owner", "Created_Time", "Modified_Time")
+    default_fields: ClassVar[tuple[str, ...]] = (
+        "Account_Name",
+        "Phone",
+        "Website",
+        "Industry",
+        "Billing_City",
+        "Billing_Country",
+        "Description",
+        "Tag",
+        "Owner",
+        "Created_Time",
+        "Modified_Time",
+    )

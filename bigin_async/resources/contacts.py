@@ -15,4 +15,20 @@ class ContactsClient(ModuleClient[Contact]):
 
     module_api_name: ClassVar[str] = "Contacts"
     model = Contact
-    default_fields: ClassVar[tuple[str, ...]] = ("First_Name", "Last_Name", "Full_Name", "Email", "Phone", "Mobile", "Title", "Account_Name", "Mailing_City", "Mailing_Country", "Description", "Tag", "Owner", "Created_Time", "Modified_Time")
+    default_fields: ClassVar[tuple[str, ...]] = (
+        "First_Name",
+        "Last_Name",
+        "Full_Name",
+        "Email",
+        "Phone",
+        "Mobile",
+        "Title",
+        "Account_Name",
+        "Mailing_City",
+        "Mailing_Country",
+        "Description",
+        "Tag",
+        "Owner",
+        "Created_Time",
+        "Modified_Time",
+    )

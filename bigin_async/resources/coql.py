@@ -67,4 +67,6 @@ def coql_paginator(
             "(ranges of id or Created_Time) and run each part, or use list() with page tokens"
         ),
     )
-    return AsyncPaginator(fetch, request, model, per_page=per_page, max_records=max_records, on_progress=on_progress)
+    return AsyncPaginator(
+        fetch, request, model, per_page=per_page, max_records=max_records, on_progress=on_progress
+    )

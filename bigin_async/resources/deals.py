@@ -18,11 +18,25 @@ class DealsClient(ModuleClient[Deal]):
     module_api_name: ClassVar[str] = "Pipelines"
     model = Deal
     default_fields: ClassVar[tuple[str, ...]] = (
-        "Deal_Name", "Amount", "Stage", "Sub_Pipeline", "Layout", "Pipeline", "Closing_Date",
-        "Contact_Name", "Account_Name", "Description", "Tag", "Owner", "Created_Time", "Modified_Time",
+        "Deal_Name",
+        "Amount",
+        "Stage",
+        "Sub_Pipeline",
+        "Layout",
+        "Pipeline",
+        "Closing_Date",
+        "Contact_Name",
+        "Account_Name",
+        "Description",
+        "Tag",
+        "Owner",
+        "Created_Time",
+        "Modified_Time",
     )
 
-    async def move_to_stage(self, deal_id: str, stage: str, *, trigger: list[str] | None = DEFAULT) -> WriteResult:
+    async def move_to_stage(
+        self, deal_id: str, stage: str, *, trigger: list[str] | None = DEFAULT
+    ) -> WriteResult:
         """Set the deal's ``Stage`` after checking the stage exists in the deal's own pipeline.
 
         A stage name that belongs to another pipeline (or to none) is refused before anything is

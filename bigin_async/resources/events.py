@@ -15,4 +15,17 @@ class EventsClient(ModuleClient[Event]):
 
     module_api_name: ClassVar[str] = "Events"
     model = Event
-    default_fields: ClassVar[tuple[str, ...]] = ("Event_Title", "Start_DateTime", "End_DateTime", "Venue", "Location", "Participants", "What_Id", "Related_To", "Description", "Owner", "Created_Time", "Modified_Time")
+    default_fields: ClassVar[tuple[str, ...]] = (
+        "Event_Title",
+        "Start_DateTime",
+        "End_DateTime",
+        "Venue",
+        "Location",
+        "Participants",
+        "What_Id",
+        "Related_To",
+        "Description",
+        "Owner",
+        "Created_Time",
+        "Modified_Time",
+    )

@@ -19,11 +19,22 @@ class NotesClient(ModuleClient[Note]):
     module_api_name: ClassVar[str] = "Notes"
     model = Note
     default_fields: ClassVar[tuple[str, ...]] = (
-        "Note_Title", "Note_Content", "Parent_Id", "Owner", "Created_Time", "Modified_Time",
+        "Note_Title",
+        "Note_Content",
+        "Parent_Id",
+        "Owner",
+        "Created_Time",
+        "Modified_Time",
     )
 
     async def add(
-        self, parent_module: str, parent_id: str, title: str | None, content: str, *, trigger: list[str] | None = DEFAULT
+        self,
+        parent_module: str,
+        parent_id: str,
+        title: str | None,
+        content: str,
+        *,
+        trigger: list[str] | None = DEFAULT,
     ) -> WriteResult:
         """Attach a note to a record. ``parent_module`` is an API name ("Contacts", "Accounts", "Pipelines")."""
         module = check_module_name(api_name(parent_module))

@@ -87,7 +87,9 @@ def check_channel_id(value: object) -> str:
     """Bigin's channel ids are numbers (sent and returned as strings of digits), at most 19 long."""
     checked = check_id(value, "channel_id")
     if len(checked) > MAX_CHANNEL_ID_DIGITS:
-        raise ValidationError(f"channel_id must be a string of up to {MAX_CHANNEL_ID_DIGITS} digits, got {value!r}")
+        raise ValidationError(
+            f"channel_id must be a string of up to {MAX_CHANNEL_ID_DIGITS} digits, got {value!r}"
+        )
     return checked
 
 
@@ -148,7 +150,9 @@ def check_expiry(expiry: Expiry, now: datetime) -> str:
     if not isinstance(expiry, datetime):
         raise ValidationError(f"expiry must be a datetime or a timedelta, got {type(expiry).__name__}")
     if expiry.tzinfo is None or expiry.utcoffset() is None:
-        raise ValidationError("expiry must be a timezone-aware datetime (e.g. datetime.now(timezone.utc) + ...)")
+        raise ValidationError(
+            "expiry must be a timezone-aware datetime (e.g. datetime.now(timezone.utc) + ...)"
+        )
     if expiry <= now:
         raise ValidationError(f"expiry {expiry.isoformat()} is not in the future")
     if expiry - now > MAX_CHANNEL_LIFETIME:
@@ -189,7 +193,12 @@ class NotificationsClient:
     def __repr__(self) -> str:
         return "NotificationsClient()"
 
-    async def _write(self, method: str, entries: builtins.list[dict[str, Any]] | None, params: Mapping[str, Any] | None = None) -> builtins.list[WriteResult]:
+    async def _write(
+        self,
+        method: str,
+        entries: builtins.list[dict[str, Any]] | None,
+        params: Mapping[str, Any] | None = None,
+    ) -> builtins.list[WriteResult]:
         """Send a watch write; its answer is read inside the retry loop (a garbled one is retried).
 
         Every watch write converges (enabling a channel again gives the same channel), so a
@@ -202,10 +211,14 @@ class NotificationsClient:
             results = parse_write_results(body_of(response))
             for result in results:
                 if not result.ok:
-                    raise record_error(result, method=method, url=str(response.request.url), status=response.status_code)
+                    raise record_error(
+                        result, method=method, url=str(response.request.url), status=response.status_code
+                    )
             return results
 
-        return await self._transport.send_parsed(method, PATH, parse, params=params, json=body, idempotent=True)
+        return await self._transport.send_parsed(
+            method, PATH, parse, params=params, json=body, idempotent=True
+        )
 
     def _channel_entry(
         self,
@@ -262,7 +275,9 @@ class NotificationsClient:
         results = await self._write("POST", [entry])
         return [sub for result in results for sub in _subscriptions(result)]
 
-    async def list(self, *, channel_id: str | int | None = None, module: str | None = None) -> builtins.list[WatchChannel]:
+    async def list(
+        self, *, channel_id: str | int | None = None, module: str | None = None
+    ) -> builtins.list[WatchChannel]:
         """Every channel (one entry per channel and module); an org without any gives ``[]``."""
         params: dict[str, Any] = {}
         if channel_id is not None:
@@ -273,7 +288,10 @@ class NotificationsClient:
         page = 1
         while True:
             parsed = await send_and_parse(
-                self._transport, "GET", PATH, lambda body: parse_page(WatchChannel, body, "watch"),
+                self._transport,
+                "GET",
+                PATH,
+                lambda body: parse_page(WatchChannel, body, "watch"),
                 params={**params, "page": page},
             )
             channels.extend(parsed.data)
@@ -291,7 +309,9 @@ class NotificationsClient:
         expiry: Expiry | None = None,
     ) -> builtins.list[ChannelSubscription]:
         """Change only the given details of a channel (``PATCH``); e.g. ``expiry`` to renew it."""
-        entry = self._channel_entry(channel_id, events=events, notify_url=notify_url, token=token, expiry=expiry)
+        entry = self._channel_entry(
+            channel_id, events=events, notify_url=notify_url, token=token, expiry=expiry
+        )
         if len(entry) == 1:
             raise ValidationError("update needs at least one of events, notify_url, token, expiry")
         results = await self._write("PATCH", [entry])
@@ -306,13 +326,19 @@ class NotificationsClient:
         expiry: Expiry | None = None,
     ) -> builtins.list[ChannelSubscription]:
         """Replace every detail of a channel (``PUT``): what is not given is dropped."""
-        entry = self._channel_entry(channel_id, events=events, notify_url=notify_url, token=token, expiry=expiry)
+        entry = self._channel_entry(
+            channel_id, events=events, notify_url=notify_url, token=token, expiry=expiry
+        )
         results = await self._write("PUT", [entry])
         return [sub for result in results for sub in _subscriptions(result)]
 
     async def remove_events(self, channel_id: str | int, events: Sequence[str]) -> builtins.list[WriteResult]:
         """Stop some events of a channel and keep the rest (``PATCH`` with ``_delete_events``)."""
-        entry = {"channel_id": check_channel_id(channel_id), "events": check_events(events), "_delete_events": True}
+        entry = {
+            "channel_id": check_channel_id(channel_id),
+            "events": check_events(events),
+            "_delete_events": True,
+        }
         return await self._write("PATCH", [entry])
 
     async def disable(self, *channel_ids: str | int) -> builtins.list[WriteResult]:
@@ -345,7 +371,9 @@ class NotificationsClient:
         channel is disabled (``disable_on_exit``), so a stopped service gets no more POSTs.
         """
         if renew_every >= lifetime:
-            raise ValidationError("renew_every must be shorter than lifetime, or the channel lapses between renewals")
+            raise ValidationError(
+                "renew_every must be shorter than lifetime, or the channel lapses between renewals"
+            )
         retry = retry_every if retry_every is not None else min(renew_every / 10, timedelta(minutes=1))
         spec = _ChannelSpec(
             check_channel_id(channel_id),
@@ -367,9 +395,13 @@ class NotificationsClient:
                     try:
                         await self.disable(kept.channel_id)
                     except BiginError as exc:
-                        logger.warning("could not disable notification channel %s on exit: %s", kept.channel_id, exc)
+                        logger.warning(
+                            "could not disable notification channel %s on exit: %s", kept.channel_id, exc
+                        )
 
-    async def _enable_spec(self, spec: _ChannelSpec, lifetime: timedelta) -> builtins.list[ChannelSubscription]:
+    async def _enable_spec(
+        self, spec: _ChannelSpec, lifetime: timedelta
+    ) -> builtins.list[ChannelSubscription]:
         return await self.enable(spec.channel_id, spec.events, spec.notify_url, spec.token, lifetime)
 
     async def _renew_forever(
@@ -390,7 +422,9 @@ class NotificationsClient:
                 except (InvalidRequestError, NotFoundError) as exc:
                     # Bigin no longer knows the channel (it lapsed while we could not reach it):
                     # subscribe again rather than renewing nothing every 20 hours.
-                    logger.warning("renewing channel %s failed (%s); enabling it again", kept.channel_id, exc.code)
+                    logger.warning(
+                        "renewing channel %s failed (%s); enabling it again", kept.channel_id, exc.code
+                    )
                     kept.subscriptions = await self._enable_spec(spec, lifetime)
             except BiginError as exc:
                 kept.failures += 1
@@ -520,7 +554,9 @@ def _load(body: object, max_bytes: int) -> dict[Any, Any]:
         data: object = dict(body)
     elif isinstance(body, bytes | str):
         if _too_large(body, max_bytes):
-            raise InvalidNotificationError(f"the notification body is larger than max_bytes ({max_bytes} bytes)")
+            raise InvalidNotificationError(
+                f"the notification body is larger than max_bytes ({max_bytes} bytes)"
+            )
         try:
             data = json.loads(body)
         except RecursionError:  # the parser recurses: a body nested thousands deep stops it
@@ -528,7 +564,9 @@ def _load(body: object, max_bytes: int) -> dict[Any, Any]:
         except ValueError:  # UnicodeDecodeError too: bytes that are not UTF-8/16/32
             raise InvalidNotificationError("the notification body is not valid JSON") from None
     else:
-        raise InvalidNotificationError(f"the notification body must be bytes, str or a mapping, not {type(body).__name__}")
+        raise InvalidNotificationError(
+            f"the notification body must be bytes, str or a mapping, not {type(body).__name__}"
+        )
     if not isinstance(data, dict):
         raise InvalidNotificationError("the notification body is not a JSON object")
     return data
@@ -599,7 +637,11 @@ def parse_notification(
         event = NotificationEvent.model_validate(data)
     except pydantic.ValidationError as exc:
         missing = sorted({str(err["loc"][0]) for err in exc.errors() if err.get("loc")})
-        raise InvalidNotificationError(f"the notification body is malformed (check: {', '.join(missing)})") from None
+        raise InvalidNotificationError(
+            f"the notification body is malformed (check: {', '.join(missing)})"
+        ) from None
     if expected_channel_id is not None and event.channel_id != check_channel_id(expected_channel_id):
-        raise InvalidNotificationError(f"the notification is for channel {event.channel_id}, not {expected_channel_id}")
+        raise InvalidNotificationError(
+            f"the notification is for channel {event.channel_id}, not {expected_channel_id}"
+        )
     return event

@@ -16,8 +16,18 @@ if TYPE_CHECKING:
 __all__ = ["OrgClient", "UsersClient"]
 
 USER_TYPES = frozenset(
-    {"AllUsers", "ActiveUsers", "DeactiveUsers", "ConfirmedUsers", "NotConfirmedUsers", "DeletedUsers",
-     "ActiveConfirmedUsers", "AdminUsers", "ActiveConfirmedAdmins", "CurrentUser"}
+    {
+        "AllUsers",
+        "ActiveUsers",
+        "DeactiveUsers",
+        "ConfirmedUsers",
+        "NotConfirmedUsers",
+        "DeletedUsers",
+        "ActiveConfirmedUsers",
+        "AdminUsers",
+        "ActiveConfirmedAdmins",
+        "CurrentUser",
+    }
 )
 
 
@@ -41,7 +51,9 @@ class UsersClient:
         if type not in USER_TYPES:
             raise ValidationError(f"unknown user type {type!r}; one of {', '.join(sorted(USER_TYPES))}")
         request = PageRequest(path="/users", params={"type": type}, key="users", supports_tokens=False)
-        return AsyncPaginator(self._fetch, request, User, per_page=per_page, max_records=max_records, on_progress=on_progress)
+        return AsyncPaginator(
+            self._fetch, request, User, per_page=per_page, max_records=max_records, on_progress=on_progress
+        )
 
 
 class OrgClient:

@@ -82,7 +82,12 @@ class PipelinesClient:
         return await self._write("POST", "/settings/pipelines", body)
 
     async def update(
-        self, id: str, *, name: str | None = None, stages: Sequence[StageInput] | None = None, default: bool | None = None
+        self,
+        id: str,
+        *,
+        name: str | None = None,
+        stages: Sequence[StageInput] | None = None,
+        default: bool | None = None,
     ) -> WriteResult:
         pipeline_id = check_id(id)
         change: dict[str, Any] = {"id": pipeline_id}
@@ -108,13 +113,19 @@ class PipelinesClient:
             result = WriteResult.model_validate(entries[0])
             if not result.ok:
                 raise InvalidRequestError(
-                    result.message or "pipeline write failed", status_code=response.status_code, code=result.code,
-                    details=result.details, method=method, url=path,
+                    result.message or "pipeline write failed",
+                    status_code=response.status_code,
+                    code=result.code,
+                    details=result.details,
+                    method=method,
+                    url=path,
                 )
             return result
 
         try:
-            return await self._transport.send_parsed(method, path, parse, json=body, idempotent=method != "POST")
+            return await self._transport.send_parsed(
+                method, path, parse, json=body, idempotent=method != "POST"
+            )
         except NotFoundError as error:
             if error.code not in _MISSING_ENDPOINT_CODES:
                 raise
@@ -122,7 +133,11 @@ class PipelinesClient:
                 f"this server has no {path} endpoint: in Zoho's Bigin API team pipelines are layouts "
                 "of the Pipelines module and are created and edited in Bigin's settings, not through "
                 "the API (list() and get() still work, from /settings/layouts)",
-                status_code=error.status_code, code=error.code, details=error.details, method=method, url=path,
+                status_code=error.status_code,
+                code=error.code,
+                details=error.details,
+                method=method,
+                url=path,
             ) from error
 
 

@@ -16,7 +16,16 @@ __all__ = ["MODULE_CLIENTS", "REFERENCE_NAMES", "default_fields_for"]
 
 MODULE_CLIENTS: dict[str, type[ModuleClient]] = {  # type: ignore[type-arg]
     cls.module_api_name: cls
-    for cls in (ContactsClient, CompaniesClient, DealsClient, TasksClient, EventsClient, NotesClient, ProductsClient, CallsClient)
+    for cls in (
+        ContactsClient,
+        CompaniesClient,
+        DealsClient,
+        TasksClient,
+        EventsClient,
+        NotesClient,
+        ProductsClient,
+        CallsClient,
+    )
 }
 
 

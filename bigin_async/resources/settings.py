@@ -46,7 +46,9 @@ class SettingsClient:
         async with self._field_lock:
             if refresh or name not in self._field_cache:
                 self._field_cache[name] = await self._get(
-                    "/settings/fields", lambda body: parse_page(FieldInfo, body, "fields").data, {"module": name}
+                    "/settings/fields",
+                    lambda body: parse_page(FieldInfo, body, "fields").data,
+                    {"module": name},
                 )
             return self._field_cache[name]
 
@@ -60,7 +62,9 @@ class SettingsClient:
 
     async def layouts(self, module: str) -> list[Layout]:
         name = check_module_name(api_name(module))
-        return await self._get("/settings/layouts", lambda body: parse_page(Layout, body, "layouts").data, {"module": name})
+        return await self._get(
+            "/settings/layouts", lambda body: parse_page(Layout, body, "layouts").data, {"module": name}
+        )
 
     async def tags(self, module: str) -> list[dict[str, Any]]:
         """The tags defined for a module."""

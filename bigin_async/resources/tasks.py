@@ -15,4 +15,15 @@ class TasksClient(ModuleClient[Task]):
 
     module_api_name: ClassVar[str] = "Tasks"
     model = Task
-    default_fields: ClassVar[tuple[str, ...]] = ("Subject", "Due_Date", "Status", "Priority", "What_Id", "Related_To", "Description", "Owner", "Created_Time", "Modified_Time")
+    default_fields: ClassVar[tuple[str, ...]] = (
+        "Subject",
+        "Due_Date",
+        "Status",
+        "Priority",
+        "What_Id",
+        "Related_To",
+        "Description",
+        "Owner",
+        "Created_Time",
+        "Modified_Time",
+    )

@@ -61,7 +61,9 @@ class EmulatorContext:
         self.started_at = config.clock()
         self.write_listeners: list[WriteListener] = []
 
-    def announce(self, module: str, operation: str, items: Sequence[Any], entries: Sequence[dict[str, Any]]) -> None:
+    def announce(
+        self, module: str, operation: str, items: Sequence[Any], entries: Sequence[dict[str, Any]]
+    ) -> None:
         """Tell the write listeners (e.g. notification channels) about one finished write call."""
         for listener in self.write_listeners:
             listener(module, operation, items, entries)

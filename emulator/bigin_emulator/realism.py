@@ -81,12 +81,19 @@ class Realism:
 
     def __post_init__(self) -> None:
         if self.rate_limit_headers not in _HEADER_STYLES:
-            raise ValueError(f"rate_limit_headers must be one of {_HEADER_STYLES}, got {self.rate_limit_headers!r}")
+            raise ValueError(
+                f"rate_limit_headers must be one of {_HEADER_STYLES}, got {self.rate_limit_headers!r}"
+            )
         if self.token_expiry not in _EXPIRY_STYLES:
             raise ValueError(f"token_expiry must be one of {_EXPIRY_STYLES}, got {self.token_expiry!r}")
         for name in ("search_lag", "keep_alive_timeout"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value < 0
+            ):
                 raise ValueError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
         for name in ("hang_up_after", "max_concurrency"):
             value = getattr(self, name)
@@ -119,6 +126,8 @@ def resolve_realism(realism: RealismName | Realism, overrides: dict[str, Any]) -
         try:
             base = REALISM_PRESETS[realism]
         except KeyError:
-            raise ValueError(f"realism must be one of {sorted(REALISM_PRESETS)} or a Realism, got {realism!r}") from None
+            raise ValueError(
+                f"realism must be one of {sorted(REALISM_PRESETS)} or a Realism, got {realism!r}"
+            ) from None
     changes = {name: value for name, value in overrides.items() if value is not None}
     return dataclasses.replace(base, **changes) if changes else base

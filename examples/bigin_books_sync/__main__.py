@@ -1,8 +1,8 @@
 """Run the Bigin-to-Books sync service.
 
-    python -m examples.bigin_books_sync --demo    # emulator + service on loopback: create, edit, print Books
-    python -m examples.bigin_books_sync           # emulator + service, serving until Ctrl-C
-    python -m examples.bigin_books_sync --real    # your org: BIGIN_*, SYNC_PUBLIC_URL, BOOKS_ORGANIZATION_ID
+python -m examples.bigin_books_sync --demo    # emulator + service on loopback: create, edit, print Books
+python -m examples.bigin_books_sync           # emulator + service, serving until Ctrl-C
+python -m examples.bigin_books_sync --real    # your org: BIGIN_*, SYNC_PUBLIC_URL, BOOKS_ORGANIZATION_ID
 """
 
 from __future__ import annotations
@@ -54,7 +54,12 @@ async def demo() -> dict[str, Any]:
         async with serve_bound(lambda url: create_app(settings(url))) as (service_url, app):
             async with settings(service_url).bigin_factory() as bigin:
                 created = await bigin.contacts.create(
-                    {"First_Name": "Ada", "Last_Name": "Lovelace", "Email": "ada@example.com", "Phone": "555-0100"}
+                    {
+                        "First_Name": "Ada",
+                        "Last_Name": "Lovelace",
+                        "Email": "ada@example.com",
+                        "Phone": "555-0100",
+                    }
                 )
                 await emulator.notifier.drain()  # the webhook answered: the sync is done
                 await bigin.contacts.update(created.id or "", {"Mobile": "555-0199"})
@@ -67,7 +72,9 @@ async def demo() -> dict[str, Any]:
         "emulator": emulator_url,
         "service": service_url,
         "sync": counts,
-        "books_contact": {key: books[key] for key in ("contact_id", "contact_name", "email", "phone", "mobile")},
+        "books_contact": {
+            key: books[key] for key in ("contact_id", "contact_name", "email", "phone", "mobile")
+        },
         "contact_persons": len(books["contact_persons"]),
         "notifications": emulator.notifier.counters.snapshot(),
     }
@@ -97,8 +104,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m examples.bigin_books_sync", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--demo", action="store_true", help="run one create/edit round trip on the emulator and exit")
-    mode.add_argument("--real", action="store_true", help="serve for your org (BIGIN_*, SYNC_*, BOOKS_* variables)")
+    mode.add_argument(
+        "--demo", action="store_true", help="run one create/edit round trip on the emulator and exit"
+    )
+    mode.add_argument(
+        "--real", action="store_true", help="serve for your org (BIGIN_*, SYNC_*, BOOKS_* variables)"
+    )
     parser.add_argument("--host", default=os.environ.get("SYNC_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("SYNC_PORT", "8000")))
     parser.add_argument("--emulator-port", type=int, default=8787)

@@ -123,7 +123,9 @@ class ContactSync:
             try:
                 contact = await self.bigin.contacts.get(bigin_id, fields=BIGIN_FIELDS)
             except NotFoundError:
-                return self._record(SyncResult(bigin_id, Outcome.NOT_FOUND, detail="deleted since the notification"))
+                return self._record(
+                    SyncResult(bigin_id, Outcome.NOT_FOUND, detail="deleted since the notification")
+                )
             email = (contact.Email or "").strip()
             if not email:
                 return self._record(SyncResult(bigin_id, Outcome.SKIPPED_NO_EMAIL))

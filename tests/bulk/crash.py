@@ -82,7 +82,7 @@ def tear_tail(path: Path, keep: int) -> bytes:
     start = data.rstrip(b"\n").rfind(b"\n") + 1
     keep = max(0, min(keep, len(data) - start - 2))
     path.write_bytes(data[: start + keep])
-    return data[start + keep:]
+    return data[start + keep :]
 
 
 class Died(Exception):

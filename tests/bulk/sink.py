@@ -17,7 +17,12 @@ Entry = Callable[[int, dict[str, Any]], dict[str, Any]]
 
 
 def success(position: int, record: dict[str, Any]) -> dict[str, Any]:
-    return {"code": "SUCCESS", "details": {"id": str(7_000_000_000_000_000_000 + position)}, "message": "record added", "status": "success"}
+    return {
+        "code": "SUCCESS",
+        "details": {"id": str(7_000_000_000_000_000_000 + position)},
+        "message": "record added",
+        "status": "success",
+    }
 
 
 class CountingSink:
@@ -38,7 +43,15 @@ class CountingSink:
         try:
             if request.method == "DELETE":
                 ids = request.url.params["ids"].split(",")
-                data = [{"code": "SUCCESS", "details": {"id": i}, "message": "record deleted", "status": "success"} for i in ids]
+                data = [
+                    {
+                        "code": "SUCCESS",
+                        "details": {"id": i},
+                        "message": "record deleted",
+                        "status": "success",
+                    }
+                    for i in ids
+                ]
                 self.batch_sizes.append(len(ids))
             else:
                 records = json.loads(request.content)["data"]
@@ -51,4 +64,6 @@ class CountingSink:
             self.in_flight -= 1
 
     def client(self, **kwargs: Any) -> BiginClient:
-        return BiginClient(client_id="a", client_secret="b", refresh_token="c", transport=httpx.MockTransport(self), **kwargs)
+        return BiginClient(
+            client_id="a", client_secret="b", refresh_token="c", transport=httpx.MockTransport(self), **kwargs
+        )

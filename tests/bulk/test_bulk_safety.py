@@ -30,7 +30,9 @@ def client(api: Handler, **kwargs: Any) -> BiginClient:
         return api(request)
 
     options: dict[str, Any] = {"retry_backoff_seconds": 0, **kwargs}
-    return BiginClient(client_id="a", client_secret="b", refresh_token="c", transport=httpx.MockTransport(route), **options)
+    return BiginClient(
+        client_id="a", client_secret="b", refresh_token="c", transport=httpx.MockTransport(route), **options
+    )
 
 
 class UpsertOrg:
@@ -56,8 +58,15 @@ class UpsertOrg:
             else:
                 action = "insert"
                 self.keyless.append(record)
-            entries.append({"code": "SUCCESS", "status": "success", "action": action, "message": "ok",
-                            "details": {"id": str(7 * 10**18 + len(self.keyless) + len(self.by_email))}})
+            entries.append(
+                {
+                    "code": "SUCCESS",
+                    "status": "success",
+                    "action": action,
+                    "message": "ok",
+                    "details": {"id": str(7 * 10**18 + len(self.keyless) + len(self.by_email))},
+                }
+            )
         if first:
             raise httpx.ReadTimeout("answer lost after the server applied the upsert", request=request)
         return httpx.Response(200, json={"data": entries})
@@ -65,9 +74,14 @@ class UpsertOrg:
 
 # -- 5: upserts of records without their duplicate-check value -----------------------------------
 
+
 async def test_a_keyless_upsert_is_never_retried_after_a_lost_answer() -> None:
     org = UpsertOrg()
-    records = [{"Last_Name": "a", "Email": "a@x.com"}, {"Last_Name": "keyless"}, {"Last_Name": "b", "Email": "b@x.com"}]
+    records = [
+        {"Last_Name": "a", "Email": "a@x.com"},
+        {"Last_Name": "keyless"},
+        {"Last_Name": "b", "Email": "b@x.com"},
+    ]
     async with client(org) as bigin:
         result = await bigin.contacts.bulk_upsert(records)
     assert len(org.keyless) == 1, "the record without an Email was inserted twice"
@@ -96,11 +110,15 @@ def test_what_carries_an_upsert_key() -> None:
     assert carries_upsert_key({"Phone": "1", "Email": ""}, "Contacts", ["Email", "Phone"])
 
 
-async def test_a_crashed_keyless_upsert_is_unknown_on_resume_and_keyed_ones_are_sent_again(tmp_path: Path) -> None:
+async def test_a_crashed_keyless_upsert_is_unknown_on_resume_and_keyed_ones_are_sent_again(
+    tmp_path: Path,
+) -> None:
     journal = str(tmp_path / "j")
     emulator = BiginEmulator()
     records = [{"Last_Name": f"n{i}", **({"Email": f"p{i}@x.com"} if i % 2 else {})} for i in range(10)]
-    first, _ = await run_once(emulator, lambda b: b.contacts.bulk_upsert(records, journal=journal), crash_at=1)
+    first, _ = await run_once(
+        emulator, lambda b: b.contacts.bulk_upsert(records, journal=journal), crash_at=1
+    )
     assert first is None
     keyless_applied = any(r.get("Email") is None for r in emulator.store.table("Contacts"))
     again, _ = await run_once(emulator, lambda b: b.contacts.bulk_upsert(records, journal=journal))
@@ -112,6 +130,7 @@ async def test_a_crashed_keyless_upsert_is_unknown_on_resume_and_keyed_ones_are_
 
 
 # -- 6: deletes after an ambiguous attempt ---------------------------------------------------------
+
 
 class DeleteOrg:
     def __init__(self, alive: set[str], lose_first: bool = True) -> None:
@@ -125,10 +144,23 @@ class DeleteOrg:
         for record_id in request.url.params["ids"].split(","):
             if record_id in self.alive:
                 self.alive.discard(record_id)
-                entries.append({"code": "SUCCESS", "details": {"id": record_id}, "message": "record deleted", "status": "success"})
+                entries.append(
+                    {
+                        "code": "SUCCESS",
+                        "details": {"id": record_id},
+                        "message": "record deleted",
+                        "status": "success",
+                    }
+                )
             else:
-                entries.append({"code": "INVALID_DATA", "details": {"id": record_id},
-                                "message": "the id given seems to be invalid", "status": "error"})
+                entries.append(
+                    {
+                        "code": "INVALID_DATA",
+                        "details": {"id": record_id},
+                        "message": "the id given seems to be invalid",
+                        "status": "error",
+                    }
+                )
         if self.lose_first and self.attempts == 1:
             raise httpx.ReadTimeout("answer lost", request=request)
         # Bigin answers 400 only when every record failed.
@@ -165,7 +197,10 @@ async def test_other_delete_errors_keep_their_error_after_a_lost_answer() -> Non
         api.attempts += 1  # type: ignore[attr-defined]
         if api.attempts == 1:  # type: ignore[attr-defined]
             raise httpx.ReadTimeout("lost", request=request)
-        entries = [{"code": "NO_PERMISSION", "details": {"id": i}, "message": "not yours", "status": "error"} for i in ids]
+        entries = [
+            {"code": "NO_PERMISSION", "details": {"id": i}, "message": "not yours", "status": "error"}
+            for i in ids
+        ]
         return httpx.Response(400, json={"data": entries})
 
     api.attempts = 0  # type: ignore[attr-defined]
@@ -179,7 +214,10 @@ async def test_a_resumed_delete_reads_not_found_as_maybe_deleted_only_for_ids_th
 ) -> None:
     journal = str(tmp_path / "j")
     emulator = BiginEmulator()
-    ids = [e["details"]["id"] for e in emulator.insert_records("Contacts", [{"Last_Name": f"n{i}"} for i in range(5)])]
+    ids = [
+        e["details"]["id"]
+        for e in emulator.insert_records("Contacts", [{"Last_Name": f"n{i}"} for i in range(5)])
+    ]
     never = str(9 * 10**18)
     first, _ = await run_once(emulator, lambda b: b.contacts.bulk_delete(ids, journal=journal), crash_at=1)
     assert first is None and len(emulator.store.table("Contacts")) == 0
@@ -191,6 +229,7 @@ async def test_a_resumed_delete_reads_not_found_as_maybe_deleted_only_for_ids_th
 
 
 # -- 7: values that are not JSON ------------------------------------------------------------------
+
 
 class _Opaque:
     pass
@@ -238,11 +277,14 @@ def test_wire_value_refuses_bad_values_with_a_typed_error_that_says_why() -> Non
 
 # -- 8: the caller's own exceptions come back as themselves -----------------------------------------
 
+
 class Boom(Exception):
     pass
 
 
-async def test_an_on_result_exception_is_raised_as_itself_and_the_journal_keeps_what_was_sent(tmp_path: Path) -> None:
+async def test_an_on_result_exception_is_raised_as_itself_and_the_journal_keeps_what_was_sent(
+    tmp_path: Path,
+) -> None:
     journal = str(tmp_path / "j")
     sink = CountingSink()
     seen: list[int] = []
@@ -272,7 +314,9 @@ async def test_an_on_progress_exception_is_raised_as_itself() -> None:
             await bigin.contacts.bulk_create([{"Last_Name": "a"}], on_progress=on_progress)
 
 
-async def test_an_input_iterator_exception_is_raised_as_itself_and_a_rerun_sends_nothing_twice(tmp_path: Path) -> None:
+async def test_an_input_iterator_exception_is_raised_as_itself_and_a_rerun_sends_nothing_twice(
+    tmp_path: Path,
+) -> None:
     journal = str(tmp_path / "j")
     sink = CountingSink()
 
@@ -284,7 +328,9 @@ async def test_an_input_iterator_exception_is_raised_as_itself_and_a_rerun_sends
     async with sink.client() as bigin:
         with pytest.raises(Boom, match="input"):
             await bigin.contacts.bulk_create(broken(), journal=journal)
-        again = await bigin.contacts.bulk_create([{"Last_Name": f"n{i}"} for i in range(250)], journal=journal)
+        again = await bigin.contacts.bulk_create(
+            [{"Last_Name": f"n{i}"} for i in range(250)], journal=journal
+        )
     assert again.ok and again.counts["unknown"] == 0
     assert sink.records == 250
 
@@ -294,7 +340,10 @@ async def test_a_delete_whose_answer_was_unreadable_is_maybe_deleted_on_resume(t
 
     journal = str(tmp_path / "j")
     broken = BiginEmulator(faults=FaultPlan(seed=1, malformed_json=1.0))
-    ids = [e["details"]["id"] for e in broken.insert_records("Contacts", [{"Last_Name": f"n{i}"} for i in range(3)])]
+    ids = [
+        e["details"]["id"]
+        for e in broken.insert_records("Contacts", [{"Last_Name": f"n{i}"} for i in range(3)])
+    ]
     async with broken.client() as bigin:
         first = await bigin.contacts.bulk_delete(ids, journal=journal)
     assert {o.code for o in first} == {"MALFORMED_RESPONSE"} and len(broken.store.table("Contacts")) == 0
@@ -302,4 +351,6 @@ async def test_a_delete_whose_answer_was_unreadable_is_maybe_deleted_on_resume(t
     healthy.import_state(broken.export_state())
     async with healthy.client() as bigin:
         again = await bigin.contacts.bulk_delete(ids, journal=journal)
-    assert [o.status for o in again] == ["success"] * 3 and {o.code for o in again} == {"MAYBE_ALREADY_DELETED"}
+    assert [o.status for o in again] == ["success"] * 3 and {o.code for o in again} == {
+        "MAYBE_ALREADY_DELETED"
+    }

@@ -16,10 +16,18 @@ from bigin_async.models import parse_write_results
 from tests.conftest import fixture_bytes
 
 WRITE_ANSWERS = [
-    "create_account_201.json", "delete_account.json", "link_product_already_linked.json",
-    "link_product_to_contact.json", "maton_create_contact.json", "maton_delete_contacts_by_ids.json",
-    "maton_update_contacts_bulk.json", "unlink_product_from_contact.json", "update_account.json",
-    "upsert_account_updated.json", "upsert_contact_updated.json", "upsert_contact_with_lookup_updated.json",
+    "create_account_201.json",
+    "delete_account.json",
+    "link_product_already_linked.json",
+    "link_product_to_contact.json",
+    "maton_create_contact.json",
+    "maton_delete_contacts_by_ids.json",
+    "maton_update_contacts_bulk.json",
+    "unlink_product_from_contact.json",
+    "update_account.json",
+    "upsert_account_updated.json",
+    "upsert_contact_updated.json",
+    "upsert_contact_with_lookup_updated.json",
 ]
 
 
@@ -42,7 +50,12 @@ def test_the_fast_path_reads_every_recorded_answer_as_the_model_does(name: str) 
     [
         {"code": "SUCCESS", "details": {"id": 5545000000001000010}, "message": "ok", "status": "SUCCESS"},
         {"code": "SUCCESS", "details": {"id": "1"}, "message": "ok"},
-        {"code": "DUPLICATE_DATA", "details": {"id": "9", "api_name": "Email"}, "message": "dup", "status": "error"},
+        {
+            "code": "DUPLICATE_DATA",
+            "details": {"id": "9", "api_name": "Email"},
+            "message": "dup",
+            "status": "error",
+        },
         {"code": "SUCCESS", "message": "ok", "status": "success", "id": "7"},
         {"code": "SUCCESS", "details": {"id": True}, "status": "success"},
         {"code": 200, "details": {"id": "3"}, "status": "success"},  # odd types: the model decides

@@ -17,7 +17,9 @@ from bigin_async.bulk import BulkProgress
 
 
 def contacts(n: int, start: int = 0, **extra: Any) -> list[dict[str, Any]]:
-    return [{"Last_Name": f"Doe {i}", "Email": f"person{i}@example.com", **extra} for i in range(start, start + n)]
+    return [
+        {"Last_Name": f"Doe {i}", "Email": f"person{i}@example.com", **extra} for i in range(start, start + n)
+    ]
 
 
 def stored(emulator: BiginEmulator, module: str = "Contacts") -> list[dict[str, Any]]:
@@ -80,7 +82,12 @@ async def test_partial_update_failure_names_the_unknown_id() -> None:
         result = await bigin.contacts.bulk_update(changes)
     assert [o.status for o in result.outcomes] == ["success", "success", "error", "success", "success"]
     assert result.outcomes[2].code == "INVALID_DATA"
-    assert [emulator.store.table("Contacts").get(i)["Phone"] for i in ids] == ["555-0", "555-1", "555-2", "555-3"]
+    assert [emulator.store.table("Contacts").get(i)["Phone"] for i in ids] == [
+        "555-0",
+        "555-1",
+        "555-2",
+        "555-3",
+    ]
 
 
 async def test_inserts_whose_answer_is_lost_are_unknown_and_never_doubled() -> None:
@@ -105,7 +112,9 @@ async def test_inserts_whose_answer_is_lost_are_unknown_and_never_doubled() -> N
 
 async def test_upserts_under_5xx_drops_and_429_bursts_leave_every_record_exactly_once() -> None:
     # Seed 8 deals every kind of fault among the first 50 calls (4 drops after the write among them).
-    plan = FaultPlan(seed=8, error_500=0.05, error_503=0.05, drop_before=0.025, drop_after=0.025, error_429=0.02)
+    plan = FaultPlan(
+        seed=8, error_500=0.05, error_503=0.05, drop_before=0.025, drop_after=0.025, error_429=0.02
+    )
     # A server that takes 4 calls at once while the client sends 10: bursts of immediate 429s.
     emulator = BiginEmulator(faults=plan, limits=ServerLimits(latency=0.002, max_concurrency=4))
     already = emulator.insert_records("Contacts", contacts(500, Phone="old"))
@@ -113,7 +122,13 @@ async def test_upserts_under_5xx_drops_and_429_bursts_leave_every_record_exactly
     async with emulator.client(max_retries=25, retry_backoff_seconds=0.005, max_retry_after=1) as bigin:
         result = await bigin.contacts.bulk_upsert(contacts(5000, Phone="new"), ["Email"])
     counters = emulator.counters.snapshot()
-    assert set(counters["faults_injected"]) == {"error_500", "error_503", "drop_before", "drop_after", "error_429"}
+    assert set(counters["faults_injected"]) == {
+        "error_500",
+        "error_503",
+        "drop_before",
+        "drop_after",
+        "error_429",
+    }
     assert counters["rejected_by_limit"].get("concurrency", 0) >= 1
     assert result.ok and result.counts["success"] == 5000
     counts = email_counts(emulator)

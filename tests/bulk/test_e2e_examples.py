@@ -50,6 +50,8 @@ async def test_import_leads_creates_then_updates_companies_contacts_and_deals() 
     assert john is not None and john["Account_Name"]["id"] == acme_id
     deals = emulator.store.table("Pipelines")
     [deal] = [deals.get(i) for i in deals.find_equal("Deal_Name", example.deal_name(example.LEADS[0]))]
-    assert deal is not None and deal["Contact_Name"]["id"] == john_id and deal["Account_Name"]["id"] == acme_id
+    assert (
+        deal is not None and deal["Contact_Name"]["id"] == john_id and deal["Account_Name"]["id"] == acme_id
+    )
     assert deal["Amount"] == 25000 and deal["Stage"] == "Qualification"
     assert "Success: 63, Failed: 1" in example.describe(first)

@@ -40,8 +40,21 @@ def anyio_backend() -> str:
 
 def import_argv(source: Path, journal: Path, url: str) -> list[str]:
     return [
-        sys.executable, "-m", "bigin_async.cli", "import", "Contacts", str(source),
-        "--mode", "upsert", "--unique", "Email", "--journal", str(journal), "--emulator", url, "--no-progress",
+        sys.executable,
+        "-m",
+        "bigin_async.cli",
+        "import",
+        "Contacts",
+        str(source),
+        "--mode",
+        "upsert",
+        "--unique",
+        "Email",
+        "--journal",
+        str(journal),
+        "--emulator",
+        url,
+        "--no-progress",
     ]
 
 
@@ -59,7 +72,9 @@ def upserts(emulator: BiginEmulator) -> int:
 
 
 @pytest.mark.parametrize("torn", [False, True], ids=["clean-tail", "torn-tail"])
-async def test_killed_import_resumed_with_its_journal_ends_like_a_clean_run(tmp_path: Path, torn: bool) -> None:
+async def test_killed_import_resumed_with_its_journal_ends_like_a_clean_run(
+    tmp_path: Path, torn: bool
+) -> None:
     source = write_csv(
         tmp_path / "contacts.csv",
         [FIELDS] + [[str(r[name]) for name in FIELDS] for r in SeedGenerator(7).contacts(RECORDS)],
@@ -69,11 +84,16 @@ async def test_killed_import_resumed_with_its_journal_ends_like_a_clean_run(tmp_
     trap = ArrivalTrap(emulator.app, CALLS // 3, lambda scope: str(scope["path"]).endswith("/upsert"))
     async with serve(trap, port=0) as url:
         process = await anyio.open_process(
-            import_argv(source, journal, url), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=clean_env()
+            import_argv(source, journal, url),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=clean_env(),
         )
         async with process:
             await kill_when_reached(process, trap, limit=120)
-            assert process.returncode is not None and process.returncode < 0, "the import finished before the kill"
+            assert process.returncode is not None and process.returncode < 0, (
+                "the import finished before the kill"
+            )
         killed_at = upserts(emulator)
         logged = [json.loads(line) for line in journal.read_text().splitlines() if line.endswith("}")]
         pending = {i for line in logged if line["t"] == "pending" for i in line["i"]}
@@ -101,7 +121,9 @@ async def test_killed_import_resumed_with_its_journal_ends_like_a_clean_run(tmp_
 
     clean = BiginEmulator()
     async with clean.serve(port=0) as url:
-        done = await anyio.run_process(import_argv(source, tmp_path / "clean.journal", url), check=False, env=clean_env())
+        done = await anyio.run_process(
+            import_argv(source, tmp_path / "clean.journal", url), check=False, env=clean_env()
+        )
         assert done.returncode == 0, done.stderr.decode()
     assert upserts(clean) == CALLS
     assert store_contents(emulator) == store_contents(clean)

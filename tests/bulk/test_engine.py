@@ -41,7 +41,9 @@ async def test_invalid_records_fail_alone_without_sinking_their_batch() -> None:
     async with sink.client() as bigin:
         result = await bigin.contacts.bulk_create(records)
     assert [o.status for o in result.outcomes] == ["success", "error", "success", "error", "success", "error"]
-    assert result.outcomes[1].code == "MANDATORY_NOT_FOUND" and result.outcomes[1].details == {"api_name": "Last_Name"}
+    assert result.outcomes[1].code == "MANDATORY_NOT_FOUND" and result.outcomes[1].details == {
+        "api_name": "Last_Name"
+    }
     assert result.outcomes[3].code == "INVALID_INPUT"
     assert sink.batch_sizes == [3]
     with pytest.raises(BulkWriteError) as info:
@@ -52,8 +54,18 @@ async def test_invalid_records_fail_alone_without_sinking_their_batch() -> None:
 async def test_partial_failure_lands_on_the_right_records() -> None:
     def entry(position: int, record: dict[str, Any]) -> dict[str, Any]:
         if record["Last_Name"].endswith("7"):
-            return {"code": "DUPLICATE_DATA", "details": {"api_name": "Email", "id": "123"}, "message": "duplicate data", "status": "error"}
-        return {"code": "SUCCESS", "details": {"id": str(position + 1)}, "message": "record added", "status": "success"}
+            return {
+                "code": "DUPLICATE_DATA",
+                "details": {"api_name": "Email", "id": "123"},
+                "message": "duplicate data",
+                "status": "error",
+            }
+        return {
+            "code": "SUCCESS",
+            "details": {"id": str(position + 1)},
+            "message": "record added",
+            "status": "success",
+        }
 
     sink = CountingSink(entry)
     async with sink.client() as bigin:
@@ -74,7 +86,9 @@ async def test_dropped_insert_batches_are_unknown_and_never_resent() -> None:
         calls += 1
         raise httpx.RemoteProtocolError("connection dropped")
 
-    async with BiginClient(client_id="a", client_secret="b", refresh_token="c", transport=httpx.MockTransport(handler)) as bigin:
+    async with BiginClient(
+        client_id="a", client_secret="b", refresh_token="c", transport=httpx.MockTransport(handler)
+    ) as bigin:
         result = await bigin.contacts.bulk_create(contacts(150))
     assert calls == 2
     assert result.counts["unknown"] == 150 and all(o.code == "UNKNOWN_FATE" for o in result.unknown)
@@ -86,7 +100,9 @@ async def test_auth_failure_aborts_and_reports_what_was_read() -> None:
             return httpx.Response(200, json={"error": "invalid_code"})
         raise AssertionError("nothing may be sent without a token")
 
-    async with BiginClient(client_id="a", client_secret="b", refresh_token="c", transport=httpx.MockTransport(handler)) as bigin:
+    async with BiginClient(
+        client_id="a", client_secret="b", refresh_token="c", transport=httpx.MockTransport(handler)
+    ) as bigin:
         with pytest.raises(BulkAbortedError) as info:
             await bigin.contacts.bulk_create(contacts(10_000))
     result = info.value.result
@@ -125,8 +141,10 @@ async def test_journal_pending_inserts_become_unknown_not_duplicates(tmp_path: P
 
     hashes = [record_hash(r, version=2) for r in contacts(3)]  # 64 bits, as format 1 wrote them
     journal.write_text(
-        json.dumps({"t": "header", "module": "Contacts", "mode": "create", "v": 1}) + "\n"
-        + json.dumps({"t": "pending", "i": [0, 1, 2], "h": hashes}) + "\n"
+        json.dumps({"t": "header", "module": "Contacts", "mode": "create", "v": 1})
+        + "\n"
+        + json.dumps({"t": "pending", "i": [0, 1, 2], "h": hashes})
+        + "\n"
         + '{"t": "done", "o": [{"i": 0, "h"'  # torn line from the crash
     )
     sink = CountingSink()
@@ -149,7 +167,9 @@ async def test_streaming_writer_flushes_full_batches_and_the_last_partial() -> N
     sink = CountingSink()
     seen: list[int] = []
     async with sink.client() as bigin:
-        async with bigin.contacts.bulk_writer(mode="upsert", duplicate_check_fields=["Email"], on_result=lambda o: seen.append(o.index)) as writer:
+        async with bigin.contacts.bulk_writer(
+            mode="upsert", duplicate_check_fields=["Email"], on_result=lambda o: seen.append(o.index)
+        ) as writer:
             for record in contacts(230):
                 await writer.add(record)
         result = writer.result
@@ -166,7 +186,9 @@ async def test_async_iterable_input_and_progress() -> None:
     sink = CountingSink()
     progress: list[int] = []
     async with sink.client() as bigin:
-        result = await bigin.contacts.bulk_create(produce(), on_progress=lambda p: progress.append(p.processed))
+        result = await bigin.contacts.bulk_create(
+            produce(), on_progress=lambda p: progress.append(p.processed)
+        )
     assert result.total == 120 and progress[-1] == 120
 
 
@@ -199,7 +221,13 @@ def test_one_million_records_stream_with_bounded_memory() -> None:
         sys.stdout.write(json.dumps({"count": count, "records": records, "calls": calls, "growth_kb": after - before}))
         """
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600, cwd=Path(__file__).parents[2])
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=Path(__file__).parents[2],
+    )
     assert out.returncode == 0, out.stderr
     figures = json.loads(out.stdout)
     assert figures["count"] == figures["records"] == 1_000_000
@@ -226,18 +254,32 @@ async def test_a_batch_where_every_record_fails_keeps_each_records_own_error() -
     async with emulator.client() as bigin:
         await bigin.contacts.create({"Last_Name": "A", "Email": "a@example.com"})
         result = await bigin.contacts.bulk_create(
-            [{"Last_Name": "B", "Email": "a@example.com"}, {"Last_Name": "C", "Email": "c@example.com", "Owner": {"id": "1"}}]
+            [
+                {"Last_Name": "B", "Email": "a@example.com"},
+                {"Last_Name": "C", "Email": "c@example.com", "Owner": {"id": "1"}},
+            ]
         )
-    assert [(o.status, o.code) for o in result.outcomes] == [("error", "DUPLICATE_DATA"), ("error", "INVALID_DATA")]
-    assert result.outcomes[0].details["api_name"] == "Email" and result.outcomes[1].details["api_name"] == "Owner"
+    assert [(o.status, o.code) for o in result.outcomes] == [
+        ("error", "DUPLICATE_DATA"),
+        ("error", "INVALID_DATA"),
+    ]
+    assert (
+        result.outcomes[0].details["api_name"] == "Email"
+        and result.outcomes[1].details["api_name"] == "Owner"
+    )
 
 
 async def test_a_request_level_4xx_fails_the_batch_with_its_code() -> None:
     async def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/token"):
             return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
-        return httpx.Response(400, json={"code": "INVALID_MODULE", "details": {}, "message": "invalid module", "status": "error"})
+        return httpx.Response(
+            400,
+            json={"code": "INVALID_MODULE", "details": {}, "message": "invalid module", "status": "error"},
+        )
 
-    async with BiginClient(client_id="a", client_secret="b", refresh_token="c", transport=httpx.MockTransport(handler)) as bigin:
+    async with BiginClient(
+        client_id="a", client_secret="b", refresh_token="c", transport=httpx.MockTransport(handler)
+    ) as bigin:
         result = await bigin.module("Nope").bulk_create([{"Name": "x"}, {"Name": "y"}])
     assert [(o.status, o.code) for o in result.outcomes] == [("error", "INVALID_MODULE")] * 2

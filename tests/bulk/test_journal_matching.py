@@ -31,17 +31,24 @@ def names(emulator: BiginEmulator) -> list[str]:
 
 # -- 2: canonical fingerprints --------------------------------------------------------------------
 
+
 def test_fingerprints_ignore_how_equal_numbers_and_sets_are_spelled() -> None:
     def fp(record: dict[str, Any]) -> str:
         return record_hash(check_record(record, "Contacts"))
 
-    assert fp({"Last_Name": "a", "N": 1}) == fp({"Last_Name": "a", "N": 1.0}) == fp({"Last_Name": "a", "N": Decimal("1.0")})
+    assert (
+        fp({"Last_Name": "a", "N": 1})
+        == fp({"Last_Name": "a", "N": 1.0})
+        == fp({"Last_Name": "a", "N": Decimal("1.0")})
+    )
     assert fp({"Last_Name": "a", "N": 1}) != fp({"Last_Name": "a", "N": True})
     assert fp({"Last_Name": "a", "N": 1.5}) == fp({"Last_Name": "a", "N": Decimal("1.50")})
     assert fp({"Last_Name": "a", "S": {"x", "y", "z"}}) == fp({"Last_Name": "a", "S": ["z", "y", "x"][::-1]})
     assert fp({"Last_Name": "a", "D": {"b": 1, "a": 2}}) == fp({"Last_Name": "a", "D": {"a": 2, "b": 1}})
     assert fp({"Last_Name": "a", "N": 1}) != fp({"Last_Name": "a", "N": "1"})
-    assert fp({"Last_Name": "a", "L": [1, 2]}) != fp({"Last_Name": "a", "L": [2, 1]})  # lists keep their order
+    assert fp({"Last_Name": "a", "L": [1, 2]}) != fp(
+        {"Last_Name": "a", "L": [2, 1]}
+    )  # lists keep their order
 
 
 def test_a_set_goes_on_the_wire_sorted() -> None:
@@ -65,7 +72,9 @@ def test_fingerprints_and_wire_forms_are_the_same_in_every_process_whatever_the_
     seen = set()
     for seed in ("0", "1", "2", "3", "4", "12345"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        out = subprocess.run([sys.executable, "-c", _PROBE], cwd=ROOT, env=env, capture_output=True, check=True, text=True)
+        out = subprocess.run(
+            [sys.executable, "-c", _PROBE], cwd=ROOT, env=env, capture_output=True, check=True, text=True
+        )
         seen.add(out.stdout.strip())
     assert len(seen) == 1, seen
 
@@ -86,19 +95,28 @@ anyio.run(main)
 """
 
 
-def test_a_resumed_create_in_another_process_with_another_hash_seed_sends_nothing_again(tmp_path: Path) -> None:
+def test_a_resumed_create_in_another_process_with_another_hash_seed_sends_nothing_again(
+    tmp_path: Path,
+) -> None:
     journal = str(tmp_path / "j")
     runs = []
     for seed in ("1", "2", "3"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        out = subprocess.run([sys.executable, "-c", _RESUME, journal], cwd=ROOT, env=env, capture_output=True,
-                             check=True, text=True)
+        out = subprocess.run(
+            [sys.executable, "-c", _RESUME, journal],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            check=True,
+            text=True,
+        )
         runs.append(json.loads(out.stdout))
     assert runs[0] == {"sent": 150, "skipped": 0, "ok": True}
     assert runs[1] == runs[2] == {"sent": 0, "skipped": 150, "ok": True}
 
 
 # -- 3: matching by fingerprint, not position -----------------------------------------------------
+
 
 async def test_a_reordered_input_is_matched_record_by_record(tmp_path: Path) -> None:
     journal = str(tmp_path / "j")
@@ -152,12 +170,16 @@ async def test_a_crashed_insert_is_unknown_wherever_it_moved_to(tmp_path: Path) 
     emulator = BiginEmulator()
     records = people(300)
     result, _ = await run_once(
-        emulator, lambda b: b.contacts.bulk_create(records, journal=journal, batch_size=100), crash_at=2,
+        emulator,
+        lambda b: b.contacts.bulk_create(records, journal=journal, batch_size=100),
+        crash_at=2,
         max_concurrency=1,
     )
     assert result is None
     before = names(emulator)
-    again, _ = await run_once(emulator, lambda b: b.contacts.bulk_create(people(20, 900) + records[::-1], journal=journal))
+    again, _ = await run_once(
+        emulator, lambda b: b.contacts.bulk_create(people(20, 900) + records[::-1], journal=journal)
+    )
     assert again is not None
     assert names(emulator) == sorted(set(names(emulator)))  # nothing doubled
     assert len(before) == 200 and len(names(emulator)) == 320
@@ -173,9 +195,19 @@ def test_load_keeps_compact_entries_not_whole_outcomes(tmp_path: Path) -> None:
     header = {"t": "header", "module": "Contacts", "mode": "create", "v": 2}
     lines = [json.dumps(header)]
     for batch in range(50):
-        items = [{"i": batch * 100 + n, "h": f"{batch * 100 + n:016x}", "s": "success", "a": "insert",
-                  "id": str(7 * 10**18 + batch * 100 + n)} for n in range(100)]
-        lines.append(json.dumps({"t": "pending", "i": [it["i"] for it in items], "h": [it["h"] for it in items]}))
+        items = [
+            {
+                "i": batch * 100 + n,
+                "h": f"{batch * 100 + n:016x}",
+                "s": "success",
+                "a": "insert",
+                "id": str(7 * 10**18 + batch * 100 + n),
+            }
+            for n in range(100)
+        ]
+        lines.append(
+            json.dumps({"t": "pending", "i": [it["i"] for it in items], "h": [it["h"] for it in items]})
+        )
         lines.append(json.dumps({"t": "done", "o": items}))
     path.write_text("\n".join(lines) + "\n")
     journal = Journal(path, module="Contacts", mode="create")

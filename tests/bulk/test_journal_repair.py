@@ -23,7 +23,9 @@ def names(emulator: BiginEmulator) -> list[str]:
     return sorted(str(r["Last_Name"]) for r in emulator.store.table("Contacts"))
 
 
-async def test_a_torn_tail_is_cut_before_the_next_run_appends_so_its_pending_marker_survives(tmp_path: Path) -> None:
+async def test_a_torn_tail_is_cut_before_the_next_run_appends_so_its_pending_marker_survives(
+    tmp_path: Path,
+) -> None:
     journal = tmp_path / "j"
     emulator = BiginEmulator()
     # Run 1 completes 2 batches; its last line (the second batch's outcomes) is torn by a crash.
@@ -44,19 +46,41 @@ async def test_a_torn_tail_is_cut_before_the_next_run_appends_so_its_pending_mar
     assert third.counts["skipped"] == 300
 
 
-@pytest.mark.parametrize("line", ["7", "null", '{"t": "pending"}', '{"t": "done", "o": [{"i": 0}]}', '"text"',
-                                  '{"t": "pending", "i": [0, 1], "h": ["a"]}', '{"t": "what"}'])
-async def test_valid_json_that_is_not_a_journal_record_is_a_typed_error_naming_the_line(tmp_path: Path, line: str) -> None:
+@pytest.mark.parametrize(
+    "line",
+    [
+        "7",
+        "null",
+        '{"t": "pending"}',
+        '{"t": "done", "o": [{"i": 0}]}',
+        '"text"',
+        '{"t": "pending", "i": [0, 1], "h": ["a"]}',
+        '{"t": "what"}',
+    ],
+)
+async def test_valid_json_that_is_not_a_journal_record_is_a_typed_error_naming_the_line(
+    tmp_path: Path, line: str
+) -> None:
     path = tmp_path / "j"
-    path.write_text(json.dumps({"t": "header", "module": "Contacts", "mode": "create", "v": 2}) + "\n" + line + "\n")
+    path.write_text(
+        json.dumps({"t": "header", "module": "Contacts", "mode": "create", "v": 2}) + "\n" + line + "\n"
+    )
     journal = Journal(path, module="Contacts", mode="create")
     with pytest.raises(JournalError, match="line 2") as raised:
         journal.load()
     assert isinstance(raised.value, BiginError) and raised.value.line == 2
 
 
-@pytest.mark.parametrize("header", ['{"t": "header", "module": "Contacts"', "12", '{"t": "pending", "i": [], "h": []}',
-                                    '{"t": "header", "module": 5, "mode": "create", "v": 2}', "garbage"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        '{"t": "header", "module": "Contacts"',
+        "12",
+        '{"t": "pending", "i": [], "h": []}',
+        '{"t": "header", "module": 5, "mode": "create", "v": 2}',
+        "garbage",
+    ],
+)
 async def test_a_damaged_header_is_refused_never_guessed_past(tmp_path: Path, header: str) -> None:
     path = tmp_path / "j"
     path.write_text(header + "\n" + json.dumps({"t": "pending", "i": [0], "h": ["00"]}) + "\n")
@@ -67,7 +91,9 @@ async def test_a_damaged_header_is_refused_never_guessed_past(tmp_path: Path, he
 async def test_an_unreadable_line_in_the_middle_is_damage_not_a_torn_tail(tmp_path: Path) -> None:
     path = tmp_path / "j"
     header = json.dumps({"t": "header", "module": "Contacts", "mode": "create", "v": 2})
-    path.write_text(header + "\n" + '{"t": "pend\n' + json.dumps({"t": "pending", "i": [0], "h": ["00"]}) + "\n")
+    path.write_text(
+        header + "\n" + '{"t": "pend\n' + json.dumps({"t": "pending", "i": [0], "h": ["00"]}) + "\n"
+    )
     with pytest.raises(JournalError, match="line 2"):
         Journal(path, module="Contacts", mode="create").load()
 
@@ -93,7 +119,9 @@ async def test_a_torn_header_alone_means_nothing_was_logged(tmp_path: Path) -> N
     assert json.loads(path.read_text().splitlines()[0])["t"] == "header"
 
 
-async def test_the_module_check_is_a_journal_error_still_caught_as_a_configuration_error(tmp_path: Path) -> None:
+async def test_the_module_check_is_a_journal_error_still_caught_as_a_configuration_error(
+    tmp_path: Path,
+) -> None:
     from bigin_async import ConfigurationError
 
     path = tmp_path / "j"
@@ -119,13 +147,18 @@ async def test_a_version_1_journal_is_read_with_its_own_fingerprints(tmp_path: P
     hashes = [_legacy(r) for r in records]
     path = tmp_path / "old.journal"
     path.write_text(
-        json.dumps({"t": "header", "module": "Contacts", "mode": "create", "v": 1}) + "\n"
-        + json.dumps({"t": "pending", "i": [0, 1, 2], "h": hashes}) + "\n"
-        + json.dumps({"t": "done", "o": [{"i": 0, "h": hashes[0], "s": "success", "a": "insert", "id": "7"}]}) + "\n"
+        json.dumps({"t": "header", "module": "Contacts", "mode": "create", "v": 1})
+        + "\n"
+        + json.dumps({"t": "pending", "i": [0, 1, 2], "h": hashes})
+        + "\n"
+        + json.dumps({"t": "done", "o": [{"i": 0, "h": hashes[0], "s": "success", "a": "insert", "id": "7"}]})
+        + "\n"
     )
     emulator = BiginEmulator()
     async with emulator.client() as bigin:
-        result = await bigin.contacts.bulk_create([*records[::-1], {"Last_Name": "new", "Score": 1.0}], journal=str(path))
+        result = await bigin.contacts.bulk_create(
+            [*records[::-1], {"Last_Name": "new", "Score": 1.0}], journal=str(path)
+        )
     assert [o.status for o in result] == ["unknown", "unknown", "success", "success"]
     assert [o.from_journal for o in result] == [True, True, True, False]
     assert len(emulator.store.table("Contacts")) == 1
@@ -137,8 +170,11 @@ async def test_a_version_1_line_glued_onto_a_torn_fragment_is_recovered(tmp_path
     record = {"Last_Name": "Doe"}
     path = tmp_path / "old.journal"
     path.write_text(
-        json.dumps({"t": "header", "module": "Contacts", "mode": "create", "v": 1}) + "\n"
-        + '{"t":"done","o":[{"i":0,"h"' + json.dumps({"t": "pending", "i": [0], "h": [_legacy(record)]}) + "\n"
+        json.dumps({"t": "header", "module": "Contacts", "mode": "create", "v": 1})
+        + "\n"
+        + '{"t":"done","o":[{"i":0,"h"'
+        + json.dumps({"t": "pending", "i": [0], "h": [_legacy(record)]})
+        + "\n"
     )
     emulator = BiginEmulator()
     async with emulator.client() as bigin:

@@ -86,14 +86,19 @@ class AccountsServer:
         if mode == "hang":
             await anyio.sleep_forever()
         if mode == "slow":
-            await stream.send(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{")
+            await stream.send(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"
+            )
             for _ in range(100_000):  # a byte every 50 ms: each socket read gets something
                 await anyio.sleep(0.05)
                 await stream.send(b" ")
             return
         if mode == "ok":
             self.minted += 1
-            status, body = 200, {"access_token": f"1000.minted-{self.minted}", "expires_in": 3600, "token_type": "Bearer"}
+            status, body = (
+                200,
+                {"access_token": f"1000.minted-{self.minted}", "expires_in": 3600, "token_type": "Bearer"},
+            )
         elif mode == "500":
             status, body = 500, {"error": "internal_error"}
         elif mode == "invalid_code":
@@ -103,7 +108,9 @@ class AccountsServer:
         else:
             raise AssertionError(f"unknown mode {mode!r}")
         payload = json.dumps(body).encode()
-        head = f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+        head = (
+            f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+        )
         await stream.send(head.encode() + payload)
 
 

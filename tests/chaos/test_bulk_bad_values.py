@@ -33,16 +33,39 @@ class Opaque:
 
 def bad_values() -> list[Any]:
     return [
-        b"raw", bytearray(b"raw"), memoryview(b"raw"), Opaque(), object(), math.nan, math.inf, -math.inf,
-        Decimal("NaN"), Decimal("sNaN"), Decimal("Infinity"), datetime(2026, 2, 6, 9, 30), [1, b"x"],
-        {"id": Opaque()}, (1.0, math.nan), {b"x"}, {"deep": [{"deeper": [datetime(2026, 1, 1)]}]},
-        {1.5: "float key ok", "bad": {Opaque(): 1}}, range(3), (x for x in "gen"),
+        b"raw",
+        bytearray(b"raw"),
+        memoryview(b"raw"),
+        Opaque(),
+        object(),
+        math.nan,
+        math.inf,
+        -math.inf,
+        Decimal("NaN"),
+        Decimal("sNaN"),
+        Decimal("Infinity"),
+        datetime(2026, 2, 6, 9, 30),
+        [1, b"x"],
+        {"id": Opaque()},
+        (1.0, math.nan),
+        {b"x"},
+        {"deep": [{"deeper": [datetime(2026, 1, 1)]}]},
+        {1.5: "float key ok", "bad": {Opaque(): 1}},
+        range(3),
+        (x for x in "gen"),
     ]
 
 
 GOOD_EXTRAS: list[Any] = [
-    Decimal("12.50"), date(2026, 2, 6), datetime(2026, 2, 6, 9, 30, tzinfo=timezone(timedelta(hours=-8))),
-    1.25, {"id": "7000000000000000001"}, ("a", "b"), frozenset({"x", "y"}), None, True,
+    Decimal("12.50"),
+    date(2026, 2, 6),
+    datetime(2026, 2, 6, 9, 30, tzinfo=timezone(timedelta(hours=-8))),
+    1.25,
+    {"id": "7000000000000000001"},
+    ("a", "b"),
+    frozenset({"x", "y"}),
+    None,
+    True,
 ]
 
 
@@ -99,13 +122,22 @@ async def test_bad_values_through_a_bulk_writer(tmp_path: Path) -> None:
 # -- wire_value on random nests ---------------------------------------------------------------------
 
 leaves_good = st.one_of(
-    st.text(max_size=5), st.integers(), st.booleans(), st.none(),
-    st.floats(allow_nan=False, allow_infinity=False), st.decimals(allow_nan=False, allow_infinity=False),
-    st.dates(), st.datetimes(timezones=st.just(timezone.utc)),
+    st.text(max_size=5),
+    st.integers(),
+    st.booleans(),
+    st.none(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.decimals(allow_nan=False, allow_infinity=False),
+    st.dates(),
+    st.datetimes(timezones=st.just(timezone.utc)),
 )
 leaves_bad = st.one_of(
-    st.binary(max_size=3), st.just(math.nan), st.just(math.inf), st.just(Decimal("NaN")),
-    st.datetimes(timezones=st.none()), st.builds(Opaque),
+    st.binary(max_size=3),
+    st.just(math.nan),
+    st.just(math.inf),
+    st.just(Decimal("NaN")),
+    st.datetimes(timezones=st.none()),
+    st.builds(Opaque),
 )
 
 
@@ -113,7 +145,8 @@ def nests(leaves: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.recursive(
         leaves,
         lambda inner: st.one_of(
-            st.lists(inner, max_size=3), st.tuples(inner, inner),
+            st.lists(inner, max_size=3),
+            st.tuples(inner, inner),
             st.dictionaries(st.text(max_size=3), inner, max_size=3),
             st.frozensets(st.one_of(st.text(max_size=3), st.integers()), max_size=4),
         ),
@@ -125,7 +158,9 @@ def nests(leaves: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 @given(nests(leaves_good))
 def test_good_nests_become_json_the_same_way_every_time(value: Any) -> None:
     first = wire_value(value)
-    assert json.dumps(first, allow_nan=False, sort_keys=True) == json.dumps(wire_value(value), allow_nan=False, sort_keys=True)
+    assert json.dumps(first, allow_nan=False, sort_keys=True) == json.dumps(
+        wire_value(value), allow_nan=False, sort_keys=True
+    )
 
 
 @settings(max_examples=200, deadline=None)

@@ -104,7 +104,9 @@ async def test_bulk_upsert_under_faults_neither_doubles_nor_loses() -> None:
             assert all(count == 1 for count in store_emails(emulator).values())
             # Upsert is safe to send again: whatever did not succeed converges on a second pass.
             again = [records[o.index] for o in result.outcomes if not o.ok]
-            retried = await client.contacts.bulk_upsert(again, duplicate_check_fields=["Email"]) if again else None
+            retried = (
+                await client.contacts.bulk_upsert(again, duplicate_check_fields=["Email"]) if again else None
+            )
     if retried is not None:
         check_reported_once(retried, len(again))
     stored = store_emails(emulator)
@@ -146,7 +148,9 @@ async def test_bulk_create_under_faults_reports_every_record_and_doubles_none() 
 async def test_list_get_create_and_search_against_zoho() -> None:
     clock = FakeClock()
     emulator = BiginEmulator(realism="zoho", clock=clock)
-    emulator.insert_records("Contacts", [{"Last_Name": f"Seed {i}", "Email": f"seed{i}@x.com"} for i in range(250)])
+    emulator.insert_records(
+        "Contacts", [{"Last_Name": f"Seed {i}", "Email": f"seed{i}@x.com"} for i in range(250)]
+    )
     with anyio.fail_after(BOUND):
         async with emulator.client(**FAST) as client:
             await warm(client)
@@ -278,12 +282,16 @@ async def test_bulk_create_over_sockets_with_hung_up_connections() -> None:
                 result = await client.contacts.bulk_create(records, batch_size=20)  # 15 calls, 10 at a time
                 with pytest.raises(AmbiguousWriteError):  # the 3rd call on one connection is hung up
                     for i in range(3):
-                        await client.contacts.create({"Last_Name": f"Single {i}", "Email": f"single{i}@x.com"})
+                        await client.contacts.create(
+                            {"Last_Name": f"Single {i}", "Email": f"single{i}@x.com"}
+                        )
     check_reported_once(result, len(records))
     stored = store_emails(emulator)
     assert all(stored[e] <= 1 for e in wanted)
     for outcome in result.outcomes:
-        assert (stored[wanted[outcome.index]] == 1) is (outcome.status == "success")  # hung up = never applied
+        assert (stored[wanted[outcome.index]] == 1) is (
+            outcome.status == "success"
+        )  # hung up = never applied
     assert result.unknown, "some batches went out on hung-up connections"
 
 

@@ -35,12 +35,23 @@ GOOD: dict[str, Any] = {
     "channel_id": "1000000068001",
     "token": TOKEN,
 }
-FIELDS = ["module", "operation", "ids", "channel_id", "server_time", "resource_uri", "query_params", "affected_fields"]
+FIELDS = [
+    "module",
+    "operation",
+    "ids",
+    "channel_id",
+    "server_time",
+    "resource_uri",
+    "query_params",
+    "affected_fields",
+]
 HOSTILE = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=20,
 )
 # Any string a JSON body can carry, lone surrogates included (JSON escapes them as \\udXXX).
@@ -175,7 +186,9 @@ def test_a_huge_body_is_refused_whatever_it_holds(size: int) -> None:
         b'{"token": "\xed\xa0\x80"}',  # a surrogate encoded as UTF-8: not valid UTF-8
         "\ufeff" + json.dumps(GOOD),  # a BOM before the JSON
         b"\xff\xfe" + json.dumps(GOOD).encode("utf-16-le"),
-        json.dumps(GOOD).replace('"7618134000000632028"]', "9" * 5000 + "]"),  # past Python's int-from-text limit
+        json.dumps(GOOD).replace(
+            '"7618134000000632028"]', "9" * 5000 + "]"
+        ),  # past Python's int-from-text limit
         json.dumps(GOOD).replace('"update"', "NaN"),
         json.dumps(GOOD).replace("1531904310044", "1e999"),
     ],
@@ -188,8 +201,32 @@ def test_surrogates_encodings_and_odd_numbers_are_typed(body: str | bytes) -> No
 
 @pytest.mark.parametrize(
     "ids",
-    [["1e3"], [" 12"], ["12 "], ["\u0661\u0662\u0663"], ["\uff11\uff12"], ["12\n"], ["+12"], ["-12"], ["0x1f"],
-     ["1_000"], [""], ["9" * 31], [12.0], [1e3], [True], [None], [[]], [{}], [-1], [0], "12", 12, None, {}],
+    [
+        ["1e3"],
+        [" 12"],
+        ["12 "],
+        ["\u0661\u0662\u0663"],
+        ["\uff11\uff12"],
+        ["12\n"],
+        ["+12"],
+        ["-12"],
+        ["0x1f"],
+        ["1_000"],
+        [""],
+        ["9" * 31],
+        [12.0],
+        [1e3],
+        [True],
+        [None],
+        [[]],
+        [{}],
+        [-1],
+        [0],
+        "12",
+        12,
+        None,
+        {},
+    ],
 )
 def test_ids_that_are_not_bigin_ids_are_refused(ids: Any) -> None:
     for raw in ({**GOOD, "ids": ids}, json.dumps({**GOOD, "ids": ids})):
@@ -207,8 +244,25 @@ def test_channel_ids_that_are_not_bigin_ids_are_refused(channel_id: Any) -> None
 
 @pytest.mark.parametrize(
     "module",
-    ["../settings", "..", "Contacts/../settings", "Contacts?x=1", "Contacts#", "Contacts\n", " Contacts", "%2e%2e",
-     "Cöntacts", "1Contacts", "_Contacts", "", "a" * 101, 5, None, ["Contacts"], {"api_name": "Contacts"}],
+    [
+        "../settings",
+        "..",
+        "Contacts/../settings",
+        "Contacts?x=1",
+        "Contacts#",
+        "Contacts\n",
+        " Contacts",
+        "%2e%2e",
+        "Cöntacts",
+        "1Contacts",
+        "_Contacts",
+        "",
+        "a" * 101,
+        5,
+        None,
+        ["Contacts"],
+        {"api_name": "Contacts"},
+    ],
 )
 def test_module_names_that_could_rewrite_a_url_are_refused(module: Any) -> None:
     with pytest.raises(InvalidNotificationError):

@@ -75,7 +75,9 @@ def reshape(records: list[dict[str, Any]], run: Run, number: int) -> list[dict[s
         rng.shuffle(shuffled)
         return shuffled
     if run.shape == "prefixed":
-        return [{"Last_Name": f"new{number}-{k}", "Description": "new"} for k in range(rng.randint(1, 15))] + records
+        return [
+            {"Last_Name": f"new{number}-{k}", "Description": "new"} for k in range(rng.randint(1, 15))
+        ] + records
     if run.shape == "edited":
         edited = [dict(r) for r in records]
         for k in rng.sample(range(len(edited)), min(3, len(edited))):
@@ -118,7 +120,12 @@ runs_strategy = st.lists(
     runs=runs_strategy,
 )
 async def test_any_crash_and_resume_ends_like_a_clean_run(
-    tmp_path_factory: pytest.TempPathFactory, mode: str, n: int, twins: int, keyless_every: int, batch_size: int,
+    tmp_path_factory: pytest.TempPathFactory,
+    mode: str,
+    n: int,
+    twins: int,
+    keyless_every: int,
+    batch_size: int,
     runs: list[Run],
 ) -> None:
     journal = str(tmp_path_factory.mktemp("journal") / "j")
@@ -150,7 +157,10 @@ async def test_any_crash_and_resume_ends_like_a_clean_run(
         crash_at = run.at if run is not None and run.crash == "cancel" else None
         tearing = run is not None and run.crash == "tear"
         died = False
-        with anyio.fail_after(60), dies_writing_journal_line(run.at if tearing else 0, run.tear if tearing else 0):
+        with (
+            anyio.fail_after(60),
+            dies_writing_journal_line(run.at if tearing else 0, run.tear if tearing else 0),
+        ):
             try:
                 result, trap = await run_once(emulator, work, crash_at=crash_at, max_concurrency=3, **FAST)
                 died = trap.crashed
@@ -241,17 +251,27 @@ class WriteCounter:
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])  # uvicorn serves the emulator to the children
 @pytest.mark.parametrize("seeds", [("1", "2", "3"), ("7", "0", "42")])
-async def test_killed_creates_resumed_under_other_hash_seeds_double_nothing(tmp_path: Path, seeds: tuple[str, ...]) -> None:
+async def test_killed_creates_resumed_under_other_hash_seeds_double_nothing(
+    tmp_path: Path, seeds: tuple[str, ...]
+) -> None:
     journal = str(tmp_path / "j")
     emulator = BiginEmulator()
     trap = WriteCounter(emulator.app)
     root = Path(__file__).resolve().parents[2]
     async with serve(trap, port=0) as url:
         for number, seed in enumerate(seeds):
-            env = {**{k: v for k, v in os.environ.items() if not k.startswith("BIGIN_")}, "PYTHONHASHSEED": seed}
+            env = {
+                **{k: v for k, v in os.environ.items() if not k.startswith("BIGIN_")},
+                "PYTHONHASHSEED": seed,
+            }
             last = number == len(seeds) - 1
-            process = await anyio.open_process([sys.executable, "-c", _SCRIPT, url, journal], cwd=root, env=env,
-                                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            process = await anyio.open_process(
+                [sys.executable, "-c", _SCRIPT, url, journal],
+                cwd=root,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
             async with process:
                 if not last:
                     # Kill the process when its 4th write call (of this run) reaches the server.
@@ -264,7 +284,9 @@ async def test_killed_creates_resumed_under_other_hash_seeds_double_nothing(tmp_
                             if process.returncode is None:
                                 process.kill()
                     await process.wait()
-                    assert process.returncode is not None and process.returncode < 0, "it ended before the kill"
+                    assert process.returncode is not None and process.returncode < 0, (
+                        "it ended before the kill"
+                    )
                 else:
                     with anyio.fail_after(60):
                         await process.wait()

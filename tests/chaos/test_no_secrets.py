@@ -39,19 +39,27 @@ SECRETS = [ACCESS, REFRESH, CLIENT_SECRET, CHANNEL_TOKEN, ZOHO_ACCESS]
 
 # How the echo answers: where (token endpoint or API) and in which shape.
 API_MODES = ["api_json_400", "api_data_400", "api_text_500", "api_html_502", "api_json_401"]
-OAUTH_MODES = ["oauth_form_description", "oauth_json_description", "oauth_headers_description", "oauth_400_echo",
-               "oauth_text_500"]
+OAUTH_MODES = [
+    "oauth_form_description",
+    "oauth_json_description",
+    "oauth_headers_description",
+    "oauth_400_echo",
+    "oauth_text_500",
+]
 
 
-def echo_answer(mode: str, method: str, target: str, headers: list[tuple[str, str]], body: bytes,
-                access: str) -> tuple[int, list[tuple[str, str]], bytes]:
+def echo_answer(
+    mode: str, method: str, target: str, headers: list[tuple[str, str]], body: bytes, access: str
+) -> tuple[int, list[tuple[str, str]], bytes]:
     """The echo server's answer: status, headers, body. Every answer repeats the request somewhere."""
     raw_head = f"{method} {target} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers)
     text_body = body.decode("utf-8", "replace")
     form = dict(parse_qsl(text_body))
     query = dict(parse_qsl(urlsplit(target).query))
-    echo_headers = [("X-Echo-Authorization", dict((k.lower(), v) for k, v in headers).get("authorization", "")),
-                    ("Set-Cookie", f"session={access}; Path=/")]
+    echo_headers = [
+        ("X-Echo-Authorization", dict((k.lower(), v) for k, v in headers).get("authorization", "")),
+        ("Set-Cookie", f"session={access}; Path=/"),
+    ]
     is_token_call = urlsplit(target).path.endswith("/oauth/v2/token")
 
     def as_json(status: int, payload: Any) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -66,19 +74,35 @@ def echo_answer(mode: str, method: str, target: str, headers: list[tuple[str, st
     if mode == "oauth_headers_description":
         return as_json(200, {"error": "invalid_client", "error_description": raw_head + "\r\n" + text_body})
     if mode == "oauth_400_echo":
-        return as_json(400, {"error": "Access Denied", "error_description": str(form), "echo": form, "headers": headers})
+        return as_json(
+            400, {"error": "Access Denied", "error_description": str(form), "echo": form, "headers": headers}
+        )
     if mode == "oauth_text_500":
         return 500, [("Content-Type", "text/plain"), *echo_headers], (raw_head + "\r\n" + text_body).encode()
-    echoed = {"headers": dict(headers), "header_list": headers, "query": query, "body": text_body,
-              "json": json.loads(body) if body.startswith(b"{") else None}
+    echoed = {
+        "headers": dict(headers),
+        "header_list": headers,
+        "query": query,
+        "body": text_body,
+        "json": json.loads(body) if body.startswith(b"{") else None,
+    }
     if mode == "api_json_400":
-        return as_json(400, {"code": "INVALID_DATA", "status": "error", "message": f"echo {raw_head} {text_body}",
-                             "details": echoed})
+        return as_json(
+            400,
+            {
+                "code": "INVALID_DATA",
+                "status": "error",
+                "message": f"echo {raw_head} {text_body}",
+                "details": echoed,
+            },
+        )
     if mode == "api_data_400":
         entry = {"code": "INVALID_DATA", "status": "error", "message": repr(echoed), "details": echoed}
         return as_json(400, {"data": [entry], "watch": [entry]})
     if mode == "api_json_401":
-        return as_json(401, {"code": "AUTHENTICATION_FAILURE", "status": "error", "message": raw_head, "details": echoed})
+        return as_json(
+            401, {"code": "AUTHENTICATION_FAILURE", "status": "error", "message": raw_head, "details": echoed}
+        )
     if mode == "api_text_500":
         return 500, [("Content-Type", "text/plain"), *echo_headers], (raw_head + "\r\n" + text_body).encode()
     if mode == "api_html_502":
@@ -125,8 +149,12 @@ class EchoServer:
                     if len(body) >= length:
                         break
                     body += await stream.receive()
-                status, answer_headers, payload = echo_answer(self.mode, method, target, headers, body, self.access)
-                head_out = f"HTTP/1.1 {status} Echo\r\nContent-Length: {len(payload)}\r\nConnection: close\r\n"
+                status, answer_headers, payload = echo_answer(
+                    self.mode, method, target, headers, body, self.access
+                )
+                head_out = (
+                    f"HTTP/1.1 {status} Echo\r\nContent-Length: {len(payload)}\r\nConnection: close\r\n"
+                )
                 head_out += "".join(f"{k}: {v}\r\n" for k, v in answer_headers)
                 await stream.send(head_out.encode("latin-1") + b"\r\n" + payload)
             except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
@@ -149,8 +177,14 @@ def exception_texts(error: BaseException) -> list[str]:
 
 def object_texts(bigin: BiginClient) -> list[str]:
     transport = bigin.transport
-    return [repr(bigin), str(bigin), repr(transport.settings), repr(transport.tokens),
-            repr(transport.tokens.current), repr(bigin.notifications)]
+    return [
+        repr(bigin),
+        str(bigin),
+        repr(transport.settings),
+        repr(transport.tokens),
+        repr(transport.tokens.current),
+        repr(bigin.notifications),
+    ]
 
 
 def assert_clean(texts: list[str], secrets: list[str]) -> None:
@@ -181,7 +215,9 @@ async def drive(bigin: BiginClient, call: str) -> BiginError:
         elif call == "insert":
             await bigin.contacts.create({"Last_Name": "Echo"})
         else:
-            await bigin.notifications.enable("42", ["Contacts.edit"], "https://hooks.example/in", CHANNEL_TOKEN)
+            await bigin.notifications.enable(
+                "42", ["Contacts.edit"], "https://hooks.example/in", CHANNEL_TOKEN
+            )
     return caught.value
 
 
@@ -204,12 +240,16 @@ async def test_an_echoing_server_on_a_socket_leaks_nothing(
 
 
 @pytest.mark.parametrize("mode", API_MODES + OAUTH_MODES)
-async def test_an_echoing_server_behind_respx_leaks_nothing(mode: str, caplog: pytest.LogCaptureFixture) -> None:
+async def test_an_echoing_server_behind_respx_leaks_nothing(
+    mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
+
     def answer(request: httpx.Request) -> httpx.Response:
         headers = [(k, v) for k, v in request.headers.multi_items()]
-        status, out, payload = echo_answer(mode, request.method, str(request.url.raw_path, "ascii"), headers,
-                                           request.content, ZOHO_ACCESS)
+        status, out, payload = echo_answer(
+            mode, request.method, str(request.url.raw_path, "ascii"), headers, request.content, ZOHO_ACCESS
+        )
         return httpx.Response(status, headers=out, content=payload)
 
     with respx.mock(assert_all_called=False) as router:
@@ -250,7 +290,9 @@ SHAPES = [
     "Set-Cookie: session={s}; Path=/",
     '{{"headers": {{"Authorization": "Bearer {s}"}}}}',
 ]
-secret_text = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPRSTUVWXYZ0123456789-_", min_size=8, max_size=40)
+secret_text = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPRSTUVWXYZ0123456789-_", min_size=8, max_size=40
+)
 
 
 # The secret alone holds a "Q", so finding it after redaction can only mean it leaked.
@@ -259,7 +301,9 @@ around = st.text(alphabet=st.characters(exclude_characters="Q"), max_size=40)
 
 @settings(max_examples=400, deadline=None)
 @given(around, st.sampled_from(SHAPES), secret_text, around)
-def test_a_secret_in_any_surrounding_text_is_redacted(prefix: str, shape: str, tail: str, suffix: str) -> None:
+def test_a_secret_in_any_surrounding_text_is_redacted(
+    prefix: str, shape: str, tail: str, suffix: str
+) -> None:
     secret = "Q" + tail
     text = prefix + " " + shape.format(s=secret) + suffix
     cleaned = redact_text(text)
@@ -279,8 +323,16 @@ def test_redaction_never_raises_and_is_idempotent(text: str) -> None:
 
 @pytest.mark.parametrize(
     "hostile",
-    ["token" * 200_000, "a" * 1_000_000, "'token', " * 100_000, '"token": "' + "x" * 1_000_000, "_" * 1_000_000 + "token=",
-     "Bearer " * 100_000, "1000.a." * 150_000, "x=" * 500_000],
+    [
+        "token" * 200_000,
+        "a" * 1_000_000,
+        "'token', " * 100_000,
+        '"token": "' + "x" * 1_000_000,
+        "_" * 1_000_000 + "token=",
+        "Bearer " * 100_000,
+        "1000.a." * 150_000,
+        "x=" * 500_000,
+    ],
 )
 def test_redaction_of_a_megabyte_of_hostile_text_ends(hostile: str) -> None:
     """No pattern backtracks per character (these took minutes with a naive key pattern)."""

@@ -43,7 +43,9 @@ def _answer(body: bytes, *, status: str = "200 OK", length: int | None = None) -
 
 
 OK = _answer(b'{"ok": true}')
-CREATED = _answer(b'{"data": [{"code": "SUCCESS", "status": "success", "details": {"id": "1"}}]}', status="201 Created")
+CREATED = _answer(
+    b'{"data": [{"code": "SUCCESS", "status": "success", "details": {"id": "1"}}]}', status="201 Created"
+)
 PROMISED = _answer(b"", length=1000)  # headers that promise a body of 1000 bytes
 
 
@@ -205,7 +207,10 @@ async def test_the_deadline_ends_the_call_whatever_the_timeout(mode: str) -> Non
 
 async def test_twenty_bounded_out_calls_leak_no_slot_and_no_pooled_connection() -> None:
     """A leaked connection per cut call would exhaust the pool (gate 2 + 5 spare) well before 20."""
-    async with running() as (server, url), client(url, max_concurrency=2, max_retries=0, timeout=0.3) as bigin:
+    async with (
+        running() as (server, url),
+        client(url, max_concurrency=2, max_retries=0, timeout=0.3) as bigin,
+    ):
         cut_by_deadline = bigin.with_options(timeout=30.0, deadline=0.3)
         with anyio.fail_after(SAFETY):
             for i in range(20):

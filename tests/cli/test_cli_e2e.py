@@ -33,13 +33,17 @@ def clean_env() -> dict[str, str]:
 
 
 async def test_import_with_a_bad_row_exits_1_and_the_results_file_names_the_row(tmp_path: Path) -> None:
-    rows = [["First_Name", "Last_Name", "Email"]] + [["P", f"Person {i}", f"person{i}@example.com"] for i in range(150)]
+    rows = [["First_Name", "Last_Name", "Email"]] + [
+        ["P", f"Person {i}", f"person{i}@example.com"] for i in range(150)
+    ]
     rows[42] = ["P", "Person 41", "person41-at-example.com"]  # data row 42, line 43: not an email
     source = write_csv(tmp_path / "people.csv", rows)
     emulator = BiginEmulator()
     async with emulator.serve(port=0) as url:
         done = await anyio.run_process(
-            bigin_argv("import", "Contacts", str(source), "--emulator", url, "--no-progress"), check=False, env=clean_env()
+            bigin_argv("import", "Contacts", str(source), "--emulator", url, "--no-progress"),
+            check=False,
+            env=clean_env(),
         )
     assert done.returncode == 1, done.stderr.decode()
     results = read_results(tmp_path / "people.results.csv")
@@ -56,8 +60,19 @@ async def test_export_writes_every_record_to_a_file(tmp_path: Path) -> None:
     output = tmp_path / "all.csv"
     async with emulator.serve(port=0) as url:
         done = await anyio.run_process(
-            bigin_argv("export", "Contacts", "--fields", "Email", "-o", str(output), "--emulator", url, "--no-progress"),
-            check=False, env=clean_env(),
+            bigin_argv(
+                "export",
+                "Contacts",
+                "--fields",
+                "Email",
+                "-o",
+                str(output),
+                "--emulator",
+                url,
+                "--no-progress",
+            ),
+            check=False,
+            env=clean_env(),
         )
     assert done.returncode == 0, done.stderr.decode()
     with output.open(newline="") as handle:
@@ -69,16 +84,25 @@ async def test_two_processes_in_a_row_share_one_token_refresh(tmp_path: Path) ->
     emulator = BiginEmulator(seed_records=5)
     async with emulator.serve(port=0) as url:
         env = {
-            **clean_env(), "HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache"),
-            "BIGIN_CLIENT_ID": emulator.client_id, "BIGIN_CLIENT_SECRET": emulator.client_secret,
-            "BIGIN_REFRESH_TOKEN": emulator.refresh_token, "BIGIN_API_DOMAIN": url, "BIGIN_ACCOUNTS_URL": url,
+            **clean_env(),
+            "HOME": str(tmp_path),
+            "XDG_CACHE_HOME": str(tmp_path / "cache"),
+            "BIGIN_CLIENT_ID": emulator.client_id,
+            "BIGIN_CLIENT_SECRET": emulator.client_secret,
+            "BIGIN_REFRESH_TOKEN": emulator.refresh_token,
+            "BIGIN_API_DOMAIN": url,
+            "BIGIN_ACCOUNTS_URL": url,
         }
         codes = []
         for name in ("a.csv", "b.csv"):
             done = await anyio.run_process(
-                bigin_argv("export", "Contacts", "-o", str(tmp_path / name), "--no-progress"), check=False, env=env
+                bigin_argv("export", "Contacts", "-o", str(tmp_path / name), "--no-progress"),
+                check=False,
+                env=env,
             )
             codes.append((done.returncode, done.stderr.decode()))
     assert codes == [(0, ""), (0, "")]
     assert emulator.counters.refreshes == 1
-    assert [path.name.startswith("token-us-") for path in (tmp_path / "cache" / "bigin-async").glob("*.json")] == [True]
+    assert [
+        path.name.startswith("token-us-") for path in (tmp_path / "cache" / "bigin-async").glob("*.json")
+    ] == [True]

@@ -14,7 +14,9 @@ from tests.cli.helpers import bigin
 async def test_csv_export_streams_every_record_past_the_page_wall(tmp_path: Path) -> None:
     emulator = BiginEmulator(seed_records=2_450)
     output = tmp_path / "contacts.csv"
-    run = await bigin(emulator, "export", "Contacts", "--fields", "Last_Name,Email,Account_Name", "-o", str(output))
+    run = await bigin(
+        emulator, "export", "Contacts", "--fields", "Last_Name,Email,Account_Name", "-o", str(output)
+    )
     assert run.code == 0, run.err
     with output.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
@@ -31,7 +33,9 @@ async def test_jsonl_export_keeps_lookups_and_system_fields(tmp_path: Path) -> N
     emulator = BiginEmulator()
     emulator.seed_data(companies=2, contacts=5)
     output = tmp_path / "c.jsonl"
-    run = await bigin(emulator, "export", "contacts", "--fields", "Email,Account_Name,$approval_state", "-o", str(output))
+    run = await bigin(
+        emulator, "export", "contacts", "--fields", "Email,Account_Name,$approval_state", "-o", str(output)
+    )
     assert run.code == 0
     records = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
     assert len(records) == 5
@@ -41,11 +45,36 @@ async def test_jsonl_export_keeps_lookups_and_system_fields(tmp_path: Path) -> N
 
 async def test_criteria_and_max_records(tmp_path: Path) -> None:
     emulator = BiginEmulator()
-    emulator.insert_records("Contacts", [{"Last_Name": f"L{i}", "Mailing_City": "Paris" if i % 3 == 0 else "Oslo"} for i in range(30)])
+    emulator.insert_records(
+        "Contacts",
+        [{"Last_Name": f"L{i}", "Mailing_City": "Paris" if i % 3 == 0 else "Oslo"} for i in range(30)],
+    )
     paris = tmp_path / "paris.jsonl"
     first = tmp_path / "first.csv"
-    run_paris = await bigin(emulator, "export", "Contacts", "--criteria", "(Mailing_City:equals:Paris)", "--fields", "Last_Name,Mailing_City", "-o", str(paris))
-    run_first = await bigin(emulator, "export", "Contacts", "--max-records", "7", "--sort-by", "Last_Name", "--sort-order", "asc", "-o", str(first))
+    run_paris = await bigin(
+        emulator,
+        "export",
+        "Contacts",
+        "--criteria",
+        "(Mailing_City:equals:Paris)",
+        "--fields",
+        "Last_Name,Mailing_City",
+        "-o",
+        str(paris),
+    )
+    run_first = await bigin(
+        emulator,
+        "export",
+        "Contacts",
+        "--max-records",
+        "7",
+        "--sort-by",
+        "Last_Name",
+        "--sort-order",
+        "asc",
+        "-o",
+        str(first),
+    )
     assert run_paris.code == run_first.code == 0
     assert {json.loads(line)["Mailing_City"] for line in paris.read_text().splitlines()} == {"Paris"}
     assert len(paris.read_text().splitlines()) == 10
@@ -58,7 +87,17 @@ async def test_a_failed_export_leaves_no_file_and_exits_nonzero(tmp_path: Path) 
     emulator = BiginEmulator(seed_records=3)
     output = tmp_path / "x.csv"
     refused = await bigin(emulator, "export", "Contacts", "-o", str(output), client_secret="nope")
-    failing = await bigin(emulator, "export", "Contacts", "--fields", "Last_Name", "--criteria", "(Last_Name:frobs:x)", "-o", str(output))
+    failing = await bigin(
+        emulator,
+        "export",
+        "Contacts",
+        "--fields",
+        "Last_Name",
+        "--criteria",
+        "(Last_Name:frobs:x)",
+        "-o",
+        str(output),
+    )
     no_format = await bigin(emulator, "export", "Contacts", "-o", str(tmp_path / "x.out"))
     assert (refused.code, failing.code, no_format.code) == (2, 1, 2)
     assert not output.exists() and not (tmp_path / "x.csv.part").exists()

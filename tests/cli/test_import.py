@@ -15,15 +15,27 @@ HEADER = ["First Name", "Surname", "E-mail", "Company ID", "Email_Opt_Out", "Tag
 async def test_csv_columns_are_mapped_and_typed_by_field_metadata(tmp_path: Path) -> None:
     emulator = BiginEmulator()
     company = emulator.insert_records("Accounts", [{"Account_Name": "Acme Corp"}])[0]["details"]["id"]
-    source = write_csv(tmp_path / "people.csv", [
-        HEADER,
-        ["Ada", "Lovelace", "ada@example.com", company, "yes", "VIP; Hot"],
-        ["Alan", "Turing", "alan@example.com", "", "no", ""],
-    ])
+    source = write_csv(
+        tmp_path / "people.csv",
+        [
+            HEADER,
+            ["Ada", "Lovelace", "ada@example.com", company, "yes", "VIP; Hot"],
+            ["Alan", "Turing", "alan@example.com", "", "no", ""],
+        ],
+    )
     run = await bigin(
-        emulator, "import", "contacts", str(source),
-        "--map", "First Name=First_Name", "--map", "Surname=Last_Name", "--map", "E-mail=Email",
-        "--map", "Company ID=Account_Name.id",
+        emulator,
+        "import",
+        "contacts",
+        str(source),
+        "--map",
+        "First Name=First_Name",
+        "--map",
+        "Surname=Last_Name",
+        "--map",
+        "E-mail=Email",
+        "--map",
+        "Company ID=Account_Name.id",
     )
     assert run.code == 0, run.err
     ada, alan = sorted(emulator.store.table("Contacts"), key=lambda r: r["Email"])
@@ -32,22 +44,28 @@ async def test_csv_columns_are_mapped_and_typed_by_field_metadata(tmp_path: Path
     assert sorted(tag["name"] for tag in ada["Tag"]) == ["Hot", "VIP"]
     assert alan["Email_Opt_Out"] is False and not alan.get("Account_Name")  # empty cells are not sent
     results = read_results(tmp_path / "people.results.csv")
-    assert [(r["row"], r["line"], r["status"], r["action"]) for r in results] == [("1", "2", "success", "insert"), ("2", "3", "success", "insert")]
+    assert [(r["row"], r["line"], r["status"], r["action"]) for r in results] == [
+        ("1", "2", "success", "insert"),
+        ("2", "3", "success", "insert"),
+    ]
     assert results[0]["id"] == ada["id"] and results[0]["key"] == "Email=ada@example.com"
     assert "inserted" in run.out and "people.results.csv" in run.out
 
 
 async def test_bad_rows_fail_alone_and_the_results_file_names_them(tmp_path: Path) -> None:
     emulator = BiginEmulator()
-    source = write_csv(tmp_path / "in.csv", [
-        ["Last_Name", "Email"],
-        ["Good", "good@example.com"],
-        ["", "nameless@example.com"],  # no Last_Name: refused before sending
-        ["Bad", "not an email"],  # refused by the server
-        ["Extra", "extra@example.com", "surplus"],  # more cells than columns
-        [],
-        ["Good Too", "good2@example.com"],
-    ])
+    source = write_csv(
+        tmp_path / "in.csv",
+        [
+            ["Last_Name", "Email"],
+            ["Good", "good@example.com"],
+            ["", "nameless@example.com"],  # no Last_Name: refused before sending
+            ["Bad", "not an email"],  # refused by the server
+            ["Extra", "extra@example.com", "surplus"],  # more cells than columns
+            [],
+            ["Good Too", "good2@example.com"],
+        ],
+    )
     results_path = tmp_path / "out" / "results.csv"
     run = await bigin(emulator, "import", "Contacts", str(source), "--results", str(results_path))
     assert run.code == 1
@@ -68,7 +86,9 @@ async def test_bad_rows_fail_alone_and_the_results_file_names_them(tmp_path: Pat
 async def test_jsonl_upsert_on_unique_field_updates_on_the_second_run(tmp_path: Path) -> None:
     emulator = BiginEmulator()
     source = tmp_path / "people.jsonl"
-    lines = [json.dumps({"Last_Name": f"P{i}", "Email": f"p{i}@example.com", "Phone": "1"}) for i in range(150)]
+    lines = [
+        json.dumps({"Last_Name": f"P{i}", "Email": f"p{i}@example.com", "Phone": "1"}) for i in range(150)
+    ]
     lines.insert(3, "{not json")
     source.write_text("\n".join(lines) + "\n", encoding="utf-8")
     first = await bigin(emulator, "import", "Contacts", str(source), "--unique", "Email")
@@ -79,12 +99,17 @@ async def test_jsonl_upsert_on_unique_field_updates_on_the_second_run(tmp_path: 
     assert {r["action"] for r in rows if r["status"] == "success"} == {"update"}
     assert len(emulator.store.table("Contacts")) == 150
     # One field-metadata read a run (the keys are checked against it), then the records.
-    assert emulator.counters.requests_by_route == {"GET /bigin/v2/settings/fields": 2, "POST /bigin/v2/Contacts/upsert": 4}
+    assert emulator.counters.requests_by_route == {
+        "GET /bigin/v2/settings/fields": 2,
+        "POST /bigin/v2/Contacts/upsert": 4,
+    }
 
 
 async def test_a_journal_makes_a_rerun_skip_what_was_done(tmp_path: Path) -> None:
     emulator = BiginEmulator()
-    source = write_csv(tmp_path / "c.csv", [["Last_Name", "Email"], *[[f"N{i}", f"n{i}@example.com"] for i in range(250)]])
+    source = write_csv(
+        tmp_path / "c.csv", [["Last_Name", "Email"], *[[f"N{i}", f"n{i}@example.com"] for i in range(250)]]
+    )
     journal = str(tmp_path / "c.journal")
     first = await bigin(emulator, "import", "Contacts", str(source), "--mode", "upsert", "--journal", journal)
     calls = emulator.counters.requests_by_route["POST /bigin/v2/Contacts/upsert"]
@@ -97,8 +122,13 @@ async def test_a_journal_makes_a_rerun_skip_what_was_done(tmp_path: Path) -> Non
 
 async def test_update_mode_needs_ids_and_reports_rows_without_one(tmp_path: Path) -> None:
     emulator = BiginEmulator()
-    ids = [e["details"]["id"] for e in emulator.insert_records("Contacts", [{"Last_Name": "A"}, {"Last_Name": "B"}])]
-    source = write_csv(tmp_path / "u.csv", [["id", "Phone"], [ids[0], "555-1"], ["", "555-2"], [ids[1], "555-3"]])
+    ids = [
+        e["details"]["id"]
+        for e in emulator.insert_records("Contacts", [{"Last_Name": "A"}, {"Last_Name": "B"}])
+    ]
+    source = write_csv(
+        tmp_path / "u.csv", [["id", "Phone"], [ids[0], "555-1"], ["", "555-2"], [ids[1], "555-3"]]
+    )
     run = await bigin(emulator, "import", "Contacts", str(source), "--mode", "update")
     assert run.code == 1
     assert [r["status"] for r in read_results(tmp_path / "u.results.csv")] == ["success", "error", "success"]
@@ -110,7 +140,9 @@ async def test_usage_errors_exit_2_before_anything_is_sent(tmp_path: Path) -> No
     source = write_csv(tmp_path / "x.csv", [["Last_Name"], ["A"]])
     unknown_column = await bigin(emulator, "import", "Contacts", str(source), "--map", "Nmae=Last_Name")
     missing = await bigin(emulator, "import", "Contacts", str(tmp_path / "nope.csv"))
-    bad_mode = await bigin(emulator, "import", "Contacts", str(source), "--mode", "create", "--unique", "Email")
+    bad_mode = await bigin(
+        emulator, "import", "Contacts", str(source), "--mode", "create", "--unique", "Email"
+    )
     unknown_format = await bigin(emulator, "import", "Contacts", str(tmp_path / "x.txt"))
     bad_batch = await bigin(emulator, "import", "Contacts", str(source), "--batch-size", "101")
     empty = await bigin(emulator, "import", "Contacts", str(write_csv(tmp_path / "e.csv", [])))
@@ -151,8 +183,15 @@ async def test_a_resumed_import_says_how_many_rows_the_journal_matched_and_skipp
     # The table keeps this run apart from the journal's: 100 inserted now, not 250.
     header, values = _table_row(again.out)
     assert dict(zip(header, values, strict=True)) | {"time": "", "rate": ""} == {
-        "rows": "250", "this run": "100", "inserted": "100", "updated": "0", "failed": "0", "unknown": "0",
-        "skipped (journal)": "150", "time": "", "rate": "",
+        "rows": "250",
+        "this run": "100",
+        "inserted": "100",
+        "updated": "0",
+        "failed": "0",
+        "unknown": "0",
+        "skipped (journal)": "150",
+        "time": "",
+        "rate": "",
     }
 
 

@@ -23,7 +23,9 @@ def test_usage_errors_and_help_exit_codes(capsys: pytest.CaptureFixture[str]) ->
     assert "--latency" in capsys.readouterr().out
 
 
-def test_missing_credentials_exit_2_with_a_hint(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_credentials_exit_2_with_a_hint(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     for name in ("BIGIN_CLIENT_ID", "BIGIN_CLIENT_SECRET", "BIGIN_REFRESH_TOKEN", "BIGIN_ACCESS_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     assert main(["export", "Contacts", "-o", "never-written.csv", "--no-progress"]) == 2
@@ -44,7 +46,11 @@ def test_emulator_flag_uses_the_emulators_default_credentials(monkeypatch: pytes
 
 def test_module_names_people_type() -> None:
     assert [module_api_name(n) for n in ("contacts", "Companies", "deals", "Products", "My_Module")] == [
-        "Contacts", "Accounts", "Pipelines", "Products", "My_Module",
+        "Contacts",
+        "Accounts",
+        "Pipelines",
+        "Products",
+        "My_Module",
     ]
     with pytest.raises(UsageError):
         module_api_name("../settings")
@@ -56,7 +62,20 @@ def test_every_subcommand_is_listed() -> None:
 
 
 def test_demo_runs_end_to_end_and_prints_the_servers_counters(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["demo", "--contacts", "450", "--companies", "120", "--latency", "0", "--fault-rate", "0.1", "--no-progress"])
+    code = main(
+        [
+            "demo",
+            "--contacts",
+            "450",
+            "--companies",
+            "120",
+            "--latency",
+            "0",
+            "--fault-rate",
+            "0.1",
+            "--no-progress",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert "FAILED" not in out and "450 contacts exported, each email once" in out

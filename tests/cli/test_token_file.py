@@ -25,8 +25,16 @@ from bigin_async.client import BiginClient
 from tests.cli.helpers import Run
 
 _BIGIN_VARIABLES = (
-    "BIGIN_CLIENT_ID", "BIGIN_CLIENT_SECRET", "BIGIN_REFRESH_TOKEN", "BIGIN_ACCESS_TOKEN", "BIGIN_EXPIRES_IN",
-    "BIGIN_REGION", "BIGIN_API_DOMAIN", "BIGIN_ACCOUNTS_URL", "BIGIN_TOKEN_FILE", "BIGIN_EDITION",
+    "BIGIN_CLIENT_ID",
+    "BIGIN_CLIENT_SECRET",
+    "BIGIN_REFRESH_TOKEN",
+    "BIGIN_ACCESS_TOKEN",
+    "BIGIN_EXPIRES_IN",
+    "BIGIN_REGION",
+    "BIGIN_API_DOMAIN",
+    "BIGIN_ACCOUNTS_URL",
+    "BIGIN_TOKEN_FILE",
+    "BIGIN_EDITION",
 )
 
 
@@ -43,7 +51,9 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     yield fake
 
 
-def credentials(monkeypatch: pytest.MonkeyPatch, emulator: BiginEmulator, url: str = "http://127.0.0.1") -> None:
+def credentials(
+    monkeypatch: pytest.MonkeyPatch, emulator: BiginEmulator, url: str = "http://127.0.0.1"
+) -> None:
     monkeypatch.setenv("BIGIN_CLIENT_ID", emulator.client_id)
     monkeypatch.setenv("BIGIN_CLIENT_SECRET", emulator.client_secret)
     monkeypatch.setenv("BIGIN_REFRESH_TOKEN", emulator.refresh_token)
@@ -54,7 +64,9 @@ def credentials(monkeypatch: pytest.MonkeyPatch, emulator: BiginEmulator, url: s
 async def export(emulator: BiginEmulator | None, output: Path, *extra: str) -> Run:
     """``bigin export`` through the real ``client_from_args`` (BIGIN_* variables, token file and all);
     with ``emulator``, its in-process transport stands in for the network."""
-    args = build_parser().parse_args(["export", "Contacts", "--fields", "Email", "-o", str(output), "--no-progress", *extra])
+    args = build_parser().parse_args(
+        ["export", "Contacts", "--fields", "Email", "-o", str(output), "--no-progress", *extra]
+    )
     out, err = io.StringIO(), io.StringIO()
 
     def connect(namespace: argparse.Namespace) -> BiginClient:
@@ -62,7 +74,9 @@ async def export(emulator: BiginEmulator | None, output: Path, *extra: str) -> R
             return client_from_args(namespace)
         return client_from_args(namespace, transport=emulator.transport())
 
-    code = await run_command(args, connect=connect, out=Console(file=out, width=200), err=Console(file=err, width=200))
+    code = await run_command(
+        args, connect=connect, out=Console(file=out, width=200), err=Console(file=err, width=200)
+    )
     return Run(code, out.getvalue(), err.getvalue())
 
 
@@ -70,7 +84,9 @@ def files_under(root: Path) -> list[Path]:
     return sorted(path for path in root.rglob("*") if path.is_file())
 
 
-async def test_twelve_runs_in_a_row_refresh_the_token_once(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_twelve_runs_in_a_row_refresh_the_token_once(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     emulator = BiginEmulator(seed_records=3)
     credentials(monkeypatch, emulator)
     runs = [await export(emulator, tmp_path / f"out{i}.csv") for i in range(12)]
@@ -79,7 +95,9 @@ async def test_twelve_runs_in_a_row_refresh_the_token_once(home: Path, tmp_path:
     directory = home / ".cache" / "bigin-async"
     token_file = directory / token_file_name(emulator.client_id, "us", "http://127.0.0.1")
     assert token_file.is_file()
-    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600 and stat.S_IMODE(directory.stat().st_mode) == 0o700
+    assert (
+        stat.S_IMODE(token_file.stat().st_mode) == 0o600 and stat.S_IMODE(directory.stat().st_mode) == 0o700
+    )
     text = token_file.read_text(encoding="utf-8")
     assert emulator.client_secret not in text and emulator.refresh_token not in text
     assert emulator.client_id not in token_file.name
@@ -98,7 +116,9 @@ async def test_twelve_runs_over_real_http_refresh_once(
     assert codes == [0] * 12 and emulator.counters.refreshes == 1
 
 
-async def test_two_runs_at_once_with_a_cold_cache_refresh_once(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_two_runs_at_once_with_a_cold_cache_refresh_once(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Two commands started together: the second waits on the file's lock and reads the first's token."""
     emulator = BiginEmulator()
     credentials(monkeypatch, emulator)
@@ -123,15 +143,27 @@ def test_the_file_name_is_keyed_by_client_id_and_data_centre_without_secrets() -
 
 def test_the_default_directory_is_the_users_cache_dir(tmp_path: Path) -> None:
     home = str(tmp_path)
-    assert default_token_dir({"HOME": home, "XDG_CACHE_HOME": "/x/cache"}, "linux") == Path("/x/cache/bigin-async")
+    assert default_token_dir({"HOME": home, "XDG_CACHE_HOME": "/x/cache"}, "linux") == Path(
+        "/x/cache/bigin-async"
+    )
     # XDG says a relative value is to be ignored.
-    assert default_token_dir({"HOME": home, "XDG_CACHE_HOME": "rel"}, "linux") == tmp_path / ".cache" / "bigin-async"
+    assert (
+        default_token_dir({"HOME": home, "XDG_CACHE_HOME": "rel"}, "linux")
+        == tmp_path / ".cache" / "bigin-async"
+    )
     assert default_token_dir({"HOME": home}, "linux") == tmp_path / ".cache" / "bigin-async"
-    assert default_token_dir({"HOME": home, "XDG_CACHE_HOME": "/x"}, "darwin") == tmp_path / "Library" / "Caches" / "bigin-async"
-    assert default_token_dir({"LOCALAPPDATA": "C:/Users/a/AppData/Local"}, "win32") == Path("C:/Users/a/AppData/Local/bigin-async")
+    assert (
+        default_token_dir({"HOME": home, "XDG_CACHE_HOME": "/x"}, "darwin")
+        == tmp_path / "Library" / "Caches" / "bigin-async"
+    )
+    assert default_token_dir({"LOCALAPPDATA": "C:/Users/a/AppData/Local"}, "win32") == Path(
+        "C:/Users/a/AppData/Local/bigin-async"
+    )
 
 
-async def test_token_file_option_and_variable_override_the_default(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_token_file_option_and_variable_override_the_default(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     emulator = BiginEmulator()
     credentials(monkeypatch, emulator)
     chosen = tmp_path / "chosen" / "tokens.json"
@@ -145,7 +177,9 @@ async def test_token_file_option_and_variable_override_the_default(home: Path, t
     assert not (home / ".cache").exists()  # neither touched the per-user default
 
 
-async def test_emulator_runs_leave_no_token_file(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_emulator_runs_leave_no_token_file(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     emulator = BiginEmulator(seed_records=2)
     credentials(monkeypatch, emulator)  # real-looking credentials in the shell: --emulator ignores them
     run = await export(emulator, tmp_path / "e.csv", "--emulator", "http://127.0.0.1")
@@ -159,7 +193,9 @@ def test_the_demo_leaves_no_token_file(home: Path, capsys: pytest.CaptureFixture
     assert files_under(home) == []
 
 
-async def test_an_access_token_alone_needs_no_token_file(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_an_access_token_alone_needs_no_token_file(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     emulator = BiginEmulator()
     monkeypatch.setenv("BIGIN_ACCESS_TOKEN", emulator.issue_token())
     monkeypatch.setenv("BIGIN_API_DOMAIN", "http://127.0.0.1")
@@ -168,7 +204,9 @@ async def test_an_access_token_alone_needs_no_token_file(home: Path, tmp_path: P
     assert files_under(home) == []
 
 
-async def test_a_token_the_server_no_longer_knows_is_replaced_once(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_token_the_server_no_longer_knows_is_replaced_once(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The file outlives the server's memory of its token (revoked, or an org restarted)."""
     first = BiginEmulator()
     credentials(monkeypatch, first)
@@ -179,7 +217,9 @@ async def test_a_token_the_server_no_longer_knows_is_replaced_once(home: Path, t
     assert restarted.counters.refreshes == 1
 
 
-async def test_a_corrupt_token_file_costs_one_refresh_and_is_rewritten(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_corrupt_token_file_costs_one_refresh_and_is_rewritten(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     emulator = BiginEmulator()
     credentials(monkeypatch, emulator)
     token_file = tmp_path / "tokens.json"

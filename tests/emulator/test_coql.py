@@ -34,13 +34,27 @@ async def deals(api: httpx.AsyncClient) -> list[str]:
 
 async def test_select_where_order_limit(api: httpx.AsyncClient, deals: list[str]) -> None:
     data = await rows(api, "select Deal_Name, Amount from Pipelines where Amount > 200 order by Amount desc")
-    assert data == [{"Deal_Name": "Beta", "Amount": 5000, "id": deals[1]}, {"Deal_Name": "Gamma", "Amount": 250.5, "id": deals[2]}]
-    response = await api.post(COQL, json={"select_query": "SELECT Deal_Name FROM Pipelines WHERE Amount >= 100 ORDER BY Deal_Name ASC LIMIT 2"})
+    assert data == [
+        {"Deal_Name": "Beta", "Amount": 5000, "id": deals[1]},
+        {"Deal_Name": "Gamma", "Amount": 250.5, "id": deals[2]},
+    ]
+    response = await api.post(
+        COQL,
+        json={
+            "select_query": "SELECT Deal_Name FROM Pipelines WHERE Amount >= 100 ORDER BY Deal_Name ASC LIMIT 2"
+        },
+    )
     body = response.json()
     assert [r["Deal_Name"] for r in body["data"]] == ["Alpha deal", "Beta"]
     assert body["info"] == {"count": 2, "more_records": True}
-    assert [r["Deal_Name"] for r in await rows(api, "select Deal_Name from Pipelines order by Deal_Name limit 1, 2")] == ["Beta", "Gamma"]
-    assert [r["Deal_Name"] for r in await rows(api, "select Deal_Name from Pipelines order by Deal_Name limit 2 offset 2")] == ["Gamma"]
+    assert [
+        r["Deal_Name"]
+        for r in await rows(api, "select Deal_Name from Pipelines order by Deal_Name limit 1, 2")
+    ] == ["Beta", "Gamma"]
+    assert [
+        r["Deal_Name"]
+        for r in await rows(api, "select Deal_Name from Pipelines order by Deal_Name limit 2 offset 2")
+    ] == ["Gamma"]
 
 
 @pytest.mark.parametrize(
@@ -59,19 +73,26 @@ async def test_select_where_order_limit(api: httpx.AsyncClient, deals: list[str]
         ("Account_Name.Account_Name = 'Acme'", ["Alpha deal"]),
     ],
 )
-async def test_where_operators(api: httpx.AsyncClient, deals: list[str], where: str, expected: list[str]) -> None:
+async def test_where_operators(
+    api: httpx.AsyncClient, deals: list[str], where: str, expected: list[str]
+) -> None:
     data = await rows(api, f"select Deal_Name from Pipelines where {where} order by Deal_Name")
     assert [r["Deal_Name"] for r in data] == expected
 
 
 async def test_dotted_fields_read_the_looked_up_record(api: httpx.AsyncClient, deals: list[str]) -> None:
-    data = await rows(api, "select Deal_Name, Account_Name.Phone, Account_Name.id from Pipelines where Deal_Name = 'Alpha deal'")
+    data = await rows(
+        api,
+        "select Deal_Name, Account_Name.Phone, Account_Name.id from Pipelines where Deal_Name = 'Alpha deal'",
+    )
     assert data[0]["Account_Name.Phone"] == "555"
     assert isinstance(data[0]["Account_Name.id"], str)
 
 
 async def test_no_match_is_204(api: httpx.AsyncClient, deals: list[str]) -> None:
-    response = await api.post(COQL, json={"select_query": "select Deal_Name from Pipelines where Amount > 10000000"})
+    response = await api.post(
+        COQL, json={"select_query": "select Deal_Name from Pipelines where Amount > 10000000"}
+    )
     assert response.status_code == 204 and response.content == b""
 
 
@@ -111,7 +132,9 @@ def test_limits_at_the_edge_parse() -> None:
 
 
 def test_quotes_in_strings() -> None:
-    query = parse_coql("select Last_Name from Contacts where Last_Name = 'O''Brien' or Last_Name = 'D\\'Arcy'")
+    query = parse_coql(
+        "select Last_Name from Contacts where Last_Name = 'O''Brien' or Last_Name = 'D\\'Arcy'"
+    )
     assert "Last_Name" in query.referenced_fields()
 
 
@@ -119,4 +142,6 @@ async def test_reference_alias_in_where(api: httpx.AsyncClient, emulator: BiginE
     [contact] = await insert(api, "Contacts", {"Last_Name": "C"})
     [task] = await insert(api, "Tasks", {"Subject": "t", "Related_To": {"module": "Contacts", "id": contact}})
     data = await rows(api, f"select Subject, Related_To from Tasks where Related_To.id = '{contact}'")
-    assert data == [{"Subject": "t", "Related_To": {"name": "C", "id": contact, "module": "Contacts"}, "id": task}]
+    assert data == [
+        {"Subject": "t", "Related_To": {"name": "C", "id": contact, "module": "Contacts"}, "id": task}
+    ]

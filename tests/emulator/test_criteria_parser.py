@@ -23,7 +23,9 @@ def test_groups_nest_and_flatten_per_parenthesis() -> None:
     b = Condition("B", "equals", ("2",), "2")
     c = Condition("C", "equals", ("3",), "3")
     assert parse_criteria("((A:equals:1)and(B:equals:2))") == Group("and", (a, b))
-    assert parse_criteria("(((A:equals:1)and(B:equals:2))or(C:equals:3))") == Group("or", (Group("and", (a, b)), c))
+    assert parse_criteria("(((A:equals:1)and(B:equals:2))or(C:equals:3))") == Group(
+        "or", (Group("and", (a, b)), c)
+    )
     assert parse_criteria("((A:equals:1) AND (B:equals:2) and (C:equals:3))") == Group("and", (a, b, c))
     assert parse_criteria("(A:equals:1)or(B:equals:2)") == Group("or", (a, b))
 
@@ -57,7 +59,18 @@ def test_any_escaped_list_parses_back_to_its_items(values: list[str]) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "   ", "()", "(A:equals)", "(A:equals:1", "(A:equals:1))", "((A:equals:1)and)", "((A:equals:1)xor(B:equals:2))", "(A:gt:1)", "(A.b.c:equals:1)"],
+    [
+        "",
+        "   ",
+        "()",
+        "(A:equals)",
+        "(A:equals:1",
+        "(A:equals:1))",
+        "((A:equals:1)and)",
+        "((A:equals:1)xor(B:equals:2))",
+        "(A:gt:1)",
+        "(A.b.c:equals:1)",
+    ],
 )
 def test_malformed(text: str) -> None:
     with pytest.raises(CriteriaError):

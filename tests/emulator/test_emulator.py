@@ -13,12 +13,19 @@ from bigin_emulator import BiginEmulator
 from tests.emulator.conftest import FakeClock, get_record, insert
 
 
-async def test_export_and_import_round_trip(api: httpx.AsyncClient, emulator: BiginEmulator, clock: FakeClock) -> None:
+async def test_export_and_import_round_trip(
+    api: httpx.AsyncClient, emulator: BiginEmulator, clock: FakeClock
+) -> None:
     [account] = await insert(api, "Accounts", {"Account_Name": "A", "Custom_c": {"x": [1]}})
-    [contact] = await insert(api, "Contacts", {"Last_Name": "C", "Account_Name": {"id": account}, "Tag": ["VIP"]})
+    [contact] = await insert(
+        api, "Contacts", {"Last_Name": "C", "Account_Name": {"id": account}, "Tag": ["VIP"]}
+    )
     [product] = await insert(api, "Products", {"Product_Name": "P"})
     await api.put(f"/bigin/v2/Contacts/{contact}/Products/{product}", json={"data": [{}]})
-    created = await api.post("/bigin/v2/settings/pipelines", json={"pipelines": [{"display_value": "Second", "maps": [{"display_value": "S1"}]}]})
+    created = await api.post(
+        "/bigin/v2/settings/pipelines",
+        json={"pipelines": [{"display_value": "Second", "maps": [{"display_value": "S1"}]}]},
+    )
     pipeline = created.json()["pipelines"][0]["details"]["id"]
     [gone] = await insert(api, "Contacts", {"Last_Name": "Gone"})
     await api.delete(f"/bigin/v2/Contacts/{gone}")
@@ -95,14 +102,21 @@ async def test_serve_over_loopback(emulator: BiginEmulator, anyio_backend: str) 
                 )
             ).json()
             assert token["api_domain"] == url
-            response = await raw.get("/bigin/v2/org", headers={"Authorization": f"Zoho-oauthtoken {token['access_token']}"})
-            assert response.status_code == 200 and response.headers["content-type"] == "application/json;charset=UTF-8"
+            response = await raw.get(
+                "/bigin/v2/org", headers={"Authorization": f"Zoho-oauthtoken {token['access_token']}"}
+            )
+            assert (
+                response.status_code == 200
+                and response.headers["content-type"] == "application/json;charset=UTF-8"
+            )
 
 
 async def test_write_listeners_hear_every_write_call(api: httpx.AsyncClient, emulator: BiginEmulator) -> None:
     heard: list[tuple[str, str, list[object], list[str]]] = []
     emulator.ctx.write_listeners.append(
-        lambda module, operation, items, entries: heard.append((module, operation, list(items), [e["status"] for e in entries]))
+        lambda module, operation, items, entries: heard.append(
+            (module, operation, list(items), [e["status"] for e in entries])
+        )
     )
     [contact] = await insert(api, "Contacts", {"Last_Name": "A"})
     await api.put(f"/bigin/v2/Contacts/{contact}", json={"data": [{"Phone": "1"}]})

@@ -29,14 +29,22 @@ async def test_refresh_grant(anon: httpx.AsyncClient, emulator: BiginEmulator) -
     assert response.status_code == 200
     body = response.json()
     assert {"access_token", "api_domain", "token_type", "expires_in"} <= set(body)
-    assert (body["token_type"], body["expires_in"], body["api_domain"]) == ("Bearer", 3600, "http://127.0.0.1")
+    assert (body["token_type"], body["expires_in"], body["api_domain"]) == (
+        "Bearer",
+        3600,
+        "http://127.0.0.1",
+    )
     assert "refresh_token" not in body
     assert emulator.counters.refreshes == 1
-    api = await anon.get("/bigin/v2/org", headers={"Authorization": f"Zoho-oauthtoken {body['access_token']}"})
+    api = await anon.get(
+        "/bigin/v2/org", headers={"Authorization": f"Zoho-oauthtoken {body['access_token']}"}
+    )
     assert api.status_code == 200
 
 
-async def test_refresh_grant_in_the_query_string_like_the_reference(anon: httpx.AsyncClient, emulator: BiginEmulator) -> None:
+async def test_refresh_grant_in_the_query_string_like_the_reference(
+    anon: httpx.AsyncClient, emulator: BiginEmulator
+) -> None:
     response = await anon.post(TOKEN, params=refresh_form(emulator))
     assert "access_token" in response.json()
 
@@ -62,7 +70,13 @@ async def test_refused_grants_answer_200_with_an_error_body(
 async def test_authorization_code_grant(anon: httpx.AsyncClient, emulator: BiginEmulator) -> None:
     consent = await anon.get(
         "/oauth/v2/auth",
-        params={"client_id": emulator.client_id, "redirect_uri": "http://localhost/cb", "scope": "ZohoBigin.modules.ALL", "response_type": "code", "state": "xyz"},
+        params={
+            "client_id": emulator.client_id,
+            "redirect_uri": "http://localhost/cb",
+            "scope": "ZohoBigin.modules.ALL",
+            "response_type": "code",
+            "state": "xyz",
+        },
     )
     assert consent.status_code == 302
     location = urlsplit(consent.headers["location"])
@@ -86,7 +100,9 @@ async def test_authorization_code_grant(anon: httpx.AsyncClient, emulator: Bigin
     assert "error" in wrong_uri.json()
 
 
-async def test_refresh_block_after_ten_in_ten_minutes(anon: httpx.AsyncClient, emulator: BiginEmulator, clock: FakeClock) -> None:
+async def test_refresh_block_after_ten_in_ten_minutes(
+    anon: httpx.AsyncClient, emulator: BiginEmulator, clock: FakeClock
+) -> None:
     for _ in range(10):
         assert "access_token" in (await anon.post(TOKEN, data=refresh_form(emulator))).json()
         clock.advance(30)
@@ -102,18 +118,24 @@ async def test_refresh_block_after_ten_in_ten_minutes(anon: httpx.AsyncClient, e
 
 async def test_api_domain_can_be_configured(clock: FakeClock) -> None:
     emulator = BiginEmulator(clock=clock, api_domain="https://www.zohoapis.eu")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator.app), base_url="http://127.0.0.1:8787") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=emulator.app), base_url="http://127.0.0.1:8787"
+    ) as client:
         body = (await client.post(TOKEN, data=refresh_form(emulator))).json()
     assert body["api_domain"] == "https://www.zohoapis.eu"
 
 
 async def test_api_domain_follows_the_request(emulator: BiginEmulator) -> None:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator.app), base_url="http://127.0.0.1:8787") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=emulator.app), base_url="http://127.0.0.1:8787"
+    ) as client:
         body = (await client.post(TOKEN, data=refresh_form(emulator))).json()
     assert body["api_domain"] == "http://127.0.0.1:8787"
 
 
-async def test_access_tokens_expire(anon: httpx.AsyncClient, emulator: BiginEmulator, clock: FakeClock) -> None:
+async def test_access_tokens_expire(
+    anon: httpx.AsyncClient, emulator: BiginEmulator, clock: FakeClock
+) -> None:
     token = (await anon.post(TOKEN, data=refresh_form(emulator))).json()["access_token"]
     headers = {"Authorization": f"Zoho-oauthtoken {token}"}
     clock.advance(3599)
@@ -126,14 +148,18 @@ async def test_access_tokens_expire(anon: httpx.AsyncClient, emulator: BiginEmul
 async def test_token_ttl_is_configurable(clock: FakeClock) -> None:
     emulator = BiginEmulator(clock=clock, token_ttl=60)
     token = emulator.issue_token()
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator.app), base_url="http://x") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=emulator.app), base_url="http://x"
+    ) as client:
         assert (await client.post(TOKEN, data=refresh_form(emulator))).json()["expires_in"] == 60
         clock.advance(60)
         response = await client.get("/bigin/v2/org", headers={"Authorization": f"Zoho-oauthtoken {token}"})
     assert response.status_code == 401
 
 
-async def test_revoking_a_refresh_token_revokes_its_access_tokens(anon: httpx.AsyncClient, emulator: BiginEmulator) -> None:
+async def test_revoking_a_refresh_token_revokes_its_access_tokens(
+    anon: httpx.AsyncClient, emulator: BiginEmulator
+) -> None:
     token = (await anon.post(TOKEN, data=refresh_form(emulator))).json()["access_token"]
     revoked = await anon.post("/oauth/v2/token/revoke", params={"token": emulator.refresh_token})
     assert revoked.status_code == 200

@@ -18,14 +18,19 @@ def seed_contacts(emulator: BiginEmulator, count: int) -> list[str]:
     """Insert straight into the store (no HTTP): fast enough for thousands of records."""
     entries = []
     for start in range(0, count, 500):
-        batch = [{"Last_Name": f"L{i:05d}", "Email": f"c{i}@example.com"} for i in range(start, min(count, start + 500))]
+        batch = [
+            {"Last_Name": f"L{i:05d}", "Email": f"c{i}@example.com"}
+            for i in range(start, min(count, start + 500))
+        ]
         entries += emulator.insert_records("Contacts", batch)
     assert all(e["status"] == "success" for e in entries)
     return [e["details"]["id"] for e in entries]
 
 
 async def test_get_by_id_is_an_array_of_one_without_info(api: httpx.AsyncClient) -> None:
-    [contact] = await insert(api, "Contacts", {"Last_Name": "Contact", "First_Name": "Test", "Email": "support@bigin.com"})
+    [contact] = await insert(
+        api, "Contacts", {"Last_Name": "Contact", "First_Name": "Test", "Email": "support@bigin.com"}
+    )
     fields = "id,First_Name,Last_Name,Email,Department,Tag,Account_Name,Owner"
     response = await api.get(f"{LIST}/{contact}", params={"fields": fields})
     body = response.json()
@@ -58,7 +63,9 @@ async def test_full_record_carries_the_recorded_key_set(api: httpx.AsyncClient) 
 async def test_fields_rules(api: httpx.AsyncClient) -> None:
     [contact] = await insert(api, "Contacts", {"Last_Name": "L", "Email": "e@example.com"})
     response = await api.get(LIST, params={"fields": "Email,Phone,$approval_state,$followed,Nope,Email"})
-    assert response.json()["data"] == [{"Email": "e@example.com", "Phone": None, "$approval_state": "approved", "id": contact}]
+    assert response.json()["data"] == [
+        {"Email": "e@example.com", "Phone": None, "$approval_state": "approved", "id": contact}
+    ]
     missing = await api.get(LIST)
     assert missing.status_code == 400
     assert missing.json() == {
@@ -88,7 +95,9 @@ async def test_list_info_has_the_recorded_keys(api: httpx.AsyncClient) -> None:
     assert body["info"] == {**recorded, "count": 1}
 
 
-@pytest.mark.parametrize(("name", "value"), [("per_page", "0"), ("per_page", "201"), ("per_page", "x"), ("page", "0")])
+@pytest.mark.parametrize(
+    ("name", "value"), [("per_page", "0"), ("per_page", "201"), ("per_page", "x"), ("page", "0")]
+)
 async def test_bad_paging_parameters(api: httpx.AsyncClient, name: str, value: str) -> None:
     response = await api.get(LIST, params={"fields": "Last_Name", name: value})
     assert response.status_code == 400 and response.json()["details"]["param"] == name
@@ -108,7 +117,9 @@ async def test_sorting(api: httpx.AsyncClient, clock: FakeClock) -> None:
     assert await order(sort_by="Last_Name", sort_order="asc") == ["Alpha", "beta", "gamma"]
     assert await order(sort_by="Last_Name") == ["gamma", "beta", "Alpha"]
     assert await order(sort_by="Created_Time", sort_order="asc") == ["beta", "Alpha", "gamma"]
-    info = (await api.get(LIST, params={"fields": "Last_Name", "sort_by": "Last_Name", "sort_order": "asc"})).json()["info"]
+    info = (
+        await api.get(LIST, params={"fields": "Last_Name", "sort_by": "Last_Name", "sort_order": "asc"})
+    ).json()["info"]
     assert (info["sort_by"], info["sort_order"]) == ("Last_Name", "asc")
     bad = await api.get(LIST, params={"fields": "Last_Name", "sort_by": "Nope"})
     assert bad.status_code == 400 and bad.json()["details"] == {"param": "sort_by"}
@@ -116,7 +127,9 @@ async def test_sorting(api: httpx.AsyncClient, clock: FakeClock) -> None:
     assert bad_order.status_code == 400
 
 
-async def test_pages_reach_2000_records_then_page_tokens_take_over(api: httpx.AsyncClient, emulator: BiginEmulator) -> None:
+async def test_pages_reach_2000_records_then_page_tokens_take_over(
+    api: httpx.AsyncClient, emulator: BiginEmulator
+) -> None:
     ids = seed_contacts(emulator, 2500)
     newest_first = ids[::-1]
     seen: list[str] = []
@@ -136,34 +149,51 @@ async def test_pages_reach_2000_records_then_page_tokens_take_over(api: httpx.As
     assert more["info"]["page"] == 11
     while more["info"]["more_records"]:
         seen += [r["id"] for r in more["data"]]
-        more = (await api.get(LIST, params={"fields": "Last_Name", "page_token": more["info"]["next_page_token"]})).json()
+        more = (
+            await api.get(LIST, params={"fields": "Last_Name", "page_token": more["info"]["next_page_token"]})
+        ).json()
     seen += [r["id"] for r in more["data"]]
     assert seen == newest_first
     assert more["info"]["next_page_token"] is None and more["info"]["page_token_expiry"] is None
 
 
-async def test_page_straddling_the_wall_is_cut_at_2000(api: httpx.AsyncClient, emulator: BiginEmulator) -> None:
+async def test_page_straddling_the_wall_is_cut_at_2000(
+    api: httpx.AsyncClient, emulator: BiginEmulator
+) -> None:
     ids = seed_contacts(emulator, 2100)
     body = (await api.get(LIST, params={"fields": "Last_Name", "page": "14", "per_page": "150"})).json()
     assert [r["id"] for r in body["data"]] == ids[::-1][1950:2000]
     assert body["info"]["more_records"] is True
-    rest = (await api.get(LIST, params={"fields": "Last_Name", "page_token": body["info"]["next_page_token"]})).json()
+    rest = (
+        await api.get(LIST, params={"fields": "Last_Name", "page_token": body["info"]["next_page_token"]})
+    ).json()
     assert [r["id"] for r in rest["data"]] == ids[::-1][2000:2100]
 
 
-async def test_page_tokens_survive_writes_without_repeats_or_gaps(api: httpx.AsyncClient, emulator: BiginEmulator) -> None:
+async def test_page_tokens_survive_writes_without_repeats_or_gaps(
+    api: httpx.AsyncClient, emulator: BiginEmulator
+) -> None:
     ids = seed_contacts(emulator, 30)
-    first = (await api.get(LIST, params={"fields": "Last_Name", "per_page": "10", "sort_by": "Last_Name", "sort_order": "asc"})).json()
+    first = (
+        await api.get(
+            LIST,
+            params={"fields": "Last_Name", "per_page": "10", "sort_by": "Last_Name", "sort_order": "asc"},
+        )
+    ).json()
     token = first["info"]["next_page_token"]
     await api.delete(f"{LIST}/{ids[10]}")  # the first record of the next page
     await insert(api, "Contacts", {"Last_Name": "L00000a"})  # sorts inside the first page
-    second = (await api.get(LIST, params={"fields": "Last_Name", "per_page": "10", "page_token": token})).json()
+    second = (
+        await api.get(LIST, params={"fields": "Last_Name", "per_page": "10", "page_token": token})
+    ).json()
     names = [r["Last_Name"] for r in second["data"]]
     assert names == [f"L{i:05d}" for i in range(11, 21)]
     assert second["info"]["sort_by"] == "Last_Name" and second["info"]["sort_order"] == "asc"
 
 
-async def test_page_token_expiry_and_misuse(api: httpx.AsyncClient, emulator: BiginEmulator, clock: FakeClock) -> None:
+async def test_page_token_expiry_and_misuse(
+    api: httpx.AsyncClient, emulator: BiginEmulator, clock: FakeClock
+) -> None:
     seed_contacts(emulator, 5)
     body = (await api.get(LIST, params={"fields": "Last_Name", "per_page": "2"})).json()
     token = body["info"]["next_page_token"]
@@ -186,11 +216,15 @@ async def test_page_token_ttl_is_configurable(clock: FakeClock) -> None:
     emulator = BiginEmulator(clock=clock, page_token_ttl=60)
     seed_contacts(emulator, 3)
     headers = {"Authorization": f"Zoho-oauthtoken {emulator.issue_token()}"}
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator.app), base_url="http://x", headers=headers) as api:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=emulator.app), base_url="http://x", headers=headers
+    ) as api:
         body = (await api.get(LIST, params={"fields": "Last_Name", "per_page": "1"})).json()
         assert body["info"]["page_token_expiry"] == "2026-01-01T00:01:00+00:00"
         clock.advance(61)
-        expired = await api.get(LIST, params={"fields": "Last_Name", "page_token": body["info"]["next_page_token"]})
+        expired = await api.get(
+            LIST, params={"fields": "Last_Name", "page_token": body["info"]["next_page_token"]}
+        )
         assert expired.status_code == 400
 
 

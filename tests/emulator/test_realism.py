@@ -58,7 +58,9 @@ def test_kind_is_the_default_and_zoho_turns_every_switch() -> None:
     assert BiginEmulator().middleware.limits == ServerLimits()  # kind: no cap added
     assert BiginEmulator(realism="zoho").middleware.limits.max_concurrency == 10
     given = ServerLimits(per_minute=5)
-    assert BiginEmulator(realism="zoho", limits=given).middleware.limits == ServerLimits(per_minute=5, max_concurrency=10)
+    assert BiginEmulator(realism="zoho", limits=given).middleware.limits == ServerLimits(
+        per_minute=5, max_concurrency=10
+    )
     own_cap = ServerLimits(max_concurrency=3)
     assert BiginEmulator(realism="zoho", limits=own_cap).middleware.limits is own_cap
 
@@ -104,12 +106,19 @@ async def test_bare_429s_carry_no_retry_after_nor_rate_limit_headers(bare: bool)
     if bare:
         assert limit_headers == set()
     else:
-        assert limit_headers == {"retry-after", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"}
+        assert limit_headers == {
+            "retry-after",
+            "x-ratelimit-limit",
+            "x-ratelimit-remaining",
+            "x-ratelimit-reset",
+        }
 
 
 @pytest.mark.parametrize("bare", [False, True])
 async def test_bare_429s_also_for_the_burst_fault(bare: bool) -> None:
-    emulator = BiginEmulator(faults=FaultPlan(error_429=1.0), limits=ServerLimits(daily_credits=50), bare_429s=bare)
+    emulator = BiginEmulator(
+        faults=FaultPlan(error_429=1.0), limits=ServerLimits(daily_credits=50), bare_429s=bare
+    )
     async with api_of(emulator) as api:
         burst = await api.get("/bigin/v2/Contacts", params={"fields": "Last_Name"})
     assert burst.status_code == 429
@@ -165,7 +174,9 @@ async def test_loose_equals_matches_on_words(loose: bool) -> None:
 
 async def test_loose_equals_keeps_numbers_and_booleans_exact() -> None:
     emulator = BiginEmulator(loose_equals=True)
-    emulator.insert_records("Products", [{"Product_Name": "A", "Unit_Price": 15}, {"Product_Name": "B", "Unit_Price": 150}])
+    emulator.insert_records(
+        "Products", [{"Product_Name": "A", "Unit_Price": 15}, {"Product_Name": "B", "Unit_Price": 150}]
+    )
     async with api_of(emulator) as api:
         response = await api.get("/bigin/v2/Products/search", params={"criteria": "(Unit_Price:equals:15)"})
     assert [r["Product_Name"] for r in response.json()["data"]] == ["A"]
@@ -205,7 +216,9 @@ async def test_a_lagging_index_finds_an_updated_record_by_its_old_values(clock: 
     record_id = entry["details"]["id"]
     async with api_of(emulator) as api:
         assert await found(api, email="old@example.com") == ["Before"]  # seeded data is indexed
-        update = await api.put(f"/bigin/v2/Contacts/{record_id}", json={"data": [{"Email": "new@example.com"}]})
+        update = await api.put(
+            f"/bigin/v2/Contacts/{record_id}", json={"data": [{"Email": "new@example.com"}]}
+        )
         assert update.status_code == 200
         clock.advance(5)
         second = await api.put(f"/bigin/v2/Contacts/{record_id}", json={"data": [{"Last_Name": "After"}]})
@@ -317,7 +330,9 @@ async def test_token_errors_come_as_200_with_an_error_body() -> None:
     """Already as Zoho: checked here so the preset keeps it (no switch needed)."""
     emulator = BiginEmulator(realism="zoho")
     async with emulator.http_client() as client:
-        answer = await client.post("/oauth/v2/token", data={**refresh_form(emulator), "refresh_token": "wrong"})
+        answer = await client.post(
+            "/oauth/v2/token", data={**refresh_form(emulator), "refresh_token": "wrong"}
+        )
     assert answer.status_code == 200 and answer.json() == {"error": "invalid_code"}
 
 

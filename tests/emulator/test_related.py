@@ -18,7 +18,10 @@ async def test_company_contacts_related_list(api: httpx.AsyncClient) -> None:
         {"Last_Name": "Two", "Account_Name": {"id": other}},
         {"Last_Name": "Three", "Account_Name": {"id": account}},
     )
-    response = await api.get(f"/bigin/v2/Accounts/{account}/Contacts", params={"fields": "id,First_Name,Last_Name,Email", "per_page": "200"})
+    response = await api.get(
+        f"/bigin/v2/Accounts/{account}/Contacts",
+        params={"fields": "id,First_Name,Last_Name,Email", "per_page": "200"},
+    )
     body = response.json()
     recorded = load_fixture("account_related_contacts.json")
     assert list(body["info"]) == list(recorded["info"])
@@ -33,7 +36,9 @@ async def test_related_list_rules(api: httpx.AsyncClient) -> None:
     assert no_fields.status_code == 400 and no_fields.json()["code"] == "REQUIRED_PARAM_MISSING"
     empty = await api.get(f"/bigin/v2/Accounts/{account}/Contacts", params={"fields": "Last_Name"})
     assert empty.status_code == 204 and empty.content == b""
-    unknown_parent = await api.get("/bigin/v2/Accounts/5545000000009999999/Contacts", params={"fields": "Last_Name"})
+    unknown_parent = await api.get(
+        "/bigin/v2/Accounts/5545000000009999999/Contacts", params={"fields": "Last_Name"}
+    )
     assert unknown_parent.status_code == 204
     bad_relation = await api.get(f"/bigin/v2/Accounts/{account}/Widgets", params={"fields": "Last_Name"})
     assert bad_relation.status_code == 400 and bad_relation.json()["code"] == "INVALID_DATA"
@@ -41,7 +46,9 @@ async def test_related_list_rules(api: httpx.AsyncClient) -> None:
 
 async def test_related_list_page_tokens(api: httpx.AsyncClient, emulator: BiginEmulator) -> None:
     [account] = await insert(api, "Accounts", {"Account_Name": "Big"})
-    entries = emulator.insert_records("Contacts", [{"Last_Name": f"C{i}", "Account_Name": {"id": account}} for i in range(5)])
+    entries = emulator.insert_records(
+        "Contacts", [{"Last_Name": f"C{i}", "Account_Name": {"id": account}} for i in range(5)]
+    )
     ids = [e["details"]["id"] for e in entries][::-1]
     url = f"/bigin/v2/Accounts/{account}/Contacts"
     first = (await api.get(url, params={"fields": "Last_Name", "per_page": "2"})).json()
@@ -49,26 +56,42 @@ async def test_related_list_page_tokens(api: httpx.AsyncClient, emulator: BiginE
     seen = [r["id"] for r in first["data"]]
     token = first["info"]["next_page_token"]
     while token:
-        page = (await api.get(url, params={"fields": "Last_Name", "per_page": "2", "page_token": token})).json()
+        page = (
+            await api.get(url, params={"fields": "Last_Name", "per_page": "2", "page_token": token})
+        ).json()
         seen += [r["id"] for r in page["data"]]
         token = page["info"]["next_page_token"]
     assert seen == ids
-    elsewhere = await api.get("/bigin/v2/Contacts", params={"fields": "Last_Name", "page_token": first["info"]["next_page_token"]})
+    elsewhere = await api.get(
+        "/bigin/v2/Contacts", params={"fields": "Last_Name", "page_token": first["info"]["next_page_token"]}
+    )
     assert elsewhere.status_code == 400
 
 
 async def test_link_products_to_a_contact_like_the_recordings(api: httpx.AsyncClient) -> None:
     [contact] = await insert(api, "Contacts", {"Last_Name": "C"})
-    p1, p2 = await insert(api, "Products", {"Product_Name": "Nango Test Product", "Unit_Price": 42.5}, {"Product_Name": "Other"})
+    p1, p2 = await insert(
+        api, "Products", {"Product_Name": "Nango Test Product", "Unit_Price": 42.5}, {"Product_Name": "Other"}
+    )
     url = f"/bigin/v2/Contacts/{contact}/Products"
     linked = await api.put(f"{url}/{p1}", json=load_fixture("link_product_to_contact_request.json"))
     assert linked.status_code == 200
-    assert linked.json() == {"data": [{"code": "SUCCESS", "details": {"id": p1}, "message": "relation added", "status": "success"}]}
+    assert linked.json() == {
+        "data": [{"code": "SUCCESS", "details": {"id": p1}, "message": "relation added", "status": "success"}]
+    }
     assert linked.json()["data"][0].keys() == load_fixture("link_product_to_contact.json")["data"][0].keys()
     again = await api.put(f"{url}/{p1}", json={"data": [{}]})
-    assert again.json()["data"][0]["message"] == load_fixture("link_product_already_linked.json")["data"][0]["message"]
+    assert (
+        again.json()["data"][0]["message"]
+        == load_fixture("link_product_already_linked.json")["data"][0]["message"]
+    )
     await api.put(f"{url}/{p2}", json={"data": [{}]})
-    listed = await api.get(url, params={"fields": "Owner,Product_Name,Product_Code,Product_Active,Product_Category,Unit_Price,Description,Created_Time,Modified_Time"})
+    listed = await api.get(
+        url,
+        params={
+            "fields": "Owner,Product_Name,Product_Code,Product_Active,Product_Category,Unit_Price,Description,Created_Time,Modified_Time"
+        },
+    )
     recorded = load_fixture("contact_related_products.json")
     assert list(listed.json()["info"]) == list(recorded["info"])
     assert set(listed.json()["data"][0]) == set(recorded["data"][0])
@@ -76,7 +99,10 @@ async def test_link_products_to_a_contact_like_the_recordings(api: httpx.AsyncCl
     reverse = await api.get(f"/bigin/v2/Products/{p1}/Contacts", params={"fields": "Last_Name"})
     assert [r["id"] for r in reverse.json()["data"]] == [contact]
     removed = await api.delete(f"{url}/{p2}")
-    assert removed.json()["data"][0]["message"] == load_fixture("unlink_product_from_contact.json")["data"][0]["message"]
+    assert (
+        removed.json()["data"][0]["message"]
+        == load_fixture("unlink_product_from_contact.json")["data"][0]["message"]
+    )
     not_linked = await api.delete(f"{url}/{p2}")
     assert not_linked.status_code == 400 and not_linked.json()["data"][0]["code"] == "INVALID_DATA"
     missing = await api.put(f"{url}/5545000000009999999", json={"data": [{}]})
@@ -98,16 +124,34 @@ async def test_bulk_link_and_unlink(api: httpx.AsyncClient) -> None:
     assert refused.status_code == 400
 
 
-async def test_notes_activities_and_deals_of_a_record(api: httpx.AsyncClient, emulator: BiginEmulator) -> None:
+async def test_notes_activities_and_deals_of_a_record(
+    api: httpx.AsyncClient, emulator: BiginEmulator
+) -> None:
     [account] = await insert(api, "Accounts", {"Account_Name": "A"})
     [contact] = await insert(api, "Contacts", {"Last_Name": "C", "Account_Name": {"id": account}})
-    [deal] = await insert(api, "Pipelines", {"Deal_Name": "D", "Stage": "Proposal", "Contact_Name": {"id": contact}, "Account_Name": {"id": account}})
-    [note] = await insert(api, "Notes", {"Note_Content": "n", "Parent_Id": {"module": "Pipelines", "id": deal}})
+    [deal] = await insert(
+        api,
+        "Pipelines",
+        {
+            "Deal_Name": "D",
+            "Stage": "Proposal",
+            "Contact_Name": {"id": contact},
+            "Account_Name": {"id": account},
+        },
+    )
+    [note] = await insert(
+        api, "Notes", {"Note_Content": "n", "Parent_Id": {"module": "Pipelines", "id": deal}}
+    )
     [task] = await insert(api, "Tasks", {"Subject": "t", "Related_To": {"module": "Contacts", "id": contact}})
     [event] = await insert(
         api,
         "Events",
-        {"Event_Title": "e", "Start_DateTime": "2026-01-02T10:00:00Z", "End_DateTime": "2026-01-02T11:00:00Z", "Related_To": {"module": "Pipelines", "id": deal}},
+        {
+            "Event_Title": "e",
+            "Start_DateTime": "2026-01-02T10:00:00Z",
+            "End_DateTime": "2026-01-02T11:00:00Z",
+            "Related_To": {"module": "Pipelines", "id": deal},
+        },
     )
 
     async def related(path: str) -> list[str]:
@@ -121,7 +165,11 @@ async def test_notes_activities_and_deals_of_a_record(api: httpx.AsyncClient, em
     assert await related(f"Accounts/{account}/Pipelines") == [deal]
     assert await related(f"Pipelines/{deal}/Contacts") == [contact]
     pipeline_id = emulator.ctx.pipelines.default().id
-    filtered = await api.get(f"/bigin/v2/Contacts/{contact}/Pipelines", params={"fields": "id", "pipeline_id": pipeline_id})
+    filtered = await api.get(
+        f"/bigin/v2/Contacts/{contact}/Pipelines", params={"fields": "id", "pipeline_id": pipeline_id}
+    )
     assert filtered.status_code == 200
-    other = await api.get(f"/bigin/v2/Contacts/{contact}/Pipelines", params={"fields": "id", "pipeline_id": "1"})
+    other = await api.get(
+        f"/bigin/v2/Contacts/{contact}/Pipelines", params={"fields": "id", "pipeline_id": "1"}
+    )
     assert other.status_code == 204

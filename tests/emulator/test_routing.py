@@ -21,13 +21,17 @@ ERROR_KEYS = {"code", "details", "message", "status"}
     ],
 )
 async def test_unknown_modules(api: httpx.AsyncClient, method: str, path: str) -> None:
-    response = await api.request(method, path, json={"data": [{"Company_Name": "TechCorp"}]} if method == "POST" else None)
+    response = await api.request(
+        method, path, json={"data": [{"Company_Name": "TechCorp"}]} if method == "POST" else None
+    )
     assert response.status_code == 400
     assert set(response.json()) == ERROR_KEYS
     assert response.json()["code"] == "INVALID_MODULE"
 
 
-@pytest.mark.parametrize("path", ["/bigin/v2/Contacts/abc", "/bigin/v2/a/b/c/d/e", "/bigin/v3/Contacts", "/crm/v2/Leads"])
+@pytest.mark.parametrize(
+    "path", ["/bigin/v2/Contacts/abc", "/bigin/v2/a/b/c/d/e", "/bigin/v3/Contacts", "/crm/v2/Leads"]
+)
 async def test_unknown_urls(api: httpx.AsyncClient, path: str) -> None:
     response = await api.get(path)
     assert response.status_code == 404

@@ -30,7 +30,12 @@ async def people(api: httpx.AsyncClient) -> list[str]:
     return await insert(
         api,
         "Contacts",
-        {"Last_Name": "Smith", "Email": "smith@example.com", "Phone": "+1 (555) 010-0001", "Account_Name": {"id": acme}},
+        {
+            "Last_Name": "Smith",
+            "Email": "smith@example.com",
+            "Phone": "+1 (555) 010-0001",
+            "Account_Name": {"id": acme},
+        },
         {"Last_Name": "Smithers", "Email": "s2@example.com", "Mobile": "555-010-0002", "Tag": ["VIP"]},
         {"Last_Name": "Jones", "Email": "jones@example.com", "Description": "likes SMITHING"},
     )
@@ -45,14 +50,24 @@ async def test_modes(api: httpx.AsyncClient, people: list[str]) -> None:
     assert await names(api, word="smith") == ["Jones", "Smithers", "Smith"]
     assert await names(api, criteria="(Tag:equals:vip)") == ["Smithers"]
     assert await names(api, criteria="(Account_Name:equals:Acme)") == ["Smith"]
-    assert await names(api, criteria=f"(Account_Name.id:equals:{(await api.get(SEARCH, params={'email': 'smith@example.com'})).json()['data'][0]['Account_Name']['id']})") == ["Smith"]
+    assert await names(
+        api,
+        criteria=f"(Account_Name.id:equals:{(await api.get(SEARCH, params={'email': 'smith@example.com'})).json()['data'][0]['Account_Name']['id']})",
+    ) == ["Smith"]
 
 
 async def test_boolean_groups_and_operators(api: httpx.AsyncClient, people: list[str]) -> None:
-    assert await names(api, criteria="((Last_Name:starts_with:Smi)and(Email:not_equal:s2@example.com))") == ["Smith"]
-    assert await names(api, criteria="((Last_Name:equals:Jones)or(Last_Name:equals:Smith))") == ["Jones", "Smith"]
+    assert await names(api, criteria="((Last_Name:starts_with:Smi)and(Email:not_equal:s2@example.com))") == [
+        "Smith"
+    ]
+    assert await names(api, criteria="((Last_Name:equals:Jones)or(Last_Name:equals:Smith))") == [
+        "Jones",
+        "Smith",
+    ]
     assert await names(api, criteria="(Last_Name:in:Jones,Smithers)") == ["Jones", "Smithers"]
-    assert await names(api, criteria="(((Last_Name:equals:Jones)or(Last_Name:equals:Smith))and(Email:starts_with:j))") == ["Jones"]
+    assert await names(
+        api, criteria="(((Last_Name:equals:Jones)or(Last_Name:equals:Smith))and(Email:starts_with:j))"
+    ) == ["Jones"]
     assert await names(api, criteria=f"(id:between:{people[0]},{people[1]})") == ["Smithers", "Smith"]
 
 
@@ -70,7 +85,19 @@ async def test_search_info_and_204(api: httpx.AsyncClient, people: list[str]) ->
 
 
 @pytest.mark.parametrize(
-    "value", ["a),(Email:equals:x", "back\\slash", "a,b", "trailing\\", "x\\(y", "((", "))", ",", "\\\\", "O'Brien & Sons"]
+    "value",
+    [
+        "a),(Email:equals:x",
+        "back\\slash",
+        "a,b",
+        "trailing\\",
+        "x\\(y",
+        "((",
+        "))",
+        ",",
+        "\\\\",
+        "O'Brien & Sons",
+    ],
 )
 async def test_hostile_values_match_exactly_when_escaped(api: httpx.AsyncClient, value: str) -> None:
     [target] = await insert(api, "Contacts", {"Last_Name": value, "Email": "x@example.com"})
@@ -122,8 +149,12 @@ async def test_exactly_one_mode(api: httpx.AsyncClient, params: dict[str, str], 
 
 async def test_reference_aliases_in_criteria(api: httpx.AsyncClient) -> None:
     [contact] = await insert(api, "Contacts", {"Last_Name": "C"})
-    [task] = await insert(api, "Tasks", {"Subject": "call", "Related_To": {"module": "Contacts", "id": contact}})
-    [note] = await insert(api, "Notes", {"Note_Content": "n", "Parent_Id": {"module": "Contacts", "id": contact}})
+    [task] = await insert(
+        api, "Tasks", {"Subject": "call", "Related_To": {"module": "Contacts", "id": contact}}
+    )
+    [note] = await insert(
+        api, "Notes", {"Note_Content": "n", "Parent_Id": {"module": "Contacts", "id": contact}}
+    )
     tasks = await api.get("/bigin/v2/Tasks/search", params={"criteria": f"(Related_To.id:equals:{contact})"})
     assert [r["id"] for r in tasks.json()["data"]] == [task]
     notes = await api.get("/bigin/v2/Notes/search", params={"criteria": f"(Parent_Id.id:equals:{contact})"})
@@ -132,11 +163,17 @@ async def test_reference_aliases_in_criteria(api: httpx.AsyncClient) -> None:
 
 async def test_search_stops_at_2000_records(api: httpx.AsyncClient, emulator: BiginEmulator) -> None:
     for start in range(0, 2100, 500):
-        emulator.insert_records("Contacts", [{"Last_Name": f"Same{i}"} for i in range(start, min(2100, start + 500))])
+        emulator.insert_records(
+            "Contacts", [{"Last_Name": f"Same{i}"} for i in range(start, min(2100, start + 500))]
+        )
     page10 = (await api.get(SEARCH, params={"criteria": "(Last_Name:starts_with:Same)", "page": "10"})).json()
     assert page10["info"]["more_records"] is True and page10["info"]["count"] == 200
     assert "next_page_token" not in page10["info"]
     page11 = await api.get(SEARCH, params={"criteria": "(Last_Name:starts_with:Same)", "page": "11"})
     assert page11.status_code == 400 and page11.json()["code"] == "DISCRETE_PAGINATION_LIMIT_EXCEEDED"
-    sorted_page = (await api.get(SEARCH, params={"word": "Same", "sort_by": "Last_Name", "sort_order": "asc", "per_page": "3"})).json()
+    sorted_page = (
+        await api.get(
+            SEARCH, params={"word": "Same", "sort_by": "Last_Name", "sort_order": "asc", "per_page": "3"}
+        )
+    ).json()
     assert [r["Last_Name"] for r in sorted_page["data"]] == ["Same0", "Same1", "Same10"]

@@ -42,7 +42,9 @@ async def test_fields_have_the_recorded_keys(api: httpx.AsyncClient) -> None:
         for key in ("data_type", "json_type", "system_mandatory", "unique"):
             assert field[key] == recorded_field[key], (name, key)
     assert ours["Account_Name"]["lookup"]["module"]["api_name"] == "Accounts"
-    assert set(ours["Unsubscribed_Mode"]["pick_list_values"][0]) == set(recorded_by_name["Unsubscribed_Mode"]["pick_list_values"][0])
+    assert set(ours["Unsubscribed_Mode"]["pick_list_values"][0]) == set(
+        recorded_by_name["Unsubscribed_Mode"]["pick_list_values"][0]
+    )
     for module in ("Accounts", "Pipelines", "Tasks", "Events", "Notes", "Products", "Calls"):
         response = await api.get("/bigin/v2/settings/fields", params={"module": module})
         mandatory = {f["api_name"] for f in response.json()["fields"] if f["system_mandatory"]}
@@ -57,7 +59,10 @@ def layout_stages(layout: dict[str, Any]) -> dict[str, Any]:
     fields = {f["api_name"]: f for section in layout["sections"] for f in section["fields"]}
     return {
         "sub": [v["actual_value"] for v in fields["Sub_Pipeline"]["pick_list_values"]],
-        "stages": [(v["display_value"], v["actual_value"], v["sequence_number"], v["id"], v["probability"]) for v in fields["Stage"]["pick_list_values"]],
+        "stages": [
+            (v["display_value"], v["actual_value"], v["sequence_number"], v["id"], v["probability"])
+            for v in fields["Stage"]["pick_list_values"]
+        ],
     }
 
 
@@ -67,14 +72,24 @@ async def test_default_pipeline_and_its_layout(api: httpx.AsyncClient) -> None:
     default = pipelines[0]
     assert set(default) == {"id", "display_value", "default", "maps"}
     assert (default["display_value"], default["default"]) == ("Sales Pipeline", True)
-    expected = [("Qualification", 10), ("Needs Analysis", 25), ("Proposal", 50), ("Negotiation", 75), ("Closed Won", 100), ("Closed Lost", 0)]
+    expected = [
+        ("Qualification", 10),
+        ("Needs Analysis", 25),
+        ("Proposal", 50),
+        ("Negotiation", 75),
+        ("Closed Won", 100),
+        ("Closed Lost", 0),
+    ]
     assert [(m["display_value"], m["probability"]) for m in default["maps"]] == expected
     assert [m["sequence_number"] for m in default["maps"]] == [1, 2, 3, 4, 5, 6]
     layouts = (await api.get("/bigin/v2/settings/layouts", params={"module": "Pipelines"})).json()["layouts"]
     assert [lay["id"] for lay in layouts] == [default["id"]]
     seen = layout_stages(layouts[0])
     assert seen["sub"] == ["Sales Pipeline Standard"]
-    assert seen["stages"] == [(m["display_value"], m["display_value"], m["sequence_number"], m["id"], m["probability"]) for m in default["maps"]]
+    assert seen["stages"] == [
+        (m["display_value"], m["display_value"], m["sequence_number"], m["id"], m["probability"])
+        for m in default["maps"]
+    ]
     single = (await api.get(f"{PIPELINES}/{default['id']}")).json()
     assert single == {"pipelines": [default]}
 
@@ -82,7 +97,17 @@ async def test_default_pipeline_and_its_layout(api: httpx.AsyncClient) -> None:
 async def test_creating_a_pipeline_creates_a_layout_and_validates_deals(api: httpx.AsyncClient) -> None:
     created = await api.post(
         PIPELINES,
-        json={"pipelines": [{"display_value": "Partners", "maps": [{"display_value": "Intro", "probability": 20}, {"display_value": "Signed", "probability": 100}]}]},
+        json={
+            "pipelines": [
+                {
+                    "display_value": "Partners",
+                    "maps": [
+                        {"display_value": "Intro", "probability": 20},
+                        {"display_value": "Signed", "probability": 100},
+                    ],
+                }
+            ]
+        },
     )
     assert created.status_code == 201
     entry = created.json()["pipelines"][0]
@@ -92,14 +117,23 @@ async def test_creating_a_pipeline_creates_a_layout_and_validates_deals(api: htt
     partner_layout = next(lay for lay in layouts if lay["id"] == partner_id)
     assert partner_layout["name"] == "Partners"
     assert [s[0] for s in layout_stages(partner_layout)["stages"]] == ["Intro", "Signed"]
-    ok = await api.post("/bigin/v2/Pipelines", json={"data": [{"Deal_Name": "P", "Stage": "Intro", "Pipeline": {"id": partner_id}}]})
+    ok = await api.post(
+        "/bigin/v2/Pipelines",
+        json={"data": [{"Deal_Name": "P", "Stage": "Intro", "Pipeline": {"id": partner_id}}]},
+    )
     assert ok.status_code == 201
     deal = await get_record(api, "Pipelines", ok.json()["data"][0]["details"]["id"])
     assert deal["Probability"] == 20 and deal["Sub_Pipeline"] == "Partners Standard"
     assert deal["$layout_id"] == {"display_label": "Partners", "name": "Partners", "id": partner_id}
-    wrong = await api.post("/bigin/v2/Pipelines", json={"data": [{"Deal_Name": "P", "Stage": "Proposal", "Layout": {"id": partner_id}}]})
+    wrong = await api.post(
+        "/bigin/v2/Pipelines",
+        json={"data": [{"Deal_Name": "P", "Stage": "Proposal", "Layout": {"id": partner_id}}]},
+    )
     assert wrong.json()["data"][0]["details"] == {"api_name": "Stage"}
-    by_sub = await api.post("/bigin/v2/Pipelines", json={"data": [{"Deal_Name": "Q", "Stage": "Signed", "Sub_Pipeline": "Partners Standard"}]})
+    by_sub = await api.post(
+        "/bigin/v2/Pipelines",
+        json={"data": [{"Deal_Name": "Q", "Stage": "Signed", "Sub_Pipeline": "Partners Standard"}]},
+    )
     assert by_sub.status_code == 201
     in_use = await api.delete(f"{PIPELINES}/{partner_id}")
     assert in_use.status_code == 400
@@ -109,11 +143,24 @@ async def test_creating_a_pipeline_creates_a_layout_and_validates_deals(api: htt
 
 
 async def test_update_and_delete_pipelines(api: httpx.AsyncClient) -> None:
-    created = await api.post(PIPELINES, json={"pipelines": [{"display_value": "Temp", "maps": [{"display_value": "A"}]}]})
+    created = await api.post(
+        PIPELINES, json={"pipelines": [{"display_value": "Temp", "maps": [{"display_value": "A"}]}]}
+    )
     temp = created.json()["pipelines"][0]["details"]["id"]
     updated = await api.put(
         f"{PIPELINES}/{temp}",
-        json={"pipelines": [{"display_value": "Renamed", "maps": [{"display_value": "A", "probability": 5}, {"display_value": "B", "probability": 90}], "default": True}]},
+        json={
+            "pipelines": [
+                {
+                    "display_value": "Renamed",
+                    "maps": [
+                        {"display_value": "A", "probability": 5},
+                        {"display_value": "B", "probability": 90},
+                    ],
+                    "default": True,
+                }
+            ]
+        },
     )
     assert updated.json()["pipelines"][0]["message"] == "pipeline updated"
     listed = {p["id"]: p for p in (await api.get(PIPELINES)).json()["pipelines"]}
@@ -135,10 +182,19 @@ async def test_update_and_delete_pipelines(api: httpx.AsyncClient) -> None:
     ("body", "code"),
     [
         ({"pipelines": [{"maps": [{"display_value": "A"}]}]}, "MANDATORY_NOT_FOUND"),
-        ({"pipelines": [{"display_value": "Sales Pipeline", "maps": [{"display_value": "A"}]}]}, "DUPLICATE_DATA"),
+        (
+            {"pipelines": [{"display_value": "Sales Pipeline", "maps": [{"display_value": "A"}]}]},
+            "DUPLICATE_DATA",
+        ),
         ({"pipelines": [{"display_value": "X", "maps": []}]}, "MANDATORY_NOT_FOUND"),
-        ({"pipelines": [{"display_value": "X", "maps": [{"display_value": "A", "probability": 101}]}]}, "INVALID_DATA"),
-        ({"pipelines": [{"display_value": "X", "maps": [{"display_value": "A"}, {"display_value": "a"}]}]}, "DUPLICATE_DATA"),
+        (
+            {"pipelines": [{"display_value": "X", "maps": [{"display_value": "A", "probability": 101}]}]},
+            "INVALID_DATA",
+        ),
+        (
+            {"pipelines": [{"display_value": "X", "maps": [{"display_value": "A"}, {"display_value": "a"}]}]},
+            "DUPLICATE_DATA",
+        ),
     ],
 )
 async def test_pipeline_validation(api: httpx.AsyncClient, body: dict[str, Any], code: str) -> None:
@@ -152,7 +208,9 @@ async def test_standard_layouts_and_related_lists(api: httpx.AsyncClient) -> Non
     assert [lay["name"] for lay in layouts] == ["Standard"]
     [contact] = await insert(api, "Contacts", {"Last_Name": "L"})
     assert (await get_record(api, "Contacts", contact))["$layout_id"]["id"] == layouts[0]["id"]
-    related = (await api.get("/bigin/v2/settings/related_lists", params={"module": "Contacts"})).json()["related_lists"]
+    related = (await api.get("/bigin/v2/settings/related_lists", params={"module": "Contacts"})).json()[
+        "related_lists"
+    ]
     assert {"Notes", "Products", "Pipelines", "Tasks"} <= {r["api_name"] for r in related}
 
 
@@ -184,24 +242,37 @@ async def test_org_has_the_recorded_keys(api: httpx.AsyncClient) -> None:
 
 
 async def test_tags_settings_and_actions(api: httpx.AsyncClient) -> None:
-    created = await api.post("/bigin/v2/settings/tags", params={"module": "Contacts"}, json={"tags": [{"name": "Hot", "color_code": "#F00"}, {"name": "hot"}]})
+    created = await api.post(
+        "/bigin/v2/settings/tags",
+        params={"module": "Contacts"},
+        json={"tags": [{"name": "Hot", "color_code": "#F00"}, {"name": "hot"}]},
+    )
     assert [e["code"] for e in created.json()["tags"]] == ["SUCCESS", "DUPLICATE_DATA"]
     a, b = await insert(api, "Contacts", {"Last_Name": "A", "Tag": [{"name": "Cold"}]}, {"Last_Name": "B"})
-    added = await api.post("/bigin/v2/Contacts/actions/add_tags", params={"ids": f"{a},{b}", "tag_names": "Hot,VIP"})
+    added = await api.post(
+        "/bigin/v2/Contacts/actions/add_tags", params={"ids": f"{a},{b}", "tag_names": "Hot,VIP"}
+    )
     assert added.status_code == 200
     assert [e["details"]["tags"] for e in added.json()["data"]] == [["Cold", "Hot", "VIP"], ["Hot", "VIP"]]
     assert added.json()["data"][0]["message"] == "tags updated successfully"
     record = await get_record(api, "Contacts", a)
     hot = next(t for t in record["Tag"] if t["name"] == "Hot")
     assert hot["color_code"] == "#F00"
-    removed = await api.post("/bigin/v2/Contacts/actions/remove_tags", json={"ids": [a], "tags": [{"name": "cold"}, {"name": "VIP"}]})
+    removed = await api.post(
+        "/bigin/v2/Contacts/actions/remove_tags",
+        json={"ids": [a], "tags": [{"name": "cold"}, {"name": "VIP"}]},
+    )
     assert removed.json()["data"][0]["details"]["tags"] == ["Hot"]
-    overwritten = await api.post("/bigin/v2/Contacts/actions/add_tags", params={"ids": b, "tag_names": "Only", "over_write": "true"})
+    overwritten = await api.post(
+        "/bigin/v2/Contacts/actions/add_tags", params={"ids": b, "tag_names": "Only", "over_write": "true"}
+    )
     assert overwritten.json()["data"][0]["details"]["tags"] == ["Only"]
     listed = (await api.get("/bigin/v2/settings/tags", params={"module": "Contacts"})).json()
     assert {t["name"] for t in listed["tags"]} == {"Hot", "Cold", "VIP", "Only"}
     assert listed["info"]["count"] == 4
-    unknown_id = await api.post("/bigin/v2/Contacts/actions/add_tags", params={"ids": "5545000000009999999", "tag_names": "x"})
+    unknown_id = await api.post(
+        "/bigin/v2/Contacts/actions/add_tags", params={"ids": "5545000000009999999", "tag_names": "x"}
+    )
     assert unknown_id.status_code == 400 and unknown_id.json()["data"][0]["code"] == "INVALID_DATA"
     no_names = await api.post("/bigin/v2/Contacts/actions/add_tags", params={"ids": a})
     assert no_names.status_code == 400 and no_names.json()["code"] == "REQUIRED_PARAM_MISSING"

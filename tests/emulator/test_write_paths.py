@@ -36,14 +36,17 @@ async def test_text_values_at_and_past_their_limit_and_of_other_types(api: httpx
 
 async def test_a_picklist_takes_strings_only(api: httpx.AsyncClient) -> None:
     response = await api.post(
-        "/bigin/v2/Tasks", json={"data": [{"Subject": "S", "Status": "Completed"}, {"Subject": "T", "Status": 5}]}
+        "/bigin/v2/Tasks",
+        json={"data": [{"Subject": "S", "Status": "Completed"}, {"Subject": "T", "Status": 5}]},
     )
     first, second = response.json()["data"]
     assert first["status"] == "success"
     assert second["details"] == {"api_name": "Status", "expected_data_type": "picklist"}
 
 
-async def test_stamps_follow_the_clock_from_one_write_to_the_next(api: httpx.AsyncClient, clock: FakeClock) -> None:
+async def test_stamps_follow_the_clock_from_one_write_to_the_next(
+    api: httpx.AsyncClient, clock: FakeClock
+) -> None:
     [first] = await insert(api, "Contacts", {"Last_Name": "A"})
     clock.advance(1.5)
     [second] = await insert(api, "Contacts", {"Last_Name": "B"})
@@ -57,8 +60,12 @@ async def test_stamps_follow_the_clock_from_one_write_to_the_next(api: httpx.Asy
     assert (await get_record(api, "Contacts", first))["Modified_Time"] == "2026-01-01T00:00:02+00:00"
 
 
-async def test_custom_fields_are_noted_once_in_first_seen_order(api: httpx.AsyncClient, emulator: BiginEmulator) -> None:
-    await insert(api, "Contacts", {"Last_Name": "A", "Zeta__c": 1}, {"Last_Name": "B", "Alpha__c": 2, "Zeta__c": 3})
+async def test_custom_fields_are_noted_once_in_first_seen_order(
+    api: httpx.AsyncClient, emulator: BiginEmulator
+) -> None:
+    await insert(
+        api, "Contacts", {"Last_Name": "A", "Zeta__c": 1}, {"Last_Name": "B", "Alpha__c": 2, "Zeta__c": 3}
+    )
     await insert(api, "Contacts", {"Last_Name": "C"})
     assert list(emulator.store.table("Contacts").custom_fields) == ["Zeta__c", "Alpha__c"]
 
@@ -68,18 +75,29 @@ async def test_upsert_finds_a_check_field_sent_under_its_alias(api: httpx.AsyncC
     [contact] = await insert(api, "Contacts", {"Last_Name": "Old", "Account_Name": {"id": account}})
     response = await api.post(
         "/bigin/v2/Contacts/upsert",
-        json={"data": [{"Last_Name": "New", "Company_Name": {"id": account}}], "duplicate_check_fields": ["Account_Name"]},
+        json={
+            "data": [{"Last_Name": "New", "Company_Name": {"id": account}}],
+            "duplicate_check_fields": ["Account_Name"],
+        },
     )
     [entry] = response.json()["data"]
-    assert (entry["action"], entry["duplicate_field"], entry["details"]["id"]) == ("update", "Account_Name", contact)
+    assert (entry["action"], entry["duplicate_field"], entry["details"]["id"]) == (
+        "update",
+        "Account_Name",
+        contact,
+    )
     assert (await get_record(api, "Contacts", contact))["Last_Name"] == "New"
 
 
-async def test_writes_under_a_daily_credit_budget_read_the_body_once_and_answer_as_without(clock: FakeClock) -> None:
+async def test_writes_under_a_daily_credit_budget_read_the_body_once_and_answer_as_without(
+    clock: FakeClock,
+) -> None:
     """The middleware decodes a write's body to count credits; the route must answer the same."""
     emulator = BiginEmulator(clock=clock, limits=ServerLimits(daily_credits=100))
     async with emulator.http_client(token=emulator.issue_token()) as client:
-        created = await client.post("/bigin/v2/Contacts", json={"data": [{"Last_Name": f"N{i}"} for i in range(25)]})
+        created = await client.post(
+            "/bigin/v2/Contacts", json={"data": [{"Last_Name": f"N{i}"} for i in range(25)]}
+        )
         not_json = await client.post("/bigin/v2/Contacts", content=b"{not json")
         empty = await client.post("/bigin/v2/Contacts", content=b"  ")
         null = await client.post("/bigin/v2/Contacts", content=b"null")

@@ -66,7 +66,9 @@ async def test_the_in_process_read_timeout_counts_silence_not_the_whole_answer()
     """Each piece within the read timeout: no ReadTimeout, though the whole takes longer (as on a socket)."""
     plan = FaultPlan(drip=1.0, drip_chunks=12, drip_interval=0.05)  # >= 0.55 s in all, 0.05 s gaps
     async with in_process_client(EmulatorMiddleware(RecordingApp(), faults=plan)) as client:
-        response = await client.post("/bigin/v2/Contacts", json=records(2), timeout=httpx.Timeout(10.0, read=0.5))
+        response = await client.post(
+            "/bigin/v2/Contacts", json=records(2), timeout=httpx.Timeout(10.0, read=0.5)
+        )
     assert response.status_code == 201
     assert len(response.json()["data"]) == 1
 

@@ -12,7 +12,9 @@ def ids_with_email(emulator: BiginEmulator, email: str) -> list[str]:
     return emulator.store.table("Contacts").find_equal("Email", email)
 
 
-async def test_search_finds_john_by_criteria_email_phone_and_word(bigin: BiginClient, emulator: BiginEmulator) -> None:
+async def test_search_finds_john_by_criteria_email_phone_and_word(
+    bigin: BiginClient, emulator: BiginEmulator
+) -> None:
     example = load_example("search")
     example.seed(emulator)
     assert len(emulator.store.table("Contacts")) == 26
@@ -32,7 +34,9 @@ async def test_search_finds_nothing_in_an_empty_org(bigin: BiginClient) -> None:
     assert (found.by_criteria, found.by_email, found.by_phone, found.by_word) == ([], [], [], [])
 
 
-async def test_bulk_create_then_upsert_updates_instead_of_duplicating(bigin: BiginClient, emulator: BiginEmulator) -> None:
+async def test_bulk_create_then_upsert_updates_instead_of_duplicating(
+    bigin: BiginClient, emulator: BiginEmulator
+) -> None:
     example = load_example("bulk_create_and_upsert")
     run = await example.main(bigin, batch_rows=250)
 
@@ -44,7 +48,11 @@ async def test_bulk_create_then_upsert_updates_instead_of_duplicating(bigin: Big
     alice = emulator.store.table("Contacts").get(alice_id)
     assert alice is not None and alice["Phone"] == "555-0456"
     # Company_Name as a plain string made the companies.
-    assert {c["Account_Name"] for c in emulator.store.table("Accounts")} == {"ABC Inc", "XYZ Corp", "Tech Solutions"}
+    assert {c["Account_Name"] for c in emulator.store.table("Accounts")} == {
+        "ABC Inc",
+        "XYZ Corp",
+        "Tech Solutions",
+    }
 
     assert run.batched.ok and run.batched.total == 250
     assert [(p.batches, p.processed) for p in run.progress] == [(1, 100), (2, 200), (3, 250)]

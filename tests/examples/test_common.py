@@ -60,4 +60,7 @@ async def test_ensure_helpers_upsert_so_a_second_call_finds_the_same_record(bigi
     assert await common.ensure_contact(bigin, common.JOHN_DOE) == first
     company = await common.ensure_company(bigin, {"Account_Name": "Acme Corporation"})
     assert await common.ensure_company(bigin, {"Account_Name": "Acme Corporation"}) == company
-    assert common.saved_report("Contact")(common.Saved(first, created=False)) == f"Contact already existed: {first}"
+    assert (
+        common.saved_report("Contact")(common.Saved(first, created=False))
+        == f"Contact already existed: {first}"
+    )

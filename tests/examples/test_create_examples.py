@@ -27,8 +27,12 @@ async def test_get_pipelines_lists_the_default_pipeline_with_its_stages_in_order
     default = next(p for p in pipelines if p.default)
     assert default.name == "Sales Pipeline"
     assert [(s.display_value, s.probability) for s in default.stages] == [
-        ("Qualification", 10), ("Needs Analysis", 25), ("Proposal", 50),
-        ("Negotiation", 75), ("Closed Won", 100), ("Closed Lost", 0),
+        ("Qualification", 10),
+        ("Needs Analysis", 25),
+        ("Proposal", 50),
+        ("Negotiation", 75),
+        ("Closed Won", 100),
+        ("Closed Lost", 0),
     ]
     assert "Sales Pipeline (default)" in example.describe(pipelines)
 
@@ -52,11 +56,17 @@ async def test_create_contact_writes_every_field_and_a_second_run_finds_him(
     assert len(emulator.store.table("Contacts")) == 1
 
 
-async def test_create_company_goes_to_accounts_and_is_not_duplicated(bigin: BiginClient, emulator: BiginEmulator) -> None:
+async def test_create_company_goes_to_accounts_and_is_not_duplicated(
+    bigin: BiginClient, emulator: BiginEmulator
+) -> None:
     example = load_example("create_company")
     saved = await example.main(bigin)
     company = stored(emulator, "Accounts", saved.id)
-    assert (company["Account_Name"], company["Industry"], company["Employees"]) == ("TechCorp Inc", "Technology", 50)
+    assert (company["Account_Name"], company["Industry"], company["Employees"]) == (
+        "TechCorp Inc",
+        "Technology",
+        50,
+    )
     assert (company["Billing_City"], company["Annual_Revenue"]) == ("San Francisco", 5000000)
     assert tag_names(company) == {"Technology", "B2B"}
     assert (await example.main(bigin)).id == saved.id
@@ -67,7 +77,10 @@ async def test_create_product_keeps_the_reference_fields(bigin: BiginClient, emu
     example = load_example("create_product")
     saved = await example.main(bigin)
     product = stored(emulator, "Products", saved.id)
-    assert (product["Product_Name"], product["Product_Code"]) == ("Professional Website Package", "WEB-PRO-001")
+    assert (product["Product_Name"], product["Product_Code"]) == (
+        "Professional Website Package",
+        "WEB-PRO-001",
+    )
     assert (product["Unit_Price"], product["Product_Active"], product["Taxable"]) == (5000, True, True)
     assert product["Tax_Percentage"] == 8.5  # not a Bigin field: kept like a custom one
     read = await bigin.products.get(saved.id, fields=["Product_Name", "Unit_Price"])
@@ -75,11 +88,17 @@ async def test_create_product_keeps_the_reference_fields(bigin: BiginClient, emu
     assert not (await example.main(bigin)).created
 
 
-async def test_create_deal_links_pipeline_contact_and_company(bigin: BiginClient, emulator: BiginEmulator) -> None:
+async def test_create_deal_links_pipeline_contact_and_company(
+    bigin: BiginClient, emulator: BiginEmulator
+) -> None:
     example = load_example("create_deal")
     created = await example.main(bigin)
     deal = stored(emulator, "Pipelines", created.deal_id)
-    assert (deal["Deal_Name"], deal["Amount"], deal["Stage"]) == ("Website Redesign Project", 25000, "Proposal")
+    assert (deal["Deal_Name"], deal["Amount"], deal["Stage"]) == (
+        "Website Redesign Project",
+        25000,
+        "Proposal",
+    )
     assert deal["Layout"]["id"] == created.pipeline_id == emulator.ctx.pipelines.default().id
     assert deal["Contact_Name"]["id"] == created.contact_id
     assert deal["Account_Name"]["id"] == created.company_id
@@ -96,7 +115,11 @@ async def test_create_task_relates_it_to_the_contact(bigin: BiginClient, emulato
     example = load_example("create_task")
     created = await example.main(bigin)
     task = stored(emulator, "Tasks", created.task_id)
-    assert (task["Subject"], task["Status"], task["Priority"]) == ("Follow up with client", "Not Started", "High")
+    assert (task["Subject"], task["Status"], task["Priority"]) == (
+        "Follow up with client",
+        "Not Started",
+        "High",
+    )
     assert (task["What_Id"]["id"], task["$se_module"]) == (created.contact_id, "Contacts")
     read = await bigin.tasks.get(created.task_id)
     assert read.Related_To is not None and read.Related_To.id == created.contact_id
@@ -115,7 +138,9 @@ async def test_create_note_attaches_it_to_the_contact(bigin: BiginClient, emulat
     assert (again.contact_id, again.notes_on_contact) == (created.contact_id, 2)
 
 
-async def test_create_event_has_the_participant_and_the_deal(bigin: BiginClient, emulator: BiginEmulator) -> None:
+async def test_create_event_has_the_participant_and_the_deal(
+    bigin: BiginClient, emulator: BiginEmulator
+) -> None:
     example = load_example("create_event")
     created = await example.main(bigin)
     event = stored(emulator, "Events", created.event_id)

@@ -25,9 +25,21 @@ SERVICES = {
 
 # The examples that translate one code sample each (the other helpers' files have their own tests).
 REFERENCE_TRANSLATIONS = [
-    "bulk_create_and_upsert", "create_company", "create_contact", "create_deal", "create_event",
-    "create_note", "create_product", "create_task", "deduplication", "export_all_contacts",
-    "get_pipelines", "integration", "sales_workflow", "search", "update_deal_stage",
+    "bulk_create_and_upsert",
+    "create_company",
+    "create_contact",
+    "create_deal",
+    "create_event",
+    "create_note",
+    "create_product",
+    "create_task",
+    "deduplication",
+    "export_all_contacts",
+    "get_pipelines",
+    "integration",
+    "sales_workflow",
+    "search",
+    "update_deal_stage",
     "validation_and_errors",
 ]
 

@@ -17,7 +17,9 @@ def stored(emulator: BiginEmulator, module: str, record_id: str) -> dict[str, An
     return record
 
 
-async def test_sales_workflow_links_each_record_to_the_previous(bigin: BiginClient, emulator: BiginEmulator) -> None:
+async def test_sales_workflow_links_each_record_to_the_previous(
+    bigin: BiginClient, emulator: BiginEmulator
+) -> None:
     run = await load_example("sales_workflow").main(bigin)
     assert run.success
     assert stored(emulator, "Accounts", run.company_id)["Account_Name"] == "New Tech Corp"
@@ -27,12 +29,21 @@ async def test_sales_workflow_links_each_record_to_the_previous(bigin: BiginClie
     assert (deal["Stage"], deal["Amount"]) == ("Qualification", 50000)
     assert (deal["Contact_Name"]["id"], deal["Account_Name"]["id"]) == (run.contact_id, run.company_id)
     task = stored(emulator, "Tasks", run.task_id)
-    assert (task["Subject"], task["What_Id"]["id"], task["$se_module"]) == ("Prepare proposal", run.deal_id, "Pipelines")
+    assert (task["Subject"], task["What_Id"]["id"], task["$se_module"]) == (
+        "Prepare proposal",
+        run.deal_id,
+        "Pipelines",
+    )
     event = stored(emulator, "Events", run.event_id)
-    assert event["Participants"] == [{"type": "contact", "participant": run.contact_id}] and event["What_Id"]["id"] == run.deal_id
+    assert (
+        event["Participants"] == [{"type": "contact", "participant": run.contact_id}]
+        and event["What_Id"]["id"] == run.deal_id
+    )
 
 
-async def test_sales_workflow_run_twice_reuses_company_and_contact(bigin: BiginClient, emulator: BiginEmulator) -> None:
+async def test_sales_workflow_run_twice_reuses_company_and_contact(
+    bigin: BiginClient, emulator: BiginEmulator
+) -> None:
     example = load_example("sales_workflow")
     first = await example.main(bigin)
     second = await example.main(bigin)
@@ -55,7 +66,11 @@ def test_validate_contact_lists_every_problem() -> None:
     example.validate_contact({"Last_Name": "Ok", "Email": "a@b.co", "Phone": "(555) 010-2000"})
     with pytest.raises(ValidationError) as caught:
         example.validate_contact({"Last_Name": " ", "Email": "a@b", "Phone": "555 x1"})
-    assert caught.value.problems == ["Last_Name is required", "Email format is invalid", "Phone format is invalid"]
+    assert caught.value.problems == [
+        "Last_Name is required",
+        "Email format is invalid",
+        "Phone format is invalid",
+    ]
 
 
 async def test_validation_and_errors_reports_each_failure_with_its_code(
@@ -81,7 +96,9 @@ async def test_validation_and_errors_reports_each_failure_with_its_code(
     assert [r["id"] for r in emulator.store.table("Contacts")] == [jane_id]
 
 
-async def test_deduplication_updates_rather_than_duplicates(bigin: BiginClient, emulator: BiginEmulator) -> None:
+async def test_deduplication_updates_rather_than_duplicates(
+    bigin: BiginClient, emulator: BiginEmulator
+) -> None:
     outcomes = await load_example("deduplication").main(bigin)
     assert [o.action for o in outcomes] == ["created", "updated", "updated", "created"]
     assert outcomes[0].id == outcomes[1].id == outcomes[2].id != outcomes[3].id
@@ -97,14 +114,19 @@ async def test_deduplication_ignores_a_contact_whose_email_only_contains_the_add
     example = load_example("deduplication")
     emulator.insert_records("Contacts", [{"Last_Name": "Lookalike", "Email": "xjohn.doe@example.com"}])
     assert await example.find_contact_by_email(bigin, "john.doe@example.com") is None
-    outcome = await example.create_or_update_contact(bigin, {"Last_Name": "Doe", "Email": "john.doe@example.com"})
+    outcome = await example.create_or_update_contact(
+        bigin, {"Last_Name": "Doe", "Email": "john.doe@example.com"}
+    )
     assert outcome.action == "created"
 
 
-async def test_integration_imports_leads_and_reads_deals_and_activity(bigin: BiginClient, emulator: BiginEmulator) -> None:
+async def test_integration_imports_leads_and_reads_deals_and_activity(
+    bigin: BiginClient, emulator: BiginEmulator
+) -> None:
     run = await load_example("integration").main(bigin)
     assert [(i.email, i.action) for i in run.imported.successful] == [
-        ("john@example.com", "created"), ("jane@example.com", "created"),
+        ("john@example.com", "created"),
+        ("jane@example.com", "created"),
     ]
     [failed] = run.imported.failed
     assert failed.email == "nameless@example.com" and "MANDATORY_NOT_FOUND" in failed.error

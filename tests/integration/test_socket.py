@@ -30,7 +30,9 @@ class ConnectionCounter:
         self.app = app
         self.ports: list[int] = []
 
-    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]) -> None:
+    async def __call__(
+        self, scope: Scope, receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]
+    ) -> None:
         if scope["type"] == "http" and scope.get("client"):
             self.ports.append(scope["client"][1])
         await self.app(scope, receive, send)

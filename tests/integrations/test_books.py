@@ -33,7 +33,9 @@ async def test_from_bigin_shares_the_token_manager_and_the_pool_one_refresh_serv
         assert books.transport.http is bigin.transport.http
         assert books.transport.gate is not bigin.transport.gate  # Books counts its calls apart
         paced = BooksClient.from_bigin(bigin, emulator.books.organization_id, requests_per_minute=100)
-        assert paced.transport.settings.requests_per_minute == 100 and bigin.config.requests_per_minute is None
+        assert (
+            paced.transport.settings.requests_per_minute == 100 and bigin.config.requests_per_minute is None
+        )
         await bigin.request("GET", "/org")
         created = await books.contacts.create({"contact_name": "Ada Lovelace", "contact_persons": [PERSON]})
         await books.aclose()
@@ -129,7 +131,9 @@ async def test_a_refused_token_is_refreshed_once_and_the_call_sent_again() -> No
         now[0] += 7200
         with pytest.raises(AuthenticationError, match="invalid_code"):
             await books.contacts.search()  # the refresh after the 401 is refused: typed, not a loop
-    bare = BiginClient(access_token="not-a-token", api_domain="http://127.0.0.1", transport=emulator.transport())
+    bare = BiginClient(
+        access_token="not-a-token", api_domain="http://127.0.0.1", transport=emulator.transport()
+    )
     async with bare:
         with pytest.raises(BooksAuthenticationError) as refused:
             await BooksClient.from_bigin(bare, emulator.books.organization_id).contacts.search()
@@ -159,7 +163,9 @@ async def test_the_emulator_requires_an_organization_and_reads_seed_001_form_bod
     headers = {"Authorization": f"Zoho-oauthtoken {emulator.issue_token()}"}
     org = {"organization_id": emulator.books.organization_id}
     seed_body = {"contact_name": "Deluge Customer", "email": "d@example.com", "contact_persons": [PERSON]}
-    async with httpx.AsyncClient(transport=emulator.transport(), base_url="http://127.0.0.1", headers=headers) as api:
+    async with httpx.AsyncClient(
+        transport=emulator.transport(), base_url="http://127.0.0.1", headers=headers
+    ) as api:
         no_org = await api.get("/books/v3/contacts")
         form = await api.post("/books/v3/contacts", params=org, data={"JSONString": json.dumps(seed_body)})
         anonymous = await api.get("/books/v3/contacts", params=org, headers={"Authorization": ""})

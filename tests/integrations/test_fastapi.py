@@ -96,8 +96,15 @@ async def test_500_requests_over_a_socket_use_one_pool_of_at_most_pool_size_conn
         made: list[BiginClient] = []
 
         def factory() -> BiginClient:
-            made.append(BiginClient(client_id=emulator.client_id, client_secret=emulator.client_secret,
-                                    refresh_token=emulator.refresh_token, api_domain=url, accounts_url=url))
+            made.append(
+                BiginClient(
+                    client_id=emulator.client_id,
+                    client_secret=emulator.client_secret,
+                    refresh_token=emulator.refresh_token,
+                    api_domain=url,
+                    accounts_url=url,
+                )
+            )
             return made[-1]  # fmt: skip
 
         app = build_app(factory, seen)

@@ -15,7 +15,9 @@ async def test_the_default_app_runs_on_a_seeded_emulator_and_closes_its_client()
     app = example.create_app()
     async with app.router.lifespan_context(app):
         client: BiginClient = app.state.bigin
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app.test") as http:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://app.test"
+        ) as http:
             listed = await http.get("/contacts", params={"limit": 3})
             created = await http.post("/contacts", json={"Last_Name": "Doe", "Email": "john.doe@example.com"})
             again = await http.post("/contacts", json={"Last_Name": "Doe", "Email": "john.doe@example.com"})
@@ -37,6 +39,8 @@ async def test_the_example_routes_take_an_overridden_client() -> None:
     emulator.insert_records("Contacts", [{"Last_Name": "Lovelace", "Email": "ada@example.com"}])
     async with emulator.client() as test_client:
         app.dependency_overrides[get_bigin] = lambda: test_client
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app.test") as http:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://app.test"
+        ) as http:
             listed = await http.get("/contacts")
     assert [c["Last_Name"] for c in listed.json()] == ["Lovelace"]

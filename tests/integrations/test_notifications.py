@@ -84,7 +84,9 @@ def recorded_transport(captured: list[httpx.Request]) -> httpx.MockTransport:
 async def test_enable_sends_the_recorded_request_and_parses_the_recorded_answers() -> None:
     captured: list[httpx.Request] = []
     async with BiginClient(access_token="t", transport=recorded_transport(captured)) as bigin:
-        subscriptions = await bigin.notifications.enable("90210", ["Contacts.create"], "https://example.com/webhook")
+        subscriptions = await bigin.notifications.enable(
+            "90210", ["Contacts.create"], "https://example.com/webhook"
+        )
         channels = await bigin.notifications.list()
         removed = await bigin.notifications.disable("5550001112223")
     assert json.loads(captured[0].content) == load_fixture("subscribe_watch_request.json")
@@ -92,7 +94,9 @@ async def test_enable_sends_the_recorded_request_and_parses_the_recorded_answers
     assert [(s.channel_id, s.resource_name) for s in subscriptions] == [("90210", "Contacts")]
     assert subscriptions[0].channel_expiry == datetime(2026, 10, 9, 21, 7, 45, tzinfo=timezone.utc)
     assert channels[0].channel_id == "9876543210123" and channels[0].events == ["Contacts.create"]
-    assert channels[0].token is None and channels[0].resource_uri == "https://www.zohoapis.com/bigin/v1/Contacts"
+    assert (
+        channels[0].token is None and channels[0].resource_uri == "https://www.zohoapis.com/bigin/v1/Contacts"
+    )
     assert captured[2].url.params["channel_ids"] == "5550001112223"
     assert removed[0].ok and removed[0].details["channel_id"] == "5550001112223"
 
@@ -130,7 +134,11 @@ async def test_a_loopback_http_url_and_an_expiry_just_under_a_day_are_accepted()
         )
     assert subs[0].channel_id == "7"
     assert subs[0].channel_expiry is not None
-    assert timedelta(hours=23, minutes=58) < subs[0].channel_expiry - datetime.now(timezone.utc) <= timedelta(days=1)
+    assert (
+        timedelta(hours=23, minutes=58)
+        < subs[0].channel_expiry - datetime.now(timezone.utc)
+        <= timedelta(days=1)
+    )
 
 
 # -- the emulator's channels ----------------------------------------------------------------------
@@ -162,7 +170,9 @@ async def test_watch_crud_against_the_emulator() -> None:
 
         await notifications.update("11", events=["Contacts.create", "Contacts.edit"])
         listed = await notifications.list()
-        assert [(c.resource_name, c.events) for c in listed] == [("Contacts", ["Contacts.create", "Contacts.edit"])]
+        assert [(c.resource_name, c.events) for c in listed] == [
+            ("Contacts", ["Contacts.create", "Contacts.edit"])
+        ]
         assert listed[0].channel_expiry == fixed + timedelta(hours=20)  # PATCH keeps what it was not given
 
         await notifications.remove_events("11", ["Contacts.create"])
@@ -191,7 +201,9 @@ async def test_watch_crud_against_the_emulator() -> None:
 async def test_emulator_answers_have_the_recorded_shapes() -> None:
     emulator = BiginEmulator()
     headers = {"Authorization": f"Zoho-oauthtoken {emulator.issue_token()}"}
-    async with httpx.AsyncClient(transport=emulator.transport(), base_url="http://127.0.0.1", headers=headers) as api:
+    async with httpx.AsyncClient(
+        transport=emulator.transport(), base_url="http://127.0.0.1", headers=headers
+    ) as api:
         created = await api.post("/bigin/v2/actions/watch", json=load_fixture("subscribe_watch_request.json"))
         listed = await api.get("/bigin/v2/actions/watch")
         deleted = await api.delete("/bigin/v2/actions/watch", params={"channel_ids": "90210"})
@@ -224,7 +236,9 @@ async def test_emulator_refuses_an_expiry_more_than_a_day_ahead_or_past() -> Non
         {"channel_id": "3", "events": ["Companies.create"], "notify_url": HOOK},
         {"channel_id": "4", "events": ["Contacts.create"]},
     ]  # fmt: skip
-    async with httpx.AsyncClient(transport=emulator.transport(), base_url="http://127.0.0.1", headers=headers) as api:
+    async with httpx.AsyncClient(
+        transport=emulator.transport(), base_url="http://127.0.0.1", headers=headers
+    ) as api:
         answer = await api.post("/bigin/v2/actions/watch", json={"watch": bodies})
     assert answer.status_code == 400
     entries = answer.json()["watch"]
@@ -244,7 +258,9 @@ async def test_a_failed_delivery_is_retried_and_the_payload_validates() -> None:
     receiver = Receiver(statuses=(500,))
     emulator = hooked_emulator(receiver)
     async with emulator.client() as bigin:
-        await bigin.notifications.enable("21", ["Contacts.create", "Contacts.edit"], HOOK + "?src=bigin", TOKEN)
+        await bigin.notifications.enable(
+            "21", ["Contacts.create", "Contacts.edit"], HOOK + "?src=bigin", TOKEN
+        )
         created = await bigin.contacts.create({"Last_Name": "Lovelace", "Email": "ada@example.com"})
         assert emulator.notifier.pending == 1  # queued by the write, not yet sent
         await emulator.notifier.drain()
@@ -254,14 +270,23 @@ async def test_a_failed_delivery_is_retried_and_the_payload_validates() -> None:
         assert receiver.bodies[0] == receiver.bodies[1]  # the same notification, sent again
 
         event = parse_notification(json.dumps(receiver.bodies[-1]).encode(), TOKEN, expected_channel_id="21")
-        assert (event.module, event.operation, event.ids, event.event) == ("Contacts", "insert", [created.id], "Contacts.create")
+        assert (event.module, event.operation, event.ids, event.event) == (
+            "Contacts",
+            "insert",
+            [created.id],
+            "Contacts.create",
+        )
         assert event.query_params == {"src": "bigin"} and event.server_time is not None
 
         await bigin.contacts.update(created.id or "", {"Phone": "555-010-0009"})
         await bigin.contacts.delete(created.id or "")  # Contacts.delete is not watched
         await emulator.notifier.drain()
     update = parse_notification(receiver.bodies[-1], TOKEN)
-    assert (update.operation, update.event, update.fields_changed(created.id or "")) == ("update", "Contacts.edit", ["Phone"])
+    assert (update.operation, update.event, update.fields_changed(created.id or "")) == (
+        "update",
+        "Contacts.edit",
+        ["Phone"],
+    )
     assert len(receiver.bodies) == 3
 
 
@@ -389,14 +414,23 @@ async def test_reference_module_names_in_events_are_sent_as_api_names() -> None:
 def test_a_listed_channel_and_an_event_keep_their_token_out_of_reprs() -> None:
     channel = WatchChannel.model_validate({"channel_id": "21", "events": ["Contacts.edit"], "token": TOKEN})
     event = parse_notification(SAMPLE, TOKEN)
-    for shown in (repr(channel), str(channel), repr(event), str(event), repr([event]), repr(event.model_dump())):
+    for shown in (
+        repr(channel),
+        str(channel),
+        repr(event),
+        str(event),
+        repr([event]),
+        repr(event.model_dump()),
+    ):
         assert TOKEN not in shown, shown
     # Still the value itself: compared, serialised and sent as before.
     assert channel.token == TOKEN and event.token == TOKEN and isinstance(event.token, str)
     assert json.loads(event.model_dump_json())["token"] == TOKEN and f"{channel.token}" == TOKEN
 
 
-async def test_channels_from_the_emulator_and_kept_channels_hide_the_token(caplog: pytest.LogCaptureFixture) -> None:
+async def test_channels_from_the_emulator_and_kept_channels_hide_the_token(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.DEBUG)
     emulator = BiginEmulator()
     async with emulator.client() as bigin:
@@ -431,7 +465,9 @@ def test_a_deeply_nested_body_is_a_typed_error() -> None:
         parse_notification(with_token(query_params={"x": nested}), TOKEN)
 
 
-@pytest.mark.parametrize("token", ["\ud800", "a\udfffb", 5, None, ["s3cret-token"], {"t": 1}, b"s3cret-token".decode() + "\x00"])
+@pytest.mark.parametrize(
+    "token", ["\ud800", "a\udfffb", 5, None, ["s3cret-token"], {"t": 1}, b"s3cret-token".decode() + "\x00"]
+)
 def test_an_odd_or_unencodable_token_is_a_mismatch(token: Any) -> None:
     for body in (with_token(token=token), json.dumps(with_token(token=token))):
         with pytest.raises(NotificationTokenError):
@@ -533,7 +569,9 @@ async def test_a_malformed_watch_write_answer_is_retried_then_a_typed_error(body
         access_token="t", transport=malformed_transport(body, seen), max_retries=1, retry_backoff_seconds=0.0
     ) as bigin:
         with pytest.raises(APIError) as caught:
-            await bigin.notifications.enable("90210", ["Contacts.create"], "https://example.com/webhook", TOKEN)
+            await bigin.notifications.enable(
+                "90210", ["Contacts.create"], "https://example.com/webhook", TOKEN
+            )
         assert caught.value.code == "MALFORMED_RESPONSE"
         assert len(seen) == 2  # enabling a channel again converges: it is retried like a read
         assert TOKEN not in str(caught.value) and TOKEN not in repr(caught.value)
@@ -545,7 +583,9 @@ async def test_a_malformed_watch_write_answer_is_retried_then_a_typed_error(body
 
 async def test_a_failed_channel_entry_is_still_its_typed_error_and_not_retried() -> None:
     seen: list[httpx.Request] = []
-    answer = {"watch": [{"code": "INVALID_DATA", "status": "error", "message": "bad", "details": {"api_name": "x"}}]}
+    answer = {
+        "watch": [{"code": "INVALID_DATA", "status": "error", "message": "bad", "details": {"api_name": "x"}}]
+    }
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)

@@ -96,7 +96,11 @@ async def test_create_edit_repeat_and_skip_in_process() -> None:
 
 async def test_concurrent_notifications_for_one_contact_make_one_books_contact_with_the_last_edit() -> None:
     emulator = BiginEmulator()
-    async with in_process_service(emulator) as (app, _), emulator.client() as bigin, emulator.notifier.running():
+    async with (
+        in_process_service(emulator) as (app, _),
+        emulator.client() as bigin,
+        emulator.notifier.running(),
+    ):
         created = await bigin.contacts.create(ADA)
         for n in range(5):
             await bigin.contacts.update(created.id or "", {"Mobile": f"555-020{n}"})
@@ -113,7 +117,9 @@ async def test_an_existing_books_contact_is_updated_and_a_name_clash_gets_the_em
     async with in_process_service(emulator), emulator.client() as bigin:
         await bigin.contacts.create({"First_Name": "Grace", "Last_Name": "Hopper", "Email": "grace@navy.example",
                                      "Phone": "555-0300"})  # fmt: skip
-        await bigin.contacts.create({"First_Name": "Grace", "Last_Name": "Hopper", "Email": "grace@other.example"})
+        await bigin.contacts.create(
+            {"First_Name": "Grace", "Last_Name": "Hopper", "Email": "grace@other.example"}
+        )
         await emulator.notifier.drain()
     (existing,) = books_contacts(emulator, "grace@navy.example")
     assert existing["phone"] == "555-0300" and existing["contact_persons"][0]["first_name"] == "Grace"

@@ -96,7 +96,9 @@ class Scripted(httpx.AsyncBaseTransport):
         if isinstance(answer, BaseException):
             raise answer
         assert isinstance(answer, httpx.Response)
-        return httpx.Response(answer.status_code, headers=answer.headers, content=answer.content, request=request)
+        return httpx.Response(
+            answer.status_code, headers=answer.headers, content=answer.content, request=request
+        )
 
     def bodies(self) -> list[Any]:
         return [json.loads(r.content) if r.content else None for r in self.requests]

@@ -15,7 +15,9 @@ def org_with_a_contact() -> tuple[BiginEmulator, str, str]:
     return emulator, ids["Contacts"][0], ids["Pipelines"][0]
 
 
-@pytest.mark.parametrize(("module", "wire_module"), [("Contacts", "Contacts"), ("Deals", "Pipelines"), ("Companies", "Accounts")])
+@pytest.mark.parametrize(
+    ("module", "wire_module"), [("Contacts", "Contacts"), ("Deals", "Pipelines"), ("Companies", "Accounts")]
+)
 async def test_notes_add_and_for_record_on_each_parent(module: str, wire_module: str) -> None:
     emulator = BiginEmulator()
     ids = emulator.seed_data(companies=1, contacts=1, deals=1)
@@ -33,7 +35,12 @@ async def test_notes_add_and_for_record_on_each_parent(module: str, wire_module:
     assert by_id[first.id].Note_Title == "Kick-off" and by_id[second.id].Note_Title is None
     assert wire.sent[0].path == "/Notes"
     assert wire.sent[0].body["data"] == [
-        {"Note_Content": "Went well.", "Parent_Id": {"id": parent_id}, "$se_module": wire_module, "Note_Title": "Kick-off"}
+        {
+            "Note_Content": "Went well.",
+            "Parent_Id": {"id": parent_id},
+            "$se_module": wire_module,
+            "Note_Title": "Kick-off",
+        }
     ]
     assert "Note_Title" not in wire.sent[1].body["data"][0]
     assert wire.sent[2].route == f"GET /{wire_module}/{parent_id}/Notes"
@@ -45,7 +52,12 @@ async def test_tasks_and_events_are_related_to_a_record_by_module_and_id() -> No
     emulator, contact_id, deal_id = org_with_a_contact()
     async with wired_client(emulator) as (client, wire):
         task = await client.tasks.create(
-            {"Subject": "Prepare proposal", "Due_Date": "2025-01-25", "Priority": "High", "Related_To": {"module": "Pipelines", "id": deal_id}}
+            {
+                "Subject": "Prepare proposal",
+                "Due_Date": "2025-01-25",
+                "Priority": "High",
+                "Related_To": {"module": "Pipelines", "id": deal_id},
+            }
         )
         event = await client.events.create(
             Event(
@@ -121,7 +133,9 @@ async def test_related_lists_accept_the_references_module_names() -> None:
     async with wired_client(emulator) as (client, wire):
         await client.deals.update(deal_id, {"Contact_Name": {"id": contact_id}})
         deals = await client.contacts.related(contact_id, "Deals").to_list(limit=5)
-        companies_contacts = await client.module("Companies").related(ids["Accounts"][0], "Contacts").to_list(limit=5)
+        companies_contacts = (
+            await client.module("Companies").related(ids["Accounts"][0], "Contacts").to_list(limit=5)
+        )
     assert [d.id for d in deals] == [deal_id] and type(deals[0]) is Deal
     assert [c.id for c in companies_contacts] == [contact_id]
     assert wire.sent[1].path == f"/Contacts/{contact_id}/Pipelines"

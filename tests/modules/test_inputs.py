@@ -173,7 +173,11 @@ async def test_bad_writes_are_refused() -> None:
 
 
 # -- issue #9 item 29: an int id is checked like a str id ----------------------------------------
-@pytest.mark.parametrize("bad", [10**40, 10**30, 10**5000, -1, 0, False, True, "0", "000", 0.0, -(10**20)], ids=lambda v: f"{type(v).__name__}:{v.bit_length()}bits" if isinstance(v, int) else repr(v))
+@pytest.mark.parametrize(
+    "bad",
+    [10**40, 10**30, 10**5000, -1, 0, False, True, "0", "000", 0.0, -(10**20)],
+    ids=lambda v: f"{type(v).__name__}:{v.bit_length()}bits" if isinstance(v, int) else repr(v),
+)
 def test_int_ids_obey_the_same_rule_as_string_ids(bad: Any) -> None:
     with pytest.raises(ValidationError):
         check_id(bad)

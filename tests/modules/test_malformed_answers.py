@@ -63,8 +63,12 @@ INSERTS: dict[str, Call] = {
 
 
 @pytest.mark.parametrize("body", MALFORMED.values(), ids=MALFORMED.keys())
-@pytest.mark.parametrize("call", [*READS.values(), *IDEMPOTENT_WRITES.values()], ids=[*READS, *IDEMPOTENT_WRITES])
-async def test_a_malformed_answer_to_a_safe_call_is_retried_then_a_typed_error(call: Call, body: bytes) -> None:
+@pytest.mark.parametrize(
+    "call", [*READS.values(), *IDEMPOTENT_WRITES.values()], ids=[*READS, *IDEMPOTENT_WRITES]
+)
+async def test_a_malformed_answer_to_a_safe_call_is_retried_then_a_typed_error(
+    call: Call, body: bytes
+) -> None:
     script = Scripted(answer(200, raw=body))
     async with scripted_client(script, max_retries=2) as client:
         with pytest.raises(APIError) as error:
@@ -102,7 +106,10 @@ async def test_an_update_answered_without_a_per_record_result_is_retried_then_ma
     assert error.value.code == "MALFORMED_RESPONSE" and len(script.requests) == 2
 
 
-PAGE = {"data": [{"id": ID, "Last_Name": "Lovelace"}], "info": {"more_records": False, "page": 1, "per_page": 200}}
+PAGE = {
+    "data": [{"id": ID, "Last_Name": "Lovelace"}],
+    "info": {"more_records": False, "page": 1, "per_page": 200},
+}
 
 
 async def test_a_page_that_parses_on_the_retry_is_used() -> None:

@@ -61,16 +61,33 @@ async def test_settings_modules_fields_and_layouts() -> None:
         "GET /settings/fields",
         "GET /settings/layouts",
     ]
-    assert [s.params.get("module") for s in wire.sent] == [None, "Contacts", "Contacts", "Accounts", "Pipelines"]
+    assert [s.params.get("module") for s in wire.sent] == [
+        None,
+        "Contacts",
+        "Contacts",
+        "Accounts",
+        "Pipelines",
+    ]
 
 
 async def test_coql_walks_200_rows_a_call_with_typed_rows() -> None:
     emulator = BiginEmulator()
-    emulator.insert_records("Contacts", ({"Last_Name": f"N{i:03}", "Email": f"n{i}@example.com"} for i in range(450)))
+    emulator.insert_records(
+        "Contacts", ({"Last_Name": f"N{i:03}", "Email": f"n{i}@example.com"} for i in range(450))
+    )
     async with wired_client(emulator) as (client, wire):
-        rows = [r async for r in client.coql("select Last_Name, Email from Contacts where Last_Name is not null order by Last_Name")]
-        window = await client.coql("select Last_Name from Contacts where Last_Name like 'N1%' limit 5, 30").to_list(limit=1_000)
-        capped = await client.coql("select Last_Name from Contacts where Last_Name is not null", max_records=250).to_list(limit=1_000)
+        rows = [
+            r
+            async for r in client.coql(
+                "select Last_Name, Email from Contacts where Last_Name is not null order by Last_Name"
+            )
+        ]
+        window = await client.coql(
+            "select Last_Name from Contacts where Last_Name like 'N1%' limit 5, 30"
+        ).to_list(limit=1_000)
+        capped = await client.coql(
+            "select Last_Name from Contacts where Last_Name is not null", max_records=250
+        ).to_list(limit=1_000)
         first = await client.coql("SELECT Last_Name FROM Contacts WHERE Last_Name IS NOT NULL;")
     assert len(rows) == 450 and all(type(r) is Contact for r in rows)
     assert [r.Last_Name for r in rows] == sorted(r.Last_Name or "" for r in rows)
@@ -99,7 +116,9 @@ async def test_coql_stops_at_10000_rows_and_says_what_to_do() -> None:
                 seen += 1
         assert seen == 10_000 and len(wire.sent) == 50
         assert "COQL reaches at most 10000" in str(error.value) and "search" not in str(error.value)
-        exactly = await client.coql("select Last_Name from Contacts where id is not null", max_records=10_000).to_list(limit=20_000)
+        exactly = await client.coql(
+            "select Last_Name from Contacts where id is not null", max_records=10_000
+        ).to_list(limit=20_000)
     assert len(exactly) == 10_000
 
 
@@ -107,7 +126,9 @@ async def test_coql_on_another_module_and_bad_queries() -> None:
     emulator = BiginEmulator()
     emulator.seed_data(companies=3)
     async with wired_client(emulator) as (client, _):
-        companies = await client.coql("select Account_Name from Accounts where Account_Name is not null").to_list(limit=10)
+        companies = await client.coql(
+            "select Account_Name from Accounts where Account_Name is not null"
+        ).to_list(limit=10)
         with pytest.raises(InvalidRequestError) as unknown_module:
             await client.coql("select Name from Unknown_Module where id is not null")
         with pytest.raises(InvalidRequestError) as bad:

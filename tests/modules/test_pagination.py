@@ -40,7 +40,9 @@ def assert_page_or_token(wire: Wire) -> None:
         assert not ("page" in sent.params and "page_token" in sent.params), sent
 
 
-async def test_a_2500_record_list_is_walked_completely_switching_to_page_tokens(big_org: dict[str, Any]) -> None:
+async def test_a_2500_record_list_is_walked_completely_switching_to_page_tokens(
+    big_org: dict[str, Any],
+) -> None:
     emulator = fresh(big_org)
     async with wired_client(emulator) as (client, wire):
         ids = [contact.id async for contact in client.contacts.list()]
@@ -59,7 +61,12 @@ async def test_a_2500_record_list_is_walked_completely_switching_to_page_tokens(
 async def test_a_sorted_walk_also_reaches_every_record_past_the_wall(big_org: dict[str, Any]) -> None:
     emulator = fresh(big_org)
     async with wired_client(emulator) as (client, wire):
-        contacts = [c async for c in client.contacts.list(fields=["Last_Name"], sort_by="Last_Name", sort_order="asc", per_page=150)]
+        contacts = [
+            c
+            async for c in client.contacts.list(
+                fields=["Last_Name"], sort_by="Last_Name", sort_order="asc", per_page=150
+            )
+        ]
     assert {c.id for c in contacts} == set(emulator.store.table("Contacts").records)
     assert len(contacts) == RECORDS
     names = [c.Last_Name or "" for c in contacts]
@@ -189,7 +196,9 @@ async def test_a_related_list_past_2000_uses_page_tokens(big_org: dict[str, Any]
 
 async def test_a_search_past_2000_raises_instead_of_losing_records() -> None:
     emulator = BiginEmulator()
-    emulator.insert_records("Contacts", ({"Last_Name": "Same", "Email": f"s{i}@example.com"} for i in range(2_050)))
+    emulator.insert_records(
+        "Contacts", ({"Last_Name": "Same", "Email": f"s{i}@example.com"} for i in range(2_050))
+    )
     async with wired_client(emulator) as (client, wire):
         seen: list[str] = []
         with pytest.raises(PaginationLimitError) as error:
@@ -204,7 +213,9 @@ async def test_a_search_past_2000_raises_instead_of_losing_records() -> None:
 
 async def test_a_search_with_an_odd_page_size_reads_up_to_the_wall() -> None:
     emulator = BiginEmulator()
-    emulator.insert_records("Contacts", ({"Last_Name": "Same", "Email": f"s{i}@example.com"} for i in range(2_050)))
+    emulator.insert_records(
+        "Contacts", ({"Last_Name": "Same", "Email": f"s{i}@example.com"} for i in range(2_050))
+    )
     async with wired_client(emulator) as (client, wire):
         seen = 0
         with pytest.raises(PaginationLimitError):
@@ -225,7 +236,12 @@ def token_less_server(total: int) -> httpx.MockTransport:
         ids = range(start, min(start + per_page, total))
         body = {
             "data": [{"id": str(10_000 + i), "Last_Name": f"N{i}"} for i in ids],
-            "info": {"per_page": per_page, "page": page, "count": len(ids), "more_records": start + per_page < total},
+            "info": {
+                "per_page": per_page,
+                "page": page,
+                "count": len(ids),
+                "more_records": start + per_page < total,
+            },
         }
         return httpx.Response(200, content=json.dumps(body).encode())
 
@@ -233,7 +249,9 @@ def token_less_server(total: int) -> httpx.MockTransport:
 
 
 async def test_a_list_without_page_tokens_raises_at_the_wall() -> None:
-    async with BiginClient(access_token="t", api_domain="http://127.0.0.1", transport=token_less_server(2_300)) as client:
+    async with BiginClient(
+        access_token="t", api_domain="http://127.0.0.1", transport=token_less_server(2_300)
+    ) as client:
         seen = 0
         with pytest.raises(PaginationLimitError) as error:
             async for _ in client.contacts.list():

@@ -20,7 +20,12 @@ from bigin_async.models import Pipeline
 from tests.modules.helpers import Wire, wired_client
 
 DEFAULT_STAGES = ["Qualification", "Needs Analysis", "Proposal", "Negotiation", "Closed Won", "Closed Lost"]
-INVALID_URL = {"code": "INVALID_URL_PATTERN", "details": {}, "message": "Please check if the URL trying to access is a correct one", "status": "error"}
+INVALID_URL = {
+    "code": "INVALID_URL_PATTERN",
+    "details": {},
+    "message": "Please check if the URL trying to access is a correct one",
+    "status": "error",
+}
 
 
 def shape(pipelines: list[Pipeline]) -> list[tuple[Any, ...]]:
@@ -40,16 +45,27 @@ async def test_the_settings_pipelines_endpoint_lists_creates_updates_and_deletes
         assert [s.probability for s in default.stages] == [10, 25, 50, 75, 100, 0]
         assert shape([await client.pipelines.get(default.id)]) == shape([default])  # type: ignore[arg-type]
 
-        created = await client.pipelines.create("Partners", ["Onboarding", {"display_value": "Live", "probability": 100}])
+        created = await client.pipelines.create(
+            "Partners", ["Onboarding", {"display_value": "Live", "probability": 100}]
+        )
         assert created.ok and created.id is not None
         partners = await client.pipelines.get(created.id)
-        assert partners.name == "Partners" and [s.display_value for s in partners.stages] == ["Onboarding", "Live"]
+        assert partners.name == "Partners" and [s.display_value for s in partners.stages] == [
+            "Onboarding",
+            "Live",
+        ]
         assert partners.stages[1].probability == 100
 
-        updated = await client.pipelines.update(created.id, name="Partner deals", stages=["Onboarding", "Live", "Churned"])
+        updated = await client.pipelines.update(
+            created.id, name="Partner deals", stages=["Onboarding", "Live", "Churned"]
+        )
         assert updated.ok
         renamed = await client.pipelines.get(created.id)
-        assert renamed.name == "Partner deals" and [s.display_value for s in renamed.stages] == ["Onboarding", "Live", "Churned"]
+        assert renamed.name == "Partner deals" and [s.display_value for s in renamed.stages] == [
+            "Onboarding",
+            "Live",
+            "Churned",
+        ]
 
         deleted = await client.pipelines.delete(created.id)
         assert deleted.ok
@@ -57,7 +73,9 @@ async def test_the_settings_pipelines_endpoint_lists_creates_updates_and_deletes
         with pytest.raises(NotFoundError):
             await client.pipelines.get(created.id)
     assert wire.sent[-1].path == f"/settings/pipelines/{created.id}"
-    assert len(wire.to("GET", f"/settings/pipelines/{created.id}")) == 1 + 1 + 1  # no fallback for a missing id
+    assert (
+        len(wire.to("GET", f"/settings/pipelines/{created.id}")) == 1 + 1 + 1
+    )  # no fallback for a missing id
     assert wire.to("POST", "/settings/pipelines")[0].body == {
         "pipelines": [
             {
@@ -91,7 +109,9 @@ class NoPipelinesEndpoint(httpx.AsyncBaseTransport):
 async def test_without_the_endpoint_the_layouts_give_the_same_pipelines() -> None:
     emulator = BiginEmulator()
     async with emulator.client() as direct:
-        await direct.pipelines.create("Partners", ["Onboarding", {"display_value": "Live", "probability": 100}])
+        await direct.pipelines.create(
+            "Partners", ["Onboarding", {"display_value": "Live", "probability": 100}]
+        )
         expected = await direct.pipelines.list()
     wire = Wire(NoPipelinesEndpoint(emulator.transport()))
     async with emulator.client(transport=wire) as client:
@@ -124,9 +144,27 @@ ZOHO_LAYOUTS = {
                             "api_name": "Stage",
                             "data_type": "picklist",
                             "pick_list_values": [
-                                {"display_value": "Qualification", "actual_value": "Qualification", "sequence_number": 1, "id": "3652397000000006801", "probability": 10},
-                                {"display_value": "Closed Won", "actual_value": "Closed Won", "sequence_number": 3, "id": "3652397000000006803", "probability": 100},
-                                {"display_value": "Proposal/Price Quote", "actual_value": "Proposal/Price Quote", "sequence_number": 2, "id": "3652397000000006802", "probability": 60},
+                                {
+                                    "display_value": "Qualification",
+                                    "actual_value": "Qualification",
+                                    "sequence_number": 1,
+                                    "id": "3652397000000006801",
+                                    "probability": 10,
+                                },
+                                {
+                                    "display_value": "Closed Won",
+                                    "actual_value": "Closed Won",
+                                    "sequence_number": 3,
+                                    "id": "3652397000000006803",
+                                    "probability": 100,
+                                },
+                                {
+                                    "display_value": "Proposal/Price Quote",
+                                    "actual_value": "Proposal/Price Quote",
+                                    "sequence_number": 2,
+                                    "id": "3652397000000006802",
+                                    "probability": 60,
+                                },
                             ],
                         },
                         {
@@ -154,7 +192,14 @@ ZOHO_LAYOUTS = {
                     "fields": [
                         {
                             "api_name": "Stage",
-                            "pick_list_values": [{"display_value": "Due", "actual_value": "Due", "sequence_number": 1, "id": "3652397000000500010"}],
+                            "pick_list_values": [
+                                {
+                                    "display_value": "Due",
+                                    "actual_value": "Due",
+                                    "sequence_number": 1,
+                                    "id": "3652397000000500010",
+                                }
+                            ],
                         }
                     ]
                 }
@@ -169,7 +214,10 @@ def zoho_like_server(seen: list[str]) -> httpx.MockTransport:
         seen.append(f"{request.method} {request.url.path}")
         if request.url.path.startswith("/bigin/v2/settings/pipelines"):
             return httpx.Response(404, json=INVALID_URL)
-        if request.url.path == "/bigin/v2/settings/layouts" and request.url.params.get("module") == "Pipelines":
+        if (
+            request.url.path == "/bigin/v2/settings/layouts"
+            and request.url.params.get("module") == "Pipelines"
+        ):
             return httpx.Response(200, content=json.dumps(ZOHO_LAYOUTS).encode())
         return httpx.Response(404, json=INVALID_URL)
 
@@ -178,7 +226,9 @@ def zoho_like_server(seen: list[str]) -> httpx.MockTransport:
 
 async def test_zoho_shaped_layouts_become_pipelines_and_writes_explain_why_they_fail() -> None:
     seen: list[str] = []
-    async with BiginClient(access_token="t", api_domain="http://127.0.0.1", transport=zoho_like_server(seen)) as client:
+    async with BiginClient(
+        access_token="t", api_domain="http://127.0.0.1", transport=zoho_like_server(seen)
+    ) as client:
         sales, renewals = await client.pipelines.list()
         got = await client.pipelines.get("3652397000000500001")
         with pytest.raises(NotFoundError) as write:
@@ -207,7 +257,9 @@ async def test_move_to_stage_validates_against_the_deals_own_pipeline(without_en
     async with emulator.client() as setup:
         partners = await setup.pipelines.create("Partners", ["Onboarding", "Live"])
         sales_deal = await setup.deals.create({"Deal_Name": "Big one", "Stage": "Qualification"})
-        partner_deal = await setup.deals.create({"Deal_Name": "Reseller", "Stage": "Onboarding", "Pipeline": {"id": partners.id}})
+        partner_deal = await setup.deals.create(
+            {"Deal_Name": "Reseller", "Stage": "Onboarding", "Pipeline": {"id": partners.id}}
+        )
     inner: httpx.AsyncBaseTransport = emulator.transport()
     wire = Wire(NoPipelinesEndpoint(inner) if without_endpoint else inner)
     async with emulator.client(transport=wire) as client:
@@ -234,7 +286,9 @@ async def test_the_references_update_deal_stage_sequence() -> None:
     """The reference moves one deal through Proposal, Negotiation and Closed Won."""
     emulator = BiginEmulator()
     async with wired_client(emulator) as (client, wire):
-        deal = await client.deals.create({"Deal_Name": "Enterprise Software License", "Amount": 50000, "Stage": "Qualification"})
+        deal = await client.deals.create(
+            {"Deal_Name": "Enterprise Software License", "Amount": 50000, "Stage": "Qualification"}
+        )
         for stage in ("Proposal", "Negotiation", "Closed Won"):
             await client.deals.move_to_stage(deal.id, stage)  # type: ignore[arg-type]
             assert (await client.deals.get(deal.id, fields=["Deal_Name", "Stage"])).Stage == stage  # type: ignore[arg-type]

@@ -12,8 +12,12 @@ async def test_progress_callbacks_on_every_paginator() -> None:
     seen: dict[str, list[int]] = {"list": [], "related": [], "coql": [], "users": [], "search": []}
     async with emulator.client() as bigin:
         await bigin.contacts.list(fields=["Last_Name"], on_progress=seen["list"].append).to_list(limit=1000)
-        await bigin.companies.related(company_id, "Contacts", on_progress=seen["related"].append).to_list(limit=1000)
-        await bigin.coql("select Last_Name from Contacts where Last_Name is not null", on_progress=seen["coql"].append).to_list(limit=1000)
+        await bigin.companies.related(company_id, "Contacts", on_progress=seen["related"].append).to_list(
+            limit=1000
+        )
+        await bigin.coql(
+            "select Last_Name from Contacts where Last_Name is not null", on_progress=seen["coql"].append
+        ).to_list(limit=1000)
         await bigin.users.list(on_progress=seen["users"].append).to_list(limit=10)
         await bigin.contacts.search(word="example", on_progress=seen["search"].append).to_list(limit=1000)
     assert seen["list"] == [200, 250]

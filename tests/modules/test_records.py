@@ -33,7 +33,11 @@ MODULES: list[tuple[str, str, type[Record], dict[str, Any]]] = [
         "events",
         "Events",
         Event,
-        {"Event_Title": "Demo", "Start_DateTime": "2026-03-01T10:00:00+00:00", "End_DateTime": "2026-03-01T11:00:00+00:00"},
+        {
+            "Event_Title": "Demo",
+            "Start_DateTime": "2026-03-01T10:00:00+00:00",
+            "End_DateTime": "2026-03-01T11:00:00+00:00",
+        },
     ),
     ("products", "Products", Product, {"Product_Name": "Difference Engine", "Unit_Price": 99.5}),
     ("calls", "Calls", Call, {"Subject": "Intro call", "Call_Type": "Outbound"}),
@@ -64,7 +68,9 @@ async def test_each_module_writes_and_reads_its_typed_records_on_its_own_api_nam
 
         updated = await module.update(created.id, {"Description": "changed"})
         assert updated.ok and updated.action == "update" and updated.id == created.id
-        assert (await module.get(created.id, fields=[first_field, "Description"])).get("Description") == "changed"
+        assert (await module.get(created.id, fields=[first_field, "Description"])).get(
+            "Description"
+        ) == "changed"
 
         deleted = await module.delete(created.id)
         assert deleted.ok and deleted.action == "delete" and deleted.id == created.id
@@ -90,7 +96,11 @@ async def test_notes_module_reads_back_a_typed_note() -> None:
     contact_id = next(iter(emulator.store.table("Contacts").records))
     async with wired_client(emulator) as (client, _):
         result = await client.notes.create(
-            {"Note_Content": "hello", "Parent_Id": {"module": "Contacts", "id": contact_id}, "$se_module": "Contacts"}
+            {
+                "Note_Content": "hello",
+                "Parent_Id": {"module": "Contacts", "id": contact_id},
+                "$se_module": "Contacts",
+            }
         )
         note = await client.notes.get(result.id)  # type: ignore[arg-type]
     assert type(note) is Note and note.Note_Content == "hello"
@@ -148,7 +158,9 @@ async def test_records_may_be_dicts_or_typed_models_and_only_set_fields_are_sent
         read = await client.contacts.get(from_model.id)  # type: ignore[arg-type]
         read.Title = "Rear Admiral"
         await client.contacts.update(read.id, Contact(Title="Rear Admiral"))  # type: ignore[arg-type]
-    assert wire.sent[0].body["data"] == [{"Last_Name": "Hopper", "Email": "grace@example.com", "Mailing_City": "Arlington"}]
+    assert wire.sent[0].body["data"] == [
+        {"Last_Name": "Hopper", "Email": "grace@example.com", "Mailing_City": "Arlington"}
+    ]
     assert wire.sent[1].body["data"] == [{"Last_Name": "Turing", "Email": "alan@example.com"}]
     assert wire.sent[-1].body["data"] == [{"Title": "Rear Admiral"}]
     assert emulator.store.table("Contacts").get(from_model.id)["Title"] == "Rear Admiral"  # type: ignore[arg-type, index]
@@ -167,7 +179,12 @@ async def test_dates_and_datetimes_are_sent_in_bigins_formats() -> None:
 
 @pytest.mark.parametrize(
     ("trigger", "expected"),
-    [(None, []), ([], []), (["workflow"], ["workflow"]), (["workflow", "blueprint"], ["workflow", "blueprint"])],
+    [
+        (None, []),
+        ([], []),
+        (["workflow"], ["workflow"]),
+        (["workflow", "blueprint"], ["workflow", "blueprint"]),
+    ],
 )
 async def test_trigger_is_sent_only_when_given(trigger: list[str] | None, expected: list[str]) -> None:
     emulator = BiginEmulator()
@@ -184,12 +201,16 @@ async def test_upsert_inserts_then_updates_on_the_duplicate_check_field() -> Non
     emulator = BiginEmulator()
     async with wired_client(emulator) as (client, wire):
         first = await client.contacts.upsert({"Last_Name": "Curie", "Email": "marie@example.com"}, ["Email"])
-        second = await client.contacts.upsert({"Last_Name": "Curie-Sklodowska", "Email": "marie@example.com"}, ["Email"])
+        second = await client.contacts.upsert(
+            {"Last_Name": "Curie-Sklodowska", "Email": "marie@example.com"}, ["Email"]
+        )
         default_field = await client.contacts.upsert({"Last_Name": "Curie", "Email": "marie@example.com"})
     assert first.action == "insert" and second.action == "update" and default_field.action == "update"
     assert first.id == second.id == default_field.id
     assert second.duplicate_field == "Email"
-    assert wire.sent[0].path == "/Contacts/upsert" and wire.sent[0].body["duplicate_check_fields"] == ["Email"]
+    assert wire.sent[0].path == "/Contacts/upsert" and wire.sent[0].body["duplicate_check_fields"] == [
+        "Email"
+    ]
     assert "duplicate_check_fields" not in wire.sent[2].body
     assert len(emulator.store.table("Contacts")) == 1
 
@@ -208,7 +229,9 @@ async def test_a_failed_record_raises_a_typed_error_with_the_servers_code() -> N
         with pytest.raises(InvalidRequestError) as gone:
             await client.contacts.update(kept.id, {"Title": "x"})  # type: ignore[arg-type]
     assert duplicate.value.code == "DUPLICATE_DATA" and duplicate.value.existing_id == kept.id
-    assert mandatory.value.code == "MANDATORY_NOT_FOUND" and mandatory.value.details["api_name"] == "Last_Name"
+    assert (
+        mandatory.value.code == "MANDATORY_NOT_FOUND" and mandatory.value.details["api_name"] == "Last_Name"
+    )
     assert twice.value.code == "INVALID_DATA"  # delete is not idempotent in Bigin
     assert gone.value.code == "INVALID_DATA"
 
@@ -219,7 +242,9 @@ async def test_custom_and_system_fields_survive_a_round_trip() -> None:
         created = await client.contacts.create(
             {"Last_Name": "Custom", "Loyalty_Tier_c": "Gold", "Visits__s": 12, "Nested_c": {"a": [1, 2]}}
         )
-        record = await client.contacts.get(created.id, fields=["Last_Name", "Loyalty_Tier_c", "Visits__s", "Nested_c"])  # type: ignore[arg-type]
+        record = await client.contacts.get(
+            created.id, fields=["Last_Name", "Loyalty_Tier_c", "Visits__s", "Nested_c"]
+        )  # type: ignore[arg-type]
         assert record.get("Loyalty_Tier_c") == "Gold" and record.get("Visits__s") == 12
         assert record.get("Nested_c") == {"a": [1, 2]}
         full = await client.contacts.get(created.id)  # type: ignore[arg-type]
@@ -252,8 +277,15 @@ def answering(status: int, body: Any) -> httpx.MockTransport:
 
 @pytest.mark.parametrize("status", [200, 201, 202, 207])
 async def test_a_record_error_inside_a_success_status_still_raises_with_its_code(status: int) -> None:
-    entry = {"code": "DUPLICATE_DATA", "details": {"api_name": "Email", "id": "111"}, "message": "duplicate data", "status": "error"}
-    async with BiginClient(access_token="t", api_domain="http://127.0.0.1", transport=answering(status, {"data": [entry]})) as client:
+    entry = {
+        "code": "DUPLICATE_DATA",
+        "details": {"api_name": "Email", "id": "111"},
+        "message": "duplicate data",
+        "status": "error",
+    }
+    async with BiginClient(
+        access_token="t", api_domain="http://127.0.0.1", transport=answering(status, {"data": [entry]})
+    ) as client:
         with pytest.raises(DuplicateRecordError) as duplicate:
             await client.contacts.create({"Last_Name": "x"})
     assert duplicate.value.code == "DUPLICATE_DATA" and duplicate.value.existing_id == "111"
@@ -262,25 +294,33 @@ async def test_a_record_error_inside_a_success_status_still_raises_with_its_code
 
 async def test_an_unknown_record_error_code_is_kept_on_a_record_error() -> None:
     entry = {"code": "SOMETHING_NEW", "details": {"x": 1}, "message": "new failure", "status": "error"}
-    async with BiginClient(access_token="t", api_domain="http://127.0.0.1", transport=answering(202, {"data": [entry]})) as client:
+    async with BiginClient(
+        access_token="t", api_domain="http://127.0.0.1", transport=answering(202, {"data": [entry]})
+    ) as client:
         with pytest.raises(RecordError) as error:
             await client.contacts.update("123", {"Last_Name": "x"})
     assert error.value.code == "SOMETHING_NEW" and error.value.details == {"x": 1}
 
 
 async def test_a_write_answered_without_a_result_is_a_typed_error() -> None:
-    async with BiginClient(access_token="t", api_domain="http://127.0.0.1", transport=answering(201, {"data": []})) as client:
+    async with BiginClient(
+        access_token="t", api_domain="http://127.0.0.1", transport=answering(201, {"data": []})
+    ) as client:
         with pytest.raises(AmbiguousWriteError):  # the insert may have happened: never re-sent
             await client.contacts.create({"Last_Name": "x"})
         with pytest.raises(APIError) as error:  # an update is safe to re-send, then typed
-            await client.with_options(retry_backoff_seconds=0, max_retries=1).contacts.update("1", {"Last_Name": "x"})
+            await client.with_options(retry_backoff_seconds=0, max_retries=1).contacts.update(
+                "1", {"Last_Name": "x"}
+            )
     assert error.value.code == "MALFORMED_RESPONSE"
 
 
 async def test_list_options_go_on_the_wire() -> None:
     emulator = BiginEmulator(seed_records=4)
     async with wired_client(emulator) as (client, wire):
-        await client.contacts.list(cvid="5545000000000012345", sort_by="Last_Name", sort_order="desc").to_list(limit=2)
+        await client.contacts.list(
+            cvid="5545000000000012345", sort_by="Last_Name", sort_order="desc"
+        ).to_list(limit=2)
     assert wire.sent[0].params == {
         "cvid": "5545000000000012345",
         "sort_by": "Last_Name",

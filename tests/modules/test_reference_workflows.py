@@ -16,7 +16,12 @@ async def test_complete_sales_workflow() -> None:
     emulator = BiginEmulator()
     async with wired_client(emulator) as (client, wire):
         company = await client.companies.create(
-            {"Company_Name": "New Tech Corp", "Email": "info@newtech.com", "Phone": "555-2000", "Industry": "Technology"}
+            {
+                "Company_Name": "New Tech Corp",
+                "Email": "info@newtech.com",
+                "Phone": "555-2000",
+                "Industry": "Technology",
+            }
         )
         contact = await client.contacts.create(
             {

@@ -16,9 +16,27 @@ from bigin_async.models import Company, Contact
 from tests.modules.helpers import wired_client
 
 PEOPLE = [
-    {"First_Name": "Ada", "Last_Name": "Lovelace", "Email": "ada@example.com", "Phone": "+44 20 7946 0001", "Title": "Analyst"},
-    {"First_Name": "Alan", "Last_Name": "Turing", "Email": "alan@example.com", "Phone": "+44 20 7946 0002", "Title": "Analyst"},
-    {"First_Name": "Grace", "Last_Name": "Hopper", "Email": "grace@example.org", "Phone": "+1 202 555 0143", "Title": "Admiral"},
+    {
+        "First_Name": "Ada",
+        "Last_Name": "Lovelace",
+        "Email": "ada@example.com",
+        "Phone": "+44 20 7946 0001",
+        "Title": "Analyst",
+    },
+    {
+        "First_Name": "Alan",
+        "Last_Name": "Turing",
+        "Email": "alan@example.com",
+        "Phone": "+44 20 7946 0002",
+        "Title": "Analyst",
+    },
+    {
+        "First_Name": "Grace",
+        "Last_Name": "Hopper",
+        "Email": "grace@example.org",
+        "Phone": "+1 202 555 0143",
+        "Title": "Admiral",
+    },
 ]
 
 
@@ -42,7 +60,9 @@ async def test_search_by_email_phone_word_and_criteria() -> None:
             criteria=(Field("Last_Name") == "Hopper") | (Field("Last_Name") == "Lovelace")
         ).to_list(limit=10)
         as_text = await client.contacts.search(criteria="(Email:equals:grace@example.org)").to_list(limit=10)
-        many = await client.contacts.search(criteria=Field("Last_Name").is_in(["Turing", "Hopper"])).to_list(limit=10)
+        many = await client.contacts.search(criteria=Field("Last_Name").is_in(["Turing", "Hopper"])).to_list(
+            limit=10
+        )
     assert [c.Last_Name for c in by_email] == ["Lovelace"]
     assert [c.Last_Name for c in by_phone] == ["Hopper"]
     assert sorted(c.Last_Name or "" for c in by_word) == ["Lovelace", "Turing"]
@@ -67,7 +87,9 @@ async def test_search_on_companies_uses_accounts_and_returns_companies() -> None
     emulator = BiginEmulator()
     emulator.insert_records("Accounts", [{"Account_Name": "Blue Harbor Labs"}, {"Account_Name": "Cedar Ltd"}])
     async with wired_client(emulator) as (client, wire):
-        found = await client.companies.search(criteria=Field("Account_Name").starts_with("Blue")).to_list(limit=5)
+        found = await client.companies.search(criteria=Field("Account_Name").starts_with("Blue")).to_list(
+            limit=5
+        )
     assert [type(c) for c in found] == [Company] and found[0].Account_Name == "Blue Harbor Labs"
     assert wire.sent[0].path == "/Accounts/search"
 
@@ -102,7 +124,9 @@ async def test_hostile_criteria_values_match_only_themselves(value: str) -> None
 async def test_an_injection_through_a_criteria_value_finds_nothing() -> None:
     emulator = org()
     async with wired_client(emulator) as (client, _):
-        hostile = await client.contacts.search(criteria=Field("Last_Name") == "a),(Email:equals:ada@example.com").to_list(limit=10)
+        hostile = await client.contacts.search(
+            criteria=Field("Last_Name") == "a),(Email:equals:ada@example.com"
+        ).to_list(limit=10)
         naive = "(Last_Name:equals:a),(Email:equals:ada@example.com)"  # what an f-string would send
         with pytest.raises(InvalidRequestError) as refused:
             await client.contacts.search(criteria=naive).to_list(limit=10)
@@ -112,9 +136,13 @@ async def test_an_injection_through_a_criteria_value_finds_nothing() -> None:
 
 async def test_criteria_may_be_combined_with_max_records_and_page_size() -> None:
     emulator = BiginEmulator()
-    emulator.insert_records("Contacts", ({"Last_Name": "Many", "Email": f"m{i}@example.com"} for i in range(45)))
+    emulator.insert_records(
+        "Contacts", ({"Last_Name": "Many", "Email": f"m{i}@example.com"} for i in range(45))
+    )
     async with wired_client(emulator) as (client, wire):
-        found = await client.contacts.search(criteria=Field("Last_Name") == "Many", per_page=20, max_records=30).to_list(limit=100)
+        found = await client.contacts.search(
+            criteria=Field("Last_Name") == "Many", per_page=20, max_records=30
+        ).to_list(limit=100)
     assert len(found) == 30 == len({c.id for c in found})
     assert [s.params["page"] for s in wire.sent] == ["1", "2"]
 
@@ -133,10 +161,14 @@ def test_any_value_is_found_exactly_through_the_emulator(value: str) -> None:
 
     async def scenario() -> tuple[list[Any], list[Any]]:
         emulator = BiginEmulator()
-        emulator.insert_records("Contacts", [{"Last_Name": value}, {"Last_Name": value + "x"}, {"Last_Name": "Decoy"}])
+        emulator.insert_records(
+            "Contacts", [{"Last_Name": value}, {"Last_Name": value + "x"}, {"Last_Name": "Decoy"}]
+        )
         async with emulator.client() as client:
             equal = await client.contacts.search(criteria=Field("Last_Name") == value).to_list(limit=10)
-            prefix = await client.contacts.search(criteria=Field("Last_Name").starts_with(value)).to_list(limit=10)
+            prefix = await client.contacts.search(criteria=Field("Last_Name").starts_with(value)).to_list(
+                limit=10
+            )
         return [c.Last_Name for c in equal], sorted(c.Last_Name or "" for c in prefix)
 
     equal, prefix = anyio.run(scenario)

@@ -18,7 +18,11 @@ from bigin_async.errors import AmbiguousWriteError, ValidationError
 from bigin_async.models import Contact, Product, Record
 from tests.modules.helpers import Scripted, answer, scripted_client, wired_client
 
-UPSERTED = {"data": [{"code": "SUCCESS", "status": "success", "action": "insert", "details": {"id": "5545000000000000001"}}]}
+UPSERTED = {
+    "data": [
+        {"code": "SUCCESS", "status": "success", "action": "insert", "details": {"id": "5545000000000000001"}}
+    ]
+}
 LOST_ANSWERS: list[Any] = [
     answer(500, {"code": "INTERNAL_ERROR", "status": "error", "message": "oops"}),
     httpx.ReadTimeout("the answer never came"),
@@ -60,7 +64,9 @@ UPSERT_KEYED: list[tuple[str, dict[str, Any], list[str] | None]] = [
 ]
 
 
-@pytest.mark.parametrize(("module", "record", "check"), UPSERT_KEYED, ids=[f"{m}-{c}" for m, _, c in UPSERT_KEYED])
+@pytest.mark.parametrize(
+    ("module", "record", "check"), UPSERT_KEYED, ids=[f"{m}-{c}" for m, _, c in UPSERT_KEYED]
+)
 async def test_an_upsert_that_carries_its_key_is_still_retried(
     module: str, record: dict[str, Any], check: list[str] | None
 ) -> None:
@@ -75,7 +81,10 @@ async def test_duplicate_check_fields_in_the_references_names_go_out_under_bigin
     script = Scripted(httpx.ReadTimeout("lost"), answer(200, UPSERTED))
     async with scripted_client(script) as client:
         assert (await client.companies.upsert({"Company_Name": "Analytical Engines"}, ["Company_Name"])).ok
-    assert [body["duplicate_check_fields"] for body in script.bodies()] == [["Account_Name"], ["Account_Name"]]
+    assert [body["duplicate_check_fields"] for body in script.bodies()] == [
+        ["Account_Name"],
+        ["Account_Name"],
+    ]
     assert script.bodies()[0]["data"] == [{"Account_Name": "Analytical Engines"}]
 
 
@@ -117,15 +126,28 @@ async def test_updating_with_a_read_back_record_sends_only_the_field_changed_sin
             {"First_Name": "Ada", "Last_Name": "Lovelace", "Email": "ada@example.com", "Tag": ["VIP"]}
         )
         assert created.id is not None
-        mine = await client.contacts.get(created.id, fields=["First_Name", "Last_Name", "Full_Name", "Email", "Tag",
-                                                              "$approval_state", "Owner", "Modified_Time"])
+        mine = await client.contacts.get(
+            created.id,
+            fields=[
+                "First_Name",
+                "Last_Name",
+                "Full_Name",
+                "Email",
+                "Tag",
+                "$approval_state",
+                "Owner",
+                "Modified_Time",
+            ],
+        )
         # Someone else changes the Email after we read the record.
         await client.contacts.update(created.id, {"Email": "countess@example.com"})
         mine.Last_Name = "King"
         wire.clear()
         result = await client.contacts.update(created.id, mine)
         assert result.ok
-        assert [s.body for s in wire.to("PUT", f"/Contacts/{created.id}")] == [{"data": [{"Last_Name": "King"}]}]
+        assert [s.body for s in wire.to("PUT", f"/Contacts/{created.id}")] == [
+            {"data": [{"Last_Name": "King"}]}
+        ]
         now = await client.contacts.get(created.id, fields=["Last_Name", "Email"])
     assert now.Last_Name == "King" and now.Email == "countess@example.com"  # their edit survived
 
@@ -144,13 +166,20 @@ async def test_a_read_back_record_with_nothing_assigned_is_an_empty_update() -> 
 async def test_extras_assigned_after_reading_are_sent_and_extras_read_are_not() -> None:
     emulator = BiginEmulator(seed_records=2)
     async with wired_client(emulator) as (client, wire):
-        records = await client.contacts.list(fields=["Last_Name", "$approval_state", "Description"]).to_list(limit=2)
+        records = await client.contacts.list(fields=["Last_Name", "$approval_state", "Description"]).to_list(
+            limit=2
+        )
         first = records[0]
         assert first.get("$approval_state") is not None  # read, kept, and not to be sent back
         first.Description = "assigned"
         first.Custom_c = 7  # an extra assigned as an attribute
         first.set("$se_module", "Contacts")
-        assert first.to_wire() == {"id": first.id, "Description": "assigned", "Custom_c": 7, "$se_module": "Contacts"}
+        assert first.to_wire() == {
+            "id": first.id,
+            "Description": "assigned",
+            "Custom_c": 7,
+            "$se_module": "Contacts",
+        }
         assert records[1].to_wire() == {"id": records[1].id}
 
 

@@ -87,7 +87,9 @@ def test_three_real_processes_refreshing_four_times_each_send_ten_between_them(t
         anyio.run(main)
         """
     )
-    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) for _ in range(3)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) for _ in range(3)
+    ]
     outputs = [p.communicate(timeout=120)[0].split() for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0]
     assert counter.read_text() == "x" * TokenManager.MAX_REFRESHES
@@ -183,7 +185,9 @@ def test_a_flight_launched_as_its_loop_ended_does_not_hold_the_next_loop(backend
 # -- expires_in that Zoho would never send ---------------------------------------------------------
 @pytest.mark.parametrize("expires_in", [-5, 0, "NaN", "-Infinity", "soon"])
 async def test_an_absurd_expires_in_does_not_make_every_call_refresh(expires_in: Any) -> None:
-    accounts = FakeAccounts(httpx.Response(200, json={"access_token": "1000.access-SECRET", "expires_in": expires_in}))
+    accounts = FakeAccounts(
+        httpx.Response(200, json={"access_token": "1000.access-SECRET", "expires_in": expires_in})
+    )
     tokens = manager(accounts)
     for _ in range(5):
         await tokens.get_token()
@@ -196,7 +200,9 @@ async def test_legacy_expires_in_milliseconds_next_to_expires_in_sec() -> None:
     tokens = manager(FakeAccounts(httpx.Response(200, json=body)))
     token = await tokens.get_token()
     assert token.expires_at == pytest.approx(NOW + 3600)
-    only_ms = manager(FakeAccounts(httpx.Response(200, json={"access_token": "x-token", "expires_in": 3_600_000})))
+    only_ms = manager(
+        FakeAccounts(httpx.Response(200, json={"access_token": "x-token", "expires_in": 3_600_000}))
+    )
     assert (await only_ms.get_token()).expires_at == pytest.approx(NOW + 3600)
 
 
@@ -268,7 +274,9 @@ async def test_a_refresh_that_succeeds_after_its_callers_deadline_is_kept() -> N
 
 
 # -- the file lock on Windows -----------------------------------------------------------------------
-async def test_the_file_lock_uses_msvcrt_where_there_is_no_fcntl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_file_lock_uses_msvcrt_where_there_is_no_fcntl(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """On Windows there is no ``fcntl``: the lock takes ``msvcrt.locking`` on the lock file's first
     byte, tries again while another process holds it (EACCES), and releases it. Simulated here by
     hiding ``fcntl`` and providing a recording msvcrt that is busy twice."""
@@ -380,9 +388,18 @@ FAILURES: list[tuple[str, list[httpx.Response | Exception]]] = [
     ("read timeout", [httpx.ReadTimeout("The read operation timed out")]),
     ("500 echoing the form", [httpx.Response(500, text=ECHO)]),
     ("429 echoing the form", [httpx.Response(429, text=ECHO)]),
-    ("invalid_code echoing", [httpx.Response(200, json={"error": "invalid_code", "error_description": ECHO})]),
-    ("invalid_client echoing", [httpx.Response(200, json={"error": "invalid_client", "error_description": ECHO})]),
-    ("access denied echoing", [httpx.Response(400, json={"error": "Access Denied", "error_description": ECHO})]),
+    (
+        "invalid_code echoing",
+        [httpx.Response(200, json={"error": "invalid_code", "error_description": ECHO})],
+    ),
+    (
+        "invalid_client echoing",
+        [httpx.Response(200, json={"error": "invalid_client", "error_description": ECHO})],
+    ),
+    (
+        "access denied echoing",
+        [httpx.Response(400, json={"error": "Access Denied", "error_description": ECHO})],
+    ),
     ("error code echoing", [httpx.Response(200, json={"error": f"bad {SECRETS['refresh_token']}"})]),
     ("html page", [httpx.Response(400, text=f"<html>{ECHO}</html>")]),
     ("json list", [httpx.Response(200, json=[ECHO])]),
@@ -417,7 +434,11 @@ async def test_no_failure_mode_shows_a_secret_in_its_error_or_logs(
         clock[0] += 1.0
     assert errors
     for exc in errors:
-        assert isinstance(exc, AuthenticationError) or "Connection" in type(exc).__name__ or "Error" in type(exc).__name__
+        assert (
+            isinstance(exc, AuthenticationError)
+            or "Connection" in type(exc).__name__
+            or "Error" in type(exc).__name__
+        )
         for text in _error_texts(exc):
             _assert_hidden(text)
     for record in caplog.records:
@@ -462,7 +483,9 @@ async def test_the_flights_own_bound_hides_secrets_and_a_real_socket_logs_none(
         _assert_hidden(repr(record.args))
 
 
-async def test_a_token_file_refresh_needs_no_worker_thread_the_app_may_have_taken_all_of(tmp_path: Path) -> None:
+async def test_a_token_file_refresh_needs_no_worker_thread_the_app_may_have_taken_all_of(
+    tmp_path: Path,
+) -> None:
     """A web app whose sync endpoints hold every worker thread of anyio's default limiter (40 under
     FastAPI; 2 here), each waiting for an SDK call (``from_thread.run``): the refresh those calls
     need must not wait for a worker thread too, or all of them wait until the refresh's bound."""
@@ -486,7 +509,9 @@ async def test_a_token_file_refresh_needs_no_worker_thread_the_app_may_have_take
                 tasks.start_soon(endpoint)
             try:
                 await started.wait()
-                tokens = manager(FakeAccounts(ok()), store=FileTokenStore(tmp_path / "t.json"), refresh_deadline=5.0)
+                tokens = manager(
+                    FakeAccounts(ok()), store=FileTokenStore(tmp_path / "t.json"), refresh_deadline=5.0
+                )
                 with anyio.fail_after(20):
                     token = await tokens.get_token()
                 assert token.access_token.get_secret_value() == "1000.access-SECRET"

@@ -66,7 +66,10 @@ async def test_a_pending_line_that_cannot_be_synced_stops_the_run_before_its_bat
     path = tmp_path / "j"
     disk = FailingDisk(3, code)  # 1: header, 2: the first pending line, 3: the next line fails
     async with sink.client() as bigin:
-        with mock.patch("os.fsync", disk), pytest.raises(JournalError, match="could not be written") as raised:
+        with (
+            mock.patch("os.fsync", disk),
+            pytest.raises(JournalError, match="could not be written") as raised,
+        ):
             await bigin.contacts.bulk_create(contacts(300), journal=str(path))
     assert isinstance(raised.value.__cause__, OSError)
     assert sink.calls <= 1  # only the batch whose pending line was synced went out
@@ -152,21 +155,43 @@ class ShakyOrg:
         for record_id in request.url.params["ids"].split(","):
             if record_id in self.ids:
                 self.ids.discard(record_id)
-                data.append({"code": "SUCCESS", "details": {"id": record_id}, "message": "record deleted",
-                             "status": "success"})
+                data.append(
+                    {
+                        "code": "SUCCESS",
+                        "details": {"id": record_id},
+                        "message": "record deleted",
+                        "status": "success",
+                    }
+                )
             else:
-                data.append({"code": "INVALID_DATA", "details": {"id": record_id},
-                             "message": "the id given seems to be invalid", "status": "error"})
+                data.append(
+                    {
+                        "code": "INVALID_DATA",
+                        "details": {"id": record_id},
+                        "message": "the id given seems to be invalid",
+                        "status": "error",
+                    }
+                )
         if self.failing:
-            return httpx.Response(500, json={"code": "INTERNAL_ERROR", "message": "internal error", "status": "error"})
+            return httpx.Response(
+                500, json={"code": "INTERNAL_ERROR", "message": "internal error", "status": "error"}
+            )
         return httpx.Response(200, json={"data": data})
 
     def client(self) -> BiginClient:
-        return BiginClient(client_id="a", client_secret="b", refresh_token="c", max_retries=1,
-                           retry_backoff_seconds=0.0, transport=httpx.MockTransport(self))
+        return BiginClient(
+            client_id="a",
+            client_secret="b",
+            refresh_token="c",
+            max_retries=1,
+            retry_backoff_seconds=0.0,
+            transport=httpx.MockTransport(self),
+        )
 
 
-async def test_a_delete_whose_5xx_outlasted_the_retries_is_maybe_already_deleted_when_resumed(tmp_path: Path) -> None:
+async def test_a_delete_whose_5xx_outlasted_the_retries_is_maybe_already_deleted_when_resumed(
+    tmp_path: Path,
+) -> None:
     ids = [str(5545000000000000000 + n) for n in range(3)]
     org = ShakyOrg(ids[:2])  # the third id never existed
     path = str(tmp_path / "j")
@@ -237,15 +262,32 @@ async def test_an_upsert_batch_of_only_keyless_records_is_unknown_after_a_lost_a
         records = json.loads(request.content)["data"]
         if len(bodies) == 1:
             raise httpx.ReadTimeout("answer lost after the server applied it", request=request)
-        data = [{"code": "SUCCESS", "status": "success", "action": "insert", "message": "ok",
-                 "details": {"id": str(7 * 10**18 + n)}} for n, _ in enumerate(records)]
+        data = [
+            {
+                "code": "SUCCESS",
+                "status": "success",
+                "action": "insert",
+                "message": "ok",
+                "details": {"id": str(7 * 10**18 + n)},
+            }
+            for n, _ in enumerate(records)
+        ]
         return httpx.Response(200, json={"data": data})
 
-    records = [{"Last_Name": "a", "Email": "  "}, {"Last_Name": "b", "Email": None}, {"Last_Name": "c"},
-               {"Last_Name": "d", "Email": ""}]
+    records = [
+        {"Last_Name": "a", "Email": "  "},
+        {"Last_Name": "b", "Email": None},
+        {"Last_Name": "c"},
+        {"Last_Name": "d", "Email": ""},
+    ]
     path = str(tmp_path / "j")
-    async with BiginClient(client_id="a", client_secret="b", refresh_token="c", retry_backoff_seconds=0,
-                           transport=httpx.MockTransport(lose_first)) as bigin:
+    async with BiginClient(
+        client_id="a",
+        client_secret="b",
+        refresh_token="c",
+        retry_backoff_seconds=0,
+        transport=httpx.MockTransport(lose_first),
+    ) as bigin:
         first = await bigin.contacts.bulk_upsert(records, journal=path)
         again = await bigin.contacts.bulk_upsert(records, journal=path)
     assert len(bodies) == 1  # neither retried nor re-sent by the resumed run
@@ -253,7 +295,9 @@ async def test_an_upsert_batch_of_only_keyless_records_is_unknown_after_a_lost_a
     assert [o.status for o in again] == ["unknown"] * 4 and again.counts["skipped"] == 4
 
 
-async def test_an_error_retried_to_success_does_not_stand_in_for_a_second_identical_record(tmp_path: Path) -> None:
+async def test_an_error_retried_to_success_does_not_stand_in_for_a_second_identical_record(
+    tmp_path: Path,
+) -> None:
     # Run 1: the record fails; run 2 (retry_failed) sends it again and it succeeds. The first error
     # was superseded by that success: it is no outcome of a second record, so a third run whose
     # input now holds two identical records must send the second one, not report the old error.
@@ -262,8 +306,12 @@ async def test_an_error_retried_to_success_does_not_stand_in_for_a_second_identi
     def flaky(position: int, record: dict[str, Any]) -> dict[str, Any]:
         tries.append(record["Last_Name"])
         if len(tries) == 1:
-            return {"code": "INVALID_DATA", "details": {"api_name": "Phone"}, "message": "invalid data",
-                    "status": "error"}
+            return {
+                "code": "INVALID_DATA",
+                "details": {"api_name": "Phone"},
+                "message": "invalid data",
+                "status": "error",
+            }
         return success(position, record)
 
     sink = CountingSink(flaky)
@@ -302,7 +350,9 @@ class Stalling:
         self.names += [r["Last_Name"] for r in records]
         self.arrived.set()
         await self.release.wait()
-        return httpx.Response(201, json={"data": [success(len(self.names) + n, r) for n, r in enumerate(records)]})
+        return httpx.Response(
+            201, json={"data": [success(len(self.names) + n, r) for n, r in enumerate(records)]}
+        )
 
 
 async def test_a_bulk_writer_block_that_raises_lets_its_batch_in_flight_finish_and_be_journaled(
@@ -310,8 +360,9 @@ async def test_a_bulk_writer_block_that_raises_lets_its_batch_in_flight_finish_a
 ) -> None:
     org = Stalling()
     path = str(tmp_path / "j")
-    async with BiginClient(client_id="a", client_secret="b", refresh_token="c",
-                           transport=httpx.MockTransport(org)) as bigin:
+    async with BiginClient(
+        client_id="a", client_secret="b", refresh_token="c", transport=httpx.MockTransport(org)
+    ) as bigin:
         with anyio.fail_after(30), pytest.raises(KeyError, match="producer bug"):
             async with bigin.contacts.bulk_writer("create", journal=path) as writer:
                 for record in contacts(100):
@@ -350,7 +401,9 @@ async def test_whenever_the_disk_fails_no_record_is_sent_without_its_pending_lin
     assert result.counts["success"] + result.counts["unknown"] == 1000
 
 
-async def test_a_torn_tail_that_cannot_be_cut_stops_the_run_with_a_journal_error_before_sending(tmp_path: Path) -> None:
+async def test_a_torn_tail_that_cannot_be_cut_stops_the_run_with_a_journal_error_before_sending(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "j"
     write_journal(path, [], tail='{"t":"pend')
     sink = CountingSink()

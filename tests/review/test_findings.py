@@ -37,7 +37,9 @@ def _zoho(api: Handler) -> httpx.MockTransport:
 
 
 def _forbidden(request: httpx.Request) -> httpx.Response:
-    return httpx.Response(403, json={"code": "NO_PERMISSION", "status": "error", "message": "no", "details": {}})
+    return httpx.Response(
+        403, json={"code": "NO_PERMISSION", "status": "error", "message": "no", "details": {}}
+    )
 
 
 def _max_in_window(times: list[float], window: float = 60.0) -> int:
@@ -107,14 +109,17 @@ def test_budget_sync_forgets_credits_of_calls_still_in_flight() -> None:
 
 # 4 ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "anyio_backend", [pytest.param(("trio", {"clock": MockClock(autojump_threshold=0)}), id="trio-virtual-clock")]
+    "anyio_backend",
+    [pytest.param(("trio", {"clock": MockClock(autojump_threshold=0)}), id="trio-virtual-clock")],
 )
 async def test_bulk_limiter_wait_after_the_minute_reservation_overfills_a_minute(anyio_backend: Any) -> None:
     arrivals: list[float] = []
 
     def api(request: httpx.Request) -> httpx.Response:
         arrivals.append(anyio.current_time())
-        return httpx.Response(200, json={"data": [{"code": "SUCCESS", "status": "success", "details": {"id": "1"}}]})
+        return httpx.Response(
+            200, json={"data": [{"code": "SUCCESS", "status": "success", "details": {"id": "1"}}]}
+        )
 
     async def bulk_call(bigin: BiginClient) -> None:
         await bigin.transport.send("POST", "/Contacts/upsert", json={"data": [{"Email": "a@b.c"}]}, bulk=True)
@@ -180,7 +185,9 @@ async def test_bulk_abort_does_not_swallow_a_record_it_read_from_the_input() -> 
 
 
 # 8 ------------------------------------------------------------------------------------------
-async def test_request_level_403_on_a_one_record_batch_is_not_journaled_as_the_records_fate(tmp_path: Path) -> None:
+async def test_request_level_403_on_a_one_record_batch_is_not_journaled_as_the_records_fate(
+    tmp_path: Path,
+) -> None:
     journal = str(tmp_path / "import.journal")
     allowed = False
     posts: list[int] = []
@@ -189,7 +196,12 @@ async def test_request_level_403_on_a_one_record_batch_is_not_journaled_as_the_r
         if not allowed:
             return _forbidden(request)
         posts.append(1)
-        entry = {"code": "SUCCESS", "status": "success", "message": "record added", "details": {"id": "7000000000000000001"}}
+        entry = {
+            "code": "SUCCESS",
+            "status": "success",
+            "message": "record added",
+            "details": {"id": "7000000000000000001"},
+        }
         return httpx.Response(201, json={"data": [entry]})
 
     async with make_client(transport=_zoho(api)) as bigin:
@@ -214,13 +226,28 @@ async def test_bulk_delete_retried_after_a_lost_answer_reports_deleted_records_a
         for record_id in request.url.params["ids"].split(","):
             if record_id in alive:
                 alive.discard(record_id)
-                entries.append({"code": "SUCCESS", "details": {"id": record_id}, "message": "record deleted", "status": "success"})
+                entries.append(
+                    {
+                        "code": "SUCCESS",
+                        "details": {"id": record_id},
+                        "message": "record deleted",
+                        "status": "success",
+                    }
+                )
             else:
-                entries.append({"code": "INVALID_DATA", "details": {"id": record_id},
-                                "message": "the id given seems to be invalid", "status": "error"})
+                entries.append(
+                    {
+                        "code": "INVALID_DATA",
+                        "details": {"id": record_id},
+                        "message": "the id given seems to be invalid",
+                        "status": "error",
+                    }
+                )
         attempts.append(1)
         if len(attempts) == 1:
-            raise httpx.ReadTimeout("the answer was lost after the server applied the delete", request=request)
+            raise httpx.ReadTimeout(
+                "the answer was lost after the server applied the delete", request=request
+            )
         ok = all(entry["status"] == "success" for entry in entries)
         return httpx.Response(200 if ok else 400, json={"data": entries})
 
@@ -239,7 +266,9 @@ async def test_persistent_401_does_not_mint_a_token_per_call() -> None:
         if "/oauth/" in request.url.path:
             minted.append(1)
             return httpx.Response(200, json=token_body(f"1000.t{len(minted)}"))
-        return httpx.Response(401, json={"code": "INVALID_TOKEN", "status": "error", "message": "invalid oauth token"})
+        return httpx.Response(
+            401, json={"code": "INVALID_TOKEN", "status": "error", "message": "invalid oauth token"}
+        )
 
     async with make_client(transport=httpx.MockTransport(route)) as bigin:
         for _ in range(20):

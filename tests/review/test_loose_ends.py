@@ -83,13 +83,17 @@ async def test_a_deeply_nested_insert_answer_is_ambiguous_and_not_re_sent() -> N
     record = {"Last_Name": "Deep"}
     async with client_answering(lambda r: httpx.Response(201, content=DEEP), seen, max_retries=3) as bigin:
         with pytest.raises(AmbiguousWriteError) as caught:
-            await bigin.transport.send_parsed("POST", "/Contacts", lambda r: json.loads(r.content), json={"data": [record]})
+            await bigin.transport.send_parsed(
+                "POST", "/Contacts", lambda r: json.loads(r.content), json={"data": [record]}
+            )
     assert len(seen) == 1
     assert caught.value.records == [record]
 
 
 def test_decode_json_types_deep_nesting() -> None:
-    response = httpx.Response(200, content=DEEP, request=httpx.Request("GET", "https://www.zohoapis.com/bigin/v2/org"))
+    response = httpx.Response(
+        200, content=DEEP, request=httpx.Request("GET", "https://www.zohoapis.com/bigin/v2/org")
+    )
     with pytest.raises(APIError) as caught:
         decode_json(response)
     assert caught.value.code == "MALFORMED_RESPONSE"
@@ -97,7 +101,9 @@ def test_decode_json_types_deep_nesting() -> None:
 
 async def test_a_broken_read_answer_does_not_keep_its_body_in_the_exception_chain() -> None:
     seen: list[httpx.Request] = []
-    async with client_answering(lambda r: httpx.Response(200, content=BROKEN_WITH_SECRET), seen, max_retries=1) as bigin:
+    async with client_answering(
+        lambda r: httpx.Response(200, content=BROKEN_WITH_SECRET), seen, max_retries=1
+    ) as bigin:
         with pytest.raises(APIError) as caught:
             await bigin.transport.send_parsed("GET", "/org", lambda r: json.loads(r.content))
         assert caught.value.code == "MALFORMED_RESPONSE"
@@ -140,10 +146,15 @@ def test_decode_json_and_error_from_response_do_not_keep_the_body() -> None:
     [
         ({"data": [{"Last_Name": "A"}], "trigger": []}, [{"Last_Name": "A"}]),
         ({"pipelines": [{"display_value": "P", "maps": []}]}, [{"display_value": "P", "maps": []}]),
-        ({"watch": [{"channel_id": "1", "events": ["Contacts.all"]}]}, [{"channel_id": "1", "events": ["Contacts.all"]}]),
+        (
+            {"watch": [{"channel_id": "1", "events": ["Contacts.all"]}]},
+            [{"channel_id": "1", "events": ["Contacts.all"]}],
+        ),
         # A bare record (Zoho Books' POST /contacts) is itself the one record sent.
-        ({"contact_name": "B", "contact_persons": [{"email": "b@x.y"}]},
-         [{"contact_name": "B", "contact_persons": [{"email": "b@x.y"}]}]),
+        (
+            {"contact_name": "B", "contact_persons": [{"email": "b@x.y"}]},
+            [{"contact_name": "B", "contact_persons": [{"email": "b@x.y"}]}],
+        ),
         ([{"a": 1}, {"b": 2}], [{"a": 1}, {"b": 2}]),
         (None, []),
     ],
@@ -156,7 +167,9 @@ def test_ambiguous_finds_the_records_of_every_write_body(body: Any, records: lis
 
 async def test_a_pipeline_create_cut_by_a_5xx_names_the_pipeline() -> None:
     seen: list[httpx.Request] = []
-    async with client_answering(lambda r: httpx.Response(500, json={"code": "INTERNAL_ERROR"}), seen) as bigin:
+    async with client_answering(
+        lambda r: httpx.Response(500, json={"code": "INTERNAL_ERROR"}), seen
+    ) as bigin:
         with pytest.raises(AmbiguousWriteError) as caught:
             await bigin.pipelines.create("Sales", ["Qualification", "Won"])
     assert len(seen) == 1
@@ -184,12 +197,18 @@ CHANNEL_TOKEN = "chan-token-SECRET-91"
 
 def test_emulator_channels_and_deliveries_hide_the_channel_token() -> None:
     channel = Channel(
-        channel_id="1", module="Contacts", module_id="2", actions=["all"],
-        notify_url="https://hooks.example/in?token=" + CHANNEL_TOKEN, token=CHANNEL_TOKEN,
-        expires_at=0.0, resource_uri="https://www.zohoapis.com/bigin/v2/Contacts",
+        channel_id="1",
+        module="Contacts",
+        module_id="2",
+        actions=["all"],
+        notify_url="https://hooks.example/in?token=" + CHANNEL_TOKEN,
+        token=CHANNEL_TOKEN,
+        expires_at=0.0,
+        resource_uri="https://www.zohoapis.com/bigin/v2/Contacts",
     )
     delivery = Delivery(
-        channel_id="1", url="https://hooks.example/in?token=" + CHANNEL_TOKEN,
+        channel_id="1",
+        url="https://hooks.example/in?token=" + CHANNEL_TOKEN,
         payload={"token": CHANNEL_TOKEN, "ids": ["5"]},
     )
     for shown in (repr(channel), str(channel), repr(delivery), repr([delivery]), repr({"c": channel})):
@@ -202,8 +221,9 @@ def test_sync_settings_hide_their_secrets() -> None:
     pytest.importorskip("fastapi")
     from examples.bigin_books_sync.app import SyncSettings
 
-    settings = SyncSettings(public_url="https://sync.example", books_organization_id="42",
-                            webhook_token=CHANNEL_TOKEN)
+    settings = SyncSettings(
+        public_url="https://sync.example", books_organization_id="42", webhook_token=CHANNEL_TOKEN
+    )
     assert CHANNEL_TOKEN not in repr(settings)
     assert "sync.example" in repr(settings)
     default = SyncSettings(public_url="https://sync.example", books_organization_id="42")
@@ -248,7 +268,9 @@ def test_a_secret_inside_a_pattern_match_leaves_no_tail() -> None:
 
 def test_redaction_by_value_stays_linear_on_a_hostile_megabyte() -> None:
     rng = random.Random(9)
-    secrets = ["".join(rng.choices(string.ascii_letters + string.digits, k=rng.randint(8, 40))) for _ in range(20)]
+    secrets = [
+        "".join(rng.choices(string.ascii_letters + string.digits, k=rng.randint(8, 40))) for _ in range(20)
+    ]
     for secret in secrets:
         register_secret(secret)
     alphabet = string.ascii_letters + string.digits + " =:\"'&;,{}[]-_."
@@ -278,7 +300,9 @@ def test_redaction_by_value_stays_linear_on_a_hostile_megabyte() -> None:
 def test_an_unreadable_or_infinite_wait_is_none(headers: dict[str, str]) -> None:
     assert parse_retry_after(headers) is None
     request = httpx.Request("GET", "https://www.zohoapis.com/bigin/v2/org")
-    error = error_from_response(httpx.Response(429, headers=headers, json={"code": "TOO_MANY_REQUESTS"}, request=request))
+    error = error_from_response(
+        httpx.Response(429, headers=headers, json={"code": "TOO_MANY_REQUESTS"}, request=request)
+    )
     assert isinstance(error, RateLimitError)
     assert error.retry_after is None
 
@@ -397,7 +421,9 @@ async def test_a_deeply_nested_4xx_bulk_answer_is_the_typed_error() -> None:
     from bigin_async.bulk.engine import _per_record
 
     response = httpx.Response(
-        400, content=b"[" * 100_000, request=httpx.Request("POST", "https://www.zohoapis.com/bigin/v2/Contacts")
+        400,
+        content=b"[" * 100_000,
+        request=httpx.Request("POST", "https://www.zohoapis.com/bigin/v2/Contacts"),
     )
     with pytest.raises(APIError):
         _per_record(response, [])

@@ -103,7 +103,9 @@ async def test_create_or_upsert_of_a_record_read_from_bigin_is_refused_before_se
         read = await client.contacts.get(made.id, fields=["Last_Name", "Email"])
         read.Phone = "555"
         wire.clear()
-        with pytest.raises(ValidationError, match=r"read from Bigin.*update\(record\.id, record\)") as refused:
+        with pytest.raises(
+            ValidationError, match=r"read from Bigin.*update\(record\.id, record\)"
+        ) as refused:
             await getattr(client.contacts, call)(read)
         assert wire.sent == []
         assert "model_dump(by_alias=True, include=" in str(refused.value)
@@ -142,7 +144,8 @@ async def test_an_id_that_prints_as_a_path_does_not_leave_the_record_url() -> No
 
 
 @pytest.mark.parametrize(
-    "value", ["0123", "00000000000000000001", "\u0661\u0662\u0663", "\uff11\uff12", " 123", "123 ", "12_3", "+123"]
+    "value",
+    ["0123", "00000000000000000001", "\u0661\u0662\u0663", "\uff11\uff12", " 123", "123 ", "12_3", "+123"],
 )
 def test_check_id_refuses_what_no_int_id_could_print_as(value: str) -> None:
     # Ids are checked the same way whatever their type: a str is an id when it is what an int id prints as.
@@ -169,13 +172,24 @@ async def test_export_of_all_fields_past_fifty_is_a_usage_error_naming_the_count
     output = tmp_path / "all.csv"
     run = await bigin(emulator, "export", "Contacts", "--fields", "all", "-o", str(output))
     named = await bigin(emulator, "export", "Contacts", "--fields", ",".join(names[:51]), "-o", str(output))
-    searched = await bigin(emulator, "export", "Contacts", "--fields", "all", "--criteria", "(Last_Name:equals:x)",
-                           "-o", str(output))
+    searched = await bigin(
+        emulator,
+        "export",
+        "Contacts",
+        "--fields",
+        "all",
+        "--criteria",
+        "(Last_Name:equals:x)",
+        "-o",
+        str(output),
+    )
     assert (run.code, named.code, searched.code) == (2, 2, 2)
     assert "--fields all names 72 fields" in run.err and "50" in run.err and "export does not join" in run.err
     assert "--fields names 51 fields" in named.err and "72 fields" in searched.err
     assert not output.exists() and not (tmp_path / "all.csv.part").exists()
-    assert not any(route.startswith("GET /bigin/v2/Contacts") for route in emulator.counters.requests_by_route)
+    assert not any(
+        route.startswith("GET /bigin/v2/Contacts") for route in emulator.counters.requests_by_route
+    )
     fifty = await bigin(emulator, "export", "Contacts", "--fields", ",".join(names[:50]), "-o", str(output))
     assert fifty.code == 0 and output.exists()  # at the cap: one walk, every column
 

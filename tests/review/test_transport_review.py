@@ -60,7 +60,9 @@ async def test_a_call_the_daily_budget_refuses_records_no_send() -> None:
         async with make_client(requests_per_minute=600, daily_limit=5, min_calls_remaining=1) as bigin:
             limiter = _limiter(bigin)
             with pytest.raises(BudgetExhaustedError):
-                await bigin.request("POST", "/Contacts", json={"data": [{"Last_Name": str(i)} for i in range(50)]})
+                await bigin.request(
+                    "POST", "/Contacts", json={"data": [{"Last_Name": str(i)} for i in range(50)]}
+                )
         assert api.call_count == 0
         assert len(limiter._sent) == 0
 
@@ -114,7 +116,9 @@ async def _simulate_all(
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     tasks=st.integers(min_value=1, max_value=20),
-    stalls=st.dictionaries(st.integers(min_value=0, max_value=300), st.floats(min_value=0.0, max_value=30.0), max_size=8),
+    stalls=st.dictionaries(
+        st.integers(min_value=0, max_value=300), st.floats(min_value=0.0, max_value=30.0), max_size=8
+    ),
     bulk_every=st.integers(min_value=1, max_value=5),
     cancels=st.frozensets(st.integers(min_value=0, max_value=300), max_size=20),
 )

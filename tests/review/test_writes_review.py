@@ -20,9 +20,21 @@ from tests.modules.helpers import wired_client
 from tests.transport.helpers import API, make_client, mock_token
 
 RECORD_ID = "5545000000000000123"
-NOT_FOUND = {"data": [{"code": "INVALID_DATA", "details": {"id": RECORD_ID}, "message": "the id given seems to be invalid",
-                       "status": "error"}]}
-DELETED = {"data": [{"code": "SUCCESS", "details": {"id": RECORD_ID}, "message": "record deleted", "status": "success"}]}
+NOT_FOUND = {
+    "data": [
+        {
+            "code": "INVALID_DATA",
+            "details": {"id": RECORD_ID},
+            "message": "the id given seems to be invalid",
+            "status": "error",
+        }
+    ]
+}
+DELETED = {
+    "data": [
+        {"code": "SUCCESS", "details": {"id": RECORD_ID}, "message": "record deleted", "status": "success"}
+    ]
+}
 
 
 class OneRecordOrg:
@@ -57,7 +69,9 @@ def bulk_answer(org: OneRecordOrg, request: httpx.Request) -> httpx.Response:
 
 # -- item 6: a single delete after an ambiguous attempt -----------------------------------------
 @pytest.mark.parametrize("existed", [True, False], ids=["applied-then-dropped", "never-existed"])
-async def test_a_single_delete_not_found_after_a_dropped_attempt_is_maybe_already_deleted(existed: bool) -> None:
+async def test_a_single_delete_not_found_after_a_dropped_attempt_is_maybe_already_deleted(
+    existed: bool,
+) -> None:
     org = OneRecordOrg(exists=existed)
     with respx.mock(assert_all_called=False) as router:
         async with delete_client(router, org) as bigin:
@@ -106,7 +120,11 @@ async def test_a_single_delete_retry_answer_about_another_id_keeps_its_error() -
 
 
 async def test_a_single_delete_other_errors_after_a_dropped_attempt_stand() -> None:
-    refused = {"data": [{"code": "NO_PERMISSION", "details": {"id": RECORD_ID}, "message": "not yours", "status": "error"}]}
+    refused = {
+        "data": [
+            {"code": "NO_PERMISSION", "details": {"id": RECORD_ID}, "message": "not yours", "status": "error"}
+        ]
+    }
     with respx.mock(assert_all_called=False) as router:
         mock_token(router)
         router.delete(f"{API}/Contacts/{RECORD_ID}").mock(
@@ -126,7 +144,11 @@ async def test_bulk_create_and_upsert_refuse_a_read_record_alone(mode: str) -> N
     async with wired_client(emulator) as (bigin, wire):
         read = await bigin.contacts.get(existing[0]["details"]["id"])
         read.Last_Name = "Byron"  # a change: the check_record path would send it as id + Last_Name
-        records = [{"Last_Name": "Turing", "Email": "alan@example.com"}, read, {"Last_Name": "Hopper", "Email": "g@x.com"}]
+        records = [
+            {"Last_Name": "Turing", "Email": "alan@example.com"},
+            read,
+            {"Last_Name": "Hopper", "Email": "g@x.com"},
+        ]
         if mode == "create":
             result = await bigin.contacts.bulk_create(records)
         else:
@@ -137,7 +159,11 @@ async def test_bulk_create_and_upsert_refuse_a_read_record_alone(mode: str) -> N
     assert refused.record is read
     sent = [r for s in wire.sent if s.method == "POST" for r in s.body["data"]]
     assert [r.get("Last_Name") for r in sent] == ["Turing", "Hopper"]  # the read record never went
-    assert sorted(r["Last_Name"] for r in emulator.store.table("Contacts")) == ["Hopper", "Lovelace", "Turing"]
+    assert sorted(r["Last_Name"] for r in emulator.store.table("Contacts")) == [
+        "Hopper",
+        "Lovelace",
+        "Turing",
+    ]
 
 
 async def test_bulk_update_still_takes_a_read_record() -> None:
@@ -162,7 +188,9 @@ sys.stdin.read()  # held until the parent closes our stdin (or kills us)
 
 
 @pytest.mark.parametrize("ends", ["exits", "killed"])
-async def test_a_journal_held_by_another_process_is_refused_before_anything_is_sent(tmp_path: Path, ends: str) -> None:
+async def test_a_journal_held_by_another_process_is_refused_before_anything_is_sent(
+    tmp_path: Path, ends: str
+) -> None:
     journal = tmp_path / "import.journal"
     repo = Path(__file__).resolve().parents[2]
     emulator = BiginEmulator()
@@ -224,7 +252,9 @@ async def test_two_runs_of_one_process_on_one_journal_are_refused_too(tmp_path: 
     assert len(wire.sent) == 1
 
 
-async def test_a_run_cancelled_while_it_reads_its_journal_leaves_it_free(tmp_path: Path, monkeypatch: Any) -> None:
+async def test_a_run_cancelled_while_it_reads_its_journal_leaves_it_free(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
     from bigin_async.bulk.journal import Journal
 
     journal = str(tmp_path / "j")

@@ -10,11 +10,20 @@ from bigin_async import BiginClient
 
 API = "https://www.zohoapis.com/bigin/v2"
 TOKEN_URL = "https://accounts.zoho.com/oauth/v2/token"
-SECRETS = {"client_id": "1000.CLIENTID", "client_secret": "s3cr3t-client", "refresh_token": "1000.refresh-SECRET"}
+SECRETS = {
+    "client_id": "1000.CLIENTID",
+    "client_secret": "s3cr3t-client",
+    "refresh_token": "1000.refresh-SECRET",
+}
 
 
 def token_body(token: str = "1000.access-SECRET", expires_in: int = 3600) -> dict[str, Any]:
-    return {"access_token": token, "expires_in": expires_in, "api_domain": "https://www.zohoapis.com", "token_type": "Bearer"}
+    return {
+        "access_token": token,
+        "expires_in": expires_in,
+        "api_domain": "https://www.zohoapis.com",
+        "token_type": "Bearer",
+    }
 
 
 def make_client(**overrides: Any) -> BiginClient:

@@ -35,10 +35,15 @@ from tests.transport.helpers import API, SECRETS, TOKEN_URL, make_client, mock_t
     [
         ({"error": "invalid_client"}, "check the region"),
         ({"error": "invalid_code"}, "revoked"),
-        ({"error": "Access Denied", "error_description": "You have made too many requests continuously"}, "10 in 10 minutes"),
+        (
+            {"error": "Access Denied", "error_description": "You have made too many requests continuously"},
+            "10 in 10 minutes",
+        ),
     ],
 )
-async def test_oauth_errors_in_200_bodies_raise_with_the_likely_cause(body: dict[str, str], hint: str) -> None:
+async def test_oauth_errors_in_200_bodies_raise_with_the_likely_cause(
+    body: dict[str, str], hint: str
+) -> None:
     with respx.mock(assert_all_called=False) as router:
         router.post(TOKEN_URL).respond(200, json=body)
         api = router.get(f"{API}/org").respond(json={})
@@ -53,7 +58,9 @@ async def test_oauth_errors_in_200_bodies_raise_with_the_likely_cause(body: dict
 
 async def test_refresh_sends_the_form_and_accepts_expires_in_sec() -> None:
     with respx.mock() as router:
-        token_route = router.post(TOKEN_URL).respond(json={"access_token": "a", "expires_in_sec": 3600, "api_domain": "https://www.zohoapis.com"})
+        token_route = router.post(TOKEN_URL).respond(
+            json={"access_token": "a", "expires_in_sec": 3600, "api_domain": "https://www.zohoapis.com"}
+        )
         router.get(f"{API}/org").respond(json={})
         async with make_client() as bigin:
             await bigin.request("GET", "/org")
@@ -83,11 +90,21 @@ def test_authorization_url_for_a_region() -> None:
 async def test_exchange_code_and_revoke() -> None:
     with respx.mock() as router:
         grant = router.post("https://accounts.zoho.eu/oauth/v2/token").respond(
-            json={**token_body("acc"), "refresh_token": "1000.new-refresh", "api_domain": "https://www.zohoapis.eu"}
+            json={
+                **token_body("acc"),
+                "refresh_token": "1000.new-refresh",
+                "api_domain": "https://www.zohoapis.eu",
+            }
         )
-        revoke_route = router.post("https://accounts.zoho.eu/oauth/v2/token/revoke").respond(json={"status": "success"})
-        result = await exchange_code("1000.code", client_id="cid", client_secret="cs", redirect_uri="https://x/cb", region="eu")
-        assert result.refresh_token is not None and result.refresh_token.get_secret_value() == "1000.new-refresh"
+        revoke_route = router.post("https://accounts.zoho.eu/oauth/v2/token/revoke").respond(
+            json={"status": "success"}
+        )
+        result = await exchange_code(
+            "1000.code", client_id="cid", client_secret="cs", redirect_uri="https://x/cb", region="eu"
+        )
+        assert (
+            result.refresh_token is not None and result.refresh_token.get_secret_value() == "1000.new-refresh"
+        )
         assert result.api_domain == "https://www.zohoapis.eu"
         assert "1000.new-refresh" not in repr(result)
         assert parse_qs(grant.calls.last.request.content.decode())["grant_type"] == ["authorization_code"]
@@ -365,7 +382,9 @@ async def test_a_revoked_refresh_token_fails_fast_then_is_tried_again_after_a_wh
 
 async def test_5xx_is_retried_inside_the_one_flight_not_per_waiter() -> None:
     """#9.12: 50 waiters on a failing accounts server: the retries are the flight's, not theirs."""
-    accounts = FakeAccounts(httpx.Response(500, json={"error": "internal"}), httpx.Response(503, text="<html>busy</html>"))
+    accounts = FakeAccounts(
+        httpx.Response(500, json={"error": "internal"}), httpx.Response(503, text="<html>busy</html>")
+    )
     tokens = manager(accounts)
     results = await gather(tokens, 50)
     assert accounts.sent == tokens.refresh_attempts
@@ -444,7 +463,9 @@ async def test_books_and_bigin_share_one_cap_on_rejection_refreshes() -> None:
             minted.append("x")
             return httpx.Response(200, json=token_body(f"1000.t{len(minted)}"))
         if request.url.path.startswith("/books/"):
-            return httpx.Response(401, json={"code": 57, "message": "You are not authorized to perform this operation"})
+            return httpx.Response(
+                401, json={"code": 57, "message": "You are not authorized to perform this operation"}
+            )
         return httpx.Response(200, json={"ok": True})
 
     async with make_client(transport=httpx.MockTransport(handler)) as bigin:
@@ -496,7 +517,9 @@ async def test_a_store_that_cannot_be_written_keeps_the_token_in_memory(
         b'{"KEY": {"access_token": "1000.old", "expir',
     ],
 )
-async def test_a_token_file_of_the_wrong_shape_is_treated_as_empty_and_rewritten(tmp_path: Path, content: bytes) -> None:
+async def test_a_token_file_of_the_wrong_shape_is_treated_as_empty_and_rewritten(
+    tmp_path: Path, content: bytes
+) -> None:
     """#9.15: a hand-edited, truncated or foreign file must not brick the client."""
     import json
 
@@ -515,7 +538,9 @@ async def test_a_token_file_of_the_wrong_shape_is_treated_as_empty_and_rewritten
     assert json.loads(path.read_text())[key]["access_token"] == "1000.fresh"
 
 
-async def test_secrets_echoed_by_the_token_endpoint_never_reach_errors_or_logs(caplog: pytest.LogCaptureFixture) -> None:
+async def test_secrets_echoed_by_the_token_endpoint_never_reach_errors_or_logs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """The accounts server may echo the form back in error_description: redact it everywhere."""
     echo = (
         f"bad request grant_type=refresh_token&client_id={SECRETS['client_id']}&client_secret="
@@ -587,7 +612,9 @@ def test_processes_sharing_a_garbled_token_file_refresh_once_between_them(tmp_pa
         anyio.run(main)
         """
     )
-    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) for _ in range(6)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) for _ in range(6)
+    ]
     outputs = [p.communicate(timeout=120)[0] for p in procs]
     assert [p.returncode for p in procs] == [0] * 6
     assert counter.read_text() == "x"

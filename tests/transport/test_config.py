@@ -21,8 +21,18 @@ ROWS = [
 
 
 @pytest.mark.parametrize(("code", "suffix", "friendly", "api", "accounts"), ROWS)
-def test_every_spelling_of_every_region(code: str, suffix: str, friendly: str, api: str, accounts: str) -> None:
-    for spelling in (code, code.upper(), suffix, suffix.upper(), friendly, friendly.lower(), friendly.upper()):
+def test_every_spelling_of_every_region(
+    code: str, suffix: str, friendly: str, api: str, accounts: str
+) -> None:
+    for spelling in (
+        code,
+        code.upper(),
+        suffix,
+        suffix.upper(),
+        friendly,
+        friendly.lower(),
+        friendly.upper(),
+    ):
         region = resolve_region(spelling)
         assert (region.code, region.api_domain, region.accounts_url) == (code, api, accounts), spelling
     client = BiginClient(access_token="t", region=friendly)
@@ -54,9 +64,16 @@ def test_edition_presets(edition: str, per_minute: int, per_day: int) -> None:
 
 
 def test_explicit_numbers_win_over_the_edition_and_no_edition_means_no_cap() -> None:
-    assert BiginClient(access_token="t", edition="express", requests_per_minute=5).config.requests_per_minute == 5
+    assert (
+        BiginClient(access_token="t", edition="express", requests_per_minute=5).config.requests_per_minute
+        == 5
+    )
     plain = BiginClient(access_token="t")
-    assert (plain.config.requests_per_minute, plain.config.daily_limit, plain.config.max_concurrency) == (None, None, 10)
+    assert (plain.config.requests_per_minute, plain.config.daily_limit, plain.config.max_concurrency) == (
+        None,
+        None,
+        10,
+    )
 
 
 @pytest.mark.parametrize(
@@ -85,7 +102,9 @@ def test_bad_settings_fail_at_construction(kwargs: dict[str, object], message: s
 
 
 def test_loopback_http_is_allowed_for_the_emulator() -> None:
-    client = BiginClient(access_token="t", api_domain="http://127.0.0.1:8787/", accounts_url="http://localhost:8787")
+    client = BiginClient(
+        access_token="t", api_domain="http://127.0.0.1:8787/", accounts_url="http://localhost:8787"
+    )
     assert client.config.api_base == "http://127.0.0.1:8787/bigin/v2"
     assert client.config.token_url == "http://localhost:8787/oauth/v2/token"
 

@@ -180,7 +180,9 @@ async def test_twenty_bounded_out_calls_leak_no_gate_slot() -> None:
 
 
 async def test_a_call_that_finishes_in_time_is_untouched_by_its_deadline() -> None:
-    async with BiginClient(access_token="1000.given", expires_in=3600, transport=serve(ok), deadline=5.0) as bigin:
+    async with BiginClient(
+        access_token="1000.given", expires_in=3600, transport=serve(ok), deadline=5.0
+    ) as bigin:
         assert await bigin.request("GET", "/org") == {"ok": True}
 
 
@@ -252,7 +254,9 @@ async def test_an_insert_cut_by_the_deadline_after_an_earlier_read_timed_out_is_
             with pytest.raises(BiginTimeoutError):
                 await bigin.with_options(max_retries=0).request("GET", "/org")
             with pytest.raises(AmbiguousWriteError):
-                await bigin.with_options(timeout=5.0).request("POST", "/Contacts", json={"data": [{"Last_Name": "X"}]})
+                await bigin.with_options(timeout=5.0).request(
+                    "POST", "/Contacts", json={"data": [{"Last_Name": "X"}]}
+                )
         assert bigin.transport.gate.in_flight == 0
 
 

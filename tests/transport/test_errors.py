@@ -60,7 +60,9 @@ CASES = [
 @pytest.mark.parametrize(("status", "code", "cls"), CASES)
 def test_error_class_by_code_then_status(status: int, code: str, cls: type[APIError]) -> None:
     request = httpx.Request("GET", f"{API}/Contacts?token=SECRET")
-    response = httpx.Response(status, json=zoho_error(code, "bad thing", {"api_name": "Last_Name"}), request=request)
+    response = httpx.Response(
+        status, json=zoho_error(code, "bad thing", {"api_name": "Last_Name"}), request=request
+    )
     error = error_from_response(response)
     assert type(error) is cls
     assert (error.status_code, error.code, error.message) == (status, code, "bad thing")
@@ -69,8 +71,14 @@ def test_error_class_by_code_then_status(status: int, code: str, cls: type[APIEr
 
 
 def test_duplicate_error_carries_the_existing_id() -> None:
-    body = {"data": [zoho_error("DUPLICATE_DATA", "duplicate data", {"api_name": "Email", "id": "7618134000000632028"})]}
-    error = error_from_response(httpx.Response(400, json=body, request=httpx.Request("POST", f"{API}/Contacts")))
+    body = {
+        "data": [
+            zoho_error("DUPLICATE_DATA", "duplicate data", {"api_name": "Email", "id": "7618134000000632028"})
+        ]
+    }
+    error = error_from_response(
+        httpx.Response(400, json=body, request=httpx.Request("POST", f"{API}/Contacts"))
+    )
     assert isinstance(error, DuplicateRecordError) and error.existing_id == "7618134000000632028"
 
 
@@ -98,14 +106,24 @@ async def test_secrets_never_reach_reprs_logs_or_errors(caplog: pytest.LogCaptur
     with respx.mock() as router:
         mock_token(router, "1000.access-SECRET")
         router.get(f"{API}/org").mock(
-            side_effect=[httpx.Response(429, headers={"Retry-After": "0"}, json=zoho_error("TOO_MANY_REQUESTS")),
-                         httpx.Response(400, json=zoho_error("INVALID_DATA"))]
+            side_effect=[
+                httpx.Response(429, headers={"Retry-After": "0"}, json=zoho_error("TOO_MANY_REQUESTS")),
+                httpx.Response(400, json=zoho_error("INVALID_DATA")),
+            ]
         )
         async with make_client() as bigin:
             with pytest.raises(InvalidRequestError) as info:
                 await bigin.request("GET", "/org", params={"token": "1000.access-SECRET"})
-            texts = [repr(bigin), repr(bigin.transport.tokens), repr(bigin.transport.tokens.current), str(info.value), repr(info.value)]
-    logging.getLogger("bigin_async").info("sending Zoho-oauthtoken 1000.access-SECRET to ?refresh_token=1000.refresh-SECRET")
+            texts = [
+                repr(bigin),
+                repr(bigin.transport.tokens),
+                repr(bigin.transport.tokens.current),
+                str(info.value),
+                repr(info.value),
+            ]
+    logging.getLogger("bigin_async").info(
+        "sending Zoho-oauthtoken 1000.access-SECRET to ?refresh_token=1000.refresh-SECRET"
+    )
     texts += [r.getMessage() for r in caplog.records]
     assert any("retry" in t for t in texts)
     for secret in [*SECRETS.values(), "1000.access-SECRET"]:
@@ -148,15 +166,23 @@ def test_a_json_error_body_echoing_the_request_is_redacted() -> None:
         "message": f"bad header Authorization: Zoho-oauthtoken {ZOHO_ACCESS} on ?refresh_token={SECRETS['refresh_token']}",
         "details": {
             "Authorization": "Zoho-oauthtoken 1000.access-SECRET",
-            "headers": [["authorization", f"Bearer {ZOHO_ACCESS}"], ["X-Client-Secret", SECRETS["client_secret"]]],
+            "headers": [
+                ["authorization", f"Bearer {ZOHO_ACCESS}"],
+                ["X-Client-Secret", SECRETS["client_secret"]],
+            ],
             "form": f"grant_type=authorization_code&code=one-time-grant-code&client_secret={SECRETS['client_secret']}",
-            "nested": {"deeper": [{"Refresh-Token": SECRETS["refresh_token"], "password": "s3cr3t-password"}]},
+            "nested": {
+                "deeper": [{"Refresh-Token": SECRETS["refresh_token"], "password": "s3cr3t-password"}]
+            },
             ZOHO_ACCESS: "a token used as a key",
             "api_name": "Last_Name",
         },
     }
     request = httpx.Request("GET", f"{API}/Contacts?code=one-time-grant-code")
-    headers = {"X-Echo-Authorization": f"Zoho-oauthtoken {ZOHO_ACCESS}", "Set-Cookie": "session=s3cr3t-password"}
+    headers = {
+        "X-Echo-Authorization": f"Zoho-oauthtoken {ZOHO_ACCESS}",
+        "Set-Cookie": "session=s3cr3t-password",
+    }
     error = error_from_response(httpx.Response(400, json=echo, headers=headers, request=request))
     assert isinstance(error, InvalidRequestError) and error.code == "INVALID_DATA"
     assert_no_secret(every_text_of(error))
@@ -165,15 +191,32 @@ def test_a_json_error_body_echoing_the_request_is_redacted() -> None:
 
 
 def test_a_data_entry_error_echoing_secrets_is_redacted() -> None:
-    body = {"data": [{"code": "INVALID_DATA", "status": "error", "message": f"token={ZOHO_ACCESS}",
-                      "details": {"access_token": ZOHO_ACCESS, "echo": f'{{"client_secret": "{SECRETS["client_secret"]}"}}'}}]}
-    error = error_from_response(httpx.Response(400, json=body, request=httpx.Request("POST", f"{API}/Contacts")))
+    body = {
+        "data": [
+            {
+                "code": "INVALID_DATA",
+                "status": "error",
+                "message": f"token={ZOHO_ACCESS}",
+                "details": {
+                    "access_token": ZOHO_ACCESS,
+                    "echo": f'{{"client_secret": "{SECRETS["client_secret"]}"}}',
+                },
+            }
+        ]
+    }
+    error = error_from_response(
+        httpx.Response(400, json=body, request=httpx.Request("POST", f"{API}/Contacts"))
+    )
     assert_no_secret(every_text_of(error))
 
 
 async def test_an_oauth_error_description_echoing_the_form_is_redacted() -> None:
     form = "&".join(f"{k}={v}" for k, v in SECRETS.items())
-    for description in (f"grant_type=refresh_token&{form}", json.dumps(SECRETS), f"headers: {{'Authorization': 'Zoho-oauthtoken {ZOHO_ACCESS}'}}"):
+    for description in (
+        f"grant_type=refresh_token&{form}",
+        json.dumps(SECRETS),
+        f"headers: {{'Authorization': 'Zoho-oauthtoken {ZOHO_ACCESS}'}}",
+    ):
         with respx.mock() as router:
             router.post(TOKEN_URL).respond(json={"error": "invalid_client", "error_description": description})
             async with make_client() as bigin:
@@ -188,7 +231,9 @@ def test_every_sdk_error_redacts_its_text_and_args() -> None:
     errors: list[BaseException] = [
         BiginError(leaky),
         ConfigurationError(leaky),
-        BiginConnectionError(leaky, method="POST", url=f"https://accounts.zoho.com/oauth/v2/token?refresh_token={ZOHO_ACCESS}"),
+        BiginConnectionError(
+            leaky, method="POST", url=f"https://accounts.zoho.com/oauth/v2/token?refresh_token={ZOHO_ACCESS}"
+        ),
         BudgetExhaustedError(leaky, remaining=1),
         APIError(leaky, status_code=400, details={"token": ZOHO_ACCESS}, headers={"authorization": "x"}),
         BiginError(leaky, {"refresh_token": SECRETS["refresh_token"]}),

@@ -55,7 +55,9 @@ async def test_worst_rolling_window_and_sustained_rate_over_10k_calls(per_minute
     burst=st.integers(min_value=1, max_value=10),
     gaps=st.lists(st.floats(min_value=0.0, max_value=5.0), min_size=50, max_size=400),
 )
-def test_no_window_ever_exceeds_n_for_any_arrival_pattern(per_minute: int, burst: int, gaps: list[float]) -> None:
+def test_no_window_ever_exceeds_n_for_any_arrival_pattern(
+    per_minute: int, burst: int, gaps: list[float]
+) -> None:
     burst = min(burst, per_minute)
     clock = FakeClock()
     limiter = RateLimiter(gcra_interval(per_minute, burst=burst), burst=burst, clock=clock)
@@ -265,7 +267,9 @@ async def test_without_stalls_the_real_sends_keep_95_percent_of_n(per_minute: in
 @given(
     per_minute=st.sampled_from([10, 20, 60, 600]),
     tasks=st.integers(min_value=1, max_value=25),
-    stalls=st.dictionaries(st.integers(min_value=0, max_value=400), st.floats(min_value=0.0, max_value=30.0), max_size=8),
+    stalls=st.dictionaries(
+        st.integers(min_value=0, max_value=400), st.floats(min_value=0.0, max_value=30.0), max_size=8
+    ),
     jitter=st.booleans(),
 )
 def test_no_rolling_window_of_real_sends_holds_more_than_n(

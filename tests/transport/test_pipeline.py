@@ -116,8 +116,10 @@ async def test_a_fresh_short_lived_token_serves_calls_for_half_its_life() -> Non
     now = [1_000_000.0]
     with respx.mock() as router:
         token_route = router.post(TOKEN_URL).mock(
-            side_effect=[httpx.Response(200, json=token_body("first", expires_in=30)),
-                         httpx.Response(200, json=token_body("second", expires_in=30))]
+            side_effect=[
+                httpx.Response(200, json=token_body("first", expires_in=30)),
+                httpx.Response(200, json=token_body("second", expires_in=30)),
+            ]
         )
         api = router.get(f"{API}/org").respond(json={"org": []})
         async with make_client() as bigin:
@@ -134,7 +136,9 @@ async def test_a_fresh_short_lived_token_serves_calls_for_half_its_life() -> Non
 
 
 def test_a_token_keeps_its_lifetime_in_the_token_file_and_old_files_stay_readable() -> None:
-    token = Token(SecretStr("1000.a"), expires_at=1_000_030.0, api_domain="https://www.zohoapis.com", lifetime=30.0)
+    token = Token(
+        SecretStr("1000.a"), expires_at=1_000_030.0, api_domain="https://www.zohoapis.com", lifetime=30.0
+    )
     again = Token.from_json(token.to_json())
     assert again.lifetime == 30.0
     assert again.is_fresh(1_000_014.0, 60.0) and not again.is_fresh(1_000_016.0, 60.0)
@@ -149,24 +153,40 @@ def test_a_token_keeps_its_lifetime_in_the_token_file_and_old_files_stay_readabl
 async def test_401_invalid_token_refreshes_once_and_retries_once() -> None:
     with respx.mock() as router:
         token_route = router.post(TOKEN_URL).mock(
-            side_effect=[httpx.Response(200, json=token_body("old")), httpx.Response(200, json=token_body("new"))]
+            side_effect=[
+                httpx.Response(200, json=token_body("old")),
+                httpx.Response(200, json=token_body("new")),
+            ]
         )
         api = router.get(f"{API}/org").mock(
             side_effect=[
-                httpx.Response(401, json={"code": "INVALID_TOKEN", "details": {}, "message": "invalid oauth token", "status": "error"}),
+                httpx.Response(
+                    401,
+                    json={
+                        "code": "INVALID_TOKEN",
+                        "details": {},
+                        "message": "invalid oauth token",
+                        "status": "error",
+                    },
+                ),
                 httpx.Response(200, json={"org": [{"id": "9"}]}),
             ]
         )
         async with make_client() as bigin:
             assert await bigin.request("GET", "/org") == {"org": [{"id": "9"}]}
         assert token_route.call_count == 2
-        assert [c.request.headers["Authorization"] for c in api.calls] == ["Zoho-oauthtoken old", "Zoho-oauthtoken new"]
+        assert [c.request.headers["Authorization"] for c in api.calls] == [
+            "Zoho-oauthtoken old",
+            "Zoho-oauthtoken new",
+        ]
 
 
 async def test_persistent_401_raises_after_one_refresh() -> None:
     with respx.mock() as router:
         token_route = mock_token(router)
-        api = router.get(f"{API}/org").respond(401, json={"code": "INVALID_TOKEN", "message": "invalid oauth token", "status": "error"})
+        api = router.get(f"{API}/org").respond(
+            401, json={"code": "INVALID_TOKEN", "message": "invalid oauth token", "status": "error"}
+        )
         async with make_client() as bigin:
             with pytest.raises(AuthenticationError) as info:
                 await bigin.request("GET", "/org")
@@ -190,9 +210,15 @@ async def test_insert_is_never_resent_after_a_read_timeout() -> None:
 async def test_insert_is_not_resent_after_a_5xx_but_a_get_is() -> None:
     with respx.mock() as router:
         mock_token(router)
-        insert = router.post(f"{API}/Contacts").respond(500, json={"code": "INTERNAL_ERROR", "message": "boom", "status": "error"})
+        insert = router.post(f"{API}/Contacts").respond(
+            500, json={"code": "INTERNAL_ERROR", "message": "boom", "status": "error"}
+        )
         read = router.get(f"{API}/Contacts/1").mock(
-            side_effect=[httpx.Response(503, text="<html>busy</html>"), httpx.ReadTimeout("slow"), httpx.Response(200, json={"data": [{"id": "1"}]})]
+            side_effect=[
+                httpx.Response(503, text="<html>busy</html>"),
+                httpx.ReadTimeout("slow"),
+                httpx.Response(200, json={"data": [{"id": "1"}]}),
+            ]
         )
         async with make_client() as bigin:
             with pytest.raises(AmbiguousWriteError):
@@ -206,10 +232,15 @@ async def test_upsert_is_retried_after_a_dropped_connection() -> None:
     with respx.mock() as router:
         mock_token(router)
         upsert = router.post(f"{API}/Contacts/upsert").mock(
-            side_effect=[httpx.RemoteProtocolError("dropped"), httpx.Response(200, json={"data": [{"code": "SUCCESS"}]})]
+            side_effect=[
+                httpx.RemoteProtocolError("dropped"),
+                httpx.Response(200, json={"data": [{"code": "SUCCESS"}]}),
+            ]
         )
         async with make_client() as bigin:
-            await bigin.request("POST", "/Contacts/upsert", json={"data": [{"Last_Name": "X", "Email": "x@y.z"}]})
+            await bigin.request(
+                "POST", "/Contacts/upsert", json={"data": [{"Last_Name": "X", "Email": "x@y.z"}]}
+            )
         assert upsert.call_count == 2
 
 
@@ -217,7 +248,10 @@ async def test_connect_errors_are_retried_even_for_inserts() -> None:
     with respx.mock() as router:
         mock_token(router)
         insert = router.post(f"{API}/Contacts").mock(
-            side_effect=[httpx.ConnectError("refused"), httpx.Response(201, json={"data": [{"code": "SUCCESS"}]})]
+            side_effect=[
+                httpx.ConnectError("refused"),
+                httpx.Response(201, json={"data": [{"code": "SUCCESS"}]}),
+            ]
         )
         async with make_client() as bigin:
             await bigin.request("POST", "/Contacts", json={"data": [{"Last_Name": "X"}]})
@@ -249,7 +283,11 @@ async def test_retry_after_is_honoured_through_the_shared_cooldown() -> None:
         mock_token(router)
         read = router.get(f"{API}/org").mock(
             side_effect=[
-                httpx.Response(429, headers={"Retry-After": "0.05"}, json={"code": "TOO_MANY_REQUESTS", "message": "slow down", "status": "error"}),
+                httpx.Response(
+                    429,
+                    headers={"Retry-After": "0.05"},
+                    json={"code": "TOO_MANY_REQUESTS", "message": "slow down", "status": "error"},
+                ),
                 httpx.Response(200, json={"org": []}),
             ]
         )
@@ -264,7 +302,9 @@ async def test_retry_after_beyond_the_cap_raises_instead_of_sleeping() -> None:
     with respx.mock() as router:
         mock_token(router)
         read = router.get(f"{API}/org").respond(
-            429, headers={"Retry-After": "3600"}, json={"code": "RATE_LIMIT_EXCEEDED", "message": "limit", "status": "error"}
+            429,
+            headers={"Retry-After": "3600"},
+            json={"code": "RATE_LIMIT_EXCEEDED", "message": "limit", "status": "error"},
         )
         async with make_client(max_retry_after=180) as bigin:
             with pytest.raises(RateLimitError) as info:
@@ -380,7 +420,9 @@ async def test_deadline_bounds_all_attempts_of_one_call() -> None:
 
     with respx.mock() as router:
         mock_token(router)
-        read = router.get(f"{API}/org").respond(503, json={"code": "INTERNAL_ERROR", "message": "busy", "status": "error"})
+        read = router.get(f"{API}/org").respond(
+            503, json={"code": "INTERNAL_ERROR", "message": "busy", "status": "error"}
+        )
         async with make_client(deadline=0.05, max_retries=10_000, retry_backoff_seconds=0.005) as bigin:
             with pytest.raises(BiginTimeoutError, match="deadline"):
                 await bigin.request("GET", "/org")
@@ -388,8 +430,12 @@ async def test_deadline_bounds_all_attempts_of_one_call() -> None:
 
 
 async def test_intercall_delay_spaces_call_starts() -> None:
-    async with make_client(intercall_delay=0.02, transport=httpx.MockTransport(lambda r: httpx.Response(
-        200, json=token_body() if "oauth" in r.url.path else {}))) as bigin:
+    async with make_client(
+        intercall_delay=0.02,
+        transport=httpx.MockTransport(
+            lambda r: httpx.Response(200, json=token_body() if "oauth" in r.url.path else {})
+        ),
+    ) as bigin:
         limiter = bigin.transport._shared.intercall
         assert limiter is not None
         reserved: list[float] = []
@@ -499,7 +545,9 @@ async def test_5xx_with_a_long_retry_after_on_an_insert_is_ambiguous() -> None:
     with respx.mock() as router:
         mock_token(router)
         insert = router.post(f"{API}/Contacts").respond(
-            503, headers={"Retry-After": "3600"}, json={"code": "INTERNAL_ERROR", "message": "busy", "status": "error"}
+            503,
+            headers={"Retry-After": "3600"},
+            json={"code": "INTERNAL_ERROR", "message": "busy", "status": "error"},
         )
         async with make_client(max_retry_after=180) as bigin:
             with pytest.raises(AmbiguousWriteError) as info:
@@ -515,7 +563,8 @@ async def test_unreadable_rate_limit_headers_never_fail_an_applied_insert(value:
     with respx.mock() as router:
         mock_token(router)
         insert = router.post(f"{API}/Contacts").respond(
-            201, headers={k: v.encode() if not v.isascii() else v for k, v in headers.items()},
+            201,
+            headers={k: v.encode() if not v.isascii() else v for k, v in headers.items()},
             json={"data": [{"code": "SUCCESS", "details": {"id": "1"}, "status": "success"}]},
         )
         async with make_client(min_calls_remaining=1) as bigin:
@@ -532,8 +581,11 @@ async def test_unreadable_retry_after_on_a_429_still_gives_a_typed_answer(value:
         mock_token(router)
         read = router.get(f"{API}/org").mock(
             side_effect=[
-                httpx.Response(429, headers={"Retry-After": value, "X-RateLimit-Reset": value},
-                               json={"code": "TOO_MANY_REQUESTS", "message": "slow down", "status": "error"}),
+                httpx.Response(
+                    429,
+                    headers={"Retry-After": value, "X-RateLimit-Reset": value},
+                    json={"code": "TOO_MANY_REQUESTS", "message": "slow down", "status": "error"},
+                ),
                 httpx.Response(200, json={"org": []}),
             ]
         )
@@ -576,8 +628,12 @@ async def test_a_body_json_cannot_encode_is_a_validation_error() -> None:
 async def test_the_first_call_goes_to_the_token_api_domain() -> None:
     """#9.21: the URL is built once the token (and its api_domain) is known, not before."""
     with respx.mock(assert_all_called=False) as router:
-        token_route = router.post(TOKEN_URL).respond(json={**token_body(), "api_domain": "https://www.zohoapis.in"})
-        wrong = router.get(f"{API}/org").respond(401, json={"code": "INVALID_TOKEN", "message": "wrong DC", "status": "error"})
+        token_route = router.post(TOKEN_URL).respond(
+            json={**token_body(), "api_domain": "https://www.zohoapis.in"}
+        )
+        wrong = router.get(f"{API}/org").respond(
+            401, json={"code": "INVALID_TOKEN", "message": "wrong DC", "status": "error"}
+        )
         right = router.get("https://www.zohoapis.in/bigin/v2/org").respond(json={"org": [{"id": "1"}]})
         async with make_client() as bigin:
             assert await bigin.request("GET", "/org") == {"org": [{"id": "1"}]}
@@ -591,11 +647,19 @@ async def test_limit_exceeded_with_a_400_is_not_a_rate_limit() -> None:
     with respx.mock() as router:
         mock_token(router)
         insert = router.post(f"{API}/Contacts").respond(
-            400, json={"code": "LIMIT_EXCEEDED", "details": {"limit": 100}, "message": "too many", "status": "error"}
+            400,
+            json={
+                "code": "LIMIT_EXCEEDED",
+                "details": {"limit": 100},
+                "message": "too many",
+                "status": "error",
+            },
         )
         async with make_client() as bigin:
             with pytest.raises(InvalidRequestError) as info:
-                await bigin.request("POST", "/Contacts", json={"data": [{"Last_Name": str(i)} for i in range(101)]})
+                await bigin.request(
+                    "POST", "/Contacts", json={"data": [{"Last_Name": str(i)} for i in range(101)]}
+                )
         assert not isinstance(info.value, RateLimitError)
         assert info.value.code == "LIMIT_EXCEEDED" and info.value.details == {"limit": 100}
         assert insert.call_count == 1
@@ -605,7 +669,9 @@ async def test_limit_exceeded_with_a_429_is_still_a_rate_limit() -> None:
     with respx.mock() as router:
         mock_token(router)
         router.get(f"{API}/org").respond(
-            429, headers={"Retry-After": "600"}, json={"code": "LIMIT_EXCEEDED", "message": "slow", "status": "error"}
+            429,
+            headers={"Retry-After": "600"},
+            json={"code": "LIMIT_EXCEEDED", "message": "slow", "status": "error"},
         )
         async with make_client(max_retry_after=10) as bigin:
             with pytest.raises(RateLimitError) as info:
@@ -629,7 +695,9 @@ async def test_calls_queued_at_the_gate_wait_out_a_cooldown_opened_meanwhile() -
         if answers == 1:
             first_in.set()
             await release.wait()
-            return httpx.Response(429, headers={"Retry-After": "0.2"}, json={"code": "TOO_MANY_REQUESTS", "status": "error"})
+            return httpx.Response(
+                429, headers={"Retry-After": "0.2"}, json={"code": "TOO_MANY_REQUESTS", "status": "error"}
+            )
         return httpx.Response(200, json={"ok": True})
 
     async with make_client(transport=httpx.MockTransport(route), max_concurrency=1) as bigin:
@@ -663,12 +731,16 @@ class _DeadOnWrite(httpx.AsyncBaseTransport):
         await trace("http11.send_request_headers.started", {"request": request})
         if self.attempts == 1:
             await trace("http11.send_request_headers.failed", {"exception": BrokenPipeError()})
-            raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
+            )
         await trace("http11.send_request_headers.complete", {})
         await trace("http11.send_request_body.started", {"request": request})
         await trace("http11.send_request_body.complete", {})
         if self.attempts == 2:
-            raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
+            )
         return httpx.Response(201, json={"data": [{"code": "SUCCESS"}]})
 
 
@@ -709,10 +781,14 @@ async def test_a_call_pacing_in_the_limiter_waits_out_a_cooldown_opened_meanwhil
         answers += 1
         if answers == 1:
             await anyio.wait_all_tasks_blocked()  # the second call is now asleep in the limiter
-            return httpx.Response(429, headers={"Retry-After": "0.6"}, json={"code": "TOO_MANY_REQUESTS", "status": "error"})
+            return httpx.Response(
+                429, headers={"Retry-After": "0.6"}, json={"code": "TOO_MANY_REQUESTS", "status": "error"}
+            )
         return httpx.Response(200, json={"ok": True})
 
-    async with make_client(transport=httpx.MockTransport(route), intercall_delay=0.2, max_concurrency=2) as bigin:
+    async with make_client(
+        transport=httpx.MockTransport(route), intercall_delay=0.2, max_concurrency=2
+    ) as bigin:
         cooldown = bigin.transport._shared.cooldown
         with anyio.fail_after(10):
             async with anyio.create_task_group() as tg:

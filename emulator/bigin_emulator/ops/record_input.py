@@ -85,7 +85,11 @@ def _text_limits(spec: ModuleSpec) -> dict[str, int]:
     """
     limits: dict[str, int] = {}
     for field_spec in spec.fields:
-        if field_spec.read_only or field_spec.lookup_module is not None or field_spec.api_name.startswith("$"):
+        if (
+            field_spec.read_only
+            or field_spec.lookup_module is not None
+            or field_spec.api_name.startswith("$")
+        ):
             continue
         limit = plain_text_limit(field_spec)
         if limit is not None:

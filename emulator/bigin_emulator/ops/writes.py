@@ -105,7 +105,9 @@ class RecordWriter:
         check_fields = [(name, [a for a, c in spec.aliases.items() if c == name]) for name in names]
         return [self._guarded(self._upsert_one, spec, raw, check_fields) for raw in items]
 
-    def _upsert_one(self, spec: ModuleSpec, raw: Any, check_fields: list[tuple[str, list[str]]]) -> dict[str, Any]:
+    def _upsert_one(
+        self, spec: ModuleSpec, raw: Any, check_fields: list[tuple[str, list[str]]]
+    ) -> dict[str, Any]:
         table = self.ctx.store.table(spec.api_name)
         if isinstance(raw, dict):
             for name, aliases in check_fields:

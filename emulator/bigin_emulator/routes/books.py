@@ -35,9 +35,13 @@ def _refused(refusal: BooksRefusal) -> Response:
 
 def _check_access(ctx: EmulatorContext, books: BooksOrg, request: Request) -> None:
     token = access_token(request.headers)
-    if not token or ctx.oauth.check(token) != "valid" or (
-        ctx.config.realism.check_scopes
-        and not any(scope.startswith(_BOOKS_SCOPE_PREFIX) for scope in ctx.oauth.scopes_of(token))
+    if (
+        not token
+        or ctx.oauth.check(token) != "valid"
+        or (
+            ctx.config.realism.check_scopes
+            and not any(scope.startswith(_BOOKS_SCOPE_PREFIX) for scope in ctx.oauth.scopes_of(token))
+        )
     ):
         raise BooksRefusal(401, 57, "You are not authorized to perform this operation")
     organization_id = request.query_params.get("organization_id")
@@ -83,7 +87,9 @@ def books_routes(ctx: EmulatorContext, books: BooksOrg) -> list[Route]:
             page, per_page = _page_numbers(request)
             query = request.query_params
             found = books.search(
-                email=query.get("email"), search_text=query.get("search_text"), contact_name=query.get("contact_name")
+                email=query.get("email"),
+                search_text=query.get("search_text"),
+                contact_name=query.get("contact_name"),
             )
         except BooksRefusal as refusal:
             return _refused(refusal)
@@ -124,7 +130,9 @@ def books_routes(ctx: EmulatorContext, books: BooksOrg) -> list[Route]:
             contact = books.update(request.path_params["contact_id"], await _body(request))
         except BooksRefusal as refusal:
             return _refused(refusal)
-        return json_response({"code": 0, "message": "Contact information has been saved.", "contact": contact})
+        return json_response(
+            {"code": 0, "message": "Contact information has been saved.", "contact": contact}
+        )
 
     return [
         Route(BASE + "/contacts", list_contacts, methods=["GET"]),

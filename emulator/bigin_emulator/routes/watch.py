@@ -85,7 +85,9 @@ def _expiry(value: Any, now: float) -> float:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise _Refused("INVALID_DATA", "channel_expiry", "channel_expiry must be an ISO 8601 date-time") from None
+        raise _Refused(
+            "INVALID_DATA", "channel_expiry", "channel_expiry must be an ISO 8601 date-time"
+        ) from None
     if moment.tzinfo is None:
         raise _Refused("INVALID_DATA", "channel_expiry", "channel_expiry must carry a UTC offset")
     at = moment.timestamp()
@@ -112,7 +114,9 @@ def _spec(raw: Any, now: float, *, require_all: bool) -> _Spec:
         raise _Refused("INVALID_DATA", "notify_url", "notify_url must be an http(s) URL")
     token = raw.get("token")
     if token is not None and (not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH):
-        raise _Refused("INVALID_DATA", "token", f"token must be a string of at most {MAX_TOKEN_LENGTH} characters")
+        raise _Refused(
+            "INVALID_DATA", "token", f"token must be a string of at most {MAX_TOKEN_LENGTH} characters"
+        )
     expires_at = _expiry(raw["channel_expiry"], now) if raw.get("channel_expiry") is not None else None
     return _Spec(
         channel_id,
@@ -163,7 +167,9 @@ class _WatchHandlers:
             "token": c.token,
         }
 
-    def write(self, request: Request, spec: _Spec, base: list[Channel], replace_events: bool) -> list[Channel]:
+    def write(
+        self, request: Request, spec: _Spec, base: list[Channel], replace_events: bool
+    ) -> list[Channel]:
         """Store the channel ``spec`` describes, starting from ``base`` (its current modules)."""
         now = self.ctx.now()
         current = {c.module: c for c in base}
@@ -186,7 +192,9 @@ class _WatchHandlers:
                 expires_at=spec.expires_at or (old.expires_at if old else now + DEFAULT_LIFETIME),
                 resource_uri=self.resource_uri(request, module),
                 notify_on_related_action=bool(
-                    spec.related if spec.related is not None else (old.notify_on_related_action if old else False)
+                    spec.related
+                    if spec.related is not None
+                    else (old.notify_on_related_action if old else False)
                 ),
                 return_affected_field_values=bool(
                     spec.affected_values
@@ -249,8 +257,14 @@ class _WatchHandlers:
                 entries.append(record_error("INVALID_DATA", {"api_name": "channel_ids", "id": channel_id}))
                 continue
             first = removed[0]
-            details = {"resource_uri": first.resource_uri, "resource_id": first.module_id, "channel_id": channel_id}
-            entries.append({"code": "SUCCESS", "details": details, "message": UNSUBSCRIBED, "status": "success"})
+            details = {
+                "resource_uri": first.resource_uri,
+                "resource_id": first.module_id,
+                "channel_id": channel_id,
+            }
+            entries.append(
+                {"code": "SUCCESS", "details": details, "message": UNSUBSCRIBED, "status": "success"}
+            )
         return json_response({"watch": entries}, write_status(entries, 200))
 
     async def list(self, request: Request) -> Response:
@@ -264,9 +278,13 @@ class _WatchHandlers:
             page = int(query.get("page", "1"))
             per_page = int(query.get("per_page", "200"))
         except ValueError:
-            raise ApiError(400, "INVALID_DATA", "page and per_page must be numbers", {"param": "page"}) from None
+            raise ApiError(
+                400, "INVALID_DATA", "page and per_page must be numbers", {"param": "page"}
+            ) from None
         if page < 1 or not 1 <= per_page <= 200:
-            raise ApiError(400, "INVALID_DATA", "page must be >= 1 and per_page 1..200", {"param": "per_page"})
+            raise ApiError(
+                400, "INVALID_DATA", "page must be >= 1 and per_page 1..200", {"param": "per_page"}
+            )
         chunk = channels[(page - 1) * per_page : page * per_page]
         if not chunk:
             return no_content()

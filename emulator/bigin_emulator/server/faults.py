@@ -74,7 +74,11 @@ class FaultPlan:
             raise ValueError("FaultPlan.slow_seconds must be a finite number of seconds >= 0")
         if not (self.drip_interval >= 0 and math.isfinite(self.drip_interval)):
             raise ValueError("FaultPlan.drip_interval must be a finite number of seconds >= 0")
-        if isinstance(self.drip_chunks, bool) or not isinstance(self.drip_chunks, int) or self.drip_chunks < 2:
+        if (
+            isinstance(self.drip_chunks, bool)
+            or not isinstance(self.drip_chunks, int)
+            or self.drip_chunks < 2
+        ):
             raise ValueError("FaultPlan.drip_chunks must be an int >= 2")
         if self.methods is not None:
             object.__setattr__(self, "methods", frozenset(m.upper() for m in self.methods))

@@ -365,7 +365,9 @@ class EmulatorMiddleware:
         if fault is Fault.MALFORMED_JSON:
             response = response.mangled()
         if fault is Fault.DRIP:
-            await response.replay(observed, pieces=self.faults.drip_chunks, interval=self.faults.drip_interval)
+            await response.replay(
+                observed, pieces=self.faults.drip_chunks, interval=self.faults.drip_interval
+            )
             return
         await response.replay(observed)
 

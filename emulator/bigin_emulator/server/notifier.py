@@ -168,9 +168,12 @@ class Notifier:
             return
         self._running = True
         try:
-            async with httpx.AsyncClient(
-                transport=_WebhookTransport(self._apps), timeout=self.timeout, follow_redirects=False
-            ) as http, unwrapping_task_group() as tasks:
+            async with (
+                httpx.AsyncClient(
+                    transport=_WebhookTransport(self._apps), timeout=self.timeout, follow_redirects=False
+                ) as http,
+                unwrapping_task_group() as tasks,
+            ):
                 tasks.start_soon(self._dispatch, tasks, http)
                 try:
                     yield

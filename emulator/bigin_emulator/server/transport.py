@@ -91,7 +91,9 @@ class EmulatorTransport(httpx.AsyncBaseTransport):
 
 
 # The read deadline of the request being handled (httpx.ASGITransport runs the app in the caller's task).
-_SILENCE: ContextVar[tuple[anyio.CancelScope, float] | None] = ContextVar("emulator_read_silence", default=None)
+_SILENCE: ContextVar[tuple[anyio.CancelScope, float] | None] = ContextVar(
+    "emulator_read_silence", default=None
+)
 
 
 def _read_timeout(request: httpx.Request) -> float | None:

@@ -21,9 +21,26 @@ __all__ = ["BOOKS_ORGANIZATION_ID", "BooksOrg", "BooksRefusal"]
 
 BOOKS_ORGANIZATION_ID = "10234695"
 _ID_PREFIX = "4600000"
-_CONTACT_TEXT = ("contact_name", "company_name", "website", "notes", "contact_salutation", "designation", "department")
+_CONTACT_TEXT = (
+    "contact_name",
+    "company_name",
+    "website",
+    "notes",
+    "contact_salutation",
+    "designation",
+    "department",
+)
 _MIRRORED = ("first_name", "last_name", "email", "phone", "mobile")
-_PERSON_TEXT = ("salutation", "first_name", "last_name", "email", "phone", "mobile", "designation", "department")
+_PERSON_TEXT = (
+    "salutation",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "mobile",
+    "designation",
+    "department",
+)
 _SUMMARY_KEYS = (
     "contact_id", "contact_name", "customer_name", "company_name", "website", "contact_type", "status",
     "customer_sub_type", "source", "payment_terms", "payment_terms_label", "currency_code",
@@ -86,7 +103,9 @@ class BooksOrg:
         for contact in self.contacts.values():
             if contact["contact_id"] != own_id and contact["contact_name"].casefold() == wanted:
                 raise BooksRefusal(
-                    400, 3062, f'The customer "{name.strip()}" already exists. Please specify a different name.'
+                    400,
+                    3062,
+                    f'The customer "{name.strip()}" already exists. Please specify a different name.',
                 )
         return name.strip()
 
@@ -174,18 +193,27 @@ class BooksOrg:
         """Contacts matching every filter given, by name ascending (Books' default order)."""
 
         def emails(contact: dict[str, Any]) -> set[str]:
-            found = {contact["email"].casefold()} | {p["email"].casefold() for p in contact["contact_persons"]}
+            found = {contact["email"].casefold()} | {
+                p["email"].casefold() for p in contact["contact_persons"]
+            }
             return found - {""}
 
         matches = []
         for contact in self.contacts.values():
             if email is not None and email.strip().casefold() not in emails(contact):
                 continue
-            if contact_name is not None and contact["contact_name"].casefold() != contact_name.strip().casefold():
+            if (
+                contact_name is not None
+                and contact["contact_name"].casefold() != contact_name.strip().casefold()
+            ):
                 continue
             if search_text is not None:
                 needle = search_text.strip().casefold()
-                haystack = [contact["contact_name"].casefold(), contact["company_name"].casefold(), *emails(contact)]
+                haystack = [
+                    contact["contact_name"].casefold(),
+                    contact["company_name"].casefold(),
+                    *emails(contact),
+                ]
                 if not any(needle in value for value in haystack):
                     continue
             matches.append(contact)

@@ -447,4 +447,3 @@ def display_value(spec: ModuleSpec, record: dict[str, object]) -> str | None:
     """The name a lookup to ``record`` shows (Zoho's ``{"name", "id"}``)."""
     value = record.get(spec.display_field)
     return value if isinstance(value, str) else None
-
