@@ -17,8 +17,8 @@ from bigin_emulator import BiginEmulator
 
 from bigin_async import BiginClient, ValidationError
 from bigin_async.bulk import carries_upsert_key
-from tests.bulk.crash import run_once
-from tests.bulk.sink import CountingSink
+from tests.helpers.crash import run_once
+from tests.helpers.sink import CountingSink
 
 Handler = Callable[[httpx.Request], httpx.Response]
 

@@ -23,8 +23,8 @@ from bigin_emulator.seed import SeedGenerator
 from bigin_emulator.server.faults import ServerLimits
 from bigin_emulator.server.serving import serve
 
-from tests.bulk.crash import ArrivalTrap, kill_when_reached
-from tests.cli.helpers import read_results, write_csv
+from tests.helpers.cli import read_results, write_csv
+from tests.helpers.crash import ArrivalTrap, kill_when_reached
 
 Scope = MutableMapping[str, Any]
 ASGI = Callable[[Scope, Any, Any], Awaitable[None]]

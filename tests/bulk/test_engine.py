@@ -12,7 +12,7 @@ import pytest
 from bigin_async import BiginClient
 from bigin_async.bulk import BulkAbortedError, BulkWriteError
 from bigin_async.bulk.journal import JOURNAL_VERSION
-from tests.bulk.sink import CountingSink
+from tests.helpers.sink import CountingSink
 
 
 def contacts(n: int, start: int = 0) -> list[dict[str, Any]]:
@@ -202,7 +202,7 @@ def test_one_million_records_stream_with_bounded_memory() -> None:
     script = textwrap.dedent(
         """
         import json, resource, sys, anyio
-        from tests.bulk.sink import CountingSink
+        from tests.helpers.sink import CountingSink
 
         async def main():
             sink = CountingSink()

@@ -15,8 +15,8 @@ from bigin_emulator import BiginEmulator
 from bigin_async._inputs import check_record
 from bigin_async.bulk import record_hash
 from bigin_async.models import wire_value
-from tests.bulk.crash import run_once
-from tests.bulk.sink import CountingSink
+from tests.helpers.crash import run_once
+from tests.helpers.sink import CountingSink
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,7 +82,7 @@ def test_fingerprints_and_wire_forms_are_the_same_in_every_process_whatever_the_
 _RESUME = """
 import json, sys
 import anyio
-from tests.bulk.sink import CountingSink
+from tests.helpers.sink import CountingSink
 
 async def main() -> None:
     sink = CountingSink()

@@ -11,7 +11,7 @@ from bigin_emulator import BiginEmulator
 
 from bigin_async import BiginError, JournalError
 from bigin_async.bulk import Journal
-from tests.bulk.crash import run_once, tear_tail
+from tests.helpers.crash import run_once, tear_tail
 
 
 def contacts(n: int, start: int = 0) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ once, and across all the runs no record gets more fresh confirmations than copie
 A run dies in one of three ways: at a write call (applied by the server, unanswered), in the
 middle of writing a journal line (the line torn at a random byte, nothing written after), or by
 the caller's ``on_result`` raising. Each run gets a fresh ``BiginEmulator`` holding the org of the run before (``export_state``), so
-each can have its own fault plan; ``tests.bulk.crash.CrashAt`` makes a run "die" with a call
+each can have its own fault plan; ``tests.helpers.crash.CrashAt`` makes a run "die" with a call
 applied by the server and unanswered, exactly where a SIGKILL would leave it.
 """
 
@@ -34,7 +34,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bigin_async.bulk import RecordOutcome
-from tests.bulk.crash import ASGI, Died, Scope, dies_writing_journal_line, run_once
+from tests.helpers.crash import ASGI, Died, Scope, dies_writing_journal_line, run_once
 
 FAST: dict[str, Any] = {"retry_backoff_seconds": 0, "max_retries": 3, "max_retry_after": 0.1, "timeout": 5.0}
 HEAVY = dict(error_500=0.08, error_503=0.05, error_429=0.08, drop_before=0.05, drop_after=0.08)

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from bigin_async import BiginClient, BiginError
 from bigin_async._redact import is_secret_key, redact_text, redact_value
-from tests.chaos.loopback import serve_loopback
+from tests.helpers.loopback import serve_loopback
 
 # Deliberately not Zoho-shaped: only the context (a header, a form field, a JSON key) marks them.
 ACCESS = "plain-access-value-7f3a"

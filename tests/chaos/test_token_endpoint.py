@@ -14,7 +14,7 @@ import pytest
 from pydantic import SecretStr
 
 from bigin_async.auth import TokenManager
-from tests.chaos.accounts_server import MODES, START, AccountsServer, CountingTransport, episode
+from tests.helpers.accounts_server import MODES, START, AccountsServer, CountingTransport, episode
 
 ATTEMPTS = 3  # TokenManager's default refresh_attempts
 

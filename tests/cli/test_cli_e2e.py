@@ -15,7 +15,7 @@ import anyio
 import pytest
 from bigin_emulator import BiginEmulator
 
-from tests.cli.helpers import read_results, write_csv
+from tests.helpers.cli import read_results, write_csv
 
 
 @pytest.fixture

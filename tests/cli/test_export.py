@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bigin_emulator import BiginEmulator
 
-from tests.cli.helpers import bigin
+from tests.helpers.cli import bigin
 
 
 async def test_csv_export_streams_every_record_past_the_page_wall(tmp_path: Path) -> None:

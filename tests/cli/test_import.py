@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bigin_emulator import BiginEmulator
 
-from tests.cli.helpers import bigin, read_results, write_csv
+from tests.helpers.cli import bigin, read_results, write_csv
 
 HEADER = ["First Name", "Surname", "E-mail", "Company ID", "Email_Opt_Out", "Tag"]
 

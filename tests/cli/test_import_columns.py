@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 from bigin_emulator import BiginEmulator
 
-from tests.cli.helpers import bigin, read_results, write_csv
+from tests.helpers.cli import bigin, read_results, write_csv
 
 PEOPLE = [[f"Person {i}", f"p{i}@example.com"] for i in range(4)]
 

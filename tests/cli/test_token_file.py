@@ -22,7 +22,7 @@ from rich.console import Console
 from bigin_async.cli import build_parser, main, run_command
 from bigin_async.cli.common import client_from_args, default_token_dir, token_file_name
 from bigin_async.client import BiginClient
-from tests.cli.helpers import Run
+from tests.helpers.cli import Run
 
 _BIGIN_VARIABLES = (
     "BIGIN_CLIENT_ID",

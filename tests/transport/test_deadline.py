@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from bigin_async import AmbiguousWriteError, BiginClient, BiginTimeoutError
-from tests.transport.helpers import make_client, token_body
+from tests.helpers.transport import make_client, token_body
 
 Handler = Callable[[httpx.Request], Awaitable[httpx.Response]]
 SAFETY = 10.0  # seconds: only there so a regression fails instead of hanging the suite

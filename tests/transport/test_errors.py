@@ -25,7 +25,7 @@ from bigin_async import (
 )
 from bigin_async._redact import redact_text, redact_value
 from bigin_async.errors import error_from_response, parse_retry_after
-from tests.transport.helpers import API, SECRETS, TOKEN_URL, make_client, mock_token
+from tests.helpers.transport import API, SECRETS, TOKEN_URL, make_client, mock_token
 
 
 def zoho_error(code: str, message: str = "m", details: dict[str, object] | None = None) -> dict[str, object]:

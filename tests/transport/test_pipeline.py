@@ -21,7 +21,7 @@ from bigin_async import (
     ServerError,
 )
 from bigin_async.auth import MemoryTokenStore, Token
-from tests.transport.helpers import API, TOKEN_URL, make_client, mock_token, token_body
+from tests.helpers.transport import API, TOKEN_URL, make_client, mock_token, token_body
 
 
 async def test_calls_carry_the_zoho_oauthtoken_header_and_decode_json() -> None:
@@ -450,7 +450,7 @@ async def test_intercall_delay_spaces_call_starts() -> None:
             for _ in range(4):
                 tg.start_soon(bigin.request, "GET", "/org")
     # Booked at least the delay apart; more when a send went later than booked (the next one
-    # then follows the real send, see tests/review/test_transport_review.py).
+    # then follows the real send, see tests/transport/test_pipeline_adversarial.py).
     gaps = [b - a for a, b in zip(reserved, reserved[1:], strict=False)]
     assert len(reserved) == 4 and all(gap >= 0.02 - 1e-9 for gap in gaps)
 

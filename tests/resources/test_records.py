@@ -21,7 +21,7 @@ from bigin_async.errors import (
 )
 from bigin_async.models import Call, Company, Contact, Deal, Event, Note, Product, Record, Task, WriteResult
 from bigin_async.resources.base import ModuleClient
-from tests.modules.helpers import wired_client
+from tests.helpers.resources import wired_client
 
 # (client attribute, wire name, record class, a minimal valid record)
 MODULES: list[tuple[str, str, type[Record], dict[str, Any]]] = [

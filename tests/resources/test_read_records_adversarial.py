@@ -22,8 +22,8 @@ from bigin_async._inputs import check_id
 from bigin_async.errors import APIError, ValidationError
 from bigin_async.models import Contact, Tag, mark_as_read
 from bigin_async.resources.settings import SettingsClient
-from tests.cli.helpers import bigin
-from tests.modules.helpers import Scripted, scripted_client, wired_client
+from tests.helpers.cli import bigin
+from tests.helpers.resources import Scripted, scripted_client, wired_client
 
 READ = {
     "id": "5545000000000000001",

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from bigin_async.criteria import Field
 from bigin_async.errors import InvalidRequestError
 from bigin_async.models import Company, Contact
-from tests.modules.helpers import wired_client
+from tests.helpers.resources import wired_client
 
 PEOPLE = [
     {

@@ -17,7 +17,7 @@ from bigin_emulator.server.faults import FaultPlan, ServerLimits
 from bigin_emulator.server.middleware import EmulatorMiddleware, Message
 from bigin_emulator.server.serving import _embedded_server, serve
 
-from .helpers import RecordingApp, in_process_client, records
+from tests.helpers.emulator_server import RecordingApp, in_process_client, records
 
 asyncio_only = pytest.mark.parametrize("anyio_backend", ["asyncio"])
 

@@ -7,7 +7,7 @@ from bigin_emulator import BiginEmulator
 
 from bigin_async.errors import InvalidRequestError, PaginationLimitError
 from bigin_async.models import Contact, FieldInfo, Layout, ModuleInfo, Org, Record, User
-from tests.modules.helpers import wired_client
+from tests.helpers.resources import wired_client
 
 
 async def test_users_by_type() -> None:

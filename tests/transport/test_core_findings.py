@@ -20,7 +20,7 @@ from bigin_async import BiginClient
 from bigin_async._limits import Cooldown, DailyBudget
 from bigin_async.bulk import BulkAbortedError
 from bigin_async.errors import BiginError, BudgetExhaustedError, ServerError
-from tests.transport.helpers import make_client, token_body
+from tests.helpers.transport import make_client, token_body
 
 Handler = Callable[[httpx.Request], httpx.Response]
 

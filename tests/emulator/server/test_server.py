@@ -15,7 +15,7 @@ from bigin_emulator.server.faults import FaultPlan
 from bigin_emulator.server.middleware import EmulatorMiddleware
 from bigin_emulator.server.serving import serve
 
-from .helpers import RecordingApp, records
+from tests.helpers.emulator_server import RecordingApp, records
 
 asyncio_only = pytest.mark.parametrize("anyio_backend", ["asyncio"])
 

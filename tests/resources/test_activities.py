@@ -6,7 +6,7 @@ import pytest
 from bigin_emulator import BiginEmulator
 
 from bigin_async.models import Contact, Deal, Event, Note, RelatedTo, Task
-from tests.modules.helpers import wired_client
+from tests.helpers.resources import wired_client
 
 
 def org_with_a_contact() -> tuple[BiginEmulator, str, str]:

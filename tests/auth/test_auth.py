@@ -27,7 +27,7 @@ from bigin_async import (
 )
 from bigin_async.auth import SCOPES, Token, TokenManager
 from bigin_async.errors import ServerError
-from tests.transport.helpers import API, SECRETS, TOKEN_URL, make_client, mock_token, token_body
+from tests.helpers.transport import API, SECRETS, TOKEN_URL, make_client, mock_token, token_body
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from bigin_emulator.server.counters import ServerCounters
 from bigin_emulator.server.faults import ServerLimits
 from bigin_emulator.server.middleware import EmulatorMiddleware, credit_cost
 
-from .helpers import FakeClock, RecordingApp, in_process_client, records
+from tests.helpers.emulator_server import FakeClock, RecordingApp, in_process_client, records
 
 
 async def test_counts_requests_per_route_and_skips_oauth() -> None:

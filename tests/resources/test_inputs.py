@@ -12,7 +12,7 @@ from bigin_async._inputs import check_field_names, check_id, check_module_name
 from bigin_async.client import BiginClient
 from bigin_async.errors import ValidationError
 from bigin_async.models import Contact
-from tests.modules.helpers import wired_client
+from tests.helpers.resources import wired_client
 
 HOSTILE_IDS: list[Any] = [
     "../settings",

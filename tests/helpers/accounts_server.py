@@ -29,7 +29,7 @@ from pydantic import SecretStr
 
 from bigin_async import AuthenticationError
 from bigin_async.auth import RefreshBlockedError, Token, TokenManager
-from tests.chaos.loopback import serve_loopback
+from tests.helpers.loopback import serve_loopback
 
 MODES = ("500", "invalid_code", "access_denied", "hang", "slow", "refused")
 TOKEN_PATH = "/oauth/v2/token"

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from bigin_async import BiginTimeoutError, BudgetExhaustedError
 from bigin_async._limits import RateLimiter, pace
-from tests.transport.helpers import API, TOKEN_URL, make_client, mock_token, token_body
+from tests.helpers.transport import API, TOKEN_URL, make_client, mock_token, token_body
 from tests.transport.test_limits import SimClock, worst_window
 
 

@@ -8,7 +8,7 @@ import httpx
 from bigin_emulator import BiginEmulator
 
 from bigin_async.models import Contact
-from tests.modules.helpers import wired_client
+from tests.helpers.resources import wired_client
 
 
 async def test_complete_sales_workflow() -> None:

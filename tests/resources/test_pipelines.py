@@ -17,7 +17,7 @@ from bigin_emulator import BiginEmulator
 from bigin_async.client import BiginClient
 from bigin_async.errors import NotFoundError, ValidationError
 from bigin_async.models import Pipeline
-from tests.modules.helpers import Wire, wired_client
+from tests.helpers.resources import Wire, wired_client
 
 DEFAULT_STAGES = ["Qualification", "Needs Analysis", "Proposal", "Negotiation", "Closed Won", "Closed Lost"]
 INVALID_URL = {

@@ -22,8 +22,8 @@ from pydantic import SecretStr
 
 from bigin_async import AuthenticationError, BiginClient, FileTokenStore
 from bigin_async.auth import MemoryTokenStore, RefreshBlockedError, Token, TokenManager
-from tests.transport.helpers import SECRETS, token_body
-from tests.transport.test_auth import NOW, FakeAccounts, manager, ok
+from tests.auth.test_auth import NOW, FakeAccounts, manager, ok
+from tests.helpers.transport import SECRETS, token_body
 
 
 def _fresh_for(seconds: int) -> httpx.Response:
@@ -451,7 +451,7 @@ async def test_the_flights_own_bound_hides_secrets_and_a_real_socket_logs_none(
 ) -> None:
     """Over a real loopback socket (httpcore logs at DEBUG): a hang cut by the flight's bound, then
     a token; no log line, no error carries a secret."""
-    from tests.chaos.accounts_server import AccountsServer
+    from tests.helpers.accounts_server import AccountsServer
 
     caplog.set_level(logging.DEBUG)
     for logger_name in ("httpx", "httpcore", "bigin_async"):

@@ -16,8 +16,8 @@ from bigin_emulator import BiginEmulator
 
 from bigin_async import BiginClient
 from bigin_async.errors import APIError, JournalError
-from tests.modules.helpers import wired_client
-from tests.transport.helpers import API, make_client, mock_token
+from tests.helpers.resources import wired_client
+from tests.helpers.transport import API, make_client, mock_token
 
 RECORD_ID = "5545000000000000123"
 NOT_FOUND = {

@@ -19,7 +19,7 @@ from bigin_async import BiginClient
 from bigin_async.bulk import Journal
 from bigin_async.bulk.engine import BulkPlan, run_bulk
 from bigin_async.errors import JournalError
-from tests.bulk.sink import CountingSink, success
+from tests.helpers.sink import CountingSink, success
 
 HEADER = {"t": "header", "module": "Contacts", "mode": "create", "v": 2}
 

@@ -16,7 +16,7 @@ from bigin_async.client import BiginClient
 from bigin_async.errors import PaginationLimitError
 from bigin_async.models import Contact, Page
 from bigin_async.resources.contacts import ContactsClient
-from tests.modules.helpers import Wire, wired_client
+from tests.helpers.resources import Wire, wired_client
 
 RECORDS = 2_500
 

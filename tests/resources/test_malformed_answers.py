@@ -14,7 +14,7 @@ import pytest
 
 from bigin_async.client import BiginClient
 from bigin_async.errors import AmbiguousWriteError, APIError
-from tests.modules.helpers import Scripted, answer, scripted_client
+from tests.helpers.resources import Scripted, answer, scripted_client
 
 ID = "5545000000000000001"
 KEYS = ("data", "org", "users", "modules", "fields", "layouts", "tags", "pipelines")

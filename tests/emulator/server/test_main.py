@@ -13,7 +13,7 @@ from bigin_emulator.__main__ import build_parser, faults_from, limits_from, run
 from bigin_emulator.server.faults import FaultPlan, ServerLimits
 from bigin_emulator.server.middleware import EmulatorMiddleware
 
-from .helpers import RecordingApp
+from tests.helpers.emulator_server import RecordingApp
 
 
 def test_options_become_limits_and_faults() -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from bigin_async.errors import APIError, NotFoundError, ValidationError
 from bigin_async.resources.base import MAX_FIELDS_PER_READ
-from tests.modules.helpers import Scripted, scripted_client
+from tests.helpers.resources import Scripted, scripted_client
 
 RECORD_ID = "5545000000000000001"
 FIELD_COUNT = 120

@@ -8,7 +8,7 @@ from bigin_emulator.server.faults import FaultPlan
 from bigin_emulator.server.middleware import EmulatorMiddleware, Receive, Scope, Send
 from bigin_emulator.server.transport import EmulatorTransport
 
-from .helpers import RecordingApp
+from tests.helpers.emulator_server import RecordingApp
 
 
 async def _broken_app(scope: Scope, receive: Receive, send: Send) -> None:
