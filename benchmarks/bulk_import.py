@@ -40,13 +40,13 @@ from typing import Any
 
 import anyio
 import httpx
+
+from bigin_async import BiginClient
 from bigin_emulator import BiginEmulator
 from bigin_emulator.seed import SeedGenerator
 from bigin_emulator.server.faults import ServerLimits
 from bigin_emulator.server.middleware import ASGIApp, Receive, Scope, Send
 from bigin_emulator.server.serving import serve
-
-from bigin_async import BiginClient
 
 CONTROL_PATH = "/__bench__/counters"
 

@@ -29,6 +29,7 @@ from typing import Any
 
 import anyio
 import httpx
+
 from bigin_emulator.server.counters import ServerCounters
 from bigin_emulator.server.middleware import ASGIApp, EmulatorMiddleware, Receive, Scope, Send
 from bigin_emulator.server.serving import serve

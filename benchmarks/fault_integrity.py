@@ -37,15 +37,15 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+
+from bigin_async import BiginClient
+from bigin_async.bulk import BulkResult
 from bigin_emulator import BiginEmulator, FaultPlan
 from bigin_emulator.server.middleware import Scope
 from bigin_emulator.server.serving import serve
 
-from bigin_async import BiginClient
-from bigin_async.bulk import BulkResult
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, for tests.bulk
-from tests.bulk.crash import ArrivalTrap, kill_when_reached  # noqa: E402
+from tests.helpers.crash import ArrivalTrap, kill_when_reached  # noqa: E402
 
 HEAVY = dict(error_500=0.04, error_503=0.04, error_429=0.08, drop_before=0.04, drop_after=0.06)
 CLIENT: dict[str, Any] = {

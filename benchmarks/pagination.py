@@ -43,11 +43,11 @@ from typing import Any
 
 import anyio
 import httpx
-from bigin_emulator import BiginEmulator
 
 from bigin_async import BiginClient
 from bigin_async.models import Contact, parse_page
 from bigin_async.resources.contacts import ContactsClient
+from bigin_emulator import BiginEmulator
 
 API = "http://127.0.0.1"
 PATH = "/bigin/v2/Contacts"

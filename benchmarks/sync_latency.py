@@ -30,11 +30,10 @@ from fastapi import FastAPI
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `examples` from the repo root
 
-from bigin_emulator import BiginEmulator  # noqa: E402
-from bigin_emulator.server.serving import serve  # noqa: E402
-
 from bigin_async import BiginClient  # noqa: E402
 from bigin_async.integrations.fastapi import BiginDep, bigin_lifespan  # noqa: E402
+from bigin_emulator import BiginEmulator  # noqa: E402
+from bigin_emulator.server.serving import serve  # noqa: E402
 from examples.bigin_books_sync.__main__ import emulator_settings  # noqa: E402
 from examples.bigin_books_sync.app import create_app  # noqa: E402
 from examples.bigin_books_sync.serving import serve_bound  # noqa: E402

@@ -20,7 +20,7 @@ import anyio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, for tests.chaos
 
-from tests.chaos.accounts_server import MODES, episode  # noqa: E402
+from tests.helpers.accounts_server import MODES, episode  # noqa: E402
 
 
 async def main() -> None:

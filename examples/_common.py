@@ -27,10 +27,10 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 import anyio
-from bigin_emulator import BiginEmulator
 
 from bigin_async import BiginClient, DuplicateRecordError, Pipeline, WriteResult
 from bigin_async.resources.base import ModuleClient
+from bigin_emulator import BiginEmulator
 
 __all__ = [
     "REAL_ORG_VARIABLES",

@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from _common import run_example
-from bigin_emulator import BiginEmulator
 
 from bigin_async import BiginClient, Contact
+from bigin_emulator import BiginEmulator
 
 FIELDS = ["First_Name", "Last_Name", "Email", "Phone", "Account_Name"]
 PageCallback = Callable[[int, int], None]

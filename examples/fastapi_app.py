@@ -19,12 +19,12 @@ from __future__ import annotations
 from typing import Any
 
 from _common import uses_real_org
-from bigin_emulator import BiginEmulator
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel
 
 from bigin_async import BiginClient, DuplicateRecordError, NotFoundError
 from bigin_async.integrations.fastapi import BiginDep, BiginFactory, bigin_lifespan
+from bigin_emulator import BiginEmulator
 
 LIST_FIELDS = ["First_Name", "Last_Name", "Email", "Phone"]
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from _common import JOHN_DOE, run_example
-from bigin_emulator import BiginEmulator
 
 from bigin_async import BiginClient, Contact, Field
+from bigin_emulator import BiginEmulator
 
 EMAIL = str(JOHN_DOE["Email"])
 PHONE = str(JOHN_DOE["Phone"])

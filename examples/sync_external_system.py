@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from _common import run_example
-from bigin_emulator import BiginEmulator
 
 from bigin_async import BiginClient, BulkProgress
+from bigin_emulator import BiginEmulator
 
 # The reference's two contacts, then a larger batch as an external system would hand it over.
 EXTERNAL_CONTACTS: list[dict[str, str]] = [

@@ -29,11 +29,11 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+
+from bigin_async.bulk import RecordOutcome
 from bigin_emulator import BiginEmulator
 from bigin_emulator.seed import SeedGenerator
 from bigin_emulator.server.faults import FaultPlan, ServerLimits
-
-from bigin_async.bulk import RecordOutcome
 
 __all__ = ["DemoOptions", "DemoReport", "build_parser", "main", "run_demo"]
 

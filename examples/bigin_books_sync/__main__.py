@@ -15,9 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio
-from bigin_emulator import BiginEmulator
 
 from bigin_async import BiginClient
+from bigin_emulator import BiginEmulator
 
 from .app import SyncSettings, create_app
 from .serving import bind, make_server, serve_bound

@@ -13,10 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
-from bigin_emulator import BiginEmulator
 
 from bigin_async import BiginClient, ValidationError
 from bigin_async.bulk import carries_upsert_key
+from bigin_emulator import BiginEmulator
 from tests.helpers.crash import run_once
 from tests.helpers.sink import CountingSink
 

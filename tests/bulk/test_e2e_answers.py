@@ -7,12 +7,12 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from bigin_emulator import BiginEmulator
-from bigin_emulator.server.faults import FaultPlan
-from bigin_emulator.state.store import index_key
 
 from bigin_async.bulk.answers import UnreadableAnswerError, read_answers
 from bigin_async.models import parse_write_results
+from bigin_emulator import BiginEmulator
+from bigin_emulator.server.faults import FaultPlan
+from bigin_emulator.state.store import index_key
 from tests.conftest import fixture_bytes
 
 WRITE_ANSWERS = [

@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from bigin_async.bulk import BulkProgress
 from bigin_emulator import BiginEmulator
 from bigin_emulator.server.faults import FaultPlan, ServerLimits
 from bigin_emulator.state.store import index_key
-
-from bigin_async.bulk import BulkProgress
 
 
 def contacts(n: int, start: int = 0, **extra: Any) -> list[dict[str, Any]]:

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 from bigin_emulator import BiginEmulator
-
 from tests.examples.conftest import load_example
 
 

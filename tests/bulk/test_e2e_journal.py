@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bigin_emulator import BiginEmulator
-from bigin_emulator.server.faults import FaultPlan
 
 from bigin_async.bulk import BulkAbortedError
+from bigin_emulator import BiginEmulator
+from bigin_emulator.server.faults import FaultPlan
 
 
 def contacts(n: int) -> list[dict[str, Any]]:

@@ -18,11 +18,11 @@ from typing import Any
 
 import anyio
 import pytest
+
 from bigin_emulator import BiginEmulator
 from bigin_emulator.seed import SeedGenerator
 from bigin_emulator.server.faults import ServerLimits
 from bigin_emulator.server.serving import serve
-
 from tests.helpers.cli import read_results, write_csv
 from tests.helpers.crash import ArrivalTrap, kill_when_reached
 

@@ -10,11 +10,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bigin_emulator import BiginEmulator
-
 from bigin_async._inputs import check_record
 from bigin_async.bulk import record_hash
 from bigin_async.models import wire_value
+from bigin_emulator import BiginEmulator
 from tests.helpers.crash import run_once
 from tests.helpers.sink import CountingSink
 

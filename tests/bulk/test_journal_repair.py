@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bigin_emulator import BiginEmulator
 
 from bigin_async import BiginError, JournalError
 from bigin_async.bulk import Journal
+from bigin_emulator import BiginEmulator
 from tests.helpers.crash import run_once, tear_tail
 
 

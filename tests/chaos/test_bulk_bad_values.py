@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bigin_emulator import BiginEmulator, FaultPlan
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bigin_async import ValidationError
 from bigin_async.models import wire_value
+from bigin_emulator import BiginEmulator, FaultPlan
 
 
 class Opaque:

@@ -19,7 +19,6 @@ from typing import Any
 
 import anyio
 import pytest
-from bigin_emulator import BiginEmulator, FaultPlan, ServerLimits
 
 from bigin_async import BiginClient
 from bigin_async.books import BooksClient
@@ -32,6 +31,7 @@ from bigin_async.errors import (
     BiginTimeoutError,
     NotFoundError,
 )
+from bigin_emulator import BiginEmulator, FaultPlan, ServerLimits
 from tests.emulator.conftest import FakeClock
 
 asyncio_only = pytest.mark.parametrize("anyio_backend", ["asyncio"])

@@ -28,12 +28,12 @@ from typing import Any
 
 import anyio
 import pytest
-from bigin_emulator import BiginEmulator, FaultPlan
-from bigin_emulator.server.serving import serve
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bigin_async.bulk import RecordOutcome
+from bigin_emulator import BiginEmulator, FaultPlan
+from bigin_emulator.server.serving import serve
 from tests.helpers.crash import ASGI, Died, Scope, dies_writing_journal_line, run_once
 
 FAST: dict[str, Any] = {"retry_backoff_seconds": 0, "max_retries": 3, "max_retry_after": 0.1, "timeout": 5.0}

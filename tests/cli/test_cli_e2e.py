@@ -13,8 +13,8 @@ from pathlib import Path
 
 import anyio
 import pytest
-from bigin_emulator import BiginEmulator
 
+from bigin_emulator import BiginEmulator
 from tests.helpers.cli import read_results, write_csv
 
 

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 from bigin_emulator import BiginEmulator
-
 from tests.helpers.cli import bigin
 
 

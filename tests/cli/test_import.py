@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 from bigin_emulator import BiginEmulator
-
 from tests.helpers.cli import bigin, read_results, write_csv
 
 HEADER = ["First Name", "Surname", "E-mail", "Company ID", "Email_Opt_Out", "Tag"]

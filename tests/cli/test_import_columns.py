@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 
 import httpx
-from bigin_emulator import BiginEmulator
 
+from bigin_emulator import BiginEmulator
 from tests.helpers.cli import bigin, read_results, write_csv
 
 PEOPLE = [[f"Person {i}", f"p{i}@example.com"] for i in range(4)]

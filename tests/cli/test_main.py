@@ -6,11 +6,11 @@ import argparse
 import inspect
 
 import pytest
-from bigin_emulator import BiginEmulator
 
 from bigin_async.cli import build_parser, main
 from bigin_async.cli.common import EMULATOR_CREDENTIALS, UsageError, client_from_args, module_api_name
 from bigin_async.errors import ConfigurationError
+from bigin_emulator import BiginEmulator
 
 
 def test_usage_errors_and_help_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import anyio
 import pytest
-from bigin_emulator import BiginEmulator
 from rich.console import Console
 
 from bigin_async.cli import build_parser, main, run_command
 from bigin_async.cli.common import client_from_args, default_token_dir, token_file_name
 from bigin_async.client import BiginClient
+from bigin_emulator import BiginEmulator
 from tests.helpers.cli import Run
 
 _BIGIN_VARIABLES = (

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
+
 from bigin_emulator import BiginEmulator
 from bigin_emulator.ops.coql import CoqlError, parse_coql
-
 from tests.emulator.conftest import insert
 
 COQL = "/bigin/v2/coql"

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from bigin_emulator.ops.criteria import Condition, CriteriaError, Group, matches, parse_criteria
 from hypothesis import given
 from hypothesis import strategies as st
+
+from bigin_emulator.ops.criteria import Condition, CriteriaError, Group, matches, parse_criteria
 
 
 def escape(value: str) -> str:

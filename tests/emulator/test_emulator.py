@@ -8,8 +8,8 @@ import sys
 
 import httpx
 import pytest
-from bigin_emulator import BiginEmulator
 
+from bigin_emulator import BiginEmulator
 from tests.emulator.conftest import FakeClock, get_record, insert
 
 

@@ -6,8 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from bigin_emulator import BiginEmulator
 
+from bigin_emulator import BiginEmulator
 from tests.emulator.conftest import FakeClock
 
 TOKEN = "/oauth/v2/token"

@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 import pytest
-from bigin_emulator import BiginEmulator
 
+from bigin_emulator import BiginEmulator
 from tests.conftest import load_fixture
 from tests.emulator.conftest import FakeClock, insert
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
+
 from bigin_emulator import BiginEmulator, FaultPlan, Realism, ServerLimits
 from bigin_emulator.realism import REALISM_PRESETS
 from bigin_emulator.state.oauth import DEFAULT_SCOPE
-
 from tests.emulator.conftest import FakeClock
 
 SEARCH = "/bigin/v2/Contacts/search"

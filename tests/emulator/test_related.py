@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import httpx
-from bigin_emulator import BiginEmulator
 
+from bigin_emulator import BiginEmulator
 from tests.conftest import load_fixture
 from tests.emulator.conftest import insert
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from bigin_emulator import BiginEmulator
 
+from bigin_emulator import BiginEmulator
 from tests.conftest import load_fixture
 from tests.emulator.conftest import insert
 

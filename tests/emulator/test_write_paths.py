@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import httpx
+
 from bigin_emulator import BiginEmulator
 from bigin_emulator.server.faults import ServerLimits
-
 from tests.emulator.conftest import FakeClock, get_record, insert
 
 

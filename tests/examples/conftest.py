@@ -15,9 +15,9 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from bigin_emulator import BiginEmulator
 
 from bigin_async import BiginClient
+from bigin_emulator import BiginEmulator
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from bigin_emulator import BiginEmulator
-
 from bigin_async import BiginClient
+from bigin_emulator import BiginEmulator
 from tests.examples.conftest import load_example
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from bigin_emulator import BiginEmulator
 
 from bigin_async import BiginClient
+from bigin_emulator import BiginEmulator
 from tests.examples.conftest import load_example
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from bigin_emulator import BiginEmulator
-
 from bigin_async import BiginClient
+from bigin_emulator import BiginEmulator
 from tests.examples.conftest import load_example
 
 

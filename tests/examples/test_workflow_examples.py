@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from bigin_emulator import BiginEmulator
 
 from bigin_async import BiginClient, ValidationError
+from bigin_emulator import BiginEmulator
 from tests.examples.conftest import load_example
 
 

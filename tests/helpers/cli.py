@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bigin_emulator import BiginEmulator
 from rich.console import Console
 
 from bigin_async.cli import build_parser, run_command
+from bigin_emulator import BiginEmulator
 
 
 @dataclass

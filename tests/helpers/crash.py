@@ -19,11 +19,11 @@ from unittest import mock
 
 import anyio
 from anyio.abc import Process
-from bigin_emulator import BiginEmulator
-from bigin_emulator.server.transport import EmulatorTransport
 
 from bigin_async.bulk import BulkResult, Journal
 from bigin_async.client import BiginClient
+from bigin_emulator import BiginEmulator
+from bigin_emulator.server.transport import EmulatorTransport
 
 Scope = MutableMapping[str, Any]
 ASGI = Callable[[Scope, Any, Any], Awaitable[None]]

@@ -14,6 +14,7 @@ from typing import Any
 
 import anyio
 import httpx
+
 from bigin_emulator.server.middleware import EmulatorMiddleware, Message, Receive, Scope, Send
 from bigin_emulator.server.transport import EmulatorTransport
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from bigin_emulator import BiginEmulator
 
 from bigin_async.client import BiginClient
+from bigin_emulator import BiginEmulator
 
 API_PREFIX = "/bigin/v2"
 

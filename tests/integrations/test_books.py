@@ -7,7 +7,6 @@ from typing import Any
 
 import httpx
 import pytest
-from bigin_emulator import BiginEmulator
 
 from bigin_async import AuthenticationError, BiginClient, NotFoundError, ValidationError
 from bigin_async.books import (
@@ -20,6 +19,7 @@ from bigin_async.books import (
     BooksOrganizationError,
     BooksValidationError,
 )
+from bigin_emulator import BiginEmulator
 
 PERSON = {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", "phone": "555-0100",
           "mobile": "555-0101", "is_primary_contact": True}  # fmt: skip

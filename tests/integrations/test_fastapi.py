@@ -9,11 +9,11 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from bigin_emulator import BiginEmulator
 from fastapi import FastAPI
 
 from bigin_async import BiginClient, ConfigurationError
 from bigin_async.integrations.fastapi import BiginDep, bigin_lifespan, get_bigin, open_bigin
+from bigin_emulator import BiginEmulator
 
 REQUESTS = 500
 

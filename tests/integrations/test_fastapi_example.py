@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import httpx
-from bigin_emulator import BiginEmulator
 
 from bigin_async import BiginClient
 from bigin_async.integrations.fastapi import get_bigin
+from bigin_emulator import BiginEmulator
 from tests.examples.conftest import load_example
 
 

@@ -15,7 +15,6 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from bigin_emulator import BiginEmulator
 
 from bigin_async import APIError, BiginClient, InvalidRequestError, ValidationError
 from bigin_async._redact import redact_text
@@ -25,6 +24,7 @@ from bigin_async.resources.notifications import (
     NotificationTokenError,
     parse_notification,
 )
+from bigin_emulator import BiginEmulator
 from tests.conftest import load_fixture
 
 HOOK = "https://hooks.example/bigin/notifications"

@@ -19,11 +19,11 @@ from typing import Any
 
 import httpx
 import pytest
-from bigin_emulator import BiginEmulator
-from bigin_emulator.state.books import BooksRefusal
 from fastapi import FastAPI
 
 from bigin_async import BiginClient
+from bigin_emulator import BiginEmulator
+from bigin_emulator.state.books import BooksRefusal
 from examples.bigin_books_sync.app import WEBHOOK_PATH, SyncSettings, create_app
 from examples.bigin_books_sync.sync import ContactSync, Outcome
 

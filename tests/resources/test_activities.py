@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from bigin_emulator import BiginEmulator
 
 from bigin_async.models import Contact, Deal, Event, Note, RelatedTo, Task
+from bigin_emulator import BiginEmulator
 from tests.helpers.resources import wired_client
 
 

@@ -6,12 +6,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from bigin_emulator import BiginEmulator
 
 from bigin_async._inputs import check_field_names, check_id, check_module_name
 from bigin_async.client import BiginClient
 from bigin_async.errors import ValidationError
 from bigin_async.models import Contact
+from bigin_emulator import BiginEmulator
 from tests.helpers.resources import wired_client
 
 HOSTILE_IDS: list[Any] = [

@@ -16,7 +16,6 @@ from urllib.parse import quote, quote_plus
 
 import httpx
 import pytest
-from bigin_emulator.state.watches import Channel, Delivery
 
 import bigin_async
 import bigin_async.auth
@@ -25,6 +24,7 @@ from bigin_async import AmbiguousWriteError, APIError, BiginClient, RateLimitErr
 from bigin_async._redact import REDACTED, redact_text, redact_url, redact_value, register_secret
 from bigin_async._transport import _ambiguous, decode_json
 from bigin_async.errors import error_from_response, parse_retry_after
+from bigin_emulator.state.watches import Channel, Delivery
 
 DEEP = b"[" * 100_000
 BODY_SECRET = "leaky-body-SECRET-7f3a9c"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from bigin_emulator import BiginEmulator
 
 from bigin_async.errors import InvalidRequestError, PaginationLimitError
 from bigin_async.models import Contact, FieldInfo, Layout, ModuleInfo, Org, Record, User
+from bigin_emulator import BiginEmulator
 from tests.helpers.resources import wired_client
 
 

@@ -10,12 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
-from bigin_emulator import BiginEmulator
 
 from bigin_async.client import BiginClient
 from bigin_async.errors import PaginationLimitError
 from bigin_async.models import Contact, Page
 from bigin_async.resources.contacts import ContactsClient
+from bigin_emulator import BiginEmulator
 from tests.helpers.resources import Wire, wired_client
 
 RECORDS = 2_500

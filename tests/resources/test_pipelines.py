@@ -12,11 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
-from bigin_emulator import BiginEmulator
 
 from bigin_async.client import BiginClient
 from bigin_async.errors import NotFoundError, ValidationError
 from bigin_async.models import Pipeline
+from bigin_emulator import BiginEmulator
 from tests.helpers.resources import Wire, wired_client
 
 DEFAULT_STAGES = ["Qualification", "Needs Analysis", "Proposal", "Negotiation", "Closed Won", "Closed Lost"]

@@ -16,12 +16,12 @@ from typing import Any
 
 import httpx
 import pytest
-from bigin_emulator import BiginEmulator
 
 from bigin_async._inputs import check_id
 from bigin_async.errors import APIError, ValidationError
 from bigin_async.models import Contact, Tag, mark_as_read
 from bigin_async.resources.settings import SettingsClient
+from bigin_emulator import BiginEmulator
 from tests.helpers.cli import bigin
 from tests.helpers.resources import Scripted, scripted_client, wired_client
 

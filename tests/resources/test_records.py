@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 import pytest
-from bigin_emulator import BiginEmulator
 
 from bigin_async.client import BiginClient
 from bigin_async.errors import (
@@ -21,6 +20,7 @@ from bigin_async.errors import (
 )
 from bigin_async.models import Call, Company, Contact, Deal, Event, Note, Product, Record, Task, WriteResult
 from bigin_async.resources.base import ModuleClient
+from bigin_emulator import BiginEmulator
 from tests.helpers.resources import wired_client
 
 # (client attribute, wire name, record class, a minimal valid record)

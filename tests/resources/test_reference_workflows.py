@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from bigin_emulator import BiginEmulator
 
 from bigin_async.models import Contact
+from bigin_emulator import BiginEmulator
 from tests.helpers.resources import wired_client
 
 

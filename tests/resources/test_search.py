@@ -6,13 +6,13 @@ from typing import Any
 
 import anyio
 import pytest
-from bigin_emulator import BiginEmulator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bigin_async.criteria import Field
 from bigin_async.errors import InvalidRequestError
 from bigin_async.models import Company, Contact
+from bigin_emulator import BiginEmulator
 from tests.helpers.resources import wired_client
 
 PEOPLE = [

@@ -11,11 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
-from bigin_emulator import BiginEmulator
 
 from bigin_async.bulk.keys import carries_upsert_key
 from bigin_async.errors import AmbiguousWriteError, ValidationError
 from bigin_async.models import Contact, Product, Record
+from bigin_emulator import BiginEmulator
 from tests.helpers.resources import Scripted, answer, scripted_client, wired_client
 
 UPSERTED = {

@@ -12,10 +12,10 @@ import anyio
 import httpx
 import pytest
 import respx
-from bigin_emulator import BiginEmulator
 
 from bigin_async import BiginClient
 from bigin_async.errors import APIError, JournalError
+from bigin_emulator import BiginEmulator
 from tests.helpers.resources import wired_client
 from tests.helpers.transport import API, make_client, mock_token
 

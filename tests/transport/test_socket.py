@@ -11,11 +11,11 @@ from typing import Any
 
 import anyio
 import pytest
+
+from bigin_async import BiginClient
 from bigin_emulator import BiginEmulator
 from bigin_emulator.server.faults import ServerLimits
 from bigin_emulator.server.serving import serve
-
-from bigin_async import BiginClient
 
 pytestmark = pytest.mark.parametrize("anyio_backend", ["asyncio"])
 

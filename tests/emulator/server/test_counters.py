@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from bigin_emulator.server.counters import RollingWindow, ServerCounters, route_key
 from hypothesis import given
 from hypothesis import strategies as st
+
+from bigin_emulator.server.counters import RollingWindow, ServerCounters, route_key
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import random
 from collections import Counter
 
 import pytest
+
 from bigin_emulator.server.faults import Fault, FaultInjector, FaultPlan, ServerLimits
 
 

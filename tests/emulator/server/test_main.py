@@ -9,10 +9,10 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+
 from bigin_emulator.__main__ import build_parser, faults_from, limits_from, run
 from bigin_emulator.server.faults import FaultPlan, ServerLimits
 from bigin_emulator.server.middleware import EmulatorMiddleware
-
 from tests.helpers.emulator_server import RecordingApp
 
 

@@ -6,10 +6,10 @@ import json
 
 import httpx
 import pytest
+
 from bigin_emulator.server.counters import ServerCounters
 from bigin_emulator.server.faults import FaultPlan, ServerLimits
 from bigin_emulator.server.middleware import EmulatorMiddleware
-
 from tests.helpers.emulator_server import FakeClock, RecordingApp, in_process_client, records
 
 SHORT_READ_TIMEOUT = httpx.Timeout(10.0, read=0.05)

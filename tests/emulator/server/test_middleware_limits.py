@@ -6,10 +6,10 @@ import random
 
 import anyio
 import httpx
+
 from bigin_emulator.server.counters import ServerCounters
 from bigin_emulator.server.faults import ServerLimits
 from bigin_emulator.server.middleware import EmulatorMiddleware, credit_cost
-
 from tests.helpers.emulator_server import FakeClock, RecordingApp, in_process_client, records
 
 

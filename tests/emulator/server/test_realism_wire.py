@@ -13,10 +13,10 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+
 from bigin_emulator.server.faults import FaultPlan, ServerLimits
 from bigin_emulator.server.middleware import EmulatorMiddleware, Message
 from bigin_emulator.server.serving import _embedded_server, serve
-
 from tests.helpers.emulator_server import RecordingApp, in_process_client, records
 
 asyncio_only = pytest.mark.parametrize("anyio_backend", ["asyncio"])

@@ -8,6 +8,7 @@ import tracemalloc
 import types
 
 import pytest
+
 from bigin_emulator.seed import SeedGenerator
 
 

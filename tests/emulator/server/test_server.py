@@ -10,11 +10,11 @@ import logging
 import anyio
 import httpx
 import pytest
+
 from bigin_emulator.server.counters import ServerCounters
 from bigin_emulator.server.faults import FaultPlan
 from bigin_emulator.server.middleware import EmulatorMiddleware
 from bigin_emulator.server.serving import serve
-
 from tests.helpers.emulator_server import RecordingApp, records
 
 asyncio_only = pytest.mark.parametrize("anyio_backend", ["asyncio"])

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
+
 from bigin_emulator.server.faults import FaultPlan
 from bigin_emulator.server.middleware import EmulatorMiddleware, Receive, Scope, Send
 from bigin_emulator.server.transport import EmulatorTransport
-
 from tests.helpers.emulator_server import RecordingApp
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+
 from bigin_emulator.emulator import BiginEmulator
 from bigin_emulator.server.faults import FaultPlan, ServerLimits
 
