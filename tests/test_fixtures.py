@@ -29,7 +29,7 @@ from bigin_async.models import (
     parse_write_results,
     record_to_wire,
 )
-from tests.conftest import FIXTURES, fixture_bytes, load_fixture
+from tests.helpers.fixtures import FIXTURES, fixture_bytes, load_fixture
 
 PAGES: dict[str, tuple[type[BiginModel], str]] = {
     "list_accounts.json": (Company, "data"),

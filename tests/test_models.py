@@ -35,7 +35,7 @@ from bigin_async.models import (
     pipelines_from_layouts,
     record_to_wire,
 )
-from tests.conftest import fixture_bytes
+from tests.helpers.fixtures import fixture_bytes
 
 NAIROBI = timezone(timedelta(hours=3))
 

@@ -13,7 +13,7 @@ from bigin_async.models import parse_write_results
 from bigin_emulator import BiginEmulator
 from bigin_emulator.server.faults import FaultPlan
 from bigin_emulator.state.store import index_key
-from tests.conftest import fixture_bytes
+from tests.helpers.fixtures import fixture_bytes
 
 WRITE_ANSWERS = [
     "create_account_201.json",

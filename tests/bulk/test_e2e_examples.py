@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from bigin_emulator import BiginEmulator
-from tests.examples.conftest import load_example
+from tests.helpers.examples import load_example
 
 
 async def test_sync_counts_synced_and_failed_and_a_second_sync_only_updates() -> None:

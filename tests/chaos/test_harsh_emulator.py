@@ -32,7 +32,7 @@ from bigin_async.errors import (
     NotFoundError,
 )
 from bigin_emulator import BiginEmulator, FaultPlan, ServerLimits
-from tests.emulator.conftest import FakeClock
+from tests.helpers.clock import FakeClock
 
 asyncio_only = pytest.mark.parametrize("anyio_backend", ["asyncio"])
 

@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from bigin_emulator import BiginEmulator
-from tests.conftest import load_fixture
 from tests.emulator.conftest import FakeClock, insert
+from tests.helpers.fixtures import load_fixture
 
 LIST = "/bigin/v2/Contacts"
 
@@ -238,7 +238,10 @@ async def test_sorted_view_is_cached_until_a_write(emulator: BiginEmulator) -> N
     assert table.sorted_view("id").ids == list(table.records)
 
 
-ACCOUNT_FIELDS = "id,Account_Name,Phone,Website,Description,Billing_Street,Billing_City,Billing_State,Billing_Code,Billing_Country,Owner,Created_By,Modified_By,Created_Time,Modified_Time,Tag"
+ACCOUNT_FIELDS = (
+    "id,Account_Name,Phone,Website,Description,Billing_Street,Billing_City,Billing_State,Billing_Code,"
+    "Billing_Country,Owner,Created_By,Modified_By,Created_Time,Modified_Time,Tag"
+)
 SYNC_FIELDS = (
     "id,Account_Name,Description,Website,Phone,Billing_Street,Billing_City,Billing_State,Billing_Code,Billing_Country,"
     "Created_Time,Modified_Time,Last_Activity_Time,Record_Image,Owner,Created_By,Modified_By,Tag,"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 
 from bigin_emulator import BiginEmulator
-from tests.conftest import load_fixture
 from tests.emulator.conftest import insert
+from tests.helpers.fixtures import load_fixture
 
 
 async def test_company_contacts_related_list(api: httpx.AsyncClient) -> None:
@@ -89,7 +89,8 @@ async def test_link_products_to_a_contact_like_the_recordings(api: httpx.AsyncCl
     listed = await api.get(
         url,
         params={
-            "fields": "Owner,Product_Name,Product_Code,Product_Active,Product_Category,Unit_Price,Description,Created_Time,Modified_Time"
+            "fields": "Owner,Product_Name,Product_Code,Product_Active,Product_Category,Unit_Price,"
+            "Description,Created_Time,Modified_Time"
         },
     )
     recorded = load_fixture("contact_related_products.json")

@@ -6,8 +6,8 @@ import httpx
 import pytest
 
 from bigin_emulator import BiginEmulator
-from tests.conftest import load_fixture
 from tests.emulator.conftest import insert
+from tests.helpers.fixtures import load_fixture
 
 SEARCH = "/bigin/v2/Contacts/search"
 
@@ -50,10 +50,8 @@ async def test_modes(api: httpx.AsyncClient, people: list[str]) -> None:
     assert await names(api, word="smith") == ["Jones", "Smithers", "Smith"]
     assert await names(api, criteria="(Tag:equals:vip)") == ["Smithers"]
     assert await names(api, criteria="(Account_Name:equals:Acme)") == ["Smith"]
-    assert await names(
-        api,
-        criteria=f"(Account_Name.id:equals:{(await api.get(SEARCH, params={'email': 'smith@example.com'})).json()['data'][0]['Account_Name']['id']})",
-    ) == ["Smith"]
+    smith = (await api.get(SEARCH, params={"email": "smith@example.com"})).json()["data"][0]
+    assert await names(api, criteria=f"(Account_Name.id:equals:{smith['Account_Name']['id']})") == ["Smith"]
 
 
 async def test_boolean_groups_and_operators(api: httpx.AsyncClient, people: list[str]) -> None:

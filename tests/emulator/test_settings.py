@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import load_fixture
 from tests.emulator.conftest import get_record, insert
+from tests.helpers.fixtures import load_fixture
 
 PIPELINES = "/bigin/v2/settings/pipelines"
 

@@ -6,8 +6,8 @@ import httpx
 import pytest
 
 from bigin_emulator import BiginEmulator
-from tests.conftest import load_fixture
 from tests.emulator.conftest import get_record, insert
+from tests.helpers.fixtures import load_fixture
 
 
 def keys(entry: dict[str, object]) -> set[str]:

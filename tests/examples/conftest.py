@@ -1,43 +1,16 @@
-"""Fixtures for the examples' tests: a fresh emulator per test and a way to load an example file.
+"""Fixtures for the examples' tests: a fresh emulator per test and a client on it.
 
-The examples are scripts, not a package: ``python examples/NAME.py`` puts ``examples/`` on
-``sys.path`` so they import ``_common`` (and each other) by bare name. The tests do the same,
-appending the folder at the end of ``sys.path`` so nothing else is shadowed, and load each example
-under a prefixed name (``example_search``) so it cannot clash with another module called ``search``.
+Loading an example file is ``tests.helpers.examples.load_example``.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from bigin_async import BiginClient
 from bigin_emulator import BiginEmulator
-
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = REPO / "examples"
-
-if str(EXAMPLES) not in sys.path:
-    sys.path.append(str(EXAMPLES))
-
-
-def load_example(name: str) -> ModuleType:
-    """Import ``examples/{name}.py`` (once) as module ``example_{name}``."""
-    module_name = f"example_{name}"
-    loaded = sys.modules.get(module_name)
-    if loaded is not None:
-        return loaded
-    spec = importlib.util.spec_from_file_location(module_name, EXAMPLES / f"{name}.py")
-    assert spec is not None and spec.loader is not None, name
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture

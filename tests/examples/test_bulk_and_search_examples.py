@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bigin_async import BiginClient
 from bigin_emulator import BiginEmulator
-from tests.examples.conftest import load_example
+from tests.helpers.examples import load_example
 
 
 def ids_with_email(emulator: BiginEmulator, email: str) -> list[str]:

@@ -6,7 +6,7 @@ import pytest
 
 from bigin_async import BiginClient
 from bigin_emulator import BiginEmulator
-from tests.examples.conftest import load_example
+from tests.helpers.examples import load_example
 
 
 def test_real_org_only_with_a_token_in_the_environment() -> None:

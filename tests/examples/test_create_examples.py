@@ -7,7 +7,7 @@ from typing import Any
 
 from bigin_async import BiginClient
 from bigin_emulator import BiginEmulator
-from tests.examples.conftest import load_example
+from tests.helpers.examples import load_example
 
 
 def stored(emulator: BiginEmulator, module: str, record_id: str) -> dict[str, Any]:

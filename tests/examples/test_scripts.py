@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.examples.conftest import EXAMPLES, REPO
+from tests.helpers.examples import EXAMPLES, REPO
 
 SCRIPTS = sorted(path for path in EXAMPLES.glob("*.py") if not path.name.startswith("_"))
 

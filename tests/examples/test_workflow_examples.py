@@ -8,7 +8,7 @@ import pytest
 
 from bigin_async import BiginClient, ValidationError
 from bigin_emulator import BiginEmulator
-from tests.examples.conftest import load_example
+from tests.helpers.examples import load_example
 
 
 def stored(emulator: BiginEmulator, module: str, record_id: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import httpx
 from bigin_async import BiginClient
 from bigin_async.integrations.fastapi import get_bigin
 from bigin_emulator import BiginEmulator
-from tests.examples.conftest import load_example
+from tests.helpers.examples import load_example
 
 
 async def test_the_default_app_runs_on_a_seeded_emulator_and_closes_its_client() -> None:

@@ -25,7 +25,7 @@ from bigin_async.resources.notifications import (
     parse_notification,
 )
 from bigin_emulator import BiginEmulator
-from tests.conftest import load_fixture
+from tests.helpers.fixtures import load_fixture
 
 HOOK = "https://hooks.example/bigin/notifications"
 TOKEN = "s3cret-token"
