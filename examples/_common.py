@@ -6,12 +6,11 @@ account, seeded with what that example needs. Export ``BIGIN_REFRESH_TOKEN`` (wi
 talks to your org through ``BiginClient.from_env()`` (``BIGIN_REGION`` picks the data centre).
 Careful: the examples write records (John Doe, TechCorp Inc, ...), so point them at a sandbox org.
 
-Field names. The reference names some fields differently from Bigin. The examples write the
-reference's name where the SDK and its emulator understand it (``Company_Name`` on contacts and
-deals, ``Pipeline``, ``Expected_Close_Date``, ``Related_To``, ``Parent_Id``) and Bigin's own name
-where the reference's is simply not a Bigin field (``Title`` not ``Job_Title``, ``Mailing_*`` not
-``Address``/``City``, ``Account_Name`` on companies, ``Venue`` not ``Location``); a comment next to
-each gives the other spelling.
+Field names. The SDK accepts a few field aliases on write and sends Bigin's names:
+``Company_Name`` -> ``Account_Name`` (contacts, companies, deals), ``Job_Title`` -> ``Title``,
+``Pipeline`` -> ``Layout`` and ``Expected_Close_Date`` -> ``Closing_Date`` (deals), ``Location`` ->
+``Venue`` (events), and ``Related_To`` / ``Parent_Id`` as ``{"module", "id"}`` -> the lookup plus
+``$se_module``. Some examples write an alias, others Bigin's own name; a comment says which.
 
 Each example is ``async def main(bigin) -> result`` (what the tests call) plus a ``__main__`` block
 that runs it through :func:`run_example` and prints a short summary.
@@ -54,7 +53,7 @@ __all__ = [
 T = TypeVar("T")
 Seeder = Callable[[BiginEmulator], object]
 
-# The reference's contact, for the examples that need someone to attach a deal, task or note to
+# John Doe, for the examples that need someone to attach a deal, task or note to
 # (create_contact.py writes all of his fields).
 JOHN_DOE: dict[str, Any] = {
     "First_Name": "John",
@@ -152,7 +151,7 @@ async def ensure_contact(bigin: BiginClient, contact: Mapping[str, Any]) -> str:
 
 
 async def ensure_company(bigin: BiginClient, company: Mapping[str, Any]) -> str:
-    """The id of the company with this ``Account_Name`` (the reference's Company_Name), created if missing."""
+    """The id of the company with this ``Account_Name``, created if missing (one upsert, safe to repeat)."""
     return record_id(await bigin.companies.upsert(company, duplicate_check_fields=["Account_Name"]))
 
 
@@ -171,7 +170,7 @@ def stage_or_first(pipeline: Pipeline, wanted: str) -> str:
 
 
 def days_ahead(days: int) -> date:
-    """A date relative to today (the reference's fixed 2025 dates are in the past by now)."""
+    """A date relative to today (fixed dates would be in the past one day)."""
     return date.today() + timedelta(days=days)
 
 

@@ -1,11 +1,11 @@
 """The reference's "Bulk Operations" (bulk create, bulk upsert) and "Batch Processing", with bigin-async.
 
-Reference: ``POST /bigin/v2/Contacts`` with up to 100 records, ``POST /bigin/v2/Contacts/upsert``
-with ``duplicate_check_fields: ["Email"]``, and a ``processBatch`` loop that slices records into
-batches of 100 and sleeps a second between them. Here ``bulk_create`` / ``bulk_upsert`` take any
-number of records (any iterable, even a generator), cut them into calls of 100, pace them by the
-client's limits instead of fixed sleeps, and report one outcome per input record, in input order:
-a batch can partly fail, so each record's fate is read, never just the HTTP status.
+Bigin's calls are ``POST /bigin/v2/Contacts`` with up to 100 records and
+``POST /bigin/v2/Contacts/upsert`` with ``duplicate_check_fields: ["Email"]``; done by hand, a loop slices
+records into batches of 100 and sleeps a second between them. Here ``bulk_create`` / ``bulk_upsert``
+take any number of records (any iterable, even a generator), cut them into calls of 100, pace them
+by the client's limits instead of fixed sleeps, and report one outcome per input record, in input
+order: a batch can partly fail, so each record's fate is read, never just the HTTP status.
 
     python examples/bulk_create_and_upsert.py
 """
@@ -20,8 +20,8 @@ from _common import run_example
 
 from bigin_async import BiginClient, BulkProgress, BulkResult
 
-# The reference's three contacts. Company_Name (Bigin: Account_Name) is a plain string: Bigin
-# creates (or links) a company of that name.
+# Three contacts. Field alias accepted on write: ``Company_Name`` -> ``Account_Name``; a plain
+# string there makes Bigin create (or link) a company of that name.
 NEW_CONTACTS: list[dict[str, Any]] = [
     {"First_Name": "Alice", "Last_Name": "Johnson", "Email": "alice@example.com", "Company_Name": "ABC Inc"},
     {"First_Name": "Bob", "Last_Name": "Williams", "Email": "bob@example.com", "Company_Name": "XYZ Corp"},
@@ -33,7 +33,7 @@ NEW_CONTACTS: list[dict[str, Any]] = [
     },
 ]
 
-# The reference's upsert: John Doe is new, Alice exists (matched by Email) and gets a phone number.
+# An upsert: John Doe is new, Alice exists (matched by Email) and gets a phone number.
 UPSERT_CONTACTS: list[dict[str, Any]] = [
     {"First_Name": "John", "Last_Name": "Doe", "Email": "john@example.com", "Phone": "555-0123"},
     {"First_Name": "Alice", "Last_Name": "Johnson", "Email": "alice@example.com", "Phone": "555-0456"},
@@ -61,7 +61,7 @@ async def main(bigin: BiginClient, batch_rows: int = 250) -> BulkRun:
     progress: list[BulkProgress] = []
 
     def on_progress(totals: BulkProgress) -> None:
-        # The reference logs "Processed batch N: M records"; the SDK hands over running totals.
+        # Instead of logging "Processed batch N: M records" by hand: running totals from the SDK.
         progress.append(replace(totals))  # a snapshot: the SDK keeps updating its own
 
     # Upsert on Email, so running the example again updates these rows instead of failing.

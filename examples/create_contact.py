@@ -1,7 +1,7 @@
 """The reference's "Contacts: Example - Create Contact", with bigin-async.
 
-Reference: ``POST /bigin/v2/Contacts`` with ``{"data": [contact]}``. Here ``bigin.contacts.create``
-sends the same body and returns the record's ``WriteResult`` (or raises a typed error). The email
+Bigin's call is ``POST /bigin/v2/Contacts`` with ``{"data": [contact]}``; ``bigin.contacts.create``
+sends that body and returns the record's ``WriteResult`` (or raises a typed error). The email
 is the Contacts module's unique field, so a second run finds the existing John Doe through
 ``DuplicateRecordError.existing_id`` instead of failing.
 
@@ -16,9 +16,8 @@ from _common import Saved, create_unless_exists, run_example, saved_report
 
 from bigin_async import BiginClient
 
-# The reference's contact. Where its field names are not Bigin's, Bigin's are used and the
-# reference's are in the comment; ``Company_Name`` is understood by the SDK's emulator (Bigin's
-# field is ``Account_Name``, and a plain string there makes Bigin create that company).
+# Field aliases accepted on write: ``Company_Name`` -> ``Account_Name`` (a plain string there makes
+# Bigin create that company) and ``Job_Title`` -> ``Title``; the SDK sends Bigin's names.
 CONTACT: dict[str, Any] = {
     "First_Name": "John",
     "Last_Name": "Doe",  # the one mandatory field
@@ -26,12 +25,12 @@ CONTACT: dict[str, Any] = {
     "Phone": "555-0123",
     "Mobile": "555-0124",
     "Company_Name": "Acme Corporation",
-    "Title": "CEO",  # reference: Job_Title
-    "Mailing_Street": "123 Main Street",  # reference: Address
-    "Mailing_City": "New York",  # reference: City
-    "Mailing_State": "NY",  # reference: State
-    "Mailing_Zip": "10001",  # reference: Zip_Code
-    "Mailing_Country": "USA",  # reference: Country
+    "Title": "CEO",  # "Job_Title" is accepted too
+    "Mailing_Street": "123 Main Street",  # Bigin's address fields are Mailing_*
+    "Mailing_City": "New York",
+    "Mailing_State": "NY",
+    "Mailing_Zip": "10001",
+    "Mailing_Country": "USA",
     "Description": "Key decision maker",
     "Tag": ["VIP", "Decision Maker"],  # the SDK sends Bigin's [{"name": "VIP"}, ...]
 }

@@ -1,9 +1,9 @@
 """The reference's "Deals (Pipelines): Example - Create Deal", with bigin-async.
 
-Reference: ``POST /bigin/v2/Pipelines`` (Bigin's API name for deals) with a deal that points at a
-pipeline, a contact and a company by id. The reference takes those ids as given; here they come
-from the org: the default team pipeline from ``bigin.pipelines.list()``, and John Doe and Acme
-Corporation found or created with one upsert each.
+Bigin's call is ``POST /bigin/v2/Pipelines`` (Bigin's API name for deals) with a deal that points at
+a pipeline, a contact and a company by id. Here the ids come from the org: the default team pipeline
+from ``bigin.pipelines.list()``, and John Doe and Acme Corporation found or created with one upsert
+each.
 
     python examples/create_deal.py
 """
@@ -47,10 +47,10 @@ async def main(bigin: BiginClient) -> CreatedDeal:
             "Deal_Name": "Website Redesign Project",
             "Amount": 25000,
             "Stage": stage,
-            "Pipeline": {"id": pipeline.id},  # Bigin: Layout {"id"} (+ Sub_Pipeline, the pipeline's name)
-            "Expected_Close_Date": days_ahead(45),  # Bigin: Closing_Date; a date is sent as yyyy-MM-dd
+            "Pipeline": {"id": pipeline.id},  # alias of Layout {"id"} (+ Sub_Pipeline, the pipeline's name)
+            "Expected_Close_Date": days_ahead(45),  # alias of Closing_Date; sent as yyyy-MM-dd
             "Contact_Name": {"id": contact_id},
-            "Company_Name": {"id": company_id},  # Bigin: Account_Name
+            "Company_Name": {"id": company_id},  # alias of Account_Name
             "Description": "Complete website redesign with modern UI/UX",
             "Probability": 50,
             "Tag": ["Website", "Design"],
@@ -60,7 +60,10 @@ async def main(bigin: BiginClient) -> CreatedDeal:
 
 
 def describe(deal: CreatedDeal) -> str:
-    return f"Deal created: {deal.deal_id} (stage {deal.stage}, contact {deal.contact_id}, company {deal.company_id})"
+    return (
+        f"Deal created: {deal.deal_id} (stage {deal.stage}, contact {deal.contact_id}, "
+        f"company {deal.company_id})"
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The reference's "Events: Example - Create Event", with bigin-async.
 
-Reference: ``POST /bigin/v2/Events``: a one-hour meeting with a contact as participant, related to
+Bigin's call is ``POST /bigin/v2/Events``: a one-hour meeting with a contact as participant, related to
 a deal. Times are aware ``datetime`` objects here; the SDK sends them as ISO 8601 with an offset
 and no milliseconds, the only form Bigin accepts.
 
@@ -39,7 +39,7 @@ async def main(bigin: BiginClient) -> CreatedEvent:
         {
             "Deal_Name": "Website Redesign Project",
             "Stage": stage_or_first(pipeline, "Proposal"),
-            "Pipeline": {"id": pipeline.id},  # Bigin: Layout
+            "Pipeline": {"id": pipeline.id},  # alias of Layout
             "Contact_Name": {"id": contact_id},
         }
     )
@@ -49,12 +49,12 @@ async def main(bigin: BiginClient) -> CreatedEvent:
             "Event_Title": "Client Meeting",
             "Start_DateTime": meeting_time(5, 14),
             "End_DateTime": meeting_time(5, 15),
-            "Venue": "Conference Room A",  # reference: Location
-            # The reference's participant form; Bigin also accepts {"type": "contact", "participant": id}.
+            "Venue": "Conference Room A",  # "Location" is accepted too
+            # Sent as Bigin's {"type": "contact", "participant": id}, which may also be written.
             "Participants": [{"id": contact_id}],
-            "Related_To": {"module": "Pipelines", "id": deal_id},  # Bigin: What_Id + $se_module
+            "Related_To": {"module": "Pipelines", "id": deal_id},  # sent as What_Id + $se_module
             "Description": "Discuss project proposal and timeline",
-            "Reminder": {"type": "email", "time": meeting_time(5, 13, 30)},  # Bigin: Remind_At
+            "Reminder": {"type": "email", "time": meeting_time(5, 13, 30)},  # sent as written
         }
     )
     return CreatedEvent(record_id(result), contact_id, deal_id)

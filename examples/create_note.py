@@ -1,7 +1,7 @@
 """The reference's "Notes: Example - Create Note", with bigin-async.
 
-Reference: ``POST /bigin/v2/Notes`` with ``Parent_Id: {"module": "Contacts", "id": ...}``.
-``bigin.notes.add(module, id, title, content)`` writes exactly that (plus Bigin's ``$se_module``),
+Bigin's call is ``POST /bigin/v2/Notes`` with the parent record in ``Parent_Id`` plus ``$se_module``.
+``bigin.notes.add(module, id, title, content)`` writes exactly that,
 and ``bigin.notes.for_record`` reads the contact's notes back.
 
     python examples/create_note.py
@@ -24,7 +24,7 @@ class CreatedNote:
 
 
 async def main(bigin: BiginClient) -> CreatedNote:
-    """Add the reference's call notes to John Doe, then count his notes."""
+    """Add notes of a first call to John Doe, then count his notes."""
     contact_id = await ensure_contact(bigin, JOHN_DOE)
     result = await bigin.notes.add(
         "Contacts",

@@ -1,6 +1,6 @@
 """The reference's "Products: Example - Create Product", with bigin-async.
 
-Reference: ``POST /bigin/v2/Products``. ``Product_Name`` is mandatory and unique, so a second run
+Bigin's call is ``POST /bigin/v2/Products``. ``Product_Name`` is mandatory and unique, so a second run
 reports the existing product instead of failing.
 
     python examples/create_product.py
@@ -22,14 +22,14 @@ PRODUCT: dict[str, Any] = {
     "Product_Category": "Web Services",
     "Product_Active": True,
     "Taxable": True,
-    # Not a standard Bigin field (Bigin's taxes are the "Tax" picklist); kept as the reference
-    # sends it, like any custom field.
+    # Not a standard Bigin field (Bigin's taxes are the "Tax" picklist); sent as written, like any
+    # custom field.
     "Tax_Percentage": 8.5,
 }
 
 
 async def main(bigin: BiginClient) -> Saved:
-    """Create the reference's website package (or find it by name)."""
+    """Create the website package (or find it by name)."""
     return await create_unless_exists(bigin.products, PRODUCT)
 
 

@@ -1,8 +1,8 @@
 """The reference's "Tasks: Example - Create Task", with bigin-async.
 
-Reference: ``POST /bigin/v2/Tasks`` with a task ``Related_To`` a contact. Bigin itself links an
-activity with ``What_Id: {"id"}`` plus ``$se_module: "Contacts"``; the SDK's emulator understands
-the reference's ``Related_To: {"module", "id"}`` and answers with both.
+Bigin's call is ``POST /bigin/v2/Tasks``; Bigin links an activity to its record with
+``What_Id: {"id"}`` plus ``$se_module: "Contacts"``. Field alias accepted on write:
+``Related_To: {"module", "id"}`` -> ``What_Id`` + ``$se_module``, which the SDK sends.
 
     python examples/create_task.py
 """
@@ -33,7 +33,7 @@ async def main(bigin: BiginClient) -> CreatedTask:
             "Priority": "High",  # High, Normal, Low
             "Related_To": {"module": "Contacts", "id": contact_id},  # Bigin: What_Id + $se_module
             "Description": "Call to discuss project timeline",
-            # The reference's reminder, sent as it gives it (Bigin's own field is Remind_At).
+            # Sent as written, like any custom field (Bigin's own reminder field is Remind_At).
             "Reminder": {"type": "email", "time": meeting_time(5, 9)},
         }
     )

@@ -1,7 +1,7 @@
 """The reference's "Best Practices: 4. Deduplication" (create or update), with bigin-async.
 
-Reference: ``createOrUpdateContact`` searches ``/Contacts/search`` with
-``criteria=(Email:equals:...)``, then PUTs to the match or POSTs a new contact.
+Create or update by hand: search ``/Contacts/search`` with ``criteria=(Email:equals:...)``,
+then PUT to the match or POST a new contact.
 :func:`create_or_update_contact` is that, with the SDK. Two caveats on a real org: search
 ``equals`` is not an exact match (so the match is checked here), and the search index lags writes
 by 10-20 seconds, so two runs close together can both create. The one-call answer is
@@ -35,7 +35,7 @@ async def find_contact_by_email(bigin: BiginClient, email: str) -> Contact | Non
 
 
 async def create_or_update_contact(bigin: BiginClient, contact: Mapping[str, Any]) -> Outcome:
-    """The reference's search-then-write: update the contact with this Email, or create one."""
+    """Search, then write: update the contact with this Email, or create one."""
     existing = await find_contact_by_email(bigin, str(contact["Email"]))
     if existing is not None and existing.id is not None:
         await bigin.contacts.update(existing.id, contact)
@@ -55,9 +55,7 @@ async def main(bigin: BiginClient) -> list[Outcome]:
     return [
         await create_or_update_contact(bigin, john),
         await create_or_update_contact(bigin, {**john, "Phone": "555-0199"}),
-        await upsert_contact(
-            bigin, {"Last_Name": "Doe", "Email": john["Email"], "Title": "CEO"}
-        ),  # ref.: Job_Title
+        await upsert_contact(bigin, {"Last_Name": "Doe", "Email": john["Email"], "Title": "CEO"}),
         await upsert_contact(bigin, {"Last_Name": "Roe", "Email": "mary.roe@example.com"}),
     ]
 

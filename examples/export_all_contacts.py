@@ -1,6 +1,6 @@
 """The reference's "Common Operations: 3. Export All Contacts", with bigin-async.
 
-Reference: a ``while has_more`` loop over ``GET /Contacts?page=N&per_page=200`` reading
+The usual export is a ``while has_more`` loop over ``GET /Contacts?page=N&per_page=200`` reading
 ``info.more_records``. That loop stops working at record 2,000: Bigin serves only the first 2,000
 records by page number. ``bigin.contacts.list()`` is a paginator that walks every page and switches
 to ``page_token`` past 2,000 by itself; ``.pages()`` gives each page with its ``info``, holding one

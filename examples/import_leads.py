@@ -1,8 +1,9 @@
-"""The reference's "import leads" (``BiginIntegration.importLeads``), in three bulk upserts.
+"""Import leads (contact, company and deal per lead), in three bulk upserts.
 
-Reference: for each lead, one after the other: search the contact by Email and update or create
-it; search the company by name and create it if missing; create a deal "Opportunity - First Last"
-when the lead has an amount; collect ``successful`` and ``failed``. That is up to five calls per
+Done one lead at a time (``integration.py``'s ``import_leads``), each lead takes its own calls:
+search the contact by Email and update or create it; search the company by name and create it if
+missing; create a deal "Opportunity - First Last" when the lead has an amount; collect
+``successful`` and ``failed``. That is up to five calls per
 lead, and a re-run creates every deal again.
 
 Here the same create-or-update runs as three bulk upserts, whatever the number of leads:
@@ -16,8 +17,8 @@ Here the same create-or-update runs as three bulk upserts, whatever the number o
 
 A lead succeeds when its contact, its company (if it names one) and its deal (if it has an
 amount) were all written; otherwise it is reported failed with every reason. (Companies go
-first, so a lead whose contact is refused can leave its company behind; the reference, contact
-first, would not create it.)
+first, so a lead whose contact is refused can leave its company behind; a lead-by-lead import,
+contact first, would not create it.)
 
     python examples/import_leads.py
 """
@@ -32,7 +33,7 @@ from _common import days_ahead, default_pipeline, run_example
 
 from bigin_async import BiginClient, BulkResult
 
-# The reference's lead, then more of the same shape (camelCase, as an external system sends them).
+# A few leads, then more of the same shape (camelCase, as an external system sends them).
 LEADS: list[dict[str, Any]] = [
     {
         "firstName": "John",
@@ -78,10 +79,10 @@ def contact_record(lead: Mapping[str, Any], company_id: str | None) -> dict[str,
         "Email": lead.get("email"),
         "Phone": lead.get("phone"),
         "Mobile": lead.get("mobile"),
-        "Title": lead.get("jobTitle"),  # the reference's Job_Title
+        "Title": lead.get("jobTitle"),  # Bigin's job title field
     }
     if company_id is not None:
-        record["Account_Name"] = {"id": company_id}  # the reference's Company_Name, as a lookup
+        record["Account_Name"] = {"id": company_id}  # the company, as a lookup
     return {name: value for name, value in record.items() if value is not None}
 
 
@@ -125,11 +126,11 @@ async def import_leads(bigin: BiginClient, leads: Sequence[Mapping[str, Any]]) -
             "Deal_Name": deal_name(lead),
             "Amount": lead["dealAmount"],
             "Stage": stage,
-            "Layout": {"id": pipeline.id},  # the team pipeline (the reference's Pipeline)
+            "Layout": {"id": pipeline.id},  # the team pipeline (alias: Pipeline)
             "Contact_Name": {"id": contacts[i].id},
         }
         if lead.get("expectedCloseDate"):
-            record["Closing_Date"] = lead["expectedCloseDate"]  # the reference's Expected_Close_Date
+            record["Closing_Date"] = lead["expectedCloseDate"]  # alias: Expected_Close_Date
         company_id = company_ids.get(lead.get("companyName", ""))
         if company_id is not None:
             record["Account_Name"] = {"id": company_id}
@@ -166,8 +167,9 @@ def describe(result: LeadImport) -> str:
     for name in ("companies", "contacts", "deals"):
         bulk: BulkResult | None = getattr(result, name)
         if bulk is not None:
+            counts = bulk.counts
             lines.append(
-                f"{name}: {bulk.counts['insert']} created, {bulk.counts['update']} updated, {bulk.counts['error']} failed"
+                f"{name}: {counts['insert']} created, {counts['update']} updated, {counts['error']} failed"
             )
     lines.append(f"Success: {len(result.successful)}, Failed: {len(result.failed)}")
     return "\n".join(lines)

@@ -1,13 +1,13 @@
 """The reference's "Code Examples: Complete Integration Example" (``BiginIntegration``), with bigin-async.
 
-Reference: a class over its own ``BiginClient`` with ``importLeads`` (create or update the contact,
+A class over one ``BiginClient`` with ``import_leads`` (create or update the contact,
 find or create the company, create a deal when there is an amount; collect successes and
-failures), ``getDealsByStage`` and ``getContactActivity`` (tasks, events and notes of a contact).
-Here the class wraps one ``bigin_async.BiginClient``: token refresh, limits and retries are the
-SDK's (``BiginClient.from_env()`` reads the reference's clientId/clientSecret/refreshToken from
+failures), ``get_deals_by_stage`` and ``get_contact_activity`` (tasks, events and notes of a
+contact). Token refresh, limits and retries are the SDK's (``BiginClient.from_env()`` reads the
+client id, client secret and refresh token from
 ``BIGIN_CLIENT_ID``/``BIGIN_CLIENT_SECRET``/``BIGIN_REFRESH_TOKEN``).
 
-Differences on purpose: the company is resolved before the contact, so the contact links to it by
+Choices made on purpose: the company is resolved before the contact, so the contact links to it by
 id (a plain company name on a contact makes Bigin create another company); a deal gets the default
 pipeline's first stage (Bigin requires a stage); and a contact's activity is read from its related
 lists (``GET /Tasks`` takes no criteria), the three lists at once.
@@ -30,7 +30,7 @@ from bigin_async import BiginClient, BiginError, Deal, Field, Pipeline, Record
 
 @dataclass(frozen=True)
 class Lead:
-    """One lead as an external system hands it over (the reference's camelCase keys, snake_cased)."""
+    """One lead as an external system hands it over (its camelCase keys, snake_cased)."""
 
     last_name: str
     email: str
@@ -72,7 +72,7 @@ class ContactActivity:
 
 
 class BiginIntegration:
-    """The reference's integration class on top of one shared, long-lived SDK client."""
+    """An integration class on top of one shared, long-lived SDK client."""
 
     def __init__(self, bigin: BiginClient) -> None:
         self.bigin = bigin
@@ -106,15 +106,15 @@ class BiginIntegration:
             "Email": lead.email,
             "Phone": lead.phone,
             "Mobile": lead.mobile,
-            "Title": lead.job_title,  # reference: Job_Title
+            "Title": lead.job_title,  # "Job_Title" is accepted too
         }
         if company_id is not None:
-            contact["Company_Name"] = {"id": company_id}  # Bigin: Account_Name
+            contact["Company_Name"] = {"id": company_id}  # alias of Account_Name
         # Unset values are left out rather than sent as null (null would clear the field).
         return await create_or_update_contact(self.bigin, {k: v for k, v in contact.items() if v is not None})
 
     async def create_or_update_company(self, lead: Lead) -> str:
-        """The company with this exact name, or a new one (the reference only creates, never updates)."""
+        """The company with this exact name, or a new one (an existing company is never updated)."""
         name = str(lead.company_name)
         matches = await self.bigin.companies.search(criteria=Field("Account_Name") == name).to_list(limit=200)
         for company in matches:
@@ -132,13 +132,13 @@ class BiginIntegration:
             "Deal_Name": "Opportunity - " + " ".join(filter(None, [lead.first_name, lead.last_name])),
             "Amount": lead.deal_amount,
             "Stage": pipeline.stages[0].display_value,
-            "Pipeline": {"id": pipeline.id},  # Bigin: Layout
+            "Pipeline": {"id": pipeline.id},  # alias of Layout
             "Contact_Name": {"id": contact_id},
         }
         if lead.expected_close_date is not None:
-            deal["Expected_Close_Date"] = lead.expected_close_date  # Bigin: Closing_Date
+            deal["Expected_Close_Date"] = lead.expected_close_date  # alias of Closing_Date
         if company_id is not None:
-            deal["Company_Name"] = {"id": company_id}  # Bigin: Account_Name
+            deal["Company_Name"] = {"id": company_id}  # alias of Account_Name
         return record_id(await self.bigin.deals.create(deal))
 
     async def get_deals_by_stage(self, stage: str) -> list[Deal]:
@@ -196,7 +196,7 @@ async def main(bigin: BiginClient) -> IntegrationRun:
             "Event_Title": "Kick-off call",
             "Start_DateTime": meeting_time(3, 10),
             "End_DateTime": meeting_time(3, 11),
-            "Related_To": {"module": "Contacts", "id": john_id},  # Bigin: What_Id + $se_module
+            "Related_To": {"module": "Contacts", "id": john_id},  # sent as What_Id + $se_module
         }
     )
     await bigin.notes.add("Contacts", john_id, title="Imported", content="Imported from the lead list.")
@@ -217,9 +217,8 @@ def describe(run: IntegrationRun) -> str:
         f"Deals in {run.stage}: " + (", ".join(str(d.Deal_Name) for d in run.deals_in_stage) or "none")
     )
     activity = run.activity
-    lines.append(
-        f"Activity: {len(activity.tasks)} task(s), {len(activity.events)} event(s), {len(activity.notes)} note(s)"
-    )
+    counts = f"{len(activity.tasks)} task(s), {len(activity.events)} event(s), {len(activity.notes)} note(s)"
+    lines.append(f"Activity: {counts}")
     return "\n".join(lines)
 
 

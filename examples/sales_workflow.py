@@ -1,6 +1,6 @@
 """The reference's "Common Operations: 1. Complete Sales Workflow", with bigin-async.
 
-Reference: five POSTs in a row (company, contact, deal, task, meeting), each taking the id the
+Done by hand, this is five POSTs in a row (company, contact, deal, task, meeting), each taking the id the
 previous one returned, inside a try/catch that logs and rethrows. Here each step is one SDK call
 that returns a ``WriteResult`` or raises a typed error (``InvalidRequestError``,
 ``DuplicateRecordError``, ...) carrying Zoho's code, message and details: no status codes to
@@ -38,7 +38,7 @@ class Workflow:
 
 async def main(bigin: BiginClient) -> Workflow:
     """Company, contact, deal, task and meeting for New Tech Corp, each linked to the previous."""
-    # 1. Create Company (Bigin's Accounts; the reference's Company_Name is Account_Name there).
+    # 1. Create Company (Bigin's Accounts module; its name field is Account_Name).
     company = await create_unless_exists(
         bigin.companies,
         {"Account_Name": "New Tech Corp", "Phone": "555-2000", "Industry": "Technology"},
@@ -52,13 +52,13 @@ async def main(bigin: BiginClient) -> Workflow:
             "Last_Name": "Johnson",
             "Email": "sarah@newtech.com",
             "Phone": "555-2001",
-            "Company_Name": {"id": company.id},  # Bigin: Account_Name
-            "Title": "CTO",  # reference: Job_Title
+            "Company_Name": {"id": company.id},  # alias of Account_Name
+            "Title": "CTO",  # "Job_Title" is accepted too
         },
     )
 
-    # 3. Create Deal. The reference leaves the pipeline out; Bigin files every deal in a team
-    # pipeline, so the default one is named (Bigin: Layout + Sub_Pipeline).
+    # 3. Create Deal. Bigin files every deal in a team pipeline, so the default one is named
+    # (``Pipeline`` is an alias of Bigin's Layout + Sub_Pipeline).
     pipeline = await default_pipeline(bigin)
     deal = await bigin.deals.create(
         {
@@ -66,9 +66,9 @@ async def main(bigin: BiginClient) -> Workflow:
             "Amount": 50000,
             "Stage": stage_or_first(pipeline, "Qualification"),
             "Pipeline": {"id": pipeline.id},
-            "Expected_Close_Date": days_ahead(90),  # Bigin: Closing_Date
+            "Expected_Close_Date": days_ahead(90),  # alias of Closing_Date
             "Contact_Name": {"id": contact.id},
-            "Company_Name": {"id": company.id},  # Bigin: Account_Name
+            "Company_Name": {"id": company.id},  # alias of Account_Name
         }
     )
     deal_id = record_id(deal)
@@ -80,7 +80,7 @@ async def main(bigin: BiginClient) -> Workflow:
             "Due_Date": days_ahead(10),
             "Priority": "High",
             "Status": "Not Started",
-            "Related_To": {"module": "Pipelines", "id": deal_id},  # Bigin: What_Id + $se_module
+            "Related_To": {"module": "Pipelines", "id": deal_id},  # sent as What_Id + $se_module
         }
     )
 

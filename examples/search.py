@@ -1,7 +1,7 @@
 """The reference's "Search API: Example - Search Contacts", with bigin-async.
 
-Reference: ``GET /bigin/v2/Contacts/search`` with ``criteria=(Email:equals:...)``, then with
-``phone=`` and with ``word=`` (full text). ``bigin.contacts.search`` takes exactly one of
+Bigin's call is ``GET /bigin/v2/Contacts/search`` with ``criteria=(Email:equals:...)``, or
+``email=``, ``phone=`` or ``word=`` (full text). ``bigin.contacts.search`` takes exactly one of
 ``criteria``, ``email``, ``phone`` or ``word`` and returns a paginator; criteria are built with
 ``Field`` so a value can never rewrite the query (``(``, ``)`` and ``,`` are escaped).
 
@@ -41,7 +41,7 @@ class SearchResults:
 
 
 async def main(bigin: BiginClient) -> SearchResults:
-    """The reference's four searches on Contacts (at most 200 matches each)."""
+    """Four searches on Contacts: criteria, email, phone and word (at most 200 matches each)."""
     contacts = bigin.contacts
     criteria = Field("Email") == EMAIL  # renders as (Email:equals:john.doe@example.com)
     by_criteria = await contacts.search(criteria=criteria).to_list(limit=200)

@@ -1,15 +1,15 @@
-"""The reference's "Sync with External System" (a Deluge loop), with bigin-async bulk upserts.
+"""Sync contacts from an external system into Bigin, with bigin-async bulk upserts.
 
-Reference: for each contact of an external system, split ``name`` into first and last name, then
-``zoho.bigin.upsertRecord("Contacts", contact, {"Email"})`` (create, or update the contact with
-that Email), counting ``synced_count`` and ``failed_count``: one call per contact.
+Done one contact at a time, a sync splits each external ``name`` into first and last name, then
+upserts the contact on Email (create, or update the contact with that Email), counting synced and
+failed contacts: one call per contact.
 
 Here the whole list goes to one ``bulk_upsert(..., ["Email"])``: 100 contacts a call, as many calls
 at once as the client's limits allow, and one outcome per contact in input order. A contact the
-server refuses (the reference's ``last_name = ""`` for a one-word name: Bigin requires a last
-name) fails on its own with the reason, the others are synced. Upserts are idempotent, so a
-dropped connection or a 5xx is retried safely, and running the sync again updates instead of
-duplicating. The external system can be any iterable, even a generator over a paged API.
+server refuses (an empty last name for a one-word name: Bigin requires a last name) fails on its own
+with the reason, the others are synced. Upserts are idempotent, so a dropped connection or a 5xx is
+retried safely, and running the sync again updates instead of duplicating. The external system can
+be any iterable, even a generator over a paged API.
 
     python examples/sync_external_system.py
 """
@@ -25,7 +25,7 @@ from _common import run_example
 from bigin_async import BiginClient, BulkProgress
 from bigin_emulator import BiginEmulator
 
-# The reference's two contacts, then a larger batch as an external system would hand it over.
+# Two contacts, then a larger batch as an external system would hand it over.
 EXTERNAL_CONTACTS: list[dict[str, str]] = [
     {"name": "John Doe", "email": "john@example.com", "phone": "555-0001"},
     {"name": "Jane Smith", "email": "jane@example.com", "phone": "555-0002"},
@@ -40,10 +40,10 @@ def external_system(count: int) -> Iterator[dict[str, str]]:
 
 
 def to_bigin_contact(contact: Mapping[str, str]) -> dict[str, Any]:
-    """The reference's mapping: first word is the first name, the rest the last name.
+    """First word is the first name, the rest the last name.
 
-    (The reference keeps only the second word as the last name; "Mary Ann Smith" would lose
-    "Smith". A one-word name gets an empty last name, as in the reference, and Bigin refuses it.)
+    (Keeping only the second word as the last name would lose "Smith" from "Mary Ann Smith". A
+    one-word name gets an empty last name, and Bigin refuses it.)
     """
     first, _, last = contact.get("name", "").strip().partition(" ")
     return {
@@ -68,7 +68,7 @@ class SyncReport:
 
 
 async def sync_contacts(bigin: BiginClient, external: Iterable[Mapping[str, str]]) -> SyncReport:
-    """Upsert every external contact on Email; count synced and failed (the reference's counters)."""
+    """Upsert every external contact on Email; count synced and failed contacts."""
     report = SyncReport()
     result = await bigin.contacts.bulk_upsert(
         (to_bigin_contact(contact) for contact in external),
@@ -86,7 +86,7 @@ async def sync_contacts(bigin: BiginClient, external: Iterable[Mapping[str, str]
 
 
 async def main(bigin: BiginClient, extra: int = 1_000) -> SyncReport:
-    """Sync the reference's two contacts plus ``extra`` more from the external system."""
+    """Sync the two contacts plus ``extra`` more from the external system."""
     return await sync_contacts(bigin, [*EXTERNAL_CONTACTS, *external_system(extra)])
 
 

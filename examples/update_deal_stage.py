@@ -1,7 +1,7 @@
 """The reference's "Common Operations: 2. Update Deal Stage", with bigin-async.
 
-Reference: ``PUT /bigin/v2/Pipelines/{deal_id}`` with ``{"data": [{"Stage": new_stage}]}``, called
-for Proposal, Negotiation and Closed Won. ``bigin.deals.move_to_stage(deal_id, stage)`` does that
+Bigin's call is ``PUT /bigin/v2/Pipelines/{deal_id}`` with ``{"data": [{"Stage": new_stage}]}``,
+here for Proposal, Negotiation and Closed Won. ``bigin.deals.move_to_stage(deal_id, stage)`` does that
 PUT after checking the stage exists in the deal's own pipeline: a misspelt or foreign stage is
 refused before anything is written, with the valid names in the message. (A plain
 ``bigin.deals.update(deal_id, {"Stage": ...})`` works too, unchecked.)
@@ -28,7 +28,7 @@ class StageMoves:
 
 
 async def main(bigin: BiginClient) -> StageMoves:
-    """Create a deal in the first stage, move it through the reference's stages, try a bad one."""
+    """Create a deal in the first stage, move it to Proposal, Negotiation, Closed Won; try a bad one."""
     pipeline = await default_pipeline(bigin)
     contact_id = await ensure_contact(bigin, JOHN_DOE)
     first_stage = pipeline.stages[0].display_value
@@ -36,7 +36,7 @@ async def main(bigin: BiginClient) -> StageMoves:
         {
             "Deal_Name": "Website Redesign Project",
             "Stage": first_stage,
-            "Pipeline": {"id": pipeline.id},  # Bigin: Layout
+            "Pipeline": {"id": pipeline.id},  # alias of Layout
             "Contact_Name": {"id": contact_id},
         }
     )

@@ -1,9 +1,9 @@
 """The reference's "Best Practices: 1. Data Validation" and "2. Error Handling", with bigin-async.
 
-Reference: ``validateContact`` (Last_Name required, email and phone formats) and
-``createContactSafely``, which turns any failure into ``{success: false, error: {code, message,
-details}}``. The SDK's errors already carry Zoho's ``code``, ``message`` and ``details`` (the
-reference's "Error Response Format"), typed by meaning: ``InvalidRequestError`` for
+``validate_contact`` checks a contact before sending (Last_Name required, email and phone formats)
+and ``create_contact_safely`` turns any failure into ``{success: false, error: {code, message,
+details}}``. The SDK's errors already carry Zoho's ``code``, ``message`` and ``details`` (Zoho's
+error body), typed by meaning: ``InvalidRequestError`` for
 MANDATORY_NOT_FOUND / INVALID_DATA, ``DuplicateRecordError`` (with ``existing_id``) for
 DUPLICATE_DATA, ``NotFoundError`` for RECORD_NOT_FOUND, and so on. ``ValidationError`` is what the
 SDK raises for input it refuses before sending; the local checks below raise it too.
@@ -36,7 +36,7 @@ class ContactValidationError(ValidationError):
 
 
 def validate_contact(contact: Mapping[str, Any]) -> None:
-    """The reference's checks, before a call is spent on a record Bigin would refuse."""
+    """Local checks, before a call is spent on a record Bigin would refuse."""
     problems = []
     last_name = contact.get("Last_Name")
     if not isinstance(last_name, str) or not last_name.strip():
@@ -66,7 +66,7 @@ class SafeResult:
 
 
 def error_info(error: BiginError) -> ErrorInfo:
-    """The reference's ``{code, message, details}`` for any SDK error."""
+    """Zoho's ``{code, message, details}`` for any SDK error."""
     if isinstance(error, ContactValidationError):
         return ErrorInfo(VALIDATION_FAILED, str(error), {"problems": error.problems})
     if isinstance(error, APIError):
@@ -97,7 +97,7 @@ async def fetch_contact_safely(bigin: BiginClient, contact_id: str) -> SafeResul
 
 
 async def main(bigin: BiginClient) -> dict[str, SafeResult]:
-    """One case per kind of failure the reference lists, plus the one that works."""
+    """One case per kind of failure (local checks, Zoho's refusals, a missing id), plus one that works."""
     jane = {
         "First_Name": "Jane",
         "Last_Name": "Smith",
@@ -110,7 +110,7 @@ async def main(bigin: BiginClient) -> dict[str, SafeResult]:
         "bad email and phone": await create_contact_safely(
             bigin, {"Last_Name": "Typo", "Email": "not-an-email", "Phone": "call me"}
         ),
-        # Skipping the local checks shows the server's own answer, the reference's error format:
+        # Skipping the local checks shows the server's own answer, in Zoho's error format:
         # {"code": "MANDATORY_NOT_FOUND", "details": {"api_name": "Last_Name"}, ...}
         "no last name, sent anyway": await create_contact_safely(
             bigin, {"First_Name": "Nameless"}, validate=False

@@ -1,4 +1,4 @@
-"""Seed 001's Bigin-to-Zoho-Books contact sync as a FastAPI service (see README.md).
+"""The Bigin-to-Books contact sync as a FastAPI service (see README.md).
 
 python -m examples.bigin_books_sync --demo      # emulator + service on loopback, one round trip
 """

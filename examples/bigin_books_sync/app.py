@@ -1,12 +1,12 @@
-"""The FastAPI service of seed 001: Bigin notifies it of contact changes, it updates Zoho Books.
+"""The Bigin-to-Books contact sync service: Bigin notifies it of contact changes, it updates Zoho Books.
 
-At start-up it opens one Bigin client and a Books client on the same token and pool (the Python
-form of the seed's two "connections"), and enables a notification channel for
-``Contacts.create`` and ``Contacts.edit`` that it keeps renewing (a channel lives at most a day).
-Bigin POSTs to ``/bigin/notifications``; the service checks the channel's token, syncs each
-contact (:mod:`.sync`) and answers 200, or 500 when a contact failed so that Bigin sends the
-notification again (the sync is idempotent, so a repeat is harmless). At shutdown it disables
-the channel and closes the clients.
+At start-up it opens one Bigin client and a Books client on the same token and pool (what the two
+"connections" of Bigin's Developer Console are to a workflow function), and enables a notification
+channel for ``Contacts.create`` and ``Contacts.edit`` that it keeps renewing (a channel lives at
+most a day). Bigin POSTs to ``/bigin/notifications``; the service checks the channel's token, syncs
+each contact (:mod:`.sync`) and answers 200, or 500 when a contact failed so that Bigin sends the
+notification again (the sync is idempotent, so a repeat is harmless). At shutdown it disables the
+channel and closes the clients.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class SyncSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SyncSettings:
-        """SYNC_PUBLIC_URL, BOOKS_ORGANIZATION_ID, SYNC_WEBHOOK_TOKEN, SYNC_CHANNEL_ID; BIGIN_* for the client."""
+        """SYNC_PUBLIC_URL, BOOKS_ORGANIZATION_ID, SYNC_WEBHOOK_TOKEN, SYNC_CHANNEL_ID; BIGIN_* for Bigin."""
         env = os.environ if environ is None else environ
         settings = cls(public_url=env["SYNC_PUBLIC_URL"], books_organization_id=env["BOOKS_ORGANIZATION_ID"])
         if env.get("SYNC_WEBHOOK_TOKEN"):

@@ -1,13 +1,14 @@
-"""The sync itself: one Bigin contact in, the matching Zoho Books contact out (seed 001's Deluge).
+"""The sync itself: one Bigin contact in, the matching Zoho Books contact out.
 
-For each changed Bigin contact: fetch it, skip it without an email (the seed's workflow
-condition), search Books by that email, then update the match's phone, mobile and primary contact
-person, or create the Books contact. Three things the Deluge version leaves to chance are handled:
+For each changed Bigin contact: fetch it, skip it without an email (the workflow condition "Email
+is not empty"), search Books by that email, then update the match's phone, mobile and primary
+contact person, or create the Books contact. Three things a plain workflow function leaves to
+chance are handled:
 
 - idempotent: the Books contact is compared first and only what differs is sent, so a repeated
   notification (Bigin retries; a create and an edit arrive together) changes nothing;
-- the person is updated by its ``contact_person_id``: resending it without the id, as the seed
-  does, makes Books *add* a second person on every edit;
+- the person is updated by its ``contact_person_id``: resending it without the id makes Books
+  *add* a second person on every edit;
 - concurrent notifications for one contact (or one email) run one after the other, each reading
   the latest Bigin data, so the last write carries the last edit and no duplicate is created.
 """
