@@ -85,7 +85,7 @@ def minimal_target() -> Target:
 async def bigin_target() -> Target | None:
     """The real emulator with a seeded contact, or None while ``BiginEmulator`` is not available."""
     try:
-        from bigin_emulator.emulator import BiginEmulator
+        from bigin_emulator import BiginEmulator
     except ImportError:
         return None
     emulator = BiginEmulator(seed_records=100)

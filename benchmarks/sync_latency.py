@@ -67,8 +67,13 @@ async def sync_latency(samples: int, books_rpm: int | None) -> dict[str, Any]:
             return create_app(chosen)
 
         async with serve_bound(app_for) as (_, app), socket_client(emulator, emulator_url) as bigin:
-            created = await bigin.contacts.create({"First_Name": "Ada", "Last_Name": "Lovelace",
-                                                   "Email": "ada@example.com", "Phone": "555-0100"})  # fmt: skip
+            ada = {
+                "First_Name": "Ada",
+                "Last_Name": "Lovelace",
+                "Email": "ada@example.com",
+                "Phone": "555-0100",
+            }
+            created = await bigin.contacts.create(ada)
             await emulator.notifier.drain()
             contact_id = created.id or ""
             done: dict[str, Any] = {}
