@@ -69,7 +69,7 @@ from bigin_async.models import (
     WriteResult,
 )
 from bigin_async.pagination import AsyncPaginator
-from bigin_async.resources.notifications import (
+from bigin_async.webhooks import (
     InvalidNotificationError,
     NotificationEvent,
     NotificationTokenError,

@@ -25,13 +25,13 @@ from bigin_async.models import FieldInfo, Record
 from bigin_async.pagination import AsyncPaginator, ProgressCallback
 from bigin_async.resources.base import ModuleClient, api_name, json_body, send_and_parse
 from bigin_async.resources.calls import CallsClient
+from bigin_async.resources.channels import NotificationsClient
 from bigin_async.resources.companies import CompaniesClient
 from bigin_async.resources.contacts import ContactsClient
 from bigin_async.resources.coql import coql_paginator
 from bigin_async.resources.deals import DealsClient
 from bigin_async.resources.events import EventsClient
 from bigin_async.resources.notes import NotesClient
-from bigin_async.resources.notifications import NotificationsClient
 from bigin_async.resources.org import OrgClient, UsersClient
 from bigin_async.resources.pipelines import PipelinesClient
 from bigin_async.resources.products import ProductsClient

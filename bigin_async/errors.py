@@ -27,9 +27,11 @@ __all__ = [
     "BudgetExhaustedError",
     "ConfigurationError",
     "DuplicateRecordError",
+    "InvalidNotificationError",
     "InvalidRequestError",
     "JournalError",
     "NotFoundError",
+    "NotificationTokenError",
     "PaginationLimitError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -57,6 +59,22 @@ class ConfigurationError(BiginError, ValueError):
 
 class ValidationError(BiginError, ValueError):
     """Bad input refused before it was sent (an id that is not digits, an empty record, ...)."""
+
+
+class InvalidNotificationError(BiginError):
+    """An incoming notification body is not one Bigin would send (not JSON, keys missing, ...).
+
+    Raised by :func:`bigin_async.webhooks.parse_notification`: answer the POST with 400 and act
+    on nothing in it.
+    """
+
+
+class NotificationTokenError(InvalidNotificationError):
+    """The notification's token does not match the channel's: it is not from Bigin (or not ours).
+
+    Answer the POST with 401 or 403 and do nothing else: only Bigin knows the ``token`` the
+    channel was enabled with.
+    """
 
 
 class JournalError(ConfigurationError):

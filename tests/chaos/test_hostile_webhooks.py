@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bigin_async.resources.notifications import (
+from bigin_async.webhooks import (
     MAX_NOTIFICATION_BYTES,
     InvalidNotificationError,
     NotificationEvent,

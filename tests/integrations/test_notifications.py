@@ -19,7 +19,7 @@ import pytest
 from bigin_async import APIError, BiginClient, InvalidRequestError, ValidationError
 from bigin_async._redact import redact_text
 from bigin_async.models import WatchChannel
-from bigin_async.resources.notifications import (
+from bigin_async.webhooks import (
     InvalidNotificationError,
     NotificationTokenError,
     parse_notification,
@@ -309,7 +309,10 @@ async def test_one_batch_write_is_one_notification_and_upserts_split_by_action()
         await bigin.notifications.enable("23", ["Contacts.all"], HOOK, TOKEN)
         first = await bigin.contacts.create({"Last_Name": "A", "Email": "a@example.com"})
         await bigin.request("POST", "/Contacts/upsert", json={
-            "data": [{"Last_Name": "A2", "Email": "a@example.com"}, {"Last_Name": "B", "Email": "b@example.com"}],
+            "data": [
+                {"Last_Name": "A2", "Email": "a@example.com"},
+                {"Last_Name": "B", "Email": "b@example.com"},
+            ],
             "duplicate_check_fields": ["Email"],
         })  # fmt: skip
         await emulator.notifier.drain()
@@ -401,7 +404,7 @@ def test_parse_notification_checks_the_channel_when_asked() -> None:
     assert parse_notification(SAMPLE, TOKEN, expected_channel_id=1000000068001).channel_id == "1000000068001"
 
 
-async def test_reference_module_names_in_events_are_sent_as_api_names() -> None:
+async def test_ui_module_names_in_events_are_sent_as_api_names() -> None:
     captured: list[httpx.Request] = []
     async with BiginClient(access_token="t", transport=recorded_transport(captured)) as bigin:
         await bigin.notifications.enable("5", ["Companies.edit", "Deals.all", "Accounts.edit"], HOOK)
@@ -606,3 +609,37 @@ async def test_a_channel_token_sent_is_redacted_by_value_even_without_a_label() 
         await bigin.notifications.enable("90210", ["Contacts.create"], "https://example.com/webhook", token)
     assert json.loads(captured[0].content)["watch"][0]["token"] == token  # sent as given
     assert token not in redact_text(f"the receiver answered: {token} is unknown")
+
+
+# -- issue 10 item 5: receiving (webhooks) apart from managing channels ----------------------------
+
+
+async def test_the_former_import_path_gives_the_same_objects_as_their_new_homes() -> None:
+    """``bigin_async.resources.notifications`` re-exports every name it had; ``bigin_async`` too."""
+    import bigin_async
+    from bigin_async import errors, webhooks
+    from bigin_async.resources import channels, notifications
+
+    assert set(notifications.__all__) == {
+        "MAX_CHANNEL_LIFETIME",
+        "MAX_NOTIFICATION_BYTES",
+        "MAX_NOTIFICATION_DEPTH",
+        "ChannelSubscription",
+        "InvalidNotificationError",
+        "KeptChannel",
+        "NotificationEvent",
+        "NotificationTokenError",
+        "NotificationsClient",
+        "parse_notification",
+    }
+    for name in notifications.__all__:
+        homes = [module for module in (webhooks, channels, errors) if name in module.__all__]
+        assert homes, name
+        assert all(getattr(home, name) is getattr(notifications, name) for home in homes), name
+    assert webhooks.NotificationTokenError is errors.NotificationTokenError
+    assert issubclass(errors.NotificationTokenError, errors.InvalidNotificationError)
+    for name in ("InvalidNotificationError", "NotificationTokenError", "NotificationEvent"):
+        assert getattr(bigin_async, name) is getattr(notifications, name)
+    assert bigin_async.parse_notification is webhooks.parse_notification
+    async with BiginClient(access_token="t") as bigin:
+        assert type(bigin.notifications) is channels.NotificationsClient
