@@ -61,7 +61,7 @@ def emails(count: int, tag: str) -> list[str]:
     return [f"{tag}{i:04d}@chaos.example.com" for i in range(count)]
 
 
-def store_emails(emulator: BiginEmulator) -> Counter[str]:
+def store_emails(emulator: BiginEmulator) -> Counter[str | None]:
     return Counter(r.get("Email") for r in emulator.store.table("Contacts"))
 
 
@@ -99,6 +99,7 @@ async def test_bulk_upsert_under_faults_neither_doubles_nor_loses() -> None:
             check_reported_once(result, len(records))
             by_id = emulator.store.table("Contacts").records
             for outcome in result.succeeded:
+                assert outcome.id is not None
                 assert by_id[outcome.id]["Email"] == wanted[outcome.index]
                 assert by_id[outcome.id]["Last_Name"] == f"Upserted {outcome.index}"
             assert all(count == 1 for count in store_emails(emulator).values())
@@ -134,6 +135,7 @@ async def test_bulk_create_under_faults_reports_every_record_and_doubles_none() 
     for outcome in result.outcomes:
         email = wanted[outcome.index]
         if outcome.status == "success":
+            assert outcome.id is not None
             assert by_id[outcome.id]["Email"] == email
         elif outcome.status == "error":
             assert stored[email] == 0  # refused (e.g. 429s to the end): never applied
@@ -155,6 +157,7 @@ async def test_list_get_create_and_search_against_zoho() -> None:
         async with emulator.client(**FAST) as client:
             await warm(client)
             listed = [c async for c in client.contacts.list(per_page=100)]
+            assert listed[0].id is not None
             one = await client.contacts.get(listed[0].id)
             with pytest.raises(NotFoundError):
                 await client.contacts.get("1" * 19)  # Bigin answers 204: the SDK says not found

@@ -22,7 +22,7 @@ import random
 import subprocess
 import sys
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ from bigin_emulator.server.serving import serve
 from tests.helpers.crash import ASGI, Died, Scope, dies_writing_journal_line, run_once
 
 FAST: dict[str, Any] = {"retry_backoff_seconds": 0, "max_retries": 3, "max_retry_after": 0.1, "timeout": 5.0}
-HEAVY = dict(error_500=0.08, error_503=0.05, error_429=0.08, drop_before=0.05, drop_after=0.08)
+HEAVY = FaultPlan(error_500=0.08, error_503=0.05, error_429=0.08, drop_before=0.05, drop_after=0.08)
 
 
 @dataclass
@@ -138,7 +138,7 @@ async def test_any_crash_and_resume_ends_like_a_clean_run(
         nonlocal state
         for name, count in Counter(label(r) for r in inputs).items():
             most[name] = max(most[name], count)
-        plan = FaultPlan(seed=run.seed, **HEAVY) if run is not None and run.faults else None
+        plan = replace(HEAVY, seed=run.seed) if run is not None and run.faults else None
         emulator = BiginEmulator(faults=plan)
         emulator.import_state(state)
         seen: list[RecordOutcome] = []
@@ -155,11 +155,11 @@ async def test_any_crash_and_resume_ends_like_a_clean_run(
             return await bigin.contacts.bulk_upsert(inputs, **options)
 
         crash_at = run.at if run is not None and run.crash == "cancel" else None
-        tearing = run is not None and run.crash == "tear"
+        tear = run if run is not None and run.crash == "tear" else None
         died = False
         with (
             anyio.fail_after(60),
-            dies_writing_journal_line(run.at if tearing else 0, run.tear if tearing else 0),
+            dies_writing_journal_line(tear.at if tear else 0, tear.tear if tear else 0),
         ):
             try:
                 result, trap = await run_once(emulator, work, crash_at=crash_at, max_concurrency=3, **FAST)

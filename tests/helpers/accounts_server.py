@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import socket
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -93,6 +93,7 @@ class AccountsServer:
                 await anyio.sleep(0.05)
                 await stream.send(b" ")
             return
+        body: Mapping[str, object]
         if mode == "ok":
             self.minted += 1
             status, body = (

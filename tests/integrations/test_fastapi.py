@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -86,7 +86,7 @@ async def test_500_requests_over_a_socket_use_one_pool_of_at_most_pool_size_conn
     emulator = BiginEmulator()
     ports: list[int] = []
 
-    async def counter(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def counter(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             ports.append(scope["client"][1])  # one client port = one connection
         await emulator.app(scope, receive, send)
