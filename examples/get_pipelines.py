@@ -1,9 +1,10 @@
 """The reference's "Pipelines: Example - Get All Pipelines", with bigin-async.
 
-Zoho's guide calls ``GET /bigin/v2/settings/pipelines`` with a ``Zoho-oauthtoken`` header and prints
-the raw JSON. Here ``bigin.pipelines.list()`` returns typed ``Pipeline`` objects whose ``stages`` are in
-sequence order. Zoho's own API has no ``/settings/pipelines``: team pipelines are layouts of the
-Pipelines module, and the SDK falls back to ``/settings/layouts?module=Pipelines`` by itself.
+Done by hand, this is a ``GET /bigin/v2/settings/pipelines`` with a ``Zoho-oauthtoken`` header and
+the raw JSON printed. Here ``bigin.pipelines.list()`` returns typed ``Pipeline`` objects whose
+``stages`` are in sequence order. Zoho's documented API has no ``/settings/pipelines``: team
+pipelines are layouts of the Pipelines module, and the SDK falls back to
+``/settings/layouts?module=Pipelines`` by itself.
 
     python examples/get_pipelines.py
 """
