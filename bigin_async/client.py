@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import functools
 import os
-import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 import httpx
 from pydantic import SecretStr
@@ -19,29 +18,31 @@ from bigin_async._config import Edition, Region, Settings, build_settings
 from bigin_async._inputs import check_module_name
 from bigin_async._lifecycle import AsyncClosing
 from bigin_async._transport import Transport
+from bigin_async._types import NOT_GIVEN, NotGiven
 from bigin_async.auth import FileTokenStore, TokenManager, TokenStore
 from bigin_async.errors import ConfigurationError
 from bigin_async.models import FieldInfo, Record
+from bigin_async.models.modules import MODULES, api_name, module_spec
 from bigin_async.pagination import AsyncPaginator, ProgressCallback
-from bigin_async.resources.base import ModuleClient, api_name, json_body, send_and_parse
+from bigin_async.resources._base import json_body, send_and_parse
+from bigin_async.resources.base import ModuleClient
 from bigin_async.resources.calls import CallsClient
 from bigin_async.resources.channels import NotificationsClient
 from bigin_async.resources.companies import CompaniesClient
 from bigin_async.resources.contacts import ContactsClient
-from bigin_async.resources.coql import coql_paginator
+from bigin_async.resources.coql import CoqlClient
 from bigin_async.resources.deals import DealsClient
 from bigin_async.resources.events import EventsClient
 from bigin_async.resources.notes import NotesClient
 from bigin_async.resources.org import OrgClient, UsersClient
 from bigin_async.resources.pipelines import PipelinesClient
 from bigin_async.resources.products import ProductsClient
-from bigin_async.resources.registry import MODULE_CLIENTS
 from bigin_async.resources.settings import SettingsClient
 from bigin_async.resources.tasks import TasksClient
 
-__all__ = ["BiginClient"]
+__all__ = ["BiginClient", "module_client_classes"]
 
-_UNSET: Any = object()
+C = TypeVar("C", bound=ModuleClient[Any])
 
 
 def _secret(name: str, value: str | SecretStr | None) -> SecretStr | None:
@@ -52,6 +53,42 @@ def _secret(name: str, value: str | SecretStr | None) -> SecretStr | None:
     if not isinstance(value, str) or not value.strip():
         raise ConfigurationError(f"{name} must be a non-empty string")
     return SecretStr(value.strip())
+
+
+class _ModuleAttribute(Generic[C]):
+    """``bigin.contacts``: the client of one module of the module table, made once per client.
+
+    The attribute's name is the table entry's ``name`` and its class serves that entry's API
+    name (checked when ``BiginClient`` is defined), so the table and the client cannot drift.
+    """
+
+    def __init__(self, client_class: type[C]) -> None:
+        self.client_class = client_class
+        self.__doc__ = client_class.__doc__
+        self.name = ""
+
+    def __set_name__(self, owner: type[Any], name: str) -> None:
+        spec = module_spec(self.client_class.module_api_name)
+        if spec is None or spec.name != name:
+            raise TypeError(
+                f"{owner.__name__}.{name}: {self.client_class.__name__} serves "
+                f"{self.client_class.module_api_name!r}, whose module table entry is "
+                f"{spec.name if spec else 'missing'!r}"
+            )
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type[Any]) -> _ModuleAttribute[C]: ...
+
+    @overload
+    def __get__(self, instance: BiginClient, owner: type[Any]) -> C: ...
+
+    def __get__(self, instance: BiginClient | None, owner: type[Any]) -> _ModuleAttribute[C] | C:
+        if instance is None:
+            return self
+        client = self.client_class(instance.transport, instance)
+        instance.__dict__[self.name] = client  # later reads find it there, without this call
+        return client
 
 
 class BiginClient(AsyncClosing):
@@ -119,7 +156,8 @@ class BiginClient(AsyncClosing):
         if given and len(given) != 3:
             missing = sorted(set(secrets) - set(given))
             raise ConfigurationError(
-                f"refresh-token mode needs client_id, client_secret and refresh_token; missing: {', '.join(missing)}"
+                "refresh-token mode needs client_id, client_secret and refresh_token; "
+                f"missing: {', '.join(missing)}"
             )
         if not given and bare is None:
             raise ConfigurationError(
@@ -206,11 +244,11 @@ class BiginClient(AsyncClosing):
     def with_options(
         self,
         *,
-        timeout: float = _UNSET,
-        max_retries: int = _UNSET,
-        retry_backoff_seconds: float = _UNSET,
-        max_retry_after: float = _UNSET,
-        deadline: float | None = _UNSET,
+        timeout: float | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        retry_backoff_seconds: float | NotGiven = NOT_GIVEN,
+        max_retry_after: float | NotGiven = NOT_GIVEN,
+        deadline: float | None | NotGiven = NOT_GIVEN,
     ) -> BiginClient:
         """A view with other per-call options that shares the pool, the limiters and the tokens.
 
@@ -225,7 +263,7 @@ class BiginClient(AsyncClosing):
                 "max_retry_after": max_retry_after,
                 "deadline": deadline,
             }.items()
-            if value is not _UNSET
+            if not isinstance(value, NotGiven)
         }
         view = object.__new__(type(self))
         view._transport = self._transport.with_settings(**changes)
@@ -244,21 +282,11 @@ class BiginClient(AsyncClosing):
     def closed(self) -> bool:
         return self._transport.closed
 
-    def __del__(self) -> None:
-        # No I/O here (the loop may be gone): only tell the developer they forgot aclose().
-        transport = getattr(self, "_transport", None)
-        if (
-            transport is not None
-            and not getattr(self, "_is_view", True)
-            and transport.used
-            and not transport.closed
-        ):
-            warnings.warn(
-                "BiginClient was used and never closed; use `async with BiginClient(...)` or `await client.aclose()`",
-                ResourceWarning,
-                stacklevel=2,
-                source=self,
-            )
+    _close_advice = "use `async with BiginClient(...)` or `await client.aclose()`"
+
+    def _left_open(self) -> bool:
+        transport = self._transport
+        return not self._is_view and transport.used and not transport.closed
 
     def __repr__(self) -> str:
         s = self._transport.settings
@@ -269,62 +297,29 @@ class BiginClient(AsyncClosing):
         )
 
     # -- module clients (cached: one per client, all on the one transport) ----------------------
-    @functools.cached_property
-    def contacts(self) -> ContactsClient:
-        return ContactsClient(self)
-
-    @functools.cached_property
-    def companies(self) -> CompaniesClient:
-        """Companies (Bigin's ``Accounts`` module on the wire)."""
-        return CompaniesClient(self)
-
-    @functools.cached_property
-    def deals(self) -> DealsClient:
-        """Deals (Bigin's ``Pipelines`` module on the wire)."""
-        return DealsClient(self)
-
-    @functools.cached_property
-    def tasks(self) -> TasksClient:
-        return TasksClient(self)
-
-    @functools.cached_property
-    def events(self) -> EventsClient:
-        return EventsClient(self)
-
-    @functools.cached_property
-    def notes(self) -> NotesClient:
-        return NotesClient(self)
-
-    @functools.cached_property
-    def products(self) -> ProductsClient:
-        return ProductsClient(self)
-
-    @functools.cached_property
-    def calls(self) -> CallsClient:
-        return CallsClient(self)
+    # One attribute per entry of the module table (bigin_async.models.modules.MODULES).
+    contacts = _ModuleAttribute(ContactsClient)
+    companies = _ModuleAttribute(CompaniesClient)
+    deals = _ModuleAttribute(DealsClient)
+    tasks = _ModuleAttribute(TasksClient)
+    events = _ModuleAttribute(EventsClient)
+    notes = _ModuleAttribute(NotesClient)
+    products = _ModuleAttribute(ProductsClient)
+    calls = _ModuleAttribute(CallsClient)
 
     def module(self, name: str) -> ModuleClient[Record]:
         """The client of any module by API name, custom modules included (cached per name).
 
-        The reference's "Companies" and "Deals" map to ``Accounts`` and ``Pipelines``.
+        "Companies" and "Deals" are accepted as aliases of ``Accounts`` and ``Pipelines``.
         """
         wire = check_module_name(api_name(name))
         client = self._modules.get(wire)
         if client is None:
-            known = {
-                "Contacts": "contacts",
-                "Accounts": "companies",
-                "Pipelines": "deals",
-                "Tasks": "tasks",
-                "Events": "events",
-                "Notes": "notes",
-                "Products": "products",
-                "Calls": "calls",
-            }
-            if wire in known:
-                client = getattr(self, known[wire])
+            spec = module_spec(wire)
+            if spec is not None:
+                client = getattr(self, spec.name)
             else:
-                client = MODULE_CLIENTS.get(wire, ModuleClient)(self, wire)
+                client = ModuleClient(self._transport, self, wire)
             self._modules[wire] = client
         return client
 
@@ -360,9 +355,11 @@ class BiginClient(AsyncClosing):
         on_progress: ProgressCallback | None = None,
     ) -> AsyncPaginator[Record]:
         """Rows of a COQL ``SELECT`` (200 per call, up to Zoho's 10,000), as a paginator."""
-        return coql_paginator(
-            self._transport, query, per_page=per_page, max_records=max_records, on_progress=on_progress
-        )
+        return self._coql.query(query, per_page=per_page, max_records=max_records, on_progress=on_progress)
+
+    @functools.cached_property
+    def _coql(self) -> CoqlClient:
+        return CoqlClient(self._transport)
 
     # -- public escape hatch -----------------------------------------------------------------
     @property
@@ -393,3 +390,21 @@ class BiginClient(AsyncClosing):
         return await send_and_parse(
             self._transport, method, path, json_body, params=params, json=json, idempotent=idempotent
         )
+
+
+def module_client_classes() -> dict[str, type[ModuleClient[Any]]]:
+    """The client class of each module of the module table, by API name."""
+    attributes = [value for value in vars(BiginClient).values() if isinstance(value, _ModuleAttribute)]
+    return {attribute.client_class.module_api_name: attribute.client_class for attribute in attributes}
+
+
+def _check_module_attributes() -> None:
+    """Every module table entry has its typed attribute on BiginClient (checked on import)."""
+    missing = [
+        spec.name for spec in MODULES if not isinstance(vars(BiginClient).get(spec.name), _ModuleAttribute)
+    ]
+    if missing:
+        raise TypeError(f"BiginClient has no module attribute for {', '.join(missing)} (see MODULES)")
+
+
+_check_module_attributes()

@@ -1,4 +1,4 @@
-"""Zoho Books (the contacts part seed 001's Bigin-to-Books sync needs), on the Bigin pipeline.
+"""Zoho Books (the contacts the Bigin-to-Books contact sync needs), on the Bigin pipeline.
 
 async with BiginClient.from_env() as bigin:
     books = BooksClient.from_bigin(bigin, organization_id="10234695")

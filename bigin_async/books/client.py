@@ -1,7 +1,6 @@
 """``BooksClient``: Zoho Books contacts over the same request pipeline and OAuth token as Bigin.
 
-Seed 001 syncs Bigin contacts into Books through two Deluge "connections", one token per
-product. In Python the equivalent is one Zoho refresh token consented for both products' scopes
+The Bigin-to-Books contact sync needs one Zoho refresh token consented for both products' scopes
 (``ZohoBigin.modules.ALL`` and ``ZohoBooks.contacts.ALL``) and one token manager shared by both
 clients: :meth:`BooksClient.from_bigin` takes the Bigin client's token manager and connection
 pool, so a refresh serves both and no second pool is opened. Books gets its own concurrency gate
@@ -18,9 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import warnings
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bigin_async._inputs import check_id
 from bigin_async._lifecycle import AsyncClosing
@@ -28,11 +26,12 @@ from bigin_async._transport import Transport
 from bigin_async.books.errors import books_error
 from bigin_async.books.models import BooksContact, BooksContactPerson, BooksPageContext, books_wire
 from bigin_async.errors import APIError, ConfigurationError, ValidationError
+from bigin_async.resources._base import APIResource, body_of, json_body
 
 if TYPE_CHECKING:
     from bigin_async.client import BiginClient
 
-__all__ = ["BOOKS_REQUESTS_PER_MINUTE", "BooksClient", "BooksContactsClient"]
+__all__ = ["BOOKS_REQUESTS_PER_MINUTE", "BooksClient", "BooksContactsClient", "BooksRequester"]
 
 BOOKS_REQUESTS_PER_MINUTE = 100
 _AUTH_SCHEME = "Zoho-oauthtoken "
@@ -124,23 +123,16 @@ class BooksClient(AsyncClosing):
     def closed(self) -> bool:
         return self._transport.closed or self._bigin.closed
 
-    def __del__(self) -> None:
-        transport = getattr(self, "_transport", None)
-        if (
-            transport is not None
-            and getattr(self, "_owns_bigin", False)
-            and transport.used
-            and not self.closed
-        ):
-            warnings.warn(
-                "BooksClient was used and never closed; use `async with BooksClient(...)` or `await books.aclose()`",
-                ResourceWarning,
-                stacklevel=2,
-                source=self,
-            )
+    _close_advice = "use `async with BooksClient(...)` or `await books.aclose()`"
+
+    def _left_open(self) -> bool:
+        return self._owns_bigin and self._transport.used and not self.closed
 
     def __repr__(self) -> str:
-        return f"BooksClient(organization_id={self.organization_id!r}, shared={not self._owns_bigin}, closed={self.closed})"
+        return (
+            f"BooksClient(organization_id={self.organization_id!r}, shared={not self._owns_bigin}, "
+            f"closed={self.closed})"
+        )
 
     @property
     def transport(self) -> Transport:
@@ -149,7 +141,7 @@ class BooksClient(AsyncClosing):
 
     @functools.cached_property
     def contacts(self) -> BooksContactsClient:
-        return BooksContactsClient(self)
+        return BooksContactsClient(self._transport, self)
 
     # -- the call ------------------------------------------------------------------------------
     async def base_url(self) -> str:
@@ -187,8 +179,8 @@ class BooksClient(AsyncClosing):
                 method, url, params=query, json=json, idempotent=idempotent, raise_for_status=False
             )
             try:
-                body = response.json() if response.content else None
-            except (ValueError, RecursionError):  # garbage, or nested past the parser
+                body = json_body(body_of(response))
+            except ValueError:  # garbage, or nested past the parser
                 body = None
             if response.status_code == 401 and not refreshed:
                 # The token manager's cap on rejection refreshes is Bigin's too: a Books token that
@@ -228,14 +220,30 @@ def _wire(value: BooksContact | Mapping[str, Any]) -> dict[str, Any]:
     return wire
 
 
-class BooksContactsClient:
-    """``/contacts``: search, get, create, update. Get it as ``books.contacts``."""
+class BooksRequester(Protocol):
+    """What a Books resource asks of its client: one Books call (``organization_id``, code 57)."""
 
-    def __init__(self, books: BooksClient) -> None:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+    ) -> dict[str, Any]: ...
+
+
+class BooksContactsClient(APIResource):
+    """``/contacts``: search, get, create, update. Get it as ``books.contacts``.
+
+    Books answers in its own envelope (``code``, ``message``), so its calls go through
+    :meth:`BooksClient.request` on the Books transport rather than Bigin's body readers.
+    """
+
+    def __init__(self, transport: Transport, books: BooksRequester) -> None:
+        super().__init__(transport)
         self._books = books
-
-    def __repr__(self) -> str:
-        return "BooksContactsClient()"
 
     async def search(
         self,

@@ -6,11 +6,17 @@ under their exact wire names, so a read-modify-write never loses data.
 
 from bigin_async.models.base import BiginModel, Id, mark_as_read, model_to_wire
 from bigin_async.models.common import Lookup, Owner, Participant, RelatedTo, Tag
+from bigin_async.models.modules import (
+    MODULE_MODELS,
+    MODULES,
+    ModuleSpec,
+    default_fields_for,
+    model_for,
+)
 from bigin_async.models.org import LicenseDetails, Org, User, WatchChannel
 from bigin_async.models.pages import Page, PageInfo, parse_page
 from bigin_async.models.record import READ_ONLY_FIELDS, Record, record_to_wire
 from bigin_async.models.records import (
-    MODULE_MODELS,
     Call,
     Company,
     Contact,
@@ -19,7 +25,6 @@ from bigin_async.models.records import (
     Note,
     Product,
     Task,
-    model_for,
 )
 from bigin_async.models.results import WriteAction, WriteResult, parse_write_results
 from bigin_async.models.settings import (
@@ -37,6 +42,7 @@ from bigin_async.models.settings import (
 from bigin_async.models.wire import format_date, format_datetime, format_decimal, wire_value
 
 __all__ = [
+    "MODULES",
     "MODULE_MODELS",
     "READ_ONLY_FIELDS",
     "BiginModel",
@@ -52,6 +58,7 @@ __all__ = [
     "LicenseDetails",
     "Lookup",
     "ModuleInfo",
+    "ModuleSpec",
     "Note",
     "Org",
     "Owner",
@@ -72,6 +79,7 @@ __all__ = [
     "WriteResult",
     "format_date",
     "format_datetime",
+    "default_fields_for",
     "format_decimal",
     "model_for",
     "mark_as_read",

@@ -19,7 +19,6 @@ from bigin_async.models.base import Id
 from bigin_async.models.record import Record
 
 __all__ = [
-    "MODULE_MODELS",
     "Call",
     "Company",
     "Contact",
@@ -28,7 +27,6 @@ __all__ = [
     "Note",
     "Product",
     "Task",
-    "model_for",
 ]
 
 
@@ -192,20 +190,3 @@ class Call(_Activity):
     Call_Start_Time: datetime | None = None
     Call_Duration: str | None = None
     Description: str | None = None
-
-
-MODULE_MODELS: dict[str, type[Record]] = {
-    "Contacts": Contact,
-    "Accounts": Company,
-    "Pipelines": Deal,
-    "Tasks": Task,
-    "Events": Event,
-    "Notes": Note,
-    "Products": Product,
-    "Calls": Call,
-}
-
-
-def model_for(module: str) -> type[Record]:
-    """The record class for a module API name; plain ``Record`` for modules without one."""
-    return MODULE_MODELS.get(module, Record)

@@ -1,6 +1,9 @@
-"""Module clients: one file per Bigin module on one shared base class (``base.ModuleClient``).
+"""Resource clients: one file per Bigin resource, all on one base class (``_base.APIResource``).
 
-Reach them through a ``BiginClient`` (``bigin.contacts``, ``bigin.module("X")``), which owns the
-one transport they all share. This file makes ``bigin_async.resources`` a regular package, so
-``setuptools.find_packages`` includes it in built wheels.
+Module clients (``bigin.contacts`` ...) share ``base.ModuleClient``; the modules themselves are
+listed once, in :mod:`bigin_async.models.modules`. Reach every client through a ``BiginClient``,
+which owns the one transport they all share. This file makes ``bigin_async.resources`` a regular
+package, so ``setuptools.find_packages`` includes it in built wheels.
 """
+
+__all__: list[str] = []

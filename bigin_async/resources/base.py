@@ -1,16 +1,17 @@
-"""``ModuleClient``: the one base class behind every module (Contacts, Accounts, Pipelines, ...).
+"""``ModuleClient``: the one client class behind every module (Contacts, Accounts, Pipelines, ...).
 
-A module file only names its API module, its record class and its default fields; reading,
-searching, writing, related lists, tags and bulk writes all live here once. Every call goes
-through the client's single transport, so pooling, limits and retries apply everywhere alike.
+A module's client file only names its API module (its record class and default fields come from
+the module table, :mod:`bigin_async.models.modules`); reading, searching, writing, related lists,
+tags and bulk writes all live here once, on :class:`~bigin_async.resources._base.APIResource`.
+Every call goes through the client's single transport, so pooling, limits and retries apply
+everywhere alike.
 """
 
 from __future__ import annotations
 
 import builtins
-import json
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, Union
+from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, Union
 
 import httpx
 
@@ -22,6 +23,7 @@ from bigin_async._inputs import (
     check_new_record,
     check_record,
 )
+from bigin_async._types import DEFAULT, Default
 from bigin_async.bulk.answers import MAYBE_DELETED_MESSAGE, maybe_deleted_details, maybe_deleted_earlier
 from bigin_async.bulk.engine import BATCH_LIMIT, BulkMode, BulkPlan, run_bulk
 from bigin_async.bulk.keys import carries_upsert_key, upsert_key_fields
@@ -29,58 +31,60 @@ from bigin_async.bulk.results import MAYBE_DELETED, BulkResult, ResultCallback
 from bigin_async.bulk.results import ProgressCallback as BulkProgressCallback
 from bigin_async.bulk.writer import BulkWriter
 from bigin_async.criteria import Criteria, criteria_to_str
-from bigin_async.errors import (
-    APIError,
-    NotFoundError,
-    RecordError,
-    ValidationError,
-    error_class,
-    error_from_response,
+from bigin_async.errors import APIError, NotFoundError, ValidationError, error_from_response
+from bigin_async.models import Pipeline, Record, WriteResult, mark_as_read, parse_write_results
+from bigin_async.models.modules import (
+    BASE_DEFAULT_FIELDS,
+    MODULE_ALIASES,
+    api_name,
+    default_fields_for,
+    model_for,
+    module_spec,
 )
-from bigin_async.models import Page, Record, WriteResult, mark_as_read, model_for, parse_write_results
-from bigin_async.pagination import AsyncPaginator, PageParser, PageRequest, ProgressCallback
+from bigin_async.pagination import AsyncPaginator, PageRequest, ProgressCallback
+from bigin_async.resources._base import (
+    APIResource,
+    body_of,
+    checked_results,
+    json_body,
+    json_object,
+    record_error,
+    send_and_parse,
+)
 
 if TYPE_CHECKING:
     from bigin_async._transport import Transport
-    from bigin_async.client import BiginClient
 
 __all__ = [
     "DEFAULT",
     "MAX_FIELDS_PER_READ",
     "REFERENCE_NAMES",
+    "Default",
+    "FieldMetadata",
     "ModuleClient",
+    "ModuleContext",
     "RecordInput",
+    "TeamPipelines",
+    "Trigger",
     "api_name",
     "body_of",
     "json_body",
     "json_object",
+    "record_error",
     "send_and_parse",
 ]
 
-# The reference's module names, where Bigin's API names differ ("/Companies" is INVALID_MODULE).
-REFERENCE_NAMES = {"Companies": "Accounts", "Deals": "Pipelines"}
-
-
-def api_name(module: str) -> str:
-    """Bigin's API name for a module, accepting the reference's "Companies" and "Deals"."""
-    return REFERENCE_NAMES.get(module, module)
-
+# Module names accepted as aliases: Companies -> Accounts, Deals -> Pipelines ("/Companies" is
+# INVALID_MODULE in Bigin). The module table (``bigin_async.models.modules``) says which.
+REFERENCE_NAMES = MODULE_ALIASES
 
 R = TypeVar("R", bound=Record)
 T = TypeVar("T")
 RecordInput = Union[Mapping[str, Any], Record]
 FieldsSpec = Union[None, str, Sequence[str]]
 BulkInput = Union[Iterable[Any], AsyncIterable[Any]]
-
-
-class _Default:
-    """Marker for "let Zoho apply its default" (e.g. workflow triggers)."""
-
-    def __repr__(self) -> str:
-        return "DEFAULT"
-
-
-DEFAULT: Any = _Default()
+# Which workflows a write runs: names (``["workflow"]``), ``[]``/None for none, DEFAULT for Zoho's.
+Trigger = Union[Sequence[str], None, Default]
 
 # Bigin answers at most this many fields a read (unconfirmed; the emulator enforces it).
 MAX_FIELDS_PER_READ = 50
@@ -95,42 +99,32 @@ SEARCH_WALL_ADVICE = (
 )
 
 
-def body_of(response: httpx.Response) -> bytes:
-    """An answer's body, or nothing for a 204 (Bigin's empty list, empty search, missing id)."""
-    return response.content if response.status_code != 204 else b""
+class FieldMetadata(Protocol):
+    """Field metadata of the org, read once per client (``bigin.settings``)."""
+
+    async def field_names(self, module: str) -> builtins.list[str]: ...
 
 
-async def send_and_parse(
-    transport: Transport, method: str, path: str, parse: Callable[[bytes], T], **send: Any
-) -> T:
-    """Send a call and turn its body into ``T`` inside the transport's retry loop.
+class TeamPipelines(Protocol):
+    """The org's team pipelines and their stages (``bigin.pipelines``)."""
 
-    Every answer this SDK reads goes through here: a 2xx whose body is not what Zoho documents
-    (cut short, a proxy's HTML page, another shape) is a failed attempt, so a read is retried and
-    ends in :class:`APIError` ``MALFORMED_RESPONSE``, and an insert raises
-    :class:`AmbiguousWriteError` (its records may exist now) instead of an untyped pydantic error.
+    async def list(self) -> builtins.list[Pipeline]: ...
+
+
+class ModuleContext(Protocol):
+    """What a module client asks of the client that made it, besides the transport.
+
+    ``fields="all"`` needs the module's field metadata (cached per client), moving a deal needs
+    the team pipelines, and the notes of a record need that record's module client.
     """
-    return await transport.send_parsed(method, path, lambda response: parse(body_of(response)), **send)
 
+    @property
+    def settings(self) -> FieldMetadata: ...
 
-def json_body(body: bytes) -> Any:
-    """A decoded JSON body, None when empty; a body that is not JSON raises ``ValueError``."""
-    if not body.strip():
-        return None
-    try:
-        return json.loads(body)
-    except RecursionError as error:  # a body nested thousands deep
-        raise ValueError("the answer nests too deep to be a Bigin body") from error
+    @property
+    def pipelines(self) -> TeamPipelines: ...
 
-
-def json_object(body: bytes) -> dict[str, Any]:
-    """A body that must be a JSON object (``{}`` when empty); anything else is a malformed answer."""
-    decoded = json_body(body)
-    if decoded is None:
-        return {}
-    if not isinstance(decoded, dict):
-        raise ValueError(f"the answer is a JSON {type(decoded).__name__}, not an object")
-    return decoded
+    def module(self, name: str) -> ModuleClient[Record]: ...
 
 
 def _one_record(body: bytes, record_id: str) -> dict[str, Any] | None:
@@ -156,35 +150,41 @@ def _too_many_fields(module: str, count: int, asked_all: bool) -> ValidationErro
     )
 
 
-def record_error(result: WriteResult, *, method: str, url: str, status: int) -> APIError:
-    """The typed error for one failed record, keeping the server's code, message and details."""
-    # By the code's meaning when Zoho's code is known; the HTTP status says nothing about one
-    # record of a 2xx batch answer, so an unknown code is a plain RecordError.
-    cls = error_class(result.code, 200)
-    if cls is APIError or result.code is None:
-        cls = RecordError
-    return cls(
-        result.message or "record failed",
-        status_code=status,
-        code=result.code,
-        details=result.details,
-        method=method,
-        url=url,
-    )
+class ModuleClient(APIResource, Generic[R]):
+    """Operations on one Bigin module. Get one from the client: ``bigin.contacts``, ``bigin.module("X")``.
 
-
-class ModuleClient(Generic[R]):
-    """Operations on one Bigin module. Get one from the client: ``bigin.contacts``, ``bigin.module("X")``."""
+    A subclass names its module (``module_api_name = "Contacts"``); its record class and default
+    fields are the module table's entry for that name.
+    """
 
     module_api_name: ClassVar[str] = ""
     model: type[R]
-    default_fields: ClassVar[tuple[str, ...]] = ("Owner", "Created_Time", "Modified_Time")
+    default_fields: ClassVar[tuple[str, ...]] = BASE_DEFAULT_FIELDS
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("module_api_name")
+        if own is None:
+            return
+        spec = module_spec(own)
+        if spec is None or spec.api_name != own:
+            raise TypeError(
+                f"{cls.__name__}: module {own!r} has no entry in bigin_async.models.modules.MODULES"
+            )
+        if "default_fields" not in cls.__dict__:
+            cls.default_fields = spec.default_fields
+        if "model" not in cls.__dict__:
+            cls.model = spec.model  # type: ignore[assignment]
 
     def __init__(
-        self, client: BiginClient, module_api_name: str | None = None, model: type[R] | None = None
+        self,
+        transport: Transport,
+        context: ModuleContext,
+        module_api_name: str | None = None,
+        model: type[R] | None = None,
     ) -> None:
-        self._client = client
-        self._transport = client.transport
+        super().__init__(transport)
+        self._context = context
         if module_api_name is not None:
             self.module_api_name = check_module_name(module_api_name)  # type: ignore[misc]
         if model is not None:
@@ -200,9 +200,6 @@ class ModuleClient(Generic[R]):
         return f"/{self.module_api_name}"
 
     # -- reading ------------------------------------------------------------------------------
-    async def _fetch(self, path: str, params: Mapping[str, Any], parse: PageParser) -> Page[Any]:
-        return await send_and_parse(self._transport, "GET", path, parse, params=params)
-
     async def resolve_fields(self, fields: FieldsSpec, module: str | None = None) -> str:
         """The ``fields`` parameter: given names, the module's defaults, or ``"all"`` (metadata).
 
@@ -216,7 +213,7 @@ class ModuleClient(Generic[R]):
         if fields is None:
             names: Sequence[str] = self._defaults_for(module)
         elif fields == "all":
-            names = await self._client.settings.field_names(module)
+            names = await self._context.settings.field_names(module)
         elif isinstance(fields, str):
             names = [f.strip() for f in fields.split(",") if f.strip()]
         else:
@@ -231,8 +228,6 @@ class ModuleClient(Generic[R]):
     def _defaults_for(self, module: str) -> Sequence[str]:
         if module == self.module_api_name:
             return self.default_fields
-        from bigin_async.resources.registry import default_fields_for
-
         return default_fields_for(module)
 
     async def get(self, id: str, fields: FieldsSpec = None) -> R:
@@ -264,9 +259,9 @@ class ModuleClient(Generic[R]):
                     break
             else:
                 raise APIError(
-                    f"{self.module_api_name} record {record_id} changed between the {len(parts)} reads of its "
-                    f"{len(names)} fields, {WHOLE_READS} times: its columns would mix versions of the record. "
-                    "Read it again later, or ask at most 50 fields",
+                    f"{self.module_api_name} record {record_id} changed between the {len(parts)} reads "
+                    f"of its {len(names)} fields, {WHOLE_READS} times: its columns would mix versions of "
+                    "the record. Read it again later, or ask at most 50 fields",
                     status_code=200,
                     code="RECORD_CHANGED_DURING_READ",
                     method="GET",
@@ -300,7 +295,7 @@ class ModuleClient(Generic[R]):
                 combined = {**before, **found}
                 return combined, self.model.model_validate(combined), found.get(VERSION_FIELD)
 
-            answer = await send_and_parse(self._transport, "GET", path, parse, params=params)
+            answer = await self._get(path, parse, params=params)
             if answer is None:
                 raise NotFoundError(
                     f"no {self.module_api_name} record with id {record_id}",
@@ -402,7 +397,7 @@ class ModuleClient(Generic[R]):
     ) -> AsyncPaginator[Record]:
         """A related list of one record (``/Contacts/{id}/Notes``, ``/Accounts/{id}/Contacts``...).
 
-        The reference's "Companies" and "Deals" name the ``Accounts`` and ``Pipelines`` lists.
+        "Companies" and "Deals" are accepted as aliases of the ``Accounts`` and ``Pipelines`` lists.
         """
         record_id = check_id(id)
         name = check_module_name(api_name(related_list) if isinstance(related_list, str) else related_list)
@@ -448,13 +443,8 @@ class ModuleClient(Generic[R]):
             resolve_params=resolve,
             wall_advice=wall_advice,
         )
-        return AsyncPaginator(
-            self._fetch,
-            request,
-            model or self.model,
-            per_page=per_page,
-            max_records=max_records,
-            on_progress=on_progress,
+        return self._paginator(
+            request, model or self.model, per_page=per_page, max_records=max_records, on_progress=on_progress
         )
 
     # -- writing ------------------------------------------------------------------------------
@@ -469,13 +459,9 @@ class ModuleClient(Generic[R]):
             result = results[0]
             if result.action is None:
                 result.action = action
-            if not result.ok:
-                raise record_error(
-                    result, method=method, url=str(response.request.url), status=response.status_code
-                )
-            return result
+            return checked_results([result], response)[0]
 
-        return await self._transport.send_parsed(method, path, parse, json=body, idempotent=idempotent)
+        return await self._send_response(method, path, parse, json=body, idempotent=idempotent)
 
     def _record_wire(self, record: RecordInput, *, new: bool = False) -> dict[str, Any]:
         """The wire form of one record to write; a value Bigin cannot store is refused here.
@@ -490,9 +476,9 @@ class ModuleClient(Generic[R]):
             raise ValidationError(str(error)) from error
 
     @staticmethod
-    def _body(records: builtins.list[dict[str, Any]], trigger: Sequence[str] | None) -> dict[str, Any]:
+    def _body(records: builtins.list[dict[str, Any]], trigger: Trigger) -> dict[str, Any]:
         body: dict[str, Any] = {"data": records}
-        if trigger is not DEFAULT:
+        if not isinstance(trigger, Default):
             if trigger is None:
                 trigger = []
             if isinstance(trigger, str) or not all(isinstance(t, str) for t in trigger):
@@ -500,7 +486,7 @@ class ModuleClient(Generic[R]):
             body["trigger"] = list(trigger)
         return body
 
-    async def create(self, record: RecordInput, *, trigger: Sequence[str] | None = DEFAULT) -> WriteResult:
+    async def create(self, record: RecordInput, *, trigger: Trigger = DEFAULT) -> WriteResult:
         """Insert one record. ``trigger=[]`` suppresses workflows; the default is Zoho's.
 
         A record read from Bigin is refused (:class:`ValidationError`): :meth:`update` changes
@@ -509,9 +495,7 @@ class ModuleClient(Generic[R]):
         wire = self._record_wire(record, new=True)
         return await self._write_one("POST", self._path, self._body([wire], trigger), action="insert")
 
-    async def update(
-        self, id: str, changes: RecordInput, *, trigger: Sequence[str] | None = DEFAULT
-    ) -> WriteResult:
+    async def update(self, id: str, changes: RecordInput, *, trigger: Trigger = DEFAULT) -> WriteResult:
         """Change fields of one record; only the fields given are sent.
 
         ``changes`` may be a record read from Bigin: only the fields assigned since the read go
@@ -533,9 +517,9 @@ class ModuleClient(Generic[R]):
         record: RecordInput,
         duplicate_check_fields: Sequence[str] | None = None,
         *,
-        trigger: Sequence[str] | None = DEFAULT,
+        trigger: Trigger = DEFAULT,
     ) -> WriteResult:
-        """Insert, or update the record that matches on ``duplicate_check_fields`` (default: the module's unique field).
+        """Insert, or update the record matching on ``duplicate_check_fields`` (default: the unique field).
 
         Retried after a lost answer only when the record has a value in one of those fields:
         without one Bigin cannot find it again and inserts, so a second send would insert a second
@@ -543,7 +527,7 @@ class ModuleClient(Generic[R]):
         from Bigin is refused, as by :meth:`create` (upserting it would be an update by id).
         """
         wire = self._record_wire(record, new=True)
-        # Under Bigin's names on the wire too: the reference's "Company_Name" is Account_Name there.
+        # Under Bigin's names on the wire too: the alias "Company_Name" is Account_Name there.
         check = (
             list(upsert_key_fields(self.module_api_name, check_field_names(duplicate_check_fields)))
             if duplicate_check_fields is not None
@@ -588,21 +572,15 @@ class ModuleClient(Generic[R]):
                     message=MAYBE_DELETED_MESSAGE,
                     details=maybe_deleted_details(record_id),
                 )
-            if not result.ok:
-                raise record_error(
-                    result, method="DELETE", url=str(response.request.url), status=response.status_code
-                )
-            return result
+            return checked_results([result], response)[0]
 
-        return await self._transport.send_parsed(
-            "DELETE", f"{self._path}/{record_id}", parse, raise_for_status=False
-        )
+        return await self._send_response("DELETE", f"{self._path}/{record_id}", parse, raise_for_status=False)
 
     # -- bulk ---------------------------------------------------------------------------------
     def _plan(
         self,
         mode: BulkMode,
-        trigger: Sequence[str] | None,
+        trigger: Trigger,
         duplicate_check_fields: Sequence[str] | None = None,
         batch_size: int = BATCH_LIMIT,
         retry_failed: bool = False,
@@ -613,8 +591,8 @@ class ModuleClient(Generic[R]):
             duplicate_check_fields=check_field_names(duplicate_check_fields)
             if duplicate_check_fields is not None
             else None,
-            trigger=None if trigger is DEFAULT else trigger,
-            send_trigger=trigger is not DEFAULT,
+            trigger=None if isinstance(trigger, Default) else trigger,
+            send_trigger=not isinstance(trigger, Default),
             batch_size=batch_size,
             retry_failed=retry_failed,
         )
@@ -626,14 +604,14 @@ class ModuleClient(Generic[R]):
         self,
         records: BulkInput,
         *,
-        trigger: Sequence[str] | None = DEFAULT,
+        trigger: Trigger = DEFAULT,
         journal: str | None = None,
         on_result: ResultCallback | None = None,
         on_progress: BulkProgressCallback | None = None,
         keep_outcomes: bool | None = None,
         batch_size: int = BATCH_LIMIT,
     ) -> BulkResult:
-        """Insert any number of records (any iterable or async iterable), 100 per call, every one accounted for.
+        """Insert any number of records (any iterable or async iterable), 100 a call, each accounted for.
 
         An insert whose answer is lost is never re-sent (it could duplicate): it is reported as
         ``unknown``. ``journal=`` makes a crashed run resumable without duplicates.
@@ -650,7 +628,7 @@ class ModuleClient(Generic[R]):
         self,
         records: BulkInput,
         *,
-        trigger: Sequence[str] | None = DEFAULT,
+        trigger: Trigger = DEFAULT,
         journal: str | None = None,
         on_result: ResultCallback | None = None,
         on_progress: BulkProgressCallback | None = None,
@@ -671,7 +649,7 @@ class ModuleClient(Generic[R]):
         records: BulkInput,
         duplicate_check_fields: Sequence[str] | None = None,
         *,
-        trigger: Sequence[str] | None = DEFAULT,
+        trigger: Trigger = DEFAULT,
         journal: str | None = None,
         on_result: ResultCallback | None = None,
         on_progress: BulkProgressCallback | None = None,
@@ -712,7 +690,7 @@ class ModuleClient(Generic[R]):
         mode: BulkMode = "create",
         duplicate_check_fields: Sequence[str] | None = None,
         *,
-        trigger: Sequence[str] | None = DEFAULT,
+        trigger: Trigger = DEFAULT,
         journal: str | None = None,
         on_result: ResultCallback | None = None,
         on_progress: BulkProgressCallback | None = None,
@@ -753,8 +731,7 @@ class ModuleClient(Generic[R]):
         if not names or len(names) != len(tags):
             # A comma would split one name into two in the ``tag_names`` parameter.
             raise ValidationError(f"tags must be non-empty names without commas, got {tags!r}")
-        return await send_and_parse(
-            self._transport,
+        return await self._send(
             "POST",
             f"{self._path}/actions/{action}",
             parse_write_results,

@@ -14,15 +14,3 @@ class CallsClient(ModuleClient[Call]):
     """Calls: logged phone calls."""
 
     module_api_name: ClassVar[str] = "Calls"
-    model = Call
-    default_fields: ClassVar[tuple[str, ...]] = (
-        "Subject",
-        "Call_Type",
-        "Call_Start_Time",
-        "Call_Duration",
-        "What_Id",
-        "Description",
-        "Owner",
-        "Created_Time",
-        "Modified_Time",
-    )

@@ -14,21 +14,3 @@ class ContactsClient(ModuleClient[Contact]):
     """Contacts: people, with Email as their default unique field."""
 
     module_api_name: ClassVar[str] = "Contacts"
-    model = Contact
-    default_fields: ClassVar[tuple[str, ...]] = (
-        "First_Name",
-        "Last_Name",
-        "Full_Name",
-        "Email",
-        "Phone",
-        "Mobile",
-        "Title",
-        "Account_Name",
-        "Mailing_City",
-        "Mailing_Country",
-        "Description",
-        "Tag",
-        "Owner",
-        "Created_Time",
-        "Modified_Time",
-    )

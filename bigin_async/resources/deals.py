@@ -7,7 +7,7 @@ from typing import ClassVar
 from bigin_async._inputs import check_id
 from bigin_async.errors import ValidationError
 from bigin_async.models import Deal, Pipeline, WriteResult
-from bigin_async.resources.base import DEFAULT, ModuleClient
+from bigin_async.resources.base import DEFAULT, ModuleClient, Trigger
 
 __all__ = ["DealsClient"]
 
@@ -16,37 +16,18 @@ class DealsClient(ModuleClient[Deal]):
     """Deals live in the module whose API name is ``Pipelines``; team pipelines are its layouts."""
 
     module_api_name: ClassVar[str] = "Pipelines"
-    model = Deal
-    default_fields: ClassVar[tuple[str, ...]] = (
-        "Deal_Name",
-        "Amount",
-        "Stage",
-        "Sub_Pipeline",
-        "Layout",
-        "Pipeline",
-        "Closing_Date",
-        "Contact_Name",
-        "Account_Name",
-        "Description",
-        "Tag",
-        "Owner",
-        "Created_Time",
-        "Modified_Time",
-    )
 
-    async def move_to_stage(
-        self, deal_id: str, stage: str, *, trigger: list[str] | None = DEFAULT
-    ) -> WriteResult:
+    async def move_to_stage(self, deal_id: str, stage: str, *, trigger: Trigger = DEFAULT) -> WriteResult:
         """Set the deal's ``Stage`` after checking the stage exists in the deal's own pipeline.
 
         A stage name that belongs to another pipeline (or to none) is refused before anything is
-        written, with the valid names in the message: the reference's "update deal stage".
+        written, with the valid names in the message.
         """
         record_id = check_id(deal_id, "deal_id")
         if not isinstance(stage, str) or not stage.strip():
             raise ValidationError("stage must be a non-empty stage name")
         deal = await self.get(record_id, fields=["Deal_Name", "Stage", "Sub_Pipeline", "Layout", "Pipeline"])
-        pipeline = self._pipeline_of(deal, await self._client.pipelines.list())
+        pipeline = self._pipeline_of(deal, await self._context.pipelines.list())
         names = [s.display_value or s.actual_value or "" for s in pipeline.stages]
         wanted = stage.strip().casefold()
         match = next((name for name in names if name.casefold() == wanted), None)

@@ -14,18 +14,3 @@ class EventsClient(ModuleClient[Event]):
     """Events (meetings), with participants and a related record."""
 
     module_api_name: ClassVar[str] = "Events"
-    model = Event
-    default_fields: ClassVar[tuple[str, ...]] = (
-        "Event_Title",
-        "Start_DateTime",
-        "End_DateTime",
-        "Venue",
-        "Location",
-        "Participants",
-        "What_Id",
-        "Related_To",
-        "Description",
-        "Owner",
-        "Created_Time",
-        "Modified_Time",
-    )

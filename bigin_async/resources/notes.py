@@ -8,24 +8,15 @@ from bigin_async._inputs import check_id, check_module_name
 from bigin_async.errors import ValidationError
 from bigin_async.models import Note, Record, WriteResult
 from bigin_async.pagination import AsyncPaginator
-from bigin_async.resources.base import DEFAULT, ModuleClient, api_name
+from bigin_async.resources.base import DEFAULT, ModuleClient, Trigger, api_name
 
 __all__ = ["NotesClient"]
 
 
 class NotesClient(ModuleClient[Note]):
-    """Notes; ``add`` writes the parent the way the reference does (``Parent_Id: {module, id}``)."""
+    """Notes; ``add`` attaches one to a record (``Parent_Id: {module, id}`` plus ``$se_module``)."""
 
     module_api_name: ClassVar[str] = "Notes"
-    model = Note
-    default_fields: ClassVar[tuple[str, ...]] = (
-        "Note_Title",
-        "Note_Content",
-        "Parent_Id",
-        "Owner",
-        "Created_Time",
-        "Modified_Time",
-    )
 
     async def add(
         self,
@@ -34,9 +25,9 @@ class NotesClient(ModuleClient[Note]):
         title: str | None,
         content: str,
         *,
-        trigger: list[str] | None = DEFAULT,
+        trigger: Trigger = DEFAULT,
     ) -> WriteResult:
-        """Attach a note to a record. ``parent_module`` is an API name ("Contacts", "Accounts", "Pipelines")."""
+        """Attach a note to a record; ``parent_module`` is an API name ("Contacts", "Accounts", ...)."""
         module = check_module_name(api_name(parent_module))
         record_id = check_id(parent_id, "parent_id")
         if not isinstance(content, str) or not content.strip():
@@ -52,4 +43,4 @@ class NotesClient(ModuleClient[Note]):
 
     def for_record(self, module: str, id: str, *, max_records: int | None = None) -> AsyncPaginator[Record]:
         """The notes of one record (its ``Notes`` related list)."""
-        return self._client.module(api_name(module)).related(id, "Notes", max_records=max_records)
+        return self._context.module(api_name(module)).related(id, "Notes", max_records=max_records)

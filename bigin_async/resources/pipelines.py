@@ -1,8 +1,8 @@
 """Team pipelines and their stages.
 
-The reference documents ``/settings/pipelines`` (list, get, create, update, delete). Zoho's own
-docs have no such endpoint: team pipelines are layouts of the Pipelines module. ``list``/``get``
-use the reference's endpoint and, when the server says that URL does not exist, build the same
+Some servers answer ``/settings/pipelines`` (list, get, create, update, delete). Zoho's own docs
+have no such endpoint: team pipelines are layouts of the Pipelines module. ``list``/``get`` try
+``/settings/pipelines`` and, when the server says that URL does not exist, build the same
 ``Pipeline``/``Stage`` models from ``/settings/layouts?module=Pipelines`` (and remember that).
 """
 
@@ -16,7 +16,7 @@ import httpx
 from bigin_async._inputs import check_id
 from bigin_async.errors import InvalidRequestError, NotFoundError, ValidationError
 from bigin_async.models import Pipeline, Stage, WriteResult, parse_pipelines, pipelines_from_layouts
-from bigin_async.resources.base import body_of, json_object, send_and_parse
+from bigin_async.resources._base import APIResource, body_of, json_object
 
 if TYPE_CHECKING:
     from bigin_async._transport import Transport
@@ -27,11 +27,11 @@ StageInput = str | Stage | Mapping[str, Any]
 _MISSING_ENDPOINT_CODES = frozenset({"INVALID_URL_PATTERN", "INVALID_MODULE", "INVALID_REQUEST", None})
 
 
-class PipelinesClient:
+class PipelinesClient(APIResource):
     """``client.pipelines``: ``await list()``, ``get(id)``, ``create``, ``update``, ``delete``."""
 
     def __init__(self, transport: Transport) -> None:
-        self._transport = transport
+        super().__init__(transport)
         self._use_layouts = False
 
     async def _read(self, path: str, params: Mapping[str, Any] | None = None) -> list[Pipeline]:
@@ -42,7 +42,7 @@ class PipelinesClient:
             decoded = json_object(body)
             return pipelines_from_layouts(decoded) if layouts else parse_pipelines(decoded)
 
-        return await send_and_parse(self._transport, "GET", path, parse, params=params)
+        return await self._get(path, parse, params)
 
     async def list(self) -> list[Pipeline]:
         """Every team pipeline with its stages in sequence order."""
@@ -123,9 +123,7 @@ class PipelinesClient:
             return result
 
         try:
-            return await self._transport.send_parsed(
-                method, path, parse, json=body, idempotent=method != "POST"
-            )
+            return await self._send_response(method, path, parse, json=body, idempotent=method != "POST")
         except NotFoundError as error:
             if error.code not in _MISSING_ENDPOINT_CODES:
                 raise

@@ -14,16 +14,3 @@ class ProductsClient(ModuleClient[Product]):
     """Products: the catalogue."""
 
     module_api_name: ClassVar[str] = "Products"
-    model = Product
-    default_fields: ClassVar[tuple[str, ...]] = (
-        "Product_Name",
-        "Product_Code",
-        "Unit_Price",
-        "Product_Category",
-        "Product_Active",
-        "Taxable",
-        "Description",
-        "Owner",
-        "Created_Time",
-        "Modified_Time",
-    )

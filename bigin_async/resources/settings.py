@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from bigin_async._inputs import check_module_name
 from bigin_async.models import FieldInfo, Layout, ModuleInfo, parse_page
-from bigin_async.resources.base import api_name, json_object, send_and_parse
+from bigin_async.models.modules import api_name
+from bigin_async.resources._base import APIResource, json_object
 
 if TYPE_CHECKING:
     from bigin_async._transport import Transport
 
 __all__ = ["SettingsClient"]
-
-T = TypeVar("T")
 
 
 def _tags(body: bytes) -> list[dict[str, Any]]:
@@ -26,16 +24,13 @@ def _tags(body: bytes) -> list[dict[str, Any]]:
     return tags
 
 
-class SettingsClient:
+class SettingsClient(APIResource):
     """``/settings/*``: what modules, fields and layouts the org has."""
 
     def __init__(self, transport: Transport, field_cache: dict[str, list[FieldInfo]]) -> None:
-        self._transport = transport
+        super().__init__(transport)
         self._field_cache = field_cache
         self._field_lock = anyio.Lock()
-
-    async def _get(self, path: str, parse: Callable[[bytes], T], params: dict[str, Any] | None = None) -> T:
-        return await send_and_parse(self._transport, "GET", path, parse, params=params)
 
     async def modules(self) -> list[ModuleInfo]:
         return await self._get("/settings/modules", lambda body: parse_page(ModuleInfo, body, "modules").data)

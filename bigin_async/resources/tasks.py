@@ -14,16 +14,3 @@ class TasksClient(ModuleClient[Task]):
     """Tasks, related to a contact, company or deal through ``Related_To``/``What_Id``."""
 
     module_api_name: ClassVar[str] = "Tasks"
-    model = Task
-    default_fields: ClassVar[tuple[str, ...]] = (
-        "Subject",
-        "Due_Date",
-        "Status",
-        "Priority",
-        "What_Id",
-        "Related_To",
-        "Description",
-        "Owner",
-        "Created_Time",
-        "Modified_Time",
-    )
