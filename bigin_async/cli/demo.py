@@ -26,16 +26,27 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from bigin_async.bulk import RecordOutcome
-from bigin_emulator import BiginEmulator
-from bigin_emulator.seed import SeedGenerator
-from bigin_emulator.server.faults import FaultPlan, ServerLimits
 
-__all__ = ["DemoOptions", "DemoReport", "build_parser", "main", "run_demo"]
+if TYPE_CHECKING:
+    from bigin_emulator import BiginEmulator
+
+__all__ = [
+    "EMULATOR_INSTALL_HINT",
+    "DemoOptions",
+    "DemoReport",
+    "build_parser",
+    "emulator_missing",
+    "main",
+    "run_demo",
+]
+
+# The emulator is its own distribution (bigin-emulator), an extra of the SDK's.
+EMULATOR_INSTALL_HINT = 'pip install "bigin-async[emulator]"'
 
 CONTACT_FIELDS = (
     "First_Name",
@@ -87,7 +98,23 @@ class DemoReport:
         return all(self.checks.values()) and not any(p.failed for p in self.phases)
 
 
+def emulator_missing(command: str) -> bool:
+    """Whether ``bigin_emulator`` cannot be imported; if so, say on stderr how to install it.
+
+    ``bigin demo`` and ``bigin emulator`` run an offline Bigin from the separate ``bigin-emulator``
+    package; without it they stop with this one line (exit 2) instead of an ImportError traceback.
+    """
+    try:
+        import bigin_emulator  # noqa: F401
+    except ImportError:
+        sys.stderr.write(f"error: `{command}` needs the Bigin emulator: {EMULATOR_INSTALL_HINT}\n")
+        return True
+    return False
+
+
 def _emulator(options: DemoOptions) -> BiginEmulator:
+    from bigin_emulator import BiginEmulator, FaultPlan, ServerLimits
+
     share = options.fault_rate / 3
     faults = FaultPlan(seed=options.seed, error_500=share, error_503=share, drop_after=share)
     return BiginEmulator(
@@ -99,6 +126,7 @@ async def run_demo(options: DemoOptions, console: Any) -> DemoReport:
     """Run the demo against a fresh in-process emulator; ``console`` is a rich Console."""
     from bigin_async.cli.exporter import export_records, open_sink
     from bigin_async.cli.progress import ProgressView
+    from bigin_emulator.seed import SeedGenerator
 
     emulator = _emulator(options)
     generator = SeedGenerator(options.seed)
@@ -179,6 +207,8 @@ def _check_round_trip(
     options: DemoOptions, contacts_csv: Path, companies_jsonl: Path, accounts: list[dict[str, Any]] | None
 ) -> dict[str, bool]:
     """Read the exported files back: everything once, nothing more, links intact."""
+    from bigin_emulator.seed import SeedGenerator
+
     generator = SeedGenerator(options.seed)
     company_ids = {account["id"] for account in accounts or ()}
     with contacts_csv.open(newline="", encoding="utf-8") as handle:
@@ -277,9 +307,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``bigin demo``: 0 when the round trip checks out, 1 when not, 2 on a usage error."""
+    args = build_parser().parse_args(argv)
+    if emulator_missing("bigin demo"):
+        return 2
     from rich.console import Console
 
-    args = build_parser().parse_args(argv)
     if args.contacts < 0 or args.companies < 0 or not 0 <= args.fault_rate <= 0.5 or args.latency < 0:
         sys.stderr.write("error: counts must be >= 0, --fault-rate between 0 and 0.5, --latency >= 0\n")
         return 2

@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser(
         "emulator",
-        help="serve an offline Bigin on a loopback port (see `bigin emulator --help`)",
+        help="serve an offline Bigin on a loopback port, or seed one to a file (`bigin emulator --help`)",
         add_help=False,
     )
     commands.add_parser(
@@ -346,9 +346,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         if arguments[:1] == ["emulator"]:
-            from bigin_emulator.__main__ import main as emulator_main
+            from bigin_async.cli.demo import emulator_missing
 
-            return emulator_main(arguments[1:])
+            if emulator_missing("bigin emulator"):
+                return EXIT_USAGE
+            from bigin_emulator.cli import main as emulator_main
+
+            return emulator_main(arguments[1:], prog="bigin emulator")
         if arguments[:1] == ["demo"]:
             from bigin_async.cli.demo import main as demo_main
 

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from bigin_emulator.context import EmulatorConfig, EmulatorContext
 from bigin_emulator.ops.writes import RecordWriter
 from bigin_emulator.realism import RateLimitHeaders, Realism, RealismName, TokenExpiryStyle, resolve_realism
 from bigin_emulator.routes.books import books_routes
@@ -38,6 +37,7 @@ from bigin_emulator.server.middleware import ASGIApp, EmulatorMiddleware
 from bigin_emulator.server.notifier import Notifier
 from bigin_emulator.server.transport import EmulatorTransport
 from bigin_emulator.state.books import BooksOrg
+from bigin_emulator.state.context import EmulatorConfig, EmulatorContext
 from bigin_emulator.state.metadata import MODULES
 from bigin_emulator.state.oauth import DEFAULT_SCOPE, OAuthConfig
 from bigin_emulator.state.state_io import export_state, import_state
@@ -122,14 +122,16 @@ class BiginEmulator:
         )
         config = EmulatorConfig(clock, page_token_ttl, api_domain, utc_offset, oauth, real)
         self.seed = seed
-        self.ctx = EmulatorContext(config, counters)
-        self.counters = self.ctx.counters
+        self.counters = counters if counters is not None else ServerCounters()
+        self.ctx = EmulatorContext(config, self.counters)
         # Notification channels; their POSTs go out through the notifier, never inside a write.
         self.watches = WatchRegistry(clock)
         self.notifier = Notifier()
         self.watches.sink = self.notifier.enqueue
         self.ctx.write_listeners.append(partial(announce_writes, self.watches))
-        self.books = BooksOrg(clock=clock, utc_offset=utc_offset)  # the Zoho Books side of seed 001
+        self.books = BooksOrg(
+            clock=clock, utc_offset=utc_offset
+        )  # the Zoho Books side of a Bigin-to-Books contact sync
         self.routes = build_app(
             self.ctx, [*watch_routes(self.ctx, self.watches), *books_routes(self.ctx, self.books)]
         )

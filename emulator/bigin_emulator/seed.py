@@ -53,7 +53,8 @@ CITIES = (
     ("Tokyo", "Japan", "+81"), ("Sydney", "Australia", "+61"), ("Berlin", "Germany", "+49"),
     ("Paris", "France", "+33"), ("Madrid", "Spain", "+34"), ("London", "United Kingdom", "+44"),
     ("Toronto", "Canada", "+1"), ("Austin", "United States", "+1"), ("Chicago", "United States", "+1"),
-    ("Sao Paulo", "Brazil", "+55"), ("Mexico City", "Mexico", "+52"), ("Dubai", "United Arab Emirates", "+971"),
+    ("Sao Paulo", "Brazil", "+55"), ("Mexico City", "Mexico", "+52"),
+    ("Dubai", "United Arab Emirates", "+971"),
 )  # fmt: skip
 TITLES = (
     "CEO", "CTO", "Founder", "Head of Sales", "Operations Manager", "Procurement Lead", "Account Manager",
@@ -158,14 +159,15 @@ class SeedGenerator:
         """``n`` records of the Pipelines module (deals).
 
         ``pipeline_id`` is written both as ``Layout`` (what real orgs need: the team pipeline is
-        a layout) and as ``Pipeline`` (what the reference's examples send).
+        a layout) and as ``Pipeline`` (the alias many scripts send, accepted on write).
         """
         if not stages:
             raise ValueError("deals() needs at least one stage")
         rng = self._rng("deals")
         for index in range(n):
+            company = self._company_name(rng.randrange(_NAME_COMBINATIONS))
             record: dict[str, Any] = {
-                "Deal_Name": f"{self._company_name(rng.randrange(_NAME_COMBINATIONS))} - {rng.choice(DEAL_KINDS)} #{index + 1}",
+                "Deal_Name": f"{company} - {rng.choice(DEAL_KINDS)} #{index + 1}",
                 "Amount": round(rng.uniform(500, 250_000), 2),
                 "Stage": rng.choice(stages),
                 "Closing_Date": (_BASE_DATE + dt.timedelta(days=rng.randrange(365))).isoformat(),

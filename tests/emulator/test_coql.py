@@ -41,7 +41,8 @@ async def test_select_where_order_limit(api: httpx.AsyncClient, deals: list[str]
     response = await api.post(
         COQL,
         json={
-            "select_query": "SELECT Deal_Name FROM Pipelines WHERE Amount >= 100 ORDER BY Deal_Name ASC LIMIT 2"
+            "select_query": "SELECT Deal_Name FROM Pipelines WHERE Amount >= 100"
+            " ORDER BY Deal_Name ASC LIMIT 2"
         },
     )
     body = response.json()
@@ -135,7 +136,7 @@ def test_quotes_in_strings() -> None:
     query = parse_coql(
         "select Last_Name from Contacts where Last_Name = 'O''Brien' or Last_Name = 'D\\'Arcy'"
     )
-    assert "Last_Name" in query.referenced_fields()
+    assert "Last_Name" in query.fields_used()
 
 
 async def test_reference_alias_in_where(api: httpx.AsyncClient, emulator: BiginEmulator) -> None:

@@ -71,7 +71,10 @@ def test_importing_the_package_loads_neither_uvicorn_nor_starlette() -> None:
 
 
 def test_building_an_emulator_does_not_load_uvicorn() -> None:
-    code = "import sys; from bigin_emulator import BiginEmulator; BiginEmulator(); assert 'uvicorn' not in sys.modules"
+    code = (
+        "import sys; from bigin_emulator import BiginEmulator; BiginEmulator(); "
+        "assert 'uvicorn' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

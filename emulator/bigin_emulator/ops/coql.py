@@ -56,7 +56,7 @@ class Query:
     limit: int
     offset: int
 
-    def referenced_fields(self) -> set[str]:
+    def fields_used(self) -> set[str]:
         names = set(self.fields) | {f for f, _ in self.order_by}
         stack: list[Expr] = [self.where] if self.where is not None else []
         while stack:

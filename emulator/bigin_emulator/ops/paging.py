@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bigin_emulator.context import EmulatorContext
 from bigin_emulator.ops.wire import ApiError
+from bigin_emulator.state.context import EmulatorContext
 from bigin_emulator.state.sorting import RecordKey, SortedView, restore_key
 
 __all__ = ["MAX_PER_PAGE", "PAGE_LIMIT", "Cursor", "Page", "PageParams", "paginate", "parse_page_params"]
@@ -124,7 +124,8 @@ def paginate(
             raise ApiError(
                 400,
                 "DISCRETE_PAGINATION_LIMIT_EXCEEDED",
-                f"page and per_page reach only the first {PAGE_LIMIT} records; use page_token to read further",
+                f"page and per_page reach only the first {PAGE_LIMIT} records; "
+                "use page_token to read further",
                 {"limit": PAGE_LIMIT},
             )
         size = min(params.per_page, PAGE_LIMIT - offset)

@@ -6,7 +6,7 @@ silently; ``$``-prefixed system fields can be requested. A full record (no ``fie
 returns it) carries every used field, the module's extra null keys and the system keys.
 
 Values computed on read rather than stored: lookup names (a renamed company shows its new name on
-its contacts), the reference's alias keys (``Related_To``, ``Company_Name``, ``Pipeline``,
+its contacts), the field aliases accepted on write (``Related_To``, ``Company_Name``, ``Pipeline``,
 ``Expected_Close_Date``) and the constant system keys.
 """
 

@@ -1,8 +1,8 @@
 """Turn one written record (as a client sends it) into the changes the store applies, or refuse it.
 
-This is where Zoho's write rules live: aliases the reference uses (``Company_Name`` for
+This is where Zoho's write rules live: field aliases accepted on write (``Company_Name`` for
 ``Account_Name``, ``Related_To`` for ``What_Id``, ``Pipeline``/``Expected_Close_Date`` on deals),
-lookups resolved to ``{"name", "id"}`` from the referenced record (a missing id is INVALID_DATA),
+lookups resolved to ``{"name", "id"}`` from the looked-up record (a missing id is INVALID_DATA),
 an Owner that must be a user, tags created on first use, a deal's stage checked against its team
 pipeline, mandatory fields. Unknown fields are kept verbatim. Refusals raise ``RecordRejected``
 carrying the per-record error entry; nothing is written until the caller commits.
@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bigin_emulator.context import EmulatorContext
 from bigin_emulator.ops.validation import FieldError, coerce_value, plain_text_limit
 from bigin_emulator.ops.wire import record_error
+from bigin_emulator.state.context import EmulatorContext
 from bigin_emulator.state.metadata import ANY_MODULE, LAYOUT_LOOKUP, FieldSpec, ModuleSpec, display_value
 from bigin_emulator.state.org_data import USERS
 from bigin_emulator.state.pipelines import TeamPipeline
@@ -192,7 +192,7 @@ class RecordPreparer:
         user = next((u for u in USERS if u.id == user_id and u.active), None)
         if user is None:
             raise FieldError(name, expected_data_type="ownerlookup")
-        return user.reference()
+        return user.lookup()
 
     def _tags(self, spec: ModuleSpec, value: Any) -> list[dict[str, Any]]:
         if value is None:

@@ -16,7 +16,7 @@ _ACTIVITY_PARENTS = ("Contacts", "Accounts", "Pipelines", "Products")
 _NOTE_PARENTS = ("Contacts", "Accounts", "Pipelines", "Products", "Tasks", "Events", "Calls")
 
 # (parent module, related list) -> lookups on the related module that point at the parent
-_BACK_REFERENCES: dict[tuple[str, str], tuple[str, ...]] = {
+_BACK_LOOKUPS: dict[tuple[str, str], tuple[str, ...]] = {
     ("Accounts", "Contacts"): ("Account_Name",),
     ("Accounts", "Pipelines"): ("Account_Name",),
     ("Contacts", "Pipelines"): ("Contact_Name",),
@@ -27,14 +27,14 @@ _BACK_REFERENCES: dict[tuple[str, str], tuple[str, ...]] = {
         for activity in ("Tasks", "Events", "Calls")
     },
 }
-_BACK_REFERENCES[("Contacts", "Tasks")] = ("What_Id", "Contact_Name")
-_BACK_REFERENCES[("Contacts", "Events")] = ("What_Id", "Contact_Name")
-_BACK_REFERENCES[("Contacts", "Calls")] = ("What_Id", "Contact_Name")
+_BACK_LOOKUPS[("Contacts", "Tasks")] = ("What_Id", "Contact_Name")
+_BACK_LOOKUPS[("Contacts", "Events")] = ("What_Id", "Contact_Name")
+_BACK_LOOKUPS[("Contacts", "Calls")] = ("What_Id", "Contact_Name")
 
 
 def _related_lists() -> dict[str, tuple[str, ...]]:
     """Every related list name per parent module (for ``settings/related_lists`` and 400s)."""
-    pairs = list(_BACK_REFERENCES)
+    pairs = list(_BACK_LOOKUPS)
     for pair in LINKABLE:
         first, second = sorted(pair)
         pairs += [(first, second), (second, first)]
@@ -57,7 +57,7 @@ def related_ids(store: Store, module: str, record_id: str, related: str) -> list
     """Ids of the ``related`` records of one record, oldest first."""
     found: dict[str, None] = {}
     table = store.table(related)
-    for lookup in _BACK_REFERENCES.get((module, related), ()):
+    for lookup in _BACK_LOOKUPS.get((module, related), ()):
         for rid in table.find_equal(lookup, record_id):
             found[rid] = None
     if is_linkable(module, related):

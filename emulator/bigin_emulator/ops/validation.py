@@ -2,7 +2,7 @@
 
 A wrong type is Zoho's per-record ``INVALID_DATA`` with ``expected_data_type`` in the details; a
 too-long text is ``INVALID_DATA`` with ``maximum_length``. Accepted values are returned in the
-stored form: datetimes are normalised to the org's offset without fractions (the reference sends
+stored form: datetimes are normalised to the org's offset without fractions (clients often send
 ``...Z``, Zoho shows ``+00:00``), bigint numbers become strings as Zoho shows them.
 """
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
-from bigin_emulator.context import EmulatorContext
 from bigin_emulator.ops.record_input import Prepared, RecordPreparer, RecordRejected
 from bigin_emulator.ops.wire import record_error
+from bigin_emulator.state.context import EmulatorContext
 from bigin_emulator.state.metadata import ANY_MODULE, MODULES, ModuleSpec
 from bigin_emulator.state.org_data import current_user
 from bigin_emulator.state.store import Record
@@ -44,7 +44,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
 
 _NO_DEFAULTS: dict[str, Any] = {}
 
-# (module, lookup field) pairs whose referenced record's deletion deletes the record too.
+# (module, lookup field) pairs whose looked-up record's deletion deletes the record too.
 _CASCADES = frozenset({("Contacts", "Account_Name"), ("Notes", "Parent_Id")})
 
 
@@ -201,7 +201,7 @@ class RecordWriter:
         if prepared.new_company is not None:
             changes["Account_Name"] = self._new_company(prepared.new_company)
         now = self.ctx.now_iso()
-        user = current_user().reference()
+        user = current_user().lookup()
         record: Record = {"id": store.ids.next()}
         fields = spec.by_name
         if "Tag" in fields:
@@ -227,7 +227,7 @@ class RecordWriter:
         if prepared.new_company is not None:
             prepared.changes["Account_Name"] = self._new_company(prepared.new_company)
         updated = {**record, **prepared.changes}
-        updated["Modified_By"] = current_user().reference()
+        updated["Modified_By"] = current_user().lookup()
         updated["Modified_Time"] = self.ctx.now_iso()
         if spec.field("Last_Activity_Time") is not None:
             updated["Last_Activity_Time"] = updated["Modified_Time"]
@@ -247,5 +247,5 @@ class RecordWriter:
 
 
 def _short_user(user: Any) -> Any:
-    """A stored user reference as write results show it: ``{name, id}``."""
+    """A stored user as write results show it: ``{name, id}``."""
     return {"name": user.get("name"), "id": user.get("id")} if isinstance(user, dict) else user

@@ -5,7 +5,8 @@ on Zoho. Books answers in its own dialect: ``{"code": 0, "message": ..., "contac
 on success; ``{"code": <non-zero>, "message"}`` on failure (57 with HTTP 401 for a refused token,
 1002 for an unknown contact, 3062 for a duplicate name). With the ``check_scopes`` switch a valid
 token without a ``ZohoBooks.`` scope gets the same 57 with HTTP 401, as Books answers a token
-consented for Bigin only. ``organization_id`` is required on every call. Bodies are JSON, or the older form field ``JSONString`` that seed 001's Deluge sends.
+consented for Bigin only. ``organization_id`` is required on every call. Bodies are JSON, or
+the older form field ``JSONString`` that Zoho's own scripted integrations send.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bigin_emulator.context import EmulatorContext
 from bigin_emulator.ops.wire import json_response
-from bigin_emulator.server.auth_gate import access_token
+from bigin_emulator.routes.http_input import access_token
 from bigin_emulator.state.books import BooksOrg, BooksRefusal
+from bigin_emulator.state.context import EmulatorContext
 
 __all__ = ["books_routes"]
 

@@ -15,12 +15,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bigin_emulator.context import EmulatorContext
 from bigin_emulator.ops.comparisons import candidates
 from bigin_emulator.ops.coql import BoolOp, CoqlError, Expr, Query, matches_where, parse_coql
 from bigin_emulator.ops.projection import Projector
 from bigin_emulator.ops.wire import ApiError, json_response, no_content
 from bigin_emulator.routes.http_input import read_json
+from bigin_emulator.state.context import EmulatorContext
 from bigin_emulator.state.metadata import ModuleSpec, get_module
 from bigin_emulator.state.sorting import value_key
 from bigin_emulator.state.store import Record, Store, Table
@@ -29,7 +29,7 @@ __all__ = ["coql_routes"]
 
 
 def _check_fields(query: Query, spec: ModuleSpec, table: Table) -> None:
-    for name in query.referenced_fields():
+    for name in query.fields_used():
         head, dot, _ = name.partition(".")
         head = spec.aliases.get(head, head)
         known = head == "id" or head in spec.by_name or head in table.custom_fields
@@ -117,7 +117,7 @@ def _sort_key(field: str) -> Callable[[Record], Any]:
 
 
 def _canonical(expr: Expr, spec: ModuleSpec) -> Expr:
-    """The WHERE with the reference's alias fields (``Related_To.id``) renamed to Zoho's."""
+    """The WHERE with field aliases (``Related_To.id``) renamed to Zoho's."""
     if isinstance(expr, BoolOp):
         return BoolOp(expr.operator, _canonical(expr.left, spec), _canonical(expr.right, spec))
     head, dot, tail = expr.field.partition(".")

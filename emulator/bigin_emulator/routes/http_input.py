@@ -14,12 +14,30 @@ from typing import Any
 from starlette.requests import Request
 
 from bigin_emulator.ops.wire import ApiError
-from bigin_emulator.server.middleware import DECODED_BODY_KEY
 from bigin_emulator.state.metadata import ModuleSpec, get_module
 
-__all__ = ["MAX_WRITE_RECORDS", "id_list", "module_spec", "read_json", "write_items", "write_status"]
+__all__ = [
+    "DECODED_BODY_KEY",
+    "MAX_WRITE_RECORDS",
+    "access_token",
+    "id_list",
+    "module_spec",
+    "read_json",
+    "write_items",
+    "write_status",
+]
 
 MAX_WRITE_RECORDS = 100
+# Where the server's middleware leaves a write body it decoded to count credits, so that
+# ``read_json`` does not decode the same bytes a second time.
+DECODED_BODY_KEY = "bigin_emulator.decoded_body"
+AUTH_SCHEME = "zoho-oauthtoken"
+
+
+def access_token(headers: Any) -> str:
+    """The token of an ``Authorization: Zoho-oauthtoken <token>`` header ("" without one)."""
+    scheme, _, token = str(headers.get("authorization", "")).strip().partition(" ")
+    return token.strip() if scheme.lower() == AUTH_SCHEME else ""
 
 
 def module_spec(name: str) -> ModuleSpec:

@@ -1,8 +1,8 @@
 """Zoho Accounts at the emulator's own address: ``/oauth/v2/token``, ``/token/revoke``, ``/auth``.
 
 Parameters are read from the form body (parsed here: no multipart dependency) and the query
-string alike (the reference's JavaScript
-sends the refresh grant as query parameters with an empty body). ``api_domain`` in a token answer
+string alike (some clients
+send the refresh grant as query parameters with an empty body). ``api_domain`` in a token answer
 is the configured one, else the base URL the request came in on, so a client that trusts it (as it
 should, bigin-api.md "Hosts") keeps talking to the emulator.
 """
@@ -15,8 +15,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from bigin_emulator.context import EmulatorContext
 from bigin_emulator.ops.wire import json_response
+from bigin_emulator.state.context import EmulatorContext
 from bigin_emulator.state.oauth import OAuthError
 
 __all__ = ["oauth_routes"]

@@ -1,9 +1,9 @@
-"""The reference's ``/settings/pipelines`` resource: list, get, create, update, delete.
+"""``/settings/pipelines``, as the SDK's ``bigin.pipelines`` calls it: list, get, create, update, delete.
 
 Answers ``{"pipelines": [{id, display_value, default, maps: [stages]}]}``. Zoho has no such
 endpoint (team pipelines are layouts and cannot be created through its API); the emulator serves
-it so the reference's examples run, backed by the same registry as the Pipelines layouts. Write
-results use Zoho's per-entry shape under the ``pipelines`` key. A pipeline that still holds deals,
+it so ``bigin.pipelines`` runs against it, backed by the same registry as the Pipelines layouts.
+Write results use Zoho's per-entry shape under the ``pipelines`` key. A pipeline that still holds deals,
 or the default pipeline, cannot be deleted.
 """
 
@@ -15,10 +15,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bigin_emulator.context import EmulatorContext
 from bigin_emulator.ops.wire import ApiError, json_response, no_content
 from bigin_emulator.routes import convertors  # noqa: F401  (registers the path convertors used below)
 from bigin_emulator.routes.http_input import read_json, write_items
+from bigin_emulator.state.context import EmulatorContext
 from bigin_emulator.state.pipelines import TeamPipeline
 
 __all__ = ["pipeline_routes"]

@@ -19,15 +19,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bigin_emulator.context import EmulatorContext
 from bigin_emulator.ops.criteria import Condition, CriteriaError, CriteriaNode, Group, matches, parse_criteria
 from bigin_emulator.ops.paging import PAGE_LIMIT, Page, PageParams, parse_page_params, search_info
 from bigin_emulator.ops.projection import Projector, parse_fields
 from bigin_emulator.ops.wire import ApiError, json_response, no_content
 from bigin_emulator.routes import convertors  # noqa: F401  (registers the path convertors used below)
-from bigin_emulator.routes.http_input import module_spec
+from bigin_emulator.routes.http_input import access_token, module_spec
 from bigin_emulator.routes.records import sortable_fields
-from bigin_emulator.server.auth_gate import access_token
+from bigin_emulator.state.context import EmulatorContext
 from bigin_emulator.state.metadata import ModuleSpec
 from bigin_emulator.state.search_index import LaggingIndex
 from bigin_emulator.state.sorting import record_key
@@ -44,7 +43,7 @@ Predicate = Callable[[Record], bool]
 
 
 def _resolve_aliases(node: CriteriaNode, spec: ModuleSpec, table: Table) -> CriteriaNode:
-    """Check every criteria field exists and map the reference's aliases (``Related_To.id``)."""
+    """Check every criteria field exists and map field aliases (``Related_To.id`` for ``What_Id.id``)."""
     if isinstance(node, Group):
         return Group(node.operator, tuple(_resolve_aliases(child, spec, table) for child in node.children))
     head, dot, tail = node.field.partition(".")

@@ -10,10 +10,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bigin_emulator.context import EmulatorContext
 from bigin_emulator.ops.related import RELATED_LISTS
 from bigin_emulator.ops.wire import ApiError, json_response, no_content
 from bigin_emulator.routes.http_input import module_spec
+from bigin_emulator.state.context import EmulatorContext
 from bigin_emulator.state.ids import static_id
 from bigin_emulator.state.metadata import ModuleSpec, get_module
 from bigin_emulator.state.settings_payloads import field_body, layout_bodies, module_bodies

@@ -13,7 +13,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bigin_emulator.context import EmulatorContext
 from bigin_emulator.ops.wire import ApiError, json_response, record_error
 from bigin_emulator.ops.writes import RecordWriter
 from bigin_emulator.routes import convertors  # noqa: F401  (registers the path convertors used below)
@@ -25,6 +24,7 @@ from bigin_emulator.routes.http_input import (
     write_items,
     write_status,
 )
+from bigin_emulator.state.context import EmulatorContext
 from bigin_emulator.state.metadata import ModuleSpec, get_module
 from bigin_emulator.state.org_data import USERS
 from bigin_emulator.state.tags import Tag, tag_names
@@ -35,7 +35,7 @@ MAX_TAGS_PER_CALL = 10
 
 
 def _tag_body(tag: Tag) -> dict[str, Any]:
-    admin = USERS[0].short_reference()
+    admin = USERS[0].short_lookup()
     return {
         "id": tag.id,
         "name": tag.name,

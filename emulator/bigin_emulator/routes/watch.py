@@ -19,9 +19,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bigin_emulator.context import EmulatorContext
 from bigin_emulator.ops.wire import ApiError, json_response, no_content, record_error
 from bigin_emulator.routes.http_input import id_list, read_json, write_items, write_status
+from bigin_emulator.state.context import EmulatorContext
 from bigin_emulator.state.metadata import get_module
 from bigin_emulator.state.watches import ACTIONS, DEFAULT_LIFETIME, MAX_LIFETIME, Channel, WatchRegistry
 

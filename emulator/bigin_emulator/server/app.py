@@ -18,7 +18,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from bigin_emulator.context import EmulatorContext
 from bigin_emulator.ops.wire import ApiError
 from bigin_emulator.routes.coql import coql_routes
 from bigin_emulator.routes.oauth import oauth_routes
@@ -30,6 +29,7 @@ from bigin_emulator.routes.search import search_routes
 from bigin_emulator.routes.settings import settings_routes
 from bigin_emulator.routes.tags import tag_routes
 from bigin_emulator.server.auth_gate import AuthGate
+from bigin_emulator.state.context import EmulatorContext
 
 __all__ = ["build_app"]
 

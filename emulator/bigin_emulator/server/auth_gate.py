@@ -12,22 +12,15 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from bigin_emulator.ops.wire import ApiError
+from bigin_emulator.routes.http_input import AUTH_SCHEME
 from bigin_emulator.state.oauth import TokenAuthority
 
-__all__ = ["AuthGate", "access_token"]
+__all__ = ["AuthGate"]
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-SCHEME = "zoho-oauthtoken"
-
-
-def access_token(headers: Any) -> str:
-    """The token of an ``Authorization: Zoho-oauthtoken <token>`` header ("" without one)."""
-    scheme, _, token = str(headers.get("authorization", "")).strip().partition(" ")
-    return token.strip() if scheme.lower() == SCHEME else ""
 
 
 class AuthGate:
@@ -48,7 +41,7 @@ class AuthGate:
         if header is None or not header.strip():
             return ApiError(401, "AUTHENTICATION_FAILURE")
         scheme, _, token = header.decode("latin-1").strip().partition(" ")
-        if scheme.lower() != SCHEME:
+        if scheme.lower() != AUTH_SCHEME:
             return ApiError(
                 400,
                 "INVALID_REQUEST",

@@ -39,12 +39,12 @@ import anyio
 import httpx
 
 from bigin_emulator.realism import RateLimitHeaders
+from bigin_emulator.routes.http_input import DECODED_BODY_KEY
 from bigin_emulator.server.counters import RollingWindow, ServerCounters, route_key
 from bigin_emulator.server.faults import Fault, FaultInjector, FaultPlan, ServerLimits
 
 __all__ = [
     "ASGIApp",
-    "DECODED_BODY_KEY",
     "ConnectionDropped",
     "EmulatorMiddleware",
     "Message",
@@ -75,11 +75,6 @@ class ConnectionDropped(httpx.RemoteProtocolError):
     Subclassing httpx's own error means an in-process client sees the same exception type as a
     client whose socket was closed, whatever transport it uses.
     """
-
-
-# Where the middleware leaves a write body it decoded to count credits, so that the routes
-# (``http_input.read_json``) do not decode the same bytes a second time.
-DECODED_BODY_KEY = "bigin_emulator.decoded_body"
 
 
 def credit_cost(method: str, query_string: bytes, body: bytes | None) -> int:
@@ -226,8 +221,8 @@ class EmulatorMiddleware:
     """Pure ASGI middleware giving the emulator Zoho's limits and a network's failures.
 
     ``clock`` (monotonic seconds) times the rolling windows and can be faked in tests;
-    ``wall_clock`` only turns instants into the Unix time of ``X-RateLimit-Reset``, which the
-    reference documents as an epoch timestamp. ``bare_429s`` and ``rate_limit_headers`` say how
+    ``wall_clock`` only turns instants into the Unix time of ``X-RateLimit-Reset``, which Zoho
+    documents as an epoch timestamp. ``bare_429s`` and ``rate_limit_headers`` say how
     much the headers tell (see the module docstring).
     """
 

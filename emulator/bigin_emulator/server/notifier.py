@@ -26,9 +26,9 @@ from typing import Any
 import anyio
 import httpx
 
-from bigin_async._tasks import unwrapping_task_group
 from bigin_emulator.server.middleware import ASGIApp
-from bigin_emulator.state.watches import Delivery
+from bigin_emulator.server.tasks import unwrapping_task_group
+from bigin_emulator.state.watches import Delivery, hide_url_secrets
 
 __all__ = ["DeliveryCounters", "DeliveryRecord", "Notifier"]
 
@@ -209,6 +209,7 @@ class Notifier:
     async def _deliver(self, http: httpx.AsyncClient, delivery: Delivery) -> DeliveryRecord:
         counters = self.counters
         status: int | None = None
+        shown = hide_url_secrets(delivery.url)  # log lines never show a ``?token=``
         for attempt in range(1, self.max_attempts + 1):
             if attempt > 1:
                 counters.retried += 1
@@ -219,14 +220,14 @@ class Notifier:
             except httpx.HTTPError as exc:
                 name = type(exc).__name__
                 counters.errors[name] = counters.errors.get(name, 0) + 1
-                logger.info("notification to %s failed (%s), attempt %d", delivery.url, name, attempt)
+                logger.info("notification to %s failed (%s), attempt %d", shown, name, attempt)
                 continue
             status = response.status_code
             counters.by_status[status] = counters.by_status.get(status, 0) + 1
             if 200 <= status < 300:
                 counters.delivered += 1
                 return DeliveryRecord(delivery, attempt, True, status)
-            logger.info("notification to %s answered %d, attempt %d", delivery.url, status, attempt)
+            logger.info("notification to %s answered %d, attempt %d", shown, status, attempt)
         counters.failed += 1
-        logger.warning("gave up on a notification to %s after %d attempts", delivery.url, self.max_attempts)
+        logger.warning("gave up on a notification to %s after %d attempts", shown, self.max_attempts)
         return DeliveryRecord(delivery, self.max_attempts, False, status)

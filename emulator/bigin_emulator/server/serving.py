@@ -26,8 +26,8 @@ from typing import Any, Literal
 
 import anyio
 
-from bigin_async._tasks import unwrapping_task_group
 from bigin_emulator.server.middleware import ASGIApp, ConnectionDropped
+from bigin_emulator.server.tasks import unwrapping_task_group
 
 __all__ = ["ConnectionDropLogFilter", "serve"]
 

@@ -1,4 +1,5 @@
-"""A Zoho Books organization's contacts, in memory: the other end of seed 001's sync.
+"""A Zoho Books organization's contacts, in memory: the other end of a
+Bigin-to-Books contact sync.
 
 Rules kept from Books (shapes from recorded Books responses, ``create-contact``/``list-contacts``
 of Nango's zoho-books templates): ids are 18-digit strings; ``contact_name`` is required and

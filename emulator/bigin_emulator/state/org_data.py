@@ -30,11 +30,11 @@ class User:
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
 
-    def reference(self) -> dict[str, str]:
+    def lookup(self) -> dict[str, str]:
         """How a record shows its Owner/Created_By/Modified_By: ``{name, id, email}``."""
         return {"name": self.full_name, "id": self.id, "email": self.email}
 
-    def short_reference(self) -> dict[str, str]:
+    def short_lookup(self) -> dict[str, str]:
         """How a write result's details show a user: ``{name, id}``."""
         return {"name": self.full_name, "id": self.id}
 
@@ -75,7 +75,7 @@ def user_body(user: User, created_time: str) -> dict[str, Any]:
         "time_format": "hh:mm a",
         "offset": 0,
         "profile": profile,
-        "created_by": admin.short_reference(),
+        "created_by": admin.short_lookup(),
         "zuid": str(90000000 + int(user.id[-3:])),
         "full_name": user.full_name,
         "phone": None,
@@ -99,7 +99,7 @@ def user_body(user: User, created_time: str) -> dict[str, Any]:
         "personal_account": False,
         "Isonline": False,
         "default_tab_group": "0",
-        "Modified_By": admin.short_reference(),
+        "Modified_By": admin.short_lookup(),
         "street": None,
         "$current_shift": None,
         "alias": None,

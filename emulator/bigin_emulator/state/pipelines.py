@@ -1,10 +1,10 @@
 """Team pipelines and their stages: one source for ``/settings/pipelines`` and the Pipelines layouts.
 
 Zoho models a team pipeline as a layout of the Pipelines module (the layout id is the pipeline id,
-``Sub_Pipeline`` and ``Stage`` are picklists in its sections); the reference documents a
-``/settings/pipelines`` resource with ``maps`` of stages. Both views are rendered here from the same
-``TeamPipeline`` objects, so creating a pipeline through the reference's endpoint makes a layout,
-and a deal's ``Stage`` is checked against the stages of the pipeline it sits in.
+``Sub_Pipeline`` and ``Stage`` are picklists in its sections); the SDK's ``bigin.pipelines`` also
+speaks a ``/settings/pipelines`` resource with ``maps`` of stages. Both views are rendered here
+from the same ``TeamPipeline`` objects, so creating a pipeline through that endpoint makes a
+layout, and a deal's ``Stage`` is checked against the stages of the pipeline it sits in.
 """
 
 from __future__ import annotations

@@ -88,7 +88,7 @@ def _module_body(
     modified_time: str,
     **extra: Any,
 ) -> dict[str, Any]:
-    admin = USERS[0].short_reference()
+    admin = USERS[0].short_lookup()
     api_supported = extra.get("api_supported", True)
     return {
         "has_more_profiles": False,
@@ -274,7 +274,7 @@ def field_body(spec: ModuleSpec, field: FieldSpec, pipelines: list[TeamPipeline]
 def _layout_body(
     layout_id: str, name: str, fields: list[dict[str, Any]], created_time: str
 ) -> dict[str, Any]:
-    admin = USERS[0].short_reference()
+    admin = USERS[0].short_lookup()
     return {
         "id": layout_id,
         "name": name,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bigin_emulator.context import EmulatorContext
+from bigin_emulator.state.context import EmulatorContext
 
 __all__ = ["STATE_VERSION", "export_state", "import_state"]
 

@@ -1,7 +1,8 @@
 """The org's tags, per module, as ``/settings/tags`` shows them and records carry them.
 
-Records read tags as ``[{"name", "id", "color_code"}]``; writers send ``[{"name"}]`` or, like the
-reference, plain strings. A tag named for the first time is created on the fly, as Bigin does.
+Records read tags as ``[{"name", "id", "color_code"}]``; writers send ``[{"name"}]`` or plain
+strings (``["VIP"]``), which Bigin accepts too. A tag named for the first time is created on the
+fly, as Bigin does.
 """
 
 from __future__ import annotations

@@ -14,12 +14,11 @@ emulator's ``Notifier``) delivers them, so a write never waits for a webhook.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
-from urllib.parse import parse_qsl, urlsplit
-
-from bigin_async._redact import redact_url
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 __all__ = [
     "ACTIONS",
@@ -30,6 +29,7 @@ __all__ = [
     "Operation",
     "WatchRegistry",
     "announce_writes",
+    "hide_url_secrets",
 ]
 
 Operation = Literal["insert", "update", "delete"]
@@ -41,13 +41,34 @@ DEFAULT_LIFETIME = 2 * 3600.0
 MAX_LIFETIME = 86_400.0
 
 
+HIDDEN = "***"
+# Query parameters whose value is a secret: a channel's ``?token=``, a signed hook's ``?key=``.
+_SECRET_PARAM = re.compile(r"token|secret|password|passwd|signature|sig$|key$|auth", re.IGNORECASE)
+
+
+def hide_url_secrets(url: str) -> str:
+    """``url`` with the values of secret-looking query parameters replaced by ``***``.
+
+    A notify URL often carries the channel's token (``https://hooks.example/in?token=...``); the
+    emulator shows such URLs in reprs and log lines, and neither may show the token.
+    """
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    pairs = [
+        (key, HIDDEN if _SECRET_PARAM.search(key) else value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return urlunsplit(parts._replace(query=urlencode(pairs, safe="*,")))
+
+
 def _redacted_repr(self: Any) -> str:
     """The dataclass repr without the channel's token: not its field, not in a ``?token=`` of a URL."""
     shown = []
     for spec in fields(self):
         if spec.repr:
             value = getattr(self, spec.name)
-            shown.append(f"{spec.name}={redact_url(value) if spec.name in _URL_FIELDS else value!r}")
+            shown.append(f"{spec.name}={hide_url_secrets(value) if spec.name in _URL_FIELDS else value!r}")
     return f"{type(self).__name__}({', '.join(shown)})"
 
 

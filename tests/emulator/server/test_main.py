@@ -10,14 +10,14 @@ import anyio
 import httpx
 import pytest
 
-from bigin_emulator.__main__ import build_parser, faults_from, limits_from, run
+from bigin_emulator.cli import build_emulator, faults_from, limits_from, parse_args, run
 from bigin_emulator.server.faults import FaultPlan, ServerLimits
 from bigin_emulator.server.middleware import EmulatorMiddleware
 from tests.helpers.emulator_server import RecordingApp
 
 
 def test_options_become_limits_and_faults() -> None:
-    args = build_parser().parse_args(
+    args = parse_args(
         [
             "--seed", "5", "--latency", "0.01,0.2", "--max-concurrency", "10", "--per-minute", "100",
             "--daily-credits", "5000", "--faults", "error_500=0.01, drop_after=0.02", "--slow-seconds", "9",
@@ -30,23 +30,21 @@ def test_options_become_limits_and_faults() -> None:
 
 
 def test_defaults_are_limit_free_and_fault_free() -> None:
-    args = build_parser().parse_args([])
+    args = parse_args([])
     assert (args.port, args.seed_records) == (8787, 1000)
     assert limits_from(args) == ServerLimits()
     assert faults_from(args).total_rate == 0
 
 
 def test_realism_option_builds_a_zoho_emulator() -> None:
-    from bigin_emulator.__main__ import _build_emulator
-
-    args = build_parser().parse_args(["--realism", "zoho", "--seed-records", "0"])
-    emulator = _build_emulator(args, limits_from(args), faults_from(args))
+    args = parse_args(["--realism", "zoho", "--seed-records", "0"])
+    emulator = build_emulator(args, limits_from(args), faults_from(args))
     assert emulator.realism.bare_429s and emulator.realism.hang_up_after == 7
     assert emulator.middleware.limits.max_concurrency == 10  # Zoho's cap, as --max-concurrency was not given
-    kind = build_parser().parse_args(["--seed-records", "0"])
-    assert _build_emulator(kind, limits_from(kind), faults_from(kind)).realism.bare_429s is False
+    kind = parse_args(["--seed-records", "0"])
+    assert build_emulator(kind, limits_from(kind), faults_from(kind)).realism.bare_429s is False
     with pytest.raises(SystemExit):
-        build_parser().parse_args(["--realism", "harsh"])
+        parse_args(["--realism", "harsh"])
 
 
 @pytest.mark.parametrize(
@@ -54,7 +52,7 @@ def test_realism_option_builds_a_zoho_emulator() -> None:
 )
 def test_bad_options_are_refused(option: list[str]) -> None:
     with pytest.raises(SystemExit):
-        build_parser().parse_args(option)
+        parse_args(option)
 
 
 class _FakeEmulator:
@@ -71,7 +69,7 @@ class _FakeEmulator:
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_run_serves_and_prints_how_to_connect() -> None:
-    args = build_parser().parse_args(["--port", "0", "--per-minute", "50"])
+    args = parse_args(["--port", "0", "--per-minute", "50"])
     built: list[Any] = []
 
     def build(options: argparse.Namespace, limits: ServerLimits, faults: FaultPlan) -> _FakeEmulator:

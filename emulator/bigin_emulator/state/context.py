@@ -10,10 +10,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from bigin_emulator.realism import Realism
-from bigin_emulator.server.counters import ServerCounters
 from bigin_emulator.state.ids import format_datetime
 from bigin_emulator.state.oauth import OAuthConfig, TokenAuthority
 from bigin_emulator.state.pipelines import PipelineRegistry
@@ -21,11 +20,20 @@ from bigin_emulator.state.search_index import LaggingIndex
 from bigin_emulator.state.store import Store
 from bigin_emulator.state.tags import TagRegistry
 
-__all__ = ["EmulatorConfig", "EmulatorContext", "WriteListener"]
+__all__ = ["EmulatorConfig", "EmulatorContext", "RefreshCounter", "WriteListener"]
 
 # (module, operation, the items sent, their result entries); operation is one of
 # "insert", "update", "upsert", "delete" (for deletes the items are the ids).
 WriteListener = Callable[[str, str, Sequence[Any], Sequence[dict[str, Any]]], None]
+
+
+class RefreshCounter(Protocol):
+    """Where the token route counts refresh grants: the server's ``ServerCounters``.
+
+    A protocol, so the org's state does not depend on the server that counts its traffic.
+    """
+
+    def refresh(self) -> None: ...
 
 
 @dataclass
@@ -46,10 +54,10 @@ class EmulatorConfig:
 class EmulatorContext:
     """The state of one emulated org."""
 
-    def __init__(self, config: EmulatorConfig, counters: ServerCounters | None = None) -> None:
+    def __init__(self, config: EmulatorConfig, counters: RefreshCounter) -> None:
         self.config = config
         self._last_formatted: tuple[int, timedelta, str] | None = None
-        self.counters = counters if counters is not None else ServerCounters()
+        self.counters = counters
         realism = config.realism
         # What search sees when its index lags writes; None (no cost on writes) without a lag.
         self.search_index = LaggingIndex(realism.search_lag, config.clock) if realism.search_lag > 0 else None
