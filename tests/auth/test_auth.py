@@ -27,7 +27,15 @@ from bigin_async import (
 )
 from bigin_async.auth import SCOPES, Token, TokenManager
 from bigin_async.errors import ServerError
-from tests.helpers.transport import API, SECRETS, TOKEN_URL, make_client, mock_token, token_body
+from tests.helpers.transport import (
+    API,
+    SECRET_STRINGS,
+    SECRETS,
+    TOKEN_URL,
+    make_client,
+    mock_token,
+    token_body,
+)
 
 
 @pytest.mark.parametrize(
@@ -52,7 +60,7 @@ async def test_oauth_errors_in_200_bodies_raise_with_the_likely_cause(
                 await bigin.request("GET", "/org")
         assert info.value.code == body["error"]
         assert api.call_count == 0  # nothing is sent without a token
-        for secret in SECRETS.values():
+        for secret in SECRET_STRINGS:
             assert secret not in str(info.value)
 
 
@@ -499,7 +507,7 @@ async def test_a_store_that_cannot_be_written_keeps_the_token_in_memory(
         assert token_route.call_count == 1
     warnings = [r for r in caplog.records if "token store" in r.getMessage()]
     assert len(warnings) == 1
-    for secret in [*SECRETS.values(), "1000.access-SECRET"]:
+    for secret in [*SECRET_STRINGS, "1000.access-SECRET"]:
         assert secret not in caplog.text
 
 
@@ -559,7 +567,7 @@ async def test_secrets_echoed_by_the_token_endpoint_never_reach_errors_or_logs(
     texts = [str(info.value), repr(info.value), str(info.value.details), str(info.value.headers), str(cached.value),
              repr(tokens), caplog.text]  # fmt: skip
     for text in texts:
-        for secret in SECRETS.values():
+        for secret in SECRET_STRINGS:
             assert secret not in text
     assert "bad request" in str(info.value)  # the rest of the description is kept
 

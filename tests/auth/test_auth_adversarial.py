@@ -23,7 +23,7 @@ from pydantic import SecretStr
 from bigin_async import AuthenticationError, BiginClient, FileTokenStore
 from bigin_async.auth import MemoryTokenStore, RefreshBlockedError, Token, TokenManager
 from tests.auth.test_auth import NOW, FakeAccounts, manager, ok
-from tests.helpers.transport import SECRETS, token_body
+from tests.helpers.transport import SECRET_STRINGS, SECRETS, token_body
 
 
 def _fresh_for(seconds: int) -> httpx.Response:
@@ -363,7 +363,7 @@ def test_the_clients_retry_backoff_reaches_the_token_manager() -> None:
 
 
 # -- no secret ever shows --------------------------------------------------------------------------
-SECRET_VALUES = (*SECRETS.values(), "1000.access-SECRET")
+SECRET_VALUES = (*SECRET_STRINGS, "1000.access-SECRET")
 
 
 def _assert_hidden(text: str) -> None:
@@ -433,13 +433,13 @@ async def test_no_failure_mode_shows_a_secret_in_its_error_or_logs(
             errors.append(exc)
         clock[0] += 1.0
     assert errors
-    for exc in errors:
+    for error in errors:
         assert (
-            isinstance(exc, AuthenticationError)
-            or "Connection" in type(exc).__name__
-            or "Error" in type(exc).__name__
+            isinstance(error, AuthenticationError)
+            or "Connection" in type(error).__name__
+            or "Error" in type(error).__name__
         )
-        for text in _error_texts(exc):
+        for text in _error_texts(error):
             _assert_hidden(text)
     for record in caplog.records:
         _assert_hidden(record.getMessage())

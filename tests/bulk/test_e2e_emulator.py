@@ -81,7 +81,7 @@ async def test_partial_update_failure_names_the_unknown_id() -> None:
         result = await bigin.contacts.bulk_update(changes)
     assert [o.status for o in result.outcomes] == ["success", "success", "error", "success", "success"]
     assert result.outcomes[2].code == "INVALID_DATA"
-    assert [emulator.store.table("Contacts").get(i)["Phone"] for i in ids] == [
+    assert [emulator.store.table("Contacts").records[i]["Phone"] for i in ids] == [
         "555-0",
         "555-1",
         "555-2",

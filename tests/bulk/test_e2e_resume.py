@@ -121,10 +121,10 @@ async def test_killed_import_resumed_with_its_journal_ends_like_a_clean_run(
 
     clean = BiginEmulator()
     async with clean.serve(port=0) as url:
-        done = await anyio.run_process(
+        finished = await anyio.run_process(
             import_argv(source, tmp_path / "clean.journal", url), check=False, env=clean_env()
         )
-        assert done.returncode == 0, done.stderr.decode()
+        assert finished.returncode == 0, finished.stderr.decode()
     assert upserts(clean) == CALLS
     assert store_contents(emulator) == store_contents(clean)
     assert len({record["Email"] for record in emulator.store.table("Contacts")}) == RECORDS

@@ -239,7 +239,7 @@ async def test_bad_inputs_refused_before_sending() -> None:
     sink = CountingSink()
     async with sink.client() as bigin:
         with pytest.raises(Exception, match="iterable of records"):
-            await bigin.contacts.bulk_create({"Last_Name": "x"})  # type: ignore[arg-type]
+            await bigin.contacts.bulk_create({"Last_Name": "x"})  # a dict is not an iterable of records
         with pytest.raises(Exception, match="batch_size"):
             await bigin.contacts.bulk_create(contacts(1), batch_size=101)
         empty = await bigin.contacts.bulk_create([])

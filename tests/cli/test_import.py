@@ -131,7 +131,7 @@ async def test_update_mode_needs_ids_and_reports_rows_without_one(tmp_path: Path
     run = await bigin(emulator, "import", "Contacts", str(source), "--mode", "update")
     assert run.code == 1
     assert [r["status"] for r in read_results(tmp_path / "u.results.csv")] == ["success", "error", "success"]
-    assert [emulator.store.table("Contacts").get(i)["Phone"] for i in ids] == ["555-1", "555-3"]
+    assert [emulator.store.table("Contacts").records[i]["Phone"] for i in ids] == ["555-1", "555-3"]
 
 
 async def test_usage_errors_exit_2_before_anything_is_sent(tmp_path: Path) -> None:

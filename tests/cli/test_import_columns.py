@@ -206,7 +206,7 @@ async def test_an_update_without_an_id_column_is_refused(tmp_path: Path) -> None
         emulator, "import", "Contacts", str(source), "--mode", "update", "--map", "Record=id"
     )
     assert mapped.code == 0, mapped.err
-    assert emulator.store.table("Contacts").get(ids[0])["Phone"] == "555"
+    assert emulator.store.table("Contacts").records[ids[0]]["Phone"] == "555"
 
 
 async def test_a_header_only_file_is_checked_and_sends_nothing(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 import respx
 
@@ -10,11 +10,22 @@ from bigin_async import BiginClient
 
 API = "https://www.zohoapis.com/bigin/v2"
 TOKEN_URL = "https://accounts.zoho.com/oauth/v2/token"
-SECRETS = {
+
+
+class Secrets(TypedDict):
+    """The three OAuth values a client is built with, typed so ``BiginClient(**SECRETS)`` is checked."""
+
+    client_id: str
+    client_secret: str
+    refresh_token: str
+
+
+SECRETS: Secrets = {
     "client_id": "1000.CLIENTID",
     "client_secret": "s3cr3t-client",
     "refresh_token": "1000.refresh-SECRET",
 }
+SECRET_STRINGS = (SECRETS["client_id"], SECRETS["client_secret"], SECRETS["refresh_token"])
 
 
 def token_body(token: str = "1000.access-SECRET", expires_in: int = 3600) -> dict[str, Any]:

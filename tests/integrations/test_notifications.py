@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -30,9 +30,9 @@ from tests.helpers.fixtures import load_fixture
 HOOK = "https://hooks.example/bigin/notifications"
 TOKEN = "s3cret-token"
 
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
 class Receiver:
@@ -153,7 +153,7 @@ async def test_watch_crud_against_the_emulator() -> None:
             bigin.transport, clock=lambda: datetime.fromtimestamp(now[0], timezone.utc)
         )
         subs = await notifications.enable("11", ["Contacts.create", "Accounts.edit"], HOOK, TOKEN)
-        assert sorted(s.resource_name for s in subs) == ["Accounts", "Contacts"]
+        assert sorted(str(s.resource_name) for s in subs) == ["Accounts", "Contacts"]
         # No expiry given: two hours, as recorded (INDEX.md item 13).
         assert {s.channel_expiry for s in subs} == {fixed + timedelta(hours=2)}
 

@@ -25,7 +25,7 @@ from bigin_async import (
 )
 from bigin_async._redact import redact_text, redact_value
 from bigin_async.errors import error_from_response, parse_retry_after
-from tests.helpers.transport import API, SECRETS, TOKEN_URL, make_client, mock_token
+from tests.helpers.transport import API, SECRET_STRINGS, SECRETS, TOKEN_URL, make_client, mock_token
 
 
 def zoho_error(code: str, message: str = "m", details: dict[str, object] | None = None) -> dict[str, object]:
@@ -126,7 +126,7 @@ async def test_secrets_never_reach_reprs_logs_or_errors(caplog: pytest.LogCaptur
     )
     texts += [r.getMessage() for r in caplog.records]
     assert any("retry" in t for t in texts)
-    for secret in [*SECRETS.values(), "1000.access-SECRET"]:
+    for secret in [*SECRET_STRINGS, "1000.access-SECRET"]:
         for text in texts:
             assert secret not in text, text
 
@@ -141,7 +141,7 @@ def test_an_echoed_token_in_a_non_json_body_is_scrubbed() -> None:
 # -- issue #9 item 26: JSON error bodies, OAuth descriptions and headers are redacted too -----------
 
 ZOHO_ACCESS = "1000.0123456789abcdef0123456789abcdef.fedcba9876543210fedcba9876543210"
-ECHOED = [ZOHO_ACCESS, *SECRETS.values(), "1000.access-SECRET", "one-time-grant-code", "s3cr3t-password"]
+ECHOED = [ZOHO_ACCESS, *SECRET_STRINGS, "1000.access-SECRET", "one-time-grant-code", "s3cr3t-password"]
 
 
 def every_text_of(error: BaseException) -> list[str]:

@@ -564,7 +564,7 @@ async def test_unreadable_rate_limit_headers_never_fail_an_applied_insert(value:
         mock_token(router)
         insert = router.post(f"{API}/Contacts").respond(
             201,
-            headers={k: v.encode() if not v.isascii() else v for k, v in headers.items()},
+            headers={k.encode(): v.encode() for k, v in headers.items()},  # UTF-8 bytes, as sent
             json={"data": [{"code": "SUCCESS", "details": {"id": "1"}, "status": "success"}]},
         )
         async with make_client(min_calls_remaining=1) as bigin:

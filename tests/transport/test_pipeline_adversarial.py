@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 import anyio
@@ -18,9 +19,15 @@ from tests.transport.test_limits import SimClock, worst_window
 
 
 def _limiter(bigin: Any) -> RateLimiter:
-    limiter = bigin._transport._shared.minute_limiter
+    limiter: RateLimiter | None = bigin._transport._shared.minute_limiter
     assert limiter is not None
     return limiter
+
+
+def _sends(limiter: RateLimiter) -> deque[float]:
+    """The limiter's record of real send times (kept by every limiter with a limit)."""
+    assert limiter._sent is not None
+    return limiter._sent
 
 
 # -- the limiters' record of real sends holds only sends that happened -----------------------------
@@ -34,7 +41,7 @@ async def test_a_call_bounced_by_a_cooldown_after_pacing_records_no_send() -> No
             limiter = _limiter(bigin)
             shared = bigin._transport._shared
             real_sleep_until = limiter._sleep_until
-            opened = []
+            opened: list[bool] = []
 
             async def sleep_then_429(deadline: float) -> None:
                 if not opened:  # as if another call got a 429 with Retry-After while this one paced
@@ -48,7 +55,7 @@ async def test_a_call_bounced_by_a_cooldown_after_pacing_records_no_send() -> No
                 await bigin.request("GET", "/org")
         assert opened
         assert api.call_count == 2
-        assert len(limiter._sent) == api.call_count
+        assert len(_sends(limiter)) == api.call_count
 
 
 async def test_a_call_the_daily_budget_refuses_records_no_send() -> None:
@@ -64,7 +71,7 @@ async def test_a_call_the_daily_budget_refuses_records_no_send() -> None:
                     "POST", "/Contacts", json={"data": [{"Last_Name": str(i)} for i in range(50)]}
                 )
         assert api.call_count == 0
-        assert len(limiter._sent) == 0
+        assert len(_sends(limiter)) == 0
 
 
 # -- every limiter, the intercall delay among them, bounds the real send times ------------------
@@ -182,7 +189,7 @@ async def test_a_call_whose_next_send_time_is_past_its_deadline_books_nothing() 
                     with pytest.raises(BiginTimeoutError, match="rate limit"):
                         await bigin.request("GET", "/org")
         assert api.call_count == 1
-        assert limiter._tat <= limiter._sent[-1] + limiter.interval + 1e-6  # the next free time is unchanged
+        assert limiter._tat <= _sends(limiter)[-1] + limiter.interval + 1e-6  # the next free time is unchanged
 
 
 async def test_a_booking_given_up_by_a_cancelled_caller_goes_back_to_the_next() -> None:
@@ -196,7 +203,7 @@ async def test_a_booking_given_up_by_a_cancelled_caller_goes_back_to_the_next() 
         assert limiter.earliest() > first_free  # booked by the waiting caller
         tg.cancel_scope.cancel()  # ...which is cancelled (its deadline, its task group) before it goes
     assert limiter.earliest() == first_free
-    assert len(limiter._sent) == 1
+    assert len(_sends(limiter)) == 1
 
 
 # -- the shared 429 cooldown and the deadline ---------------------------------------------------
@@ -271,6 +278,6 @@ async def test_calls_cancelled_at_any_point_leave_no_slot_credit_or_phantom_send
                         tg.start_soon(one, rng.uniform(0.0, 0.1))
             assert shared.gate.in_flight == 0
             assert shared.budget._in_flight == 0
-            assert len(limiter._sent) <= reached  # no send recorded that never reached the server...
-            assert len(limiter._sent) >= reached  # ...and every one that did is recorded
-            assert shared.budget.remaining() == 100_000 - len(limiter._sent)
+            assert len(_sends(limiter)) <= reached  # no send recorded that never reached the server...
+            assert len(_sends(limiter)) >= reached  # ...and every one that did is recorded
+            assert shared.budget.remaining() == 100_000 - len(_sends(limiter))

@@ -6,7 +6,7 @@ Pooling, the gate as the *server* counts it, refresh against the emulator's OAut
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import anyio
@@ -19,7 +19,7 @@ from bigin_emulator.server.serving import serve
 
 pytestmark = pytest.mark.parametrize("anyio_backend", ["asyncio"])
 
-Scope = dict[str, Any]
+Scope = MutableMapping[str, Any]
 ASGI = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
 
 
