@@ -4,6 +4,10 @@
 or uvicorn: the emulator is loaded on first use of ``BiginEmulator``, and uvicorn only when
 ``serve()`` runs. ``bigin_emulator.ops.criteria`` is pure Python on purpose.
 
+"The recordings" are answers recorded from a real Bigin org, kept with their findings in the
+bigin-async repository (``tests/fixtures/bigin-recorded/INDEX.md``); "recordings item 10" in a
+docstring is finding 10 there.
+
 Where Zoho's documentation and the recordings are silent, the emulator makes these choices (each
 is what the SDK's tests hold it to):
 

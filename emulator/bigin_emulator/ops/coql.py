@@ -23,6 +23,8 @@ MAX_LIMIT = 200
 
 
 class CoqlError(ValueError):
+    """A query Zoho would refuse: ``code`` and ``details`` become the 400 body (``SYNTAX_ERROR``...)."""
+
     def __init__(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.code = code
@@ -31,6 +33,8 @@ class CoqlError(ValueError):
 
 @dataclass(frozen=True)
 class Comparison:
+    """One condition of a WHERE (``Last_Name = 'Ng'``, ``Amount between 1 and 9``, ``Email is null``)."""
+
     field: str
     operator: str  # = != > < >= <= like in between null
     values: tuple[Any, ...]
@@ -39,6 +43,8 @@ class Comparison:
 
 @dataclass(frozen=True)
 class BoolOp:
+    """``left and right`` / ``left or right``: COQL nests pairs, hence a binary node."""
+
     operator: str  # and | or
     left: Expr
     right: Expr
@@ -49,6 +55,8 @@ Expr = Comparison | BoolOp
 
 @dataclass(frozen=True)
 class Query:
+    """A parsed ``select_query``: what to read, from which module, filtered, ordered and cut how."""
+
     fields: tuple[str, ...]
     module: str
     where: Expr | None

@@ -58,6 +58,8 @@ class CriteriaError(ValueError):
 
 @dataclass(frozen=True)
 class Condition:
+    """One ``(field:operator:value)`` of a search ``criteria``; ``values`` splits an ``in`` list."""
+
     field: str
     operator: str
     values: tuple[str, ...]
@@ -66,6 +68,8 @@ class Condition:
 
 @dataclass(frozen=True)
 class Group:
+    """Conditions joined by one operator: Zoho does not mix ``and`` and ``or`` without brackets."""
+
     operator: Literal["and", "or"]
     children: tuple[CriteriaNode, ...]
 

@@ -40,6 +40,8 @@ class Cursor:
 
 @dataclass(frozen=True)
 class PageParams:
+    """A list call's paging and sort parameters, checked against Zoho's bounds."""
+
     per_page: int
     page: int
     sort_by: str
@@ -49,6 +51,8 @@ class PageParams:
 
 @dataclass(frozen=True)
 class Page:
+    """One page of ids and what its ``info`` tells: more records, the page number, the next token."""
+
     ids: list[str]
     more: bool
     number: int

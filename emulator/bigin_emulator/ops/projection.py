@@ -1,6 +1,6 @@
 """What a read returns of a stored record: the requested ``fields`` or the full record.
 
-Zoho's reading rules (INDEX.md item 10): only requested fields come back, plus ``id``; requested
+Zoho's reading rules (recordings item 10): only requested fields come back, plus ``id``; requested
 fields that are unset come back as ``null``; requested fields that do not exist are dropped
 silently; ``$``-prefixed system fields can be requested. A full record (no ``fields``, as search
 returns it) carries every used field, the module's extra null keys and the system keys.

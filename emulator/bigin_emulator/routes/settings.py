@@ -1,6 +1,6 @@
 """Metadata endpoints: ``settings/modules``, ``settings/fields``, ``settings/layouts``, ``related_lists``.
 
-None of these carries an ``info`` object (INDEX.md item 7). ``settings/fields`` lists the "used"
+None of these carries an ``info`` object (recordings item 7). ``settings/fields`` lists the "used"
 fields only, like the recording, while records carry more keys.
 """
 

@@ -24,6 +24,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class AuthGate:
+    """ASGI middleware checking the access token before any ``/bigin/`` route runs (see above)."""
+
     def __init__(self, app: ASGIApp, authority: TokenAuthority) -> None:
         self.app = app
         self.authority = authority

@@ -86,6 +86,8 @@ def _hanging_up_protocol(answers: int) -> type[Any]:
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
     class HangingUpProtocol(H11Protocol):
+        """Closes a keep-alive connection after ``hang_up_after`` answers, as Zoho's servers do."""
+
         answered = 0
 
         def on_response_complete(self) -> None:

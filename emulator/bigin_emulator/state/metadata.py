@@ -5,7 +5,12 @@ One ``ModuleSpec`` per record module drives everything else: write validation, w
 sets follow the recordings (``settings_fields_contacts.json``, the full search records) and
 Zoho's Bigin docs; ``extra_fields`` are keys a full record carries as null although they are not
 "used" fields, which is why a requested ``Department`` is dropped while a search shows it
-(INDEX.md items 10 and 11).
+(recordings items 10 and 11).
+
+``MODULES`` is the one table of the org's modules: API name -> ``ModuleSpec`` with its singular
+and plural labels (``Company``/``Companies`` for ``Accounts``), its fields (``field_names``), the
+mandatory, unique and display fields and the aliases accepted on write. The SDK's own table of
+modules is checked against it, and importing this module costs no Starlette and no SDK.
 """
 
 from __future__ import annotations
@@ -101,6 +106,11 @@ class ModuleSpec:
     # Derived field lists are cached: every written record reads them (a spec never changes).
 
     @cached_property
+    def field_names(self) -> tuple[str, ...]:
+        """Every field's API name, in the order ``settings/fields`` lists them."""
+        return tuple(f.api_name for f in self.fields)
+
+    @cached_property
     def mandatory_fields(self) -> tuple[str, ...]:
         return tuple(f.api_name for f in self.fields if f.mandatory)
 
@@ -114,8 +124,7 @@ class ModuleSpec:
         return tuple(f for f in self.fields if f.lookup_module is not None)
 
     def field_id(self, api_name: str) -> str:
-        names = [f.api_name for f in self.fields]
-        return static_id(100_000 + self.number * 1000 + names.index(api_name))
+        return static_id(100_000 + self.number * 1000 + self.field_names.index(api_name))
 
 
 def _f(api_name: str, data_type: str = "text", label: str | None = None, **kw: object) -> FieldSpec:

@@ -44,6 +44,8 @@ class OAuthError(Exception):
 
 @dataclass
 class OAuthConfig:
+    """The org's one OAuth client and its rules: credentials, token lifetime, the refresh block."""
+
     client_id: str = "emulator-client-id"
     client_secret: str = "emulator-client-secret"
     refresh_token: str = "emulator-refresh-token"

@@ -19,6 +19,8 @@ ORG_ID = static_id(10)
 
 @dataclass(frozen=True)
 class User:
+    """One user of the org: a record's Owner, Created_By and Modified_By point at one."""
+
     id: str
     first_name: str
     last_name: str

@@ -27,6 +27,8 @@ DEFAULT_STAGES: tuple[tuple[str, int], ...] = (
 
 @dataclass
 class Stage:
+    """One stage of a team pipeline, as the Pipelines layout's ``Stage`` picklist shows it."""
+
     id: str
     display_value: str
     sequence_number: int
@@ -61,6 +63,8 @@ class Stage:
 
 @dataclass
 class TeamPipeline:
+    """A team pipeline: the Pipelines layout with this id, and its ordered stages."""
+
     id: str
     display_value: str
     default: bool

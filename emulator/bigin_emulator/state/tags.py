@@ -16,6 +16,8 @@ __all__ = ["Tag", "TagRegistry", "tag_names"]
 
 @dataclass
 class Tag:
+    """One tag of one module, as ``/settings/tags`` lists it."""
+
     id: str
     name: str
     color_code: str | None

@@ -3,7 +3,7 @@
 A channel subscribes one ``notify_url`` to events of one or more modules (``Contacts.create``,
 ``Contacts.edit``, ``Contacts.delete``, ``Contacts.all``); it is kept here as one ``Channel`` per
 (channel id, module), which is also how Bigin lists them (``list_watches.json``). Channels expire:
-two hours after subscribing when no expiry was given (INDEX.md item 13), at most one day ahead.
+two hours after subscribing when no expiry was given (recordings item 13), at most one day ahead.
 
 When a write succeeds, ``announce_writes`` groups the written ids by operation and every live
 channel watching that module and operation gets one payload, shaped like Zoho's notification body
