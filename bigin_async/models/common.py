@@ -35,7 +35,7 @@ class Owner(Lookup):
 
 
 class Tag(BiginModel):
-    """A tag; built from ``{"name": ...}`` or, as the reference writes them, a bare ``"VIP"``."""
+    """A tag; built from ``{"name": ...}`` or from a bare name (``"VIP"``)."""
 
     name: str
     id: Id | None = None
@@ -54,7 +54,7 @@ class Tag(BiginModel):
 
 
 class RelatedTo(BiginModel):
-    """The record an activity or note belongs to: the reference's ``{"module", "id"}``.
+    """The record an activity or note belongs to, as ``{"module", "id"}``.
 
     ``module`` is usually an API name (``"Contacts"``); Zoho sometimes nests it as
     ``{"api_name": ...}``, which is kept as given so it round-trips.
@@ -80,7 +80,7 @@ class RelatedTo(BiginModel):
 
 
 class Participant(BiginModel):
-    """An event participant: the reference writes ``{"id"}``, Zoho adds type/name/Email/status."""
+    """An event participant: written as ``{"id"}``, Zoho adds type/name/Email/status."""
 
     id: Id | None = None
     participant: Id | None = None

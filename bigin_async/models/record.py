@@ -66,7 +66,7 @@ def record_to_wire(record: Mapping[str, Any] | BiginModel) -> dict[str, Any]:
     """Format one record for a write body, whether a model or a plain dict.
 
     A dict is sent as given (its keys are the caller's choice) with only its values formatted:
-    date/datetime/Decimal values, models inside it, and the reference's bare-string tags
+    date/datetime/Decimal values, models inside it, and bare-string tags
     (``"Tag": ["VIP"]``) turned into Bigin's ``[{"name": "VIP"}]``. The module clients call this
     for every record they send, so plain JSON values take a single type check each.
     """

@@ -1,9 +1,10 @@
-"""One record class per Bigin module, with the reference's field names and Zoho's real ones.
+"""One record class per Bigin module, with Zoho's field names and the aliases accepted on write.
 
-The reference this SDK implements names some fields differently from live Bigin (``Company_Name``
-vs ``Account_Name``, ``Job_Title`` vs ``Title``, ``Expected_Close_Date`` vs ``Closing_Date``,
-``Address``/``Zip_Code`` vs ``Mailing_Street``/``Mailing_Zip``). Both spellings are declared so
-either reads back typed; which one a write uses is the caller's choice.
+Records are often written with names live Bigin does not use (``Company_Name`` for
+``Account_Name``, ``Job_Title`` for ``Title``, ``Expected_Close_Date`` for ``Closing_Date``,
+``Address``/``Zip_Code`` for ``Mailing_Street``/``Mailing_Zip``). Both spellings are declared so
+either reads back typed; which one a write uses is the caller's choice. Which module each class
+serves is the module table's (:mod:`bigin_async.models.modules`).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class Contact(Record):
 
 
 class Company(Record):
-    """An Accounts record (the reference's Companies). ``Account_Name`` is a plain string here."""
+    """An Accounts record (a company). ``Account_Name`` is a plain string here."""
 
     Account_Name: str | None = None
     Company_Name: str | None = None
@@ -93,8 +94,8 @@ class Deal(Record):
     """A Pipelines record (a deal).
 
     Zoho files a deal under a team pipeline (``Layout: {"id"}``) and a ``Sub_Pipeline`` name and
-    closes it on ``Closing_Date``; the reference sends ``Pipeline: {"id"}`` and
-    ``Expected_Close_Date``, and ``Company_Name`` where Zoho has ``Account_Name``.
+    closes it on ``Closing_Date``; the aliases ``Pipeline: {"id"}``, ``Expected_Close_Date`` and
+    ``Company_Name`` (for ``Account_Name``) are accepted on write too.
     """
 
     Deal_Name: str | None = None
@@ -113,9 +114,10 @@ class Deal(Record):
 
 
 class _Activity(Record):
-    """Tasks and events link to a record: Zoho writes ``What_Id`` + ``$se_module``, the reference
-    ``Related_To: {module, id}``. Both are readable: ``Related_To`` is derived from Zoho's pair on
-    read, without counting as set, so a read-modify-write sends only what Bigin knows."""
+    """Tasks and events link to a record: Zoho writes ``What_Id`` + ``$se_module``, and
+    ``Related_To: {module, id}`` is accepted too. Both are readable: ``Related_To`` is derived
+    from Zoho's pair on read, without counting as set, so a read-modify-write sends only what
+    Bigin knows."""
 
     Related_To: common.RelatedTo | None = None
     What_Id: common.Lookup | None = None
@@ -132,7 +134,7 @@ class _Activity(Record):
 
 
 class Task(_Activity):
-    """A Tasks record; ``Related_To`` is the reference's link, ``What_Id`` + ``$se_module`` Zoho's."""
+    """A Tasks record; ``Related_To`` is the link alias, ``What_Id`` + ``$se_module`` Zoho's."""
 
     Subject: str | None = None
     Due_Date: date | None = None
@@ -183,7 +185,7 @@ class Product(Record):
 
 
 class Call(_Activity):
-    """A Calls record (a real Bigin module the reference does not describe)."""
+    """A Calls record (logged phone calls)."""
 
     Subject: str | None = None
     Call_Type: str | None = None

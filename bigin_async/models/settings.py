@@ -1,6 +1,6 @@
 """Metadata models: modules, fields, layouts, and team pipelines with their stages.
 
-The reference documents ``/settings/pipelines`` (``pipelines[].maps[]`` = stages). Zoho has no
+Some servers answer ``/settings/pipelines`` (``pipelines[].maps[]`` = stages). Zoho documents no
 such endpoint: a team pipeline is a layout of the Pipelines module, and its sub-pipelines and
 stages are the ``Sub_Pipeline`` and ``Stage`` picklists of that layout. Both shapes are turned
 into the same ``Pipeline``/``Stage`` objects, so callers do not care which one the server spoke.
@@ -129,7 +129,7 @@ class Stage(BiginModel):
 
 
 class Pipeline(BiginModel):
-    """A team pipeline and its stages (``maps``, the reference's name for them).
+    """A team pipeline and its stages (``maps`` in a ``/settings/pipelines`` answer).
 
     Built from ``/settings/layouts`` it also lists ``sub_pipelines``: the layout's
     ``Sub_Pipeline`` picklist values, each with the stages Zoho maps to it (when it does).
@@ -200,7 +200,7 @@ def pipelines_from_layouts(body: Mapping[str, Any]) -> list[Pipeline]:
 
 
 def parse_pipelines(body: Mapping[str, Any]) -> list[Pipeline]:
-    """Pipelines from either shape: the reference's ``{"pipelines"}`` or Zoho's ``{"layouts"}``."""
+    """Pipelines from either shape: ``/settings/pipelines``' ``{"pipelines"}`` or Zoho's ``{"layouts"}``."""
     if "pipelines" in body:
         return [Pipeline.model_validate(item) for item in body.get("pipelines") or []]
     return pipelines_from_layouts(body)
