@@ -266,12 +266,12 @@ def test_module_models_are_keyed_by_api_name() -> None:
     assert "Companies" not in MODULE_MODELS  # the wire name is Accounts
 
 
-def test_reference_and_zoho_field_names_both_read_typed() -> None:
-    reference = Contact.model_validate(
+def test_field_aliases_and_zoho_field_names_both_read_typed() -> None:
+    aliased = Contact.model_validate(
         {"Company_Name": "Acme", "Job_Title": "CEO", "Address": "1 Main", "Zip_Code": "10001"}
     )
-    assert reference.Company_Name == "Acme" and reference.Job_Title == "CEO"
-    assert reference.to_wire() == {
+    assert aliased.Company_Name == "Acme" and aliased.Job_Title == "CEO"
+    assert aliased.to_wire() == {
         "Job_Title": "CEO",
         "Company_Name": "Acme",
         "Address": "1 Main",
@@ -291,9 +291,9 @@ def test_reference_and_zoho_field_names_both_read_typed() -> None:
 
 
 def test_note_parent_accepts_related_to_lookup_or_id() -> None:
-    reference = Note.model_validate({"Parent_Id": {"module": "Contacts", "id": "1"}, "Note_Title": "t"})
-    assert isinstance(reference.Parent_Id, RelatedTo) and reference.Parent_Id.module_api_name == "Contacts"
-    assert reference.to_wire()["Parent_Id"] == {"module": "Contacts", "id": "1"}
+    parented = Note.model_validate({"Parent_Id": {"module": "Contacts", "id": "1"}, "Note_Title": "t"})
+    assert isinstance(parented.Parent_Id, RelatedTo) and parented.Parent_Id.module_api_name == "Contacts"
+    assert parented.to_wire()["Parent_Id"] == {"module": "Contacts", "id": "1"}
     nested = Note.model_validate({"Parent_Id": {"module": {"api_name": "Pipelines", "id": "9"}, "id": "2"}})
     assert isinstance(nested.Parent_Id, RelatedTo) and nested.Parent_Id.module_api_name == "Pipelines"
     zoho = Note.model_validate({"Parent_Id": {"name": "Ann", "id": "3"}, "$se_module": "Contacts"})
@@ -357,7 +357,7 @@ def test_write_result_errors_and_duplicates() -> None:
     assert WriteResult(code="SUCCESS").ok and not WriteResult().ok
 
 
-def test_reference_write_result_with_lowercase_details() -> None:
+def test_a_write_result_with_lowercase_details() -> None:
     result = parse_write_results(
         {
             "data": [
@@ -375,7 +375,7 @@ def test_reference_write_result_with_lowercase_details() -> None:
 
 # --- pipelines -------------------------------------------------------------------------------------
 
-REFERENCE_PIPELINES: dict[str, Any] = {
+SETTINGS_PIPELINES: dict[str, Any] = {
     "pipelines": [
         {
             "id": "123456000000012345",
@@ -458,8 +458,8 @@ LAYOUTS: dict[str, Any] = {
 }
 
 
-def test_pipelines_from_the_reference_body() -> None:
-    pipelines = parse_pipelines(REFERENCE_PIPELINES)
+def test_pipelines_from_a_settings_pipelines_body() -> None:
+    pipelines = parse_pipelines(SETTINGS_PIPELINES)
     assert len(pipelines) == 1
     pipeline = pipelines[0]
     assert (
@@ -467,7 +467,7 @@ def test_pipelines_from_the_reference_body() -> None:
     )
     assert [s.display_value for s in pipeline.stages] == ["Qualification", "Proposal"]
     assert pipeline.stages[1].probability == 50
-    as_page = parse_page(Pipeline, json.dumps(REFERENCE_PIPELINES).encode(), key="pipelines").data
+    as_page = parse_page(Pipeline, json.dumps(SETTINGS_PIPELINES).encode(), key="pipelines").data
     assert as_page == pipelines
 
 

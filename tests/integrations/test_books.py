@@ -158,16 +158,16 @@ async def test_a_stand_alone_client_owns_its_pool() -> None:
     assert "shared=False" in repr(books)
 
 
-async def test_the_emulator_requires_an_organization_and_reads_seed_001_form_bodies() -> None:
+async def test_the_emulator_requires_an_organization_and_reads_json_string_form_bodies() -> None:
     emulator = BiginEmulator()
     headers = {"Authorization": f"Zoho-oauthtoken {emulator.issue_token()}"}
     org = {"organization_id": emulator.books.organization_id}
-    seed_body = {"contact_name": "Deluge Customer", "email": "d@example.com", "contact_persons": [PERSON]}
+    form_body = {"contact_name": "Form Customer", "email": "d@example.com", "contact_persons": [PERSON]}
     async with httpx.AsyncClient(
         transport=emulator.transport(), base_url="http://127.0.0.1", headers=headers
     ) as api:
         no_org = await api.get("/books/v3/contacts")
-        form = await api.post("/books/v3/contacts", params=org, data={"JSONString": json.dumps(seed_body)})
+        form = await api.post("/books/v3/contacts", params=org, data={"JSONString": json.dumps(form_body)})
         anonymous = await api.get("/books/v3/contacts", params=org, headers={"Authorization": ""})
         garbage = await api.post("/books/v3/contacts", params=org, content=b"{not json",
                                  headers={"Content-Type": "application/json"})  # fmt: skip

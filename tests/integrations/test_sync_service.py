@@ -85,7 +85,7 @@ async def test_create_edit_repeat_and_skip_in_process() -> None:
         assert sync.counts[Outcome.UNCHANGED] == before[2] + 1
         assert (stranger.status_code, garbage.status_code) == (401, 400)
 
-        # No email: skipped, as the seed's workflow condition does.
+        # No email: skipped (the sync only copies contacts that have one).
         await bigin.contacts.create({"Last_Name": "Nobody"})
         await emulator.notifier.drain()
         assert sync.counts[Outcome.SKIPPED_NO_EMAIL] == 1
@@ -115,8 +115,9 @@ async def test_an_existing_books_contact_is_updated_and_a_name_clash_gets_the_em
     emulator.books.create({"contact_name": "Grace Hopper", "contact_persons": [
         {"last_name": "Hopper", "email": "grace@navy.example", "phone": "1"}]})  # fmt: skip
     async with in_process_service(emulator), emulator.client() as bigin:
-        await bigin.contacts.create({"First_Name": "Grace", "Last_Name": "Hopper", "Email": "grace@navy.example",
-                                     "Phone": "555-0300"})  # fmt: skip
+        await bigin.contacts.create(
+            {"First_Name": "Grace", "Last_Name": "Hopper", "Email": "grace@navy.example", "Phone": "555-0300"}
+        )
         await bigin.contacts.create(
             {"First_Name": "Grace", "Last_Name": "Hopper", "Email": "grace@other.example"}
         )
