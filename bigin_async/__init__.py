@@ -4,7 +4,8 @@ One pooled transport per client, a FIFO gate of 10 concurrent calls, a per-minut
 never trips the server, early single-flight OAuth refresh, every data centre, typed errors.
 """
 
-from bigin_async._config import Edition, Region, resolve_region
+from bigin_async._config import Edition, EditionLimits, Region, Settings, resolve_region
+from bigin_async._transport import Transport
 from bigin_async._version import __version__
 from bigin_async.auth import (
     SCOPES,
@@ -35,6 +36,13 @@ from bigin_async.errors import (
     BiginConnectionError,
     BiginError,
     BiginTimeoutError,
+    BooksAuthenticationError,
+    BooksDuplicateError,
+    BooksError,
+    BooksNotFoundError,
+    BooksOrganizationError,
+    BooksPermissionError,
+    BooksValidationError,
     BudgetExhaustedError,
     ConfigurationError,
     DuplicateRecordError,
@@ -115,10 +123,18 @@ __all__ = [
     "BiginConnectionError",
     "BiginError",
     "BiginTimeoutError",
+    "BooksAuthenticationError",
+    "BooksDuplicateError",
+    "BooksError",
+    "BooksNotFoundError",
+    "BooksOrganizationError",
+    "BooksPermissionError",
+    "BooksValidationError",
     "BudgetExhaustedError",
     "ConfigurationError",
     "DuplicateRecordError",
     "Edition",
+    "EditionLimits",
     "FileTokenStore",
     "InvalidRequestError",
     "JournalError",
@@ -132,8 +148,10 @@ __all__ = [
     "Region",
     "Scope",
     "ServerError",
+    "Settings",
     "Token",
     "TokenStore",
+    "Transport",
     "ValidationError",
     "__version__",
     "authorization_url",

@@ -42,7 +42,7 @@ _REGIONS: tuple[Region, ...] = (
     Region("in", "India", "https://www.zohoapis.in", "https://accounts.zoho.in"),
     Region("au", "Australia", "https://www.zohoapis.com.au", "https://accounts.zoho.com.au"),
     Region("jp", "Japan", "https://www.zohoapis.jp", "https://accounts.zoho.jp"),
-    # Zoho's pages give accounts.zohocloud.ca (the reference says accounts.zoho.ca): follow Zoho.
+    # Zoho's pages give accounts.zohocloud.ca for Canada (not accounts.zoho.ca): follow Zoho.
     Region("ca", "Canada", "https://www.zohoapis.ca", "https://accounts.zohocloud.ca"),
     Region("sa", "Saudi Arabia", "https://www.zohoapis.sa", "https://accounts.zoho.sa"),
     Region("cn", "China", "https://www.zohoapis.com.cn", "https://accounts.zoho.com.cn"),
@@ -90,7 +90,13 @@ class EditionLimits:
 
 
 class Edition(str, enum.Enum):
-    """The reference's editions and their documented limits (Zoho itself documents none per minute)."""
+    """Bigin's editions and the call limits this SDK presets for each (``edition="premier"``).
+
+    Per minute and per day: Express 10 and 5,000, Premier 20 and 15,000, Enterprise 30 and 25,000,
+    10 bulk writes a minute. Zoho's edition limits are counted in credits per rolling 24 hours
+    (see ``daily_limit``), with no documented per-minute quota, so these presets stay on the
+    safe side; pass ``requests_per_minute`` or ``daily_limit`` to use your org's own figures.
+    """
 
     EXPRESS = "express"
     PREMIER = "premier"
@@ -147,7 +153,12 @@ def _positive(name: str, value: float | None, *, allow_zero: bool = False, integ
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything that shapes the pipeline's behaviour; frozen so views can share it safely."""
+    """Everything that shapes the pipeline's behaviour; frozen so views can share it safely.
+
+    What :attr:`BiginClient.config <bigin_async.BiginClient.config>` returns (exported as
+    ``bigin_async.Settings``): read it to see the limits, retries and bounds a client runs with;
+    change them with ``BiginClient(...)`` arguments or ``client.with_options(...)``.
+    """
 
     region: Region
     api_domain: str

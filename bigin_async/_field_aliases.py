@@ -1,11 +1,11 @@
-"""The reference's field names on writes, translated to the names live Bigin uses.
+"""Field aliases accepted on write: ``Company_Name`` -> ``Account_Name``, and the like.
 
-The API reference this SDK implements writes ``Company_Name`` where Bigin's field is
+Records are often written with names Bigin does not use: ``Company_Name`` where Bigin's field is
 ``Account_Name``, ``Related_To: {module, id}`` where Bigin has ``What_Id`` + ``$se_module``,
-``Pipeline``/``Expected_Close_Date`` on deals where Bigin has ``Layout``/``Closing_Date``. Real Bigin
-drops unknown fields silently, so code written from the reference would lose data without a word.
-Rule (see bigin-api.md): expose what the reference describes, send what Zoho documents. A name is
-translated only when the record does not also carry Bigin's own name, so explicit wins.
+``Pipeline``/``Expected_Close_Date`` on deals where Bigin has ``Layout``/``Closing_Date``. Live Bigin
+drops unknown fields silently, so such a record would lose data without a word: the SDK accepts
+these aliases on every write and sends the names Zoho documents. An alias is translated only when
+the record does not also carry Bigin's own name, so an explicit name wins.
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from bigin_async.models.modules import MODULE_ALIASES
+
 __all__ = ["RENAMES", "to_bigin_names"]
 
-# module -> {reference name: Bigin's name}
+# module -> {alias accepted on write: Bigin's name}
 RENAMES: dict[str, dict[str, str]] = {
     "Contacts": {"Company_Name": "Account_Name", "Job_Title": "Title"},
     "Accounts": {"Company_Name": "Account_Name"},
@@ -27,9 +29,9 @@ RENAMES: dict[str, dict[str, str]] = {
     "Events": {"Location": "Venue"},
 }
 
-# Modules whose parent record the reference writes as {"module", "id"}.
+# Modules whose parent record may be written as {"module", "id"} (Related_To, Parent_Id).
 _PARENT_FIELDS = {"Tasks": "Related_To", "Events": "Related_To", "Calls": "Related_To", "Notes": "Parent_Id"}
-_REFERENCE_MODULES = {"Companies": "Accounts", "Deals": "Pipelines"}
+_MODULE_ALIASES = MODULE_ALIASES  # Companies -> Accounts, Deals -> Pipelines (the module table)
 
 
 def _parent(module: str, wire: dict[str, Any]) -> None:
@@ -48,11 +50,11 @@ def _parent(module: str, wire: dict[str, Any]) -> None:
         return
     del wire[name]  # type: ignore[arg-type]
     wire[target] = {"id": value["id"]}
-    wire.setdefault("$se_module", _REFERENCE_MODULES.get(parent_module, parent_module))
+    wire.setdefault("$se_module", _MODULE_ALIASES.get(parent_module, parent_module))
 
 
 def _participants(wire: dict[str, Any]) -> None:
-    """Events: the reference's ``[{"id"}]`` → Bigin's ``[{"type": "contact", "participant"}]``."""
+    """Events: ``Participants`` as ``[{"id"}]`` → Bigin's ``[{"type": "contact", "participant"}]``."""
     value = wire.get("Participants")
     if not isinstance(value, list):
         return
@@ -66,7 +68,7 @@ def _participants(wire: dict[str, Any]) -> None:
 
 
 def to_bigin_names(module: str, wire: dict[str, Any]) -> dict[str, Any]:
-    """Rename the reference's fields of one write body in place (and return it)."""
+    """Rename the field aliases of one write body to Bigin's names, in place (and return it)."""
     for old, new in RENAMES.get(module, {}).items():
         if old in wire and new not in wire:
             wire[new] = wire.pop(old)

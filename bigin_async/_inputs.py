@@ -54,7 +54,8 @@ def check_id(value: object, what: str = "id") -> str:
         value = str.__str__(value)
     if not isinstance(value, str) or not _ID.match(value):
         raise ValidationError(
-            f"{what} must be a string of 1 to 30 digits without a leading zero (a Bigin record id), got {value!r}"
+            f"{what} must be a string of 1 to 30 digits without a leading zero (a Bigin record id), "
+            f"got {value!r}"
         )
     return value
 
@@ -68,7 +69,7 @@ def check_module_name(name: object) -> str:
 def check_record(record: object, module: str | None = None) -> dict[str, Any]:
     """The wire form of one record, refusing what cannot be a record before anything is sent.
 
-    With ``module`` (an API name), the reference's field names are sent under Bigin's own names
+    With ``module`` (an API name), the field aliases accepted on write are sent under Bigin's names
     (``Company_Name`` → ``Account_Name``, ``Related_To`` → ``What_Id`` + ``$se_module``, ...; see
     :mod:`bigin_async._field_aliases`): live Bigin drops fields it does not know without a word.
     """

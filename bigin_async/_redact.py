@@ -68,7 +68,7 @@ _VALUE = (
 # ``(b'X-Refresh-Token', b'x')`` (httpcore's header tuples): the key, a separator, the value.
 # Linear on hostile text: a key only starts where a run of key characters starts, the secret word
 # is looked for once per run, and the run is then taken whole (captured in a lookahead and matched
-# by reference: an atomic group that Python 3.10 can write; no backtracking into the run).
+# again by its group number: an atomic group that Python 3.10 can write; no backtracking into it).
 _PAIR = re.compile(
     rf"""(?P<key>(?<![{_KEY_CHARS}])b?["']?(?=[{_KEY_CHARS}]*?{_SECRET_WORD})"""
     rf"""(?=(?P<run>[{_KEY_CHARS}]+))(?P=run)["']?"""

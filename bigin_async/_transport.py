@@ -33,7 +33,7 @@ import math
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import anyio
 import httpx
@@ -56,7 +56,8 @@ from bigin_async.errors import (
     parse_retry_after,
 )
 
-__all__ = ["Transport", "credits_for", "make_http_client"]
+# ``Token`` is re-exported for client.py, which builds the transport with it.
+__all__ = ["Token", "Transport", "credits_for", "decode_json", "make_http_client"]
 
 USER_AGENT = "bigin-async/0.1"
 
@@ -102,6 +103,11 @@ def credits_for(method: str, params: Mapping[str, Any] | None, json: Any) -> int
     return cost
 
 
+def _per_minute(rate: int | None, settings: Settings) -> RateLimiter | None:
+    """A per-minute limiter for ``rate`` calls (None: that limit is off)."""
+    return RateLimiter.per_minute(rate, latency_allowance=settings.latency_allowance) if rate else None
+
+
 @dataclass
 class _Shared:
     """State every view of one client shares: the pool, the limits, the tokens."""
@@ -125,7 +131,13 @@ class _Shared:
 
 
 class Transport:
-    """Sends requests for a :class:`~bigin_async.BiginClient`; views share one ``_Shared``."""
+    """Sends requests for a :class:`~bigin_async.BiginClient`; views share one ``_Shared``.
+
+    What :attr:`BiginClient.transport <bigin_async.BiginClient.transport>` returns (exported as
+    ``bigin_async.Transport``), for metrics and advanced use: ``transport.gate.peak`` (most calls
+    in flight at once), ``transport.budget`` (daily credits), ``transport.calls`` (attempts sent).
+    Build clients with :class:`~bigin_async.BiginClient`, not with this class.
+    """
 
     def __init__(self, settings: Settings, shared: _Shared) -> None:
         self.settings = settings
@@ -149,20 +161,8 @@ class Transport:
             owns_http=http_client is None,
             tokens=tokens,
             gate=ConcurrencyGate(settings.max_concurrency),
-            minute_limiter=(
-                RateLimiter.per_minute(
-                    settings.requests_per_minute, latency_allowance=settings.latency_allowance
-                )
-                if settings.requests_per_minute
-                else None
-            ),
-            bulk_limiter=(
-                RateLimiter.per_minute(
-                    settings.bulk_operations_per_minute, latency_allowance=settings.latency_allowance
-                )
-                if settings.bulk_operations_per_minute
-                else None
-            ),
+            minute_limiter=_per_minute(settings.requests_per_minute, settings),
+            bulk_limiter=_per_minute(settings.bulk_operations_per_minute, settings),
             intercall=RateLimiter.between_calls(settings.intercall_delay)
             if settings.intercall_delay > 0
             else None,
@@ -372,18 +372,18 @@ class Transport:
                         scope.deadline = call.deadline
                         call.wire = call.timed_token = None
                     retry = step
-            if not scope.cancelled_caught:
-                continue
-            # The scope fired: the attempt's timeout if its exchange had moved the deadline to its
-            # own bound (and had not put it back), else the call's deadline.
-            wire, token = call.wire, call.timed_token
-            if wire is None or token is None:
-                raise self._deadline_error(call) from call.last_error
-            call.wire = call.timed_token = None
-            step = self._decide(call, _Attempt(None, wire.timeout(self.settings.timeout), token, wire), parse)
-            if isinstance(step, _Done):  # pragma: no cover - a failed attempt is never a result
-                return step.value
-            retry = step
+            if scope.cancelled_caught:
+                retry = self._after_scope_fired(call)
+
+    def _after_scope_fired(self, call: _Call) -> _Retry:
+        """The scope fired: the attempt's timeout if its exchange had moved the deadline to its
+        own bound (and had not put it back), judged like any timeout; else the call's deadline."""
+        wire, token = call.wire, call.timed_token
+        if wire is None or token is None:
+            raise self._deadline_error(call) from call.last_error
+        call.wire = call.timed_token = None
+        timeout = wire.timeout(self.settings.timeout)
+        return self._retry_or_raise(call, token, _failure_verdict(timeout, wire))
 
     async def _pause(self, step: _Retry) -> None:
         """What a retry does before its next attempt, still under the call's deadline."""
@@ -394,38 +394,53 @@ class Transport:
         else:
             await anyio.sleep(step.wait)
 
+    # -- one attempt ----------------------------------------------------------------------------
     async def _attempt(self, call: _Call, scope: anyio.CancelScope) -> _Attempt:
         """One attempt: cooldown, gate, token, pace, budget, send and read; never retries itself."""
         shared = self._shared
         while True:
             if shared.cooldown.remaining > 0:
-                self._check_deadline(
-                    call, shared.cooldown.remaining, "Zoho's 429 asked every call of this client to wait"
-                )
-                await shared.cooldown.wait()
+                await self._sit_out_cooldown(call)
             async with shared.gate:
-                token = await shared.tokens.get_token()
-                if token is not call.url_token:
-                    call.url = self.url_for(call.path, token)
-                    call.url_token = token
+                token = await self._token_for(call)
                 # A 429 answered while this call queued at the gate, took its token or paced opens
                 # the cooldown for everyone: leave the gate and wait it out rather than send into it.
-                if shared.cooldown.remaining > 0:
-                    continue
-                if call.pacers:
-                    opens = max(pacer.earliest() for pacer in call.pacers)
-                    self._check_deadline(
-                        call,
-                        opens - anyio.current_time(),
-                        "the rate limit (requests_per_minute, bulk_operations_per_minute, intercall_delay) "
-                        "lets the next call go only after a wait of",
-                    )  # waiting would end in the deadline's error, holding a send time others could use
-                if not await pace(call.pacers, ready=lambda: self._ready(call)):
+                if shared.cooldown.remaining > 0 or not await self._pace(call):
                     continue
                 try:
                     return await self._exchange(call, token, scope)
                 finally:
                     shared.budget.settle(call.cost)
+
+    async def _sit_out_cooldown(self, call: _Call) -> None:
+        """Wait out the pause a 429 asked of every call of this client, unless it ends too late."""
+        cooldown = self._shared.cooldown
+        self._check_deadline(call, cooldown.remaining, "Zoho's 429 asked every call of this client to wait")
+        await cooldown.wait()
+
+    async def _token_for(self, call: _Call) -> Token:
+        """The access token to send (a refresh may take a moment), the URL built for its host."""
+        token = await self._shared.tokens.get_token()
+        if token is not call.url_token:
+            call.url = self.url_for(call.path, token)
+            call.url_token = token
+        return token
+
+    async def _pace(self, call: _Call) -> bool:
+        """Take one send time booked on every limiter at once, spending the call's daily credits.
+
+        False when a 429 cooldown opened while it waited (nothing is spent then). Refused at once
+        when the wait would end past the deadline: it would hold a send time others could use.
+        """
+        if call.pacers:
+            opens = max(pacer.earliest() for pacer in call.pacers)
+            self._check_deadline(
+                call,
+                opens - anyio.current_time(),
+                "the rate limit (requests_per_minute, bulk_operations_per_minute, intercall_delay) "
+                "lets the next call go only after a wait of",
+            )
+        return await pace(call.pacers, ready=lambda: self._ready(call))
 
     def _ready(self, call: _Call) -> bool:
         """The last look before sending, with no await before the send is recorded: not inside a
@@ -439,36 +454,23 @@ class Transport:
         """Send and read the whole answer, within ``timeout`` for the exchange as a whole.
 
         ``scope`` is the call's (see :meth:`_loop`): its deadline moves to this exchange's bound
-        when that comes before the call's deadline. ``call.timed_token`` is set while the bound is
-        this exchange's, so the scope firing then reads as this attempt's timeout (classed like any
-        timeout), not as the call's deadline. The loop puts the call's deadline back only before a
-        retry waits: between the answer and the result nothing waits (leaving the gate and settling
-        the credits do not), so a call that succeeds moves its deadline once, not twice.
+        when that comes before the call's deadline (see :meth:`_bound`). Failures of the exchange
+        come back in the attempt, for :meth:`_decide`, rather than raised.
         """
-        shared = self._shared
-        request_headers = {"Authorization": "Zoho-oauthtoken " + token.access_token.get_secret_value()}
-        if call.body is not None:
-            request_headers["Content-Type"] = "application/json"
-        if call.headers:
-            request_headers.update(call.headers)
         wire = _Wire()
         call.wire = wire  # left set if the deadline cuts the exchange: it then tells whether it was sent
-        shared.calls += 1
+        self._shared.calls += 1
         response: httpx.Response | None = None
         failure: Exception | None = None
         timeout = self.settings.timeout
-        bound = anyio.current_time() + timeout
-        timed = bound < call.deadline  # on a tie the deadline fires: the call is over either way
-        if timed:
-            call.timed_token = token
-            scope.deadline = bound
+        timed = _bound(call, token, scope, timeout)
         try:
-            response = await shared.http.request(
+            response = await self._shared.http.request(
                 call.method,
                 call.url,
                 params=call.params,
                 content=call.body,
-                headers=request_headers,
+                headers=_request_headers(call, token),
                 timeout=timeout,
                 extensions={"trace": wire.trace},
             )
@@ -478,48 +480,57 @@ class Transport:
             call.wire = None
         return _Attempt(response, failure, token, wire)
 
+    # -- one decision ---------------------------------------------------------------------------
     def _decide(
         self, call: _Call, attempt: _Attempt, parse: Callable[[httpx.Response], T]
     ) -> _Done[T] | _Retry:
         """Return the result, raise the typed error, or say how long to wait before the next attempt."""
-        settings = self.settings
         response = attempt.response
-        error: Exception
-        if response is not None:
-            self._shared.budget.sync(response.headers, reset_in=_reset_in(response.headers))
-            code = _error_code(response) if response.status_code >= 400 else None
-            outcome = classify_status(response.status_code, code)
-            if outcome is Outcome.SUCCESS or (not call.raise_for_status and outcome is Outcome.FATAL):
-                response.extensions["bigin_ambiguous_attempts"] = call.ambiguous_attempts
-                try:
-                    return _Done(parse(response))
-                except BiginError:
-                    raise
-                except _PARSE_ERRORS as exc:
-                    error = _malformed(response, exc)
-                # Raised here, not in the except block, so the parser's own exception (which may
-                # hold the body) is not kept as the context of the typed error.
-                if outcome is not Outcome.SUCCESS:
-                    raise error
-                outcome = Outcome.AMBIGUOUS
-            else:
-                error = error_from_response(response)
-            advised = _advised_wait(response.headers)
-            what = f"HTTP {response.status_code}"
-        else:
+        if response is None:
             assert attempt.failure is not None
-            error = attempt.failure
-            outcome = classify_exception(error, request_sent=attempt.wire.request_sent)
-            advised = None
-            what = type(error).__name__
-        call.last_error = error
+            verdict = _failure_verdict(attempt.failure, attempt.wire)
+        else:
+            judged = self._judge(call, response, parse)
+            if isinstance(judged, _Done):
+                return judged
+            verdict = judged
+        return self._retry_or_raise(call, attempt.token, verdict)
 
+    def _judge(
+        self, call: _Call, response: httpx.Response, parse: Callable[[httpx.Response], T]
+    ) -> _Done[T] | _Verdict:
+        """The answer as the result (``parse`` of it), or as why the attempt failed."""
+        self._shared.budget.sync(response.headers, reset_in=_reset_in(response.headers))
+        status = response.status_code
+        outcome = classify_status(status, _error_code(response) if status >= 400 else None)
+        error: Exception
+        if outcome is Outcome.SUCCESS or (not call.raise_for_status and outcome is Outcome.FATAL):
+            response.extensions["bigin_ambiguous_attempts"] = call.ambiguous_attempts
+            try:
+                return _Done(parse(response))
+            except BiginError:
+                raise
+            except _PARSE_ERRORS as exc:
+                error = _malformed(response, exc)
+            # Raised here, not in the except block, so the parser's own exception (which may
+            # hold the body) is not kept as the context of the typed error.
+            if outcome is not Outcome.SUCCESS:
+                raise error
+            outcome = Outcome.AMBIGUOUS
+        else:
+            error = error_from_response(response)
+        return _Verdict(outcome, error, _advised_wait(response.headers), f"HTTP {status}")
+
+    def _retry_or_raise(self, call: _Call, token: Token, verdict: _Verdict) -> _Retry:
+        """A failed attempt: raise its typed error, or retry (the rules of :mod:`._retry`)."""
+        outcome, error = verdict.outcome, verdict.error
+        call.last_error = error
         if outcome is Outcome.TOKEN_REJECTED:
-            if call.refreshed or not self._shared.tokens.may_refresh_after_rejection(attempt.token):
+            if call.refreshed or not self._shared.tokens.may_refresh_after_rejection(token):
                 raise error
             call.refreshed = True
-            logger.info("token rejected (%s); refreshing once and retrying", what)
-            return _Retry(0.0, rejected=attempt.token)
+            logger.info("token rejected (%s); refreshing once and retrying", verdict.what)
+            return _Retry(0.0, rejected=token)
         if outcome is Outcome.FATAL:
             raise self._typed(call, error)
         if outcome is Outcome.AMBIGUOUS:
@@ -528,22 +539,28 @@ class Transport:
             if not call.safe:
                 raise _ambiguous(call.method, call.url, call.json, error) from error
             call.ambiguous_attempts += 1
-        if advised is not None and advised > settings.max_retry_after:
+        advised = verdict.advised
+        if advised is not None and advised > self.settings.max_retry_after:
             raise self._typed(call, error)  # waiting minutes inside a call helps nobody: say so instead
-        if call.attempt >= settings.max_retries:
+        if call.attempt >= self.settings.max_retries:
             raise self._typed(call, error)
         call.attempt += 1
-        shared_wait = outcome is Outcome.RATE_LIMITED and advised is not None
-        # A 429 with an advised wait pauses every call of this client, not just this one.
+        return self._retry_after_wait(call, verdict)
+
+    def _retry_after_wait(self, call: _Call, verdict: _Verdict) -> _Retry:
+        """The wait before retry number ``call.attempt``: a 429's advised wait, shared by every
+        call of this client, or the backoff (at least any wait the server advised)."""
+        advised = verdict.advised
+        shared_wait = verdict.outcome is Outcome.RATE_LIMITED and advised is not None
         wait = (
             advised
             if shared_wait and advised is not None
             else max(advised or 0.0, self._backoff(call.attempt - 1))
         )
-        self._check_deadline(call, wait, f"a retry after {error} would wait", error)
+        self._check_deadline(call, wait, f"a retry after {verdict.error} would wait", verdict.error)
         logger.warning(
             "%s on %s %s; retry %d after %.2fs%s",
-            what,
+            verdict.what,
             call.method,
             redact_url(call.url),
             call.attempt,
@@ -667,6 +684,47 @@ class _Attempt:
 @dataclass
 class _Done(Generic[T]):
     value: T
+
+
+class _Verdict(NamedTuple):
+    """Why an attempt failed, for the decision: the retry table's outcome and the error."""
+
+    outcome: Outcome
+    error: Exception
+    advised: float | None  # the wait the server advised (Retry-After, X-RateLimit-Reset)
+    what: str  # for the log: "HTTP 503", "ReadTimeout"
+
+
+def _failure_verdict(failure: Exception, wire: _Wire) -> _Verdict:
+    """An exchange that raised (a timeout, a dropped connection): classed by how far it got."""
+    outcome = classify_exception(failure, request_sent=wire.request_sent)
+    return _Verdict(outcome, failure, None, type(failure).__name__)
+
+
+def _bound(call: _Call, token: Token, scope: anyio.CancelScope, timeout: float) -> bool:
+    """Move the scope's deadline to this exchange's bound when that comes first; True if moved.
+
+    ``call.timed_token`` is set while the bound is this exchange's, so the scope firing then reads
+    as this attempt's timeout, not as the call's deadline. The loop puts the call's deadline back
+    only before a retry waits: between the answer and the result nothing waits (leaving the gate
+    and settling the credits do not), so a call that succeeds moves its deadline once, not twice.
+    """
+    bound = anyio.current_time() + timeout
+    timed = bound < call.deadline  # on a tie the deadline fires: the call is over either way
+    if timed:
+        call.timed_token = token
+        scope.deadline = bound
+    return timed
+
+
+def _request_headers(call: _Call, token: Token) -> dict[str, str]:
+    """The token in Zoho's ``Authorization: Zoho-oauthtoken ...`` form, then the caller's headers."""
+    headers = {"Authorization": "Zoho-oauthtoken " + token.access_token.get_secret_value()}
+    if call.body is not None:
+        headers["Content-Type"] = "application/json"
+    if call.headers:
+        headers.update(call.headers)
+    return headers
 
 
 @dataclass
@@ -845,7 +903,3 @@ def decode_json(response: httpx.Response) -> Any:
     except (ValueError, RecursionError) as exc:  # RecursionError: a body nested thousands deep
         error = _malformed(response, exc)
     raise error  # outside the except block: the decoder's error is the cleaned cause, not the context
-
-
-# Re-exported for client.py
-__all__ += ["decode_json", "Token"]

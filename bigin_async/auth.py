@@ -40,6 +40,7 @@ from bigin_async.errors import (
     BiginTimeoutError,
     ConfigurationError,
     RateLimitError,
+    RefreshBlockedError,
     ServerError,
     parse_retry_after,
 )
@@ -362,22 +363,6 @@ def _is_time(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-class RefreshBlockedError(AuthenticationError):
-    """Refreshing the access token may not be tried again for ``retry_after`` seconds (until
-    ``retry_at``, epoch seconds).
-
-    Zoho lets a refresh token mint 10 access tokens in 10 minutes and then answers "Access Denied"
-    for its window (``code`` "Access Denied"); the client also stops itself before that count
-    (``code`` "REFRESH_LIMIT"). Asking again sooner only keeps the block going, so every call
-    gets this error at once, without a request, until the time has come.
-    """
-
-    def __init__(self, message: str, *, retry_at: float, retry_after: float, **kwargs: Any) -> None:
-        self.retry_at = retry_at
-        self.retry_after = retry_after
-        super().__init__(message, **kwargs)
-
-
 # Zoho's limit on minting: 10 access tokens per refresh token in 10 minutes.
 _ZOHO_WINDOW = 600.0
 # How long Zoho's access tokens live.
@@ -439,8 +424,8 @@ def _blocked(
 
 
 def _oauth_error(
-    body: Mapping[str, Any], status: int, url: str, *, secrets: Iterable[str] = (), retry_after: float | None = None,
-    now: float | None = None,
+    body: Mapping[str, Any], status: int, url: str, *, secrets: Iterable[str] = (),
+    retry_after: float | None = None, now: float | None = None,
 ) -> AuthenticationError:  # fmt: skip
     secrets = tuple(secrets)
     code = _scrub(str(body.get("error") or "oauth_error"), secrets)
@@ -849,7 +834,8 @@ class TokenManager:
             return AuthenticationError(
                 f"{error.message}; not asked again for {_in_words(until - now)}: fix the credentials "
                 "(a new refresh token or client secret needs a new client)",
-                status_code=error.status_code, code=error.code, details=error.details, method="POST", url=self.token_url,
+                status_code=error.status_code, code=error.code, details=error.details, method="POST",
+                url=self.token_url,
             )  # fmt: skip
         _forget_before(self._refreshes, now, self.REFRESH_WINDOW)
         if len(self._refreshes) >= self.MAX_REFRESHES:
@@ -857,7 +843,8 @@ class TokenManager:
                 f"refusing to refresh the access token, as {self.MAX_REFRESHES} refreshes in the last "
                 f"{self.REFRESH_WINDOW / 60:.0f} minutes already, and Zoho blocks a refresh token past that. "
                 "Share one client (or one FileTokenStore) instead of creating clients per request",
-                now=now, until=self._refreshes[0] + self.REFRESH_WINDOW, code="REFRESH_LIMIT", url=self.token_url,
+                now=now, until=self._refreshes[0] + self.REFRESH_WINDOW, code="REFRESH_LIMIT",
+                url=self.token_url,
             )  # fmt: skip
         return None
 

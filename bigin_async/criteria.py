@@ -19,7 +19,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Literal
 
-from bigin_async.errors import ValidationError
+from bigin_async.errors import InvalidCriteriaError
 from bigin_async.models.wire import format_datetime
 
 __all__ = [
@@ -39,10 +39,6 @@ CriteriaValue = str | int | float | bool | Decimal | date | datetime | Enum
 # An API name, optionally with one sub-field (``Account_Name.id``), as Zoho's parser accepts.
 _FIELD_NAME = re.compile(r"[A-Za-z0-9_$]+(\.[A-Za-z0-9_$]+)?")
 _ESCAPES = str.maketrans({"\\": "\\\\", "(": "\\(", ")": "\\)", ",": "\\,"})
-
-
-class InvalidCriteriaError(ValidationError):
-    """A criteria that cannot be sent: a bad field name, an empty ``in`` list, an odd value."""
 
 
 def escape_value(text: str) -> str:
@@ -80,7 +76,8 @@ def render_value(value: object) -> str:
     if isinstance(value, date):
         return value.isoformat()
     raise InvalidCriteriaError(
-        f"cannot search for a {type(value).__name__} value; use str, int, float, bool, Decimal, date or datetime"
+        f"cannot search for a {type(value).__name__} value; "
+        "use str, int, float, bool, Decimal, date or datetime"
     )
 
 

@@ -11,11 +11,14 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from bigin_async._redact import redact_headers, redact_text, redact_url, redact_value
+
+if TYPE_CHECKING:  # for the annotation only: bulk.results imports this module
+    from bigin_async.bulk.results import BulkResult
 
 __all__ = [
     "AmbiguousWriteError",
@@ -24,9 +27,19 @@ __all__ = [
     "BiginConnectionError",
     "BiginError",
     "BiginTimeoutError",
+    "BooksAuthenticationError",
+    "BooksDuplicateError",
+    "BooksError",
+    "BooksNotFoundError",
+    "BooksOrganizationError",
+    "BooksPermissionError",
+    "BooksValidationError",
     "BudgetExhaustedError",
+    "BulkAbortedError",
+    "BulkWriteError",
     "ConfigurationError",
     "DuplicateRecordError",
+    "InvalidCriteriaError",
     "InvalidNotificationError",
     "InvalidRequestError",
     "JournalError",
@@ -36,9 +49,15 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "RecordError",
+    "RefreshBlockedError",
     "ServerError",
+    "UnreadableAnswerError",
+    "UsageError",
     "ValidationError",
+    "error_class",
+    "error_from_body",
     "error_from_response",
+    "parse_retry_after",
 ]
 
 
@@ -59,6 +78,14 @@ class ConfigurationError(BiginError, ValueError):
 
 class ValidationError(BiginError, ValueError):
     """Bad input refused before it was sent (an id that is not digits, an empty record, ...)."""
+
+
+class InvalidCriteriaError(ValidationError):
+    """A criteria that cannot be sent: a bad field name, an empty ``in`` list, an odd value."""
+
+
+class UsageError(Exception):
+    """A mistake on the ``bigin`` command line or in the input file's shape: exit code 2, nothing sent."""
 
 
 class InvalidNotificationError(BiginError):
@@ -92,6 +119,26 @@ class JournalError(ConfigurationError):
         super().__init__(message)
         self.path = path
         self.line = line
+
+
+class BulkWriteError(BiginError):
+    """Some records of a bulk write failed or have an unknown fate (see ``result``)."""
+
+    def __init__(self, message: str, result: BulkResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class BulkAbortedError(BulkWriteError):
+    """The bulk write stopped early (e.g. the token was revoked, the daily budget ran out).
+
+    ``result`` holds every outcome up to the stop; records after ``result.total`` were never
+    read from the input, so nothing was sent for them.
+    """
+
+
+class UnreadableAnswerError(ValueError):
+    """A success status whose body is not a readable write answer (cut off, not JSON)."""
 
 
 class BudgetExhaustedError(BiginError):
@@ -170,6 +217,22 @@ class AuthenticationError(APIError):
     """The token is invalid, expired or revoked, or the OAuth server refused the credentials."""
 
 
+class RefreshBlockedError(AuthenticationError):
+    """Refreshing the access token may not be tried again for ``retry_after`` seconds (until
+    ``retry_at``, epoch seconds).
+
+    Zoho lets a refresh token mint 10 access tokens in 10 minutes and then answers "Access Denied"
+    for its window (``code`` "Access Denied"); the client also stops itself before that count
+    (``code`` "REFRESH_LIMIT"). Asking again sooner only keeps the block going, so every call
+    gets this error at once, without a request, until the time has come.
+    """
+
+    def __init__(self, message: str, *, retry_at: float, retry_after: float, **kwargs: Any) -> None:
+        self.retry_at = retry_at
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)
+
+
 class PermissionDeniedError(APIError):
     """The user or the token's scopes do not allow this (NO_PERMISSION, OAUTH_SCOPE_MISMATCH)."""
 
@@ -205,6 +268,47 @@ class ServerError(APIError):
 
 class RecordError(APIError):
     """One record of a write failed; raised by single-record writes with the server's entry."""
+
+
+# Zoho Books answers ``{"code": 0, ...}`` on success and a numeric code otherwise (mapped by
+# :func:`bigin_async.books.errors.books_error`). Each Books error is also the matching Bigin
+# error class (``BooksNotFoundError`` is a ``NotFoundError``), so one ``except`` handles both
+# products; ``books_code`` keeps Books' own number.
+
+
+class BooksError(APIError):
+    """Zoho Books refused the call; ``books_code`` is its numeric code."""
+
+    @property
+    def books_code(self) -> int | None:
+        try:
+            return int(self.code) if self.code is not None else None
+        except ValueError:
+            return None
+
+
+class BooksAuthenticationError(BooksError, AuthenticationError):
+    """The token was refused (code 57, HTTP 401); the client refreshes once before raising this."""
+
+
+class BooksPermissionError(BooksError, PermissionDeniedError):
+    """The token lacks a Books scope (``ZohoBooks.contacts.ALL`` or ``ZohoBooks.fullaccess.ALL``)."""
+
+
+class BooksNotFoundError(BooksError, NotFoundError):
+    """No such contact (code 1002) or URL."""
+
+
+class BooksValidationError(BooksError, InvalidRequestError):
+    """The request or its data was refused (a missing contact_name, a bad value, ...)."""
+
+
+class BooksDuplicateError(BooksValidationError):
+    """A contact with that ``contact_name`` exists already (code 3062): Books names are unique."""
+
+
+class BooksOrganizationError(BooksValidationError):
+    """``organization_id`` is missing or names an organization the token cannot reach."""
 
 
 _BY_CODE: dict[str, type[APIError]] = {

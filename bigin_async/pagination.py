@@ -97,7 +97,10 @@ class AsyncPaginator(Generic[R]):
         self.on_progress = on_progress
 
     def __repr__(self) -> str:
-        return f"AsyncPaginator(path={self._request.path!r}, per_page={self.per_page}, max_records={self.max_records})"
+        return (
+            f"AsyncPaginator(path={self._request.path!r}, per_page={self.per_page}, "
+            f"max_records={self.max_records})"
+        )
 
     def pages(self) -> AsyncIterator[Page[R]]:
         """Each page in turn, trimmed to ``max_records``; only the current page is held."""
@@ -129,7 +132,7 @@ class AsyncPaginator(Generic[R]):
 class _Walk(Generic[R]):
     """One walk's position: the parameters of the next request, or that there is none.
 
-    The previous page (body and models) is not referenced while the next one is requested, so an
+    The previous page (body and models) is no longer held while the next one is requested, so an
     export's memory stays at about one page however many records it walks.
     """
 

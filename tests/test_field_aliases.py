@@ -1,4 +1,5 @@
-"""The reference's field names are written under Bigin's own names (explicit names win)."""
+"""Field aliases accepted on write (``Company_Name`` -> ``Account_Name``) are sent under Bigin's own
+names; a record that also carries Bigin's own name keeps it (explicit names win)."""
 
 from __future__ import annotations
 

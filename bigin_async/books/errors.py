@@ -3,7 +3,8 @@
 Books answers ``{"code": 0, ...}`` on success and a numeric code otherwise, usually with a 4xx
 status but sometimes with 200, so the body decides. Each error is also the matching Bigin error
 class (``BooksNotFoundError`` is a ``NotFoundError``), so one ``except`` handles both products;
-``books_code`` keeps Books' own number.
+``books_code`` keeps Books' own number. The classes live in :mod:`bigin_async.errors` with every
+other error of the SDK; they are re-exported here, where they have always been importable.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from bigin_async.errors import (
-    APIError,
-    AuthenticationError,
-    InvalidRequestError,
-    NotFoundError,
-    PermissionDeniedError,
+    BooksAuthenticationError,
+    BooksDuplicateError,
+    BooksError,
+    BooksNotFoundError,
+    BooksOrganizationError,
+    BooksPermissionError,
+    BooksValidationError,
 )
 
 __all__ = [
@@ -29,41 +32,6 @@ __all__ = [
     "BooksValidationError",
     "books_error",
 ]
-
-
-class BooksError(APIError):
-    """Zoho Books refused the call; ``books_code`` is its numeric code."""
-
-    @property
-    def books_code(self) -> int | None:
-        try:
-            return int(self.code) if self.code is not None else None
-        except ValueError:
-            return None
-
-
-class BooksAuthenticationError(BooksError, AuthenticationError):
-    """The token was refused (code 57, HTTP 401); the client refreshes once before raising this."""
-
-
-class BooksPermissionError(BooksError, PermissionDeniedError):
-    """The token lacks a Books scope (``ZohoBooks.contacts.ALL`` or ``ZohoBooks.fullaccess.ALL``)."""
-
-
-class BooksNotFoundError(BooksError, NotFoundError):
-    """No such contact (code 1002) or URL."""
-
-
-class BooksValidationError(BooksError, InvalidRequestError):
-    """The request or its data was refused (a missing contact_name, a bad value, ...)."""
-
-
-class BooksDuplicateError(BooksValidationError):
-    """A contact with that ``contact_name`` exists already (code 3062): Books names are unique."""
-
-
-class BooksOrganizationError(BooksValidationError):
-    """``organization_id`` is missing or names an organization the token cannot reach."""
 
 
 _BY_CODE: dict[int, type[BooksError]] = {

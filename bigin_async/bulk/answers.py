@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from bigin_async.errors import UnreadableAnswerError
 from bigin_async.models import WriteResult, parse_write_results
 
 __all__ = [
@@ -46,10 +47,6 @@ class Answer:
     message: str | None
     details: dict[str, Any]
     action: str | None
-
-
-class UnreadableAnswerError(ValueError):
-    """A success status whose body is not a readable write answer (cut off, not JSON)."""
 
 
 def read_answers(content: bytes) -> list[Answer]:

@@ -157,11 +157,6 @@ class _Batch:
     size: int = 0
 
 
-class _Aborted(Exception):
-    def __init__(self, cause: BiginError) -> None:
-        self.cause = cause
-
-
 def prepare(
     plan: BulkPlan, index: int, record: Any, *, fingerprint: Callable[[Any], str] | None = None
 ) -> _Item | RecordOutcome:
@@ -342,8 +337,8 @@ async def _send(
                 answers = [
                     _gone_maybe(response, answer, item) for answer, item in zip(answers, items, strict=False)
                 ]
-        except _FATAL as error:
-            raise _Aborted(error) from error
+        except _FATAL:
+            raise  # the run stops (see send_group): not a failure of these records
         except UnreadableAnswerError as error:
             logger.warning(
                 "bulk %s of %d %s records: unreadable answer (%s)", plan.mode, len(items), plan.module, error
@@ -469,7 +464,8 @@ async def run_bulk(
     send_batches, receive_batches = anyio.create_memory_object_stream[_Batch](worker_count)
     release_order, receive_order = anyio.create_memory_object_stream[_Batch](worker_count * 2 + 1)
     aborted: list[BiginError] = []
-    # The caller's own exception (a callback, the input), or a journal that cannot be written: raised as itself.
+    # The caller's own exception (a callback, the input), or a journal that cannot be written:
+    # raised as itself.
     failed: list[Exception] = []
 
     def from_journal(item: _Item) -> RecordOutcome | None:
@@ -523,13 +519,13 @@ async def run_bulk(
             return []  # never sent without its pending line on disk; the run is stopping
         try:
             sent, final, maybe_applied = await _send(transport, plan, items)
-        except _Aborted as stop:
+        except _FATAL as cause:  # a revoked token, a lost scope, the daily budget: the run stops
             if not aborted:
-                aborted.append(stop.cause)
+                aborted.append(cause)
             if journal is not None:
                 # Not the records' fault (and not applied): a resumed run sends them again.
                 await journaled(journal.log_unsent(indexes, hashes))
-            return _outcomes_for_error(plan, items, stop.cause)
+            return _outcomes_for_error(plan, items, cause)
         if journal is not None:
             if final:
                 await journaled(

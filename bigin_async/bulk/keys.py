@@ -29,7 +29,7 @@ UNIQUE_FIELDS: dict[str, tuple[str, ...]] = {
 
 
 def upsert_key_fields(module: str, duplicate_check_fields: Sequence[str] | None = None) -> tuple[str, ...]:
-    """The Bigin field names an upsert of ``module`` matches on (reference names translated)."""
+    """The Bigin field names an upsert of ``module`` matches on (field aliases translated)."""
     if not duplicate_check_fields:
         return UNIQUE_FIELDS.get(module, ())
     renames = RENAMES.get(module, {})

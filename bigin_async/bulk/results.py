@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bigin_async.errors import BiginError
+from bigin_async.errors import BulkAbortedError, BulkWriteError
 
 __all__ = [
     "MAYBE_DELETED",
@@ -77,22 +77,6 @@ ProgressCallback = Callable[[BulkProgress], None]
 ResultCallback = Callable[[RecordOutcome], None]
 
 
-class BulkWriteError(BiginError):
-    """Some records of a bulk write failed or have an unknown fate (see ``result``)."""
-
-    def __init__(self, message: str, result: BulkResult) -> None:
-        super().__init__(message)
-        self.result = result
-
-
-class BulkAbortedError(BulkWriteError):
-    """The bulk write stopped early (e.g. the token was revoked, the daily budget ran out).
-
-    ``result`` holds every outcome up to the stop; records after ``result.total`` were never
-    read from the input, so nothing was sent for them.
-    """
-
-
 @dataclass
 class BulkResult:
     """Every outcome in input order (unless streamed to ``on_result``), plus counts.
@@ -149,9 +133,9 @@ class BulkResult:
         """Raise :class:`BulkWriteError` if any record failed or has an unknown fate."""
         if not self.ok:
             raise BulkWriteError(
-                f"{self.counts['error']} of {self.total} records failed and {self.counts['unknown']} have an "
-                "unknown fate (inserts, or upserts without their duplicate-check value, whose answer was lost; "
-                "re-send them as an upsert on a unique field)",
+                f"{self.counts['error']} of {self.total} records failed and {self.counts['unknown']} have "
+                "an unknown fate (inserts, or upserts without their duplicate-check value, whose answer was "
+                "lost; re-send them as an upsert on a unique field)",
                 self,
             )
         return self

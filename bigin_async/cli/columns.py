@@ -4,7 +4,7 @@ Bigin drops a field it does not know without a word: a column ``E-mail`` (Bigin'
 ``Email``) imports contacts without their email, and an upsert on ``--unique Email`` that no
 column provides matches nothing and inserts every row again. So the header (or, for JSON lines,
 every key) is read against the org's field metadata first, and a name Bigin would not keep is a
-usage error naming the nearest field names. The reference's names the SDK translates on write
+usage error naming the nearest field names. The field aliases the SDK accepts on write
 (``Company_Name`` → ``Account_Name``; see :mod:`bigin_async._field_aliases`) count as known.
 """
 
@@ -49,7 +49,7 @@ def _suggest(name: str, candidates: Sequence[str]) -> str:
 
 def _wire_names(module: str, name: str, value: Any) -> list[str]:
     """The field(s) Bigin gets when a record holds ``name`` = ``value``, after the SDK's own
-    translation of the reference's names (the same function every write goes through)."""
+    translation of the field aliases (the same function every write goes through)."""
     wire = to_bigin_names(module, {name: value})
     return [key for key in wire if not key.startswith("$")] or [name]
 
@@ -87,7 +87,7 @@ def _targets(
             plain.append((column, base))
     found: list[_Target] = []
     for column, base in plain:
-        # A JSON line may hold the reference's {"module", "id"} parent; a CSV cell is text.
+        # A JSON line may hold a {"module", "id"} parent (``Related_To``); a CSV cell is text.
         value: Any = {"module": module, "id": "0"} if shaped_like_parent else "x"
         found += [
             _Target(column, wire, "", column in mapping.targets) for wire in _wire_names(module, base, value)
@@ -109,9 +109,8 @@ def _check_collisions(targets: Sequence[_Target], module: str) -> None:
         plain = [t for t in group if not t.sub]
         subs = [t.sub for t in group if t.sub]
         if len(plain) > 1 or (plain and subs) or len(subs) != len(set(subs)):
-            problems.append(
-                f"columns {' and '.join(repr(t.column) for t in group)} go into one field of {module}, {wire!r}"
-            )
+            columns = " and ".join(repr(t.column) for t in group)
+            problems.append(f"columns {columns} go into one field of {module}, {wire!r}")
     if problems:
         raise UsageError(
             f"{'; '.join(problems)}: keep one of them, or leave the others out with --map 'COL='"

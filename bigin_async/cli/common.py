@@ -16,7 +16,7 @@ from bigin_async._config import resolve_region
 from bigin_async._redact import logger
 from bigin_async.auth import FileTokenStore
 from bigin_async.client import BiginClient
-from bigin_async.errors import ConfigurationError
+from bigin_async.errors import ConfigurationError, UsageError
 
 __all__ = [
     "EMULATOR_CREDENTIALS",
@@ -55,12 +55,8 @@ _MODULE_NAMES = {
 _MODULE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
 
 
-class UsageError(Exception):
-    """A mistake on the command line or in the input file's shape: exit code 2, nothing sent."""
-
-
 def module_api_name(name: str) -> str:
-    """``contacts``/``Companies``/``deals`` → ``Contacts``/``Accounts``/``Pipelines``; custom names as given."""
+    """``contacts``/``Companies``/``deals`` → ``Contacts``/``Accounts``/``Pipelines``; others as given."""
     known = _MODULE_NAMES.get(name.casefold())
     if known is not None:
         return known

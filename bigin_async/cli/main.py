@@ -62,7 +62,8 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--token-file",
         metavar="PATH",
-        help="keep the access token in this file (default: BIGIN_TOKEN_FILE, else a per-user file; see below)",
+        help="keep the access token in this file "
+        "(default: BIGIN_TOKEN_FILE, else a per-user file; see below)",
     )
     group.add_argument(
         "--max-concurrency", type=int, metavar="N", help="calls in flight at once (default 10)"
@@ -250,10 +251,8 @@ def _print_import(console: Console, report: ImportReport) -> None:
         console.print(journal_line, highlight=False)
     console.print(f"results: {report.results_path}")
     if report.ignored_columns:
-        console.print(
-            f"ignored columns (not fields of the module, not sent): {', '.join(map(repr, report.ignored_columns))}",
-            highlight=False,
-        )
+        ignored = ", ".join(map(repr, report.ignored_columns))
+        console.print(f"ignored columns (not fields of the module, not sent): {ignored}", highlight=False)
     if not report.columns_checked:
         console.print("[yellow]column names not checked: the module's field list could not be read[/]")
     if summary["unknown"]:
@@ -265,7 +264,8 @@ def _print_import(console: Console, report: ImportReport) -> None:
         console.print(f"[red]stopped: {report.aborted}[/]")
         if report.total_rows > summary["total"]:
             console.print(
-                f"rows after row {summary['total']:,} were not sent; fix the cause and run the same command again"
+                f"rows after row {summary['total']:,} were not sent; "
+                "fix the cause and run the same command again"
                 + (" (the journal resumes where it stopped)" if report.journal else "")
             )
 

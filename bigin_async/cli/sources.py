@@ -205,8 +205,8 @@ def _check_delimiter(header: list[str], delimiter: str, path: Path) -> None:
     other, found = max(counts.items(), key=lambda item: item[1])
     if found and found >= len(header) - 1:
         raise UsageError(
-            f"{path.name} looks {DELIMITER_NAMES[other]}-separated (its header reads {delimiter.join(header)!r}); "
-            f"pass {_delimiter_hint(other)}"
+            f"{path.name} looks {DELIMITER_NAMES[other]}-separated "
+            f"(its header reads {delimiter.join(header)!r}); pass {_delimiter_hint(other)}"
         )
 
 

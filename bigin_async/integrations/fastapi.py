@@ -12,7 +12,8 @@ through a dependency that constructs nothing::
 
     @app.get("/contacts/{contact_id}")
     async def read_contact(contact_id: str, bigin: BiginDep) -> dict:
-        return (await bigin.contacts.get(contact_id)).model_dump(mode="json", by_alias=True, exclude_unset=True)
+        contact = await bigin.contacts.get(contact_id)
+        return contact.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 With a lifespan of your own, open the client inside it::
 

@@ -553,7 +553,8 @@ async def test_secrets_echoed_by_the_token_endpoint_never_reach_errors_or_logs(
     echo = (
         f"bad request grant_type=refresh_token&client_id={SECRETS['client_id']}&client_secret="
         f"{SECRETS['client_secret']}&refresh_token={SECRETS['refresh_token']} "
-        f"(json: {{'client_secret': '{SECRETS['client_secret']}', 'refresh_token': '{SECRETS['refresh_token']}'}})"
+        f"(json: {{'client_secret': '{SECRETS['client_secret']}', "
+        f"'refresh_token': '{SECRETS['refresh_token']}'}})"
     )
     accounts = FakeAccounts(
         httpx.Response(200, json={"error": "invalid_client", "error_description": echo}),
@@ -564,8 +565,15 @@ async def test_secrets_echoed_by_the_token_endpoint_never_reach_errors_or_logs(
             await tokens.get_token()
         with pytest.raises(AuthenticationError) as cached:
             await tokens.get_token()
-    texts = [str(info.value), repr(info.value), str(info.value.details), str(info.value.headers), str(cached.value),
-             repr(tokens), caplog.text]  # fmt: skip
+    texts = [
+        str(info.value),
+        repr(info.value),
+        str(info.value.details),
+        str(info.value.headers),
+        str(cached.value),
+        repr(tokens),
+        caplog.text,
+    ]
     for text in texts:
         for secret in SECRET_STRINGS:
             assert secret not in text
@@ -607,7 +615,8 @@ def test_processes_sharing_a_garbled_token_file_refresh_once_between_them(tmp_pa
                 with open({str(counter)!r}, "a") as f:
                     f.write("x")
                 time.sleep(0.3)  # a slow accounts server: the other processes queue on the lock
-                return httpx.Response(200, json={{"access_token": "tok-" + str(time.time_ns()), "expires_in": 3600}})
+                token = {{"access_token": "tok-" + str(time.time_ns()), "expires_in": 3600}}
+                return httpx.Response(200, json=token)
             print(request.headers["Authorization"])
             return httpx.Response(200, json={{"ok": True}})
 

@@ -36,7 +36,8 @@ async def test_import_leads_creates_then_updates_companies_contacts_and_deals() 
         first = await example.main(bigin, extra=60)
         sizes = {m: len(emulator.store.table(m)) for m in ("Accounts", "Contacts", "Pipelines")}
         second = await example.main(bigin, extra=60)
-    # 4 reference-shaped leads (one has no last name) + 60 generated: 10 per company, every 3rd a deal.
+    # 4 leads written with field aliases (one has no last name) + 60 generated: 10 per company,
+    # every 3rd a deal.
     assert [item["email"] for item in first.failed] == ["nameless@example.com"]
     assert len(first.successful) == 63
     assert sizes == {"Accounts": 2 + 7, "Contacts": 63, "Pipelines": 2 + 20}

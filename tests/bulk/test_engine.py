@@ -218,7 +218,8 @@ def test_one_million_records_stream_with_bounded_memory() -> None:
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         count, records, calls = anyio.run(main)
         after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        sys.stdout.write(json.dumps({"count": count, "records": records, "calls": calls, "growth_kb": after - before}))
+        report = {"count": count, "records": records, "calls": calls, "growth_kb": after - before}
+        sys.stdout.write(json.dumps(report))
         """
     )
     out = subprocess.run(

@@ -85,7 +85,10 @@ from tests.helpers.sink import CountingSink
 
 async def main() -> None:
     sink = CountingSink()
-    records = [{"Last_Name": f"Doe {i}", "Hobbies": {"chess", "go", "tennis", "golf", f"x{i}", f"y{i}"}} for i in range(150)]
+    records = [
+        {"Last_Name": f"Doe {i}", "Hobbies": {"chess", "go", "tennis", "golf", f"x{i}", f"y{i}"}}
+        for i in range(150)
+    ]
     async with sink.client() as bigin:
         result = await bigin.contacts.bulk_create(records, journal=sys.argv[1])
     print(json.dumps({"sent": sink.records, "skipped": result.counts["skipped"], "ok": result.ok}))

@@ -163,14 +163,20 @@ def test_a_json_error_body_echoing_the_request_is_redacted() -> None:
     echo = {
         "code": "INVALID_DATA",
         "status": "error",
-        "message": f"bad header Authorization: Zoho-oauthtoken {ZOHO_ACCESS} on ?refresh_token={SECRETS['refresh_token']}",
+        "message": (
+            f"bad header Authorization: Zoho-oauthtoken {ZOHO_ACCESS} "
+            f"on ?refresh_token={SECRETS['refresh_token']}"
+        ),
         "details": {
             "Authorization": "Zoho-oauthtoken 1000.access-SECRET",
             "headers": [
                 ["authorization", f"Bearer {ZOHO_ACCESS}"],
                 ["X-Client-Secret", SECRETS["client_secret"]],
             ],
-            "form": f"grant_type=authorization_code&code=one-time-grant-code&client_secret={SECRETS['client_secret']}",
+            "form": (
+                "grant_type=authorization_code&code=one-time-grant-code"
+                f"&client_secret={SECRETS['client_secret']}"
+            ),
             "nested": {
                 "deeper": [{"Refresh-Token": SECRETS["refresh_token"], "password": "s3cr3t-password"}]
             },

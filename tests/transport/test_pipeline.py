@@ -641,7 +641,8 @@ async def test_the_first_call_goes_to_the_token_api_domain() -> None:
 
 
 async def test_limit_exceeded_with_a_400_is_not_a_rate_limit() -> None:
-    """#9.24: 400 LIMIT_EXCEEDED (too many records) is the request's fault: not retried, not a RateLimitError."""
+    """#9.24: 400 LIMIT_EXCEEDED (too many records) is the request's fault: not retried, not a
+    RateLimitError."""
     from bigin_async import InvalidRequestError
 
     with respx.mock() as router:
@@ -754,7 +755,8 @@ async def test_an_insert_that_never_left_whole_is_retried() -> None:
 
 
 async def test_an_absolute_url_is_checked_against_the_token_s_own_origin() -> None:
-    """#9.21 edge: on the first call the host is known only once the token is; a foreign host never gets it."""
+    """#9.21 edge: on the first call the host is known only once the token is; a foreign host never
+    gets it."""
     from bigin_async import ConfigurationError
 
     with respx.mock(assert_all_called=False) as router:

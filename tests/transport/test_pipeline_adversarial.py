@@ -189,7 +189,8 @@ async def test_a_call_whose_next_send_time_is_past_its_deadline_books_nothing() 
                     with pytest.raises(BiginTimeoutError, match="rate limit"):
                         await bigin.request("GET", "/org")
         assert api.call_count == 1
-        assert limiter._tat <= _sends(limiter)[-1] + limiter.interval + 1e-6  # the next free time is unchanged
+        # The next free time is unchanged.
+        assert limiter._tat <= _sends(limiter)[-1] + limiter.interval + 1e-6
 
 
 async def test_a_booking_given_up_by_a_cancelled_caller_goes_back_to_the_next() -> None:
