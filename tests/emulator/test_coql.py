@@ -139,7 +139,7 @@ def test_quotes_in_strings() -> None:
     assert "Last_Name" in query.fields_used()
 
 
-async def test_reference_alias_in_where(api: httpx.AsyncClient, emulator: BiginEmulator) -> None:
+async def test_field_alias_in_where(api: httpx.AsyncClient, emulator: BiginEmulator) -> None:
     [contact] = await insert(api, "Contacts", {"Last_Name": "C"})
     [task] = await insert(api, "Tasks", {"Subject": "t", "Related_To": {"module": "Contacts", "id": contact}})
     data = await rows(api, f"select Subject, Related_To from Tasks where Related_To.id = '{contact}'")

@@ -42,9 +42,7 @@ async def test_refresh_grant(anon: httpx.AsyncClient, emulator: BiginEmulator) -
     assert api.status_code == 200
 
 
-async def test_refresh_grant_in_the_query_string_like_the_reference(
-    anon: httpx.AsyncClient, emulator: BiginEmulator
-) -> None:
+async def test_refresh_grant_in_the_query_string(anon: httpx.AsyncClient, emulator: BiginEmulator) -> None:
     response = await anon.post(TOKEN, params=refresh_form(emulator))
     assert "access_token" in response.json()
 

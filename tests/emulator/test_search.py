@@ -145,7 +145,7 @@ async def test_exactly_one_mode(api: httpx.AsyncClient, params: dict[str, str], 
     assert response.status_code == 400 and response.json()["code"] == code
 
 
-async def test_reference_aliases_in_criteria(api: httpx.AsyncClient) -> None:
+async def test_field_aliases_in_criteria(api: httpx.AsyncClient) -> None:
     [contact] = await insert(api, "Contacts", {"Last_Name": "C"})
     [task] = await insert(
         api, "Tasks", {"Subject": "call", "Related_To": {"module": "Contacts", "id": contact}}

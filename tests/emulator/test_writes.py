@@ -227,7 +227,7 @@ async def test_unknown_and_custom_fields_round_trip(api: httpx.AsyncClient) -> N
     assert listed.json()["data"][0] == {"Score__c": 4.5, "Job_Title": "CEO", "id": contact}
 
 
-# -- lookups and the reference's aliases ------------------------------------------------------------
+# -- lookups and the field aliases accepted on write ---------------------------------------------
 
 
 async def test_lookups_resolve_names_and_refuse_missing_ids(api: httpx.AsyncClient) -> None:
@@ -270,9 +270,7 @@ async def test_plain_string_company_uses_or_creates_the_company(
     assert emulator.store.table("Accounts").get(created["id"]) is not None
 
 
-async def test_reference_aliases_are_accepted_and_echoed(
-    api: httpx.AsyncClient, emulator: BiginEmulator
-) -> None:
+async def test_field_aliases_are_accepted_and_echoed(api: httpx.AsyncClient, emulator: BiginEmulator) -> None:
     [company] = await insert(api, "Accounts", {"Account_Name": "TechCorp"})
     [contact] = await insert(
         api, "Contacts", {"Last_Name": "Johnson", "First_Name": "Sarah", "Company_Name": {"id": company}}
