@@ -54,6 +54,8 @@ from bigin_async.errors import (
     RateLimitError,
     RecordError,
     ServerError,
+    UnreadableAnswerError,
+    UsageError,
     ValidationError,
 )
 from bigin_async.models import (
@@ -152,6 +154,8 @@ __all__ = [
     "Token",
     "TokenStore",
     "Transport",
+    "UnreadableAnswerError",
+    "UsageError",
     "ValidationError",
     "__version__",
     "authorization_url",

@@ -54,8 +54,8 @@ def test_every_error_class_is_exported_from_errors_and_the_package() -> None:
         and value.__module__ == errors.__name__
     }
     assert classes <= set(errors.__all__)
-    bigin_errors = {name for name in classes if issubclass(getattr(errors, name), errors.BiginError)}
-    assert bigin_errors <= set(bigin_async.__all__)
+    assert classes <= set(bigin_async.__all__)
+    assert all(getattr(bigin_async, name) is getattr(errors, name) for name in classes)
 
 
 def test_old_import_paths_of_moved_errors_still_work() -> None:
