@@ -26,15 +26,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import anyio
-import httpx
 
 from bigin_async._config import is_loopback
 from bigin_async._redact import SecretText, logger, register_secret
 from bigin_async._tasks import unwrapping_task_group
 from bigin_async.errors import BiginError, InvalidRequestError, NotFoundError, ValidationError
-from bigin_async.models import WatchChannel, WriteResult, parse_page, parse_write_results
+from bigin_async.models import WatchChannel, WriteResult, parse_page
 from bigin_async.models.base import BiginModel, Id
-from bigin_async.resources.base import api_name, body_of, record_error, send_and_parse
+from bigin_async.models.modules import api_name
+from bigin_async.resources._base import APIResource
 from bigin_async.webhooks import check_channel_id
 
 if TYPE_CHECKING:
@@ -154,15 +154,15 @@ def _subscriptions(result: WriteResult) -> list[ChannelSubscription]:
     return [ChannelSubscription.model_validate(event) for event in events if isinstance(event, Mapping)]
 
 
-class NotificationsClient:
-    """``/actions/watch``. Get it as ``bigin.notifications``."""
+class NotificationsClient(APIResource):
+    """``/actions/watch``. Get it as ``bigin.notifications``.
+
+    ``clock`` is where an expiry given as a ``timedelta`` counts from (UTC now).
+    """
 
     def __init__(self, transport: Transport, *, clock: Callable[[], datetime] = _utc_now) -> None:
-        self._transport = transport
+        super().__init__(transport)
         self._clock = clock
-
-    def __repr__(self) -> str:
-        return "NotificationsClient()"
 
     async def _write(
         self,
@@ -177,19 +177,7 @@ class NotificationsClient:
         ``MALFORMED_RESPONSE``; a channel Bigin refused raises its typed error, not retried.
         """
         body = {"watch": entries} if entries is not None else None
-
-        def parse(response: httpx.Response) -> builtins.list[WriteResult]:
-            results = parse_write_results(body_of(response))
-            for result in results:
-                if not result.ok:
-                    raise record_error(
-                        result, method=method, url=str(response.request.url), status=response.status_code
-                    )
-            return results
-
-        return await self._transport.send_parsed(
-            method, PATH, parse, params=params, json=body, idempotent=True
-        )
+        return await self._send_write(method, PATH, params=params, json=body, idempotent=True)
 
     def _channel_entry(
         self,
@@ -258,12 +246,8 @@ class NotificationsClient:
         channels: builtins.list[WatchChannel] = []
         page = 1
         while True:
-            parsed = await send_and_parse(
-                self._transport,
-                "GET",
-                PATH,
-                lambda body: parse_page(WatchChannel, body, "watch"),
-                params={**params, "page": page},
+            parsed = await self._get(
+                PATH, lambda body: parse_page(WatchChannel, body, "watch"), {**params, "page": page}
             )
             channels.extend(parsed.data)
             if parsed.info is None or not parsed.info.more_records:
