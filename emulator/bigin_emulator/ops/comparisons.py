@@ -15,7 +15,15 @@ import re
 from datetime import date, datetime, timezone
 from typing import Any
 
-__all__ = ["EMPTY", "candidates", "equals", "loosely_equals", "order_key", "starts_with"]
+__all__ = [
+    "EMPTY",
+    "candidates",
+    "equals",
+    "loosely_equals",
+    "order_key",
+    "parse_iso_datetime",
+    "starts_with",
+]
 
 _WORD = re.compile(r"\w+")
 
@@ -80,6 +88,17 @@ def starts_with(stored: Any, prefix: str) -> bool:
     return isinstance(stored, str) and stored.casefold().startswith(prefix.casefold())
 
 
+def parse_iso_datetime(text: str) -> datetime:
+    """``datetime.fromisoformat`` as Python 3.11 reads Zoho's times, on 3.10 too: a trailing ``Z`` is UTC.
+
+    Python 3.10's ``fromisoformat`` refuses ``2026-01-02T10:00:00Z``, which clients send; raises
+    ``ValueError`` for what is not an ISO 8601 date-time.
+    """
+    if text[-1:] in ("Z", "z"):
+        text = text[:-1] + "+00:00"
+    return datetime.fromisoformat(text)
+
+
 def _instant(text: str) -> datetime | None:
     if len(text) < 10 or text[4] != "-":
         return None
@@ -87,7 +106,7 @@ def _instant(text: str) -> datetime | None:
         if len(text) == 10:
             day = date.fromisoformat(text)
             return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
-        moment = datetime.fromisoformat(text)
+        moment = parse_iso_datetime(text)
     except ValueError:
         return None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)

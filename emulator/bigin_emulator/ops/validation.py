@@ -9,9 +9,10 @@ stored form: datetimes are normalised to the org's offset without fractions (cli
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta, timezone
 from typing import Any
 
+from bigin_emulator.ops.comparisons import parse_iso_datetime
 from bigin_emulator.state.metadata import FieldSpec
 
 __all__ = ["FieldError", "coerce_value", "plain_text_limit"]
@@ -104,7 +105,7 @@ def _coerce_datetime(name: str, value: Any, utc_offset: timedelta) -> str:
     if not isinstance(value, str):
         raise FieldError(name, expected_data_type="datetime")
     try:
-        moment = datetime.fromisoformat(value)
+        moment = parse_iso_datetime(value)
     except ValueError:
         raise FieldError(name, expected_data_type="datetime") from None
     if moment.tzinfo is None:

@@ -12,15 +12,16 @@ lives two hours; an expiry more than a day ahead, or in the past, is refused.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bigin_emulator.ops.wire import ApiError, json_response, no_content, record_error
+from bigin_emulator.ops.comparisons import parse_iso_datetime
+from bigin_emulator.ops.wire import ApiError, record_error
 from bigin_emulator.routes.http_input import id_list, read_json, write_items, write_status
+from bigin_emulator.routes.responses import json_response, no_content
 from bigin_emulator.state.context import EmulatorContext
 from bigin_emulator.state.metadata import get_module
 from bigin_emulator.state.watches import ACTIONS, DEFAULT_LIFETIME, MAX_LIFETIME, Channel, WatchRegistry
@@ -83,7 +84,7 @@ def _expiry(value: Any, now: float) -> float:
     if not isinstance(value, str):
         raise _Refused("INVALID_DATA", "channel_expiry", "channel_expiry must be an ISO 8601 date-time")
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = parse_iso_datetime(value)
     except ValueError:
         raise _Refused(
             "INVALID_DATA", "channel_expiry", "channel_expiry must be an ISO 8601 date-time"
