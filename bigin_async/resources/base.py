@@ -154,7 +154,8 @@ class ModuleClient(APIResource, Generic[R]):
     """Operations on one Bigin module. Get one from the client: ``bigin.contacts``, ``bigin.module("X")``.
 
     A subclass names its module (``module_api_name = "Contacts"``); its record class and default
-    fields are the module table's entry for that name.
+    fields are the module table's entry for that name. A subclass for a module the table does not
+    list (a custom module) reads plain records and the system fields unless it sets its own.
     """
 
     module_api_name: ClassVar[str] = ""
@@ -168,9 +169,7 @@ class ModuleClient(APIResource, Generic[R]):
             return
         spec = module_spec(own)
         if spec is None or spec.api_name != own:
-            raise TypeError(
-                f"{cls.__name__}: module {own!r} has no entry in bigin_async.models.modules.MODULES"
-            )
+            return  # a custom module: the class's own attributes (or the base's) serve it
         if "default_fields" not in cls.__dict__:
             cls.default_fields = spec.default_fields
         if "model" not in cls.__dict__:

@@ -135,11 +135,32 @@ async def test_module_attributes_are_typed_for_mypy() -> None:
         assert isinstance(bigin.contacts, ContactsClient)
 
 
-def test_a_client_class_for_a_module_missing_from_the_table_is_refused() -> None:
-    with pytest.raises(TypeError, match="no entry in bigin_async.models.modules.MODULES"):
+async def test_a_client_class_of_a_custom_module_reads_plain_records_and_the_system_fields() -> None:
+    class WidgetsClient(ModuleClient[Record]):
+        module_api_name: ClassVar[str] = "Widgets"
 
-        class WidgetsClient(ModuleClient[Record]):
-            module_api_name: ClassVar[str] = "Widgets"
+    class GadgetsClient(ModuleClient[Record]):
+        module_api_name: ClassVar[str] = "Gadgets"
+        default_fields: ClassVar[tuple[str, ...]] = ("Name", *BASE_DEFAULT_FIELDS)
+
+    async with _client() as bigin:
+        widgets = WidgetsClient(bigin.transport, bigin)
+        assert (widgets.module_api_name, widgets.model, widgets.default_fields) == (
+            "Widgets",
+            Record,
+            BASE_DEFAULT_FIELDS,
+        )
+        assert GadgetsClient(bigin.transport, bigin).default_fields == ("Name", *BASE_DEFAULT_FIELDS)
+    # Only a module of the table can be an attribute of the client.
+    from bigin_async.client import _ModuleAttribute
+
+    with pytest.raises((TypeError, RuntimeError)) as raised:
+
+        class Wrong:
+            widgets: Any = _ModuleAttribute(WidgetsClient)
+
+    error = raised.value.__cause__ if isinstance(raised.value, RuntimeError) else raised.value
+    assert "whose module table entry is 'missing'" in str(error)
 
 
 def test_a_client_attribute_whose_name_is_not_its_table_entry_s_is_refused() -> None:
