@@ -155,7 +155,7 @@ async def test_bad_list_options_are_refused() -> None:
 
 
 async def test_bad_writes_are_refused() -> None:
-    await _refused(lambda client: client.contacts.create({"Last_Name": "x"}, trigger="workflow"))  # type: ignore[arg-type]
+    await _refused(lambda client: client.contacts.create({"Last_Name": "x"}, trigger="workflow"))
     await _refused(lambda client: client.contacts.upsert({"Last_Name": "x"}, ["Email", "no good"]))
     await _refused(lambda client: client.contacts.add_tags(["123"], [""]))
     await _refused(lambda client: client.contacts.add_tags([], ["VIP"]))

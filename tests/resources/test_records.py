@@ -242,15 +242,17 @@ async def test_custom_and_system_fields_survive_a_round_trip() -> None:
         created = await client.contacts.create(
             {"Last_Name": "Custom", "Loyalty_Tier_c": "Gold", "Visits__s": 12, "Nested_c": {"a": [1, 2]}}
         )
+        assert created.id is not None
         record = await client.contacts.get(
             created.id, fields=["Last_Name", "Loyalty_Tier_c", "Visits__s", "Nested_c"]
-        )  # type: ignore[arg-type]
+        )
         assert record.get("Loyalty_Tier_c") == "Gold" and record.get("Visits__s") == 12
         assert record.get("Nested_c") == {"a": [1, 2]}
-        full = await client.contacts.get(created.id)  # type: ignore[arg-type]
+        full = await client.contacts.get(created.id)
         assert full.get("$approval_state") is not None  # $-prefixed system keys are kept
         # read-modify-write: the custom fields go back out under their exact names
-        await client.contacts.update(record.id, Contact(Loyalty_Tier_c="Platinum"))  # type: ignore[arg-type, call-arg]
+        assert record.id is not None
+        await client.contacts.update(record.id, Contact(Loyalty_Tier_c="Platinum"))
         listed = await client.contacts.list(fields=["Last_Name", "Loyalty_Tier_c"]).to_list(limit=5)
     assert wire.sent[-2].body["data"] == [{"Loyalty_Tier_c": "Platinum"}]
     assert listed[0].get("Loyalty_Tier_c") == "Platinum"

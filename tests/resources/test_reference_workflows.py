@@ -82,7 +82,7 @@ async def test_complete_sales_workflow() -> None:
     assert str(read_deal.Closing_Date or read_deal.Expected_Close_Date) == "2025-03-31"
     assert [c.id for c in company_contacts] == [contact.id]
     assert [t.id for t in deal_tasks] == [task.id] and [e.id for e in deal_events] == [meeting.id]
-    assert [n.id for n in deal_notes] == [note.id] and deal_notes[0].Note_Title == "Discovery call"
+    assert [n.id for n in deal_notes] == [note.id] and deal_notes[0].get("Note_Title") == "Discovery call"
     assert [s.route for s in wire.sent if s.method == "POST"] == [
         "POST /Accounts",
         "POST /Contacts",
@@ -117,9 +117,9 @@ async def test_export_all_contacts() -> None:
     exported = 0
     async with emulator.http_client(token=emulator.issue_token()) as raw:
         for fields in (None, "Last_Name,Email"):
-            page, has_more = 1, True
+            page_number, has_more = 1, True
             while has_more:
-                params: dict[str, Any] = {"page": page, "per_page": 200}
+                params: dict[str, Any] = {"page": page_number, "per_page": 200}
                 if fields:
                     params["fields"] = fields
                 response: httpx.Response = await raw.get("/bigin/v2/Contacts", params=params)
@@ -127,7 +127,7 @@ async def test_export_all_contacts() -> None:
                 if "data" in data:
                     exported += len(data["data"]) if fields else 0
                     has_more = data.get("info", {}).get("more_records", False)
-                    page += 1
+                    page_number += 1
                 else:
                     failures.append(data)
                     has_more = False
