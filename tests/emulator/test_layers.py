@@ -1,10 +1,11 @@
 """The emulator's layers, read from its source: each imports only the layers below it, no cycles.
 
-From the bottom: ``state/`` (the org's data, no HTTP), ``ops/`` (what a request does to the state),
-``routes/`` (Starlette endpoints, one module per Bigin resource), ``server/`` (middleware, faults,
-counters, serving, notifier, the app), and the top (``BiginEmulator``, the command line, the pytest
-plugin, the test-data generator). ``realism`` and ``_version`` are leaves any layer may read: the
-token authority in ``state/`` honours ``Realism.token_expiry``.
+From the bottom: ``state/`` (the org's data) and ``ops/`` (what a request does to it), both plain
+Python with no HTTP framework; ``routes/`` (Starlette endpoints, one module per Bigin resource);
+``server/`` (middleware, faults, counters, serving, notifier, the app); and the top
+(``BiginEmulator``, the command line, the pytest plugin, the test-data generator). ``realism`` and
+``_version`` are leaves any layer may read: the token authority in ``state/`` honours
+``Realism.token_expiry``.
 
 Every import counts, at module level or inside a function: a lazy import still ties the layers.
 The one exception is ``BiginEmulator.client()``, which imports the SDK inside the function (the
@@ -123,6 +124,12 @@ def test_each_layer_imports_only_layers_below_it() -> None:
         and rank[layer(i.target)] > rank[layer(i.module)]
     ]
     assert not upward
+
+
+def test_state_and_ops_are_plain_python() -> None:
+    """No HTTP framework below the routes: the data and the operations run without Starlette."""
+    http = {"starlette", "uvicorn", "httpx", "h11"}
+    assert not [i for i in IMPORTS if layer(i.module) in ("state", "ops") and i.target.split(".")[0] in http]
 
 
 def test_ops_never_reach_routes_or_the_server() -> None:

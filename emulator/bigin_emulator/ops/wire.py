@@ -1,9 +1,10 @@
-"""How the emulator speaks on the wire: Zoho's JSON envelope, its error body, and its 204s.
+"""Zoho's error bodies and its JSON encoding: what an operation answers, before any HTTP.
 
-Every route raises ``ApiError`` for a request-level failure and lets the app's handler turn it into
-Zoho's top-level body ``{"code", "details", "message", "status": "error"}``; per-record failures
-are entries inside ``data`` instead, built with ``record_error``. Bodies are encoded once with
-``ensure_ascii=False`` (Zoho sends UTF-8, emoji and all) and the content type Zoho sends.
+Operations and routes raise ``ApiError`` for a request-level failure; the app's handler turns it
+into Zoho's top-level body ``{"code", "details", "message", "status": "error"}``. Per-record
+failures are entries inside ``data`` instead, built with ``record_error``. Bodies are encoded once
+with ``ensure_ascii=False`` (Zoho sends UTF-8, emoji and all). The Starlette responses carrying
+them live in ``routes.responses``, so the operations stay plain Python.
 """
 
 from __future__ import annotations
@@ -12,13 +13,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from starlette.responses import Response
-
 __all__ = [
     "JSON_CONTENT_TYPE",
     "ApiError",
-    "json_response",
-    "no_content",
+    "encode_json",
     "record_error",
 ]
 
@@ -62,9 +60,6 @@ class ApiError(Exception):
     def body(self) -> dict[str, Any]:
         return {"code": self.code, "details": self.details, "message": self.message, "status": "error"}
 
-    def response(self) -> Response:
-        return json_response(self.body(), self.status)
-
 
 def record_error(code: str, details: Mapping[str, Any], message: str | None = None) -> dict[str, Any]:
     """One failed entry of a write result, in the same key order as the success entries."""
@@ -81,13 +76,6 @@ def record_error(code: str, details: Mapping[str, Any], message: str | None = No
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
 
 
-def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-    content = _ENCODER.encode(body).encode("utf-8")
-    response = Response(content=content, status_code=status, headers=dict(headers or {}))
-    response.headers["content-type"] = JSON_CONTENT_TYPE
-    return response
-
-
-def no_content() -> Response:
-    """Zoho's answer for an empty list, an empty search and an unknown id: 204, no body at all."""
-    return Response(status_code=204)
+def encode_json(body: Any) -> bytes:
+    """``body`` as the UTF-8 JSON bytes Zoho sends (compact, non-ASCII kept as is)."""
+    return _ENCODER.encode(body).encode("utf-8")

@@ -19,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bigin_emulator.ops.wire import json_response
 from bigin_emulator.routes.http_input import access_token
+from bigin_emulator.routes.responses import json_response
 from bigin_emulator.state.books import BooksOrg, BooksRefusal
 from bigin_emulator.state.context import EmulatorContext
 

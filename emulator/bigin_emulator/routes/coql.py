@@ -18,8 +18,9 @@ from starlette.routing import Route
 from bigin_emulator.ops.comparisons import candidates
 from bigin_emulator.ops.coql import BoolOp, CoqlError, Expr, Query, matches_where, parse_coql
 from bigin_emulator.ops.projection import Projector
-from bigin_emulator.ops.wire import ApiError, json_response, no_content
+from bigin_emulator.ops.wire import ApiError
 from bigin_emulator.routes.http_input import read_json
+from bigin_emulator.routes.responses import json_response, no_content
 from bigin_emulator.state.context import EmulatorContext
 from bigin_emulator.state.metadata import ModuleSpec, get_module
 from bigin_emulator.state.sorting import value_key

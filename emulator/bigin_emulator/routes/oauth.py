@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from bigin_emulator.ops.wire import json_response
+from bigin_emulator.routes.responses import json_response
 from bigin_emulator.state.context import EmulatorContext
 from bigin_emulator.state.oauth import OAuthError
 

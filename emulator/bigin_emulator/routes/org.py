@@ -7,8 +7,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bigin_emulator.ops.paging import parse_page_params
-from bigin_emulator.ops.wire import ApiError, json_response, no_content
+from bigin_emulator.ops.wire import ApiError
 from bigin_emulator.routes import convertors  # noqa: F401  (registers the path convertors used below)
+from bigin_emulator.routes.responses import json_response, no_content
 from bigin_emulator.state.context import EmulatorContext
 from bigin_emulator.state.org_data import USERS, org_body, user_body, users_of_type
 

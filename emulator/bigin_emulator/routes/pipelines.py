@@ -15,9 +15,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bigin_emulator.ops.wire import ApiError, json_response, no_content
+from bigin_emulator.ops.wire import ApiError
 from bigin_emulator.routes import convertors  # noqa: F401  (registers the path convertors used below)
 from bigin_emulator.routes.http_input import read_json, write_items
+from bigin_emulator.routes.responses import json_response, no_content
 from bigin_emulator.state.context import EmulatorContext
 from bigin_emulator.state.pipelines import TeamPipeline
 

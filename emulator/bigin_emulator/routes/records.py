@@ -8,10 +8,11 @@ from starlette.routing import Route
 
 from bigin_emulator.ops.paging import list_info, paginate, parse_page_params
 from bigin_emulator.ops.projection import Projector, parse_fields
-from bigin_emulator.ops.wire import ApiError, json_response, no_content
+from bigin_emulator.ops.wire import ApiError
 from bigin_emulator.ops.writes import RecordWriter
 from bigin_emulator.routes import convertors  # noqa: F401  (registers the path convertors used below)
 from bigin_emulator.routes.http_input import id_list, module_spec, read_json, write_items, write_status
+from bigin_emulator.routes.responses import json_response, no_content
 from bigin_emulator.state.context import EmulatorContext
 from bigin_emulator.state.metadata import ModuleSpec
 from bigin_emulator.state.sorting import record_key

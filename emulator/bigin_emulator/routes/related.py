@@ -17,9 +17,10 @@ from starlette.routing import Route
 from bigin_emulator.ops.paging import paginate, parse_page_params, related_info
 from bigin_emulator.ops.projection import Projector, parse_fields
 from bigin_emulator.ops.related import RELATED_LISTS, is_linkable, related_ids
-from bigin_emulator.ops.wire import ApiError, json_response, no_content, record_error
+from bigin_emulator.ops.wire import ApiError, record_error
 from bigin_emulator.routes import convertors  # noqa: F401  (registers the path convertors used below)
 from bigin_emulator.routes.http_input import id_list, module_spec, read_json, write_items, write_status
+from bigin_emulator.routes.responses import json_response, no_content
 from bigin_emulator.state.context import EmulatorContext
 from bigin_emulator.state.metadata import get_module
 from bigin_emulator.state.sorting import SortedView

@@ -22,10 +22,11 @@ from starlette.routing import Route
 from bigin_emulator.ops.criteria import Condition, CriteriaError, CriteriaNode, Group, matches, parse_criteria
 from bigin_emulator.ops.paging import PAGE_LIMIT, Page, PageParams, parse_page_params, search_info
 from bigin_emulator.ops.projection import Projector, parse_fields
-from bigin_emulator.ops.wire import ApiError, json_response, no_content
+from bigin_emulator.ops.wire import ApiError
 from bigin_emulator.routes import convertors  # noqa: F401  (registers the path convertors used below)
 from bigin_emulator.routes.http_input import access_token, module_spec
 from bigin_emulator.routes.records import sortable_fields
+from bigin_emulator.routes.responses import json_response, no_content
 from bigin_emulator.state.context import EmulatorContext
 from bigin_emulator.state.metadata import ModuleSpec
 from bigin_emulator.state.search_index import LaggingIndex

@@ -11,8 +11,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bigin_emulator.ops.related import RELATED_LISTS
-from bigin_emulator.ops.wire import ApiError, json_response, no_content
+from bigin_emulator.ops.wire import ApiError
 from bigin_emulator.routes.http_input import module_spec
+from bigin_emulator.routes.responses import json_response, no_content
 from bigin_emulator.state.context import EmulatorContext
 from bigin_emulator.state.ids import static_id
 from bigin_emulator.state.metadata import ModuleSpec, get_module

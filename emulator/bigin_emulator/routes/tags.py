@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bigin_emulator.ops.wire import ApiError, json_response, record_error
+from bigin_emulator.ops.wire import ApiError, record_error
 from bigin_emulator.ops.writes import RecordWriter
 from bigin_emulator.routes import convertors  # noqa: F401  (registers the path convertors used below)
 from bigin_emulator.routes.http_input import (
@@ -24,6 +24,7 @@ from bigin_emulator.routes.http_input import (
     write_items,
     write_status,
 )
+from bigin_emulator.routes.responses import json_response
 from bigin_emulator.state.context import EmulatorContext
 from bigin_emulator.state.metadata import ModuleSpec, get_module
 from bigin_emulator.state.org_data import USERS

@@ -25,6 +25,7 @@ from bigin_emulator.routes.org import org_routes
 from bigin_emulator.routes.pipelines import pipeline_routes
 from bigin_emulator.routes.records import record_routes
 from bigin_emulator.routes.related import related_routes
+from bigin_emulator.routes.responses import error_response
 from bigin_emulator.routes.search import search_routes
 from bigin_emulator.routes.settings import settings_routes
 from bigin_emulator.routes.tags import tag_routes
@@ -36,16 +37,16 @@ __all__ = ["build_app"]
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return exc.response()
+    return error_response(exc)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 405:
-        return ApiError(405, "INVALID_REQUEST_METHOD").response()
+        return error_response(ApiError(405, "INVALID_REQUEST_METHOD"))
     if exc.status_code == 404:
-        return ApiError(404, "INVALID_URL_PATTERN").response()
-    return ApiError(exc.status_code, "INVALID_REQUEST", str(exc.detail)).response()
+        return error_response(ApiError(404, "INVALID_URL_PATTERN"))
+    return error_response(ApiError(exc.status_code, "INVALID_REQUEST", str(exc.detail)))
 
 
 def build_app(ctx: EmulatorContext, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:

@@ -13,6 +13,7 @@ from typing import Any
 
 from bigin_emulator.ops.wire import ApiError
 from bigin_emulator.routes.http_input import AUTH_SCHEME
+from bigin_emulator.routes.responses import error_response
 from bigin_emulator.state.oauth import TokenAuthority
 
 __all__ = ["AuthGate"]
@@ -34,7 +35,7 @@ class AuthGate:
         if scope["type"] == "http" and str(scope.get("path", "")).startswith("/bigin/"):
             refusal = self.refusal(scope)
             if refusal is not None:
-                await refusal.response()(scope, receive, send)
+                await error_response(refusal)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
