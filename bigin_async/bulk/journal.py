@@ -53,8 +53,8 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
+from bigin_async._filelock import try_lock, unlock
 from bigin_async._redact import logger
-from bigin_async.auth import _try_lock, _unlock
 from bigin_async.bulk.results import OutcomeAction, OutcomeStatus, RecordOutcome
 from bigin_async.errors import JournalError
 from bigin_async.models.wire import format_decimal, wire_value
@@ -182,7 +182,7 @@ class Journal:
             self._forget(key)
             raise
         try:
-            taken = _try_lock(fd)
+            taken = try_lock(fd)
         except BaseException:
             os.close(fd)
             self._forget(key)
@@ -567,7 +567,7 @@ class Journal:
                 fd, key = self._held
                 self._held = None
                 try:
-                    _unlock(fd)
+                    unlock(fd)
                 finally:
                     os.close(fd)
                     self._forget(key)

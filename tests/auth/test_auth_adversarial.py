@@ -282,7 +282,8 @@ async def test_the_file_lock_uses_msvcrt_where_there_is_no_fcntl(
     hiding ``fcntl`` and providing a recording msvcrt that is busy twice."""
     import errno
 
-    from bigin_async import auth
+    from bigin_async import _filelock
+    from bigin_async.auth import _stores
 
     calls: list[tuple[int, int]] = []
     busy = [2]
@@ -299,8 +300,8 @@ async def test_the_file_lock_uses_msvcrt_where_there_is_no_fcntl(
     fake.locking = locking  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "msvcrt", fake)
     monkeypatch.setitem(sys.modules, "fcntl", None)  # import fcntl -> ImportError, as on Windows
-    monkeypatch.setattr(auth, "_WINDOWS", True)
-    monkeypatch.setattr(auth, "_LOCK_POLL", 0.0)
+    monkeypatch.setattr(_filelock, "_WINDOWS", True)
+    monkeypatch.setattr(_stores, "_LOCK_POLL", 0.0)
     store = FileTokenStore(tmp_path / "tokens.json")
     with anyio.fail_after(20):
         async with store.lock("k"):
