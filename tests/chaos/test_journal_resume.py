@@ -9,9 +9,10 @@ once, and across all the runs no record gets more fresh confirmations than copie
 
 A run dies in one of three ways: at a write call (applied by the server, unanswered), in the
 middle of writing a journal line (the line torn at a random byte, nothing written after), or by
-the caller's ``on_result`` raising. Each run gets a fresh ``BiginEmulator`` holding the org of the run before (``export_state``), so
-each can have its own fault plan; ``tests.helpers.crash.CrashAt`` makes a run "die" with a call
-applied by the server and unanswered, exactly where a SIGKILL would leave it.
+the caller's ``on_result`` raising. Each run gets a fresh ``BiginEmulator`` holding the org of the
+run before (``export_state``), so each can have its own fault plan; ``tests.helpers.crash.CrashAt``
+makes a run "die" with a call applied by the server and unanswered, exactly where a SIGKILL would
+leave it.
 """
 
 from __future__ import annotations
@@ -222,7 +223,8 @@ async def main() -> None:
                            refresh_token="emulator-refresh-token", api_domain=url, accounts_url=url,
                            max_concurrency=2, retry_backoff_seconds=0) as bigin:
         result = await bigin.contacts.bulk_create(records, journal=journal, batch_size=20)
-    print(result.counts["success"], result.counts["unknown"], result.counts["skipped"], result.journal_matched)
+    counts = result.counts
+    print(counts["success"], counts["unknown"], counts["skipped"], result.journal_matched)
 
 anyio.run(main)
 """

@@ -77,7 +77,7 @@ async def run_once(
 
 
 def tear_tail(path: Path, keep: int) -> bytes:
-    """Cut the journal's last line after ``keep`` bytes (as a crash mid-write leaves it); returns the cut bytes."""
+    """Cut the journal's last line after ``keep`` bytes, as a crash mid-write leaves it; returns the cut."""
     data = path.read_bytes()
     start = data.rstrip(b"\n").rfind(b"\n") + 1
     keep = max(0, min(keep, len(data) - start - 2))
