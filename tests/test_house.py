@@ -18,10 +18,6 @@ TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
 SOURCES = sorted(TESTS.rglob("*.py"))
 
-# Imports from the emulator tests' own conftest (``insert``, ``get_record``, ``FakeClock``), allowed
-# only until those helpers move to tests/helpers/; no other conftest may be imported.
-NOT_YET_MOVED = {"tests.emulator.conftest"}
-
 # Text of the paths outside the repository that tests used to read (the shared recordings, the API
 # notes): split so that this file does not match itself.
 OUTSIDE = ["../" + "shared", "/work" + "/", "shared" + "/fixtures", "bigin" + "-api.md"]
@@ -87,7 +83,7 @@ def test_no_module_imports_a_conftest() -> None:
         f"{_name(path)}:{line} imports {module}"
         for path in SOURCES
         for line, module in imported_modules(_tree(path), _package(path))
-        if _is_conftest(module) and module not in NOT_YET_MOVED
+        if _is_conftest(module)
     ]
     assert not offences, "import helpers from tests/helpers/ instead:\n" + "\n".join(offences)
 

@@ -7,7 +7,7 @@ import pytest
 
 from bigin_emulator import BiginEmulator
 from bigin_emulator.ops.coql import CoqlError, parse_coql
-from tests.emulator.conftest import insert
+from tests.helpers.emulator_api import insert
 
 COQL = "/bigin/v2/coql"
 

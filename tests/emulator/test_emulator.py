@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from bigin_emulator import BiginEmulator
-from tests.emulator.conftest import FakeClock, get_record, insert
+from tests.helpers.clock import FakeClock
+from tests.helpers.emulator_api import get_record, insert
 
 
 async def test_export_and_import_round_trip(

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from bigin_emulator import BiginEmulator
-from tests.emulator.conftest import FakeClock
+from tests.helpers.clock import FakeClock
 
 TOKEN = "/oauth/v2/token"
 

@@ -8,7 +8,8 @@ import httpx
 import pytest
 
 from bigin_emulator import BiginEmulator
-from tests.emulator.conftest import FakeClock, insert
+from tests.helpers.clock import FakeClock
+from tests.helpers.emulator_api import insert
 from tests.helpers.fixtures import load_fixture
 
 LIST = "/bigin/v2/Contacts"

@@ -17,7 +17,7 @@ import pytest
 from bigin_emulator import BiginEmulator, FaultPlan, Realism, ServerLimits
 from bigin_emulator.realism import REALISM_PRESETS
 from bigin_emulator.state.oauth import DEFAULT_SCOPE
-from tests.emulator.conftest import FakeClock
+from tests.helpers.clock import FakeClock
 
 SEARCH = "/bigin/v2/Contacts/search"
 TOKEN_FORM = {"grant_type": "refresh_token"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from bigin_emulator import BiginEmulator
-from tests.emulator.conftest import insert
+from tests.helpers.emulator_api import insert
 from tests.helpers.fixtures import load_fixture
 
 

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from bigin_emulator import BiginEmulator
-from tests.emulator.conftest import insert
+from tests.helpers.emulator_api import insert
 from tests.helpers.fixtures import load_fixture
 
 SEARCH = "/bigin/v2/Contacts/search"

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.emulator.conftest import get_record, insert
+from tests.helpers.emulator_api import get_record, insert
 from tests.helpers.fixtures import load_fixture
 
 PIPELINES = "/bigin/v2/settings/pipelines"

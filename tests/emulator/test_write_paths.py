@@ -6,7 +6,8 @@ import httpx
 
 from bigin_emulator import BiginEmulator
 from bigin_emulator.server.faults import ServerLimits
-from tests.emulator.conftest import FakeClock, get_record, insert
+from tests.helpers.clock import FakeClock
+from tests.helpers.emulator_api import get_record, insert
 
 
 async def test_text_values_at_and_past_their_limit_and_of_other_types(api: httpx.AsyncClient) -> None:

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from bigin_emulator import BiginEmulator
-from tests.emulator.conftest import get_record, insert
+from tests.helpers.emulator_api import get_record, insert
 from tests.helpers.fixtures import load_fixture
 
 
