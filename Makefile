@@ -22,7 +22,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check $(SOURCES)
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict bigin_async emulator/bigin_emulator
+	$(BIN)/mypy --strict bigin_async emulator/bigin_emulator tests
 
 pytest: $(STAMP)
 	$(BIN)/pytest -q --cov=bigin_async --cov=bigin_emulator --cov-report=term:skip-covered \

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import types
+import typing
 
 import pytest
 
@@ -94,6 +95,8 @@ def test_a_public_module_exports_only_what_it_defines_or_re_exports_from_the_pac
     for export in exported:
         assert hasattr(module, export), f"{name}.__all__ names {export!r}, which is not there"
         value = getattr(module, export)
+        if typing.get_origin(value) is not None:
+            continue  # a type alias such as Callable[..., X]: on Python 3.10 it passes for a class
         if isinstance(value, types.ModuleType):
             home = value.__name__
         elif isinstance(value, (type, types.FunctionType)):

@@ -95,7 +95,8 @@ async def test_coql_walks_200_rows_a_call_with_typed_rows() -> None:
     assert len(window) == 30 and len(capped) == 250 and len(first.data) == 200
     queries = [s.body["select_query"] for s in wire.sent]
     assert queries[:3] == [
-        f"select Last_Name, Email from Contacts where Last_Name is not null order by Last_Name limit {offset}, 200"
+        "select Last_Name, Email from Contacts where Last_Name is not null"
+        f" order by Last_Name limit {offset}, 200"
         for offset in (0, 200, 400)
     ]
     assert queries[3] == "select Last_Name from Contacts where Last_Name like 'N1%' limit 5, 30"
