@@ -1,4 +1,4 @@
-"""What is safe to retry, and how long to wait: the retry table of DESIGN.md as code.
+"""What is safe to retry, and how long to wait: the retry table of docs/design.md as code.
 
 | outcome                                              | retry?                                  |
 |------------------------------------------------------|-----------------------------------------|

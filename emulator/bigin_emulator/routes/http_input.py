@@ -101,7 +101,7 @@ def write_status(entries: Sequence[dict[str, Any]], all_ok: int) -> int:
 
     Zoho documents 201 for inserts, 200 for updates/upserts/deletes and 202 for "multiple
     records"; which status a partial failure gets is not recorded, so the emulator answers the
-    multi-status 207 and clients must read each entry (bigin-api.md: "read each entry").
+    multi-status 207 and clients must read each entry (docs/zoho-api-facts.md, Writing records).
     """
     failed = sum(1 for e in entries if e.get("status") != "success")
     if failed == 0:

@@ -4,7 +4,7 @@ Parameters are read from the form body (parsed here: no multipart dependency) an
 string alike (some clients
 send the refresh grant as query parameters with an empty body). ``api_domain`` in a token answer
 is the configured one, else the base URL the request came in on, so a client that trusts it (as it
-should, bigin-api.md "Hosts") keeps talking to the emulator.
+should, docs/zoho-api-facts.md "Hosts and data centres") keeps talking to the emulator.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A search index that lags writes, as Bigin's does ("by ~10-20 s", bigin-api.md).
+"""A search index that lags writes, as Bigin's does (by about 10-20 s: docs/zoho-api-facts.md, Search).
 
 A client that writes a record and searches for it straight away does not find it on Zoho; one
 that updates a field and searches by the new value finds nothing, and by the old value finds the
