@@ -3,7 +3,7 @@
 Bigin's ``page``/``per_page`` reach only the first 2,000 records; past that a list must send the
 previous answer's ``next_page_token`` instead (never both). The paginator switches by itself.
 Search carries no tokens at all, so a search that hits the wall with ``more_records`` still true
-raises :class:`PaginationLimitError` instead of stopping silently and losing records.
+raises :class:`PaginationLimitError` instead of ending silently and losing records.
 
 The iterators are small classes rather than async generators on purpose: leaving an
 ``async for`` early (``break``, an exception) must leave nothing behind to finalize. An abandoned

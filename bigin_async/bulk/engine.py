@@ -516,7 +516,7 @@ async def run_bulk(
             return _outcomes_for_error(plan, items, aborted[0])
         indexes, hashes = [i.index for i in items], [i.hash for i in items]
         if journal is not None and (failed or not await journaled(journal.log_pending(indexes, hashes))):
-            return []  # never sent without its pending line on disk; the run is stopping
+            return []  # never sent without its pending line on disk; the run is ending
         try:
             sent, final, maybe_applied = await _send(transport, plan, items)
         except _FATAL as cause:  # a revoked token, a lost scope, the daily budget: the run stops
@@ -547,7 +547,7 @@ async def run_bulk(
         async with batches:
             async for batch in batches:
                 if failed:
-                    batch.outcomes = []  # the run is stopping on the caller's exception: not sent
+                    batch.outcomes = []  # the run ends on the caller's exception: not sent
                 elif aborted:
                     # A fatal error (token revoked, budget spent) already stopped the run: the
                     # batches queued behind it would only fail the same way, so none is sent.

@@ -351,7 +351,7 @@ class ModuleClient(APIResource, Generic[R]):
         """Records matching exactly one of ``criteria``, ``email``, ``phone`` or ``word``.
 
         Search pages by number only and reaches at most 2,000 records: past that the paginator
-        raises :class:`PaginationLimitError` rather than silently stopping.
+        raises :class:`PaginationLimitError` rather than silently ending.
         """
         modes = {"criteria": criteria, "email": email, "phone": phone, "word": word}
         given = [name for name, value in modes.items() if value is not None]
