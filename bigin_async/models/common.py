@@ -18,7 +18,7 @@ __all__ = ["Lookup", "Owner", "Participant", "RelatedTo", "Tag"]
 
 
 class Lookup(BiginModel):
-    """A reference to another record (``Account_Name`` on Contacts, ``Contact_Name`` on deals...)."""
+    """A lookup: a link to another record (``Account_Name`` on Contacts, ``Contact_Name`` on deals...)."""
 
     id: Id
     name: str | None = None
@@ -29,7 +29,7 @@ class Lookup(BiginModel):
 
 
 class Owner(Lookup):
-    """A user reference (``Owner``, ``Created_By``, ``Modified_By``): ``{name, id, email}`` on read."""
+    """A user lookup (``Owner``, ``Created_By``, ``Modified_By``): ``{name, id, email}`` on read."""
 
     email: str | None = None
 

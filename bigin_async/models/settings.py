@@ -160,7 +160,7 @@ def _stage_from(value: Mapping[str, Any] | PicklistValue) -> Stage:
 
 
 def _sub_pipeline(value: PicklistValue, stages: list[Stage]) -> Pipeline:
-    # A map entry may be a full stage or just a reference to one of the layout's Stage values.
+    # A map entry may be a full stage or only point at one of the layout's Stage values.
     known_stages: dict[Any, Stage] = {}
     for stage in stages:
         known_stages.setdefault(stage.actual_value or stage.display_value, stage)
