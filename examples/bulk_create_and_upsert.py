@@ -1,4 +1,4 @@
-"""The reference's "Bulk Operations" (bulk create, bulk upsert) and "Batch Processing", with bigin-async.
+"""Bulk create and bulk upsert of contacts, and batch processing of many, with bigin-async.
 
 Bigin's calls are ``POST /bigin/v2/Contacts`` with up to 100 records and
 ``POST /bigin/v2/Contacts/upsert`` with ``duplicate_check_fields: ["Email"]``; done by hand, a loop slices

@@ -1,4 +1,4 @@
-"""The reference's "Companies: Example - Create Company", with bigin-async.
+"""Create a company (Bigin's Accounts module), with bigin-async.
 
 Bigin's API name for Companies is ``Accounts``
 (``/Companies`` answers INVALID_MODULE): ``bigin.companies`` speaks to ``/Accounts``. The company

@@ -1,4 +1,4 @@
-"""The reference's "Contacts: Example - Create Contact", with bigin-async.
+"""Create a contact, with bigin-async.
 
 Bigin's call is ``POST /bigin/v2/Contacts`` with ``{"data": [contact]}``; ``bigin.contacts.create``
 sends that body and returns the record's ``WriteResult`` (or raises a typed error). The email

@@ -1,4 +1,4 @@
-"""The reference's "Deals (Pipelines): Example - Create Deal", with bigin-async.
+"""Create a deal (Bigin's Pipelines module), with bigin-async.
 
 Bigin's call is ``POST /bigin/v2/Pipelines`` (Bigin's API name for deals) with a deal that points at
 a pipeline, a contact and a company by id. Here the ids come from the org: the default team pipeline

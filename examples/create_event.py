@@ -1,4 +1,4 @@
-"""The reference's "Events: Example - Create Event", with bigin-async.
+"""Create an event (a meeting with a contact, about a deal), with bigin-async.
 
 Bigin's call is ``POST /bigin/v2/Events``: a one-hour meeting with a contact as participant, related to
 a deal. Times are aware ``datetime`` objects here; the SDK sends them as ISO 8601 with an offset

@@ -1,4 +1,4 @@
-"""The reference's "Notes: Example - Create Note", with bigin-async.
+"""Create a note on a contact, with bigin-async.
 
 Bigin's call is ``POST /bigin/v2/Notes`` with the parent record in ``Parent_Id`` plus ``$se_module``.
 ``bigin.notes.add(module, id, title, content)`` writes exactly that,

@@ -1,4 +1,4 @@
-"""The reference's "Products: Example - Create Product", with bigin-async.
+"""Create a product, with bigin-async.
 
 Bigin's call is ``POST /bigin/v2/Products``. ``Product_Name`` is mandatory and unique, so a second run
 reports the existing product instead of failing.

@@ -1,4 +1,4 @@
-"""The reference's "Tasks: Example - Create Task", with bigin-async.
+"""Create a task related to a contact, with bigin-async.
 
 Bigin's call is ``POST /bigin/v2/Tasks``; Bigin links an activity to its record with
 ``What_Id: {"id"}`` plus ``$se_module: "Contacts"``. Field alias accepted on write:

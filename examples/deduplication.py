@@ -1,4 +1,4 @@
-"""The reference's "Best Practices: 4. Deduplication" (create or update), with bigin-async.
+"""Deduplication: create or update a contact by its Email, with bigin-async.
 
 Create or update by hand: search ``/Contacts/search`` with ``criteria=(Email:equals:...)``,
 then PUT to the match or POST a new contact.

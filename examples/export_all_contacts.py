@@ -1,4 +1,4 @@
-"""The reference's "Common Operations: 3. Export All Contacts", with bigin-async.
+"""Export all contacts, past record 2,000, with bigin-async.
 
 The usual export is a ``while has_more`` loop over ``GET /Contacts?page=N&per_page=200`` reading
 ``info.more_records``. That loop stops working at record 2,000: Bigin serves only the first 2,000

@@ -1,4 +1,4 @@
-"""The reference's "Pipelines: Example - Get All Pipelines", with bigin-async.
+"""Get all team pipelines and their stages, with bigin-async.
 
 Done by hand, this is a ``GET /bigin/v2/settings/pipelines`` with a ``Zoho-oauthtoken`` header and
 the raw JSON printed. Here ``bigin.pipelines.list()`` returns typed ``Pipeline`` objects whose

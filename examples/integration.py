@@ -1,4 +1,4 @@
-"""The reference's "Code Examples: Complete Integration Example" (``BiginIntegration``), with bigin-async.
+"""An integration class (import leads, deals by stage, a contact's activity), with bigin-async.
 
 A class over one ``BiginClient`` with ``import_leads`` (create or update the contact,
 find or create the company, create a deal when there is an amount; collect successes and

@@ -1,4 +1,4 @@
-"""The reference's "Common Operations: 1. Complete Sales Workflow", with bigin-async.
+"""A complete sales workflow (company, contact, deal, task, meeting), with bigin-async.
 
 Done by hand, this is five POSTs in a row (company, contact, deal, task, meeting), each taking the id the
 previous one returned, inside a try/catch that logs and rethrows. Here each step is one SDK call

@@ -1,4 +1,4 @@
-"""The reference's "Search API: Example - Search Contacts", with bigin-async.
+"""Search contacts by criteria, email, phone and word, with bigin-async.
 
 Bigin's call is ``GET /bigin/v2/Contacts/search`` with ``criteria=(Email:equals:...)``, or
 ``email=``, ``phone=`` or ``word=`` (full text). ``bigin.contacts.search`` takes exactly one of

@@ -1,4 +1,4 @@
-"""The reference's "Common Operations: 2. Update Deal Stage", with bigin-async.
+"""Move a deal through the stages of its pipeline, with bigin-async.
 
 Bigin's call is ``PUT /bigin/v2/Pipelines/{deal_id}`` with ``{"data": [{"Stage": new_stage}]}``,
 here for Proposal, Negotiation and Closed Won. ``bigin.deals.move_to_stage(deal_id, stage)`` does that

@@ -1,4 +1,4 @@
-"""The reference's "Best Practices: 1. Data Validation" and "2. Error Handling", with bigin-async.
+"""Data validation and error handling, with bigin-async.
 
 ``validate_contact`` checks a contact before sending (Last_Name required, email and phone formats)
 and ``create_contact_safely`` turns any failure into ``{success: false, error: {code, message,

@@ -81,7 +81,7 @@ async def test_export_walks_every_page(bigin: BiginClient, emulator: BiginEmulat
 
 
 async def test_export_goes_past_record_2000(bigin: BiginClient, emulator: BiginEmulator) -> None:
-    # The reference's page loop stops at 2,000 (Bigin serves no page 11 by number).
+    # A page-number loop stops at 2,000 (Bigin serves no page 11 by number).
     emulator.seed_data(contacts=2_050)
     contacts = await load_example("export_all_contacts").main(bigin)
     ids = [c.id for c in contacts]

@@ -1,4 +1,4 @@
-"""The one-record examples: each creates what the reference's sample creates, linked as it links it."""
+"""The one-record examples: each creates what its docstring promises, linked as it says."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ async def test_create_company_goes_to_accounts_and_is_not_duplicated(
     assert len(emulator.store.table("Accounts")) == 1
 
 
-async def test_create_product_keeps_the_reference_fields(bigin: BiginClient, emulator: BiginEmulator) -> None:
+async def test_create_product_keeps_the_fields_given(bigin: BiginClient, emulator: BiginEmulator) -> None:
     example = load_example("create_product")
     saved = await example.main(bigin)
     product = stored(emulator, "Products", saved.id)

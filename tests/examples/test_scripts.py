@@ -1,6 +1,6 @@
 """Every ``examples/*.py`` runs as a user would run it: ``python examples/NAME.py`` from the repo root.
 
-Run as subprocesses with the ``BIGIN_*`` credentials removed, so they talk to the built-in emulator
+Run as subprocesses with the ``BIGIN_*`` credentials removed, so they talk to the bigin-emulator
 and never to a real org, whatever the developer's environment holds.
 """
 
@@ -67,7 +67,7 @@ def test_the_translations_are_all_there() -> None:
 def test_translation_names_its_section_and_has_an_async_main(name: str) -> None:
     tree = ast.parse((EXAMPLES / f"{name}.py").read_text(encoding="utf-8"))
     docstring = ast.get_docstring(tree) or ""
-    assert docstring.startswith("The reference's "), "the docstring names the reference section"
+    assert docstring.splitlines()[0].endswith(", with bigin-async."), "the first line says what it shows"
     assert f"python examples/{name}.py" in docstring, "the docstring says how to run it"
     mains = [node for node in tree.body if isinstance(node, ast.AsyncFunctionDef) and node.name == "main"]
     assert mains and mains[0].returns is not None, "async def main(bigin) -> result"

@@ -156,4 +156,4 @@ async def test_integration_import_twice_updates_contacts_and_reuses_the_company(
     assert [i.contact_id for i in second.successful] == [i.contact_id for i in first.successful]
     assert len(emulator.store.table("Contacts")) == 2
     assert len(emulator.store.table("Accounts")) == 1
-    assert len(emulator.store.table("Pipelines")) == 2  # the reference creates a deal per import
+    assert len(emulator.store.table("Pipelines")) == 2  # the example creates a deal per import
