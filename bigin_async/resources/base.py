@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, Union, overload
 
 import httpx
 
@@ -63,6 +63,7 @@ __all__ = [
     "FieldMetadata",
     "ModuleClient",
     "ModuleContext",
+    "ModuleOwner",
     "RecordInput",
     "TeamPipelines",
     "Trigger",
@@ -127,6 +128,13 @@ class ModuleContext(Protocol):
     def module(self, name: str) -> ModuleClient[Record]: ...
 
 
+class ModuleOwner(ModuleContext, Protocol):
+    """A client that is its module clients' context and owns their transport (``BiginClient``)."""
+
+    @property
+    def transport(self) -> Transport: ...
+
+
 def _one_record(body: bytes, record_id: str) -> dict[str, Any] | None:
     """The record of a get-by-id answer (``{"data": [record]}``), None when there is none."""
     data = json_object(body).get("data")
@@ -148,6 +156,26 @@ def _too_many_fields(module: str, count: int, asked_all: bool) -> ValidationErro
         f"could be joined to the wrong rows): name at most {MAX_FIELDS_PER_READ} fields, and read the others "
         "per record with get() (which splits a long field list into several reads of one id by itself)"
     )
+
+
+def _module_client_arguments(
+    transport: Any = None,
+    context: Any = None,
+    module_api_name: Any = None,
+    model: Any = None,
+    *,
+    client: Any = None,
+) -> tuple[Transport, ModuleContext, str | None, Any]:
+    """``ModuleClient``'s arguments in either form: ``(transport, context, ...)``, or the client
+    alone as before module clients took the transport (``LeadsClient(bigin)``,
+    ``ModuleClient(bigin, "Leads", Lead)``), whose transport and context it is."""
+    if client is None and (context is None or isinstance(context, str)):
+        client = transport
+        if isinstance(context, str):  # (client, module_api_name, model) by position
+            module_api_name, model = context, module_api_name if model is None else model
+    if client is not None:
+        return client.transport, client, module_api_name, model
+    return transport, context, module_api_name, model
 
 
 class ModuleClient(APIResource, Generic[R]):
@@ -175,13 +203,22 @@ class ModuleClient(APIResource, Generic[R]):
         if "model" not in cls.__dict__:
             cls.model = spec.model  # type: ignore[assignment]
 
+    @overload
     def __init__(
         self,
         transport: Transport,
         context: ModuleContext,
         module_api_name: str | None = None,
         model: type[R] | None = None,
-    ) -> None:
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self, client: ModuleOwner, module_api_name: str | None = None, model: type[R] | None = None
+    ) -> None: ...
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        transport, context, module_api_name, model = _module_client_arguments(*args, **kwargs)
         super().__init__(transport)
         self._context = context
         if module_api_name is not None:
