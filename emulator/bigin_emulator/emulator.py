@@ -47,8 +47,12 @@ from bigin_emulator.state.watches import WatchRegistry, announce_writes
 if TYPE_CHECKING:
     from bigin_async.client import BiginClient
 
-__all__ = ["BiginEmulator"]
+__all__ = ["SDK_INSTALL_HINT", "BiginEmulator"]
 
+# What BiginEmulator.client() and the emulator_client fixture say when bigin-async is not installed.
+SDK_INSTALL_HINT = (
+    "BiginEmulator.client() needs the bigin-async SDK: pip install 'bigin-emulator[sdk]' (or bigin-async)"
+)
 LOCAL_URL = "http://127.0.0.1"
 LOCAL_HOST = "127.0.0.1"
 
@@ -200,8 +204,15 @@ class BiginEmulator:
 
         ``api_domain`` is pinned to the emulator unless ``pin_api_domain`` is off: then the client
         has to take it from the token answer (which names the emulator), as against Zoho.
+        The client is the SDK's, a separate distribution: without it this raises
+        ``ModuleNotFoundError`` saying how to install it.
         """
-        from bigin_async.client import BiginClient
+        try:
+            from bigin_async.client import BiginClient
+        except ModuleNotFoundError as error:
+            if (error.name or "").partition(".")[0] != "bigin_async":
+                raise  # the SDK is there but something it needs is not: its own error says what
+            raise ModuleNotFoundError(SDK_INSTALL_HINT, name=error.name) from None
 
         options: dict[str, Any] = {
             "client_id": self.client_id,

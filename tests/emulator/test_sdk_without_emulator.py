@@ -12,6 +12,8 @@ import sys
 
 import pytest
 
+from tests.helpers.missing import blocking
+
 pytest.importorskip("rich")
 
 HINT = 'pip install "bigin-async[emulator]"'
@@ -52,19 +54,11 @@ def test_demo_help_needs_no_emulator(
     assert "--contacts" in capsys.readouterr().out
 
 
-# Blocks bigin_emulator the way a missing distribution does, before anything imports it.
-_BLOCKER = """
-import importlib.abc, sys
-class Missing(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name == "bigin_emulator" or name.startswith("bigin_emulator."):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-sys.meta_path.insert(0, Missing())
-"""
-
-
 def test_without_the_emulator_the_cli_exits_2_without_a_traceback() -> None:
-    code = _BLOCKER + "from bigin_async.cli.main import main; sys.exit(main(['demo', '--contacts', '3']))"
+    code = (
+        blocking("bigin_emulator")
+        + "from bigin_async.cli.main import main; sys.exit(main(['demo', '--contacts', '3']))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert HINT in done.stderr and "Traceback" not in done.stderr
