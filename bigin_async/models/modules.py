@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bigin_async.models._records import Call, Company, Contact, Deal, Event, Note, Product, Task
 from bigin_async.models.record import Record
-from bigin_async.models.records import Call, Company, Contact, Deal, Event, Note, Product, Task
 
 __all__ = [
     "BASE_DEFAULT_FIELDS",
