@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, overload
 
 from bigin_async._inputs import check_id
 from bigin_async._lifecycle import AsyncClosing
@@ -241,7 +241,18 @@ class BooksContactsClient(APIResource):
     :meth:`BooksClient.request` on the Books transport rather than Bigin's body readers.
     """
 
-    def __init__(self, transport: Transport, books: BooksRequester) -> None:
+    @overload
+    def __init__(self, transport: Transport, books: BooksRequester) -> None: ...
+
+    @overload
+    def __init__(self, books: BooksClient, /) -> None: ...
+
+    def __init__(self, transport: Transport | BooksClient, books: BooksRequester | None = None) -> None:
+        if not isinstance(transport, Transport):  # BooksContactsClient(books), the form before
+            books = transport
+            transport = transport.transport
+        if books is None:
+            raise TypeError("BooksContactsClient needs its Books client: get it as books.contacts")
         super().__init__(transport)
         self._books = books
 
