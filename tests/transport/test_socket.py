@@ -67,7 +67,9 @@ async def test_the_server_never_sees_more_than_ten_in_flight() -> None:
             for _ in range(100):
                 tg.start_soon(bigin.request, "GET", "/org")
     snapshot = emulator.counters.snapshot()
-    assert snapshot["peak_concurrency"] == 10
+    # At most ten at the server whatever the timing; how close to ten depends on how busy the machine
+    # is (an exact "== 10" failed on a loaded CI core), so the bound is what is asserted.
+    assert 1 <= snapshot["peak_concurrency"] <= 10
     assert snapshot["requests_by_route"]["GET /bigin/v2/org"] == 100
 
 
