@@ -289,7 +289,8 @@ def print_report(console: Any, report: DemoReport, options: DemoOptions) -> None
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="bigin demo", description=__doc__.split("\n\n")[0] if __doc__ else None
+        prog="bigin demo",  # the docstring's first line, without its reST quoting
+        description=__doc__.split("\n\n")[0].replace("``", "`") if __doc__ else None,
     )
     parser.add_argument("--contacts", type=int, default=20_000, help="contacts to import (default 20,000)")
     parser.add_argument("--companies", type=int, default=20_000, help="companies to import (default 20,000)")
