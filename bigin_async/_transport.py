@@ -40,6 +40,7 @@ import httpx
 import pydantic
 
 from bigin_async._config import Settings
+from bigin_async._json import NOT_JSON, json_unless_204
 from bigin_async._limits import ConcurrencyGate, Cooldown, DailyBudget, RateLimiter, pace
 from bigin_async._redact import logger, redact_url
 from bigin_async._retry import Outcome, backoff_delay, classify_exception, classify_status, is_idempotent
@@ -896,10 +897,8 @@ def _wrap_transport_error(exc: Exception, method: str, url: str) -> BiginConnect
 
 def decode_json(response: httpx.Response) -> Any:
     """The decoded body, or None for a 204/empty body; garbage raises a typed error."""
-    if response.status_code == 204 or not response.content:
-        return None
     try:
-        return jsonlib.loads(response.content)
-    except (ValueError, RecursionError) as exc:  # RecursionError: a body nested thousands deep
+        return json_unless_204(response)
+    except NOT_JSON as exc:
         error = _malformed(response, exc)
     raise error  # outside the except block: the decoder's error is the cleaned cause, not the context

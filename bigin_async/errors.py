@@ -8,13 +8,13 @@ exception's text.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from bigin_async._json import decode_or_none
 from bigin_async._redact import redact_headers, redact_text, redact_url, redact_value
 
 if TYPE_CHECKING:  # for the annotation only: bulk.results imports this module
@@ -451,10 +451,7 @@ def error_from_body(
 
 def error_from_response(response: httpx.Response) -> APIError:
     """Typed error for an httpx response; a non-JSON or HTML body still gives a typed error."""
-    try:
-        body: Any = json.loads(response.content) if response.content else None
-    except (ValueError, RecursionError):  # RecursionError: a body nested thousands deep
-        body = None
+    body: Any = decode_or_none(response.content)
     text = ""
     if body is None and response.content:
         text = response.content[:4096].decode("utf-8", "replace")

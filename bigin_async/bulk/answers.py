@@ -12,13 +12,13 @@ them equal on every recorded write answer).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from bigin_async._json import decode
 from bigin_async.errors import UnreadableAnswerError
 from bigin_async.models import WriteResult, parse_write_results
 
@@ -57,7 +57,7 @@ def read_answers(content: bytes) -> list[Answer]:
     # may echo what was sent; nothing of it may ride along as the new error's context.
     problem: str | None = None
     try:
-        body = json.loads(content)
+        body = decode(content)
     except ValueError as error:
         problem = (
             f"the answer is not valid JSON: {type(error).__name__} at position {getattr(error, 'pos', '?')}"

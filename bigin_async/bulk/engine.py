@@ -25,7 +25,6 @@ costs one more request.)
 from __future__ import annotations
 
 import contextlib
-import json as jsonlib
 import math
 from collections.abc import (
     AsyncGenerator,
@@ -45,6 +44,7 @@ import httpx
 from anyio.abc import ObjectReceiveStream
 
 from bigin_async._inputs import check_id, check_new_record, check_record
+from bigin_async._json import decode_or_none
 from bigin_async._redact import logger
 from bigin_async._tasks import unwrapping_task_group
 from bigin_async._transport import Transport
@@ -395,10 +395,7 @@ def _per_record(response: httpx.Response, items: Sequence[_Item]) -> list[Answer
 
     Each record keeps its own code; a 4xx about the call itself raises its typed error.
     """
-    try:
-        body = jsonlib.loads(response.content)
-    except (ValueError, RecursionError):  # garbage, or nested past the parser: about the call
-        body = None
+    body = decode_or_none(response.content)  # garbage, or nested past the parser: about the call
     entries = body.get("data") if isinstance(body, dict) else None
     if not isinstance(entries, list) or len(entries) != len(items):
         raise error_from_response(response)  # about the call itself (scope, module, limits)

@@ -9,13 +9,13 @@ attempt), and a write's per-record results raise the typed error of the first re
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from pydantic import BaseModel
 
+from bigin_async._json import body_of, decode
 from bigin_async.errors import APIError, RecordError, error_class
 from bigin_async.models import Page, WriteResult, parse_write_results
 from bigin_async.pagination import AsyncPaginator, Fetch, PageParser, PageRequest, ProgressCallback
@@ -37,11 +37,6 @@ T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
 
-def body_of(response: httpx.Response) -> bytes:
-    """An answer's body, or nothing for a 204 (Bigin's empty list, empty search, missing id)."""
-    return response.content if response.status_code != 204 else b""
-
-
 async def send_and_parse(
     transport: Transport, method: str, path: str, parse: Callable[[bytes], T], **send: Any
 ) -> T:
@@ -60,7 +55,7 @@ def json_body(body: bytes) -> Any:
     if not body.strip():
         return None
     try:
-        return json.loads(body)
+        return decode(body)
     except RecursionError as error:  # a body nested thousands deep
         raise ValueError("the answer nests too deep to be a Bigin body") from error
 
