@@ -171,8 +171,10 @@ def _module_client_arguments(
     ``ModuleClient(bigin, "Leads", Lead)``), whose transport and context it is."""
     if client is None and (context is None or isinstance(context, str)):
         client = transport
-        if isinstance(context, str):  # (client, module_api_name, model) by position
-            module_api_name, model = context, module_api_name if model is None else model
+        if isinstance(module_api_name, type):  # (client, module_api_name, model) by position
+            model, module_api_name = module_api_name if model is None else model, None
+        if context is not None:
+            module_api_name = context
     if client is not None:
         return client.transport, client, module_api_name, model
     return transport, context, module_api_name, model

@@ -54,10 +54,12 @@ async def test_the_former_positional_and_keyword_forms_name_the_module_and_its_m
         by_position: ModuleClient[Lead] = ModuleClient(bigin, "Leads", Lead)
         by_keyword: ModuleClient[Lead] = ModuleClient(bigin, module_api_name="Leads", model=Lead)
         plain = ModuleClient[Record](bigin, "Widgets")
+        leads_by_class = LeadsClient(bigin, None, Lead)
         for client, module, model in (
             (by_position, "Leads", Lead),
             (by_keyword, "Leads", Lead),
             (plain, "Widgets", Record),
+            (leads_by_class, "Leads", Lead),
         ):
             assert (client.module_api_name, client.model) == (module, model)
         assert plain.default_fields == BASE_DEFAULT_FIELDS
