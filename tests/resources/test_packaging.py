@@ -190,7 +190,10 @@ def test_the_metadata_has_the_spdx_licence_and_the_long_description_pypi_shows(
     metadata = built[distribution.name].metadata
     assert metadata["Name"] == distribution.name
     assert metadata["License-Expression"] == "MIT"
-    assert metadata["License"] is None and not metadata.get_all("Classifier")
+    classifiers = metadata.get_all("Classifier") or []
+    assert metadata["License"] is None and not [line for line in classifiers if line.startswith("License ::")]
+    assert "Typing :: Typed" in classifiers
+    assert (distribution is EMULATOR) == ("Framework :: Pytest" in classifiers)  # a pytest plugin
     assert metadata.get_all("License-File") == ["LICENSE"]
     assert metadata["Requires-Python"] == ">=3.10"
     assert metadata["Description-Content-Type"] == "text/markdown"
