@@ -6,6 +6,7 @@ never trips the server, early single-flight OAuth refresh, every data centre, ty
 
 from bigin_async._config import Edition, EditionLimits, Region, Settings, resolve_region
 from bigin_async._transport import Transport
+from bigin_async._types import DEFAULT, NOT_GIVEN, Default, NotGiven, NotGivenOr
 from bigin_async._version import __version__
 from bigin_async.auth import (
     SCOPES,
@@ -87,8 +88,13 @@ from bigin_async.webhooks import (
 )
 
 __all__ = [
+    "DEFAULT",
+    "NOT_GIVEN",
     "SCOPES",
     "AsyncPaginator",
+    "Default",
+    "NotGiven",
+    "NotGivenOr",
     "BulkAbortedError",
     "BulkProgress",
     "BulkResult",

@@ -17,6 +17,7 @@ from bigin_async._redact import logger
 from bigin_async.auth import FileTokenStore
 from bigin_async.client import BiginClient
 from bigin_async.errors import ConfigurationError, UsageError
+from bigin_async.models.modules import MODULES
 
 __all__ = [
     "EMULATOR_CREDENTIALS",
@@ -39,18 +40,14 @@ EMULATOR_CREDENTIALS = {
 EMULATOR_URL = "http://127.0.0.1:8787"
 TOKEN_DIR_NAME = "bigin-async"
 
-# The names people type, mapped to Bigin's API names (which are case-sensitive on the wire).
+# The names people type, mapped to Bigin's API names (which are case-sensitive on the wire): each
+# module of the one module table by its client attribute (``companies``), its API name (``accounts``)
+# and its alias (``deals``), lower-cased.
 _MODULE_NAMES = {
-    "contacts": "Contacts",
-    "companies": "Accounts",
-    "accounts": "Accounts",
-    "deals": "Pipelines",
-    "pipelines": "Pipelines",
-    "tasks": "Tasks",
-    "events": "Events",
-    "notes": "Notes",
-    "products": "Products",
-    "calls": "Calls",
+    key.casefold(): spec.api_name
+    for spec in MODULES
+    for key in (spec.name, spec.api_name, spec.alias)
+    if key is not None
 }
 _MODULE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
 

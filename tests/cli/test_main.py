@@ -80,3 +80,12 @@ def test_demo_runs_end_to_end_and_prints_the_servers_counters(capsys: pytest.Cap
     assert code == 0, out
     assert "FAILED" not in out and "450 contacts exported, each email once" in out
     assert "the server's counters" in out and "POST /bigin/v2/Contacts/upsert" in out
+
+
+def test_every_module_of_the_table_is_accepted_by_its_attribute_api_and_alias_names() -> None:
+    """The CLI reads the one module table: a module added there is typed as `bigin export <name>`."""
+    from bigin_async.models.modules import MODULES
+
+    for spec in MODULES:
+        names = [spec.name, spec.api_name, spec.api_name.upper(), *([spec.alias] if spec.alias else [])]
+        assert {module_api_name(name) for name in names} == {spec.api_name}, spec

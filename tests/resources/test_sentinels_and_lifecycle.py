@@ -133,3 +133,12 @@ async def test_a_books_client_sharing_bigin_s_pool_leaves_the_warning_to_bigin()
 @pytest.mark.parametrize("cls", [BiginClient, BooksClient])
 def test_both_clients_take_the_one_warning_from_the_lifecycle_mixin(cls: type[Any]) -> None:
     assert "__del__" not in vars(cls)
+
+
+def test_the_sentinels_in_public_signatures_are_importable_from_the_package() -> None:
+    import bigin_async
+    from bigin_async import _types
+    from bigin_async.resources import base
+
+    assert bigin_async.NOT_GIVEN is _types.NOT_GIVEN and bigin_async.DEFAULT is base.DEFAULT
+    assert {"NOT_GIVEN", "NotGiven", "NotGivenOr", "DEFAULT", "Default"} <= set(bigin_async.__all__)
