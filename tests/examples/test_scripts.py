@@ -24,7 +24,7 @@ SERVICES = {
 }
 
 # The examples that translate one code sample each (the other helpers' files have their own tests).
-REFERENCE_TRANSLATIONS = [
+CODE_SAMPLE_TRANSLATIONS = [
     "bulk_create_and_upsert",
     "create_company",
     "create_contact",
@@ -60,10 +60,10 @@ def emulator_environment() -> dict[str, str]:
 
 def test_the_translations_are_all_there() -> None:
     present = {path.stem for path in SCRIPTS}
-    assert set(REFERENCE_TRANSLATIONS) <= present, set(REFERENCE_TRANSLATIONS) - present
+    assert set(CODE_SAMPLE_TRANSLATIONS) <= present, set(CODE_SAMPLE_TRANSLATIONS) - present
 
 
-@pytest.mark.parametrize("name", REFERENCE_TRANSLATIONS)
+@pytest.mark.parametrize("name", CODE_SAMPLE_TRANSLATIONS)
 def test_translation_names_its_section_and_has_an_async_main(name: str) -> None:
     tree = ast.parse((EXAMPLES / f"{name}.py").read_text(encoding="utf-8"))
     docstring = ast.get_docstring(tree) or ""

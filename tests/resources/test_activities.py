@@ -76,7 +76,7 @@ async def test_tasks_and_events_are_related_to_a_record_by_module_and_id() -> No
     assert read_event.Related_To is not None and read_event.Related_To.id == contact_id
     assert read_event.Related_To.module_api_name == "Contacts"
     assert read_event.Participants and read_event.Participants[0].id == contact_id
-    # The reference's shape is sent under Bigin's names: What_Id + $se_module, typed participants.
+    # The field alias Related_To is sent under Bigin's names: What_Id + $se_module, typed participants.
     sent = wire.sent[1].body["data"][0]
     assert (sent["What_Id"], sent["$se_module"]) == ({"id": contact_id}, "Contacts")
     assert "Related_To" not in sent
@@ -126,7 +126,7 @@ async def test_tags_are_added_to_and_removed_from_records() -> None:
     assert {t["name"] for t in stored["Tag"]} == {"VIP", "Hot lead"}  # the other record kept both
 
 
-async def test_related_lists_accept_the_references_module_names() -> None:
+async def test_related_lists_accept_the_module_name_aliases_companies_and_deals() -> None:
     emulator = BiginEmulator()
     ids = emulator.seed_data(companies=1, contacts=1, deals=1)
     contact_id, deal_id = ids["Contacts"][0], ids["Pipelines"][0]

@@ -1,7 +1,7 @@
 """``client.pipelines`` on both paths, and ``deals.move_to_stage``.
 
-The reference documents ``/settings/pipelines``; Zoho has no such endpoint and keeps team pipelines
-as layouts of the Pipelines module. The emulator serves the reference's endpoint; a server that
+``/settings/pipelines`` is documented, but live Zoho has no such endpoint and keeps team pipelines
+as layouts of the Pipelines module. The emulator serves the documented endpoint; a server that
 answers it with 404 INVALID_URL_PATTERN (as Zoho does) must give the same models from the layouts.
 """
 
@@ -282,8 +282,8 @@ async def test_move_to_stage_validates_against_the_deals_own_pipeline(without_en
     assert wire.sent[-2].body == {"data": [{"Stage": "Live"}]}
 
 
-async def test_the_references_update_deal_stage_sequence() -> None:
-    """The reference moves one deal through Proposal, Negotiation and Closed Won."""
+async def test_one_deal_moves_through_proposal_negotiation_and_closed_won() -> None:
+    """The common "update deal stage" operation: one deal through Proposal, Negotiation, Closed Won."""
     emulator = BiginEmulator()
     async with wired_client(emulator) as (client, wire):
         deal = await client.deals.create(

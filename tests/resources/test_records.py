@@ -79,7 +79,7 @@ async def test_each_module_writes_and_reads_its_typed_records_on_its_own_api_nam
         assert missing.value.code == "RECORD_NOT_FOUND"
 
     paths = {s.path.split("/")[1] for s in wire.sent}
-    assert paths == {wire_name}  # never the reference's "Companies" or "Deals"
+    assert paths == {wire_name}  # never the module-name aliases "Companies" or "Deals"
     assert wire.routes() == [
         f"POST /{wire_name}",
         f"GET /{wire_name}/{created.id}",
@@ -106,7 +106,7 @@ async def test_notes_module_reads_back_a_typed_note() -> None:
     assert type(note) is Note and note.Note_Content == "hello"
 
 
-async def test_companies_go_to_accounts_on_the_wire_also_through_module_by_reference_name() -> None:
+async def test_companies_go_to_accounts_on_the_wire_also_through_module_by_alias() -> None:
     emulator = BiginEmulator()
     async with wired_client(emulator) as (client, wire):
         assert client.module("Companies") is client.companies
@@ -120,8 +120,8 @@ async def test_companies_go_to_accounts_on_the_wire_also_through_module_by_refer
     assert not any("Companies" in route for route in emulator.counters.requests_by_route)
 
 
-async def test_the_references_company_name_becomes_account_name_for_companies() -> None:
-    """The reference creates companies with ``Company_Name``; Bigin's Accounts need ``Account_Name``."""
+async def test_the_company_name_alias_becomes_account_name_for_companies() -> None:
+    """``Company_Name`` is a field alias accepted on write; Bigin's Accounts need ``Account_Name``."""
     emulator = BiginEmulator()
     async with wired_client(emulator) as (client, wire):
         result = await client.companies.create({"Company_Name": "New Tech Corp", "Industry": "Technology"})

@@ -59,7 +59,7 @@ UPSERT_KEYED: list[tuple[str, dict[str, Any], list[str] | None]] = [
     ("contacts", {"Last_Name": "Lovelace", "Email": "ada@example.com"}, None),
     ("contacts", {"Last_Name": "Lovelace", "Phone": "555"}, ["Phone"]),
     ("contacts", {"Last_Name": "Lovelace", "Phone": "555"}, ["Email", "Phone"]),  # any one field holds
-    ("companies", {"Company_Name": "Analytical Engines"}, None),  # the reference's name for Account_Name
+    ("companies", {"Company_Name": "Analytical Engines"}, None),  # field alias for Account_Name
     ("products", {"Product_Name": "Difference Engine"}, None),
 ]
 
@@ -77,7 +77,7 @@ async def test_an_upsert_that_carries_its_key_is_still_retried(
     assert script.bodies()[0] == script.bodies()[1]
 
 
-async def test_duplicate_check_fields_in_the_references_names_go_out_under_bigins() -> None:
+async def test_duplicate_check_fields_given_as_field_aliases_go_out_under_bigins_names() -> None:
     script = Scripted(httpx.ReadTimeout("lost"), answer(200, UPSERTED))
     async with scripted_client(script) as client:
         assert (await client.companies.upsert({"Company_Name": "Analytical Engines"}, ["Company_Name"])).ok

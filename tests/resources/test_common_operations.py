@@ -1,4 +1,4 @@
-"""The reference's "Common Operations", each as one test through the SDK against the emulator."""
+"""The common operations (company, contact, deal, task, meeting, note), through the SDK and emulator."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from tests.helpers.resources import wired_client
 
 
 async def test_complete_sales_workflow() -> None:
-    """Company, contact, deal, task, meeting (the reference's five steps), then a note on the deal."""
+    """Company, contact, deal, task and meeting, each created under field aliases, then a note on the deal."""
     emulator = BiginEmulator()
     async with wired_client(emulator) as (client, wire):
         company = await client.companies.create(
@@ -75,7 +75,7 @@ async def test_complete_sales_workflow() -> None:
     assert read_company.Account_Name == "New Tech Corp" and read_company.Industry == "Technology"
     assert read_contact.Account_Name is not None and read_contact.Account_Name.id == company.id
     assert read_contact.Account_Name.name == "New Tech Corp"
-    assert read_contact.get("Title") == "CTO"  # the reference's Job_Title, sent as Bigin's Title
+    assert read_contact.get("Title") == "CTO"  # the field alias Job_Title, sent as Bigin's Title
     assert read_deal.Stage == "Qualification" and read_deal.Amount == 50000
     assert read_deal.Contact_Name is not None and read_deal.Contact_Name.id == contact.id
     assert read_deal.Account_Name is not None and read_deal.Account_Name.id == company.id
@@ -94,7 +94,7 @@ async def test_complete_sales_workflow() -> None:
 
 
 async def test_export_all_contacts() -> None:
-    """The reference pages with page/per_page until more_records is false; past 2,000 that stops
+    """A hand-written loop pages with page/per_page until more_records is false; past 2,000 that stops
     working (and v2 also requires ``fields``). The SDK's export is one ``async for``."""
     emulator = BiginEmulator()
     emulator.seed_data(contacts=2_345)
@@ -112,7 +112,7 @@ async def test_export_all_contacts() -> None:
     assert all(type(c) is Contact and c.Email for c in all_contacts)
     assert not any("page" in s.params and "page_token" in s.params for s in wire.sent)
 
-    # The reference's loop, as written, against the same org.
+    # That hand-written page/per_page loop, against the same org.
     failures: list[dict[str, Any]] = []
     exported = 0
     async with emulator.http_client(token=emulator.issue_token()) as raw:
