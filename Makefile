@@ -6,9 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Every source tree the checks read.
 SOURCES := bigin_async emulator/bigin_emulator tests benchmarks examples
-# The coverage floor (per cent of lines of bigin_async and bigin_emulator run by the suite): measured
-# 91.8 when it was set (bigin_async 89.4, bigin_emulator 95.2). Never lower it; raise it as tests grow.
-COVERAGE_FLOOR := 91.5
+# The coverage floor (per cent of the lines of bigin_async and bigin_emulator that the suite runs):
+# 95.9 on a clean run when it was set. Never lower it; raise it as tests grow.
+COVERAGE_FLOOR := 95.5
 
 .PHONY: test demo lint typecheck pytest pytest-plain bench clean
 
