@@ -106,3 +106,13 @@ def test_a_public_module_exports_only_what_it_defines_or_re_exports_from_the_pac
         if home != bigin_async.__name__ and not home.startswith(bigin_async.__name__ + "."):
             foreign.append(f"{export} (from {home})")
     assert foreign == [], f"{name} exports names it neither defines nor takes from bigin_async"
+
+
+def test_the_one_resource_base_is_importable_from_resources() -> None:
+    """Code that builds a client of its own starts from ``bigin_async.resources``."""
+    from bigin_async import resources
+    from bigin_async.resources import _base, base, channels, contacts, pipelines
+
+    assert resources.APIResource is _base.APIResource and resources.ModuleClient is base.ModuleClient
+    for client in (contacts.ContactsClient, pipelines.PipelinesClient, channels.NotificationsClient):
+        assert issubclass(client, resources.APIResource), client

@@ -4,6 +4,12 @@ Module clients (``bigin.contacts`` ...) share ``base.ModuleClient``; the modules
 listed once, in :mod:`bigin_async.models.modules`. Reach every client through a ``BiginClient``,
 which owns the one transport they all share. This file makes ``bigin_async.resources`` a regular
 package, so ``setuptools.find_packages`` includes it in built wheels.
+
+``APIResource`` and ``ModuleClient`` are importable from here, for code that builds a client of its
+own (a custom module's client subclasses ``ModuleClient``).
 """
 
-__all__: list[str] = []
+from bigin_async.resources._base import APIResource
+from bigin_async.resources.base import ModuleClient
+
+__all__ = ["APIResource", "ModuleClient"]
