@@ -635,8 +635,25 @@ class ModuleClient(APIResource, Generic[R]):
             retry_failed=retry_failed,
         )
 
-    async def _bulk(self, plan: BulkPlan, records: BulkInput, options: dict[str, Any]) -> BulkResult:
-        return await run_bulk(self._transport, plan, records, **options)
+    async def _bulk(
+        self,
+        plan: BulkPlan,
+        records: BulkInput,
+        journal: str | None,
+        on_result: ResultCallback | None,
+        on_progress: BulkProgressCallback | None,
+        keep_outcomes: bool | None,
+    ) -> BulkResult:
+        """One bulk run of ``plan`` on this client's transport (the four ``bulk_*`` methods share it)."""
+        return await run_bulk(
+            self._transport,
+            plan,
+            records,
+            journal_path=journal,
+            on_result=on_result,
+            on_progress=on_progress,
+            keep_outcomes=keep_outcomes,
+        )
 
     async def bulk_create(
         self,
@@ -654,13 +671,14 @@ class ModuleClient(APIResource, Generic[R]):
         An insert whose answer is lost is never re-sent (it could duplicate): it is reported as
         ``unknown``. ``journal=`` makes a crashed run resumable without duplicates.
         """
-        options = {
-            "journal_path": journal,
-            "on_result": on_result,
-            "on_progress": on_progress,
-            "keep_outcomes": keep_outcomes,
-        }
-        return await self._bulk(self._plan("create", trigger, batch_size=batch_size), records, options)
+        return await self._bulk(
+            self._plan("create", trigger, batch_size=batch_size),
+            records,
+            journal,
+            on_result,
+            on_progress,
+            keep_outcomes,
+        )
 
     async def bulk_update(
         self,
@@ -674,13 +692,14 @@ class ModuleClient(APIResource, Generic[R]):
         batch_size: int = BATCH_LIMIT,
     ) -> BulkResult:
         """Update any number of records; each must carry its ``id``."""
-        options = {
-            "journal_path": journal,
-            "on_result": on_result,
-            "on_progress": on_progress,
-            "keep_outcomes": keep_outcomes,
-        }
-        return await self._bulk(self._plan("update", trigger, batch_size=batch_size), records, options)
+        return await self._bulk(
+            self._plan("update", trigger, batch_size=batch_size),
+            records,
+            journal,
+            on_result,
+            on_progress,
+            keep_outcomes,
+        )
 
     async def bulk_upsert(
         self,
@@ -695,14 +714,8 @@ class ModuleClient(APIResource, Generic[R]):
         batch_size: int = BATCH_LIMIT,
     ) -> BulkResult:
         """Insert-or-update any number of records on ``duplicate_check_fields`` (safe to retry and resume)."""
-        options = {
-            "journal_path": journal,
-            "on_result": on_result,
-            "on_progress": on_progress,
-            "keep_outcomes": keep_outcomes,
-        }
         plan = self._plan("upsert", trigger, duplicate_check_fields, batch_size=batch_size)
-        return await self._bulk(plan, records, options)
+        return await self._bulk(plan, records, journal, on_result, on_progress, keep_outcomes)
 
     async def bulk_delete(
         self,
@@ -715,13 +728,14 @@ class ModuleClient(APIResource, Generic[R]):
         batch_size: int = BATCH_LIMIT,
     ) -> BulkResult:
         """Delete any number of records by id, 100 ids per call."""
-        options = {
-            "journal_path": journal,
-            "on_result": on_result,
-            "on_progress": on_progress,
-            "keep_outcomes": keep_outcomes,
-        }
-        return await self._bulk(self._plan("delete", DEFAULT, batch_size=batch_size), ids, options)
+        return await self._bulk(
+            self._plan("delete", DEFAULT, batch_size=batch_size),
+            ids,
+            journal,
+            on_result,
+            on_progress,
+            keep_outcomes,
+        )
 
     def bulk_writer(
         self,
