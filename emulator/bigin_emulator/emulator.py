@@ -38,6 +38,7 @@ from bigin_emulator.server.notifier import Notifier
 from bigin_emulator.server.transport import EmulatorTransport
 from bigin_emulator.state.books import BooksOrg
 from bigin_emulator.state.context import EmulatorConfig, EmulatorContext
+from bigin_emulator.state.jobs import JobRegistry
 from bigin_emulator.state.metadata import MODULES
 from bigin_emulator.state.oauth import DEFAULT_SCOPE, OAuthConfig
 from bigin_emulator.state.state_io import export_state, import_state
@@ -67,6 +68,11 @@ class BiginEmulator:
     docstring says what each does. ``scope`` is what the emulator's refresh token was consented
     for (Bigin's scopes by default: Books calls need a ``ZohoBooks.`` one under ``check_scopes``).
     ``.realism`` is the resolved set.
+
+    Bulk jobs (``.jobs``, a ``JobRegistry``) wait ``job_queue_delay`` seconds in ``ADDED``, then
+    stay ``IN PROGRESS`` for ``job_seconds_per_1000`` seconds per 1,000 records, on ``clock``; both
+    0 by default, so a job is over at its first status poll. While ``notifier.running()`` (or
+    ``serve()``) runs, due jobs are finished in the background and their callbacks sent.
     """
 
     def __init__(
@@ -98,6 +104,8 @@ class BiginEmulator:
         pin_api_domain: bool | None = None,
         token_expiry: TokenExpiryStyle | None = None,
         scope: str = DEFAULT_SCOPE,
+        job_queue_delay: float = 0.0,
+        job_seconds_per_1000: float = 0.0,
     ) -> None:
         self.realism = resolve_realism(
             realism,
@@ -133,6 +141,17 @@ class BiginEmulator:
         self.notifier = Notifier()
         self.watches.sink = self.notifier.enqueue
         self.ctx.write_listeners.append(partial(announce_writes, self.watches))
+        # Bulk Read and Bulk Write jobs: their states move by ``clock``; their callbacks go out
+        # through the notifier, and its runner finishes due jobs while the notifier runs.
+        self.jobs = JobRegistry(
+            clock,
+            self.ctx.store.ids.next,
+            self.ctx.format_time,
+            queue_delay=job_queue_delay,
+            seconds_per_1000=job_seconds_per_1000,
+            sink=self.notifier.enqueue,
+        )
+        self.notifier.companions.append(self.jobs.run)
         self.books = BooksOrg(
             clock=clock, utc_offset=utc_offset
         )  # the Zoho Books side of a Bigin-to-Books contact sync

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -115,6 +115,8 @@ class Notifier:
         self._running = False
         self._wakeup: anyio.Event | None = None
         self._idle: anyio.Event | None = None
+        # Work that runs beside the deliveries while the notifier runs (the bulk job runner).
+        self.companions: list[Callable[[], Coroutine[Any, Any, None]]] = []
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -175,6 +177,8 @@ class Notifier:
                 unwrapping_task_group() as tasks,
             ):
                 tasks.start_soon(self._dispatch, tasks, http)
+                for companion in self.companions:
+                    tasks.start_soon(companion)
                 try:
                     yield
                 finally:
