@@ -38,25 +38,17 @@ waiting to lock the removed file and a new run locking a new one both go.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import json
 import os
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-import anyio
-import anyio.to_thread
-
-from bigin_async._filelock import try_lock, unlock
 from bigin_async._redact import logger
+from bigin_async.bulk.logfile import AppendOnlyLog, dump_line
 from bigin_async.bulk.results import OutcomeAction, OutcomeStatus, RecordOutcome
-from bigin_async.errors import JournalError
 from bigin_async.models.wire import format_decimal, wire_value
 
 __all__ = ["JOURNAL_VERSION", "Journal", "JournalEntry", "record_hash"]
@@ -68,10 +60,6 @@ JOURNAL_VERSION = 3
 _DIGEST_BYTES = {1: 8, 2: 8, 3: 16}
 _STATUSES: frozenset[str] = frozenset({"success", "error", "unknown"})
 _ACTIONS: frozenset[str | None] = frozenset({"insert", "update", "delete", None})
-# Journals locked by runs of this process (resolved paths): the system lock alone would let a
-# second run of the same process through where locks are per process (NFS, some platforms).
-_IN_USE: set[str] = set()
-_IN_USE_GUARD = threading.Lock()
 # Which logged outcome of a fingerprint a re-run takes first: a confirmation beats everything.
 _RANK = {"success": 0, "unknown": 1, "error": 2}
 
@@ -131,11 +119,11 @@ class JournalEntry:
     outcome: RecordOutcome | None
 
 
-class Journal:
-    """Append-only JSON-lines file; one instance per bulk run."""
+class Journal(AppendOnlyLog):
+    """Append-only JSON-lines file; one instance per bulk run (the file machinery: :mod:`~.logfile`)."""
 
     def __init__(self, path: str | os.PathLike[str], *, module: str, mode: str) -> None:
-        self.path = Path(path)
+        super().__init__(path)
         self.module = module
         self.mode = mode
         self.version = JOURNAL_VERSION
@@ -144,12 +132,6 @@ class Journal:
         self._done: dict[int, _Packed | list[_Packed]] = {}
         self._pending: dict[int, int] = {}
         self._strings: dict[str, str] = {}
-        self._cut_at: int | None = None  # where a torn tail starts, cut before appending
-        self._handle: io.FileIO | None = None
-        self._broken: OSError | None = None  # a write failed: nothing more is appended
-        self._lock = anyio.Lock()
-        self._lock_path = self.path.with_name(self.path.name + ".lock")
-        self._held: tuple[int, str] | None = None  # the lock file's descriptor, the key in _IN_USE
 
     def fingerprint(self, wire: Any) -> str:
         """The fingerprint this journal's format uses (version 1 journals keep their own)."""
@@ -160,92 +142,19 @@ class Journal:
         held = sum(len(value) if isinstance(value, list) else 1 for value in self._done.values())
         return held + sum(self._pending.values())
 
-    # -- one run at a time -----------------------------------------------------------------------
-    def lock(self) -> None:
-        """Take the journal for this run alone, or raise :class:`JournalError` if another run has it.
-
-        Non-blocking: a second run stops at once, before reading or sending anything, rather than
-        waiting for the first to end and then resuming work it cannot know was done meanwhile.
-        Released by :meth:`close` (and by the system if the process dies).
-        """
-        if self._held is not None:
-            return
-        _make_directories(self.path.parent)
-        key = os.path.realpath(self.path)
-        with _IN_USE_GUARD:
-            if key in _IN_USE:
-                raise self._in_use()
-            _IN_USE.add(key)
-        try:
-            fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        except BaseException:
-            self._forget(key)
-            raise
-        try:
-            taken = try_lock(fd)
-        except BaseException:
-            os.close(fd)
-            self._forget(key)
-            raise
-        if not taken:
-            os.close(fd)
-            self._forget(key)
-            raise self._in_use()
-        self._held = (fd, key)
-
-    def lock_and_load(self) -> None:
-        """:meth:`lock`, then :meth:`load`; a journal that cannot be read is unlocked again."""
-        self.lock()
-        try:
-            self.load()
-        except BaseException:
-            self.close()
-            raise
-
-    def _in_use(self) -> JournalError:
-        return JournalError(
-            f"journal {self.path} is in use by another run (its lock {self._lock_path.name} is held); "
-            "wait for that run to end, or give this one another journal",
-            path=str(self.path),
-        )
-
-    @staticmethod
-    def _forget(key: str) -> None:
-        with _IN_USE_GUARD:
-            _IN_USE.discard(key)
-
     # -- reading ---------------------------------------------------------------------------------
     def load(self) -> None:
         """Read what earlier runs logged; a torn last line (a crash mid-write) is set aside to be cut."""
-        if not self.path.exists() or self.path.stat().st_size == 0:
-            return
-        offset = 0
-        with self.path.open("rb") as handle:
-            for number, raw in enumerate(handle, start=1):
-                if not raw.endswith(b"\n"):  # only the last line can lack its newline: torn
-                    self._torn(number, raw, offset)
-                    break
-                line = self._parse(number, raw)
-                if number == 1:
-                    self._header(line)
-                else:
-                    self._apply(number, line)
-                offset += len(raw)
+        super().load()
         for key in [key for key, count in self._pending.items() if count <= 0]:
             del self._pending[key]
 
-    def _torn(self, number: int, raw: bytes, offset: int) -> None:
-        if number == 1 and not any(header.startswith(raw) for header in self._headers()):
-            raise self._error(1, "is not a journal header: this file is not a journal of this bulk write")
-        logger.warning(
-            "journal %s: line %d was torn by a crash mid-write; it is cut off before appending",
-            self.path,
-            number,
-        )
-        self._cut_at = offset
-
     def _headers(self) -> list[bytes]:
-        return [_dump(self._header_line(version)) for version in _DIGEST_BYTES]
+        return [dump_line(self._header_line(version)) for version in _DIGEST_BYTES]
+
+    def _new_header(self) -> dict[str, Any]:
+        self.version = JOURNAL_VERSION
+        return self._header_line(JOURNAL_VERSION)
 
     def _header_line(self, version: int) -> dict[str, Any]:
         return {"t": "header", "module": self.module, "mode": self.mode, "v": version}
@@ -270,11 +179,7 @@ class Journal:
                     number,
                 )
                 return line
-        if number == 1:
-            raise self._error(
-                1, "is not a journal header: this file is not a journal, or its header is damaged"
-            )
-        raise self._error(number, "is not readable JSON, and it is not the torn last line a crash leaves")
+        return super()._parse(number, raw)
 
     def _header(self, line: Any) -> None:
         if not (
@@ -405,9 +310,6 @@ class Journal:
             details or None,
         )
 
-    def _error(self, line: int, what: str) -> JournalError:
-        return JournalError(f"journal {self.path}: line {line} {what}", path=str(self.path), line=line)
-
     # -- matching --------------------------------------------------------------------------------
     def take(self, fingerprint: str) -> JournalEntry | None:
         """Take what the journal holds for one more input record with this fingerprint.
@@ -449,70 +351,6 @@ class Journal:
         return JournalEntry(fingerprint, outcome)
 
     # -- writing ---------------------------------------------------------------------------------
-    def _open(self) -> io.FileIO:
-        if self._handle is None:
-            _make_directories(self.path.parent)
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            try:
-                if self._cut_at is not None:
-                    # Cut the torn tail first: appended after it, the next line would be unreadable.
-                    os.ftruncate(fd, self._cut_at)
-                    os.fsync(fd)
-                    self._cut_at = None
-            except BaseException:
-                os.close(fd)
-                raise
-            # Unbuffered: a line is on its way to the disk when write returns, and a failed write
-            # leaves nothing in a buffer for close() to append later, after the line was taken back.
-            self._handle = os.fdopen(fd, "ab", buffering=0)
-            if os.fstat(fd).st_size == 0:
-                self.version = JOURNAL_VERSION
-                self._write_now([self._header_line(JOURNAL_VERSION)])
-                # A new file's name lives in its directory: without syncing that too, a power cut
-                # can lose the whole journal although each of its lines was synced.
-                _sync_directory(self.path.parent)
-        return self._handle
-
-    def _write_now(self, lines: Sequence[dict[str, Any]]) -> None:
-        """Append ``lines`` and fsync them, or raise :class:`JournalError` and append nothing ever again.
-
-        A write or fsync that fails (disk full, I/O error) leaves the line in doubt: it is cut off
-        again (so no half line stays in the middle of the journal, where it would make it
-        unreadable) and the journal refuses every later write, which stops the run: a batch is
-        never sent unless its *pending* line is on disk.
-        """
-        if self._broken is not None:
-            raise self._unwritable(self._broken)
-        try:
-            handle = self._open()  # may cut a torn tail, create the file, sync its directory
-        except OSError as error:
-            self._broken = error
-            raise self._unwritable(error) from error
-        fd = handle.fileno()
-        data = memoryview(b"".join(_dump(line) + b"\n" for line in lines))
-        start = os.fstat(fd).st_size
-        try:
-            while data:
-                data = data[os.write(fd, data) :]
-            os.fsync(fd)
-        except OSError as error:
-            self._broken = error
-            with contextlib.suppress(OSError):  # best effort: a line left in doubt reads as pending
-                os.ftruncate(fd, start)
-                os.fsync(fd)
-            raise self._unwritable(error) from error
-
-    def _unwritable(self, error: OSError) -> JournalError:
-        return JournalError(
-            f"journal {self.path} could not be written ({error}); the run stopped so that no record is "
-            "sent without being journaled. Free the disk and run again with this journal to resume",
-            path=str(self.path),
-        )
-
-    async def _append(self, line: dict[str, Any]) -> None:
-        async with self._lock:
-            await anyio.to_thread.run_sync(self._write_now, [line])
-
     async def log_pending(self, indexes: Sequence[int], hashes: Sequence[str]) -> None:
         await self._append({"t": "pending", "i": list(indexes), "h": list(hashes)})
 
@@ -555,45 +393,6 @@ class Journal:
         if replaced:
             line["x"] = replaced
         await self._append(line)
-
-    def close(self) -> None:
-        """Close the file and release the run's lock (the lock last: the journal is complete by then)."""
-        try:
-            if self._handle is not None:
-                self._handle.close()
-                self._handle = None
-        finally:
-            if self._held is not None:
-                fd, key = self._held
-                self._held = None
-                try:
-                    unlock(fd)
-                finally:
-                    os.close(fd)
-                    self._forget(key)
-
-
-def _sync_directory(path: Path) -> None:
-    """fsync a directory, so a file just created in it survives a power cut (not possible on Windows)."""
-    if os.name == "nt":  # pragma: no cover - Windows cannot open a directory; NTFS journals it
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _make_directories(path: Path) -> None:
-    """``mkdir -p``, each directory it creates synced into its parent (a power cut keeps the path)."""
-    missing = [directory for directory in (path, *path.parents) if not directory.exists()]
-    path.mkdir(parents=True, exist_ok=True)
-    for directory in reversed(missing):
-        _sync_directory(directory.parent)
-
-
-def _dump(line: Mapping[str, Any]) -> bytes:
-    return json.dumps(line, separators=(",", ":"), default=str).encode()
 
 
 def _status(value: str) -> OutcomeStatus:
