@@ -21,6 +21,7 @@ __all__ = [
     "Region",
     "Settings",
     "check_base_url",
+    "content_domain_for",
     "is_loopback",
     "resolve_region",
 ]
@@ -139,6 +140,25 @@ def check_base_url(name: str, url: str) -> str:
     return url.rstrip("/")
 
 
+def content_domain_for(api_domain: str) -> str | None:
+    """The data centre's file host for an API domain: ``https://www.zohoapis.X`` (or
+    ``https://zohoapis.X``) → ``https://content.zohoapis.X``; None for any other host.
+
+    Bulk Write uploads go to that host, not to the API's: it is the only other place the token
+    is sent. A loopback or custom API domain (the emulator, a proxy) has no known file host, so
+    ``content_domain`` must be set for it.
+    """
+    parts = urlsplit(api_domain)
+    host = parts.hostname or ""
+    if parts.scheme != "https" or parts.username is not None or parts.password is not None:
+        return None
+    for prefix in ("www.zohoapis.", "zohoapis."):
+        if host.startswith(prefix) and len(host) > len(prefix):
+            port = f":{parts.port}" if parts.port is not None else ""
+            return f"https://content.zohoapis.{host[len(prefix) :]}{port}"
+    return None
+
+
 def _positive(name: str, value: float | None, *, allow_zero: bool = False, integer: bool = False) -> None:
     if value is None:
         return
@@ -164,6 +184,8 @@ class Settings:
     api_domain: str
     accounts_url: str
     api_domain_overridden: bool = False
+    # The data centre's file host (Bulk Write uploads); None: derived from the API domain in use.
+    content_domain: str | None = None
     edition: Edition | None = None
     max_concurrency: int = 10
     requests_per_minute: int | None = None
@@ -179,6 +201,12 @@ class Settings:
     latency_allowance: float = 2.0
 
     def __post_init__(self) -> None:
+        if self.content_domain is not None:  # checked here, so with_options checks it too
+            if not isinstance(self.content_domain, str):
+                raise ConfigurationError(
+                    f"content_domain must be a string, not {type(self.content_domain).__name__}"
+                )
+            object.__setattr__(self, "content_domain", check_base_url("content_domain", self.content_domain))
         _positive("max_concurrency", self.max_concurrency, integer=True)
         _positive("requests_per_minute", self.requests_per_minute, integer=True)
         _positive("daily_limit", self.daily_limit, integer=True)
@@ -209,6 +237,7 @@ def build_settings(
     region: str | Region = "us",
     api_domain: str | None = None,
     accounts_url: str | None = None,
+    content_domain: str | None = None,
     edition: str | Edition | None = None,
     max_concurrency: int = 10,
     requests_per_minute: int | None = None,
@@ -245,6 +274,7 @@ def build_settings(
         api_domain=check_base_url("api_domain", api_domain) if api_domain else resolved.api_domain,
         accounts_url=check_base_url("accounts_url", accounts_url) if accounts_url else resolved.accounts_url,
         api_domain_overridden=api_domain is not None,
+        content_domain=content_domain,
         edition=preset,
         max_concurrency=max_concurrency,
         requests_per_minute=requests_per_minute,

@@ -33,13 +33,13 @@ import math
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, Generic, Literal, NamedTuple, TypeVar
 
 import anyio
 import httpx
 import pydantic
 
-from bigin_async._config import Settings
+from bigin_async._config import Settings, content_domain_for
 from bigin_async._json import NOT_JSON, json_unless_204
 from bigin_async._limits import ConcurrencyGate, Cooldown, DailyBudget, RateLimiter, pace
 from bigin_async._redact import logger, redact_url
@@ -58,11 +58,17 @@ from bigin_async.errors import (
 )
 
 # ``Token`` is re-exported for client.py, which builds the transport with it.
-__all__ = ["Token", "Transport", "credits_for", "decode_json", "make_http_client"]
+__all__ = ["Service", "Token", "Transport", "credits_for", "decode_json", "make_http_client"]
 
 USER_AGENT = "bigin-async/0.1"
 
 T = TypeVar("T")
+
+# The base a relative path is joined to: ``v2`` = ``{api_domain}/bigin/v2``, ``bulk`` =
+# ``{api_domain}/bigin/bulk/v2`` (Bulk Read/Write jobs), ``content`` = ``{content_domain}/bigin/v2``
+# (the data centre's file host, where Bulk Write uploads go).
+Service = Literal["v2", "bulk", "content"]
+_SERVICE_PATHS: dict[str, str] = {"v2": "/bigin/v2", "bulk": "/bigin/bulk/v2", "content": "/bigin/v2"}
 
 # What a parser raises when the body is not the shape it expects (json errors are ValueErrors; a
 # body nested thousands deep is a RecursionError in json and a ValidationError in pydantic).
@@ -218,34 +224,65 @@ class Transport:
         if shared.owns_http:
             await shared.http.aclose()
 
-    def api_base(self, token: Token | None = None) -> str:
-        """The token's ``api_domain`` decides the host unless the user pinned ``api_domain``.
+    def api_domain(self, token: Token | None = None) -> str:
+        """The API domain in use: the token's ``api_domain`` unless the user pinned ``api_domain``.
 
         ``token`` is the one the request will carry (default: the current one): the host must be
         the one that token belongs to, or the first call of a client in another data centre fails.
         """
         token = token if token is not None else self._shared.tokens.current
         if token is not None and token.api_domain and not self.settings.api_domain_overridden:
+            return token.api_domain.rstrip("/")
+        return self.settings.api_domain
+
+    def api_base(self, token: Token | None = None) -> str:
+        """``{api_domain}/bigin/v2`` for the API domain in use (see :meth:`api_domain`)."""
+        token = token if token is not None else self._shared.tokens.current
+        if token is not None and token.api_domain and not self.settings.api_domain_overridden:
             return f"{token.api_domain}/bigin/v2"
         return self.settings.api_base
 
-    def url_for(self, path: str, token: Token | None = None) -> str:
-        """The URL for ``path``; an absolute URL must stay on the API's own origin.
+    def content_domain(self, token: Token | None = None) -> str | None:
+        """The data centre's file host: the ``content_domain`` setting, else the API domain's
+        ``content.`` sibling (``https://www.zohoapis.eu`` → ``https://content.zohoapis.eu``);
+        None when neither is known (a loopback or custom API domain without the setting)."""
+        pinned = self.settings.content_domain
+        return pinned if pinned is not None else content_domain_for(self.api_domain(token))
 
-        The token travels with every request, so a caller-supplied absolute URL pointing at another
-        host (or at plain http) would hand the token away.
+    def url_for(self, path: str, token: Token | None = None, service: Service = "v2") -> str:
+        """The URL for ``path`` on ``service``; an absolute URL must be on the API's origin or
+        on the file host's.
+
+        The token travels with every request: those two hosts are the only ones it goes to, so a
+        caller-supplied absolute URL pointing anywhere else (or at plain http) is refused before
+        anything is sent.
         """
-        base = self.api_base(token)
+        if service == "v2" and not path.startswith(("http://", "https://")):
+            return self.api_base(token) + (path if path.startswith("/") else "/" + path)
+        if service not in _SERVICE_PATHS:
+            raise ConfigurationError(f"unknown service {service!r}; expected one of: v2, bulk, content")
         if path.startswith(("http://", "https://")):
-            if _origin(path) != _origin(base):
+            allowed = [_origin(self.api_domain(token))]
+            content = self.content_domain(token)
+            if content is not None:
+                allowed.append(_origin(content))
+            if _origin(path) not in allowed:
                 raise ConfigurationError(
                     f"refusing to send the access token to {redact_url(path)}: absolute URLs must be on "
-                    f"the API origin {_origin(base)}"
+                    f"the API origin or the file host's ({', '.join(map(_show_origin, allowed))})"
                 )
             return path
-        if not path.startswith("/"):
-            path = "/" + path
-        return base + path
+        if service == "content":
+            domain = self.content_domain(token)
+            if domain is None:
+                raise ConfigurationError(
+                    f"no file host is known for the API domain {self.api_domain(token)}: set content_domain "
+                    "(BiginClient(content_domain=...) or BIGIN_CONTENT_DOMAIN) to the data centre's "
+                    "https://content.zohoapis... host, or to the emulator's file host; nothing was sent"
+                )
+        else:
+            domain = self.api_domain(token)
+        return domain + _SERVICE_PATHS[service] + (path if path.startswith("/") else "/" + path)
 
     # -- the pipeline --------------------------------------------------------------------------
     async def send(
@@ -261,6 +298,8 @@ class Transport:
         bulk: bool = False,
         credits: int | None = None,
         raise_for_status: bool = True,
+        service: Service = "v2",
+        timeout: float | None = None,
     ) -> httpx.Response:
         """Send one logical call with retries; return the final response or raise a typed error.
 
@@ -274,6 +313,14 @@ class Transport:
         so such a body (or one JSON cannot encode at all) raises :class:`ValidationError` before
         anything is sent. The ``deadline`` setting bounds the whole call from this moment on; a
         deadline that cuts an insert after it was sent raises :class:`AmbiguousWriteError`.
+
+        ``service`` is the base a relative ``path`` is joined to: ``"v2"`` (``{api_domain}/bigin/v2``),
+        ``"bulk"`` (``{api_domain}/bigin/bulk/v2``, Bulk Read/Write jobs) or ``"content"`` (the data
+        centre's file host, ``{content_domain}/bigin/v2``, where Bulk Write uploads go). An absolute
+        URL must be on the API's origin or the file host's: the token goes to those two only, and
+        anything else raises :class:`ConfigurationError` with nothing sent. ``timeout`` bounds each
+        attempt's exchange (the whole answer, body included) instead of the ``timeout`` setting, for
+        a call whose answer is large; the ``deadline`` setting still bounds the whole call.
         """
         return await self._run(
             method,
@@ -287,6 +334,8 @@ class Transport:
             bulk=bulk,
             credits=credits,
             raise_for_status=raise_for_status,
+            service=service,
+            timeout=timeout,
         )
 
     async def send_parsed(
@@ -321,6 +370,8 @@ class Transport:
         bulk: bool = False,
         credits: int | None = None,
         raise_for_status: bool = True,
+        service: Service = "v2",
+        timeout: float | None = None,
     ) -> T:
         """The loop: attempts and decisions until a result or an error, all under the deadline."""
         shared = self._shared
@@ -331,13 +382,15 @@ class Transport:
         settings = self.settings
         absolute = path.startswith(("http://", "https://"))
         current = None if absolute else shared.tokens.current
+        if timeout is not None:
+            _check_timeout(timeout)
         call = _Call(
             method=method,
             path=path,
             # The host is known once the token is: an attempt with another token than the URL's
             # builds it again (and checks an absolute one against the token's own origin) before
             # it sends anything.
-            url=path if absolute else self.url_for(path, current),
+            url=path if absolute else self.url_for(path, current, service),
             url_token=current,
             json=json,
             body=content if content is not None else _encode(json),
@@ -348,6 +401,8 @@ class Transport:
             raise_for_status=raise_for_status,
             pacers=shared.bulk_pacers if bulk else shared.pacers,
             deadline_at=anyio.current_time() + settings.deadline if settings.deadline is not None else None,
+            timeout=settings.timeout if timeout is None else timeout,
+            service=service,
         )
         return await self._loop(call, parse)
 
@@ -383,7 +438,7 @@ class Transport:
         if wire is None or token is None:
             raise self._deadline_error(call) from call.last_error
         call.wire = call.timed_token = None
-        timeout = wire.timeout(self.settings.timeout)
+        timeout = wire.timeout(call.timeout)
         return self._retry_or_raise(call, token, _failure_verdict(timeout, wire))
 
     async def _pause(self, step: _Retry) -> None:
@@ -423,7 +478,7 @@ class Transport:
         """The access token to send (a refresh may take a moment), the URL built for its host."""
         token = await self._shared.tokens.get_token()
         if token is not call.url_token:
-            call.url = self.url_for(call.path, token)
+            call.url = self.url_for(call.path, token, call.service)
             call.url_token = token
         return token
 
@@ -463,7 +518,7 @@ class Transport:
         self._shared.calls += 1
         response: httpx.Response | None = None
         failure: Exception | None = None
-        timeout = self.settings.timeout
+        timeout = call.timeout
         timed = _bound(call, token, scope, timeout)
         try:
             response = await self._shared.http.request(
@@ -661,6 +716,8 @@ class _Call:
     raise_for_status: bool
     pacers: Sequence[RateLimiter]
     deadline_at: float | None
+    timeout: float  # each attempt's bound (the ``timeout`` setting unless the call gave its own)
+    service: Service = "v2"
     attempt: int = 0  # retries so far
     ambiguous_attempts: int = 0
     refreshed: bool = False
@@ -745,9 +802,20 @@ def _encode(json: Any) -> bytes | None:
         raise ValidationError(f"the request body cannot be sent as JSON: {exc}; nothing was sent") from exc
 
 
+def _check_timeout(timeout: float) -> None:
+    """A call's own ``timeout``: a positive, finite number of seconds."""
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:
+        raise ConfigurationError(f"timeout must be a positive number of seconds, got {timeout!r}")
+
+
 def _origin(url: str) -> tuple[str, str, int | None]:
     parts = httpx.URL(url)
     return (parts.scheme, parts.host, parts.port)
+
+
+def _show_origin(origin: tuple[str, str, int | None]) -> str:
+    scheme, host, port = origin
+    return f"{scheme}://{host}" + (f":{port}" if port is not None else "")
 
 
 def _clean_params(params: Mapping[str, Any] | None) -> dict[str, str] | None:

@@ -113,6 +113,7 @@ class BiginClient(AsyncClosing):
         region: str | Region = "us",
         api_domain: str | None = None,
         accounts_url: str | None = None,
+        content_domain: str | None = None,
         edition: str | Edition | None = None,
         max_concurrency: int = 10,
         requests_per_minute: int | None = None,
@@ -133,6 +134,7 @@ class BiginClient(AsyncClosing):
             region=region,
             api_domain=api_domain,
             accounts_url=accounts_url,
+            content_domain=content_domain,
             edition=edition,
             max_concurrency=max_concurrency,
             requests_per_minute=requests_per_minute,
@@ -200,7 +202,8 @@ class BiginClient(AsyncClosing):
         """Build from ``BIGIN_*`` variables (keyword overrides win).
 
         BIGIN_CLIENT_ID, BIGIN_CLIENT_SECRET, BIGIN_REFRESH_TOKEN, BIGIN_ACCESS_TOKEN,
-        BIGIN_EXPIRES_IN, BIGIN_REGION, BIGIN_API_DOMAIN, BIGIN_ACCOUNTS_URL, BIGIN_EDITION,
+        BIGIN_EXPIRES_IN, BIGIN_REGION, BIGIN_API_DOMAIN, BIGIN_ACCOUNTS_URL, BIGIN_CONTENT_DOMAIN,
+        BIGIN_EDITION,
         BIGIN_MAX_CONCURRENCY, BIGIN_REQUESTS_PER_MINUTE, BIGIN_DAILY_LIMIT,
         BIGIN_MIN_CALLS_REMAINING, BIGIN_BULK_OPERATIONS_PER_MINUTE, BIGIN_MAX_RETRIES,
         BIGIN_RETRY_BACKOFF_SECONDS, BIGIN_MAX_RETRY_AFTER, BIGIN_INTERCALL_DELAY, BIGIN_TIMEOUT,
@@ -215,6 +218,7 @@ class BiginClient(AsyncClosing):
             "region",
             "api_domain",
             "accounts_url",
+            "content_domain",
             "edition",
         )
         ints = (
@@ -249,10 +253,13 @@ class BiginClient(AsyncClosing):
         retry_backoff_seconds: float | NotGiven = NOT_GIVEN,
         max_retry_after: float | NotGiven = NOT_GIVEN,
         deadline: float | None | NotGiven = NOT_GIVEN,
+        content_domain: str | None | NotGiven = NOT_GIVEN,
     ) -> BiginClient:
         """A view with other per-call options that shares the pool, the limiters and the tokens.
 
-        Closing a view does nothing; close the original client.
+        ``content_domain`` sets the data centre's file host (Bulk Write uploads) for the view, as
+        the constructor's keyword does (https, or http on loopback only; None: derived from the
+        API domain in use). Closing a view does nothing; close the original client.
         """
         changes = {
             name: value
@@ -262,6 +269,7 @@ class BiginClient(AsyncClosing):
                 "retry_backoff_seconds": retry_backoff_seconds,
                 "max_retry_after": max_retry_after,
                 "deadline": deadline,
+                "content_domain": content_domain,
             }.items()
             if not isinstance(value, NotGiven)
         }
