@@ -7,30 +7,39 @@ before ``\\``, ``(``, ``)`` and ``,``) and field names are checked, so user inpu
 a value.
 
 Python evaluates ``&`` before ``==``, so parenthesise each comparison when combining them.
+
+Bulk Read jobs take criteria in Zoho's JSON form instead (``{"api_name", "comparator", "value"}``
+and ``{"group_operator", "group"}``): :meth:`Criteria.to_json` gives it from the same builder, with
+the values kept typed (a number stays a number, a date is ISO ``yyyy-MM-dd``), and
+:func:`criteria_to_json` also checks a JSON criteria written by hand before it is sent.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Literal
+from typing import Any, Literal
 
 from bigin_async.errors import InvalidCriteriaError
 from bigin_async.models.wire import format_datetime
 
 __all__ = [
+    "JSON_COMPARATORS",
+    "MAX_JSON_CRITERIA_DEPTH",
     "Condition",
     "Criteria",
     "CriteriaValue",
     "Field",
     "Group",
     "InvalidCriteriaError",
+    "criteria_to_json",
     "criteria_to_str",
     "escape_value",
+    "json_value",
     "render_value",
 ]
 
@@ -46,31 +55,52 @@ def escape_value(text: str) -> str:
     return text.translate(_ESCAPES)
 
 
-def render_value(value: object) -> str:
-    """One value in Bigin's criteria format (dates ``yyyy-MM-dd``, bools ``true``/``false``)."""
+# Zoho's comparators of the JSON criteria form (Bulk Read). The builder's operators have the same
+# names there but ``equals``, which is ``equal``.
+JSON_COMPARATORS = frozenset(
+    {
+        "equal",
+        "not_equal",
+        "in",
+        "not_in",
+        "less_than",
+        "less_equal",
+        "greater_than",
+        "greater_equal",
+        "between",
+        "contains",
+        "not_contains",
+        "starts_with",
+        "ends_with",
+    }
+)
+_JSON_COMPARATOR = {"equals": "equal"}
+# How deep groups of a JSON criteria may nest: far past any real query, short of any stack limit.
+MAX_JSON_CRITERIA_DEPTH = 32
+# Which comparators compare with a list of values, and with exactly how many (None: at least one).
+_LIST_COMPARATORS: dict[str, int | None] = {"in": None, "not_in": None, "between": 2}
+
+JsonScalar = str | int | float | bool
+
+
+def _typed(value: object) -> str | int | float | bool | Decimal:
+    """A value checked for searching: text, a bool, a finite number, or a date/datetime as ISO text."""
     if isinstance(value, Enum):
-        return render_value(value.value)
+        return _typed(value.value)
     if isinstance(value, str):
         if not value:
             # ``(Email:equals:)`` is malformed for Bigin; say so before a round trip does.
             raise InvalidCriteriaError("cannot search for an empty string")
-        return escape_value(value)
-    if isinstance(value, bool):  # before int: a bool is also an int
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
+        return value
+    if isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, (float, Decimal)):
+        if not (math.isfinite(value) if isinstance(value, float) else value.is_finite()):
             raise InvalidCriteriaError(f"{value} cannot be searched for")
-        text = repr(value)
-        return text if "e" not in text else format(Decimal(text), "f")
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise InvalidCriteriaError(f"{value} cannot be searched for")
-        return format(value, "f")
+        return value
     if isinstance(value, datetime):  # before date: a datetime is also a date
         try:
-            return escape_value(format_datetime(value))
+            return format_datetime(value)
         except ValueError as error:
             raise InvalidCriteriaError(str(error)) from None
     if isinstance(value, date):
@@ -81,6 +111,33 @@ def render_value(value: object) -> str:
     )
 
 
+def render_value(value: object) -> str:
+    """One value in Bigin's criteria format (dates ``yyyy-MM-dd``, bools ``true``/``false``)."""
+    typed = _typed(value)
+    if isinstance(typed, str):
+        return escape_value(typed)
+    if isinstance(typed, bool):  # before int: a bool is also an int
+        return "true" if typed else "false"
+    if isinstance(typed, int):
+        return str(typed)
+    if isinstance(typed, float):
+        text = repr(typed)
+        return text if "e" not in text else format(Decimal(text), "f")
+    return format(typed, "f")
+
+
+def json_value(value: object) -> JsonScalar:
+    """One value in Zoho's JSON criteria form: numbers and bools stay JSON numbers and bools.
+
+    Dates are ``yyyy-MM-dd`` and datetimes ISO 8601 with their offset, as Bigin writes them; a
+    ``Decimal`` becomes a JSON number (an int when it is whole), since JSON has no decimals.
+    """
+    typed = _typed(value)
+    if isinstance(typed, Decimal):
+        return int(typed) if typed == typed.to_integral_value() else float(typed)
+    return typed
+
+
 class Criteria:
     """A search condition or a combination of them; ``str()`` gives the wire form."""
 
@@ -88,6 +145,10 @@ class Criteria:
 
     def render(self) -> str:
         """The criteria string Bigin expects, e.g. ``((Email:equals:a@b.c)and(Amount:greater_than:5))``."""
+        raise NotImplementedError
+
+    def to_json(self) -> dict[str, Any]:
+        """Zoho's JSON criteria form (Bulk Read): ``{"api_name", "comparator", "value"}`` or a group."""
         raise NotImplementedError
 
     def __str__(self) -> str:
@@ -105,17 +166,37 @@ class Criteria:
 
 
 class Condition(Criteria):
-    """One ``(Field:operator:value)``; the value is escaped when the condition is built."""
+    """One ``(Field:operator:value)``; the value is escaped when the condition is built.
 
-    __slots__ = ("field", "operator", "value")
+    ``raw`` is the value as given (a list for ``in`` and ``between``), kept for the JSON form,
+    where numbers stay numbers; a condition built from an escaped ``value`` alone reads it back.
+    """
 
-    def __init__(self, field: str, operator: str, value: str) -> None:
+    __slots__ = ("field", "operator", "raw", "value")
+
+    def __init__(self, field: str, operator: str, value: str, *, raw: object = None) -> None:
         self.field = field
         self.operator = operator
         self.value = value
+        self.raw = raw
 
     def render(self) -> str:
         return f"({self.field}:{self.operator}:{self.value})"
+
+    def to_json(self) -> dict[str, Any]:
+        comparator = _JSON_COMPARATOR.get(self.operator, self.operator)
+        if comparator not in JSON_COMPARATORS:
+            raise InvalidCriteriaError(f"{self.operator!r} has no comparator in Zoho's JSON criteria")
+        size = _LIST_COMPARATORS.get(comparator, 0)
+        value: JsonScalar | list[JsonScalar]
+        if self.raw is None:
+            texts: list[JsonScalar] = list(_unescaped(self.value, split=size != 0))
+            value = texts if size != 0 else texts[0]
+        elif size != 0:
+            value = [json_value(item) for item in _as_list(self.raw)]
+        else:
+            value = json_value(self.raw)
+        return _checked_condition({"api_name": self.field, "comparator": comparator, "value": value})
 
     def __repr__(self) -> str:
         return f"Condition({self.render()!r})"
@@ -147,6 +228,9 @@ class Group(Criteria):
         parts = left.parts if isinstance(left, Group) and left.operator == operator else (left,)
         more = right.parts if isinstance(right, Group) and right.operator == operator else (right,)
         return cls(operator, parts + more)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"group_operator": self.operator, "group": [part.to_json() for part in self.parts]}
 
     def render(self) -> str:
         # Pairs nest to the left, so a chain renders iteratively whatever its length.
@@ -186,7 +270,7 @@ class Field:
         return f"Field({self.name!r})"
 
     def _condition(self, operator: str, value: object) -> Condition:
-        return Condition(self.name, operator, render_value(value))
+        return Condition(self.name, operator, render_value(value), raw=value)
 
     def equals(self, value: CriteriaValue) -> Condition:
         """``equals``; note Bigin's search treats it loosely, so re-check exactness if it matters."""
@@ -220,14 +304,15 @@ class Field:
         """``in``: any of the values (a comma-separated list; commas inside values are escaped)."""
         if isinstance(values, (str, bytes)):
             raise InvalidCriteriaError("is_in() takes a list of values, not a single string")
-        rendered = [render_value(value) for value in values]
+        items = list(values)  # an iterator is read once, for both forms
+        rendered = [render_value(value) for value in items]
         if not rendered:
             raise InvalidCriteriaError(f"is_in() on {self.name} needs at least one value")
-        return Condition(self.name, "in", ",".join(rendered))
+        return Condition(self.name, "in", ",".join(rendered), raw=items)
 
     def between(self, low: CriteriaValue, high: CriteriaValue) -> Condition:
         """``between``: from ``low`` to ``high`` (numbers, dates, datetimes)."""
-        return Condition(self.name, "between", f"{render_value(low)},{render_value(high)}")
+        return Condition(self.name, "between", f"{render_value(low)},{render_value(high)}", raw=[low, high])
 
     def __eq__(self, value: object) -> Condition:  # type: ignore[override]
         return self._condition("equals", value)
@@ -279,3 +364,98 @@ def criteria_to_str(criteria: Criteria | str) -> str:
             f"unbalanced parentheses in criteria {text!r} (escape literal ones as \\( \\))"
         )
     return text
+
+
+def _as_list(raw: object) -> list[object]:
+    if not isinstance(raw, (list, tuple)):
+        raise InvalidCriteriaError(f"expected a list of values, got {type(raw).__name__}")
+    return list(raw)
+
+
+def _unescaped(text: str, *, split: bool) -> list[str]:
+    """An escaped criteria value read back: its pieces split on unescaped commas when ``split``."""
+    pieces: list[str] = []
+    current: list[str] = []
+    escaped = False
+    for char in text:
+        if escaped:
+            current.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "," and split:
+            pieces.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    pieces.append("".join(current))
+    return pieces
+
+
+def _checked_scalar(value: object, where: str) -> JsonScalar:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidCriteriaError(f"{where}: {value} cannot be searched for")
+    if isinstance(value, str) and not value:
+        raise InvalidCriteriaError(
+            f'{where}: an empty value is written "${{EMPTY}}" in Zoho\'s JSON criteria'
+        )
+    if not isinstance(value, (str, bool, int, float)):
+        raise InvalidCriteriaError(
+            f"{where}: a value is text, a number or a bool, not {type(value).__name__}"
+        )
+    return value
+
+
+def _checked_condition(condition: Mapping[str, Any], where: str = "criteria") -> dict[str, Any]:
+    if set(condition) != {"api_name", "comparator", "value"}:
+        raise InvalidCriteriaError(
+            f"{where}: a condition has exactly the keys api_name, comparator and value, "
+            f"got {sorted(map(str, condition))}"
+        )
+    name, comparator, value = condition["api_name"], condition["comparator"], condition["value"]
+    if not isinstance(name, str) or not _FIELD_NAME.fullmatch(name):
+        raise InvalidCriteriaError(f"{where}: {name!r} is not a field API name")
+    if comparator not in JSON_COMPARATORS:
+        raise InvalidCriteriaError(
+            f"{where}: unknown comparator {comparator!r}; one of {', '.join(sorted(JSON_COMPARATORS))}"
+        )
+    size = _LIST_COMPARATORS.get(comparator, 0)
+    if size == 0:
+        checked: JsonScalar | list[JsonScalar] = _checked_scalar(value, where)
+    else:
+        if not isinstance(value, (list, tuple)) or not value or (size is not None and len(value) != size):
+            wanted = f"a list of {size} values" if size else "a non-empty list of values"
+            raise InvalidCriteriaError(f"{where}: {comparator} takes {wanted}")
+        checked = [_checked_scalar(item, where) for item in value]
+    return {"api_name": name, "comparator": comparator, "value": checked}
+
+
+def _checked_json(criteria: object, where: str, depth: int) -> dict[str, Any]:
+    if depth > MAX_JSON_CRITERIA_DEPTH:
+        raise InvalidCriteriaError(f"criteria nest deeper than {MAX_JSON_CRITERIA_DEPTH} groups")
+    if not isinstance(criteria, Mapping):
+        raise InvalidCriteriaError(f"{where}: a criteria is a JSON object, not {type(criteria).__name__}")
+    if "group" not in criteria and "group_operator" not in criteria:
+        return _checked_condition(criteria, where)
+    if set(criteria) != {"group", "group_operator"}:
+        raise InvalidCriteriaError(f"{where}: a group has exactly the keys group_operator and group")
+    operator, group = criteria["group_operator"], criteria["group"]
+    if operator not in ("and", "or"):
+        raise InvalidCriteriaError(f'{where}: group_operator is "and" or "or", not {operator!r}')
+    if not isinstance(group, (list, tuple)) or not group:
+        raise InvalidCriteriaError(f"{where}: group is a non-empty list of criteria")
+    parts = [_checked_json(part, f"{where}.group[{index}]", depth + 1) for index, part in enumerate(group)]
+    return {"group_operator": operator, "group": parts}
+
+
+def criteria_to_json(criteria: Criteria | Mapping[str, Any]) -> dict[str, Any]:
+    """Zoho's JSON criteria form of a built criteria, or a JSON criteria checked and copied.
+
+    A mapping is sent as written once its shape is Zoho's: conditions of exactly ``api_name``,
+    ``comparator`` (one of :data:`JSON_COMPARATORS`) and ``value`` (a list for ``in``,
+    ``not_in``; two values for ``between``), groups of ``group_operator`` ``"and"``/``"or"`` and a
+    non-empty ``group``. A typo found here costs nothing; found by Zoho, it costs a job's credits.
+    """
+    if isinstance(criteria, Criteria):
+        return criteria.to_json()
+    return _checked_json(criteria, "criteria", 0)

@@ -36,6 +36,8 @@ __all__ = [
     "BooksValidationError",
     "BudgetExhaustedError",
     "BulkAbortedError",
+    "BulkJobError",
+    "BulkJobFailedError",
     "BulkWriteError",
     "ConfigurationError",
     "DuplicateRecordError",
@@ -134,6 +136,30 @@ class BulkAbortedError(BulkWriteError):
 
     ``result`` holds every outcome up to the stop; records after ``result.total`` were never
     read from the input, so nothing was sent for them.
+    """
+
+
+class BulkJobError(BiginError):
+    """A Bulk Read or Bulk Write job cannot give what was asked (no result to download yet, ...).
+
+    ``job_id`` and ``state`` (as Zoho sent it) say which job and where it stood; ``job`` is the
+    job as last read (a ``BulkWriteJob`` or ``BulkReadJob``), when there is one.
+    """
+
+    def __init__(
+        self, message: str, *, job_id: str | None = None, state: str | None = None, job: Any = None
+    ) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+        self.state = state
+        self.job = job
+
+
+class BulkJobFailedError(BulkJobError):
+    """The job ended FAILED on Zoho's side: it will not move again and has no result.
+
+    Its credits (500 a write job, 50 a read job) are spent. For a write job nothing says which
+    records were applied before it failed: re-run it as an upsert on a unique field to be safe.
     """
 
 

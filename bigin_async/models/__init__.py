@@ -6,6 +6,20 @@ under their exact wire names, so a read-modify-write never loses data.
 
 from bigin_async.models.base import BiginModel, Id, mark_as_read, model_to_wire
 from bigin_async.models.common import Lookup, Owner, Participant, RelatedTo, Tag
+from bigin_async.models.jobs import (
+    BULK_READ_MODULES,
+    BULK_WRITE_MODULES,
+    BulkReadJob,
+    BulkReadResult,
+    BulkWriteFile,
+    BulkWriteJob,
+    BulkWriteResource,
+    BulkWriteResult,
+    FieldMapping,
+    JobEvent,
+    JobState,
+    UploadedFile,
+)
 from bigin_async.models.modules import (
     MODULE_MODELS,
     MODULES,
@@ -42,10 +56,22 @@ from bigin_async.models.settings import (
 from bigin_async.models.wire import format_date, format_datetime, format_decimal, wire_value
 
 __all__ = [
+    "BULK_READ_MODULES",
+    "BULK_WRITE_MODULES",
     "MODULES",
     "MODULE_MODELS",
     "READ_ONLY_FIELDS",
     "BiginModel",
+    "BulkReadJob",
+    "BulkReadResult",
+    "BulkWriteFile",
+    "BulkWriteJob",
+    "BulkWriteResource",
+    "BulkWriteResult",
+    "FieldMapping",
+    "JobEvent",
+    "JobState",
+    "UploadedFile",
     "Call",
     "Company",
     "Contact",
