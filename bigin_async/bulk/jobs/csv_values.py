@@ -99,13 +99,15 @@ def cell_reader(field: FieldInfo | None) -> CellReader:
         return _boolean
     if json_type in _NUMBERS:
         return _number
-    if json_type == "jsonarray":
-        if field.api_name == "Tag" or data_type == "tag":
-            return _tags
-        if data_type == "multiselectpicklist":
-            return _values
+    if field.api_name == "Tag" or data_type == "tag":
+        return _tags
+    if data_type == "multiselectpicklist":
+        return _values
+    # A JSON value (an event's participants, a reminder) is written as compact JSON text; the
+    # type may be in either key (the metadata calls a reminder ``jsonobject`` with json_type string).
+    if "jsonarray" in (json_type, data_type):
         return _json_array
-    if json_type == "jsonobject":
+    if "jsonobject" in (json_type, data_type):
         return _json_object
     return _text
 

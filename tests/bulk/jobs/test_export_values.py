@@ -84,6 +84,7 @@ def test_a_recorded_product_with_numbers_booleans_and_a_multi_select() -> None:
         ("jsonobject", "jsonobject", '{"ALARM": "TRIGGER:-PT15M"}', {"ALARM": "TRIGGER:-PT15M"}),
         ("jsonobject", "jsonobject", "{broken", "{broken"),
         ("jsonobject", "jsonobject", "text", "text"),
+        ("jsonobject", "string", '{"ALARM": "TRIGGER:-PT15M"}', {"ALARM": "TRIGGER:-PT15M"}),
         ("bigint", "string", "0001234567890123456789", "0001234567890123456789"),
         ("date", "string", "2026-12-20", "2026-12-20"),
         ("datetime", "string", "2026-12-01T15:39:07+00:00", "2026-12-01T15:39:07+00:00"),
