@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import json
 import time
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
@@ -43,7 +44,15 @@ from bigin_async.errors import PermissionDeniedError
 from bigin_async.models import FieldInfo
 from bigin_async.resources.base import DEFAULT
 
-__all__ = ["ImportMode", "ImportOptions", "ImportReport", "ResultsFile", "default_results_path", "run_import"]
+__all__ = [
+    "ImportMode",
+    "ImportOptions",
+    "ImportReport",
+    "LineNumbers",
+    "ResultsFile",
+    "default_results_path",
+    "run_import",
+]
 
 ImportMode = Literal["create", "upsert", "update"]
 
@@ -179,13 +188,36 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+class LineNumbers:
+    """Which line of the input file each row started on, in memory that does not grow with the file.
+
+    Rows mostly follow each other line by line; only where that breaks (a blank line, a cell
+    holding a newline) is a ``(row, line)`` mark kept, so a million-row file whose outcomes come
+    back a whole 25,000-record job later costs a few marks, not a million entries.
+    """
+
+    def __init__(self) -> None:
+        self._rows: list[int] = []
+        self._lines: list[int] = []
+
+    def add(self, index: int, line: int) -> None:
+        if not self._rows or self.line(index) != line:
+            self._rows.append(index)
+            self._lines.append(line)
+
+    def line(self, index: int) -> int | None:
+        """The line row ``index`` started on (None before the first row was added)."""
+        mark = bisect_right(self._rows, index) - 1
+        return None if mark < 0 else self._lines[mark] + index - self._rows[mark]
+
+
 def _numbered(
-    rows: Generator[Row, None, None], lines: dict[int, int]
+    rows: Generator[Row, None, None], lines: LineNumbers
 ) -> Generator[dict[str, Any] | BadRow, None, None]:
-    """The records of ``rows``, remembering each one's line until its outcome is written."""
+    """The records of ``rows``, remembering each one's line for its outcome's line in the results."""
     try:
         for index, row in enumerate(rows):
-            lines[index] = row.line
+            lines.add(index, row.line)
             yield row.record
     finally:
         rows.close()  # closes the input file now, not whenever the generator is collected
@@ -241,7 +273,7 @@ async def run_import(client: BiginClient, options: ImportOptions, view: Progress
         jsonl=options.fmt == "jsonl",
     )
     module = client.module(options.module)
-    lines: dict[int, int] = {}
+    lines = LineNumbers()
     types = FieldTypes(fields or ()) if options.fmt == "csv" else None
     records = _numbered(
         read_rows(path, options.fmt, options.mapping, types, delimiter=options.delimiter), lines
@@ -252,7 +284,7 @@ async def run_import(client: BiginClient, options: ImportOptions, view: Progress
     done_now: Counter[str] = Counter()
 
     def on_result(outcome: RecordOutcome) -> None:
-        results.write(outcome, lines.pop(outcome.index, None))
+        results.write(outcome, lines.line(outcome.index))
         if outcome.ok and outcome.action and not outcome.from_journal:
             done_now[outcome.action] += 1
 
