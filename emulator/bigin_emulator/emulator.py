@@ -26,9 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from bigin_emulator.ops.bulk_export import DEFAULT_PAGE_SIZE
 from bigin_emulator.ops.writes import RecordWriter
 from bigin_emulator.realism import RateLimitHeaders, Realism, RealismName, TokenExpiryStyle, resolve_realism
 from bigin_emulator.routes.books import books_routes
+from bigin_emulator.routes.bulk_read import bulk_read_routes
 from bigin_emulator.routes.watch import watch_routes
 from bigin_emulator.server.app import build_app
 from bigin_emulator.server.counters import ServerCounters
@@ -73,6 +75,8 @@ class BiginEmulator:
     stay ``IN PROGRESS`` for ``job_seconds_per_1000`` seconds per 1,000 records, on ``clock``; both
     0 by default, so a job is over at its first status poll. While ``notifier.running()`` (or
     ``serve()``) runs, due jobs are finished in the background and their callbacks sent.
+    ``bulk_read_page_size`` is the records a Bulk Read page holds (Zoho's 200,000 by default; a
+    small one lets a test chain pages over a few records).
     """
 
     def __init__(
@@ -106,6 +110,7 @@ class BiginEmulator:
         scope: str = DEFAULT_SCOPE,
         job_queue_delay: float = 0.0,
         job_seconds_per_1000: float = 0.0,
+        bulk_read_page_size: int = DEFAULT_PAGE_SIZE,
     ) -> None:
         self.realism = resolve_realism(
             realism,
@@ -156,7 +161,12 @@ class BiginEmulator:
             clock=clock, utc_offset=utc_offset
         )  # the Zoho Books side of a Bigin-to-Books contact sync
         self.routes = build_app(
-            self.ctx, [*watch_routes(self.ctx, self.watches), *books_routes(self.ctx, self.books)]
+            self.ctx,
+            [
+                *watch_routes(self.ctx, self.watches),
+                *books_routes(self.ctx, self.books),
+                *bulk_read_routes(self.ctx, self.jobs, page_size=bulk_read_page_size),
+            ],
         )
         if real.max_concurrency is not None and (limits is None or limits.max_concurrency is None):
             limits = dataclasses.replace(limits or ServerLimits(), max_concurrency=real.max_concurrency)

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import zipfile
 from collections.abc import Sequence
 from typing import Any
 
+import anyio
+import httpx
 import pytest
 
 from bigin_emulator import BiginEmulator
@@ -28,6 +31,7 @@ from bigin_emulator.ops.bulk_export import (
 from bigin_emulator.ops.json_criteria import MAX_DEPTH
 from bigin_emulator.ops.wire import ApiError
 from bigin_emulator.state.metadata import MODULES
+from tests.helpers.clock import FakeClock
 
 # -- helpers -------------------------------------------------------------------------------------
 
@@ -516,3 +520,327 @@ def test_an_empty_page_is_a_csv_with_its_header_only(emulator: BiginEmulator) ->
     data = zipped(page_of(emulator, {"module": "Calls", "fields": ["Subject", "Call_Type"]}))
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         assert archive.read("1.csv") == b"id,Subject,Call_Type\n"
+
+
+# -- over HTTP ---------------------------------------------------------------------------------------
+
+READ = "/bigin/bulk/v2/read"
+
+
+def contacts(emulator: BiginEmulator, count: int) -> list[str]:
+    """``count`` small contacts put straight into the store (fast enough for a few hundred thousand)."""
+    store = emulator.store
+    ids = []
+    for number in range(count):
+        record_id = store.ids.next()
+        store.add("Contacts", {"id": record_id, "Last_Name": f"N{number}", "Email_Opt_Out": number % 2 == 0})
+        ids.append(record_id)
+    return ids
+
+
+async def create_job(http: httpx.AsyncClient, query: dict[str, Any], **extra: Any) -> str:
+    response = await http.post(READ, json={"query": query, **extra})
+    assert response.status_code == 201, response.text
+    [entry] = response.json()["data"]
+    job_id: str = entry["details"]["id"]
+    return job_id
+
+
+async def job_status(http: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
+    response = await http.get(f"{READ}/{job_id}")
+    assert response.status_code == 200, response.text
+    [job] = response.json()["data"]
+    return job  # type: ignore[no-any-return]
+
+
+async def download(http: httpx.AsyncClient, job_id: str) -> list[dict[str, str]]:
+    response = await http.get(f"{READ}/{job_id}/result")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/zip"
+    assert int(response.headers["content-length"]) == len(response.content)
+    return csv_rows(response.content, f"{job_id}.csv")
+
+
+async def test_a_job_is_created_polled_and_downloaded(
+    emulator: BiginEmulator, people: dict[str, str]
+) -> None:
+    async with emulator.http_client(token=emulator.issue_token()) as http:
+        query = {"module": {"api_name": "Contacts"}, "fields": ["Last_Name", "Account_Name"], "page": 1}
+        response = await http.post(READ, json={"query": query})
+        assert response.status_code == 201, response.text
+        body = response.json()
+        [entry] = body["data"]
+        assert (body["info"], entry["status"], entry["code"], entry["message"]) == (
+            {},
+            "success",
+            "ADDED_SUCCESSFULLY",
+            "Added successfully.",
+        )
+        details = entry["details"]
+        job_id = details["id"]
+        assert job_id.isdigit() and len(job_id) == 19
+        assert (details["operation"], details["state"], details["created_time"]) == (
+            "read",
+            "ADDED",
+            "2026-01-01T00:00:00+00:00",
+        )
+        assert details["created_by"]["id"] and details["created_by"]["name"]
+        job = await job_status(http, job_id)
+        assert (job["id"], job["operation"], job["state"]) == (job_id, "read", "COMPLETED")
+        assert job["query"] == {
+            "module": {"api_name": "Contacts", "id": MODULES["Contacts"].module_id},
+            "fields": ["Last_Name", "Account_Name"],
+            "page": 1,
+        }
+        assert job["result"] == {
+            "page": 1,
+            "count": 5,
+            "download_url": f"{READ}/{job_id}/result",
+            "per_page": 200_000,
+            "more_records": False,
+        }
+        rows = await download(http, job["result"]["download_url"].rpartition("/result")[0].rpartition("/")[2])
+    assert [row["Last_Name"] for row in rows] == ["Smith", "Smithers", "Jones", "Brown", "Ng"]
+    assert rows[0] == {"id": people["Smith"], "Last_Name": "Smith", "Account_Name": people["acme"]}
+
+
+async def test_a_criteria_job_over_http_returns_the_matches(
+    emulator: BiginEmulator, people: dict[str, str]
+) -> None:
+    criteria = {
+        "group_operator": "or",
+        "group": [cond("Last_Name", "ends_with", "ers"), cond("Mailing_City", "in", ["Oslo", "Madrid"])],
+    }
+    async with emulator.http_client(token=emulator.issue_token()) as http:
+        job_id = await create_job(http, {"module": "Contacts", "criteria": criteria, "fields": ["Last_Name"]})
+        assert (await job_status(http, job_id))["query"]["criteria"] == criteria
+        rows = await download(http, job_id)
+    assert [row["Last_Name"] for row in rows] == ["Smithers", "Jones", "Brown"]
+
+
+async def test_pages_chain_with_more_records_until_the_last(clock: FakeClock) -> None:
+    emulator = BiginEmulator(clock=clock, bulk_read_page_size=4)
+    ids = contacts(emulator, 10)
+    seen: list[str] = []
+    results = []
+    async with emulator.http_client(token=emulator.issue_token()) as http:
+        page, more = 1, True
+        while more:
+            job_id = await create_job(http, {"module": "Contacts", "fields": ["Last_Name"], "page": page})
+            result = (await job_status(http, job_id))["result"]
+            results.append((result["page"], result["count"], result["per_page"], result["more_records"]))
+            seen += [row["id"] for row in await download(http, job_id)]
+            page, more = page + 1, result["more_records"]
+    assert results == [(1, 4, 4, True), (2, 4, 4, True), (3, 2, 4, False)]
+    assert seen == ids
+
+
+@pytest.mark.parametrize("size", [0, -1, True, 2.5])
+def test_the_page_size_is_checked(size: Any) -> None:
+    with pytest.raises(ValueError, match="bulk_read_page_size"):
+        BiginEmulator(bulk_read_page_size=size)
+
+
+async def test_a_job_moves_through_its_states_and_takes_its_page_when_it_ends(clock: FakeClock) -> None:
+    emulator = BiginEmulator(clock=clock, job_queue_delay=10.0, job_seconds_per_1000=1000.0)
+    contacts(emulator, 2)  # two records: two seconds in progress
+    async with emulator.http_client(token=emulator.issue_token()) as http:
+        job_id = await create_job(http, {"module": "Contacts", "fields": ["Last_Name"]})
+        states = []
+        for step in (5.0, 5.0, 1.5, 0.5):
+            job = await job_status(http, job_id)
+            states.append(job["state"])
+            assert "result" not in job
+            early = await http.get(f"{READ}/{job_id}/result")
+            assert early.status_code == 400 and early.json()["code"] == "INVALID_REQUEST"
+            if step == 1.5:
+                contacts(emulator, 1)  # written while the job runs, before it ends: in its page
+            clock.advance(step)
+        job = await job_status(http, job_id)
+        assert (states, job["state"], job["result"]["count"]) == (
+            ["ADDED", "ADDED", "IN PROGRESS", "IN PROGRESS"],
+            "COMPLETED",
+            3,
+        )
+        contacts(emulator, 1)  # written after it ended: not in it
+        assert len(await download(http, job_id)) == 3
+
+
+async def test_unknown_ids_and_write_jobs_are_not_found(emulator: BiginEmulator) -> None:
+    write_job = emulator.jobs.create("write", "insert", records=1)
+    async with emulator.http_client(token=emulator.issue_token()) as http:
+        for path in (
+            "5545000000009999999",
+            write_job.id,
+            "5545000000009999999/result",
+            f"{write_job.id}/result",
+        ):
+            response = await http.get(f"{READ}/{path}")
+            assert response.status_code == 404 and response.json()["code"] == "RECORD_NOT_FOUND", path
+        assert (await http.get(f"{READ}/abc")).status_code == 404
+        assert (await http.delete(READ)).status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code", "param"),
+    [
+        ({"query": {"module": "Notes"}}, 400, "NOT_SUPPORTED", "query.module"),
+        ({"query": {"module": "Leads"}}, 400, "INVALID_MODULE", "query.module"),
+        ({"query": {"module": "Contacts", "fields": ["Nope"]}}, 400, "INVALID_DATA", "query.fields"),
+        ({"query": {"module": "Contacts", "page": 0}}, 400, "INVALID_DATA", "query.page"),
+        (
+            {"query": {"module": "Contacts", "criteria": cond("Last_Name", "near", "x")}},
+            400,
+            "INVALID_DATA",
+            "criteria.comparator",
+        ),
+        ({}, 400, "REQUIRED_PARAM_MISSING", "query"),
+        ([1], 400, "INVALID_DATA", "body"),
+        (
+            {"query": {"module": "Contacts"}, "callback": {"url": "ftp://x/y"}},
+            400,
+            "INVALID_DATA",
+            "callback.url",
+        ),
+        ({"query": {"module": "Contacts"}, "callback": "http://x/y"}, 400, "INVALID_DATA", "callback.url"),
+        (
+            {"query": {"module": "Contacts"}, "callback": {"url": "http://x/y", "method": "get"}},
+            400,
+            "INVALID_DATA",
+            "callback.method",
+        ),
+    ],
+)
+async def test_bad_requests_are_refused_and_make_no_job(
+    emulator: BiginEmulator, body: Any, status: int, code: str, param: str
+) -> None:
+    async with emulator.http_client(token=emulator.issue_token()) as http:
+        response = await http.post(READ, json=body)
+    assert response.status_code == status, response.text
+    answer = response.json()
+    assert (answer["status"], answer["code"], answer["details"]["param"]) == ("error", code, param)
+    assert emulator.jobs.jobs == {}
+
+
+async def test_no_token_no_job(emulator: BiginEmulator) -> None:
+    async with emulator.http_client() as http:
+        response = await http.post(READ, json={"query": {"module": "Contacts"}})
+    assert response.status_code == 401 and emulator.jobs.jobs == {}
+
+
+async def test_the_eleventh_download_in_a_minute_is_refused_until_the_minute_has_passed(
+    emulator: BiginEmulator, clock: FakeClock
+) -> None:
+    contacts(emulator, 3)
+    async with emulator.http_client(token=emulator.issue_token()) as http:
+        job_id = await create_job(http, {"module": "Contacts"})
+        for number in range(10):
+            assert len(await download(http, job_id)) == 3
+            clock.advance(5.0 if number == 0 else 1.0)  # at 0 s, 5 s, 6 s ... 13 s; now 14 s
+        refused = await http.get(f"{READ}/{job_id}/result")
+        assert refused.status_code == 429
+        assert refused.json() == {
+            "code": "TOO_MANY_REQUESTS",
+            "details": {"limit": 10},
+            "message": "at most 10 Bulk Read results can be downloaded a minute",
+            "status": "error",
+        }
+        assert refused.headers["retry-after"] == "46"  # the first download leaves the window at 60 s
+        clock.advance(45.0)
+        assert (await http.get(f"{READ}/{job_id}/result")).status_code == 429  # refusals do not count
+        clock.advance(1.0)
+        assert len(await download(http, job_id)) == 3
+        assert (await http.get(f"{READ}/{job_id}/result")).status_code == 429  # the second left at 65 s
+        clock.advance(5.0)
+        assert len(await download(http, job_id)) == 3
+
+
+async def test_a_429_under_bare_429s_says_no_retry_after(clock: FakeClock) -> None:
+    emulator = BiginEmulator(clock=clock, bare_429s=True)
+    async with emulator.http_client(token=emulator.issue_token()) as http:
+        job_id = await create_job(http, {"module": "Tasks"})
+        for _ in range(10):
+            assert await download(http, job_id) == []
+        refused = await http.get(f"{READ}/{job_id}/result")
+    assert refused.status_code == 429 and "retry-after" not in refused.headers
+
+
+async def test_downloads_at_once_get_the_same_zip_built_once(emulator: BiginEmulator) -> None:
+    contacts(emulator, 500)
+    async with emulator.http_client(token=emulator.issue_token()) as http:
+        job_id = await create_job(http, {"module": "Contacts"})
+        answers: list[bytes] = []
+
+        async def fetch() -> None:
+            response = await http.get(f"{READ}/{job_id}/result")
+            assert response.status_code == 200
+            answers.append(response.content)
+
+        async with anyio.create_task_group() as tasks:
+            for _ in range(4):
+                tasks.start_soon(fetch)
+    assert len(answers) == 4 and len(set(answers)) == 1
+    assert len(csv_rows(answers[0])) == 500
+
+
+class Receiver:
+    """An in-process webhook app that keeps every JSON body it is sent."""
+
+    def __init__(self) -> None:
+        self.bodies: list[Any] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        chunks = b""
+        while True:
+            message = await receive()
+            chunks += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        self.bodies.append(json.loads(chunks))
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+async def test_a_callback_says_the_job_completed(emulator: BiginEmulator) -> None:
+    receiver = Receiver()
+    emulator.register_webhook_app("http://hooks.test/", receiver)
+    contacts(emulator, 2)
+    async with emulator.http_client(token=emulator.issue_token()) as http:
+        job_id = await create_job(
+            http,
+            {"module": "Contacts", "fields": ["Last_Name"]},
+            callback={"url": "http://hooks.test/bulk?job=1", "method": "post"},
+        )
+        job = await job_status(http, job_id)
+        assert job["callback"] == {"url": "http://hooks.test/bulk?job=1", "method": "post"}
+    await emulator.notifier.drain()
+    assert receiver.bodies == [
+        {
+            "job_id": job_id,
+            "operation": "read",
+            "state": "COMPLETED",
+            "query": {
+                "module": {"api_name": "Contacts", "id": MODULES["Contacts"].module_id},
+                "fields": ["Last_Name"],
+                "page": 1,
+            },
+        }
+    ]
+
+
+async def test_a_job_failing_says_so_in_its_status_its_result_and_its_callback(
+    emulator: BiginEmulator,
+) -> None:
+    receiver = Receiver()
+    emulator.register_webhook_app("http://hooks.test/", receiver)
+    emulator.jobs.fail_next()
+    async with emulator.http_client(token=emulator.issue_token()) as http:
+        job_id = await create_job(http, {"module": "Contacts"}, callback={"url": "http://hooks.test/x"})
+        job = await job_status(http, job_id)
+        assert job["state"] == "FAILED" and "result" not in job
+        response = await http.get(f"{READ}/{job_id}/result")
+        assert response.status_code == 400 and response.json()["details"]["state"] == "FAILED"
+        healthy = await create_job(http, {"module": "Contacts"})
+        assert (await job_status(http, healthy))["state"] == "COMPLETED"
+    await emulator.notifier.drain()
+    assert [(b["job_id"], b["state"]) for b in receiver.bodies] == [(job_id, "FAILED")]
