@@ -193,3 +193,8 @@ def test_json_value_refuses_what_cannot_be_searched_for(value: object) -> None:
 def test_a_naive_datetime_is_refused() -> None:
     with pytest.raises(InvalidCriteriaError):
         json_value(datetime(2026, 1, 1))  # noqa: DTZ001 (the point: no offset)
+
+
+def test_a_list_comparator_with_a_raw_value_that_is_not_a_list_is_refused() -> None:
+    with pytest.raises(InvalidCriteriaError, match="list of values"):
+        Condition("Tag", "in", "a", raw="a").to_json()
