@@ -27,12 +27,15 @@ between chunks rather than on the whole body; the ``deadline`` still bounds the 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json as jsonlib
 import math
+import os
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Generic, Literal, NamedTuple, TypeVar
 
 import anyio
@@ -40,8 +43,10 @@ import httpx
 import pydantic
 
 from bigin_async._config import Settings, content_domain_for
+from bigin_async._download import read_capped, save_body, target_path
 from bigin_async._json import NOT_JSON, json_unless_204
 from bigin_async._limits import ConcurrencyGate, Cooldown, DailyBudget, RateLimiter, pace
+from bigin_async._multipart import MultipartBody, Upload
 from bigin_async._redact import logger, redact_url
 from bigin_async._retry import Outcome, backoff_delay, classify_exception, classify_status, is_idempotent
 from bigin_async.auth import Token, TokenManager
@@ -300,6 +305,8 @@ class Transport:
         raise_for_status: bool = True,
         service: Service = "v2",
         timeout: float | None = None,
+        upload: Upload | None = None,
+        download_to: str | os.PathLike[str] | None = None,
     ) -> httpx.Response:
         """Send one logical call with retries; return the final response or raise a typed error.
 
@@ -321,6 +328,19 @@ class Transport:
         anything else raises :class:`ConfigurationError` with nothing sent. ``timeout`` bounds each
         attempt's exchange (the whole answer, body included) instead of the ``timeout`` setting, for
         a call whose answer is large; the ``deadline`` setting still bounds the whole call.
+
+        ``upload`` sends a file as a multipart/form-data body, streamed in chunks with a known
+        ``Content-Length`` and read again from the start for each attempt (never whole in memory).
+        Retries treat it as an insert: a POST whose answer is lost is not sent again
+        (:class:`AmbiguousWriteError`), one that surely never left (a connect error) is.
+
+        ``download_to`` streams a 2xx body to ``<path>.part`` in the same directory, flushes it to
+        disk and renames it to ``path`` (never whole in memory); the response returned has no body
+        and ``response.extensions["bigin_download"]`` is a :class:`~bigin_async._download.Download`
+        (``path``, ``size``, ``content_type``). A download cut short (a drop, a timeout) leaves
+        neither file and is retried like any failed attempt of its method. A non-2xx body is read
+        into memory as usual, at most 1 MiB of it. The attempt's ``timeout`` and the call's
+        ``deadline`` bound the whole body: give a large download its own ``timeout``.
         """
         return await self._run(
             method,
@@ -336,6 +356,8 @@ class Transport:
             raise_for_status=raise_for_status,
             service=service,
             timeout=timeout,
+            upload=upload,
+            download_to=download_to,
         )
 
     async def send_parsed(
@@ -372,6 +394,8 @@ class Transport:
         raise_for_status: bool = True,
         service: Service = "v2",
         timeout: float | None = None,
+        upload: Upload | None = None,
+        download_to: str | os.PathLike[str] | None = None,
     ) -> T:
         """The loop: attempts and decisions until a result or an error, all under the deadline."""
         shared = self._shared
@@ -384,6 +408,11 @@ class Transport:
         current = None if absolute else shared.tokens.current
         if timeout is not None:
             _check_timeout(timeout)
+        multipart = None
+        if upload is not None:
+            if json is not None or content is not None:
+                raise ConfigurationError("pass one body: upload, json or content; nothing was sent")
+            multipart = upload.prepare()
         call = _Call(
             method=method,
             path=path,
@@ -403,6 +432,9 @@ class Transport:
             deadline_at=anyio.current_time() + settings.deadline if settings.deadline is not None else None,
             timeout=settings.timeout if timeout is None else timeout,
             service=service,
+            upload=multipart,
+            download_to=target_path(download_to) if download_to is not None else None,
+            streamed=multipart is not None or download_to is not None,
         )
         return await self._loop(call, parse)
 
@@ -521,20 +553,58 @@ class Transport:
         timeout = call.timeout
         timed = _bound(call, token, scope, timeout)
         try:
-            response = await self._shared.http.request(
-                call.method,
-                call.url,
-                params=call.params,
-                content=call.body,
-                headers=_request_headers(call, token),
-                timeout=timeout,
-                extensions={"trace": wire.trace},
-            )
+            if call.streamed:
+                response = await self._stream(call, token, wire)
+            else:
+                response = await self._shared.http.request(
+                    call.method,
+                    call.url,
+                    params=call.params,
+                    content=call.body,
+                    headers=_request_headers(call, token),
+                    timeout=timeout,
+                    extensions={"trace": wire.trace},
+                )
         except httpx.RequestError as exc:  # every timeout, transport and decoding error
             failure = exc
         if not timed:  # else kept with the bound until the loop puts the deadline back
             call.wire = None
         return _Attempt(response, failure, token, wire)
+
+    async def _stream(self, call: _Call, token: Token, wire: _Wire) -> httpx.Response:
+        """The exchange of an upload or a download: the same request, its body streamed.
+
+        An upload's file is opened for this attempt and closed when it ends; a download's 2xx
+        body goes to disk (:func:`~bigin_async._download.save_body`), any other answer's is read
+        into memory, capped. Runs inside :meth:`_exchange`, so the gate, the attempt's timeout
+        and the call's deadline bound the whole body.
+        """
+        http = self._shared.http
+        with call.upload.open() if call.upload is not None else contextlib.nullcontext() as chunks:
+            request = http.build_request(
+                call.method,
+                call.url,
+                params=call.params,
+                content=call.body,
+                headers=_request_headers(call, token),
+                timeout=call.timeout,
+                extensions={"trace": wire.trace},
+            )
+            if chunks is not None:  # the upload's own stream, with its Content-Length in the headers
+                request.stream = chunks
+            response = await http.send(request, stream=True)
+            try:
+                if call.download_to is not None and response.is_success:
+                    download = await save_body(response, call.download_to)
+                    response.extensions["bigin_download"] = download
+                elif response.is_success:
+                    await response.aread()
+                else:
+                    response = await read_capped(response)
+            finally:
+                with anyio.CancelScope(shield=True):  # give the connection back even when cancelled
+                    await response.aclose()
+        return response
 
     # -- one decision ---------------------------------------------------------------------------
     def _decide(
@@ -593,7 +663,7 @@ class Transport:
             # Decided first: an insert that may have been applied is never re-sent, and never
             # reported as a plain failure (that would let a resumed run send it again).
             if not call.safe:
-                raise _ambiguous(call.method, call.url, call.json, error) from error
+                raise _ambiguous(call.method, call.url, call.json, error, upload=call.upload) from error
             call.ambiguous_attempts += 1
         advised = verdict.advised
         if advised is not None and advised > self.settings.max_retry_after:
@@ -640,7 +710,7 @@ class Transport:
         )
         wire = call.wire
         if wire is not None and wire.maybe_sent and not call.safe:
-            return _ambiguous(call.method, call.url, call.json, None, reason=message)
+            return _ambiguous(call.method, call.url, call.json, None, reason=message, upload=call.upload)
         return BiginTimeoutError(message, method=call.method, url=call.url)
 
     def _check_deadline(self, call: _Call, wait: float, why: str, cause: Exception | None = None) -> None:
@@ -718,6 +788,9 @@ class _Call:
     deadline_at: float | None
     timeout: float  # each attempt's bound (the ``timeout`` setting unless the call gave its own)
     service: Service = "v2"
+    upload: MultipartBody | None = None  # a file streamed as the body (multipart/form-data)
+    download_to: Path | None = None  # where a 2xx body is saved instead of kept in memory
+    streamed: bool = False  # an upload or a download: the exchange streams its body
     attempt: int = 0  # retries so far
     ambiguous_attempts: int = 0
     refreshed: bool = False
@@ -780,6 +853,8 @@ def _request_headers(call: _Call, token: Token) -> dict[str, str]:
     headers = {"Authorization": "Zoho-oauthtoken " + token.access_token.get_secret_value()}
     if call.body is not None:
         headers["Content-Type"] = "application/json"
+    elif call.upload is not None:
+        headers.update(call.upload.headers)
     if call.headers:
         headers.update(call.headers)
     return headers
@@ -893,11 +968,25 @@ def _records_of(json: Any) -> Sequence[Any]:
 
 
 def _ambiguous(
-    method: str, url: str, json: Any, cause: Exception | None, *, reason: str | None = None
+    method: str,
+    url: str,
+    json: Any,
+    cause: Exception | None,
+    *,
+    reason: str | None = None,
+    upload: MultipartBody | None = None,
 ) -> AmbiguousWriteError:
     records = _records_of(json)
     if reason is None:
         reason = cause.message if isinstance(cause, APIError) else type(cause).__name__
+    if upload is not None:
+        return AmbiguousWriteError(
+            f"{method} {redact_url(url)} of {upload.path.name} may or may not have been received "
+            f"({reason}); it was not re-sent, as an insert would not be. Upload the file again for "
+            "a file_id you know (a file that no job uses creates no records).",
+            method=method,
+            url=url,
+        )
     return AmbiguousWriteError(
         f"{method} {redact_url(url)} may or may not have been applied ({reason}); it was not re-sent "
         f"because an insert is not idempotent: {len(records)} record(s) have an unknown fate. "
