@@ -7,6 +7,8 @@ whole and never answered. They run on anyio sockets, so every test runs on async
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import hashlib
 import json
 import os
@@ -540,3 +542,68 @@ async def test_an_error_body_is_kept_to_a_mebibyte() -> None:
     assert capped.content == big[:ERROR_BODY_CAP]
     assert capped.headers["retry-after"] == "1" and capped.status_code == 503
     assert capped.headers["content-length"] == str(ERROR_BODY_CAP)
+
+
+async def test_a_standard_multipart_parser_reads_the_upload_back(tmp_path: Path) -> None:
+    path = tmp_path / "source.zip"
+    write_file(path, 5000)
+    echo = Echo()
+    async with client("http://127.0.0.1", transport=echo) as bigin:
+        await bigin.transport.send(
+            "POST", "/upload", service="content", upload=Upload(path, filename="é.zip")
+        )
+    (body,) = echo.bodies
+    boundary = body.split(b"\r\n", 1)[0][2:].decode()
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\n\r\n".encode() + body
+    )
+    (part,) = message.iter_parts()
+    assert part.get_param("name", header="content-disposition") == "file"
+    assert part.get_filename() == "é.zip"
+    assert part.get_content_type() == "application/zip"
+    assert part.get_payload(decode=True) == path.read_bytes()
+
+
+async def test_downloads_and_uploads_through_the_emulator_s_in_process_transport(tmp_path: Path) -> None:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
+
+    from bigin_emulator.server.transport import EmulatorTransport
+
+    zipped = os.urandom(200_000)
+    received: list[int] = []
+
+    async def result(request: Request) -> Response:
+        if request.path_params["job"] == "1":
+            return Response(zipped, media_type="application/zip")
+        return JSONResponse({"code": "RECORD_NOT_FOUND", "message": "no such job"}, status_code=404)
+
+    async def upload(request: Request) -> Response:
+        size = 0
+        async for piece in request.stream():
+            size += len(piece)
+        received.append(size)
+        return JSONResponse({"status": "success", "details": {"file_id": "7"}})
+
+    app = Starlette(
+        routes=[
+            Route("/bigin/bulk/v2/read/{job}/result", result),
+            Route("/bigin/v2/upload", upload, methods=["POST"]),
+        ]
+    )
+    source = tmp_path / "source.zip"
+    write_file(source, 100_000)
+    target = tmp_path / "r.zip"
+    async with client("http://127.0.0.1", "http://127.0.0.2", transport=EmulatorTransport(app)) as bigin:
+        response = await bigin.transport.send("GET", "/read/1/result", service="bulk", download_to=target)
+        with pytest.raises(NotFoundError):
+            await bigin.transport.send(
+                "GET", "/read/2/result", service="bulk", download_to=tmp_path / "x.zip"
+            )
+        answer = await bigin.transport.send("POST", "/upload", service="content", upload=Upload(source))
+    assert response.extensions["bigin_download"].size == len(zipped) and target.read_bytes() == zipped
+    assert answer.json()["details"]["file_id"] == "7"
+    assert received[0] > 100_000
+    assert leftovers(tmp_path) == ["r.zip"]
