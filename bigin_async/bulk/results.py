@@ -52,7 +52,14 @@ class RecordOutcome:
 
 @dataclass
 class BulkProgress:
-    """Running totals, handed to ``on_progress`` after each batch."""
+    """Running totals, handed to ``on_progress`` after each batch (calls) or each step of a part (jobs).
+
+    Through Bulk Write jobs (``bulk_import``), ``phase`` says what the import is doing now:
+    ``writing`` a part's CSV, ``uploading`` it, ``waiting`` on its job (``job_id``, and
+    ``job_state`` as Zoho last said it), ``reading`` its result; ``part`` is that part's number
+    and ``parts`` how many parts there are, once the input has been read to its end (None
+    before). Call-based writes stay in phase ``calls``.
+    """
 
     processed: int = 0
     succeeded: int = 0
@@ -60,6 +67,11 @@ class BulkProgress:
     unknown: int = 0
     skipped: int = 0
     batches: int = 0
+    phase: Literal["calls", "writing", "uploading", "waiting", "reading"] = "calls"
+    part: int = 0
+    parts: int | None = None
+    job_id: str | None = None
+    job_state: str | None = None
 
     def add(self, outcome: RecordOutcome) -> None:
         self.processed += 1

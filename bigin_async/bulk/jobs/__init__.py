@@ -6,9 +6,25 @@ records and results the call-based methods give.
 """
 
 from bigin_async.bulk.jobs.csv_values import CellReader, RowReader, cell_reader, row_reader
+from bigin_async.bulk.jobs.read import (
+    AUTO_JOBS_THRESHOLD_READ,
+    BulkExport,
+    ExportProgress,
+    ExportProgressCallback,
+    ExportSource,
+    ReadJobs,
+    ReadVia,
+)
 
 __all__ = [
+    "AUTO_JOBS_THRESHOLD_READ",
+    "BulkExport",
     "CellReader",
+    "ExportProgress",
+    "ExportProgressCallback",
+    "ExportSource",
+    "ReadJobs",
+    "ReadVia",
     "RowReader",
     "cell_reader",
     "row_reader",
