@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import zipfile
 from collections.abc import Sequence
 from typing import Any
@@ -32,6 +31,7 @@ from bigin_emulator.ops.json_criteria import MAX_DEPTH
 from bigin_emulator.ops.wire import ApiError
 from bigin_emulator.state.metadata import MODULES
 from tests.helpers.clock import FakeClock
+from tests.integrations.test_notifications import Receiver  # a webhook app that keeps what it is sent
 
 # -- helpers -------------------------------------------------------------------------------------
 
@@ -486,6 +486,33 @@ def test_no_fields_asked_gives_every_field_of_the_module_then_the_orgs_own(emula
     )
 
 
+def test_an_empty_field_list_asks_for_every_field(emulator: BiginEmulator) -> None:
+    everything = page_of(emulator, {"module": "Tasks"}).columns
+    assert page_of(emulator, {"module": "Tasks", "fields": []}).columns == everything
+    assert everything[:2] == ("Owner", "Subject")
+
+
+def test_values_stored_in_other_shapes_still_make_cells(emulator: BiginEmulator) -> None:
+    """What an imported state may hold: a lookup as text, JSON fields as text or empty."""
+    record_id = emulator.store.ids.next()
+    stored = {
+        "id": record_id,
+        "Subject": "Call",
+        "What_Id": "legacy text",
+        "Remind_At": {},
+        "Participants": "x",
+    }
+    emulator.store.add("Calls", {**stored, "Owner": {"name": "gone"}})
+    emulator.store.add("Events", {**stored, "id": emulator.store.ids.next(), "Event_Title": "E"})
+    [call] = csv_rows(zipped(page_of(emulator, {"module": "Calls", "fields": ["What_Id", "Owner"]})))
+    assert call == {"id": record_id, "What_Id": "legacy text", "Owner": ""}
+    [event] = csv_rows(
+        zipped(page_of(emulator, {"module": "Events", "fields": ["Remind_At", "Participants"]}))
+    )
+    assert (event["Remind_At"], event["Participants"]) == ("", "x")
+    assert csv_value({}) == ""
+
+
 def test_cells_needing_quotes_round_trip(emulator: BiginEmulator) -> None:
     text = 'says "hi", then\nleaves; é ✓'
     [contact] = inserted(emulator, "Contacts", {"Last_Name": "Ng", "Description": text})
@@ -635,6 +662,36 @@ async def test_pages_chain_with_more_records_until_the_last(clock: FakeClock) ->
     assert seen == ids
 
 
+async def test_an_org_of_450000_contacts_reads_in_three_pages_of_zohos_size(emulator: BiginEmulator) -> None:
+    """The real page size (about 1.5 s a backend): 200,000 + 200,000 + 50,000, each page's ids in order."""
+    ids = contacts(emulator, 450_000)
+    pages = []
+    async with emulator.http_client(token=emulator.issue_token()) as http:
+        for page in (1, 2, 3):
+            job_id = await create_job(http, {"module": "Contacts", "fields": ["Last_Name"], "page": page})
+            result = (await job_status(http, job_id))["result"]
+            response = await http.get(f"{READ}/{job_id}/result")
+            assert response.status_code == 200
+            with (
+                zipfile.ZipFile(io.BytesIO(response.content)) as archive,
+                archive.open(f"{job_id}.csv") as raw,
+            ):
+                lines = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+                assert next(lines) == "id,Last_Name\n"
+                first = last = ""
+                rows = 0
+                for line in lines:
+                    rows += 1
+                    last = line.partition(",")[0]
+                    first = first or last
+            pages.append((result["count"], result["more_records"], rows, first, last))
+    assert pages == [
+        (200_000, True, 200_000, ids[0], ids[199_999]),
+        (200_000, True, 200_000, ids[200_000], ids[399_999]),
+        (50_000, False, 50_000, ids[400_000], ids[-1]),
+    ]
+
+
 @pytest.mark.parametrize("size", [0, -1, True, 2.5])
 def test_the_page_size_is_checked(size: Any) -> None:
     with pytest.raises(ValueError, match="bulk_read_page_size"):
@@ -781,24 +838,6 @@ async def test_downloads_at_once_get_the_same_zip_built_once(emulator: BiginEmul
                 tasks.start_soon(fetch)
     assert len(answers) == 4 and len(set(answers)) == 1
     assert len(csv_rows(answers[0])) == 500
-
-
-class Receiver:
-    """An in-process webhook app that keeps every JSON body it is sent."""
-
-    def __init__(self) -> None:
-        self.bodies: list[Any] = []
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        chunks = b""
-        while True:
-            message = await receive()
-            chunks += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        self.bodies.append(json.loads(chunks))
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
 
 
 async def test_a_callback_says_the_job_completed(emulator: BiginEmulator) -> None:

@@ -264,8 +264,8 @@ def _cell_formatter(field: FieldSpec | None) -> Callable[[Any], Any] | None:
         return None
     if field.data_type in _JSON_TYPES:
         return _json
-    if field.lookup_module is not None:
-        return _lookup_or_value
+    if field.lookup_module is not None or field.data_type == "ownerlookup":
+        return _lookup_or_value  # a link: the linked record's id, nothing else
     return csv_value
 
 
