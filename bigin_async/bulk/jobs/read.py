@@ -19,8 +19,9 @@ wrote them: page 1 as ``contacts.csv``, page 2 as ``contacts-2.csv``, page 3 as 
 
 ``via``: ``"jobs"`` (the default) always runs jobs; ``"calls"`` reads pages of 200 through
 ``list()`` (sorted by id, as jobs are) or ``search()`` (with criteria, which reaches 2,000
-records); ``"auto"`` runs calls when fewer than :data:`AUTO_JOBS_THRESHOLD_READ` records match,
-jobs otherwise (see :class:`BulkExport`).
+records), at most 50 fields (``fields`` None: all of them, refused past 50), and its records
+also carry lookup names; ``"auto"`` runs calls when fewer than :data:`AUTO_JOBS_THRESHOLD_READ`
+records match, jobs otherwise (see :class:`BulkExport`).
 """
 
 from __future__ import annotations

@@ -262,3 +262,31 @@ async def test_memory_stays_flat_in_the_record_count(tmp_path: Path) -> None:
         assert read == count
     grown = peaks[1] - peaks[0]
     assert grown < 6_000 * 150 / 4, peaks  # a quarter of the 6,000 extra rows' text at most
+
+
+async def test_a_cell_the_record_class_refuses_is_an_error_naming_the_row(tmp_path: Path) -> None:
+    rows = [["id", "Email_Opt_Out"], ["1", "true"], ["2", "maybe"]]
+    export = export_of(FakeJobs([zip_of(tmp_path / "p1.zip", rows)]))
+    assert (await anext(export)).Email_Opt_Out is True
+    with pytest.raises(BulkJobError, match="row 2 of page 1 is not a record"):
+        await anext(export)
+
+
+async def test_where_an_open_file_cannot_be_unlinked_it_is_removed_when_the_page_ends(
+    tmp_path: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_unlink = os.unlink
+    refused: list[str] = []
+
+    def unlink(path: Any, *args: Any, **kwargs: Any) -> None:
+        if str(path).endswith(".zip") and not refused:  # as Windows refuses an open file
+            refused.append(str(path))
+            raise PermissionError(13, "in use", str(path))
+        real_unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", unlink)
+    export = export_of(FakeJobs([zip_of(tmp_path / "p1.zip", contact_rows(1, 2))]), workdir=workdir)
+    assert (await anext(export)).id == "1"
+    assert [p.suffix for p in workdir.rglob("*") if p.is_file()] == [".zip"]  # still open, still there
+    assert [r.id async for r in export] == ["2"]
+    assert refused and list(workdir.iterdir()) == []
