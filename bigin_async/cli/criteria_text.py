@@ -5,19 +5,19 @@
 before ``\\``, ``(``, ``)`` and ``,`` as the SDK's :class:`~bigin_async.Field` renders them. A Bulk
 Read job takes the same conditions as JSON (``{"api_name", "comparator", "value"}``, groups as
 ``{"group_operator", "group": [...]}``; ``equals`` is ``equal`` there, ``in`` a list, ``between``
-``[low, high]``), so the text is parsed here into the SDK's criteria, whose ``to_json`` writes
-the job's form and checks it. Values stay text: the job compares them by the field's type, as a
-search does.
+``[low, high]``), so the text is parsed here into the SDK's criteria: ``to_json`` writes (and
+checks) the job's form, ``str()`` gives the search text back when ``auto`` reads through calls.
+Values stay text: the job compares them by the field's type, as a search does.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from bigin_async.cli.common import UsageError
-from bigin_async.criteria import Condition, Criteria, Group, InvalidCriteriaError, criteria_to_json
+from bigin_async.criteria import Condition, Criteria, Group
 
-__all__ = ["criteria_json", "parse_criteria"]
+__all__ = ["parse_criteria"]
 
 # Deeper than any criteria a person writes; keeps a hostile string from exhausting the stack.
 _MAX_DEPTH = 32
@@ -97,11 +97,3 @@ def parse_criteria(text: str) -> Criteria:
     if parser.at != len(parser.text):
         raise parser.fail("unexpected text after the criteria")
     return result
-
-
-def criteria_json(text: str) -> dict[str, Any]:
-    """Zoho's JSON criteria for the search-form ``text``: what a Bulk Read job is sent."""
-    try:
-        return criteria_to_json(parse_criteria(text))
-    except InvalidCriteriaError as error:
-        raise UsageError(f"--criteria {text.strip()!r}: {error}") from None
