@@ -5,6 +5,8 @@ never trips the server, early single-flight OAuth refresh, every data centre, ty
 """
 
 from bigin_async._config import Edition, EditionLimits, Region, Settings, resolve_region
+from bigin_async._limits import CreditsReport
+from bigin_async._multipart import Upload
 from bigin_async._transport import Transport
 from bigin_async._types import DEFAULT, NOT_GIVEN, Default, NotGiven, NotGivenOr
 from bigin_async._version import __version__
@@ -168,6 +170,7 @@ __all__ = [
     "BooksValidationError",
     "BudgetExhaustedError",
     "ConfigurationError",
+    "CreditsReport",
     "DuplicateRecordError",
     "Edition",
     "EditionLimits",
@@ -189,6 +192,7 @@ __all__ = [
     "TokenStore",
     "Transport",
     "UnreadableAnswerError",
+    "Upload",
     "UsageError",
     "ValidationError",
     "__version__",

@@ -85,20 +85,42 @@ def resolve_region(value: str | Region) -> Region:
 
 @dataclass(frozen=True)
 class EditionLimits:
+    """One edition's figures: the SDK's own pacing presets, then Zoho's documented credits.
+
+    ``requests_per_minute``, ``daily_limit`` and ``bulk_operations_per_minute`` are the SDK's
+    presets (what ``edition=`` sets; Zoho documents no per-minute quota). ``zoho_daily_credits``,
+    ``zoho_credits_per_user`` and ``zoho_credits_cap`` are Zoho's API-limits page: credits per
+    rolling 24 hours, a base plus so many per user licence, at most the cap
+    (:meth:`zoho_credits`). The defaults of the Zoho figures are the paid editions'.
+    """
+
     requests_per_minute: int
     daily_limit: int
     bulk_operations_per_minute: int
+    zoho_daily_credits: int = 50_000
+    zoho_credits_per_user: int = 250
+    zoho_credits_cap: int = 100_000
+
+    def zoho_credits(self, users: int) -> int:
+        """Zoho's credits per rolling 24 hours for an org with ``users`` user licences."""
+        if isinstance(users, bool) or not isinstance(users, int) or users < 0:
+            raise ConfigurationError(f"users must be a whole number >= 0, got {users!r}")
+        return min(self.zoho_credits_cap, self.zoho_daily_credits + self.zoho_credits_per_user * users)
 
 
 class Edition(str, enum.Enum):
     """Bigin's editions and the call limits this SDK presets for each (``edition="premier"``).
 
-    Per minute and per day: Express 10 and 5,000, Premier 20 and 15,000, Enterprise 30 and 25,000,
-    10 bulk writes a minute. Zoho's edition limits are counted in credits per rolling 24 hours
-    (see ``daily_limit``), with no documented per-minute quota, so these presets stay on the
-    safe side; pass ``requests_per_minute`` or ``daily_limit`` to use your org's own figures.
+    The SDK's presets, per minute and per day: Free 10 and 5,000, Express 10 and 5,000, Premier
+    20 and 15,000, Enterprise 30 and 25,000, 10 bulk writes a minute. They are not Zoho's
+    figures: Zoho counts credits per rolling 24 hours (Free 5,000; Express, Premier and Zoho One
+    50,000 + 250 per user licence, at most 100,000; ``limits.zoho_credits(users)``) and
+    documents no per-minute quota, so the presets stay on the safe side. Pass
+    ``requests_per_minute`` or ``daily_limit`` to use your org's own figures. Enterprise is not
+    on Zoho's credits page: it is given the paid editions' credits.
     """
 
+    FREE = "free"
     EXPRESS = "express"
     PREMIER = "premier"
     ENTERPRISE = "enterprise"
@@ -109,6 +131,10 @@ class Edition(str, enum.Enum):
 
 
 _EDITION_LIMITS = {
+    # Free: Zoho's 5,000 credits a day, and no more per user.
+    Edition.FREE: EditionLimits(
+        10, 5_000, 10, zoho_daily_credits=5_000, zoho_credits_per_user=0, zoho_credits_cap=5_000
+    ),
     Edition.EXPRESS: EditionLimits(10, 5_000, 10),
     Edition.PREMIER: EditionLimits(20, 15_000, 10),
     Edition.ENTERPRISE: EditionLimits(30, 25_000, 10),
@@ -259,7 +285,7 @@ def build_settings(
             preset = Edition(edition.lower() if isinstance(edition, str) else edition)
         except ValueError:
             raise ConfigurationError(
-                f"unknown edition {edition!r}; expected express, premier or enterprise"
+                f"unknown edition {edition!r}; expected one of: {', '.join(e.value for e in Edition)}"
             ) from None
     if preset is not None:
         limits = preset.limits

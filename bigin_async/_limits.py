@@ -10,13 +10,22 @@ import math
 import re
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 
 import anyio
 
 from bigin_async.errors import BudgetExhaustedError
 
-__all__ = ["ConcurrencyGate", "Cooldown", "DailyBudget", "RateLimiter", "gcra_interval", "pace"]
+__all__ = [
+    "ConcurrencyGate",
+    "Cooldown",
+    "CreditsReport",
+    "DailyBudget",
+    "RateLimiter",
+    "gcra_interval",
+    "pace",
+]
 
 Clock = Callable[[], float]
 SleepUntil = Callable[[float], Awaitable[None]]
@@ -260,22 +269,48 @@ class Cooldown:
             await anyio.sleep_until(self._until)
 
 
+@dataclass(frozen=True)
+class CreditsReport:
+    """What :attr:`BiginClient.credits <bigin_async.BiginClient.credits>` reports (exported as
+    ``bigin_async.CreditsReport``): Zoho's API credits as this client counted them.
+
+    ``spent_24h`` is what this client (and its views) spent in Zoho's rolling 24 hours,
+    ``spent_total`` what it spent since it was created; ``limit`` is the ``daily_limit``
+    setting (None: none set) and ``remaining`` the stricter of that limit and the server's
+    ``X-RateLimit-Remaining``, minus what was spent since (None: neither is known). Other apps of
+    the org spend from the same credits: only the server's figure sees them.
+    """
+
+    spent_24h: int
+    spent_total: int
+    remaining: int | None
+    limit: int | None
+
+
 class DailyBudget:
     """Credits spent in a rolling 24 h, refusing a call that would go below ``min_remaining``.
 
     Two sources of truth, and the stricter wins: the configured ``limit`` minus what this client
     spent in the last 24 h, and the server's ``X-RateLimit-Remaining`` (when it sends one) minus
-    what was spent since. Without either, no cap applies.
+    what was spent since. Without either, no cap applies; what was spent is counted either way
+    (:meth:`spent`, :attr:`spent_total`).
+
+    Spends within ``BUCKET`` seconds of each other share one entry of the 24 h record, so a day
+    of calls holds at most 1,440 entries; an entry leaves the window a day after its *last*
+    spend, so credits come back at most a minute late, never early.
     """
 
     WINDOW = 86_400.0
+    BUCKET = 60.0
 
     def __init__(self, limit: int | None, *, min_remaining: int = 1, clock: Clock | None = None) -> None:
         self.limit = limit
         self.min_remaining = min_remaining
         self._clock: Clock = clock or anyio.current_time
-        self._spent: deque[tuple[float, int]] = deque()
-        self._spent_total = 0
+        # [first spend, last spend, credits] per bucket, oldest first
+        self._spent: deque[list[float]] = deque()
+        self._spent_24h = 0
+        self._spent_ever = 0
         self._server_remaining: int | None = None
         self._spent_since_sync = 0
         self._server_reset: float | None = None
@@ -283,15 +318,32 @@ class DailyBudget:
 
     def _expire(self, now: float) -> None:
         horizon = now - self.WINDOW
-        while self._spent and self._spent[0][0] <= horizon:
-            self._spent_total -= self._spent.popleft()[1]
+        spent = self._spent
+        while spent and spent[0][1] <= horizon:
+            self._spent_24h -= int(spent.popleft()[2])
+
+    def spent(self) -> int:
+        """Credits this client spent in the last 24 hours (counted with or without a limit)."""
+        self._expire(self._clock())
+        return self._spent_24h
+
+    @property
+    def spent_total(self) -> int:
+        """Credits this client spent since it was created."""
+        return self._spent_ever
+
+    def report(self) -> CreditsReport:
+        remaining = self.remaining()  # expires the old entries first
+        return CreditsReport(self._spent_24h, self._spent_ever, remaining, self.limit)
 
     def remaining(self) -> int | None:
-        now = self._clock()
+        return self._remaining_at(self._clock())
+
+    def _remaining_at(self, now: float) -> int | None:
         self._expire(now)
         candidates: list[int] = []
         if self.limit is not None:
-            candidates.append(self.limit - self._spent_total)
+            candidates.append(self.limit - self._spent_24h)
         if self._server_remaining is not None:
             if self._server_reset is not None and now >= self._server_reset:
                 self._server_remaining = None
@@ -301,7 +353,8 @@ class DailyBudget:
 
     def spend(self, credits: int) -> None:
         """Take ``credits`` or raise :class:`BudgetExhaustedError` without sending anything."""
-        remaining = self.remaining()
+        now = self._clock()
+        remaining = self._remaining_at(now)
         if remaining is not None and remaining - credits < self.min_remaining:
             raise BudgetExhaustedError(
                 f"daily API credit budget exhausted: {remaining} credits left, this call needs {credits} "
@@ -310,9 +363,15 @@ class DailyBudget:
                 remaining=remaining,
                 resets_in=self._resets_in(),
             )
-        if self.limit is not None:
-            self._spent.append((self._clock(), credits))
-            self._spent_total += credits
+        spent = self._spent
+        if spent and now - spent[-1][0] < self.BUCKET:
+            last = spent[-1]
+            last[1] = now
+            last[2] += credits
+        else:
+            spent.append([now, now, credits])
+        self._spent_24h += credits
+        self._spent_ever += credits
         self._spent_since_sync += credits
         self._in_flight += credits
 
@@ -325,7 +384,7 @@ class DailyBudget:
         if self._server_reset is not None:
             return max(0.0, self._server_reset - now)
         if self._spent:
-            return max(0.0, self._spent[0][0] + self.WINDOW - now)
+            return max(0.0, self._spent[0][1] + self.WINDOW - now)
         return None
 
     # A header set that resets sooner than this describes a short (per-minute) window, not the

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from bigin_async._config import Edition, Region, Settings, build_settings
 from bigin_async._inputs import check_module_name
 from bigin_async._lifecycle import AsyncClosing
+from bigin_async._limits import CreditsReport
 from bigin_async._transport import Transport
 from bigin_async._types import NOT_GIVEN, NotGiven
 from bigin_async.auth import FileTokenStore, TokenManager, TokenStore
@@ -374,6 +375,17 @@ class BiginClient(AsyncClosing):
     def config(self) -> Settings:
         """The validated settings this client (or view) runs with."""
         return self._transport.settings
+
+    @property
+    def credits(self) -> CreditsReport:
+        """Zoho's API credits as this client counted them: spent in the last 24 h, spent since
+        it was created, and what remains of the ``daily_limit`` (or of the server's count).
+
+        Job creation counts as Zoho counts it (a Bulk Write job 500, a Bulk Read job 50), so a
+        batch can check what it cost: ``before = bigin.credits.spent_total`` ... The client and
+        all of its views share one count.
+        """
+        return self._transport.budget.report()
 
     @property
     def transport(self) -> Transport:
