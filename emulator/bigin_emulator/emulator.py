@@ -31,18 +31,21 @@ from bigin_emulator.ops.writes import RecordWriter
 from bigin_emulator.realism import RateLimitHeaders, Realism, RealismName, TokenExpiryStyle, resolve_realism
 from bigin_emulator.routes.books import books_routes
 from bigin_emulator.routes.bulk_read import bulk_read_routes
+from bigin_emulator.routes.bulk_write import bulk_write_routes
 from bigin_emulator.routes.watch import watch_routes
 from bigin_emulator.server.app import build_app
 from bigin_emulator.server.counters import ServerCounters
-from bigin_emulator.server.faults import FaultPlan, ServerLimits
+from bigin_emulator.server.faults import FaultPlan, JobFaults, ServerLimits
+from bigin_emulator.server.file_host import FileHost
 from bigin_emulator.server.middleware import ASGIApp, EmulatorMiddleware
 from bigin_emulator.server.notifier import Notifier
-from bigin_emulator.server.transport import EmulatorTransport
+from bigin_emulator.server.transport import CONTENT_HOST, EmulatorTransport
 from bigin_emulator.state.books import BooksOrg
 from bigin_emulator.state.context import EmulatorConfig, EmulatorContext
-from bigin_emulator.state.jobs import JobRegistry
+from bigin_emulator.state.jobs import FileStore, JobRegistry
 from bigin_emulator.state.metadata import MODULES
 from bigin_emulator.state.oauth import DEFAULT_SCOPE, OAuthConfig
+from bigin_emulator.state.org_data import org_body
 from bigin_emulator.state.state_io import export_state, import_state
 from bigin_emulator.state.store import Store
 from bigin_emulator.state.watches import WatchRegistry, announce_writes
@@ -58,6 +61,8 @@ SDK_INSTALL_HINT = (
 )
 LOCAL_URL = "http://127.0.0.1"
 LOCAL_HOST = "127.0.0.1"
+# In-process, the data centre's file host (content.zohoapis.*) answers on this address.
+CONTENT_URL = f"http://{CONTENT_HOST}"
 
 
 class BiginEmulator:
@@ -111,6 +116,8 @@ class BiginEmulator:
         job_queue_delay: float = 0.0,
         job_seconds_per_1000: float = 0.0,
         bulk_read_page_size: int = DEFAULT_PAGE_SIZE,
+        shuffle_write_results: bool | None = None,
+        job_faults: JobFaults | None = None,
     ) -> None:
         self.realism = resolve_realism(
             realism,
@@ -124,6 +131,7 @@ class BiginEmulator:
                 "check_scopes": check_scopes,
                 "pin_api_domain": pin_api_domain,
                 "token_expiry": token_expiry,
+                "shuffle_write_results": shuffle_write_results,
             },
         )
         real = self.realism
@@ -148,6 +156,7 @@ class BiginEmulator:
         self.ctx.write_listeners.append(partial(announce_writes, self.watches))
         # Bulk Read and Bulk Write jobs: their states move by ``clock``; their callbacks go out
         # through the notifier, and its runner finishes due jobs while the notifier runs.
+        self.job_faults = job_faults if job_faults is not None else JobFaults()
         self.jobs = JobRegistry(
             clock,
             self.ctx.store.ids.next,
@@ -155,8 +164,11 @@ class BiginEmulator:
             queue_delay=job_queue_delay,
             seconds_per_1000=job_seconds_per_1000,
             sink=self.notifier.enqueue,
+            faults=self.job_faults,
         )
         self.notifier.companions.append(self.jobs.run)
+        # Bulk Write uploads, kept by the file host until a job takes them.
+        self.files = FileStore(self.ctx.store.ids.next, self.ctx.now_iso)
         self.books = BooksOrg(
             clock=clock, utc_offset=utc_offset
         )  # the Zoho Books side of a Bigin-to-Books contact sync
@@ -166,8 +178,11 @@ class BiginEmulator:
                 *watch_routes(self.ctx, self.watches),
                 *books_routes(self.ctx, self.books),
                 *bulk_read_routes(self.ctx, self.jobs, page_size=bulk_read_page_size),
+                *bulk_write_routes(self.ctx, self.jobs, self.files),
             ],
         )
+        zgid = org_body("")["zgid"]  # what GET /org says, and uploads must name in X-CRM-ORG
+        self.file_host = FileHost(self.ctx.oauth, self.files, zgid, self.job_faults, self.counters)
         if real.max_concurrency is not None and (limits is None or limits.max_concurrency is None):
             limits = dataclasses.replace(limits or ServerLimits(), max_concurrency=real.max_concurrency)
         self.middleware = EmulatorMiddleware(
@@ -177,8 +192,12 @@ class BiginEmulator:
             counters=self.counters,
             bare_429s=real.bare_429s,
             rate_limit_headers=real.rate_limit_headers,
+            content_app=self.file_host,
+            job_faults=self.job_faults,
         )
         self.app = self.middleware
+        self.content_app: ASGIApp = self.middleware.content_entry
+        self.content_url: str | None = None  # the file host's URL while ``serve()`` runs
         self._writer = RecordWriter(self.ctx)
         if seed_records:
             self.seed_data(contacts=seed_records)
@@ -216,10 +235,11 @@ class BiginEmulator:
 
         Without ``pin_api_domain`` it answers only on the emulator's own host (127.0.0.1), so a
         request sent anywhere else (the region's default ``www.zohoapis.com``, say) fails to
-        connect, as it would from a machine that can reach only the emulator.
+        connect, as it would from a machine that can reach only the emulator. The file host
+        (Bulk Write uploads) answers on 127.0.0.2 (``CONTENT_URL``), and only there.
         """
         hosts = None if self.realism.pin_api_domain else {LOCAL_HOST}
-        return EmulatorTransport(self.app, hosts=hosts)
+        return EmulatorTransport(self.app, hosts=hosts, content_app=self.content_app)
 
     def http_client(self, *, token: str | None = None, **kwargs: Any) -> httpx.AsyncClient:
         """A plain httpx client into this emulator; with ``token``, already authorised."""
@@ -233,6 +253,7 @@ class BiginEmulator:
 
         ``api_domain`` is pinned to the emulator unless ``pin_api_domain`` is off: then the client
         has to take it from the token answer (which names the emulator), as against Zoho.
+        ``content_domain`` (the file host of Bulk Write uploads) is the in-process ``CONTENT_URL``.
         The client is the SDK's, a separate distribution: without it this raises
         ``ModuleNotFoundError`` saying how to install it.
         """
@@ -248,6 +269,7 @@ class BiginEmulator:
             "client_secret": self.client_secret,
             "refresh_token": self.refresh_token,
             "accounts_url": LOCAL_URL,
+            "content_domain": CONTENT_URL,
         }
         if self.realism.pin_api_domain:
             options["api_domain"] = LOCAL_URL
@@ -258,21 +280,25 @@ class BiginEmulator:
 
     @asynccontextmanager
     async def serve(self, *, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
-        """Serve over real HTTP on a loopback port for the duration of the block; yields the URL."""
+        """Serve over real HTTP on a loopback port for the duration of the block; yields the URL.
+
+        The file host is served too, on a second port of the same host: its URL is
+        ``content_url`` for the duration of the block (the client's ``content_domain``).
+        """
         from bigin_emulator.server.serving import serve
 
         real = self.realism
+        idle, hang_up = real.keep_alive_timeout, real.hang_up_after
         async with (
             self.notifier.running(),
-            serve(
-                self.app,
-                host=host,
-                port=port,
-                keep_alive_timeout=real.keep_alive_timeout,
-                hang_up_after=real.hang_up_after,
-            ) as url,
+            serve(self.app, host=host, port=port, keep_alive_timeout=idle, hang_up_after=hang_up) as url,
+            serve(self.content_app, host=host, keep_alive_timeout=idle, hang_up_after=hang_up) as content_url,
         ):
-            yield url
+            self.content_url = content_url
+            try:
+                yield url
+            finally:
+                self.content_url = None
 
     def register_webhook_app(self, url_prefix: str, app: ASGIApp) -> None:
         """Deliver notifications whose ``notify_url`` starts with ``url_prefix`` to ``app`` in-process.

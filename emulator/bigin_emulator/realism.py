@@ -64,6 +64,9 @@ class Realism:
       take the host from the token answer's ``api_domain``, and the in-process transport answers
       only on the emulator's own host (any other host is a connection error).
     - ``token_expiry``: how token answers state the token's lifetime, see ``TokenExpiryStyle``.
+    - ``shuffle_write_results``: a Bulk Write result CSV lists its rows in a shuffled order
+      instead of the input's (Zoho does not promise the order), so a client must match each
+      row to its record by the echoed columns.
     - ``max_concurrency``: the server's concurrent-call cap when the ``ServerLimits`` given set
       none (Zoho always has one: 10 calls per org); None leaves requests uncapped.
     """
@@ -78,6 +81,7 @@ class Realism:
     pin_api_domain: bool = True
     token_expiry: TokenExpiryStyle = "expires_in"
     max_concurrency: int | None = None
+    shuffle_write_results: bool = False
 
     def __post_init__(self) -> None:
         if self.rate_limit_headers not in _HEADER_STYLES:
@@ -114,6 +118,7 @@ REALISM_PRESETS: dict[str, Realism] = {
         pin_api_domain=False,
         token_expiry="legacy_ms",
         max_concurrency=10,
+        shuffle_write_results=True,
     ),
 }
 

@@ -97,12 +97,21 @@ class RollingWindow:
 class ServerCounters:
     """Counts kept by the emulator's middleware (and by the OAuth route for ``refreshes``).
 
+    ``requests_by_route`` counts the API's requests, ``file_host_by_route`` the file host's
+    (``requests_total`` both). ``credits`` is what the traffic cost as Zoho counts it (see
+    ``middleware.credit_cost``), summed since the last reset, with ``credits_by_route`` per route
+    (file host routes prefixed ``"content "``); the rolling 24 h figure is
+    ``EmulatorMiddleware.credits_used()``.
+
     ``max_requests_in_rolling_minute`` is exact: every arrival is compared against the arrivals of
     the 60 s before it, so it is the largest number of arrivals inside any 60 s window (the window
     with the most arrivals can always be slid until its right edge sits on an arrival).
     """
 
     requests_by_route: dict[str, int]
+    file_host_by_route: dict[str, int]
+    credits_by_route: dict[str, int]
+    credits: int
     responses_by_status: dict[int, int]
     faults_injected: dict[str, int]
     rejected_by_limit: dict[str, int]
@@ -121,6 +130,9 @@ class ServerCounters:
     def reset(self) -> None:
         """Start counting afresh; requests still in flight stay counted as in flight."""
         self.requests_by_route = {}
+        self.file_host_by_route = {}
+        self.credits_by_route = {}
+        self.credits = 0
         self.responses_by_status = {}
         self.faults_injected = {}
         self.rejected_by_limit = {}
@@ -131,10 +143,11 @@ class ServerCounters:
         self.max_requests_in_rolling_minute = 0
         self._arrivals.clear()
 
-    def request_started(self, route: str, now: float) -> None:
+    def request_started(self, route: str, now: float, *, file_host: bool = False) -> None:
         """An HTTP request arrived at ``now`` (seconds on the middleware's clock)."""
         self.requests_total += 1
-        self.requests_by_route[route] = self.requests_by_route.get(route, 0) + 1
+        by_route = self.file_host_by_route if file_host else self.requests_by_route
+        by_route[route] = by_route.get(route, 0) + 1
         self.in_flight += 1
         if self.in_flight > self.peak_concurrency:
             self.peak_concurrency = self.in_flight
@@ -145,6 +158,11 @@ class ServerCounters:
     def request_finished(self) -> None:
         """A request counted by ``request_started`` has been answered, rejected or dropped."""
         self.in_flight -= 1
+
+    def credits_spent(self, route: str, credits: int) -> None:
+        """An admitted request cost ``credits``."""
+        self.credits += credits
+        self.credits_by_route[route] = self.credits_by_route.get(route, 0) + credits
 
     def response_sent(self, status: int) -> None:
         self.responses_by_status[status] = self.responses_by_status.get(status, 0) + 1
@@ -167,6 +185,9 @@ class ServerCounters:
         return {
             "requests_total": self.requests_total,
             "requests_by_route": dict(self.requests_by_route),
+            "file_host_by_route": dict(self.file_host_by_route),
+            "credits": self.credits,
+            "credits_by_route": dict(self.credits_by_route),
             "responses_by_status": {str(k): v for k, v in sorted(self.responses_by_status.items())},
             "in_flight": self.in_flight,
             "peak_concurrency": self.peak_concurrency,

@@ -5,7 +5,8 @@ loss and doubling: a 5xx, a 429 burst, a connection dropped before or after the 
 write, an answer that arrives after the client gave up, a 200 with a broken body, an answer that
 drips in slowly (each piece within a read timeout, the whole far beyond it). ``FaultPlan``
 says how often each happens; ``FaultInjector`` decides, reproducibly, which request gets which.
-``ServerLimits`` holds the quotas and latency the middleware enforces.
+``ServerLimits`` holds the quotas and latency the middleware enforces. ``JobFaults`` breaks the
+Bulk Write and Bulk Read path at the points where a job can be lost or doubled.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 
-__all__ = ["Fault", "FaultInjector", "FaultPlan", "LatencySpec", "ServerLimits"]
+__all__ = ["JOB_FAULTS", "Fault", "FaultInjector", "FaultPlan", "JobFaults", "LatencySpec", "ServerLimits"]
 
 
 class Fault(str, enum.Enum):
@@ -198,3 +199,41 @@ class ServerLimits:
         if callable(latency):
             return max(0.0, float(latency(rng)))
         return float(latency)
+
+
+JOB_FAULTS = ("drop_upload_answers", "drop_create_answers", "fail_jobs", "refuse_callbacks")
+
+
+@dataclass
+class JobFaults:
+    """How many of the next bulk job steps go wrong; each count goes down as its fault is dealt.
+
+    - ``drop_upload_answers``: the file host stores the upload, then drops the connection (the
+      client never learns the ``file_id``; the file waits unused);
+    - ``drop_create_answers``: a job is created (and will run), then the connection drops (the
+      client never learns the job id: creating it again makes a second job);
+    - ``fail_jobs``: the next jobs created end ``FAILED`` without doing their work;
+    - ``refuse_callbacks``: the next jobs to end with a callback send none (a callback lost, so
+      a client waiting only for callbacks waits for ever).
+
+    Counts may be raised at any time (``emulator.job_faults.fail_jobs += 1``).
+    """
+
+    drop_upload_answers: int = 0
+    drop_create_answers: int = 0
+    fail_jobs: int = 0
+    refuse_callbacks: int = 0
+
+    def __post_init__(self) -> None:
+        for name in JOB_FAULTS:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"JobFaults.{name} must be an int >= 0, got {value!r}")
+
+    def take(self, fault: str) -> bool:
+        """True when ``fault`` is due for this step (and one fewer is left)."""
+        left: int = getattr(self, fault)
+        if left <= 0:
+            return False
+        setattr(self, fault, left - 1)
+        return True

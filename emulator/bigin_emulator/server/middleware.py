@@ -5,9 +5,13 @@ about the wire: the server's own view of concurrency and the rolling minute (``S
 Zoho-like quotas answered with 429s and ``X-RateLimit-*`` headers, latency, and failures that look
 to an httpx client exactly like the real thing.
 
-Order of work for a request under ``/bigin/`` or ``/books/`` (``/oauth/`` passes straight through):
+Order of work for a request under ``/bigin/`` or ``/books/`` (``/oauth/`` passes straight through),
+and for every request to the file host (``serve_content``, in front of ``content_app``):
 
-1. count the arrival (route, time, in flight, peak);
+1. count the arrival (route, time, in flight, peak) and what it costs in credits (as Zoho counts
+   them, with or without a daily limit: a REST write's JSON body is decoded here to count its
+   records, once, and handed to the route in the scope; bulk job calls and uploads have fixed costs
+   and their bodies are never read here);
 2. admit it or refuse it with a 429: concurrency cap, then per-minute window, then daily credits
    (synchronous checks, no await in between, so concurrent requests cannot both take the last slot);
 3. sleep the sampled latency while holding the concurrency slot (the server is "working");
@@ -41,9 +45,11 @@ import httpx
 from bigin_emulator.realism import RateLimitHeaders
 from bigin_emulator.routes.http_input import DECODED_BODY_KEY
 from bigin_emulator.server.counters import RollingWindow, ServerCounters, route_key
-from bigin_emulator.server.faults import Fault, FaultInjector, FaultPlan, ServerLimits
+from bigin_emulator.server.faults import Fault, FaultInjector, FaultPlan, JobFaults, ServerLimits
 
 __all__ = [
+    "BULK_PREFIX",
+    "JOB_CREDITS",
     "ASGIApp",
     "ConnectionDropped",
     "EmulatorMiddleware",
@@ -52,6 +58,8 @@ __all__ = [
     "Scope",
     "Send",
     "credit_cost",
+    "drop_connection",
+    "send_json",
 ]
 
 Scope = MutableMapping[str, Any]
@@ -67,6 +75,9 @@ _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _CVID_CREDITS = 3
 _RECORDS_PER_CREDIT = 10
 _PROMISED_BODY_BYTES = b"1024"
+BULK_PREFIX = "/bigin/bulk/"
+# What creating a bulk job costs (Zoho's API-limits page); every other bulk call costs 1.
+JOB_CREDITS: dict[str, int] = {"/bigin/bulk/v2/write": 500, "/bigin/bulk/v2/read": 50}
 
 
 class ConnectionDropped(httpx.RemoteProtocolError):
@@ -77,19 +88,23 @@ class ConnectionDropped(httpx.RemoteProtocolError):
     """
 
 
-def credit_cost(method: str, query_string: bytes, body: bytes | None) -> int:
+def credit_cost(method: str, query_string: bytes, body: bytes | None, path: str = "") -> int:
     """Credits a call costs, as Zoho counts them.
 
     Every call costs 1; a read with ``cvid`` (a custom view) costs 3; a write costs 1 per 10
     records (rounded up, at least 1), records being the JSON body's ``data`` entries or, for a
-    DELETE, the comma-separated ``ids`` in the query.
+    DELETE, the comma-separated ``ids`` in the query. Creating a Bulk Write job
+    (``POST /bigin/bulk/v2/write``) costs 500, a Bulk Read job (``POST /bigin/bulk/v2/read``) 50;
+    their status polls and downloads, and uploads to the file host, 1 each.
     """
-    return _credit_cost(method, query_string, _records_in(_decoded_body(body)))
+    return _credit_cost(method, path, query_string, _records_in(_decoded_body(body)))
 
 
-def _credit_cost(method: str, query_string: bytes, body_records: int) -> int:
+def _credit_cost(method: str, path: str, query_string: bytes, body_records: int) -> int:
     """``credit_cost`` with the body's records already counted."""
     method = method.upper()
+    if path.startswith(BULK_PREFIX):
+        return JOB_CREDITS.get(path.rstrip("/"), 1) if method == "POST" else 1
     query = parse_qs(query_string.decode("latin-1"))
     if method == "GET" and "cvid" in query:
         return _CVID_CREDITS
@@ -99,6 +114,20 @@ def _credit_cost(method: str, query_string: bytes, body_records: int) -> int:
     if method == "DELETE" and "ids" in query:
         records = max(records, sum(len([i for i in v.split(",") if i]) for v in query["ids"]))
     return max(1, math.ceil(records / _RECORDS_PER_CREDIT))
+
+
+def _counts_records(scope: Scope) -> bool:
+    """Whether a request's credits depend on its body: a REST write with a JSON (not multipart) body.
+
+    Bulk job calls cost the same whatever they carry, and file host uploads are zips: neither
+    body is read here.
+    """
+    if str(scope["method"]).upper() not in _WRITE_METHODS or str(scope["path"]).startswith(BULK_PREFIX):
+        return False
+    for key, value in scope.get("headers", []):
+        if key.lower() == b"content-type":
+            return not value.lower().startswith(b"multipart/")
+    return True
 
 
 def _decoded_body(body: bytes | None) -> Any:
@@ -122,7 +151,7 @@ def _error_body(code: str, message: str, details: dict[str, Any] | None = None) 
     ).encode()
 
 
-async def _send_json(send: Send, status: int, body: bytes, headers: Headers | None = None) -> None:
+async def send_json(send: Send, status: int, body: bytes, headers: Headers | None = None) -> None:
     start_headers = [
         (b"content-type", b"application/json;charset=UTF-8"),
         (b"content-length", str(len(body)).encode()),
@@ -132,7 +161,7 @@ async def _send_json(send: Send, status: int, body: bytes, headers: Headers | No
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-async def _drop_connection(send: Send, kind: Fault) -> NoReturn:
+async def drop_connection(send: Send, fault: str) -> NoReturn:
     """Promise a body, then break off: the client sees a connection closed mid-response."""
     await send(
         {
@@ -141,7 +170,7 @@ async def _drop_connection(send: Send, kind: Fault) -> NoReturn:
             "headers": [(b"content-type", b"application/json"), (b"content-length", _PROMISED_BODY_BYTES)],
         }
     )
-    raise ConnectionDropped(f"emulated fault {kind.value}: connection closed before the response body")
+    raise ConnectionDropped(f"emulated fault {fault}: connection closed before the response body")
 
 
 async def _buffer_request_body(receive: Receive) -> tuple[bytes, Receive]:
@@ -238,8 +267,18 @@ class EmulatorMiddleware:
         path_prefixes: tuple[str, ...] = ("/bigin/", "/books/"),
         bare_429s: bool = False,
         rate_limit_headers: RateLimitHeaders = "full",
+        content_app: ASGIApp | None = None,
+        job_faults: JobFaults | None = None,
     ) -> None:
         self.app = app
+        self.content_app = content_app
+        self.job_faults = job_faults
+
+        async def content_entry(scope: Scope, receive: Receive, send: Send) -> None:
+            await self.serve_content(scope, receive, send)
+
+        # ``serve_content`` as a plain coroutine function: uvicorn takes a bound method for ASGI 2.
+        self.content_entry: ASGIApp = content_entry
         self.limits = limits if limits is not None else ServerLimits()
         self.faults = faults if faults is not None else FaultPlan()
         self.counters = counters if counters is not None else ServerCounters()
@@ -255,7 +294,7 @@ class EmulatorMiddleware:
         self._credits = RollingWindow(DAY)
 
     def credits_used(self) -> int:
-        """Credits spent in the last 24 h (as of now on ``clock``)."""
+        """Credits spent in the last 24 h (as of now on ``clock``), with or without a daily limit."""
         return self._credits.total(self.clock())
 
     def reset(self) -> None:
@@ -271,32 +310,52 @@ class EmulatorMiddleware:
             return
         self.counters.request_started(route_key(scope["method"], scope["path"]), self.clock())
         try:
-            await self._handle(scope, receive, send)
+            await self._handle(scope, receive, send, self.app)
         finally:
             self.counters.request_finished()
 
-    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        cost = 1  # credits only matter to a daily budget: without one nothing reads the body
-        if self.limits.daily_credits is not None:
-            method = str(scope["method"]).upper()
-            body_records = 0
-            if method in _WRITE_METHODS:
-                body, receive = await _buffer_request_body(receive)
-                decoded = _decoded_body(body)
-                if decoded is not None:
-                    scope[DECODED_BODY_KEY] = decoded
-                body_records = _records_in(decoded)
-            cost = _credit_cost(method, scope.get("query_string", b""), body_records)
+    async def serve_content(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The file host's door (``content_app`` behind the same limits, faults and counters).
+
+        Every request the file host gets is counted (``counters.file_host_by_route``), whatever
+        its path, so a test can show it was sent nothing but uploads.
+        """
+        app = self.content_app
+        if app is None:
+            raise RuntimeError("this middleware has no content_app: the file host is not set up")
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        self.counters.request_started(route_key(scope["method"], scope["path"]), self.clock(), file_host=True)
+        try:
+            await self._handle(scope, receive, send, app)
+        finally:
+            self.counters.request_finished()
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None:
+        method = str(scope["method"]).upper()
+        path = str(scope["path"])
+        body_records = 0
+        if app is self.app and _counts_records(scope):
+            # Decoded once here; the routes take it from the scope instead of decoding it again.
+            body, receive = await _buffer_request_body(receive)
+            decoded = _decoded_body(body)
+            if decoded is not None:
+                scope[DECODED_BODY_KEY] = decoded
+            body_records = _records_in(decoded)
+        query = scope.get("query_string", b"")
+        cost = _credit_cost(method, path, query, body_records) if app is self.app else 1
 
         now = self.clock()
         rejection = self._refusal(now, cost)
         if rejection is not None:
             self.counters.limit_rejected(rejection.limit)
-            await _send_json(self._observed(send, rejection.headers), 429, rejection.body)
+            await send_json(self._observed(send, rejection.headers), 429, rejection.body)
             return
-        self._admit(now, cost)
+        route = route_key(method, path)
+        self._admit(now, cost, route if app is self.app else f"content {route}")
         try:
-            await self._serve_admitted(scope, receive, send, self._quota_headers(now))
+            await self._serve_admitted(scope, receive, send, self._quota_headers(now), app)
         finally:
             self._processing -= 1
 
@@ -322,14 +381,16 @@ class EmulatorMiddleware:
                 return _Rejection("daily_credits", _error_body("LIMIT_EXCEEDED", message), headers)
         return None
 
-    def _admit(self, now: float, cost: int) -> None:
+    def _admit(self, now: float, cost: int, route: str) -> None:
         self._processing += 1
         if self.limits.per_minute is not None:
             self._per_minute.add(now)
-        if self.limits.daily_credits is not None:
-            self._credits.add(now, cost)
+        self._credits.add(now, cost)
+        self.counters.credits_spent(route, cost)
 
-    async def _serve_admitted(self, scope: Scope, receive: Receive, send: Send, headers: Headers) -> None:
+    async def _serve_admitted(
+        self, scope: Scope, receive: Receive, send: Send, headers: Headers, app: ASGIApp
+    ) -> None:
         fault = self._injector.next_fault(scope["method"], scope["path"])
         if fault is not None:
             self.counters.fault_injected(fault.value)
@@ -337,24 +398,26 @@ class EmulatorMiddleware:
         if delay > 0:
             await anyio.sleep(delay)
         observed = self._observed(send, headers)
-        if fault is None:
-            await self.app(scope, receive, observed)
+        if fault is None and self._may_lose_job(scope):
+            await self._serve_losing_job(scope, receive, send, observed, app)
+        elif fault is None:
+            await app(scope, receive, observed)
         elif fault is Fault.DROP_BEFORE:
-            await _drop_connection(send, fault)
+            await drop_connection(send, fault.value)
         elif fault in (Fault.ERROR_500, Fault.ERROR_503, Fault.ERROR_429):
             bare = self.bare_429s and fault is Fault.ERROR_429
             await self._send_fault_error(self._observed(send, []) if bare else observed, fault)
         else:
-            await self._serve_held_back(scope, receive, send, observed, fault)
+            await self._serve_held_back(scope, receive, send, observed, fault, app)
 
     async def _serve_held_back(
-        self, scope: Scope, receive: Receive, send: Send, observed: Send, fault: Fault
+        self, scope: Scope, receive: Receive, send: Send, observed: Send, fault: Fault, app: ASGIApp
     ) -> None:
         """Faults that let the app run (the write IS applied) and then spoil the answer."""
         response = _CapturedResponse()
-        await self.app(scope, receive, response.capture)
+        await app(scope, receive, response.capture)
         if fault is Fault.DROP_AFTER:
-            await _drop_connection(send, fault)
+            await drop_connection(send, fault.value)
         if fault is Fault.SLOW and await _client_left_within(receive, self.faults.slow_seconds):
             return
         if fault is Fault.MALFORMED_JSON:
@@ -366,15 +429,37 @@ class EmulatorMiddleware:
             return
         await response.replay(observed)
 
+    def _may_lose_job(self, scope: Scope) -> bool:
+        """A job creation while ``JobFaults.drop_create_answers`` has some left."""
+        faults = self.job_faults
+        return (
+            faults is not None
+            and faults.drop_create_answers > 0
+            and str(scope["method"]).upper() == "POST"
+            and str(scope["path"]).rstrip("/") in JOB_CREDITS
+        )
+
+    async def _serve_losing_job(
+        self, scope: Scope, receive: Receive, send: Send, observed: Send, app: ASGIApp
+    ) -> None:
+        """Create the job, then drop the connection instead of saying its id (a refusal is answered)."""
+        response = _CapturedResponse()
+        await app(scope, receive, response.capture)
+        faults = self.job_faults
+        if response.status == 201 and faults is not None and faults.take("drop_create_answers"):
+            self.counters.fault_injected("drop_create_answers")
+            await drop_connection(send, "drop_create_answers")
+        await response.replay(observed)
+
     async def _send_fault_error(self, send: Send, fault: Fault) -> None:
         details = {"emulated_fault": fault.value}
         if fault is Fault.ERROR_429:
             body = _error_body("TOO_MANY_REQUESTS", "too many requests (emulated burst)", details)
-            await _send_json(send, 429, body, [] if self.bare_429s else [(b"retry-after", b"1")])
+            await send_json(send, 429, body, [] if self.bare_429s else [(b"retry-after", b"1")])
             return
         status = 500 if fault is Fault.ERROR_500 else 503
         body = _error_body("INTERNAL_ERROR", f"internal server error (emulated {status})", details)
-        await _send_json(send, status, body)
+        await send_json(send, status, body)
 
     def _observed(self, send: Send, extra_headers: Headers) -> Send:
         """``send`` that counts the status and adds the rate-limit headers to the response start."""

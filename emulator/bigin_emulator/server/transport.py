@@ -14,6 +14,9 @@ the network, so this wrapper maps:
   resolve would: a client that ignores the token's ``api_domain`` then fails instead of reaching
   the emulator anyway.
 
+With ``content_app``, requests to ``content_host`` (``127.0.0.2``, the in-process stand-in for
+``content.zohoapis.*``) go to that app, the file host, and never to the API.
+
 Malformed bodies need no help: they pass through as the bytes they are.
 """
 
@@ -28,7 +31,9 @@ import httpx
 
 from bigin_emulator.server.middleware import ASGIApp, ConnectionDropped, Message, Receive, Scope, Send
 
-__all__ = ["EmulatorTransport"]
+__all__ = ["CONTENT_HOST", "EmulatorTransport"]
+
+CONTENT_HOST = "127.0.0.2"
 
 
 class EmulatorTransport(httpx.AsyncBaseTransport):
@@ -44,23 +49,32 @@ class EmulatorTransport(httpx.AsyncBaseTransport):
         *,
         client: tuple[str, int] = ("127.0.0.1", 123),
         hosts: Collection[str] | None = None,
+        content_app: ASGIApp | None = None,
+        content_host: str = CONTENT_HOST,
     ) -> None:
         self.app = app
         self.hosts = frozenset(hosts) if hosts is not None else None
-        self._asgi = httpx.ASGITransport(app=self._timed_app, client=client)
+        self.content_host = content_host
+        self._asgi = httpx.ASGITransport(app=_timed(app), client=client)
+        self._content = (
+            httpx.ASGITransport(app=_timed(content_app), client=client) if content_app is not None else None
+        )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self.hosts is not None and request.url.host not in self.hosts:
+        asgi = self._asgi
+        if self._content is not None and request.url.host == self.content_host:
+            asgi = self._content
+        elif self.hosts is not None and request.url.host not in self.hosts:
             raise httpx.ConnectError(f"the emulator does not answer on {request.url.host!r}", request=request)
         read_timeout = _read_timeout(request)
         try:
             if read_timeout is None:
-                return await self._asgi.handle_async_request(request)
+                return await asgi.handle_async_request(request)
             with anyio.CancelScope() as silence:
                 silence.deadline = anyio.current_time() + read_timeout
                 token = _SILENCE.set((silence, read_timeout))
                 try:
-                    return await self._asgi.handle_async_request(request)
+                    return await asgi.handle_async_request(request)
                 finally:
                     _SILENCE.reset(token)
         except ConnectionDropped as exc:
@@ -68,26 +82,10 @@ class EmulatorTransport(httpx.AsyncBaseTransport):
         # Only our own deadline gets here, so a TimeoutError raised by the app stays what it is.
         raise httpx.ReadTimeout(f"no response within the read timeout of {read_timeout} s", request=request)
 
-    async def _timed_app(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The app, with each piece of its answer moving the read deadline on (as bytes on a socket do).
-
-        Only a piece followed by more moves it: an answer in one piece (nearly all) costs nothing.
-        """
-        watch = _SILENCE.get()
-        if watch is None:
-            await self.app(scope, receive, send)
-            return
-        silence, read_timeout = watch
-
-        async def timed_send(message: Message) -> None:
-            await send(message)
-            if message.get("more_body", False):  # more is coming: the silence starts again now
-                silence.deadline = anyio.current_time() + read_timeout
-
-        await self.app(scope, receive, timed_send)
-
     async def aclose(self) -> None:
         await self._asgi.aclose()
+        if self._content is not None:
+            await self._content.aclose()
 
 
 # The read deadline of the request being handled (httpx.ASGITransport runs the app in the caller's task).
@@ -100,3 +98,26 @@ def _read_timeout(request: httpx.Request) -> float | None:
     timeouts: dict[str, Any] = request.extensions.get("timeout", {})
     value = timeouts.get("read")
     return float(value) if value is not None else None
+
+
+def _timed(app: ASGIApp) -> ASGIApp:
+    """``app``, with each piece of its answer moving the read deadline on (as bytes on a socket do).
+
+    Only a piece followed by more moves it: an answer in one piece (nearly all) costs nothing.
+    """
+
+    async def timed_app(scope: Scope, receive: Receive, send: Send) -> None:
+        watch = _SILENCE.get()
+        if watch is None:
+            await app(scope, receive, send)
+            return
+        silence, read_timeout = watch
+
+        async def timed_send(message: Message) -> None:
+            await send(message)
+            if message.get("more_body", False):  # more is coming: the silence starts again now
+                silence.deadline = anyio.current_time() + read_timeout
+
+        await app(scope, receive, timed_send)
+
+    return timed_app

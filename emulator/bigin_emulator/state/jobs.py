@@ -5,7 +5,7 @@ A bulk job moves through Zoho's states by the emulator's clock, never by who loo
 - ``ADDED`` from creation until ``queue_delay`` seconds have passed (waiting for a worker);
 - ``IN PROGRESS`` for ``seconds_per_1000 * records / 1000`` seconds more;
 - then ``COMPLETED``, or ``FAILED`` when the job's work raised ``JobFailed`` or the job was marked
-  to fail (``fail_next(n)``, the emulator's job faults).
+  to fail (the emulator's job faults, see below).
 
 With both durations 0 (the default) a job is over by the first time anyone asks about it.
 
@@ -18,7 +18,13 @@ so callbacks fire with nobody polling), or ``await wait(job_id)``. Its return va
 When a job ends and was created with a callback, one POST is queued through ``sink`` (the
 emulator's notifier): ``{"job_id", "operation", "state", **job.event}`` where ``event`` is what the
 route passed (``{"resource": [...]}`` for a write job, ``{"query": {...}}`` for a read job).
-``drop_next_callbacks(n)`` makes the next ``n`` ending jobs queue nothing (a callback lost).
+
+Job faults come from ``faults`` (the emulator's ``JobFaults``): ``take("fail_jobs")`` at creation
+dooms the job to end ``FAILED`` without doing its work, ``take("refuse_callbacks")`` at its end
+sends no callback (a callback lost; counted in ``callbacks_refused``); ``fail_next(n)`` and
+``drop_next_callbacks(n)`` deal the same faults from the registry itself.
+
+Bulk Write uploads wait in a ``FileStore`` under their ``file_id`` until one job takes them.
 
 How a route uses it (read and write jobs alike)::
 
@@ -38,13 +44,25 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import anyio
 
 from bigin_emulator.state.watches import Delivery
 
-__all__ = ["ADDED", "COMPLETED", "FAILED", "IN_PROGRESS", "Job", "JobFailed", "JobKind", "JobRegistry"]
+__all__ = [
+    "ADDED",
+    "COMPLETED",
+    "FAILED",
+    "IN_PROGRESS",
+    "FileStore",
+    "Job",
+    "JobFailed",
+    "JobFaultSource",
+    "JobKind",
+    "JobRegistry",
+    "StoredFile",
+]
 
 ADDED = "ADDED"
 IN_PROGRESS = "IN PROGRESS"
@@ -56,6 +74,17 @@ JobKind = Literal["read", "write"]
 # How often (real seconds) the runner looks at the clock while jobs are pending: the clock may be
 # a test's fake one, which moves without telling anybody.
 RUNNER_INTERVAL = 0.02
+
+
+class JobFaultSource(Protocol):
+    """Where the registry asks whether a job fault is due (``"fail_jobs"``, ``"refuse_callbacks"``)."""
+
+    def take(self, fault: str) -> bool: ...
+
+
+class _NoFaults:
+    def take(self, fault: str) -> bool:
+        return False
 
 
 class JobFailed(Exception):
@@ -76,12 +105,12 @@ class Job:
     ends_at: float
     work: Callable[[], Any] | None = field(repr=False, default=None)
     callback: Mapping[str, Any] | None = None
-    event: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    event: Mapping[str, Any] | Callable[[Job], Mapping[str, Any]] = field(default_factory=dict, repr=False)
     data: dict[str, Any] = field(default_factory=dict, repr=False)
     state: str = ADDED
     result: Any = field(default=None, repr=False)
     error: str | None = None
-    doomed: bool = False  # marked by ``fail_next``: ends FAILED without doing its work
+    doomed: bool = False  # a job fault: ends FAILED without doing its work
 
     @property
     def ended(self) -> bool:
@@ -106,6 +135,7 @@ class JobRegistry:
         queue_delay: float = 0.0,
         seconds_per_1000: float = 0.0,
         sink: Callable[[Delivery], None] | None = None,
+        faults: JobFaultSource | None = None,
     ) -> None:
         for name, value in (("job_queue_delay", queue_delay), ("job_seconds_per_1000", seconds_per_1000)):
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
@@ -118,11 +148,11 @@ class JobRegistry:
         self.queue_delay = float(queue_delay)
         self.seconds_per_1000 = float(seconds_per_1000)
         self.sink = sink
+        self.faults: JobFaultSource = faults if faults is not None else _NoFaults()
         self.jobs: dict[str, Job] = {}
-        self.callbacks_dropped = 0
+        self.callbacks_refused = 0
         self._pending: dict[str, Job] = {}
-        self._fail_next = 0
-        self._drop_callbacks = 0
+        self._own_faults = {"fail_jobs": 0, "refuse_callbacks": 0}
         self._wakeup: anyio.Event | None = None
 
     # -- creating and finding -----------------------------------------------------------------
@@ -135,10 +165,14 @@ class JobRegistry:
         records: int,
         work: Callable[[], Any] | None = None,
         callback: Mapping[str, Any] | None = None,
-        event: Mapping[str, Any] | None = None,
+        event: Mapping[str, Any] | Callable[[Job], Mapping[str, Any]] | None = None,
         data: dict[str, Any] | None = None,
     ) -> Job:
-        """A new job in state ``ADDED``; ``records`` sizes its ``IN PROGRESS`` time."""
+        """A new job in state ``ADDED``; ``records`` sizes its ``IN PROGRESS`` time.
+
+        ``event`` is what the callback adds to ``job_id``, ``operation`` and ``state``: a mapping,
+        or a function of the ended job (for what is known only then, such as a file's counts).
+        """
         now = self.clock()
         queued_until = now + self.queue_delay
         job = Job(
@@ -152,12 +186,10 @@ class JobRegistry:
             ends_at=queued_until + self.seconds_per_1000 * max(0, records) / 1000,
             work=work,
             callback=callback if callback and callback.get("url") else None,
-            event=dict(event or {}),
+            event=event if callable(event) else dict(event or {}),
             data=dict(data or {}),
         )
-        if self._fail_next > 0:
-            self._fail_next -= 1
-            job.doomed = True
+        job.doomed = self._due("fail_jobs")
         self.jobs[job.id] = job
         self._pending[job.id] = job
         if self._wakeup is not None:
@@ -176,11 +208,17 @@ class JobRegistry:
 
     def fail_next(self, count: int = 1) -> None:
         """The next ``count`` jobs created end ``FAILED`` without doing their work."""
-        self._fail_next += count
+        self._own_faults["fail_jobs"] += count
 
     def drop_next_callbacks(self, count: int = 1) -> None:
-        """The next ``count`` jobs to end with a callback queue no POST (counted in ``callbacks_dropped``)."""
-        self._drop_callbacks += count
+        """The next ``count`` jobs to end with a callback send none (counted in ``callbacks_refused``)."""
+        self._own_faults["refuse_callbacks"] += count
+
+    def _due(self, fault: str) -> bool:
+        if self._own_faults[fault] > 0:
+            self._own_faults[fault] -= 1
+            return True
+        return self.faults.take(fault)
 
     # -- time -----------------------------------------------------------------------------------
 
@@ -251,11 +289,49 @@ class JobRegistry:
     def _announce(self, job: Job) -> None:
         if job.callback is None:
             return
-        if self._drop_callbacks > 0:
-            self._drop_callbacks -= 1
-            self.callbacks_dropped += 1
+        if self._due("refuse_callbacks"):
+            self.callbacks_refused += 1
             return
         if self.sink is None:
             return
-        payload = {"job_id": job.id, "operation": job.operation, "state": job.state, **job.event}
+        event = job.event(job) if callable(job.event) else job.event
+        payload = {"job_id": job.id, "operation": job.operation, "state": job.state, **event}
         self.sink(Delivery(f"bulk-job-{job.id}", str(job.callback["url"]), payload))
+
+
+@dataclass(eq=False)
+class StoredFile:
+    """An uploaded Bulk Write zip: its CSV's name, header and record count, and the zip itself."""
+
+    file_id: str
+    created_time: str
+    name: str
+    header: tuple[str, ...]
+    records: int
+    data: bytes = field(repr=False)
+    used: bool = False
+
+
+class FileStore:
+    """Uploaded files by ``file_id``; each one serves one job (Zoho refuses a file_id used before)."""
+
+    def __init__(self, new_id: Callable[[], str], now_iso: Callable[[], str]) -> None:
+        self.new_id = new_id
+        self.now_iso = now_iso
+        self.files: dict[str, StoredFile] = {}
+
+    def add(self, data: bytes, name: str, header: tuple[str, ...], records: int) -> StoredFile:
+        stored = StoredFile(self.new_id(), self.now_iso(), name, header, records, data)
+        self.files[stored.file_id] = stored
+        return stored
+
+    def unused(self, file_id: str) -> StoredFile | None:
+        """The file if it exists and no job has taken it yet."""
+        stored = self.files.get(file_id)
+        return stored if stored is not None and not stored.used else None
+
+    def take(self, stored: StoredFile) -> bytes:
+        """Mark the file used and hand over its zip (the store keeps only its description)."""
+        stored.used = True
+        data, stored.data = stored.data, b""
+        return data
