@@ -96,6 +96,7 @@ from bigin_async.models import (
     WriteResult,
 )
 from bigin_async.pagination import AsyncPaginator
+from bigin_async.resources.bulk_jobs import BulkJobsClient
 from bigin_async.webhooks import (
     InvalidNotificationError,
     NotificationEvent,
@@ -116,6 +117,7 @@ __all__ = [
     "BulkAbortedError",
     "BulkJobError",
     "BulkJobFailedError",
+    "BulkJobsClient",
     "BulkProgress",
     "BulkReadJob",
     "BulkReadResult",

@@ -27,6 +27,7 @@ from bigin_async.models.modules import MODULES, api_name, module_spec
 from bigin_async.pagination import AsyncPaginator, ProgressCallback
 from bigin_async.resources._base import json_body, send_and_parse
 from bigin_async.resources.base import ModuleClient
+from bigin_async.resources.bulk_jobs import BulkJobsClient
 from bigin_async.resources.calls import CallsClient
 from bigin_async.resources.channels import NotificationsClient
 from bigin_async.resources.companies import CompaniesClient
@@ -349,6 +350,12 @@ class BiginClient(AsyncClosing):
     @functools.cached_property
     def org(self) -> OrgClient:
         return OrgClient(self._transport)
+
+    @functools.cached_property
+    def bulk_jobs(self) -> BulkJobsClient:
+        """Bulk Write and Bulk Read jobs (500 credits for up to 25,000 records written, 50 for up
+        to 200,000 read): upload, create, poll or wait, download."""
+        return BulkJobsClient(self._transport)
 
     @functools.cached_property
     def notifications(self) -> NotificationsClient:

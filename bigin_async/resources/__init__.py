@@ -11,5 +11,6 @@ own (a custom module's client subclasses ``ModuleClient``).
 
 from bigin_async.resources._base import APIResource
 from bigin_async.resources.base import ModuleClient
+from bigin_async.resources.bulk_jobs import BulkJobsClient
 
-__all__ = ["APIResource", "ModuleClient"]
+__all__ = ["APIResource", "BulkJobsClient", "ModuleClient"]

@@ -54,6 +54,7 @@ from bigin_async.resources._base import (
 
 if TYPE_CHECKING:
     from bigin_async._transport import Transport
+    from bigin_async.resources.bulk_jobs import BulkJobsClient
 
 __all__ = [
     "DEFAULT",
@@ -116,11 +117,15 @@ class ModuleContext(Protocol):
     """What a module client asks of the client that made it, besides the transport.
 
     ``fields="all"`` needs the module's field metadata (cached per client), moving a deal needs
-    the team pipelines, and the notes of a record need that record's module client.
+    the team pipelines, the notes of a record need that record's module client, and writes and
+    reads through Bulk jobs need the client's one ``bulk_jobs`` (its org id and download pacing).
     """
 
     @property
     def settings(self) -> FieldMetadata: ...
+
+    @property
+    def bulk_jobs(self) -> BulkJobsClient: ...
 
     @property
     def pipelines(self) -> TeamPipelines: ...
