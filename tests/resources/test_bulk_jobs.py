@@ -44,6 +44,7 @@ from bigin_async.resources.bulk_jobs import (
     check_upload_zip,
     next_poll_interval,
 )
+from tests.transport.test_limits import FakeClock  # time moves only when someone sleeps
 
 API = "https://www.zohoapis.com"
 BULK = f"{API}/bigin/bulk/v2"
@@ -755,20 +756,6 @@ async def test_an_absolute_result_url_on_the_api_host_is_downloaded(
     async with client() as bigin:
         await bigin.bulk_jobs.download(f"{BULK}/write/1/result", to=tmp_path / "r.zip")
     assert route.call_count == 1
-
-
-class FakeClock:
-    """A clock the limiter reads and sleeps on: time moves only when someone sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep_until(self, when: float) -> None:
-        self.now = max(self.now, when)
-        await anyio.lowlevel.checkpoint()
 
 
 async def test_read_downloads_keep_to_ten_a_minute_and_write_downloads_are_not_held(
