@@ -10,6 +10,7 @@ everywhere alike.
 from __future__ import annotations
 
 import builtins
+import os
 from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, Union, overload
 
@@ -26,13 +27,16 @@ from bigin_async._inputs import (
 from bigin_async._types import DEFAULT, Default
 from bigin_async.bulk.answers import MAYBE_DELETED_MESSAGE, maybe_deleted_details, maybe_deleted_earlier
 from bigin_async.bulk.engine import BATCH_LIMIT, BulkMode, BulkPlan, run_bulk
+from bigin_async.bulk.jobs.read import BulkExport, ExportProgressCallback, ExportSource, ReadVia
+from bigin_async.bulk.jobs.via import Via, write_via
+from bigin_async.bulk.jobs.write import ImportPlan, Operation, run_import
 from bigin_async.bulk.keys import carries_upsert_key, upsert_key_fields
 from bigin_async.bulk.results import MAYBE_DELETED, BulkResult, ResultCallback
 from bigin_async.bulk.results import ProgressCallback as BulkProgressCallback
 from bigin_async.bulk.writer import BulkWriter
 from bigin_async.criteria import Criteria, criteria_to_str
 from bigin_async.errors import APIError, NotFoundError, ValidationError, error_from_response
-from bigin_async.models import Pipeline, Record, WriteResult, mark_as_read, parse_write_results
+from bigin_async.models import FieldInfo, Pipeline, Record, WriteResult, mark_as_read, parse_write_results
 from bigin_async.models.modules import (
     BASE_DEFAULT_FIELDS,
     MODULE_ALIASES,
@@ -51,6 +55,7 @@ from bigin_async.resources._base import (
     record_error,
     send_and_parse,
 )
+from bigin_async.resources.coql import coql_paginator
 
 if TYPE_CHECKING:
     from bigin_async._transport import Transport
@@ -106,6 +111,8 @@ class FieldMetadata(Protocol):
 
     async def field_names(self, module: str) -> builtins.list[str]: ...
 
+    async def fields(self, module: str) -> builtins.list[FieldInfo]: ...
+
 
 class TeamPipelines(Protocol):
     """The org's team pipelines and their stages (``bigin.pipelines``)."""
@@ -151,6 +158,14 @@ def _one_record(body: bytes, record_id: str) -> dict[str, Any] | None:
     if str(record.get("id")) != record_id:
         raise ValueError(f"asked for record {record_id}, the answer is about {record.get('id')!r}")
     return record
+
+
+# What bulk_import's operations are as call-based bulk modes.
+_IMPORT_MODES: dict[str, BulkMode] = {"insert": "create", "update": "update", "upsert": "upsert"}
+
+
+def _path_text(path: str | os.PathLike[str] | None) -> str | None:
+    return os.fspath(path) if path is not None else None
 
 
 def _too_many_fields(module: str, count: int, asked_all: bool) -> ValidationError:
@@ -648,17 +663,70 @@ class ModuleClient(APIResource, Generic[R]):
         on_result: ResultCallback | None,
         on_progress: BulkProgressCallback | None,
         keep_outcomes: bool | None,
+        via: Via = "calls",
+        importing: ImportPlan | None = None,
+        workdir: str | os.PathLike[str] | None = None,
     ) -> BulkResult:
-        """One bulk run of ``plan`` on this client's transport (the four ``bulk_*`` methods share it)."""
-        return await run_bulk(
-            self._transport,
-            plan,
-            records,
-            journal_path=journal,
-            on_result=on_result,
-            on_progress=on_progress,
-            keep_outcomes=keep_outcomes,
-        )
+        """One bulk run of ``plan`` on this client's transport (the four ``bulk_*`` methods and
+        ``bulk_import`` share it): through calls, or through Bulk Write jobs (``importing``, else
+        derived from ``plan``) as ``via`` says (:mod:`bigin_async.bulk.jobs.via`)."""
+
+        async def calls(chosen: BulkInput) -> BulkResult:
+            return await run_bulk(
+                self._transport,
+                plan,
+                chosen,
+                journal_path=journal,
+                on_result=on_result,
+                on_progress=on_progress,
+                keep_outcomes=keep_outcomes,
+            )
+
+        if via == "calls":
+            return await calls(records)
+        if importing is None:
+            importing, why = self._jobs_plan(plan)
+            if importing is None:
+                if via == "jobs":
+                    raise ValidationError(f"this write cannot go through Bulk Write jobs: {why}")
+                return await calls(records)
+        jobs_plan = importing
+
+        async def jobs(chosen: BulkInput) -> BulkResult:
+            return await run_import(
+                self._context.bulk_jobs,
+                jobs_plan,
+                chosen,
+                journal_path=journal,
+                workdir=workdir,
+                on_result=on_result,
+                on_progress=on_progress,
+                keep_outcomes=keep_outcomes,
+            )
+
+        return await write_via(via, records, calls=calls, jobs=jobs, journal=journal)
+
+    def _jobs_plan(self, plan: BulkPlan) -> tuple[ImportPlan | None, str]:
+        """The Bulk Write job doing what ``plan`` does, or None and why no job can."""
+        if plan.send_trigger:
+            return None, "a job runs no workflows (trigger=), use via='calls'"
+        if plan.mode == "delete":
+            return None, "Bulk Write does not delete"
+        if plan.mode == "upsert":
+            keys = upsert_key_fields(plan.module, plan.duplicate_check_fields)
+            if len(keys) != 1:
+                return (
+                    None,
+                    "a job's upsert finds records by exactly one unique field (duplicate_check_fields)",
+                )
+            operation: Operation = "upsert"
+            find_by: str | None = keys[0]
+        else:
+            operation, find_by = ("update", "id") if plan.mode == "update" else ("insert", None)
+        try:
+            return ImportPlan(plan.module, operation, find_by).checked(), ""
+        except ValidationError as error:
+            return None, str(error)
 
     async def bulk_create(
         self,
@@ -670,11 +738,13 @@ class ModuleClient(APIResource, Generic[R]):
         on_progress: BulkProgressCallback | None = None,
         keep_outcomes: bool | None = None,
         batch_size: int = BATCH_LIMIT,
+        via: Via = "calls",
     ) -> BulkResult:
         """Insert any number of records (any iterable or async iterable), 100 a call, each accounted for.
 
         An insert whose answer is lost is never re-sent (it could duplicate): it is reported as
-        ``unknown``. ``journal=`` makes a crashed run resumable without duplicates.
+        ``unknown``. ``journal=`` makes a crashed run resumable without duplicates. ``via="jobs"``
+        (or ``"auto"``, jobs above 5,000 records) goes through Bulk Write jobs: see :meth:`bulk_import`.
         """
         return await self._bulk(
             self._plan("create", trigger, batch_size=batch_size),
@@ -683,6 +753,7 @@ class ModuleClient(APIResource, Generic[R]):
             on_result,
             on_progress,
             keep_outcomes,
+            via,
         )
 
     async def bulk_update(
@@ -695,8 +766,9 @@ class ModuleClient(APIResource, Generic[R]):
         on_progress: BulkProgressCallback | None = None,
         keep_outcomes: bool | None = None,
         batch_size: int = BATCH_LIMIT,
+        via: Via = "calls",
     ) -> BulkResult:
-        """Update any number of records; each must carry its ``id``."""
+        """Update any number of records; each must carry its ``id`` (``via``: see :meth:`bulk_create`)."""
         return await self._bulk(
             self._plan("update", trigger, batch_size=batch_size),
             records,
@@ -704,6 +776,7 @@ class ModuleClient(APIResource, Generic[R]):
             on_result,
             on_progress,
             keep_outcomes,
+            via,
         )
 
     async def bulk_upsert(
@@ -717,10 +790,90 @@ class ModuleClient(APIResource, Generic[R]):
         on_progress: BulkProgressCallback | None = None,
         keep_outcomes: bool | None = None,
         batch_size: int = BATCH_LIMIT,
+        via: Via = "calls",
     ) -> BulkResult:
-        """Insert-or-update any number of records on ``duplicate_check_fields`` (safe to retry and resume)."""
+        """Insert-or-update any number of records on ``duplicate_check_fields`` (safe to retry and resume).
+
+        ``via="jobs"`` needs one duplicate-check field (the job's ``find_by``; without
+        ``duplicate_check_fields``, the module's unique field).
+        """
         plan = self._plan("upsert", trigger, duplicate_check_fields, batch_size=batch_size)
-        return await self._bulk(plan, records, journal, on_result, on_progress, keep_outcomes)
+        return await self._bulk(plan, records, journal, on_result, on_progress, keep_outcomes, via)
+
+    async def bulk_import(
+        self,
+        records: BulkInput,
+        *,
+        operation: Operation = "insert",
+        find_by: str | None = None,
+        journal: str | os.PathLike[str] | None = None,
+        on_progress: BulkProgressCallback | None = None,
+        on_result: ResultCallback | None = None,
+        keep_outcomes: bool | None = None,
+        via: Via = "auto",
+        workdir: str | os.PathLike[str] | None = None,
+        poll_interval: float = 5.0,
+        max_parallel_jobs: int = 1,
+        callback_url: str | None = None,
+    ) -> BulkResult:
+        """Import any number of records through Bulk Write jobs: 500 credits per 25,000 records.
+
+        Records stream into zipped CSV parts of at most 25,000 records and 25 MB, written in
+        ``workdir`` (default: beside the journal, else a temporary directory removed at the end);
+        each part is uploaded, its job created and waited on (``poll_interval`` seconds between
+        polls, slower while the job stays in one state), and its result read back: the same
+        :class:`~bigin_async.bulk.BulkResult` as :meth:`bulk_create`, one outcome per record in
+        input order (``SKIPPED`` rows are errors with the row's code). ``operation`` is
+        ``insert``, ``update`` (``find_by="id"`` or a unique field) or ``upsert`` (``find_by``: a
+        unique field, default the module's). Empty values are left out (a job leaves those
+        fields as they are); text is imported raw, formula-looking text included.
+
+        ``journal=`` logs every stage of every part, so a re-run with the same input after a
+        crash never creates a job twice: see :mod:`bigin_async.bulk.jobs.write`. ``via="auto"``
+        (the default) goes through 100-record calls for 5,000 records or fewer, ``"calls"``
+        always does (insert → :meth:`bulk_create`, update → :meth:`bulk_update`, upsert →
+        :meth:`bulk_upsert` on ``find_by``). Notes and other modules Bulk Write does not take
+        are refused before anything is sent, unless ``via="calls"``. ``on_progress`` gets
+        :class:`~bigin_async.bulk.BulkProgress` at each phase (writing, uploading, waiting,
+        reading) of each part.
+        """
+        if operation not in _IMPORT_MODES:
+            raise ValidationError(f"operation must be insert, update or upsert, got {operation!r}")
+        if operation == "upsert" and find_by is None:
+            unique = upsert_key_fields(self.module_api_name)
+            find_by = unique[0] if len(unique) == 1 else None
+        if operation == "update" and find_by is None:
+            find_by = "id"
+        plan = self._plan(
+            _IMPORT_MODES[operation], DEFAULT, [find_by] if operation == "upsert" and find_by else None
+        )
+        if via == "auto" and operation == "update" and find_by != "id":
+            via = "jobs"  # calls update by id only: records found by another field go through jobs
+        if via == "calls":
+            if operation == "update" and find_by != "id":
+                raise ValidationError(
+                    "an update through calls finds records by id: use find_by='id' or via='jobs'"
+                )
+            return await self._bulk(plan, records, _path_text(journal), on_result, on_progress, keep_outcomes)
+        importing = ImportPlan(
+            self.module_api_name,
+            operation,
+            find_by,
+            callback_url=callback_url,
+            poll_interval=poll_interval,
+            max_parallel_jobs=max_parallel_jobs,
+        ).checked()  # refused before anything is sent: Notes, a missing find_by...
+        return await self._bulk(
+            plan,
+            records,
+            _path_text(journal),
+            on_result,
+            on_progress,
+            keep_outcomes,
+            via,
+            importing,
+            workdir,
+        )
 
     async def bulk_delete(
         self,
@@ -765,6 +918,51 @@ class ModuleClient(APIResource, Generic[R]):
             on_result=on_result,
             on_progress=on_progress,
             keep_outcomes=keep_outcomes,
+        )
+
+    def bulk_export(
+        self,
+        *,
+        fields: Sequence[str] | None = None,
+        criteria: Criteria | Mapping[str, Any] | None = None,
+        to: str | os.PathLike[str] | None = None,
+        via: ReadVia = "jobs",
+        poll_interval: float = 5.0,
+        on_progress: ExportProgressCallback | None = None,
+        workdir: str | os.PathLike[str] | None = None,
+    ) -> BulkExport[R]:
+        """Every record (or those matching ``criteria``) through Bulk Read jobs: ``async for r in ...``.
+
+        50 credits a page of 200,000 records, read row by row from the downloaded CSV (memory
+        flat in the record count); ``fields`` None reads all the module's fields. ``to="x.csv"``
+        keeps each page's CSV (``x.csv``, ``x-2.csv``...). ``via="calls"`` reads pages of 200
+        instead, ``"auto"`` picks calls below ``AUTO_JOBS_THRESHOLD_READ`` (10,000) records.
+        See :class:`~bigin_async.bulk.jobs.read.BulkExport`.
+        """
+        module, context = self.module_api_name, self._context
+
+        def records(names: Sequence[str], where: Criteria | None) -> AsyncPaginator[R]:
+            if where is None:
+                return self.list(fields=list(names), sort_by="id", sort_order="asc")
+            return self.search(criteria=where, fields=list(names))
+
+        source = ExportSource(
+            module=module,
+            model=self.model,
+            jobs=context.bulk_jobs,
+            field_metadata=lambda: context.settings.fields(module),
+            records=records,
+            coql=lambda query: coql_paginator(self._transport, query),
+        )
+        return BulkExport(
+            source,
+            fields=fields,
+            criteria=criteria,
+            to=to,
+            via=via,
+            poll_interval=poll_interval,
+            on_progress=on_progress,
+            workdir=workdir,
         )
 
     # -- tags ---------------------------------------------------------------------------------

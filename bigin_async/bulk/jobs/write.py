@@ -572,6 +572,9 @@ async def run_import(
                 part.number, path=str(path), sha256=await anyio.to_thread.run_sync(_sha256, path)
             )
         await read_results(stretch, part, path, from_journal=False)
+        if journal is None:  # kept only for a resumed run to read again
+            with contextlib.suppress(OSError):
+                await anyio.Path(path).unlink(missing_ok=True)
 
     async def read_results(stretch: _Stretch, part: Part, path: Path, *, from_journal: bool) -> None:
         try:
