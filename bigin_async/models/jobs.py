@@ -160,6 +160,17 @@ class FieldMapping(BiginModel):
     format: str | None = None
     find_by: str | None = None
 
+    def __init__(
+        self,
+        api_name: str,
+        index: int,
+        format: str | None = None,
+        find_by: str | None = None,
+        **extra: Any,
+    ) -> None:
+        # Positional as well (``FieldMapping("Last_Name", 0)``): a mapping is a name and a column.
+        super().__init__(api_name=api_name, index=index, format=format, find_by=find_by, **extra)
+
     def to_wire(self) -> dict[str, Any]:
         """The mapping as the write job's ``field_mappings`` entry (unset keys left out)."""
         return self.model_dump(exclude_none=True)

@@ -169,6 +169,13 @@ def test_field_mappings_dump_only_what_is_set() -> None:
     assert lookup.to_wire() == {"api_name": "Account_Name", "index": 3, "find_by": "id"}
     with pytest.raises(pydantic.ValidationError):
         FieldMapping(api_name="Email", index=-1)
+    assert FieldMapping("Email", 1) == FieldMapping(api_name="Email", index=1)
+    assert FieldMapping("Birth", 2, "MM/dd/yyyy").to_wire() == {
+        "api_name": "Birth",
+        "index": 2,
+        "format": "MM/dd/yyyy",
+    }
+    assert FieldMapping.model_validate({"api_name": "Email", "index": 1, "x": 1}).get("x") == 1
 
 
 def test_a_job_event_parses_a_callback() -> None:
