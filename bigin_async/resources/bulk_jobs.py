@@ -513,6 +513,8 @@ class BulkJobsClient(APIResource):
         :class:`~bigin_async.InvalidNotificationError` (answer it with 400). Nothing in it is a
         result: read the job with :meth:`get_write` / :meth:`get_read` before acting on it.
         """
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes <= 0:
+            raise ValidationError(f"max_bytes must be a positive number of bytes, got {max_bytes!r}")
         data = _load(body, max_bytes)
         if _nested_deeper_than(data, MAX_NOTIFICATION_DEPTH):
             raise InvalidNotificationError("the job callback body is nested too deeply")

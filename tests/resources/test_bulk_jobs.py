@@ -848,3 +848,16 @@ def _deep(levels: int) -> dict[str, Any]:
 def test_a_hostile_callback_body_is_a_typed_error(body: Any, message: str) -> None:
     with pytest.raises(InvalidNotificationError, match=message):
         BulkJobsClient.job_event(body)
+
+
+@pytest.mark.parametrize("max_bytes", [0, -1, True, 1.5])
+def test_job_event_refuses_a_bad_max_bytes(max_bytes: Any) -> None:
+    with pytest.raises(ValidationError, match="max_bytes"):
+        BulkJobsClient.job_event(b"{}", max_bytes=max_bytes)
+
+
+def test_job_event_honours_a_smaller_max_bytes() -> None:
+    body = b'{"job_id": "1", "state": "COMPLETED"}'
+    assert BulkJobsClient.job_event(body, max_bytes=len(body)).job_id == "1"
+    with pytest.raises(InvalidNotificationError, match="larger than max_bytes"):
+        BulkJobsClient.job_event(body, max_bytes=len(body) - 1)
