@@ -861,3 +861,37 @@ def test_job_event_honours_a_smaller_max_bytes() -> None:
     assert BulkJobsClient.job_event(body, max_bytes=len(body)).job_id == "1"
     with pytest.raises(InvalidNotificationError, match="larger than max_bytes"):
         BulkJobsClient.job_event(body, max_bytes=len(body) - 1)
+
+
+async def test_a_cancelled_wait_stops_polling(router: respx.MockRouter) -> None:
+    route = router.get(f"{BULK}/write/5600000000001").respond(json=write_status("IN PROGRESS"))
+    async with client() as bigin:
+        with anyio.CancelScope() as scope:
+            await bigin.bulk_jobs.wait_write(
+                "5600000000001", poll_interval=1000.0, on_state=lambda _: scope.cancel()
+            )
+    assert scope.cancelled_caught and route.call_count == 1
+
+
+async def test_an_upload_cancelled_while_reading_the_org_leaves_the_org_to_the_next(tmp_path: Path) -> None:
+    reading = anyio.Event()
+    org_reads = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal org_reads
+        if request.url.path == "/bigin/v2/org":
+            org_reads += 1
+            if org_reads == 1:
+                reading.set()
+                await anyio.sleep_forever()
+            return httpx.Response(200, json=ORG)
+        return httpx.Response(200, json=UPLOADED)
+
+    path = make_zip(tmp_path / "part.zip")
+    async with client(transport=httpx.MockTransport(handler)) as bigin:
+        async with anyio.create_task_group() as group:
+            group.start_soon(bigin.bulk_jobs.upload, path)
+            await reading.wait()
+            group.cancel_scope.cancel()
+        uploaded = await bigin.bulk_jobs.upload(path)
+    assert uploaded.file_id == "111000000000123" and org_reads == 2
