@@ -239,7 +239,10 @@ class BulkExport(AsyncIterator[R], Generic[R]):
     since calls cannot reach them; JSON criteria (a ``Mapping``) always run jobs. :attr:`via`
     says what was chosen, once the first record was asked for.
 
-    Pages are chained by number, as Zoho serves them (matches sorted by id). A record created
+    Pages are chained by number, as Zoho serves them (matches sorted by id). Page n+1's job is
+    created as soon as page n's job completes with ``more_records``, so it runs while page n is
+    downloaded and read (an export left before its last page leaves that one job unread: 50
+    credits). A record created
     during the export can push the first records of a page onto the next one: those repeated
     rows (ids not above the previous page's last id) are skipped, so every record is handed out
     once. Records deleted during the export can likewise pull a record back onto a page already
@@ -286,6 +289,7 @@ class BulkExport(AsyncIterator[R], Generic[R]):
         self._page = 0
         self._next_page: int | None = 1
         self._job: BulkReadJob | None = None
+        self._ahead: BulkReadJob | None = None  # the next page's job, created before it is needed
         self._last_id = -1  # the previous page's last id, to skip rows a shifted page repeats
         self._leading = False  # still at the head of a page (where repeated rows can be)
         self._count = 0
@@ -432,9 +436,8 @@ class BulkExport(AsyncIterator[R], Generic[R]):
         self._page, self._page_count, self._job = page, 0, None
         self._progress("waiting")
         jobs = self._source.jobs
-        created = await jobs.create_read(
-            module=self._module, fields=self._fields, criteria=self._criteria, page=page
-        )
+        ahead, self._ahead = self._ahead, None
+        created = ahead if ahead is not None else await self._create(page)
         self._job = created
         self._progress("waiting")
 
@@ -446,6 +449,9 @@ class BulkExport(AsyncIterator[R], Generic[R]):
         self._job = job
         if job.result is None or not job.result.download_url:
             raise self._error("the completed job names no result to download")
+        if job.result.more_records:
+            # The next page's job runs on Zoho's side while this page downloads and is read.
+            self._ahead = await self._create(page + 1)
         self._progress("downloading")
         directory = Path(tempfile.mkdtemp(prefix="bigin-export-", dir=self._workdir))
         try:
@@ -464,6 +470,11 @@ class BulkExport(AsyncIterator[R], Generic[R]):
         except ValueError as error:
             raise self._error(str(error)) from None
         self._leading = page > 1
+
+    async def _create(self, page: int) -> BulkReadJob:
+        return await self._source.jobs.create_read(
+            module=self._module, fields=self._fields, criteria=self._criteria, page=page
+        )
 
     def _open_rows(self, zip_path: Path, page: int) -> _Rows:
         if self._to is None:

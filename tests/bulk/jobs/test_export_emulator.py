@@ -17,7 +17,6 @@ from bigin_async.client import BiginClient
 from bigin_async.errors import BulkJobFailedError, UsageError
 from bigin_async.models.records import Contact, Deal, Product
 from bigin_emulator import BiginEmulator
-from bigin_emulator.server.faults import JobFaults
 from tests.helpers.clock import FakeClock
 from tests.helpers.export_records import CutResults, as_csv_carries, downloads_on_fake_time
 
@@ -61,6 +60,11 @@ async def test_pages_are_chained_and_every_record_comes_once_in_id_order(
             fields=["Last_Name", "Email"], poll_interval=0, workdir=workdir, on_progress=seen.append
         )
         records = [record async for record in export]
+        credits = client.credits.spent_total
+    # Five jobs at 50 credits, their polls and downloads at 1, the field metadata at 1: as Zoho
+    # counts, and as the client counted too.
+    assert emulator.counters.credits == credits
+    assert 5 * 50 + 5 + 5 + 1 <= credits <= 5 * 50 + 5 * 3 + 1
     assert [r.id for r in records] == sorted(ids, key=int)
     assert all(isinstance(r, Contact) for r in records)
     assert records[7].Last_Name == "Last 7" and records[7].Email == "c7@example.com"
@@ -211,12 +215,15 @@ async def test_a_failed_job_raises_and_leaves_no_files(emulator: BiginEmulator, 
     async with client_for(emulator) as client:
         export = client.contacts.bulk_export(fields=["Email"], poll_interval=0, workdir=workdir)
         got = [await export.__anext__() for _ in range(20)]
-        emulator.jobs.faults = JobFaults(fail_jobs=1)  # page 2's job fails
+        # Page 2's job was created when page 1's completed (it runs while page 1 is read): the
+        # next job created, page 3's, fails.
+        emulator.job_faults.fail_jobs += 1
         with pytest.raises(BulkJobFailedError) as raised:
-            await export.__anext__()
+            while True:
+                got.append(await export.__anext__())
         with pytest.raises(UsageError):  # an export stopped by an error does not pretend to end
             await export.__anext__()
-    assert len(got) == 20
+    assert len(got) == 40
     assert raised.value.state == "FAILED" and raised.value.job_id
     assert list(workdir.iterdir()) == []
 

@@ -290,3 +290,20 @@ async def test_where_an_open_file_cannot_be_unlinked_it_is_removed_when_the_page
     assert [p.suffix for p in workdir.rglob("*") if p.is_file()] == [".zip"]  # still open, still there
     assert [r.id async for r in export] == ["2"]
     assert refused and list(workdir.iterdir()) == []
+
+
+async def test_the_next_page_job_is_created_before_this_page_is_downloaded(tmp_path: Path) -> None:
+    events: list[str] = []
+
+    class Logged(FakeJobs):
+        async def create_read(self, **kwargs: Any) -> BulkReadJob:
+            events.append(f"create {kwargs['page']}")
+            return await super().create_read(**kwargs)
+
+        async def download(self, url_or_job: Any, *, to: str | os.PathLike[str]) -> Path:
+            events.append(f"download {url_or_job.id}")
+            return await super().download(url_or_job, to=to)
+
+    pages = [zip_of(tmp_path / f"p{n}.zip", contact_rows(n * 10, 2)) for n in (1, 2, 3)]
+    assert len([r async for r in export_of(Logged(pages))]) == 6
+    assert events == ["create 1", "create 2", "download 1", "create 3", "download 2", "download 3"]
