@@ -872,7 +872,7 @@ async def test_a_job_failing_says_so_in_its_status_its_result_and_its_callback(
 ) -> None:
     receiver = Receiver()
     emulator.register_webhook_app("http://hooks.test/", receiver)
-    emulator.jobs.fail_next()
+    emulator.job_faults.fail_jobs = 1
     async with emulator.http_client(token=emulator.issue_token()) as http:
         job_id = await create_job(http, {"module": "Contacts"}, callback={"url": "http://hooks.test/x"})
         job = await job_status(http, job_id)
@@ -883,3 +883,34 @@ async def test_a_job_failing_says_so_in_its_status_its_result_and_its_callback(
         assert (await job_status(http, healthy))["state"] == "COMPLETED"
     await emulator.notifier.drain()
     assert [(b["job_id"], b["state"]) for b in receiver.bodies] == [(job_id, "FAILED")]
+
+
+async def test_a_read_job_costs_50_credits_and_its_polls_and_downloads_1_each(
+    emulator: BiginEmulator,
+) -> None:
+    contacts(emulator, 3)
+    async with emulator.http_client(token=emulator.issue_token()) as http:
+        job_id = await create_job(http, {"module": "Contacts"})
+        await job_status(http, job_id)
+        await download(http, job_id)
+    assert emulator.counters.credits_by_route == {
+        "POST /bigin/bulk/v2/read": 50,
+        "GET /bigin/bulk/v2/read/{id}": 1,
+        "GET /bigin/bulk/v2/read/{id}/result": 1,
+    }
+    assert emulator.counters.credits == 52
+
+
+async def test_a_lost_create_answer_leaves_a_job_that_runs_and_a_second_post_makes_another(
+    emulator: BiginEmulator,
+) -> None:
+    emulator.job_faults.drop_create_answers = 1
+    contacts(emulator, 2)
+    async with emulator.http_client(token=emulator.issue_token()) as http:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await http.post(READ, json={"query": {"module": "Contacts"}})
+        [lost] = emulator.jobs.jobs
+        again = await create_job(http, {"module": "Contacts"})
+        assert again != lost
+        for job_id in (lost, again):
+            assert (await job_status(http, job_id))["result"]["count"] == 2
