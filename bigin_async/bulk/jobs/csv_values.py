@@ -66,25 +66,23 @@ def _tags(cell: str) -> Any:
     return [{"name": name} for name in _values(cell)]
 
 
+def _json(cell: str) -> Any:
+    """The JSON value a cell holds; the text itself if it holds none."""
+    try:
+        return json.loads(cell)
+    except ValueError:
+        return cell
+
+
 def _json_array(cell: str) -> Any:
     """A list-valued field other than a multi-select (``Participants``): JSON text if it is one."""
     if not cell:
         return []
-    if cell.startswith("["):
-        try:
-            return json.loads(cell)
-        except ValueError:
-            return cell
-    return _values(cell)
+    return _json(cell) if cell.startswith("[") else _values(cell)
 
 
 def _json_object(cell: str) -> Any:
-    if cell.startswith("{"):
-        try:
-            return json.loads(cell)
-        except ValueError:
-            return cell
-    return _text(cell)
+    return _json(cell) if cell.startswith("{") else _text(cell)
 
 
 def cell_reader(field: FieldInfo | None) -> CellReader:

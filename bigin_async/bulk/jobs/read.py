@@ -36,13 +36,13 @@ import zipfile
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar, Union
 
 import anyio
 import anyio.lowlevel
 import anyio.to_thread
 
+from bigin_async._lifecycle import AsyncClosing
 from bigin_async._redact import logger
 from bigin_async.bulk.jobs.csv_values import RowReader, row_reader
 from bigin_async.criteria import Criteria
@@ -224,7 +224,7 @@ def _remove_tree(path: Path | None) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-class BulkExport(AsyncIterator[R], Generic[R]):
+class BulkExport(AsyncClosing, AsyncIterator[R], Generic[R]):
     """The records of an export: ``async for record in client.contacts.bulk_export(...)``.
 
     One pass: the export creates jobs (50 credits each) as it goes, so iterating it again does
@@ -308,14 +308,6 @@ class BulkExport(AsyncIterator[R], Generic[R]):
 
     def __aiter__(self) -> Self:
         return self
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         """Release the page being read and end the export (idempotent)."""
