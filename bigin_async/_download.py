@@ -37,6 +37,8 @@ def target_path(target: str | os.PathLike[str]) -> Path:
     path = Path(os.fspath(target))
     if not path.name:
         raise ValidationError(f"cannot download to {target!r}: it names no file; nothing was sent")
+    if path.is_dir():
+        raise ValidationError(f"cannot download to {path}: it is a directory; nothing was sent")
     if not path.parent.is_dir():
         raise ValidationError(f"cannot download to {path}: no directory {path.parent}; nothing was sent")
     return path

@@ -5,7 +5,8 @@ concurrency gate → get the token (a refresh may take a moment) → take one se
 every limiter at once (after the gate, so the reserved time is the real send time) → look at the
 cooldown again (a 429 may have opened it while this call queued) → build the URL from the token's
 ``api_domain`` → spend daily credits (refusing instead of sending when too few would remain) →
-send through the one pooled ``httpx.AsyncClient`` and read the whole body → leave the gate.
+send through the one pooled ``httpx.AsyncClient`` and read the whole body (an upload's file is
+streamed from disk, a download's body streamed to disk) → leave the gate.
 
 The decision (:meth:`Transport._decide`, rules from :mod:`bigin_async._retry`): return, raise,
 or retry after a wait that is spent *outside* the gate, so a waiting call holds no slot.
@@ -20,9 +21,13 @@ the call's, moved to the attempt's own bound while an exchange runs if that come
 ``timeout`` (30 s by default) is sized for Zoho's JSON answers: a 200-record page is well under
 a megabyte. It bounds the *whole* exchange, body included, so it is also a floor on the speed
 of a download: 25 MB in 30 s needs about 7 Mbit/s. A large download (a Bulk Read job's result
-file, an attachment) must not go through the 30 s default on a slow link: give it its own
-``timeout`` (``client.with_options(timeout=...)``), or stream it with a bound on the gaps
-between chunks rather than on the whole body; the ``deadline`` still bounds the call either way.
+file, an attachment) must not go through the 30 s default on a slow link: give the call its own
+``timeout=`` (or a view ``client.with_options(timeout=...)``); the ``deadline`` still bounds the
+call either way.
+
+The token goes to two origins only: the API's (the token's ``api_domain`` unless pinned) and the
+data centre's file host (``content_domain``, else the API domain's ``content.`` sibling), where
+Bulk Write uploads go (``service="content"``). Any other absolute URL is refused unsent.
 """
 
 from __future__ import annotations
@@ -140,6 +145,7 @@ class _Shared:
     used: bool = False
     calls: int = 0
     rng: random.Random = field(default_factory=random.Random)
+    read_downloads: RateLimiter | None = None  # Zoho's 10 Bulk Read downloads a minute, made on first use
 
 
 class Transport:
@@ -209,6 +215,20 @@ class Transport:
     @property
     def closed(self) -> bool:
         return self._shared.closed
+
+    # Zoho lets an org download at most this many Bulk Read results a minute (the next is a 429).
+    READ_DOWNLOADS_PER_MINUTE = 10
+
+    @property
+    def read_downloads(self) -> RateLimiter:
+        """The pace of Bulk Read result downloads (Zoho's 10 a minute), one for the client and all
+        of its views, so two views downloading at once still keep to the org's limit."""
+        shared = self._shared
+        if shared.read_downloads is None:
+            shared.read_downloads = RateLimiter.per_minute(
+                self.READ_DOWNLOADS_PER_MINUTE, latency_allowance=self.settings.latency_allowance
+            )
+        return shared.read_downloads
 
     @property
     def used(self) -> bool:

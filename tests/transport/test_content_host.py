@@ -242,3 +242,12 @@ def test_no_secret_shows_in_the_reprs_of_a_client_with_a_file_host() -> None:
     for text in (repr(client), repr(client.config), str(client.config)):
         for secret in SECRET_STRINGS:
             assert secret not in text
+
+
+async def test_the_pace_of_read_downloads_is_one_for_the_client_and_its_views() -> None:
+    bigin = make_client()
+    view = bigin.with_options(timeout=600.0)
+    limiter = bigin.transport.read_downloads
+    assert view.transport.read_downloads is limiter
+    first, second = limiter.reserve(), view.transport.read_downloads.reserve()
+    assert second - first == pytest.approx(62.0 / 10)  # 10 a minute (plus the latency allowance)

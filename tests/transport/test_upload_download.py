@@ -460,7 +460,7 @@ async def test_a_download_s_error_answer_is_read_and_raised_and_nothing_is_writt
 async def test_a_download_into_a_missing_directory_sends_nothing(tmp_path: Path) -> None:
     echo = Echo()
     async with client("http://127.0.0.1", transport=echo) as bigin:
-        for target in (tmp_path / "no" / "r.zip", Path("")):
+        for target in (tmp_path / "no" / "r.zip", Path(""), tmp_path):
             with pytest.raises(ValidationError, match="cannot download"):
                 await bigin.transport.send("GET", "/read/1/result", service="bulk", download_to=target)
         assert bigin.transport.calls == 0
