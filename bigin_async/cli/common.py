@@ -142,13 +142,20 @@ def client_from_args(args: argparse.Namespace, **client_options: Any) -> BiginCl
 
     Against Zoho the access token is kept in a token file between runs (see
     :func:`token_store_for`); against an emulator nothing is written unless ``--token-file`` says
-    where. ``client_options`` go to :class:`BiginClient` as they are (tests pass a transport).
+    where. ``--content-domain`` (else ``BIGIN_CONTENT_DOMAIN``) names the file host Bulk Write
+    uploads go to: Zoho's is derived from the data centre, an emulator's must be given.
+    ``client_options`` go to :class:`BiginClient` as they are (tests pass a transport).
     """
     overrides: dict[str, Any] = {}
     if getattr(args, "max_concurrency", None):
         overrides["max_concurrency"] = args.max_concurrency
     if getattr(args, "requests_per_minute", None):
         overrides["requests_per_minute"] = args.requests_per_minute
+    content_domain = getattr(args, "content_domain", None) or (
+        os.environ.get("BIGIN_CONTENT_DOMAIN") if getattr(args, "emulator", None) else None
+    )
+    if content_domain:
+        overrides["content_domain"] = content_domain
     overrides.update(client_options)
     emulator = getattr(args, "emulator", None)
     if emulator:

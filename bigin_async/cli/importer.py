@@ -10,6 +10,11 @@ was lost are reported ``unknown`` rather than risked twice).
 Before the first record is sent, the columns (a CSV header, or every key of a JSON-lines file)
 are checked against the module's fields, with one ``settings/fields`` call: Bigin drops a field
 it does not know without a word (see :mod:`bigin_async.cli.columns`).
+
+``--via jobs`` (or ``auto`` above the SDK's threshold, see :mod:`bigin_async.cli.via`) sends the
+rows through Bigin's Bulk Write jobs instead (``bulk_import``: CSV parts of up to 25,000 records,
+500 credits a job instead of 2,500 for the same records in calls); the results file is the same,
+one line per input row in input order, read back from each job's result file.
 """
 
 from __future__ import annotations
@@ -22,9 +27,10 @@ from collections import Counter
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
-from bigin_async.bulk import MANDATORY_FIELDS, BulkAbortedError, BulkResult, RecordOutcome
+from bigin_async.bulk import BATCH_LIMIT, MANDATORY_FIELDS, BulkAbortedError, BulkResult, RecordOutcome
+from bigin_async.bulk.jobs.via import journal_way
 from bigin_async.cli.columns import check_columns
 from bigin_async.cli.common import UsageError
 from bigin_async.cli.progress import ProgressView
@@ -39,10 +45,14 @@ from bigin_async.cli.sources import (
     read_csv_header,
     read_rows,
 )
+from bigin_async.cli.via import ImportRoute, Via, import_route
 from bigin_async.client import BiginClient
 from bigin_async.errors import PermissionDeniedError
 from bigin_async.models import FieldInfo
 from bigin_async.resources.base import DEFAULT
+
+if TYPE_CHECKING:
+    from bigin_async import CreditsReport
 
 __all__ = [
     "ImportMode",
@@ -81,9 +91,12 @@ class ImportOptions:
     journal: str | None = None
     results: Path | None = None
     workflows: bool = True
-    batch_size: int = 100
+    batch_size: int | None = None  # records per call (None: 100, Bigin's limit); calls only
     delimiter: str = ","
     ignore_unknown_columns: bool = False
+    via: Via = "auto"
+    poll_interval: float = 5.0  # seconds between a job's status polls (jobs only)
+    workdir: Path | None = None  # where a job's CSV parts are written (jobs only; default: temporary)
 
     @property
     def results_path(self) -> Path:
@@ -110,6 +123,10 @@ class ImportReport:
     columns_checked: bool = True
     #: Records this run inserted / updated (``insert``, ``update``); the journal's skipped rows are not in it.
     done_now: Counter[str] = field(default_factory=Counter)
+    #: Calls or jobs, and why (``--via`` and what ``auto`` saw).
+    route: ImportRoute | None = None
+    #: Credits the client spent (its own count, by Zoho's rules), set when the client closes.
+    credits: CreditsReport | None = None
 
     @property
     def ok(self) -> bool:
@@ -272,6 +289,16 @@ async def run_import(client: BiginClient, options: ImportOptions, view: Progress
         ignore_unknown=options.ignore_unknown_columns,
         jsonl=options.fmt == "jsonl",
     )
+    route = import_route(
+        options.via,
+        module=options.module,
+        mode=options.mode,
+        rows=total,
+        unique=checked.unique,
+        workflows=options.workflows,
+        batch_size=options.batch_size,
+        resumed=journal_way(options.journal),
+    )
     module = client.module(options.module)
     lines = LineNumbers()
     types = FieldTypes(fields or ()) if options.fmt == "csv" else None
@@ -288,23 +315,38 @@ async def run_import(client: BiginClient, options: ImportOptions, view: Progress
         if outcome.ok and outcome.action and not outcome.from_journal:
             done_now[outcome.action] += 1
 
-    common: dict[str, Any] = {
-        "trigger": DEFAULT if options.workflows else [],
-        "journal": options.journal,
-        "on_result": on_result,
-        "on_progress": view.bulk_task(f"{options.mode} {options.module}", total),
-        "keep_outcomes": False,
-        "batch_size": options.batch_size,
-    }
+    on_progress = view.bulk_task(f"{options.mode} {options.module} via {route.via}", total)
     started = time.perf_counter()
     aborted: BulkAbortedError | None = None
     try:
-        if options.mode == "upsert":
-            result = await module.bulk_upsert(records, checked.unique, **common)
-        elif options.mode == "update":
-            result = await module.bulk_update(records, **common)
+        if route.via == "jobs":
+            result = await module.bulk_import(
+                records,
+                operation=route.operation,
+                find_by=route.find_by,
+                journal=options.journal,
+                on_progress=on_progress,
+                on_result=on_result,
+                keep_outcomes=False,
+                via="jobs",
+                workdir=options.workdir,
+                poll_interval=options.poll_interval,
+            )
         else:
-            result = await module.bulk_create(records, **common)
+            common: dict[str, Any] = {
+                "trigger": DEFAULT if options.workflows else [],
+                "journal": options.journal,
+                "on_result": on_result,
+                "on_progress": on_progress,
+                "keep_outcomes": False,
+                "batch_size": options.batch_size or BATCH_LIMIT,
+            }
+            if options.mode == "upsert":
+                result = await module.bulk_upsert(records, checked.unique, **common)
+            elif options.mode == "update":
+                result = await module.bulk_update(records, **common)
+            else:
+                result = await module.bulk_create(records, **common)
     except BulkAbortedError as error:
         aborted, result = error, error.result
     finally:
@@ -320,4 +362,5 @@ async def run_import(client: BiginClient, options: ImportOptions, view: Progress
         ignored_columns=checked.ignored,
         columns_checked=checked.checked,
         done_now=done_now,
+        route=route,
     )

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from bigin_async.bulk.jobs import AUTO_JOBS_THRESHOLD_READ
+from bigin_async.bulk.jobs.via import AUTO_JOBS_THRESHOLD_WRITE
 from bigin_async.cli.common import EMULATOR_URL, UsageError, client_from_args, module_api_name
 from bigin_async.client import BiginClient
 from bigin_async.errors import (
@@ -29,6 +31,7 @@ from bigin_async.errors import (
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from bigin_async import CreditsReport
     from bigin_async.cli.exporter import ExportOptions, ExportReport
     from bigin_async.cli.importer import ImportOptions, ImportReport
 
@@ -66,6 +69,12 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
         "(default: BIGIN_TOKEN_FILE, else a per-user file; see below)",
     )
     group.add_argument(
+        "--content-domain",
+        metavar="URL",
+        help="the file host of Bulk Write uploads (default: BIGIN_CONTENT_DOMAIN, else the data "
+        "centre's content.zohoapis.*; an emulator's must be given)",
+    )
+    group.add_argument(
         "--max-concurrency", type=int, metavar="N", help="calls in flight at once (default 10)"
     )
     group.add_argument(
@@ -73,6 +82,19 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--no-progress", action="store_true", help="no progress bars")
     group.add_argument("-v", "--verbose", action="store_true", help="log every retry and refresh")
+
+
+def _via_options(parser: argparse.ArgumentParser, via_help: str) -> None:
+    from bigin_async.cli.via import VIA_CHOICES
+
+    parser.add_argument("--via", choices=VIA_CHOICES, default="auto", help=via_help)
+    parser.add_argument(
+        "--poll-interval",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="first wait between a job's status checks (it grows to 4x while the job stays put; default 5)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -128,7 +150,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("--no-workflows", action="store_true", help="send trigger=[] so Bigin runs no workflows")
     imp.add_argument(
-        "--batch-size", type=int, default=100, metavar="N", help="records per call (at most 100)"
+        "--batch-size", type=int, metavar="N", help="records per call (at most 100, the default; calls only)"
+    )
+    _via_options(
+        imp,
+        "calls of 100 records (1 credit per 10 records), Bigin's Bulk Write jobs (25,000 records "
+        "for 500 credits, after a wait in Bigin's queue), or auto: jobs above "
+        f"{AUTO_JOBS_THRESHOLD_WRITE:,} rows (default auto)",
+    )
+    imp.add_argument(
+        "--workdir",
+        type=Path,
+        metavar="DIR",
+        help="keep the jobs' CSV parts and result files here (default: next to --journal, else temporary)",
     )
     _connection_options(imp)
 
@@ -152,6 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--max-records", type=int, metavar="N")
     exp.add_argument("--sort-by", metavar="FIELD")
     exp.add_argument("--sort-order", choices=("asc", "desc"))
+    _via_options(
+        exp,
+        "pages of 200 records (1 credit each), Bigin's Bulk Read jobs (200,000 records for 50 credits, "
+        f"after a wait in Bigin's queue), or auto: jobs above {AUTO_JOBS_THRESHOLD_READ:,} records "
+        "(default auto)",
+    )
     _connection_options(exp)
 
     commands.add_parser(
@@ -171,8 +211,9 @@ def _import_options(args: argparse.Namespace) -> ImportOptions:
 
     unique = [name.strip() for item in args.unique or () for name in item.split(",") if name.strip()] or None
     mode: ImportMode = args.mode or ("upsert" if unique else "create")
-    if not 1 <= args.batch_size <= 100:
+    if args.batch_size is not None and not 1 <= args.batch_size <= 100:
         raise UsageError("--batch-size must be between 1 and 100 (Bigin's limit per call)")
+    _check_poll_interval(args)
     fmt = detect_format(args.file, args.format)
     if args.delimiter is not None and fmt != "csv":
         raise UsageError("--delimiter applies to CSV files")
@@ -189,7 +230,15 @@ def _import_options(args: argparse.Namespace) -> ImportOptions:
         batch_size=args.batch_size,
         delimiter=parse_delimiter(args.delimiter),
         ignore_unknown_columns=args.ignore_unknown_columns,
+        via=args.via,
+        poll_interval=args.poll_interval,
+        workdir=args.workdir,
     )
+
+
+def _check_poll_interval(args: argparse.Namespace) -> None:
+    if not (0 <= args.poll_interval <= 3600):
+        raise UsageError("--poll-interval must be between 0 and 3600 seconds")
 
 
 def _export_options(args: argparse.Namespace) -> ExportOptions:
@@ -203,6 +252,7 @@ def _export_options(args: argparse.Namespace) -> ExportOptions:
             raise UsageError("pass --format csv|jsonl (the output name does not say)")
     if args.max_records is not None and args.max_records < 1:
         raise UsageError("--max-records must be at least 1")
+    _check_poll_interval(args)
     return ExportOptions(
         module=module_api_name(args.module),
         output=args.output,
@@ -212,6 +262,8 @@ def _export_options(args: argparse.Namespace) -> ExportOptions:
         max_records=args.max_records,
         sort_by=args.sort_by,
         sort_order=args.sort_order,
+        via=args.via,
+        poll_interval=args.poll_interval,
     )
 
 
@@ -246,6 +298,10 @@ def _print_import(console: Console, report: ImportReport) -> None:
         format_rate(report.this_run, report.elapsed),
     )
     console.print(table)
+    if report.route is not None:
+        console.print(f"via {report.route.via} ({report.route.reason})", highlight=False)
+    if report.credits is not None:
+        console.print(_credits_line(report.credits), highlight=False)
     journal_line = report.journal_summary()
     if journal_line:
         console.print(journal_line, highlight=False)
@@ -276,8 +332,19 @@ def _print_export(console: Console, report: ExportReport) -> None:
     where = "standard output" if report.output == "-" else report.output
     console.print(
         f"exported {report.count:,} records to {where} in {report.elapsed:.1f} s "
-        f"({format_rate(report.count, report.elapsed)})"
+        f"({format_rate(report.count, report.elapsed)}) via {report.via}",
+        highlight=False,
     )
+    if report.credits is not None:
+        console.print(_credits_line(report.credits), highlight=False)
+
+
+def _credits_line(credits: CreditsReport) -> str:
+    """What the run cost in Zoho's API credits, as the client counted them (Zoho's own count rules)."""
+    line = f"credits: {credits.spent_total:,} spent by this run"
+    if credits.remaining is not None and credits.limit is not None:
+        line += f" ({credits.remaining:,} of the {credits.limit:,} a day left)"
+    return line
 
 
 def _configure_logging(console: Console, verbose: bool) -> None:
@@ -314,8 +381,10 @@ async def run_command(
             with ProgressView(err, enabled=not args.no_progress and err.is_terminal) as view:
                 if isinstance(options, ImportOptions):
                     report = await run_import(client, options, view)
+                    report.credits = client.credits
                 else:
                     exported = await run_export(client, options, view)
+                    exported.credits = client.credits
         if isinstance(options, ImportOptions):
             _print_import(out, report)
             if report.aborted is not None and isinstance(
