@@ -953,6 +953,7 @@ class ModuleClient(APIResource, Generic[R]):
             field_metadata=lambda: context.settings.fields(module),
             records=records,
             coql=lambda query: coql_paginator(self._transport, query),
+            calls_max_fields=MAX_FIELDS_PER_READ,
         )
         return BulkExport(
             source,

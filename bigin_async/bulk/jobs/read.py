@@ -127,7 +127,8 @@ class ExportSource(Generic[R]):
     """What an export reads from, given by the module client: its jobs, metadata and listings.
 
     ``records(fields, criteria)`` walks the records through calls (``list()`` sorted by id, or
-    ``search()``); ``coql(query)`` runs a COQL query (the record count probe of ``via="auto"``).
+    ``search()``); ``coql(query)`` runs a COQL query (the record count probe of ``via="auto"``);
+    ``calls_max_fields`` is how many fields a call reads at most.
     """
 
     module: str
@@ -136,6 +137,7 @@ class ExportSource(Generic[R]):
     field_metadata: Callable[[], Awaitable[Sequence[FieldInfo]]]
     records: Callable[[Sequence[str], Criteria | None], AsyncIterable[R]]
     coql: Callable[[str], AsyncIterable[Record]]
+    calls_max_fields: int = 50  # fields a call reads at most (Bigin's cap): more go through jobs
 
 
 def page_path(to: Path, page: int) -> Path:
@@ -236,7 +238,8 @@ class BulkExport(AsyncClosing, AsyncIterator[R], Generic[R]):
     ``via="auto"`` counts cheaply before choosing: without criteria one COQL call asks whether a
     :data:`AUTO_JOBS_THRESHOLD_READ`-th record exists (1 credit); with criteria, ids are walked
     through search up to its 2,000-record reach (at most 10 calls), and more than that runs jobs,
-    since calls cannot reach them; JSON criteria (a ``Mapping``) always run jobs. :attr:`via`
+    since calls cannot reach them; JSON criteria (a ``Mapping``), and more fields than a call
+    reads (50), always run jobs. :attr:`via`
     says what was chosen, once the first record was asked for.
 
     Pages are chained by number, as Zoho serves them (matches sorted by id). Page n+1's job is
@@ -339,8 +342,8 @@ class BulkExport(AsyncClosing, AsyncIterator[R], Generic[R]):
         via = self._requested_via
         if via != "auto":
             return via
-        if isinstance(self._criteria, Mapping):
-            return "jobs"
+        if isinstance(self._criteria, Mapping) or len(await self._names()) > self._source.calls_max_fields:
+            return "jobs"  # calls can express neither JSON criteria nor a read of that many fields
         if self._criteria is None:
             query = (
                 f"select id from {self._module} where id is not null limit {AUTO_JOBS_THRESHOLD_READ - 1}, 1"
@@ -358,13 +361,17 @@ class BulkExport(AsyncClosing, AsyncIterator[R], Generic[R]):
     # -- calls ------------------------------------------------------------------------------
     async def _next_call(self) -> R:
         if self._calls is None:
-            names = self._fields or [f.api_name for f in await self._field_metadata() if f.api_name]
+            names = await self._names()
             criteria = self._criteria if isinstance(self._criteria, Criteria) else None
             self._calls = aiter(self._source.records(names, criteria))
         record = await anext(self._calls)
         if self._count % ROWS_PER_CHECKPOINT == 0:
             self._progress("reading")
         return record
+
+    async def _names(self) -> list[str]:
+        """The fields a read through calls asks for: those given, or all of the module's."""
+        return self._fields or [f.api_name for f in await self._field_metadata() if f.api_name]
 
     # -- jobs -------------------------------------------------------------------------------
     async def _field_metadata(self) -> Sequence[FieldInfo]:

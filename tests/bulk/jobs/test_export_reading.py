@@ -98,7 +98,7 @@ class FakeJobs:
         return Path(to)
 
 
-def export_of(jobs: FakeJobs, **options: Any) -> BulkExport[Contact]:
+def export_of(jobs: FakeJobs, *, calls_max_fields: int = 50, **options: Any) -> BulkExport[Contact]:
     async def metadata() -> Sequence[FieldInfo]:
         return FIELDS
 
@@ -109,7 +109,13 @@ def export_of(jobs: FakeJobs, **options: Any) -> BulkExport[Contact]:
         raise AssertionError("no COQL expected")
 
     source = ExportSource(
-        module="Contacts", model=Contact, jobs=jobs, field_metadata=metadata, records=records, coql=coql
+        module="Contacts",
+        model=Contact,
+        jobs=jobs,
+        field_metadata=metadata,
+        records=records,
+        coql=coql,
+        calls_max_fields=calls_max_fields,
     )
     options.setdefault("poll_interval", 0)
     return BulkExport(source, **options)
@@ -307,3 +313,18 @@ async def test_the_next_page_job_is_created_before_this_page_is_downloaded(tmp_p
     pages = [zip_of(tmp_path / f"p{n}.zip", contact_rows(n * 10, 2)) for n in (1, 2, 3)]
     assert len([r async for r in export_of(Logged(pages))]) == 6
     assert events == ["create 1", "create 2", "download 1", "create 3", "download 2", "download 3"]
+
+
+@pytest.mark.parametrize("fields", [None, ["Last_Name", "Account_Name", "Email_Opt_Out"]])
+async def test_auto_runs_jobs_for_more_fields_than_a_call_reads(
+    tmp_path: Path, fields: list[str] | None
+) -> None:
+    # No count is asked (records and COQL would fail): three fields are past a cap of two.
+    export = export_of(
+        FakeJobs([zip_of(tmp_path / "p1.zip", contact_rows(1, 2))]),
+        via="auto",
+        fields=fields,
+        calls_max_fields=2,
+    )
+    assert [r.id async for r in export] == ["1", "2"]
+    assert export.via == "jobs"
