@@ -65,7 +65,6 @@ __all__ = [
     "DOWNLOAD_TIMEOUT",
     "MAX_COLUMNS",
     "MAX_POLL_GROWTH",
-    "READ_DOWNLOADS_PER_MINUTE",
     "READ_JOB_CREDITS",
     "WRITE_JOB_CREDITS",
     "BulkJobsClient",
@@ -77,8 +76,6 @@ __all__ = [
 # Zoho's credits for creating a job (polls, downloads and uploads cost 1 each, like any call).
 WRITE_JOB_CREDITS = 500
 READ_JOB_CREDITS = 50
-# Zoho lets a Bulk Read result be downloaded at most 10 times a minute (the 11th gets a 429).
-READ_DOWNLOADS_PER_MINUTE = 10
 # A result zip of 200,000 records takes far longer than a JSON page: each download attempt gets
 # at least this long (seconds), or the client's ``timeout`` when that is longer.
 DOWNLOAD_TIMEOUT = 300.0
@@ -233,8 +230,9 @@ class BulkJobsClient(APIResource):
 
     ``org_id`` is the org's ``zgid`` the file host asks for (``X-CRM-ORG``); when not given it is
     read once from ``GET /org`` at the first upload (one read even for concurrent uploads) and
-    kept. Read downloads are paced to Zoho's 10 a minute by a limiter this client owns: use one
-    ``bigin.bulk_jobs`` (a ``with_options`` view of the client has its own).
+    kept. Read downloads are paced to Zoho's 10 a minute (the 11th would get a 429) by the
+    client's one limiter (``transport.read_downloads``, shared with its ``with_options`` views),
+    or by ``download_limiter`` when given.
     """
 
     def __init__(
@@ -247,9 +245,7 @@ class BulkJobsClient(APIResource):
         super().__init__(transport)
         self._org_id = check_id(org_id, "org_id") if org_id is not None else None
         self._org_lock = anyio.Lock()
-        self._download_limiter = download_limiter or RateLimiter.per_minute(
-            READ_DOWNLOADS_PER_MINUTE, latency_allowance=transport.settings.latency_allowance
-        )
+        self._download_limiter = download_limiter
 
     async def _zgid(self) -> str:
         """The org's ``zgid``, read once (the lock makes concurrent first uploads share one read)."""
@@ -497,7 +493,7 @@ class BulkJobsClient(APIResource):
             url = url_or_job
         path, read = _download_target(url)
         if read or isinstance(url_or_job, BulkReadJob):
-            await self._download_limiter.acquire()
+            await (self._download_limiter or self._transport.read_downloads).acquire()
         timeout = max(self._transport.settings.timeout, DOWNLOAD_TIMEOUT)
         response = await self._transport.send("GET", path, service="bulk", download_to=to, timeout=timeout)
         return Path(response.extensions["bigin_download"].path)

@@ -895,3 +895,26 @@ async def test_an_upload_cancelled_while_reading_the_org_leaves_the_org_to_the_n
             group.cancel_scope.cancel()
         uploaded = await bigin.bulk_jobs.upload(path)
     assert uploaded.file_id == "111000000000123" and org_reads == 2
+
+
+async def test_the_client_and_its_views_share_one_pace_of_read_downloads(
+    router: respx.MockRouter, tmp_path: Path
+) -> None:
+    clock = FakeClock()
+    sent_at: list[float] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent_at.append(clock.now)
+        return httpx.Response(200, content=b"zip")
+
+    router.get(url__regex=rf"{BULK}/read/\d+/result").mock(side_effect=answer)
+    async with client() as bigin:
+        view = bigin.with_options(timeout=60.0)
+        assert view.bulk_jobs is not bigin.bulk_jobs
+        # The client's one limiter, on a clock the test moves (no real minute passes).
+        shared = RateLimiter.per_minute(10, latency_allowance=0.0, clock=clock, sleep_until=clock.sleep_until)
+        bigin.transport._shared.read_downloads = shared
+        for number in range(11):
+            jobs = bigin.bulk_jobs if number % 2 else view.bulk_jobs
+            await jobs.download(f"/bigin/bulk/v2/read/{number + 1}/result", to=tmp_path / f"r{number}.zip")
+    assert len(sent_at) == 11 and sent_at[10] - sent_at[0] >= 60.0
