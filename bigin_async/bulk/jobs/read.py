@@ -239,17 +239,17 @@ class BulkExport(AsyncClosing, AsyncIterator[R], Generic[R]):
     :data:`AUTO_JOBS_THRESHOLD_READ`-th record exists (1 credit); with criteria, ids are walked
     through search up to its 2,000-record reach (at most 10 calls), and more than that runs jobs,
     since calls cannot reach them; JSON criteria (a ``Mapping``), and more fields than a call
-    reads (50), always run jobs. :attr:`via`
-    says what was chosen, once the first record was asked for.
+    reads (50), always run jobs. :attr:`via` says what was chosen, once the first record was
+    asked for.
 
     Pages are chained by number, as Zoho serves them (matches sorted by id). Page n+1's job is
     created as soon as page n's job completes with ``more_records``, so it runs while page n is
-    downloaded and read (an export left before its last page leaves that one job unread: 50
-    credits). A record created
-    during the export can push the first records of a page onto the next one: those repeated
-    rows (ids not above the previous page's last id) are skipped, so every record is handed out
-    once. Records deleted during the export can likewise pull a record back onto a page already
-    read: export a quiet module, or run ``bulk_export`` again with criteria on ``Modified_Time``.
+    downloaded and read (an export left before its last page leaves that job unread: 50
+    credits). A record created during the export with an id inside a page already read pushes
+    that page's last records onto the next one: those repeated rows (ids not above the previous
+    page's last id) are skipped, so every record is handed out once. A record deleted during the
+    export pulls the next page's first record back onto a page already read, where it is not
+    seen: export a quiet module, or export again what changed (criteria on ``Modified_Time``).
     """
 
     def __init__(
