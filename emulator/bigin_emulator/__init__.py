@@ -36,9 +36,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from bigin_emulator.emulator import BiginEmulator
     from bigin_emulator.realism import Realism
-    from bigin_emulator.server.faults import FaultPlan, ServerLimits
+    from bigin_emulator.server.faults import FaultPlan, JobFaults, ServerLimits
 
-__all__ = ["BiginEmulator", "FaultPlan", "Realism", "ServerLimits"]
+__all__ = ["BiginEmulator", "FaultPlan", "JobFaults", "Realism", "ServerLimits"]
 
 
 def __getattr__(name: str) -> Any:
@@ -46,7 +46,7 @@ def __getattr__(name: str) -> Any:
         from bigin_emulator.emulator import BiginEmulator
 
         return BiginEmulator
-    if name in ("FaultPlan", "ServerLimits"):
+    if name in ("FaultPlan", "JobFaults", "ServerLimits"):
         from bigin_emulator.server import faults
 
         return getattr(faults, name)

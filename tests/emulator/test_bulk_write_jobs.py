@@ -11,8 +11,7 @@ import anyio.lowlevel
 import httpx
 import pytest
 
-from bigin_emulator import BiginEmulator
-from bigin_emulator.server.faults import JobFaults
+from bigin_emulator import BiginEmulator, JobFaults
 from bigin_emulator.state.jobs import COMPLETED, FAILED, IN_PROGRESS, JobFailed, JobRegistry
 from tests.helpers.bulk_uploads import authorised, create_write, result_rows, uploaded, write_job
 from tests.helpers.clock import FakeClock
@@ -539,6 +538,22 @@ async def test_a_dropped_create_answer_still_makes_the_job(clock: FakeClock) -> 
         refused = await create_write(http, "123")  # a refusal is answered: the fault waits for a job
         assert refused.status_code == 400 and emulator.job_faults.drop_create_answers == 0
     assert emulator.counters.faults_injected == {"drop_create_answers": 1}
+
+
+async def test_a_dropped_create_answer_of_a_read_job_still_makes_the_job(clock: FakeClock) -> None:
+    emulator = BiginEmulator(clock=clock, job_faults=JobFaults(drop_create_answers=1))
+    async with authorised(emulator) as http:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await http.post("/bigin/bulk/v2/read", json={"query": {"module": "Contacts"}})
+    (job,) = emulator.jobs.jobs.values()
+    assert job.kind == "read" and emulator.counters.credits == 50
+
+
+async def test_integer_cells_are_numbers(emulator: BiginEmulator, http: httpx.AsyncClient) -> None:
+    rows = [["Deal_Name", "Stage", "Probability"], ["Big", "Qualification", "40"]]
+    (row,) = await _results(http, await write_job(http, rows, module="Pipelines"))
+    assert row["STATUS"] == "ADDED", row
+    assert emulator.store.table("Pipelines").records[row["RECORD_ID"]]["Probability"] == 40
 
 
 async def test_failed_jobs_write_nothing_and_have_no_result(clock: FakeClock) -> None:

@@ -12,10 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from bigin_emulator import BiginEmulator
+from bigin_emulator import BiginEmulator, JobFaults
 from bigin_emulator.ops import bulk_csv
 from bigin_emulator.ops.bulk_csv import MAX_COLUMNS, MAX_CSV_BYTES, MAX_RECORDS, MAX_ZIP_BYTES
-from bigin_emulator.server.faults import JobFaults
 from bigin_emulator.server.file_host import file_part
 from tests.helpers.bulk_uploads import UPLOAD_URL, ZGID, authorised, csv_text, csv_zip, upload
 
@@ -324,3 +323,63 @@ def test_the_sdk_client_is_pointed_at_the_in_process_file_host(emulator: BiginEm
 
 def test_csv_text_round_trips() -> None:
     assert csv_text([["a", "b,c"]]) == 'a,"b,c"\n'
+
+
+async def test_a_declared_body_past_the_limit_is_refused_unread(emulator: BiginEmulator) -> None:
+    token = emulator.issue_token()
+    sent: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        raise AssertionError("the body was read")
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/bigin/v2/upload",
+        "query_string": b"",
+        "headers": [
+            (b"authorization", f"Zoho-oauthtoken {token}".encode()),
+            (b"feature", b"bulk-write"),
+            (b"x-crm-org", ZGID.encode()),
+            (b"content-length", str(MAX_ZIP_BYTES + 1024 * 1024).encode()),
+        ],
+    }
+    await emulator.content_app(scope, receive, send)
+    assert sent[0]["status"] == 400 and b"FILE_SIZE_EXCEEDED" in sent[1]["body"]
+
+
+async def test_the_file_host_answers_a_server_starting_and_stopping(emulator: BiginEmulator) -> None:
+    messages = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    sent: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    await emulator.content_app({"type": "lifespan"}, receive, send)
+    await emulator.file_host({"type": "websocket"}, receive, send)  # nothing else is served
+    assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
+def _with_flags(data: bytes, flags: int) -> bytes:
+    patched = bytearray(data)
+    struct.pack_into("<H", patched, patched.index(b"PK\x01\x02") + 8, flags)
+    return bytes(patched)
+
+
+async def test_encrypted_or_oddly_compressed_zips_are_refused(http: httpx.AsyncClient) -> None:
+    _refusal(await upload(http, _with_flags(csv_zip(ROWS), 0x1)), 400, "INVALID_FILE")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_BZIP2) as archive:
+        archive.writestr("part.csv", csv_text(ROWS))
+    _refusal(await upload(http, buffer.getvalue()), 400, "INVALID_FILE")
+
+
+def test_a_part_without_a_disposition_has_no_name() -> None:
+    body = b"--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b--\r\n"
+    assert file_part(body, "multipart/form-data; boundary=b") is None
