@@ -233,3 +233,55 @@ async def test_the_progress_display_draws_a_bar_per_phase(tmp_path: Path) -> Non
         "reading results",
     ):
         assert label in drawn, label
+
+
+async def test_an_export_stops_at_max_records_and_calls_keep_their_criteria_text(tmp_path: Path) -> None:
+    emulator = BiginEmulator(seed_records=450)
+    first = tmp_path / "first.csv"
+    run = await bigin(
+        emulator,
+        "export",
+        "Contacts",
+        "--fields",
+        "Email",
+        "-o",
+        str(first),
+        "--via",
+        "jobs",
+        "--max-records",
+        "100",
+        "--poll-interval",
+        "0",
+        daily_limit=50_000,
+    )
+    assert run.code == 0, run.err
+    assert len(read_rows(first)) == 100 and not list(tmp_path.glob("*.zip"))
+    assert "of the 50,000 a day left" in run.out
+    emulator.insert_records("Contacts", [{"Last_Name": "Needle", "Email": "needle@example.com"}])
+    found = tmp_path / "found.csv"
+    search = await bigin(
+        emulator,
+        "export",
+        "Contacts",
+        "--fields",
+        "Email",
+        "-o",
+        str(found),
+        "--via",
+        "calls",
+        "--criteria",
+        "(Email:equals:needle@example.com)",
+    )
+    assert search.code == 0, search.err
+    assert [row["Email"] for row in read_rows(found)] == ["needle@example.com"]
+    assert emulator.counters.requests_by_route["GET /bigin/v2/Contacts/search"] == 1
+
+
+async def test_more_fields_than_a_call_reads_need_a_job(tmp_path: Path) -> None:
+    emulator = BiginEmulator(seed_records=3)
+    many = ",".join(f"Field_{i}" for i in range(51))
+    run = await bigin(
+        emulator, "export", "Contacts", "--fields", many, "-o", str(tmp_path / "x.csv"), "--via", "calls"
+    )
+    assert run.code == 2 and "use --via jobs" in run.err
+    assert emulator.counters.requests_total == 0
