@@ -15,7 +15,8 @@ as soon as it is opened, so nothing stays on disk whatever happens to the export
 with ``break``, cancelled, failed). With ``to="contacts.csv"`` the CSVs are kept, exactly as Zoho
 wrote them: page 1 as ``contacts.csv``, page 2 as ``contacts-2.csv``, page 3 as ``contacts-3.csv``
 (the page number before the extension), each written as ``<name>.part`` and renamed when whole;
-:attr:`BulkExport.paths` lists them.
+:attr:`BulkExport.paths` lists them (a file of an earlier, longer export beside them is left
+as it is).
 
 ``via``: ``"jobs"`` (the default) always runs jobs; ``"calls"`` reads pages of 200 through
 ``list()`` (sorted by id, as jobs are) or ``search()`` (with criteria, which reaches 2,000
@@ -33,6 +34,7 @@ import shutil
 import tempfile
 import weakref
 import zipfile
+import zlib
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +78,8 @@ AUTO_JOBS_THRESHOLD_READ = 10_000
 # Rows read between two yields to the event loop (and progress reports while reading a page).
 ROWS_PER_CHECKPOINT = 1_000
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+# What reading a damaged result raises: not a zip, a bad CRC, cut deflate data, not UTF-8, bad CSV.
+_TORN = (ValueError, zipfile.BadZipFile, zlib.error, EOFError, csv.Error)
 
 
 @dataclass(frozen=True)
@@ -158,6 +162,8 @@ def _check_options(via: object, poll_interval: object, to: Path | None, workdir:
         raise ValidationError(f"poll_interval must be a number of seconds >= 0, got {poll_interval!r}")
     if to is not None and to.is_dir():
         raise ValidationError(f"to={str(to)!r} is a directory; name the CSV file to write (page 1's)")
+    if to is not None and not to.parent.is_dir():
+        raise ValidationError(f"to={str(to)!r}: its directory does not exist")
     if workdir is not None and not workdir.is_dir():
         raise ValidationError(f"workdir={str(workdir)!r} is not a directory")
 
@@ -386,7 +392,10 @@ class BulkExport(AsyncClosing, AsyncIterator[R], Generic[R]):
                     raise StopAsyncIteration
                 await self._open_page(self._next_page)
             assert self._rows is not None and self._read is not None
-            row = self._rows.next_row()
+            try:
+                row = self._rows.next_row()
+            except _TORN as error:  # cut or corrupt deflate data, bytes that are not UTF-8
+                raise self._error(f"after row {self._page_count} of page {self._page}: {error}") from None
             if row is None:
                 self._end_page()
                 continue
@@ -459,7 +468,7 @@ class BulkExport(AsyncClosing, AsyncIterator[R], Generic[R]):
             self._progress("reading")
             try:
                 self._rows = await anyio.to_thread.run_sync(self._open_rows, zip_path, page)
-            except (ValueError, zipfile.BadZipFile, UnicodeDecodeError, csv.Error) as error:
+            except _TORN as error:
                 raise self._error(str(error)) from None
         finally:
             if self._rows is None or self._rows.leftover is None:

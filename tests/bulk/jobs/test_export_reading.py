@@ -328,3 +328,51 @@ async def test_auto_runs_jobs_for_more_fields_than_a_call_reads(
     )
     assert [r.id async for r in export] == ["1", "2"]
     assert export.via == "jobs"
+
+
+def corrupt(path: Path) -> Path:
+    """Flip bytes in the middle of the zip's compressed data (its directory stays readable)."""
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 3
+    data[middle : middle + 8] = bytes(b ^ 0xFF for b in data[middle : middle + 8])
+    path.write_bytes(bytes(data))
+    return path
+
+
+async def test_a_result_torn_inside_its_rows_raises_after_the_rows_before_it(
+    tmp_path: Path, workdir: Path
+) -> None:
+    jobs = FakeJobs([corrupt(zip_of(tmp_path / "p1.zip", contact_rows(1, 3_000)))])
+    export = export_of(jobs, workdir=workdir)
+    got = 0
+    with pytest.raises(BulkJobError, match="page 1"):
+        async for _ in export:
+            got += 1
+    assert got < 3_000
+    assert list(workdir.iterdir()) == []
+
+
+async def test_bytes_that_are_not_utf8_are_an_error_not_a_guess(tmp_path: Path) -> None:
+    path = tmp_path / "p1.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        good = b"".join(b"%d,ok\r\n" % n for n in range(1, 5_001))  # past the reader's first chunk
+        archive.writestr("1.csv", b"id,Last_Name\r\n" + good + b"5001,caf\xe9\r\n")
+    export = export_of(FakeJobs([path]))
+    assert (await anext(export)).Last_Name == "ok"
+    with pytest.raises(BulkJobError, match=r"after row \d+ of page 1: 'utf-8' codec"):
+        async for _ in export:
+            pass
+
+
+async def test_a_byte_order_mark_before_the_header_is_not_part_of_the_id_column(tmp_path: Path) -> None:
+    path = tmp_path / "p1.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("1.csv", "\ufeffid,Last_Name\r\n7,Ng\r\n".encode())
+    assert [(r.id, r.Last_Name) async for r in export_of(FakeJobs([path]))] == [("7", "Ng")]
+
+
+def test_to_in_a_directory_that_does_not_exist_is_refused_before_any_job(tmp_path: Path) -> None:
+    jobs = FakeJobs([])
+    with pytest.raises(ValidationError, match="directory does not exist"):
+        export_of(jobs, to=tmp_path / "missing" / "c.csv")
+    assert jobs.created == []
