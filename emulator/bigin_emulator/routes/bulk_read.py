@@ -22,7 +22,6 @@ import math
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import anyio
 import anyio.lowlevel
@@ -41,7 +40,7 @@ from bigin_emulator.ops.bulk_export import (
 )
 from bigin_emulator.ops.wire import ApiError
 from bigin_emulator.routes import convertors  # noqa: F401  (registers the path convertors used below)
-from bigin_emulator.routes.http_input import read_json
+from bigin_emulator.routes.bulk_jobs import added_answer, completed_job, found_job, job_callback, job_request
 from bigin_emulator.routes.responses import error_response, json_response
 from bigin_emulator.state.context import EmulatorContext
 from bigin_emulator.state.jobs import COMPLETED, Job, JobRegistry
@@ -69,20 +68,8 @@ def _echo(raw: Mapping[str, Any], query: ReadQuery) -> dict[str, Any]:
     return echo
 
 
-def _callback(raw: Any) -> dict[str, str] | None:
-    """A create body's ``callback``: an http(s) ``url`` and the method ``post``, or none."""
-    if raw is None:
-        return None
-    url = raw.get("url") if isinstance(raw, Mapping) else None
-    parts = urlsplit(url) if isinstance(url, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ApiError(
-            400, "INVALID_DATA", "callback.url must be an http or https URL", {"param": "callback.url"}
-        )
-    method = raw.get("method", "post")
-    if not isinstance(method, str) or method.lower() != "post":
-        raise ApiError(400, "INVALID_DATA", "callback.method must be post", {"param": "callback.method"})
-    return {"url": str(url), "method": "post"}
+# routes/bulk_write.py imports the callback check by this name; ``bulk_jobs.job_callback`` is the one.
+_callback = job_callback
 
 
 def _result(job: Job) -> dict[str, Any]:
@@ -172,21 +159,11 @@ def bulk_read_routes(
     zips = _ZipCache(_CACHED_ZIPS)
     bare_429s = ctx.config.realism.bare_429s
 
-    def found(request: Request) -> Job:
-        job = jobs.get(str(request.path_params["job_id"]), kind="read")
-        if job is None:
-            raise ApiError(
-                404, "RECORD_NOT_FOUND", "no Bulk Read job has that id", {"id": request.path_params["job_id"]}
-            )
-        return job
-
     async def create(request: Request) -> Response:
-        body = await read_json(request)
-        if not isinstance(body, Mapping):
-            raise ApiError(400, "INVALID_DATA", "the body must be a JSON object", {"param": "body"})
+        body = await job_request(request)
         raw = body.get("query")
         query = parse_read_query(raw, store)
-        callback = _callback(body.get("callback"))
+        callback = job_callback(body.get("callback"))
         assert isinstance(raw, Mapping)  # parse_read_query refuses anything else
         echo = _echo(raw, query)
         waiting = len(store.table(query.spec.api_name)) - (query.page - 1) * page_size
@@ -206,26 +183,13 @@ def bulk_read_routes(
             "created_by": current_user().short_lookup(),
             "created_time": job.created_time,
         }
-        entry = {
-            "status": "success",
-            "code": "ADDED_SUCCESSFULLY",
-            "message": "Added successfully.",
-            "details": details,
-        }
-        return json_response({"data": [entry], "info": {}}, 201)
+        return json_response({"data": [added_answer(details)], "info": {}}, 201)
 
     async def status(request: Request) -> Response:
-        return json_response({"data": [_status_body(found(request))]})
+        return json_response({"data": [_status_body(found_job(jobs, request, "read"))]})
 
     async def result(request: Request) -> Response:
-        job = found(request)
-        if job.state != COMPLETED:
-            raise ApiError(
-                400,
-                "INVALID_REQUEST",
-                f"the job is {job.state}: only a COMPLETED job has a result to download",
-                {"id": job.id, "state": job.state},
-            )
+        job = completed_job(jobs, request, "read")
         now = ctx.now()
         wait = downloads.wait(now)
         if wait > 0:
