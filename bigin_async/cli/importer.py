@@ -45,7 +45,7 @@ from bigin_async.cli.sources import (
     read_csv_header,
     read_rows,
 )
-from bigin_async.cli.via import ImportRoute, Via, import_route
+from bigin_async.cli.via import ImportRoute, Via, file_host_known, import_route
 from bigin_async.client import BiginClient
 from bigin_async.errors import PermissionDeniedError
 from bigin_async.models import FieldInfo
@@ -298,6 +298,7 @@ async def run_import(client: BiginClient, options: ImportOptions, view: Progress
         workflows=options.workflows,
         batch_size=options.batch_size,
         resumed=journal_way(options.journal),
+        uploads=file_host_known(client.config),
     )
     module = client.module(options.module)
     lines = LineNumbers()

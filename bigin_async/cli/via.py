@@ -12,6 +12,8 @@ something only calls can do:
   run the org's workflows;
 - ``--batch-size``: a job's parts are 25,000 records, not calls;
 - an upsert on more than one ``--unique`` field: a job finds records by one field (``find_by``);
+- an import with no known file host for the uploads: a loopback or custom API domain (a
+  ``bigin emulator``, a proxy) without ``--content-domain``;
 - an export with ``--sort-by``/``--sort-order`` (a Bulk Read job returns records by id), or
   ``--max-records`` at or under the read threshold.
 
@@ -28,12 +30,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from bigin_async._config import Settings, content_domain_for
 from bigin_async.bulk.jobs import AUTO_JOBS_THRESHOLD_READ
 from bigin_async.bulk.jobs.via import AUTO_JOBS_THRESHOLD_WRITE
 from bigin_async.bulk.keys import upsert_key_fields
 from bigin_async.cli.common import UsageError
 
-__all__ = ["VIA_CHOICES", "ImportRoute", "Via", "export_via", "import_route"]
+__all__ = ["VIA_CHOICES", "ImportRoute", "Via", "export_via", "file_host_known", "import_route"]
 
 Via = Literal["auto", "calls", "jobs"]
 VIA_CHOICES: tuple[Via, ...] = ("auto", "calls", "jobs")
@@ -51,8 +54,22 @@ class ImportRoute:
     find_by: str | None = None
 
 
-def _calls_only(*, workflows: bool, batch_size: int | None, unique: Sequence[str]) -> str | None:
+def file_host_known(settings: Settings) -> bool:
+    """Whether Bulk Write uploads have somewhere to go: ``content_domain`` set, or derivable from
+    the API domain (Zoho's ``www.zohoapis.X``, also when the token's answer will name it)."""
+    return (
+        settings.content_domain is not None
+        or not settings.api_domain_overridden
+        or content_domain_for(settings.api_domain) is not None
+    )
+
+
+def _calls_only(
+    *, workflows: bool, batch_size: int | None, unique: Sequence[str], uploads: bool
+) -> str | None:
     """What in the options only calls can do (None: a job can run it)."""
+    if not uploads:
+        return "an import with no file host for the uploads (pass --content-domain URL)"
     if not workflows:
         return "--no-workflows (a Bulk Write job takes no trigger option)"
     if batch_size is not None:
@@ -72,15 +89,17 @@ def import_route(
     workflows: bool = True,
     batch_size: int | None = None,
     resumed: Literal["calls", "jobs"] | None = None,
+    uploads: bool = True,
 ) -> ImportRoute:
     """Decide calls or jobs for importing ``rows`` rows of ``module`` in ``mode`` (create, update, upsert).
 
     ``unique`` is the upsert's fields as Bigin names them (None: the module's own unique field);
-    ``resumed`` the way the run that wrote the journal went (``journal_way``), if any.
+    ``resumed`` the way the run that wrote the journal went (``journal_way``), if any;
+    ``uploads`` whether a file host is known (:func:`file_host_known`).
     """
     operation = _OPERATIONS[mode]
     keys = upsert_key_fields(module, unique) if mode == "upsert" else ()
-    blocker = _calls_only(workflows=workflows, batch_size=batch_size, unique=keys)
+    blocker = _calls_only(workflows=workflows, batch_size=batch_size, unique=keys, uploads=uploads)
     if mode == "upsert" and not keys and blocker is None:
         blocker = f"an upsert with no --unique field ({module} has no unique field the SDK knows)"
     if via == "calls":

@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 
+from bigin_async._config import build_settings
 from bigin_async.bulk.jobs import AUTO_JOBS_THRESHOLD_READ
 from bigin_async.bulk.jobs.via import AUTO_JOBS_THRESHOLD_WRITE
 from bigin_async.cli.common import UsageError
-from bigin_async.cli.via import ImportRoute, export_via, import_route
+from bigin_async.cli.via import ImportRoute, export_via, file_host_known, import_route
 
 
 def route(via: str = "auto", **options: object) -> ImportRoute:
@@ -43,6 +44,7 @@ def test_each_mode_maps_to_its_job_operation_and_find_by() -> None:
         ({"batch_size": 50}, "--batch-size"),
         ({"mode": "upsert", "unique": ["Email", "Last_Name"]}, "2 --unique fields"),
         ({"mode": "upsert", "module": "Tasks", "unique": None}, "no --unique field"),
+        ({"uploads": False}, "--content-domain"),
     ],
 )
 def test_what_only_calls_can_do_keeps_auto_on_calls_and_refuses_jobs(
@@ -86,3 +88,13 @@ def test_a_resumed_import_keeps_the_way_of_its_journal() -> None:
     assert route("jobs", rows=10, resumed="calls").via == "jobs"  # asked for: the SDK refuses the journal
     with pytest.raises(UsageError, match="journal is of an import through jobs"):
         route(rows=10, resumed="jobs", workflows=False)
+
+
+def test_a_file_host_is_known_when_set_or_derivable_from_the_api_domain() -> None:
+    zoho = build_settings(region="eu")
+    assert zoho.api_domain_overridden is False and file_host_known(zoho)  # the token names a zohoapis host
+    assert file_host_known(build_settings(api_domain="https://www.zohoapis.com"))
+    assert not file_host_known(build_settings(api_domain="http://127.0.0.1:8787"))
+    assert file_host_known(
+        build_settings(api_domain="http://127.0.0.1:8787", content_domain="http://127.0.0.1:8788")
+    )

@@ -119,7 +119,19 @@ async def test_what_a_job_cannot_do_is_a_usage_error_before_anything_is_sent(tmp
     sorted_export = await bigin(
         emulator, "export", "Contacts", "-o", str(tmp_path / "o.csv"), "--via", "jobs", "--sort-by", "Email"
     )
-    assert (run.code, bad_poll.code, sorted_export.code) == (2, 2, 2)
+    no_file_host = await bigin(
+        emulator,
+        "import",
+        "Contacts",
+        str(source),
+        "--map",
+        "First Name=First_Name",
+        "--via",
+        "jobs",
+        content_domain=None,
+    )
+    assert (run.code, bad_poll.code, sorted_export.code, no_file_host.code) == (2, 2, 2, 2)
+    assert "--content-domain" in no_file_host.err
     assert "--no-workflows" in run.err and "--poll-interval" in bad_poll.err and "by id" in sorted_export.err
     assert (
         JOB_WRITE not in emulator.counters.requests_by_route
