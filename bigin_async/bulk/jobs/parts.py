@@ -57,10 +57,11 @@ LOOKUP_SUFFIX = ".id"
 # Room kept below the zip limit for what the estimate does not see: the zip's own headers, the
 # header row, and rows padded with empty cells after a later record added a column.
 _ZIP_MARGIN = 512 * 1024
-# The deflate stream is flushed (its output size exact) every this many bytes of rows; between
-# two flushes its output is bounded by the bytes fed since (deflate expands nothing by more
+# Rows are fed to the deflate stream, and it is flushed (its output size exact), every this many
+# bytes; the rows not fed yet are counted at their full size (deflate expands nothing by more
 # than a few bytes a block).
 _FLUSH_EVERY = 256 * 1024
+_WRITE_CHUNK = 1024 * 1024  # bytes handed to the zip at a time
 _COMPRESSION_LEVEL = 6  # zipfile's default level for ZIP_DEFLATED
 # A fixed timestamp inside the zip: the same part gives the same zip in every run.
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -96,9 +97,12 @@ def record_cells(wire: Mapping[str, Any]) -> dict[str, str]:
     """
     cells: dict[str, str] = {}
     for name, value in wire.items():
-        if value is None:
+        kind = type(value)
+        if kind is str:
+            cells[name] = value
+        elif value is None:
             continue
-        if isinstance(value, Mapping):
+        elif isinstance(value, Mapping):
             linked = value.get("id")
             if linked is None or linked == "":
                 raise ValueError(
@@ -188,8 +192,8 @@ class PartWriter:
         self._widths = array("h")  # columns each spooled row was written with
         self._encoder = _RowEncoder()
         self._deflate = zlib.compressobj(_COMPRESSION_LEVEL, zlib.DEFLATED, -15)
-        self._compressed = 0  # deflate output so far (exact at the last flush)
-        self._unflushed = 0  # row bytes fed since the last flush
+        self._compressed = 0  # deflate output of the rows fed so far
+        self._unfed = bytearray()  # rows not fed to the deflate stream yet
         self._spool_path = self.directory / f"part-{number:05d}.spool"
         self._spool: io.BufferedWriter | None = None
 
@@ -209,8 +213,9 @@ class PartWriter:
             raise ValidationError("a record with no value in any field: nothing to import")
         if len(self.indexes) >= self.max_records:
             return False
-        new = [name for name in cells if name not in self.columns]
-        if len(new) + len(self.columns) > self.max_columns:
+        columns = self.columns
+        new = [] if cells.keys() <= columns.keys() else [name for name in cells if name not in columns]
+        if new and len(new) + len(columns) > self.max_columns:
             if len(cells) > self.max_columns:
                 raise ValidationError(
                     f"a record with {len(cells)} columns: a Bulk Write CSV takes at most {self.max_columns}"
@@ -218,28 +223,27 @@ class PartWriter:
             if self.indexes:
                 return False
         for name in new:
-            self.columns[name] = len(self.columns)
-        row = [""] * len(self.columns)
+            columns[name] = len(columns)
+        row = [""] * len(columns)
         for name, cell in cells.items():
-            row[self.columns[name]] = cell
-        while row and not row[-1]:  # trailing empty cells are padded when the zip is written
+            row[columns[name]] = cell
+        while not row[-1]:  # trailing empty cells are padded when the zip is written (one cell has a value)
             row.pop()
         try:
             data = self._encoder.encode(row)
         except ValueError:
             self._forget(new)
             raise
-        # An upper bound of the zip if this row joins: flushed output, plus what is fed but not
-        # flushed yet and this row, as if they did not compress at all.
-        bound = self._compressed + self._unflushed + len(data) + 64
+        # An upper bound of the zip if this row joins: the deflate output of the rows fed so far,
+        # plus the rows not fed yet and this one, as if they did not compress at all.
+        bound = self._compressed + len(self._unfed) + len(data) + 64
         if bound > self._budget():
+            self._forget(new)
             if not self.indexes:
-                self._forget(new)
                 raise ValidationError(
                     f"a record whose cells take {len(data):,} bytes: a Bulk Write zip takes at most "
                     f"{self.max_zip_bytes:,}"
                 )
-            self._forget(new)
             return False
         if self._spool is None:
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -248,12 +252,16 @@ class PartWriter:
         self._lengths.append(len(data))
         self._widths.append(len(row))
         self.indexes.append(index)
-        self._compressed += len(self._deflate.compress(data))
-        self._unflushed += len(data)
-        if self._unflushed >= _FLUSH_EVERY:
-            self._compressed += len(self._deflate.flush(zlib.Z_SYNC_FLUSH))
-            self._unflushed = 0
+        self._unfed += data
+        if len(self._unfed) >= _FLUSH_EVERY:
+            self._feed()
         return True
+
+    def _feed(self) -> None:
+        """Deflate the rows not fed yet; the output size so far is then exact."""
+        self._compressed += len(self._deflate.compress(self._unfed))
+        self._compressed += len(self._deflate.flush(zlib.Z_SYNC_FLUSH))
+        self._unfed.clear()
 
     def _forget(self, new: list[str]) -> None:
         for name in new:
@@ -287,17 +295,23 @@ class PartWriter:
             archive.open(info, "w", force_zip64=False) as member,
             self._spool_path.open("rb") as spool,
         ):
-            header = self._encoder.encode(columns)
-            digest.update(header)
-            member.write(header)
+            chunk = bytearray(self._encoder.encode(columns))
+            position = -1
             for row in rows:
-                spool.seek(offsets[row])
+                if offsets[row] != position:  # rows of a split part are not all consecutive
+                    spool.seek(offsets[row])
                 data = spool.read(self._lengths[row])
+                position = offsets[row] + self._lengths[row]
                 missing = width - self._widths[row]
                 if missing:
                     data = data[:-2] + b"," * missing + b"\r\n"
-                digest.update(data)
-                member.write(data)
+                chunk += data
+                if len(chunk) >= _WRITE_CHUNK:
+                    digest.update(chunk)
+                    member.write(chunk)
+                    chunk.clear()
+            digest.update(chunk)
+            member.write(chunk)
         size = path.stat().st_size
         if size > self.max_zip_bytes:
             if len(rows) == 1:  # pragma: no cover - add() refuses a row that alone passes the budget
