@@ -43,13 +43,11 @@ def csv_row(record: Mapping[str, Any], header: Iterable[str]) -> list[str]:
     return [csv_cell(record.get(name)) for name in header]
 
 
-def _carried(value: Any) -> Any:
+def _carried(name: str, value: Any) -> Any:
     if isinstance(value, dict) and "id" in value:
         return {"id": value["id"]}
-    if isinstance(value, list):
-        return [
-            {"name": item["name"]} if isinstance(item, dict) and "name" in item else item for item in value
-        ]
+    if name == "Tag" and isinstance(value, list):
+        return [{"name": item["name"]} for item in value]
     return value
 
 
@@ -57,7 +55,9 @@ def as_csv_carries(record: Record | Mapping[str, Any], fields: Iterable[str], mo
     """``record`` with only ``fields`` (and its id), lookups cut to their id and tags to their name."""
     wire = record.model_dump(by_alias=True) if isinstance(record, Record) else dict(record)
     names = {"id", *fields}
-    return model.model_validate({name: _carried(value) for name, value in wire.items() if name in names})
+    return model.model_validate(
+        {name: _carried(name, value) for name, value in wire.items() if name in names}
+    )
 
 
 def downloads_on_fake_time(client: BiginClient) -> FakeClock:

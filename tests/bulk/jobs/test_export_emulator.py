@@ -15,7 +15,7 @@ from bigin_async.bulk.jobs import read
 from bigin_async.bulk.jobs.read import ExportProgress
 from bigin_async.client import BiginClient
 from bigin_async.errors import BulkJobFailedError, UsageError
-from bigin_async.models.records import Contact, Deal, Product
+from bigin_async.models.records import Contact
 from bigin_emulator import BiginEmulator
 from tests.helpers.clock import FakeClock
 from tests.helpers.export_records import CutResults, as_csv_carries, downloads_on_fake_time
@@ -99,13 +99,33 @@ async def test_a_record_exported_equals_it_read_through_rest(emulator: BiginEmul
         ],
     )
     made["Products"] = [entry["details"]["id"] for entry in products]
+    contact = made["Contacts"][0]
+    activities = {
+        "Tasks": {
+            "Subject": "Call back",
+            "Due_Date": "2026-12-20",
+            "What_Id": {"id": contact},
+            "$se_module": "Contacts",
+            "Remind_At": {"ALARM": "FREQ=NONE;ACTION=POPUP;TRIGGER=DATE-TIME:2026-12-19T09:00:00+00:00"},
+        },
+        "Events": {
+            "Event_Title": "Demo",
+            "Start_DateTime": "2026-12-20T10:00:00+01:00",
+            "End_DateTime": "2026-12-20T11:00:00+01:00",
+            "Participants": [{"participant": contact, "type": "contact"}],
+            "All_day": False,
+        },
+        "Calls": {
+            "Subject": "Intro",
+            "Call_Type": "Outbound",
+            "Call_Duration": "05:00",
+            "What_Id": {"id": contact},
+        },
+    }
+    for module, record in activities.items():
+        made[module] = [entry["details"]["id"] for entry in emulator.insert_records(module, [record])]
     async with client_for(emulator) as client:
-        for module, model in (
-            ("Contacts", Contact),
-            ("Pipelines", Deal),
-            ("Accounts", None),
-            ("Products", Product),
-        ):
+        for module in ("Contacts", "Pipelines", "Accounts", "Products", "Tasks", "Events", "Calls"):
             module_client = client.module(module)
             exported = {str(r.id): r async for r in module_client.bulk_export(poll_interval=0)}
             assert sorted(exported) == sorted(made[module])
@@ -113,7 +133,7 @@ async def test_a_record_exported_equals_it_read_through_rest(emulator: BiginEmul
                 names = list(record.model_dump(by_alias=True, exclude_unset=True))  # the CSV's columns
                 assert len(names) > 15
                 rest = await module_client.get(record_id, fields=names)
-                assert record == as_csv_carries(rest, names, model or module_client.model), (
+                assert record == as_csv_carries(rest, names, module_client.model), (
                     module,
                     record_id,
                 )
