@@ -316,6 +316,15 @@ async def run_import(
             if stretch.size and not failed:
                 number = await close(stretch, writer)
             progress.parts = number - 1
+            beyond = [n for n in journal.parts if n >= number] if journal is not None and not failed else []
+            if beyond:  # the resumed run's input ends sooner: those records are not reported again
+                logger.warning(
+                    "journal %s holds %d parts past the end of this input (from part %d): this input is "
+                    "shorter than the one of the run resumed",
+                    journal.path if journal is not None else "",
+                    len(beyond),
+                    number,
+                )
         finally:
             writer.discard()
 

@@ -172,3 +172,17 @@ async def test_parallel_jobs_keep_input_order(tmp_path: Path) -> None:
         result = await run_import(bigin.bulk_jobs, plan, contacts(50))
     assert [o.index for o in result.outcomes] == list(range(50)) and result.counts["insert"] == 50
     assert write_jobs(emulator) == 8
+
+
+async def test_a_resume_with_a_shorter_input_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    emulator = BiginEmulator()
+    journal = tmp_path / "import.journal"
+    async with emulator.client() as bigin:
+        await run(bigin, contacts(30), journal)
+        with caplog.at_level("WARNING"):
+            shorter = await run(bigin, contacts(20), journal)
+    assert shorter.total == 20 and all(o.from_journal for o in shorter.outcomes)
+    assert "holds 1 parts past the end of this input (from part 3)" in caplog.text
+    assert write_jobs(emulator) == 3
