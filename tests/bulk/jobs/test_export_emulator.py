@@ -100,7 +100,7 @@ async def test_a_record_exported_equals_it_read_through_rest(emulator: BiginEmul
     )
     made["Products"] = [entry["details"]["id"] for entry in products]
     contact = made["Contacts"][0]
-    activities = {
+    activities: dict[str, dict[str, Any]] = {
         "Tasks": {
             "Subject": "Call back",
             "Due_Date": "2026-12-20",
