@@ -122,8 +122,8 @@ async def test_a_record_exported_equals_it_read_through_rest(emulator: BiginEmul
             "What_Id": {"id": contact},
         },
     }
-    for module, record in activities.items():
-        made[module] = [entry["details"]["id"] for entry in emulator.insert_records(module, [record])]
+    for module, fields in activities.items():
+        made[module] = [entry["details"]["id"] for entry in emulator.insert_records(module, [fields])]
     async with client_for(emulator) as client:
         for module in ("Contacts", "Pipelines", "Accounts", "Products", "Tasks", "Events", "Calls"):
             module_client = client.module(module)
