@@ -8,6 +8,7 @@ Error answers are small JSON bodies; they are read into memory, capped at 1 MiB,
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,10 +51,7 @@ def _part_of(path: Path) -> Path:
 
 def _discard(file: BinaryIO, part: Path) -> None:
     file.close()
-    try:
-        part.unlink()
-    except FileNotFoundError:
-        pass
+    part.unlink(missing_ok=True)
 
 
 def _write(file: BinaryIO, chunk: bytes) -> None:
@@ -68,17 +66,14 @@ def _sync_and_close(file: BinaryIO) -> None:
 
 
 def _sync_directory(directory: Path) -> None:
-    """Make a rename in ``directory`` durable (where the platform can open a directory)."""
-    try:
+    """Make a rename in ``directory`` durable (where the platform can open and sync a directory:
+    elsewhere the rename stands as the file system keeps it)."""
+    with contextlib.suppress(OSError):
         handle = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(handle)
-    except OSError:
-        pass
-    finally:
-        os.close(handle)
+        try:
+            os.fsync(handle)
+        finally:
+            os.close(handle)
 
 
 def _cut_short(response: httpx.Response) -> httpx.RemoteProtocolError | None:

@@ -150,6 +150,11 @@ def test_a_content_domain_that_would_leak_the_token_is_refused_at_construction(
         make_client().with_options(content_domain=value)
 
 
+def test_a_content_domain_that_is_not_a_string_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="content_domain must be a string"):
+        make_client(content_domain=b"https://content.zohoapis.com")
+
+
 def test_content_domain_is_read_from_the_environment_and_kept_in_the_settings() -> None:
     client = BiginClient.from_env(
         {"BIGIN_ACCESS_TOKEN": "t", "BIGIN_CONTENT_DOMAIN": "https://content.zohoapis.jp/"}
