@@ -12,6 +12,8 @@ call-based journal):
   job may exist or not; a resumed run never guesses: an insert's records are reported
   ``unknown`` (a second job could duplicate them), an update's or a keyed upsert's job is asked
   for again (applying them twice changes nothing);
+- ``unsent``: the job announced by the last ``creating`` was refused before it went out (no
+  token, no scope, the day's credits spent): no job, nothing ambiguous;
 - ``created``: the job id: from here on the job is only polled, never created again;
 - ``completed`` (its result's ``download_url``) or ``failed`` (the job ended FAILED, or was
   refused: the code and message, which a resumed run reports again);
@@ -33,7 +35,9 @@ __all__ = ["JOBS_JOURNAL_KIND", "JOBS_JOURNAL_VERSION", "JobJournal", "PartState
 
 JOBS_JOURNAL_VERSION = 1
 JOBS_JOURNAL_KIND = "bulk-write-jobs"
-_STAGES = frozenset({"written", "uploaded", "creating", "created", "completed", "failed", "results"})
+_STAGES = frozenset(
+    {"written", "uploaded", "creating", "unsent", "created", "completed", "failed", "results"}
+)
 
 
 @dataclass
@@ -133,6 +137,8 @@ class JobJournal(AppendOnlyLog):
             state.file_id = _text(line, "file_id")
         elif stage == "creating":
             state.creating += 1
+        elif stage == "unsent":
+            state.creating = max(0, state.creating - 1)
         elif stage == "created":
             state.job_id = _text(line, "job_id")
         elif stage == "completed":
@@ -162,6 +168,12 @@ class JobJournal(AppendOnlyLog):
     async def log_creating(self, number: int) -> None:
         await self._append({"t": "creating", "p": number})
         self.parts[number].creating += 1
+
+    async def log_unsent(self, number: int) -> None:
+        """The job last announced by ``creating`` was refused before it was sent (no token, no credits)."""
+        await self._append({"t": "unsent", "p": number})
+        state = self.parts[number]
+        state.creating = max(0, state.creating - 1)
 
     async def log_created(self, number: int, job_id: str) -> None:
         await self._append({"t": "created", "p": number, "job_id": job_id})

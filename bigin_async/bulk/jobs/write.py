@@ -467,11 +467,13 @@ async def run_import(
         keyed = stretch.keyed and plan.operation != "insert"
         for attempt in range(1, _CREATE_ATTEMPTS + 1):
             try:
+                asking = False
                 if file_id is None:
                     file_id = await upload(part)
                 if journal is not None:
                     await journal.log_creating(part.number)
                 asked.add(part.number)
+                asking = True
                 job = await jobs.create_write(
                     module=plan.module,
                     file_id=file_id,
@@ -499,6 +501,12 @@ async def run_import(
                 file_id = None  # the lost job may hold the file: upload it anew
                 continue
             except _FATAL:
+                # Refused, not applied: no token, no scope, or the day's credits gone before the
+                # POST went out. Said in the journal, or a resumed insert would be left unknown.
+                if asking:
+                    asked.discard(part.number)
+                    if journal is not None:
+                        await journal.log_unsent(part.number)
                 raise
             except (APIError, BiginError) as error:
                 if (

@@ -315,3 +315,17 @@ async def test_the_front_door_decides_by_count_and_refuses_unknown_ways() -> Non
     assert (await choose_via("jobs", []))[0] == "jobs"
     with pytest.raises(ValidationError, match="via must be"):
         await choose_via("fast", [])  # type: ignore[arg-type]
+
+
+async def test_a_job_refused_before_it_went_out_is_asked_for_on_resume(tmp_path: Path) -> None:
+    from bigin_async.errors import BudgetExhaustedError
+
+    journal = tmp_path / "j"
+    spent = FakeJobs(faults={"create": [BudgetExhaustedError("no credits left today", remaining=10)]})
+    with pytest.raises(BulkAbortedError) as caught:
+        await run_import(spent, plan(), contacts(5), journal_path=journal)
+    assert {o.status for o in caught.value.result.outcomes} == {"error"}  # not sent: not unknown
+    assert '"t":"unsent"' in journal.read_text()
+    resumed = await run_import(spent, plan(), contacts(5), journal_path=journal)
+    assert resumed.ok and len(spent.jobs) == 1  # an insert, asked for again: the first never went out
+    assert spent.calls["upload"] == 1  # its uploaded file reused
