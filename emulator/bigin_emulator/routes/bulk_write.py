@@ -31,8 +31,7 @@ from bigin_emulator.ops.bulk_csv import FieldMapping, WriteOutcome, WritePlan, a
 from bigin_emulator.ops.wire import ApiError
 from bigin_emulator.ops.writes import RecordWriter
 from bigin_emulator.routes import convertors  # noqa: F401  (registers the path convertors used below)
-from bigin_emulator.routes.bulk_read import _callback as job_callback
-from bigin_emulator.routes.http_input import read_json
+from bigin_emulator.routes.bulk_jobs import added_answer, completed_job, found_job, job_callback, job_request
 from bigin_emulator.routes.responses import json_response
 from bigin_emulator.state.context import EmulatorContext
 from bigin_emulator.state.jobs import COMPLETED, FileStore, Job, JobRegistry, StoredFile
@@ -183,17 +182,8 @@ def bulk_write_routes(ctx: EmulatorContext, jobs: JobRegistry, files: FileStore)
     writer = RecordWriter(ctx)
     shuffled = ctx.config.realism.shuffle_write_results
 
-    def found(request: Request) -> Job:
-        job = jobs.get(str(request.path_params["job_id"]), kind="write")
-        if job is None:
-            details = {"id": request.path_params["job_id"]}
-            raise ApiError(404, "RECORD_NOT_FOUND", "no Bulk Write job has that id", details)
-        return job
-
     async def create(request: Request) -> Response:
-        body = await read_json(request)
-        if not isinstance(body, Mapping):
-            raise ApiError(400, "INVALID_DATA", "the body must be a JSON object", {"param": "body"})
+        body = await job_request(request)
         operation = body.get("operation")
         if operation not in OPERATIONS:
             raise _invalid("operation", "$.operation", "operation must be insert, update or upsert")
@@ -234,29 +224,13 @@ def bulk_write_routes(ctx: EmulatorContext, jobs: JobRegistry, files: FileStore)
             event=_event,
             data={"plan": plan, "file": stored},
         )
-        details = {"id": job.id, "created_by": current_user().short_lookup()}
-        return json_response(
-            {
-                "status": "success",
-                "code": "ADDED_SUCCESSFULLY",
-                "message": "Added successfully.",
-                "details": details,
-            },
-            201,
-        )
+        return json_response(added_answer({"id": job.id, "created_by": current_user().short_lookup()}), 201)
 
     async def status(request: Request) -> Response:
-        return json_response({"data": [_status_body(found(request))]})
+        return json_response({"data": [_status_body(found_job(jobs, request, "write"))]})
 
     async def result(request: Request) -> Response:
-        job = found(request)
-        if job.state != COMPLETED:
-            raise ApiError(
-                400,
-                "INVALID_REQUEST",
-                f"the job is {job.state}: only a COMPLETED job has a result to download",
-                {"id": job.id, "state": job.state},
-            )
+        job = completed_job(jobs, request, "write")
         outcome: WriteOutcome = job.result
         headers = {"content-disposition": f'attachment; filename="{job.id}.zip"'}
         return Response(outcome.result_zip, media_type="application/zip", headers=headers)
