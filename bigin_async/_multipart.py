@@ -21,7 +21,7 @@ import httpx
 
 from bigin_async.errors import ValidationError
 
-__all__ = ["CHUNK_SIZE", "FileChunks", "MultipartBody", "Upload"]
+__all__ = ["CHUNK_SIZE", "FileChunks", "MultipartBody", "Upload", "upload_file"]
 
 CHUNK_SIZE = 64 * 1024  # bytes read from the file at a time
 
@@ -29,6 +29,19 @@ CHUNK_SIZE = 64 * 1024  # bytes read from the file at a time
 def _quoted(value: str) -> str:
     """A header parameter's quoted value as browsers write it (``"`` and line breaks escaped)."""
     return value.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def upload_file(file: str | os.PathLike[str]) -> tuple[Path, int]:
+    """``file`` as a path and its size, if it is a regular file one can read; else
+    :class:`ValidationError` ("cannot upload ..."), before anything is sent."""
+    path = Path(os.fspath(file))
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ValidationError(f"cannot upload {path}: {exc.strerror or exc}; nothing was sent") from None
+    if not path.is_file():
+        raise ValidationError(f"cannot upload {path}: not a regular file; nothing was sent")
+    return path, size
 
 
 @dataclass(frozen=True)
@@ -54,13 +67,7 @@ class Upload:
 
     def prepare(self) -> MultipartBody:
         """The body for the file as it is now; refuses a path that is not a readable file."""
-        path = Path(os.fspath(self.path))
-        try:
-            size = path.stat().st_size
-        except OSError as exc:
-            raise ValidationError(f"cannot upload {path}: {exc.strerror or exc}; nothing was sent") from exc
-        if not path.is_file():
-            raise ValidationError(f"cannot upload {path}: not a regular file; nothing was sent")
+        path, size = upload_file(self.path)
         boundary = secrets.token_hex(16)
         name = self.filename if self.filename is not None else path.name
         head = (
