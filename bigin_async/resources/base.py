@@ -27,7 +27,7 @@ from bigin_async._inputs import (
 from bigin_async._types import DEFAULT, Default
 from bigin_async.bulk.answers import MAYBE_DELETED_MESSAGE, maybe_deleted_details, maybe_deleted_earlier
 from bigin_async.bulk.engine import BATCH_LIMIT, BulkMode, BulkPlan, run_bulk
-from bigin_async.bulk.jobs.read import BulkExport, ExportProgressCallback, ExportSource, ReadVia
+from bigin_async.bulk.jobs.read import BulkExport, ExportProgressCallback, ExportSource
 from bigin_async.bulk.jobs.via import Via, write_via
 from bigin_async.bulk.jobs.write import ImportPlan, Operation, run_import
 from bigin_async.bulk.keys import carries_upsert_key, upsert_key_fields
@@ -926,7 +926,7 @@ class ModuleClient(APIResource, Generic[R]):
         fields: Sequence[str] | None = None,
         criteria: Criteria | Mapping[str, Any] | None = None,
         to: str | os.PathLike[str] | None = None,
-        via: ReadVia = "jobs",
+        via: Via = "jobs",
         poll_interval: float = 5.0,
         on_progress: ExportProgressCallback | None = None,
         workdir: str | os.PathLike[str] | None = None,

@@ -13,7 +13,6 @@ from bigin_async.bulk.jobs.read import (
     ExportProgressCallback,
     ExportSource,
     ReadJobs,
-    ReadVia,
 )
 
 __all__ = [
@@ -24,7 +23,6 @@ __all__ = [
     "ExportProgressCallback",
     "ExportSource",
     "ReadJobs",
-    "ReadVia",
     "RowReader",
     "cell_reader",
     "row_reader",

@@ -47,6 +47,7 @@ import anyio.to_thread
 from bigin_async._lifecycle import AsyncClosing
 from bigin_async._redact import logger
 from bigin_async.bulk.jobs.csv_values import RowReader, row_reader
+from bigin_async.bulk.jobs.via import Via
 from bigin_async.criteria import Criteria
 from bigin_async.errors import BulkJobError, PaginationLimitError, UsageError, ValidationError
 from bigin_async.models import FieldInfo, Record, mark_as_read
@@ -62,13 +63,11 @@ __all__ = [
     "ExportProgressCallback",
     "ExportSource",
     "ReadJobs",
-    "ReadVia",
     "page_path",
 ]
 
 R = TypeVar("R", bound=Record)
 
-ReadVia = Literal["calls", "jobs", "auto"]
 ExportCriteria = Union[Criteria, Mapping[str, Any], None]
 
 # ``via="auto"`` runs jobs from this many matching records: below it 200-record pages cost fewer
@@ -265,7 +264,7 @@ class BulkExport(AsyncClosing, AsyncIterator[R], Generic[R]):
         fields: Sequence[str] | None = None,
         criteria: ExportCriteria = None,
         to: str | os.PathLike[str] | None = None,
-        via: ReadVia = "jobs",
+        via: Via = "jobs",
         poll_interval: float = 5.0,
         on_progress: ExportProgressCallback | None = None,
         workdir: str | os.PathLike[str] | None = None,
@@ -286,7 +285,7 @@ class BulkExport(AsyncClosing, AsyncIterator[R], Generic[R]):
         self._module = check_bulk_module(source.module, "read") if via != "calls" else source.module
         self._fields = list(dict.fromkeys(fields)) if fields is not None else None
         self._criteria = criteria
-        self._requested_via: ReadVia = via
+        self._requested_via: Via = via
         self._poll_interval = float(poll_interval)
         self._on_progress = on_progress
         self.via: Literal["calls", "jobs"] | None = None
