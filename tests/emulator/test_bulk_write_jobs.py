@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,6 +14,7 @@ from bigin_emulator import BiginEmulator, JobFaults
 from bigin_emulator.state.jobs import COMPLETED, FAILED, IN_PROGRESS, JobFailed, JobRegistry
 from tests.helpers.bulk_uploads import authorised, create_write, result_rows, uploaded, write_job
 from tests.helpers.clock import FakeClock
+from tests.integrations.test_notifications import Receiver  # a webhook app that keeps what it is sent
 
 BASE = "/bigin/bulk/v2/write"
 
@@ -115,24 +115,22 @@ async def test_wait_advances_the_job_itself() -> None:
     assert job.state == COMPLETED
 
 
+class _Arrivals(Receiver):
+    """A webhook that also says when something arrived (so a test waits without sleeping)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrived = anyio.Event()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await super().__call__(scope, receive, send)
+        self.arrived.set()
+
+
 async def test_the_runner_ends_jobs_and_sends_callbacks_with_nobody_polling() -> None:
     clock = FakeClock()
     emulator = BiginEmulator(clock=clock, job_queue_delay=30.0)
-    arrived = anyio.Event()
-    bodies: list[Any] = []
-
-    async def receiver(scope: Any, receive: Any, send: Any) -> None:
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        bodies.append(body)
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
-        arrived.set()
-
+    receiver = _Arrivals()
     emulator.register_webhook_app("http://hooks.test/", receiver)
     async with emulator.notifier.running():
         job = emulator.jobs.create(
@@ -141,9 +139,9 @@ async def test_the_runner_ends_jobs_and_sends_callbacks_with_nobody_polling() ->
         await anyio.lowlevel.checkpoint()
         clock.advance(30.0)
         with anyio.fail_after(10):
-            await arrived.wait()
+            await receiver.arrived.wait()
         await emulator.notifier.drain()
-    assert job.state == COMPLETED and b'"state":"COMPLETED"' in bodies[0].replace(b" ", b"")
+    assert job.state == COMPLETED and receiver.bodies[0]["state"] == COMPLETED
 
 
 # -- over HTTP ------------------------------------------------------------------------------------
@@ -489,26 +487,14 @@ async def test_shuffled_results_hold_every_row_once(clock: FakeClock) -> None:
 async def test_a_callback_reports_the_ended_job_with_its_counts(
     emulator: BiginEmulator, http: httpx.AsyncClient
 ) -> None:
-    payloads: list[bytes] = []
-
-    async def receiver(scope: Any, receive: Any, send: Any) -> None:
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        payloads.append(body)
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
-
+    receiver = Receiver()
     emulator.register_webhook_app("http://hooks.test/", receiver)
     job_id = await write_job(
         http, [["Last_Name"], ["Ng"], [""]], callback={"url": "http://hooks.test/x", "method": "post"}
     )
     assert (await _status(http, job_id))["callback"] == {"url": "http://hooks.test/x", "method": "post"}
     await emulator.notifier.drain()
-    (payload,) = [json.loads(p) for p in payloads]
+    (payload,) = receiver.bodies
     assert (payload["job_id"], payload["operation"], payload["state"]) == (job_id, "insert", "COMPLETED")
     assert (
         payload["resource"][0]["file"]["added_count"] == 1
