@@ -38,7 +38,7 @@ from anyio.abc import ObjectReceiveStream
 from bigin_async._inputs import check_record
 from bigin_async._redact import logger
 from bigin_async._tasks import unwrapping_task_group
-from bigin_async.bulk.engine import BulkPlan, _aiter, prepare
+from bigin_async.bulk.engine import _FATAL, BulkPlan, _aiter, prepare
 from bigin_async.bulk.jobs.journal import JobJournal
 from bigin_async.bulk.jobs.parts import Part, PartWriter, record_cells
 from bigin_async.bulk.jobs.results import ResultsError, map_results, outcome_of
@@ -54,12 +54,9 @@ from bigin_async.bulk.results import (
 from bigin_async.errors import (
     AmbiguousWriteError,
     APIError,
-    AuthenticationError,
     BiginError,
-    BudgetExhaustedError,
     BulkJobFailedError,
     JournalError,
-    PermissionDeniedError,
     ValidationError,
 )
 from bigin_async.models.jobs import MAX_UPLOAD_BYTES, WRITE_JOB_MAX_RECORDS, FieldMapping, check_bulk_module
@@ -69,8 +66,6 @@ __all__ = ["ImportPlan", "JobsAPI", "Operation", "run_import"]
 Operation = Literal["insert", "update", "upsert"]
 Phase = Literal["calls", "writing", "uploading", "waiting", "reading"]
 
-# Errors after which no job can be made: the run stops instead of failing each part alike.
-_FATAL = (AuthenticationError, PermissionDeniedError, BudgetExhaustedError)
 # Uploads tried for one part when answers are lost on the way (each a new, harmless file).
 _UPLOAD_ATTEMPTS = 3
 # Jobs asked for one part of an update or keyed upsert when the creation answer is lost.
@@ -260,6 +255,11 @@ async def run_import(
                 record=stretch.records.get(index),
                 **extra,
             )
+
+    def left_at_zoho(stretch: _Stretch, part: Part, job_id: str, what: str) -> None:
+        """The job exists but this run cannot learn how it went: a resumed run asks again."""
+        message = f"the job {job_id} {what}; resume with the journal to read it"
+        fail_all(stretch, part, "unknown", "UNKNOWN_FATE", message, details={"job_id": job_id})
 
     # -- the producer: records into parts ---------------------------------------------------------
     async def produce() -> None:
@@ -546,15 +546,7 @@ async def run_import(
         except _FATAL:
             raise
         except BiginError as error:
-            fail_all(
-                stretch,
-                part,
-                "unknown",
-                "UNKNOWN_FATE",
-                f"the job {job_id} was created, but its state could not be read ({error}); resume with "
-                "the journal to read it",
-                details={"job_id": job_id},
-            )
+            left_at_zoho(stretch, part, job_id, f"was created, but its state could not be read ({error})")
             return None
         url = job.download_url
         if not url:
@@ -574,14 +566,8 @@ async def run_import(
         except _FATAL:
             raise
         except BiginError as error:
-            fail_all(
-                stretch,
-                part,
-                "unknown",
-                "UNKNOWN_FATE",
-                f"the job {job_id} completed, but its result could not be downloaded ({error}); resume "
-                "with the journal to read it",
-                details={"job_id": job_id},
+            left_at_zoho(
+                stretch, part, job_id, f"completed, but its result could not be downloaded ({error})"
             )
             return
         if journal is not None:
