@@ -241,6 +241,22 @@ async def test_a_row_past_the_row_length_limit_is_refused(
     _refusal(await upload(http, csv_zip(raw=b"Last_Name\n" + b"a" * 200 + b"\n")), 400, "INVALID_FILE")
 
 
+def _upload_scope(token: str, *headers: tuple[bytes, bytes]) -> dict[str, Any]:
+    """An upload's ASGI scope with the right token and headers, and ``headers`` besides."""
+    return {
+        "type": "http",
+        "method": "POST",
+        "path": "/bigin/v2/upload",
+        "query_string": b"",
+        "headers": [
+            (b"authorization", f"Zoho-oauthtoken {token}".encode()),
+            (b"feature", b"bulk-write"),
+            (b"x-crm-org", ZGID.encode()),
+            *headers,
+        ],
+    }
+
+
 async def test_a_body_arriving_past_the_limit_is_cut_off_while_it_arrives(emulator: BiginEmulator) -> None:
     """No Content-Length to go by: the host stops reading once the body passes the limit."""
     token = emulator.issue_token()
@@ -256,18 +272,7 @@ async def test_a_body_arriving_past_the_limit_is_cut_off_while_it_arrives(emulat
     async def send(message: Any) -> None:
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": "/bigin/v2/upload",
-        "query_string": b"",
-        "headers": [
-            (b"authorization", f"Zoho-oauthtoken {token}".encode()),
-            (b"feature", b"bulk-write"),
-            (b"x-crm-org", ZGID.encode()),
-            (b"content-type", b"multipart/form-data; boundary=b"),
-        ],
-    }
+    scope = _upload_scope(token, (b"content-type", b"multipart/form-data; boundary=b"))
     await emulator.content_app(scope, receive, send)
     assert sent[0]["status"] == 400 and b"FILE_SIZE_EXCEEDED" in sent[1]["body"]
     assert chunks_read == MAX_ZIP_BYTES // len(chunk) + 1
@@ -335,18 +340,7 @@ async def test_a_declared_body_past_the_limit_is_refused_unread(emulator: BiginE
     async def send(message: Any) -> None:
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": "/bigin/v2/upload",
-        "query_string": b"",
-        "headers": [
-            (b"authorization", f"Zoho-oauthtoken {token}".encode()),
-            (b"feature", b"bulk-write"),
-            (b"x-crm-org", ZGID.encode()),
-            (b"content-length", str(MAX_ZIP_BYTES + 1024 * 1024).encode()),
-        ],
-    }
+    scope = _upload_scope(token, (b"content-length", str(MAX_ZIP_BYTES + 1024 * 1024).encode()))
     await emulator.content_app(scope, receive, send)
     assert sent[0]["status"] == 400 and b"FILE_SIZE_EXCEEDED" in sent[1]["body"]
 
