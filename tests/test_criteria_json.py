@@ -198,3 +198,8 @@ def test_a_naive_datetime_is_refused() -> None:
 def test_a_list_comparator_with_a_raw_value_that_is_not_a_list_is_refused() -> None:
     with pytest.raises(InvalidCriteriaError, match="list of values"):
         Condition("Tag", "in", "a", raw="a").to_json()
+
+
+def test_the_criteria_base_has_no_form_of_its_own() -> None:
+    with pytest.raises(NotImplementedError):
+        Criteria().to_json()
