@@ -58,7 +58,7 @@ import httpx
 
 from bigin_async import BiginClient, RecordOutcome
 from bigin_emulator import BiginEmulator
-from bigin_emulator.server.middleware import ASGIApp, Receive, Scope, Send
+from bigin_emulator.server.middleware import ASGIApp, Receive, Scope, Send, send_json
 
 CONTROL_PATH = "/__bench__/state"
 FIELDS = ["First_Name", "Last_Name", "Email", "Phone", "Mailing_City"]
@@ -146,14 +146,7 @@ def bench_app(emulator: BiginEmulator, model: JobTimeModel) -> ASGIApp:
                 "rss_mib": peak_rss_mib(),
             }
         ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [(b"content-type", b"application/json")],
-            }
-        )
-        await send({"type": "http.response.body", "body": answer})
+        await send_json(send, 200, answer)
 
     return wrapped
 

@@ -5,16 +5,33 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
 from bigin_async.cli import build_parser, run_command
 from bigin_emulator import BiginEmulator
-from tests.helpers.cli import bigin, read_results, write_csv
+from tests.helpers.cli import Run, bigin, read_results, write_csv
 
 JOB_WRITE = "POST /bigin/bulk/v2/write"
 JOB_READ = "POST /bigin/bulk/v2/read"
 INSERT_CALL = "POST /bigin/v2/Contacts"
+
+
+async def import_people(emulator: BiginEmulator, source: Path, *argv: str, **client_options: Any) -> Run:
+    """``bigin import Contacts SOURCE --map "First Name=First_Name" --poll-interval 0 ARGV...``."""
+    return await bigin(
+        emulator,
+        "import",
+        "Contacts",
+        str(source),
+        "--map",
+        "First Name=First_Name",
+        "--poll-interval",
+        "0",
+        *argv,
+        **client_options,
+    )
 
 
 def people(count: int, *, bad: int | None = None, start: int = 0) -> list[list[str]]:
@@ -29,18 +46,7 @@ def people(count: int, *, bad: int | None = None, start: int = 0) -> list[list[s
 async def test_an_import_through_jobs_writes_one_results_line_per_input_row(tmp_path: Path) -> None:
     emulator = BiginEmulator()
     source = write_csv(tmp_path / "people.csv", people(60, bad=7))
-    run = await bigin(
-        emulator,
-        "import",
-        "Contacts",
-        str(source),
-        "--map",
-        "First Name=First_Name",
-        "--via",
-        "jobs",
-        "--poll-interval",
-        "0",
-    )
+    run = await import_people(emulator, source, "--via", "jobs")
     assert run.code == 1, run.err  # the nameless row failed
     results = read_results(tmp_path / "people.results.csv")
     assert [row["row"] for row in results] == [str(i) for i in range(1, 61)]
@@ -62,9 +68,8 @@ async def test_an_import_through_jobs_writes_one_results_line_per_input_row(tmp_
 async def test_an_upsert_through_jobs_updates_on_the_second_run(tmp_path: Path) -> None:
     emulator = BiginEmulator()
     source = write_csv(tmp_path / "people.csv", people(30))
-    argv = ("import", "Contacts", str(source), "--map", "First Name=First_Name", "--unique", "Email")
-    first = await bigin(emulator, *argv, "--via", "jobs", "--poll-interval", "0")
-    again = await bigin(emulator, *argv, "--via", "jobs", "--poll-interval", "0")
+    first = await import_people(emulator, source, "--unique", "Email", "--via", "jobs")
+    again = await import_people(emulator, source, "--unique", "Email", "--via", "jobs")
     assert first.code == again.code == 0, again.err
     assert {row["action"] for row in read_results(tmp_path / "people.results.csv")} == {"update"}
     assert len(emulator.store.table("Contacts")) == 30
@@ -73,24 +78,8 @@ async def test_an_upsert_through_jobs_updates_on_the_second_run(tmp_path: Path) 
 
 async def test_calls_stay_calls_and_auto_takes_calls_for_a_small_file(tmp_path: Path) -> None:
     emulator = BiginEmulator()
-    calls = await bigin(
-        emulator,
-        "import",
-        "Contacts",
-        str(write_csv(tmp_path / "a.csv", people(150))),
-        "--map",
-        "First Name=First_Name",
-        "--via",
-        "calls",
-    )
-    auto = await bigin(
-        emulator,
-        "import",
-        "Contacts",
-        str(write_csv(tmp_path / "b.csv", people(3, start=1000))),
-        "--map",
-        "First Name=First_Name",
-    )
+    calls = await import_people(emulator, write_csv(tmp_path / "a.csv", people(150)), "--via", "calls")
+    auto = await import_people(emulator, write_csv(tmp_path / "b.csv", people(3, start=1000)))
     assert calls.code == auto.code == 0, calls.err + auto.err
     assert (
         emulator.counters.requests_by_route[INSERT_CALL] == 3
@@ -104,32 +93,12 @@ async def test_calls_stay_calls_and_auto_takes_calls_for_a_small_file(tmp_path: 
 async def test_what_a_job_cannot_do_is_a_usage_error_before_anything_is_sent(tmp_path: Path) -> None:
     emulator = BiginEmulator()
     source = write_csv(tmp_path / "x.csv", people(2))
-    run = await bigin(
-        emulator,
-        "import",
-        "Contacts",
-        str(source),
-        "--map",
-        "First Name=First_Name",
-        "--via",
-        "jobs",
-        "--no-workflows",
-    )
+    run = await import_people(emulator, source, "--via", "jobs", "--no-workflows")
     bad_poll = await bigin(emulator, "import", "Contacts", str(source), "--poll-interval", "-1")
     sorted_export = await bigin(
         emulator, "export", "Contacts", "-o", str(tmp_path / "o.csv"), "--via", "jobs", "--sort-by", "Email"
     )
-    no_file_host = await bigin(
-        emulator,
-        "import",
-        "Contacts",
-        str(source),
-        "--map",
-        "First Name=First_Name",
-        "--via",
-        "jobs",
-        content_domain=None,
-    )
+    no_file_host = await import_people(emulator, source, "--via", "jobs", content_domain=None)
     assert (run.code, bad_poll.code, sorted_export.code, no_file_host.code) == (2, 2, 2, 2)
     assert "--content-domain" in no_file_host.err
     assert "--no-workflows" in run.err and "--poll-interval" in bad_poll.err and "by id" in sorted_export.err
@@ -202,9 +171,8 @@ async def test_a_journal_of_jobs_resumes_through_jobs_without_a_second_job(tmp_p
     emulator = BiginEmulator()
     source = write_csv(tmp_path / "people.csv", people(40))
     journal = str(tmp_path / "people.journal")
-    argv = ("import", "Contacts", str(source), "--map", "First Name=First_Name", "--journal", journal)
-    first = await bigin(emulator, *argv, "--via", "jobs", "--poll-interval", "0")
-    again = await bigin(emulator, *argv, "--poll-interval", "0")  # auto, 40 rows: the journal decides
+    first = await import_people(emulator, source, "--journal", journal, "--via", "jobs")
+    again = await import_people(emulator, source, "--journal", journal)  # auto, 40 rows: the journal decides
     assert first.code == again.code == 0, first.err + again.err
     assert "via jobs (auto: resuming a journal of jobs)" in again.out
     assert emulator.counters.requests_by_route[JOB_WRITE] == 1
