@@ -68,10 +68,6 @@ def _echo(raw: Mapping[str, Any], query: ReadQuery) -> dict[str, Any]:
     return echo
 
 
-# routes/bulk_write.py imports the callback check by this name; ``bulk_jobs.job_callback`` is the one.
-_callback = job_callback
-
-
 def _result(job: Job) -> dict[str, Any]:
     page: ExportPage = job.result
     return {
