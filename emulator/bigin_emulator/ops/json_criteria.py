@@ -34,23 +34,9 @@ __all__ = ["JSON_COMPARATORS", "MAX_DEPTH", "Predicate", "json_criteria_predicat
 
 Predicate = Callable[[Record], bool]
 
-_TEXT = frozenset(
-    {"equal", "not_equal", "in", "not_in", "contains", "not_contains", "starts_with", "ends_with"}
-)
-_ORDERED = frozenset(
-    {
-        "equal",
-        "not_equal",
-        "in",
-        "not_in",
-        "less_than",
-        "less_equal",
-        "greater_than",
-        "greater_equal",
-        "between",
-    }
-)
 _LOOKUP = frozenset({"equal", "not_equal", "in", "not_in"})
+_TEXT = _LOOKUP | {"contains", "not_contains", "starts_with", "ends_with"}
+_ORDERED = _LOOKUP | {"less_than", "less_equal", "greater_than", "greater_equal", "between"}
 _BOOLEAN = frozenset({"equal", "not_equal"})
 
 JSON_COMPARATORS: frozenset[str] = _TEXT | _ORDERED
