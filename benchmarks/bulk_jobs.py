@@ -27,7 +27,9 @@ forward by the real time since that job's previous poll (or its creation) multip
 ``--poll-interval-modelled / --poll-interval-real`` (5 s / 0.02 s). The client polls exactly as
 it would with a 5-second interval (growing while the job stays put) and its polls cost the
 credits they would; the virtual seconds added are the modelled job wait. Calls are measured with
-no network latency (a lower bound on their time: Zoho adds one round trip per call, ten at once).
+no network latency; ``modelled_round_trips_seconds`` adds ``--call-latency`` (0.3 s, assumed) per
+call, ten at once for the import's writes, one at a time for the export's pages (the paginator
+reads page after page), and ``modelled_total_seconds`` the two.
 
 The emulator runs in a child process (this script with ``--serve``), the client of each case in
 another (``--client``); the emulator's counters come from a control route. Prints one JSON
@@ -349,6 +351,11 @@ async def run_path(args: argparse.Namespace, size: int, path: str) -> dict[str, 
                 case["job_status_polls"] = after["job_polls"] - before["job_polls"]
                 case["modelled_job_wait_seconds"] = round(wait, 1)
                 case["modelled_total_seconds"] = round(wait + case["client_wall_seconds"], 1)
+            else:
+                in_flight = 10 if operation == "import" else 1
+                trips = case["calls"] * args.call_latency / in_flight
+                case["modelled_round_trips_seconds"] = round(trips, 1)
+                case["modelled_total_seconds"] = round(trips + case["client_wall_seconds"], 1)
             outcomes = case.get("outcomes", {})
             case["every_record_accounted_for"] = (
                 outcomes.get("success", 0) == size and case["store"] == size
@@ -372,6 +379,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "client_poll_interval_modelled_seconds": args.poll_interval_modelled,
             "client_poll_interval_real_seconds": args.poll_interval_real,
         },
+        "modelled_call_latency_seconds": args.call_latency,
         "goals": {"import_1m_credits_below": 25_000, "export_1m_credits_below": 300},
         "sizes": {},
     }
@@ -396,6 +404,9 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--write-seconds-per-1000", type=float, default=4.0)
     parser.add_argument("--read-seconds-per-1000", type=float, default=1.0)
+    parser.add_argument(
+        "--call-latency", type=float, default=0.3, help="modelled seconds a call takes at Zoho"
+    )
     parser.add_argument("--poll-interval-modelled", type=float, default=5.0)
     parser.add_argument("--poll-interval-real", type=float, default=0.02)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
