@@ -31,6 +31,10 @@ no network latency; ``modelled_round_trips_seconds`` adds ``--call-latency`` (0.
 call, ten at once for the import's writes, one at a time for the export's pages (the paginator
 reads page after page), and ``modelled_total_seconds`` the two.
 
+Status polls cost a credit each, so the jobs' credits depend on the polling: besides the SDK's
+default (``poll_interval=5``, slowing to 4x while a job stays in one state), the export through
+jobs runs once more polling from ``--export-poll-also`` (20) modelled seconds.
+
 The emulator runs in a child process (this script with ``--serve``), the client of each case in
 another (``--client``); the emulator's counters come from a control route. Prints one JSON
 document; progress notes go to stderr.
@@ -308,7 +312,7 @@ def credits_of(state: dict[str, Any]) -> int:
 
 
 async def client_process(
-    args: argparse.Namespace, urls: dict[str, str], operation: str, path: str, size: int
+    args: argparse.Namespace, urls: dict[str, str], operation: str, path: str, size: int, poll_real: float
 ) -> dict[str, Any]:
     argv = [
         sys.executable,
@@ -322,7 +326,7 @@ async def client_process(
         "--urls",
         json.dumps(urls),
         "--poll-interval-real",
-        str(args.poll_interval_real),
+        str(poll_real),
     ]
     done = await anyio.run_process(argv, check=False, stderr=None)
     if done.returncode != 0:
@@ -333,15 +337,21 @@ async def client_process(
 async def run_path(args: argparse.Namespace, size: int, path: str) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     async with server_process(args) as urls:
-        for operation in args.operations:
-            if operation == "export" and "import" not in args.operations:
-                raise SystemExit("--operations export needs import too (the import fills the store)")
+        if "export" in args.operations and "import" not in args.operations:
+            raise SystemExit("--operations export needs import too (the import fills the store)")
+        cases = [(operation, operation, args.poll_interval_real) for operation in args.operations]
+        if path == "jobs" and "export" in args.operations and args.export_poll_also:
+            # The same export polling every N modelled seconds: the server's clock scale is fixed,
+            # so the client's real interval scales with N.
+            slower = args.poll_interval_real * args.export_poll_also / args.poll_interval_modelled
+            cases.append((f"export_polling_from_{args.export_poll_also:g}s", "export", slower))
+        for name, operation, poll_real in cases:
             per_1000 = args.write_seconds_per_1000 if operation == "import" else args.read_seconds_per_1000
             before = await server_state(
                 urls["url"], {"queue_delay": args.queue_delay, "seconds_per_1000": per_1000}
             )
-            note(f"{size:,} contacts, {operation} via {path} ...")
-            case = await client_process(args, urls, operation, path, size)
+            note(f"{size:,} contacts, {name} via {path} ...")
+            case = await client_process(args, urls, operation, path, size, poll_real)
             after = await server_state(urls["url"])
             case["credits"] = credits_of(after) - credits_of(before)
             case["calls"] = after["counters"]["requests_total"] - before["counters"]["requests_total"]
@@ -362,7 +372,7 @@ async def run_path(args: argparse.Namespace, size: int, path: str) -> dict[str, 
                 if operation == "import"
                 else case["exported"] == size and case["ids_strictly_ordered"] and case["store"] == size
             )
-            figures[operation] = case
+            figures[name] = case
             note(json.dumps(case))
         figures["server_peak_rss_mib"] = (await server_state(urls["url"]))["rss_mib"]
     return figures
@@ -409,6 +419,12 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--poll-interval-modelled", type=float, default=5.0)
     parser.add_argument("--poll-interval-real", type=float, default=0.02)
+    parser.add_argument(
+        "--export-poll-also",
+        type=float,
+        default=20.0,
+        help="also export through jobs polling from this many modelled seconds (0: not)",
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--client", choices=("import", "export"), help=argparse.SUPPRESS)
     parser.add_argument("--path", choices=("calls", "jobs"), help=argparse.SUPPRESS)
