@@ -33,7 +33,7 @@ import pydantic
 
 from bigin_async._inputs import check_field_names, check_id
 from bigin_async._limits import RateLimiter
-from bigin_async._multipart import Upload
+from bigin_async._multipart import Upload, upload_file
 from bigin_async.criteria import Criteria, criteria_to_json
 from bigin_async.errors import (
     BulkJobError,
@@ -100,13 +100,7 @@ def check_upload_zip(file: str | os.PathLike[str]) -> Path:
     Checked before anything is sent (the upload costs a call, and a refused zip would be found
     only after its whole body went over the wire). Reads the zip's directory only, not its data.
     """
-    path = Path(os.fspath(file))
-    try:
-        size = path.stat().st_size
-    except OSError as error:
-        raise ValidationError(f"cannot upload {path}: {error.strerror or error}") from None
-    if not path.is_file():
-        raise ValidationError(f"cannot upload {path}: not a file")
+    path, size = upload_file(file)
     if size > MAX_UPLOAD_BYTES:
         raise ValidationError(
             f"{path} is {size} bytes; Zoho's file host takes a zip of at most {MAX_UPLOAD_BYTES} bytes "

@@ -268,7 +268,7 @@ def _too_large(path: Path) -> Path:
         (_a_txt, "exactly one .csv"),
         (_empty_zip, "exactly one .csv"),
         (_not_a_zip, "not a zip"),
-        (_a_directory, "not a file"),
+        (_a_directory, "not a regular file"),
         (_missing, "cannot upload"),
         (_too_large, "25 MB"),
     ],
