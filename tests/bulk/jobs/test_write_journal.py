@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,32 @@ async def test_one_run_at_a_time(tmp_path: Path) -> None:
     again = journal(path)
     again.lock_and_load()  # released: a new run takes it
     again.close()
+
+
+def test_the_file_machinery_needs_a_subclass_to_say_what_its_lines_mean(tmp_path: Path) -> None:
+    from bigin_async.bulk.logfile import AppendOnlyLog
+
+    bare = AppendOnlyLog(tmp_path / "bare")
+    with pytest.raises(NotImplementedError):
+        bare._new_header()
+    with pytest.raises(NotImplementedError):
+        bare._header({})
+    with pytest.raises(NotImplementedError):
+        bare._apply(2, {})
+
+
+def test_a_lock_held_by_another_process_stops_the_run(tmp_path: Path) -> None:
+    from bigin_async._filelock import try_lock, unlock
+
+    path = tmp_path / "import.journal"
+    fd = os.open(str(path) + ".lock", os.O_RDWR | os.O_CREAT, 0o600)  # another holder of the lock
+    try:
+        assert try_lock(fd)
+        with pytest.raises(JournalError, match="in use"):
+            journal(path).lock()
+        unlock(fd)
+    finally:
+        os.close(fd)
+    log = journal(path)
+    log.lock()  # free again, for this process too (nothing was left marked in use)
+    log.close()
