@@ -79,6 +79,8 @@ ROWS_PER_CHECKPOINT = 1_000
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
 # What reading a damaged result raises: not a zip, a bad CRC, cut deflate data, not UTF-8, bad CSV.
 _TORN = (ValueError, zipfile.BadZipFile, zlib.error, EOFError, csv.Error)
+# The longest header line read (field API names: 200 columns of them are a few kilobytes).
+_MAX_HEADER_CHARS = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -185,8 +187,11 @@ class _Rows:
                 archive = zipfile.ZipFile(binary)
                 binary = archive.open(_csv_member(archive))
             self._text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
-            self._reader: Iterator[list[str]] = csv.reader(self._text)
+            lines = _BoundedLines(self._text, _MAX_HEADER_CHARS)
+            self._reader: Iterator[list[str]] = csv.reader(lines)
             self.header: list[str] = next(self._reader, [])
+            # A line holds at most one row: each cell up to the csv module's field limit.
+            lines.limit = (csv.field_size_limit() + 3) * max(1, len(self.header))
         except BaseException:
             self._release()
             raise
@@ -202,6 +207,30 @@ class _Rows:
     def close(self) -> None:
         self._text.close()
         self._release()
+
+
+class _BoundedLines:
+    """The lines of a text file, each read only up to ``limit`` characters.
+
+    A zip of a few kilobytes can inflate to gigabytes of one line: read whole (as iterating a
+    file does), that line would fill memory before the CSV reader could find it too long. A
+    line longer than ``limit`` is an error instead.
+    """
+
+    def __init__(self, text: IO[str], limit: int) -> None:
+        self._text = text
+        self.limit = limit
+
+    def __iter__(self) -> _BoundedLines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._text.readline(self.limit + 1)
+        if not line:
+            raise StopIteration
+        if len(line) > self.limit and line[-1] not in "\r\n":
+            raise ValueError(f"a line of the CSV runs past {self.limit} characters, longer than a row can be")
+        return line
 
 
 def _csv_member(archive: zipfile.ZipFile) -> zipfile.ZipInfo:
