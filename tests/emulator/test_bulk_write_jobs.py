@@ -54,6 +54,12 @@ def test_a_job_moves_through_its_states_by_the_clock_and_works_once() -> None:
     assert sent[0].url == "http://x/cb"
 
 
+def test_without_a_sink_a_callback_goes_nowhere() -> None:
+    registry = JobRegistry(FakeClock(), lambda: "1", str)
+    job = registry.create("write", "insert", records=1, callback={"url": "http://x"})
+    assert registry.get(job.id) is job and job.state == COMPLETED and job.result is None
+
+
 def test_instant_jobs_are_over_at_the_first_look() -> None:
     registry, sent = _registry(FakeClock())
     job = registry.create("read", "read", records=10**6, work=lambda: 1, event={"query": {"module": "X"}})
@@ -133,6 +139,7 @@ async def test_the_runner_ends_jobs_and_sends_callbacks_with_nobody_polling() ->
     receiver = _Arrivals()
     emulator.register_webhook_app("http://hooks.test/", receiver)
     async with emulator.notifier.running():
+        await anyio.lowlevel.checkpoint()  # the runner starts, finds nothing pending and waits
         job = emulator.jobs.create(
             "write", "insert", records=3, work=lambda: "ok", callback={"url": "http://hooks.test/bulk"}
         )
@@ -516,13 +523,14 @@ async def test_25000_rows_apply_in_one_go(emulator: BiginEmulator, http: httpx.A
 async def test_a_dropped_create_answer_still_makes_the_job(clock: FakeClock) -> None:
     emulator = BiginEmulator(clock=clock, job_faults=JobFaults(drop_create_answers=1))
     async with authorised(emulator) as http:
+        refused = await create_write(http, "123")  # a refusal is answered: the fault waits for a job
+        assert refused.status_code == 400 and emulator.job_faults.drop_create_answers == 1
         file_id = await uploaded(http, [["Last_Name"], ["Ng"]])
         with pytest.raises(httpx.RemoteProtocolError):
             await create_write(http, file_id)
         (job,) = emulator.jobs.jobs.values()
         assert (await _status(http, job.id))["status"] == "COMPLETED" and len(_contacts(emulator)) == 1
-        refused = await create_write(http, "123")  # a refusal is answered: the fault waits for a job
-        assert refused.status_code == 400 and emulator.job_faults.drop_create_answers == 0
+        assert emulator.job_faults.drop_create_answers == 0
     assert emulator.counters.faults_injected == {"drop_create_answers": 1}
 
 

@@ -288,6 +288,7 @@ def test_multipart_parts_are_found_by_name_only() -> None:
     assert file_part(body, "multipart/form-data; boundary=xyz", "missing") is None
     assert file_part(body, "application/json") is None
     assert file_part(body, "multipart/form-data") is None
+    assert file_part(b"no delimiter at all", "multipart/form-data; boundary=xyz") is None
     assert file_part(b"--xyz\r\nbroken", "multipart/form-data; boundary=xyz") is None
     assert file_part(b"--xyz\r\nA: b\r\n\r\nno end", "multipart/form-data; boundary=xyz") is None
 
@@ -377,3 +378,34 @@ async def test_encrypted_or_oddly_compressed_zips_are_refused(http: httpx.AsyncC
 def test_a_part_without_a_disposition_has_no_name() -> None:
     body = b"--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b--\r\n"
     assert file_part(body, "multipart/form-data; boundary=b") is None
+
+
+async def test_an_upload_without_a_read_timeout_and_a_client_leaving_early(emulator: BiginEmulator) -> None:
+    async with emulator.http_client(token=emulator.issue_token(), timeout=None) as http:
+        assert (await upload(http, csv_zip(ROWS))).status_code == 200
+    messages: list[dict[str, Any]] = [
+        {"type": "http.request", "body": b"--b\r\n", "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = _upload_scope(emulator.issue_token(), (b"content-type", b"multipart/form-data; boundary=b"))
+    await emulator.content_app(scope, receive, send)
+    assert sent[0]["status"] == 400 and b"REQUIRED_PARAM_MISSING" in sent[1]["body"]
+
+
+async def test_a_middleware_without_a_file_host_refuses_to_serve_one() -> None:
+    from bigin_emulator.server.middleware import EmulatorMiddleware
+
+    async def app(*args: Any) -> Any:
+        raise AssertionError("not reached")
+
+    bare = EmulatorMiddleware(app)
+    with pytest.raises(RuntimeError, match="content_app"):
+        await bare.serve_content({"type": "http"}, app, app)
