@@ -276,3 +276,15 @@ async def test_a_failed_job_makes_its_records_errors_and_the_run_goes_on() -> No
     assert {o.code for o in result.outcomes[:10]} == {"BULK_JOB_FAILED"}
     assert all(o.details.get("job_id") for o in result.outcomes[:10])
     assert len(write_jobs(emulator)) == 3
+
+
+async def test_a_callback_url_goes_with_each_job() -> None:
+    emulator = BiginEmulator()
+    async with emulator.client() as bigin:
+        result = await bigin.contacts.bulk_import(
+            contacts(12), via="jobs", poll_interval=POLL, callback_url="https://hooks.example.test/bulk"
+        )
+    assert result.counts["insert"] == 12
+    assert [dict(job.callback or {}).get("url") for job in write_jobs(emulator)] == [
+        "https://hooks.example.test/bulk"
+    ]
