@@ -546,7 +546,7 @@ def test_the_zip_is_written_in_pieces_never_as_one_string() -> None:
 def test_an_empty_page_is_a_csv_with_its_header_only(emulator: BiginEmulator) -> None:
     data = zipped(page_of(emulator, {"module": "Calls", "fields": ["Subject", "Call_Type"]}))
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        assert archive.read("1.csv") == b"id,Subject,Call_Type\n"
+        assert archive.read("1.csv") == b"id,Subject,Call_Type\r\n"
 
 
 # -- over HTTP ---------------------------------------------------------------------------------------
@@ -677,7 +677,7 @@ async def test_an_org_of_450000_contacts_reads_in_three_pages_of_zohos_size(emul
                 archive.open(f"{job_id}.csv") as raw,
             ):
                 lines = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-                assert next(lines) == "id,Last_Name\n"
+                assert next(lines) == "id,Last_Name\r\n"
                 first = last = ""
                 rows = 0
                 for line in lines:

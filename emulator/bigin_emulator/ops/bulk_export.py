@@ -297,7 +297,10 @@ def write_csv_zip(
     page is never one string. ``None`` cells are empty.
     """
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # Rows end in CRLF (RFC 4180): the csv module quotes a cell holding any character of the line
+    # end, so a lone carriage return in a note is quoted too (with "\n" alone it was not, and every
+    # reader split the row there).
+    writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
     batches = iter(rows)
     with (

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from bigin_async.errors import BulkJobError
+from bigin_emulator import BiginEmulator
 from tests.bulk.jobs.test_export_reading import FakeJobs, export_of
+from tests.helpers.export_records import downloads_on_fake_time
 
 
 def line_bomb(path: Path, size: int) -> Path:
@@ -38,3 +40,22 @@ async def test_a_row_without_an_end_is_refused_before_it_fills_memory(tmp_path: 
     finally:
         tracemalloc.stop()
     assert peak < 8 * 1024 * 1024
+
+
+async def test_a_note_with_carriage_returns_exports_as_get_reads_it(emulator: BiginEmulator) -> None:
+    texts = ["old mac\rline", "dos\r\nline", "unix\nline", "trailing\r"]
+    ids = [
+        entry["details"]["id"]
+        for entry in emulator.insert_records(
+            "Contacts", [{"Last_Name": f"N{i}", "Description": text} for i, text in enumerate(texts)]
+        )
+    ]
+    async with emulator.client() as client:
+        downloads_on_fake_time(client)
+        exported = [r async for r in client.contacts.bulk_export(fields=["Description"], poll_interval=0)]
+        assert [r.id for r in exported] == ids
+        for record in exported:
+            assert record.id is not None
+            rest = await client.contacts.get(record.id, fields=["Description"])
+            assert record.Description == rest.Description
+    assert [r.Description for r in exported] == texts
