@@ -220,12 +220,7 @@ async def run_import(
     progress = BulkProgress(phase="writing")
     journal = JobJournal(journal_path, module=plan.module, operation=plan.operation) if journal_path else None
     temporary = workdir is None and journal is None
-    if workdir is not None:
-        directory = Path(workdir)
-    elif journal is not None:
-        directory = journal.path.with_name(journal.path.name + ".parts")
-    else:
-        directory = Path(tempfile.mkdtemp(prefix="bigin-bulk-write-"))
+    directory = _workdir(workdir, journal)
     if journal is not None:
         await anyio.to_thread.run_sync(journal.lock_and_load)
     failed: list[BaseException] = []  # the caller's exception, a journal error: raised as itself
@@ -637,6 +632,18 @@ async def run_import(
             f"bulk import of {plan.module} stopped after {result.total} records: {aborted[0]}", result
         ) from aborted[0]
     return result
+
+
+def _workdir(workdir: str | os.PathLike[str] | None, journal: JobJournal | None) -> Path:
+    """Where the parts go: ``workdir``, else beside the journal, else a new temporary directory.
+
+    Absolute, so the paths journaled are found again by a run started in another directory.
+    """
+    if workdir is not None:
+        return Path(os.path.abspath(workdir))
+    if journal is not None:
+        return Path(os.path.abspath(journal.path.with_name(journal.path.name + ".parts")))
+    return Path(tempfile.mkdtemp(prefix="bigin-bulk-write-"))
 
 
 def _code_of(error: BiginError) -> str:

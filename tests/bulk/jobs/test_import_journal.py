@@ -186,3 +186,18 @@ async def test_a_resume_with_a_shorter_input_says_so(
     assert shorter.total == 20 and all(o.from_journal for o in shorter.outcomes)
     assert "holds 1 parts past the end of this input (from part 3)" in caplog.text
     assert write_jobs(emulator) == 3
+
+
+async def test_a_relative_journal_resumed_from_another_directory_finds_its_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emulator = BiginEmulator()
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path)
+    async with emulator.client() as bigin:
+        await run(bigin, contacts(12), Path("import.journal"))
+        monkeypatch.chdir(tmp_path / "elsewhere")
+        emulator.counters.reset()
+        again = await run(bigin, contacts(12), tmp_path / "import.journal")
+    assert again.ok and all(o.from_journal for o in again.outcomes)
+    assert emulator.counters.requests_total == 0
