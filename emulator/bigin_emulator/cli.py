@@ -3,7 +3,8 @@
 For trying the SDK, demos and benchmarks without a Zoho org. Two commands:
 
 ``serve`` seeds records (or loads a saved org with ``--state FILE``), prints the URL, the client
-credentials and a ready access token, then serves on a loopback port until Ctrl-C::
+credentials and a ready access token, then serves on a loopback port until Ctrl-C (the file host
+of Bulk Write uploads on a second port, printed too; webhooks and bulk job callbacks are sent)::
 
     bigin-emulator serve --port 8787 --seed-records 1000 --latency 0.05 \\
         --max-concurrency 10 --per-minute 100 --daily-credits 5000 --faults drop_after=0.01
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import anyio
 
-from bigin_emulator.realism import REALISM_PRESETS, Realism
+from bigin_emulator.realism import REALISM_PRESETS
 from bigin_emulator.server.faults import Fault, FaultPlan, ServerLimits
 
 if TYPE_CHECKING:
@@ -218,10 +219,14 @@ def _banner(
 ) -> str:
     client_id, client_secret = emulator.client_id, emulator.client_secret
     refresh_token = emulator.refresh_token
+    content = getattr(emulator, "content_url", None)
+    file_host = [f"  file host      {content}/bigin/v2/upload"] if content else []
+    content_option = [f"              content_domain={content!r},"] if content else []
     return "\n".join(
         [
             f"Bigin emulator listening on {url}",
             f"  API base       {url}/bigin/v2",
+            *file_host,
             f"  token URL      {url}/oauth/v2/token",
             f"  client_id      {client_id}",
             f"  client_secret  {client_secret}",
@@ -233,6 +238,7 @@ def _banner(
             f"  realism        {getattr(args, 'realism', 'kind')}",
             "",
             f"  BiginClient(api_domain={url!r}, accounts_url={url!r},",
+            *content_option,
             f"              client_id={client_id!r}, client_secret={client_secret!r},",
             f"              refresh_token={refresh_token!r})",
             "",
@@ -249,22 +255,10 @@ async def run(
     out: TextIO | None = None,
     ready: Callable[[str], None] | None = None,
 ) -> None:
-    """Build the emulator, serve it, print how to reach it, and serve until cancelled."""
-    from bigin_emulator.server.serving import serve
-
+    """Build the emulator, serve it (``BiginEmulator.serve``), say how to reach it, until cancelled."""
     limits, faults = limits_from(args), faults_from(args)
     emulator = build(args, limits, faults)
-    app = emulator.app
-    realism = getattr(emulator, "realism", None)
-    if not isinstance(realism, Realism):
-        realism = Realism()
-    async with serve(
-        app,
-        host=args.host,
-        port=args.port,
-        keep_alive_timeout=realism.keep_alive_timeout,
-        hang_up_after=realism.hang_up_after,
-    ) as url:
+    async with emulator.serve(host=args.host, port=args.port) as url:
         out = out if out is not None else sys.stdout  # looked up late, so redirection works
         out.write(_banner(url, emulator, args, limits, faults))
         out.flush()

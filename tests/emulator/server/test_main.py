@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import io
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
@@ -13,6 +15,7 @@ import pytest
 from bigin_emulator.cli import build_emulator, faults_from, limits_from, parse_args, run
 from bigin_emulator.server.faults import FaultPlan, ServerLimits
 from bigin_emulator.server.middleware import EmulatorMiddleware
+from bigin_emulator.server.serving import serve
 from tests.helpers.emulator_server import RecordingApp
 
 
@@ -62,9 +65,16 @@ class _FakeEmulator:
 
     def __init__(self, limits: ServerLimits, faults: FaultPlan) -> None:
         self.app = EmulatorMiddleware(RecordingApp(), limits=limits, faults=faults)
+        self.content_url: str | None = None
 
     def issue_token(self) -> str:
         return "ready-access-token"
+
+    @asynccontextmanager
+    async def serve(self, *, host: str, port: int) -> AsyncIterator[str]:
+        async with serve(self.app, host=host, port=port) as url:
+            self.content_url = url + "/files"  # where a BiginEmulator's file host would be
+            yield url
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
@@ -96,3 +106,5 @@ async def test_run_serves_and_prints_how_to_connect() -> None:
     assert f"listening on {urls[0]}" in text
     assert "ready-access-token" in text and "emulator-client-secret" in text
     assert f"api_domain={urls[0]!r}" in text
+    assert f"file host      {urls[0]}/files/bigin/v2/upload" in text
+    assert f"content_domain={urls[0] + '/files'!r}" in text
