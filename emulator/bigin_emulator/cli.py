@@ -90,6 +90,12 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--port", type=int, default=8787, help="port (default 8787; 0 lets the OS choose)")
     parser.add_argument(
+        "--content-port",
+        type=int,
+        default=0,
+        help="port of the file host, Bulk Write uploads (default 0: the OS chooses; it is printed)",
+    )
+    parser.add_argument(
         "--seed-records", type=_count, default=1000, help="contacts to create at start (default 1000)"
     )
     parser.add_argument(
@@ -258,7 +264,7 @@ async def run(
     """Build the emulator, serve it (``BiginEmulator.serve``), say how to reach it, until cancelled."""
     limits, faults = limits_from(args), faults_from(args)
     emulator = build(args, limits, faults)
-    async with emulator.serve(host=args.host, port=args.port) as url:
+    async with emulator.serve(host=args.host, port=args.port, content_port=args.content_port) as url:
         out = out if out is not None else sys.stdout  # looked up late, so redirection works
         out.write(_banner(url, emulator, args, limits, faults))
         out.flush()

@@ -279,11 +279,13 @@ class BiginEmulator:
         return BiginClient(**options)
 
     @asynccontextmanager
-    async def serve(self, *, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+    async def serve(
+        self, *, host: str = "127.0.0.1", port: int = 0, content_port: int = 0
+    ) -> AsyncIterator[str]:
         """Serve over real HTTP on a loopback port for the duration of the block; yields the URL.
 
-        The file host is served too, on a second port of the same host: its URL is
-        ``content_url`` for the duration of the block (the client's ``content_domain``).
+        The file host is served too, on ``content_port`` of the same host (0: a free one): its
+        URL is ``content_url`` for the duration of the block (the client's ``content_domain``).
         """
         from bigin_emulator.server.serving import serve
 
@@ -292,7 +294,9 @@ class BiginEmulator:
         async with (
             self.notifier.running(),
             serve(self.app, host=host, port=port, keep_alive_timeout=idle, hang_up_after=hang_up) as url,
-            serve(self.content_app, host=host, keep_alive_timeout=idle, hang_up_after=hang_up) as content_url,
+            serve(
+                self.content_app, host=host, port=content_port, keep_alive_timeout=idle, hang_up_after=hang_up
+            ) as content_url,
         ):
             self.content_url = content_url
             try:

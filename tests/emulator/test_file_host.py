@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import socket
 import struct
 import zipfile
 from collections.abc import AsyncIterator
@@ -312,9 +313,12 @@ async def test_served_over_sockets_the_file_host_has_its_own_port(anyio_backend:
     emulator = BiginEmulator()
     assert emulator.content_url is None
     headers = {"Authorization": f"Zoho-oauthtoken {emulator.issue_token()}"}
-    async with emulator.serve() as url, httpx.AsyncClient(headers=headers) as http:
+    with socket.socket() as probe:  # a port free a moment ago, for the file host
+        probe.bind(("127.0.0.1", 0))
+        free_port = probe.getsockname()[1]
+    async with emulator.serve(content_port=free_port) as url, httpx.AsyncClient(headers=headers) as http:
         content = emulator.content_url
-        assert content is not None and content.startswith("http://127.0.0.1:") and content != url
+        assert content == f"http://127.0.0.1:{free_port}" and content != url
         answer = await upload(http, csv_zip(ROWS), url=f"{content}/bigin/v2/upload")
         assert answer.status_code == 200, answer.text
         assert (await http.get(f"{content}/bigin/v2/org")).status_code == 404

@@ -34,7 +34,7 @@ def test_options_become_limits_and_faults() -> None:
 
 def test_defaults_are_limit_free_and_fault_free() -> None:
     args = parse_args([])
-    assert (args.port, args.seed_records) == (8787, 1000)
+    assert (args.port, args.content_port, args.seed_records) == (8787, 0, 1000)
     assert limits_from(args) == ServerLimits()
     assert faults_from(args).total_rate == 0
 
@@ -71,7 +71,8 @@ class _FakeEmulator:
         return "ready-access-token"
 
     @asynccontextmanager
-    async def serve(self, *, host: str, port: int) -> AsyncIterator[str]:
+    async def serve(self, *, host: str, port: int, content_port: int) -> AsyncIterator[str]:
+        assert content_port == 0
         async with serve(self.app, host=host, port=port) as url:
             self.content_url = url + "/files"  # where a BiginEmulator's file host would be
             yield url
