@@ -171,11 +171,12 @@ def map_results(part_zip: Path, columns: Sequence[str], result_zip: Path) -> lis
     """
     with csv_rows(result_zip) as rows:
         header = next(rows, None)
-        if header is None or _STATUS not in header:
+        names = [name.strip().upper() for name in header or []]  # Zoho's spelling of them may vary
+        if header is None or _STATUS not in names:
             raise ResultsError(f"{result_zip.name} has no {_STATUS} column")
-        status = header.index(_STATUS)
-        record_id = header.index(_RECORD_ID) if _RECORD_ID in header else None
-        errors = header.index(_ERRORS) if _ERRORS in header else None
+        status = names.index(_STATUS)
+        record_id = names.index(_RECORD_ID) if _RECORD_ID in names else None
+        errors = names.index(_ERRORS) if _ERRORS in names else None
         # The echoed columns, by their position in the result and in the part (a lookup is
         # echoed under its field's name, sent as ``Name.id``).
         where = {name: position for position, name in enumerate(columns)}

@@ -161,3 +161,11 @@ def test_errors_and_statuses_become_outcomes() -> None:
     assert two.details["errors"] == [{"code": "A", "api_name": "x"}, {"code": "B", "api_name": "y"}]
     odd = outcome_of(ResultRow("PARTIAL", "5"), 5, None, updating=False)
     assert (odd.status, odd.code) == ("unknown", "UNKNOWN_STATUS")
+
+
+def test_the_result_columns_are_found_whatever_their_case(tmp_path: Path) -> None:
+    part = part_of(tmp_path, RECORDS[:2])
+    header = ["Last_Name", "Email", "Account_Name", "Status", " record_id", "Errors"]
+    rows = [row for row in echo_rows()[:2]]
+    mapped = map_results(part.zip_path, part.columns, result_zip(tmp_path / "r.zip", header, rows))
+    assert ids(mapped) == ["5000", "5001"]
