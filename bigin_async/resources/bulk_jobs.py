@@ -21,7 +21,7 @@ import math
 import os
 import re
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import urlsplit
@@ -34,12 +34,14 @@ import pydantic
 from bigin_async._inputs import check_field_names, check_id
 from bigin_async._limits import RateLimiter
 from bigin_async._multipart import Upload, upload_file
+from bigin_async._redact import logger
 from bigin_async.criteria import Criteria, criteria_to_json
 from bigin_async.errors import (
     BulkJobError,
     BulkJobFailedError,
     ConfigurationError,
     InvalidNotificationError,
+    RateLimitError,
     ValidationError,
 )
 from bigin_async.models.jobs import (
@@ -63,6 +65,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DOWNLOAD_TIMEOUT",
+    "FULL_MINUTES_WAITED",
     "MAX_COLUMNS",
     "MAX_POLL_GROWTH",
     "READ_JOB_CREDITS",
@@ -81,6 +84,10 @@ READ_JOB_CREDITS = 50
 DOWNLOAD_TIMEOUT = 300.0
 # Zoho's limit of columns in a Bulk Write CSV.
 MAX_COLUMNS = 200
+# A Bulk Read download still refused (429) after the transport's retries is tried again this many
+# times, each after a whole minute in which the client sends no other download: the org's 10 a
+# minute may be spent by another client or app, which a few quick retries cannot outlast.
+FULL_MINUTES_WAITED = 5
 # Polling a job that stays in one state slows down, up to this many times ``poll_interval``.
 MAX_POLL_GROWTH = 4.0
 _POLL_STEP = 1.5
@@ -472,7 +479,10 @@ class BulkJobsClient(APIResource):
         ``url_or_job`` is a completed job or its ``download_url``. The zip never sits in memory:
         it goes to ``to.part`` and is renamed when complete; a cut download leaves nothing and is
         retried. Each attempt may take ``max(timeout, 300)`` seconds. Read results are paced to
-        Zoho's 10 downloads a minute, so an export of many pages never meets the 429.
+        Zoho's 10 downloads a minute, so an export of many pages never meets the 429; one met all
+        the same (the org's minute spent by another client or app) waits a whole minute and tries
+        again, up to :data:`FULL_MINUTES_WAITED` times, before the
+        :class:`~bigin_async.RateLimitError` is raised.
         """
         if isinstance(url_or_job, (BulkWriteJob, BulkReadJob)):
             url = url_or_job.download_url
@@ -486,11 +496,40 @@ class BulkJobsClient(APIResource):
         else:
             url = url_or_job
         path, read = _download_target(url)
-        if read or isinstance(url_or_job, BulkReadJob):
-            await (self._download_limiter or self._transport.read_downloads).acquire()
         timeout = max(self._transport.settings.timeout, DOWNLOAD_TIMEOUT)
-        response = await self._transport.send("GET", path, service="bulk", download_to=to, timeout=timeout)
+
+        def fetch() -> Awaitable[httpx.Response]:
+            return self._transport.send("GET", path, service="bulk", download_to=to, timeout=timeout)
+
+        paced = read or isinstance(url_or_job, BulkReadJob)
+        response = await (self._paced_download(fetch) if paced else fetch())
         return Path(response.extensions["bigin_download"].path)
+
+    async def _paced_download(self, fetch: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
+        """A Bulk Read download at Zoho's pace of 10 a minute, waiting out a minute others spent."""
+        limiter = self._download_limiter or self._transport.read_downloads
+        per_minute = self._transport.READ_DOWNLOADS_PER_MINUTE
+        minutes = 0
+        while True:
+            await limiter.acquire()
+            try:
+                return await fetch()
+            except RateLimitError:
+                if minutes == FULL_MINUTES_WAITED:
+                    raise
+                minutes += 1
+            # Others of the org (another client, another app) spent this minute's downloads, and
+            # Zoho says no more (no Retry-After): the minute counts as full from now.
+            opens = limiter.earliest()
+            for _ in range(per_minute):
+                limiter.record(opens)
+            logger.warning(
+                "Bulk Read result download refused (429: the org's %d a minute are spent elsewhere); "
+                "waiting a minute (%d of %d)",
+                per_minute,
+                minutes,
+                FULL_MINUTES_WAITED,
+            )
 
     @staticmethod
     def job_event(

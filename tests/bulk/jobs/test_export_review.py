@@ -9,11 +9,15 @@ import tracemalloc
 import zipfile
 from pathlib import Path
 
+import httpx
 import pytest
 
-from bigin_async.errors import BulkJobError
+from bigin_async._limits import RateLimiter
+from bigin_async.errors import BulkJobError, RateLimitError
+from bigin_async.resources.bulk_jobs import FULL_MINUTES_WAITED, BulkJobsClient
 from bigin_emulator import BiginEmulator
 from tests.bulk.jobs.test_export_reading import FakeJobs, export_of
+from tests.helpers.clock import FakeClock
 from tests.helpers.export_records import downloads_on_fake_time
 
 
@@ -59,3 +63,72 @@ async def test_a_note_with_carriage_returns_exports_as_get_reads_it(emulator: Bi
             rest = await client.contacts.get(record.id, fields=["Description"])
             assert record.Description == rest.Description
     assert [r.Description for r in exported] == texts
+
+
+def paced_on(clock: FakeClock) -> RateLimiter:
+    """Zoho's 10 downloads a minute, on the emulator's clock: a wait moves it instead of sleeping."""
+
+    async def sleep_until(deadline: float) -> None:
+        clock.now = max(clock.now, deadline)
+
+    return RateLimiter.per_minute(10, clock=clock, sleep_until=sleep_until)
+
+
+async def test_a_bare_429_on_a_download_waits_for_the_orgs_minute_to_pass(tmp_path: Path) -> None:
+    # Zoho documents no Retry-After. Another client of the org (a second export, another app)
+    # spent this minute's ten downloads: a few quick retries cannot outlast the minute, so the
+    # export waits the minute out instead of failing with its pages half read.
+    clock = FakeClock()
+    emulator = BiginEmulator(clock=clock, bulk_read_page_size=10, bare_429s=True)
+    ids = [
+        entry["details"]["id"]
+        for entry in emulator.insert_records("Contacts", [{"Last_Name": f"L{i}"} for i in range(25)])
+    ]
+    async with emulator.client() as other, emulator.client(retry_backoff_seconds=0) as client:
+        done = await other.bulk_jobs.wait_read(
+            (await other.bulk_jobs.create_read(module="Contacts", fields=["Last_Name"])).id, poll_interval=0
+        )
+        for number in range(10):  # the other client's own pace is its own business
+            await BulkJobsClient(other.transport, download_limiter=paced_on(FakeClock())).download(
+                done, to=tmp_path / f"other-{number}.zip"
+            )
+        client.bulk_jobs = BulkJobsClient(client.transport, download_limiter=paced_on(clock))
+        started = clock.now
+        records = [r.id async for r in client.contacts.bulk_export(fields=["Last_Name"], poll_interval=0)]
+    assert records == ids
+    assert clock.now - started >= 60
+
+
+class RefusedResults(httpx.AsyncBaseTransport):
+    """Passes requests to ``inner``, but answers every Bulk Read result download with a bare 429."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.refused = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/result"):
+            self.refused += 1
+            body = {"status": "error", "code": "TOO_MANY_REQUESTS", "message": "too many", "details": {}}
+            return httpx.Response(429, json=body)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_a_download_refused_minute_after_minute_gives_up_and_leaves_no_files(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock()
+    emulator = BiginEmulator(clock=clock)
+    emulator.insert_records("Contacts", [{"Last_Name": "A"}])
+    spy = RefusedResults(emulator.transport())
+    async with emulator.client(transport=spy, retry_backoff_seconds=0, max_retries=2) as client:
+        client.bulk_jobs = BulkJobsClient(client.transport, download_limiter=paced_on(clock))
+        started = clock.now
+        with pytest.raises(RateLimitError):
+            [r async for r in client.contacts.bulk_export(poll_interval=0, workdir=tmp_path)]
+    assert spy.refused == 3 * (FULL_MINUTES_WAITED + 1)  # each round: the try and the transport's 2 retries
+    assert clock.now - started >= 60 * FULL_MINUTES_WAITED
+    assert list(tmp_path.iterdir()) == []
