@@ -25,6 +25,13 @@ class Scope:
     ORG_ALL = "ZohoBigin.org.ALL"
     COQL_READ = "ZohoBigin.coql.READ"
     NOTIFICATIONS_ALL = "ZohoBigin.notifications.ALL"
+    #: Bulk Read jobs (``client.bulk_jobs.create_read``, ``bulk_export``).
+    BULK_READ = "ZohoBigin.bulk.READ"
+    #: Bulk Write jobs (``client.bulk_jobs.create_write``, ``bulk_import``).
+    BULK_CREATE = "ZohoBigin.bulk.CREATE"
+    BULK_ALL = "ZohoBigin.bulk.ALL"
+    #: Uploads to the data centre's file host (the CSV zip of a Bulk Write job).
+    FILES_ALL = "ZohoFiles.files.ALL"
     SEARCH_READ = "ZohoSearch.securesearch.READ"
     BOOKS_FULL = "ZohoBooks.fullaccess.ALL"
     BOOKS_CONTACTS_ALL = "ZohoBooks.contacts.ALL"
@@ -35,7 +42,8 @@ class Scope:
         return f"ZohoBigin.modules.{module.lower()}.{operation.upper()}"
 
 
-# What a typical SDK user needs: every module, settings, users, org, search and COQL.
+# What a typical SDK user needs: every module, settings, users, org, search, COQL, and Bulk Read and
+# Bulk Write jobs with their file uploads (``bulk_import``/``bulk_export`` choose jobs for large runs).
 SCOPES: tuple[str, ...] = (
     Scope.MODULES_ALL,
     Scope.SETTINGS_ALL,
@@ -44,6 +52,8 @@ SCOPES: tuple[str, ...] = (
     Scope.COQL_READ,
     Scope.NOTIFICATIONS_ALL,
     Scope.SEARCH_READ,
+    Scope.BULK_ALL,
+    Scope.FILES_ALL,
 )
 
 
