@@ -182,7 +182,9 @@ class BiginEmulator:
             ],
         )
         zgid = org_body("")["zgid"]  # what GET /org says, and uploads must name in X-CRM-ORG
-        self.file_host = FileHost(self.ctx.oauth, self.files, zgid, self.job_faults, self.counters)
+        self.file_host = FileHost(
+            self.ctx.oauth, self.files, zgid, self.job_faults, self.counters, check_scopes=real.check_scopes
+        )
         if real.max_concurrency is not None and (limits is None or limits.max_concurrency is None):
             limits = dataclasses.replace(limits or ServerLimits(), max_concurrency=real.max_concurrency)
         self.middleware = EmulatorMiddleware(

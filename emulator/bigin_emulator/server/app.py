@@ -65,6 +65,6 @@ def build_app(ctx: EmulatorContext, extra_routes: Sequence[BaseRoute] = ()) -> S
     ]
     return Starlette(
         routes=routes,
-        middleware=[Middleware(AuthGate, authority=ctx.oauth)],
+        middleware=[Middleware(AuthGate, authority=ctx.oauth, check_scopes=ctx.config.realism.check_scopes)],
         exception_handlers={ApiError: _api_error, HTTPException: _http_error},
     )

@@ -132,8 +132,10 @@ class FileHost:
         zgid: str,
         faults: JobFaults,
         counters: ServerCounters,
+        *,
+        check_scopes: bool = False,
     ) -> None:
-        self._gate = AuthGate(self, authority)
+        self._gate = AuthGate(self, authority, check_scopes=check_scopes)
         self.counters = counters
         self.files = files
         self.zgid = zgid

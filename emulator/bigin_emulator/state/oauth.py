@@ -27,7 +27,8 @@ TokenCheck = Literal["valid", "expired", "unknown"]
 
 DEFAULT_SCOPE = (
     "ZohoBigin.modules.ALL ZohoBigin.settings.ALL ZohoBigin.users.ALL ZohoBigin.org.ALL "
-    "ZohoBigin.coql.READ ZohoBigin.notifications.ALL ZohoSearch.securesearch.READ"
+    "ZohoBigin.coql.READ ZohoBigin.notifications.ALL ZohoSearch.securesearch.READ "
+    "ZohoBigin.bulk.ALL ZohoFiles.files.ALL"
 )
 
 
