@@ -159,6 +159,10 @@ def outcome_of(row: ResultRow | None, index: int, record: Any, *, updating: bool
     )
 
 
+def _last(names: Sequence[str], name: str) -> int | None:
+    return len(names) - 1 - names[::-1].index(name) if name in names else None
+
+
 def _key(cells: Sequence[str], positions: Sequence[int]) -> tuple[str, ...]:
     return tuple(cells[p] if p < len(cells) else "" for p in positions)
 
@@ -172,11 +176,13 @@ def map_results(part_zip: Path, columns: Sequence[str], result_zip: Path) -> lis
     with csv_rows(result_zip) as rows:
         header = next(rows, None)
         names = [name.strip().upper() for name in header or []]  # Zoho's spelling of them may vary
-        if header is None or _STATUS not in names:
+        # The result's own columns come after the echoed ones: the last of each name, so a
+        # field of the module called Status (a task's) is an echoed column, not the verdict.
+        status = _last(names, _STATUS)
+        if header is None or status is None:
             raise ResultsError(f"{result_zip.name} has no {_STATUS} column")
-        status = names.index(_STATUS)
-        record_id = names.index(_RECORD_ID) if _RECORD_ID in names else None
-        errors = names.index(_ERRORS) if _ERRORS in names else None
+        record_id = _last(names, _RECORD_ID)
+        errors = _last(names, _ERRORS)
         # The echoed columns, by their position in the result and in the part (a lookup is
         # echoed under its field's name, sent as ``Name.id``).
         where = {name: position for position, name in enumerate(columns)}
