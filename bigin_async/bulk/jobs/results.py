@@ -5,9 +5,14 @@ The result holds one row per input row: the part's first mapped columns echoed, 
 by ``;``). Zoho does not promise the rows come in input order, so order is trusted only after
 checking it: result row i goes to part row i when its echoed cells equal that row's. At the
 first mismatch (or a row count that differs) every row is matched by its echoed cells instead;
-identical rows are interchangeable (their records are alike in every echoed column). A part row
-no result row matches is ``None`` here, an ``unknown`` outcome for the caller: never a success by
-default. Result rows that match no part row are ignored (logged).
+identical rows are interchangeable (their records are alike in every echoed column). Zoho may
+echo a cell as it stored it rather than as it was sent (spaces trimmed, ``1000.50`` as
+``1000.5``, an email in lower case), so rows are matched on the cells as Bigin could have
+normalised them; records that become alike once normalised but were sent different cannot be
+told apart by their echoes, and neither can records of one key when the result holds more rows
+of it than were sent: all of them are left unmatched rather than given another's verdict. A
+part row no result row matches is ``None`` here, an ``unknown`` outcome for the caller: never a
+success by default. Result rows that match no part row are ignored (logged).
 
 Both files are read as streams from their zips; only the matching by value holds one part's
 echoed cells (at most 25,000 rows) in memory.
@@ -26,6 +31,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -230,32 +236,65 @@ def _by_value(
     in_part: Sequence[int],
     verdict: tuple[int, int | None, int | None],
 ) -> list[ResultRow | None]:
+    # Part rows by their normalised key; a key some rows were sent with differently is ambiguous.
     waiting: dict[tuple[str, ...], deque[int]] = {}
+    sent_as: dict[tuple[str, ...], tuple[str, ...] | None] = {}
     count = 0
     with csv_rows(part_zip) as sent:
         next(sent, None)
         for position, sent_row in enumerate(sent):
-            waiting.setdefault(_key(sent_row, in_part), deque()).append(position)
+            raw = _key(sent_row, in_part)
+            key = _normalised(raw)
+            waiting.setdefault(key, deque()).append(position)
+            sent_as[key] = raw if sent_as.get(key, raw) == raw else None
             count += 1
-    mapped: list[ResultRow | None] = [None] * count
+    found: dict[tuple[str, ...], list[ResultRow]] = {}
     extra = 0
     with csv_rows(result_zip) as rows:
         next(rows, None)
         for result_row in rows:
-            positions = waiting.get(_key(result_row, in_result))
-            if not positions:
+            key = _normalised(_key(result_row, in_result))
+            if key not in waiting:
                 extra += 1
                 continue
-            mapped[positions.popleft()] = _row(result_row, *verdict)
+            found.setdefault(key, []).append(_row(result_row, *verdict))
+    mapped: list[ResultRow | None] = [None] * count
+    ambiguous = 0
+    for key, verdicts in found.items():
+        positions = waiting[key]
+        if sent_as[key] is None or len(verdicts) > len(positions):
+            ambiguous += len(positions)
+            continue
+        for position, row in zip(positions, verdicts, strict=False):
+            mapped[position] = row
     missing = mapped.count(None)
     if extra or missing:
         logger.warning(
-            "bulk write result %s: %d result rows match no record sent, %d records have no result row",
+            "bulk write result %s: %d result rows match no record sent, %d records have no result row "
+            "(%d of them because their echoes cannot tell them apart)",
             result_zip,
             extra,
             missing,
+            ambiguous,
         )
     return mapped
+
+
+def _normalised(key: tuple[str, ...]) -> tuple[str, ...]:
+    """The cells as Bigin may echo them: trimmed, case folded, numbers in one form."""
+    return tuple(_normal_cell(cell) for cell in key)
+
+
+def _normal_cell(cell: str) -> str:
+    text = cell.strip().casefold()
+    if text[:1].isdigit() or text[:1] in ("-", "+", "."):
+        try:
+            number = Decimal(text)
+        except ArithmeticError:
+            return text
+        if number.is_finite():
+            return str(number.normalize()) if number else "0"
+    return text
 
 
 def _all_missing(part_zip: Path) -> list[ResultRow | None]:

@@ -381,7 +381,9 @@ def _apply(
 def result_zip(name: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> bytes:
     """A zip holding one CSV ``name``: ``header`` + the result columns, then ``rows``."""
     text = io.StringIO()
-    out = csv.writer(text, lineterminator="\n")
+    # CRLF, as the Bulk Read CSVs: with a bare "\n" a cell holding a lone "\r" goes unquoted and
+    # splits its row for any CSV reader.
+    out = csv.writer(text, lineterminator="\r\n")
     out.writerow([*header, *RESULT_COLUMNS])
     out.writerows(rows)
     buffer = io.BytesIO()

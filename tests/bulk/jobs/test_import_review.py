@@ -46,3 +46,50 @@ def test_a_result_column_named_status_in_any_case_before_the_result_columns(tmp_
     )
     rows = map_results(part, ["Subject", "status"], result)
     assert [(r.status, r.record_id) if r else None for r in rows] == [("SKIPPED", None), ("ADDED", "2")]
+
+
+def test_an_echo_zoho_trimmed_does_not_give_one_record_the_verdict_of_another(tmp_path: Path) -> None:
+    # Two records alike but for a space Zoho trims when it echoes: the one skipped as a duplicate
+    # must not be reported added with the id of the other.
+    part = _zip(tmp_path / "part.zip", [["Last_Name", "Email"], ["Lee", " a@x.test"], ["Lee", "a@x.test"]])
+    result = _zip(
+        tmp_path / "result.zip",
+        [
+            ["Last_Name", "Email", "STATUS", "RECORD_ID", "ERRORS"],
+            ["Lee", "a@x.test", "ADDED", "111", ""],
+            ["Lee", "a@x.test", "SKIPPED", "", "DUPLICATE_DATA-Email"],
+        ],
+    )
+    rows = map_results(part, ["Last_Name", "Email"], result)
+    # Which row is which cannot be told: neither may be a success with the other's verdict.
+    assert all(row is None for row in rows)
+
+
+def test_echoes_zoho_normalised_are_still_matched_when_no_two_records_collide(tmp_path: Path) -> None:
+    part = _zip(
+        tmp_path / "part.zip",
+        [["Last_Name", "Annual_Revenue"], [" Lee ", "1000.50"], ["Kim", "2e3"], ["Ray", "7"]],
+    )
+    result = _zip(
+        tmp_path / "result.zip",
+        [
+            ["Last_Name", "Annual_Revenue", "STATUS", "RECORD_ID", "ERRORS"],
+            ["Ray", "7", "ADDED", "3", ""],
+            ["Lee", "1000.5", "ADDED", "1", ""],
+            ["Kim", "2000", "ADDED", "2", ""],
+        ],
+    )
+    rows = map_results(part, ["Last_Name", "Annual_Revenue"], result)
+    assert [r.record_id if r else None for r in rows] == ["1", "2", "3"]
+
+
+async def test_values_with_line_breaks_of_every_kind_come_back_on_their_records() -> None:
+    emulator = BiginEmulator(shuffle_write_results=True)
+    names = ["Lee\rKim", "Ray\nMo", "Ann\r\nBo", '"quoted", x', "plain"]
+    async with emulator.client() as bigin:
+        result = await bigin.contacts.bulk_import(
+            [{"Last_Name": name} for name in names], via="jobs", poll_interval=POLL
+        )
+    by_name = {record["Last_Name"]: record["id"] for record in emulator.store.table("Contacts")}
+    assert [o.status for o in result.outcomes] == ["success"] * len(names)
+    assert [o.id for o in result.outcomes] == [by_name[name] for name in names]
