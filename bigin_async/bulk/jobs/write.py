@@ -229,7 +229,7 @@ async def run_import(
     send_parts, receive_parts = anyio.create_memory_object_stream[_Stretch](0)
     send_order, receive_order = anyio.create_memory_object_stream[_Stretch](workers + 2)
     updating = plan.operation == "update"
-    asked: set[int] = set()  # parts whose job was asked for in this run
+    asked: set[int] = set()  # parts whose job was asked for (in this run, or one it resumes)
 
     def report(phase: Phase | None = None, **changes: Any) -> None:
         if phase is not None:
@@ -417,6 +417,8 @@ async def run_import(
                 return
         job_id = state.job_id if state is not None else None
         url = state.download_url if state is not None else None
+        if job_id is not None:  # an earlier run's job: if this run stops, its records' fate is unknown
+            asked.add(part.number)
         if job_id is None:
             if state is not None and state.ambiguous and not (plan.operation != "insert" and state.keyed):
                 fail_all(

@@ -9,8 +9,16 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from bigin_async.bulk import BulkAbortedError
 from bigin_async.bulk.jobs.results import map_results
+from bigin_async.bulk.jobs.write import run_import
+from bigin_async.errors import AuthenticationError
 from bigin_emulator import BiginEmulator
+from tests.bulk.jobs.test_import_faults import FakeJobs
+from tests.bulk.jobs.test_import_faults import contacts as faults_contacts
+from tests.bulk.jobs.test_import_faults import plan as faults_plan
 
 POLL = 0.001
 
@@ -93,3 +101,23 @@ async def test_values_with_line_breaks_of_every_kind_come_back_on_their_records(
     by_name = {record["Last_Name"]: record["id"] for record in emulator.store.table("Contacts")}
     assert [o.status for o in result.outcomes] == ["success"] * len(names)
     assert [o.id for o in result.outcomes] == [by_name[name] for name in names]
+
+
+class _Crash(BaseException):
+    """The process dying right there (nothing after it runs but finally blocks)."""
+
+
+async def test_a_resumed_job_whose_polling_is_refused_is_unknown_not_an_error(tmp_path: Path) -> None:
+    # Run 1 created part 1's job and died while waiting on it. Run 2 polls that job and its
+    # token is refused: the job exists and may have added every record, so they are not "error".
+    journal = tmp_path / "import.journal"
+    fake = FakeJobs(faults={"wait": [_Crash()]})
+    with pytest.raises(_Crash):
+        await run_import(fake, faults_plan(), faults_contacts(10), journal_path=journal)
+    assert len(fake.jobs) == 1
+    revoked = AuthenticationError("revoked", status_code=401, code="INVALID_TOKEN")
+    fake.faults = {"wait": [revoked]}
+    with pytest.raises(BulkAbortedError) as caught:
+        await run_import(fake, faults_plan(), faults_contacts(10), journal_path=journal)
+    assert len(fake.jobs) == 1
+    assert {o.status for o in caught.value.result.outcomes} == {"unknown"}
