@@ -115,8 +115,16 @@ def _lines(text: io.TextIOBase) -> Iterator[str]:
         yield line
 
 
+def _allow_long_cells() -> None:
+    """Let ``csv`` read a cell as long as a row may be: its default limit (128 KiB) is the process's,
+    so without this a long cell would be refused or not depending on what ran before."""
+    if csv.field_size_limit() < MAX_ROW_CHARS:
+        csv.field_size_limit(MAX_ROW_CHARS)
+
+
 def _rows(data: bytes) -> Generator[list[str], None, None]:
     """Every non-blank row of the upload's CSV (header first), streamed; refusals as ``ApiError``."""
+    _allow_long_cells()
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
