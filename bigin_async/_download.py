@@ -3,13 +3,18 @@
 The body goes to ``<path>.part`` in the target's directory, is flushed to disk (fsync) and only
 then renamed to ``path``: a reader never finds a half-written file under the final name, and a
 download cut short (a dropped connection, a timeout, cancellation) leaves neither file behind.
-Error answers are small JSON bodies; they are read into memory, capped at 1 MiB, for the error.
+The part file is created new, never opened through a link: when ``<path>.part`` already exists
+(another download to the same path under way, one a crash left, or a link someone planted) the
+body goes to a part file of its own, ``<path>.<random>.part``, and the existing one is left alone.
+Error answers are small JSON bodies; at most 1 MiB of one is read, into memory, for the error.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -17,7 +22,7 @@ from typing import BinaryIO
 import anyio.to_thread
 import httpx
 
-from bigin_async.errors import ValidationError
+from bigin_async.errors import BiginError, ValidationError
 
 __all__ = ["ERROR_BODY_CAP", "Download", "read_capped", "save_body", "target_path"]
 
@@ -35,7 +40,10 @@ class Download:
 
 def target_path(target: str | os.PathLike[str]) -> Path:
     """The download's path, refused before sending when its directory does not exist."""
-    path = Path(os.fspath(target))
+    try:
+        path = Path(os.fspath(target))
+    except TypeError:
+        raise ValidationError(f"cannot download to {target!r}: not a path; nothing was sent") from None
     if not path.name:
         raise ValidationError(f"cannot download to {target!r}: it names no file; nothing was sent")
     if path.is_dir():
@@ -45,8 +53,24 @@ def target_path(target: str | os.PathLike[str]) -> Path:
     return path
 
 
-def _part_of(path: Path) -> Path:
-    return path.with_name(path.name + ".part")
+# Created, never opened through a link nor shared with another download (O_EXCL, O_NOFOLLOW).
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _open_part(path: Path) -> tuple[BinaryIO, Path]:
+    """A new part file for ``path``: ``<path>.part``, or one of its own name when that exists."""
+    part = path.with_name(path.name + ".part")
+    while True:
+        try:
+            return os.fdopen(os.open(part, _NEW_FILE, 0o666), "wb"), part
+        except FileExistsError:
+            part = path.with_name(f"{path.name}.{secrets.token_hex(4)}.part")
+
+
+def _unwritable(path: Path, error: OSError) -> BiginError:
+    return BiginError(
+        f"the download to {path} could not be written ({error.strerror or error}); nothing was kept"
+    )
 
 
 def _discard(file: BinaryIO, part: Path) -> None:
@@ -86,29 +110,62 @@ def _cut_short(response: httpx.Response) -> httpx.RemoteProtocolError | None:
     )
 
 
+async def _feed(response: httpx.Response, take: Callable[[bytes], bool]) -> None:
+    """Give each piece of the body to ``take`` until it says stop (returns False) or raises.
+
+    A ``break`` would leave httpx's body iterators suspended, for the garbage collector to
+    finalize; stopping cancels the read in progress instead, so they end where they wait (on the
+    socket). An exception ``take`` raised is raised again once they have ended.
+    """
+    failure: Exception | None = None
+    with anyio.CancelScope() as reading:
+        async for piece in response.aiter_bytes():
+            if reading.cancel_called:
+                continue  # a piece already at hand when the read was cancelled
+            try:
+                if take(piece):
+                    continue
+            except Exception as exc:  # noqa: BLE001 - raised again below, once the reading ended
+                failure = exc
+            reading.cancel()
+    if failure is not None:
+        raise failure
+
+
 async def save_body(response: httpx.Response, path: Path) -> Download:
     """Stream the body to ``path`` through ``<path>.part``; nothing is left if it is cut short.
 
     A body that ends early raises ``httpx.RemoteProtocolError`` (a failed attempt, retried like
-    any dropped connection); cancellation and any other failure remove the part file too.
+    any dropped connection); cancellation and any other failure remove the part file too. A file
+    that cannot be written (a full disk) raises :class:`BiginError`: the answer came, so
+    retrying would only spend another download.
     """
-    part = _part_of(path)
-    file = part.open("wb")
+    try:
+        file, part = _open_part(path)
+    except OSError as exc:
+        raise _unwritable(path, exc) from exc
     size = 0
     done = False
+
+    def take(chunk: bytes) -> bool:
+        nonlocal size
+        _write(file, chunk)
+        size += len(chunk)
+        return True
+
     try:
         # Each piece is written as it arrives, in this task: a piece (at most 64 KiB from a socket)
         # goes to the page cache at once, and a task that awaits only on the socket leaves httpx's
         # body iterators finished, never suspended, when a timeout or cancellation cuts it.
-        async for chunk in response.aiter_bytes():
-            _write(file, chunk)
-            size += len(chunk)
+        await _feed(response, take)
         short = _cut_short(response)
         if short is not None:
             raise short
         await anyio.to_thread.run_sync(_sync_and_close, file)
         part.replace(path)  # no await between the rename and ``done``: a cancelled call leaves no file
         done = True
+    except OSError as exc:  # the disk full, the directory gone: the answer came, the file cannot be kept
+        raise _unwritable(path, exc) from exc
     finally:
         if not done:
             _discard(file, part)
@@ -118,14 +175,23 @@ async def save_body(response: httpx.Response, path: Path) -> Download:
 
 
 async def read_capped(response: httpx.Response, cap: int = ERROR_BODY_CAP) -> httpx.Response:
-    """The answer with its body read into memory, at most ``cap`` bytes of it (an error's body)."""
+    """The answer with its body read into memory, at most ``cap`` bytes of it (an error's body).
+
+    Reading stops at the cap: an endless error body ends as the error it is, not as a timeout
+    (the connection is closed rather than reused, its body unread).
+    """
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_bytes():  # read to the end (the attempt's timeout bounds it)
+
+    def take(chunk: bytes) -> bool:
+        nonlocal size
         kept = chunk[: cap - size]
         if kept:
             chunks.append(kept)
             size += len(kept)
+        return size < cap
+
+    await _feed(response, take)
     headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _BODY_HEADERS]
     return httpx.Response(
         response.status_code,

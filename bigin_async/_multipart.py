@@ -34,7 +34,10 @@ def _quoted(value: str) -> str:
 def upload_file(file: str | os.PathLike[str]) -> tuple[Path, int]:
     """``file`` as a path and its size, if it is a regular file one can read; else
     :class:`ValidationError` ("cannot upload ..."), before anything is sent."""
-    path = Path(os.fspath(file))
+    try:
+        path = Path(os.fspath(file))
+    except TypeError:
+        raise ValidationError(f"cannot upload {file!r}: not a path; nothing was sent") from None
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -60,6 +63,10 @@ class Upload:
     content_type: str = "application/zip"
 
     def __post_init__(self) -> None:
+        if not isinstance(self.path, (str, os.PathLike)):
+            raise ValidationError(f"the upload's path must be a path, got {self.path!r}")
+        if self.filename is not None and not isinstance(self.filename, str):
+            raise ValidationError(f"the upload's filename must be a string, got {self.filename!r}")
         if not isinstance(self.field, str) or not self.field or any(c in self.field for c in '"\r\n'):
             raise ValidationError(f"the multipart field must be a plain, non-empty name, got {self.field!r}")
         if not isinstance(self.content_type, str) or any(c in self.content_type for c in "\r\n"):

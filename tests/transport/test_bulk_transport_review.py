@@ -1,0 +1,179 @@
+"""Adversarial review of the transport's bulk job pieces: downloads to disk, uploads, hosts, pacing.
+
+Each test here failed before its fix: a download written through a planted ``.part`` link, two
+downloads to one path mixing their bodies, a full disk raising a bare ``OSError``, a redirect
+followed by a caller's own httpx client, an endless error body read to its end, input of the
+wrong type raising ``TypeError`` instead of the SDK's own error, and a retried Bulk Read download
+sent past Zoho's 10 a minute.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+import httpx
+import pytest
+
+from bigin_async import BiginClient, BiginError, _download
+from bigin_async._download import ERROR_BODY_CAP, read_capped
+from bigin_async._multipart import Upload
+
+ACCESS = "1000.access-SECRET"
+
+
+class Chunks(httpx.AsyncByteStream):
+    """A body in pieces; ``at`` is called before piece ``index`` is given (then awaited)."""
+
+    def __init__(self, pieces: list[bytes], at: Callable[[int], Any] | None = None) -> None:
+        self.pieces = pieces
+        self.at = at
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for index, piece in enumerate(self.pieces):
+            if self.at is not None:
+                await self.at(index)
+            yield piece
+
+
+class Scripted(httpx.AsyncBaseTransport):
+    """Answers each request with ``answer(n, request)`` (n counts from 0); keeps the requests."""
+
+    def __init__(self, answer: Callable[[int, httpx.Request], httpx.Response]) -> None:
+        self.answer = answer
+        self.requests: list[httpx.Request] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return self.answer(len(self.requests) - 1, request)
+
+
+def client(transport: httpx.AsyncBaseTransport | None = None, **options: Any) -> BiginClient:
+    kwargs: dict[str, Any] = {
+        "access_token": ACCESS,
+        "api_domain": "http://127.0.0.1",
+        "content_domain": "http://127.0.0.2",
+        "retry_backoff_seconds": 0.0,
+        **options,
+    }
+    if transport is not None:
+        kwargs["transport"] = transport
+    return BiginClient(**kwargs)
+
+
+def ok(body: bytes) -> httpx.Response:
+    return httpx.Response(200, headers={"content-length": str(len(body))}, stream=Chunks([body]))
+
+
+# -- downloads -----------------------------------------------------------------------------------
+
+
+async def test_a_planted_part_link_is_never_written_through(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.write_bytes(b"precious")
+    directory = tmp_path / "downloads"
+    directory.mkdir()
+    (directory / "r.zip.part").symlink_to(outside)
+    async with client(Scripted(lambda n, r: ok(b"DOWNLOADED"))) as bigin:
+        await bigin.transport.send("GET", "/read/1/result", service="bulk", download_to=directory / "r.zip")
+    assert outside.read_bytes() == b"precious"
+    target = directory / "r.zip"
+    assert not target.is_symlink() and target.read_bytes() == b"DOWNLOADED"
+
+
+async def test_two_downloads_to_one_path_at_once_each_leave_a_whole_file(tmp_path: Path) -> None:
+    first_half_written, second_done = anyio.Event(), anyio.Event()
+
+    async def hold_first(index: int) -> None:
+        if index == 1:
+            first_half_written.set()
+            await second_done.wait()
+
+    async def free(index: int) -> None:
+        return None
+
+    def answer(n: int, request: httpx.Request) -> httpx.Response:
+        if n == 0:
+            return httpx.Response(
+                200, headers={"content-length": "20"}, stream=Chunks([b"A" * 10] * 2, hold_first)
+            )
+        return httpx.Response(200, headers={"content-length": "10"}, stream=Chunks([b"B" * 5] * 2, free))
+
+    target = tmp_path / "r.zip"
+    errors: list[BaseException] = []
+
+    async def download() -> None:
+        try:
+            await bigin.transport.send("GET", "/read/1/result", service="bulk", download_to=target)
+        except Exception as exc:  # noqa: BLE001 - a failure is what the test looks for
+            errors.append(exc)
+
+    async with client(Scripted(answer)) as bigin:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(download)
+            await first_half_written.wait()
+            await download()
+            second_done.set()
+    assert errors == []
+    assert target.read_bytes() in (b"A" * 20, b"B" * 10)  # one whole body, never a mix
+    assert [p.name for p in tmp_path.iterdir()] == ["r.zip"]
+
+
+async def test_a_full_disk_is_the_sdk_s_error_and_leaves_no_part(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(file: Any, chunk: bytes) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(_download, "_write", full)
+    async with client(Scripted(lambda n, r: ok(b"body"))) as bigin:
+        with pytest.raises(BiginError, match="could not be written"):
+            await bigin.transport.send(
+                "GET", "/read/1/result", service="bulk", download_to=tmp_path / "r.zip"
+            )
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_an_endless_error_body_is_read_only_to_its_cap() -> None:
+    given = 0
+
+    class Endless(httpx.AsyncByteStream):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            nonlocal given
+            while True:
+                await anyio.lowlevel.checkpoint()  # as a socket read is
+                given += 1
+                assert given <= 2 * ERROR_BODY_CAP // 65536, "read far past the cap"
+                yield b"x" * 65536
+
+    response = httpx.Response(503, stream=Endless(), request=httpx.Request("GET", "http://127.0.0.1/x"))
+    capped = await read_capped(response)
+    assert capped.content == b"x" * ERROR_BODY_CAP
+
+
+# -- input refused before anything is sent -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda tmp: {"upload": Upload(123)},  # type: ignore[arg-type]
+        lambda tmp: {"upload": Upload(None)},  # type: ignore[arg-type]
+        lambda tmp: {"upload": Upload(tmp / "f.zip", filename=5)},  # type: ignore[arg-type]
+        lambda tmp: {"download_to": 123},
+    ],
+    ids=["upload-int", "upload-none", "filename-int", "download-int"],
+)
+async def test_input_of_the_wrong_type_is_refused_typed_before_sending(
+    tmp_path: Path, build: Callable[[Path], dict[str, Any]]
+) -> None:
+    (tmp_path / "f.zip").write_bytes(b"zip")
+    transport = Scripted(lambda n, r: ok(b"{}"))
+    async with client(transport) as bigin:
+        with pytest.raises(BiginError):
+            await bigin.transport.send("POST", "/upload", service="content", **build(tmp_path))
+    assert transport.requests == []
