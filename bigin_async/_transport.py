@@ -38,6 +38,7 @@ import json as jsonlib
 import math
 import os
 import random
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -425,6 +426,8 @@ class Transport:
         method = method.upper()
         settings = self.settings
         absolute = path.startswith(("http://", "https://"))
+        if _CONTROL.search(path):  # httpx would refuse it after the credits were spent
+            raise ValidationError(f"the path {path!r} holds a control character; nothing was sent")
         current = None if absolute else shared.tokens.current
         if timeout is not None:
             _check_timeout(timeout)
@@ -584,6 +587,7 @@ class Transport:
                     headers=_request_headers(call, token),
                     timeout=timeout,
                     extensions={"trace": wire.trace},
+                    follow_redirects=False,  # a caller's own client may follow them: the token stays
                 )
         except httpx.RequestError as exc:  # every timeout, transport and decoding error
             failure = exc
@@ -612,7 +616,7 @@ class Transport:
             )
             if chunks is not None:  # the upload's own stream, with its Content-Length in the headers
                 request.stream = chunks
-            response = await http.send(request, stream=True)
+            response = await http.send(request, stream=True, follow_redirects=False)
             try:
                 if call.download_to is not None and response.is_success:
                     download = await save_body(response, call.download_to)
@@ -649,6 +653,10 @@ class Transport:
         self._shared.budget.sync(response.headers, reset_in=_reset_in(response.headers))
         status = response.status_code
         outcome = classify_status(status, _error_code(response) if status >= 400 else None)
+        if call.streamed and 300 <= status < 400:
+            # Redirects are not followed (the token goes to two hosts only): for a download or an
+            # upload a 3xx is not the answer asked for (no file was saved, no file_id given).
+            outcome = Outcome.FATAL
         error: Exception
         if outcome is Outcome.SUCCESS or (not call.raise_for_status and outcome is Outcome.FATAL):
             response.extensions["bigin_ambiguous_attempts"] = call.ambiguous_attempts
@@ -897,6 +905,10 @@ def _encode(json: Any) -> bytes | None:
         raise ValidationError(f"the request body cannot be sent as JSON: {exc}; nothing was sent") from exc
 
 
+# Characters no URL may hold (httpx refuses them): a path with one is refused before it costs anything.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _check_timeout(timeout: float) -> None:
     """A call's own ``timeout``: a positive, finite number of seconds."""
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:
@@ -904,8 +916,13 @@ def _check_timeout(timeout: float) -> None:
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = httpx.URL(url)
-    return (parts.scheme, parts.host, parts.port)
+    try:
+        parts = httpx.URL(url)
+        return (parts.scheme, parts.host, parts.port)  # ``host`` decodes IDNA: it may raise too
+    except (httpx.InvalidURL, ValueError) as exc:  # a bad port, a host IDNA cannot encode or decode
+        raise ConfigurationError(
+            f"{redact_url(url)!r} is not a URL one can send to ({exc}); nothing was sent"
+        ) from None
 
 
 def _show_origin(origin: tuple[str, str, int | None]) -> str:

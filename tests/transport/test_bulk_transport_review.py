@@ -19,7 +19,7 @@ import anyio.lowlevel
 import httpx
 import pytest
 
-from bigin_async import BiginClient, BiginError, _download
+from bigin_async import BiginClient, BiginError, ConfigurationError, ValidationError, _download
 from bigin_async._download import ERROR_BODY_CAP, read_capped
 from bigin_async._multipart import Upload
 
@@ -138,6 +138,47 @@ async def test_a_full_disk_is_the_sdk_s_error_and_leaves_no_part(
     assert list(tmp_path.iterdir()) == []
 
 
+async def test_a_directory_gone_when_the_answer_comes_is_the_sdk_s_error(tmp_path: Path) -> None:
+    directory = tmp_path / "downloads"
+    directory.mkdir()
+
+    def answer(n: int, request: httpx.Request) -> httpx.Response:
+        directory.rmdir()  # after the call checked it, before the body is saved
+        return ok(b"body")
+
+    async with client(Scripted(answer)) as bigin:
+        with pytest.raises(BiginError, match="could not be written"):
+            await bigin.transport.send(
+                "GET", "/read/1/result", service="bulk", download_to=directory / "r.zip"
+            )
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_a_redirect_is_not_followed_even_by_a_client_that_would(tmp_path: Path) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "127.0.0.1":
+            return httpx.Response(302, headers={"location": "http://127.0.0.9/elsewhere"})
+        return ok(b"from another host")
+
+    seen: list[str] = []
+
+    async def log(request: httpx.Request) -> None:
+        seen.append(str(request.url))
+
+    http = httpx.AsyncClient(
+        transport=httpx.MockTransport(answer), follow_redirects=True, event_hooks={"request": [log]}
+    )
+    async with http, client(http_client=http) as bigin:
+        with pytest.raises(BiginError, match="302"):
+            await bigin.transport.send(
+                "GET", "/read/1/result", service="bulk", download_to=tmp_path / "r.zip"
+            )
+        response = await bigin.transport.send("GET", "/Contacts", raise_for_status=False)
+    assert response.status_code == 302
+    assert all("127.0.0.9" not in url for url in seen)
+    assert list(tmp_path.iterdir()) == []
+
+
 async def test_an_endless_error_body_is_read_only_to_its_cap() -> None:
     given = 0
 
@@ -176,4 +217,25 @@ async def test_input_of_the_wrong_type_is_refused_typed_before_sending(
     async with client(transport) as bigin:
         with pytest.raises(BiginError):
             await bigin.transport.send("POST", "/upload", service="content", **build(tmp_path))
+    assert transport.requests == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "http://127.0.0.1/x\t",
+        "/Contacts\x00",
+        "/Contacts\t",
+        "http://127.0.0.1:port/x",
+        "https://xn--.com/x",
+        "https://\u2603\ufe0f.com/x",
+    ],
+    ids=["absolute", "nul", "tab", "port", "a-label", "idna"],
+)
+async def test_a_url_httpx_cannot_build_is_refused_typed_and_costs_nothing(path: str) -> None:
+    transport = Scripted(lambda n, r: ok(b"{}"))
+    async with client(transport) as bigin:
+        with pytest.raises((ConfigurationError, ValidationError)):
+            await bigin.transport.send("GET", path)
+        assert bigin.credits.spent_total == 0
     assert transport.requests == []
