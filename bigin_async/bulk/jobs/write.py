@@ -43,6 +43,7 @@ from bigin_async.bulk.jobs.journal import JobJournal
 from bigin_async.bulk.jobs.parts import Part, PartWriter, record_cells
 from bigin_async.bulk.jobs.results import ResultsError, map_results, outcome_of
 from bigin_async.bulk.keys import carries_upsert_key
+from bigin_async.bulk.logfile import AppendOnlyLog
 from bigin_async.bulk.results import (
     BulkAbortedError,
     BulkProgress,
@@ -223,6 +224,14 @@ async def run_import(
     directory = _workdir(workdir, journal)
     if journal is not None:
         await anyio.to_thread.run_sync(journal.lock_and_load)
+    held = None if temporary else _WorkdirLock(directory)
+    if held is not None:
+        try:
+            await anyio.to_thread.run_sync(held.lock)
+        except BaseException:
+            if journal is not None:
+                journal.close()
+            raise
     failed: list[BaseException] = []  # the caller's exception, a journal error: raised as itself
     aborted: list[BiginError] = []  # a fatal error of the API: BulkAbortedError
     workers = plan.max_parallel_jobs
@@ -625,6 +634,8 @@ async def run_import(
     finally:
         if journal is not None:
             journal.close()
+        if held is not None:
+            held.close()
         if temporary:
             shutil.rmtree(directory, ignore_errors=True)
     if failed:
@@ -634,6 +645,24 @@ async def run_import(
             f"bulk import of {plan.module} stopped after {result.total} records: {aborted[0]}", result
         ) from aborted[0]
     return result
+
+
+class _WorkdirLock(AppendOnlyLog):
+    """One import at a time in a work directory: two would write, upload and read the same part files
+    (one run sending the other's records as its own, those records imported twice and its own never).
+
+    Only the journal's lock is used (the file machinery's), on ``.import.lock`` in the directory.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory / ".import")
+
+    def _in_use(self) -> JournalError:
+        return JournalError(
+            f"the work directory {self.path.parent} is in use by another import (its lock "
+            f"{self._lock_path.name} is held); wait for that import to end, or give this one another workdir",
+            path=str(self.path.parent),
+        )
 
 
 def _workdir(workdir: str | os.PathLike[str] | None, journal: JobJournal | None) -> Path:

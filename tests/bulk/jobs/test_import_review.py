@@ -4,17 +4,19 @@ result's own, echoes Zoho normalises, and other ways a result could be mapped to
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import zipfile
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
-from bigin_async.bulk import BulkAbortedError
+from bigin_async.bulk import BulkAbortedError, BulkProgress
 from bigin_async.bulk.jobs.results import map_results
-from bigin_async.bulk.jobs.write import run_import
-from bigin_async.errors import AuthenticationError
+from bigin_async.bulk.jobs.write import ImportPlan, run_import
+from bigin_async.errors import AuthenticationError, JournalError
 from bigin_emulator import BiginEmulator
 from tests.bulk.jobs.test_import_faults import FakeJobs
 from tests.bulk.jobs.test_import_faults import contacts as faults_contacts
@@ -121,3 +123,57 @@ async def test_a_resumed_job_whose_polling_is_refused_is_unknown_not_an_error(tm
         await run_import(fake, faults_plan(), faults_contacts(10), journal_path=journal)
     assert len(fake.jobs) == 1
     assert {o.status for o in caught.value.result.outcomes} == {"unknown"}
+
+
+async def test_two_imports_given_one_workdir_do_not_send_each_others_parts(tmp_path: Path) -> None:
+    # Import A has written its part and is about to upload it when import B, given the same
+    # work directory, writes its own part 1 there: A must not upload (and report as its own)
+    # B's records.
+    emulator = BiginEmulator()
+    workdir = tmp_path / "work"
+    a_uploading, b_written = anyio.Event(), anyio.Event()
+    outcomes: dict[str, Any] = {}
+
+    async with emulator.client() as bigin:
+
+        class HeldJobs:
+            """The client's jobs API, A's upload held until B has written its part."""
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(bigin.bulk_jobs, name)
+
+            async def upload(self, file: Any) -> Any:
+                a_uploading.set()
+                await b_written.wait()
+                return await bigin.bulk_jobs.upload(file)
+
+        def b_progress(progress: BulkProgress) -> None:
+            if progress.phase == "uploading":
+                b_written.set()
+
+        async def run(name: str, jobs: Any, **options: Any) -> None:
+            records = [{"Last_Name": f"{name}{i}"} for i in range(5)]
+            try:
+                result = await run_import(
+                    jobs, ImportPlan("Contacts", poll_interval=POLL), records, workdir=workdir, **options
+                )
+            except JournalError as error:  # refused before sending: fine
+                b_written.set()
+                outcomes[name] = error
+            else:
+                outcomes[name] = (records, result)
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(run, "A", HeldJobs())
+            await a_uploading.wait()
+            tasks.start_soon(functools.partial(run, "B", bigin.bulk_jobs, on_progress=b_progress))
+
+    stored = [record["Last_Name"] for record in emulator.store.table("Contacts")]
+    assert len(stored) == len(set(stored)), f"stored twice: {sorted(stored)}"
+    by_id = {record["id"]: record["Last_Name"] for record in emulator.store.table("Contacts")}
+    for name, outcome in outcomes.items():
+        if isinstance(outcome, JournalError):
+            continue
+        records, result = outcome
+        for o in result.outcomes:
+            assert o.status == "success" and by_id[o.id] == records[o.index]["Last_Name"], (name, o)
