@@ -512,7 +512,8 @@ async def run_import(
                 if asking:
                     asked.discard(part.number)
                     if journal is not None:
-                        await journal.log_unsent(part.number)
+                        with anyio.CancelScope(shield=True):  # as log_created
+                            await journal.log_unsent(part.number)
                 raise
             except (APIError, BiginError) as error:
                 if (
@@ -526,12 +527,16 @@ async def run_import(
                 code = _code_of(error)
                 message = error.message if isinstance(error, APIError) else str(error)
                 if journal is not None:
-                    await journal.log_failed(part.number, code=code, message=message, job_id=None)
+                    with anyio.CancelScope(shield=True):  # as log_created
+                        await journal.log_failed(part.number, code=code, message=message, job_id=None)
                 fail_all(stretch, part, "error", code, message)
                 return None
             job_id = str(job.id)
             if journal is not None:
-                await journal.log_created(part.number, job_id)
+                # Shielded: a cancellation landing as the answer arrives must not lose the id (a
+                # resumed run would leave an insert's records unknown, or ask for a second job).
+                with anyio.CancelScope(shield=True):
+                    await journal.log_created(part.number, job_id)
             return job_id
         return None  # pragma: no cover - the loop returns
 

@@ -177,3 +177,91 @@ async def test_two_imports_given_one_workdir_do_not_send_each_others_parts(tmp_p
         records, result = outcome
         for o in result.outcomes:
             assert o.status == "success" and by_id[o.id] == records[o.index]["Last_Name"], (name, o)
+
+
+class _CancelAt:
+    """An ``on_progress`` that cancels ``scope`` at its ``n``-th call."""
+
+    def __init__(self, scope: anyio.CancelScope, n: int) -> None:
+        self.scope, self.n, self.calls = scope, n, 0
+
+    def __call__(self, _: BulkProgress) -> None:
+        self.calls += 1
+        if self.calls == self.n:
+            self.scope.cancel()
+
+
+async def test_cancelled_at_every_step_then_resumed_loses_and_doubles_nothing(tmp_path: Path) -> None:
+    records = [{"Last_Name": f"L{i}", "Email": f"p{i}@example.test"} for i in range(30)]
+    plan = ImportPlan("Contacts", poll_interval=POLL, part_records=10)
+    clean = BiginEmulator()
+    async with clean.client() as bigin:
+        steps: list[str] = []
+        await run_import(bigin.bulk_jobs, plan, records, on_progress=lambda p: steps.append(p.phase))
+    for stop_at in range(1, len(steps) + 1):
+        emulator = BiginEmulator()
+        journal = tmp_path / f"cancelled-{stop_at}.journal"
+        async with emulator.client() as bigin:
+            with anyio.CancelScope() as scope:
+                cancel_at = _CancelAt(scope, stop_at)
+                await run_import(bigin.bulk_jobs, plan, records, journal_path=journal, on_progress=cancel_at)
+            result = await run_import(bigin.bulk_jobs, plan, records, journal_path=journal)
+        stored = [record["Last_Name"] for record in emulator.store.table("Contacts")]
+        assert len(stored) == len(set(stored)), (stop_at, sorted(stored))
+        by_id = {record["id"]: record["Last_Name"] for record in emulator.store.table("Contacts")}
+        assert len(result.outcomes) == 30
+        for o in result.outcomes:
+            assert o.status in ("success", "unknown"), (stop_at, o)
+            if o.status == "success":
+                assert by_id[o.id] == records[o.index]["Last_Name"], (stop_at, o)
+        # Unknown only where a job may exist; every record not unknown is stored once.
+        unknown = {records[o.index]["Last_Name"] for o in result.outcomes if o.status == "unknown"}
+        assert set(stored) >= {r["Last_Name"] for r in records} - unknown, stop_at
+        assert sum(1 for job in emulator.jobs.jobs.values() if job.kind == "write") <= 3, stop_at
+        assert not list(journal.with_name(journal.name + ".parts").glob("*.spool")), stop_at
+
+
+async def test_a_cancelled_import_without_journal_leaves_no_temporary_directory(tmp_path: Path) -> None:
+    import tempfile
+
+    records = [{"Last_Name": f"L{i}"} for i in range(30)]
+    plan = ImportPlan("Contacts", poll_interval=POLL, part_records=10)
+    before = set(Path(tempfile.gettempdir()).glob("bigin-bulk-write-*"))
+    for stop_at in range(1, 12):
+        emulator = BiginEmulator()
+        async with emulator.client() as bigin:
+            with anyio.CancelScope() as scope:
+                cancel_at = _CancelAt(scope, stop_at)
+                await run_import(bigin.bulk_jobs, plan, records, on_progress=cancel_at)
+        assert set(Path(tempfile.gettempdir()).glob("bigin-bulk-write-*")) == before, stop_at
+
+
+@pytest.mark.parametrize("operation", ["insert", "upsert"])
+async def test_cancelled_as_the_job_answer_arrives_the_job_is_kept_not_asked_again(
+    tmp_path: Path, operation: Any
+) -> None:
+    # The job was created and its answer (with the id) reached the import, but the caller's
+    # deadline fell right then: the id must still be journaled, so a resumed run polls that job
+    # (an insert's records are not left unknown, an upsert's job is not created a second time).
+    records = [{"Last_Name": f"L{i}", "Email": f"p{i}@example.test"} for i in range(5)]
+    find_by = "Email" if operation == "upsert" else None
+    plan = ImportPlan("Contacts", operation, find_by, poll_interval=POLL)
+    journal = tmp_path / "import.journal"
+    emulator = BiginEmulator()
+    async with emulator.client() as bigin:
+        with anyio.CancelScope() as scope:
+
+            class CancelledOnAnswer:
+                def __getattr__(self, name: str) -> Any:
+                    return getattr(bigin.bulk_jobs, name)
+
+                async def create_write(self, **options: Any) -> Any:
+                    job = await bigin.bulk_jobs.create_write(**options)
+                    scope.cancel()
+                    return job
+
+            await run_import(CancelledOnAnswer(), plan, records, journal_path=journal)
+        result = await run_import(bigin.bulk_jobs, plan, records, journal_path=journal)
+    assert sum(1 for job in emulator.jobs.jobs.values() if job.kind == "write") == 1
+    assert [o.status for o in result.outcomes] == ["success"] * 5
+    assert len(emulator.store.table("Contacts")) == 5
