@@ -7,6 +7,7 @@ import csv
 import functools
 import io
 import zipfile
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 
 from bigin_async.bulk import BulkAbortedError, BulkProgress
 from bigin_async.bulk.jobs.results import map_results
+from bigin_async.bulk.jobs.via import AUTO_JOBS_THRESHOLD_WRITE
 from bigin_async.bulk.jobs.write import ImportPlan, run_import
 from bigin_async.errors import AuthenticationError, JournalError
 from bigin_emulator import BiginEmulator
@@ -265,3 +267,27 @@ async def test_cancelled_as_the_job_answer_arrives_the_job_is_kept_not_asked_aga
     assert sum(1 for job in emulator.jobs.jobs.values() if job.kind == "write") == 1
     assert [o.status for o in result.outcomes] == ["success"] * 5
     assert len(emulator.store.table("Contacts")) == 5
+
+
+@pytest.mark.parametrize("count", [AUTO_JOBS_THRESHOLD_WRITE, AUTO_JOBS_THRESHOLD_WRITE + 1])
+@pytest.mark.parametrize("kind", ["generator", "async generator"])
+async def test_auto_reads_ahead_from_a_one_shot_stream_and_sends_each_record_once(
+    count: int, kind: str
+) -> None:
+    def records() -> Iterator[dict[str, Any]]:
+        for i in range(count):
+            yield {"Last_Name": f"L{i}"}
+
+    async def async_records() -> AsyncIterator[dict[str, Any]]:
+        for record in records():
+            yield record
+
+    emulator = BiginEmulator()
+    async with emulator.client() as bigin:
+        stream: Any = records() if kind == "generator" else async_records()
+        result = await bigin.contacts.bulk_import(stream, via="auto", poll_interval=POLL)
+    stored = sorted(int(record["Last_Name"][1:]) for record in emulator.store.table("Contacts"))
+    assert stored == list(range(count))
+    assert [o.index for o in result.outcomes] == list(range(count)) and result.ok
+    jobs = sum(1 for job in emulator.jobs.jobs.values() if job.kind == "write")
+    assert jobs == (1 if count > AUTO_JOBS_THRESHOLD_WRITE else 0)
