@@ -826,7 +826,9 @@ class ModuleClient(APIResource, Generic[R]):
         input order (``SKIPPED`` rows are errors with the row's code). ``operation`` is
         ``insert``, ``update`` (``find_by="id"`` or a unique field) or ``upsert`` (``find_by``: a
         unique field, default the module's). Empty values are left out (a job leaves those
-        fields as they are); text is imported raw, formula-looking text included.
+        fields as they are: an update through a job that clears a field with ``None`` is refused,
+        with its own error, rather than reported done); text is imported raw, formula-looking text
+        included.
 
         ``journal=`` logs every stage of every part, so a re-run with the same input after a
         crash never creates a job twice: see :mod:`bigin_async.bulk.jobs.write`. ``via="auto"``

@@ -174,12 +174,35 @@ def _check(plan: ImportPlan, index: int, record: Any) -> dict[str, Any] | Record
                 details={"api_name": plan.find_by},
                 record=record,
             )
-        return wire
+        return _not_clearing(index, wire, record)
     mode: Any = {"insert": "create", "update": "update", "upsert": "upsert"}[plan.operation]
     prepared = prepare(BulkPlan(plan.module, mode), index, record)
     if isinstance(prepared, RecordOutcome):
         return prepared
-    return prepared.wire  # type: ignore[no-any-return]
+    checked: dict[str, Any] = prepared.wire
+    return _not_clearing(index, checked, record) if plan.operation == "update" else checked
+
+
+def _not_clearing(index: int, wire: dict[str, Any], record: Any) -> dict[str, Any] | RecordOutcome:
+    """An update's wire form, or its error if it clears a field (``None``).
+
+    Through calls ``None`` clears the field; a job leaves an empty cell's field as it is (Bigin's
+    ``ignore_empty``, needed because a record's missing columns are empty cells too). Sent, the
+    update would be reported done with the field not cleared, so it is refused instead.
+    """
+    cleared = next((name for name, value in wire.items() if value is None), None)
+    if cleared is None:
+        return wire
+    return RecordOutcome(
+        index,
+        "error",
+        "update",
+        code="INVALID_INPUT",
+        message=f"a Bulk Write job cannot clear {cleared} (None): update this record through calls "
+        "(via='calls')",
+        details={"api_name": cleared},
+        record=record,
+    )
 
 
 def _mappings(columns: Sequence[str]) -> list[FieldMapping]:

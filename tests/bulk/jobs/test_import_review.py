@@ -291,3 +291,25 @@ async def test_auto_reads_ahead_from_a_one_shot_stream_and_sends_each_record_onc
     assert [o.index for o in result.outcomes] == list(range(count)) and result.ok
     jobs = sum(1 for job in emulator.jobs.jobs.values() if job.kind == "write")
     assert jobs == (1 if count > AUTO_JOBS_THRESHOLD_WRITE else 0)
+
+
+async def test_an_update_that_clears_a_field_is_not_reported_done_by_a_job_that_keeps_it() -> None:
+    # Through calls, None clears the field; a job leaves empty cells alone (ignore_empty). The
+    # same update must not store different things depending on the way (auto: on the count).
+    emulator = BiginEmulator()
+    async with emulator.client() as bigin:
+        made = await bigin.contacts.bulk_import(
+            [{"Last_Name": f"L{i}", "Title": "Dr"} for i in range(2)], via="jobs", poll_interval=POLL
+        )
+        first, second = (str(o.id) for o in made.outcomes)
+        result = await bigin.contacts.bulk_import(
+            [{"id": first, "Title": None}, {"id": second, "Title": "Prof"}],
+            operation="update",
+            via="jobs",
+            poll_interval=POLL,
+        )
+    titles = {record["id"]: record.get("Title") for record in emulator.store.table("Contacts")}
+    cleared, updated = result.outcomes
+    assert updated.ok and titles[second] == "Prof"
+    assert cleared.ok == (titles[first] is None)
+    assert cleared.status == "error" and cleared.details == {"api_name": "Title"}
