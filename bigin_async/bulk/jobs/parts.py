@@ -216,12 +216,15 @@ class PartWriter:
         columns = self.columns
         new = [] if cells.keys() <= columns.keys() else [name for name in cells if name not in columns]
         if new and len(new) + len(columns) > self.max_columns:
-            if len(cells) > self.max_columns:
-                raise ValidationError(
-                    f"a record with {len(cells)} columns: a Bulk Write CSV takes at most {self.max_columns}"
-                )
-            if self.indexes:
-                return False
+            if self.indexes and len(cells) <= self.max_columns:
+                return False  # the next part may take it (no part takes more than max_columns cells)
+            # Too many cells, or too many with the columns every part starts with (an upsert's
+            # find_by, which a keyless record does not carry): no part can take it.
+            shared = ", ".join(columns) if not self.indexes else ""
+            also = f" and the {shared} column every part has" if shared else ""
+            raise ValidationError(
+                f"a record with {len(cells)} columns{also}: a Bulk Write CSV takes at most {self.max_columns}"
+            )
         for name in new:
             columns[name] = len(columns)
         row = [""] * len(columns)

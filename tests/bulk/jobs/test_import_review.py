@@ -15,10 +15,11 @@ import anyio
 import pytest
 
 from bigin_async.bulk import BulkAbortedError, BulkProgress
+from bigin_async.bulk.jobs.parts import MAX_COLUMNS, PartWriter
 from bigin_async.bulk.jobs.results import map_results
 from bigin_async.bulk.jobs.via import AUTO_JOBS_THRESHOLD_WRITE
 from bigin_async.bulk.jobs.write import ImportPlan, run_import
-from bigin_async.errors import AuthenticationError, JournalError
+from bigin_async.errors import AuthenticationError, JournalError, ValidationError
 from bigin_emulator import BiginEmulator
 from tests.bulk.jobs.test_import_faults import FakeJobs
 from tests.bulk.jobs.test_import_faults import contacts as faults_contacts
@@ -313,3 +314,17 @@ async def test_an_update_that_clears_a_field_is_not_reported_done_by_a_job_that_
     assert updated.ok and titles[second] == "Prof"
     assert cleared.ok == (titles[first] is None)
     assert cleared.status == "error" and cleared.details == {"api_name": "Title"}
+
+
+def test_a_record_that_fits_200_columns_only_without_the_find_by_column_is_refused_alone(
+    tmp_path: Path,
+) -> None:
+    # An upsert's parts all carry the find_by column: a keyless record of 200 other fields would
+    # make a 201-column CSV, which the file host refuses (the whole part with it).
+    writer = PartWriter(tmp_path, 1)
+    writer.columns["Email"] = 0
+    with pytest.raises(ValidationError, match="200"):
+        writer.add(0, {f"F{i}": "x" for i in range(MAX_COLUMNS)})
+    assert writer.add(1, {"Email": "a@x.test", **{f"F{i}": "x" for i in range(MAX_COLUMNS - 1)}})
+    (part,) = writer.finish()
+    assert len(part.columns) == MAX_COLUMNS
