@@ -328,3 +328,40 @@ def test_a_record_that_fits_200_columns_only_without_the_find_by_column_is_refus
     assert writer.add(1, {"Email": "a@x.test", **{f"F{i}": "x" for i in range(MAX_COLUMNS - 1)}})
     (part,) = writer.finish()
     assert len(part.columns) == MAX_COLUMNS
+
+
+def test_a_key_with_more_result_rows_than_records_sent_is_left_unknown(tmp_path: Path) -> None:
+    part = _zip(
+        tmp_path / "part.zip",
+        [["Last_Name", "Code"], ["Lee", "1.2.3"], ["Kim", "-Infinity"], ["Ray", "0.00"], ["Mo", "x"]],
+    )
+    result = _zip(
+        tmp_path / "result.zip",
+        [
+            ["Last_Name", "Code", "STATUS", "RECORD_ID", "ERRORS"],
+            ["Mo", "x", "ADDED", "4", ""],
+            ["Mo", "x", "SKIPPED", "", "DUPLICATE_DATA-Last_Name"],  # two verdicts for one record
+            ["Ray", "0", "ADDED", "3", ""],
+            ["kim", "-infinity", "ADDED", "2", ""],
+            ["Lee", "1.2.3", "ADDED", "1", ""],
+        ],
+    )
+    rows = map_results(part, ["Last_Name", "Code"], result)
+    assert [r.record_id if r else None for r in rows] == ["1", "2", "3", None]
+
+
+async def test_a_workdir_in_use_refuses_the_run_and_frees_its_journal(tmp_path: Path) -> None:
+    from bigin_async.bulk.jobs.write import _WorkdirLock
+
+    fake = FakeJobs()
+    journal, workdir = tmp_path / "import.journal", tmp_path / "work"
+    held = _WorkdirLock(workdir)
+    held.lock()
+    try:
+        with pytest.raises(JournalError, match="work directory"):
+            await run_import(fake, faults_plan(), faults_contacts(5), journal_path=journal, workdir=workdir)
+    finally:
+        held.close()
+    assert fake.calls == {}
+    result = await run_import(fake, faults_plan(), faults_contacts(5), journal_path=journal, workdir=workdir)
+    assert result.ok and result.total == 5
