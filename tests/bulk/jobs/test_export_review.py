@@ -5,15 +5,21 @@ Each test here failed before the fix it came with (see the commit that added it)
 
 from __future__ import annotations
 
+import os
 import tracemalloc
 import zipfile
 from pathlib import Path
 
+import anyio
+import anyio.lowlevel
 import httpx
 import pytest
 
 from bigin_async._limits import RateLimiter
+from bigin_async.bulk.jobs.read import BulkExport
+from bigin_async.client import BiginClient
 from bigin_async.errors import BulkJobError, RateLimitError
+from bigin_async.models.records import Contact
 from bigin_async.resources.bulk_jobs import FULL_MINUTES_WAITED, BulkJobsClient
 from bigin_emulator import BiginEmulator
 from tests.bulk.jobs.test_export_reading import FakeJobs, export_of
@@ -132,3 +138,60 @@ async def test_a_download_refused_minute_after_minute_gives_up_and_leaves_no_fil
     assert spy.refused == 3 * (FULL_MINUTES_WAITED + 1)  # each round: the try and the transport's 2 retries
     assert clock.now - started >= 60 * FULL_MINUTES_WAITED
     assert list(tmp_path.iterdir()) == []
+
+
+async def export_cancelled_at(
+    client: BiginClient, stop_at: int, work: Path, to: Path | None
+) -> tuple[anyio.CancelScope, BulkExport[Contact]]:
+    """An export cancelled at its ``stop_at``-th progress report (the cancellation lands at the
+    next checkpoint, wherever in the export that is)."""
+    seen = 0
+    with anyio.CancelScope() as scope:
+
+        def stop(_: object) -> None:
+            nonlocal seen
+            seen += 1
+            if seen == stop_at:
+                scope.cancel()
+
+        export = client.contacts.bulk_export(
+            fields=["Last_Name"], poll_interval=0, on_progress=stop, workdir=work, to=to
+        )
+        async for _ in export:
+            await anyio.lowlevel.checkpoint()
+    return scope, export
+
+
+def open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc")
+@pytest.mark.parametrize("keep", [False, True])
+async def test_a_cancellation_at_any_progress_report_leaves_no_file_and_no_descriptor(
+    tmp_path: Path, keep: bool
+) -> None:
+    clock = FakeClock()  # the org's minute of downloads passes as the client waits for it
+    emulator = BiginEmulator(clock=clock, bulk_read_page_size=10)
+    emulator.insert_records("Contacts", [{"Last_Name": f"L{i}"} for i in range(25)])
+    async with emulator.client() as client:
+        client.bulk_jobs = BulkJobsClient(client.transport, download_limiter=paced_on(clock))
+        reports = 0
+
+        def count(_: object) -> None:
+            nonlocal reports
+            reports += 1
+
+        assert len([r async for r in client.contacts.bulk_export(poll_interval=0, on_progress=count)]) == 25
+        for stop_at in range(1, reports + 1):
+            work, kept = tmp_path / f"work-{stop_at}", tmp_path / f"kept-{stop_at}"
+            work.mkdir()
+            kept.mkdir()
+            before = open_descriptors()
+            scope, export = await export_cancelled_at(client, stop_at, work, kept / "c.csv" if keep else None)
+            assert scope.cancelled_caught or stop_at == reports, stop_at
+            assert list(work.iterdir()) == [], stop_at
+            assert open_descriptors() == before, stop_at
+            for path in kept.iterdir():  # only whole pages are kept
+                assert path.suffix == ".csv" and path in export.paths, stop_at
+                assert len(path.read_text(encoding="utf-8").splitlines()) in (11, 6), stop_at
