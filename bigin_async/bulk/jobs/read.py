@@ -505,6 +505,14 @@ class BulkExport(AsyncClosing, AsyncIterator[R], Generic[R]):
             self._read = row_reader(self._rows.header, await self._field_metadata())
         except ValueError as error:
             raise self._error(str(error)) from None
+        # A column asked for and missing would read as None in every record: as if the org held
+        # no such values (a field the user's profile cannot read, a result of another query).
+        missing = [name for name in self._fields or () if name != "id" and name not in self._read.header]
+        if missing:
+            raise self._error(
+                f"its CSV has no column for {', '.join(missing)} (asked for); it has "
+                f"{', '.join(self._read.header)}"
+            )
         self._leading = page > 1
 
     async def _create(self, page: int) -> BulkReadJob:

@@ -22,9 +22,11 @@ from bigin_async.errors import BulkJobError, RateLimitError
 from bigin_async.models.records import Contact
 from bigin_async.resources.bulk_jobs import FULL_MINUTES_WAITED, BulkJobsClient
 from bigin_emulator import BiginEmulator
-from tests.bulk.jobs.test_export_reading import FakeJobs, export_of
+from tests.bulk.jobs.test_export_reading import FakeJobs, export_of, workdir, zip_of
 from tests.helpers.clock import FakeClock
 from tests.helpers.export_records import downloads_on_fake_time
+
+__all__ = ["workdir"]  # the fixture, shared with the reading tests
 
 
 def line_bomb(path: Path, size: int) -> Path:
@@ -195,3 +197,20 @@ async def test_a_cancellation_at_any_progress_report_leaves_no_file_and_no_descr
             for path in kept.iterdir():  # only whole pages are kept
                 assert path.suffix == ".csv" and path in export.paths, stop_at
                 assert len(path.read_text(encoding="utf-8").splitlines()) in (11, 6), stop_at
+
+
+async def test_a_result_without_a_column_asked_for_is_an_error_not_empty_values(
+    tmp_path: Path, workdir: Path
+) -> None:
+    # Zoho left Email out of the CSV (a field this user's profile cannot read, a result of another
+    # query): every record would come out with Email None, as if the org had no emails at all.
+    rows = [["id", "Last_Name", "Account_Name"], ["10", "Ng", "77"]]
+    jobs = FakeJobs([zip_of(tmp_path / "p1.zip", rows)])
+    with pytest.raises(BulkJobError, match=r"no column for Email \(asked for\)") as raised:
+        [r async for r in export_of(jobs, fields=["Last_Name", "Email", "id"], workdir=workdir)]
+    assert raised.value.job_id == "1"
+    assert list(workdir.iterdir()) == []
+    # The columns asked for, in any order, with more beside them: read as usual.
+    jobs = FakeJobs([zip_of(tmp_path / "p2.zip", [["Email", "id", "Last_Name"], ["a@b.c", "10", "Ng"]])])
+    [record] = [r async for r in export_of(jobs, fields=["Last_Name", "Email"])]
+    assert (record.id, record.Email, record.Last_Name) == ("10", "a@b.c", "Ng")
