@@ -115,10 +115,15 @@ def _row(cells: Sequence[str], status: int, record_id: int | None, errors: int |
     )
 
 
-def outcome_of(row: ResultRow | None, index: int, record: Any, *, updating: bool) -> RecordOutcome:
+def outcome_of(
+    row: ResultRow | None, index: int, record: Any, *, updating: bool, sent_id: str | None = None
+) -> RecordOutcome:
     """One record's outcome from its result row: ADDED/UPDATED a success, SKIPPED an error, the rest unknown.
 
     ``updating``: the job was an update (its SKIPPED rows are failed updates, not inserts).
+    ``sent_id``: the id the record was sent with (an update by id). An ADDED or UPDATED row with
+    no ``RECORD_ID`` is a success only for such a record (the id is the one sent); any other is
+    ``unknown``: the record may have been written, but which record it is cannot be said.
     """
     if row is None:
         return RecordOutcome(
@@ -131,7 +136,19 @@ def outcome_of(row: ResultRow | None, index: int, record: Any, *, updating: bool
         )
     if row.status in ("ADDED", "UPDATED"):
         action: Any = "insert" if row.status == "ADDED" else "update"
-        return RecordOutcome(index, "success", action, id=row.record_id, record=record)
+        if row.record_id is not None:
+            return RecordOutcome(index, "success", action, id=row.record_id, record=record)
+        if action == "update" and sent_id:
+            return RecordOutcome(index, "success", action, id=sent_id, record=record)
+        return RecordOutcome(
+            index,
+            "unknown",
+            action,
+            code="NO_RECORD_ID",
+            message=f"the job's result says {row.status} for this record but gives no RECORD_ID: the record "
+            "may have been written, but which record it is cannot be said",
+            record=record,
+        )
     first = row.errors[0] if row.errors else {}
     details: dict[str, Any] = {"api_name": first["api_name"]} if "api_name" in first else {}
     if len(row.errors) > 1:

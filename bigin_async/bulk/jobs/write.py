@@ -205,6 +205,17 @@ def _not_clearing(index: int, wire: dict[str, Any], record: Any) -> dict[str, An
     )
 
 
+def _sent_id(plan: ImportPlan, record: Any) -> str | None:
+    """The id an update by id sent this record with (None for any other write)."""
+    if plan.find_by != "id":
+        return None
+    try:
+        sent = check_record(record, plan.module).get("id")
+    except (ValidationError, ValueError, TypeError):  # pragma: no cover - it was checked before it was sent
+        return None
+    return str(sent) if sent else None
+
+
 def _mappings(columns: Sequence[str]) -> list[FieldMapping]:
     mappings = []
     for index, name in enumerate(columns):
@@ -622,7 +633,9 @@ async def run_import(
             )
             return
         for row, index in zip(rows, part.indexes, strict=True):
-            outcome = outcome_of(row, index, stretch.records.get(index), updating=updating)
+            record = stretch.records.get(index)
+            sent_id = _sent_id(plan, record) if row is not None and row.record_id is None else None
+            outcome = outcome_of(row, index, record, updating=updating, sent_id=sent_id)
             outcome.from_journal = from_journal
             stretch.outcomes[index] = outcome
 
