@@ -77,8 +77,10 @@ AUTO_JOBS_THRESHOLD_READ = 10_000
 # Rows read between two yields to the event loop (and progress reports while reading a page).
 ROWS_PER_CHECKPOINT = 1_000
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
-# What reading a damaged result raises: not a zip, a bad CRC, cut deflate data, not UTF-8, bad CSV.
-_TORN = (ValueError, zipfile.BadZipFile, zlib.error, EOFError, csv.Error)
+# What reading a damaged result raises: not a zip, a bad CRC, cut deflate data, not UTF-8, bad CSV,
+# a compression method zipfile cannot read.
+_TORN = (ValueError, zipfile.BadZipFile, zlib.error, EOFError, csv.Error, NotImplementedError)
+_ENCRYPTED = 0x1  # a zip member's general purpose flag: its data is encrypted
 # The longest header line read (field API names: 200 columns of them are a few kilobytes).
 _MAX_HEADER_CHARS = 1024 * 1024
 
@@ -238,6 +240,8 @@ def _csv_member(archive: zipfile.ZipFile) -> zipfile.ZipInfo:
     if len(members) != 1 or not members[0].filename.lower().endswith(".csv"):
         names = [info.filename for info in members]
         raise ValueError(f"a Bulk Read result holds one CSV, this zip holds {names}")
+    if members[0].flag_bits & _ENCRYPTED:  # zipfile would ask for a password (a RuntimeError)
+        raise ValueError(f"the CSV {members[0].filename!r} in the zip is encrypted")
     return members[0]
 
 
