@@ -13,7 +13,8 @@ as a record sent to ``POST /Contacts`` is (mandatory fields, duplicates, types, 
 first turned into the JSON values a REST client would send, by the field's type (``true``/``false``,
 numbers, ``;``-joined multi-select values; a lookup from an ``Account_Name.id`` column, or an
 ``Account_Name`` column holding an id). ``ignore_empty`` leaves a field alone when its cell is
-empty; without it an empty cell clears the field.
+empty; without it an empty cell clears the field. An upsert row without its ``find_by`` value is
+inserted; an update row without it is ``MANDATORY_NOT_FOUND``.
 
 The result zip holds one CSV: the mapped columns (API names as mapped, in mapping order), then
 ``STATUS`` (``ADDED``, ``UPDATED``, ``SKIPPED``), ``RECORD_ID`` and ``ERRORS`` (``CODE-Column``
@@ -311,13 +312,13 @@ def _entries(writer: RecordWriter, plan: WritePlan, records: list[dict[str, Any]
     if plan.operation == "insert":
         return writer.insert(spec, records)
     assert find_by is not None  # checked when the job was created
+    if plan.operation == "upsert":
+        # A row without its find_by value matches nothing and is inserted, as Zoho's bulk upsert
+        # (and the REST upsert) does.
+        return writer.upsert(spec, records, [find_by])
     missing = record_error("MANDATORY_NOT_FOUND", {"api_name": find_by})
     keyed = [i for i, record in enumerate(records) if record.get(find_by) not in (None, "")]
     entries = [missing] * len(records)
-    if plan.operation == "upsert":
-        for i, entry in zip(keyed, writer.upsert(spec, [records[i] for i in keyed], [find_by]), strict=True):
-            entries[i] = entry
-        return entries
     table = writer.ctx.store.table(spec.api_name)
     not_found = record_error("INVALID_DATA", {"api_name": find_by}, "no record has this value")
     for i in keyed:
