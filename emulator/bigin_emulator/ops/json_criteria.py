@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from bigin_emulator.ops.comparisons import EMPTY, candidates
+from bigin_emulator.ops.comparisons import EMPTY, candidates, order_key, parse_iso_datetime
 from bigin_emulator.ops.criteria import Condition, matches
 from bigin_emulator.ops.wire import ApiError
 from bigin_emulator.state.metadata import FieldSpec, ModuleSpec
@@ -102,6 +102,22 @@ def _values(comparator: str, value: Any, param: str) -> tuple[str, ...]:
     return values
 
 
+_NUMBER_TYPES = frozenset({"integer", "bigint", "double", "currency", "percent"})
+
+
+def _reads_as(data_type: str | None, text: str) -> bool:
+    """Whether a criteria value is one of the field's type, as Zoho checks it (a 400 otherwise):
+    a number for a number field, ``YYYY-MM-DD`` for a date, ISO 8601 with its offset for a datetime."""
+    if text == EMPTY or data_type not in (*_NUMBER_TYPES, "date", "datetime"):
+        return True
+    key = order_key(text)
+    if data_type in _NUMBER_TYPES:
+        return key is not None and key[0] == 0
+    if key is None or key[0] != 1 or (len(text) == 10) != (data_type == "date"):
+        return False
+    return data_type == "date" or parse_iso_datetime(text).tzinfo is not None
+
+
 def _field(
     spec: ModuleSpec, custom: Mapping[str, None], name: Any, param: str
 ) -> tuple[str, FieldSpec | None]:
@@ -158,6 +174,11 @@ def _condition(spec: ModuleSpec, custom: Mapping[str, None], raw: Mapping[str, A
             f"{comparator} does not apply to {name} (a {data_type} field)", f"{param}.comparator", str(name)
         )
     values = _values(comparator, raw["value"], f"{param}.value")
+    wrong = [value for value in values if not _reads_as(data_type, value)]
+    if wrong:
+        raise _refuse(
+            f"{wrong[0]!r} is not a value of {name} (a {data_type} field)", f"{param}.value", str(name)
+        )
     if comparator == "not_in":
         condition = Condition(field, "in", values, ",".join(values))
         return _not(lambda record: matches(condition, record))
