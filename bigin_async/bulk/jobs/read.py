@@ -535,6 +535,12 @@ class BulkExport(AsyncClosing, AsyncIterator[R], Generic[R]):
     def _end_page(self) -> None:
         job = self._job
         more = bool(job is not None and job.result is not None and job.result.more_records)
+        counted = job.result.count if job is not None and job.result is not None else None
+        if counted is not None and self._page_count < counted:
+            # A CSV short of rows is otherwise whole and well formed: nothing else shows the loss.
+            raise self._error(
+                f"its CSV ends after {self._page_count} of the {counted} records the job counted"
+            )
         self._progress("reading")
         self._close_page()
         self._next_page = self._page + 1 if more else None

@@ -21,10 +21,11 @@ from bigin_async._limits import RateLimiter
 from bigin_async.bulk.jobs.read import BulkExport
 from bigin_async.client import BiginClient
 from bigin_async.errors import BulkJobError, RateLimitError
+from bigin_async.models.jobs import BulkReadJob
 from bigin_async.models.records import Contact
 from bigin_async.resources.bulk_jobs import FULL_MINUTES_WAITED, BulkJobsClient
 from bigin_emulator import BiginEmulator
-from tests.bulk.jobs.test_export_reading import FakeJobs, export_of, workdir, zip_of
+from tests.bulk.jobs.test_export_reading import FakeJobs, contact_rows, export_of, workdir, zip_of
 from tests.helpers.clock import FakeClock
 from tests.helpers.export_records import downloads_on_fake_time
 
@@ -250,3 +251,23 @@ async def test_a_zip_member_that_cannot_be_opened_is_a_bulk_job_error(
         [r async for r in export_of(jobs, workdir=workdir, to=to)]
     assert list(workdir.iterdir()) == []
     assert not (tmp_path / "kept.csv").exists() and not (tmp_path / "kept.csv.part").exists()
+
+
+async def test_a_result_holding_fewer_rows_than_its_job_counted_is_an_error(
+    tmp_path: Path, workdir: Path
+) -> None:
+    # The job said 3 records; a whole, well-formed CSV of 2 rows gives no other sign that one is
+    # missing, and "every record accounted for" is the point of an export.
+    class Overcounted(FakeJobs):
+        def _job(self, page: int, state: str) -> BulkReadJob:
+            job = super()._job(page, state)
+            assert job.result is not None
+            return job.model_copy(update={"result": job.result.model_copy(update={"count": 3})})
+
+    export = export_of(Overcounted([zip_of(tmp_path / "p1.zip", contact_rows(10, 2))]), workdir=workdir)
+    seen = []
+    with pytest.raises(BulkJobError, match="ends after 2 of the 3 records"):
+        async for record in export:
+            seen.append(record.id)
+    assert seen == ["10", "11"]
+    assert list(workdir.iterdir()) == []
