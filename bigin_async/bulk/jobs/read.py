@@ -20,9 +20,9 @@ as it is).
 
 ``via``: ``"jobs"`` (the default) always runs jobs; ``"calls"`` reads pages of 200 through
 ``list()`` (sorted by id, as jobs are) or ``search()`` (with criteria, which reaches 2,000
-records), at most 50 fields (``fields`` None: all of them, refused past 50), and its records
-also carry lookup names; ``"auto"`` runs calls when fewer than :data:`AUTO_JOBS_THRESHOLD_READ`
-records match, jobs otherwise (see :class:`BulkExport`).
+records, sorted by id once all are read), at most 50 fields (``fields`` None: all of them,
+refused past 50), and its records also carry lookup names; ``"auto"`` runs calls when fewer
+than :data:`AUTO_JOBS_THRESHOLD_READ` records match, jobs otherwise (see :class:`BulkExport`).
 """
 
 from __future__ import annotations
@@ -259,6 +259,19 @@ def _extract_csv(zip_path: Path, target: Path) -> None:
         part.unlink(missing_ok=True)
 
 
+class _Replay(AsyncIterator[R]):
+    """Records already read, handed out again one at a time (no generator left to finalize)."""
+
+    def __init__(self, records: Sequence[R]) -> None:
+        self._records = iter(records)
+
+    async def __anext__(self) -> R:
+        try:
+            return next(self._records)
+        except StopIteration:
+            raise StopAsyncIteration from None
+
+
 def _remove_tree(path: Path | None) -> None:
     if path is not None:
         shutil.rmtree(path, ignore_errors=True)
@@ -401,7 +414,15 @@ class BulkExport(AsyncClosing, AsyncIterator[R], Generic[R]):
         if self._calls is None:
             names = await self._names()
             criteria = self._criteria if isinstance(self._criteria, Criteria) else None
-            self._calls = aiter(self._source.records(names, criteria))
+            records = self._source.records(names, criteria)
+            if criteria is None:
+                self._calls = aiter(records)  # list() sorted by id, page after page
+            else:
+                # Search answers in an order of its own, and reaches 2,000 records at most: they
+                # are sorted by id, the order jobs (and list()) give, whichever way was chosen.
+                found = [record async for record in records]
+                found.sort(key=lambda record: int(record.id or 0))
+                self._calls = _Replay(found)
         record = await anext(self._calls)
         if self._count % ROWS_PER_CHECKPOINT == 0:
             self._progress("reading")

@@ -17,6 +17,7 @@ import anyio.lowlevel
 import httpx
 import pytest
 
+from bigin_async import Field
 from bigin_async._limits import RateLimiter
 from bigin_async.bulk.jobs.read import BulkExport
 from bigin_async.client import BiginClient
@@ -271,3 +272,23 @@ async def test_a_result_holding_fewer_rows_than_its_job_counted_is_an_error(
             seen.append(record.id)
     assert seen == ["10", "11"]
     assert list(workdir.iterdir()) == []
+
+
+async def test_through_calls_with_criteria_records_come_in_id_order_as_jobs_give_them(
+    emulator: BiginEmulator,
+) -> None:
+    # Search answers in its own order (newest first here): via="auto" picked calls or jobs by the
+    # count, and the order of the same export changed with it.
+    ids = [
+        entry["details"]["id"]
+        for entry in emulator.insert_records(
+            "Contacts", [{"Last_Name": f"Same {i}", "First_Name": "Ann"} for i in range(7)]
+        )
+    ]
+    async with emulator.client() as client:
+        downloads_on_fake_time(client)
+        criteria = Field("First_Name") == "Ann"
+        calls = [r.id async for r in client.contacts.bulk_export(criteria=criteria, via="calls")]
+        jobs = [r.id async for r in client.contacts.bulk_export(criteria=criteria, poll_interval=0)]
+    assert jobs == ids
+    assert calls == ids
