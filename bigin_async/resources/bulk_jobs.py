@@ -498,22 +498,29 @@ class BulkJobsClient(APIResource):
         path, read = _download_target(url)
         timeout = max(self._transport.settings.timeout, DOWNLOAD_TIMEOUT)
 
-        def fetch() -> Awaitable[httpx.Response]:
-            return self._transport.send("GET", path, service="bulk", download_to=to, timeout=timeout)
+        def fetch(paced_by: RateLimiter | None = None) -> Awaitable[httpx.Response]:
+            return self._transport.send(
+                "GET", path, service="bulk", download_to=to, timeout=timeout, paced_by=paced_by
+            )
 
         paced = read or isinstance(url_or_job, BulkReadJob)
         response = await (self._paced_download(fetch) if paced else fetch())
         return Path(response.extensions["bigin_download"].path)
 
-    async def _paced_download(self, fetch: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
-        """A Bulk Read download at Zoho's pace of 10 a minute, waiting out a minute others spent."""
+    async def _paced_download(
+        self, fetch: Callable[[RateLimiter], Awaitable[httpx.Response]]
+    ) -> httpx.Response:
+        """A Bulk Read download at Zoho's pace of 10 a minute, waiting out a minute others spent.
+
+        Every attempt the transport makes books its place on the limiter (``paced_by``): a
+        download tried again after a drop is one more download in Zoho's count.
+        """
         limiter = self._download_limiter or self._transport.read_downloads
         per_minute = self._transport.READ_DOWNLOADS_PER_MINUTE
         minutes = 0
         while True:
-            await limiter.acquire()
             try:
-                return await fetch()
+                return await fetch(limiter)
             except RateLimitError:
                 if minutes == FULL_MINUTES_WAITED:
                     raise

@@ -714,6 +714,7 @@ async def test_download_bounds_each_attempt_by_the_download_timeout(
             "service": "bulk",
             "download_to": tmp_path / "r.zip",
             "timeout": DOWNLOAD_TIMEOUT,
+            "paced_by": bigin.transport.read_downloads,  # each attempt keeps to the 10 a minute
         }
     ]
 
@@ -791,10 +792,14 @@ async def test_a_429_on_a_read_download_is_retried(router: respx.MockRouter, tmp
         httpx.Response(429, json={"code": "TOO_MANY_REQUESTS", "message": "x"}, headers={"Retry-After": "0"}),
         httpx.Response(200, content=b"zip"),
     ]
+    clock = FakeClock()
+    limiter = RateLimiter.per_minute(10, latency_allowance=0.0, clock=clock, sleep_until=clock.sleep_until)
     async with client() as bigin:
         job = BulkReadJob.from_answer(read_status("COMPLETED"))
-        path = await bigin.bulk_jobs.download(job, to=tmp_path / "r.zip")
+        jobs = BulkJobsClient(bigin.transport, download_limiter=limiter)
+        path = await jobs.download(job, to=tmp_path / "r.zip")
     assert path.read_bytes() == b"zip" and route.call_count == 2
+    assert clock.now >= 6.0, "the retry is a download too: it waits its place in the minute"
 
 
 # -- callbacks ------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ sent past Zoho's 10 a minute.
 from __future__ import annotations
 
 import errno
+import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -239,3 +240,27 @@ async def test_a_url_httpx_cannot_build_is_refused_typed_and_costs_nothing(path:
             await bigin.transport.send("GET", path)
         assert bigin.credits.spent_total == 0
     assert transport.requests == []
+
+
+# -- Bulk Read downloads: Zoho's 10 a minute -----------------------------------------------------
+
+
+async def test_every_attempt_of_a_read_download_takes_a_place_in_the_minute(tmp_path: Path) -> None:
+    def answer(n: int, request: httpx.Request) -> httpx.Response:
+        if n == 0:  # dropped half way: the transport tries again, a second GET of the result
+            return httpx.Response(200, headers={"content-length": "4"}, stream=Chunks([b"ab", b""], drop))
+        return ok(b"abcd")
+
+    async def drop(index: int) -> None:
+        if index == 1:
+            raise httpx.ReadError("reset")
+
+    transport = Scripted(answer)
+    async with client(transport) as bigin:
+        limiter = bigin.transport.read_downloads
+        await bigin.bulk_jobs.download("/bigin/bulk/v2/read/1/result", to=tmp_path / "r.zip")
+        sent = limiter._sent
+        assert sent is not None
+        assert len(transport.requests) == 2
+        assert len(sent) == 2  # both GETs count among the org's 10 a minute, not one
+    assert os.listdir(tmp_path) == ["r.zip"]
