@@ -292,3 +292,26 @@ async def test_through_calls_with_criteria_records_come_in_id_order_as_jobs_give
         jobs = [r.id async for r in client.contacts.bulk_export(criteria=criteria, poll_interval=0)]
     assert jobs == ids
     assert calls == ids
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known, documented, not fixed: a record deleted from a page already read pulls the next "
+    "page's first record back onto it, unseen (Bulk Read pages are offsets; only an id criteria per "
+    "page, which Zoho's documents do not promise, would chain them without a gap)",
+)
+@pytest.mark.bigin_emulator(bulk_read_page_size=10)
+async def test_a_record_deleted_during_the_export_costs_no_other_record(emulator: BiginEmulator) -> None:
+    ids = [
+        entry["details"]["id"]
+        for entry in emulator.insert_records("Contacts", [{"Last_Name": f"L{i}"} for i in range(25)])
+    ]
+    async with emulator.client() as client:
+        downloads_on_fake_time(client)
+        seen = []
+        async for record in client.contacts.bulk_export(fields=["Last_Name"], poll_interval=0):
+            assert record.id is not None
+            seen.append(record.id)
+            if len(seen) == 1:
+                await client.contacts.delete(record.id)  # already exported: nothing else may go
+    assert [i for i in ids if i not in seen] == []
