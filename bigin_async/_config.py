@@ -154,6 +154,12 @@ def is_loopback(host: str) -> bool:
 def check_base_url(name: str, url: str) -> str:
     """Validate an ``api_domain``/``accounts_url`` override: https, or http on loopback only."""
     parts = urlsplit(url)
+    if "@" in parts.netloc:  # not echoed: it may be a password
+        # ``https://content.zohoapis.com@evil.example`` reads as Zoho's host and is evil.example's.
+        raise ConfigurationError(
+            f"{name} must not carry a user name or password (the part before '@'); the access token "
+            f"is the only credential sent. Give the host alone: {parts.scheme}://{parts.hostname}"
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(f"{name} must be an absolute http(s) URL, got {url!r}")
     if parts.scheme == "http" and not is_loopback(parts.hostname):

@@ -264,3 +264,26 @@ async def test_every_attempt_of_a_read_download_takes_a_place_in_the_minute(tmp_
         assert len(transport.requests) == 2
         assert len(sent) == 2  # both GETs count among the org's 10 a minute, not one
     assert os.listdir(tmp_path) == ["r.zip"]
+
+
+# -- hosts -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"content_domain": "https://content.zohoapis.com@evil.example"},
+        {"content_domain": "https://user:s3cret-pw@content.zohoapis.com"},
+        {"api_domain": "https://www.zohoapis.com@evil.example"},
+        {"accounts_url": "https://accounts.zoho.com:s3cret-pw@evil.example"},
+    ],
+    ids=["content-host-as-user", "content-password", "api-host-as-user", "accounts-password"],
+)
+def test_a_host_with_a_user_name_or_password_in_it_is_refused_without_showing_it(
+    options: dict[str, str],
+) -> None:
+    # ``https://content.zohoapis.com@evil.example`` reads as Zoho's file host and is evil.example.
+    with pytest.raises(ConfigurationError) as raised:
+        BiginClient(access_token=ACCESS, **options)
+    assert "s3cret" not in str(raised.value)
+    assert "user name or password" in str(raised.value)
