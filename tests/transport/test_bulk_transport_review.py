@@ -280,7 +280,7 @@ async def test_every_attempt_of_a_read_download_takes_a_place_in_the_minute(tmp_
     ids=["content-host-as-user", "content-password", "api-host-as-user", "accounts-password"],
 )
 def test_a_host_with_a_user_name_or_password_in_it_is_refused_without_showing_it(
-    options: dict[str, str],
+    options: dict[str, Any],
 ) -> None:
     # ``https://content.zohoapis.com@evil.example`` reads as Zoho's file host and is evil.example.
     with pytest.raises(ConfigurationError) as raised:
