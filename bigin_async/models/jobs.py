@@ -244,7 +244,8 @@ class BulkWriteJob(_JobStatus):
         validation_alias=AliasChoices("resource", "resources"),
         serialization_alias="resource",
     )
-    callback: dict[str, Any] | None = None
+    # Kept out of the repr: a callback URL often carries its receiver's secret (``?token=...``).
+    callback: dict[str, Any] | None = Field(default=None, repr=False)
     result: BulkWriteResult | None = None
 
     @property
@@ -275,7 +276,8 @@ class BulkReadJob(_JobStatus):
     query: dict[str, Any] | None = None
     created_by: Owner | None = None
     created_time: datetime | None = None
-    callback: dict[str, Any] | None = None
+    # Kept out of the repr: a callback URL often carries its receiver's secret (``?token=...``).
+    callback: dict[str, Any] | None = Field(default=None, repr=False)
     result: BulkReadResult | None = None
 
     @property
