@@ -692,6 +692,9 @@ class ModuleClient(APIResource, Generic[R]):
                 return await calls(records)
         jobs_plan = importing
 
+        async def field_names() -> builtins.list[str]:
+            return await self._context.settings.field_names(jobs_plan.module)
+
         async def jobs(chosen: BulkInput) -> BulkResult:
             return await run_import(
                 self._context.bulk_jobs,
@@ -702,6 +705,7 @@ class ModuleClient(APIResource, Generic[R]):
                 on_result=on_result,
                 on_progress=on_progress,
                 keep_outcomes=keep_outcomes,
+                field_names=field_names,
             )
 
         return await write_via(via, records, calls=calls, jobs=jobs, journal=journal)

@@ -26,7 +26,7 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -35,7 +35,7 @@ import anyio
 import anyio.to_thread
 from anyio.abc import ObjectReceiveStream
 
-from bigin_async._inputs import check_record
+from bigin_async._inputs import FIELD_NAME, check_record
 from bigin_async._redact import logger
 from bigin_async._tasks import unwrapping_task_group
 from bigin_async.bulk.engine import _FATAL, BulkPlan, _aiter, prepare
@@ -62,9 +62,11 @@ from bigin_async.errors import (
 )
 from bigin_async.models.jobs import MAX_UPLOAD_BYTES, WRITE_JOB_MAX_RECORDS, FieldMapping, check_bulk_module
 
-__all__ = ["ImportPlan", "JobsAPI", "Operation", "run_import"]
+__all__ = ["FieldNames", "ImportPlan", "JobsAPI", "Operation", "run_import"]
 
 Operation = Literal["insert", "update", "upsert"]
+# The module's field API names, read from its field metadata (``settings.field_names``).
+FieldNames = Callable[[], Awaitable[Collection[str]]]
 Phase = Literal["calls", "writing", "uploading", "waiting", "reading"]
 
 # Uploads tried for one part when answers are lost on the way (each a new, harmless file).
@@ -216,6 +218,25 @@ def _sent_id(plan: ImportPlan, record: Any) -> str | None:
     return str(sent) if sent else None
 
 
+def _unknown_field(cells: Mapping[str, str], known: Collection[str] | None) -> str | None:
+    """The first column of a record that Bigin would not take, or None.
+
+    A job naming a field the module lacks is refused whole (``INVALID_DATA``): every record of
+    the part would fail with it. A name must look like an API name (no empty name, no spaces,
+    commas, quotes or control characters) and, with the module's field metadata, be one of its
+    fields (``Account_Name.id`` by its field; ``id`` and ``$`` keys such as ``$se_module`` are
+    Bigin's own, not listed in the metadata).
+    """
+    for name in cells:
+        if not FIELD_NAME.match(name):
+            return name
+        if known is None or name == "id" or name.startswith("$"):
+            continue
+        if name.partition(".")[0] not in known:
+            return name
+    return None
+
+
 def _mappings(columns: Sequence[str]) -> list[FieldMapping]:
     mappings = []
     for index, name in enumerate(columns):
@@ -244,8 +265,15 @@ async def run_import(
     on_result: ResultCallback | None = None,
     on_progress: ProgressCallback | None = None,
     keep_outcomes: bool | None = None,
+    field_names: FieldNames | None = None,
 ) -> BulkResult:
-    """Import ``records`` through Bulk Write jobs and return every record's outcome, in input order."""
+    """Import ``records`` through Bulk Write jobs and return every record's outcome, in input order.
+
+    ``field_names`` reads the module's field API names (once per run, at the first record): a
+    record naming a field the module lacks gets its own ``INVALID_DATA`` error instead of
+    sinking its whole part. Metadata that cannot be read leaves only the check that each name
+    could be an API name.
+    """
     plan = plan.checked()
     if isinstance(records, (str, bytes, Mapping)):
         raise ValidationError(
@@ -273,6 +301,23 @@ async def run_import(
     send_order, receive_order = anyio.create_memory_object_stream[_Stretch](workers + 2)
     updating = plan.operation == "update"
     asked: set[int] = set()  # parts whose job was asked for (in this run, or one it resumes)
+    known_names: list[Collection[str] | None] = []  # the module's field names, once read
+
+    async def known_fields() -> Collection[str] | None:
+        if not known_names:
+            names: Collection[str] | None = None
+            if field_names is not None:
+                try:
+                    names = frozenset(await field_names())
+                except BiginError as error:
+                    logger.warning(
+                        "bulk write %s: field metadata cannot be read (%s); field names are checked only "
+                        "for what cannot be an API name",
+                        plan.module,
+                        error,
+                    )
+            known_names.append(names)
+        return known_names[0]
 
     def report(phase: Phase | None = None, **changes: Any) -> None:
         if phase is not None:
@@ -323,12 +368,25 @@ async def run_import(
                 else:
                     try:
                         cells = record_cells(checked)
+                        unknown = _unknown_field(cells, await known_fields())
+                        if unknown is not None:
+                            raise _UnknownField(plan.module, unknown)
                         added = writer.add(index, cells)
                         if not added:
                             number = await close(stretch, writer)
                             stretch = _Stretch(first=index)
                             writer = new_writer(number)
                             added = writer.add(index, cells)
+                    except _UnknownField as error:
+                        stretch.settled[index] = RecordOutcome(
+                            index,
+                            "error",
+                            plan.action,
+                            code="INVALID_DATA",
+                            message=str(error),
+                            details={"api_name": error.name},
+                            record=record,
+                        )
                     except (ValidationError, ValueError) as error:
                         stretch.settled[index] = RecordOutcome(
                             index,
@@ -686,6 +744,17 @@ async def run_import(
             f"bulk import of {plan.module} stopped after {result.total} records: {aborted[0]}", result
         ) from aborted[0]
     return result
+
+
+class _UnknownField(Exception):
+    """A record names a field Bigin would not take: it is refused alone, not sent."""
+
+    def __init__(self, module: str, name: str) -> None:
+        super().__init__(
+            f"{module} has no field {name!r}: not sent (a Bulk Write job naming it would be refused "
+            "with all the records of its part)"
+        )
+        self.name = name
 
 
 class _WorkdirLock(AppendOnlyLog):

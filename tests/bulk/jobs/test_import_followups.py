@@ -66,3 +66,92 @@ async def test_a_result_without_record_ids_end_to_end() -> None:
     upserting.status = "UPDATED"
     upserts = await run_import(upserting, faults_plan("upsert"), faults_contacts(2))
     assert [(o.status, o.id) for o in upserts.outcomes] == [("unknown", None)] * 2
+
+
+# -- 1. a record naming a field the module lacks ------------------------------------------------
+
+
+class Names:
+    """The module's field names as ``settings.field_names`` gives them; counts its reads."""
+
+    def __init__(self, names: list[str] | BaseException) -> None:
+        self.names = names
+        self.reads = 0
+
+    async def __call__(self) -> list[str]:
+        self.reads += 1
+        if isinstance(self.names, BaseException):
+            raise self.names
+        return self.names
+
+
+CONTACT_FIELDS = ["Last_Name", "First_Name", "Email", "Account_Name", "Title"]
+ODD_NAMES = ["", "a\nb", "Email,x", 'Last"Name', "Tab\there", "Spaced Name"]
+
+
+async def test_a_record_with_an_unknown_field_gets_its_own_error_and_the_others_go_on() -> None:
+    fake = FakeJobs()
+    names = Names(CONTACT_FIELDS)
+    records: list[Any] = list(faults_contacts(6))
+    records[1] = {**records[1], "Emial": "typo@example.test"}
+    records[3] = {**records[3], "Email,x": "1"}
+    records[4] = {**records[4], "Account_Name": {"id": "7004"}, "Title": None}  # all known
+    result = await run_import(fake, faults_plan(), records, field_names=names)
+    assert [o.status for o in result.outcomes] == [
+        "success",
+        "error",
+        "success",
+        "error",
+        "success",
+        "success",
+    ]
+    for index, name in ((1, "Emial"), (3, "Email,x")):
+        outcome = result.outcomes[index]
+        assert (outcome.code, outcome.details) == ("INVALID_DATA", {"api_name": name})
+        assert outcome.record is records[index] and repr(name) in (outcome.message or "")
+    assert fake.calls["create"] == 1 and names.reads == 1
+    assert [m.api_name for m in fake.mappings[0]] == ["Last_Name", "Email", "Account_Name"]
+
+
+async def test_without_field_metadata_names_that_cannot_be_api_names_are_still_refused() -> None:
+    from bigin_async.errors import APIError
+
+    fake = FakeJobs()
+    names = Names(APIError("no scope for settings", status_code=401, code="OAUTH_SCOPE_MISMATCH"))
+    records: list[Any] = [{"Last_Name": "ok", name: "v"} for name in ODD_NAMES]
+    records.append({"Last_Name": "typo kept", "Emial": "x"})  # unknown, but could be an API name
+    records.append({"Last_Name": "fine", "$se_module": "Accounts", "id_like": "1"})
+    result = await run_import(fake, faults_plan(), records, field_names=names)
+    statuses = [(o.status, o.details.get("api_name")) for o in result.outcomes]
+    assert statuses == [("error", name) for name in ODD_NAMES] + [("success", None)] * 2
+    assert {o.code for o in result.outcomes if o.status == "error"} == {"INVALID_DATA"}
+    assert fake.calls["create"] == 1 and names.reads == 1
+
+
+async def test_names_the_metadata_does_not_list_but_bigin_takes_are_not_refused() -> None:
+    fake = FakeJobs()
+    records = [
+        {"id": "5", "Title": "by id"},
+        {"id": "6", "Account_Name.id": "7000"},
+    ]
+    result = await run_import(fake, faults_plan("update"), records, field_names=Names(CONTACT_FIELDS))
+    assert result.ok
+    tasks = [{"Subject": "call", "What_Id": {"id": "1"}, "$se_module": "Accounts"}]
+    task_plan = faults_plan()
+    task_plan.module = "Tasks"
+    done = await run_import(FakeJobs(), task_plan, tasks, field_names=Names(["Subject", "What_Id"]))
+    assert done.ok
+
+
+async def test_an_import_with_a_typo_through_the_emulator_keeps_every_good_record() -> None:
+    from bigin_emulator import BiginEmulator
+
+    emulator = BiginEmulator()
+    records: list[Any] = [{"Last_Name": f"L{i}", "Email": f"p{i}@example.test"} for i in range(20)]
+    records[5] = {"Last_Name": "L5", "Emial": "p5@example.test"}
+    records[9] = {"Last_Name": "L9", "a\nb": "x"}
+    async with emulator.client() as bigin:
+        result = await bigin.contacts.bulk_import(records, via="jobs", poll_interval=0.001)
+    errors = {o.index: o.details.get("api_name") for o in result.outcomes if o.status == "error"}
+    assert errors == {5: "Emial", 9: "a\nb"}
+    assert result.counts["success"] == 18 and len(emulator.store.table("Contacts")) == 18
