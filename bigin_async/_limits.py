@@ -351,8 +351,11 @@ class DailyBudget:
                 candidates.append(self._server_remaining - self._spent_since_sync)
         return min(candidates) if candidates else None
 
-    def spend(self, credits: int) -> None:
-        """Take ``credits`` or raise :class:`BudgetExhaustedError` without sending anything."""
+    def spend(self, credits: int) -> list[float]:
+        """Take ``credits`` or raise :class:`BudgetExhaustedError` without sending anything.
+
+        Returns the entry of the 24 h record they were counted in (for :meth:`refund`).
+        """
         now = self._clock()
         remaining = self._remaining_at(now)
         if remaining is not None and remaining - credits < self.min_remaining:
@@ -369,11 +372,27 @@ class DailyBudget:
             last[1] = now
             last[2] += credits
         else:
-            spent.append([now, now, credits])
+            last = [now, now, credits]
+            spent.append(last)
         self._spent_24h += credits
         self._spent_ever += credits
         self._spent_since_sync += credits
         self._in_flight += credits
+        return last
+
+    def refund(self, credits: int, entry: list[float]) -> None:
+        """Give back what an attempt the server never counted took (a 429, a connection never
+        made): Zoho charges the calls it admits, so a retried call costs its credits once.
+
+        ``entry`` is what :meth:`spend` returned for that attempt: the credits leave the entry
+        they were counted in (if it already left the window, the 24 h count is not touched).
+        """
+        taken = min(credits, int(entry[2]))
+        entry[2] -= taken
+        if any(item is entry for item in self._spent):  # else it expired, and left the count then
+            self._spent_24h = max(0, self._spent_24h - taken)
+        self._spent_ever = max(0, self._spent_ever - credits)
+        self._spent_since_sync = max(0, self._spent_since_sync - credits)
 
     def settle(self, credits: int) -> None:
         """A call's answer arrived (or it failed): its credits are no longer in flight."""

@@ -526,9 +526,12 @@ class Transport:
                 if shared.cooldown.remaining > 0 or not await self._pace(call):
                     continue
                 try:
-                    return await self._exchange(call, token, scope)
+                    attempt = await self._exchange(call, token, scope)
                 finally:
                     shared.budget.settle(call.cost)
+                if call.charged is not None and _uncounted(attempt):  # Zoho charges what it admits
+                    shared.budget.refund(call.cost, call.charged)
+                return attempt
 
     async def _sit_out_cooldown(self, call: _Call) -> None:
         """Wait out the pause a 429 asked of every call of this client, unless it ends too late."""
@@ -565,7 +568,7 @@ class Transport:
         429 cooldown, and the daily credits allow it (spent now; raises when they do not)."""
         if self._shared.cooldown.remaining > 0:
             return False
-        self._shared.budget.spend(call.cost)
+        call.charged = self._shared.budget.spend(call.cost)
         return True
 
     async def _exchange(self, call: _Call, token: Token, scope: anyio.CancelScope) -> _Attempt:
@@ -832,6 +835,7 @@ class _Call:
     last_error: Exception | None = None
     wire: _Wire | None = None  # the exchange in progress
     timed_token: Token | None = None  # set while the exchange in progress runs under its own timeout
+    charged: list[float] | None = None  # the budget's entry the latest attempt's credits went to
 
     @property
     def deadline(self) -> float:
@@ -859,6 +863,18 @@ class _Verdict(NamedTuple):
     error: Exception
     advised: float | None  # the wait the server advised (Retry-After, X-RateLimit-Reset)
     what: str  # for the log: "HTTP 503", "ReadTimeout"
+
+
+# Failures of an attempt that never reached the server: it counted nothing.
+_NEVER_ARRIVED = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def _uncounted(attempt: _Attempt) -> bool:
+    """Whether the server charged nothing for this attempt: refused with a 429, or never reached."""
+    response = attempt.response
+    if response is not None:
+        return response.status_code == 429
+    return isinstance(attempt.failure, _NEVER_ARRIVED)
 
 
 def _failure_verdict(failure: Exception, wire: _Wire) -> _Verdict:

@@ -287,3 +287,34 @@ def test_a_host_with_a_user_name_or_password_in_it_is_refused_without_showing_it
         BiginClient(access_token=ACCESS, **options)
     assert "s3cret" not in str(raised.value)
     assert "user name or password" in str(raised.value)
+
+
+# -- credits -------------------------------------------------------------------------------------
+
+
+async def test_a_job_refused_with_a_429_then_created_costs_its_credits_once() -> None:
+    # Zoho (and the emulator) charge what they admit: a 429 is refused before it is counted.
+    def answer(n: int, request: httpx.Request) -> httpx.Response:
+        if n == 0:
+            return httpx.Response(
+                429, headers={"retry-after": "0"}, json={"code": "TOO_MANY_REQUESTS", "message": "x"}
+            )
+        return httpx.Response(201, json={"status": "success"})
+
+    transport = Scripted(answer)
+    async with client(transport, daily_limit=10_000) as bigin:
+        await bigin.transport.send("POST", "/write", service="bulk", json={}, credits=500)
+        assert len(transport.requests) == 2
+        assert bigin.credits.spent_total == 500 and bigin.credits.spent_24h == 500
+        assert bigin.credits.remaining == 10_000 - 500
+
+
+async def test_an_attempt_that_never_connected_costs_nothing() -> None:
+    def answer(n: int, request: httpx.Request) -> httpx.Response:
+        if n == 0:
+            raise httpx.ConnectError("refused")
+        return httpx.Response(201, json={"status": "success"})
+
+    async with client(Scripted(answer)) as bigin:
+        await bigin.transport.send("POST", "/write", service="bulk", json={}, credits=500, idempotent=True)
+        assert bigin.credits.spent_total == 500
