@@ -30,6 +30,7 @@ from bigin_async.bulk import (
     BulkWriter,
     RecordOutcome,
 )
+from bigin_async.bulk.jobs import BulkExport, ExportProgress, Via
 from bigin_async.client import BiginClient
 from bigin_async.criteria import Field, InvalidCriteriaError
 from bigin_async.errors import (
@@ -115,6 +116,7 @@ __all__ = [
     "NotGiven",
     "NotGivenOr",
     "BulkAbortedError",
+    "BulkExport",
     "BulkJobError",
     "BulkJobFailedError",
     "BulkJobsClient",
@@ -133,6 +135,7 @@ __all__ = [
     "Contact",
     "Deal",
     "Event",
+    "ExportProgress",
     "Field",
     "FieldMapping",
     "JobEvent",
@@ -197,6 +200,7 @@ __all__ = [
     "Upload",
     "UsageError",
     "ValidationError",
+    "Via",
     "__version__",
     "authorization_url",
     "exchange_code",

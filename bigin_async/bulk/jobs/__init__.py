@@ -14,9 +14,11 @@ from bigin_async.bulk.jobs.read import (
     ExportSource,
     ReadJobs,
 )
+from bigin_async.bulk.jobs.via import AUTO_JOBS_THRESHOLD_WRITE, Via
 
 __all__ = [
     "AUTO_JOBS_THRESHOLD_READ",
+    "AUTO_JOBS_THRESHOLD_WRITE",
     "BulkExport",
     "CellReader",
     "ExportProgress",
@@ -24,6 +26,7 @@ __all__ = [
     "ExportSource",
     "ReadJobs",
     "RowReader",
+    "Via",
     "cell_reader",
     "row_reader",
 ]
