@@ -830,9 +830,16 @@ class ModuleClient(APIResource, Generic[R]):
         input order (``SKIPPED`` rows are errors with the row's code). ``operation`` is
         ``insert``, ``update`` (``find_by="id"`` or a unique field) or ``upsert`` (``find_by``: a
         unique field, default the module's). Empty values are left out (a job leaves those
-        fields as they are: an update through a job that clears a field with ``None`` is refused,
-        with its own error, rather than reported done); text is imported raw, formula-looking text
-        included.
+        fields as they are), so an update or upsert through a job that clears a field with
+        ``None`` is refused, with its own ``INVALID_INPUT`` error naming the field, rather than
+        reported done with the field kept; an upsert's ``None`` in a mandatory field is the
+        ``MANDATORY_NOT_FOUND`` the calls would get (insert or update alike), and ``None`` in its
+        ``find_by`` field is no key (the record is inserted). A record naming a field the module
+        lacks (checked against its field metadata, read once per run) gets its own
+        ``INVALID_DATA`` error: sent, it would fail every record of its job. An ``ADDED`` or
+        ``UPDATED`` result row without a record id is ``unknown`` (unless the record was updated
+        by id), as is a record whose result row is missing or cannot be told apart from
+        another's. Text is imported raw, formula-looking text included.
 
         ``journal=`` logs every stage of every part, so a re-run with the same input after a
         crash never creates a job twice: see :mod:`bigin_async.bulk.jobs.write`. ``via="auto"``

@@ -38,7 +38,7 @@ from anyio.abc import ObjectReceiveStream
 from bigin_async._inputs import FIELD_NAME, check_record
 from bigin_async._redact import logger
 from bigin_async._tasks import unwrapping_task_group
-from bigin_async.bulk.engine import _FATAL, BulkPlan, _aiter, prepare
+from bigin_async.bulk.engine import _FATAL, MANDATORY_FIELDS, BulkPlan, _aiter, prepare
 from bigin_async.bulk.jobs.journal import JobJournal
 from bigin_async.bulk.jobs.parts import Part, PartWriter, record_cells
 from bigin_async.bulk.jobs.results import ResultsError, map_results, outcome_of
@@ -176,33 +176,51 @@ def _check(plan: ImportPlan, index: int, record: Any) -> dict[str, Any] | Record
                 details={"api_name": plan.find_by},
                 record=record,
             )
-        return _not_clearing(index, wire, record)
+        return _not_clearing(plan, index, wire, record)
     mode: Any = {"insert": "create", "update": "update", "upsert": "upsert"}[plan.operation]
     prepared = prepare(BulkPlan(plan.module, mode), index, record)
     if isinstance(prepared, RecordOutcome):
         return prepared
     checked: dict[str, Any] = prepared.wire
-    return _not_clearing(index, checked, record) if plan.operation == "update" else checked
+    return checked if plan.operation == "insert" else _not_clearing(plan, index, checked, record)
 
 
-def _not_clearing(index: int, wire: dict[str, Any], record: Any) -> dict[str, Any] | RecordOutcome:
-    """An update's wire form, or its error if it clears a field (``None``).
+def _not_clearing(
+    plan: ImportPlan, index: int, wire: dict[str, Any], record: Any
+) -> dict[str, Any] | RecordOutcome:
+    """An update's or upsert's wire form, or its error if it clears a field (``None``).
 
     Through calls ``None`` clears the field; a job leaves an empty cell's field as it is (Bigin's
     ``ignore_empty``, needed because a record's missing columns are empty cells too). Sent, the
-    update would be reported done with the field not cleared, so it is refused instead.
+    update would be reported done with the field not cleared, so it is refused instead. An
+    upsert's ``None`` in a mandatory field (a contact's ``Last_Name``) is the error the calls
+    would get either way, ``MANDATORY_NOT_FOUND`` (an insert without it, or an update clearing
+    it); ``None`` in its ``find_by`` field is no key (the record is inserted), not a clearing.
     """
-    cleared = next((name for name, value in wire.items() if value is None), None)
-    if cleared is None:
+    cleared = [name for name, value in wire.items() if value is None and name != plan.find_by]
+    if not cleared:
         return wire
+    if plan.operation == "upsert":
+        mandatory = next((name for name in cleared if name in MANDATORY_FIELDS.get(plan.module, ())), None)
+        if mandatory is not None:
+            return RecordOutcome(
+                index,
+                "error",
+                None,
+                code="MANDATORY_NOT_FOUND",
+                message=f"required field {mandatory} is None: Bigin refuses it whether the upsert inserts "
+                "or updates (checked before sending)",
+                details={"api_name": mandatory},
+                record=record,
+            )
     return RecordOutcome(
         index,
         "error",
-        "update",
+        plan.action,
         code="INVALID_INPUT",
-        message=f"a Bulk Write job cannot clear {cleared} (None): update this record through calls "
-        "(via='calls')",
-        details={"api_name": cleared},
+        message=f"a Bulk Write job cannot clear {cleared[0]} (None): {plan.operation} this record through "
+        "calls (via='calls')",
+        details={"api_name": cleared[0]},
         record=record,
     )
 

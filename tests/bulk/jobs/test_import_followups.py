@@ -155,3 +155,28 @@ async def test_an_import_with_a_typo_through_the_emulator_keeps_every_good_recor
     errors = {o.index: o.details.get("api_name") for o in result.outcomes if o.status == "error"}
     assert errors == {5: "Emial", 9: "a\nb"}
     assert result.counts["success"] == 18 and len(emulator.store.table("Contacts")) == 18
+
+
+# -- 2. an upsert that clears a field with None ------------------------------------------------
+
+
+async def test_an_upsert_clearing_a_field_is_refused_alone_as_the_call_path_would_answer() -> None:
+    fake = FakeJobs()
+    records: list[Any] = [
+        {"Last_Name": "kept", "Email": "a@example.test"},
+        {"Last_Name": "clears", "Email": "b@example.test", "Title": None},
+        {"Last_Name": None, "Email": "c@example.test"},
+        {"Last_Name": "keyless", "Email": None},  # no key: inserted, nothing cleared
+        {"Last_Name": None, "Email": "d@example.test", "Title": None},
+    ]
+    result = await run_import(fake, faults_plan("upsert"), records)
+    seen = [(o.status, o.code, o.details.get("api_name")) for o in result.outcomes]
+    assert seen == [
+        ("success", None, None),
+        ("error", "INVALID_INPUT", "Title"),
+        ("error", "MANDATORY_NOT_FOUND", "Last_Name"),
+        ("success", None, None),
+        ("error", "MANDATORY_NOT_FOUND", "Last_Name"),
+    ]
+    assert "via='calls'" in (result.outcomes[1].message or "")
+    assert fake.calls["create"] == 1
