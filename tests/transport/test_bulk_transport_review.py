@@ -19,10 +19,13 @@ import anyio
 import anyio.lowlevel
 import httpx
 import pytest
+import respx
 
 from bigin_async import BiginClient, BiginError, ConfigurationError, ValidationError, _download
 from bigin_async._download import ERROR_BODY_CAP, read_capped
+from bigin_async._limits import DailyBudget
 from bigin_async._multipart import Upload
+from tests.helpers.transport import TOKEN_URL, make_client, token_body
 
 ACCESS = "1000.access-SECRET"
 
@@ -318,3 +321,44 @@ async def test_an_attempt_that_never_connected_costs_nothing() -> None:
     async with client(Scripted(answer)) as bigin:
         await bigin.transport.send("POST", "/write", service="bulk", json={}, credits=500, idempotent=True)
         assert bigin.credits.spent_total == 500
+
+
+async def test_a_refresh_that_moves_the_api_domain_mid_call_moves_the_upload_s_file_host(
+    tmp_path: Path,
+) -> None:
+    # The first token says EU; Zoho rejects it and the refreshed one says the US data centre: the
+    # retry goes to the US file host, derived from the new token, never to the old one's.
+    zipped = tmp_path / "f.zip"
+    zipped.write_bytes(b"zip")
+    with respx.mock() as router:
+        router.post(TOKEN_URL).side_effect = [
+            httpx.Response(200, json={**token_body("1000.first"), "api_domain": "https://www.zohoapis.eu"}),
+            httpx.Response(200, json=token_body("1000.second")),
+        ]
+        eu = router.post("https://content.zohoapis.eu/bigin/v2/upload").respond(
+            401, json={"code": "INVALID_TOKEN", "message": "x"}
+        )
+        us = router.post("https://content.zohoapis.com/bigin/v2/upload").respond(200, json={"ok": 1})
+        async with make_client() as bigin:
+            await bigin.transport.send("POST", "/upload", service="content", upload=Upload(zipped))
+    assert eu.call_count == 1 and us.call_count == 1
+    assert us.calls.last.request.headers["authorization"] == "Zoho-oauthtoken 1000.second"
+    assert eu.calls.last.request.headers["authorization"] == "Zoho-oauthtoken 1000.first"
+
+
+async def test_paced_by_must_be_a_limiter() -> None:
+    transport = Scripted(lambda n, r: ok(b"{}"))
+    async with client(transport) as bigin:
+        with pytest.raises(ConfigurationError, match="paced_by"):
+            await bigin.transport.send("GET", "/x", paced_by=10)  # type: ignore[arg-type]
+    assert transport.requests == []
+
+
+def test_a_refund_after_its_entry_left_the_window_touches_only_the_totals() -> None:
+    now = [0.0]
+    budget = DailyBudget(None, clock=lambda: now[0])
+    entry = budget.spend(500)
+    now[0] = DailyBudget.WINDOW + 1.0
+    assert budget.spent() == 0
+    budget.refund(500, entry)
+    assert budget.spent() == 0 and budget.spent_total == 0
