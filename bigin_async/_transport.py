@@ -950,11 +950,16 @@ def _check_timeout(timeout: float) -> None:
 def _origin(url: str) -> tuple[str, str, int | None]:
     try:
         parts = httpx.URL(url)
-        return (parts.scheme, parts.host, parts.port)  # ``host`` decodes IDNA: it may raise too
+        origin = (parts.scheme, parts.host, parts.port)  # ``host`` decodes IDNA: it may raise too
     except (httpx.InvalidURL, ValueError) as exc:  # a bad port, a host IDNA cannot encode or decode
         raise ConfigurationError(
             f"{redact_url(url)!r} is not a URL one can send to ({exc}); nothing was sent"
         ) from None
+    if parts.userinfo:  # httpx would send it as Basic credentials in the token's place
+        raise ConfigurationError(
+            f"a URL must not carry a user name or password: {_show_origin(origin)}...; nothing was sent"
+        )
+    return origin
 
 
 def _show_origin(origin: tuple[str, str, int | None]) -> str:

@@ -362,3 +362,12 @@ def test_a_refund_after_its_entry_left_the_window_touches_only_the_totals() -> N
     assert budget.spent() == 0
     budget.refund(500, entry)
     assert budget.spent() == 0 and budget.spent_total == 0
+
+
+async def test_an_absolute_url_carrying_a_user_name_is_refused_even_on_the_api_host() -> None:
+    # httpx would send the user name and password as Basic credentials in the token's place.
+    transport = Scripted(lambda n, r: ok(b"{}"))
+    async with client(transport) as bigin:
+        with pytest.raises(ConfigurationError, match="user name or password"):
+            await bigin.transport.send("GET", "http://user:s3cret@127.0.0.1/bigin/v2/org")
+    assert transport.requests == []
