@@ -71,8 +71,9 @@ class BiginEmulator:
     ``realism`` picks a preset of the harder-than-tidy switches (``"kind"``, the default, or
     ``"zoho"``) or takes a ``Realism``; the switch keywords (``bare_429s``, ``rate_limit_headers``,
     ``loose_equals``, ``search_lag``, ``keep_alive_timeout``, ``hang_up_after``, ``check_scopes``,
-    ``pin_api_domain``, ``token_expiry``) override one field each when not None; ``Realism``'s
-    docstring says what each does. ``scope`` is what the emulator's refresh token was consented
+    ``pin_api_domain``, ``token_expiry``, ``shuffle_write_results``, ``write_results_echo_columns``,
+    ``drop_write_result_rows``) override one field each when not None; ``Realism``'s docstring
+    says what each does. ``scope`` is what the emulator's refresh token was consented
     for (Bigin's scopes by default: Books calls need a ``ZohoBooks.`` one under ``check_scopes``).
     ``.realism`` is the resolved set.
 
@@ -118,6 +119,8 @@ class BiginEmulator:
         bulk_read_page_size: int = DEFAULT_PAGE_SIZE,
         shuffle_write_results: bool | None = None,
         job_faults: JobFaults | None = None,
+        write_results_echo_columns: int | None = None,
+        drop_write_result_rows: int | None = None,
     ) -> None:
         self.realism = resolve_realism(
             realism,
@@ -132,6 +135,8 @@ class BiginEmulator:
                 "pin_api_domain": pin_api_domain,
                 "token_expiry": token_expiry,
                 "shuffle_write_results": shuffle_write_results,
+                "write_results_echo_columns": write_results_echo_columns,
+                "drop_write_result_rows": drop_write_result_rows,
             },
         )
         real = self.realism

@@ -3,8 +3,9 @@
 An SDK bug hides wherever the emulator is kinder than Zoho: a client that only survives 429s
 because the fake says ``Retry-After``, finds records by ``equals`` because the fake matches
 exactly, or reaches the API because the fake answers on any host, is not shown its bugs. Each
-field of ``Realism`` turns one such kindness off; ``REALISM_PRESETS["zoho"]`` turns them all off,
-``REALISM_PRESETS["kind"]`` (the default) is the emulator as it always was.
+field of ``Realism`` turns one such kindness off; ``REALISM_PRESETS["zoho"]`` turns them all off
+(but ``drop_write_result_rows``, a fault), ``REALISM_PRESETS["kind"]`` (the default) is the
+emulator as it always was.
 
 ``BiginEmulator(realism="zoho")`` takes the preset; a keyword given next to it
 (``BiginEmulator(realism="zoho", search_lag=0)``) overrides that one field.
@@ -67,6 +68,12 @@ class Realism:
     - ``shuffle_write_results``: a Bulk Write result CSV lists its rows in a shuffled order
       instead of the input's (Zoho does not promise the order), so a client must match each
       row to its record by the echoed columns.
+    - ``write_results_echo_columns``: a Bulk Write result CSV echoes only the first N mapped
+      columns (None: all of them; 0: none) before ``STATUS``, ``RECORD_ID`` and ``ERRORS``, so a
+      client cannot count on telling records apart by every column it sent.
+    - ``drop_write_result_rows``: a Bulk Write result CSV silently lacks this many rows (chosen
+      by the file, the same for the same upload; the job's counts still say every row), so a
+      client must not take a record without a result row for a success.
     - ``max_concurrency``: the server's concurrent-call cap when the ``ServerLimits`` given set
       none (Zoho always has one: 10 calls per org); None leaves requests uncapped.
     """
@@ -82,6 +89,8 @@ class Realism:
     token_expiry: TokenExpiryStyle = "expires_in"
     max_concurrency: int | None = None
     shuffle_write_results: bool = False
+    write_results_echo_columns: int | None = None
+    drop_write_result_rows: int = 0
 
     def __post_init__(self) -> None:
         if self.rate_limit_headers not in _HEADER_STYLES:
@@ -99,6 +108,12 @@ class Realism:
                 or value < 0
             ):
                 raise ValueError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
+        for name, least in (("write_results_echo_columns", 0), ("drop_write_result_rows", 0)):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < least):
+                raise ValueError(f"{name} must be an int >= {least}, got {value!r}")
+        if self.drop_write_result_rows is None:
+            raise ValueError("drop_write_result_rows must be an int >= 0, got None")
         for name in ("hang_up_after", "max_concurrency"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
@@ -119,6 +134,10 @@ REALISM_PRESETS: dict[str, Realism] = {
         token_expiry="legacy_ms",
         max_concurrency=10,
         shuffle_write_results=True,
+        # Zoho's result echoes "the first mapped columns", how many it does not say: three here.
+        write_results_echo_columns=3,
+        # drop_write_result_rows stays 0: a result missing rows is a fault to test against, not
+        # something Zoho is known to do.
     ),
 }
 

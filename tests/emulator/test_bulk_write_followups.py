@@ -74,3 +74,35 @@ async def test_a_job_mapping_a_field_the_module_lacks_is_refused_whole(
     body: dict[str, Any] = answer.json()
     assert body["code"] == "INVALID_DATA" and body["details"]["api_name"] == name
     assert len(emulator.store.table("Contacts")) == 0
+
+
+# -- 5. harder than kind: fewer echoed columns, dropped rows ------------------------------------
+
+
+async def test_a_result_echoes_only_the_first_columns_and_drops_rows_when_told() -> None:
+    emulator = BiginEmulator(write_results_echo_columns=1, drop_write_result_rows=2)
+    assert emulator.realism.write_results_echo_columns == 1
+    assert emulator.realism.drop_write_result_rows == 2
+    rows = [["Last_Name", "Email"], *([f"L{i}", f"p{i}@example.com"] for i in range(5))]
+    async with authorised(emulator) as http:
+        job_id = await write_job(http, rows)
+        rows_back = await _results(http, job_id)
+        status = (await http.get(f"{BASE}/{job_id}")).json()["data"][0]
+    assert list(rows_back[0]) == ["Last_Name", "STATUS", "RECORD_ID", "ERRORS"]
+    assert len(rows_back) == 3 and {r["Last_Name"] for r in rows_back} < {f"L{i}" for i in range(5)}
+    assert status["resource"][0]["file"]["added_count"] == 5  # the counts still say every row
+    assert len(emulator.store.table("Contacts")) == 5
+
+
+def test_the_result_switches_are_checked() -> None:
+    from bigin_emulator.realism import REALISM_PRESETS, Realism
+
+    for bad in (
+        {"write_results_echo_columns": -1},
+        {"drop_write_result_rows": -1},
+        {"drop_write_result_rows": True},
+    ):
+        with pytest.raises(ValueError):
+            Realism(**bad)
+    assert REALISM_PRESETS["kind"].write_results_echo_columns is None
+    assert REALISM_PRESETS["kind"].drop_write_result_rows == 0

@@ -54,7 +54,8 @@ def test_kind_is_the_default_and_zoho_turns_every_switch() -> None:
     kind, zoho = BiginEmulator().realism, BiginEmulator(realism="zoho").realism
     assert kind == Realism() == REALISM_PRESETS["kind"]
     changed = {f.name for f in dataclasses.fields(Realism) if getattr(kind, f.name) != getattr(zoho, f.name)}
-    assert changed == {f.name for f in dataclasses.fields(Realism)}
+    # All but drop_write_result_rows: a fault to test against, not something Zoho is known to do.
+    assert changed == {f.name for f in dataclasses.fields(Realism)} - {"drop_write_result_rows"}
     assert BiginEmulator().middleware.limits == ServerLimits()  # kind: no cap added
     assert BiginEmulator(realism="zoho").middleware.limits.max_concurrency == 10
     given = ServerLimits(per_minute=5)

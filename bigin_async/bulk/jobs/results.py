@@ -10,7 +10,9 @@ echo a cell as it stored it rather than as it was sent (spaces trimmed, ``1000.5
 ``1000.5``, an email in lower case), so rows are matched on the cells as Bigin could have
 normalised them; records that become alike once normalised but were sent different cannot be
 told apart by their echoes, and neither can records of one key when the result holds more rows
-of it than were sent: all of them are left unmatched rather than given another's verdict. A
+of it than were sent, nor (when the result echoes only some of the columns) records alike in the
+echoed columns but not in the others, in order or not: all of them are left unmatched rather
+than given another's verdict. A
 part row no result row matches is ``None`` here, an ``unknown`` outcome for the caller: never a
 success by default. Result rows that match no part row are ignored (logged).
 
@@ -24,6 +26,7 @@ untrusted CSVs, is raised for the process to what a 25 MB upload can hold.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import sys
 import zipfile
@@ -219,10 +222,30 @@ def map_results(part_zip: Path, columns: Sequence[str], result_zip: Path) -> lis
             return _all_missing(part_zip)
         in_result = [p for p, _ in echoed]
         in_part = [p for _, p in echoed]
-        in_order = _in_order(part_zip, rows, in_result, in_part, (status, record_id, errors))
+        # Echoes of only some columns: records alike in those but not in the others cannot be
+        # told apart (in order or not: Zoho does not promise the order).
+        mixed = _mixed_keys(part_zip, in_part) if set(in_part) != set(range(len(columns))) else set()
+        in_order = _in_order(part_zip, rows, in_result, in_part, (status, record_id, errors), mixed)
     if in_order is not None:
         return in_order
-    return _by_value(part_zip, result_zip, in_result, in_part, (status, record_id, errors))
+    return _by_value(part_zip, result_zip, in_result, in_part, (status, record_id, errors), mixed)
+
+
+def _mixed_keys(part_zip: Path, in_part: Sequence[int]) -> set[tuple[str, ...]]:
+    """The (normalised) echoed keys that rows differing in a column not echoed share."""
+    first: dict[tuple[str, ...], bytes] = {}
+    mixed: set[tuple[str, ...]] = set()
+    with csv_rows(part_zip) as sent:
+        next(sent, None)
+        for sent_row in sent:
+            key = _normalised(_key(sent_row, in_part))
+            whole = hashlib.blake2b(digest_size=16)
+            for cell in sent_row:
+                whole.update(f"{len(cell)}:{cell}".encode("utf-8", "surrogatepass"))
+            digest = whole.digest()
+            if first.setdefault(key, digest) != digest:
+                mixed.add(key)
+    return mixed
 
 
 def _in_order(
@@ -231,16 +254,21 @@ def _in_order(
     in_result: Sequence[int],
     in_part: Sequence[int],
     verdict: tuple[int, int | None, int | None],
+    mixed: set[tuple[str, ...]],
 ) -> list[ResultRow | None] | None:
-    """Row i to row i, if every echoed cell agrees and the counts are equal; else None."""
+    """Row i to row i, if every echoed cell agrees and the counts are equal; else None.
+
+    A row whose key is in ``mixed`` stays unmatched (None): its echo fits other records too.
+    """
     mapped: list[ResultRow | None] = []
     with csv_rows(part_zip) as sent:
         next(sent, None)
         for sent_row in sent:
             result_row = next(rows, None)
-            if result_row is None or _key(result_row, in_result) != _key(sent_row, in_part):
+            key = _key(sent_row, in_part)
+            if result_row is None or _key(result_row, in_result) != key:
                 return None
-            mapped.append(_row(result_row, *verdict))
+            mapped.append(None if mixed and _normalised(key) in mixed else _row(result_row, *verdict))
         if next(rows, None) is not None:
             return None
     return mapped
@@ -252,8 +280,10 @@ def _by_value(
     in_result: Sequence[int],
     in_part: Sequence[int],
     verdict: tuple[int, int | None, int | None],
+    mixed: set[tuple[str, ...]],
 ) -> list[ResultRow | None]:
-    # Part rows by their normalised key; a key some rows were sent with differently is ambiguous.
+    # Part rows by their normalised key; a key some rows were sent with differently is ambiguous,
+    # as is one rows differing in a column not echoed share (``mixed``).
     waiting: dict[tuple[str, ...], deque[int]] = {}
     sent_as: dict[tuple[str, ...], tuple[str, ...] | None] = {}
     count = 0
@@ -279,7 +309,7 @@ def _by_value(
     ambiguous = 0
     for key, verdicts in found.items():
         positions = waiting[key]
-        if sent_as[key] is None or len(verdicts) > len(positions):
+        if sent_as[key] is None or key in mixed or len(verdicts) > len(positions):
             ambiguous += len(positions)
             continue
         for position, row in zip(positions, verdicts, strict=False):

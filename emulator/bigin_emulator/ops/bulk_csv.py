@@ -348,9 +348,21 @@ def _errors(entry: dict[str, Any]) -> str:
 
 
 def apply_write(
-    writer: RecordWriter, plan: WritePlan, data: bytes, name: str, *, shuffle: random.Random | None = None
+    writer: RecordWriter,
+    plan: WritePlan,
+    data: bytes,
+    name: str,
+    *,
+    shuffle: random.Random | None = None,
+    echo_columns: int | None = None,
+    drop_rows: int = 0,
+    drop_seed: str = "",
 ) -> WriteOutcome:
     """Apply an accepted upload to the org as ``plan`` says; the result zip and counts.
+
+    The result is made harder to read when asked (``Realism``): its rows ``shuffle``d, only the
+    first ``echo_columns`` mapped columns echoed, ``drop_rows`` rows left out (chosen by
+    ``drop_seed``); the counts still say every row.
 
     Python's cyclic garbage collector is paused while the rows are written: 25,000 records make
     hundreds of thousands of (acyclic) dicts and strings, and each collection they trigger walks
@@ -359,15 +371,25 @@ def apply_write(
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _apply(writer, plan, data, name, shuffle)
+        outcome, header, rows = _apply(writer, plan, data)
     finally:
         if paused:
             gc.enable()
+    if echo_columns is not None:
+        header = header[:echo_columns]
+        rows = [[*row[: min(echo_columns, len(row) - 3)], *row[-3:]] for row in rows]
+    if drop_rows:
+        dropped = set(random.Random(f"drop {drop_seed}").sample(range(len(rows)), min(drop_rows, len(rows))))
+        rows = [row for number, row in enumerate(rows) if number not in dropped]
+    if shuffle is not None:
+        shuffle.shuffle(rows)
+    return WriteOutcome(result_zip(name, header, rows), name, *outcome)
 
 
 def _apply(
-    writer: RecordWriter, plan: WritePlan, data: bytes, name: str, shuffle: random.Random | None
-) -> WriteOutcome:
+    writer: RecordWriter, plan: WritePlan, data: bytes
+) -> tuple[tuple[int, int, int], list[str], list[list[str]]]:
+    """Apply the file: the counts (added, updated, skipped), the echoed header and the result rows."""
     echoed: list[list[str]] = []
     records = _records(plan, data_rows(data), echoed)
     entries = _entries(writer, plan, records)
@@ -379,12 +401,8 @@ def _apply(
         counts[status] += 1
         record_id = entry.get("details", {}).get("id", "") if status != "SKIPPED" else ""
         result_rows.append([*cells, status, record_id, _errors(entry)])
-    if shuffle is not None:
-        shuffle.shuffle(result_rows)
     header = [m.api_name for m in plan.mappings]
-    return WriteOutcome(
-        result_zip(name, header, result_rows), name, counts["ADDED"], counts["UPDATED"], counts["SKIPPED"]
-    )
+    return (counts["ADDED"], counts["UPDATED"], counts["SKIPPED"]), header, result_rows
 
 
 def result_zip(name: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> bytes:

@@ -14,7 +14,9 @@ not idempotent (each POST is a new job).
 The job runs on the org's job registry (``state.jobs``): the file is applied once, when the job
 ends, through the REST writes' own writer (``ops.bulk_csv.apply_write``). The status answer
 carries the counts once the job is over and ``result.download_url`` once it is ``COMPLETED``; the
-result is the zip ``ops.bulk_csv`` writes, its rows shuffled under ``Realism.shuffle_write_results``.
+result is the zip ``ops.bulk_csv`` writes, its rows shuffled under ``Realism.shuffle_write_results``,
+its echoed columns cut to ``Realism.write_results_echo_columns`` and ``Realism.drop_write_result_rows``
+of its rows left out.
 """
 
 from __future__ import annotations
@@ -180,7 +182,8 @@ def _status_body(job: Job) -> dict[str, Any]:
 def bulk_write_routes(ctx: EmulatorContext, jobs: JobRegistry, files: FileStore) -> list[Route]:
     """The Bulk Write routes of one org, applying files through ``RecordWriter``."""
     writer = RecordWriter(ctx)
-    shuffled = ctx.config.realism.shuffle_write_results
+    realism = ctx.config.realism
+    shuffled = realism.shuffle_write_results
 
     async def create(request: Request) -> Response:
         body = await job_request(request)
@@ -213,7 +216,16 @@ def bulk_write_routes(ctx: EmulatorContext, jobs: JobRegistry, files: FileStore)
         rng = random.Random(stored.file_id) if shuffled else None
 
         def work() -> WriteOutcome:
-            return apply_write(writer, plan, data, stored.name, shuffle=rng)
+            return apply_write(
+                writer,
+                plan,
+                data,
+                stored.name,
+                shuffle=rng,
+                echo_columns=realism.write_results_echo_columns,
+                drop_rows=realism.drop_write_result_rows,
+                drop_seed=stored.file_id,
+            )
 
         job = jobs.create(
             "write",

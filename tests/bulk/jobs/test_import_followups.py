@@ -180,3 +180,65 @@ async def test_an_upsert_clearing_a_field_is_refused_alone_as_the_call_path_woul
     ]
     assert "via='calls'" in (result.outcomes[1].message or "")
     assert fake.calls["create"] == 1
+
+
+# -- 5. results that echo fewer columns, or drop rows ---------------------------------------------
+
+
+def _people(count: int, *, same_last_name_every: int = 0) -> list[dict[str, Any]]:
+    return [
+        {
+            "Last_Name": "Same" if same_last_name_every and i % same_last_name_every == 0 else f"L{i}",
+            "Email": f"p{i}@example.test",
+            "Title": f"T{i % 3}",
+        }
+        for i in range(count)
+    ]
+
+
+def _no_wrong_ids(emulator: Any, records: list[dict[str, Any]], outcomes: list[Any]) -> None:
+    """Every success names the record stored for that input (by its email); the rest are unknown."""
+    stored = {r["id"]: r["Email"] for r in emulator.store.table("Contacts")}
+    for outcome in outcomes:
+        assert outcome.status in ("success", "unknown"), outcome
+        if outcome.status == "success":
+            assert stored[outcome.id] == records[outcome.index]["Email"], outcome
+
+
+async def test_a_result_echoing_one_column_never_gives_a_record_another_s_id() -> None:
+    from bigin_emulator import BiginEmulator
+
+    for shuffled in (False, True):
+        emulator = BiginEmulator(write_results_echo_columns=1, shuffle_write_results=shuffled)
+        records = _people(60, same_last_name_every=4)  # 15 records share the Last_Name echoed
+        async with emulator.client() as bigin:
+            result = await bigin.contacts.bulk_import(records, via="jobs", poll_interval=0.001)
+        _no_wrong_ids(emulator, records, result.outcomes)
+        unknown = {o.index for o in result.outcomes if o.status == "unknown"}
+        assert unknown == {i for i in range(60) if i % 4 == 0}, shuffled
+        assert {o.code for o in result.outcomes if o.status == "unknown"} == {"NO_RESULT"}
+        assert len(emulator.store.table("Contacts")) == 60
+
+
+async def test_a_result_echoing_no_column_leaves_every_record_unknown() -> None:
+    from bigin_emulator import BiginEmulator
+
+    emulator = BiginEmulator(write_results_echo_columns=0)
+    async with emulator.client() as bigin:
+        result = await bigin.contacts.bulk_import(_people(10), via="jobs", poll_interval=0.001)
+    assert {o.status for o in result.outcomes} == {"unknown"} and result.total == 10
+
+
+async def test_rows_dropped_from_a_result_leave_exactly_their_records_unknown() -> None:
+    from bigin_emulator import BiginEmulator
+
+    for shuffled in (False, True):
+        emulator = BiginEmulator(drop_write_result_rows=3, shuffle_write_results=shuffled)
+        records = _people(40)
+        async with emulator.client() as bigin:
+            result = await bigin.contacts.bulk_import(
+                records, operation="upsert", find_by="Email", via="jobs", poll_interval=0.001
+            )
+        _no_wrong_ids(emulator, records, result.outcomes)
+        assert result.counts["unknown"] == 3 and result.counts["success"] == 37, shuffled
+        assert len(emulator.store.table("Contacts")) == 40
