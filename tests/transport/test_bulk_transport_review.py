@@ -24,7 +24,7 @@ import respx
 from bigin_async import BiginClient, BiginError, ConfigurationError, ValidationError, _download
 from bigin_async._download import ERROR_BODY_CAP, read_capped
 from bigin_async._limits import DailyBudget
-from bigin_async._multipart import Upload
+from bigin_async._multipart import Upload, upload_file
 from tests.helpers.transport import TOKEN_URL, make_client, token_body
 
 ACCESS = "1000.access-SECRET"
@@ -371,3 +371,18 @@ async def test_an_absolute_url_carrying_a_user_name_is_refused_even_on_the_api_h
         with pytest.raises(ConfigurationError, match="user name or password"):
             await bigin.transport.send("GET", "http://user:s3cret@127.0.0.1/bigin/v2/org")
     assert transport.requests == []
+
+
+async def test_pieces_already_at_hand_past_the_cap_are_passed_over() -> None:
+    response = httpx.Response(
+        500,
+        stream=Chunks([b"x" * 10, b"y" * 10, b"z" * 10]),
+        request=httpx.Request("GET", "http://127.0.0.1/x"),
+    )
+    capped = await read_capped(response, cap=5)
+    assert capped.content == b"xxxxx"
+
+
+def test_a_file_to_upload_that_is_not_a_path_is_refused() -> None:
+    with pytest.raises(ValidationError, match="not a path"):
+        upload_file(123)  # type: ignore[arg-type]
