@@ -108,12 +108,14 @@ class Realism:
                 or value < 0
             ):
                 raise ValueError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
-        for name, least in (("write_results_echo_columns", 0), ("drop_write_result_rows", 0)):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < least):
-                raise ValueError(f"{name} must be an int >= {least}, got {value!r}")
-        if self.drop_write_result_rows is None:
-            raise ValueError("drop_write_result_rows must be an int >= 0, got None")
+        for name, value in (
+            ("write_results_echo_columns", self.write_results_echo_columns),
+            ("drop_write_result_rows", self.drop_write_result_rows),
+        ):
+            if (value is not None or name == "drop_write_result_rows") and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 0
+            ):
+                raise ValueError(f"{name} must be an int >= 0, got {value!r}")
         for name in ("hang_up_after", "max_concurrency"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):

@@ -101,6 +101,8 @@ def test_the_result_switches_are_checked() -> None:
         {"write_results_echo_columns": -1},
         {"drop_write_result_rows": -1},
         {"drop_write_result_rows": True},
+        {"drop_write_result_rows": None},
+        {"write_results_echo_columns": 1.5},
     ):
         with pytest.raises(ValueError):
             Realism(**bad)
