@@ -224,11 +224,17 @@ async def test_cancelled_at_every_step_then_resumed_loses_and_doubles_nothing(tm
         assert not list(journal.with_name(journal.name + ".parts").glob("*.spool")), stop_at
 
 
-async def test_a_cancelled_import_without_journal_leaves_no_temporary_directory(tmp_path: Path) -> None:
+async def test_a_cancelled_import_without_journal_leaves_no_temporary_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import tempfile
 
+    # The temporary directories go under this test's own directory: the system's is shared with
+    # other runs, whose directories would come and go during this one.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     records = [{"Last_Name": f"L{i}"} for i in range(30)]
     plan = ImportPlan("Contacts", poll_interval=POLL, part_records=10)
+    assert tempfile.gettempdir() == str(tmp_path)
     before = set(Path(tempfile.gettempdir()).glob("bigin-bulk-write-*"))
     for stop_at in range(1, 12):
         emulator = BiginEmulator()
