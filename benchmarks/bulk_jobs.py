@@ -33,7 +33,7 @@ call, ten at once for the import's writes, one at a time for the export's pages 
 reads page after page), and ``modelled_total_seconds`` the two.
 
 Status polls cost a credit each, so the jobs' credits depend on the polling: besides the SDK's
-default (``poll_interval=5``, slowing to 4x while a job stays in one state), the export through
+default (``poll_interval=5``, doubling up to 12x while a job stays in one state), the export through
 jobs runs once more polling from ``--export-poll-also`` (20) modelled seconds.
 
 The emulator runs in a child process (this script with ``--serve``), the client of each case in
@@ -64,6 +64,7 @@ import anyio
 import httpx
 
 from bigin_async import BiginClient, RecordOutcome
+from bigin_async.resources.bulk_jobs import MAX_POLL_GROWTH
 from bigin_emulator import BiginEmulator
 from bigin_emulator.server.middleware import ASGIApp, Receive, Scope, Send, send_json
 
@@ -146,8 +147,9 @@ def bench_app(emulator: BiginEmulator, model: JobTimeModel) -> ASGIApp:
             settings = json.loads(body)
             emulator.jobs.queue_delay = float(settings["queue_delay"])
             emulator.jobs.seconds_per_1000 = float(settings["seconds_per_1000"])
-            # The SDK's polls slow to 4x the first interval; a little slack for the loop around them.
-            model.max_gap = 4.4 * float(settings["poll_interval_real"])
+            # The SDK's polls slow to MAX_POLL_GROWTH x the first interval; a little slack for the
+            # loop around them.
+            model.max_gap = MAX_POLL_GROWTH * 1.1 * float(settings["poll_interval_real"])
         answer = json.dumps(
             {
                 "counters": emulator.counters.snapshot(),

@@ -93,7 +93,7 @@ def _via_options(parser: argparse.ArgumentParser, via_help: str) -> None:
         type=float,
         default=5.0,
         metavar="SECONDS",
-        help="first wait between a job's status checks (it grows to 4x while the job stays put; default 5)",
+        help="first wait between a job's status checks (doubling while it stays put, up to 12x; default 5)",
     )
 
 

@@ -668,13 +668,32 @@ async def test_a_bad_poll_interval_is_refused(router: respx.MockRouter, interval
     assert len(router.calls) == 0
 
 
-def test_polls_slow_down_while_the_state_stays_and_reset_when_it_moves() -> None:
+def test_polls_double_while_the_state_stays_and_hold_when_it_moves() -> None:
     waits = [5.0]
     for _ in range(8):
         waits.append(next_poll_interval(waits[-1], 5.0, changed=False))
-    assert waits[:4] == [5.0, 7.5, 11.25, 16.875]
-    assert max(waits) == 5.0 * MAX_POLL_GROWTH == waits[-1]
-    assert next_poll_interval(20.0, 5.0, changed=True) == 5.0
+    assert waits[:5] == [5.0, 10.0, 20.0, 40.0, 60.0]
+    assert max(waits) == 5.0 * MAX_POLL_GROWTH == waits[-1] == 60.0
+    # ADDED -> IN PROGRESS: the long state follows, so the wait does not fall back to 5 s.
+    assert next_poll_interval(20.0, 5.0, changed=True) == 20.0
+    assert next_poll_interval(1.0, 5.0, changed=True) == 5.0
+
+
+def test_a_four_minute_read_job_costs_at_most_eight_polls() -> None:
+    # A 200,000-record Bulk Read page: 30 s queued, then about 200 s processing. Every poll is a
+    # credit, and five such pages must stay under 300 credits with their 250 for the jobs.
+    queued, done = 30.0, 230.0
+    now, wait, polls, state = 0.0, 5.0, 0, "ADDED"
+    while True:
+        now += wait
+        polls += 1
+        seen = "COMPLETED" if now >= done else "IN PROGRESS" if now >= queued else "ADDED"
+        if seen == "COMPLETED":
+            break
+        wait = next_poll_interval(wait, 5.0, changed=seen != state)
+        state = seen
+    assert polls <= 8
+    assert now - done <= 60.0  # the result is picked up at most a minute late
 
 
 # -- downloads ----------------------------------------------------------------------------------------
