@@ -14,7 +14,7 @@ from bigin_emulator import BiginEmulator, JobFaults
 from bigin_emulator.state.jobs import COMPLETED, FAILED, IN_PROGRESS, JobFailed, JobRegistry
 from tests.helpers.bulk_uploads import authorised, create_write, result_rows, uploaded, write_job
 from tests.helpers.clock import FakeClock
-from tests.integrations.test_notifications import Receiver  # a webhook app that keeps what it is sent
+from tests.helpers.receiver import Receiver  # a webhook app that keeps what it is sent
 
 BASE = "/bigin/bulk/v2/write"
 
@@ -87,9 +87,8 @@ def test_a_bug_in_the_work_fails_the_job_and_is_raised() -> None:
 
 
 def test_doomed_jobs_and_dropped_callbacks() -> None:
-    registry, sent = _registry(FakeClock())
-    registry.fail_next(1)
-    registry.drop_next_callbacks(1)
+    faults = JobFaults(fail_jobs=1, refuse_callbacks=1)
+    registry, sent = _registry(FakeClock(), faults=faults)
     worked: list[int] = []
     first = registry.create(
         "write", "insert", records=1, work=lambda: worked.append(1), callback={"url": "u"}
@@ -100,6 +99,7 @@ def test_doomed_jobs_and_dropped_callbacks() -> None:
     registry.advance_all()
     assert (first.state, second.state, worked) == (FAILED, COMPLETED, [2])
     assert registry.callbacks_refused == 1 and [d.payload["job_id"] for d in sent] == [second.id]
+    assert (faults.fail_jobs, faults.refuse_callbacks) == (0, 0)
 
 
 @pytest.mark.parametrize("bad", [-1.0, float("nan"), True, "1"])

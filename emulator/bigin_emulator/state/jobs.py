@@ -21,8 +21,8 @@ route passed (``{"resource": [...]}`` for a write job, ``{"query": {...}}`` for 
 
 Job faults come from ``faults`` (the emulator's ``JobFaults``): ``take("fail_jobs")`` at creation
 dooms the job to end ``FAILED`` without doing its work, ``take("refuse_callbacks")`` at its end
-sends no callback (a callback lost; counted in ``callbacks_refused``); ``fail_next(n)`` and
-``drop_next_callbacks(n)`` deal the same faults from the registry itself.
+sends no callback (a callback lost; counted in ``callbacks_refused``). They are the one way to fail
+a job: a test of the registry alone passes its own ``JobFaults``.
 
 Bulk Write uploads wait in a ``FileStore`` under their ``file_id`` until one job takes them.
 
@@ -152,7 +152,6 @@ class JobRegistry:
         self.jobs: dict[str, Job] = {}
         self.callbacks_refused = 0
         self._pending: dict[str, Job] = {}
-        self._own_faults = {"fail_jobs": 0, "refuse_callbacks": 0}
         self._wakeup: anyio.Event | None = None
 
     # -- creating and finding -----------------------------------------------------------------
@@ -206,18 +205,7 @@ class JobRegistry:
 
     # -- faults ---------------------------------------------------------------------------------
 
-    def fail_next(self, count: int = 1) -> None:
-        """The next ``count`` jobs created end ``FAILED`` without doing their work."""
-        self._own_faults["fail_jobs"] += count
-
-    def drop_next_callbacks(self, count: int = 1) -> None:
-        """The next ``count`` jobs to end with a callback send none (counted in ``callbacks_refused``)."""
-        self._own_faults["refuse_callbacks"] += count
-
     def _due(self, fault: str) -> bool:
-        if self._own_faults[fault] > 0:
-            self._own_faults[fault] -= 1
-            return True
         return self.faults.take(fault)
 
     # -- time -----------------------------------------------------------------------------------
