@@ -31,7 +31,7 @@ from bigin_emulator.ops.json_criteria import MAX_DEPTH
 from bigin_emulator.ops.wire import ApiError
 from bigin_emulator.state.metadata import MODULES
 from tests.helpers.clock import FakeClock
-from tests.integrations.test_notifications import Receiver  # a webhook app that keeps what it is sent
+from tests.helpers.receiver import Receiver  # a webhook app that keeps what it is sent
 
 # -- helpers -------------------------------------------------------------------------------------
 

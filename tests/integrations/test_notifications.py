@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -26,34 +25,10 @@ from bigin_async.webhooks import (
 )
 from bigin_emulator import BiginEmulator
 from tests.helpers.fixtures import load_fixture
+from tests.helpers.receiver import Receiver
 
 HOOK = "https://hooks.example/bigin/notifications"
 TOKEN = "s3cret-token"
-
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-
-
-class Receiver:
-    """An ASGI webhook that answers the statuses it is given, in turn, then 200; keeps the bodies."""
-
-    def __init__(self, statuses: tuple[int, ...] = ()) -> None:
-        self.statuses = list(statuses)
-        self.bodies: list[dict[str, Any]] = []
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        assert scope["type"] == "http"
-        chunks = b""
-        while True:
-            message = await receive()
-            chunks += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        self.bodies.append(json.loads(chunks))
-        status = self.statuses.pop(0) if self.statuses else 200
-        await send({"type": "http.response.start", "status": status, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
 
 
 def hooked_emulator(receiver: Receiver, **kwargs: Any) -> BiginEmulator:

@@ -23,7 +23,7 @@ from bigin_async._limits import RateLimiter
 from bigin_async.resources.bulk_jobs import BulkJobsClient
 from bigin_emulator import BiginEmulator
 from tests.helpers.clock import FakeClock
-from tests.integrations.test_notifications import Receiver  # a webhook app that keeps what it is sent
+from tests.helpers.receiver import Receiver  # a webhook app that keeps what it is sent
 
 API_HOST = "127.0.0.1"
 FILE_HOST = "127.0.0.2"
