@@ -298,7 +298,7 @@ async def run_import(
             "records must be an iterable of records (a list, a generator...), not one value"
         )
     result = BulkResult(kept=keep_outcomes if keep_outcomes is not None else on_result is None)
-    progress = BulkProgress(phase="writing")
+    progress = BulkProgress(phase="writing", part=1)  # parts are numbered from 1
     journal = JobJournal(journal_path, module=plan.module, operation=plan.operation) if journal_path else None
     temporary = workdir is None and journal is None
     directory = _workdir(workdir, journal)
@@ -461,7 +461,7 @@ async def run_import(
             await send_parts.send(stretch)
         else:
             stretch.done.set()
-        report("writing", part=writer.number)
+        report("writing", part=writer.number, job_id=None, job_state=None)
         return writer.number + len(stretch.parts)
 
     async def written(part: Part, keyed: bool) -> None:
@@ -563,7 +563,7 @@ async def run_import(
         await download(stretch, part, job_id, url)
 
     async def upload(part: Part) -> str:
-        report("uploading", part=part.number)
+        report("uploading", part=part.number, job_id=None, job_state=None)  # its job: not yet
         for attempt in range(1, _UPLOAD_ATTEMPTS + 1):
             try:
                 uploaded = await jobs.upload(part.zip_path)
@@ -653,8 +653,8 @@ async def run_import(
     async def wait(stretch: _Stretch, part: Part, job_id: str) -> str | None:
         report("waiting", part=part.number, job_id=job_id, job_state=None)
 
-        def on_state(job: Any) -> None:
-            report(job_state=str(getattr(job, "state", "")))
+        def on_state(job: Any) -> None:  # other parts' events may have come between: name this one
+            report("waiting", part=part.number, job_id=job_id, job_state=str(getattr(job, "state", "")))
 
         try:
             job = await jobs.wait_write(job_id, poll_interval=plan.poll_interval, on_state=on_state)
@@ -680,7 +680,7 @@ async def run_import(
         return str(url)
 
     async def download(stretch: _Stretch, part: Part, job_id: str, url: str) -> None:
-        report("reading", part=part.number, job_id=job_id)
+        report("reading", part=part.number, job_id=job_id, job_state="COMPLETED")  # it has a result
         target = directory / f"part-{part.number:05d}.result.zip"
         try:
             path = Path(await jobs.download(url, to=target))

@@ -242,3 +242,33 @@ async def test_rows_dropped_from_a_result_leave_exactly_their_records_unknown() 
         _no_wrong_ids(emulator, records, result.outcomes)
         assert result.counts["unknown"] == 3 and result.counts["success"] == 37, shuffled
         assert len(emulator.store.table("Contacts")) == 40
+
+
+# -- progress: each phase event describes its own part -----------------------------------------
+
+
+async def test_each_progress_event_describes_its_own_part_and_job() -> None:
+    from bigin_async.bulk.results import BulkProgress
+
+    seen: list[tuple[str, int, str | None, str | None]] = []
+
+    def progress(p: BulkProgress) -> None:
+        seen.append((p.phase, p.part, p.job_id, p.job_state))
+
+    fake = FakeJobs()
+    result = await run_import(fake, faults_plan(), faults_contacts(25), on_progress=progress)
+    assert result.ok and len(fake.jobs) == 3
+    assert seen[0][:2] == ("writing", 1)
+    assert all(part >= 1 for _, part, _, _ in seen)
+    jobs_of: dict[int, set[str | None]] = {}
+    for phase, part, job_id, job_state in seen:
+        if phase in ("writing", "uploading"):  # the part's job does not exist yet
+            assert (job_id, job_state) == (None, None), (phase, part, job_id, job_state)
+        elif phase in ("waiting", "reading"):
+            jobs_of.setdefault(part, set()).add(job_id)
+    assert sorted(jobs_of) == [1, 2, 3]
+    assert all(len(ids) == 1 and None not in ids for ids in jobs_of.values())
+    assert len(set().union(*jobs_of.values())) == 3  # no part carries another part's job
+    for part in (1, 2, 3):
+        phases = [phase for phase, number, _, _ in seen if number == part]
+        assert {"writing", "uploading", "waiting", "reading"} <= set(phases)
