@@ -109,9 +109,9 @@ SEARCH_WALL_ADVICE = (
 class FieldMetadata(Protocol):
     """Field metadata of the org, read once per client (``bigin.settings``)."""
 
-    async def field_names(self, module: str) -> builtins.list[str]: ...
+    async def field_names(self, module: str, *, refresh: bool = False) -> builtins.list[str]: ...
 
-    async def fields(self, module: str) -> builtins.list[FieldInfo]: ...
+    async def fields(self, module: str, *, refresh: bool = False) -> builtins.list[FieldInfo]: ...
 
 
 class TeamPipelines(Protocol):
@@ -695,6 +695,9 @@ class ModuleClient(APIResource, Generic[R]):
         async def field_names() -> builtins.list[str]:
             return await self._context.settings.field_names(jobs_plan.module)
 
+        async def fresh_field_names() -> builtins.list[str]:  # past the client's cache
+            return await self._context.settings.field_names(jobs_plan.module, refresh=True)
+
         async def jobs(chosen: BulkInput) -> BulkResult:
             return await run_import(
                 self._context.bulk_jobs,
@@ -706,6 +709,7 @@ class ModuleClient(APIResource, Generic[R]):
                 on_progress=on_progress,
                 keep_outcomes=keep_outcomes,
                 field_names=field_names,
+                fresh_field_names=fresh_field_names,
             )
 
         return await write_via(via, records, calls=calls, jobs=jobs, journal=journal)

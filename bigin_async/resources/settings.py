@@ -47,13 +47,14 @@ class SettingsClient(APIResource):
                 )
             return self._field_cache[name]
 
-    async def field_names(self, module: str) -> list[str]:
+    async def field_names(self, module: str, *, refresh: bool = False) -> list[str]:
         """API names of every field: what ``fields="all"`` asks for (all of them, even past 50).
 
         Bigin reads at most 50 fields a request, so ``get(id, fields="all")`` splits longer
         lists into several reads and lists refuse them; none is dropped without a word.
+        ``refresh=True`` re-reads them (a custom field created since they were cached).
         """
-        return [f.api_name for f in await self.fields(module) if f.api_name]
+        return [f.api_name for f in await self.fields(module, refresh=refresh) if f.api_name]
 
     async def layouts(self, module: str) -> list[Layout]:
         name = check_module_name(api_name(module))

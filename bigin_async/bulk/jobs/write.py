@@ -284,13 +284,15 @@ async def run_import(
     on_progress: ProgressCallback | None = None,
     keep_outcomes: bool | None = None,
     field_names: FieldNames | None = None,
+    fresh_field_names: FieldNames | None = None,
 ) -> BulkResult:
     """Import ``records`` through Bulk Write jobs and return every record's outcome, in input order.
 
     ``field_names`` reads the module's field API names (once per run, at the first record): a
     record naming a field the module lacks gets its own ``INVALID_DATA`` error instead of
     sinking its whole part. Metadata that cannot be read leaves only the check that each name
-    could be an API name.
+    could be an API name. ``field_names`` may answer from a cache: at the first unknown name of
+    the run, ``fresh_field_names`` re-reads them once (a custom field created since), then decides.
     """
     plan = plan.checked()
     if isinstance(records, (str, bytes, Mapping)):
@@ -320,22 +322,36 @@ async def run_import(
     updating = plan.operation == "update"
     asked: set[int] = set()  # parts whose job was asked for (in this run, or one it resumes)
     known_names: list[Collection[str] | None] = []  # the module's field names, once read
+    refreshed: list[bool] = []  # the names were re-read past the cache (once a run)
+
+    async def read_names(read: FieldNames | None) -> Collection[str] | None:
+        if read is None:
+            return None
+        try:
+            return frozenset(await read())
+        except BiginError as error:
+            logger.warning(
+                "bulk write %s: field metadata cannot be read (%s); field names are checked only "
+                "for what cannot be an API name",
+                plan.module,
+                error,
+            )
+            return None
 
     async def known_fields() -> Collection[str] | None:
         if not known_names:
-            names: Collection[str] | None = None
-            if field_names is not None:
-                try:
-                    names = frozenset(await field_names())
-                except BiginError as error:
-                    logger.warning(
-                        "bulk write %s: field metadata cannot be read (%s); field names are checked only "
-                        "for what cannot be an API name",
-                        plan.module,
-                        error,
-                    )
-            known_names.append(names)
+            known_names.append(await read_names(field_names))
         return known_names[0]
+
+    async def unknown_field(cells: Mapping[str, str]) -> str | None:
+        unknown = _unknown_field(cells, await known_fields())
+        if unknown is not None and known_names[0] is not None and not refreshed and fresh_field_names:
+            refreshed.append(True)  # a field created after the names were cached: read them again
+            fresh = await read_names(fresh_field_names)
+            if fresh is not None:
+                known_names[0] = fresh
+                unknown = _unknown_field(cells, fresh)
+        return unknown
 
     def report(phase: Phase | None = None, **changes: Any) -> None:
         if phase is not None:
@@ -386,7 +402,7 @@ async def run_import(
                 else:
                     try:
                         cells = record_cells(checked)
-                        unknown = _unknown_field(cells, await known_fields())
+                        unknown = await unknown_field(cells)
                         if unknown is not None:
                             raise _UnknownField(plan.module, unknown)
                         added = writer.add(index, cells)

@@ -16,7 +16,7 @@ from bigin_emulator.routes.http_input import module_spec
 from bigin_emulator.routes.responses import json_response, no_content
 from bigin_emulator.state.context import EmulatorContext
 from bigin_emulator.state.ids import static_id
-from bigin_emulator.state.metadata import ModuleSpec, get_module
+from bigin_emulator.state.metadata import FieldSpec, ModuleSpec, get_module
 from bigin_emulator.state.settings_payloads import field_body, layout_bodies, module_bodies
 
 __all__ = ["settings_routes"]
@@ -52,6 +52,11 @@ def settings_routes(ctx: EmulatorContext) -> list[Route]:
         spec = _module_param(request)
         pipelines = list(ctx.pipelines.pipelines.values())
         body = [field_body(spec, f, pipelines) for f in spec.fields if not f.api_name.startswith("$")]
+        added = ctx.store.table(spec.api_name).custom_fields  # fields the org created, listed after
+        body += [
+            field_body(spec, FieldSpec(name, "text", name), pipelines, custom_index=i)
+            for i, name in enumerate(added)
+        ]
         return json_response({"fields": body})
 
     async def layouts(request: Request) -> Response:

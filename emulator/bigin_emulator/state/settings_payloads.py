@@ -179,9 +179,18 @@ def _picklist_values(values: list[str], ids: list[str]) -> list[dict[str, Any]]:
     ]
 
 
-def field_body(spec: ModuleSpec, field: FieldSpec, pipelines: list[TeamPipeline]) -> dict[str, Any]:
-    """One ``settings/fields`` entry with the recorded key set."""
-    field_id = spec.field_id(field.api_name)
+def field_body(
+    spec: ModuleSpec, field: FieldSpec, pipelines: list[TeamPipeline], *, custom_index: int | None = None
+) -> dict[str, Any]:
+    """One ``settings/fields`` entry with the recorded key set.
+
+    ``custom_index`` numbers a field the org added (the table's ``custom_fields``, in order): it
+    has an id past the module's own and says ``custom_field: true``.
+    """
+    if custom_index is None:
+        field_id = spec.field_id(field.api_name)
+    else:
+        field_id = static_id(100_000 + spec.number * 1000 + len(spec.field_names) + custom_index)
     system = field.read_only
     permission = "read_only" if system else "read_write"
     lookup: dict[str, Any] = {}
@@ -245,7 +254,7 @@ def field_body(spec: ModuleSpec, field: FieldSpec, pipelines: list[TeamPipeline]
         "modified_time": None,
         "email_parser": {"fields_update_supported": False, "record_operations_supported": not system},
         "currency": {},
-        "custom_field": False,
+        "custom_field": custom_index is not None,
         "lookup": lookup,
         "address": None,
         "length": field.length,

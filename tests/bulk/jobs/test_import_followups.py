@@ -272,3 +272,43 @@ async def test_each_progress_event_describes_its_own_part_and_job() -> None:
     for part in (1, 2, 3):
         phases = [phase for phase, number, _, _ in seen if number == part]
         assert {"writing", "uploading", "waiting", "reading"} <= set(phases)
+
+
+# -- a custom field created after the field metadata was cached --------------------------------
+
+
+async def test_a_field_created_after_the_metadata_was_cached_is_read_again_once() -> None:
+    from bigin_emulator import BiginEmulator
+
+    emulator = BiginEmulator()
+    async with emulator.client() as bigin:
+        assert "Nickname__c" not in await bigin.settings.field_names("Contacts")  # now cached
+        emulator.store.table("Contacts").custom_fields["Nickname__c"] = None  # the org adds a field
+        records: list[Any] = [{"Last_Name": f"L{i}", "Nickname__c": f"n{i}"} for i in range(3)]
+        records.append({"Last_Name": "typo", "Emial": "x@example.test"})  # still unknown
+        records.append({"Last_Name": "typo again", "Emial": "y@example.test"})
+        result = await bigin.contacts.bulk_import(records, via="jobs", poll_interval=0.001)
+        assert "Nickname__c" in await bigin.settings.field_names("Contacts")  # the cache is fresh
+    assert [o.status for o in result.outcomes] == ["success"] * 3 + ["error"] * 2
+    assert {o.details.get("api_name") for o in result.outcomes[3:]} == {"Emial"}
+    nicknames = sorted(str(r.get("Nickname__c")) for r in emulator.store.table("Contacts"))
+    assert nicknames == ["n0", "n1", "n2"]
+
+
+async def test_names_are_read_again_at_most_once_a_run_and_a_failed_re_read_keeps_the_first() -> None:
+    from bigin_async.errors import APIError
+
+    first, fresh = Names(CONTACT_FIELDS), Names(CONTACT_FIELDS + ["Nickname__c"])
+    records: list[Any] = [
+        {"Last_Name": "a", "Emial": "x"},  # unknown: the names are read again here
+        {"Last_Name": "b", "Nickname__c": "n"},  # known since
+        {"Last_Name": "c", "Other__c": "o"},  # unknown again: not read a third time
+    ]
+    result = await run_import(FakeJobs(), faults_plan(), records, field_names=first, fresh_field_names=fresh)
+    assert [o.status for o in result.outcomes] == ["error", "success", "error"]
+    assert (first.reads, fresh.reads) == (1, 1)
+    broken = Names(APIError("down", status_code=500, code="INTERNAL_ERROR"))
+    kept = await run_import(
+        FakeJobs(), faults_plan(), records[::-1], field_names=Names(CONTACT_FIELDS), fresh_field_names=broken
+    )
+    assert [o.status for o in kept.outcomes] == ["error"] * 3 and broken.reads == 1
