@@ -9,6 +9,9 @@ of Bulk Write uploads on a second port, printed too; webhooks and bulk job callb
     bigin-emulator serve --port 8787 --seed-records 1000 --latency 0.05 \\
         --max-concurrency 10 --per-minute 100 --daily-credits 5000 --faults drop_after=0.01
 
+``--minute-seconds 5`` shortens the rolling minute of ``--per-minute`` (and of the server's count of
+its busiest minute) to 5 s, so a test of pacing across processes sees many windows in seconds.
+
 ``--realism zoho`` plays as hard as Zoho (see ``realism``: bare 429s, lagging fuzzy search, scope
 checks, hung-up keep-alive connections, a concurrency cap of 10 unless ``--max-concurrency``).
 
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -77,6 +81,17 @@ def _fault_rates(text: str) -> dict[str, float]:
     return rates
 
 
+def _seconds(text: str) -> float:
+    """A positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError("seconds must be a positive, finite number")
+    return value
+
+
 def _count(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -106,6 +121,13 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-concurrency", type=int, default=None, help="concurrent requests before 429")
     parser.add_argument("--per-minute", type=int, default=None, help="calls per rolling minute before 429")
     parser.add_argument("--daily-credits", type=int, default=None, help="credits per rolling 24 h before 429")
+    parser.add_argument(
+        "--minute-seconds",
+        type=_seconds,
+        default=60.0,
+        metavar="S",
+        help="length of the rolling minute --per-minute counts (default 60; shorter for quick tests)",
+    )
     parser.add_argument(
         "--faults",
         type=_fault_rates,
@@ -174,6 +196,7 @@ def limits_from(args: argparse.Namespace) -> ServerLimits:
         per_minute=args.per_minute,
         daily_credits=args.daily_credits,
         seed=args.seed,
+        minute=args.minute_seconds,
     )
 
 

@@ -104,8 +104,14 @@ class ServerCounters:
     ``EmulatorMiddleware.credits_used()``.
 
     ``max_requests_in_rolling_minute`` is exact: every arrival is compared against the arrivals of
-    the 60 s before it, so it is the largest number of arrivals inside any 60 s window (the window
-    with the most arrivals can always be slid until its right edge sits on an arrival).
+    the ``minute`` seconds before it, so it is the largest number of arrivals inside any window of
+    that length (the window with the most arrivals can always be slid until its right edge sits
+    on an arrival). ``minute`` is 60 s unless the server's limits shorten it
+    (``ServerLimits.minute``): the middleware makes its counters use the length of its limits'
+    minute, so the figure describes the window a per-minute cap is enforced on.
+
+    ``in_flight`` counts a request from its arrival until the server hands over the last byte of
+    its answer (or gives up on it): a client that has read a whole answer is never still counted.
     """
 
     requests_by_route: dict[str, int]
@@ -122,10 +128,24 @@ class ServerCounters:
     refreshes: int
     max_requests_in_rolling_minute: int
 
-    def __init__(self) -> None:
+    def __init__(self, minute: float = MINUTE) -> None:
         self.in_flight = 0
-        self._arrivals = RollingWindow(MINUTE)
+        self._arrivals = RollingWindow(minute)
         self.reset()
+
+    @property
+    def minute(self) -> float:
+        """The length in seconds of the rolling window ``max_requests_in_rolling_minute`` counts."""
+        return self._arrivals.span
+
+    def use_minute(self, minute: float) -> None:
+        """Count rolling windows of ``minute`` seconds from now on (arrivals seen so far are forgotten).
+
+        Called by the middleware with its limits' ``minute``; the busiest window already measured
+        stays as it is, a new length starts with an empty window.
+        """
+        if minute != self._arrivals.span:
+            self._arrivals = RollingWindow(minute)
 
     def reset(self) -> None:
         """Start counting afresh; requests still in flight stay counted as in flight."""

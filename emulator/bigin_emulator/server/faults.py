@@ -160,8 +160,13 @@ class ServerLimits:
     ``latency`` is fixed seconds, a ``(low, high)`` uniform range, or a sampler called with the
     middleware's seeded ``random.Random`` (seeded from ``seed``) for any other distribution.
     ``max_concurrency`` caps requests being processed at once (past it: an immediate 429),
-    ``per_minute`` caps accepted arrivals in any rolling 60 s, ``daily_credits`` caps credits
-    spent in any rolling 24 h, counted as Zoho counts them (see ``middleware.credit_cost``).
+    ``per_minute`` caps accepted arrivals in any rolling ``minute`` seconds, ``daily_credits`` caps
+    credits spent in any rolling 24 h, counted as Zoho counts them (see ``middleware.credit_cost``).
+
+    ``minute`` is the length of that rolling minute (Zoho's 60 s by default). A shorter one lets a
+    test or benchmark see many windows of a per-minute cap in a few seconds; the server's own
+    count of its busiest window (``ServerCounters.max_requests_in_rolling_minute``) then uses the
+    same length, so it reports on the window the cap is enforced on.
     """
 
     latency: LatencySpec = None
@@ -169,6 +174,7 @@ class ServerLimits:
     per_minute: int | None = None
     daily_credits: int | None = None
     seed: int = 0
+    minute: float = 60.0
 
     def __post_init__(self) -> None:
         for field in fields(self):
@@ -176,6 +182,11 @@ class ServerLimits:
                 value = getattr(self, field.name)
                 if value is not None and (not isinstance(value, int) or value < 1):
                     raise ValueError(f"ServerLimits.{field.name} must be a positive int or None")
+        minute = self.minute
+        if isinstance(minute, bool) or not isinstance(minute, int | float) or not 0 < minute < math.inf:
+            raise ValueError(
+                f"ServerLimits.minute must be a positive, finite number of seconds, got {minute!r}"
+            )
         latency = self.latency
         if isinstance(latency, tuple):
             low, high = latency

@@ -69,7 +69,6 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Headers = list[tuple[bytes, bytes]]
 
-MINUTE = 60.0
 DAY = 86_400.0
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _CVID_CREDITS = 3
@@ -239,6 +238,33 @@ class _CapturedResponse:
             await send({"type": "http.response.body", "body": part, "more_body": number < len(parts)})
 
 
+class _Exchange:
+    """One counted request, ended once: at the hand-over of its answer's last byte, or when the
+    middleware is done with it (refused, dropped, abandoned by its client)."""
+
+    __slots__ = ("_ended", "_on_end", "admitted")
+
+    def __init__(self, on_end: Callable[[bool], None]) -> None:
+        self._on_end = on_end
+        self._ended = False
+        self.admitted = False  # it took one of the concurrency cap's places
+
+    def end(self) -> None:
+        if not self._ended:
+            self._ended = True
+            self._on_end(self.admitted)
+
+    def sending(self, send: Send) -> Send:
+        """``send`` that ends the exchange just before the final body message leaves."""
+
+        async def ending(message: Message) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                self.end()
+            await send(message)
+
+        return ending
+
+
 @dataclass
 class _Rejection:
     limit: str
@@ -290,7 +316,9 @@ class EmulatorMiddleware:
         self._injector = FaultInjector(self.faults)
         self._latency_rng = random.Random(self.limits.seed)
         self._processing = 0
-        self._per_minute = RollingWindow(MINUTE)
+        # The cap and the server's own count of its busiest window use one length of minute.
+        self._per_minute = RollingWindow(self.limits.minute)
+        self.counters.use_minute(self.limits.minute)
         self._credits = RollingWindow(DAY)
 
     def credits_used(self) -> int:
@@ -308,11 +336,7 @@ class EmulatorMiddleware:
         if scope["type"] != "http" or not str(scope["path"]).startswith(self.path_prefixes):
             await self.app(scope, receive, send)
             return
-        self.counters.request_started(route_key(scope["method"], scope["path"]), self.clock())
-        try:
-            await self._handle(scope, receive, send, self.app)
-        finally:
-            self.counters.request_finished()
+        await self._counted(scope, receive, send, self.app, file_host=False)
 
     async def serve_content(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The file host's door (``content_app`` behind the same limits, faults and counters).
@@ -326,13 +350,35 @@ class EmulatorMiddleware:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        self.counters.request_started(route_key(scope["method"], scope["path"]), self.clock(), file_host=True)
-        try:
-            await self._handle(scope, receive, send, app)
-        finally:
-            self.counters.request_finished()
+        await self._counted(scope, receive, send, app, file_host=True)
 
-    async def _handle(self, scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None:
+    async def _counted(
+        self, scope: Scope, receive: Receive, send: Send, app: ASGIApp, *, file_host: bool
+    ) -> None:
+        """Count the request in flight from its arrival until the last byte of its answer.
+
+        Its end is the hand-over of the final body message, not the return of the app: a client
+        holding a whole answer may already have sent its next request (on one event loop, while
+        this request's code after the hand-over still waits its turn), and must not be counted,
+        or refused by the concurrency cap, as one request too many.
+        """
+        self.counters.request_started(
+            route_key(scope["method"], scope["path"]), self.clock(), file_host=file_host
+        )
+        exchange = _Exchange(self._exchange_ended)
+        try:
+            await self._handle(scope, receive, exchange.sending(send), app, exchange)
+        finally:
+            exchange.end()
+
+    def _exchange_ended(self, admitted: bool) -> None:
+        if admitted:
+            self._processing -= 1
+        self.counters.request_finished()
+
+    async def _handle(
+        self, scope: Scope, receive: Receive, send: Send, app: ASGIApp, exchange: _Exchange
+    ) -> None:
         method = str(scope["method"]).upper()
         path = str(scope["path"])
         body_records = 0
@@ -354,10 +400,8 @@ class EmulatorMiddleware:
             return
         route = route_key(method, path)
         self._admit(now, cost, route if app is self.app else f"content {route}")
-        try:
-            await self._serve_admitted(scope, receive, send, self._quota_headers(now), app)
-        finally:
-            self._processing -= 1
+        exchange.admitted = True
+        await self._serve_admitted(scope, receive, send, self._quota_headers(now), app)
 
     def _refusal(self, now: float, cost: int) -> _Rejection | None:
         """Which limit, if any, refuses a request arriving at ``now`` (no state changes)."""
