@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+# Real Redis servers for the Redis tests: redis_server, redis_url, fresh_redis_server, redis_cluster ...
+pytest_plugins = ["tests.redis_servers"]
+
 
 @pytest.fixture(params=["asyncio", "trio"])
 def anyio_backend(request: pytest.FixtureRequest) -> str:
