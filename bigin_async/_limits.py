@@ -23,6 +23,7 @@ __all__ = [
     "CreditsReport",
     "DailyBudget",
     "RateLimiter",
+    "daily_count",
     "gcra_interval",
     "pace",
 ]
@@ -423,18 +424,10 @@ class DailyBudget:
         allowance) is ignored. A value that is not a plain count (``inf``, ``nan``, ``-1``,
         garbage) is ignored, never raised.
         """
-        raw = headers.get("x-ratelimit-remaining")
-        value = _header_count(raw) if raw is not None else None
-        if value is None:
+        count = daily_count(headers, reset_in=reset_in)
+        if count is None:
             return
-        if reset_in is not None and not (math.isfinite(reset_in) and reset_in >= 0):
-            reset_in = None  # an unreadable reset: as if none was sent
-        if reset_in is not None and reset_in < self.SHORT_WINDOW:
-            return
-        raw_limit = headers.get("x-ratelimit-limit")
-        limit = _header_count(raw_limit) if raw_limit is not None else None
-        if limit is not None and limit < self.DAILY_FLOOR:
-            return  # a proxy's per-minute set (it often sends no reset): not the day's credits
+        value, reset_in = count
         self._server_remaining = value
         # Calls still in flight may not be in the server's count yet: keep charging them.
         self._spent_since_sync = self._in_flight
@@ -444,6 +437,31 @@ class DailyBudget:
 
 
 _COUNT = re.compile(r"[0-9]{1,18}(\.[0-9]*)?")
+
+
+def daily_count(
+    headers: Mapping[str, str], *, reset_in: float | None = None
+) -> tuple[int, float | None] | None:
+    """The server's remaining daily credits from ``X-RateLimit-Remaining``, and the reset it gave.
+
+    None when the headers do not describe the daily window: no count, a value that is not a plain
+    count (``inf``, ``nan``, ``-1``, garbage), a reset within minutes, or a limit below any Zoho
+    daily allowance (a proxy's per-minute set). An unreadable reset reads as none. One rule for
+    every budget that syncs from Zoho's headers, this process's or one shared through Redis.
+    """
+    raw = headers.get("x-ratelimit-remaining")
+    value = _header_count(raw) if raw is not None else None
+    if value is None:
+        return None
+    if reset_in is not None and not (math.isfinite(reset_in) and reset_in >= 0):
+        reset_in = None  # an unreadable reset: as if none was sent
+    if reset_in is not None and reset_in < DailyBudget.SHORT_WINDOW:
+        return None
+    raw_limit = headers.get("x-ratelimit-limit")
+    limit = _header_count(raw_limit) if raw_limit is not None else None
+    if limit is not None and limit < DailyBudget.DAILY_FLOOR:
+        return None  # a proxy's per-minute set (it often sends no reset): not the day's credits
+    return value, reset_in
 
 
 def _header_count(raw: str) -> int | None:

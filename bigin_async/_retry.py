@@ -14,12 +14,23 @@
 from __future__ import annotations
 
 import enum
+import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import httpx
 
-__all__ = ["Outcome", "backoff_delay", "classify_exception", "classify_status", "is_idempotent"]
+from bigin_async.errors import parse_retry_after
+
+__all__ = [
+    "Outcome",
+    "backoff_delay",
+    "classify_exception",
+    "classify_status",
+    "header_seconds",
+    "is_idempotent",
+    "reset_in",
+]
 
 # Paths whose POST reads or converges instead of creating: safe to send twice.
 _IDEMPOTENT_POST_SUFFIXES = ("/upsert", "/search", "/coql", "/actions/add_tags", "/actions/remove_tags")
@@ -86,3 +97,23 @@ def backoff_delay(
     """Full jitter: ``uniform(0, min(cap, base * 2**attempt))``, so retries never march in lock-step."""
     ceiling = min(cap, base * (2 ** min(attempt, 30)))
     return uniform(0.0, ceiling) if ceiling > 0 else 0.0
+
+
+def header_seconds(headers: Mapping[str, str]) -> float | None:
+    """Seconds from ``Retry-After``/``X-RateLimit-Reset``; an unreadable value counts as absent.
+
+    These headers come from Zoho or from any proxy on the way: ``inf``, ``nan`` or garbage must
+    never fail a call (an insert already applied would be reported as failed) nor stall it.
+    """
+    try:
+        seconds = parse_retry_after(headers)
+    except (ValueError, TypeError, OverflowError, IndexError):
+        return None
+    return seconds if seconds is not None and math.isfinite(seconds) and seconds >= 0 else None
+
+
+def reset_in(headers: Mapping[str, str]) -> float | None:
+    """Seconds until Zoho's count of credits resets (``X-RateLimit-Reset``); None: not said."""
+    if "x-ratelimit-reset" not in headers:
+        return None
+    return header_seconds({"x-ratelimit-reset": headers["x-ratelimit-reset"]})

@@ -49,12 +49,28 @@ import httpx
 import pydantic
 
 from bigin_async._config import Settings, content_domain_for
+from bigin_async._coordination import (
+    READ_DOWNLOADS_PER_MINUTE,
+    Answer,
+    Ask,
+    GateStats,
+    Limits,
+    LocalLimits,
+    PastDeadline,
+)
 from bigin_async._download import read_capped, save_body, target_path
 from bigin_async._json import NOT_JSON, json_unless_204
-from bigin_async._limits import ConcurrencyGate, Cooldown, DailyBudget, RateLimiter, pace
+from bigin_async._limits import Cooldown, DailyBudget, RateLimiter
 from bigin_async._multipart import MultipartBody, Upload
 from bigin_async._redact import logger, redact_url
-from bigin_async._retry import Outcome, backoff_delay, classify_exception, classify_status, is_idempotent
+from bigin_async._retry import (
+    Outcome,
+    backoff_delay,
+    classify_exception,
+    classify_status,
+    header_seconds,
+    is_idempotent,
+)
 from bigin_async.auth import Token, TokenManager
 from bigin_async.errors import (
     AmbiguousWriteError,
@@ -65,7 +81,6 @@ from bigin_async.errors import (
     ConfigurationError,
     ValidationError,
     error_from_response,
-    parse_retry_after,
 )
 
 # ``Token`` is re-exported for client.py, which builds the transport with it.
@@ -121,11 +136,6 @@ def credits_for(method: str, params: Mapping[str, Any] | None, json: Any) -> int
     return cost
 
 
-def _per_minute(rate: int | None, settings: Settings) -> RateLimiter | None:
-    """A per-minute limiter for ``rate`` calls (None: that limit is off)."""
-    return RateLimiter.per_minute(rate, latency_allowance=settings.latency_allowance) if rate else None
-
-
 @dataclass
 class _Shared:
     """State every view of one client shares: the pool, the limits, the tokens."""
@@ -133,20 +143,34 @@ class _Shared:
     http: httpx.AsyncClient
     owns_http: bool
     tokens: TokenManager
-    gate: ConcurrencyGate
-    minute_limiter: RateLimiter | None
-    bulk_limiter: RateLimiter | None
-    intercall: RateLimiter | None
-    budget: DailyBudget
-    cooldown: Cooldown
+    limits: Limits
     closed: bool = False
-    # The limiters a call books a send time on, built once: a bulk write also takes the bulk one.
-    pacers: tuple[RateLimiter, ...] = ()
-    bulk_pacers: tuple[RateLimiter, ...] = ()
     used: bool = False
     calls: int = 0
     rng: random.Random = field(default_factory=random.Random)
-    read_downloads: RateLimiter | None = None  # Zoho's 10 Bulk Read downloads a minute, made on first use
+
+    @property
+    def cooldown(self) -> Cooldown:
+        return self.limits.cooldown
+
+    @property
+    def gate(self) -> GateStats:
+        return self.limits.gate
+
+    @property
+    def budget(self) -> DailyBudget:
+        return self.limits.budget  # type: ignore[return-value]
+
+    @property
+    def minute_limiter(self) -> RateLimiter | None:
+        """The local per-minute limiter (None when shared, or when no per-minute limit is set)."""
+        limits = self.limits
+        return limits.minute_limiter if isinstance(limits, LocalLimits) else None
+
+    @property
+    def intercall(self) -> RateLimiter | None:
+        limits = self.limits
+        return limits.intercall if isinstance(limits, LocalLimits) else None
 
 
 class Transport:
@@ -170,7 +194,10 @@ class Transport:
         *,
         http_client: httpx.AsyncClient | None = None,
         http_transport: httpx.AsyncBaseTransport | None = None,
+        limits: Limits | None = None,
     ) -> Transport:
+        """``limits``: the org's limits as this client takes them (default: this process's own,
+        :class:`~bigin_async._coordination.LocalLimits`; a coordination's are shared)."""
         if http_client is not None and http_transport is not None:
             raise ConfigurationError("pass either http_client or transport, not both")
         http = http_client or make_http_client(settings, http_transport)
@@ -179,17 +206,8 @@ class Transport:
             http=http,
             owns_http=http_client is None,
             tokens=tokens,
-            gate=ConcurrencyGate(settings.max_concurrency),
-            minute_limiter=_per_minute(settings.requests_per_minute, settings),
-            bulk_limiter=_per_minute(settings.bulk_operations_per_minute, settings),
-            intercall=RateLimiter.between_calls(settings.intercall_delay)
-            if settings.intercall_delay > 0
-            else None,
-            budget=DailyBudget(settings.daily_limit, min_remaining=settings.min_calls_remaining),
-            cooldown=Cooldown(),
+            limits=limits if limits is not None else LocalLimits(settings),
         )
-        shared.pacers = tuple(p for p in (shared.minute_limiter, shared.intercall) if p)
-        shared.bulk_pacers = tuple(p for p in (shared.bulk_limiter, *shared.pacers) if p)
         return cls(settings, shared)
 
     def with_settings(self, **changes: Any) -> Transport:
@@ -198,8 +216,14 @@ class Transport:
 
     # -- state -------------------------------------------------------------------------------
     @property
-    def gate(self) -> ConcurrencyGate:
-        return self._shared.gate
+    def gate(self) -> GateStats:
+        """The concurrency gate's figures as this process sees them (``limit``, ``in_flight``, ``peak``)."""
+        return self._shared.limits.gate
+
+    @property
+    def limits(self) -> Limits:
+        """The org's limits this client takes: its own, or shared through a coordination."""
+        return self._shared.limits
 
     @property
     def tokens(self) -> TokenManager:
@@ -207,7 +231,8 @@ class Transport:
 
     @property
     def budget(self) -> DailyBudget:
-        return self._shared.budget
+        """The daily credits as this client counts them (shared ones: as last read)."""
+        return self._shared.limits.budget  # type: ignore[return-value]
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -218,18 +243,14 @@ class Transport:
         return self._shared.closed
 
     # Zoho lets an org download at most this many Bulk Read results a minute (the next is a 429).
-    READ_DOWNLOADS_PER_MINUTE = 10
+    READ_DOWNLOADS_PER_MINUTE = READ_DOWNLOADS_PER_MINUTE
 
     @property
     def read_downloads(self) -> RateLimiter:
         """The pace of Bulk Read result downloads (Zoho's 10 a minute), one for the client and all
-        of its views, so two views downloading at once still keep to the org's limit."""
-        shared = self._shared
-        if shared.read_downloads is None:
-            shared.read_downloads = RateLimiter.per_minute(
-                self.READ_DOWNLOADS_PER_MINUTE, latency_allowance=self.settings.latency_allowance
-            )
-        return shared.read_downloads
+        of its views (and, shared, for every process), so two downloading at once still keep to
+        the org's limit. Pass it as ``send(..., paced_by=transport.read_downloads)``."""
+        return self._shared.limits.read_downloads
 
     @property
     def used(self) -> bool:
@@ -247,8 +268,11 @@ class Transport:
         shared.closed = True
         # A refresh under way ends now: its waiters get a typed error, not the refresh's own bound.
         shared.tokens.close()
-        if shared.owns_http:
-            await shared.http.aclose()
+        try:
+            await shared.limits.aclose()
+        finally:
+            if shared.owns_http:
+                await shared.http.aclose()
 
     def api_domain(self, token: Token | None = None) -> str:
         """The API domain in use: the token's ``api_domain`` unless the user pinned ``api_domain``.
@@ -438,6 +462,8 @@ class Transport:
         current = None if absolute else shared.tokens.current
         if timeout is not None:
             _check_timeout(timeout)
+        deadline_at = anyio.current_time() + settings.deadline if settings.deadline is not None else None
+        attempt_timeout = settings.timeout if timeout is None else timeout
         multipart = None
         if upload is not None:
             if json is not None or content is not None:
@@ -456,11 +482,16 @@ class Transport:
             params=_clean_params(params),
             headers=headers,
             safe=is_idempotent(method, path, idempotent),
-            cost=credits if credits is not None else credits_for(method, params, json),
             raise_for_status=raise_for_status,
-            pacers=_pacers(paced_by, shared.bulk_pacers if bulk else shared.pacers),
-            deadline_at=anyio.current_time() + settings.deadline if settings.deadline is not None else None,
-            timeout=settings.timeout if timeout is None else timeout,
+            ask=Ask(
+                cost=credits if credits is not None else credits_for(method, params, json),
+                bulk=bulk,
+                paced_by=_checked_paced_by(paced_by),
+                deadline_at=deadline_at,
+                timeout=attempt_timeout,
+            ),
+            deadline_at=deadline_at,
+            timeout=attempt_timeout,
             service=service,
             upload=multipart,
             download_to=target_path(download_to) if download_to is not None else None,
@@ -508,29 +539,38 @@ class Transport:
         if step.rejected is not None:
             await self._shared.tokens.invalidate(step.rejected)
         elif step.shared:
-            self._shared.cooldown.open_for(step.wait)  # the next attempt waits it out with everyone
+            # The next attempt waits it out with everyone (every process, when the limits are shared).
+            await self._shared.limits.open_cooldown(step.wait)
         else:
             await anyio.sleep(step.wait)
 
     # -- one attempt ----------------------------------------------------------------------------
     async def _attempt(self, call: _Call, scope: anyio.CancelScope) -> _Attempt:
         """One attempt: cooldown, gate, token, pace, budget, send and read; never retries itself."""
-        shared = self._shared
+        limits = self._shared.limits
+        ask = call.ask
         while True:
-            if shared.cooldown.remaining > 0:
+            if limits.cooldown.remaining > 0:
                 await self._sit_out_cooldown(call)
-            async with shared.gate:
+            async with limits.slot() as slot:
                 token = await self._token_for(call)
                 # A 429 answered while this call queued at the gate, took its token or paced opens
                 # the cooldown for everyone: leave the gate and wait it out rather than send into it.
-                if shared.cooldown.remaining > 0 or not await self._pace(call):
+                if limits.cooldown.remaining > 0 or not await self._pace(call, slot):
                     continue
+                attempt: _Attempt | None = None
                 try:
                     attempt = await self._exchange(call, token, scope)
                 finally:
-                    shared.budget.settle(call.cost)
-                if call.charged is not None and _uncounted(attempt):  # Zoho charges what it admits
-                    shared.budget.refund(call.cost, call.charged)
+                    response = attempt.response if attempt is not None else None
+                    await limits.finish(
+                        slot,
+                        ask,
+                        Answer(
+                            uncounted=attempt is not None and _uncounted(attempt),
+                            headers=response.headers if response is not None else None,
+                        ),
+                    )
                 return attempt
 
     async def _sit_out_cooldown(self, call: _Call) -> None:
@@ -547,29 +587,17 @@ class Transport:
             call.url_token = token
         return token
 
-    async def _pace(self, call: _Call) -> bool:
+    async def _pace(self, call: _Call, slot: object) -> bool:
         """Take one send time booked on every limiter at once, spending the call's daily credits.
 
         False when a 429 cooldown opened while it waited (nothing is spent then). Refused at once
         when the wait would end past the deadline: it would hold a send time others could use.
         """
-        if call.pacers:
-            # Each limiter on its own clock (a call's own ``paced_by`` may keep another one).
-            self._check_deadline(
-                call,
-                max(pacer.earliest() - pacer._clock() for pacer in call.pacers),
-                "the rate limit (requests_per_minute, bulk_operations_per_minute, intercall_delay) "
-                "lets the next call go only after a wait of",
-            )
-        return await pace(call.pacers, ready=lambda: self._ready(call))
-
-    def _ready(self, call: _Call) -> bool:
-        """The last look before sending, with no await before the send is recorded: not inside a
-        429 cooldown, and the daily credits allow it (spent now; raises when they do not)."""
-        if self._shared.cooldown.remaining > 0:
-            return False
-        call.charged = self._shared.budget.spend(call.cost)
-        return True
+        try:
+            return await self._shared.limits.pace(slot, call.ask)
+        except PastDeadline as late:
+            self._check_deadline(call, late.wait, late.what)
+            raise  # pragma: no cover - the limits said past the deadline, and it is: raised above
 
     async def _exchange(self, call: _Call, token: Token, scope: anyio.CancelScope) -> _Attempt:
         """Send and read the whole answer, within ``timeout`` for the exchange as a whole.
@@ -660,7 +688,6 @@ class Transport:
         self, call: _Call, response: httpx.Response, parse: Callable[[httpx.Response], T]
     ) -> _Done[T] | _Verdict:
         """The answer as the result (``parse`` of it), or as why the attempt failed."""
-        self._shared.budget.sync(response.headers, reset_in=_reset_in(response.headers))
         status = response.status_code
         outcome = classify_status(status, _error_code(response) if status >= 400 else None)
         if call.streamed and 300 <= status < 400:
@@ -820,9 +847,8 @@ class _Call:
     params: dict[str, str] | None
     headers: Mapping[str, str] | None
     safe: bool
-    cost: int
     raise_for_status: bool
-    pacers: Sequence[RateLimiter]
+    ask: Ask  # what each attempt asks of the limits: credits, limiters, bounds
     deadline_at: float | None
     timeout: float  # each attempt's bound (the ``timeout`` setting unless the call gave its own)
     service: Service = "v2"
@@ -835,7 +861,6 @@ class _Call:
     last_error: Exception | None = None
     wire: _Wire | None = None  # the exchange in progress
     timed_token: Token | None = None  # set while the exchange in progress runs under its own timeout
-    charged: list[float] | None = None  # the budget's entry the latest attempt's credits went to
 
     @property
     def deadline(self) -> float:
@@ -932,13 +957,11 @@ def _encode(json: Any) -> bytes | None:
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _pacers(first: RateLimiter | None, pacers: tuple[RateLimiter, ...]) -> tuple[RateLimiter, ...]:
-    """The limiters a call books on: its own one first (the scarcest), then the client's."""
-    if first is None:
-        return pacers
-    if not isinstance(first, RateLimiter):
-        raise ConfigurationError(f"paced_by must be a RateLimiter, got {type(first).__name__}")
-    return (first, *pacers)
+def _checked_paced_by(limiter: RateLimiter | None) -> RateLimiter | None:
+    """A call's own limiter, booked before the client's (the scarcest first)."""
+    if limiter is not None and not isinstance(limiter, RateLimiter):
+        raise ConfigurationError(f"paced_by must be a RateLimiter, got {type(limiter).__name__}")
+    return limiter
 
 
 def _check_timeout(timeout: float) -> None:
@@ -996,27 +1019,8 @@ def _error_code(response: httpx.Response) -> str | None:
     return None
 
 
-def _header_seconds(headers: Mapping[str, str]) -> float | None:
-    """Seconds from ``Retry-After``/``X-RateLimit-Reset``; an unreadable value counts as absent.
-
-    These headers come from Zoho or from any proxy on the way: ``inf``, ``nan`` or garbage must
-    never fail a call (an insert already applied would be reported as failed) nor stall it.
-    """
-    try:
-        seconds = parse_retry_after(headers)
-    except (ValueError, TypeError, OverflowError, IndexError):
-        return None
-    return seconds if seconds is not None and math.isfinite(seconds) and seconds >= 0 else None
-
-
 def _advised_wait(headers: Mapping[str, str]) -> float | None:
-    return _header_seconds(headers)
-
-
-def _reset_in(headers: Mapping[str, str]) -> float | None:
-    if "x-ratelimit-reset" not in headers:
-        return None
-    return _header_seconds({"x-ratelimit-reset": headers["x-ratelimit-reset"]})
+    return header_seconds(headers)
 
 
 # The lists of written entries in the write bodies the SDK sends: records (``data``), team

@@ -7,6 +7,7 @@ limits only protect you if every call goes through the same client.
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 from collections.abc import Mapping
 from typing import Any, Generic, TypeVar, overload
@@ -15,6 +16,7 @@ import httpx
 from pydantic import SecretStr
 
 from bigin_async._config import Edition, Region, Settings, build_settings
+from bigin_async._coordination import Coordination
 from bigin_async._inputs import check_module_name
 from bigin_async._lifecycle import AsyncClosing
 from bigin_async._limits import CreditsReport
@@ -131,6 +133,7 @@ class BiginClient(AsyncClosing):
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         token_store: TokenStore | None = None,
+        coordination: Coordination | None = None,
     ) -> None:
         settings = build_settings(
             region=region,
@@ -180,6 +183,14 @@ class BiginClient(AsyncClosing):
             raise ConfigurationError(
                 "token_store must implement load/save/clear/lock (the TokenStore protocol)"
             )
+        if coordination is not None and not isinstance(coordination, Coordination):
+            raise ConfigurationError(
+                "coordination must share limits and a token store (e.g. "
+                "bigin_async.integrations.redis.RedisCoordination), "
+                f"not {type(coordination).__name__}"
+            )
+        if coordination is not None and token_store is None:
+            token_store = coordination.token_store()
         tokens = TokenManager(
             token_url=settings.token_url,
             client_id=secrets["client_id"],
@@ -192,8 +203,13 @@ class BiginClient(AsyncClosing):
             retry_backoff=settings.retry_backoff_seconds,
         )
         self._transport = Transport.create(
-            settings, tokens, http_client=http_client, http_transport=transport
+            settings,
+            tokens,
+            http_client=http_client,
+            http_transport=transport,
+            limits=coordination.limits(settings) if coordination is not None else None,
         )
+        self._coordination = coordination
         self._is_view = False
         self._field_cache: dict[str, list[FieldInfo]] = {}
         self._modules: dict[str, ModuleClient[Any]] = {}
@@ -209,7 +225,11 @@ class BiginClient(AsyncClosing):
         BIGIN_MAX_CONCURRENCY, BIGIN_REQUESTS_PER_MINUTE, BIGIN_DAILY_LIMIT,
         BIGIN_MIN_CALLS_REMAINING, BIGIN_BULK_OPERATIONS_PER_MINUTE, BIGIN_MAX_RETRIES,
         BIGIN_RETRY_BACKOFF_SECONDS, BIGIN_MAX_RETRY_AFTER, BIGIN_INTERCALL_DELAY, BIGIN_TIMEOUT,
-        BIGIN_TOKEN_FILE (a :class:`FileTokenStore` path shared by processes).
+        BIGIN_TOKEN_FILE (a :class:`FileTokenStore` path shared by processes),
+        BIGIN_REDIS_URL (a ``RedisCoordination``: the org's limits and token shared by every process
+        using that Redis; needs ``pip install 'bigin-async[redis]'``), with BIGIN_REDIS_NAMESPACE,
+        BIGIN_REDIS_ORG, BIGIN_REDIS_ON_DOWN (``fail`` or ``local``) and BIGIN_REDIS_PROCESSES
+        (the process count the ``local`` fallback divides the limits by).
         """
         env = os.environ if environ is None else environ
         strings = (
@@ -244,6 +264,9 @@ class BiginClient(AsyncClosing):
         token_file = env.get("BIGIN_TOKEN_FILE")
         if token_file:
             kwargs["token_store"] = FileTokenStore(token_file)
+        redis_url = env.get("BIGIN_REDIS_URL")
+        if redis_url and "coordination" not in overrides:
+            kwargs["coordination"] = _redis_from_env(redis_url, env)
         kwargs.update(overrides)
         return cls(**kwargs)
 
@@ -278,6 +301,7 @@ class BiginClient(AsyncClosing):
         view = object.__new__(type(self))
         view._transport = self._transport.with_settings(**changes)
         view._is_view = True
+        view._coordination = self._coordination
         view._field_cache = self._field_cache
         view._modules = {}
         return view
@@ -300,10 +324,11 @@ class BiginClient(AsyncClosing):
 
     def __repr__(self) -> str:
         s = self._transport.settings
+        shared = f"coordination={self._coordination.describe()!r}, " if self._coordination else ""
         return (
             f"BiginClient(region={s.region.code!r}, api_domain={s.api_domain!r}, "
             f"max_concurrency={s.max_concurrency}, requests_per_minute={s.requests_per_minute}, "
-            f"closed={self.closed})"
+            f"{shared}closed={self.closed})"
         )
 
     # -- module clients (cached: one per client, all on the one transport) ----------------------
@@ -417,6 +442,30 @@ class BiginClient(AsyncClosing):
         return await send_and_parse(
             self._transport, method, path, json_body, params=params, json=json, idempotent=idempotent
         )
+
+
+def _redis_from_env(url: str, env: Mapping[str, str]) -> Coordination:
+    """``RedisCoordination`` from BIGIN_REDIS_* (the import waits until one is asked for)."""
+    try:
+        integration = importlib.import_module("bigin_async.integrations.redis")
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"BIGIN_REDIS_URL is set, but redis-py is not installed ({exc}): pip install 'bigin-async[redis]'"
+        ) from None
+    options: dict[str, Any] = {}
+    for name, variable in (("namespace", "BIGIN_REDIS_NAMESPACE"), ("org", "BIGIN_REDIS_ORG")):
+        if env.get(variable):
+            options[name] = env[variable]
+    if env.get("BIGIN_REDIS_ON_DOWN"):
+        options["on_redis_down"] = env["BIGIN_REDIS_ON_DOWN"].strip().lower()
+    raw = env.get("BIGIN_REDIS_PROCESSES")
+    if raw:
+        try:
+            options["expected_processes"] = int(raw)
+        except ValueError:
+            raise ConfigurationError(f"BIGIN_REDIS_PROCESSES must be a whole number, got {raw!r}") from None
+    coordination: Coordination = integration.RedisCoordination(url, **options)
+    return coordination
 
 
 def module_client_classes() -> dict[str, type[ModuleClient[Any]]]:

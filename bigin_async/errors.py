@@ -40,6 +40,7 @@ __all__ = [
     "BulkJobFailedError",
     "BulkWriteError",
     "ConfigurationError",
+    "CoordinationError",
     "DuplicateRecordError",
     "InvalidCriteriaError",
     "InvalidNotificationError",
@@ -174,6 +175,22 @@ class BudgetExhaustedError(BiginError):
         super().__init__(message)
         self.remaining = remaining
         self.resets_in = resets_in
+
+
+class CoordinationError(BiginError):
+    """The coordinator that shares the org's limits and token between processes (Redis) could not
+    be reached or failed, and the client was told to fail rather than guess (``on_redis_down="fail"``,
+    the default): nothing was sent, so no process can overrun the org's limits meanwhile.
+
+    ``url`` is the coordinator's address without its password; ``operation`` says what the client
+    was doing ("gate", "pace", "finish", "token", ...). Start Redis again, or pass
+    ``on_redis_down="local"`` to fall back to this process's share of the limits.
+    """
+
+    def __init__(self, message: str, *, url: str = "", operation: str = "") -> None:
+        super().__init__(message)
+        self.url = url
+        self.operation = operation
 
 
 class PaginationLimitError(BiginError):
