@@ -1,0 +1,301 @@
+"""One OS process of a multi-process test: a BiginClient against a served emulator, run to a bounded end.
+
+Run as ``python -m tests.multiprocess.worker '<json spec>'`` (from the repository's root). The spec
+(:class:`WorkerSpec`'s fields, as JSON) says where the emulator is, how the client is built (its
+limits, and a ``coordination`` spec for ``RedisCoordination``), and what to do: ``tasks`` tasks
+each making ``calls`` calls (``GET /org``), or each importing ``records`` contacts with
+``bulk_create``, or ``hold``: take ``tasks`` concurrency slots and keep them until killed.
+
+The worker talks to its parent in JSON lines on stdout: ``{"event": "ready"}`` once the client is
+built (then it waits for a line on stdin, so that every process starts at once), ``{"event":
+"waiting"}`` when asked (``announce_waiting``: every task is blocked, waiting on the token or
+the limits), ``{"event": "held"}`` in hold mode, and last ``{"event": "result", ...}``
+(:func:`result_line`): calls that succeeded, errors by class, 429s it received, token requests it
+sent, its gate's peak, and how long the run took. Its log goes to stderr.
+
+``clock_skew`` moves this process's wall clock (``time.time``, which token expiries are kept in)
+and the clocks the coordination is given by that many seconds, as on a host whose clock is off.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import logging
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import httpx
+from pydantic import SecretStr
+
+from bigin_async.auth._token import Token
+from bigin_async.client import BiginClient
+
+__all__ = ["CoordinationSpec", "WorkerSpec", "main", "result_line"]
+
+TOKEN_PATH = "/oauth/v2/token"
+
+
+@dataclass
+class CoordinationSpec:
+    """The ``RedisCoordination`` a worker's client is given (its keyword arguments)."""
+
+    url: str
+    namespace: str = "bigin"
+    minute: float = 60.0
+    cluster: bool = False
+    on_redis_down: str = "fail"
+    expected_processes: int = 1
+    lease_seconds: float = 30.0
+    socket_timeout: float = 2.0
+    retry_redis_after: float = 5.0
+
+
+@dataclass
+class WorkerSpec:
+    """What one worker process does (sent to it as JSON)."""
+
+    url: str
+    client_id: str
+    client_secret: str
+    refresh_token: str
+    tag: str = "worker"
+    backend: str = "asyncio"
+    mode: str = "calls"  # "calls", "import" or "hold"
+    tasks: int = 1
+    calls: int = 1
+    records: int = 0
+    batch_size: int = 10
+    client: dict[str, Any] = field(default_factory=dict)
+    coordination: CoordinationSpec | None = None
+    clock_skew: float = 0.0
+    seed_stale_token: bool = False  # save a token inside its refresh margin before "ready"
+    announce_waiting: bool = False
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> WorkerSpec:
+        data = json.loads(text)
+        coordination = data.pop("coordination", None)
+        return cls(**data, coordination=CoordinationSpec(**coordination) if coordination else None)
+
+
+class CountingTransport(httpx.AsyncBaseTransport):
+    """The wire as this worker sees it: the 429s it received and the token requests it sent."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.responses_429 = 0
+        self.token_requests = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == TOKEN_PATH:
+            self.token_requests += 1
+        response = await self.inner.handle_async_request(request)
+        if response.status_code == 429:
+            self.responses_429 += 1
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@dataclass
+class Outcomes:
+    """What the calls came to, in the order they ended across all of the worker's tasks."""
+
+    ok: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    messages: list[str] = field(default_factory=list)
+    ended: int = 0
+    last_ok: int = -1
+    last_error: int = -1
+
+    def succeeded(self, count: int = 1) -> None:
+        self.ok += count
+        self.last_ok = self.ended
+        self.ended += 1
+
+    def failed(self, error: BaseException) -> None:
+        self.errors[type(error).__name__] += 1
+        if len(self.messages) < 5:
+            self.messages.append(f"{type(error).__name__}: {error}")
+        self.last_error = self.ended
+        self.ended += 1
+
+
+def _skew_wall_clock(seconds: float) -> None:
+    """This process's wall clock ``seconds`` off, as a host whose clock is set wrong."""
+    if seconds:
+        real = time.time
+        time.time = lambda: real() + seconds
+
+
+def _coordination(spec: CoordinationSpec) -> Any:
+    # Imported here: a worker without coordination must not need redis-py.
+    redis_integration: Any = importlib.import_module("bigin_async.integrations.redis")
+    return redis_integration.RedisCoordination(
+        spec.url,
+        namespace=spec.namespace,
+        cluster=spec.cluster,
+        on_redis_down=spec.on_redis_down,
+        expected_processes=spec.expected_processes,
+        lease_seconds=spec.lease_seconds,
+        minute=spec.minute,
+        socket_timeout=spec.socket_timeout,
+        retry_redis_after=spec.retry_redis_after,
+    )
+
+
+def build_client(spec: WorkerSpec, transport: httpx.AsyncBaseTransport) -> BiginClient:
+    """The client a worker runs: refresh-token mode against the emulator, pinned to its URL."""
+    options: dict[str, Any] = {
+        "api_domain": spec.url,
+        "accounts_url": spec.url,
+        "client_id": spec.client_id,
+        "client_secret": spec.client_secret,
+        "refresh_token": spec.refresh_token,
+        "transport": transport,
+        **spec.client,
+    }
+    if spec.coordination is not None:
+        options["coordination"] = _coordination(spec.coordination)
+    return BiginClient(**options)
+
+
+def emit(event: str, **fields: Any) -> None:
+    sys.stdout.write(json.dumps({"event": event, **fields}) + "\n")
+    sys.stdout.flush()
+
+
+async def _seed_stale_token(bigin: BiginClient) -> None:
+    """A token in the store that is still valid but inside the refresh margin: every client refreshes."""
+    tokens = bigin.transport.tokens
+    stale = Token(SecretStr("stale-access-token"), time.time() + 20.0, lifetime=3600.0)
+    if tokens.store is not None:
+        await tokens.store.save(tokens.store_key, stale)
+
+
+async def _calls(bigin: BiginClient, spec: WorkerSpec, outcomes: Outcomes) -> None:
+    for _ in range(spec.calls):
+        try:
+            await bigin.org.get()
+        except Exception as error:  # noqa: BLE001 - every failure is counted and reported
+            outcomes.failed(error)
+        else:
+            outcomes.succeeded()
+
+
+async def _import(bigin: BiginClient, spec: WorkerSpec, task: int, outcomes: Outcomes) -> None:
+    records = [{"Last_Name": f"{spec.tag}-{task}-{n}"} for n in range(spec.records)]
+    try:
+        result = await bigin.contacts.bulk_create(records, batch_size=spec.batch_size)
+    except Exception as error:  # noqa: BLE001
+        outcomes.failed(error)
+        return
+    outcomes.succeeded(result.counts["success"])
+    for _ in range(result.total - result.counts["success"]):
+        outcomes.failed(RuntimeError("a record was not created"))
+
+
+async def _hold(bigin: BiginClient, spec: WorkerSpec) -> None:
+    """Take ``tasks`` of the gate's slots and keep them (and their leases) until killed."""
+    limits = bigin.transport.limits
+    async with anyio.create_task_group() as holders:
+        taken = 0
+        all_taken = anyio.Event()
+
+        async def hold_one() -> None:
+            nonlocal taken
+            async with limits.slot():
+                taken += 1
+                if taken == spec.tasks:
+                    all_taken.set()
+                await anyio.sleep_forever()
+
+        for _ in range(spec.tasks):
+            holders.start_soon(hold_one)
+        await all_taken.wait()
+        emit("held", slots=taken)
+        await anyio.sleep_forever()
+
+
+async def _wait_for_go() -> None:
+    line = await anyio.to_thread.run_sync(sys.stdin.readline)
+    if line.strip() != "go":
+        raise SystemExit(f"expected 'go' on stdin, got {line!r}")
+
+
+async def run(spec: WorkerSpec) -> dict[str, Any]:
+    """Build the client, say ready, wait for go, do the work; the result's fields."""
+    transport = CountingTransport()
+    outcomes = Outcomes()
+    async with build_client(spec, transport) as bigin:
+        if spec.seed_stale_token:
+            await _seed_stale_token(bigin)
+        emit("ready")
+        await _wait_for_go()
+        started = time.perf_counter()
+        if spec.mode == "hold":
+            await _hold(bigin, spec)
+        async with anyio.create_task_group() as tasks:
+            for number in range(spec.tasks):
+                if spec.mode == "import":
+                    tasks.start_soon(_import, bigin, spec, number, outcomes)
+                else:
+                    tasks.start_soon(_calls, bigin, spec, outcomes)
+            if spec.announce_waiting:
+                await anyio.wait_all_tasks_blocked()
+                emit("waiting")
+        elapsed = time.perf_counter() - started
+        peak = bigin.transport.gate.peak
+        refreshes = bigin.transport.tokens.refresh_count
+    return result_line(spec, outcomes, transport, elapsed, peak, refreshes)
+
+
+def result_line(
+    spec: WorkerSpec,
+    outcomes: Outcomes,
+    transport: CountingTransport,
+    elapsed: float,
+    peak: int,
+    refreshes: int,
+) -> dict[str, Any]:
+    return {
+        "tag": spec.tag,
+        "backend": spec.backend,
+        "calls": outcomes.ok,
+        "errors": dict(outcomes.errors),
+        "messages": outcomes.messages,
+        "ended": outcomes.ended,
+        "last_ok": outcomes.last_ok,
+        "last_error": outcomes.last_error,
+        "responses_429": transport.responses_429,
+        "token_requests": transport.token_requests,
+        "refreshes": refreshes,
+        "peak": peak,
+        "elapsed": elapsed,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    spec = WorkerSpec.from_json(args[0])
+    logging.basicConfig(
+        stream=sys.stderr, level=logging.WARNING, format=f"[{spec.tag}] %(name)s: %(message)s"
+    )
+    _skew_wall_clock(spec.clock_skew)
+    result = anyio.run(run, spec, backend=spec.backend)
+    emit("result", **result)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
