@@ -1,0 +1,365 @@
+"""The Lua scripts that keep the org's shared limits in Redis, each one atomic, each on one slot.
+
+Every script reads Redis's own clock (``TIME``, in milliseconds) and nothing else tells the time,
+so processes whose clocks disagree still agree on every window. Every key a script touches comes
+in ``KEYS`` (one family, one Redis Cluster hash slot), every key gets a time to live (a day for the
+credits, minutes for the rest) and every sorted set or list is trimmed as it is written, so an
+abandoned family disappears and none grows without bound.
+
+Numbers with fractions go back to Python as strings (Redis would drop the fraction of a Lua
+number); stored times are formatted with three decimals, so a compare-and-set of a stored time
+compares the very string Redis holds.
+"""
+
+from __future__ import annotations
+
+from bigin_async.integrations.redis._backend import Script
+
+__all__ = ["ACQUIRE", "COOLDOWN", "FINISH", "GIVE_BACK", "LEAVE", "PACE", "RENEW"]
+
+# Helpers every script starts with: the time, a stored number, a time to live that only grows.
+_PRELUDE = """
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+end
+local function fmt(x) return string.format('%.3f', x) end
+local function arg(v) if v == nil or v == '' then return nil end return tonumber(v) end
+local function keep(key, ms)
+  if redis.call('PTTL', key) < ms then redis.call('PEXPIRE', key, math.ceil(ms)) end
+end
+"""
+
+# The daily credits (DailyBudget's rules): 60 s buckets over 24 h in ``last`` (bucket id -> its last
+# spend) and ``credits`` (bucket id -> credits), the running figures in ``state`` (spent: the 24 h
+# count; sremaining/sreset: the server's count and when it stops counting; since: spent since that
+# count; inflight: credits of calls sent and not answered), the calls in flight in ``flight``
+# (member "call|credits" -> when its holder's lease ends: a dead process's leave by then).
+_BUDGET = """
+local DAY = 86400000
+local BUCKET = 60000
+local KEEP_BUDGET = DAY + 3600000
+local function b_keys(first)
+  return {last = KEYS[first], credits = KEYS[first + 1], state = KEYS[first + 2], flight = KEYS[first + 3]}
+end
+local function b_add(b, field, delta)
+  local value = tonumber(redis.call('HINCRBY', b.state, field, delta))
+  if value < 0 then redis.call('HSET', b.state, field, 0) return 0 end
+  return value
+end
+local function b_expire(b, now)
+  local old = redis.call('ZRANGEBYSCORE', b.last, '-inf', now - DAY, 'LIMIT', 0, 200)
+  local gone = 0
+  for _, id in ipairs(old) do
+    gone = gone + (tonumber(redis.call('HGET', b.credits, id)) or 0)
+    redis.call('HDEL', b.credits, id)
+    redis.call('ZREM', b.last, id)
+  end
+  if gone > 0 then b_add(b, 'spent', -gone) end
+  local dead = redis.call('ZRANGEBYSCORE', b.flight, '-inf', now, 'LIMIT', 0, 200)
+  local lost = 0
+  for _, member in ipairs(dead) do
+    lost = lost + (tonumber(string.match(member, '|(%d+)$')) or 0)
+    redis.call('ZREM', b.flight, member)
+  end
+  if lost > 0 then b_add(b, 'inflight', -lost) end
+end
+local function b_remaining(b, now, limit)
+  local st = redis.call('HMGET', b.state, 'spent', 'sremaining', 'sreset', 'since')
+  local spent = tonumber(st[1]) or 0
+  local best = nil
+  if limit then best = limit - spent end
+  local server = tonumber(st[2])
+  if server then
+    local reset = tonumber(st[3])
+    if reset and now >= reset then
+      redis.call('HDEL', b.state, 'sremaining', 'sreset')
+    else
+      local left = server - (tonumber(st[4]) or 0)
+      if best == nil or left < best then best = left end
+    end
+  end
+  return best, spent
+end
+local function b_resets_in(b, now)
+  local reset = tonumber(redis.call('HGET', b.state, 'sreset'))
+  if reset then return math.max(0, reset - now) end
+  local first = redis.call('ZRANGE', b.last, 0, 0, 'WITHSCORES')
+  if first[2] then return math.max(0, tonumber(first[2]) + DAY - now) end
+  return nil
+end
+local function b_keep(b)
+  for _, key in pairs(b) do keep(key, KEEP_BUDGET) end
+end
+local function b_figures(b, now, limit)
+  local remaining, spent = b_remaining(b, now, limit)
+  local resets = b_resets_in(b, now)
+  return tostring(spent), remaining and tostring(remaining) or '', resets and fmt(resets) or ''
+end
+"""
+
+# The limiters (RateLimiter's rule): ``tat`` is the theoretical arrival time of the GCRA, ``sent``
+# the real send times of the last ``limit`` calls, which must span ``window`` before one more goes.
+_LIMITER = """
+local function l_window_opens(sent, window, limit)
+  if redis.call('LLEN', sent) < limit then return -math.huge end
+  return tonumber(redis.call('LINDEX', sent, -limit)) + window
+end
+local function l_earliest(tat, sent, now, window, limit)
+  local booked = tonumber(redis.call('GET', tat)) or -math.huge
+  return math.max(now, booked, l_window_opens(sent, window, limit))
+end
+"""
+
+ACQUIRE = Script(
+    _PRELUDE
+    + """
+-- KEYS: leases (lease id -> expiry), queue (waiter -> ticket), beats (waiter -> heartbeat end), ticket
+-- ARGV: waiter id, limit, lease ms, heartbeat ms, the waiter's ticket ('' before it has one)
+-- A free slot goes to the waiter whose rank in the queue is below the count of free slots: first
+-- come, first served across every process. Returns {1, ticket} granted, {0, ticket, rank} not yet.
+local now = now_ms()
+local leases, queue, beats = KEYS[1], KEYS[2], KEYS[3]
+local id, limit, lease_ms, beat_ms = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', leases, '-inf', now)
+local dead = redis.call('ZRANGEBYSCORE', beats, '-inf', now, 'LIMIT', 0, 100)
+for _, waiter in ipairs(dead) do
+  redis.call('ZREM', queue, waiter)
+  redis.call('ZREM', beats, waiter)
+end
+local free = limit - redis.call('ZCARD', leases)
+local ticket = redis.call('ZSCORE', queue, id)
+local keep_ms = math.max(lease_ms, beat_ms) + 300000
+if not ticket then
+  if free > 0 and redis.call('ZCARD', queue) == 0 then
+    redis.call('ZADD', leases, now + lease_ms, id)
+    keep(leases, keep_ms)
+    return {1, ARGV[5]}
+  end
+  ticket = arg(ARGV[5]) or redis.call('INCR', KEYS[4])
+  redis.call('ZADD', queue, ticket, id)
+  keep(KEYS[4], keep_ms)
+end
+local rank = redis.call('ZRANK', queue, id)
+if rank < free then
+  redis.call('ZREM', queue, id)
+  redis.call('ZREM', beats, id)
+  redis.call('ZADD', leases, now + lease_ms, id)
+  keep(leases, keep_ms)
+  return {1, tostring(ticket)}
+end
+redis.call('ZADD', beats, now + beat_ms, id)
+keep(queue, keep_ms)
+keep(beats, keep_ms)
+return {0, tostring(ticket), rank}
+""",
+    name="gate acquire",
+)
+
+LEAVE = Script(
+    """
+-- KEYS: leases, queue, beats; ARGV: id. A lease released, or a waiter that stopped waiting.
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+return redis.call('ZREM', KEYS[1], ARGV[1])
+""",
+    name="gate release",
+)
+
+RENEW = Script(
+    _PRELUDE
+    + """
+-- KEYS: leases; ARGV: lease id, lease ms. 1: the lease is held until now + lease ms; 0: it was lost.
+local now = now_ms()
+local expiry = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[1]))
+if expiry == nil or expiry <= now then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  return 0
+end
+local until_ms = now + tonumber(ARGV[2])
+if until_ms > expiry then redis.call('ZADD', KEYS[1], 'XX', until_ms, ARGV[1]) end
+keep(KEYS[1], tonumber(ARGV[2]) + 300000)
+return 1
+""",
+    name="gate renew",
+)
+
+PACE = Script(
+    _PRELUDE
+    + _BUDGET
+    + _LIMITER
+    + """
+-- KEYS: leases, cooldown, the 4 budget keys, then per limiter its tat and its sent list
+-- ARGV: 1 lease id, 2 lease ms while the exchange lasts, 3 max wait ms ('' none), 4 cost,
+--   5 daily limit ('' none), 6 min remaining, 7 flight member, 8 limiters already booked, 9 limiters,
+--   then per limiter: interval ms, window ms, limit
+-- The limiters are booked in order, the scarcest first, each at its own earliest time, as the
+-- local pace does; when one's time is still to come the caller sleeps until it and calls again
+-- from the next one. Once all are booked and every window has room, the send is committed: the
+-- real time recorded on each limiter, the credits spent, the lease renewed, all at once.
+-- Returns {'ok', bucket, spent, remaining, resets_in} | {'wait', ms, booked, [i, before, after]...}
+-- | {'cooldown', ms} | {'lost'} | {'late', ms} | {'refused', remaining, resets_in}
+local now = now_ms()
+local id, lease_ms = ARGV[1], tonumber(ARGV[2])
+local expiry = tonumber(redis.call('ZSCORE', KEYS[1], id))
+if expiry == nil or expiry <= now then
+  redis.call('ZREM', KEYS[1], id)
+  return {'lost'}
+end
+local cooldown = tonumber(redis.call('GET', KEYS[2]))
+if cooldown and cooldown > now then return {'cooldown', fmt(cooldown - now)} end
+local max_wait, cost, limit = arg(ARGV[3]), tonumber(ARGV[4]), arg(ARGV[5])
+local min_remaining, member = tonumber(ARGV[6]), ARGV[7]
+local from, n = tonumber(ARGV[8]), tonumber(ARGV[9])
+local L = {}
+for i = 1, n do
+  local at = 9 + (i - 1) * 3
+  L[i] = {tat = KEYS[5 + 2 * i], sent = KEYS[6 + 2 * i], interval = tonumber(ARGV[at + 1]),
+          window = tonumber(ARGV[at + 2]), limit = tonumber(ARGV[at + 3])}
+end
+if max_wait then
+  local start = now
+  for i = 1, n do
+    local l = L[i]
+    local t
+    if i > from then t = l_earliest(l.tat, l.sent, now, l.window, l.limit)
+    else t = l_window_opens(l.sent, l.window, l.limit) end
+    if t > start then start = t end
+  end
+  if start - now > max_wait then return {'late', fmt(start - now)} end
+end
+local booked = {}
+for i = from + 1, n do
+  local l = L[i]
+  local start = l_earliest(l.tat, l.sent, now, l.window, l.limit)
+  local before = redis.call('GET', l.tat) or ''
+  local tat = math.max(tonumber(before) or -math.huge, start) + l.interval
+  local after = fmt(tat)
+  redis.call('SET', l.tat, after)
+  keep(l.tat, tat - now + l.window + 60000)
+  table.insert(booked, {i, before, after})
+  if start > now then
+    local reply = {'wait', fmt(start - now), i}
+    for _, b in ipairs(booked) do
+      table.insert(reply, b[1]); table.insert(reply, b[2]); table.insert(reply, b[3])
+    end
+    return reply
+  end
+end
+local opens = -math.huge
+for i = 1, n do
+  local l = L[i]
+  opens = math.max(opens, l_window_opens(l.sent, l.window, l.limit))
+end
+if opens > now then
+  local reply = {'wait', fmt(opens - now), n}
+  for _, b in ipairs(booked) do
+    table.insert(reply, b[1]); table.insert(reply, b[2]); table.insert(reply, b[3])
+  end
+  return reply
+end
+local b = b_keys(3)
+b_expire(b, now)
+local remaining = b_remaining(b, now, limit)
+if remaining ~= nil and remaining - cost < min_remaining then
+  for _, booking in ipairs(booked) do  -- nothing is sent: the times booked here go back
+    local l = L[booking[1]]
+    if booking[2] == '' then redis.call('DEL', l.tat) else redis.call('SET', l.tat, booking[2], 'KEEPTTL') end
+  end
+  local resets = b_resets_in(b, now)
+  return {'refused', tostring(remaining), resets and fmt(resets) or ''}
+end
+for i = 1, n do
+  local l = L[i]
+  redis.call('RPUSH', l.sent, fmt(now))
+  redis.call('LTRIM', l.sent, -l.limit, -1)
+  keep(l.sent, l.window + 60000)
+end
+local bucket = nil
+local newest = redis.call('ZREVRANGE', b.last, 0, 0)
+if newest[1] and now - tonumber(newest[1]) < BUCKET then bucket = newest[1] else bucket = fmt(now) end
+redis.call('ZADD', b.last, now, bucket)
+redis.call('HINCRBY', b.credits, bucket, cost)
+b_add(b, 'spent', cost)
+b_add(b, 'since', cost)
+b_add(b, 'inflight', cost)
+redis.call('ZADD', b.flight, now + lease_ms, member)
+redis.call('ZADD', KEYS[1], 'XX', math.max(expiry, now + lease_ms), id)
+keep(KEYS[1], lease_ms + 300000)
+b_keep(b)
+local spent, left, resets = b_figures(b, now, limit)
+return {'ok', bucket, spent, left, resets}
+""",
+    name="pace",
+)
+
+GIVE_BACK = Script(
+    """
+-- KEYS: the tat of each limiter booked; ARGV: per key its value before and after the booking.
+-- A booking is undone only while it is still the last one (nobody booked after it).
+for i, key in ipairs(KEYS) do
+  local before, after = ARGV[2 * i - 1], ARGV[2 * i]
+  if redis.call('GET', key) == after then
+    if before == '' then redis.call('DEL', key) else redis.call('SET', key, before, 'KEEPTTL') end
+  end
+end
+return 1
+""",
+    name="give back",
+)
+
+FINISH = Script(
+    _PRELUDE
+    + _BUDGET
+    + """
+-- KEYS: leases, the 4 budget keys
+-- ARGV: 1 lease id to release ('' none), 2 flight member ('' none), 3 cost, 4 bucket to refund from
+--   ('' no refund), 5 the server's remaining count ('' none), 6 its reset in seconds ('' none),
+--   7 daily limit ('' none)
+-- The exchange ended: the slot released, the credits no longer in flight, given back when Zoho
+-- never counted the call, and Zoho's own count adopted. Returns {spent, remaining, resets_in}.
+local now = now_ms()
+if ARGV[1] ~= '' then redis.call('ZREM', KEYS[1], ARGV[1]) end
+local b = b_keys(2)
+local cost = tonumber(ARGV[3])
+b_expire(b, now)
+if ARGV[2] ~= '' and redis.call('ZREM', b.flight, ARGV[2]) == 1 then b_add(b, 'inflight', -cost) end
+if ARGV[4] ~= '' then
+  local have = tonumber(redis.call('HGET', b.credits, ARGV[4]))
+  if have then
+    local taken = math.min(cost, have)
+    redis.call('HINCRBY', b.credits, ARGV[4], -taken)
+    b_add(b, 'spent', -taken)
+  end
+  b_add(b, 'since', -cost)
+end
+local server = arg(ARGV[5])
+if server then
+  local reset = arg(ARGV[6])
+  local inflight = tonumber(redis.call('HGET', b.state, 'inflight')) or 0
+  if reset == nil or reset * 1000 > DAY then reset = DAY else reset = reset * 1000 end
+  redis.call('HSET', b.state, 'sremaining', server, 'since', inflight, 'sreset', fmt(now + reset))
+end
+b_keep(b)
+local spent, left, resets = b_figures(b, now, arg(ARGV[7]))
+return {spent, left, resets}
+""",
+    name="finish",
+)
+
+COOLDOWN = Script(
+    _PRELUDE
+    + """
+-- KEYS: cooldown; ARGV: ms. Nobody sends until then; a cooldown is only ever extended.
+local now = now_ms()
+local ms = tonumber(ARGV[1])
+local current = tonumber(redis.call('GET', KEYS[1]))
+local until_ms = now + ms
+if current == nil or until_ms > current then
+  redis.call('SET', KEYS[1], fmt(until_ms), 'PX', math.max(1, math.ceil(ms)))
+  return fmt(ms)
+end
+return fmt(current - now)
+""",
+    name="cooldown",
+)

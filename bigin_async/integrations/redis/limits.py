@@ -1,0 +1,479 @@
+"""The org's limits kept in Redis, so every process of the org shares one gate, pace and budget.
+
+:class:`RedisLimits` is the :class:`~bigin_async._coordination.Limits` a ``RedisCoordination``
+gives a client: the same rules as this process's own limits (``LocalLimits``), kept by Lua scripts
+(:mod:`._scripts`) that read Redis's clock, so processes on hosts whose clocks disagree still agree.
+
+A call with a free slot and no wait costs three round trips: the slot (``acquire``), its send time
+and credits (``pace``), and the end of the exchange (``finish``: slot released, credits settled).
+A Redis failure raises ``RedisUnavailable`` for the coordination to decide (fail, or go local),
+except in :meth:`RedisLimits.finish` and when a slot is released: those log it once and move on
+(a lease left behind expires by itself), bounded in time and shielded from the caller's cancel.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import anyio
+
+from bigin_async._config import Settings
+from bigin_async._coordination import READ_DOWNLOADS_PER_MINUTE, Answer, Ask, PastDeadline
+from bigin_async._limits import Cooldown, CreditsReport, RateLimiter, daily_count, gcra_interval, pace
+from bigin_async._redact import logger
+from bigin_async._retry import reset_in
+from bigin_async.errors import BudgetExhaustedError
+from bigin_async.integrations.redis import _scripts
+from bigin_async.integrations.redis._backend import RedisBackend, RedisUnavailable
+from bigin_async.integrations.redis._keys import KeyFamily
+
+__all__ = ["RedisLimits", "SharedBudget", "SharedGate"]
+
+# How long the end of an exchange (and a slot's release) may wait for Redis, whatever the caller.
+SETTLE_BOUND = 2.0
+
+_LATE = (
+    "the shared rate limit (requests_per_minute, bulk_operations_per_minute, intercall_delay, kept "
+    "in Redis for every process) lets the next call go only after a wait of"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Limiter:
+    """One shared limiter: its keys and the GCRA figures the scripts take (milliseconds)."""
+
+    tat: str
+    sent: str
+    interval_ms: float
+    window_ms: float
+    limit: int
+
+
+@dataclass(slots=True)
+class _Receipt:
+    """What ``pace`` charged a call: the 24 h bucket its credits went to and its in-flight entry."""
+
+    bucket: str
+    member: str
+    cost: int
+
+
+class _Slot:
+    """One place in the shared gate: its lease id, its place in the queue, whether it is held."""
+
+    __slots__ = ("held", "id", "ticket")
+
+    def __init__(self) -> None:
+        self.id = uuid.uuid4().hex
+        self.ticket = ""
+        self.held = False
+
+
+class SharedGate:
+    """The shared concurrency gate as this process sees it (``GateStats``): the org's ``limit``,
+    and this process's calls holding a slot (``in_flight``) and their ``peak``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_flight = 0
+        self.peak = 0
+        # At most ``limit`` tasks of this process queue in Redis; the others wait here, in order.
+        self._local: anyio.Semaphore | None = None
+        self._released: anyio.Event | None = None
+
+    @property
+    def local(self) -> anyio.Semaphore:
+        if self._local is None:
+            self._local = anyio.Semaphore(self.limit, fast_acquire=True)
+        return self._local
+
+    def released_event(self) -> anyio.Event:
+        """Set when this process releases a slot: its own waiters ask Redis again at once."""
+        if self._released is None:
+            self._released = anyio.Event()
+        return self._released
+
+    def wake(self) -> None:
+        event, self._released = self._released, None
+        if event is not None:
+            event.set()
+
+
+class SharedBudget:
+    """The daily credits as Redis last counted them for every process (``BudgetView``).
+
+    Reading it costs no round trip: the figures are the ones the last ``pace`` or ``finish`` of
+    this process brought back (the count of every process sharing the org). ``spent_total`` is
+    this process's own spending since it started.
+    """
+
+    def __init__(self, limit: int | None, min_remaining: int) -> None:
+        self.limit = limit
+        self.min_remaining = min_remaining
+        self._spent_24h = 0
+        self._remaining: int | None = limit
+        self._total = 0
+
+    def report(self) -> CreditsReport:
+        return CreditsReport(self._spent_24h, self._total, self._remaining, self.limit)
+
+    def remaining(self) -> int | None:
+        return self._remaining
+
+    def spent(self) -> int:
+        return self._spent_24h
+
+    @property
+    def spent_total(self) -> int:
+        return self._total
+
+    def _update(self, spent: str, remaining: str) -> None:
+        self._spent_24h = int(spent)
+        self._remaining = int(remaining) if remaining != "" else None
+
+
+class _SlotContext:
+    """``async with limits.slot() as slot``: a lease in the shared gate for one attempt."""
+
+    __slots__ = ("_limits", "_slot")
+
+    def __init__(self, limits: RedisLimits) -> None:
+        self._limits = limits
+        self._slot: _Slot | None = None
+
+    async def __aenter__(self) -> object:
+        limits = self._limits
+        gate = limits.gate
+        await gate.local.acquire()
+        slot = _Slot()
+        try:
+            await limits._acquire(slot)
+        except RedisUnavailable:
+            gate.local.release()
+            raise
+        except BaseException:
+            # Cancelled while queued (or granted in the same moment): leave the queue and the gate.
+            await limits._leave(slot)
+            gate.local.release()
+            raise
+        gate.in_flight += 1
+        gate.peak = max(gate.peak, gate.in_flight)
+        self._slot = slot
+        return slot
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        slot, self._slot = self._slot, None
+        if slot is None:
+            return
+        gate = self._limits.gate
+        try:
+            if slot.held:  # not released by finish (pace said no, or the attempt failed before)
+                await self._limits._leave(slot)
+        finally:
+            gate.in_flight -= 1
+            gate.local.release()
+
+
+class RedisLimits:
+    """The org's limits shared through Redis by every process with the same key family.
+
+    ``settings`` gives the figures as for ``LocalLimits`` (``max_concurrency``,
+    ``requests_per_minute``, ``bulk_operations_per_minute``, ``intercall_delay``, ``daily_limit``,
+    ``min_calls_remaining``, ``latency_allowance``). ``minute`` is the length of the server's
+    rate window (60 s at Zoho; shorter only against an emulator told so). A slot is a lease of
+    ``lease_seconds``, renewed while its call waits and, once sent, held for the call's timeout
+    plus 5 s: a process that dies leaves its slots for at most that long. Waiters ask Redis again
+    every ``poll_interval`` (jittered) or at once when a slot of their own process is released.
+    ``clock`` (default ``anyio.current_time``) is the clock the asks' deadlines are read on; it
+    is never compared with another process's: every shared time is Redis's.
+    """
+
+    def __init__(
+        self,
+        backend: RedisBackend,
+        family: KeyFamily,
+        settings: Settings,
+        *,
+        minute: float = 60.0,
+        lease_seconds: float = 30.0,
+        poll_interval: float = 0.02,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        for name, value in (("minute", minute), ("lease_seconds", lease_seconds)):
+            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+        if not (isinstance(poll_interval, int | float) and 0 < poll_interval <= lease_seconds / 3):
+            raise ValueError(
+                f"poll_interval must be above 0 and at most lease_seconds / 3, got {poll_interval!r}"
+            )
+        self.backend = backend
+        self.family = family
+        self.settings = settings
+        self.minute = float(minute)
+        self.lease_seconds = float(lease_seconds)
+        self.poll_interval = float(poll_interval)
+        self._clock: Callable[[], float] = clock or anyio.current_time
+        self.gate = SharedGate(settings.max_concurrency)
+        self.budget = SharedBudget(settings.daily_limit, settings.min_calls_remaining)
+        self.cooldown = Cooldown(clock)
+        # A marker: a Bulk Read download passes it as ``paced_by`` and is paced by the shared
+        # "downloads" limiter (Zoho's 10 a minute, org-wide); it never paces anything itself.
+        self._read_downloads = RateLimiter.per_minute(
+            READ_DOWNLOADS_PER_MINUTE, latency_allowance=settings.latency_allowance
+        )
+        self._gate_keys = [family.key("gate", part) for part in ("leases", "queue", "beats", "ticket")]
+        self._cooldown_key = family.key("cooldown")
+        self._budget_keys = [family.key("credits", part) for part in ("last", "bucket", "state", "flight")]
+        allowance = settings.latency_allowance * self.minute / 60.0
+        minute_l = self._per_minute("minute", settings.requests_per_minute, allowance)
+        bulk_l = self._per_minute("bulk", settings.bulk_operations_per_minute, allowance)
+        delay = settings.intercall_delay
+        intercall_l = self._limiter("intercall", delay, delay, 1) if delay > 0 else None
+        downloads_l = self._per_minute("downloads", READ_DOWNLOADS_PER_MINUTE, allowance)
+        assert downloads_l is not None
+        plain = tuple(limiter for limiter in (minute_l, intercall_l) if limiter is not None)
+        bulk = tuple(limiter for limiter in (bulk_l, *plain) if limiter is not None)
+        # The limiters a call books, the scarcest first, and the script arguments that go with them.
+        self._pacers = {
+            (False, False): self._pacing(plain),
+            (True, False): self._pacing(bulk),
+            (False, True): self._pacing((downloads_l, *plain)),
+            (True, True): self._pacing((downloads_l, *bulk)),
+        }
+        self._lease_ms = self.lease_seconds * 1000.0
+        self._beat_ms = max(2000.0, 20 * self.poll_interval * 1000.0)
+        self._warned = False
+        self._random = random.Random()
+
+    def __repr__(self) -> str:
+        return f"RedisLimits({self.backend.url!r}, {self.family.tag})"
+
+    # -- construction helpers --------------------------------------------------------------------
+    def _limiter(self, name: str, interval: float, window: float, limit: int) -> _Limiter:
+        key = self.family.key
+        return _Limiter(
+            key("rate", name, "tat"), key("rate", name, "sent"), interval * 1e3, window * 1e3, limit
+        )
+
+    def _per_minute(self, name: str, rate: int | None, allowance: float) -> _Limiter | None:
+        """The local per-minute rule on the shared window: GCRA interval ``(W + J) / N`` and the
+        last N real sends at least ``W + J`` apart (None: that limit is off)."""
+        if not rate:
+            return None
+        interval = gcra_interval(rate, window=self.minute, latency_allowance=allowance)
+        return self._limiter(name, interval, self.minute + allowance, rate)
+
+    @staticmethod
+    def _pacing(limiters: Sequence[_Limiter]) -> tuple[tuple[_Limiter, ...], list[str], list[str | float]]:
+        keys = [key for limiter in limiters for key in (limiter.tat, limiter.sent)]
+        args: list[str | float] = [len(limiters)]
+        for limiter in limiters:
+            args += [f"{limiter.interval_ms:.3f}", f"{limiter.window_ms:.3f}", limiter.limit]
+        return tuple(limiters), keys, args
+
+    # -- Limits ----------------------------------------------------------------------------------
+    @property
+    def read_downloads(self) -> RateLimiter:
+        return self._read_downloads
+
+    def slot(self) -> _SlotContext:
+        return _SlotContext(self)
+
+    async def _acquire(self, slot: _Slot) -> None:
+        """Queue in Redis until a slot is this one's: FIFO across processes, polled (jittered),
+        woken at once when a slot of this process is released."""
+        gate = self.gate
+        args: list[str | int | float] = [
+            slot.id,
+            gate.limit,
+            f"{self._lease_ms:.0f}",
+            f"{self._beat_ms:.0f}",
+            "",
+        ]
+        while True:
+            released = gate.released_event()
+            args[4] = slot.ticket
+            reply = await self.backend.run(_scripts.ACQUIRE, self._gate_keys, args)
+            if int(reply[0]) == 1:
+                slot.held = True
+                return
+            slot.ticket = str(reply[1])
+            with anyio.move_on_after(self.poll_interval * self._random.uniform(0.5, 1.5)):
+                await released.wait()
+
+    async def _leave(self, slot: _Slot) -> None:
+        """Give the slot back (or stop waiting for it), even when the caller is cancelled."""
+        slot.held = False
+        try:
+            await self._settle_bounded(_scripts.LEAVE, self._gate_keys[:3], [slot.id], "a slot's release")
+        finally:
+            self.gate.wake()
+
+    async def pace(self, slot: object, ask: Ask) -> bool:
+        if not isinstance(slot, _Slot):
+            raise TypeError(f"pace() takes the object slot() gave, not {type(slot).__name__}")
+        own = ask.paced_by if ask.paced_by is not None and ask.paced_by is not self._read_downloads else None
+        limiters, keys, limiter_args = self._pacers[(ask.bulk, own is None and ask.paced_by is not None)]
+        local: tuple[RateLimiter, float, float] | None = None
+        booked: list[tuple[_Limiter, str, str]] = []
+        sent = False
+        try:
+            if own is not None:  # a call's own limiter, not shared: paced here, first (the scarcest)
+                if ask.deadline_at is not None:
+                    wait = own.earliest() - own._clock()
+                    if self._clock() + wait > ask.deadline_at:
+                        raise PastDeadline(wait, _LATE)
+                before = own._tat
+                await pace([own])
+                local = (own, before, own._tat)
+            member = f"{slot.id}|{ask.cost}"
+            hold_ms = max(self.lease_seconds, ask.timeout + 5.0) * 1000.0
+            budget = self.budget
+            fixed: list[str | int | float] = [
+                slot.id,
+                f"{hold_ms:.0f}",
+                "",
+                ask.cost,
+                budget.limit if budget.limit is not None else "",
+                budget.min_remaining,
+                member,
+                0,
+            ]
+            script_keys = [self._gate_keys[0], self._cooldown_key, *self._budget_keys, *keys]
+            while True:
+                if ask.deadline_at is not None:
+                    fixed[2] = f"{max(0.0, ask.deadline_at - self._clock()) * 1000.0:.3f}"
+                fixed[7] = len(booked)
+                reply = await self.backend.run(_scripts.PACE, script_keys, [*fixed, *limiter_args])
+                kind = reply[0]
+                if kind == "ok":
+                    ask.charged = _Receipt(str(reply[1]), member, ask.cost)
+                    budget._total += ask.cost
+                    budget._update(reply[2], reply[3])
+                    sent = True
+                    return True
+                if kind == "wait":
+                    for at in range(3, len(reply), 3):
+                        booked.append((limiters[int(reply[at]) - 1], str(reply[at + 1]), str(reply[at + 2])))
+                    if not await self._sleep(slot, float(reply[1]) / 1000.0):
+                        return False
+                elif kind == "cooldown":
+                    self.cooldown.open_for(float(reply[1]) / 1000.0)
+                    return False
+                elif kind == "lost":
+                    slot.held = False
+                    return False
+                elif kind == "late":
+                    raise PastDeadline(float(reply[1]) / 1000.0, _LATE)
+                else:
+                    remaining = int(reply[1])
+                    budget._remaining = remaining
+                    raise BudgetExhaustedError(
+                        f"daily API credit budget exhausted (counted for every process sharing the org "
+                        f"through Redis): {remaining} credits left, this call needs {ask.cost} and at "
+                        f"least {budget.min_remaining} must remain (min_calls_remaining); "
+                        "the call was not sent",
+                        remaining=remaining,
+                        resets_in=float(reply[2]) / 1000.0 if reply[2] != "" else None,
+                    )
+        finally:
+            if not sent:
+                if booked:
+                    await self._give_back(booked)
+                if local is not None:
+                    local[0].give_back(local[1], local[2])
+
+    async def _sleep(self, slot: _Slot, seconds: float) -> bool:
+        """Sleep ``seconds`` in chunks of a third of the lease, renewing it between; False: lost."""
+        chunk = self.lease_seconds / 3.0
+        while seconds > chunk:
+            await anyio.sleep(chunk)
+            seconds -= chunk
+            renewed = await self.backend.run(
+                _scripts.RENEW, self._gate_keys[:1], [slot.id, f"{self._lease_ms:.0f}"]
+            )
+            if not int(renewed):
+                slot.held = False
+                return False
+        await anyio.sleep(seconds)
+        return True
+
+    async def _give_back(self, booked: list[tuple[_Limiter, str, str]]) -> None:
+        """Hand booked send times back (each only while it is still the last): a call that gave
+        up its place must not push every later one back."""
+        keys = [limiter.tat for limiter, _, _ in booked]
+        args = [value for _, before, after in booked for value in (before, after)]
+        await self._settle_bounded(_scripts.GIVE_BACK, keys, args, "giving back a booked send time")
+
+    async def finish(self, slot: object, ask: Ask, answer: Answer) -> None:
+        receipt = ask.charged if isinstance(ask.charged, _Receipt) else None
+        release = ""
+        if isinstance(slot, _Slot) and slot.held:
+            release, slot.held = slot.id, False
+        args: list[str | int | float] = [release, "", 0, "", "", "", ""]
+        if receipt is not None:
+            args[1], args[2] = receipt.member, receipt.cost
+            if answer.uncounted:  # Zoho charges what it admits: the credits come back
+                args[3] = receipt.bucket
+                self.budget._total = max(0, self.budget._total - receipt.cost)
+        if answer.headers is not None:
+            count = daily_count(answer.headers, reset_in=reset_in(answer.headers))
+            if count is not None:
+                args[4] = count[0]
+                args[5] = f"{count[1]:.3f}" if count[1] is not None else ""
+        if self.budget.limit is not None:
+            args[6] = self.budget.limit
+        try:
+            reply = await self._settle_bounded(
+                _scripts.FINISH, [self._gate_keys[0], *self._budget_keys], args, "finish"
+            )
+        finally:
+            if release:
+                self.gate.wake()
+        if reply is not None:
+            self.budget._update(reply[0], reply[1])
+
+    async def _settle_bounded(
+        self, script: Any, keys: list[str], args: Sequence[str | int | float], what: str
+    ) -> Any:
+        """Run a script that must run even for a cancelled caller, for at most ``SETTLE_BOUND``
+        seconds; a failure is logged (once until Redis answers again), never raised."""
+        with anyio.CancelScope(shield=True) as scope:
+            scope.deadline = anyio.current_time() + SETTLE_BOUND
+            try:
+                reply = await self.backend.run(script, keys, args)
+            except RedisUnavailable as exc:
+                self._warn(what, str(exc))
+                return None
+        if scope.cancelled_caught:
+            self._warn(what, f"Redis at {self.backend.url} did not answer within {SETTLE_BOUND:g} s")
+            return None
+        self._warned = False
+        return reply
+
+    def _warn(self, what: str, why: str) -> None:
+        if not self._warned:
+            self._warned = True
+            logger.warning(
+                "shared limits: %s could not be recorded in Redis (%s); a slot left behind is freed "
+                "when its lease runs out",
+                what,
+                why,
+            )
+
+    async def open_cooldown(self, seconds: float) -> None:
+        self.cooldown.open_for(seconds)
+        ms = max(0.0, seconds) * 1000.0
+        remaining = await self.backend.run(_scripts.COOLDOWN, [self._cooldown_key], [f"{ms:.3f}"])
+        self.cooldown.open_for(float(remaining) / 1000.0)
+
+    async def aclose(self) -> None:
+        return None
