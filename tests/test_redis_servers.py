@@ -190,6 +190,7 @@ def test_without_redis_server_the_fixtures_fail_when_ci_requires_redis(
 def test_a_run_gets_a_killed_server_back_and_stops_every_server_even_after_failures(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    redis_servers.require_redis()
     monkeypatch.setenv("PYTHONPATH", str(REPO))
     pids = pytester.path / "pids"
     pytester.makepyfile(
