@@ -14,7 +14,13 @@ Import everything from here; the parts are private: ``_token`` (:class:`Token`, 
 
 from bigin_async.auth._grants import TokenGrant, authorization_url, exchange_code, revoke
 from bigin_async.auth._refresh import TokenManager
-from bigin_async.auth._stores import FileTokenStore, MemoryTokenStore, RefreshHistory, TokenStore
+from bigin_async.auth._stores import (
+    FileTokenStore,
+    MemoryTokenStore,
+    RefreshFailures,
+    RefreshHistory,
+    TokenStore,
+)
 from bigin_async.auth._token import SCOPES, Scope, Token
 from bigin_async.errors import RefreshBlockedError
 
@@ -23,6 +29,7 @@ __all__ = [
     "FileTokenStore",
     "MemoryTokenStore",
     "RefreshBlockedError",
+    "RefreshFailures",
     "RefreshHistory",
     "Scope",
     "Token",

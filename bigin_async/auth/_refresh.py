@@ -28,12 +28,14 @@ from bigin_async.auth._endpoint import (
     refresh_blocked,
     token_from_body,
 )
-from bigin_async.auth._stores import MemoryTokenStore, RefreshHistory, TokenStore
+from bigin_async.auth._shared_failure import SHARED, failure_record, shared_error
+from bigin_async.auth._stores import MemoryTokenStore, RefreshFailures, RefreshHistory, TokenStore
 from bigin_async.auth._token import Token
 from bigin_async.errors import (
     AuthenticationError,
     BiginTimeoutError,
     ConfigurationError,
+    CoordinationError,
     RateLimitError,
     RefreshBlockedError,
     ServerError,
@@ -93,6 +95,13 @@ class TokenManager:
     * Zoho counts a refresh token's refreshes whichever process sends them: a store that keeps
       them (:class:`RefreshHistory`, as :class:`FileTokenStore` does in the token file) gives every
       process sharing it one count, and one "Access Denied" stops them all until Zoho's block ends.
+    * A refresh that fails while other processes wait for the store's lock is not sent again by
+      each of them in turn: a store that keeps failures (:class:`RefreshFailures`: the file store,
+      the Redis store) hands it to every flight that was waiting when it happened, which raises it
+      (the same error class, saying it was another process's). Across N processes, one attempt per
+      episode; a flight that starts after it tries again. ``when`` is each process's wall clock:
+      hosts whose clocks disagree by more than a flight's wait may miss (and send their own) or, for
+      ``FAILURE_TTL`` seconds at most, raise a failure of just before they began waiting.
     * The wall clock (shared by processes) may be set back: no wait grows past what Zoho asked
       for, or one 10-minute window.
     """
@@ -101,6 +110,11 @@ class TokenManager:
     MAX_REFRESHES = 10
     REFRESH_WINDOW = ZOHO_WINDOW
     MAX_REJECTION_REFRESHES = 3
+    # How long a failed refresh is kept for the processes waiting for it, at least: they take the
+    # lock in turn within moments of its release, and only those that began waiting before the
+    # failure raise it, so the window only needs to outlast the hand-over of the lock. Kept short
+    # (or as long as the backoff between tries, if longer: no try would have been sent sooner).
+    FAILURE_TTL = 5.0
 
     def __init__(
         self,
@@ -143,6 +157,7 @@ class TokenManager:
         self._token: Token | None = None
         self._flight: _Flight | None = None
         self.refresh_count = 0
+        self._tries = 0  # requests this manager tried to send to the accounts server
         self._refreshes: deque[float] = deque()
         self._rejections: deque[float] = deque()
         self._blocked_until: float | None = None
@@ -355,12 +370,20 @@ class TokenManager:
         return None
 
     async def _refresh_shared(self, stale: Token | None) -> Token:
+        began = self._clock()  # from here on this flight waits for the store's lock
         async with self._store_lock():
             stored = await self._load_stored(stale)
             if stored is not None:
                 self._token = stored  # another process refreshed for us
                 return stored
-            token = await self._refresh()
+            await self._raise_shared_failure(began)
+            tries = self._tries
+            try:
+                token = await self._refresh()
+            except SHARED as exc:
+                if self._tries > tries:  # a refresh was tried and failed (not a refusal to send one)
+                    await self._record_failure(exc)
+                raise
             self._token = token  # before saving: a store that fails must not cost the token
             await self._save(token)
         return token
@@ -388,6 +411,7 @@ class TokenManager:
             self._refreshes.append(booked)
             await self._share_refreshes(add=(booked,))
             error: Exception
+            self._tries += 1
             try:
                 response = await self.http.post(url, data=form, timeout=self.timeout)
             except httpx.RequestError as exc:
@@ -473,6 +497,35 @@ class TokenManager:
             merged.discard(drop)
         self._refreshes = deque(sorted(merged))
 
+    async def _record_failure(self, error: Exception) -> None:
+        """Keep ``error`` in the store (still under its lock) for the processes waiting for it."""
+        store = self.store
+        if not isinstance(store, RefreshFailures):
+            return
+        ttl = max(self.FAILURE_TTL, self.retry_backoff)
+        try:
+            await store.record_failure(self.store_key, failure_record(error, self._clock()), ttl)
+        except Exception as exc:
+            self._store_failed("keep a failed refresh", exc)
+
+    async def _raise_shared_failure(self, began: float) -> None:
+        """Raise the refresh failure another process kept since this flight began waiting for the
+        lock (its refresh ran while this one waited), instead of sending the same refresh again."""
+        store = self.store
+        if not isinstance(store, RefreshFailures):
+            return
+        try:
+            failure = await store.recent_failure(self.store_key, began)
+        except Exception as exc:
+            self._store_failed("read a failed refresh", exc)
+            return
+        if failure is None:
+            return
+        error = shared_error(failure, url=self.token_url, now=self._clock())
+        if isinstance(error, AuthenticationError):
+            self._remember(error)  # a block or a refused refresh token holds here too
+        raise error
+
     # -- the store, which may fail ---------------------------------------------------------------
     def _store_failed(self, what: str, exc: Exception) -> None:
         if not self._store_warned:
@@ -487,6 +540,10 @@ class TokenManager:
         async with contextlib.AsyncExitStack() as stack:
             try:
                 await stack.enter_async_context(self.store.lock(self.store_key))
+            except CoordinationError:
+                # The processes' shared lock is down and the coordination says fail: refreshing
+                # alone would let every process refresh (Zoho blocks the token after 10 in 10 min).
+                raise
             except Exception as exc:
                 self._store_failed("lock", exc)
             yield

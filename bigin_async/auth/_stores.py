@@ -1,7 +1,8 @@
 """Where access tokens live between calls and processes: in memory, or in a file shared by processes.
 
 A store's ``lock`` serialises refreshes: with :class:`FileTokenStore`, workers that share one
-refresh token refresh once between them, and keep one count of Zoho's 10 refreshes in 10 minutes.
+refresh token refresh once between them, keep one count of Zoho's 10 refreshes in 10 minutes, and
+share a refresh that just failed (:class:`RefreshFailures`) rather than each sending it again.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -19,9 +21,16 @@ import anyio.to_thread
 
 from bigin_async._filelock import try_lock, unlock
 from bigin_async._redact import logger
+from bigin_async.auth._shared_failure import as_time, failure_since
 from bigin_async.auth._token import Token, is_time
 
-__all__ = ["FileTokenStore", "MemoryTokenStore", "RefreshHistory", "TokenStore"]
+__all__ = [
+    "FileTokenStore",
+    "MemoryTokenStore",
+    "RefreshFailures",
+    "RefreshHistory",
+    "TokenStore",
+]
 
 
 @runtime_checkable
@@ -45,6 +54,27 @@ class RefreshHistory(Protocol):
 
     async def update_refreshes(self, key: str, change: Callable[[list[float]], list[float]]) -> list[float]:
         """Replace the kept times by ``change(kept)`` and return the new list."""
+        ...
+
+
+@runtime_checkable
+class RefreshFailures(Protocol):
+    """A store that also keeps, for a moment, a refresh that failed, for every process that shares it.
+
+    Processes waiting for the store's lock while one of them refreshes would otherwise each send
+    the refresh again in turn once the lock is theirs: with the accounts server down, N processes
+    make N attempts per episode, and N "Access Denied" answers. The process whose refresh failed
+    records the failure under the lock; each waiting process, once it has the lock, finds it and
+    raises it instead of sending. ``failure`` is plain JSON (class name, message without secrets,
+    code, status, ``when`` in epoch seconds of the recording process's clock).
+    """
+
+    async def record_failure(self, key: str, failure: Mapping[str, Any], ttl: float) -> None:
+        """Keep ``failure`` for ``ttl`` seconds (replacing any kept before)."""
+        ...
+
+    async def recent_failure(self, key: str, since: float) -> Mapping[str, Any] | None:
+        """The failure kept, if it is still kept and its ``when`` is at or after ``since``."""
         ...
 
 
@@ -81,7 +111,8 @@ class FileTokenStore:
     Several workers sharing one refresh token point at the same file: the first to find the
     token stale takes the lock and refreshes; the others wait, re-read, and find it fresh.
     The file also keeps when each refresh was sent, so the processes share one count of Zoho's
-    10 refreshes in 10 minutes (:class:`RefreshHistory`).
+    10 refreshes in 10 minutes (:class:`RefreshHistory`), and a refresh that just failed, so the
+    processes waiting for it do not send it again (:class:`RefreshFailures`).
     A file that is not what this class writes (truncated, hand-edited, another program's) is
     read as empty and rewritten at the next save. A file that cannot be read or written raises
     ``OSError``: the token manager then keeps the token in memory and says so once.
@@ -180,6 +211,27 @@ class FileTokenStore:
 
         times: list[float] = await self._in_thread(update)
         return times
+
+    async def record_failure(self, key: str, failure: Mapping[str, Any], ttl: float) -> None:
+        """The failure kept next to the token (``<key>#failure``) until ``ttl`` seconds from now
+        (this host's clock: every process sharing the file reads the same one)."""
+
+        def update() -> None:
+            data = self._read_all()
+            data[key + "#failure"] = {**failure, "kept_until": time.time() + ttl}
+            self._write_all(data)
+
+        await self._in_thread(update)
+
+    async def recent_failure(self, key: str, since: float) -> Mapping[str, Any] | None:
+        data: dict[str, Any] = await self._in_thread(self._read_all)
+        entry = failure_since(data.get(key + "#failure"), since)
+        if entry is None:
+            return None
+        until = as_time(entry.get("kept_until"))
+        if until is None or until < time.time():
+            return None
+        return {name: value for name, value in entry.items() if name != "kept_until"}
 
     @contextlib.asynccontextmanager
     async def lock(self, key: str) -> AsyncIterator[None]:
