@@ -32,11 +32,13 @@ import socket
 import subprocess
 import tempfile
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from typing_extensions import Self
 
 __all__ = [
     "REQUIRE_REDIS",
@@ -45,6 +47,7 @@ __all__ = [
     "RedisStartError",
     "asyncio_only",
     "free_port",
+    "poll_until",
     "fresh_redis_server",
     "redis_cluster",
     "redis_cluster_url",
@@ -108,7 +111,23 @@ def require_redis(*programs: str) -> None:
     pytest.skip(reason)
 
 
-class RedisServer:
+class _Running(ABC):
+    """Started on entering a ``with`` block, stopped on leaving it (also when the block fails)."""
+
+    @abstractmethod
+    def start(self) -> Self: ...
+
+    @abstractmethod
+    def stop(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+class RedisServer(_Running):
     """One ``redis-server`` process on 127.0.0.1; ``cluster=True`` starts it as a cluster node.
 
     ``port`` pins the port (no other is tried when it is taken); by default a free one is picked.
@@ -142,7 +161,7 @@ class RedisServer:
         path = self._dir / "redis.log" if self._dir is not None else None
         return path.read_text(errors="replace") if path is not None and path.exists() else ""
 
-    def start(self) -> RedisServer:
+    def start(self) -> Self:
         """Start the server and wait until it answers PING; a no-op while it runs."""
         if self.alive:
             return self
@@ -166,7 +185,7 @@ class RedisServer:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def restart(self) -> RedisServer:
+    def restart(self) -> Self:
         """Stop the server and start it again on the same port: it comes back empty (nothing saved)."""
         self._end(kill=False)
         return self.start()
@@ -194,12 +213,6 @@ class RedisServer:
     def flushall(self) -> None:
         with self.client() as client:
             client.flushall()
-
-    def __enter__(self) -> RedisServer:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"RedisServer({self.url}, pid={self.pid})"
@@ -260,7 +273,7 @@ class RedisServer:
                 process.wait()
 
 
-class RedisClusterServers:
+class RedisClusterServers(_Running):
     """A Redis Cluster of ``masters`` nodes (no replicas) on loopback, every slot assigned."""
 
     def __init__(self, masters: int = 3) -> None:
@@ -275,7 +288,7 @@ class RedisClusterServers:
         """(host, port) of every node: ``RedisCluster(startup_nodes=[ClusterNode(h, p) ...])``."""
         return [(server.host, server.port) for server in self.servers]
 
-    def start(self) -> RedisClusterServers:
+    def start(self) -> Self:
         """Start every node, join them into one cluster and wait until each node says it is ok."""
         try:
             for server in self.servers:
@@ -302,12 +315,6 @@ class RedisClusterServers:
         """Empty every node (each master holds only its own slots' keys)."""
         for server in self.servers:
             server.flushall()
-
-    def __enter__(self) -> RedisClusterServers:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
 
     def _create(self) -> None:
         program = shutil.which("redis-cli")
