@@ -35,6 +35,7 @@ from bigin_async import (
     NotFoundError,
     ValidationError,
 )
+from bigin_async._coordination import LocalLimits
 from bigin_async._limits import RateLimiter
 from bigin_async.models.jobs import MAX_UPLOAD_BYTES
 from bigin_async.resources.bulk_jobs import (
@@ -937,7 +938,9 @@ async def test_the_client_and_its_views_share_one_pace_of_read_downloads(
         assert view.bulk_jobs is not bigin.bulk_jobs
         # The client's one limiter, on a clock the test moves (no real minute passes).
         shared = RateLimiter.per_minute(10, latency_allowance=0.0, clock=clock, sleep_until=clock.sleep_until)
-        bigin.transport._shared.read_downloads = shared
+        limits = bigin.transport.limits
+        assert isinstance(limits, LocalLimits)
+        limits._read_downloads = shared
         for number in range(11):
             jobs = bigin.bulk_jobs if number % 2 else view.bulk_jobs
             await jobs.download(f"/bigin/bulk/v2/read/{number + 1}/result", to=tmp_path / f"r{number}.zip")
