@@ -8,4 +8,7 @@ asyncio client on asyncio, its synchronous client in threads on trio).
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from bigin_async.integrations.redis.coordination import RedisCoordination
+from bigin_async.integrations.redis.limits import RedisLimits
+
+__all__ = ["RedisCoordination", "RedisLimits"]
