@@ -197,7 +197,7 @@ PACE = Script(
 -- local pace does; when one's time is still to come the caller sleeps until it and calls again
 -- from the next one. Once all are booked and every window has room, the send is committed: the
 -- real time recorded on each limiter, the credits spent, the lease renewed, all at once.
--- Returns {'ok', bucket, spent, remaining, resets_in} | {'wait', ms, booked, [i, before, after]...}
+-- Returns {'ok', bucket, spent, remaining, resets_in, sent at} | {'wait', ms, booked, [i, before, after]...}
 -- | {'cooldown', ms} | {'lost'} | {'late', ms} | {'refused', remaining, resets_in}
 local now = now_ms()
 local id, lease_ms = ARGV[1], tonumber(ARGV[2])
@@ -288,7 +288,7 @@ redis.call('ZADD', KEYS[1], 'XX', math.max(expiry, now + lease_ms), id)
 keep(KEYS[1], lease_ms + 300000)
 b_keep(b)
 local spent, left, resets = b_figures(b, now, limit)
-return {'ok', bucket, spent, left, resets}
+return {'ok', bucket, spent, left, resets, fmt(now)}
 """,
     name="pace",
 )

@@ -57,11 +57,13 @@ class _Limiter:
 
 @dataclass(slots=True)
 class _Receipt:
-    """What ``pace`` charged a call: the 24 h bucket its credits went to and its in-flight entry."""
+    """What ``pace`` charged a call: the 24 h bucket its credits went to, its in-flight entry, and
+    when it was let go on Redis's clock (epoch seconds, for logs and tests)."""
 
     bucket: str
     member: str
     cost: int
+    sent_at: float
 
 
 class _Slot:
@@ -355,7 +357,7 @@ class RedisLimits:
                 reply = await self.backend.run(_scripts.PACE, script_keys, [*fixed, *limiter_args])
                 kind = reply[0]
                 if kind == "ok":
-                    ask.charged = _Receipt(str(reply[1]), member, ask.cost)
+                    ask.charged = _Receipt(str(reply[1]), member, ask.cost, float(reply[5]) / 1000.0)
                     budget._total += ask.cost
                     budget._update(reply[2], reply[3])
                     sent = True
