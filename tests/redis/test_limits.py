@@ -127,7 +127,7 @@ async def test_redis_limits_are_limits(redis_url: str) -> None:
     "options",
     [{"minute": 0}, {"minute": math.inf}, {"lease_seconds": -1}, {"poll_interval": 0}, {"poll_interval": 20}],
 )
-def test_nonsense_figures_are_refused(options: dict[str, float]) -> None:
+def test_nonsense_figures_are_refused(options: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         RedisLimits(RedisBackend.from_url("redis://127.0.0.1:1/0"), FAMILY, settings(), **options)
 
