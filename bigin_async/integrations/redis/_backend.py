@@ -171,17 +171,23 @@ class RedisBackend:
     async def _do(self, what: str, work: Callable[[Any], Any]) -> Any:
         """Run ``work(client)``: awaited on asyncio, in a worker thread for a synchronous client."""
         client, is_async = self._client()
-        try:
-            if is_async:
-                return await work(client)
-            return await anyio.to_thread.run_sync(
-                lambda: work(client), limiter=self._limiter(), abandon_on_cancel=True
-            )
-        except redis.exceptions.NoScriptError:
-            raise
-        except (redis.exceptions.RedisError, OSError) as exc:
-            message = f"Redis at {self.url} failed on {what}: {type(exc).__name__}: {exc}"
-            raise RedisUnavailable(message, exc) from exc
+        for again in (False, True):
+            try:
+                if is_async:
+                    return await work(client)
+                return await anyio.to_thread.run_sync(
+                    lambda: work(client), limiter=self._limiter(), abandon_on_cancel=True
+                )
+            except redis.exceptions.NoScriptError:
+                raise
+            except (redis.exceptions.RedisError, OSError) as exc:
+                # A connection the server closed (a restart) fails its next command, and redis-py
+                # drops it: once more, on a new one. A timeout is not tried again (its bound holds).
+                if not again and isinstance(exc, redis.exceptions.ConnectionError):
+                    continue
+                message = f"Redis at {self.url} failed on {what}: {type(exc).__name__}: {exc}"
+                raise RedisUnavailable(message, exc) from exc
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     # -- operations ------------------------------------------------------------------------------
     async def run(self, script: Script, keys: Sequence[str], args: Sequence[Arg]) -> Any:
