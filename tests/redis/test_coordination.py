@@ -21,7 +21,7 @@ import redis.asyncio
 from bigin_async import BiginClient, ConfigurationError, CoordinationError, MemoryTokenStore, Settings
 from bigin_async._coordination import Answer, Ask, Coordination, Limits, LocalLimits
 from bigin_async._limits import RateLimiter
-from bigin_async.auth import RefreshHistory, Token, TokenStore
+from bigin_async.auth import RefreshFailures, RefreshHistory, Token, TokenManager, TokenStore
 from bigin_async.integrations.redis._backend import RedisUnavailable
 from bigin_async.integrations.redis.coordination import (
     CoordinatedLimits,
@@ -29,6 +29,7 @@ from bigin_async.integrations.redis.coordination import (
     RedisCoordination,
 )
 from bigin_emulator.emulator import BiginEmulator
+from tests.helpers.accounts_server import AccountsServer
 
 URL = "redis://:hunter2@127.0.0.1:6379/0"
 
@@ -270,6 +271,7 @@ def test_it_is_a_coordination_and_its_limits_and_store_fit_the_protocols(
     assert isinstance(rig.coordination.limits(settings()), Limits)
     store = rig.coordination.token_store()
     assert isinstance(store, TokenStore) and isinstance(store, RefreshHistory)
+    assert isinstance(store, RefreshFailures)
     assert "127.0.0.1" in repr(store) and "hunter2" not in repr(store)
 
 
@@ -344,6 +346,34 @@ async def test_a_failed_finish_or_release_never_raises(monkeypatch: pytest.Monke
             await limits.finish(slot, ask(), Answer(uncounted=False, headers=None))
     assert [r for r in caplog.records if "calls fail until it answers" in r.getMessage()]
     assert limits.gate.in_flight == 0
+
+
+async def test_fail_mode_refuses_the_refresh_rather_than_refreshing_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rig = Rig(monkeypatch)
+    store = rig.coordination.token_store()
+    rig.outage.down = True
+    async with AccountsServer.running() as accounts:
+        import httpx
+
+        tokens = TokenManager(
+            token_url=accounts.url,
+            client_id=_secret("id"),
+            client_secret=_secret("secret"),
+            refresh_token=_secret("refresh"),
+            store=store,
+        )
+        async with httpx.AsyncClient() as http:
+            tokens.http = http
+            with pytest.raises(CoordinationError) as caught:
+                await tokens.get_token()
+            assert accounts.received == 0  # no refresh of this process's own while Redis is down
+            assert caught.value.operation == "token lock"
+            rig.outage.down = False
+            token = await tokens.get_token()
+            assert accounts.received == 1
+    assert await rig.stores[0].load(tokens.store_key) == token
 
 
 async def test_fail_mode_token_reads_raise_which_the_manager_survives(
@@ -582,3 +612,62 @@ def _secret(value: str) -> Any:
     from pydantic import SecretStr
 
     return SecretStr(value)
+
+
+# -- BiginClient.from_env --------------------------------------------------------------------------
+
+ENV = {
+    "BIGIN_CLIENT_ID": "id",
+    "BIGIN_CLIENT_SECRET": "secret",
+    "BIGIN_REFRESH_TOKEN": "refresh",
+    "BIGIN_REDIS_URL": URL,
+}
+
+
+def test_from_env_builds_a_client_sharing_its_limits_through_redis(monkeypatch: pytest.MonkeyPatch) -> None:
+    Rig(monkeypatch)
+    env = {
+        **ENV,
+        "BIGIN_REDIS_NAMESPACE": "app",
+        "BIGIN_REDIS_ORG": "org-7",
+        "BIGIN_REDIS_ON_DOWN": " Local ",
+        "BIGIN_REDIS_PROCESSES": "3",
+        "BIGIN_MAX_CONCURRENCY": "9",
+    }
+    bigin = BiginClient.from_env(env)
+    coordination = bigin._coordination
+    assert isinstance(coordination, RedisCoordination)
+    assert (coordination.namespace, coordination.org) == ("app", "org-7")
+    assert (coordination.on_redis_down, coordination.expected_processes) == ("local", 3)
+    limits = bigin.transport.limits
+    assert isinstance(limits, CoordinatedLimits) and limits.local is not None
+    assert limits.local.gate.limit == 3
+    assert isinstance(bigin.transport.tokens.store, CoordinatedTokenStore)
+    assert "redis://:***@127.0.0.1:6379/0 (namespace app, org org-7)" in repr(bigin)
+    assert "hunter2" not in repr(bigin)
+    plain = BiginClient.from_env(ENV)
+    assert isinstance(plain._coordination, RedisCoordination)
+    assert (plain._coordination.on_redis_down, plain._coordination.namespace) == ("fail", "bigin")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("BIGIN_REDIS_ON_DOWN", "maybe", "on_redis_down"),
+        ("BIGIN_REDIS_PROCESSES", "0", "expected_processes"),
+        ("BIGIN_REDIS_PROCESSES", "two", "BIGIN_REDIS_PROCESSES"),
+        ("BIGIN_REDIS_NAMESPACE", "a b", "namespace"),
+        ("BIGIN_REDIS_ORG", "{x}", "org"),
+        ("BIGIN_REDIS_URL", "http://:hunter2@127.0.0.1:6379", "redis://"),
+    ],
+)
+def test_from_env_refuses_bad_redis_values(variable: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message) as caught:
+        BiginClient.from_env({**ENV, variable: value})
+    assert "hunter2" not in str(caught.value)
+
+
+def test_a_coordination_passed_to_from_env_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    rig = Rig(monkeypatch)
+    bigin = BiginClient.from_env({**ENV, "BIGIN_REDIS_URL": "http://not-used"}, coordination=rig.coordination)
+    assert bigin._coordination is rig.coordination
