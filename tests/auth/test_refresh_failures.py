@@ -92,7 +92,13 @@ def process(server: AccountsServer, store: TokenStore, **options: Any) -> TokenM
 
 
 async def episode_across(
-    server: AccountsServer, stores: Sequence[TokenStore], *, mode: str, tasks_each: int = 1, **options: Any
+    server: AccountsServer,
+    stores: Sequence[TokenStore],
+    *,
+    mode: str,
+    tasks_each: int = 1,
+    transport: httpx.AsyncBaseTransport | None = None,
+    **options: Any,
 ) -> list[list[Outcome]]:
     """Every process's ``tasks_each`` callers need a token while the accounts server answers as
     ``mode`` says. The first process's refresh is held at the server until every other process's
@@ -110,7 +116,7 @@ async def episode_across(
         except Exception as exc:
             results[number].append(exc)
 
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(transport=transport) as http:
         for tokens in managers:
             tokens.http = http
         with anyio.fail_after(30):  # a safety bound only: the episode ends on its own
@@ -125,6 +131,23 @@ async def episode_across(
                     await store.locking.wait()  # every other process waits for the lock
                 release.set()
     return results
+
+
+class Refusing(httpx.AsyncBaseTransport):
+    """The accounts server's port refusing connections (nothing reaches it), its first refusal
+    held as :class:`AccountsServer` holds its first answer; ``attempts`` counts the tries."""
+
+    def __init__(self, server: AccountsServer) -> None:
+        self.server = server
+        self.attempts = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.attempts += 1
+        first = not self.server.arrived.is_set()
+        self.server.arrived.set()
+        if first and self.server.hold is not None:
+            await self.server.hold.wait()
+        raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
 
 
 def kinds(results: Sequence[Sequence[Outcome]]) -> set[str]:

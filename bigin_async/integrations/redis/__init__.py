@@ -10,5 +10,6 @@ from __future__ import annotations
 
 from bigin_async.integrations.redis.coordination import RedisCoordination
 from bigin_async.integrations.redis.limits import RedisLimits
+from bigin_async.integrations.redis.tokens import RedisTokenStore
 
-__all__ = ["RedisCoordination", "RedisLimits"]
+__all__ = ["RedisCoordination", "RedisLimits", "RedisTokenStore"]
