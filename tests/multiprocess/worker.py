@@ -6,15 +6,20 @@ limits, and a ``coordination`` spec for ``RedisCoordination``), and what to do: 
 each making ``calls`` calls (``GET /org``), or each importing ``records`` contacts with
 ``bulk_create``, or ``hold``: take ``tasks`` concurrency slots and keep them until killed.
 
-The worker talks to its parent in JSON lines on stdout: ``{"event": "ready"}`` once the client is
-built (then it waits for a line on stdin, so that every process starts at once), ``{"event":
-"waiting"}`` when asked (``announce_waiting``: every task is blocked, waiting on the token or
-the limits), ``{"event": "held"}`` in hold mode, and last ``{"event": "result", ...}``
-(:func:`result_line`): calls that succeeded, errors by class, 429s it received, token requests it
-sent, its gate's peak, and how long the run took. Its log goes to stderr.
+The worker talks to its parent in JSON lines on stdout:
 
-``clock_skew`` moves this process's wall clock (``time.time``, which token expiries are kept in)
-and the clocks the coordination is given by that many seconds, as on a host whose clock is off.
+- ``{"event": "ready"}`` once the client is built; then it waits for ``go`` on stdin, so that
+  every process starts at once;
+- ``{"event": "waiting"}`` when asked (``announce_waiting``): every task has asked for the access
+  token and is blocked, waiting for a refresh (its own process's or another's);
+- ``{"event": "held"}`` in hold mode;
+- last ``{"event": "result", ...}`` (:func:`result_line`): calls that succeeded, errors by class,
+  429s it received, token requests it sent, its gate's peak, how long the run took.
+
+Its log goes to stderr.
+
+``clock_skew`` moves this process's wall clock and monotonic clock by that many seconds, as on a
+host whose clock is off (see :func:`_skew_clocks`).
 """
 
 from __future__ import annotations
@@ -131,11 +136,18 @@ class Outcomes:
         self.ended += 1
 
 
-def _skew_wall_clock(seconds: float) -> None:
-    """This process's wall clock ``seconds`` off, as a host whose clock is set wrong."""
+def _skew_clocks(seconds: float) -> None:
+    """This process's clocks ``seconds`` off, as on a host whose clock is set wrong.
+
+    The wall clock (``time.time``: token expiries, refresh times) and the monotonic clock
+    (``time.monotonic``: asyncio's event loop, so ``anyio.current_time()`` and every clock the
+    limits time their sleeps and deadlines with) both move; trio's clock starts at a random
+    offset of its own in every process anyway.
+    """
     if seconds:
-        real = time.time
-        time.time = lambda: real() + seconds
+        wall, monotonic = time.time, time.monotonic
+        time.time = lambda: wall() + seconds
+        time.monotonic = lambda: monotonic() + seconds
 
 
 def _coordination(spec: CoordinationSpec) -> Any:
@@ -201,8 +213,13 @@ async def _import(bigin: BiginClient, spec: WorkerSpec, task: int, outcomes: Out
         outcomes.failed(error)
         return
     outcomes.succeeded(result.counts["success"])
-    for _ in range(result.total - result.counts["success"]):
-        outcomes.failed(RuntimeError("a record was not created"))
+    for outcome in result:
+        if not outcome.ok:
+            outcomes.failed(RecordNotCreated(f"{outcome.status} {outcome.code}: {outcome.message}"))
+
+
+class RecordNotCreated(Exception):
+    """A record of an import that did not end ``success`` (its status, code and message)."""
 
 
 async def _hold(bigin: BiginClient, spec: WorkerSpec) -> None:
@@ -227,6 +244,24 @@ async def _hold(bigin: BiginClient, spec: WorkerSpec) -> None:
         await anyio.sleep_forever()
 
 
+def _all_asked_for_the_token(bigin: BiginClient, tasks: int) -> anyio.Event:
+    """An event set once ``tasks`` calls have asked the token manager for the token."""
+    tokens = bigin.transport.tokens
+    asked = tokens.get_token
+    count = 0
+    everyone = anyio.Event()
+
+    async def get_token() -> Token:
+        nonlocal count
+        count += 1
+        if count == tasks:
+            everyone.set()
+        return await asked()
+
+    tokens.get_token = get_token  # type: ignore[method-assign]
+    return everyone
+
+
 async def _wait_for_go() -> None:
     line = await anyio.to_thread.run_sync(sys.stdin.readline)
     if line.strip() != "go":
@@ -242,6 +277,7 @@ async def run(spec: WorkerSpec) -> dict[str, Any]:
             await _seed_stale_token(bigin)
         emit("ready")
         await _wait_for_go()
+        asked = _all_asked_for_the_token(bigin, spec.tasks) if spec.announce_waiting else None
         started = time.perf_counter()
         if spec.mode == "hold":
             await _hold(bigin, spec)
@@ -251,7 +287,9 @@ async def run(spec: WorkerSpec) -> dict[str, Any]:
                     tasks.start_soon(_import, bigin, spec, number, outcomes)
                 else:
                     tasks.start_soon(_calls, bigin, spec, outcomes)
-            if spec.announce_waiting:
+            if asked is not None:
+                # every task waits for the token: in this process's refresh, or another's
+                await asked.wait()
                 await anyio.wait_all_tasks_blocked()
                 emit("waiting")
         elapsed = time.perf_counter() - started
@@ -291,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         stream=sys.stderr, level=logging.WARNING, format=f"[{spec.tag}] %(name)s: %(message)s"
     )
-    _skew_wall_clock(spec.clock_skew)
+    _skew_clocks(spec.clock_skew)
     result = anyio.run(run, spec, backend=spec.backend)
     emit("result", **result)
     return 0
