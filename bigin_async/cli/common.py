@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from bigin_async._config import resolve_region
+from bigin_async._coordination import Coordination
 from bigin_async._redact import logger
 from bigin_async.auth import FileTokenStore
-from bigin_async.client import BiginClient
+from bigin_async.client import BiginClient, _redis_from_env
 from bigin_async.errors import ConfigurationError, UsageError
 from bigin_async.models.modules import MODULES
 
@@ -25,6 +26,7 @@ __all__ = [
     "TOKEN_DIR_NAME",
     "UsageError",
     "client_from_args",
+    "coordination_for",
     "default_token_dir",
     "module_api_name",
     "token_file_name",
@@ -98,14 +100,16 @@ def _private_dir(directory: Path) -> None:
 
 
 def token_store_for(
-    args: argparse.Namespace, environ: Mapping[str, str] | None = None
+    args: argparse.Namespace, environ: Mapping[str, str] | None = None, *, shared: bool = False
 ) -> FileTokenStore | None:
     """The token file of a run against Zoho: ``--token-file``, else ``BIGIN_TOKEN_FILE``, else the
     per-user default. Zoho lets a refresh token mint 10 access tokens in 10 minutes, so a command
     run more often than that must reuse the token of the run before.
 
     ``None`` when there is nothing to refresh (a bare ``BIGIN_ACCESS_TOKEN``), or when the default
-    directory cannot be written (a read-only home): the run then refreshes once, in memory.
+    directory cannot be written (a read-only home): the run then refreshes once, in memory; or,
+    with ``shared`` (the run shares its limits through Redis), when no file was named: the token is
+    then kept in Redis with the limits, for every process.
     """
     env = os.environ if environ is None else environ
     client_id = env.get("BIGIN_CLIENT_ID")
@@ -121,6 +125,8 @@ def token_store_for(
         return FileTokenStore(path)
     if env.get("BIGIN_TOKEN_FILE"):
         return FileTokenStore(Path(env["BIGIN_TOKEN_FILE"]).expanduser())
+    if shared:
+        return None
     region = resolve_region(env.get("BIGIN_REGION") or "us")
     accounts_url = (env.get("BIGIN_ACCOUNTS_URL") or region.accounts_url).rstrip("/")
     directory = default_token_dir(env)
@@ -137,6 +143,24 @@ def token_store_for(
     return FileTokenStore(directory / token_file_name(client_id, region.code, accounts_url))
 
 
+def coordination_for(
+    args: argparse.Namespace, environ: Mapping[str, str] | None = None
+) -> Coordination | None:
+    """``--redis URL`` (else ``BIGIN_REDIS_URL``) and ``--redis-namespace``: the org's limits and
+    token shared through Redis with every other process pointed at it (``BIGIN_REDIS_ORG``,
+    ``BIGIN_REDIS_ON_DOWN`` and ``BIGIN_REDIS_PROCESSES`` apply too). None: this run keeps its own."""
+    env = dict(os.environ if environ is None else environ)
+    url = getattr(args, "redis", None) or env.get("BIGIN_REDIS_URL")
+    namespace = getattr(args, "redis_namespace", None)
+    if not url:
+        if namespace:
+            raise UsageError("--redis-namespace needs --redis URL (or BIGIN_REDIS_URL)")
+        return None
+    if namespace:
+        env["BIGIN_REDIS_NAMESPACE"] = namespace
+    return _redis_from_env(url, env)
+
+
 def client_from_args(args: argparse.Namespace, **client_options: Any) -> BiginClient:
     """A client from ``--emulator [URL]`` or from the ``BIGIN_*`` environment variables.
 
@@ -144,7 +168,9 @@ def client_from_args(args: argparse.Namespace, **client_options: Any) -> BiginCl
     :func:`token_store_for`); against an emulator nothing is written unless ``--token-file`` says
     where. ``--content-domain`` (else ``BIGIN_CONTENT_DOMAIN``) names the file host Bulk Write
     uploads go to: Zoho's is derived from the data centre, an emulator's must be given.
-    ``client_options`` go to :class:`BiginClient` as they are (tests pass a transport).
+    ``--redis URL`` shares the org's limits and token with other processes (see
+    :func:`coordination_for`). ``client_options`` go to :class:`BiginClient` as they are (tests
+    pass a transport).
     """
     overrides: dict[str, Any] = {}
     if getattr(args, "max_concurrency", None):
@@ -157,6 +183,10 @@ def client_from_args(args: argparse.Namespace, **client_options: Any) -> BiginCl
     if content_domain:
         overrides["content_domain"] = content_domain
     overrides.update(client_options)
+    if "coordination" not in overrides:
+        coordination = coordination_for(args)
+        if coordination is not None:
+            overrides["coordination"] = coordination
     emulator = getattr(args, "emulator", None)
     if emulator:
         token_file = getattr(args, "token_file", None)
@@ -171,7 +201,7 @@ def client_from_args(args: argparse.Namespace, **client_options: Any) -> BiginCl
             **overrides,
         )
     if "token_store" not in overrides:
-        store = token_store_for(args)
+        store = token_store_for(args, shared="coordination" in overrides)
         if store is not None:
             overrides["token_store"] = store
     try:

@@ -80,6 +80,17 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--requests-per-minute", type=int, metavar="N", help="cap the call rate (default: none)"
     )
+    group.add_argument(
+        "--redis",
+        metavar="URL",
+        help="share the org's limits and access token with every process using this Redis "
+        "(redis://host:6379/0; default: BIGIN_REDIS_URL; needs bigin-async[redis])",
+    )
+    group.add_argument(
+        "--redis-namespace",
+        metavar="NS",
+        help="the namespace of the Redis keys (default: BIGIN_REDIS_NAMESPACE, else bigin)",
+    )
     group.add_argument("--no-progress", action="store_true", help="no progress bars")
     group.add_argument("-v", "--verbose", action="store_true", help="log every retry and refresh")
 

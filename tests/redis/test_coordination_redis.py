@@ -186,3 +186,30 @@ async def test_a_redis_cluster(emulator: BiginEmulator, redis_cluster_url: str) 
             await bigin.request("GET", "/org")
             await bigin.request("GET", "/org")
             assert not limits_of(bigin).health.down
+
+
+async def test_two_processes_share_one_access_token(emulator: BiginEmulator, redis_url: str) -> None:
+    with anyio.fail_after(HANG_GUARD):
+        async with (
+            emulator.client(coordination=RedisCoordination(redis_url, org="token")) as one,
+            emulator.client(coordination=RedisCoordination(redis_url, org="token")) as two,
+        ):
+            await one.request("GET", "/org")
+            await two.request("GET", "/org")  # finds the first one's token in Redis
+            assert one.transport.tokens.refresh_count + two.transport.tokens.refresh_count == 1
+    assert emulator.counters.refreshes == 1
+
+
+@pytest.mark.parametrize("mode", ["fail", "local"])
+async def test_a_token_with_redis_not_there(emulator: BiginEmulator, mode: Any) -> None:
+    coordination = RedisCoordination(f"redis://127.0.0.1:{free_port()}/0", on_redis_down=mode)
+    with anyio.fail_after(HANG_GUARD):
+        async with emulator.client(coordination=coordination) as bigin:
+            if mode == "fail":
+                with pytest.raises(CoordinationError) as caught:
+                    await bigin.transport.tokens.get_token()
+                assert caught.value.operation == "token lock"
+                assert emulator.counters.refreshes == 0  # no refresh of this process's own
+            else:
+                await bigin.request("GET", "/org")  # the token kept in memory meanwhile
+                assert emulator.counters.refreshes == 1

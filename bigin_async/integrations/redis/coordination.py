@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -41,6 +40,7 @@ from bigin_async.errors import ConfigurationError, CoordinationError
 from bigin_async.integrations.redis._backend import RedisBackend, RedisUnavailable, safe_url
 from bigin_async.integrations.redis._keys import KeyFamily, datacenter_of
 from bigin_async.integrations.redis.limits import RedisLimits
+from bigin_async.integrations.redis.tokens import RedisTokenStore
 
 __all__ = ["CoordinatedLimits", "CoordinatedTokenStore", "OnRedisDown", "RedisCoordination"]
 
@@ -375,7 +375,7 @@ class CoordinatedTokenStore:
     while Redis is away. ``"local"``: this process keeps its token in memory meanwhile.
     """
 
-    def __init__(self, redis_store: Any, health: _Health) -> None:
+    def __init__(self, redis_store: RedisTokenStore, health: _Health) -> None:
         self.redis = redis_store
         self.health = health
         self.memory = MemoryTokenStore() if health.mode == "local" else None
@@ -578,9 +578,8 @@ class RedisCoordination:
             lease_seconds=self.lease_seconds,
         )
 
-    def _redis_token_store(self) -> Any:
-        module = importlib.import_module("bigin_async.integrations.redis.tokens")
-        return module.RedisTokenStore(self.backend, KeyFamily(self.namespace, self.org, _TOKEN_FAMILY))
+    def _redis_token_store(self) -> RedisTokenStore:
+        return RedisTokenStore(self.backend, KeyFamily(self.namespace, self.org, _TOKEN_FAMILY))
 
     async def _release(self) -> None:
         """A client's limits closed: the connections go with the last one."""
