@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import socket
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
@@ -376,3 +377,52 @@ async def test_a_killed_redis_raises_redis_unavailable_promptly_and_finish_stays
                 await limits.open_cooldown(1.0)
     warnings = [r for r in caplog.records if "shared limits" in r.getMessage()]
     assert len(warnings) == 1 and "finish" in warnings[0].getMessage()
+
+
+async def test_pace_takes_only_the_slot_it_gave(redis_url: str) -> None:
+    async with instances(redis_url) as (limits,):
+        with pytest.raises(TypeError, match="slot"):
+            await limits.pace(object(), ask())
+
+
+async def test_a_calls_own_limiter_is_given_back_when_the_shared_pace_refuses(redis_url: str) -> None:
+    async with instances(redis_url, 1, minute=1.0, requests_per_minute=1) as (limits,):
+        assert await call(limits) is not None
+        own = RateLimiter.between_calls(0.001)
+        before = own._tat
+        with pytest.raises(PastDeadline):
+            await call(limits, ask(paced_by=own, deadline_at=limits._clock() + 0.3))
+        assert own._tat == before  # its booking went back with the shared refusal
+
+
+async def test_finish_for_a_cancelled_caller_still_releases_and_settles(redis_url: str) -> None:
+    async with instances(redis_url) as (limits,):
+        the_ask = ask(3)
+        with anyio.CancelScope() as scope:
+            async with limits.slot() as slot:
+                assert await limits.pace(slot, the_ask)
+                scope.cancel()
+                try:
+                    await anyio.sleep_forever()
+                finally:
+                    await limits.finish(slot, the_ask, Answer(uncounted=True, headers=None))
+        assert await limits.backend.call("EXISTS", FAMILY.key("gate", "leases")) == 0
+        assert await limits.backend.call("ZCARD", FAMILY.key("credits", "flight")) == 0
+        assert limits.budget.spent() == 0  # and refunded, although its caller was cancelled
+
+
+async def test_finish_is_bounded_when_redis_never_answers(caplog: pytest.LogCaptureFixture) -> None:
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        backend = RedisBackend.from_url(f"redis://127.0.0.1:{port}/0", socket_timeout=60.0)
+        limits = RedisLimits(backend, FAMILY, settings())
+        with anyio.fail_after(BOUND):
+            started = anyio.current_time()
+            await limits.finish(object(), ask(), OK)
+            assert anyio.current_time() - started < BOUND
+        with anyio.CancelScope(shield=True):
+            with anyio.move_on_after(1):
+                await backend.aclose()
+    assert any("did not answer within 2 s" in record.getMessage() for record in caplog.records)

@@ -147,13 +147,13 @@ class _SlotContext:
 
     def __init__(self, limits: RedisLimits) -> None:
         self._limits = limits
-        self._slot: _Slot | None = None
+        self._slot = _Slot()
 
     async def __aenter__(self) -> object:
         limits = self._limits
         gate = limits.gate
         await gate.local.acquire()
-        slot = _Slot()
+        slot = self._slot
         try:
             await limits._acquire(slot)
         except RedisUnavailable:
@@ -166,15 +166,12 @@ class _SlotContext:
             raise
         gate.in_flight += 1
         gate.peak = max(gate.peak, gate.in_flight)
-        self._slot = slot
         return slot
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        slot, self._slot = self._slot, None
-        if slot is None:
-            return
+        slot = self._slot
         gate = self._limits.gate
         try:
             if slot.held:  # not released by finish (pace said no, or the attempt failed before)
