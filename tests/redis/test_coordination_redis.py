@@ -18,7 +18,7 @@ from typing import Any
 import anyio
 import pytest
 
-from bigin_async import BiginTimeoutError, CoordinationError, MemoryTokenStore
+from bigin_async import BiginClient, BiginTimeoutError, CoordinationError, MemoryTokenStore
 from bigin_async.integrations.redis import RedisCoordination
 from bigin_async.integrations.redis.coordination import CoordinatedLimits
 from bigin_emulator.emulator import BiginEmulator
@@ -213,3 +213,29 @@ async def test_a_token_with_redis_not_there(emulator: BiginEmulator, mode: Any) 
             else:
                 await bigin.request("GET", "/org")  # the token kept in memory meanwhile
                 assert emulator.counters.refreshes == 1
+
+
+async def test_a_client_per_request_from_env_shares_the_token_and_closes_its_connections(
+    emulator: BiginEmulator, redis_url: str
+) -> None:
+    """A web app that builds a client per request (``BiginClient.from_env`` in a FastAPI handler)
+    gets one coordination per client: the token is still refreshed once for all of them, and each
+    client's Redis connections go when it closes."""
+    env = {
+        "BIGIN_CLIENT_ID": emulator.client_id,
+        "BIGIN_CLIENT_SECRET": emulator.client_secret,
+        "BIGIN_REFRESH_TOKEN": emulator.refresh_token,
+        "BIGIN_API_DOMAIN": "http://127.0.0.1",
+        "BIGIN_ACCOUNTS_URL": "http://127.0.0.1",
+        "BIGIN_REDIS_URL": redis_url,
+        "BIGIN_REDIS_ORG": "per-request",
+    }
+    with anyio.fail_after(HANG_GUARD):
+        for _ in range(4):
+            async with BiginClient.from_env(env, transport=emulator.transport()) as bigin:
+                await bigin.request("GET", "/org")
+                coordination = bigin._coordination
+                assert isinstance(coordination, RedisCoordination)
+                assert coordination.backend._owned  # a connection pool while the client is open
+            assert not coordination.backend._owned  # closed with the client
+    assert emulator.counters.refreshes == 1
