@@ -222,7 +222,7 @@ class RedisLimits:
         self._clock: Callable[[], float] = clock or anyio.current_time
         self.gate = SharedGate(settings.max_concurrency)
         self.budget = SharedBudget(settings.daily_limit, settings.min_calls_remaining)
-        self.cooldown = Cooldown(clock)
+        self.cooldown = Cooldown()  # this process's sleeps: on the event loop's clock
         # A marker: a Bulk Read download passes it as ``paced_by`` and is paced by the shared
         # "downloads" limiter (Zoho's 10 a minute, org-wide); it never paces anything itself.
         self._read_downloads = RateLimiter.per_minute(
