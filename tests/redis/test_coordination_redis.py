@@ -182,10 +182,11 @@ async def test_two_processes_share_one_per_minute_count(redis_url: str) -> None:
 async def test_a_redis_cluster(emulator: BiginEmulator, redis_cluster_url: str) -> None:
     coordination = RedisCoordination(redis_cluster_url, cluster=True, org="clustered")
     with anyio.fail_after(HANG_GUARD):
-        async with client(emulator, coordination, requests_per_minute=100) as bigin:
+        async with emulator.client(coordination=coordination, requests_per_minute=100) as bigin:
             await bigin.request("GET", "/org")
             await bigin.request("GET", "/org")
             assert not limits_of(bigin).health.down
+    assert emulator.counters.refreshes == 1  # the token kept in the cluster too
 
 
 async def test_two_processes_share_one_access_token(emulator: BiginEmulator, redis_url: str) -> None:
