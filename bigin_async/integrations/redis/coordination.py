@@ -186,9 +186,7 @@ class _GateView:
 
     @property
     def limit(self) -> int:
-        owner = self._owner
-        side = owner.local if owner.local is not None and owner.health.down else owner.redis
-        return side.gate.limit
+        return self._owner.in_use.gate.limit
 
     @property
     def in_flight(self) -> int:
@@ -207,21 +205,14 @@ class _BudgetView:
         self._owner = owner
         self.limit = limit
 
-    def _side(self) -> Any:
-        owner = self._owner
-        return owner.local if owner.local is not None and owner.health.down else owner.redis
-
     def report(self) -> CreditsReport:
-        report: CreditsReport = self._side().budget.report()
-        return dataclasses.replace(report, spent_total=self.spent_total)
+        return dataclasses.replace(self._owner.in_use.budget.report(), spent_total=self.spent_total)
 
     def remaining(self) -> int | None:
-        remaining: int | None = self._side().budget.remaining()
-        return remaining
+        return self._owner.in_use.budget.remaining()
 
     def spent(self) -> int:
-        spent: int = self._side().budget.spent()
-        return spent
+        return self._owner.in_use.budget.spent()
 
     @property
     def spent_total(self) -> int:
@@ -261,6 +252,11 @@ class CoordinatedLimits:
         self._local_downloads: RateLimiter | None = None
         if local is not None:
             local.cooldown = redis_limits.cooldown  # one cooldown: a 429 pauses both sides
+
+    @property
+    def in_use(self) -> Limits:
+        """The side new calls take: this process's own while Redis is down (``"local"``), else Redis's."""
+        return self.local if self.local is not None and self.health.down else self.redis
 
     @property
     def gate(self) -> _GateView:
