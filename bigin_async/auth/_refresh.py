@@ -43,6 +43,9 @@ from bigin_async.errors import (
 
 __all__ = ["TokenManager"]
 
+# How long keeping a failure for the other processes may take once the flight's bound has passed.
+_RECORD_BOUND = 2.0
+
 
 def _again(error: BaseException) -> BaseException:
     """A twin of ``error`` (same class, text and attributes) for one more waiter to raise: one
@@ -303,15 +306,11 @@ class TokenManager:
                 flight.scope = scope
                 if self._closed:  # closed before this task got to run
                     scope.cancel()
-                flight.token = await self._refresh_shared(flight.stale)
+                flight.token = await self._refresh_shared(flight.stale, scope, bound)
             if scope.cancelled_caught and self._closed:
                 flight.error = self._closed_error()
             elif scope.cancelled_caught:
-                flight.error = BiginTimeoutError(
-                    f"the access token refresh did not finish within {bound:g}s",
-                    method="POST",
-                    url=self.token_url,
-                )
+                flight.error = self._bound_error(bound)
         except anyio.get_cancelled_exc_class():
             # The event loop is shutting down: this task is nobody's child, so ending quietly here
             # (the waiters, if any, are being cancelled too) is all that is left to do.
@@ -320,6 +319,11 @@ class TokenManager:
             flight.error = exc
         finally:
             self._land(flight)
+
+    def _bound_error(self, bound: float) -> BiginTimeoutError:
+        return BiginTimeoutError(
+            f"the access token refresh did not finish within {bound:g}s", method="POST", url=self.token_url
+        )
 
     def _land(self, flight: _Flight) -> None:
         if self._flight is flight:
@@ -369,7 +373,12 @@ class TokenManager:
             )  # fmt: skip
         return None
 
-    async def _refresh_shared(self, stale: Token | None) -> Token:
+    async def _refresh_shared(
+        self, stale: Token | None, scope: anyio.CancelScope | None = None, bound: float = 0.0
+    ) -> Token:
+        """Under the store's lock: the token another process saved, the failure it kept while this
+        flight waited, or this flight's own refresh (its failure kept for the others, also when
+        the flight's bound, ``scope``, cuts it short: a hung accounts server is one bound each)."""
         began = self._clock()  # from here on this flight waits for the store's lock
         async with self._store_lock():
             stored = await self._load_stored(stale)
@@ -383,6 +392,12 @@ class TokenManager:
             except SHARED as exc:
                 if self._tries > tries:  # a refresh was tried and failed (not a refusal to send one)
                     await self._record_failure(exc)
+                raise
+            except anyio.get_cancelled_exc_class():
+                if self._tries > tries and scope is not None and scope.cancel_called and not self._closed:
+                    with anyio.CancelScope(shield=True) as shield:  # the bound, not the loop's end
+                        shield.deadline = anyio.current_time() + _RECORD_BOUND
+                        await self._record_failure(self._bound_error(bound))
                 raise
             self._token = token  # before saving: a store that fails must not cost the token
             await self._save(token)

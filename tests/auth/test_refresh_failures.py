@@ -265,6 +265,50 @@ async def test_without_a_store_that_keeps_failures_each_process_sends_its_own(tm
     assert all("another process" not in str(r) for outcomes in results for r in outcomes)
 
 
+async def bound_episode(server: AccountsServer, stores: Sequence[TokenStore]) -> list[list[Outcome]]:
+    """The accounts server drips its answer (no read ever times out): the first process's flight
+    is cut by its own bound while the others wait for the lock, each with a bound of its own."""
+    watched = [Watched(store) for store in stores]
+    managers = [process(server, store, refresh_deadline=5.0) for store in watched]
+    server.mode = "slow"
+    server.hold = release = anyio.Event()
+    results: list[list[Outcome]] = [[] for _ in managers]
+
+    async def caller(number: int) -> None:
+        try:
+            results[number].append(await managers[number].get_token())
+        except Exception as exc:
+            results[number].append(exc)
+
+    async with httpx.AsyncClient() as http:
+        for tokens in managers:
+            tokens.http = http
+        with anyio.fail_after(30):  # a safety bound only
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(caller, 0)
+                await server.arrived.wait()
+                for number in range(1, len(managers)):
+                    tasks.start_soon(caller, number)
+                for store in watched:
+                    await store.locking.wait()
+                flight = managers[0]._flight
+                assert flight is not None and flight.scope is not None
+                flight.scope.deadline = anyio.current_time()  # the first process's bound passes now
+                release.set()
+    return results
+
+
+async def test_a_refresh_cut_by_its_bound_is_not_sent_again_by_the_waiting_process(tmp_path: Path) -> None:
+    path = tmp_path / "tokens.json"
+    async with AccountsServer.running() as server:
+        results = await bound_episode(server, [FileTokenStore(path), FileTokenStore(path)])
+    assert server.received == 1
+    mine, theirs = results[0][0], results[1][0]
+    assert isinstance(mine, BiginTimeoutError) and "did not finish within" in str(mine)
+    assert isinstance(theirs, BiginTimeoutError) and "another process" in str(theirs)
+    assert "did not finish within" in str(theirs)
+
+
 # -- what is kept, and what is not ---------------------------------------------------------------
 async def test_the_kept_failure_names_no_secret_even_when_the_server_echoed_them(tmp_path: Path) -> None:
     path = tmp_path / "tokens.json"
@@ -421,3 +465,22 @@ async def test_a_store_that_fails_to_keep_or_read_failures_costs_a_warning_not_t
             await tokens.get_token()
         assert (await tokens.get_token()).access_token.get_secret_value() == "1000.access-SECRET"
     assert sum("token store could not" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_a_failure_is_kept_as_the_nearest_class_the_other_processes_know() -> None:
+    from bigin_async.auth._shared_failure import failure_record
+    from bigin_async.errors import BooksAuthenticationError
+
+    limited = RateLimitError("slow down", retry_after=12.0, status_code=429, code="x", url=TOKEN)
+    assert failure_record(limited, NOW) == {
+        "class": "RateLimitError", "message": "slow down", "when": NOW, "code": "x", "status": 429,
+        "retry_after": 12.0,
+    }  # fmt: skip
+    books = BooksAuthenticationError("refused", status_code=401, code="57")
+    assert failure_record(books, NOW)["class"] == "AuthenticationError"
+    assert failure_record(BiginTimeoutError("read timeout"), NOW)["class"] == "BiginTimeoutError"
+    odd = failure_record(RuntimeError("client_secret=s3cr3t-client"), NOW)
+    assert odd["class"] == "BiginConnectionError" and "s3cr3t-client" not in odd["message"]
+
+
+TOKEN = "https://accounts.zoho.com/oauth/v2/token"

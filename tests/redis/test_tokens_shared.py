@@ -18,7 +18,7 @@ import pytest
 
 from bigin_async.auth import RefreshBlockedError, Token
 from bigin_async.errors import ServerError
-from tests.auth.test_refresh_failures import Refusing, episode_across, kinds, process
+from tests.auth.test_refresh_failures import Refusing, bound_episode, episode_across, kinds, process
 from tests.helpers.accounts_server import AccountsServer
 from tests.redis.test_tokens import stores
 from tests.redis_servers import RedisServer
@@ -77,6 +77,14 @@ async def test_an_unreachable_accounts_server_costs_one_processes_tries(redis_ur
         results = await episode_across(server, shared, mode="ok", tasks_each=3, transport=refusing)
     assert refusing.attempts == 3 and server.received == 0
     assert kinds(results) == {"BiginConnectionError"}
+    assert all("another process" in str(r) for outcomes in results[1:] for r in outcomes)
+
+
+async def test_a_hung_accounts_server_costs_one_processes_bound_not_one_each(redis_url: str) -> None:
+    async with AccountsServer.running() as server, stores(redis_url, 3) as shared:
+        results = await bound_episode(server, shared)
+    assert server.received == 1
+    assert kinds(results) == {"BiginTimeoutError"}
     assert all("another process" in str(r) for outcomes in results[1:] for r in outcomes)
 
 
