@@ -158,6 +158,27 @@ async def test_a_dead_holders_lock_expires_and_its_late_release_leaves_the_next_
         assert await pttl(alive, "lock") == -2
 
 
+async def test_the_holder_extends_its_lock_before_each_try_and_only_its_own(redis_url: str) -> None:
+    """``update_refreshes`` runs before each try of a refresh: the holder's lock lives another
+    ``lock_seconds`` from there (a slow refresh keeps it). A lock taken over by another holder
+    (this one's expired meanwhile) is not extended, nor is one a store does not hold."""
+    async with stores(redis_url, 2, lock_seconds=100.0) as [holder, other]:
+        name = FAMILY.key("token", KEY, "lock")
+        async with holder.lock(KEY):
+            await holder.backend.call("PEXPIRE", name, 5000)  # time passes: 5 s of the lock left
+            await holder.update_refreshes(KEY, lambda kept: kept)
+            assert await pttl(holder, "lock") > 90_000
+            await holder.backend.call("PEXPIRE", name, 5000)
+            await other.update_refreshes(KEY, lambda kept: kept)  # not its lock: untouched
+            assert await pttl(holder, "lock") <= 5000
+            await holder.backend.call("SET", name, "another-holder", "PX", 5000)  # it expired, retaken
+            await holder.update_refreshes(KEY, lambda kept: kept)
+            assert await pttl(holder, "lock") <= 5000
+        assert await holder.backend.call("GET", name) == "another-holder"  # its release left it too
+        await holder.update_refreshes(KEY, lambda kept: kept)  # no longer held: nothing to extend
+        assert await pttl(holder, "lock") <= 5000
+
+
 async def test_a_holder_cancelled_by_its_bound_still_releases_the_lock(redis_url: str) -> None:
     async with stores(redis_url, 1) as [store]:
         with anyio.CancelScope() as scope:

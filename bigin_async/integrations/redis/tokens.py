@@ -41,6 +41,14 @@ _RELEASE = Script(
     name="token lock release",
 )
 
+# Extends the lock, again only for its holder: a live refresh that outlasts ``lock_seconds`` (slow
+# tries, their backoff) keeps its lock from one try to the next.
+_RENEW = Script(
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end "
+    "return 0",
+    name="token lock renewal",
+)
+
 # A token is kept until it expires and this much longer (a process whose clock runs a little behind
 # still finds it); never longer than a day (a token without an expiry, or one from a skewed clock).
 _TOKEN_MARGIN = 60.0
@@ -59,11 +67,11 @@ class RedisTokenStore:
     """A :class:`~bigin_async.auth.TokenStore` (with :class:`~bigin_async.auth.RefreshHistory` and
     :class:`~bigin_async.auth.RefreshFailures`) kept in Redis under ``family``'s keys.
 
-    ``lock_seconds`` is how long the refresh lock lives: it must outlast one refresh (the token
-    manager bounds a refresh to twice its timeout, 60 s by default), and it is how long the other
-    processes wait when a holder dies. ``poll_interval`` is how often a waiting process tries to take
-    the lock (jittered, so waiting processes do not try in step); the wait is cancellable, so the
-    refresh's own bound ends it.
+    ``lock_seconds`` is how long the refresh lock lives: the holder extends it before each try of
+    the refresh (so it must outlast one try, the token manager's ``timeout``, 30 s by default, and
+    its backoff), and it is how long the other processes wait when a holder dies.
+    ``poll_interval`` is how often a waiting process tries to take the lock (jittered, so waiting
+    processes do not try in step); the wait is cancellable, so the refresh's own bound ends it.
     """
 
     def __init__(
@@ -83,6 +91,7 @@ class RedisTokenStore:
         self.poll_interval = float(poll_interval)
         self._rng = random.Random()
         self._warned = False
+        self._held: dict[str, str] = {}  # key -> the value of the lock this store holds for it
 
     def __repr__(self) -> str:
         return f"RedisTokenStore({self.backend.url!r}, {self.family.tag!r})"
@@ -139,9 +148,12 @@ class RedisTokenStore:
         mine = secrets.token_hex(16)
         while not await self.backend.call("SET", name, mine, "NX", "PX", _ms(self.lock_seconds)):
             await anyio.sleep(self.poll_interval * self._rng.uniform(0.5, 1.5))
+        self._held[key] = mine
         try:
             yield
         finally:
+            if self._held.get(key) == mine:
+                del self._held[key]
             await self._release(name, mine)
 
     async def _release(self, name: str, mine: str) -> None:
@@ -160,8 +172,12 @@ class RedisTokenStore:
 
     # -- Zoho's count of refreshes, and a refresh that just failed ------------------------------
     async def update_refreshes(self, key: str, change: Callable[[list[float]], list[float]]) -> list[float]:
-        """The refresh times of every process (``<key>:refreshes``), changed under the lock; entries
-        that are not numbers are dropped."""
+        """The refresh times of every process (``<key>:refreshes``), changed under the lock (which
+        this extends: the token manager calls it before each try); entries that are not numbers
+        are dropped."""
+        mine = self._held.get(key)
+        if mine is not None:  # called before each try: the lock lives another lock_seconds
+            await self.backend.run(_RENEW, [self._key(key, "lock")], [mine, _ms(self.lock_seconds)])
         name = self._key(key, "refreshes")
         present, kept = await self._get_json(name)
         times = [float(t) for t in kept if is_time(t)] if isinstance(kept, list) else []
