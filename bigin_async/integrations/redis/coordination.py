@@ -62,6 +62,12 @@ def _seconds(name: str, value: object) -> float:
     return float(value)
 
 
+def _why(error: RedisUnavailable) -> str:
+    """What went wrong, without the URL again: redis-py's own error when there is one."""
+    cause = error.cause
+    return f"{type(cause).__name__}: {cause}" if cause is not None else str(error)
+
+
 def _share(value: int | None, processes: int) -> int | None:
     """One process's share of an org-wide figure (at least 1; None stays: that limit is off)."""
     return None if value is None else max(1, value // processes)
@@ -104,9 +110,9 @@ class _Health:
         if self.mode == "fail":
             self.noted(operation, error)
             raise CoordinationError(
-                f"Redis at {self.url} failed ({operation}): {error}; nothing was sent. Start Redis (or make "
-                "it reachable), or pass on_redis_down='local' to use this process's share of the limits "
-                "meanwhile",
+                f"Redis at {self.url} failed ({operation}: {_why(error)}); nothing was sent. Start Redis "
+                "(or make it reachable), or pass on_redis_down='local' to use this process's share of the "
+                "limits meanwhile",
                 url=self.url,
                 operation=operation,
             ) from error
@@ -120,13 +126,13 @@ class _Health:
         self.down_at = self.clock()
         if self.mode == "fail":
             logger.warning(
-                "Redis at %s failed (%s): %s; calls fail until it answers", self.url, operation, error
+                "Redis at %s failed (%s: %s); calls fail until it answers", self.url, operation, _why(error)
             )
         else:
             logger.warning(
-                "Redis at %s failed (%s): %s; using this process's share of the org's limits (1/%d) and a "
+                "Redis at %s failed (%s: %s); using this process's share of the org's limits (1/%d) and a "
                 "token kept in memory, trying Redis again every %gs",
-                self.url, operation, error, self.processes, self.retry_after,
+                self.url, operation, _why(error), self.processes, self.retry_after,
             )  # fmt: skip
 
     def answered(self) -> None:
