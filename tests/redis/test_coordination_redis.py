@@ -23,7 +23,7 @@ from bigin_async.integrations.redis import RedisCoordination
 from bigin_async.integrations.redis.coordination import CoordinatedLimits
 from bigin_emulator.emulator import BiginEmulator
 from bigin_emulator.server.faults import ServerLimits
-from tests.redis_servers import RedisServer, free_port
+from tests.redis_servers import RedisServer, asyncio_only, free_port
 
 # Every test here is over within seconds; this only turns a hang into a failure.
 HANG_GUARD = 30.0
@@ -240,3 +240,35 @@ async def test_a_client_per_request_from_env_shares_the_token_and_closes_its_con
                 assert coordination.backend._owned  # a connection pool while the client is open
             assert not coordination.backend._owned  # closed with the client
     assert emulator.counters.refreshes == 1
+
+
+async def test_a_redis_py_client_of_ones_own(
+    emulator: BiginEmulator, redis_server: RedisServer, redis_url: str
+) -> None:
+    """A synchronous ``redis.Redis`` serves both event loops (in threads); it is left open."""
+    import redis
+
+    own = redis.Redis(host=redis_server.host, port=redis_server.port, decode_responses=True, socket_timeout=2)
+    coordination = RedisCoordination(own, org="own-client")
+    with anyio.fail_after(HANG_GUARD):
+        async with emulator.client(coordination=coordination) as bigin:
+            await bigin.request("GET", "/org")
+    assert own.ping()  # not closed by the coordination
+    assert own.keys("{bigin:own-client:*")
+    own.close()
+
+
+@asyncio_only
+async def test_an_asyncio_redis_py_client_of_ones_own(
+    emulator: BiginEmulator, redis_server: RedisServer
+) -> None:
+    import redis.asyncio
+
+    redis_server.flushall()
+    own = redis.asyncio.Redis(host=redis_server.host, port=redis_server.port, decode_responses=True)
+    coordination = RedisCoordination(own, org="own-async")
+    with anyio.fail_after(HANG_GUARD):
+        async with emulator.client(coordination=coordination) as bigin:
+            await bigin.request("GET", "/org")
+        assert await own.keys("{bigin:own-async:*")
+        await own.aclose()
