@@ -17,17 +17,16 @@ from bigin_async.integrations.redis._backend import Script
 
 __all__ = ["ACQUIRE", "COOLDOWN", "FINISH", "GIVE_BACK", "LEAVE", "PACE", "RENEW"]
 
-# Helpers every script starts with: the time, a stored number, a time to live that only grows.
+# Helpers every script starts with: the time, a stored number. Gate and limiter keys live for
+# ``KEEP`` past their last write (longer than any lease a call holds: a call's timeout plus 5 s).
 _PRELUDE = """
+local KEEP = 3600000
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 end
 local function fmt(x) return string.format('%.3f', x) end
 local function arg(v) if v == nil or v == '' then return nil end return tonumber(v) end
-local function keep(key, ms)
-  if redis.call('PTTL', key) < ms then redis.call('PEXPIRE', key, math.ceil(ms)) end
-end
 """
 
 # The daily credits (DailyBudget's rules): 60 s buckets over 24 h in ``last`` (bucket id -> its last
@@ -42,10 +41,9 @@ local KEEP_BUDGET = DAY + 3600000
 local function b_keys(first)
   return {last = KEYS[first], credits = KEYS[first + 1], state = KEYS[first + 2], flight = KEYS[first + 3]}
 end
-local function b_add(b, field, delta)
-  local value = tonumber(redis.call('HINCRBY', b.state, field, delta))
-  if value < 0 then redis.call('HSET', b.state, field, 0) return 0 end
-  return value
+local function b_take(b, field, delta)
+  local value = tonumber(redis.call('HINCRBY', b.state, field, -delta))
+  if value < 0 then redis.call('HSET', b.state, field, 0) end
 end
 local function b_expire(b, now)
   local old = redis.call('ZRANGEBYSCORE', b.last, '-inf', now - DAY, 'LIMIT', 0, 200)
@@ -55,59 +53,67 @@ local function b_expire(b, now)
     redis.call('HDEL', b.credits, id)
     redis.call('ZREM', b.last, id)
   end
-  if gone > 0 then b_add(b, 'spent', -gone) end
+  if gone > 0 then b_take(b, 'spent', gone) end
   local dead = redis.call('ZRANGEBYSCORE', b.flight, '-inf', now, 'LIMIT', 0, 200)
   local lost = 0
   for _, member in ipairs(dead) do
     lost = lost + (tonumber(string.match(member, '|(%d+)$')) or 0)
     redis.call('ZREM', b.flight, member)
   end
-  if lost > 0 then b_add(b, 'inflight', -lost) end
+  if lost > 0 then b_take(b, 'inflight', lost) end
 end
+-- What is left today (nil: no limit known), the 24 h count, and when the server's count resets.
 local function b_remaining(b, now, limit)
   local st = redis.call('HMGET', b.state, 'spent', 'sremaining', 'sreset', 'since')
   local spent = tonumber(st[1]) or 0
   local best = nil
   if limit then best = limit - spent end
-  local server = tonumber(st[2])
+  local server, reset = tonumber(st[2]), tonumber(st[3])
   if server then
-    local reset = tonumber(st[3])
     if reset and now >= reset then
       redis.call('HDEL', b.state, 'sremaining', 'sreset')
+      reset = nil
     else
       local left = server - (tonumber(st[4]) or 0)
       if best == nil or left < best then best = left end
     end
   end
-  return best, spent
+  return best, spent, reset
 end
-local function b_resets_in(b, now)
-  local reset = tonumber(redis.call('HGET', b.state, 'sreset'))
+local function b_resets_in(b, now, reset)
   if reset then return math.max(0, reset - now) end
   local first = redis.call('ZRANGE', b.last, 0, 0, 'WITHSCORES')
   if first[2] then return math.max(0, tonumber(first[2]) + DAY - now) end
   return nil
 end
 local function b_keep(b)
-  for _, key in pairs(b) do keep(key, KEEP_BUDGET) end
+  for _, key in pairs(b) do redis.call('PEXPIRE', key, KEEP_BUDGET) end
 end
 local function b_figures(b, now, limit)
-  local remaining, spent = b_remaining(b, now, limit)
-  local resets = b_resets_in(b, now)
+  local remaining, spent, reset = b_remaining(b, now, limit)
+  local resets = b_resets_in(b, now, reset)
   return tostring(spent), remaining and tostring(remaining) or '', resets and fmt(resets) or ''
 end
 """
 
 # The limiters (RateLimiter's rule): ``tat`` is the theoretical arrival time of the GCRA, ``sent``
 # the real send times of the last ``limit`` calls, which must span ``window`` before one more goes.
+# Each limiter's stored figures are read once a script (``l_load``).
 _LIMITER = """
-local function l_window_opens(sent, window, limit)
-  if redis.call('LLEN', sent) < limit then return -math.huge end
-  return tonumber(redis.call('LINDEX', sent, -limit)) + window
+local function l_load(l)
+  if l.before == nil then
+    l.before = redis.call('GET', l.tat) or ''
+    l.booked = tonumber(l.before) or -math.huge
+    l.opens = -math.huge
+    if redis.call('LLEN', l.sent) >= l.limit then
+      l.opens = tonumber(redis.call('LINDEX', l.sent, -l.limit)) + l.window
+    end
+  end
+  return l
 end
-local function l_earliest(tat, sent, now, window, limit)
-  local booked = tonumber(redis.call('GET', tat)) or -math.huge
-  return math.max(now, booked, l_window_opens(sent, window, limit))
+local function l_earliest(l, now)
+  l_load(l)
+  return math.max(now, l.booked, l.opens)
 end
 """
 
@@ -122,35 +128,37 @@ local now = now_ms()
 local leases, queue, beats = KEYS[1], KEYS[2], KEYS[3]
 local id, limit, lease_ms, beat_ms = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 redis.call('ZREMRANGEBYSCORE', leases, '-inf', now)
-local dead = redis.call('ZRANGEBYSCORE', beats, '-inf', now, 'LIMIT', 0, 100)
-for _, waiter in ipairs(dead) do
-  redis.call('ZREM', queue, waiter)
-  redis.call('ZREM', beats, waiter)
-end
 local free = limit - redis.call('ZCARD', leases)
-local ticket = redis.call('ZSCORE', queue, id)
-local keep_ms = math.max(lease_ms, beat_ms) + 300000
-if not ticket then
-  if free > 0 and redis.call('ZCARD', queue) == 0 then
-    redis.call('ZADD', leases, now + lease_ms, id)
-    keep(leases, keep_ms)
-    return {1, ARGV[5]}
+local waiting = redis.call('ZCARD', queue)
+if waiting == 0 and free > 0 and ARGV[5] == '' then  -- nobody queued: the slot is this caller's
+  redis.call('ZADD', leases, now + lease_ms, id)
+  redis.call('PEXPIRE', leases, lease_ms + KEEP)
+  return {1, ''}
+end
+if waiting > 0 then  -- waiters whose process stopped asking leave the queue
+  local dead = redis.call('ZRANGEBYSCORE', beats, '-inf', now, 'LIMIT', 0, 100)
+  for _, waiter in ipairs(dead) do
+    redis.call('ZREM', queue, waiter)
+    redis.call('ZREM', beats, waiter)
   end
+end
+local ticket = redis.call('ZSCORE', queue, id)
+if not ticket then
   ticket = arg(ARGV[5]) or redis.call('INCR', KEYS[4])
   redis.call('ZADD', queue, ticket, id)
-  keep(KEYS[4], keep_ms)
+  redis.call('PEXPIRE', KEYS[4], KEEP)
 end
 local rank = redis.call('ZRANK', queue, id)
 if rank < free then
   redis.call('ZREM', queue, id)
   redis.call('ZREM', beats, id)
   redis.call('ZADD', leases, now + lease_ms, id)
-  keep(leases, keep_ms)
+  redis.call('PEXPIRE', leases, lease_ms + KEEP)
   return {1, tostring(ticket)}
 end
 redis.call('ZADD', beats, now + beat_ms, id)
-keep(queue, keep_ms)
-keep(beats, keep_ms)
+redis.call('PEXPIRE', queue, KEEP)
+redis.call('PEXPIRE', beats, KEEP)
 return {0, tostring(ticket), rank}
 """,
     name="gate acquire",
@@ -178,7 +186,7 @@ if expiry == nil or expiry <= now then
 end
 local until_ms = now + tonumber(ARGV[2])
 if until_ms > expiry then redis.call('ZADD', KEYS[1], 'XX', until_ms, ARGV[1]) end
-keep(KEYS[1], tonumber(ARGV[2]) + 300000)
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) + KEEP)
 return 1
 """,
     name="gate renew",
@@ -197,8 +205,9 @@ PACE = Script(
 -- local pace does; when one's time is still to come the caller sleeps until it and calls again
 -- from the next one. Once all are booked and every window has room, the send is committed: the
 -- real time recorded on each limiter, the credits spent, the lease renewed, all at once.
--- Returns {'ok', bucket, spent, remaining, resets_in, sent at} | {'wait', ms, booked, [i, before, after]...}
--- | {'cooldown', ms} | {'lost'} | {'late', ms} | {'refused', remaining, resets_in}
+-- Returns {'ok', bucket, spent, remaining, resets_in, sent at}
+-- | {'wait', ms, booked, [i, before, after]...} | {'cooldown', ms} | {'lost'} | {'late', ms}
+-- | {'refused', remaining, resets_in}
 local now = now_ms()
 local id, lease_ms = ARGV[1], tonumber(ARGV[2])
 local expiry = tonumber(redis.call('ZSCORE', KEYS[1], id))
@@ -220,75 +229,65 @@ end
 if max_wait then
   local start = now
   for i = 1, n do
-    local l = L[i]
     local t
-    if i > from then t = l_earliest(l.tat, l.sent, now, l.window, l.limit)
-    else t = l_window_opens(l.sent, l.window, l.limit) end
+    if i > from then t = l_earliest(L[i], now) else t = l_load(L[i]).opens end
     if t > start then start = t end
   end
   if start - now > max_wait then return {'late', fmt(start - now)} end
 end
 local booked = {}
-for i = from + 1, n do
-  local l = L[i]
-  local start = l_earliest(l.tat, l.sent, now, l.window, l.limit)
-  local before = redis.call('GET', l.tat) or ''
-  local tat = math.max(tonumber(before) or -math.huge, start) + l.interval
-  local after = fmt(tat)
-  redis.call('SET', l.tat, after)
-  keep(l.tat, tat - now + l.window + 60000)
-  table.insert(booked, {i, before, after})
-  if start > now then
-    local reply = {'wait', fmt(start - now), i}
-    for _, b in ipairs(booked) do
-      table.insert(reply, b[1]); table.insert(reply, b[2]); table.insert(reply, b[3])
-    end
-    return reply
-  end
-end
-local opens = -math.huge
-for i = 1, n do
-  local l = L[i]
-  opens = math.max(opens, l_window_opens(l.sent, l.window, l.limit))
-end
-if opens > now then
-  local reply = {'wait', fmt(opens - now), n}
+local function waiting(ms, upto)
+  local reply = {'wait', fmt(ms), upto}
   for _, b in ipairs(booked) do
     table.insert(reply, b[1]); table.insert(reply, b[2]); table.insert(reply, b[3])
   end
   return reply
 end
+for i = from + 1, n do
+  local l = L[i]
+  local start = l_earliest(l, now)
+  local tat = math.max(l.booked, start) + l.interval
+  local after = fmt(tat)
+  redis.call('SET', l.tat, after, 'PX', math.ceil(tat - now + l.window + KEEP))
+  table.insert(booked, {i, l.before, after})
+  if start > now then return waiting(start - now, i) end
+end
+local opens = -math.huge
+for i = 1, n do opens = math.max(opens, l_load(L[i]).opens) end
+if opens > now then return waiting(opens - now, n) end
 local b = b_keys(3)
 b_expire(b, now)
-local remaining = b_remaining(b, now, limit)
+local remaining, spent, reset = b_remaining(b, now, limit)
 if remaining ~= nil and remaining - cost < min_remaining then
   for _, booking in ipairs(booked) do  -- nothing is sent: the times booked here go back
     local l = L[booking[1]]
     if booking[2] == '' then redis.call('DEL', l.tat) else redis.call('SET', l.tat, booking[2], 'KEEPTTL') end
   end
-  local resets = b_resets_in(b, now)
+  local resets = b_resets_in(b, now, reset)
   return {'refused', tostring(remaining), resets and fmt(resets) or ''}
 end
+local sent_at = fmt(now)
 for i = 1, n do
   local l = L[i]
-  redis.call('RPUSH', l.sent, fmt(now))
+  redis.call('RPUSH', l.sent, sent_at)
   redis.call('LTRIM', l.sent, -l.limit, -1)
-  keep(l.sent, l.window + 60000)
+  redis.call('PEXPIRE', l.sent, math.ceil(l.window + KEEP))
 end
 local bucket = nil
 local newest = redis.call('ZREVRANGE', b.last, 0, 0)
-if newest[1] and now - tonumber(newest[1]) < BUCKET then bucket = newest[1] else bucket = fmt(now) end
+if newest[1] and now - tonumber(newest[1]) < BUCKET then bucket = newest[1] else bucket = sent_at end
 redis.call('ZADD', b.last, now, bucket)
 redis.call('HINCRBY', b.credits, bucket, cost)
-b_add(b, 'spent', cost)
-b_add(b, 'since', cost)
-b_add(b, 'inflight', cost)
+redis.call('HINCRBY', b.state, 'spent', cost)
+redis.call('HINCRBY', b.state, 'since', cost)
+redis.call('HINCRBY', b.state, 'inflight', cost)
 redis.call('ZADD', b.flight, now + lease_ms, member)
 redis.call('ZADD', KEYS[1], 'XX', math.max(expiry, now + lease_ms), id)
-keep(KEYS[1], lease_ms + 300000)
+redis.call('PEXPIRE', KEYS[1], lease_ms + KEEP)
 b_keep(b)
-local spent, left, resets = b_figures(b, now, limit)
-return {'ok', bucket, spent, left, resets, fmt(now)}
+local resets = b_resets_in(b, now, reset)
+return {'ok', bucket, tostring(spent + cost), remaining and tostring(remaining - cost) or '',
+        resets and fmt(resets) or '', sent_at}
 """,
     name="pace",
 )
@@ -323,15 +322,15 @@ if ARGV[1] ~= '' then redis.call('ZREM', KEYS[1], ARGV[1]) end
 local b = b_keys(2)
 local cost = tonumber(ARGV[3])
 b_expire(b, now)
-if ARGV[2] ~= '' and redis.call('ZREM', b.flight, ARGV[2]) == 1 then b_add(b, 'inflight', -cost) end
+if ARGV[2] ~= '' and redis.call('ZREM', b.flight, ARGV[2]) == 1 then b_take(b, 'inflight', cost) end
 if ARGV[4] ~= '' then
   local have = tonumber(redis.call('HGET', b.credits, ARGV[4]))
   if have then
     local taken = math.min(cost, have)
     redis.call('HINCRBY', b.credits, ARGV[4], -taken)
-    b_add(b, 'spent', -taken)
+    b_take(b, 'spent', taken)
   end
-  b_add(b, 'since', -cost)
+  b_take(b, 'since', cost)
 end
 local server = arg(ARGV[5])
 if server then
