@@ -426,3 +426,31 @@ async def test_finish_is_bounded_when_redis_never_answers(caplog: pytest.LogCapt
             with anyio.move_on_after(1):
                 await backend.aclose()
     assert any("did not answer within 2 s" in record.getMessage() for record in caplog.records)
+
+
+async def test_a_queued_waiter_raises_redis_unavailable_when_redis_dies(
+    fresh_redis_server: RedisServer,
+) -> None:
+    async with instances(fresh_redis_server.url, 2, max_concurrency=1, poll_interval=0.01) as (one, two):
+        failed: list[BaseException] = []
+
+        async def waiter() -> None:
+            try:
+                async with two.slot():
+                    raise AssertionError("never granted")  # pragma: no cover
+            except RedisUnavailable as exc:
+                failed.append(exc)
+
+        with anyio.fail_after(BOUND):
+            held = one.slot()
+            await held.__aenter__()
+            async with anyio.create_task_group() as group:
+                group.start_soon(waiter)
+                await until(lambda: _queued(one), "the waiter queued")
+                fresh_redis_server.kill()
+            await held.__aexit__(None, None, None)  # quiet: its release is logged, not raised
+        assert len(failed) == 1 and two.gate.in_flight == 0 and one.gate.in_flight == 0
+
+
+async def _queued(limits: RedisLimits) -> bool:
+    return bool(await limits.backend.call("ZCARD", FAMILY.key("gate", "queue")))

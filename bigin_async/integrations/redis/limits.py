@@ -157,6 +157,8 @@ class _SlotContext:
         try:
             await limits._acquire(slot)
         except RedisUnavailable:
+            if slot.ticket:  # queued by an earlier look: leave the queue if Redis still answers
+                await limits._leave(slot)
             gate.local.release()
             raise
         except BaseException:
