@@ -444,13 +444,14 @@ class BiginClient(AsyncClosing):
         )
 
 
-def _redis_from_env(url: str, env: Mapping[str, str]) -> Coordination:
-    """``RedisCoordination`` from BIGIN_REDIS_* (the import waits until one is asked for)."""
+def _redis_from_env(url: str, env: Mapping[str, str], *, given_by: str = "BIGIN_REDIS_URL") -> Coordination:
+    """``RedisCoordination`` from BIGIN_REDIS_* (the import waits until one is asked for);
+    ``given_by`` names where the URL came from (the CLI's ``--redis``), for the error."""
     try:
         integration = importlib.import_module("bigin_async.integrations.redis")
     except ImportError as exc:
         raise ConfigurationError(
-            f"BIGIN_REDIS_URL is set, but redis-py is not installed ({exc}): pip install 'bigin-async[redis]'"
+            f"{given_by} is set, but redis-py is not installed ({exc}): pip install 'bigin-async[redis]'"
         ) from None
     options: dict[str, Any] = {}
     for name, variable in (("namespace", "BIGIN_REDIS_NAMESPACE"), ("org", "BIGIN_REDIS_ORG")):

@@ -158,7 +158,9 @@ def coordination_for(
         return None
     if namespace:
         env["BIGIN_REDIS_NAMESPACE"] = namespace
-    return _redis_from_env(url, env)
+    return _redis_from_env(
+        url, env, given_by="--redis" if getattr(args, "redis", None) else "BIGIN_REDIS_URL"
+    )
 
 
 def client_from_args(args: argparse.Namespace, **client_options: Any) -> BiginClient:

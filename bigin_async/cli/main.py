@@ -377,6 +377,7 @@ async def run_command(
 ) -> int:
     """Run ``import`` or ``export`` and return the exit code (``main`` without the process around it)."""
     from rich.console import Console
+    from rich.markup import escape
 
     from bigin_async.cli.exporter import run_export
     from bigin_async.cli.importer import ImportOptions, run_import
@@ -406,13 +407,13 @@ async def run_command(
         _print_export(out, exported)
         return EXIT_OK
     except (UsageError, ConfigurationError, ValidationError) as error:
-        err.print(f"[red]error:[/] {error}", highlight=False)
+        err.print(f"[red]error:[/] {escape(str(error))}", highlight=False)
         return EXIT_USAGE
     except (AuthenticationError, PermissionDeniedError) as error:
-        err.print(f"[red]not authorised:[/] {error}", highlight=False)
+        err.print(f"[red]not authorised:[/] {escape(str(error))}", highlight=False)
         return EXIT_USAGE
     except BiginError as error:
-        err.print(f"[red]failed:[/] {error}", highlight=False)
+        err.print(f"[red]failed:[/] {escape(str(error))}", highlight=False)
         return EXIT_FAILED
 
 

@@ -158,3 +158,16 @@ async def test_an_export_shares_its_limits_through_redis(
     with redis_server.client() as plain:
         keys = plain.keys("{clitest:default:127.0.0.1}:*")
     assert any(":rate:minute:" in key for key in keys), keys
+
+
+def test_without_redis_py_the_flag_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "bigin_async.integrations.redis", None)  # import fails: not installed
+    code = main(["export", "Contacts", "-o", "out.csv", "--emulator", "http://127.0.0.1:1", "--redis", REDIS])
+    err = capsys.readouterr().err.replace("\n", "")
+    assert code == 2
+    assert "--redis is set, but redis-py is not installed" in err and "hunter2" not in err
+    assert "pip install 'bigin-async[redis]'" in err  # the brackets shown, not taken for markup
