@@ -59,10 +59,13 @@ def _again(error: BaseException) -> BaseException:
 class _Flight:
     """One refresh and everyone waiting for it: its outcome, token or error, is all of theirs."""
 
-    __slots__ = ("done", "error", "loop", "scope", "stale", "token")
+    __slots__ = ("began", "done", "error", "loop", "scope", "stale", "token")
 
-    def __init__(self, stale: Token | None) -> None:
+    def __init__(self, stale: Token | None, began: float) -> None:
         self.stale = stale
+        # When its first caller began waiting (wall clock): a failure another process kept since
+        # then happened while this process waited for it, in the same episode.
+        self.began = began
         # The event loop it flies in: a flight of another loop (one that ended, say, before the
         # flight's thread got to start it) is never waited for, it may never end.
         self.loop: object = anyio.lowlevel.current_token().native_token
@@ -157,6 +160,9 @@ class TokenManager:
         self.permanent_failure_ttl = permanent_failure_ttl
         self._clock = clock
         self._rng = random.Random()
+        # Names this manager's failures in a shared store: its own is never raised back to it as
+        # another process's (a coarse or fake clock may stamp its next flight at the same time).
+        self._origin = f"{random.getrandbits(64):016x}"
         self._token: Token | None = None
         self._flight: _Flight | None = None
         self.refresh_count = 0
@@ -224,7 +230,7 @@ class TokenManager:
                         raise refusal
                     self._token = stored
                     return stored
-                flight = self._flight = _Flight(token)
+                flight = self._flight = _Flight(token, self._clock())
                 self._launch(flight)
             await flight.done.wait()  # the caller's own cancellation ends this wait, not the flight
             if flight.error is not None:
@@ -306,7 +312,7 @@ class TokenManager:
                 flight.scope = scope
                 if self._closed:  # closed before this task got to run
                     scope.cancel()
-                flight.token = await self._refresh_shared(flight.stale, scope, bound)
+                flight.token = await self._refresh_shared(flight, bound)
             if scope.cancelled_caught and self._closed:
                 flight.error = self._closed_error()
             elif scope.cancelled_caught:
@@ -373,19 +379,16 @@ class TokenManager:
             )  # fmt: skip
         return None
 
-    async def _refresh_shared(
-        self, stale: Token | None, scope: anyio.CancelScope | None = None, bound: float = 0.0
-    ) -> Token:
+    async def _refresh_shared(self, flight: _Flight, bound: float) -> Token:
         """Under the store's lock: the token another process saved, the failure it kept while this
         flight waited, or this flight's own refresh (its failure kept for the others, also when
-        the flight's bound, ``scope``, cuts it short: a hung accounts server is one bound each)."""
-        began = self._clock()  # from here on this flight waits for the store's lock
+        the flight's ``bound`` cuts it short: a hung accounts server is one bound, not one each)."""
         async with self._store_lock():
-            stored = await self._load_stored(stale)
+            stored = await self._load_stored(flight.stale)
             if stored is not None:
                 self._token = stored  # another process refreshed for us
                 return stored
-            await self._raise_shared_failure(began)
+            await self._raise_shared_failure(flight.began)
             tries = self._tries
             try:
                 token = await self._refresh()
@@ -394,6 +397,7 @@ class TokenManager:
                     await self._record_failure(exc)
                 raise
             except anyio.get_cancelled_exc_class():
+                scope = flight.scope
                 if self._tries > tries and scope is not None and scope.cancel_called and not self._closed:
                     with anyio.CancelScope(shield=True) as shield:  # the bound, not the loop's end
                         shield.deadline = anyio.current_time() + _RECORD_BOUND
@@ -519,13 +523,14 @@ class TokenManager:
             return
         ttl = max(self.FAILURE_TTL, self.retry_backoff)
         try:
-            await store.record_failure(self.store_key, failure_record(error, self._clock()), ttl)
+            failure = {**failure_record(error, self._clock()), "origin": self._origin}
+            await store.record_failure(self.store_key, failure, ttl)
         except Exception as exc:
             self._store_failed("keep a failed refresh", exc)
 
     async def _raise_shared_failure(self, began: float) -> None:
-        """Raise the refresh failure another process kept since this flight began waiting for the
-        lock (its refresh ran while this one waited), instead of sending the same refresh again."""
+        """Raise the refresh failure another process kept since this flight's first caller began
+        waiting (its refresh ran meanwhile), instead of sending the same refresh again."""
         store = self.store
         if not isinstance(store, RefreshFailures):
             return
@@ -534,7 +539,7 @@ class TokenManager:
         except Exception as exc:
             self._store_failed("read a failed refresh", exc)
             return
-        if failure is None:
+        if failure is None or failure.get("origin") == self._origin:
             return
         error = shared_error(failure, url=self.token_url, now=self._clock())
         if isinstance(error, AuthenticationError):

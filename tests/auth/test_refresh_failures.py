@@ -344,6 +344,19 @@ async def test_a_failure_kept_before_the_flight_began_waiting_is_not_raised(tmp_
     assert (await tokens.get_token()).access_token.get_secret_value() == "1000.access-SECRET"
 
 
+async def test_a_process_never_takes_its_own_failure_for_another_processes(tmp_path: Path) -> None:
+    """A clock that does not move (or moves in coarse ticks) stamps the next flight at the time of
+    the last failure: the manager's own failure is not raised back to it, it tries again."""
+    clock = [NOW]
+    accounts = FakeAccounts(httpx.Response(500, json={"error": "x"}), ok())
+    tokens = manager(accounts, clock, store=FileTokenStore(tmp_path / "tokens.json"))
+    tokens.refresh_attempts = 1
+    with pytest.raises(ServerError):
+        await tokens.get_token()
+    assert (await tokens.get_token()).access_token.get_secret_value() == "1000.access-SECRET"
+    assert accounts.sent == 2
+
+
 @pytest.mark.parametrize(
     "entry",
     [None, "text", 7, [], {"class": "ServerError"}, {"when": "yesterday"}, {"when": True, "class": "X"}],
@@ -428,6 +441,7 @@ async def test_a_recorded_failure_has_a_short_ttl_and_the_redacted_message() -> 
     [(failure, ttl)] = store.recorded
     assert ttl == 5.0
     assert failure["class"] == "ServerError" and failure["status"] == 500 and failure["when"] == NOW
+    assert failure["origin"] == tokens._origin  # whose it is: never raised back to this manager
     assert failure["message"] == raised.value.message
 
 
