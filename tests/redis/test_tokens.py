@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 from pydantic import SecretStr
 
@@ -187,6 +188,36 @@ async def test_a_holder_cancelled_by_its_bound_still_releases_the_lock(redis_url
                 await anyio.sleep_forever()
         assert scope.cancelled_caught
         assert await pttl(store, "lock") == -2
+
+
+class LosingTheReply(Watching):
+    """A backend whose ``SET NX`` takes the lock in Redis, then its caller is cancelled before it
+    hears so (the flight's bound passing at that moment)."""
+
+    scope: anyio.CancelScope | None = None
+
+    async def call(self, *command: Arg) -> Any:
+        reply = await super().call(*command)
+        if command[0] == "SET" and "NX" in command and reply and self.scope is not None:
+            self.scope.cancel()
+            await anyio.lowlevel.checkpoint()
+        return reply
+
+
+async def test_a_lock_taken_as_its_taker_was_cancelled_is_freed_not_left_for_lock_seconds(
+    redis_url: str,
+) -> None:
+    backend = LosingTheReply(redis_url)
+    store = RedisTokenStore(backend, FAMILY)
+    try:
+        with anyio.CancelScope() as scope:
+            backend.scope = scope
+            async with store.lock(KEY):
+                raise AssertionError("cancelled before it heard it had the lock")
+        assert scope.cancelled_caught
+        assert await pttl(store, "lock") == -2
+    finally:
+        await backend.aclose()
 
 
 async def test_a_lock_wait_is_cancellable(redis_url: str) -> None:

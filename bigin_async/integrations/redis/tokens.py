@@ -146,8 +146,14 @@ class RedisTokenStore:
     async def lock(self, key: str) -> AsyncIterator[None]:
         name = self._key(key, "lock")
         mine = secrets.token_hex(16)
-        while not await self.backend.call("SET", name, mine, "NX", "PX", _ms(self.lock_seconds)):
-            await anyio.sleep(self.poll_interval * self._rng.uniform(0.5, 1.5))
+        try:
+            while not await self.backend.call("SET", name, mine, "NX", "PX", _ms(self.lock_seconds)):
+                await anyio.sleep(self.poll_interval * self._rng.uniform(0.5, 1.5))
+        except anyio.get_cancelled_exc_class():
+            # Cancelled (the flight's bound) while a SET was on its way: Redis may have taken the
+            # lock for this store all the same. Free it, or nobody holds it for lock_seconds.
+            await self._release(name, mine)
+            raise
         self._held[key] = mine
         try:
             yield
