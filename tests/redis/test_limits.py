@@ -454,3 +454,12 @@ async def test_a_queued_waiter_raises_redis_unavailable_when_redis_dies(
 
 async def _queued(limits: RedisLimits) -> bool:
     return bool(await limits.backend.call("ZCARD", FAMILY.key("gate", "queue")))
+
+
+async def test_an_endless_timeout_holds_the_slot_an_hour_at_most(redis_url: str) -> None:
+    async with instances(redis_url) as (limits,):
+        async with limits.slot() as slot:
+            the_ask = ask(timeout=math.inf)
+            assert await limits.pace(slot, the_ask)
+            assert 3500 < await lease_left(limits, slot) <= 3600
+            await limits.finish(slot, the_ask, OK)

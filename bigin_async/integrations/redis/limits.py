@@ -44,6 +44,17 @@ _LATE = (
 )
 
 
+# The longest a sent call holds its slot (and its credits count as in flight): an hour.
+MAX_HOLD = 3600.0
+
+
+def _hold_seconds(lease_seconds: float, timeout: float) -> float:
+    """How long a sent call keeps its lease: past its exchange's bound (``timeout`` + 5 s), so a
+    live holder never loses it mid-exchange; at most :data:`MAX_HOLD` (an endless timeout too)."""
+    wanted = max(lease_seconds, timeout + 5.0)
+    return min(wanted, MAX_HOLD) if math.isfinite(wanted) else MAX_HOLD
+
+
 @dataclass(frozen=True, slots=True)
 class _Limiter:
     """One shared limiter: its keys and the GCRA figures the scripts take (milliseconds)."""
@@ -336,7 +347,7 @@ class RedisLimits:
                 await pace([own])
                 local = (own, before, own._tat)
             member = f"{slot.id}|{ask.cost}"
-            hold_ms = max(self.lease_seconds, ask.timeout + 5.0) * 1000.0
+            hold_ms = _hold_seconds(self.lease_seconds, ask.timeout) * 1000.0
             budget = self.budget
             fixed: list[str | int | float] = [
                 slot.id,
