@@ -362,12 +362,11 @@ class EmulatorMiddleware:
         this request's code after the hand-over still waits its turn), and must not be counted,
         or refused by the concurrency cap, as one request too many.
         """
-        self.counters.request_started(
-            route_key(scope["method"], scope["path"]), self.clock(), file_host=file_host
-        )
+        arrived = self.clock()
+        self.counters.request_started(route_key(scope["method"], scope["path"]), arrived, file_host=file_host)
         exchange = _Exchange(self._exchange_ended)
         try:
-            await self._handle(scope, receive, exchange.sending(send), app, exchange)
+            await self._handle(scope, receive, exchange.sending(send), app, exchange, arrived)
         finally:
             exchange.end()
 
@@ -377,8 +376,14 @@ class EmulatorMiddleware:
         self.counters.request_finished()
 
     async def _handle(
-        self, scope: Scope, receive: Receive, send: Send, app: ASGIApp, exchange: _Exchange
+        self, scope: Scope, receive: Receive, send: Send, app: ASGIApp, exchange: _Exchange, now: float
     ) -> None:
+        """Admit or refuse a request that arrived at ``now``, then serve it.
+
+        The limits judge the arrival's instant, the one the counters record, even when the body
+        (read first, to count a write's records) comes in later: a call the server's own count
+        shows inside the cap is never refused for the time its body took.
+        """
         method = str(scope["method"]).upper()
         path = str(scope["path"])
         body_records = 0
@@ -392,7 +397,6 @@ class EmulatorMiddleware:
         query = scope.get("query_string", b"")
         cost = _credit_cost(method, path, query, body_records) if app is self.app else 1
 
-        now = self.clock()
         rejection = self._refusal(now, cost)
         if rejection is not None:
             self.counters.limit_rejected(rejection.limit)

@@ -228,3 +228,40 @@ async def test_a_refusal_and_a_dropped_connection_end_in_flight_once() -> None:
     assert refused.status_code == 429
     assert counters.in_flight == 0
     assert counters.peak_concurrency == 2  # arrivals are counted, refused ones included
+
+
+async def test_the_per_minute_cap_counts_a_request_at_its_arrival_not_when_its_body_is_read() -> None:
+    # A write arrives at 0 s but its body takes 1 s; the next call arrives at 5.5 s, more than a
+    # (5 s) minute after the write arrived: the server's own count says the window holds one
+    # arrival, so the cap must not refuse it either.
+    clock = FakeClock()
+    counters = ServerCounters()
+    middleware = EmulatorMiddleware(
+        RecordingApp(),
+        limits=ServerLimits(per_minute=1, minute=5.0),
+        counters=counters,
+        clock=clock,
+        wall_clock=clock.wall,
+    )
+    body_read = False
+
+    async def slow_body() -> Message:
+        nonlocal body_read
+        if body_read:
+            await anyio.sleep_forever()
+        body_read = True
+        clock.advance(1.0)
+        return {"type": "http.request", "body": b'{"data": [{"Last_Name": "Ng"}]}', "more_body": False}
+
+    statuses: list[int] = []
+
+    async def wire(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(int(message["status"]))
+
+    write = {**_request(), "method": "POST", "headers": [(b"content-type", b"application/json")]}
+    await middleware(write, slow_body, wire)
+    clock.advance(4.5)  # 5.5 s after the write arrived, 4.5 s after its body was read
+    await middleware(_request(), _no_body(), wire)
+    assert statuses == [201, 200]
+    assert counters.max_requests_in_rolling_minute == 1
