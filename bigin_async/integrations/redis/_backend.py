@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import anyio
 import anyio.lowlevel
@@ -27,6 +27,8 @@ import redis.cluster
 import redis.exceptions
 import redis.retry
 import sniffio
+
+from bigin_async._redact import is_secret_key
 
 __all__ = ["RedisBackend", "RedisUnavailable", "Script", "safe_url"]
 
@@ -57,18 +59,23 @@ class Script:
 
 
 def safe_url(url: str) -> str:
-    """The URL without its password (``redis://:secret@host`` → ``redis://:***@host``)."""
+    """The URL without its password (``redis://:secret@host`` → ``redis://:***@host``), wherever
+    redis-py reads one: the user part, or the query (``redis://host/0?password=secret``)."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return "<unparseable Redis URL>"
-    if parts.password is None and "@" not in parts.netloc:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    # Edited as text, not rebuilt: ``unix:///path`` keeps its slashes, a bad port its spelling.
+    head, ask, rest = url.partition("?")
+    if "@" in parts.netloc:
+        user = parts.username or ""
+        head = head.replace(parts.netloc, f"{user}:***@{parts.netloc.rpartition('@')[2]}", 1)
+    if ask:
+        query, hash_, fragment = rest.partition("#")
+        pairs = parse_qsl(query, keep_blank_values=True)
+        hidden = urlencode([(key, "***" if is_secret_key(key) else v) for key, v in pairs], safe="*")
+        head = f"{head}?{hidden}{hash_}{fragment}"
+    return head
 
 
 def _no_retries() -> redis.asyncio.retry.Retry:

@@ -30,6 +30,7 @@ import redis
 import redis.asyncio
 import redis.asyncio.cluster
 import redis.cluster
+import redis.connection
 
 from bigin_async._config import Settings
 from bigin_async._coordination import READ_DOWNLOADS_PER_MINUTE, Answer, Ask, Limits, LocalLimits
@@ -523,6 +524,12 @@ class RedisCoordination:
                     "the Redis URL must start with redis://, rediss:// or unix://, "
                     f"got {safe_url(redis_or_url)!r}"
                 )
+            try:  # now, not at the first call: a port, db or option redis-py cannot read
+                redis.connection.parse_url(redis_or_url)  # type: ignore[no-untyped-call]
+            except ValueError as bad:
+                raise ConfigurationError(
+                    f"the Redis URL {safe_url(redis_or_url)!r} cannot be used: {bad}"
+                ) from None  # redis-py's error may repeat the URL, password and all
             return RedisBackend.from_url(redis_or_url, cluster=cluster, socket_timeout=socket_timeout)
         if not isinstance(redis_or_url, _CLIENTS):
             raise ConfigurationError(
