@@ -15,6 +15,7 @@ import logging
 import anyio
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from bigin_async.auth import RefreshBlockedError, Token
 from bigin_async.errors import ServerError
@@ -48,6 +49,28 @@ async def test_the_same_on_a_redis_cluster(redis_cluster_url: str) -> None:
             failed = await episode_across(failing, shared, mode="500", tasks_each=10, refresh_attempts=1)
     assert failing.received == 1  # the failing episode's one attempt
     assert kinds(failed) == {"ServerError"}
+
+
+async def test_forty_tasks_at_once_on_a_new_cluster_connection_all_read_the_token(
+    redis_cluster_url: str,
+) -> None:
+    """A process's first Redis commands come from many tasks at once (every call needs the token):
+    on a cluster client that has not learnt the slots yet none of them fails."""
+    async with stores(redis_cluster_url, 2, cluster=True) as [writer, reader]:
+        await writer.save("k", Token(SecretStr("1000.cluster-access"), expires_at=None))
+        seen: list[Token | None] = []
+
+        async def read() -> None:
+            for _ in range(5):
+                seen.append(await reader.load("k"))
+
+        async with anyio.create_task_group() as tasks:
+            for _ in range(40):
+                tasks.start_soon(read)
+    assert len(seen) == 200 and {t.access_token.get_secret_value() for t in seen if t} == {
+        "1000.cluster-access"
+    }
+    assert None not in seen
 
 
 async def test_two_processes_send_one_refresh_while_the_endpoint_fails(redis_url: str) -> None:

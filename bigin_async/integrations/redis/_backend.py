@@ -181,6 +181,12 @@ class RedisBackend:
         for again in (False, True):
             try:
                 if is_async:
+                    if isinstance(client, redis.asyncio.cluster.RedisCluster):
+                        # redis-py's asyncio cluster routes a command sent before it has learnt the
+                        # slots (tasks at once on a new client) by a guess; the MOVED answers make
+                        # it learn them again, closing connections other tasks are using: learn
+                        # them first (once: a no-op after that).
+                        await client.initialize()
                     return await work(client)
                 return await anyio.to_thread.run_sync(
                     lambda: work(client), limiter=self._limiter(), abandon_on_cancel=True
