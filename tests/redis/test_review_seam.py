@@ -13,12 +13,14 @@ import contextlib
 import logging
 import random
 import socket
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import anyio
 import anyio.lowlevel
 import pytest
+import redis
 
 from bigin_async import BiginClient, ConfigurationError, CoordinationError, MemoryTokenStore
 from bigin_async.integrations.redis import RedisCoordination, _scripts
@@ -365,3 +367,58 @@ async def test_a_pace_reply_lost_to_a_cancel_leaves_no_credit_in_flight(
                 await bigin.request("GET", "/org")
             assert scope.cancelled_caught and emulator.counters.requests_total == sent  # never sent
             assert redis_left(limits, server) == {"leases": 0, "queue": 0, "in flight": 0}
+
+
+class HeldClient(redis.Redis):
+    """A synchronous redis-py client (run in worker threads on both event loops) whose next
+    ``ACQUIRE`` waits, in its thread, until the test lets it go: a round trip still under way in
+    Redis's direction when its caller is cancelled."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.armed = False
+        self.entered = threading.Event()
+        self.go = threading.Event()
+        self.ran = threading.Event()
+        self.left = threading.Event()
+
+    def evalsha(self, sha: str, numkeys: int, *keys_and_args: Any) -> Any:
+        if sha == _scripts.LEAVE.sha:
+            self.left.set()
+        if sha == _scripts.ACQUIRE.sha and self.armed:
+            self.armed = False
+            self.entered.set()
+            self.go.wait(10)
+            try:
+                return super().evalsha(sha, numkeys, *keys_and_args)
+            finally:
+                self.ran.set()
+        return super().evalsha(sha, numkeys, *keys_and_args)
+
+
+async def test_a_slot_granted_after_its_caller_was_cancelled_is_not_left_held(
+    emulator: BiginEmulator, fresh_redis_server: RedisServer
+) -> None:
+    server = fresh_redis_server
+    own = HeldClient(host=server.host, port=server.port, decode_responses=True, socket_timeout=5)
+    coordination = RedisCoordination(own, namespace="abandoned")
+    with anyio.fail_after(HANG_GUARD):
+        async with client(emulator, coordination, max_concurrency=1) as bigin:
+            limits = limits_of(bigin)
+            await bigin.request("GET", "/org")
+            own.armed = True
+            scope = anyio.CancelScope()
+
+            async def the_call() -> None:
+                with scope:
+                    await bigin.request("GET", "/org")
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(the_call)
+                await anyio.to_thread.run_sync(own.entered.wait, 10)
+                scope.cancel()
+                await anyio.to_thread.run_sync(own.left.wait, 0.5)  # the release, sent meanwhile?
+                own.go.set()
+            await anyio.to_thread.run_sync(own.ran.wait, 10)
+            assert redis_left(limits, server)["leases"] == 0
+    own.close()

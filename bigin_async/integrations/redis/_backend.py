@@ -11,6 +11,7 @@ falls back to local limits. redis-py's own retries are off: the caller's deadlin
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -33,6 +34,9 @@ from bigin_async._redact import is_secret_key
 __all__ = ["RedisBackend", "RedisUnavailable", "Script", "safe_url"]
 
 Arg = str | int | float
+
+# How often a command looks whether the commands left running before it have ended (seconds).
+_LEFT_RUNNING_POLL = 0.005
 
 
 class RedisUnavailable(Exception):
@@ -107,6 +111,8 @@ class RedisBackend:
         self._owned: dict[object, Any] = {}  # clients this backend made, per event loop (or "sync")
         self._threads: tuple[object, anyio.CapacityLimiter] | None = None
         self._max_threads = max_threads
+        # Commands of cancelled callers still running in their threads (see _in_thread).
+        self._left_running: list[threading.Event] = []
 
     def __repr__(self) -> str:
         return f"RedisBackend({self.url!r}{', cluster' if self.cluster else ''})"
@@ -188,9 +194,7 @@ class RedisBackend:
                         # them first (once: a no-op after that).
                         await client.initialize()
                     return await work(client)
-                return await anyio.to_thread.run_sync(
-                    lambda: work(client), limiter=self._limiter(), abandon_on_cancel=True
-                )
+                return await self._in_thread(work, client)
             except redis.exceptions.NoScriptError:
                 raise
             except (redis.exceptions.RedisError, OSError) as exc:
@@ -201,6 +205,32 @@ class RedisBackend:
                 message = f"Redis at {self.url} failed on {what}: {type(exc).__name__}: {exc}"
                 raise RedisUnavailable(message, exc) from exc
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    async def _in_thread(self, work: Callable[[Any], Any], client: Any) -> Any:
+        """``work(client)`` in a worker thread, left to finish there when the caller is cancelled
+        (a hung Redis must not hold the caller past its deadline).
+
+        A command left running that way still reaches Redis, later: the gate's ``ACQUIRE`` may
+        grant a slot after its caller gave it back. So each command first waits for the ones left
+        running before it (within the caller's own bounds): what undoes a command comes after it.
+        """
+        while any(not done.is_set() for done in self._left_running):
+            await anyio.sleep(_LEFT_RUNNING_POLL)
+        self._left_running.clear()
+        done = threading.Event()
+
+        def run() -> Any:
+            try:
+                return work(client)
+            finally:
+                done.set()
+
+        try:
+            return await anyio.to_thread.run_sync(run, limiter=self._limiter(), abandon_on_cancel=True)
+        except anyio.get_cancelled_exc_class():
+            if not done.is_set():
+                self._left_running.append(done)
+            raise
 
     # -- operations ------------------------------------------------------------------------------
     async def run(self, script: Script, keys: Sequence[str], args: Sequence[Arg]) -> Any:
