@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -41,6 +42,7 @@ __all__ = [
     "ServedEmulator",
     "Worker",
     "combined_rate",
+    "hang_guard",
     "run_workers",
     "serve_emulator",
     "start_workers",
@@ -174,8 +176,9 @@ class Worker:
         assert self.process.returncode == 0, f"worker {self.spec.tag} exit {self.process.returncode}"
         return result
 
-    def log_text(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")[-4000:]
+    def log_text(self, limit: int = 4000) -> str:
+        """The end of what the worker wrote to stderr (its log, and its stacks on SIGUSR1)."""
+        return self.log.read_text(encoding="utf-8", errors="replace")[-limit:]
 
 
 def _environment() -> dict[str, str]:
@@ -205,7 +208,7 @@ async def start_workers(specs: Sequence[WorkerSpec], logs: Path) -> AsyncIterato
             )
             stack.push_async_callback(_reap, process)
             workers.append(Worker(spec, process, log))
-        with anyio.fail_after(HANG_GUARD):
+        async with hang_guard(workers):
             for worker in workers:
                 await worker.expect("ready")
         yield workers
@@ -224,5 +227,22 @@ async def run_workers(specs: Sequence[WorkerSpec], logs: Path) -> list[dict[str,
     async with start_workers(specs, logs) as workers:
         for worker in workers:
             await worker.go()
-        with anyio.fail_after(HANG_GUARD):
+        async with hang_guard(workers):
             return [await worker.result() for worker in workers]
+
+
+@asynccontextmanager
+async def hang_guard(workers: Sequence[Worker], seconds: float | None = None) -> AsyncIterator[None]:
+    """Fail (never hang) when the block takes over ``seconds`` (``HANG_GUARD``), with the stacks of
+    the workers still running (they dump them to their logs on SIGUSR1)."""
+    bound = HANG_GUARD if seconds is None else seconds
+    with anyio.move_on_after(bound) as guard:
+        yield
+    if not guard.cancelled_caught:
+        return
+    running = [worker for worker in workers if worker.process.returncode is None]
+    for worker in running:
+        worker.process.send_signal(signal.SIGUSR1)
+    await anyio.sleep(2)  # only on this failure: the stacks need a moment to be written
+    hung = "\n".join(f"--- {worker.spec.tag} ---\n{worker.log_text(50_000)}" for worker in running)
+    raise AssertionError(f"workers still running after {bound:g} s: {[w.spec.tag for w in running]}\n{hung}")

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bigin_emulator.server.counters import ServerCounters
-from tests.multiprocess.harness import combined_rate, run_workers, serve_emulator, worst_window
+from tests.multiprocess.harness import (
+    combined_rate,
+    hang_guard,
+    run_workers,
+    serve_emulator,
+    start_workers,
+    worst_window,
+)
 from tests.multiprocess.worker import WorkerSpec
 
 asyncio_only = pytest.mark.parametrize("anyio_backend", ["asyncio"])  # uvicorn serves the emulator
@@ -74,3 +82,28 @@ async def test_an_import_worker_creates_its_records_and_a_failing_token_endpoint
     assert served.emulator.counters.requests_by_route["POST /bigin/v2/Contacts"] == 6  # 10 a call
     assert failed[0]["calls"] == 0 and sum(failed[0]["errors"].values()) == 2
     assert failed[0]["token_requests"] >= 1
+
+
+@asyncio_only
+async def test_workers_that_hang_fail_the_run_with_their_stacks(tmp_path: Path) -> None:
+    async with serve_emulator() as served:
+        served.doorway.token_hold = hold = anyio.Event()  # the token does not come
+        specs = [
+            served.worker(f"stuck-{backend}", backend=backend, announce_waiting=True)
+            for backend in ("asyncio", "trio")
+        ]
+        async with start_workers(specs, tmp_path) as workers:
+            for worker in workers:
+                await worker.go()
+            for worker in workers:
+                await worker.expect("waiting")
+            with pytest.raises(AssertionError) as failed:
+                async with hang_guard(workers, seconds=0.5):
+                    for worker in workers:
+                        await worker.result()
+        hold.set()
+    report = str(failed.value)
+    asyncio_part, _, trio_part = report.partition("--- stuck-trio ---")
+    assert "workers still running after 0.5 s: ['stuck-asyncio', 'stuck-trio']" in report
+    assert "get_token" in asyncio_part  # the asyncio worker's task stacks
+    assert "trio task" in trio_part and "get_token" in trio_part

@@ -18,12 +18,16 @@ import pytest
 
 from bigin_emulator.server.faults import ServerLimits
 from tests.multiprocess.harness import run_workers, serve_emulator, worst_window
+from tests.multiprocess.scenarios import (
+    CAP,
+    MINUTE,
+    PROCESSES,
+    assert_paced_within_the_cap,
+    paced_import,
+)
+from tests.multiprocess.worker import CoordinationSpec
 
 pytestmark = pytest.mark.parametrize("anyio_backend", ["asyncio"])  # uvicorn serves the emulator
-
-MINUTE = 4.0  # seconds: the emulator's and the clients' rolling minute
-CAP = 30  # calls per MINUTE, the org's cap
-PROCESSES = 4
 
 
 async def test_four_uncoordinated_processes_each_keeping_the_cap_alone_get_429s(tmp_path: Path) -> None:
@@ -32,7 +36,7 @@ async def test_four_uncoordinated_processes_each_keeping_the_cap_alone_get_429s(
     per_process = round(CAP * 60 / MINUTE)
     async with serve_emulator(limits=ServerLimits(per_minute=CAP, minute=MINUTE)) as served:
         specs = [
-            served.worker(f"p{n}", backend="trio" if n == 0 else "asyncio", tasks=5, calls=CAP // 10,
+            served.worker(f"p{n}", backend="trio" if n == 0 else "asyncio", tasks=4, calls=3,
                           client={"requests_per_minute": per_process, "max_retries": 8})
             for n in range(PROCESSES)
         ]  # fmt: skip
@@ -50,3 +54,43 @@ async def test_four_uncoordinated_processes_each_keeping_the_cap_alone_get_429s(
     assert counters.max_requests_in_rolling_minute > CAP  # arrivals: the refused ones count too
     assert worst_window(served.doorway.arrivals, MINUTE) == counters.max_requests_in_rolling_minute
     assert accepted >= CAP  # the server let a full window through before refusing
+
+
+async def test_four_processes_sharing_the_cap_through_redis_stay_within_it_and_use_nine_tenths_of_it(
+    tmp_path: Path, redis_url: str
+) -> None:
+    run = await paced_import(tmp_path, CoordinationSpec(redis_url))
+    assert_paced_within_the_cap(run)
+
+
+async def test_two_processes_whose_clocks_are_five_seconds_apart_still_keep_the_window(
+    tmp_path: Path, redis_url: str
+) -> None:
+    run = await paced_import(
+        tmp_path, CoordinationSpec(redis_url), backends=("asyncio",) * 2, skews=(0.0, 5.0)
+    )
+    assert_paced_within_the_cap(run)
+
+
+async def test_four_processes_of_ten_tasks_share_ten_slots_the_server_is_never_short_of_work_or_over(
+    tmp_path: Path, redis_url: str
+) -> None:
+    limits = ServerLimits(max_concurrency=10, latency=0.05)
+    async with serve_emulator(limits=limits) as served:
+        specs = [
+            served.worker(f"c{n}", backend="trio" if n == 0 else "asyncio", tasks=10, calls=4,
+                          client={"max_concurrency": 10}, coordination=CoordinationSpec(redis_url))
+            for n in range(PROCESSES)
+        ]  # fmt: skip
+        results = await run_workers(specs, tmp_path)
+    counters = served.emulator.counters
+    print(
+        f"concurrency: server peak {counters.peak_concurrency}, 429s {counters.rate_limited}, "
+        f"peaks per process {[r['peak'] for r in results]}, "
+        f"elapsed {[round(r['elapsed'], 2) for r in results]}"
+    )
+    assert [(r["calls"], r["errors"]) for r in results] == [(40, {})] * PROCESSES
+    assert counters.rate_limited == 0
+    assert counters.rejected_by_limit == {}
+    assert counters.peak_concurrency == 10
+    assert all(r["peak"] <= 10 for r in results)

@@ -14,7 +14,8 @@ The worker talks to its parent in JSON lines on stdout:
   token and is blocked, waiting for a refresh (its own process's or another's);
 - ``{"event": "held"}`` in hold mode;
 - last ``{"event": "result", ...}`` (:func:`result_line`): calls that succeeded, errors by class,
-  429s it received, token requests it sent, its gate's peak, how long the run took.
+  429s it received, token requests it sent, when its API requests left (the host's wall clock,
+  skew or not), its gate's peak, how long the run took.
 
 Its log goes to stderr.
 
@@ -25,9 +26,11 @@ host whose clock is off (see :func:`_skew_clocks`).
 from __future__ import annotations
 
 import dataclasses
+import faulthandler
 import importlib
 import json
 import logging
+import signal
 import sys
 import time
 from collections import Counter
@@ -44,6 +47,8 @@ from bigin_async.client import BiginClient
 __all__ = ["CoordinationSpec", "WorkerSpec", "main", "result_line"]
 
 TOKEN_PATH = "/oauth/v2/token"
+_host_time = time.time  # the host's wall clock, as it was before any clock_skew
+MAX_TRIES = 20  # until_ok: tries a task may make for each call it must get through
 
 
 @dataclass
@@ -80,6 +85,8 @@ class WorkerSpec:
     coordination: CoordinationSpec | None = None
     clock_skew: float = 0.0
     seed_stale_token: bool = False  # save a token inside its refresh margin before "ready"
+    until_ok: bool = False  # calls mode: go on until ``calls`` calls succeeded (see _calls)
+    pause_after_error: float = 0.05
     announce_waiting: bool = False
 
     def to_json(self) -> str:
@@ -99,10 +106,13 @@ class CountingTransport(httpx.AsyncBaseTransport):
         self.inner = httpx.AsyncHTTPTransport()
         self.responses_429 = 0
         self.token_requests = 0
+        self.sends: list[float] = []  # the host's wall clock as each API request left
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.path == TOKEN_PATH:
             self.token_requests += 1
+        elif request.url.path.startswith("/bigin/"):
+            self.sends.append(_host_time())
         response = await self.inner.handle_async_request(request)
         if response.status_code == 429:
             self.responses_429 += 1
@@ -130,8 +140,10 @@ class Outcomes:
 
     def failed(self, error: BaseException) -> None:
         self.errors[type(error).__name__] += 1
-        if len(self.messages) < 5:
-            self.messages.append(f"{type(error).__name__}: {error}")
+        message = f"{type(error).__name__}: {error}"
+        if len(self.messages) < 5 or message not in self.messages[-3:]:  # the first ones and changes
+            self.messages.append(message)
+            del self.messages[5:-5]
         self.last_error = self.ended
         self.ended += 1
 
@@ -196,13 +208,22 @@ async def _seed_stale_token(bigin: BiginClient) -> None:
 
 
 async def _calls(bigin: BiginClient, spec: WorkerSpec, outcomes: Outcomes) -> None:
-    for _ in range(spec.calls):
+    """``calls`` calls; with ``until_ok``, until ``calls`` succeeded (at most ``MAX_TRIES`` times as
+    many tries), pausing ``pause_after_error`` after a failure as an application would."""
+    done = tries = 0
+    while done < spec.calls and tries < spec.calls * (MAX_TRIES if spec.until_ok else 1):
+        tries += 1
         try:
             await bigin.org.get()
         except Exception as error:  # noqa: BLE001 - every failure is counted and reported
             outcomes.failed(error)
+            if spec.until_ok:
+                await anyio.sleep(spec.pause_after_error)
         else:
             outcomes.succeeded()
+            done += 1
+        if not spec.until_ok:
+            done = tries
 
 
 async def _import(bigin: BiginClient, spec: WorkerSpec, task: int, outcomes: Outcomes) -> None:
@@ -317,10 +338,44 @@ def result_line(
         "last_error": outcomes.last_error,
         "responses_429": transport.responses_429,
         "token_requests": transport.token_requests,
+        "sends": transport.sends,
         "refreshes": refreshes,
         "peak": peak,
         "elapsed": elapsed,
     }
+
+
+def _awaiting(coro: Any) -> str:
+    """Where a suspended coroutine waits: its chain of awaits, outermost first."""
+    frames = []
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is not None:
+            frames.append(f"{frame.f_code.co_name}:{frame.f_lineno}")
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+    return " -> ".join(frames)
+
+
+def _dump_stacks(signum: int, frame: object) -> None:
+    """SIGUSR1 (the harness's hang guard sends it): every thread's stack and where every task
+    waits, to stderr."""
+    faulthandler.dump_traceback(all_threads=True)
+    try:
+        import asyncio
+
+        for task in asyncio.all_tasks(asyncio.get_running_loop()):
+            sys.stderr.write(f"asyncio task {task.get_name()}: {_awaiting(task.get_coro())}\n")
+    except RuntimeError:  # not asyncio: trio's tasks
+        import trio
+
+        pending = [trio.lowlevel.current_root_task()]
+        while pending:
+            trio_task = pending.pop()
+            if trio_task is None:
+                continue
+            sys.stderr.write(f"trio task {trio_task.name}: {_awaiting(trio_task.coro)}\n")
+            pending.extend(child for nursery in trio_task.child_nurseries for child in nursery.child_tasks)
+    sys.stderr.flush()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -330,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr, level=logging.WARNING, format=f"[{spec.tag}] %(name)s: %(message)s"
     )
     _skew_clocks(spec.clock_skew)
+    signal.signal(signal.SIGUSR1, _dump_stacks)
     result = anyio.run(run, spec, backend=spec.backend)
     emit("result", **result)
     return 0
