@@ -422,3 +422,38 @@ async def test_a_slot_granted_after_its_caller_was_cancelled_is_not_left_held(
             await anyio.to_thread.run_sync(own.ran.wait, 10)
             assert redis_left(limits, server)["leases"] == 0
     own.close()
+
+
+@pytest.mark.parametrize("mode", ["fail", "local"])
+async def test_a_call_finishing_on_a_dead_redis_does_not_say_redis_is_back(
+    emulator: BiginEmulator, fresh_redis_server: RedisServer, mode: Any, caplog: Any
+) -> None:
+    """Redis dies while a call is in flight on its gate, and another call finds it down: the first
+    one's end (which Redis cannot record) must not count as Redis answering again."""
+    server = fresh_redis_server
+    coordination = RedisCoordination(server.url, on_redis_down=mode, namespace="dead-finish")
+    with caplog.at_level(logging.WARNING, logger="bigin_async"), anyio.fail_after(HANG_GUARD):
+        async with client(emulator, coordination, max_concurrency=2) as bigin:
+            limits = limits_of(bigin)
+            await bigin.request("GET", "/org")
+            first = True
+
+            async def hold_the_first(request: Any) -> None:
+                nonlocal first
+                if first:
+                    first = False
+                    server.kill()
+                    tg.start_soon(second)
+                    while not limits.health.down:  # the second call found Redis gone
+                        await anyio.sleep(0.01)
+
+            async def second() -> None:
+                with contextlib.suppress(CoordinationError):
+                    await bigin.request("GET", "/org")
+
+            bigin.transport.http.event_hooks["request"].append(hold_the_first)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(bigin.request, "GET", "/org")
+            assert limits.health.down  # Redis is still dead
+    messages = [record.getMessage() for record in caplog.records]
+    assert not [m for m in messages if "answers again" in m], messages

@@ -343,8 +343,8 @@ class CoordinatedLimits:
             await self.redis.finish(slot.inner, ask, answer)
         except RedisUnavailable as error:  # never raises: the call's own outcome stands
             self.health.noted("finish", error)
-        else:
-            self.health.answered()
+        # No news either way: the shared finish logs a failure of its own rather than raise, so
+        # its ending says nothing of Redis answering (an outage noted meanwhile stands).
 
     async def open_cooldown(self, seconds: float) -> None:
         self.cooldown.open_for(seconds)  # this process pauses at once, whatever Redis says
