@@ -165,17 +165,8 @@ def _skew_clocks(seconds: float) -> None:
 def _coordination(spec: CoordinationSpec) -> Any:
     # Imported here: a worker without coordination must not need redis-py.
     redis_integration: Any = importlib.import_module("bigin_async.integrations.redis")
-    return redis_integration.RedisCoordination(
-        spec.url,
-        namespace=spec.namespace,
-        cluster=spec.cluster,
-        on_redis_down=spec.on_redis_down,
-        expected_processes=spec.expected_processes,
-        lease_seconds=spec.lease_seconds,
-        minute=spec.minute,
-        socket_timeout=spec.socket_timeout,
-        retry_redis_after=spec.retry_redis_after,
-    )
+    options = dataclasses.asdict(spec)
+    return redis_integration.RedisCoordination(options.pop("url"), **options)
 
 
 def build_client(spec: WorkerSpec, transport: httpx.AsyncBaseTransport) -> BiginClient:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -22,6 +23,15 @@ from bigin_emulator.server.counters import ServerCounters
 from bigin_emulator.server.faults import FaultPlan, ServerLimits
 from bigin_emulator.server.middleware import EmulatorMiddleware, Message
 from tests.helpers.emulator_server import FakeClock, RecordingApp, in_process_client
+
+
+def _on_a_fake_clock(limits: ServerLimits) -> tuple[FakeClock, ServerCounters, EmulatorMiddleware]:
+    """A middleware with ``limits`` whose clocks only move when the test says."""
+    clock, counters = FakeClock(), ServerCounters()
+    middleware = EmulatorMiddleware(
+        RecordingApp(), limits=limits, counters=counters, clock=clock, wall_clock=clock.wall
+    )
+    return clock, counters, middleware
 
 
 @pytest.mark.parametrize("minute", [0, -5.0, math.inf, math.nan, True, "5"])
@@ -45,15 +55,7 @@ def test_an_emulator_with_a_short_minute_makes_its_counters_count_that_minute() 
 
 
 async def test_a_shortened_minute_refuses_the_extra_arrival_inside_it_and_admits_one_after_it() -> None:
-    clock = FakeClock()
-    counters = ServerCounters()
-    middleware = EmulatorMiddleware(
-        RecordingApp(),
-        limits=ServerLimits(per_minute=3, minute=5.0),
-        counters=counters,
-        clock=clock,
-        wall_clock=clock.wall,
-    )
+    clock, counters, middleware = _on_a_fake_clock(ServerLimits(per_minute=3, minute=5.0))
     async with in_process_client(middleware) as client:
         first = await client.get("/bigin/v2/Contacts")
         clock.advance(1)
@@ -74,11 +76,7 @@ async def test_a_shortened_minute_refuses_the_extra_arrival_inside_it_and_admits
 
 
 async def test_the_counters_busiest_window_follows_the_shortened_minute() -> None:
-    clock = FakeClock()
-    counters = ServerCounters()
-    middleware = EmulatorMiddleware(
-        RecordingApp(), limits=ServerLimits(minute=5.0), counters=counters, clock=clock, wall_clock=clock.wall
-    )
+    clock, counters, middleware = _on_a_fake_clock(ServerLimits(minute=5.0))
     async with in_process_client(middleware) as client:
         for step in (0.0, 1.0, 1.0, 3.0, 1.0):  # arrivals at 0, 1, 2, 5, 6
             clock.advance(step)
@@ -133,8 +131,9 @@ def _request(path: str = "/bigin/v2/Contacts") -> dict[str, Any]:
     }
 
 
-def _no_body() -> Any:
-    """``receive`` of a request without a body: the body once, then nothing (the client stays)."""
+def _body(body: bytes = b"", *, arriving: Callable[[], object] | None = None) -> Any:
+    """``receive`` of a request: its ``body`` once (``arriving`` called as it comes in), then
+    nothing (the client stays)."""
     sent = False
 
     async def receive() -> Message:
@@ -142,7 +141,9 @@ def _no_body() -> Any:
         if sent:
             await anyio.sleep_forever()
         sent = True
-        return {"type": "http.request", "body": b"", "more_body": False}
+        if arriving is not None:
+            arriving()
+        return {"type": "http.request", "body": body, "more_body": False}
 
     return receive
 
@@ -174,7 +175,7 @@ class _Client:
                     self.again -= 1
                     await self.request()
 
-        await self.middleware(_request(), _no_body(), wire)
+        await self.middleware(_request(), _body(), wire)
 
 
 async def test_a_request_is_not_in_flight_once_its_client_holds_the_whole_answer() -> None:
@@ -234,25 +235,8 @@ async def test_the_per_minute_cap_counts_a_request_at_its_arrival_not_when_its_b
     # A write arrives at 0 s but its body takes 1 s; the next call arrives at 5.5 s, more than a
     # (5 s) minute after the write arrived: the server's own count says the window holds one
     # arrival, so the cap must not refuse it either.
-    clock = FakeClock()
-    counters = ServerCounters()
-    middleware = EmulatorMiddleware(
-        RecordingApp(),
-        limits=ServerLimits(per_minute=1, minute=5.0),
-        counters=counters,
-        clock=clock,
-        wall_clock=clock.wall,
-    )
-    body_read = False
-
-    async def slow_body() -> Message:
-        nonlocal body_read
-        if body_read:
-            await anyio.sleep_forever()
-        body_read = True
-        clock.advance(1.0)
-        return {"type": "http.request", "body": b'{"data": [{"Last_Name": "Ng"}]}', "more_body": False}
-
+    clock, counters, middleware = _on_a_fake_clock(ServerLimits(per_minute=1, minute=5.0))
+    slow_body = _body(b'{"data": [{"Last_Name": "Ng"}]}', arriving=lambda: clock.advance(1.0))
     statuses: list[int] = []
 
     async def wire(message: Message) -> None:
@@ -262,6 +246,6 @@ async def test_the_per_minute_cap_counts_a_request_at_its_arrival_not_when_its_b
     write = {**_request(), "method": "POST", "headers": [(b"content-type", b"application/json")]}
     await middleware(write, slow_body, wire)
     clock.advance(4.5)  # 5.5 s after the write arrived, 4.5 s after its body was read
-    await middleware(_request(), _no_body(), wire)
+    await middleware(_request(), _body(), wire)
     assert statuses == [201, 200]
     assert counters.max_requests_in_rolling_minute == 1
