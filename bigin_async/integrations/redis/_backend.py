@@ -212,11 +212,16 @@ class RedisBackend:
 
         A command left running that way still reaches Redis, later: the gate's ``ACQUIRE`` may
         grant a slot after its caller gave it back. So each command first waits for the ones left
-        running before it (within the caller's own bounds): what undoes a command comes after it.
+        running before it (within the caller's own bounds, and at most ``socket_timeout``): what
+        undoes a command comes after it.
         """
-        while any(not done.is_set() for done in self._left_running):
-            await anyio.sleep(_LEFT_RUNNING_POLL)
-        self._left_running.clear()
+        if self._left_running:
+            # At most a socket_timeout: one stuck there (a client of one's own without timeouts)
+            # must not stop every later command.
+            with anyio.move_on_after(self.socket_timeout):
+                while any(not done.is_set() for done in self._left_running):
+                    await anyio.sleep(_LEFT_RUNNING_POLL)
+            self._left_running = [done for done in self._left_running if not done.is_set()]
         done = threading.Event()
 
         def run() -> Any:
