@@ -18,14 +18,7 @@ from tests.multiprocess.scenarios import (
 )
 from tests.multiprocess.worker import CoordinationSpec
 
-pytestmark = [
-    pytest.mark.parametrize("anyio_backend", ["asyncio"]),  # uvicorn serves the emulator
-    # redis-py's asyncio RedisCluster, sent its first commands at once by several tasks, fails some
-    # with AttributeError ('NoneType' object has no attribute 'writelines'), which RedisBackend does
-    # not turn into RedisUnavailable: the calls fail with it. Reported to the backend's owner
-    # (initialize the cluster client once before use); remove this mark when that is fixed.
-    pytest.mark.xfail(reason="redis-py asyncio RedisCluster's first concurrent commands race", strict=False),
-]
+pytestmark = pytest.mark.parametrize("anyio_backend", ["asyncio"])  # uvicorn serves the emulator
 
 
 async def test_four_processes_sharing_the_cap_through_a_redis_cluster_stay_within_it(
