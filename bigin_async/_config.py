@@ -282,6 +282,7 @@ def build_settings(
     intercall_delay: float = 0.0,
     timeout: float = 30.0,
     deadline: float | None = None,
+    latency_allowance: float = 2.0,
 ) -> Settings:
     """Resolve region and edition presets, apply explicit numbers over the presets, validate."""
     resolved = resolve_region(region)
@@ -319,4 +320,5 @@ def build_settings(
         intercall_delay=intercall_delay,
         timeout=timeout,
         deadline=deadline,
+        latency_allowance=latency_allowance,
     )

@@ -102,6 +102,10 @@ class BiginClient(AsyncClosing):
     ``access_token`` (+ ``expires_in`` seconds) for a token obtained elsewhere. Limits: the
     concurrency gate (``max_concurrency``, default 10) always applies; per-minute and per-day
     caps apply when an ``edition`` or explicit numbers set them (Zoho documents none itself).
+    ``latency_allowance`` (2 s) is how late a call may reach Zoho after it left: the per-minute
+    pace leaves that much room so that no rolling minute, as Zoho counts arrivals, holds more than
+    the cap; raise it on a slow or jittery link. ``coordination`` shares the limits and the token
+    with other processes (``bigin_async.integrations.redis.RedisCoordination``).
 
     Use it as ``async with BiginClient(...) as bigin:`` or call :meth:`aclose` when done.
     """
@@ -130,6 +134,7 @@ class BiginClient(AsyncClosing):
         intercall_delay: float = 0.0,
         timeout: float = 30.0,
         deadline: float | None = 300.0,
+        latency_allowance: float = 2.0,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         token_store: TokenStore | None = None,
@@ -152,6 +157,7 @@ class BiginClient(AsyncClosing):
             intercall_delay=intercall_delay,
             timeout=timeout,
             deadline=deadline,
+            latency_allowance=latency_allowance,
         )
         secrets = {
             "client_id": _secret("client_id", client_id),
@@ -225,6 +231,7 @@ class BiginClient(AsyncClosing):
         BIGIN_MAX_CONCURRENCY, BIGIN_REQUESTS_PER_MINUTE, BIGIN_DAILY_LIMIT,
         BIGIN_MIN_CALLS_REMAINING, BIGIN_BULK_OPERATIONS_PER_MINUTE, BIGIN_MAX_RETRIES,
         BIGIN_RETRY_BACKOFF_SECONDS, BIGIN_MAX_RETRY_AFTER, BIGIN_INTERCALL_DELAY, BIGIN_TIMEOUT,
+        BIGIN_LATENCY_ALLOWANCE,
         BIGIN_TOKEN_FILE (a :class:`FileTokenStore` path shared by processes),
         BIGIN_REDIS_URL (a ``RedisCoordination``: the org's limits and token shared by every process
         using that Redis; needs ``pip install 'bigin-async[redis]'``), with BIGIN_REDIS_NAMESPACE,
@@ -251,7 +258,14 @@ class BiginClient(AsyncClosing):
             "bulk_operations_per_minute",
             "max_retries",
         )
-        floats = ("expires_in", "retry_backoff_seconds", "max_retry_after", "intercall_delay", "timeout")
+        floats = (
+            "expires_in",
+            "retry_backoff_seconds",
+            "max_retry_after",
+            "intercall_delay",
+            "timeout",
+            "latency_allowance",
+        )
         kwargs: dict[str, Any] = {}
         for name in strings + ints + floats:
             raw = env.get(f"BIGIN_{name.upper()}")

@@ -127,3 +127,19 @@ def test_from_env_reads_bigin_variables() -> None:
     assert client.config.daily_limit == 15_000
     with pytest.raises(ConfigurationError, match="BIGIN_TIMEOUT must be a number"):
         BiginClient.from_env({"BIGIN_ACCESS_TOKEN": "t", "BIGIN_TIMEOUT": "soon"})
+
+
+def test_latency_allowance_is_a_keyword_and_a_variable_and_spaces_the_per_minute_pace() -> None:
+    from bigin_async._coordination import LocalLimits
+
+    bigin = BiginClient(access_token="1000.x", requests_per_minute=10, latency_allowance=8.0)
+    assert bigin.config.latency_allowance == 8.0
+    limits = bigin.transport.limits
+    assert isinstance(limits, LocalLimits) and limits.minute_limiter is not None
+    assert limits.minute_limiter.interval == pytest.approx((60.0 + 8.0) / 10)
+    env = BiginClient.from_env({"BIGIN_ACCESS_TOKEN": "1000.x", "BIGIN_LATENCY_ALLOWANCE": "0.5"})
+    assert env.config.latency_allowance == 0.5
+    with pytest.raises(ConfigurationError, match="latency_allowance must be >= 0"):
+        BiginClient(access_token="1000.x", latency_allowance=-1.0)
+    with pytest.raises(ConfigurationError, match="BIGIN_LATENCY_ALLOWANCE must be a number"):
+        BiginClient.from_env({"BIGIN_ACCESS_TOKEN": "1000.x", "BIGIN_LATENCY_ALLOWANCE": "soon"})
