@@ -223,8 +223,14 @@ class RedisBackend:
                     await anyio.sleep(_LEFT_RUNNING_POLL)
             self._left_running = [done for done in self._left_running if not done.is_set()]
         done = threading.Event()
+        lock = threading.Lock()
+        state = {"started": False, "dropped": False}
 
         def run() -> Any:
+            with lock:
+                if state["dropped"]:  # its caller was cancelled before a thread took it: not sent
+                    return None
+                state["started"] = True
             try:
                 return work(client)
             finally:
@@ -233,8 +239,11 @@ class RedisBackend:
         try:
             return await anyio.to_thread.run_sync(run, limiter=self._limiter(), abandon_on_cancel=True)
         except anyio.get_cancelled_exc_class():
-            if not done.is_set():
-                self._left_running.append(done)
+            with lock:
+                if not state["started"]:
+                    state["dropped"] = True  # a thread taking it later does nothing
+                elif not done.is_set():
+                    self._left_running.append(done)
             raise
 
     # -- operations ------------------------------------------------------------------------------
