@@ -41,6 +41,7 @@ import anyio
 import httpx
 from pydantic import SecretStr
 
+from bigin_async._coordination import Ask
 from bigin_async.auth._token import Token
 from bigin_async.client import BiginClient
 
@@ -243,7 +244,10 @@ async def _hold(bigin: BiginClient, spec: WorkerSpec) -> None:
 
         async def hold_one() -> None:
             nonlocal taken
-            async with limits.slot():
+            async with limits.slot() as slot:
+                # The shared gate's lease is taken by the attempt's first pace (not by entering).
+                paced = Ask(cost=1, bulk=False, paced_by=None, deadline_at=None, timeout=0.0)
+                assert await limits.pace(slot, paced)
                 taken += 1
                 if taken == spec.tasks:
                     all_taken.set()

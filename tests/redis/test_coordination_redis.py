@@ -76,7 +76,7 @@ async def test_a_redis_that_is_not_there(emulator: BiginEmulator, mode: Any) -> 
             if mode == "fail":
                 with pytest.raises(CoordinationError) as caught:
                     await bigin.request("GET", "/org")
-                assert caught.value.operation == "gate"
+                assert caught.value.operation == "pace"  # a call's first pace takes its slot too
                 assert emulator.counters.requests_total == 0  # nothing sent, not even a refresh
             else:
                 await bigin.request("GET", "/org")
@@ -91,7 +91,7 @@ async def test_a_redis_that_never_answers_times_out_per_operation(emulator: Bigi
             if mode == "fail":
                 with pytest.raises(CoordinationError, match="Timeout") as caught:
                     await bigin.request("GET", "/org")
-                assert caught.value.operation == "gate"
+                assert caught.value.operation == "pace"  # a call's first pace takes its slot too
                 assert emulator.counters.requests_total == 0
             else:
                 await bigin.request("GET", "/org")

@@ -90,6 +90,15 @@ async def call(limits: RedisLimits, the_ask: Ask | None = None) -> float | None:
     return sent_at
 
 
+@contextlib.asynccontextmanager
+async def leased(limits: RedisLimits, the_ask: Ask | None = None) -> AsyncIterator[object]:
+    """A slot of the shared gate held in Redis: entered, then paced (its first pace takes the
+    lease); released when the block ends."""
+    async with limits.slot() as slot:
+        assert await limits.pace(slot, the_ask if the_ask is not None else ask())
+        yield slot
+
+
 def busiest(times: Sequence[float], window: float) -> int:
     """The most send times any window of ``window`` seconds holds."""
     ordered = sorted(times)
@@ -296,9 +305,16 @@ async def test_a_slot_lost_while_waiting_makes_pace_say_no_and_gives_the_time_ba
 async def test_a_lease_gone_at_the_pace_says_no_and_books_nothing(redis_url: str) -> None:
     async with instances(redis_url, 1, minute=1.0, requests_per_minute=1) as (limits,):
         async with limits.slot() as slot:
+            assert await limits.pace(slot, ask())  # the first pace takes the lease
+            assert limits.gate.in_flight == 1
+            booked = await tat(limits)
             await limits.backend.call("DEL", FAMILY.key("gate", "leases"))
             assert await limits.pace(slot, ask()) is False
-        assert await tat(limits) is None
+            assert limits.gate.in_flight == 0
+            # A slot whose lease is gone never takes another: the caller leaves the gate.
+            assert await limits.pace(slot, ask()) is False
+            assert await limits.backend.call("ZCARD", FAMILY.key("gate", "leases")) == 0
+        assert await tat(limits) == booked
         assert limits.gate.in_flight == 0
 
 
@@ -312,7 +328,9 @@ async def lease_left(limits: RedisLimits, slot: object) -> float:
 async def test_a_long_timeout_keeps_the_lease_past_lease_seconds(redis_url: str) -> None:
     async with instances(redis_url, 1, lease_seconds=1.0, poll_interval=0.01) as (limits,):
         async with limits.slot() as slot:
-            assert await lease_left(limits, slot) <= 1.0
+            # Entering the slot asks nothing of Redis: its first pace takes the lease, for as long as
+            # the exchange may last.
+            assert await limits.backend.call("EXISTS", FAMILY.key("gate", "leases")) == 0
             the_ask = ask(timeout=20.0)
             assert await limits.pace(slot, the_ask)
             assert await lease_left(limits, slot) > 24.0  # its timeout + 5 s: it outlives the exchange
@@ -371,8 +389,8 @@ async def test_a_killed_redis_raises_redis_unavailable_promptly_and_finish_stays
                 await limits.finish(slot, the_ask, OK)  # logs, never raises
                 await limits.finish(slot, the_ask, OK)  # and logs once
             with pytest.raises(RedisUnavailable):
-                async with limits.slot():
-                    pass  # pragma: no cover
+                async with limits.slot() as slot:
+                    await limits.pace(slot, ask())
             with pytest.raises(RedisUnavailable):
                 await limits.open_cooldown(1.0)
     warnings = [r for r in caplog.records if "shared limits" in r.getMessage()]
@@ -436,13 +454,14 @@ async def test_a_queued_waiter_raises_redis_unavailable_when_redis_dies(
 
         async def waiter() -> None:
             try:
-                async with two.slot():
+                async with two.slot() as slot:
+                    await two.pace(slot, ask())
                     raise AssertionError("never granted")  # pragma: no cover
             except RedisUnavailable as exc:
                 failed.append(exc)
 
         with anyio.fail_after(BOUND):
-            held = one.slot()
+            held = leased(one)
             await held.__aenter__()
             async with anyio.create_task_group() as group:
                 group.start_soon(waiter)

@@ -7,9 +7,10 @@ import anyio
 
 from bigin_async.integrations.redis import _scripts
 from bigin_async.integrations.redis.limits import RedisLimits
-from tests.redis.test_limits import BOUND, FAMILY, instances, until
+from tests.redis.test_limits import BOUND, FAMILY, ask, instances, leased, until
 
 LEASES, QUEUE = FAMILY.key("gate", "leases"), FAMILY.key("gate", "queue")
+GATE_KEYS = [FAMILY.key("gate", part) for part in ("leases", "queue", "beats", "ticket")]
 
 
 async def queued(limits: RedisLimits) -> int:
@@ -35,7 +36,7 @@ async def test_three_instances_never_hold_more_than_the_limit_and_every_task_is_
         nonlocal holding, peak, granted, worst_rank
         for _ in range(4):
             asked = granted
-            async with limits.slot():
+            async with leased(limits):
                 worst_rank = max(worst_rank, granted - asked)
                 granted += 1
                 holding += 1
@@ -65,10 +66,10 @@ async def test_waiters_of_several_instances_are_served_in_the_order_they_came(re
         order: list[int] = []
 
         async def wait_turn(number: int, limits: RedisLimits) -> None:
-            async with limits.slot():
+            async with leased(limits):
                 order.append(number)
 
-        held = holder.slot()
+        held = leased(holder)
         with anyio.fail_after(BOUND):
             await held.__aenter__()
             async with anyio.create_task_group() as group:
@@ -89,35 +90,33 @@ async def test_a_dead_holders_lease_expires_and_the_capacity_comes_back(redis_ur
         dead,
         alive,
     ):
-        # The holder takes the slot and never lets it go (its process is gone: no release, no renewal).
-        await dead.slot().__aenter__()
+        # The holder takes the slot (a lease of 0.4 s) and never lets it go (its process is gone:
+        # no release, no renewal).
+        reply = await dead.backend.run(_scripts.ACQUIRE, GATE_KEYS, ["dead", 1, 400, 300, ""])
+        assert int(reply[0]) == 1
         await dead.backend.aclose()
         assert await leases(alive) == 1
         with anyio.fail_after(BOUND):  # bounded: the lease runs out after 0.4 s
-            async with alive.slot():
+            async with leased(alive):
                 assert await leases(alive) == 1
         assert await leases(alive) == 0
 
 
 async def test_a_dead_waiter_leaves_the_queue_and_the_next_one_is_served(redis_url: str) -> None:
     async with instances(redis_url, 2, max_concurrency=1, poll_interval=0.01) as (one, two):
-        async with one.slot():
+        async with leased(one):
             # A waiter of a process that died queues first, then stops polling for good.
-            reply = await one.backend.run(
-                _scripts.ACQUIRE,
-                [FAMILY.key("gate", p) for p in ("leases", "queue", "beats", "ticket")],
-                ["ghost", 1, 30000, 300, ""],
-            )
+            reply = await one.backend.run(_scripts.ACQUIRE, GATE_KEYS, ["ghost", 1, 30000, 300, ""])
             assert int(reply[0]) == 0 and await queued(one) == 1
         with anyio.fail_after(BOUND):  # served once the ghost's heartbeat ran out
-            async with two.slot():
+            async with leased(two):
                 assert await queued(two) == 0
 
 
 async def test_a_waiter_cancelled_in_the_queue_leaves_it(redis_url: str) -> None:
     async with instances(redis_url, 2, max_concurrency=1, poll_interval=0.01) as (one, two):
         with anyio.fail_after(BOUND):
-            async with one.slot():
+            async with leased(one):
                 async with anyio.create_task_group() as group:
                     group.start_soon(_enter, two)
                     await until(lambda: _queued_is(one, 1), "the waiter queued")
@@ -125,19 +124,21 @@ async def test_a_waiter_cancelled_in_the_queue_leaves_it(redis_url: str) -> None
                 assert await queued(one) == 0 and await leases(one) == 1
                 assert two.gate.in_flight == 0
             # The slot comes back at once for the next waiter, of either instance.
-            async with two.slot():
+            async with leased(two):
                 assert two.gate.in_flight == 1
+        assert two.gate.in_flight == 0 and await leases(two) == 0
 
 
 async def _enter(limits: RedisLimits) -> None:
-    async with limits.slot():
+    async with limits.slot() as slot:
+        await limits.pace(slot, ask())
         raise AssertionError("never granted while the other holds the only slot")  # pragma: no cover
 
 
 async def test_a_holder_cancelled_gives_its_slot_back(redis_url: str) -> None:
     async with instances(redis_url, 1, max_concurrency=1) as (limits,):
         with anyio.move_on_after(0.05):
-            async with limits.slot():
+            async with leased(limits):
                 await anyio.sleep_forever()
         assert await leases(limits) == 0 and limits.gate.in_flight == 0
 
@@ -149,7 +150,7 @@ async def test_same_process_waiters_wait_locally_beyond_the_limit(redis_url: str
 
         async def hold() -> None:
             nonlocal entered
-            async with limits.slot():
+            async with leased(limits):
                 entered += 1
                 await release.wait()
 

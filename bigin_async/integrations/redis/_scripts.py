@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from bigin_async.integrations.redis._backend import Script
 
-__all__ = ["ACQUIRE", "COOLDOWN", "FINISH", "GIVE_BACK", "LEAVE", "PACE", "RENEW"]
+__all__ = ["ACQUIRE", "ACQUIRE_PACE", "COOLDOWN", "FINISH", "GIVE_BACK", "LEAVE", "PACE", "RENEW"]
 
 # Helpers every script starts with: the time, a stored number. Gate and limiter keys live for
 # ``KEEP`` past their last write (longer than any lease a call holds: a call's timeout plus 5 s).
@@ -27,6 +27,15 @@ local function now_ms()
 end
 local function fmt(x) return string.format('%.3f', x) end
 local function arg(v) if v == nil or v == '' then return nil end return tonumber(v) end
+-- A key just written lives ``ttl`` ms more. Most writes find it with plenty left and only read
+-- its time to live: it is set again only when the key has none (just made) or less than ``ttl``
+-- minus a slack (half of ``ttl``, at most KEEP), so what a key holds outlives its last write
+-- by at least ``ttl - KEEP`` (the figures' own life) and a key that nobody writes still expires.
+local function keep(key, ttl)
+  if redis.call('PTTL', key) < ttl - math.min(ttl / 2, KEEP) then
+    redis.call('PEXPIRE', key, math.ceil(ttl))
+  end
+end
 """
 
 # The daily credits (DailyBudget's rules): 60 s buckets over 24 h in ``last`` (bucket id -> its last
@@ -87,7 +96,7 @@ local function b_resets_in(b, now, reset)
   return nil
 end
 local function b_keep(b)
-  for _, key in pairs(b) do redis.call('PEXPIRE', key, KEEP_BUDGET) end
+  for _, key in pairs(b) do keep(key, KEEP_BUDGET) end
 end
 local function b_figures(b, now, limit)
   local remaining, spent, reset = b_remaining(b, now, limit)
@@ -117,49 +126,62 @@ local function l_earliest(l, now)
 end
 """
 
+# The gate: leases (lease id -> expiry), queue (waiter -> ticket), beats (waiter -> heartbeat end),
+# the ticket counter. A free slot goes to the waiter whose rank in the queue is below the count of
+# free slots: first come, first served across every process; a caller with no ticket takes a free
+# slot at once only when nobody is queued. ``g_take`` returns {1, ticket} granted, {0, ticket, rank}
+# queued (its heartbeat renewed: a waiter whose process stops asking leaves the queue).
+_GATE = """
+local function g_take(now, leases, queue, beats, counter, id, limit, lease_ms, beat_ms, ticket)
+  redis.call('ZREMRANGEBYSCORE', leases, '-inf', now)
+  local free = limit - redis.call('ZCARD', leases)
+  local waiting = redis.call('ZCARD', queue)
+  if waiting == 0 and free > 0 and ticket == '' then  -- nobody queued: the slot is this caller's
+    redis.call('ZADD', leases, now + lease_ms, id)
+    keep(leases, lease_ms + KEEP)
+    return {1, ''}
+  end
+  if waiting > 0 then  -- waiters whose process stopped asking leave the queue
+    local dead = redis.call('ZRANGEBYSCORE', beats, '-inf', now, 'LIMIT', 0, 100)
+    for _, waiter in ipairs(dead) do
+      redis.call('ZREM', queue, waiter)
+      redis.call('ZREM', beats, waiter)
+    end
+  end
+  local number = redis.call('ZSCORE', queue, id)
+  if not number then
+    number = arg(ticket)
+    if not number then
+      number = redis.call('INCR', counter)
+      keep(counter, KEEP)
+    end
+    redis.call('ZADD', queue, number, id)
+  end
+  local rank = redis.call('ZRANK', queue, id)
+  if rank < free then
+    redis.call('ZREM', queue, id)
+    redis.call('ZREM', beats, id)
+    redis.call('ZADD', leases, now + lease_ms, id)
+    keep(leases, lease_ms + KEEP)
+    return {1, tostring(number)}
+  end
+  redis.call('ZADD', beats, now + beat_ms, id)
+  keep(queue, KEEP)
+  keep(beats, KEEP)
+  keep(counter, KEEP)  -- the tickets count on while anyone waits: FIFO holds for the whole queue
+  return {0, tostring(number), rank}
+end
+"""
+
 ACQUIRE = Script(
     _PRELUDE
+    + _GATE
     + """
--- KEYS: leases (lease id -> expiry), queue (waiter -> ticket), beats (waiter -> heartbeat end), ticket
+-- KEYS: leases, queue, beats, ticket counter
 -- ARGV: waiter id, limit, lease ms, heartbeat ms, the waiter's ticket ('' before it has one)
--- A free slot goes to the waiter whose rank in the queue is below the count of free slots: first
--- come, first served across every process. Returns {1, ticket} granted, {0, ticket, rank} not yet.
-local now = now_ms()
-local leases, queue, beats = KEYS[1], KEYS[2], KEYS[3]
-local id, limit, lease_ms, beat_ms = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-redis.call('ZREMRANGEBYSCORE', leases, '-inf', now)
-local free = limit - redis.call('ZCARD', leases)
-local waiting = redis.call('ZCARD', queue)
-if waiting == 0 and free > 0 and ARGV[5] == '' then  -- nobody queued: the slot is this caller's
-  redis.call('ZADD', leases, now + lease_ms, id)
-  redis.call('PEXPIRE', leases, lease_ms + KEEP)
-  return {1, ''}
-end
-if waiting > 0 then  -- waiters whose process stopped asking leave the queue
-  local dead = redis.call('ZRANGEBYSCORE', beats, '-inf', now, 'LIMIT', 0, 100)
-  for _, waiter in ipairs(dead) do
-    redis.call('ZREM', queue, waiter)
-    redis.call('ZREM', beats, waiter)
-  end
-end
-local ticket = redis.call('ZSCORE', queue, id)
-if not ticket then
-  ticket = arg(ARGV[5]) or redis.call('INCR', KEYS[4])
-  redis.call('ZADD', queue, ticket, id)
-  redis.call('PEXPIRE', KEYS[4], KEEP)
-end
-local rank = redis.call('ZRANK', queue, id)
-if rank < free then
-  redis.call('ZREM', queue, id)
-  redis.call('ZREM', beats, id)
-  redis.call('ZADD', leases, now + lease_ms, id)
-  redis.call('PEXPIRE', leases, lease_ms + KEEP)
-  return {1, tostring(ticket)}
-end
-redis.call('ZADD', beats, now + beat_ms, id)
-redis.call('PEXPIRE', queue, KEEP)
-redis.call('PEXPIRE', beats, KEEP)
-return {0, tostring(ticket), rank}
+-- Returns {1, ticket} granted, {0, ticket, rank} not yet.
+return g_take(now_ms(), KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], tonumber(ARGV[2]),
+              tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5])
 """,
     name="gate acquire",
 )
@@ -186,110 +208,142 @@ if expiry == nil or expiry <= now then
 end
 local until_ms = now + tonumber(ARGV[2])
 if until_ms > expiry then redis.call('ZADD', KEYS[1], 'XX', until_ms, ARGV[1]) end
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) + KEEP)
+keep(KEYS[1], tonumber(ARGV[2]) + KEEP)
 return 1
 """,
     name="gate renew",
 )
 
+# One send booked and, when its time has come, committed (the body of PACE, also run by ACQUIRE_PACE
+# right after the gate, in the same round trip). Its keys start after ``k`` in KEYS and its
+# arguments after ``a`` in ARGV:
+# KEYS: leases, cooldown, the 4 budget keys, then per limiter its tat and its sent list
+# ARGV: 1 lease id, 2 lease ms while the exchange lasts, 3 max wait ms ('' none), 4 cost,
+#   5 daily limit ('' none), 6 min remaining, 7 flight member, 8 limiters already booked, 9 limiters,
+#   then per limiter: interval ms, window ms, limit
+# The limiters are booked in order, the scarcest first, each at its own earliest time, as the local
+# pace does; when one's time is still to come the caller sleeps until it and calls again from the
+# next one. Once all are booked and every window has room, the send is committed: the real time
+# recorded on each limiter, the credits spent, the lease renewed, all at once.
+# Returns {'ok', bucket, spent, remaining, resets_in, sent at}
+# | {'wait', ms, booked, [i, before, after]...} | {'cooldown', ms} | {'lost'} | {'late', ms}
+# | {'refused', remaining, resets_in}
+_SEND = """
+local function p_send(now, k, a)
+  local leases, id, lease_ms = KEYS[k + 1], ARGV[a + 1], tonumber(ARGV[a + 2])
+  local expiry = tonumber(redis.call('ZSCORE', leases, id))
+  if expiry == nil or expiry <= now then
+    redis.call('ZREM', leases, id)
+    return {'lost'}
+  end
+  local cooldown = tonumber(redis.call('GET', KEYS[k + 2]))
+  if cooldown and cooldown > now then return {'cooldown', fmt(cooldown - now)} end
+  local max_wait, cost, limit = arg(ARGV[a + 3]), tonumber(ARGV[a + 4]), arg(ARGV[a + 5])
+  local min_remaining, member = tonumber(ARGV[a + 6]), ARGV[a + 7]
+  local from, n = tonumber(ARGV[a + 8]), tonumber(ARGV[a + 9])
+  local L = {}
+  for i = 1, n do
+    local at = a + 9 + (i - 1) * 3
+    L[i] = {tat = KEYS[k + 5 + 2 * i], sent = KEYS[k + 6 + 2 * i], interval = tonumber(ARGV[at + 1]),
+            window = tonumber(ARGV[at + 2]), limit = tonumber(ARGV[at + 3])}
+  end
+  if max_wait then
+    local start = now
+    for i = 1, n do
+      local t
+      if i > from then t = l_earliest(L[i], now) else t = l_load(L[i]).opens end
+      if t > start then start = t end
+    end
+    if start - now > max_wait then return {'late', fmt(start - now)} end
+  end
+  local booked = {}
+  local function waiting(ms, upto)
+    local reply = {'wait', fmt(ms), upto}
+    for _, b in ipairs(booked) do
+      table.insert(reply, b[1]); table.insert(reply, b[2]); table.insert(reply, b[3])
+    end
+    return reply
+  end
+  for i = from + 1, n do
+    local l = L[i]
+    local start = l_earliest(l, now)
+    local tat = math.max(l.booked, start) + l.interval
+    local after = fmt(tat)
+    redis.call('SET', l.tat, after, 'PX', math.ceil(tat - now + l.window + KEEP))
+    table.insert(booked, {i, l.before, after})
+    if start > now then return waiting(start - now, i) end
+  end
+  local opens = -math.huge
+  for i = 1, n do opens = math.max(opens, l_load(L[i]).opens) end
+  if opens > now then return waiting(opens - now, n) end
+  local b = b_keys(k + 3)
+  b_expire(b, now)
+  local remaining, spent, reset = b_remaining(b, now, limit)
+  if remaining ~= nil and remaining - cost < min_remaining then
+    for _, booking in ipairs(booked) do  -- nothing is sent: the times booked here go back
+      local l = L[booking[1]]
+      if booking[2] == '' then redis.call('DEL', l.tat)
+      else redis.call('SET', l.tat, booking[2], 'KEEPTTL') end
+    end
+    keep(b.state, KEEP_BUDGET)
+    local resets = b_resets_in(b, now, reset)
+    return {'refused', tostring(remaining), resets and fmt(resets) or ''}
+  end
+  local sent_at = fmt(now)
+  for i = 1, n do
+    local l = L[i]
+    redis.call('RPUSH', l.sent, sent_at)
+    redis.call('LTRIM', l.sent, -l.limit, -1)
+    keep(l.sent, l.window + KEEP)
+  end
+  local bucket = nil
+  local newest = redis.call('ZREVRANGE', b.last, 0, 0)
+  if newest[1] and now - tonumber(newest[1]) < BUCKET then bucket = newest[1] else bucket = sent_at end
+  redis.call('ZADD', b.last, now, bucket)
+  redis.call('HINCRBY', b.credits, bucket, cost)
+  redis.call('HINCRBY', b.state, 'spent', cost)
+  redis.call('HINCRBY', b.state, 'since', cost)
+  redis.call('HINCRBY', b.state, 'inflight', cost)
+  redis.call('ZADD', b.flight, now + lease_ms, member)
+  redis.call('ZADD', leases, 'XX', math.max(expiry, now + lease_ms), id)
+  keep(leases, lease_ms + KEEP)
+  b_keep(b)
+  local resets = b_resets_in(b, now, reset)
+  return {'ok', bucket, tostring(spent + cost), remaining and tostring(remaining - cost) or '',
+          resets and fmt(resets) or '', sent_at}
+end
+"""
+
 PACE = Script(
     _PRELUDE
     + _BUDGET
     + _LIMITER
+    + _SEND
     + """
--- KEYS: leases, cooldown, the 4 budget keys, then per limiter its tat and its sent list
--- ARGV: 1 lease id, 2 lease ms while the exchange lasts, 3 max wait ms ('' none), 4 cost,
---   5 daily limit ('' none), 6 min remaining, 7 flight member, 8 limiters already booked, 9 limiters,
---   then per limiter: interval ms, window ms, limit
--- The limiters are booked in order, the scarcest first, each at its own earliest time, as the
--- local pace does; when one's time is still to come the caller sleeps until it and calls again
--- from the next one. Once all are booked and every window has room, the send is committed: the
--- real time recorded on each limiter, the credits spent, the lease renewed, all at once.
--- Returns {'ok', bucket, spent, remaining, resets_in, sent at}
--- | {'wait', ms, booked, [i, before, after]...} | {'cooldown', ms} | {'lost'} | {'late', ms}
--- | {'refused', remaining, resets_in}
-local now = now_ms()
-local id, lease_ms = ARGV[1], tonumber(ARGV[2])
-local expiry = tonumber(redis.call('ZSCORE', KEYS[1], id))
-if expiry == nil or expiry <= now then
-  redis.call('ZREM', KEYS[1], id)
-  return {'lost'}
-end
-local cooldown = tonumber(redis.call('GET', KEYS[2]))
-if cooldown and cooldown > now then return {'cooldown', fmt(cooldown - now)} end
-local max_wait, cost, limit = arg(ARGV[3]), tonumber(ARGV[4]), arg(ARGV[5])
-local min_remaining, member = tonumber(ARGV[6]), ARGV[7]
-local from, n = tonumber(ARGV[8]), tonumber(ARGV[9])
-local L = {}
-for i = 1, n do
-  local at = 9 + (i - 1) * 3
-  L[i] = {tat = KEYS[5 + 2 * i], sent = KEYS[6 + 2 * i], interval = tonumber(ARGV[at + 1]),
-          window = tonumber(ARGV[at + 2]), limit = tonumber(ARGV[at + 3])}
-end
-if max_wait then
-  local start = now
-  for i = 1, n do
-    local t
-    if i > from then t = l_earliest(L[i], now) else t = l_load(L[i]).opens end
-    if t > start then start = t end
-  end
-  if start - now > max_wait then return {'late', fmt(start - now)} end
-end
-local booked = {}
-local function waiting(ms, upto)
-  local reply = {'wait', fmt(ms), upto}
-  for _, b in ipairs(booked) do
-    table.insert(reply, b[1]); table.insert(reply, b[2]); table.insert(reply, b[3])
-  end
-  return reply
-end
-for i = from + 1, n do
-  local l = L[i]
-  local start = l_earliest(l, now)
-  local tat = math.max(l.booked, start) + l.interval
-  local after = fmt(tat)
-  redis.call('SET', l.tat, after, 'PX', math.ceil(tat - now + l.window + KEEP))
-  table.insert(booked, {i, l.before, after})
-  if start > now then return waiting(start - now, i) end
-end
-local opens = -math.huge
-for i = 1, n do opens = math.max(opens, l_load(L[i]).opens) end
-if opens > now then return waiting(opens - now, n) end
-local b = b_keys(3)
-b_expire(b, now)
-local remaining, spent, reset = b_remaining(b, now, limit)
-if remaining ~= nil and remaining - cost < min_remaining then
-  for _, booking in ipairs(booked) do  -- nothing is sent: the times booked here go back
-    local l = L[booking[1]]
-    if booking[2] == '' then redis.call('DEL', l.tat) else redis.call('SET', l.tat, booking[2], 'KEEPTTL') end
-  end
-  local resets = b_resets_in(b, now, reset)
-  return {'refused', tostring(remaining), resets and fmt(resets) or ''}
-end
-local sent_at = fmt(now)
-for i = 1, n do
-  local l = L[i]
-  redis.call('RPUSH', l.sent, sent_at)
-  redis.call('LTRIM', l.sent, -l.limit, -1)
-  redis.call('PEXPIRE', l.sent, math.ceil(l.window + KEEP))
-end
-local bucket = nil
-local newest = redis.call('ZREVRANGE', b.last, 0, 0)
-if newest[1] and now - tonumber(newest[1]) < BUCKET then bucket = newest[1] else bucket = sent_at end
-redis.call('ZADD', b.last, now, bucket)
-redis.call('HINCRBY', b.credits, bucket, cost)
-redis.call('HINCRBY', b.state, 'spent', cost)
-redis.call('HINCRBY', b.state, 'since', cost)
-redis.call('HINCRBY', b.state, 'inflight', cost)
-redis.call('ZADD', b.flight, now + lease_ms, member)
-redis.call('ZADD', KEYS[1], 'XX', math.max(expiry, now + lease_ms), id)
-redis.call('PEXPIRE', KEYS[1], lease_ms + KEEP)
-b_keep(b)
-local resets = b_resets_in(b, now, reset)
-return {'ok', bucket, tostring(spent + cost), remaining and tostring(remaining - cost) or '',
-        resets and fmt(resets) or '', sent_at}
+-- KEYS and ARGV: those of p_send (above). A call that holds its slot books and commits its send.
+return p_send(now_ms(), 0, 0)
 """,
     name="pace",
+)
+
+ACQUIRE_PACE = Script(
+    _PRELUDE
+    + _BUDGET
+    + _LIMITER
+    + _GATE
+    + _SEND
+    + """
+-- KEYS: queue, beats, ticket counter, then p_send's (leases first)
+-- ARGV: limit, lease ms, heartbeat ms, then p_send's (the lease id first)
+-- A call's first look: a free slot taken when nobody is queued (as ACQUIRE's) and its send booked
+-- and committed in the same round trip, or {'queued', ticket, rank}: the caller waits its turn.
+local now = now_ms()
+local got = g_take(now, KEYS[4], KEYS[1], KEYS[2], KEYS[3], ARGV[4], tonumber(ARGV[1]),
+                   tonumber(ARGV[2]), tonumber(ARGV[3]), '')
+if got[1] == 0 then return {'queued', got[2], got[3]} end
+return p_send(now, 3, 3)
+""",
+    name="gate acquire and pace",
 )
 
 GIVE_BACK = Script(
@@ -339,7 +393,7 @@ if server then
   if reset == nil or reset * 1000 > DAY then reset = DAY else reset = reset * 1000 end
   redis.call('HSET', b.state, 'sremaining', server, 'since', inflight, 'sreset', fmt(now + reset))
 end
-b_keep(b)
+keep(b.state, KEEP_BUDGET)  -- the one key this script may write to (its other writes take away)
 local spent, left, resets = b_figures(b, now, arg(ARGV[7]))
 return {spent, left, resets}
 """,

@@ -184,12 +184,18 @@ class _Slot:
 
 
 class _GateView:
-    """The gate as this process sees it, whichever side its calls took their slots on."""
+    """The gate as this process sees it, whichever side its calls took their slots on: the calls
+    in this process's own gate (Redis down) and those the shared gate counts (a call there holds
+    its slot from the first pace, which takes its lease in Redis)."""
 
     def __init__(self, owner: CoordinatedLimits) -> None:
         self._owner = owner
-        self.in_flight_now = 0
+        self.in_flight_now = 0  # on the local side
         self.peak_seen = 0
+
+    def observe(self) -> None:
+        """Note the figure now: after a slot taken on the local side, after a pace on Redis's."""
+        self.peak_seen = max(self.peak_seen, self.in_flight)
 
     @property
     def limit(self) -> int:
@@ -197,7 +203,7 @@ class _GateView:
 
     @property
     def in_flight(self) -> int:
-        return self.in_flight_now
+        return self.in_flight_now + self._owner.redis.gate.in_flight
 
     @property
     def peak(self) -> int:
@@ -286,12 +292,13 @@ class CoordinatedLimits:
         async with contextlib.AsyncExitStack() as stack:
             taken = await self._take(stack)
             gate = self._gate
-            gate.in_flight_now += 1
-            gate.peak_seen = max(gate.peak_seen, gate.in_flight_now)
+            local = 0 if taken.shared else 1  # the shared gate counts its own
+            gate.in_flight_now += local
+            gate.observe()
             try:
                 yield taken
             finally:
-                gate.in_flight_now -= 1
+                gate.in_flight_now -= local
 
     async def _take(self, stack: contextlib.AsyncExitStack) -> _Slot:
         local = self.local
@@ -315,6 +322,8 @@ class CoordinatedLimits:
         except RedisUnavailable as error:
             self.health.failed("pace", error)  # raises in "fail" mode
             return False  # "local": leave this slot; the next try takes one of the local limits
+        finally:
+            self._gate.observe()  # the shared gate's first pace takes the slot's lease
         self.health.answered()
         return paced
 

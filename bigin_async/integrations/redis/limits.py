@@ -4,8 +4,10 @@
 gives a client: the same rules as this process's own limits (``LocalLimits``), kept by Lua scripts
 (:mod:`._scripts`) that read Redis's clock, so processes on hosts whose clocks disagree still agree.
 
-A call with a free slot and no wait costs three round trips: the slot (``acquire``), its send time
-and credits (``pace``), and the end of the exchange (``finish``: slot released, credits settled).
+A call with a free slot and no wait costs two round trips: its first ``pace`` takes the slot and
+books its send time and credits in one script (``slot()`` itself only takes this process's local
+place), and ``finish`` releases the slot and settles the credits. When the gate is busy, that
+first look queues the call, which waits its turn (FIFO across processes) and then paces.
 A Redis failure raises ``RedisUnavailable`` for the coordination to decide (fail, or go local),
 except in :meth:`RedisLimits.finish` and when a slot is released: those log it once and move on
 (a lease left behind expires by itself), bounded in time and shielded from the caller's cancel.
@@ -78,19 +80,27 @@ class _Receipt:
 
 
 class _Slot:
-    """One place in the shared gate: its lease id, its place in the queue, whether it is held."""
+    """One place in the shared gate: its lease id, its place in the queue, whether its lease is
+    held, and whether it ever was (a lease lost or given back is not taken again by the same slot:
+    the caller leaves the gate and tries again)."""
 
-    __slots__ = ("held", "id", "ticket")
+    __slots__ = ("held", "id", "ticket", "used")
 
     def __init__(self) -> None:
         self.id = uuid.uuid4().hex
         self.ticket = ""
         self.held = False
+        self.used = False
 
 
 class SharedGate:
     """The shared concurrency gate as this process sees it (``GateStats``): the org's ``limit``,
-    and this process's calls holding a slot (``in_flight``) and their ``peak``."""
+    and this process's calls holding a slot of it in Redis (``in_flight``) and their ``peak``.
+
+    A call holds its Redis slot from its first ``pace`` (which takes it) to ``finish`` or the end of
+    its ``slot()`` block, whichever comes first; a task inside ``slot()`` that has not paced yet holds
+    only this process's local place and is not counted.
+    """
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -116,6 +126,18 @@ class SharedGate:
         event, self._released = self._released, None
         if event is not None:
             event.set()
+
+    def took(self, slot: _Slot) -> None:
+        """``slot``'s lease was granted in Redis."""
+        slot.held = slot.used = True
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+
+    def dropped(self, slot: _Slot) -> None:
+        """``slot``'s lease is no longer held (released, or found lost)."""
+        if slot.held:
+            slot.held = False
+            self.in_flight -= 1
 
 
 class SharedBudget:
@@ -152,7 +174,12 @@ class SharedBudget:
 
 
 class _SlotContext:
-    """``async with limits.slot() as slot``: a lease in the shared gate for one attempt."""
+    """``async with limits.slot() as slot``: a place in the shared gate for one attempt.
+
+    Entering takes only this process's local place (no round trip): the lease in Redis is taken by
+    the attempt's first ``pace``, in the same script that books its send. Leaving releases that
+    lease when ``finish`` did not.
+    """
 
     __slots__ = ("_limits", "_slot")
 
@@ -161,37 +188,17 @@ class _SlotContext:
         self._slot = _Slot()
 
     async def __aenter__(self) -> object:
-        limits = self._limits
-        gate = limits.gate
-        await gate.local.acquire()
-        slot = self._slot
-        try:
-            await limits._acquire(slot)
-        except RedisUnavailable:
-            if slot.ticket:  # queued by an earlier look: leave the queue if Redis still answers
-                await limits._leave(slot)
-            gate.local.release()
-            raise
-        except BaseException:
-            # Cancelled while queued (or granted in the same moment): leave the queue and the gate.
-            await limits._leave(slot)
-            gate.local.release()
-            raise
-        gate.in_flight += 1
-        gate.peak = max(gate.peak, gate.in_flight)
-        return slot
+        await self._limits.gate.local.acquire()
+        return self._slot
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        slot = self._slot
-        gate = self._limits.gate
         try:
-            if slot.held:  # not released by finish (pace said no, or the attempt failed before)
-                await self._limits._leave(slot)
+            if self._slot.held:  # not released by finish (pace said no, or the attempt failed before)
+                await self._limits._leave(self._slot)
         finally:
-            gate.in_flight -= 1
-            gate.local.release()
+            self._limits.gate.local.release()
 
 
 class RedisLimits:
@@ -242,6 +249,7 @@ class RedisLimits:
             READ_DOWNLOADS_PER_MINUTE, latency_allowance=settings.latency_allowance
         )
         self._gate_keys = [family.key("gate", part) for part in ("leases", "queue", "beats", "ticket")]
+        self._queue_keys = self._gate_keys[1:]  # ACQUIRE_PACE's first keys, before PACE's
         self._cooldown_key = family.key("cooldown")
         self._budget_keys = [family.key("credits", part) for part in ("last", "bucket", "state", "flight")]
         allowance = settings.latency_allowance * self.minute / 60.0
@@ -299,31 +307,36 @@ class RedisLimits:
     def slot(self) -> _SlotContext:
         return _SlotContext(self)
 
-    async def _acquire(self, slot: _Slot) -> None:
-        """Queue in Redis until a slot is this one's: FIFO across processes, polled (jittered),
-        woken at once when a slot of this process is released."""
+    async def _wait_turn(self, slot: _Slot, released: anyio.Event) -> None:
+        """Wait in Redis's queue (``slot.ticket`` is this call's place) until a slot is this one's:
+        FIFO across processes, polled (jittered), woken at once when a slot of this process is
+        released. A waiter cancelled (or failing) leaves the queue."""
         gate = self.gate
         args: list[str | int | float] = [
             slot.id,
             gate.limit,
             f"{self._lease_ms:.0f}",
             f"{self._beat_ms:.0f}",
-            "",
+            slot.ticket,
         ]
-        while True:
-            released = gate.released_event()
-            args[4] = slot.ticket
-            reply = await self.backend.run(_scripts.ACQUIRE, self._gate_keys, args)
-            if int(reply[0]) == 1:
-                slot.held = True
-                return
-            slot.ticket = str(reply[1])
-            with anyio.move_on_after(self.poll_interval * self._random.uniform(0.5, 1.5)):
-                await released.wait()
+        try:
+            while True:
+                with anyio.move_on_after(self.poll_interval * self._random.uniform(0.5, 1.5)):
+                    await released.wait()
+                released = gate.released_event()
+                reply = await self.backend.run(_scripts.ACQUIRE, self._gate_keys, args)
+                if int(reply[0]) == 1:
+                    gate.took(slot)
+                    return
+        except BaseException:
+            # Cancelled while queued (or granted in the same moment), or Redis failed: leave the
+            # queue (and a lease granted unseen), as far as Redis still answers.
+            await self._leave(slot)
+            raise
 
     async def _leave(self, slot: _Slot) -> None:
         """Give the slot back (or stop waiting for it), even when the caller is cancelled."""
-        slot.held = False
+        self.gate.dropped(slot)
         try:
             await self._settle_bounded(_scripts.LEAVE, self._gate_keys[:3], [slot.id], "a slot's release")
         finally:
@@ -332,6 +345,8 @@ class RedisLimits:
     async def pace(self, slot: object, ask: Ask) -> bool:
         if not isinstance(slot, _Slot):
             raise TypeError(f"pace() takes the object slot() gave, not {type(slot).__name__}")
+        if slot.used and not slot.held:
+            return False  # its lease was lost or released: leave the gate and try again
         own = ask.paced_by if ask.paced_by is not None and ask.paced_by is not self._read_downloads else None
         limiters, keys, limiter_args = self._pacers[(ask.bulk, own is None and ask.paced_by is not None)]
         local: tuple[RateLimiter, float, float] | None = None
@@ -364,7 +379,12 @@ class RedisLimits:
                 if ask.deadline_at is not None:
                     fixed[2] = f"{max(0.0, ask.deadline_at - self._clock()) * 1000.0:.3f}"
                 fixed[7] = len(booked)
-                reply = await self.backend.run(_scripts.PACE, script_keys, [*fixed, *limiter_args])
+                if slot.held:
+                    reply = await self.backend.run(_scripts.PACE, script_keys, [*fixed, *limiter_args])
+                else:
+                    reply = await self._take_and_pace(slot, script_keys, [*fixed, *limiter_args])
+                    if reply is None:  # queued, and now its turn came: pace on the slot it holds
+                        continue
                 kind = reply[0]
                 if kind == "ok":
                     ask.charged = _Receipt(str(reply[1]), member, ask.cost, float(reply[5]) / 1000.0)
@@ -381,7 +401,7 @@ class RedisLimits:
                     self.cooldown.open_for(float(reply[1]) / 1000.0)
                     return False
                 elif kind == "lost":
-                    slot.held = False
+                    self.gate.dropped(slot)
                     return False
                 elif kind == "late":
                     raise PastDeadline(float(reply[1]) / 1000.0, _LATE)
@@ -403,6 +423,30 @@ class RedisLimits:
                 if local is not None:
                     local[0].give_back(local[1], local[2])
 
+    async def _take_and_pace(
+        self, slot: _Slot, keys: list[str], args: list[str | int | float]
+    ) -> list[Any] | None:
+        """The first look of a call: a free slot taken and its send paced in one round trip (PACE's
+        reply), or, when others wait or no slot is free, queued and its turn waited for (None)."""
+        gate = self.gate
+        released = gate.released_event()
+        gate_args: list[str | int | float] = [gate.limit, f"{self._lease_ms:.0f}", f"{self._beat_ms:.0f}"]
+        try:
+            reply: list[Any] = await self.backend.run(
+                _scripts.ACQUIRE_PACE, [*self._queue_keys, *keys], [*gate_args, *args]
+            )
+        except RedisUnavailable:
+            raise  # whether it took a slot is unknown: a lease taken unseen runs out by itself
+        except BaseException:
+            await self._leave(slot)  # cancelled: the script may have run, its slot goes back
+            raise
+        if reply[0] != "queued":
+            gate.took(slot)
+            return reply
+        slot.ticket = str(reply[1])
+        await self._wait_turn(slot, released)
+        return None
+
     async def _sleep(self, slot: _Slot, seconds: float) -> bool:
         """Sleep ``seconds`` in chunks of a third of the lease, renewing it between; False: lost."""
         chunk = self.lease_seconds / 3.0
@@ -413,7 +457,7 @@ class RedisLimits:
                 _scripts.RENEW, self._gate_keys[:1], [slot.id, f"{self._lease_ms:.0f}"]
             )
             if not int(renewed):
-                slot.held = False
+                self.gate.dropped(slot)
                 return False
         await anyio.sleep(seconds)
         return True
@@ -429,7 +473,8 @@ class RedisLimits:
         receipt = ask.charged if isinstance(ask.charged, _Receipt) else None
         release = ""
         if isinstance(slot, _Slot) and slot.held:
-            release, slot.held = slot.id, False
+            release = slot.id
+            self.gate.dropped(slot)
         args: list[str | int | float] = [release, "", 0, "", "", "", ""]
         if receipt is not None:
             args[1], args[2] = receipt.member, receipt.cost
