@@ -15,7 +15,7 @@ endpoint.
 Part 2, the cost of the Redis round trips: one worker making ``--latency-calls`` sequential calls
 against an emulator with no cap, with and without coordination, alternating, on asyncio and trio;
 the added latency is the difference of the medians of the mean per-call times. Also the raw time
-of each Lua script a call runs (gate acquire, pace, finish), timed in this process around
+of each Lua script a call runs (gate acquire and pace, finish), timed in this process around
 ``RedisBackend.run``.
 
 The minute is shortened (``--minute`` seconds, on the emulator: ``ServerLimits(minute=...)``, and
@@ -249,7 +249,7 @@ class TimedBackend(RedisBackend):
 
 
 async def script_times(redis: RedisServer, cycles: int) -> dict[str, Any]:
-    """One call's scripts (gate acquire, pace, finish), ``cycles`` times in a row, on this event loop.
+    """One call's scripts (gate acquire and pace, finish), ``cycles`` times in a row, on this event loop.
 
     Each script's round trip as this process sees it, beside the time Redis itself spent running
     it (its SLOWLOG, told to log every command) and a PING's round trip: what is left is the
@@ -287,7 +287,8 @@ async def script_times(redis: RedisServer, cycles: int) -> dict[str, Any]:
             pings.append(time.perf_counter() - ping_started)
     finally:
         await backend.aclose()
-    names = {script.sha: script.name for script in (_scripts.ACQUIRE, _scripts.PACE, _scripts.FINISH)}
+    scripts = (_scripts.ACQUIRE, _scripts.ACQUIRE_PACE, _scripts.PACE, _scripts.FINISH)
+    names = {script.sha: script.name for script in scripts}
     server: dict[str, list[int]] = {}
     for entry in entries:
         command = entry["command"]

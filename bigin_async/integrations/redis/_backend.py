@@ -30,6 +30,7 @@ import redis.retry
 import sniffio
 
 from bigin_async._redact import is_secret_key
+from bigin_async.errors import ConfigurationError
 
 __all__ = ["RedisBackend", "RedisUnavailable", "Script", "safe_url"]
 
@@ -138,7 +139,8 @@ class RedisBackend:
         if given is not None:
             is_async = isinstance(given, redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster)
             if is_async and sniffio.current_async_library() != "asyncio":
-                raise RedisUnavailable(
+                # A mistake in the set-up, not an outage: no fallback to local limits hides it.
+                raise ConfigurationError(
                     f"the Redis client given for {self.url} is redis-py's asyncio client, which runs on "
                     "asyncio only; under trio pass a URL or a synchronous redis.Redis"
                 )

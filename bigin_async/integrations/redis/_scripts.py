@@ -367,8 +367,9 @@ FINISH = Script(
     + """
 -- KEYS: leases, the 4 budget keys
 -- ARGV: 1 lease id to release ('' none), 2 flight member ('' none), 3 cost, 4 bucket to refund from
---   ('' no refund), 5 the server's remaining count ('' none), 6 its reset in seconds ('' none),
---   7 daily limit ('' none)
+--   ('' no refund; '?' a send whose reply was lost to its caller's cancel: refunded from the
+--   newest bucket if, and only if, its flight member shows it was committed), 5 the server's
+--   remaining count ('' none), 6 its reset in seconds ('' none), 7 daily limit ('' none)
 -- The exchange ended: the slot released, the credits no longer in flight, given back when Zoho
 -- never counted the call, and Zoho's own count adopted. Returns {spent, remaining, resets_in}.
 local now = now_ms()
@@ -376,12 +377,18 @@ if ARGV[1] ~= '' then redis.call('ZREM', KEYS[1], ARGV[1]) end
 local b = b_keys(2)
 local cost = tonumber(ARGV[3])
 b_expire(b, now)
-if ARGV[2] ~= '' and redis.call('ZREM', b.flight, ARGV[2]) == 1 then b_take(b, 'inflight', cost) end
-if ARGV[4] ~= '' then
-  local have = tonumber(redis.call('HGET', b.credits, ARGV[4]))
+local committed = ARGV[2] ~= '' and redis.call('ZREM', b.flight, ARGV[2]) == 1
+if committed then b_take(b, 'inflight', cost) end
+local refund = ARGV[4]
+if refund == '?' then
+  refund = ''
+  if committed then refund = redis.call('ZREVRANGE', b.last, 0, 0)[1] or '-' end
+end
+if refund ~= '' then
+  local have = tonumber(redis.call('HGET', b.credits, refund))
   if have then
     local taken = math.min(cost, have)
-    redis.call('HINCRBY', b.credits, ARGV[4], -taken)
+    redis.call('HINCRBY', b.credits, refund, -taken)
     b_take(b, 'spent', taken)
   end
   b_take(b, 'since', cost)

@@ -352,6 +352,9 @@ class RedisLimits:
         local: tuple[RateLimiter, float, float] | None = None
         booked: list[tuple[_Limiter, str, str]] = []
         sent = False
+        # A pace round trip under way when the caller is cancelled may have committed the send in
+        # Redis (credits spent, in flight) with the reply lost: ``finally`` takes that back.
+        outstanding = False
         try:
             if own is not None:  # a call's own limiter, not shared: paced here, first (the scarcest)
                 if ask.deadline_at is not None:
@@ -379,12 +382,14 @@ class RedisLimits:
                 if ask.deadline_at is not None:
                     fixed[2] = f"{max(0.0, ask.deadline_at - self._clock()) * 1000.0:.3f}"
                 fixed[7] = len(booked)
+                outstanding = True
                 if slot.held:
                     reply = await self.backend.run(_scripts.PACE, script_keys, [*fixed, *limiter_args])
                 else:
                     reply = await self._take_and_pace(slot, script_keys, [*fixed, *limiter_args])
-                    if reply is None:  # queued, and now its turn came: pace on the slot it holds
-                        continue
+                outstanding = False
+                if reply is None:  # queued, and now its turn came: pace on the slot it holds
+                    continue
                 kind = reply[0]
                 if kind == "ok":
                     ask.charged = _Receipt(str(reply[1]), member, ask.cost, float(reply[5]) / 1000.0)
@@ -416,6 +421,17 @@ class RedisLimits:
                         remaining=remaining,
                         resets_in=float(reply[2]) / 1000.0 if reply[2] != "" else None,
                     )
+        except RedisUnavailable:
+            raise  # whether a send was committed is unknown: its flight entry runs out with its hold
+        except BaseException:
+            if outstanding:  # cancelled mid round trip: a committed send's credits come back
+                await self._settle_bounded(
+                    _scripts.FINISH,
+                    [self._gate_keys[0], *self._budget_keys],
+                    ["", f"{slot.id}|{ask.cost}", ask.cost, "?", "", "", ""],
+                    "taking back a send its caller never saw",
+                )
+            raise
         finally:
             if not sent:
                 if booked:
