@@ -163,16 +163,29 @@ class RedisBackend:
             "socket_connect_timeout": self.socket_timeout,
         }
 
+    # redis-py's cluster clients retry 10 times with backoff by default: one operation could take
+    # half a minute on a dead cluster. Once more, at once (a node's MOVED answer is followed
+    # apart from these), keeps an operation within two socket timeouts.
+    CLUSTER_RETRIES = 1
+
     def _make_async(self) -> Any:
         options = self._options()
         if self.cluster:
-            return redis.asyncio.cluster.RedisCluster.from_url(self._raw_url, **options)
+            return redis.asyncio.cluster.RedisCluster.from_url(
+                self._raw_url,
+                retry=redis.asyncio.retry.Retry(redis.backoff.NoBackoff(), self.CLUSTER_RETRIES),
+                **options,
+            )
         return redis.asyncio.Redis.from_url(self._raw_url, retry=_no_retries(), **options)
 
     def _make_sync(self) -> Any:
         options = self._options()
         if self.cluster:
-            return redis.cluster.RedisCluster.from_url(self._raw_url, **options)
+            return redis.cluster.RedisCluster.from_url(
+                self._raw_url,
+                retry=redis.retry.Retry(redis.backoff.NoBackoff(), self.CLUSTER_RETRIES),
+                **options,
+            )
         return redis.Redis.from_url(
             self._raw_url, retry=redis.retry.Retry(redis.backoff.NoBackoff(), 0), **options
         )
