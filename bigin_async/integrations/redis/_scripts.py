@@ -150,7 +150,11 @@ local function g_take(now, leases, queue, beats, counter, id, limit, lease_ms, b
   end
   local number = redis.call('ZSCORE', queue, id)
   if not number then
+    -- A waiter that lost its place (its heartbeat ran out) keeps its ticket, unless the counter is
+    -- behind it (Redis restarted): a ticket from before would rank it behind every later caller.
     number = arg(ticket)
+    local last = tonumber(redis.call('GET', counter))
+    if number and (last == nil or number > last) then number = nil end
     if not number then
       number = redis.call('INCR', counter)
       keep(counter, KEEP)
