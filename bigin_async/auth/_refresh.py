@@ -508,6 +508,8 @@ class TokenManager:
 
         try:
             shared = await store.update_refreshes(self.store_key, change)
+        except CoordinationError:
+            raise  # the processes' lock was lost: another may be refreshing, so this one must not
         except Exception as exc:
             self._store_failed("keep the refresh count", exc)
             return

@@ -18,7 +18,7 @@ import anyio.lowlevel
 import pytest
 from pydantic import SecretStr
 
-from bigin_async import ConfigurationError, RefreshFailures
+from bigin_async import ConfigurationError, CoordinationError, RefreshFailures
 from bigin_async.auth import RefreshHistory, Token, TokenStore
 from bigin_async.integrations.redis._backend import Arg, RedisBackend, RedisUnavailable
 from bigin_async.integrations.redis._keys import KeyFamily
@@ -173,7 +173,8 @@ async def test_the_holder_extends_its_lock_before_each_try_and_only_its_own(redi
             await other.update_refreshes(KEY, lambda kept: kept)  # not its lock: untouched
             assert await pttl(holder, "lock") <= 5000
             await holder.backend.call("SET", name, "another-holder", "PX", 5000)  # it expired, retaken
-            await holder.update_refreshes(KEY, lambda kept: kept)
+            with pytest.raises(CoordinationError, match="was lost before this try"):  # so no try is sent
+                await holder.update_refreshes(KEY, lambda kept: kept)
             assert await pttl(holder, "lock") <= 5000
         assert await holder.backend.call("GET", name) == "another-holder"  # its release left it too
         await holder.update_refreshes(KEY, lambda kept: kept)  # no longer held: nothing to extend

@@ -28,7 +28,7 @@ from bigin_async._redact import logger
 from bigin_async.auth._endpoint import ZOHO_WINDOW
 from bigin_async.auth._shared_failure import failure_since
 from bigin_async.auth._token import Token, is_time
-from bigin_async.errors import ConfigurationError
+from bigin_async.errors import ConfigurationError, CoordinationError
 from bigin_async.integrations.redis._backend import RedisBackend, RedisUnavailable, Script
 from bigin_async.integrations.redis._keys import KeyFamily
 
@@ -149,9 +149,10 @@ class RedisTokenStore:
         try:
             while not await self.backend.call("SET", name, mine, "NX", "PX", _ms(self.lock_seconds)):
                 await anyio.sleep(self.poll_interval * self._rng.uniform(0.5, 1.5))
-        except anyio.get_cancelled_exc_class():
-            # Cancelled (the flight's bound) while a SET was on its way: Redis may have taken the
-            # lock for this store all the same. Free it, or nobody holds it for lock_seconds.
+        except BaseException:
+            # Cancelled (the flight's bound), or Redis failing, while a SET was on its way: Redis
+            # may have taken the lock for this store all the same. Free it, or nobody holds it for
+            # lock_seconds.
             await self._release(name, mine)
             raise
         self._held[key] = mine
@@ -183,7 +184,17 @@ class RedisTokenStore:
         are dropped."""
         mine = self._held.get(key)
         if mine is not None:  # called before each try: the lock lives another lock_seconds
-            await self.backend.run(_RENEW, [self._key(key, "lock")], [mine, _ms(self.lock_seconds)])
+            renewed = await self.backend.run(_RENEW, [self._key(key, "lock")], [mine, _ms(self.lock_seconds)])
+            if not int(renewed):
+                # It ran out (a try slower than lock_seconds) or Redis restarted, and another
+                # process may hold it now: a try sent from here could be a second refresh.
+                raise CoordinationError(
+                    f"the access token refresh lock in Redis at {self.backend.url} was lost before this "
+                    "try (it ran out, or Redis restarted); another process may be refreshing, so this "
+                    "one sends nothing. The next call waits for the lock again.",
+                    url=self.backend.url,
+                    operation="token",
+                )
         name = self._key(key, "refreshes")
         present, kept = await self._get_json(name)
         times = [float(t) for t in kept if is_time(t)] if isinstance(kept, list) else []
