@@ -142,10 +142,22 @@ class _JobStatus(BiginModel):
 
 
 class UploadedFile(BiginModel):
-    """A zip on Zoho's file host: its ``file_id`` is what a Bulk Write job names."""
+    """A file stored on Zoho's side, as an upload's answer names it.
 
-    file_id: Id
+    Two uploads give one: a Bulk Write zip on the file host (``{"file_id", "created_time"}``: the
+    ``file_id`` a write job names) and a file of the Files API (``client.files.upload``:
+    ``{"name", "id"}``, an encrypted id to put in a file-upload field on create or update). Both
+    are read into ``file_id``; :attr:`id` is the same value under the Files API's name.
+    """
+
+    file_id: Id = Field(validation_alias=AliasChoices("file_id", "id"))
+    name: str | None = None
     created_time: datetime | None = None
+
+    @property
+    def id(self) -> str:
+        """The file's id (the Files API's name for :attr:`file_id`)."""
+        return self.file_id
 
 
 class FieldMapping(BiginModel):

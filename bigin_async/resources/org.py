@@ -1,16 +1,25 @@
-"""Users and the organization."""
+"""Users and the organization: list, read, add, change and delete users; the org's details.
+
+Zoho's user endpoints (``/users``, ``/users/{id}``) answer under the key ``users`` both ways:
+``{"users": [user]}`` for a read, ``{"users": [{"code", "details", "message", "status"}]}`` for
+a write, one user a call. Bigin's pages document listing users; the write shapes are Zoho CRM's
+(v2, which Bigin v2 shares) and unconfirmed for Bigin: a write answer under ``data`` is read too.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import Any
 
-from bigin_async.errors import NotFoundError, ValidationError
-from bigin_async.models import Org, User, parse_page
+import httpx
+
+from bigin_async._inputs import check_id
+from bigin_async._json import decode_or_none
+from bigin_async.errors import APIError, NotFoundError, ValidationError, error_from_body, error_from_response
+from bigin_async.models import Org, User, WriteResult, parse_page
 from bigin_async.pagination import AsyncPaginator, PageRequest, ProgressCallback
-from bigin_async.resources._base import APIResource
-
-if TYPE_CHECKING:
-    pass
+from bigin_async.resources._base import APIResource, body_of, checked_results, json_object
+from bigin_async.resources._user_input import check_new_user, check_user_changes
 
 __all__ = ["OrgClient", "UsersClient"]
 
@@ -30,8 +39,51 @@ USER_TYPES = frozenset(
 )
 
 
+# Zoho's code for deleting a user already deleted: after an attempt whose answer was lost, the
+# user that attempt deleted.
+_ALREADY_DELETED = "ID_ALREADY_DELETED"
+
+
+def _refusal(response: httpx.Response) -> APIError:
+    """The typed error of a refused user write, from the entry under ``users`` when there is one."""
+    body = decode_or_none(response.content)
+    entries = body.get("users") if isinstance(body, Mapping) else None
+    if not isinstance(entries, list) or not entries or not isinstance(entries[0], Mapping):
+        return error_from_response(response)
+    return error_from_body(
+        response.status_code,
+        entries[0],
+        method=response.request.method,
+        url=str(response.request.url),
+        headers=dict(response.headers),
+    )
+
+
+def _write_answer(response: httpx.Response) -> WriteResult | None:
+    """The one result of a user write; None for an empty 2xx (a 204)."""
+    body = json_object(body_of(response))
+    if not body:
+        return None
+    entries = body.get("users", body.get("data"))
+    if not isinstance(entries, list) or len(entries) != 1 or not isinstance(entries[0], Mapping):
+        raise ValueError("a user write answers one result under 'users'")
+    return WriteResult.model_validate(entries[0])
+
+
+def _retried_delete_found_gone(response: httpx.Response) -> bool:
+    """A delete retried after a lost answer, told the user is already deleted: by that attempt."""
+    if not response.extensions.get("bigin_ambiguous_attempts"):
+        return False
+    error = _refusal(response)
+    return error.code == _ALREADY_DELETED
+
+
 class UsersClient(APIResource):
-    """``/users``: the org's users, paged like records (key ``users``)."""
+    """``/users``: the org's users, paged like records (key ``users``), and one user by id.
+
+    Adding a user invites them by email and takes a licence seat; Zoho adds, changes and
+    deletes one user a call. Every input is checked before anything is sent.
+    """
 
     def list(
         self,
@@ -47,6 +99,79 @@ class UsersClient(APIResource):
         return self._paginator(
             request, User, per_page=per_page, max_records=max_records, on_progress=on_progress
         )
+
+    async def get(self, id: str) -> User:
+        """One user by id (``GET /users/{id}``); :class:`NotFoundError` when Bigin has none."""
+        user_id = check_id(id, "user id")
+        path = f"/users/{user_id}"
+        page = await self._get(path, lambda body: parse_page(User, body, "users"))
+        if not page.data:
+            raise NotFoundError(f"no user {user_id}", status_code=204, method="GET", url=path)
+        return page.data[0]
+
+    async def create(self, user: User | Mapping[str, Any]) -> WriteResult:
+        """Add a user (``POST /users``): Zoho emails them an invitation. The result's ``id`` is theirs.
+
+        ``user`` is a :class:`User` or a dict of user fields; ``last_name`` and ``email`` are
+        required, ``role`` and ``profile`` (ids, ``{"id"}`` dicts or lookups) are sent as ids.
+        Refused before sending: a missing or blank last name, an email that is not an address,
+        a role or profile that is not an id, an ``id`` or a key Zoho sets itself. Never sent twice:
+        a lost answer raises :class:`~bigin_async.AmbiguousWriteError` (look the user up by email
+        with ``list()`` before adding them again). A refused user raises its typed error
+        (``DUPLICATE_DATA``: :class:`~bigin_async.DuplicateRecordError`; no seat left:
+        ``LICENSE_LIMIT_EXCEEDED``).
+        """
+        body = {"users": [check_new_user(user)]}
+        return await self._user_write("POST", "/users", body)
+
+    async def update(self, id: str, changes: User | Mapping[str, Any]) -> WriteResult:
+        """Change a user's fields (``PUT /users/{id}``): only the keys given are sent.
+
+        ``changes`` is a dict, or a :class:`User` (one read from Bigin sends the fields assigned
+        since); an ``id`` in it must be this user's. The same checks as :meth:`create` apply to
+        the fields given (``email``, ``last_name``, ``role``, ``profile``).
+        """
+        user_id = check_id(id, "user id")
+        body = {"users": [check_user_changes(user_id, changes)]}
+        return await self._user_write("PUT", f"/users/{user_id}", body, user_id=user_id)
+
+    async def delete(self, id: str) -> WriteResult:
+        """Delete a user (``DELETE /users/{id}``); they stay listed under ``DeletedUsers``.
+
+        Zoho refuses the org's primary contact (``INVALID_REQUEST``) and a user already deleted
+        (``ID_ALREADY_DELETED``), except after an attempt whose answer was lost: that attempt
+        deleted them, so the retry's "already deleted" is a success (its code kept).
+        """
+        user_id = check_id(id, "user id")
+        return await self._user_write("DELETE", f"/users/{user_id}", None, user_id=user_id)
+
+    async def _user_write(
+        self, method: str, path: str, body: dict[str, Any] | None, *, user_id: str | None = None
+    ) -> WriteResult:
+        action = {"POST": "insert", "PUT": "update", "DELETE": "delete"}[method]
+
+        def parse(response: httpx.Response) -> WriteResult:
+            if response.status_code >= 400:
+                if method == "DELETE" and _retried_delete_found_gone(response):
+                    return WriteResult(
+                        id=user_id,
+                        code=_ALREADY_DELETED,
+                        status="success",
+                        action=action,
+                        message="already deleted, by an earlier attempt whose answer was lost",
+                    )
+                raise _refusal(response)
+            result = _write_answer(response)
+            if result is None:
+                if method == "POST":
+                    raise ValueError("an added user's answer names no id")
+                result = WriteResult(id=user_id, code="SUCCESS", status="success")
+            if result.id is None:
+                result.id = user_id
+            result.action = action
+            return checked_results([result], response)[0]
+
+        return await self._send_response(method, path, parse, json=body, raise_for_status=False)
 
 
 class OrgClient(APIResource):
