@@ -86,9 +86,10 @@ def _to_wire(wire: dict[str, Any]) -> dict[str, Any]:
 def check_new_user(user: User | Mapping[str, Any]) -> dict[str, Any]:
     """The wire form of a user to add: ``last_name`` and ``email`` required, and checked.
 
-    Zoho CRM's add-user page also marks ``role`` and ``profile`` mandatory (and ``first_name`` on
-    some of its versions); whether Bigin requires them is unconfirmed, so they are checked when
-    given (an id, a ``{"id"}`` or a lookup) and otherwise left to Zoho to ask for.
+    Bigin's add-user page also marks ``first_name``, ``role`` and ``profile`` required, where
+    Zoho CRM's own examples add users without a first name; what Bigin does without them is
+    unconfirmed, so they are checked when given (role and profile: an id, a ``{"id"}`` or a
+    lookup) and otherwise left to Zoho to ask for (``MANDATORY_NOT_FOUND``).
     """
     wire = _as_dict(user, "the new user")
     if "id" in wire:

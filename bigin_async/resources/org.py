@@ -1,9 +1,10 @@
 """Users and the organization: list, read, add, change and delete users; the org's details.
 
-Zoho's user endpoints (``/users``, ``/users/{id}``) answer under the key ``users`` both ways:
-``{"users": [user]}`` for a read, ``{"users": [{"code", "details", "message", "status"}]}`` for
-a write, one user a call. Bigin's pages document listing users; the write shapes are Zoho CRM's
-(v2, which Bigin v2 shares) and unconfirmed for Bigin: a write answer under ``data`` is read too.
+Zoho's user endpoints (``/users``, ``/users/{id}``) carry users under the key ``users`` both
+ways: ``{"users": [user]}`` read and sent, ``{"users": [{"code", "details", "message",
+"status"}]}`` answered to a write, one user a call (Bigin's add-user page; one of its examples
+sends the key ``user_info``). The update and delete answers are Zoho CRM's (v2, which Bigin v2
+shares), unconfirmed for Bigin: a write answer under ``data`` is read too.
 """
 
 from __future__ import annotations
