@@ -42,6 +42,7 @@ from bigin_emulator.server.notifier import Notifier
 from bigin_emulator.server.transport import CONTENT_HOST, EmulatorTransport
 from bigin_emulator.state.books import BooksOrg
 from bigin_emulator.state.context import EmulatorConfig, EmulatorContext
+from bigin_emulator.state.deleted import DEFAULT_RETENTION
 from bigin_emulator.state.jobs import FileStore, JobRegistry
 from bigin_emulator.state.metadata import MODULES
 from bigin_emulator.state.oauth import DEFAULT_SCOPE, OAuthConfig
@@ -83,6 +84,10 @@ class BiginEmulator:
     ``serve()``) runs, due jobs are finished in the background and their callbacks sent.
     ``bulk_read_page_size`` is the records a Bulk Read page holds (Zoho's 200,000 by default; a
     small one lets a test chain pages over a few records).
+
+    A deleted record sits in the recycle bin (``GET /{Module}/deleted?type=recycle``) for
+    ``recycle_bin_retention`` seconds on ``clock`` (Zoho's 60 days), or until
+    ``purge_recycle_bin()``; then it is listed as permanently deleted.
     """
 
     def __init__(
@@ -121,6 +126,7 @@ class BiginEmulator:
         job_faults: JobFaults | None = None,
         write_results_echo_columns: int | None = None,
         drop_write_result_rows: int | None = None,
+        recycle_bin_retention: float = DEFAULT_RETENTION,
     ) -> None:
         self.realism = resolve_realism(
             realism,
@@ -151,6 +157,7 @@ class BiginEmulator:
             token_expiry=real.token_expiry,
         )
         config = EmulatorConfig(clock, page_token_ttl, api_domain, utc_offset, oauth, real)
+        config.recycle_bin_retention = recycle_bin_retention
         self.seed = seed
         self.counters = counters if counters is not None else ServerCounters()
         self.ctx = EmulatorContext(config, self.counters)
@@ -353,6 +360,14 @@ class BiginEmulator:
             self.insert_records("Pipelines", generator.deals(deals, stages=stages, pipeline_id=pipeline.id)),
         )
         return created
+
+    def purge_recycle_bin(self, module: str | None = None) -> int:
+        """Empty the recycle bin (of one module, or all): its records become permanently deleted.
+
+        Returns how many records moved; as when Zoho empties the bin, they stay listed under
+        ``GET /{Module}/deleted?type=permanent``.
+        """
+        return self.ctx.recycle_bin.purge(module)
 
     def export_state(self) -> dict[str, Any]:
         """The org as JSON-serialisable data (records, links, tags, pipelines, tokens)."""

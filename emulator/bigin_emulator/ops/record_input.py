@@ -17,7 +17,6 @@ from bigin_emulator.ops.validation import FieldError, coerce_value, plain_text_l
 from bigin_emulator.ops.wire import record_error
 from bigin_emulator.state.context import EmulatorContext
 from bigin_emulator.state.metadata import ANY_MODULE, LAYOUT_LOOKUP, FieldSpec, ModuleSpec, display_value
-from bigin_emulator.state.org_data import USERS
 from bigin_emulator.state.pipelines import TeamPipeline
 from bigin_emulator.state.store import Record
 from bigin_emulator.state.tags import tag_names
@@ -189,7 +188,7 @@ class RecordPreparer:
 
     def _owner(self, name: str, value: Any) -> dict[str, str]:
         user_id = _lookup_id(value)
-        user = next((u for u in USERS if u.id == user_id and u.active), None)
+        user = self.ctx.users.active(user_id)
         if user is None:
             raise FieldError(name, expected_data_type="ownerlookup")
         return user.lookup()

@@ -10,6 +10,7 @@ a bulk ``PUT`` only ``Modified_Time`` and ``id`` (``maton_update_contacts_bulk.j
 
 Deleting follows Zoho: deleting a company deletes its contacts, deleting any record deletes its
 notes, other lookups pointing at a deleted record are emptied; deleting a deleted id is an error.
+Every deleted record, cascaded ones too, goes to the org's recycle bin (``/{Module}/deleted``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any, Literal
 from bigin_emulator.ops.record_input import Prepared, RecordPreparer, RecordRejected
 from bigin_emulator.ops.wire import record_error
 from bigin_emulator.state.context import EmulatorContext
-from bigin_emulator.state.metadata import ANY_MODULE, MODULES, ModuleSpec
+from bigin_emulator.state.metadata import ANY_MODULE, MODULES, ModuleSpec, display_value
 from bigin_emulator.state.org_data import current_user
 from bigin_emulator.state.store import Record
 
@@ -161,7 +162,14 @@ class RecordWriter:
         store = self.ctx.store
         if store.tables[module].get(record_id) is None:
             return
-        store.remove(module, record_id)
+        record = store.remove(module, record_id)
+        self.ctx.recycle_bin.add(
+            module,
+            record_id,
+            display_value(MODULES[module], record),
+            current_user().short_lookup(),
+            _short_user(record.get("Created_By")),
+        )
         for other in MODULES.values():
             for lookup in other.lookup_fields:
                 if lookup.lookup_module not in (module, ANY_MODULE):

@@ -81,17 +81,17 @@ def write_items(body: Any, key: str = "data") -> list[Any]:
     return items
 
 
-def id_list(raw: str | None, param: str = "ids") -> list[str]:
-    """A comma-separated id parameter, de-duplicated in order, at most 100 ids."""
+def id_list(raw: str | None, param: str = "ids", limit: int = MAX_WRITE_RECORDS) -> list[str]:
+    """A comma-separated id parameter, de-duplicated in order, at most ``limit`` (100) ids."""
     if raw is None or not raw.strip():
         raise ApiError(400, "REQUIRED_PARAM_MISSING", details={"param": param})
     ids = list(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
-    if len(ids) > MAX_WRITE_RECORDS:
+    if len(ids) > limit:
         raise ApiError(
             400,
             "LIMIT_EXCEEDED",
-            f"at most {MAX_WRITE_RECORDS} ids per call",
-            {"param": param, "limit": MAX_WRITE_RECORDS},
+            f"at most {limit} ids per call",
+            {"param": param, "limit": limit},
         )
     return ids
 

@@ -1,7 +1,8 @@
 """The Starlette app of one emulated org: routes, Zoho error bodies, the token check.
 
 Route order matters where paths overlap: fixed paths (``/coql``, ``/org``, ``/users``,
-``/settings/...``, ``/{Module}/search``, ``/{Module}/upsert``, ``/{Module}/actions/...``) come
+``/settings/...``, ``/{Module}/search``, ``/{Module}/upsert``, ``/{Module}/deleted``,
+``/{Module}/actions/...``) come
 before the generic ``/{Module}/{id}`` ones, and ids only match digits. Anything unmatched is
 Zoho's 404 ``INVALID_URL_PATTERN``; a known path with the wrong method is 405
 ``INVALID_REQUEST_METHOD``.
@@ -20,6 +21,7 @@ from starlette.routing import BaseRoute
 
 from bigin_emulator.ops.wire import ApiError
 from bigin_emulator.routes.coql import coql_routes
+from bigin_emulator.routes.deleted import deleted_routes
 from bigin_emulator.routes.oauth import oauth_routes
 from bigin_emulator.routes.org import org_routes
 from bigin_emulator.routes.pipelines import pipeline_routes
@@ -60,6 +62,7 @@ def build_app(ctx: EmulatorContext, extra_routes: Sequence[BaseRoute] = ()) -> S
         *settings_routes(ctx),
         *tag_routes(ctx),
         *search_routes(ctx),
+        *deleted_routes(ctx),
         *record_routes(ctx),
         *related_routes(ctx),
     ]

@@ -13,8 +13,10 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from bigin_emulator.realism import Realism
+from bigin_emulator.state.deleted import DEFAULT_RETENTION, RecycleBin
 from bigin_emulator.state.ids import format_datetime
 from bigin_emulator.state.oauth import OAuthConfig, TokenAuthority
+from bigin_emulator.state.org_data import UserDirectory
 from bigin_emulator.state.pipelines import PipelineRegistry
 from bigin_emulator.state.search_index import LaggingIndex
 from bigin_emulator.state.store import Store
@@ -41,6 +43,7 @@ class EmulatorConfig:
     """Knobs of the emulated server; ``clock`` is wall-clock seconds (``time.time`` by default).
 
     ``realism`` holds the switches routes read (search fuzziness and lag, scope checks).
+    ``recycle_bin_retention`` is how long a deleted record stays in the recycle bin (seconds).
     """
 
     clock: Callable[[], float] = time.time
@@ -49,6 +52,7 @@ class EmulatorConfig:
     utc_offset: timedelta = timedelta(0)
     oauth: OAuthConfig = field(default_factory=OAuthConfig)
     realism: Realism = field(default_factory=Realism)
+    recycle_bin_retention: float = DEFAULT_RETENTION
 
 
 class EmulatorContext:
@@ -65,6 +69,8 @@ class EmulatorContext:
         self.pipelines = PipelineRegistry(self.store.ids.next)
         self.pipelines.create_default()
         self.tags = TagRegistry(self.store.ids.next, self.now_iso)
+        self.users = UserDirectory(self.store.ids.next, self.now_iso)
+        self.recycle_bin = RecycleBin(config.clock, self.format_time, config.recycle_bin_retention)
         self.oauth = TokenAuthority(config.oauth, config.clock)
         self.started_at = config.clock()
         self.write_listeners: list[WriteListener] = []

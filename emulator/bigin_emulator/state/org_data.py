@@ -1,25 +1,46 @@
 """The emulated org and its users, in the shapes ``get_org.json`` and ``list_users.json`` recorded.
 
 The users' mixed key casing (``Modified_By`` next to ``created_by``, ``Isonline``) is Zoho's and is
-kept on purpose: a client must cope with it.
+kept on purpose: a client must cope with it. ``USERS`` are the users every org starts with; each
+org keeps its own ``UserDirectory`` (``POST|PUT|DELETE /users`` change it), whose first user, the
+admin, is the one every access token belongs to and cannot be deleted.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bigin_emulator.state.ids import static_id
 
-__all__ = ["ORG_ID", "USERS", "User", "current_user", "org_body", "user_body", "users_of_type"]
+__all__ = [
+    "ORG_ID",
+    "PROFILES",
+    "ROLES",
+    "USERS",
+    "User",
+    "UserDirectory",
+    "current_user",
+    "org_body",
+    "user_body",
+]
 
 ORG_ID = static_id(10)
+ADMIN_PROFILE, STANDARD_PROFILE = static_id(30), static_id(31)
+CEO_ROLE, LEVEL_1_ROLE = static_id(40), static_id(41)
+PROFILES: dict[str, str] = {ADMIN_PROFILE: "Administrator", STANDARD_PROFILE: "Standard"}
+ROLES: dict[str, str] = {CEO_ROLE: "CEO", LEVEL_1_ROLE: "Level 1"}
 
 
 @dataclass(frozen=True)
 class User:
-    """One user of the org: a record's Owner, Created_By and Modified_By point at one."""
+    """One user of the org: a record's Owner, Created_By and Modified_By point at one.
+
+    ``created_time`` None means the user came with the org (created when it was); ``extra`` holds
+    the other user fields written through the API (``phone``, ``city``...), shown as written.
+    """
 
     id: str
     first_name: str
@@ -27,10 +48,23 @@ class User:
     email: str
     admin: bool
     active: bool = True
+    role_id: str | None = None
+    created_time: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}"
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def role(self) -> dict[str, str]:
+        role_id = self.role_id or (CEO_ROLE if self.admin else LEVEL_1_ROLE)
+        return {"name": ROLES[role_id], "id": role_id}
+
+    @property
+    def profile(self) -> dict[str, str]:
+        profile_id = ADMIN_PROFILE if self.admin else STANDARD_PROFILE
+        return {"name": PROFILES[profile_id], "id": profile_id}
 
     def lookup(self) -> dict[str, str]:
         """How a record shows its Owner/Created_By/Modified_By: ``{name, id, email}``."""
@@ -53,14 +87,80 @@ def current_user() -> User:
     return USERS[0]
 
 
+# Zoho's ``type`` filter of ``GET /users``; deleted users are listed only as DeletedUsers.
+_USER_TYPES: dict[str, Callable[[User], bool]] = {
+    "AllUsers": lambda u: True,
+    "ActiveUsers": lambda u: u.active,
+    "DeactiveUsers": lambda u: not u.active,
+    "ConfirmedUsers": lambda u: u.active,
+    "NotConfirmedUsers": lambda u: False,
+    "ActiveConfirmedUsers": lambda u: u.active,
+    "AdminUsers": lambda u: u.admin,
+    "ActiveConfirmedAdmins": lambda u: u.admin and u.active,
+    "CurrentUser": lambda u: u.id == current_user().id,
+}
+
+
+class UserDirectory:
+    """One org's users, in creation order, and those it deleted."""
+
+    def __init__(self, new_id: Callable[[], str], now: Callable[[], str]) -> None:
+        self._new_id = new_id
+        self._now = now
+        self.users: dict[str, User] = {u.id: u for u in USERS}
+        self.deleted: dict[str, User] = {}
+
+    def get(self, user_id: str) -> User | None:
+        return self.users.get(user_id)
+
+    def active(self, user_id: str | None) -> User | None:
+        """A user a record may be assigned to (an Owner): known and active."""
+        user = self.users.get(user_id) if user_id is not None else None
+        return user if user is not None and user.active else None
+
+    def of_type(self, user_type: str) -> list[User] | None:
+        """The users of one of Zoho's ``type`` values; None for a type Zoho does not know."""
+        if user_type == "DeletedUsers":
+            return list(self.deleted.values())
+        chosen = _USER_TYPES.get(user_type)
+        return None if chosen is None else [u for u in self.users.values() if chosen(u)]
+
+    def with_email(self, email: str, *, other_than: str | None = None) -> User | None:
+        wanted = email.strip().casefold()
+        return next(
+            (u for u in self.users.values() if u.email.casefold() == wanted and u.id != other_than), None
+        )
+
+    def add(self, first_name: str, last_name: str, email: str, admin: bool, **changes: Any) -> User:
+        user = User(self._new_id(), first_name, last_name, email, admin, created_time=self._now())
+        user = dataclasses.replace(user, **changes) if changes else user
+        self.users[user.id] = user
+        return user
+
+    def update(self, user_id: str, **changes: Any) -> User:
+        user = dataclasses.replace(self.users[user_id], **changes)
+        self.users[user_id] = user
+        return user
+
+    def delete(self, user_id: str) -> None:
+        self.deleted[user_id] = self.users.pop(user_id)
+
+    def export(self) -> dict[str, list[dict[str, Any]]]:
+        return {
+            "users": [dataclasses.asdict(u) for u in self.users.values()],
+            "deleted": [dataclasses.asdict(u) for u in self.deleted.values()],
+        }
+
+    def restore(self, data: dict[str, list[dict[str, Any]]]) -> None:
+        self.users = {row["id"]: User(**row) for row in data.get("users", [])} or {u.id: u for u in USERS}
+        self.deleted = {row["id"]: User(**row) for row in data.get("deleted", [])}
+
+
 def user_body(user: User, created_time: str) -> dict[str, Any]:
+    """A user as ``GET /users`` shows it; ``created_time`` is the org's (for its first users)."""
     admin = USERS[0]
-    profile = (
-        {"name": "Administrator", "id": static_id(30)}
-        if user.admin
-        else {"name": "Standard", "id": static_id(31)}
-    )
-    return {
+    created_time = user.created_time or created_time
+    body = {
         "country": None,
         "Preferred_Currency__s": None,
         "language": "en_US",
@@ -76,14 +176,14 @@ def user_body(user: User, created_time: str) -> dict[str, Any]:
         "created_time": created_time,
         "time_format": "hh:mm a",
         "offset": 0,
-        "profile": profile,
+        "profile": user.profile,
         "created_by": admin.short_lookup(),
         "zuid": str(90000000 + int(user.id[-3:])),
         "full_name": user.full_name,
         "phone": None,
         "dob": None,
         "status": "active" if user.active else "disabled",
-        "role": {"name": "CEO" if user.admin else "Level 1", "id": static_id(40 if user.admin else 41)},
+        "role": user.role,
         "customize_info": {
             "notes_desc": None,
             "show_right_panel": None,
@@ -127,24 +227,8 @@ def user_body(user: User, created_time: str) -> dict[str, Any]:
         "date_format": "MM/dd/yyyy",
         "category": "regular_user",
     }
-
-
-def users_of_type(user_type: str) -> list[User] | None:
-    """Zoho's ``type`` filter; None for a type Zoho does not know."""
-    filters: dict[str, Callable[[User], bool]] = {
-        "AllUsers": lambda u: True,
-        "ActiveUsers": lambda u: u.active,
-        "DeactiveUsers": lambda u: not u.active,
-        "ConfirmedUsers": lambda u: u.active,
-        "NotConfirmedUsers": lambda u: False,
-        "DeletedUsers": lambda u: False,
-        "ActiveConfirmedUsers": lambda u: u.active,
-        "AdminUsers": lambda u: u.admin,
-        "ActiveConfirmedAdmins": lambda u: u.admin and u.active,
-        "CurrentUser": lambda u: u is current_user(),
-    }
-    chosen = filters.get(user_type)
-    return None if chosen is None else [u for u in USERS if chosen(u)]
+    body.update(user.extra)
+    return body
 
 
 def org_body(trial_expiry: str) -> dict[str, Any]:

@@ -1,5 +1,8 @@
 """Save and restore an emulated org as plain JSON: records, deleted ids, links, tags, pipelines, tokens.
 
+The recycle bin (and the permanently deleted) and the org's users are kept too; a state saved
+before they were has none of them, and imports as an empty bin and the org's first users.
+
 Used to keep an emulator's data between runs (the CLI) and to start tests from a known org. The
 export is JSON-serialisable as is; an import replaces everything the export covers.
 """
@@ -24,6 +27,8 @@ def export_state(ctx: EmulatorContext) -> dict[str, Any]:
         "deleted": {name: sorted(table.deleted) for name, table in store.tables.items()},
         "links": store.links.export(),
         "tags": ctx.tags.export(),
+        "recycle_bin": ctx.recycle_bin.export(),
+        "users": ctx.users.export(),
         "pipelines": ctx.pipelines.export(),
         "oauth": ctx.oauth.export(),
     }
@@ -48,4 +53,6 @@ def import_state(ctx: EmulatorContext, state: dict[str, Any]) -> None:
             store.links.link(module_a, id_a, module_b, id_b)
     ctx.pipelines.restore(state["pipelines"])
     ctx.tags.restore(state.get("tags", {}))
+    ctx.recycle_bin.restore(state.get("recycle_bin", {}))
+    ctx.users.restore(state.get("users", {}))
     ctx.oauth.restore(state["oauth"])

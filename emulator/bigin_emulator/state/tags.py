@@ -2,7 +2,9 @@
 
 Records read tags as ``[{"name", "id", "color_code"}]``; writers send ``[{"name"}]`` or plain
 strings (``["VIP"]``), which Bigin accepts too. A tag named for the first time is created on the
-fly, as Bigin does.
+fly, as Bigin does. Tags are looked up case-insensitively by name within their module and by id
+across the org (ids are unique org-wide). Renaming, recolouring, merging and deleting change the
+registry only; ``routes.tags`` carries the change to the records that carry the tag.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ __all__ = ["Tag", "TagRegistry", "tag_names"]
 
 @dataclass
 class Tag:
-    """One tag of one module, as ``/settings/tags`` lists it."""
+    """One tag of one module, as ``/settings/tags`` lists it (``modified_time`` None: never)."""
 
     id: str
     name: str
     color_code: str | None
     created_time: str
+    modified_time: str | None = None
 
     def on_record(self) -> dict[str, Any]:
         return {"name": self.name, "id": self.id, "color_code": self.color_code}
@@ -41,7 +44,7 @@ def tag_names(value: Any) -> list[str] | None:
 
 
 class TagRegistry:
-    """Tags by module, looked up case-insensitively by name."""
+    """Tags by module, looked up case-insensitively by name, or by id."""
 
     def __init__(self, new_id: Callable[[], str], now: Callable[[], str]) -> None:
         self._new_id = new_id
@@ -59,8 +62,33 @@ class TagRegistry:
     def find(self, module: str, name: str) -> Tag | None:
         return self.by_module.get(module, {}).get(name.casefold())
 
+    def by_id(self, tag_id: str) -> tuple[str, Tag] | None:
+        """The module and tag with this id, or None."""
+        for module, tags in self.by_module.items():
+            for tag in tags.values():
+                if tag.id == tag_id:
+                    return module, tag
+        return None
+
     def all(self, module: str) -> list[Tag]:
         return list(self.by_module.get(module, {}).values())
+
+    def change(self, module: str, tag: Tag, name: str | None, color_code: str | None) -> None:
+        """Rename and/or recolour a tag (the caller has checked the new name is free)."""
+        tags = self.by_module[module]
+        if name is not None:
+            del tags[tag.name.casefold()]
+            tag.name = name
+            tags[name.casefold()] = tag
+        if color_code is not None:
+            tag.color_code = color_code
+        tag.modified_time = self._now()
+
+    def remove(self, module: str, tag: Tag) -> None:
+        del self.by_module[module][tag.name.casefold()]
+
+    def touch(self, tag: Tag) -> None:
+        tag.modified_time = self._now()
 
     def export(self) -> dict[str, list[dict[str, Any]]]:
         return {module: [asdict(t) for t in tags.values()] for module, tags in self.by_module.items()}
