@@ -42,6 +42,7 @@ from bigin_async.resources.org import OrgClient, UsersClient
 from bigin_async.resources.pipelines import PipelinesClient
 from bigin_async.resources.products import ProductsClient
 from bigin_async.resources.settings import SettingsClient
+from bigin_async.resources.tags import TagsClient
 from bigin_async.resources.tasks import TasksClient
 
 __all__ = ["BiginClient", "module_client_classes"]
@@ -381,6 +382,11 @@ class BiginClient(AsyncClosing):
     def settings(self) -> SettingsClient:
         """Org metadata: ``modules()``, ``fields(module)``, ``layouts(module)``, ``tags(module)``."""
         return SettingsClient(self._transport, self._field_cache)
+
+    @functools.cached_property
+    def tags(self) -> TagsClient:
+        """A module's tags: ``list``, ``create``, ``update``, ``delete``, ``merge``, ``records_count``."""
+        return TagsClient(self._transport)
 
     @functools.cached_property
     def users(self) -> UsersClient:

@@ -7,6 +7,7 @@ a lookup reads ``{"name", "id"}`` and is written ``{"id"}``; a tag reads ``{"nam
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import model_validator
@@ -35,11 +36,20 @@ class Owner(Lookup):
 
 
 class Tag(BiginModel):
-    """A tag; built from ``{"name": ...}`` or from a bare name (``"VIP"``)."""
+    """A tag; built from ``{"name": ...}`` or from a bare name (``"VIP"``).
+
+    On a record it reads ``{"name", "id", "color_code"}``; the tags API (``bigin.tags``) adds
+    when and by whom it was created and last changed. One class serves both, so a tag read from
+    a record and one listed by ``bigin.tags.list()`` compare and are used alike.
+    """
 
     name: str
     id: Id | None = None
     color_code: str | None = None
+    created_time: datetime | None = None
+    modified_time: datetime | None = None
+    created_by: Owner | None = None
+    modified_by: Owner | None = None
 
     @model_validator(mode="before")
     @classmethod

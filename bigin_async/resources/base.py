@@ -56,6 +56,7 @@ from bigin_async.resources._base import (
     send_and_parse,
 )
 from bigin_async.resources.coql import coql_paginator
+from bigin_async.resources.tags import send_tag_action
 
 if TYPE_CHECKING:
     from bigin_async._transport import Transport
@@ -985,29 +986,17 @@ class ModuleClient(APIResource, Generic[R]):
 
     # -- tags ---------------------------------------------------------------------------------
     async def add_tags(self, ids: Sequence[str], tags: Sequence[str]) -> builtins.list[WriteResult]:
-        """Attach tags (by name) to records; Bigin creates tags it does not know yet."""
+        """Attach tags (by name) to records; Bigin creates tags it does not know yet.
+
+        Any number of records: Zoho takes 500 a call, so more are cut into calls (1,200 records:
+        3 calls), and the answer is one result per record, in the order given, each with ``.ok``.
+        See :func:`~bigin_async.resources.tags.send_tag_action`.
+        """
         return await self._tags("add_tags", ids, tags)
 
     async def remove_tags(self, ids: Sequence[str], tags: Sequence[str]) -> builtins.list[WriteResult]:
-        """Detach tags (by name) from records; the tags themselves stay defined."""
+        """Detach tags (by name) from records, 500 a call like ``add_tags``; the tags stay defined."""
         return await self._tags("remove_tags", ids, tags)
 
     async def _tags(self, action: str, ids: Sequence[str], tags: Sequence[str]) -> builtins.list[WriteResult]:
-        if isinstance(ids, str):
-            ids = [ids]
-        if isinstance(tags, str):
-            tags = [tags]
-        record_ids = [check_id(i) for i in ids]
-        if not record_ids or len(record_ids) > 100:
-            raise ValidationError("tag 1 to 100 records at a time")
-        names = [t.strip() for t in tags if isinstance(t, str) and t.strip() and "," not in t]
-        if not names or len(names) != len(tags):
-            # A comma would split one name into two in the ``tag_names`` parameter.
-            raise ValidationError(f"tags must be non-empty names without commas, got {tags!r}")
-        return await self._send(
-            "POST",
-            f"{self._path}/actions/{action}",
-            parse_write_results,
-            params={"ids": ",".join(record_ids), "tag_names": ",".join(names)},
-            json={"tags": [{"name": n} for n in names], "ids": record_ids},
-        )
+        return await send_tag_action(self._transport, self._path, action, ids, tags)

@@ -9,19 +9,13 @@ import anyio
 from bigin_async._inputs import check_module_name
 from bigin_async.models import FieldInfo, Layout, ModuleInfo, parse_page
 from bigin_async.models.modules import api_name
-from bigin_async.resources._base import APIResource, json_object
+from bigin_async.models.tags import tag_entries
+from bigin_async.resources._base import APIResource
 
 if TYPE_CHECKING:
     from bigin_async._transport import Transport
 
 __all__ = ["SettingsClient"]
-
-
-def _tags(body: bytes) -> list[dict[str, Any]]:
-    tags = json_object(body).get("tags", [])
-    if not isinstance(tags, list) or not all(isinstance(tag, dict) for tag in tags):
-        raise ValueError("the answer's tags are not a list of tags")
-    return tags
 
 
 class SettingsClient(APIResource):
@@ -63,6 +57,6 @@ class SettingsClient(APIResource):
         )
 
     async def tags(self, module: str) -> list[dict[str, Any]]:
-        """The tags defined for a module."""
+        """The tags defined for a module, as Zoho sent them; ``bigin.tags.list()`` gives :class:`Tag`."""
         name = check_module_name(api_name(module))
-        return await self._get("/settings/tags", _tags, {"module": name})
+        return await self._get("/settings/tags", tag_entries, {"module": name})
