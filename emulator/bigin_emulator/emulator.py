@@ -35,7 +35,7 @@ from bigin_emulator.routes.bulk_write import bulk_write_routes
 from bigin_emulator.routes.watch import watch_routes
 from bigin_emulator.server.app import build_app
 from bigin_emulator.server.counters import ServerCounters
-from bigin_emulator.server.faults import FaultPlan, JobFaults, ServerLimits
+from bigin_emulator.server.faults import FaultPlan, FileFaults, JobFaults, ServerLimits
 from bigin_emulator.server.file_host import FileHost
 from bigin_emulator.server.middleware import ASGIApp, EmulatorMiddleware
 from bigin_emulator.server.notifier import Notifier
@@ -43,6 +43,7 @@ from bigin_emulator.server.transport import CONTENT_HOST, EmulatorTransport
 from bigin_emulator.state.books import BooksOrg
 from bigin_emulator.state.context import EmulatorConfig, EmulatorContext
 from bigin_emulator.state.deleted import DEFAULT_RETENTION
+from bigin_emulator.state.files import FileLimits, UploadStore
 from bigin_emulator.state.jobs import FileStore, JobRegistry
 from bigin_emulator.state.metadata import MODULES
 from bigin_emulator.state.oauth import DEFAULT_SCOPE, OAuthConfig
@@ -84,6 +85,11 @@ class BiginEmulator:
     ``serve()``) runs, due jobs are finished in the background and their callbacks sent.
     ``bulk_read_page_size`` is the records a Bulk Read page holds (Zoho's 200,000 by default; a
     small one lets a test chain pages over a few records).
+
+    Attachments, record photos and Files API files are kept in ``uploads`` (an ``UploadStore``),
+    each file at most ``file_limits.max_file_bytes`` (20 MB), all of them together at most
+    ``file_limits.max_stored_bytes`` (256 MB; see ``FileLimits``); ``file_faults`` (a
+    ``FileFaults``) drops the answers of uploads that were kept.
 
     A deleted record sits in the recycle bin (``GET /{Module}/deleted?type=recycle``) for
     ``recycle_bin_retention`` seconds on ``clock`` (Zoho's 60 days), or until
@@ -127,6 +133,8 @@ class BiginEmulator:
         write_results_echo_columns: int | None = None,
         drop_write_result_rows: int | None = None,
         recycle_bin_retention: float = DEFAULT_RETENTION,
+        file_limits: FileLimits | None = None,
+        file_faults: FileFaults | None = None,
     ) -> None:
         self.realism = resolve_realism(
             realism,
@@ -156,11 +164,16 @@ class BiginEmulator:
             scope=scope,
             token_expiry=real.token_expiry,
         )
-        config = EmulatorConfig(clock, page_token_ttl, api_domain, utc_offset, oauth, real)
+        config = EmulatorConfig(
+            clock, page_token_ttl, api_domain, utc_offset, oauth, real, files=file_limits or FileLimits()
+        )
         config.recycle_bin_retention = recycle_bin_retention
         self.seed = seed
         self.counters = counters if counters is not None else ServerCounters()
         self.ctx = EmulatorContext(config, self.counters)
+        # Attachments, photos and Files API uploads (``ctx.uploads``) and the faults of their answers.
+        self.file_faults = file_faults if file_faults is not None else FileFaults()
+        self.ctx.uploads.faults = self.file_faults
         # Notification channels; their POSTs go out through the notifier, never inside a write.
         self.watches = WatchRegistry(clock)
         self.notifier = Notifier()
@@ -221,6 +234,11 @@ class BiginEmulator:
     @property
     def store(self) -> Store:
         return self.ctx.store
+
+    @property
+    def uploads(self) -> UploadStore:
+        """Attachments, record photos and Files API files (not Bulk Write zips: ``files``)."""
+        return self.ctx.uploads
 
     @property
     def client_id(self) -> str:

@@ -4,8 +4,9 @@ This is where Zoho's write rules live: field aliases accepted on write (``Compan
 ``Account_Name``, ``Related_To`` for ``What_Id``, ``Pipeline``/``Expected_Close_Date`` on deals),
 lookups resolved to ``{"name", "id"}`` from the looked-up record (a missing id is INVALID_DATA),
 an Owner that must be a user, tags created on first use, a deal's stage checked against its team
-pipeline, mandatory fields. Unknown fields are kept verbatim. Refusals raise ``RecordRejected``
-carrying the per-record error entry; nothing is written until the caller commits.
+pipeline, file-upload fields filled from Files API ids, mandatory fields. Unknown fields are kept
+verbatim. Refusals raise ``RecordRejected`` carrying the per-record error entry; nothing is written
+until the caller commits.
 """
 
 from __future__ import annotations
@@ -129,6 +130,8 @@ class RecordPreparer:
                 changes[key] = value  # custom or unknown field: kept verbatim
             elif field_spec.read_only:
                 continue
+            elif field_spec.data_type == "fileupload":
+                changes[key] = self._file_upload(key, value, existing)
             else:
                 self._set_field(spec, field_spec, value, canonical_input, prepared)
         merged = {**existing, **changes} if existing is not None else changes
@@ -185,6 +188,47 @@ class RecordPreparer:
                 changes[name] = coerce_value(field_spec, value, self.ctx.config.utc_offset)
         except FieldError as error:
             raise _invalid(error.details) from None
+
+    def _file_upload(self, name: str, value: Any, existing: Record | None) -> list[dict[str, Any]] | None:
+        """A file-upload field: ``[{"file_id": <Files API id>}]`` adds files to those it holds,
+        ``[{"attachment_id": <entry id>, "_delete": null}]`` removes one, null empties it.
+
+        A file already in the field is not added twice (a write sent again changes nothing).
+        Each entry reads back as ``{"file_Name", "file_Size", "File_Id__s", "attachment_Id", "id"}``.
+        """
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            raise _invalid({"api_name": name, "expected_data_type": "jsonarray"})
+        held = [dict(entry) for entry in (existing or {}).get(name) or []]
+        for item in value:
+            if not isinstance(item, dict):
+                raise _invalid({"api_name": name, "expected_data_type": "jsonobject"})
+            if "_delete" in item:
+                entry_id = item.get("attachment_id") or item.get("attachment_Id") or item.get("id")
+                kept = [entry for entry in held if entry_id not in (entry["attachment_Id"], entry["id"])]
+                if len(kept) == len(held):
+                    raise _invalid({"api_name": name, "id": entry_id}, "the field holds no such file")
+                held = kept
+                continue
+            file_id = item.get("file_id")
+            body = self.ctx.uploads.files.get(file_id) if isinstance(file_id, str) else None
+            if body is None:
+                raise _invalid(
+                    {"api_name": name, "id": file_id}, "the file_id is not a file of the Files API"
+                )
+            if any(entry["File_Id__s"] == file_id for entry in held):
+                continue
+            held.append(
+                {
+                    "file_Name": body.name,
+                    "file_Size": str(body.size),
+                    "File_Id__s": file_id,
+                    "attachment_Id": self.ctx.store.ids.next(),
+                    "id": self.ctx.store.ids.next(),
+                }
+            )
+        return held
 
     def _owner(self, name: str, value: Any) -> dict[str, str]:
         user_id = _lookup_id(value)

@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute
 from bigin_emulator.ops.wire import ApiError
 from bigin_emulator.routes.coql import coql_routes
 from bigin_emulator.routes.deleted import deleted_routes
+from bigin_emulator.routes.files import file_routes
 from bigin_emulator.routes.oauth import oauth_routes
 from bigin_emulator.routes.org import org_routes
 from bigin_emulator.routes.pipelines import pipeline_routes
@@ -32,6 +33,7 @@ from bigin_emulator.routes.search import search_routes
 from bigin_emulator.routes.settings import settings_routes
 from bigin_emulator.routes.tags import tag_routes
 from bigin_emulator.server.auth_gate import AuthGate
+from bigin_emulator.server.middleware import drop_connection
 from bigin_emulator.state.context import EmulatorContext
 
 __all__ = ["build_app"]
@@ -63,6 +65,7 @@ def build_app(ctx: EmulatorContext, extra_routes: Sequence[BaseRoute] = ()) -> S
         *tag_routes(ctx),
         *search_routes(ctx),
         *deleted_routes(ctx),
+        *file_routes(ctx, drop_connection),  # before both: /files, /{Module}/{id}/Attachments, /photo
         *record_routes(ctx),
         *related_routes(ctx),
     ]

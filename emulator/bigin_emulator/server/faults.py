@@ -6,7 +6,8 @@ write, an answer that arrives after the client gave up, a 200 with a broken body
 drips in slowly (each piece within a read timeout, the whole far beyond it). ``FaultPlan``
 says how often each happens; ``FaultInjector`` decides, reproducibly, which request gets which.
 ``ServerLimits`` holds the quotas and latency the middleware enforces. ``JobFaults`` breaks the
-Bulk Write and Bulk Read path at the points where a job can be lost or doubled.
+Bulk Write and Bulk Read path at the points where a job can be lost or doubled; ``FileFaults``
+loses the answers of file uploads (attachments, photos, the Files API).
 """
 
 from __future__ import annotations
@@ -17,8 +18,19 @@ import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from typing import ClassVar
 
-__all__ = ["JOB_FAULTS", "Fault", "FaultInjector", "FaultPlan", "JobFaults", "LatencySpec", "ServerLimits"]
+__all__ = [
+    "FILE_FAULTS",
+    "JOB_FAULTS",
+    "Fault",
+    "FileFaults",
+    "FaultInjector",
+    "FaultPlan",
+    "JobFaults",
+    "LatencySpec",
+    "ServerLimits",
+]
 
 
 class Fault(str, enum.Enum):
@@ -213,10 +225,31 @@ class ServerLimits:
 
 
 JOB_FAULTS = ("drop_upload_answers", "drop_create_answers", "fail_jobs", "refuse_callbacks")
+FILE_FAULTS = ("drop_upload_answers",)
+
+
+class _Countdowns:
+    """Counts of faults still to deal (the fields named in ``_names``), each an int >= 0."""
+
+    _names: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self) -> None:
+        for name in self._names:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{type(self).__name__}.{name} must be an int >= 0, got {value!r}")
+
+    def take(self, fault: str) -> bool:
+        """True when ``fault`` is due for this step (and one fewer is left)."""
+        left: int = getattr(self, fault)
+        if left <= 0:
+            return False
+        setattr(self, fault, left - 1)
+        return True
 
 
 @dataclass
-class JobFaults:
+class JobFaults(_Countdowns):
     """How many of the next bulk job steps go wrong; each count goes down as its fault is dealt.
 
     - ``drop_upload_answers``: the file host stores the upload, then drops the connection (the
@@ -230,21 +263,22 @@ class JobFaults:
     Counts may be raised at any time (``emulator.job_faults.fail_jobs += 1``).
     """
 
+    _names: ClassVar[tuple[str, ...]] = JOB_FAULTS
     drop_upload_answers: int = 0
     drop_create_answers: int = 0
     fail_jobs: int = 0
     refuse_callbacks: int = 0
 
-    def __post_init__(self) -> None:
-        for name in JOB_FAULTS:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"JobFaults.{name} must be an int >= 0, got {value!r}")
 
-    def take(self, fault: str) -> bool:
-        """True when ``fault`` is due for this step (and one fewer is left)."""
-        left: int = getattr(self, fault)
-        if left <= 0:
-            return False
-        setattr(self, fault, left - 1)
-        return True
+@dataclass
+class FileFaults(_Countdowns):
+    """How many of the next file uploads to the API lose their answer.
+
+    ``drop_upload_answers``: an attachment (file or link), a record photo or a Files API upload
+    is kept, then the connection drops before the answer: the client cannot tell whether the
+    file was taken (an upload sent again makes a second attachment). Counts may be raised at any
+    time (``emulator.file_faults.drop_upload_answers += 1``).
+    """
+
+    _names: ClassVar[tuple[str, ...]] = FILE_FAULTS
+    drop_upload_answers: int = 0

@@ -9,7 +9,8 @@ included) shows up in the counters. An upload needs, in this order:
    is 400 ``REQUIRED_PARAM_MISSING``, a wrong value 400 ``INVALID_DATA``;
 3. a ``multipart/form-data`` body whose ``file`` part is the zip: no such part is 400
    ``REQUIRED_PARAM_MISSING``; a body past 25 MB is refused as soon as that is known (from its
-   ``Content-Length``, else while it arrives) with 400 ``FILE_SIZE_EXCEEDED``;
+   ``Content-Length``, else while it arrives) with 400 ``FILE_SIZE_EXCEEDED`` (the API's uploads
+   read their forms with the same parser, ``ops.multipart``);
 4. the zip's checks (``ops.bulk_csv.check_upload``): ``INVALID_FILE``, ``FILE_SIZE_EXCEEDED``,
    ``LIMIT_EXCEEDED``.
 
@@ -20,9 +21,15 @@ dropped before the answer.
 
 from __future__ import annotations
 
-import re
-
 from bigin_emulator.ops.bulk_csv import MAX_ZIP_BYTES, check_upload
+from bigin_emulator.ops.multipart import (
+    FormPart,
+    FormTooLarge,
+    MalformedForm,
+    declared_length,
+    parse_form,
+    read_form,
+)
 from bigin_emulator.ops.wire import ApiError, encode_json
 from bigin_emulator.server.auth_gate import AuthGate
 from bigin_emulator.server.counters import ServerCounters
@@ -37,12 +44,6 @@ UPLOAD_PATH = "/bigin/v2/upload"
 FEATURE = "bulk-write"
 # The multipart envelope around the zip: its part headers and boundaries, generously.
 _ENVELOPE_BYTES = 64 * 1024
-_BOUNDARY = re.compile(r'boundary=(?:"([^"]+)"|([^;\s]+))', re.IGNORECASE)
-_DISPOSITION_NAME = re.compile(r'(?:^|;)\s*name="?([^";]*)"?', re.IGNORECASE)
-
-
-class _TooLarge(Exception):
-    pass
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -54,55 +55,13 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 def file_part(body: bytes, content_type: str, field: str = "file") -> bytes | None:
-    """The content of the ``field`` part of a ``multipart/form-data`` body, or None."""
-    if not content_type.lower().startswith("multipart/form-data"):
-        return None
-    match = _BOUNDARY.search(content_type)
-    if match is None:
-        return None
-    delimiter = b"--" + (match.group(1) or match.group(2)).encode("latin-1")
-    position = body.find(delimiter)
-    while position != -1:
-        start = position + len(delimiter)
-        if body[start : start + 2] == b"--":
-            return None  # the closing delimiter
-        headers_end = body.find(b"\r\n\r\n", start)
-        if headers_end == -1:
-            return None
-        content_start = headers_end + 4
-        end = body.find(b"\r\n" + delimiter, content_start)
-        if end == -1:
-            return None
-        if _part_name(body[start:headers_end].decode("latin-1")) == field:
-            return body[content_start:end]
-        position = end + 2
-    return None
+    """The content of the first ``field`` part of a whole ``multipart/form-data`` body, or None."""
+    return _content_of(parse_form(body, content_type), field)
 
 
-def _part_name(headers: str) -> str | None:
-    for line in headers.split("\r\n"):
-        name, _, value = line.partition(":")
-        if name.strip().lower() == "content-disposition":
-            match = _DISPOSITION_NAME.search(value.partition(";")[2])
-            return match.group(1) if match else None
-    return None
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+def _content_of(parts: list[FormPart], field: str) -> bytes | None:
+    found = next((part for part in parts if part.name == field), None)
+    return bytes(found.content) if found is not None else None
 
 
 def _too_large() -> ApiError:
@@ -171,16 +130,19 @@ class FileHost:
             raise refusal
         self._check_header(scope, b"feature", "feature", FEATURE)
         self._check_header(scope, b"x-crm-org", "X-CRM-ORG", self.zgid)
-        limit = MAX_ZIP_BYTES + _ENVELOPE_BYTES
-        declared = _header(scope, b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise _too_large()
         try:
-            body = await _read_body(receive, limit)
-        except _TooLarge:
+            parts = await read_form(
+                receive,
+                _header(scope, b"content-type") or "",
+                declared=declared_length(scope.get("headers", [])),
+                max_body_bytes=MAX_ZIP_BYTES + _ENVELOPE_BYTES,
+            )
+        except FormTooLarge:
             raise _too_large() from None
-        data = file_part(body, _header(scope, b"content-type") or "")
-        del body
+        except MalformedForm as error:
+            raise ApiError(400, "INVALID_DATA", str(error), {"param": "file"}) from None
+        data = _content_of(parts, "file")
+        del parts
         if data is None:
             message = "the zip must be sent as the multipart field 'file'"
             raise ApiError(400, "REQUIRED_PARAM_MISSING", message, {"param": "file"})

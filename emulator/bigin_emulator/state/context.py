@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from bigin_emulator.realism import Realism
 from bigin_emulator.state.deleted import DEFAULT_RETENTION, RecycleBin
+from bigin_emulator.state.files import FileLimits, UploadStore
 from bigin_emulator.state.ids import format_datetime
 from bigin_emulator.state.oauth import OAuthConfig, TokenAuthority
 from bigin_emulator.state.org_data import UserDirectory
@@ -22,7 +23,7 @@ from bigin_emulator.state.search_index import LaggingIndex
 from bigin_emulator.state.store import Store
 from bigin_emulator.state.tags import TagRegistry
 
-__all__ = ["EmulatorConfig", "EmulatorContext", "RefreshCounter", "WriteListener"]
+__all__ = ["EmulatorConfig", "EmulatorContext", "FileLimits", "RefreshCounter", "WriteListener"]
 
 # (module, operation, the items sent, their result entries); operation is one of
 # "insert", "update", "upsert", "delete" (for deletes the items are the ids).
@@ -30,12 +31,14 @@ WriteListener = Callable[[str, str, Sequence[Any], Sequence[dict[str, Any]]], No
 
 
 class RefreshCounter(Protocol):
-    """Where the token route counts refresh grants: the server's ``ServerCounters``.
+    """Where routes count refresh grants and the faults they deal: the server's ``ServerCounters``.
 
     A protocol, so the org's state does not depend on the server that counts its traffic.
     """
 
     def refresh(self) -> None: ...
+
+    def fault_injected(self, kind: str) -> None: ...
 
 
 @dataclass
@@ -52,6 +55,7 @@ class EmulatorConfig:
     utc_offset: timedelta = timedelta(0)
     oauth: OAuthConfig = field(default_factory=OAuthConfig)
     realism: Realism = field(default_factory=Realism)
+    files: FileLimits = field(default_factory=FileLimits)
     recycle_bin_retention: float = DEFAULT_RETENTION
 
 
@@ -69,11 +73,13 @@ class EmulatorContext:
         self.pipelines = PipelineRegistry(self.store.ids.next)
         self.pipelines.create_default()
         self.tags = TagRegistry(self.store.ids.next, self.now_iso)
+        # Attachments, photos and Files API files: their bodies, bounded by ``config.files``.
+        self.uploads = UploadStore(config.files, self.store.ids.next, self.now_iso)
+        self.write_listeners: list[WriteListener] = [self.uploads.forget_deleted]
         self.users = UserDirectory(self.store.ids.next, self.now_iso)
         self.recycle_bin = RecycleBin(config.clock, self.format_time, config.recycle_bin_retention)
         self.oauth = TokenAuthority(config.oauth, config.clock)
         self.started_at = config.clock()
-        self.write_listeners: list[WriteListener] = []
 
     def announce(
         self, module: str, operation: str, items: Sequence[Any], entries: Sequence[dict[str, Any]]

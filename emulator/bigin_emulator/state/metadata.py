@@ -45,6 +45,7 @@ _JSON_TYPES: dict[str, str] = {
     "jsonarray": "jsonarray",
     "multiselectpicklist": "jsonarray",
     "tag": "jsonarray",
+    "fileupload": "jsonarray",
 }
 
 
@@ -194,6 +195,8 @@ _register(
             _f("Description", "textarea", length=32000),
             _f("Email_Opt_Out", "boolean", length=5),
             _f("Record_Image", "profileimage", "Contact Image"),
+            # A file-upload field: Files API ids on write, the files' entries on read.
+            _f("Contract_File", "fileupload", "Contract File", length=5),
             _f(
                 "Unsubscribed_Mode",
                 "picklist",
