@@ -7,6 +7,7 @@ Everything here runs before a request is built: an id that is not digits could r
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,6 +20,7 @@ __all__ = [
     "FIELD_NAME",
     "check_field_names",
     "check_id",
+    "check_id_list",
     "check_module_name",
     "check_new_record",
     "check_record",
@@ -58,6 +60,26 @@ def check_id(value: object, what: str = "id") -> str:
             f"got {value!r}"
         )
     return value
+
+
+def check_id_list(ids: object, what: str = "id") -> list[str]:
+    """Ids for one call on several records: one id or a list, each a valid id, none twice, at least one.
+
+    A duplicate is refused rather than dropped: Zoho would answer for it twice, and one result per
+    id given could no longer be lined up with the input. ``what`` names one id in the messages
+    ("related id", "record id").
+    """
+    if isinstance(ids, (str, int)) and not isinstance(ids, bool):
+        ids = [ids]
+    if not isinstance(ids, Sequence):
+        raise ValidationError(f"give a {what} or a list of them, not {type(ids).__name__}")
+    checked = [check_id(one, f"a {what}") for one in ids]
+    if not checked:
+        raise ValidationError(f"give at least one {what}")
+    twice = [one for one, seen in Counter(checked).items() if seen > 1]
+    if twice:
+        raise ValidationError(f"{what}s given more than once: {', '.join(twice)}")
+    return checked
 
 
 def check_module_name(name: object) -> str:

@@ -6,6 +6,7 @@ under their exact wire names, so a read-modify-write never loses data.
 
 from bigin_async.models.base import BiginModel, Id, mark_as_read, model_to_wire
 from bigin_async.models.common import Lookup, Owner, Participant, RelatedTo, Tag
+from bigin_async.models.deleted import DELETED_TYPES, DeletedRecord, DeletedType
 from bigin_async.models.jobs import (
     BULK_READ_MODULES,
     BULK_WRITE_MODULES,
@@ -42,12 +43,14 @@ from bigin_async.models.records import (
 )
 from bigin_async.models.results import WriteAction, WriteResult, parse_write_results
 from bigin_async.models.settings import (
+    CustomView,
     FieldInfo,
     Layout,
     LayoutSection,
     ModuleInfo,
     PicklistValue,
     Pipeline,
+    RelatedList,
     Stage,
     parse_pipelines,
     pipeline_from_layout,
@@ -58,6 +61,7 @@ from bigin_async.models.wire import format_date, format_datetime, format_decimal
 __all__ = [
     "BULK_READ_MODULES",
     "BULK_WRITE_MODULES",
+    "DELETED_TYPES",
     "MODULES",
     "MODULE_MODELS",
     "READ_ONLY_FIELDS",
@@ -75,7 +79,10 @@ __all__ = [
     "Call",
     "Company",
     "Contact",
+    "CustomView",
     "Deal",
+    "DeletedRecord",
+    "DeletedType",
     "Event",
     "FieldInfo",
     "Id",
@@ -95,6 +102,7 @@ __all__ = [
     "Pipeline",
     "Product",
     "Record",
+    "RelatedList",
     "RelatedTo",
     "Stage",
     "Tag",

@@ -1,4 +1,4 @@
-"""Metadata models: modules, fields, layouts, and team pipelines with their stages.
+"""Metadata models: modules, fields, layouts, custom views, related lists, team pipelines and stages.
 
 Some servers answer ``/settings/pipelines`` (``pipelines[].maps[]`` = stages). Zoho documents no
 such endpoint: a team pipeline is a layout of the Pipelines module, and its sub-pipelines and
@@ -15,15 +15,18 @@ from typing import Any
 from pydantic import Field
 
 from bigin_async.models import common
+from bigin_async.models._lookups import UserLookup
 from bigin_async.models.base import BiginModel, Id
 
 __all__ = [
+    "CustomView",
     "FieldInfo",
     "Layout",
     "LayoutSection",
     "ModuleInfo",
     "Pipeline",
     "PicklistValue",
+    "RelatedList",
     "Stage",
     "parse_pipelines",
     "pipeline_from_layout",
@@ -204,3 +207,62 @@ def parse_pipelines(body: Mapping[str, Any]) -> list[Pipeline]:
     if "pipelines" in body:
         return [Pipeline.model_validate(item) for item in body.get("pipelines") or []]
     return pipelines_from_layouts(body)
+
+
+class CustomView(BiginModel):
+    """One entry of ``/settings/custom_views?module=``: a saved list view; its ``id`` is the ``cvid``.
+
+    ``list(cvid=view.id)`` reads the records the view shows (3 credits a page instead of 1).
+    Keys as Zoho CRM v2 documents them (unconfirmed on Bigin): ``category`` is one of
+    ``created_by_me``, ``shared_with_me``, ``public_views``, ``other_users_views``; ``fields``
+    and ``criteria`` change shape between API versions, so they are kept as sent.
+    """
+
+    id: Id
+    name: str | None = None
+    display_value: str | None = None
+    system_name: str | None = None
+    system_defined: bool | None = None
+    default: bool | None = None
+    category: str | None = None
+    favorite: int | None = None
+    locked: bool | None = None
+    offline: bool | None = None
+    access_type: str | None = None
+    sort_by: Any = None
+    sort_order: str | None = None
+    fields: list[Any] | None = None
+    criteria: Any = None
+    created_by: UserLookup = None
+    modified_by: UserLookup = None
+    created_time: datetime | None = None
+    modified_time: datetime | None = None
+    last_accessed_time: datetime | None = None
+
+
+class RelatedList(BiginModel):
+    """One entry of ``/settings/related_lists?module=``: a related list of the module's records.
+
+    ``api_name`` is what ``related()``, ``link()`` and ``unlink()`` take as ``related_list``;
+    ``module`` is the module its records are in (``{"api_name", "id"}``, null for lists that are
+    not records of a module). ``sequence_number`` is a string on the wire (``"1"``).
+    """
+
+    id: Id | None = None
+    api_name: str | None = None
+    name: str | None = None
+    display_label: str | None = None
+    sequence_number: Id | None = None
+    module: dict[str, Any] | None = None
+    type: str | None = None
+    href: str | None = None
+    action: Any = None
+    connectedmodule: Any = None
+    linkingmodule: Any = None
+    visible: bool | None = None
+
+    @property
+    def module_api_name(self) -> str | None:
+        """The API name of the module the list's records are in (``Products``), if it names one."""
+        name = (self.module or {}).get("api_name")
+        return name if isinstance(name, str) else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 import os
+import sys
 from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, Union, overload
 
@@ -20,6 +21,7 @@ from bigin_async._inputs import (
     FIELD_NAME,
     check_field_names,
     check_id,
+    check_id_list,
     check_module_name,
     check_new_record,
     check_record,
@@ -37,6 +39,7 @@ from bigin_async.bulk.writer import BulkWriter
 from bigin_async.criteria import Criteria, criteria_to_str
 from bigin_async.errors import APIError, NotFoundError, ValidationError, error_from_response
 from bigin_async.models import FieldInfo, Pipeline, Record, WriteResult, mark_as_read, parse_write_results
+from bigin_async.models.deleted import DELETED_TYPES, DeletedRecord, DeletedType
 from bigin_async.models.modules import (
     BASE_DEFAULT_FIELDS,
     MODULE_ALIASES,
@@ -55,6 +58,7 @@ from bigin_async.resources._base import (
     record_error,
     send_and_parse,
 )
+from bigin_async.resources._links import related_list_name, send_links
 from bigin_async.resources.coql import coql_paginator
 from bigin_async.resources.tags import send_tag_action
 
@@ -68,10 +72,12 @@ __all__ = [
     "REFERENCE_NAMES",
     "Default",
     "FieldMetadata",
+    "FieldsSpec",
     "ModuleClient",
     "ModuleContext",
     "ModuleOwner",
     "RecordInput",
+    "RelatedIds",
     "TeamPipelines",
     "Trigger",
     "api_name",
@@ -100,6 +106,10 @@ MAX_FIELDS_PER_READ = 50
 # many times a get() split over several reads reads a record again that changed meanwhile.
 VERSION_FIELD = "Modified_Time"
 WHOLE_READS = 3
+# One related id, or a list of them, for link() and unlink() (ints are taken as their digits).
+RelatedIds = Union[str, int, Sequence[Union[str, int]]]
+# Past any record count a list could reach: for listings Zoho pages by number without a wall.
+NO_PAGE_WALL = sys.maxsize
 
 SEARCH_WALL_ADVICE = (
     "search pages by number only (Zoho sends it no tokens). Narrow the criteria, or use list() "
@@ -384,6 +394,20 @@ class ModuleClient(APIResource, Generic[R]):
         more fields, raises :class:`ValidationError` when the walk starts, rather than dropping
         columns; read the others per record with :meth:`get`.
         """
+        return self._list(fields, per_page, sort_by, sort_order, cvid, max_records, on_progress, {})
+
+    def _list(
+        self,
+        fields: FieldsSpec,
+        per_page: int,
+        sort_by: str | None,
+        sort_order: str | None,
+        cvid: str | None,
+        max_records: int | None,
+        on_progress: ProgressCallback | None,
+        more_params: Mapping[str, Any],
+    ) -> AsyncPaginator[R]:
+        """:meth:`list`'s walk, with a module's own filters (``pipeline_id`` on deals) added."""
         if sort_order is not None and sort_order not in ("asc", "desc"):
             raise ValidationError(f"sort_order must be 'asc' or 'desc', got {sort_order!r}")
         if sort_by is not None and not FIELD_NAME.match(sort_by):
@@ -391,7 +415,9 @@ class ModuleClient(APIResource, Generic[R]):
         params = {
             "sort_by": sort_by,
             "sort_order": sort_order,
+            # A list through a custom view costs 3 credits a page (counted: credits_for).
             "cvid": check_id(cvid, "cvid") if cvid else None,
+            **more_params,
         }
         return self._paginate(
             self._path, params, fields, per_page=per_page, max_records=max_records, on_progress=on_progress
@@ -459,7 +485,7 @@ class ModuleClient(APIResource, Generic[R]):
         "Companies" and "Deals" are accepted as aliases of the ``Accounts`` and ``Pipelines`` lists.
         """
         record_id = check_id(id)
-        name = check_module_name(api_name(related_list) if isinstance(related_list, str) else related_list)
+        name = related_list_name(related_list)
         model = model_for(name)
         return self._paginate(
             f"{self._path}/{record_id}/{name}",
@@ -470,6 +496,68 @@ class ModuleClient(APIResource, Generic[R]):
             model=model,
             fields_module=name,
             on_progress=on_progress,
+        )
+
+    async def link(
+        self, record_id: str, related_list: str, related_ids: RelatedIds
+    ) -> builtins.list[WriteResult]:
+        """Link records to one record through a related list (a contact's ``Products``...).
+
+        One :class:`WriteResult` per related id, in the order given (``.ok`` on each: a refused
+        id does not raise). At most 100 ids go in a call; more are cut into calls of 100 (250 ids:
+        3 calls). Duplicate or malformed ids are refused before anything is sent. A link is
+        idempotent: a pair already linked answers success ("relation updated"), so a call whose
+        answer was lost is sent again. ``related_list`` accepts the aliases :meth:`related` does.
+        """
+        path, ids = self._link_target(record_id, related_list, related_ids)
+        return await send_links(self._transport, path, ids, "link")
+
+    async def unlink(
+        self, record_id: str, related_list: str, related_ids: RelatedIds
+    ) -> builtins.list[WriteResult]:
+        """Remove links made by :meth:`link`; the records themselves stay. Same batching and results.
+
+        A call whose answer was lost is sent again; an id the lost attempt already unlinked then
+        comes back a success with code ``MAYBE_ALREADY_UNLINKED`` and
+        ``details["maybe_never_linked"]`` (Bigin answers alike for a pair never linked), not a
+        false failure. See :mod:`bigin_async.resources._links`.
+        """
+        path, ids = self._link_target(record_id, related_list, related_ids)
+        return await send_links(self._transport, path, ids, "unlink")
+
+    def _link_target(
+        self, record_id: str, related_list: str, related_ids: RelatedIds
+    ) -> tuple[str, builtins.list[str]]:
+        parent = check_id(record_id, "record_id")
+        return f"{self._path}/{parent}/{related_list_name(related_list)}", check_id_list(
+            related_ids, "related id"
+        )
+
+    def deleted(
+        self,
+        type: DeletedType = "all",
+        *,
+        per_page: int = 200,
+        max_records: int | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> AsyncPaginator[DeletedRecord]:
+        """The module's deleted records: ``"recycle"`` (the recycle bin), ``"permanent"``, or ``"all"``.
+
+        Each is a :class:`~bigin_async.models.DeletedRecord` (id, display name, who deleted it
+        and when), not the record: its fields are gone. Pages by number only (Zoho sends no page
+        tokens here); Zoho documents no 2,000-record wall for this list, so none is assumed: the
+        walk goes on while the server says there are more (unconfirmed on Bigin).
+        """
+        if type not in DELETED_TYPES:
+            raise ValidationError(f"type must be one of {', '.join(DELETED_TYPES)}, got {type!r}")
+        request = PageRequest(
+            path=f"{self._path}/deleted",
+            params={"type": type},
+            supports_tokens=False,
+            page_wall=NO_PAGE_WALL,
+        )
+        return self._paginator(
+            request, DeletedRecord, per_page=per_page, max_records=max_records, on_progress=on_progress
         )
 
     def _paginate(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import ClassVar
 
 from bigin_async._inputs import check_id
 from bigin_async.errors import ValidationError
 from bigin_async.models import Deal, Pipeline, WriteResult
-from bigin_async.resources.base import DEFAULT, ModuleClient, Trigger
+from bigin_async.pagination import AsyncPaginator, ProgressCallback
+from bigin_async.resources.base import DEFAULT, FieldsSpec, ModuleClient, Trigger
 
 __all__ = ["DealsClient"]
 
@@ -16,6 +18,25 @@ class DealsClient(ModuleClient[Deal]):
     """Deals live in the module whose API name is ``Pipelines``; team pipelines are its layouts."""
 
     module_api_name: ClassVar[str] = "Pipelines"
+
+    def list(
+        self,
+        fields: FieldsSpec = None,
+        per_page: int = 200,
+        sort_by: str | None = None,
+        sort_order: str | None = None,
+        cvid: str | None = None,
+        max_records: int | None = None,
+        on_progress: ProgressCallback | None = None,
+        *,
+        pipeline_id: str | None = None,
+    ) -> AsyncPaginator[Deal]:
+        """All deals, or only those of one team pipeline (``pipeline_id``: a ``client.pipelines`` id).
+
+        The rest is :meth:`ModuleClient.list <bigin_async.resources.base.ModuleClient.list>`'s.
+        """
+        more = {"pipeline_id": check_id(pipeline_id, "pipeline_id")} if pipeline_id is not None else {}
+        return self._list(fields, per_page, sort_by, sort_order, cvid, max_records, on_progress, more)
 
     async def move_to_stage(self, deal_id: str, stage: str, *, trigger: Trigger = DEFAULT) -> WriteResult:
         """Set the deal's ``Stage`` after checking the stage exists in the deal's own pipeline.
@@ -38,7 +59,7 @@ class DealsClient(ModuleClient[Deal]):
         return await self.update(record_id, {"Stage": match}, trigger=trigger)
 
     @staticmethod
-    def _pipeline_of(deal: Deal, pipelines: list[Pipeline]) -> Pipeline:
+    def _pipeline_of(deal: Deal, pipelines: builtins.list[Pipeline]) -> Pipeline:
         if not pipelines:
             raise ValidationError("the org has no pipelines to validate the stage against")
         lookup = deal.Layout or deal.Pipeline

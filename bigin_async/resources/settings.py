@@ -1,4 +1,5 @@
-"""Org metadata: modules, fields (cached per client: ``fields="all"`` reads it), layouts, tags."""
+"""Org metadata: modules, fields (cached per client: ``fields="all"`` reads it), layouts, tags,
+custom views and related lists."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from bigin_async._inputs import check_module_name
-from bigin_async.models import FieldInfo, Layout, ModuleInfo, parse_page
+from bigin_async.models import CustomView, FieldInfo, Layout, ModuleInfo, RelatedList, parse_page
 from bigin_async.models.modules import api_name
 from bigin_async.models.tags import tag_entries
 from bigin_async.resources._base import APIResource
@@ -54,6 +55,39 @@ class SettingsClient(APIResource):
         name = check_module_name(api_name(module))
         return await self._get(
             "/settings/layouts", lambda body: parse_page(Layout, body, "layouts").data, {"module": name}
+        )
+
+    async def custom_views(self, module: str) -> list[CustomView]:
+        """The module's custom views (saved list views), every page of them.
+
+        A view's ``id`` is the ``cvid`` of ``list(cvid=...)``, which reads the records the view
+        shows (3 credits a page). Zoho pages this list (``info.more_records``); the pages are read
+        one after the other until the last.
+        """
+        name = check_module_name(api_name(module))
+        views: dict[str, CustomView] = {}
+        number = 1
+        while True:
+            page = await self._get(
+                "/settings/custom_views",
+                lambda body: parse_page(CustomView, body, "custom_views"),
+                {"module": name, "page": number},
+            )
+            new = [view for view in page.data if view.id not in views]
+            views.update((view.id, view) for view in new)
+            # A page of nothing new ends the walk too: a server repeating a page is not followed.
+            if not new or page.info is None or not page.info.more_records:
+                return list(views.values())
+            number += 1
+
+    async def related_lists(self, module: str) -> list[RelatedList]:
+        """The related lists of the module's records: their ``api_name`` is what ``related()``,
+        ``link()`` and ``unlink()`` take (a contact's ``Products``, a company's ``Contacts``...)."""
+        name = check_module_name(api_name(module))
+        return await self._get(
+            "/settings/related_lists",
+            lambda body: parse_page(RelatedList, body, "related_lists").data,
+            {"module": name},
         )
 
     async def tags(self, module: str) -> list[dict[str, Any]]:

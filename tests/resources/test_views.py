@@ -1,0 +1,168 @@
+"""Team pipelines and views: ``deals.list(pipeline_id=)``, ``contacts.deals()``, custom views
+(``settings.custom_views``, ``list(cvid=)`` at 3 credits), and ``settings.related_lists``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+
+from bigin_async import BiginClient, CustomView, Deal, RelatedList
+from bigin_async.errors import APIError, ValidationError
+from bigin_emulator import BiginEmulator
+from tests.helpers.resources import Scripted, scripted_client, wired_client
+
+
+@asynccontextmanager
+async def scripted(*answers: Any) -> AsyncIterator[tuple[BiginClient, list[httpx.Request]]]:
+    script = Scripted(*answers)
+    async with scripted_client(script) as client:
+        yield client, script.requests
+
+
+async def two_pipelines_of_deals(client: BiginClient) -> tuple[str, str, list[str], list[str], str]:
+    """A contact with 3 deals in the default pipeline and 2 in a second one; 1 deal of nobody."""
+    [default] = await client.pipelines.list()
+    created = await client.pipelines.create("Partners", ["Onboarding", "Live"])
+    assert default.id is not None and created.id is not None
+    contact = await client.contacts.create({"Last_Name": "Dealer"})
+    assert contact.id is not None
+    owner = {"id": contact.id}
+    sales = [
+        (
+            await client.deals.create({"Deal_Name": f"S{n}", "Stage": "Qualification", "Contact_Name": owner})
+        ).id
+        for n in range(3)
+    ]
+    partners = [
+        (
+            await client.deals.create(
+                {"Deal_Name": f"P{n}", "Stage": "Live", "Contact_Name": owner, "Layout": {"id": created.id}}
+            )
+        ).id
+        for n in range(2)
+    ]
+    await client.deals.create({"Deal_Name": "Other", "Stage": "Live", "Layout": {"id": created.id}})
+    return contact.id, created.id, [i for i in sales if i], [i for i in partners if i], default.id
+
+
+async def test_a_contacts_deals_of_one_team_pipeline() -> None:
+    async with wired_client(BiginEmulator()) as (client, wire):
+        contact_id, partners_id, sales, partners, sales_id = await two_pipelines_of_deals(client)
+        wire.clear()
+        every = [deal async for deal in client.contacts.deals(contact_id)]
+        of_partners = [deal async for deal in client.contacts.deals(contact_id, pipeline_id=partners_id)]
+        of_sales = await client.contacts.deals(
+            contact_id, pipeline_id=sales_id, fields=["Deal_Name"]
+        ).to_list(limit=10)
+    assert all(type(deal) is Deal for deal in every + of_partners)
+    assert sorted(str(d.id) for d in every) == sorted(sales + partners)
+    assert sorted(str(d.id) for d in of_partners) == sorted(partners)
+    assert sorted(str(d.id) for d in of_sales) == sorted(sales)
+    paths = {s.path for s in wire.sent}
+    assert paths == {f"/Contacts/{contact_id}/Pipelines"}
+    assert [s.params.get("pipeline_id") for s in wire.sent] == [None, partners_id, sales_id]
+    assert wire.sent[2].params["fields"] == "Deal_Name"
+
+
+@pytest.mark.parametrize("bad", ["Partners", "0", "12 3", 1.5])
+async def test_a_pipeline_id_that_is_not_an_id_is_refused_before_anything_is_sent(bad: Any) -> None:
+    async with wired_client(BiginEmulator()) as (client, wire):
+        with pytest.raises(ValidationError, match="pipeline_id"):
+            client.deals.list(pipeline_id=bad)
+        with pytest.raises(ValidationError, match="pipeline_id"):
+            client.contacts.deals("5545000000000000001", pipeline_id=bad)
+        with pytest.raises(ValidationError, match="id must be"):
+            client.contacts.deals("Dealer")
+    assert wire.sent == []
+
+
+async def test_deals_list_sends_pipeline_id_beside_the_other_list_parameters() -> None:
+    async with scripted(httpx.Response(204)) as (client, requests):
+        assert [
+            d async for d in client.deals.list(pipeline_id="5545000000000000042", sort_by="Deal_Name")
+        ] == []
+        assert [d async for d in client.deals.list(fields=["Deal_Name"])] == []
+    first, second = (dict(r.url.params) for r in requests)
+    assert first["pipeline_id"] == "5545000000000000042" and first["sort_by"] == "Deal_Name"
+    assert "pipeline_id" not in second and second["fields"] == "Deal_Name"
+
+
+async def test_related_lists_of_a_module_name_what_related_and_link_take() -> None:
+    async with wired_client(BiginEmulator()) as (client, wire):
+        lists = await client.settings.related_lists("Contacts")
+        of_companies = await client.settings.related_lists("Companies")
+    assert all(type(entry) is RelatedList for entry in lists)
+    by_name = {entry.api_name: entry for entry in lists}
+    assert {"Products", "Pipelines", "Notes"} <= set(by_name)
+    assert by_name["Products"].module_api_name == "Products" and by_name["Products"].sequence_number
+    assert "Contacts" in {entry.api_name for entry in of_companies}
+    assert [s.params["module"] for s in wire.sent] == ["Contacts", "Accounts"]
+
+
+def views_page(number: int, ids: list[str], more: bool) -> httpx.Response:
+    views = [
+        {
+            "id": view_id,
+            "name": f"View {view_id}",
+            "display_value": f"View {view_id}",
+            "system_name": None,
+            "system_defined": False,
+            "default": view_id == ids[0] and number == 1,
+            "category": "created_by_me",
+            "favorite": None,
+            "created_by": {"name": "Ann", "id": "5545000000000000007"},
+            "modified_by": None,
+            "modified_time": None,
+            "criteria": {"comparator": "equal", "field": {"api_name": "Lead_Source"}, "value": "Web"},
+            "fields": ["Last_Name", "Email"],
+            "sort_by": None,
+            "sort_order": None,
+            "$translation": {"view_label": "x"},
+        }
+        for view_id in ids
+    ]
+    info = {"per_page": 2, "page": number, "count": len(ids), "more_records": more, "default": ids[0]}
+    return httpx.Response(200, json={"custom_views": views, "info": info})
+
+
+async def test_custom_views_are_read_page_after_page_into_typed_views() -> None:
+    answers = [views_page(1, ["1001", "1002"], True), views_page(2, ["1003"], False)]
+    async with scripted(*answers) as (client, requests):
+        views = await client.settings.custom_views("Deals")
+    assert all(type(view) is CustomView for view in views)
+    assert [view.id for view in views] == ["1001", "1002", "1003"]
+    first = views[0]
+    assert (
+        first.default is True and first.category == "created_by_me" and first.fields == ["Last_Name", "Email"]
+    )
+    assert first.created_by is not None and first.created_by.name == "Ann" and first.modified_by is None
+    assert first.get("$translation") == {"view_label": "x"}
+    assert [dict(r.url.params) for r in requests] == [
+        {"module": "Pipelines", "page": "1"},
+        {"module": "Pipelines", "page": "2"},
+    ]
+
+
+async def test_a_server_repeating_a_page_of_views_is_not_followed_forever() -> None:
+    async with scripted(views_page(1, ["1001"], True)) as (client, requests):
+        views = await client.settings.custom_views("Contacts")
+    assert [view.id for view in views] == ["1001"] and len(requests) == 2
+
+
+async def test_a_module_without_views_has_none_and_a_bad_answer_is_malformed() -> None:
+    async with scripted(httpx.Response(204)) as (client, _):
+        assert await client.settings.custom_views("Contacts") == []
+    async with scripted(httpx.Response(200, json={"custom_views": [{"name": "no id"}]})) as (client, _):
+        with pytest.raises(APIError) as raised:
+            await client.settings.custom_views("Contacts")
+    assert raised.value.code == "MALFORMED_RESPONSE"
+    async with scripted(httpx.Response(204)) as (client, requests):
+        with pytest.raises(ValidationError):
+            await client.settings.custom_views("Con/tacts")
+        with pytest.raises(ValidationError):
+            await client.settings.related_lists("")
+    assert requests == []
