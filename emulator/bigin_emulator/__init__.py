@@ -36,9 +36,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from bigin_emulator.emulator import BiginEmulator
     from bigin_emulator.realism import Realism
-    from bigin_emulator.server.faults import FaultPlan, JobFaults, ServerLimits
+    from bigin_emulator.server.faults import FaultPlan, FileFaults, JobFaults, ServerLimits
+    from bigin_emulator.state.files import FileLimits
 
-__all__ = ["BiginEmulator", "FaultPlan", "JobFaults", "Realism", "ServerLimits"]
+__all__ = ["BiginEmulator", "FaultPlan", "FileFaults", "FileLimits", "JobFaults", "Realism", "ServerLimits"]
 
 
 def __getattr__(name: str) -> Any:
@@ -46,10 +47,14 @@ def __getattr__(name: str) -> Any:
         from bigin_emulator.emulator import BiginEmulator
 
         return BiginEmulator
-    if name in ("FaultPlan", "JobFaults", "ServerLimits"):
+    if name in ("FaultPlan", "FileFaults", "JobFaults", "ServerLimits"):
         from bigin_emulator.server import faults
 
         return getattr(faults, name)
+    if name == "FileLimits":
+        from bigin_emulator.state.files import FileLimits
+
+        return FileLimits
     if name == "Realism":
         from bigin_emulator.realism import Realism
 

@@ -12,6 +12,9 @@ of Bulk Write uploads on a second port, printed too; webhooks and bulk job callb
 ``--minute-seconds 5`` shortens the rolling minute of ``--per-minute`` (and of the server's count of
 its busiest minute) to 5 s, so a test of pacing across processes sees many windows in seconds.
 
+``--max-file-bytes 200M`` lets attachments, photos and Files API files be larger than Zoho's
+20 MB (a benchmark's 100 MB file); ``--max-stored-bytes`` bounds what the org keeps of them.
+
 ``--realism zoho`` plays as hard as Zoho (see ``realism``: bare 429s, lagging fuzzy search, scope
 checks, hung-up keep-alive connections, a concurrency cap of 10 unless ``--max-concurrency``).
 
@@ -38,6 +41,7 @@ import anyio
 
 from bigin_emulator.realism import REALISM_PRESETS
 from bigin_emulator.server.faults import Fault, FaultPlan, ServerLimits
+from bigin_emulator.state.files import FileLimits
 
 if TYPE_CHECKING:
     from bigin_emulator.emulator import BiginEmulator
@@ -46,6 +50,7 @@ __all__ = [
     "build_emulator",
     "build_parser",
     "faults_from",
+    "file_limits_from",
     "limits_from",
     "main",
     "parse_args",
@@ -99,6 +104,19 @@ def _count(text: str) -> int:
     return value
 
 
+_SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
+
+
+def _size(text: str) -> int:
+    """A positive number of bytes: ``20971520``, ``512K``, ``100M`` or ``1G`` (powers of 1024)."""
+    cleaned = text.strip().upper().removesuffix("B")
+    unit = cleaned[-1:] if cleaned[-1:] in _SIZE_UNITS else ""
+    number = cleaned[: len(cleaned) - len(unit)]
+    if not number.isdigit() or int(number) < 1:
+        raise argparse.ArgumentTypeError(f"expected a size such as 20M or 1048576, got {text!r}")
+    return int(number) * _SIZE_UNITS[unit]
+
+
 def _serve_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--host", default="127.0.0.1", help="loopback address to listen on (default 127.0.0.1)"
@@ -136,6 +154,20 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--slow-seconds", type=float, default=60.0, help="how long a 'slow' fault holds the answer"
+    )
+    parser.add_argument(
+        "--max-file-bytes",
+        type=_size,
+        default=FileLimits.max_file_bytes,
+        metavar="SIZE",
+        help="largest attachment, photo or Files API file taken (default 20M; e.g. 200M for a benchmark)",
+    )
+    parser.add_argument(
+        "--max-stored-bytes",
+        type=_size,
+        default=FileLimits.max_stored_bytes,
+        metavar="SIZE",
+        help="bytes of files the org keeps at most, all together (default 256M)",
     )
     parser.add_argument(
         "--realism",
@@ -200,6 +232,10 @@ def limits_from(args: argparse.Namespace) -> ServerLimits:
     )
 
 
+def file_limits_from(args: argparse.Namespace) -> FileLimits:
+    return FileLimits(max_file_bytes=args.max_file_bytes, max_stored_bytes=args.max_stored_bytes)
+
+
 def faults_from(args: argparse.Namespace) -> FaultPlan:
     return FaultPlan(seed=args.seed, slow_seconds=args.slow_seconds, **args.faults)
 
@@ -215,6 +251,7 @@ def build_emulator(args: argparse.Namespace, limits: ServerLimits, faults: Fault
         limits=limits,
         faults=faults,
         realism=args.realism,
+        file_limits=file_limits_from(args),
     )
     if state is not None:
         emulator.import_state(json.loads(Path(state).read_text(encoding="utf-8")))
