@@ -17,7 +17,9 @@ the network, so this wrapper maps:
 With ``content_app``, requests to ``content_host`` (``127.0.0.2``, the in-process stand-in for
 ``content.zohoapis.*``) go to that app, the file host, and never to the API.
 
-Malformed bodies need no help: they pass through as the bytes they are.
+Malformed bodies need no help: they pass through as the bytes they are. A request body the app
+stopped reading (an upload refused as too large while it arrived) is closed once the answer is in,
+as a socket's would be, so the client's body generator (an open file, say) is not left unfinished.
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ class EmulatorTransport(httpx.AsyncBaseTransport):
         elif self.hosts is not None and request.url.host not in self.hosts:
             raise httpx.ConnectError(f"the emulator does not answer on {request.url.host!r}", request=request)
         read_timeout = _read_timeout(request)
+        body = _ClosingBody(request.stream)
+        request.stream = body
         try:
             if read_timeout is None:
                 return await asgi.handle_async_request(request)
@@ -79,6 +83,8 @@ class EmulatorTransport(httpx.AsyncBaseTransport):
                     _SILENCE.reset(token)
         except ConnectionDropped as exc:
             raise httpx.RemoteProtocolError(str(exc), request=request) from exc
+        finally:
+            await body.aclose()
         # Only our own deadline gets here, so a TimeoutError raised by the app stays what it is.
         raise httpx.ReadTimeout(f"no response within the read timeout of {read_timeout} s", request=request)
 
@@ -86,6 +92,28 @@ class EmulatorTransport(httpx.AsyncBaseTransport):
         await self._asgi.aclose()
         if self._content is not None:
             await self._content.aclose()
+
+
+class _ClosingBody(httpx.AsyncByteStream):
+    """A request body whose reading can be ended early (``aclose``), read or not to its end."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._chunks: Any = None
+
+    def __aiter__(self) -> _ClosingBody:
+        self._chunks = self._stream.__aiter__()
+        return self
+
+    async def __anext__(self) -> bytes:
+        chunk: bytes = await self._chunks.__anext__()
+        return chunk
+
+    async def aclose(self) -> None:
+        closing = getattr(self._chunks, "aclose", None)
+        self._chunks = None
+        if closing is not None:
+            await closing()
 
 
 # The read deadline of the request being handled (httpx.ASGITransport runs the app in the caller's task).
