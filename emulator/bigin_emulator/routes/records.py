@@ -1,4 +1,8 @@
-"""Record endpoints: list, get by id, insert, update, upsert and delete for every record module."""
+"""Record endpoints: list, get by id, insert, update, upsert and delete for every record module.
+
+A list takes ``cvid`` (a custom view: only the records it shows) and, for deals, ``pipeline_id``
+(only that team pipeline's deals); see ``ops.list_filters``.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bigin_emulator.ops.list_filters import filtered_view, list_filter
 from bigin_emulator.ops.paging import list_info, paginate, parse_page_params
 from bigin_emulator.ops.projection import Projector, parse_fields
 from bigin_emulator.ops.wire import ApiError
@@ -34,12 +39,14 @@ def record_routes(ctx: EmulatorContext) -> list[Route]:
     async def list_records(request: Request) -> Response:
         spec = module_spec(request.path_params["module"])
         fields = parse_fields(request.query_params.get("fields"), required=True)
-        scope = spec.api_name
+        scope, keep = list_filter(ctx, spec, request.query_params)
         params = parse_page_params(
             request.query_params, ctx, scope, allow_token=True, sort_fields=sortable_fields(ctx, spec)
         )
         table = store.table(spec.api_name)
         view = table.sorted_view(params.sort_by)
+        if keep is not None:
+            view = filtered_view(view, table.records, keep)
         page = paginate(
             view,
             params,

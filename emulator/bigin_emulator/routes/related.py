@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bigin_emulator.ops.list_filters import pipeline_filter
 from bigin_emulator.ops.paging import paginate, parse_page_params, related_info
 from bigin_emulator.ops.projection import Projector, parse_fields
 from bigin_emulator.ops.related import RELATED_LISTS, is_linkable, related_ids
@@ -52,9 +53,9 @@ def related_routes(ctx: EmulatorContext) -> list[Route]:
             return no_content()
         ids = related_ids(store, spec.api_name, record_id, related)
         table = store.table(related)
-        pipeline_id = request.query_params.get("pipeline_id")
-        if related == "Pipelines" and pipeline_id:
-            ids = [rid for rid in ids if (table.records[rid].get("Layout") or {}).get("id") == pipeline_id]
+        by_pipeline = pipeline_filter(related, request.query_params)
+        if by_pipeline is not None:
+            ids = [rid for rid in ids if by_pipeline(table.records[rid])]
         page = paginate(SortedView(ids, ids), params, ctx, scope, lambda rid: rid, allow_token=True)
         if not page.ids:
             return no_content()

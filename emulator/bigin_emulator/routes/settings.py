@@ -1,7 +1,10 @@
-"""Metadata endpoints: ``settings/modules``, ``settings/fields``, ``settings/layouts``, ``related_lists``.
+"""Metadata endpoints: ``settings/modules``, ``fields``, ``layouts``, ``related_lists``, ``custom_views``.
 
-None of these carries an ``info`` object (recordings item 7). ``settings/fields`` lists the "used"
-fields only, like the recording, while records carry more keys.
+None of these but ``custom_views`` carries an ``info`` object (recordings item 7).
+``settings/fields`` lists the "used" fields only, like the recording, while records carry more
+keys. ``settings/custom_views?module=`` lists the module's system views with Zoho's ``info``
+(``default`` the default view's id, ``translation`` the category names);
+``settings/custom_views/{id}?module=`` one view with its ``criteria`` (204 for an unknown id).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bigin_emulator.ops.custom_views import find_view, module_views, view_body
 from bigin_emulator.ops.related import RELATED_LISTS
 from bigin_emulator.ops.wire import ApiError
 from bigin_emulator.routes.http_input import module_spec
@@ -22,6 +26,12 @@ from bigin_emulator.state.settings_payloads import field_body, layout_bodies, mo
 __all__ = ["settings_routes"]
 
 BASE = "/bigin/v2/settings"
+_VIEW_CATEGORIES = {
+    "public_views": "Public Views",
+    "other_users_views": "Other Users' Views",
+    "shared_with_me": "Shared With Me",
+    "created_by_me": "Created By Me",
+}
 
 
 def _module_param(request: Request) -> ModuleSpec:
@@ -96,7 +106,31 @@ def settings_routes(ctx: EmulatorContext) -> list[Route]:
         ]
         return json_response({"related_lists": body})
 
+    async def custom_views(request: Request) -> Response:
+        spec = _module_param(request)
+        views = module_views(spec.api_name)
+        if not views:
+            raise ApiError(400, "INVALID_MODULE", "the module has no custom views", {"param": "module"})
+        info = {
+            "per_page": 200,
+            "default": next(v.id for v in views if v.default),
+            "count": len(views),
+            "page": 1,
+            "translation": _VIEW_CATEGORIES,
+            "more_records": False,
+        }
+        return json_response({"custom_views": [view_body(v, started()) for v in views], "info": info})
+
+    async def one_custom_view(request: Request) -> Response:
+        spec = _module_param(request)
+        view = find_view(spec.api_name, request.path_params["view_id"])
+        if view is None:
+            return no_content()
+        return json_response({"custom_views": [view_body(view, started(), detailed=True)]})
+
     return [
+        Route(BASE + "/custom_views", custom_views, methods=["GET"]),
+        Route(BASE + "/custom_views/{view_id}", one_custom_view, methods=["GET"]),
         Route(BASE + "/modules", modules, methods=["GET"]),
         Route(BASE + "/modules/{api_name}", one_module, methods=["GET"]),
         Route(BASE + "/fields", fields, methods=["GET"]),
