@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import unquote
 
 __all__ = [
+    "MAX_HEAD_BYTES",
     "FormParser",
     "FormPart",
     "FormTooLarge",
@@ -179,10 +180,7 @@ class FormParser:
             return self._body()
         if self._state == _AFTER_DELIMITER:
             return self._after_delimiter()
-        if self._state == _HEAD:
-            return self._head()
-        self._buffer.clear()
-        return False
+        return self._head()  # the end stops ``feed`` before any step
 
     def _body(self) -> bool:
         buffer, delimiter = self._buffer, self._delimiter

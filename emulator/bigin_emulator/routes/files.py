@@ -35,6 +35,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from bigin_emulator.ops.multipart import (
+    MAX_HEAD_BYTES,
     FormPart,
     FormTooLarge,
     MalformedForm,
@@ -68,7 +69,7 @@ BASE = "/bigin/v2"
 ATTACHMENT_MODULES = frozenset({"Contacts", "Accounts", "Pipelines", "Products", "Tasks", "Events", "Calls"})
 PHOTO_MODULES = frozenset({"Contacts", "Accounts", "Products"})
 DROPPED_UPLOAD = "drop_file_upload_answers"  # how the server's counters name a dropped answer
-ENVELOPE_BYTES = 64 * 1024  # a part's framing and headers, generously
+ENVELOPE_BYTES = MAX_HEAD_BYTES + 512  # a part's framing and headers, at their longest
 _ATTACHMENT_PARTS = 8  # file, attachmentUrl, title and a few a client may add
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 
@@ -153,14 +154,15 @@ def file_routes(ctx: EmulatorContext, drop_answer: DropAnswer) -> list[Route]:
             raise _invalid_record(record_id)
         return spec, record_id, record
 
-    async def form(request: Request, max_parts: int) -> list[FormPart]:
+    async def form(request: Request, max_parts: int, max_files: int = 1) -> list[FormPart]:
+        """The request's parts; its body at most ``max_files`` files' worth (and their framing)."""
         per_part = limits.max_file_bytes
         try:
             return await read_form(
                 request.receive,
                 request.headers.get("content-type", ""),
                 declared=declared_length(request.scope["headers"]),
-                max_body_bytes=max_parts * (per_part + ENVELOPE_BYTES),
+                max_body_bytes=max_files * per_part + max_parts * ENVELOPE_BYTES,
                 max_part_bytes=per_part,
                 max_parts=max_parts,
             )
@@ -324,7 +326,7 @@ def file_routes(ctx: EmulatorContext, drop_answer: DropAnswer) -> list[Route]:
     # -- the Files API --------------------------------------------------------------------------
 
     async def upload_files(request: Request) -> Response:
-        parts = await form(request, limits.max_files_per_upload)
+        parts = await form(request, limits.max_files_per_upload, limits.max_files_per_upload)
         files = [part for part in parts if part.name == "file"]
         if not files:
             raise ApiError(
