@@ -166,3 +166,53 @@ async def test_a_module_without_views_has_none_and_a_bad_answer_is_malformed() -
         with pytest.raises(ValidationError):
             await client.settings.related_lists("")
     assert requests == []
+
+
+# -- against the emulator's views and team pipelines ----------------------------------------------
+
+
+async def test_deals_of_one_team_pipeline_through_the_list() -> None:
+    async with wired_client(BiginEmulator()) as (client, wire):
+        _, partners_id, sales, partners, sales_id = await two_pipelines_of_deals(client)
+        wire.clear()
+        of_partners = [
+            deal async for deal in client.deals.list(pipeline_id=partners_id, fields=["Deal_Name"])
+        ]
+        of_sales = [deal async for deal in client.deals.list(pipeline_id=sales_id, per_page=2)]
+        every = [deal async for deal in client.deals.list()]
+    assert all(type(deal) is Deal for deal in of_partners + of_sales)
+    assert len(of_partners) == 3 and set(partners) < {str(d.id) for d in of_partners}
+    assert {d.Deal_Name for d in of_partners} == {"P0", "P1", "Other"}
+    assert sorted(str(d.id) for d in of_sales) == sorted(sales)
+    assert len(every) == 6
+    assert {s.params.get("pipeline_id") for s in wire.sent} == {partners_id, sales_id, None}
+    assert len(wire.to("GET", "/Pipelines")) == 1 + 2 + 1  # the sales pipeline over two pages of 2
+
+
+async def test_custom_views_of_a_module_and_a_list_through_one_at_3_credits_a_page_on_both_sides() -> None:
+    emulator = BiginEmulator()
+    async with wired_client(emulator) as (client, wire):
+        await client.contacts.bulk_create({"Last_Name": f"V{n}"} for n in range(5))
+        views = await client.settings.custom_views("Contacts")
+        assert all(type(view) is CustomView for view in views)
+        by_name = {view.display_value: view for view in views}
+        every = by_name["All Contacts"]
+        assert every.default is True and every.id
+        assert wire.sent[-1].params == {"module": "Contacts", "page": "1"}
+
+        spent, counted = client.credits.spent_total, emulator.counters.credits
+        route = emulator.counters.credits_by_route.get("GET /bigin/v2/Contacts", 0)
+        one_page = [c async for c in client.contacts.list(cvid=every.id, fields=["Last_Name"])]
+        assert len(one_page) == 5
+        assert client.credits.spent_total - spent == 3 == emulator.counters.credits - counted
+        assert emulator.counters.credits_by_route["GET /bigin/v2/Contacts"] - route == 3
+
+        spent, counted = client.credits.spent_total, emulator.counters.credits
+        three_pages = [c async for c in client.contacts.list(cvid=every.id, per_page=2)]
+        assert len(three_pages) == 5 and len(wire.to("GET", "/Contacts")) == 1 + 3
+        assert client.credits.spent_total - spent == 9 == emulator.counters.credits - counted
+
+        spent = client.credits.spent_total
+        assert len([c async for c in client.contacts.list()]) == 5
+        assert client.credits.spent_total - spent == 1  # without a view: 1 credit a page
+    assert all(s.params["cvid"] == every.id for s in wire.to("GET", "/Contacts")[:4])
