@@ -26,7 +26,12 @@ is what the SDK's tests hold it to):
 - a ``Bearer`` header is 400 ``INVALID_REQUEST`` (not 401, so a client does not refresh in vain);
 - ``BiginEmulator(realism="zoho")`` drops these kindnesses where Zoho has them not (see ``realism``):
   429s without ``Retry-After``, fuzzy and lagging search, scope checks, an unpinned ``api_domain``;
-- the refresh block (11th refresh within 10 minutes) answers HTTP 400 ``{"error": "Access Denied"}``.
+- the refresh block (11th refresh within 10 minutes) answers HTTP 400 ``{"error": "Access Denied"}``;
+- files (attachments, photos, the Files API): an upload to an unknown record is 400 ``INVALID_DATA``
+  (details ``id``), a download or list of one 204; a file past ``FileLimits.max_file_bytes`` (20 MB)
+  400 ``FILE_SIZE_EXCEEDED``, a form without its ``file`` part 400 ``REQUIRED_PARAM_MISSING``, the
+  org's files past ``max_stored_bytes`` 400 ``LIMIT_EXCEEDED``; a link attachment's ``Size`` is
+  null; deleting a record's absent photo succeeds.
 """
 
 from __future__ import annotations

@@ -46,6 +46,7 @@ class EmulatorConfig:
     """Knobs of the emulated server; ``clock`` is wall-clock seconds (``time.time`` by default).
 
     ``realism`` holds the switches routes read (search fuzziness and lag, scope checks).
+    ``files`` (``FileLimits``) is how large an uploaded file may be and how much the org keeps.
     ``recycle_bin_retention`` is how long a deleted record stays in the recycle bin (seconds).
     """
 
