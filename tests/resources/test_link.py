@@ -19,6 +19,7 @@ from bigin_async import BiginClient
 from bigin_async.errors import APIError, InvalidRequestError, ValidationError
 from bigin_async.resources._links import LINK_BATCH, MAYBE_UNLINKED
 from bigin_emulator import BiginEmulator
+from tests.helpers.lost_answers import LoseAnswers
 from tests.helpers.resources import Scripted, Sent, Wire, scripted_client, wired_client
 
 MISSING_ID = "5545000000999999999"  # a well-formed id of no record
@@ -167,26 +168,6 @@ async def scripted(*answers: Any) -> AsyncIterator[tuple[BiginClient, list[httpx
     script = Scripted(*answers)
     async with scripted_client(script) as client:
         yield client, script.requests
-
-
-class LoseAnswers(httpx.AsyncBaseTransport):
-    """The emulator behind a proxy that drops the answer of the first ``count`` calls of ``method``
-    after the emulator acted on them, as a cut connection does."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, method: str, count: int = 1) -> None:
-        self.inner, self.method, self.count = inner, method, count
-        self.lost = 0
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self.inner.handle_async_request(request)
-        if request.method == self.method and self.lost < self.count:
-            await response.aread()  # the emulator has answered: the call was applied
-            self.lost += 1
-            raise httpx.RemoteProtocolError("server disconnected without sending a response", request=request)
-        return response
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 async def test_a_link_whose_answer_was_lost_is_sent_again_and_succeeds() -> None:
