@@ -141,7 +141,7 @@ async def test_delete_takes_the_tag_off_every_record(api: httpx.AsyncClient) -> 
     assert (await api.get(f"{TAGS}/{hot}")).json()["code"] == "INVALID_REQUEST_METHOD"
 
 
-async def test_merge_moves_the_records_to_the_conflict_tag_and_drops_the_merged_one(
+async def test_merge_moves_the_conflict_tag_s_records_to_the_url_s_tag_and_drops_the_conflict_tag(
     api: httpx.AsyncClient,
 ) -> None:
     old, new, _ = await _create(api, "Old", "New", "Other")
@@ -152,7 +152,7 @@ async def test_merge_moves_the_records_to_the_conflict_tag_and_drops_the_merged_
         {"Last_Name": "B", "Tag": ["Old", "New"]},
         {"Last_Name": "C", "Tag": ["Other"]},
     )
-    response = await api.post(f"{TAGS}/{old}/actions/merge", json={"tags": [{"conflict_id": new}]})
+    response = await api.post(f"{TAGS}/{new}/actions/merge", json={"tags": [{"conflict_id": old}]})
     assert response.status_code == 200
     [entry] = response.json()["tags"]
     assert entry["code"] == "SUCCESS" and entry["message"] == "tags merged successfully"
@@ -163,8 +163,10 @@ async def test_merge_moves_the_records_to_the_conflict_tag_and_drops_the_merged_
     assert set(await _listed(api)) == {"New", "Other"}
     count = await api.get(f"{TAGS}/{new}/actions/records_count", params=CONTACTS)
     assert count.json() == {"count": "2"}
-    gone = await api.post(f"{TAGS}/{old}/actions/merge", json={"tags": [{"conflict_id": new}]})
+    gone = await api.post(f"{TAGS}/{new}/actions/merge", json={"tags": [{"conflict_id": old}]})
     assert gone.status_code == 400 and gone.json()["code"] == "INVALID_DATA"
+    url_gone = await api.post(f"{TAGS}/{old}/actions/merge", json={"tags": [{"conflict_id": new}]})
+    assert url_gone.status_code == 400 and url_gone.json()["details"]["id"] == old
 
 
 async def test_merge_refusals(api: httpx.AsyncClient) -> None:

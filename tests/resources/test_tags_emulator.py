@@ -76,13 +76,6 @@ async def test_a_retried_delete_that_finds_the_tag_gone_succeeds_flagged() -> No
     assert left == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the emulator keeps the conflict_id tag and drops the one in the URL; the SDK reads Zoho's "
-        "merge the other way (conflict_id is the tag merged away, the URL's tag stays)"
-    ),
-)
 async def test_merge_moves_the_records_of_one_tag_to_the_other() -> None:
     emulator = BiginEmulator()
     contacts = emulator.seed_data(contacts=3)["Contacts"]

@@ -4,6 +4,13 @@ Listing follows ``account_related_contacts.json``: ``fields`` required, newest f
 page-token keys and no sort keys. Linking follows ``link_product_to_contact.json``: a body of
 ``{"data": [{}]}`` is accepted, the answer is 200 with ``details {id}`` and "relation added", or
 "relation updated" when the pair was already linked; unlinking answers "relation removed".
+
+Many at once: ``PUT /{Module}/{id}/{Related}`` with ``{"data": [{"id"}, ...]}`` and ``DELETE
+...?ids=a,b``, at most 100 ids a call (Zoho's limit; 101 is a 400 ``LIMIT_EXCEEDED``), one
+entry per id in input order. Zoho's pages name no answer for unlinking a pair that is not
+linked; the emulator gives that id an ``INVALID_DATA`` entry of its own ("the records are not
+related", the per-record code Zoho documents for a bad related id) and goes on with the others,
+so a partial unlink is a 207 and a client must read each entry.
 """
 
 from __future__ import annotations

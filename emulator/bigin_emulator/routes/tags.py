@@ -6,9 +6,11 @@
   entry per tag, "tags created successfully" / "tags updated successfully"; a failed tag is its
   own error entry (``MANDATORY_NOT_FOUND``, ``DUPLICATE_DATA``, ``INVALID_DATA``).
 - ``DELETE /settings/tags/{id}`` -> "tags deleted successfully"; the tag leaves every record.
-- ``POST /settings/tags/{id}/actions/merge`` with ``{"tags": [{"conflict_id"}]}``: the records
-  carrying tag ``id`` carry ``conflict_id``'s tag instead and tag ``id`` is gone ("tags merged
-  successfully", details of the tag that stays).
+- ``POST /settings/tags/{id}/actions/merge`` with ``{"tags": [{"conflict_id"}]}``: the tag
+  ``conflict_id`` is merged into tag ``id``: the records carrying it carry tag ``id`` instead and
+  ``conflict_id`` is gone ("tags merged successfully", details of tag ``id``, which stays). Zoho's
+  page calls ``conflict_id`` "the tag which you want to merge"; its CRM SDKs call
+  ``tag.merge(conflict_tag)`` and the sample answers name the URL's tag.
 - ``GET /settings/tags/{id}/actions/records_count?module=`` -> ``{"count": "N"}`` (a string, as
   Zoho sends it).
 - ``POST /{Module}/actions/add_tags|remove_tags`` (and ``/{Module}/{id}/actions/...``) take
@@ -246,11 +248,11 @@ def tag_routes(ctx: EmulatorContext) -> list[Route]:
                 "conflict_id must be another tag of the same module",
                 {"api_name": "conflict_id", "id": conflict_id},
             )
-        target = found[1]
-        retag_records(module, tag.id, target)
-        registry.remove(module, tag)
-        registry.touch(target)
-        return answer([_success(target, "tags merged successfully")], 200)
+        merged_away = found[1]
+        retag_records(module, merged_away.id, tag)
+        registry.remove(module, merged_away)
+        registry.touch(tag)
+        return answer([_success(tag, "tags merged successfully")], 200)
 
     async def records_count(request: Request) -> Response:
         spec = _tag_module(request)
