@@ -155,20 +155,14 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--slow-seconds", type=float, default=60.0, help="how long a 'slow' fault holds the answer"
     )
-    parser.add_argument(
-        "--max-file-bytes",
-        type=_size,
-        default=FileLimits.max_file_bytes,
-        metavar="SIZE",
-        help="largest attachment, photo or Files API file taken (default 20M; e.g. 200M for a benchmark)",
-    )
-    parser.add_argument(
-        "--max-stored-bytes",
-        type=_size,
-        default=FileLimits.max_stored_bytes,
-        metavar="SIZE",
-        help="bytes of files the org keeps at most, all together (default 256M)",
-    )
+    for flag, default, what in (
+        ("--max-file-bytes", FileLimits.max_file_bytes, "largest attachment, photo or Files API file taken"),
+        ("--max-stored-bytes", FileLimits.max_stored_bytes, "bytes of files the org keeps, all together"),
+    ):
+        shown = f"{default // (1024 * 1024)}M"
+        parser.add_argument(
+            flag, type=_size, default=default, metavar="SIZE", help=f"{what} (default {shown})"
+        )
     parser.add_argument(
         "--realism",
         choices=sorted(REALISM_PRESETS),

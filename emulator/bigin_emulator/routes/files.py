@@ -191,7 +191,7 @@ def file_routes(ctx: EmulatorContext, drop_answer: DropAnswer) -> list[Route]:
 
     def answered(body: Any, status: int = 200) -> Response:
         """The upload's answer, or a dropped connection when ``FileFaults`` says so."""
-        if uploads.faults.take("drop_upload_answers"):
+        if uploads.faults is not None and uploads.faults.take("drop_upload_answers"):
             ctx.counters.fault_injected(DROPPED_UPLOAD)
             return _DroppedAnswer(drop_answer)
         return json_response(body, status)

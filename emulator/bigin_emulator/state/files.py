@@ -61,11 +61,6 @@ class UploadFaultSource(Protocol):
     def take(self, fault: str) -> bool: ...
 
 
-class _NoFaults:
-    def take(self, fault: str) -> bool:
-        return False
-
-
 class StoreFull(Exception):
     """Keeping ``needed`` more bytes would pass ``limit`` (``stored`` are kept already)."""
 
@@ -161,7 +156,7 @@ class UploadStore:
         self.limits = limits
         self.new_id = new_id
         self.now_iso = now_iso
-        self.faults: UploadFaultSource = _NoFaults()
+        self.faults: UploadFaultSource | None = None  # the emulator sets its FileFaults
         self.stored_bytes = 0
         self.attachments: dict[tuple[str, str], dict[str, StoredAttachment]] = {}
         self.photos: dict[tuple[str, str], StoredBody] = {}
