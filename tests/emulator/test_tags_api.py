@@ -48,6 +48,11 @@ async def test_create_answers_zoho_s_stamps_and_checks_each_tag(api: httpx.Async
     assert bad_color["code"] == "INVALID_DATA" and bad_color["details"] == {"api_name": "color_code"}
     assert set(await _listed(api)) == {"Hot"}
     assert (await api.post(TAGS, params=CONTACTS, json={"tags": [{}]})).status_code == 400
+    not_objects = await api.post(TAGS, params=CONTACTS, json={"tags": ["Hot", 7]})
+    assert not_objects.status_code == 400
+    assert [e["code"] for e in not_objects.json()["tags"]] == ["INVALID_DATA", "INVALID_DATA"]
+    duplicate = await api.post(TAGS, params=CONTACTS, json={"tags": [{"name": "HOT"}]})
+    assert duplicate.json()["tags"][0]["code"] == "DUPLICATE_DATA"
 
 
 async def test_update_renames_and_recolours_and_records_show_it(api: httpx.AsyncClient) -> None:

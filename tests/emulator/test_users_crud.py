@@ -42,6 +42,11 @@ async def test_add_a_user_and_read_it_back(api: httpx.AsyncClient) -> None:
     assert user["created_time"] == "2026-01-01T00:00:00+00:00"
     listed = (await api.get(USERS, params={"type": "AllUsers"})).json()["users"]
     assert [u["id"] for u in listed][-1] == user["id"] and len(listed) == 4
+    second = (await api.get(USERS, params={"per_page": "3", "page": "2"})).json()
+    assert [u["id"] for u in second["users"]] == [user["id"]]
+    assert second["info"] == {"per_page": 3, "count": 1, "page": 2, "more_records": False}
+    assert (await api.get(USERS, params={"per_page": "3", "page": "3"})).status_code == 204
+    assert (await api.get(USERS, params={"type": "DeletedUsers"})).status_code == 204
 
 
 async def test_the_body_key_user_info_of_bigin_s_page_is_accepted(api: httpx.AsyncClient) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from bigin_emulator import BiginEmulator
-from bigin_emulator.ops.custom_views import RECENT_DAYS
+from bigin_emulator.ops.custom_views import RECENT_DAYS, module_views
 from tests.helpers.clock import FakeClock
 from tests.helpers.emulator_api import insert
 
@@ -154,3 +154,14 @@ async def test_pipeline_id_keeps_a_team_pipeline_s_deals(
     assert await _ids(api, "Pipelines", pipeline_id=renewals.id, cvid=mine) == [renewal]
     (contact,) = await insert(api, "Contacts", {"Last_Name": "C"})
     assert await _ids(api, "Contacts", pipeline_id=renewals.id) == [contact]  # only deals are filtered
+
+
+def test_recently_created_reads_zoho_s_times_and_skips_what_it_cannot_read() -> None:
+    [_, _, recent] = module_views("Contacts")
+    now = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+    assert recent.keeps({"Created_Time": "2025-12-31T20:00:00-05:00"}, now)  # the same instant, elsewhere
+    assert recent.keeps({"Created_Time": "2025-12-25T00:00:00"}, now)  # no offset: read as UTC
+    assert not recent.keeps({"Created_Time": "2025-12-24T23:59:59Z"}, now)
+    assert not recent.keeps({"Created_Time": "yesterday"}, now)
+    assert not recent.keeps({}, now)
+    assert module_views("Notes") == ()
