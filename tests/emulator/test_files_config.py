@@ -7,6 +7,8 @@ import pytest
 from bigin_emulator import BiginEmulator, FileLimits
 from bigin_emulator.cli import build_emulator, faults_from, limits_from, parse_args
 
+pytest_plugins = ["pytester"]
+
 
 @pytest.mark.parametrize(
     ("given", "expected"),
@@ -46,3 +48,28 @@ def test_file_limits_are_a_keyword_of_the_emulator() -> None:
         emulator.uploads.limits.max_stored_bytes == 10
         and emulator.ctx.config.files.max_file_bytes == 20 * 1024**2
     )
+
+
+def test_the_pytest_marker_passes_file_limits_and_faults(pytester: pytest.Pytester) -> None:
+    pytester.makeini(
+        "[pytest]\naddopts = -p no:cacheprovider\nasyncio_default_fixture_loop_scope = function\n"
+        "filterwarnings = error\n"
+    )
+    pytester.makepyfile(
+        """
+        import pytest
+        from bigin_emulator import FileFaults, FileLimits
+
+        @pytest.mark.bigin_emulator(
+            file_limits=FileLimits(max_file_bytes=200 * 1024 * 1024),
+            file_faults=FileFaults(drop_upload_answers=1),
+        )
+        def test_marked(emulator):
+            assert emulator.ctx.config.files.max_file_bytes == 200 * 1024 * 1024
+            assert emulator.file_faults.drop_upload_answers == 1
+
+        def test_default(emulator):
+            assert emulator.uploads.limits == FileLimits()
+        """
+    )
+    pytester.runpytest_subprocess().assert_outcomes(passed=2)
