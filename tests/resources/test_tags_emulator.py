@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from bigin_async.errors import InvalidRequestError
 from bigin_emulator import BiginEmulator
+from tests.helpers.lost_answers import LoseAnswers
 from tests.helpers.resources import wired_client
 
 ADD = "POST /bigin/v2/Contacts/actions/add_tags"
 REMOVE = "POST /bigin/v2/Contacts/actions/remove_tags"
-
-
-class LoseFirstAnswer(httpx.AsyncBaseTransport):
-    """Hands every request to the emulator; the first answer to ``method path`` is then lost."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, method: str, path: str) -> None:
-        self.inner, self.method, self.path = inner, method, path
-        self.lost = 0
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self.inner.handle_async_request(request)  # the server acts on it
-        if not self.lost and request.method == self.method and request.url.path == self.path:
-            self.lost += 1
-            await response.aclose()
-            raise httpx.RemoteProtocolError("server disconnected without sending a response", request=request)
-        return response
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 async def test_tags_are_created_listed_updated_counted_and_deleted() -> None:
@@ -66,7 +47,7 @@ async def test_a_retried_delete_that_finds_the_tag_gone_succeeds_flagged() -> No
     async with wired_client(emulator) as (setup, _):
         (tag,) = await setup.tags.create("Contacts", "Doomed")
     assert tag.id is not None
-    lossy = LoseFirstAnswer(emulator.transport(), "DELETE", f"/bigin/v2/settings/tags/{tag.id}")
+    lossy = LoseAnswers(emulator.transport(), "DELETE", f"/bigin/v2/settings/tags/{tag.id}")
     async with emulator.client(transport=lossy, retry_backoff_seconds=0) as client:
         result = await client.tags.delete(tag.id)
         left = await client.tags.list("Contacts")
