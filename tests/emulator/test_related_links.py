@@ -8,17 +8,17 @@ from bigin_emulator import BiginEmulator
 from tests.helpers.emulator_api import insert
 
 
-def _products(emulator: BiginEmulator, count: int) -> list[str]:
-    entries = emulator.insert_records("Products", [{"Product_Name": f"P{i}"} for i in range(count)])
-    return [e["details"]["id"] for e in entries]
+async def _contact_products(api: httpx.AsyncClient, emulator: BiginEmulator) -> tuple[str, list[str]]:
+    """A contact's Products related list and 101 products to link to it."""
+    (contact,) = await insert(api, "Contacts", {"Last_Name": "Buyer"})
+    entries = emulator.insert_records("Products", [{"Product_Name": f"P{i}"} for i in range(101)])
+    return f"/bigin/v2/Contacts/{contact}/Products", [e["details"]["id"] for e in entries]
 
 
 async def test_link_100_ids_in_one_call_with_a_result_each(
     api: httpx.AsyncClient, emulator: BiginEmulator
 ) -> None:
-    (contact,) = await insert(api, "Contacts", {"Last_Name": "Buyer"})
-    products = _products(emulator, 101)
-    url = f"/bigin/v2/Contacts/{contact}/Products"
+    url, products = await _contact_products(api, emulator)
     linked = await api.put(url, json={"data": [{"id": p} for p in products[:100]]})
     assert linked.status_code == 200
     data = linked.json()["data"]
@@ -34,9 +34,7 @@ async def test_link_100_ids_in_one_call_with_a_result_each(
 async def test_unlink_100_ids_in_one_call_and_refuse_101(
     api: httpx.AsyncClient, emulator: BiginEmulator
 ) -> None:
-    (contact,) = await insert(api, "Contacts", {"Last_Name": "Buyer"})
-    products = _products(emulator, 101)
-    url = f"/bigin/v2/Contacts/{contact}/Products"
+    url, products = await _contact_products(api, emulator)
     await api.put(url, json={"data": [{"id": p} for p in products[:100]]})
     refused = await api.delete(url, params={"ids": ",".join(products)})
     assert refused.status_code == 400
