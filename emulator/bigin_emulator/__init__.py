@@ -31,7 +31,14 @@ is what the SDK's tests hold it to):
   (details ``id``), a download or list of one 204; a file past ``FileLimits.max_file_bytes`` (20 MB)
   400 ``FILE_SIZE_EXCEEDED``, a form without its ``file`` part 400 ``REQUIRED_PARAM_MISSING``, the
   org's files past ``max_stored_bytes`` 400 ``LIMIT_EXCEEDED``; a link attachment's ``Size`` is
-  null; deleting a record's absent photo succeeds.
+  null; deleting a record's absent photo succeeds;
+- the rest of the record API: ``/{Module}/deleted`` lists the most recently deleted first (204 when
+  none; an unknown ``type`` is 400 ``INVALID_DATA``); unlinking a pair that is not linked is an
+  ``INVALID_DATA`` entry for that id; ``add_tags``/``remove_tags`` take 500 records (501: 400
+  ``LIMIT_EXCEEDED``, details ``{"param": "ids", "limit": 500}``); a tag id in a ``/settings/tags``
+  path that names no tag is 400 ``INVALID_DATA``; a merge keeps the URL's tag; ``POST /users``
+  takes one user, needs ``last_name`` and ``email`` and defaults ``first_name``, ``role`` and
+  ``profile``; an unknown ``cvid`` is 400 ``INVALID_DATA``, an unknown ``pipeline_id`` keeps no deals.
 """
 
 from __future__ import annotations
