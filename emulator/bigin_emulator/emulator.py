@@ -392,7 +392,8 @@ class BiginEmulator:
         return export_state(self.ctx)
 
     def import_state(self, state: dict[str, Any]) -> None:
-        """Replace the org's data with an ``export_state()`` result."""
+        """Replace the org's data with an ``export_state()`` result (files are not in it: none are kept)."""
         import_state(self.ctx, state)
+        self.ctx.uploads.clear()
         if self.ctx.search_index is not None:
             self.ctx.search_index.settle()

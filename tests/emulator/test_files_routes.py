@@ -400,6 +400,19 @@ async def test_a_deleted_record_takes_its_attachments_and_photo_with_it(
     assert (await http.get(f"{API}/Contacts/{other}/Attachments")).status_code == 200
 
 
+async def test_an_org_loaded_from_a_saved_state_has_no_files(
+    emulator: BiginEmulator, http: httpx.AsyncClient
+) -> None:
+    record_id = _contact(emulator)
+    await _attach(http, f"Contacts/{record_id}", "a", b"x" * 10)
+    await http.post(f"{API}/Contacts/{record_id}/photo", files={"file": ("p", b"x")})
+    await _file_ids(http, "f")
+    emulator.import_state(emulator.export_state())
+    assert emulator.uploads.stored_bytes == 0 and emulator.uploads.files == {}
+    assert (await http.get(f"{API}/Contacts/{record_id}/Attachments")).status_code == 204
+    assert (await http.get(f"{API}/Contacts/{record_id}/photo")).status_code == 204
+
+
 # -- the file-upload field ----------------------------------------------------------------------------
 
 

@@ -248,6 +248,13 @@ class UploadStore:
             ids.append(file_id)
         return ids
 
+    def clear(self) -> None:
+        """Forget every file (an org loaded from a saved state has none: files are not saved)."""
+        self.attachments.clear()
+        self.photos.clear()
+        self.files.clear()
+        self.stored_bytes = 0
+
     # -- records going --------------------------------------------------------------------------
 
     def forget_deleted(
