@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 
 from bigin_emulator import BiginEmulator
@@ -151,7 +153,7 @@ async def test_the_bins_are_saved_and_restored_with_the_state(clock: FakeClock) 
     async with emulator.http_client(token=emulator.issue_token()) as api:
         await api.delete("/bigin/v2/Contacts", params={"ids": ",".join(ids)})
     emulator.purge_recycle_bin()
-    saved = emulator.export_state()
+    saved = json.loads(json.dumps(emulator.export_state()))  # as the CLI saves it
     restored = BiginEmulator(clock=clock)
     restored.import_state(saved)
     async with restored.http_client(token=restored.issue_token()) as api:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -140,6 +141,7 @@ async def test_update_refusals_are_entries(api: httpx.AsyncClient) -> None:
         return response.status_code, response.json()["users"][0]["code"]
 
     assert await entry(user_id, {"email": admin.email}) == (400, "DUPLICATE_DATA")
+    assert await entry(user_id, {"id": admin.id, "first_name": "Other"}) == (400, "INVALID_DATA")
     assert await entry(user_id, {"email": PATRICIA["email"]}) == (200, "SUCCESS")  # its own email
     assert await entry("5545000000009999999", {"first_name": "Nobody"}) == (400, "INVALID_DATA")
     assert await entry(admin.id, {"status": "disabled"}) == (400, "INVALID_DATA")
@@ -183,7 +185,7 @@ async def test_users_survive_a_state_round_trip(api: httpx.AsyncClient, emulator
     gone = await _add(api, email="gone@example.com")
     await api.delete(f"{USERS}/{gone}")
     restored = BiginEmulator()
-    restored.import_state(emulator.export_state())
+    restored.import_state(json.loads(json.dumps(emulator.export_state())))  # as the CLI saves it
     user = restored.ctx.users.get(kept)
     assert user is not None and user.extra == {"phone": "555-0100"}
     assert list(restored.ctx.users.deleted) == [gone]

@@ -83,6 +83,8 @@ def user_changes(ctx: EmulatorContext, raw: Any, existing: User | None) -> dict[
     """The ``User`` fields a written user sets, checked; ``RecordRejected`` says why not."""
     if not isinstance(raw, dict):
         raise RecordRejected("INVALID_DATA", {"expected_data_type": "jsonobject"})
+    if existing is not None and raw.get("id", existing.id) != existing.id:
+        raise RecordRejected("INVALID_DATA", {"api_name": "id"}, "the id differs from the one in the URL")
     changes: dict[str, Any] = {}
     extra = dict(existing.extra) if existing is not None else {}
     for name in ("first_name", "last_name"):
