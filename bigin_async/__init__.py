@@ -103,6 +103,7 @@ from bigin_async.models import (
 )
 from bigin_async.pagination import AsyncPaginator
 from bigin_async.resources.bulk_jobs import BulkJobsClient
+from bigin_async.resources.tags import TagsClient
 from bigin_async.webhooks import (
     InvalidNotificationError,
     NotificationEvent,
@@ -125,6 +126,7 @@ __all__ = [
     "BulkJobError",
     "BulkJobFailedError",
     "BulkJobsClient",
+    "TagsClient",
     "BulkProgress",
     "BulkReadJob",
     "BulkReadResult",

@@ -12,5 +12,6 @@ own (a custom module's client subclasses ``ModuleClient``).
 from bigin_async.resources._base import APIResource
 from bigin_async.resources.base import ModuleClient
 from bigin_async.resources.bulk_jobs import BulkJobsClient
+from bigin_async.resources.tags import TagsClient
 
-__all__ = ["APIResource", "BulkJobsClient", "ModuleClient"]
+__all__ = ["APIResource", "BulkJobsClient", "ModuleClient", "TagsClient"]

@@ -280,6 +280,17 @@ async def test_a_retried_delete_refused_for_another_reason_stays_refused() -> No
     assert refused.value.code == "AUTHORIZATION_FAILED"
 
 
+async def test_a_delete_answer_that_cannot_be_read_is_reported_as_such() -> None:
+    script = Scripted(answer(400, raw=b"<html>bad gateway</html>"), answer(200, {"tags": "nope"}))
+    async with scripted_client(script) as client:
+        with pytest.raises(APIError) as refused:
+            await client.tags.delete(TAG_ID)
+        assert refused.value.status_code == 400 and len(script.requests) == 1
+        with pytest.raises(APIError) as malformed:
+            await client.tags.delete(TAG_ID)
+    assert malformed.value.code == "MALFORMED_RESPONSE" and len(script.requests) == 4
+
+
 async def test_merge_posts_the_tag_as_the_conflict_of_the_one_kept() -> None:
     script = Scripted(answer(200, {"tags": [success(TAG, "tags merge successfully")]}))
     async with scripted_client(script) as client:
