@@ -7,7 +7,7 @@ import json
 import httpx
 
 from bigin_emulator import BiginEmulator
-from bigin_emulator.state.deleted import DEFAULT_RETENTION
+from bigin_emulator.state.deleted import DEFAULT_RETENTION, RecycleBin
 from bigin_emulator.state.org_data import current_user
 from tests.helpers.clock import FakeClock
 from tests.helpers.emulator_api import insert
@@ -163,3 +163,24 @@ async def test_the_bins_are_saved_and_restored_with_the_state(clock: FakeClock) 
     from_before = BiginEmulator(clock=clock)
     from_before.import_state(older)
     assert from_before.ctx.recycle_bin.entries("Contacts", "all") == []
+
+
+def test_a_clock_set_back_keeps_the_bin_in_deletion_time_order() -> None:
+    clock = FakeClock()
+    bin_ = RecycleBin(clock, str, retention=100)
+    admin = current_user().short_lookup()
+    bin_.add("Contacts", "1", "first", admin, admin)
+    clock.advance(50)
+    bin_.add("Contacts", "2", "second", admin, admin)
+    assert bin_.entries("Contacts", "recycle")[0].id == "2"
+    clock.advance(60)  # 110 s after the first delete: it expires
+    assert [e.type for e in bin_.entries("Contacts", "all")] == ["recycle", "permanent"]
+    clock.advance(-100)  # set back to 10 s after the first delete
+    bin_.add("Contacts", "3", "third", admin, admin)
+    assert [e.id for e in bin_.entries("Contacts", "all")] == ["2", "3", "1"]
+    clock.advance(105)  # 105 s after the third delete, 65 after the second
+    assert [(e.id, e.type) for e in bin_.entries("Contacts", "all")] == [
+        ("2", "recycle"),
+        ("3", "permanent"),
+        ("1", "permanent"),
+    ]

@@ -11,6 +11,7 @@ clock forward instead of waiting.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -60,7 +61,7 @@ class RecycleBin:
         self.retention = retention
         self.by_module: dict[str, list[DeletedEntry]] = {}
         # Per module, how many of the oldest entries are known to be past the retention already:
-        # entries are appended in deletion order, so expiring walks on from there, never back.
+        # entries are kept in deletion-time order, so expiring walks on from there, never back.
         self._expired_upto: dict[str, int] = {}
 
     def add(
@@ -75,7 +76,13 @@ class RecycleBin:
         entry = DeletedEntry(
             record_id, module, display_name, "recycle", deleted_by, self._format_time(now), created_by, now
         )
-        self.by_module.setdefault(module, []).append(entry)
+        entries = self.by_module.setdefault(module, [])
+        if entries and now < entries[-1].deleted_at:  # the clock went back: keep deletion-time order
+            position = bisect_right([e.deleted_at for e in entries], now)
+            entries.insert(position, entry)
+            self._expired_upto[module] = min(self._expired_upto.get(module, 0), position)
+        else:
+            entries.append(entry)
         return entry
 
     def entries(self, module: str, kind: Literal["all", "recycle", "permanent"]) -> list[DeletedEntry]:
