@@ -66,7 +66,8 @@ def test_fed_one_byte_at_a_time_the_parts_are_the_same() -> None:
         ('form-data; name="file"; filename*=UTF-8\'\'%E2%82%AC%20x.pdf; filename="x.pdf"', "€ x.pdf"),
         ('form-data; name="file"; filename="x.pdf"; filename*=utf-8\'\'%C3%A9.pdf', "é.pdf"),
         ("form-data; name=file; filename=plain.txt", "plain.txt"),
-        ('form-data; name="file"; filename="a\\"b.txt"', 'a"b.txt'),
+        ('form-data; name="file"; filename="a\\b.txt"', "a\\b.txt"),
+        ('form-data; name="file"; filename="dir\\"; x=1', "dir\\"),
         ('form-data; name="file"; filename="x.pdf"; filename*=nonsense\'\'%FF', "x.pdf"),
         ('form-data; name="file"; filename="x.pdf"; filename*=utf-8\'\'%FF', "x.pdf"),
         ('form-data; name="file"', None),
@@ -224,3 +225,18 @@ async def test_the_file_host_reads_its_zip_with_the_same_parser(emulator: BiginE
         assert extended.json()["code"] == "INVALID_FILE"  # the part was found, its zip refused
         assert (await upload(http, b"PK")).json()["code"] == "INVALID_FILE"
     assert emulator.files.files == {}
+
+
+@pytest.mark.parametrize("name", ['a"b\\c.txt', "line\r\nbreak\t.txt", "C:\\dir\\", "契約.pdf"])
+def test_a_name_as_httpx_writes_it_reads_back_as_sent(name: str) -> None:
+    """httpx %-escapes ``"`` and control characters and doubles backslashes."""
+    body, content_type = _encoded(files={"file": (name, b"1")})
+    assert parse_form(body, content_type)[0].filename == name
+
+
+@pytest.mark.parametrize(
+    ("written", "read"), [("a%22b\\c.txt", 'a"b\\c.txt'), ("C:\\dir\\", "C:\\dir\\"), ("%0D%0A", "\r\n")]
+)
+def test_a_name_as_browsers_and_the_sdk_write_it_keeps_its_lone_backslashes(written: str, read: str) -> None:
+    body = f'--xyz\r\nContent-Disposition: form-data; name="file"; filename="{written}"\r\n\r\n1\r\n--xyz--'
+    assert parse_form(body.encode(), CT)[0].filename == read

@@ -6,7 +6,7 @@ or a link (``attachmentUrl``, ``title``), a record photo, several ``file`` parts
 part and, between feeds, a tail shorter than the boundary, so a body is scanned once (no copy of
 what came before on each chunk) and never held beyond the limits it was given. A part's file name
 comes from ``filename*=UTF-8''...`` (RFC 5987) when sent, else ``filename="..."`` (UTF-8, with the
-``%22``/``%0D``/``%0A`` escapes browsers and httpx write).
+``%22`` and control-character escapes browsers and httpx write).
 
 ``read_form`` reads a request's body through an ASGI ``receive``: a ``Content-Length`` over the
 limit is refused before any byte is read, a body that grows past it while it arrives (a chunked
@@ -39,8 +39,8 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 
 MAX_HEAD_BYTES = 16 * 1024  # a part's headers; more is not a form any client sends
 _BOUNDARY = re.compile(r'boundary=(?:"([^"]+)"|([^;\s]+))', re.IGNORECASE)
-_PARAM = re.compile(r';\s*([^\s=;]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]*))')
-_BROWSER_ESCAPES = {"%22": '"', "%0D": "\r", "%0A": "\n", "%0d": "\r", "%0a": "\n"}
+_PARAM = re.compile(r';\s*([^\s=;]+)\s*=\s*(?:"([^"]*)"|([^;]*))')
+_ESCAPED = re.compile("%22|%[01][0-9A-Fa-f]")
 
 
 class FormTooLarge(Exception):
@@ -97,8 +97,11 @@ def boundary_of(content_type: str) -> bytes | None:
 
 
 def _unescape_quoted(value: str) -> str:
-    value = re.sub(r"\\(.)", r"\1", value)
-    return re.sub("%22|%0[DdAa]", lambda m: _BROWSER_ESCAPES[m.group(0)], value)
+    """A quoted value as forms write it: ``"`` and control characters %-escaped (browsers escape
+    line breaks only, httpx every control character). A doubled backslash is one (httpx doubles
+    them; browsers and the SDK do not, so a lone one stays itself: a Windows path's, say)."""
+    value = _ESCAPED.sub(lambda match: chr(int(match.group(0)[1:], 16)), value)
+    return value.replace("\\\\", "\\")
 
 
 def _disposition(value: str) -> dict[str, str]:
