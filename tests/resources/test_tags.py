@@ -456,6 +456,17 @@ async def test_an_answer_that_does_not_line_up_with_the_records_is_malformed(
     assert malformed.value.code == "MALFORMED_RESPONSE" and len(script.requests) == 3
 
 
+async def test_one_record_id_may_be_given_alone_and_a_2xx_that_is_not_json_is_malformed() -> None:
+    script = Scripted(tagging_server().answers[0], answer(200, raw=b"<html>proxy</html>"))
+    async with scripted_client(script) as client:
+        (one,) = await client.contacts.add_tags("5545000000001000001", "VIP")
+        with pytest.raises(APIError) as malformed:
+            await client.contacts.remove_tags("5545000000001000001", "VIP")
+    assert one.id == "5545000000001000001" and one.ok
+    assert query(script.requests[0])["ids"] == "5545000000001000001"
+    assert malformed.value.code == "MALFORMED_RESPONSE" and len(script.requests) == 4
+
+
 async def test_a_refusal_whose_body_is_not_json_raises_the_http_error() -> None:
     script = Scripted(answer(400, raw=b"<html>bad gateway</html>"))
     async with scripted_client(script) as client:
