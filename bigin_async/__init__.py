@@ -5,8 +5,10 @@ never trips the server, early single-flight OAuth refresh, every data centre, ty
 """
 
 from bigin_async._config import Edition, EditionLimits, Region, Settings, resolve_region
+from bigin_async._download import Download
+from bigin_async._file_stream import FileStream
 from bigin_async._limits import CreditsReport
-from bigin_async._multipart import Upload
+from bigin_async._multipart import FormField, Upload
 from bigin_async._transport import Transport
 from bigin_async._types import DEFAULT, NOT_GIVEN, Default, NotGiven, NotGivenOr
 from bigin_async._version import __version__
@@ -54,6 +56,7 @@ from bigin_async.errors import (
     ConfigurationError,
     CoordinationError,
     DuplicateRecordError,
+    FileTooLargeError,
     InvalidRequestError,
     JournalError,
     NotFoundError,
@@ -187,7 +190,11 @@ __all__ = [
     "CoordinationError",
     "ConfigurationError",
     "CreditsReport",
+    "Download",
     "DuplicateRecordError",
+    "FileStream",
+    "FileTooLargeError",
+    "FormField",
     "Edition",
     "EditionLimits",
     "FileTokenStore",

@@ -7,15 +7,23 @@ The part file is created new, never opened through a link: when ``<path>.part`` 
 (another download to the same path under way, one a crash left, or a link someone planted) the
 body goes to a part file of its own, ``<path>.<random>.part``, and the existing one is left alone.
 Error answers are small JSON bodies; at most 1 MiB of one is read, into memory, for the error.
+
+A download into a directory (:class:`SaveIn`) takes the file name the server gives
+(``Content-Disposition``: ``filename*=UTF-8''...`` or ``filename=``), made safe first: its base
+name only, without control characters or leading dots, so a hostile name cannot climb out of the
+directory or hide the file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import os
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.message import Message
 from pathlib import Path
 from typing import BinaryIO
 
@@ -24,18 +32,80 @@ import httpx
 
 from bigin_async.errors import BiginError, ValidationError
 
-__all__ = ["ERROR_BODY_CAP", "Download", "read_capped", "save_body", "target_path"]
+__all__ = [
+    "ERROR_BODY_CAP",
+    "Download",
+    "cut_short",
+    "SaveIn",
+    "filename_of",
+    "read_capped",
+    "safe_filename",
+    "save_body",
+    "target_path",
+]
 
 ERROR_BODY_CAP = 1 << 20  # bytes of a non-2xx answer kept for its error
 
 
 @dataclass(frozen=True)
 class Download:
-    """A 2xx answer saved to disk: ``response.extensions["bigin_download"]`` of a download call."""
+    """A file saved to disk (exported as ``bigin_async.Download``).
+
+    ``path`` is where it is, ``size`` the bytes written (the body as decoded, i.e. the file as
+    the server meant it), ``content_type`` and ``filename`` what the server said of it (its
+    ``Content-Type``, and the name in its ``Content-Disposition``, None when it gave none).
+    """
 
     path: Path
-    size: int  # bytes written (the body as decoded, i.e. the file as the server meant it)
+    size: int
     content_type: str | None
+    filename: str | None = None
+
+
+@dataclass(frozen=True)
+class SaveIn:
+    """Save a download in this existing directory, under the file name the server gives."""
+
+    directory: Path
+    default_name: str = "download"
+
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
+_MAX_NAME_BYTES = 255
+
+
+def filename_of(headers: httpx.Headers) -> str | None:
+    """The file name in a ``Content-Disposition`` header (RFC 6266, ``filename*`` first), or None."""
+    raw = headers.get("content-disposition")
+    if not raw:
+        return None
+    message = Message()
+    message["content-disposition"] = raw
+    names: list[str] = []
+    for key, value in message.get_params(header="content-disposition", failobj=[]):
+        if key.lower() != "filename":
+            continue
+        if isinstance(value, tuple):  # filename*=charset'lang'text: RFC 6266 says it comes first
+            try:
+                decoded = email.utils.collapse_rfc2231_value(value)
+            except (LookupError, ValueError):  # an unknown charset
+                continue
+            names.insert(0, decoded)
+        else:
+            names.append(value)
+    return next((name for name in names if name.strip()), None)
+
+
+def safe_filename(name: str | None, default: str = "download") -> str:
+    """``name`` as one file name in a directory: no path, no control characters, no leading dot."""
+    if not name:
+        return default
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = _UNSAFE.sub("_", base).strip().lstrip(".").strip()
+    while len(base.encode()) > _MAX_NAME_BYTES:
+        stem, dot, extension = base.rpartition(".")
+        base = (stem[:-1] + dot + extension) if dot and len(extension) < 16 and stem else base[:-1]
+    return base or default
 
 
 def target_path(target: str | os.PathLike[str]) -> Path:
@@ -100,7 +170,7 @@ def _sync_directory(directory: Path) -> None:
             os.close(handle)
 
 
-def _cut_short(response: httpx.Response) -> httpx.RemoteProtocolError | None:
+def cut_short(response: httpx.Response) -> httpx.RemoteProtocolError | None:
     """A body shorter (or longer) than its ``Content-Length``: the answer did not arrive whole."""
     raw = response.headers.get("content-length", "")
     if not raw.isdigit() or int(raw) == response.num_bytes_downloaded:
@@ -132,14 +202,23 @@ async def _feed(response: httpx.Response, take: Callable[[bytes], bool]) -> None
         raise failure
 
 
-async def save_body(response: httpx.Response, path: Path) -> Download:
-    """Stream the body to ``path`` through ``<path>.part``; nothing is left if it is cut short.
+async def save_body(response: httpx.Response, target: Path | SaveIn) -> Download:
+    """Stream the body to ``target`` through ``<path>.part``; nothing is left if it is cut short.
+
+    ``target`` is the file's path, or a :class:`SaveIn` directory where the server's file name
+    (made safe) is the file's.
 
     A body that ends early raises ``httpx.RemoteProtocolError`` (a failed attempt, retried like
     any dropped connection); cancellation and any other failure remove the part file too. A file
     that cannot be written (a full disk) raises :class:`BiginError`: the answer came, so
     retrying would only spend another download.
     """
+    filename = filename_of(response.headers)
+    path = (
+        target
+        if isinstance(target, Path)
+        else target.directory / safe_filename(filename, target.default_name)
+    )
     try:
         file, part = _open_part(path)
     except OSError as exc:
@@ -158,7 +237,7 @@ async def save_body(response: httpx.Response, path: Path) -> Download:
         # goes to the page cache at once, and a task that awaits only on the socket leaves httpx's
         # body iterators finished, never suspended, when a timeout or cancellation cuts it.
         await _feed(response, take)
-        short = _cut_short(response)
+        short = cut_short(response)
         if short is not None:
             raise short
         await anyio.to_thread.run_sync(_sync_and_close, file)
@@ -171,7 +250,7 @@ async def save_body(response: httpx.Response, path: Path) -> Download:
             _discard(file, part)
     with anyio.CancelScope(shield=True):  # the file is whole and in place: finish making it durable
         await anyio.to_thread.run_sync(_sync_directory, path.parent)
-    return Download(path, size, response.headers.get("content-type"))
+    return Download(path, size, response.headers.get("content-type"), filename)
 
 
 async def read_capped(response: httpx.Response, cap: int = ERROR_BODY_CAP) -> httpx.Response:

@@ -1,29 +1,63 @@
-"""Multipart/form-data bodies streamed from a file, so a Bulk Write upload never sits whole in memory.
+"""Multipart/form-data bodies streamed from their sources, so an upload never sits whole in memory.
 
-Zoho's file host takes the zip as the multipart field ``file``. The body is the part's header,
-the file read in chunks, and the closing boundary; its length is known before sending (the
-file's size plus the two framing pieces), so the request carries a ``Content-Length`` rather than
-a chunked body. Each attempt opens the file again and reads it from the start.
+Zoho takes files as multipart parts: a Bulk Write zip and an attachment as the field ``file``, the
+Files API several ``file`` parts a request, a link attachment as the text field ``attachmentUrl``.
+A body is each part's header, its content read in chunks, and the closing boundary; its length is
+known before sending (every source's size plus the framing), so the request carries a
+``Content-Length`` rather than a chunked body.
+
+A file's content comes from a path (opened again for each attempt), bytes, or a file object, sync
+or async (``anyio.open_file``'s, aiofiles', anything whose ``read(n)`` returns bytes or awaits
+them). A sync file object is read in a worker thread. A file object seekable is sought back to
+where it stood for a retry; one that is not (a pipe, a socket) is read once: when a retry would
+need it again the call ends with the first attempt's failure instead of sending half a file.
 """
 
 from __future__ import annotations
 
+import contextlib
+import inspect
+import io
+import mimetypes
 import os
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import KW_ONLY, dataclass
-from pathlib import Path
-from typing import BinaryIO
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import KW_ONLY, dataclass, field
+from pathlib import Path, PurePath
+from typing import Any, BinaryIO, Protocol, Union, cast, runtime_checkable
 
 import anyio.to_thread
 import httpx
 
-from bigin_async.errors import ValidationError
+from bigin_async.errors import BiginError, FileTooLargeError, ValidationError
 
-__all__ = ["CHUNK_SIZE", "FileChunks", "MultipartBody", "Upload", "upload_file"]
+__all__ = [
+    "CHUNK_SIZE",
+    "AsyncReadable",
+    "FileChunks",
+    "FileSource",
+    "FormField",
+    "MultipartBody",
+    "Part",
+    "Upload",
+    "prepare_parts",
+    "upload_file",
+]
 
-CHUNK_SIZE = 64 * 1024  # bytes read from the file at a time
+CHUNK_SIZE = 256 * 1024  # bytes read from a source at a time (one worker-thread hop for a file)
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+
+
+@runtime_checkable
+class AsyncReadable(Protocol):
+    """An async file object: ``await f.read(n)`` gives at most ``n`` bytes, ``b""`` at the end."""
+
+    def read(self, size: int = ..., /) -> Awaitable[bytes]: ...
+
+
+FileSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, BinaryIO, AsyncReadable]
+"""What an upload's content may come from: a path, bytes, or a file object (sync or async)."""
 
 
 def _quoted(value: str) -> str:
@@ -47,115 +81,404 @@ def upload_file(file: str | os.PathLike[str]) -> tuple[Path, int]:
     return path, size
 
 
-@dataclass(frozen=True)
-class Upload:
-    """A file to send as one multipart/form-data field (exported as ``bigin_async.Upload``).
+def _is_path(source: object) -> bool:
+    return isinstance(source, (str, os.PathLike))
 
-    ``Transport.send(..., upload=Upload("contacts.zip"))`` streams it: the file is read in chunks
-    of 64 KiB, never whole, and read again from the start if the call is retried. ``filename``
-    defaults to the file's own name; ``content_type`` to a zip (what Bulk Write takes).
+
+def _is_bytes(source: object) -> bool:
+    return isinstance(source, (bytes, bytearray, memoryview))
+
+
+def _is_async_file(source: object) -> bool:
+    return inspect.iscoroutinefunction(getattr(source, "read", None))
+
+
+def _is_file(source: object) -> bool:
+    return callable(getattr(source, "read", None)) and not isinstance(source, io.TextIOBase)
+
+
+def _plain_name(name: str, what: str) -> str:
+    if not isinstance(name, str) or not name or any(c in name for c in '"\r\n'):
+        raise ValidationError(f"the multipart {what} must be a plain, non-empty name, got {name!r}")
+    return name
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class Upload:
+    """A file to send as one multipart/form-data part (exported as ``bigin_async.Upload``).
+
+    ``source`` is a path, bytes, or a file object opened in binary mode (sync, or async such as
+    ``anyio.open_file``'s). ``Transport.send(..., upload=Upload("contacts.zip"))`` streams it in
+    chunks, never whole, and reads it again from the start if the call is retried. ``filename``
+    defaults to the path's (or file object's) own name; ``content_type`` to a guess from the
+    name, else ``application/octet-stream``. ``size`` is needed only for a file object that
+    cannot seek (a pipe). ``max_size`` refuses a larger file with :class:`FileTooLargeError`
+    before anything is sent.
     """
 
-    path: str | os.PathLike[str]
+    source: FileSource
     _: KW_ONLY
     field: str = "file"
     filename: str | None = None
-    content_type: str = "application/zip"
+    content_type: str | None = None
+    size: int | None = None
+    max_size: int | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.path, (str, os.PathLike)):
-            raise ValidationError(f"the upload's path must be a path, got {self.path!r}")
-        if self.filename is not None and not isinstance(self.filename, str):
-            raise ValidationError(f"the upload's filename must be a string, got {self.filename!r}")
-        if not isinstance(self.field, str) or not self.field or any(c in self.field for c in '"\r\n'):
-            raise ValidationError(f"the multipart field must be a plain, non-empty name, got {self.field!r}")
-        if not isinstance(self.content_type, str) or any(c in self.content_type for c in "\r\n"):
+        source = self.source
+        if isinstance(source, io.TextIOBase):
+            raise ValidationError("the upload's file object is open in text mode; open it with 'rb'")
+        if not (_is_path(source) or _is_bytes(source) or _is_file(source)):
+            raise ValidationError(
+                f"the upload's source must be a path, bytes or a binary file object, got {source!r:.80}"
+            )
+        if self.filename is not None and (not isinstance(self.filename, str) or not self.filename.strip()):
+            raise ValidationError(f"the upload's filename must be a non-empty string, got {self.filename!r}")
+        _plain_name(self.field, "field")
+        if self.content_type is not None and (
+            not isinstance(self.content_type, str)
+            or not self.content_type.strip()
+            or any(c in self.content_type for c in "\r\n")
+        ):
             raise ValidationError(f"the upload's content_type must be one line, got {self.content_type!r}")
+        for name in ("size", "max_size"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise ValidationError(f"the upload's {name} must be a number of bytes, got {value!r}")
 
-    def prepare(self) -> MultipartBody:
-        """The body for the file as it is now; refuses a path that is not a readable file."""
-        path, size = upload_file(self.path)
-        boundary = secrets.token_hex(16)
-        name = self.filename if self.filename is not None else path.name
+    def __repr__(self) -> str:
+        kind = "path" if _is_path(self.source) else "bytes" if _is_bytes(self.source) else "file"
+        return f"Upload({kind}, field={self.field!r}, filename={self.name!r})"
+
+    @property
+    def path(self) -> Path | None:
+        """The file's path, when the source is one (None for bytes and file objects)."""
+        return Path(os.fspath(cast("os.PathLike[str]", self.source))) if _is_path(self.source) else None
+
+    @property
+    def name(self) -> str:
+        """The file name Zoho is given: ``filename``, else the source's own name, else ``file``."""
+        if self.filename is not None:
+            return self.filename
+        if _is_path(self.source):
+            return Path(os.fspath(cast("os.PathLike[str]", self.source))).name or "file"
+        own = getattr(self.source, "name", None)
+        if isinstance(own, (str, os.PathLike)):
+            return PurePath(os.fspath(own)).name or "file"
+        return "file"
+
+    def with_limit(self, max_size: int | None) -> Upload:
+        """This upload with at most ``max_size`` bytes allowed (the stricter of the two limits)."""
+        if max_size is None or (self.max_size is not None and self.max_size <= max_size):
+            return self
+        return Upload(
+            self.source,
+            field=self.field,
+            filename=self.filename,
+            content_type=self.content_type,
+            size=self.size,
+            max_size=max_size,
+        )
+
+    async def part(self) -> Part:
+        """The part for the source as it is now: its size known, its limit checked."""
+        name = self.name
+        content_type = self.content_type or mimetypes.guess_type(name)[0] or DEFAULT_CONTENT_TYPE
+        source = await _open_source(self)
+        if self.max_size is not None and source.size > self.max_size:
+            raise FileTooLargeError(
+                f"cannot upload {name}: it has {source.size:,} bytes and at most {self.max_size:,} are "
+                "taken; nothing was sent",
+                filename=name,
+                size=source.size,
+                limit=self.max_size,
+            )
         head = (
-            f"--{boundary}\r\n"
             f'Content-Disposition: form-data; name="{self.field}"; filename="{_quoted(name)}"\r\n'
-            f"Content-Type: {self.content_type}\r\n\r\n"
+            f"Content-Type: {content_type}\r\n\r\n"
         ).encode()
-        return MultipartBody(path, size, boundary, head, f"\r\n--{boundary}--\r\n".encode())
+        return Part(head, source)
 
 
 @dataclass(frozen=True)
-class MultipartBody:
-    """One prepared upload: its headers and, for each attempt, its bytes in chunks."""
+class FormField:
+    """A text part of a multipart body (Zoho's ``attachmentUrl`` and ``title`` for a link)."""
 
-    path: Path
-    size: int  # the file's size when the call began: a file that changes meanwhile is refused
-    boundary: str
-    head: bytes
-    tail: bytes
+    name: str
+    value: str
 
-    @property
-    def headers(self) -> dict[str, str]:
-        return {
-            "Content-Type": f"multipart/form-data; boundary={self.boundary}",
-            "Content-Length": str(len(self.head) + self.size + len(self.tail)),
-        }
+    def __post_init__(self) -> None:
+        _plain_name(self.name, "field")
+        if not isinstance(self.value, str):
+            raise ValidationError(f"the form field {self.name!r} must be text, got {self.value!r:.80}")
 
-    @contextmanager
-    def open(self) -> Iterator[FileChunks]:
-        """The body's chunks for one attempt, from the file opened now and closed on leaving."""
+    async def part(self) -> Part:
+        head = f'Content-Disposition: form-data; name="{self.name}"\r\n\r\n'.encode()
+        return Part(head, _BytesSource(self.value.encode()))
+
+
+class _Source:
+    """Where one part's content comes from, with its size known before sending."""
+
+    size: int
+    label: str
+
+    @asynccontextmanager
+    async def opened(self) -> AsyncIterator[_Reader]:
+        raise NotImplementedError  # pragma: no cover - every source defines it
+        yield  # pragma: no cover
+
+
+class _Reader(Protocol):
+    async def read(self, size: int) -> bytes: ...
+
+
+class _BytesSource(_Source):
+    def __init__(self, data: bytes | bytearray | memoryview, label: str = "the text") -> None:
+        self._data = memoryview(data).cast("B") if not isinstance(data, bytes) else memoryview(data)
+        self.size = len(self._data)
+        self.label = label
+
+    @asynccontextmanager
+    async def opened(self) -> AsyncIterator[_Reader]:
+        yield _MemoryReader(self._data)
+
+
+class _MemoryReader:
+    def __init__(self, data: memoryview) -> None:
+        self._data = data
+        self._at = 0
+
+    async def read(self, size: int) -> bytes:
+        chunk = bytes(self._data[self._at : self._at + size])
+        self._at += len(chunk)
+        return chunk
+
+
+class _PathSource(_Source):
+    def __init__(self, path: Path, size: int) -> None:
+        self.path = path
+        self.size = size
+        self.label = str(path)
+
+    @asynccontextmanager
+    async def opened(self) -> AsyncIterator[_Reader]:
         try:
             file = self.path.open("rb")
         except OSError as exc:
             raise ValidationError(f"cannot upload {self.path}: {exc.strerror or exc}; not sent") from exc
         try:
-            yield FileChunks(self, file)
+            yield _SyncReader(file)
         finally:
             file.close()
 
-    def _changed(self) -> ValidationError:
+
+class _SyncReader:
+    def __init__(self, file: Any) -> None:
+        self._file = file
+
+    async def read(self, size: int) -> bytes:
+        chunk = await anyio.to_thread.run_sync(self._file.read, size)
+        return _checked_chunk(chunk)
+
+
+def _checked_chunk(chunk: object) -> bytes:
+    if isinstance(chunk, (bytearray, memoryview)):
+        return bytes(chunk)
+    if not isinstance(chunk, bytes):
+        raise ValidationError(
+            f"the upload's file object gave {type(chunk).__name__}, not bytes: open it in binary mode; "
+            "the upload was abandoned and nothing was applied"
+        )
+    return chunk
+
+
+class _FileObjectSource(_Source):
+    """A caller's file object: read from where it stood, sought back there for a retry if it can."""
+
+    def __init__(self, file: Any, size: int, start: int | None, label: str) -> None:
+        self._file = file
+        self._async = _is_async_file(file)
+        self.size = size
+        self._start = start  # None: it cannot seek, so it is read once
+        self.consumed = False  # an attempt read from it
+        self.label = label
+
+    @asynccontextmanager
+    async def opened(self) -> AsyncIterator[_Reader]:
+        if self.consumed:
+            if self._start is None:
+                raise BiginError(
+                    f"the upload of {self.label} cannot be sent again: its file object cannot seek "
+                    "back to the start (pass a path, bytes or a seekable file to allow a retry)"
+                )
+            await _call(self._file.seek, self._start)
+        yield self
+
+    async def read(self, size: int) -> bytes:
+        self.consumed = True
+        if self._async:
+            return _checked_chunk(await self._file.read(size))
+        return _checked_chunk(await anyio.to_thread.run_sync(self._file.read, size))
+
+
+async def _call(method: Any, *args: Any) -> Any:
+    """``method(*args)`` of a file object: awaited when it is async, in a worker thread when not."""
+    if inspect.iscoroutinefunction(method):
+        return await method(*args)
+    return await anyio.to_thread.run_sync(method, *args)
+
+
+async def _file_position(file: Any) -> tuple[int, int] | None:
+    """Where a file object stands and how many bytes follow, or None when it cannot seek."""
+    seekable = getattr(file, "seekable", None)
+    try:
+        if seekable is not None and not await _call(seekable):
+            return None
+        start = await _call(file.tell)
+        end = await _call(file.seek, 0, os.SEEK_END)
+        await _call(file.seek, start)
+    except (AttributeError, OSError, io.UnsupportedOperation, TypeError):
+        return None
+    if not isinstance(start, int) or not isinstance(end, int):
+        return None
+    return start, max(0, end - start)
+
+
+async def _open_source(upload: Upload) -> _Source:
+    source = upload.source
+    if _is_path(source):
+        path, size = upload_file(cast("os.PathLike[str]", source))
+        return _PathSource(path, size)
+    if _is_bytes(source):
+        return _BytesSource(cast(bytes, source), upload.name)
+    position = await _file_position(source)
+    if position is not None:
+        start, size = position
+        if upload.size is not None and upload.size != size:
+            raise ValidationError(
+                f"cannot upload {upload.name}: size={upload.size} was given but {size} bytes follow "
+                "in the file; nothing was sent"
+            )
+        return _FileObjectSource(source, size, start, upload.name)
+    if upload.size is None:
+        raise ValidationError(
+            f"cannot upload {upload.name}: its file object cannot seek, so give its size "
+            "(Upload(file, size=...)); Zoho needs the length before the body; nothing was sent"
+        )
+    return _FileObjectSource(source, upload.size, None, upload.name)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of a body: its headers (after the boundary line) and its content's source."""
+
+    head: bytes
+    source: _Source
+
+
+async def prepare_parts(parts: Upload | FormField | Sequence[Upload | FormField]) -> MultipartBody:
+    """The body for ``parts`` as they are now; refuses a path that is not a readable file, a
+    file over its ``max_size``, or no part at all, before anything is sent."""
+    items: Sequence[Upload | FormField] = [parts] if isinstance(parts, (Upload, FormField)) else parts
+    if isinstance(items, (str, bytes)) or not isinstance(items, Sequence) or not items:
+        raise ValidationError("an upload needs at least one Upload or FormField part; nothing was sent")
+    for item in items:
+        if not isinstance(item, (Upload, FormField)):
+            raise ValidationError(f"an upload's parts are Upload or FormField objects, got {item!r:.80}")
+    return MultipartBody([await item.part() for item in items], secrets.token_hex(16))
+
+
+@dataclass(frozen=True)
+class MultipartBody:
+    """One prepared body: its headers and, for each attempt, its bytes in chunks."""
+
+    parts: list[Part]
+    boundary: str
+    _frames: list[bytes] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        frames = [
+            (b"\r\n" if index else b"") + f"--{self.boundary}\r\n".encode() + part.head
+            for index, part in enumerate(self.parts)
+        ]
+        object.__setattr__(self, "_frames", [*frames, f"\r\n--{self.boundary}--\r\n".encode()])
+
+    @property
+    def name(self) -> str:
+        """What the body carries, for messages: the first file's name (and how many more)."""
+        labels = [part.source.label for part in self.parts if not isinstance(part.source, _BytesSource)]
+        labels = labels or [part.source.label for part in self.parts]
+        first = PurePath(labels[0]).name or labels[0]
+        return first if len(labels) == 1 else f"{first} and {len(labels) - 1} more file(s)"
+
+    @property
+    def size(self) -> int:
+        return sum(len(frame) for frame in self._frames) + sum(part.source.size for part in self.parts)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {
+            "Content-Type": f"multipart/form-data; boundary={self.boundary}",
+            "Content-Length": str(self.size),
+        }
+
+    @asynccontextmanager
+    async def open(self) -> AsyncIterator[FileChunks]:
+        """The body's chunks for one attempt, every source opened now and closed on leaving."""
+        async with contextlib.AsyncExitStack() as stack:
+            readers = [await stack.enter_async_context(part.source.opened()) for part in self.parts]
+            yield FileChunks(self, readers)
+
+    def _changed(self, source: _Source) -> ValidationError:
         # The Content-Length promised the size the file had: the server gets an incomplete body
         # and cannot accept it, so nothing was applied.
         return ValidationError(
-            f"{self.path} changed size while it was being uploaded (it had {self.size} bytes); "
+            f"{source.label} changed size while it was being uploaded (it had {source.size} bytes); "
             "the upload was abandoned and nothing was applied"
         )
 
 
 class FileChunks(httpx.AsyncByteStream):
-    """The body of one attempt: the part's header, the file in chunks, the closing boundary.
+    """The body of one attempt: each part's framing and content in chunks, the closing boundary.
 
     A request stream in its own right (``request.stream``) and a plain iterator, not an async
     generator: when the connection fails half way and the sending stops, no generator is left
     suspended for the garbage collector to finalize.
     """
 
-    def __init__(self, body: MultipartBody, file: BinaryIO) -> None:
+    def __init__(self, body: MultipartBody, readers: list[_Reader]) -> None:
         self._body = body
-        self._file = file
-        self._left = body.size
-        self._stage = 0  # 0: the header next, 1: the file, 2: the closing boundary, 3: done
+        self._readers = readers
+        self._index = 0  # the part whose frame comes next (len(parts): the closing boundary)
+        self._reading = False  # the part's content comes next
+        self._left = 0
+        self._done = False
 
     def __aiter__(self) -> FileChunks:
         return self
 
     async def __anext__(self) -> bytes:
         body = self._body
-        if self._stage == 0:
-            self._stage = 1
-            return body.head
-        if self._stage == 1:
+        while self._reading:
+            source = body.parts[self._index - 1].source
+            reader = self._readers[self._index - 1]
             if self._left > 0:
-                chunk: bytes = await anyio.to_thread.run_sync(self._file.read, min(CHUNK_SIZE, self._left))
-                if not chunk:
-                    raise body._changed()
+                chunk = await reader.read(min(CHUNK_SIZE, self._left))
+                if not chunk or len(chunk) > self._left:
+                    raise body._changed(source)
                 self._left -= len(chunk)
                 return chunk
-            if await anyio.to_thread.run_sync(self._file.read, 1):
-                raise body._changed()
-            self._stage = 2
-        if self._stage == 2:
-            self._stage = 3
-            return body.tail
-        raise StopAsyncIteration
+            if await reader.read(1):
+                raise body._changed(source)
+            self._reading = False
+        if self._done:
+            raise StopAsyncIteration
+        frame = body._frames[self._index]
+        if self._index == len(body.parts):
+            self._done = True
+        else:
+            self._left = body.parts[self._index].source.size
+            self._reading = True
+            self._index += 1
+        return frame

@@ -58,10 +58,11 @@ from bigin_async._coordination import (
     LocalLimits,
     PastDeadline,
 )
-from bigin_async._download import read_capped, save_body, target_path
+from bigin_async._download import SaveIn, read_capped, save_body, target_path
+from bigin_async._file_stream import Consume, FileStream
 from bigin_async._json import NOT_JSON, json_unless_204
 from bigin_async._limits import Cooldown, DailyBudget, RateLimiter
-from bigin_async._multipart import MultipartBody, Upload
+from bigin_async._multipart import FormField, MultipartBody, Upload, prepare_parts
 from bigin_async._redact import logger, redact_url
 from bigin_async._retry import (
     Outcome,
@@ -350,8 +351,8 @@ class Transport:
         raise_for_status: bool = True,
         service: Service = "v2",
         timeout: float | None = None,
-        upload: Upload | None = None,
-        download_to: str | os.PathLike[str] | None = None,
+        upload: Upload | FormField | Sequence[Upload | FormField] | None = None,
+        download_to: str | os.PathLike[str] | SaveIn | None = None,
         paced_by: RateLimiter | None = None,
     ) -> httpx.Response:
         """Send one logical call with retries; return the final response or raise a typed error.
@@ -375,13 +376,16 @@ class Transport:
         attempt's exchange (the whole answer, body included) instead of the ``timeout`` setting, for
         a call whose answer is large; the ``deadline`` setting still bounds the whole call.
 
-        ``upload`` sends a file as a multipart/form-data body, streamed in chunks with a known
-        ``Content-Length`` and read again from the start for each attempt (never whole in memory).
-        Retries treat it as an insert: a POST whose answer is lost is not sent again
-        (:class:`AmbiguousWriteError`), one that surely never left (a connect error) is.
+        ``upload`` sends a multipart/form-data body: one :class:`Upload` (a file from a path, bytes
+        or a file object) or several parts (uploads and :class:`FormField` texts), streamed in
+        chunks with a known ``Content-Length`` and read again from the start for each attempt
+        (never whole in memory). Retries treat it as an insert: a POST whose answer is lost is
+        not sent again (:class:`AmbiguousWriteError`), one that surely never left (a connect
+        error) is. A file over its ``max_size`` raises :class:`FileTooLargeError` unsent.
 
         ``download_to`` streams a 2xx body to ``<path>.part`` in the same directory, flushes it to
-        disk and renames it to ``path`` (never whole in memory); the response returned has no body
+        disk and renames it to ``path`` (never whole in memory; a :class:`SaveIn` directory takes
+        the server's file name, made safe; a 204 saves nothing); the response returned has no body
         and ``response.extensions["bigin_download"]`` is a :class:`~bigin_async._download.Download`
         (``path``, ``size``, ``content_type``). A download cut short (a drop, a timeout) leaves
         neither file and is retried like any failed attempt of its method. A non-2xx body is read
@@ -429,6 +433,42 @@ class Transport:
         """
         return await self._run(method, path, parse, **kwargs)
 
+    def open_stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        credits: int | None = None,
+        service: Service = "v2",
+        timeout: float | None = None,
+    ) -> FileStream:
+        """A download read as it arrives: ``async with transport.open_stream("GET", path) as s``.
+
+        The call is sent when the block is entered, through this pipeline like any other (gate,
+        limits, token, retries until the first byte, deadline); ``s.filename``,
+        ``s.content_type`` and ``s.size`` come from the answer's headers and ``async for chunk
+        in s`` gives the body. The slot at the gate is held until the block ends, and
+        ``timeout`` (else the ``timeout`` setting) bounds the whole body, the reading loop's own
+        time included: give a large file a larger one.
+        """
+
+        async def run(consume: Consume) -> None:
+            await self._run(
+                method,
+                path,
+                _nothing,
+                params=params,
+                headers=headers,
+                credits=credits,
+                service=service,
+                timeout=timeout,
+                consume=consume,
+            )
+
+        return FileStream(run, method=method.upper(), url=path)
+
     async def _run(
         self,
         method: str,
@@ -445,9 +485,10 @@ class Transport:
         raise_for_status: bool = True,
         service: Service = "v2",
         timeout: float | None = None,
-        upload: Upload | None = None,
-        download_to: str | os.PathLike[str] | None = None,
+        upload: Upload | FormField | Sequence[Upload | FormField] | None = None,
+        download_to: str | os.PathLike[str] | SaveIn | None = None,
         paced_by: RateLimiter | None = None,
+        consume: Consume | None = None,
     ) -> T:
         """The loop: attempts and decisions until a result or an error, all under the deadline."""
         shared = self._shared
@@ -468,7 +509,7 @@ class Transport:
         if upload is not None:
             if json is not None or content is not None:
                 raise ConfigurationError("pass one body: upload, json or content; nothing was sent")
-            multipart = upload.prepare()
+            multipart = await prepare_parts(upload)
         call = _Call(
             method=method,
             path=path,
@@ -494,8 +535,9 @@ class Transport:
             timeout=attempt_timeout,
             service=service,
             upload=multipart,
-            download_to=target_path(download_to) if download_to is not None else None,
-            streamed=multipart is not None or download_to is not None,
+            download_to=_download_target(download_to),
+            consume=consume,
+            streamed=multipart is not None or download_to is not None or consume is not None,
         )
         return await self._loop(call, parse)
 
@@ -642,7 +684,8 @@ class Transport:
         and the call's deadline bound the whole body.
         """
         http = self._shared.http
-        with call.upload.open() if call.upload is not None else contextlib.nullcontext() as chunks:
+        opened = call.upload.open() if call.upload is not None else contextlib.nullcontext()
+        async with opened as chunks:
             request = http.build_request(
                 call.method,
                 call.url,
@@ -656,9 +699,11 @@ class Transport:
                 request.stream = chunks
             response = await http.send(request, stream=True, follow_redirects=False)
             try:
-                if call.download_to is not None and response.is_success:
+                if call.download_to is not None and response.is_success and response.status_code != 204:
                     download = await save_body(response, call.download_to)
                     response.extensions["bigin_download"] = download
+                elif call.consume is not None and response.is_success:
+                    await call.consume(response)
                 elif response.is_success:
                     await response.aread()
                 else:
@@ -852,8 +897,9 @@ class _Call:
     deadline_at: float | None
     timeout: float  # each attempt's bound (the ``timeout`` setting unless the call gave its own)
     service: Service = "v2"
-    upload: MultipartBody | None = None  # a file streamed as the body (multipart/form-data)
-    download_to: Path | None = None  # where a 2xx body is saved instead of kept in memory
+    upload: MultipartBody | None = None  # files streamed as the body (multipart/form-data)
+    download_to: Path | SaveIn | None = None  # where a 2xx body is saved instead of kept in memory
+    consume: Consume | None = None  # reads a 2xx body as it arrives (a FileStream's hook)
     streamed: bool = False  # an upload or a download: the exchange streams its body
     attempt: int = 0  # retries so far
     ambiguous_attempts: int = 0
@@ -964,6 +1010,23 @@ def _checked_paced_by(limiter: RateLimiter | None) -> RateLimiter | None:
     return limiter
 
 
+def _nothing(response: httpx.Response) -> None:
+    """A streamed download's result: its body went to the reading loop."""
+
+
+def _download_target(target: str | os.PathLike[str] | SaveIn | None) -> Path | SaveIn | None:
+    """Where a download goes, refused before sending when it cannot be written there."""
+    if target is None:
+        return None
+    if isinstance(target, SaveIn):
+        if not isinstance(target.directory, Path) or not target.directory.is_dir():
+            raise ValidationError(
+                f"cannot download into {target.directory}: no such directory; nothing was sent"
+            )
+        return target
+    return target_path(target)
+
+
 def _check_timeout(timeout: float) -> None:
     """A call's own ``timeout``: a positive, finite number of seconds."""
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:
@@ -1059,7 +1122,7 @@ def _ambiguous(
         reason = cause.message if isinstance(cause, APIError) else type(cause).__name__
     if upload is not None:
         return AmbiguousWriteError(
-            f"{method} {redact_url(url)} of {upload.path.name} may or may not have been received "
+            f"{method} {redact_url(url)} of {upload.name} may or may not have been received "
             f"({reason}); it was not re-sent, as an insert would not be. Upload the file again for "
             "a file_id you know (a file that no job uses creates no records).",
             method=method,

@@ -42,6 +42,7 @@ __all__ = [
     "ConfigurationError",
     "CoordinationError",
     "DuplicateRecordError",
+    "FileTooLargeError",
     "InvalidCriteriaError",
     "InvalidNotificationError",
     "InvalidRequestError",
@@ -81,6 +82,28 @@ class ConfigurationError(BiginError, ValueError):
 
 class ValidationError(BiginError, ValueError):
     """Bad input refused before it was sent (an id that is not digits, an empty record, ...)."""
+
+
+class FileTooLargeError(ValidationError):
+    """A file larger than Zoho takes (20 MB an attachment or a Files API file), refused before sending.
+
+    ``filename`` is the file's name as it would be uploaded, ``size`` its bytes and ``limit`` the
+    most the endpoint takes: split or compress the file, or share it as a link
+    (``attachments(id).attach_link(url)``).
+    """
+
+    def __init__(self, message: str, *, filename: str, size: int, limit: int) -> None:
+        super().__init__(message)
+        self.filename = filename
+        self.size = size
+        self.limit = limit
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_too_large, (self.args[0], self.filename, self.size, self.limit))
+
+
+def _rebuild_too_large(message: str, filename: str, size: int, limit: int) -> FileTooLargeError:
+    return FileTooLargeError(message, filename=filename, size=size, limit=limit)
 
 
 class InvalidCriteriaError(ValidationError):

@@ -283,7 +283,7 @@ class BulkJobsClient(APIResource):
             "/upload",
             _uploaded,
             service="content",
-            upload=Upload(path),
+            upload=Upload(path, content_type="application/zip"),
             headers={"feature": "bulk-write", "X-CRM-ORG": zgid},
             idempotent=True,
         )

@@ -1,0 +1,215 @@
+"""``FileStream``: a download read as it arrives, chunk by chunk, by the caller's own loop.
+
+The call goes through the client's one pipeline (the gate, the limits, the token, the retries and
+the deadline all apply). It runs in a task of its own while the caller's ``async with`` block is
+open: the task hands each piece of the body over as the caller asks for the next one (nothing is
+buffered beyond the piece at hand), and holds the gate's slot until the block ends. Retries stop
+at the first piece handed over: a download cut after that raises :class:`BiginError` rather than
+starting the file again under the caller's loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+import httpx
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from bigin_async._download import cut_short, filename_of
+from bigin_async._redact import redact_url
+from bigin_async.errors import BiginError, ConfigurationError, NotFoundError
+
+__all__ = ["Consume", "FileStream"]
+
+Consume = Callable[[httpx.Response], Awaitable[None]]
+"""Called with each 2xx answer whose body is not read yet; reads it (the transport's hook)."""
+
+
+class _End:
+    """The body ended whole."""
+
+
+_END = _End()
+
+
+class FileStream:
+    """A file downloaded as it arrives: ``async with ... as stream: async for chunk in stream``.
+
+    On entering, the request is sent and the answer's headers read; then ``filename`` (the name in
+    the answer's ``Content-Disposition``), ``content_type`` and ``size`` (its ``Content-Length``,
+    None when the server sent none) are known, and iterating gives the body's bytes. The call's
+    ``timeout`` and ``deadline`` bound the whole download, the caller's time between chunks
+    included. Leaving the block early closes the connection. An answer with no file (204) raises
+    :class:`NotFoundError` on entering.
+    """
+
+    def __init__(self, run: Callable[[Consume], Awaitable[Any]], *, method: str, url: str) -> None:
+        self._run = run
+        self._method = method
+        self._url = url
+        self._entered = False
+        self._group: TaskGroup | None = None
+        self._receive: MemoryObjectReceiveStream[object] | None = None
+        self._ended = False
+        self._given = 0
+        self._head_sent = False
+        self._delivered = False  # the caller has the answer's headers
+        self._failure: Exception | None = None
+        self.filename: str | None = None
+        self.content_type: str | None = None
+        self.size: int | None = None
+        self.status_code: int | None = None
+
+    def __repr__(self) -> str:
+        return f"FileStream({self._method} {redact_url(self._url)}, filename={self.filename!r})"
+
+    @property
+    def bytes_read(self) -> int:
+        """Bytes handed out so far."""
+        return self._given
+
+    async def __aenter__(self) -> FileStream:
+        if self._entered:
+            raise ConfigurationError("a FileStream is entered once; ask for the download again")
+        self._entered = True
+        send, receive = anyio.create_memory_object_stream[object](0)
+        self._receive = receive
+        group = anyio.create_task_group()
+        await group.__aenter__()
+        self._group = group
+        group.start_soon(self._call, send)
+        try:
+            first = await receive.receive()
+            if isinstance(first, BaseException):
+                raise first
+            assert isinstance(first, httpx.Response)
+            self._describe(first)
+        except BaseException:
+            await self._close()
+            raise
+        return self
+
+    def _describe(self, response: httpx.Response) -> None:
+        self.status_code = response.status_code
+        self.filename = filename_of(response.headers)
+        self.content_type = response.headers.get("content-type")
+        length = response.headers.get("content-length", "")
+        self.size = int(length) if length.isdigit() else None
+        if response.status_code == 204:
+            raise NotFoundError(
+                "the server answered 204: there is no file to download",
+                status_code=204,
+                method=self._method,
+                url=self._url,
+            )
+
+    async def _call(self, send: MemoryObjectSendStream[object]) -> None:
+        """The transport's call; its end or its error goes to the caller.
+
+        Before the answer's headers were handed over the caller waits for them, so the error goes
+        to it that way. After, the caller's block may be awaiting anything: the block is cancelled
+        and the error raised when it ends, so the call's timeout and deadline bound it too.
+        """
+        async with send:
+            try:
+                await self._run(lambda response: self._hand_over(response, send))
+            except Exception as exc:  # noqa: BLE001 - raised in the caller's task
+                if not self._delivered:
+                    with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+                        await send.send(exc)
+                    return
+                self._failure = exc
+                if self._group is not None:
+                    self._group.cancel_scope.cancel()
+                return
+            with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+                await send.send(_END)
+
+    async def _hand_over(self, response: httpx.Response, send: MemoryObjectSendStream[object]) -> None:
+        """One attempt's 2xx answer: its headers (the first time), then each piece, as asked for.
+
+        A failure before any byte was handed over is the attempt's, and retried like any read; one
+        after is the download's end: :class:`BiginError`, with the cause kept.
+        """
+        if not self._head_sent:
+            self._head_sent = True
+            await send.send(response)
+            self._delivered = True
+        failure: Exception | None = None
+        left = False  # the reading loop is gone (its block ended) or the call was cancelled
+        try:
+            # As in ``_download``: the body's iterators must end on their own await (the socket),
+            # never be left suspended for the garbage collector. So when the reading loop goes,
+            # the loop goes on to the next piece under a cancelled scope instead of leaving.
+            with anyio.CancelScope() as reading:
+                async for piece in response.aiter_bytes():
+                    if left or not piece:
+                        continue
+                    try:
+                        await send.send(piece)
+                    except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                        left = True
+                        reading.cancel()
+                    except anyio.get_cancelled_exc_class():
+                        left = True
+                        reading.cancel()
+                    else:
+                        self._given += len(piece)
+        except httpx.RequestError as exc:
+            failure = exc
+        if left:
+            await anyio.lowlevel.checkpoint()  # a cancelled call is cancelled again here
+            return
+        failure = failure or cut_short(response)
+        if failure is None:
+            return
+        if not self._given:
+            raise failure
+        raise BiginError(
+            f"the download of {self.filename or redact_url(self._url)} broke off after {self._given} "
+            f"bytes ({type(failure).__name__}); it was not started again under the reading loop. "
+            "Download it again (saved to a path, a cut download is retried whole)."
+        ) from failure
+
+    def __aiter__(self) -> FileStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._receive is None or self._group is None:
+            raise ConfigurationError("iterate a FileStream inside its 'async with' block")
+        if self._ended:
+            raise StopAsyncIteration
+        try:
+            item = await self._receive.receive()
+        except anyio.EndOfStream:
+            item = _END
+        if isinstance(item, bytes):
+            return item
+        self._ended = True
+        if isinstance(item, BaseException):
+            raise item
+        raise StopAsyncIteration
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> bool:
+        await self._close()
+        failure = self._failure
+        if failure is not None and (kind is None or issubclass(kind, anyio.get_cancelled_exc_class())):
+            raise failure  # the download failed, which cancelled the block: its error, not a cancel
+        return False
+
+    async def _close(self) -> None:
+        group, self._group = self._group, None
+        receive, self._receive = self._receive, None
+        if receive is not None:
+            receive.close()
+        if group is not None:
+            group.cancel_scope.cancel()
+            await group.__aexit__(None, None, None)
