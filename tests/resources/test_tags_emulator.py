@@ -83,11 +83,14 @@ async def test_1200_records_are_tagged_and_untagged_in_three_calls_each() -> Non
         counted = await client.tags.records_count("Contacts", tag.id)
         removed = await client.contacts.remove_tags(list(reversed(contacts)), "Bulk")
         left = await client.tags.records_count("Contacts", tag.id)
+        spent = client.credits.spent_total
     routes = emulator.counters.requests_by_route
     assert routes[ADD] == 3 and routes[REMOVE] == 3
+    credits = emulator.counters.credits_by_route
+    assert credits[ADD] == 3 and credits[REMOVE] == 3  # a tag call costs 1 credit, as the SDK counts it
     assert [r.id for r in added] == contacts and all(r.ok for r in added)
     assert [r.id for r in removed] == list(reversed(contacts)) and all(r.ok for r in removed)
-    assert counted == 1200 and left == 0
+    assert counted == 1200 and left == 0 and spent == emulator.counters.credits
     stored = emulator.store.table("Contacts").get(contacts[-1]) or {}
     assert "Bulk" not in {t["name"] for t in stored.get("Tag") or []}
 
