@@ -576,11 +576,14 @@ class HandDrivenUpload:
         self.reads = 0
         self.sent: list[dict[str, Any]] = []
 
-    async def run(self, chunk: bytes) -> dict[str, Any]:
+    async def run(self, chunk: bytes, *, leave_after: int | None = None) -> dict[str, Any]:
+        """Send the part's head, then ``chunk`` again and again (until ``leave_after`` reads, if so)."""
         head = b'--b\r\nContent-Disposition: form-data; name="file"; filename="big"\r\n\r\n'
 
         async def receive() -> dict[str, Any]:
             self.reads += 1
+            if leave_after is not None and self.reads > leave_after:
+                return {"type": "http.disconnect"}
             return {"type": "http.request", "body": head if self.reads == 1 else chunk, "more_body": True}
 
         async def send(message: Any) -> None:
@@ -617,6 +620,19 @@ async def test_text_parts_cannot_swell_an_attachment_body_past_one_file(clock: F
     async with emulator.http_client(token=emulator.issue_token()) as http:
         answer = await http.post(f"{API}/Contacts/{record_id}/Attachments", files=parts)
     assert _error(answer, 400, "FILE_SIZE_EXCEEDED")["details"] == {"limit": 64 * 1024}
+
+
+async def test_a_torn_upload_keeps_nothing_even_a_part_it_closed(emulator: BiginEmulator) -> None:
+    record_id = _contact(emulator)
+    for path in (
+        f"{API}/Contacts/{record_id}/Attachments",
+        f"{API}/Contacts/{record_id}/photo",
+        f"{API}/files",
+    ):
+        upload = HandDrivenUpload(emulator, path, [])
+        body = await upload.run(b"content\r\n--b\r\n", leave_after=2)
+        assert body["code"] == "REQUIRED_PARAM_MISSING"
+    assert emulator.uploads.stored_bytes == 0 and emulator.uploads.attachments == {}
 
 
 async def test_a_declared_body_past_the_limit_is_refused_unread(clock: FakeClock) -> None:

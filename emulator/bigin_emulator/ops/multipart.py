@@ -10,8 +10,9 @@ comes from ``filename*=UTF-8''...`` (RFC 5987) when sent, else ``filename="..."`
 
 ``read_form`` reads a request's body through an ASGI ``receive``: a ``Content-Length`` over the
 limit is refused before any byte is read, a body that grows past it while it arrives (a chunked
-one, or one whose ``Content-Length`` lied) as soon as it does. A client that goes away ends the
-body where it stopped: a part not closed by its boundary is dropped, never kept half.
+one, or one whose ``Content-Length`` lied) as soon as it does. A body whose client went away
+before its end has no parts at all (even those already closed by a boundary), so nothing of a
+torn upload is kept; a part not closed by its boundary is never kept half.
 """
 
 from __future__ import annotations
@@ -292,7 +293,7 @@ async def read_form(
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            break  # the client went away: the body ends where it stopped
+            return []  # the client went away mid-body: a torn request is no form, nothing is kept
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > max_body_bytes:
