@@ -21,6 +21,7 @@ from bigin_async.errors import (
 from bigin_async.models import Call, Company, Contact, Deal, Event, Note, Product, Record, Task, WriteResult
 from bigin_async.resources.base import ModuleClient
 from bigin_emulator import BiginEmulator
+from bigin_emulator.ops.custom_views import module_views
 from tests.helpers.resources import wired_client
 
 # (client attribute, wire name, record class, a minimal valid record)
@@ -319,12 +320,11 @@ async def test_a_write_answered_without_a_result_is_a_typed_error() -> None:
 
 async def test_list_options_go_on_the_wire() -> None:
     emulator = BiginEmulator(seed_records=4)
+    cvid = module_views("Contacts")[1].id  # "My Contacts": the emulator refuses an unknown view
     async with wired_client(emulator) as (client, wire):
-        await client.contacts.list(
-            cvid="5545000000000012345", sort_by="Last_Name", sort_order="desc"
-        ).to_list(limit=2)
+        await client.contacts.list(cvid=cvid, sort_by="Last_Name", sort_order="desc").to_list(limit=2)
     assert wire.sent[0].params == {
-        "cvid": "5545000000000012345",
+        "cvid": cvid,
         "sort_by": "Last_Name",
         "sort_order": "desc",
         "fields": ",".join(client.contacts.default_fields),
