@@ -103,9 +103,11 @@ from bigin_async.models import (
     Task,
     UploadedFile,
     WriteResult,
+    file_upload_value,
 )
 from bigin_async.pagination import AsyncPaginator
 from bigin_async.resources.bulk_jobs import BulkJobsClient
+from bigin_async.resources.files import AmbiguousUploadError
 from bigin_async.resources.tags import TagsClient
 from bigin_async.webhooks import (
     InvalidNotificationError,
@@ -172,7 +174,9 @@ __all__ = [
     "Task",
     "UploadedFile",
     "WriteResult",
+    "file_upload_value",
     "APIError",
+    "AmbiguousUploadError",
     "AmbiguousWriteError",
     "AuthenticationError",
     "BiginClient",

@@ -37,6 +37,7 @@ from bigin_async.resources.contacts import ContactsClient
 from bigin_async.resources.coql import CoqlClient
 from bigin_async.resources.deals import DealsClient
 from bigin_async.resources.events import EventsClient
+from bigin_async.resources.files import FilesClient
 from bigin_async.resources.notes import NotesClient
 from bigin_async.resources.org import OrgClient, UsersClient
 from bigin_async.resources.pipelines import PipelinesClient
@@ -395,6 +396,11 @@ class BiginClient(AsyncClosing):
     @functools.cached_property
     def org(self) -> OrgClient:
         return OrgClient(self._transport)
+
+    @functools.cached_property
+    def files(self) -> FilesClient:
+        """Zoho's Files API: ``upload(*files)`` for the ids a file-upload field takes, ``download(id)``."""
+        return FilesClient(self._transport)
 
     @functools.cached_property
     def bulk_jobs(self) -> BulkJobsClient:

@@ -56,6 +56,7 @@ from bigin_async.models.settings import (
     pipeline_from_layout,
     pipelines_from_layouts,
 )
+from bigin_async.models.uploads import file_upload_value
 from bigin_async.models.wire import format_date, format_datetime, format_decimal, wire_value
 
 __all__ = [
@@ -114,6 +115,7 @@ __all__ = [
     "format_date",
     "format_datetime",
     "default_fields_for",
+    "file_upload_value",
     "format_decimal",
     "model_for",
     "mark_as_read",
