@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path, PurePath
-from typing import Any, BinaryIO, Protocol, Union, cast, runtime_checkable
+from typing import Any, Protocol, Union, cast, runtime_checkable
 
 import anyio.to_thread
 import httpx
@@ -40,6 +40,7 @@ __all__ = [
     "FormField",
     "MultipartBody",
     "Part",
+    "Readable",
     "Upload",
     "prepare_parts",
     "upload_file",
@@ -49,6 +50,12 @@ CHUNK_SIZE = 256 * 1024  # bytes read from a source at a time (one worker-thread
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 
 
+class Readable(Protocol):
+    """A binary file object: ``f.read(n)`` gives at most ``n`` bytes, ``b""`` at the end."""
+
+    def read(self, size: int = ..., /) -> bytes: ...
+
+
 @runtime_checkable
 class AsyncReadable(Protocol):
     """An async file object: ``await f.read(n)`` gives at most ``n`` bytes, ``b""`` at the end."""
@@ -56,7 +63,7 @@ class AsyncReadable(Protocol):
     def read(self, size: int = ..., /) -> Awaitable[bytes]: ...
 
 
-FileSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, BinaryIO, AsyncReadable]
+FileSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, Readable, AsyncReadable]
 """What an upload's content may come from: a path, bytes, or a file object (sync or async)."""
 
 

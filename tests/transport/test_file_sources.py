@@ -57,7 +57,7 @@ def parts_of(headers: dict[str, str], body: bytes) -> list[Any]:
     assert int(headers["content-length"]) == len(body)
     raw = f"Content-Type: {headers['content-type']}\r\n\r\n".encode() + body
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(raw)
-    return list(message.iter_parts())  # type: ignore[attr-defined]
+    return list(message.iter_parts())
 
 
 async def send(bigin: Any, upload: Any) -> httpx.Response:
@@ -221,7 +221,7 @@ async def test_a_text_mode_async_file_is_refused_when_read(tmp_path: Path) -> No
     async with client("http://127.0.0.1", transport=Echo()) as bigin:
         async with await anyio.open_file(path, "r") as text:
             with pytest.raises(ValidationError, match="binary mode"):
-                await send(bigin, Upload(text))
+                await send(bigin, Upload(text))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("parts", [[], "file.txt", [b"raw bytes"]], ids=["empty", "str", "not-a-part"])

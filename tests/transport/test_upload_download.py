@@ -346,7 +346,7 @@ async def test_the_multipart_part_names_its_field_file_name_and_type(tmp_path: P
 )
 def test_an_upload_that_would_break_its_part_header_is_refused(options: dict[str, str]) -> None:
     with pytest.raises(ValidationError):
-        Upload("x.zip", **options)
+        Upload("x.zip", **options)  # type: ignore[arg-type]
 
 
 async def test_an_upload_of_a_missing_file_or_with_another_body_sends_nothing(tmp_path: Path) -> None:
