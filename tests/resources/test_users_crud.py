@@ -40,6 +40,14 @@ def done(message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"users": [{"code": "SUCCESS", "details": details or {}, "message": message, "status": "success"}]}
 
 
+def refused(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"users": [{"code": code, "details": details or {}, "message": message, "status": "error"}]}
+
+
+PRIMARY = refused("INVALID_REQUEST", "Primary contact")
+GONE = refused("ID_ALREADY_DELETED", "User is already deleted")
+
+
 def sent_json(script: Scripted) -> list[Any]:
     return [json.loads(r.content) if r.content else None for r in script.requests]
 
@@ -141,19 +149,8 @@ async def test_an_add_whose_answer_is_lost_is_never_sent_again(lost: Any) -> Non
 
 
 async def test_a_refusal_under_users_keeps_zohos_code_and_type() -> None:
-    duplicate = {
-        "users": [
-            {
-                "code": "DUPLICATE_DATA",
-                "details": {"email": "ada@example.com", "id": USER_ID},
-                "message": "User already exists",
-                "status": "error",
-            }
-        ]
-    }
-    seats = {
-        "users": [{"code": "LICENSE_LIMIT_EXCEEDED", "details": {}, "message": "no seat", "status": "error"}]
-    }
+    duplicate = refused("DUPLICATE_DATA", "User already exists", {"email": "ada@example.com", "id": USER_ID})
+    seats = refused("LICENSE_LIMIT_EXCEEDED", "no seat")
     script = Scripted(answer(400, duplicate), answer(400, seats), answer(400, raw=b"<html>oops</html>"))
     async with scripted_client(script) as client:
         with pytest.raises(DuplicateRecordError) as duplicated:
@@ -169,12 +166,7 @@ async def test_a_refusal_under_users_keeps_zohos_code_and_type() -> None:
 
 
 async def test_a_2xx_whose_entry_failed_raises_its_typed_error() -> None:
-    failed = {
-        "users": [
-            {"code": "INVALID_DATA", "details": {"api_name": "email"}, "message": "bad", "status": "error"}
-        ]
-    }
-    script = Scripted(answer(200, failed))
+    script = Scripted(answer(200, refused("INVALID_DATA", "bad", {"api_name": "email"})))
     async with scripted_client(script) as client:
         with pytest.raises(InvalidRequestError) as error:
             await client.users.update(USER_ID, {"first_name": "Ada"})
@@ -259,20 +251,7 @@ async def test_get_reads_one_user_and_an_empty_answer_is_not_found() -> None:
 
 
 async def test_delete_and_its_refusals() -> None:
-    primary = {
-        "users": [{"code": "INVALID_REQUEST", "details": {}, "message": "Primary contact", "status": "error"}]
-    }
-    gone = {
-        "users": [
-            {
-                "code": "ID_ALREADY_DELETED",
-                "details": {},
-                "message": "User is already deleted",
-                "status": "error",
-            }
-        ]
-    }
-    script = Scripted(answer(200, done("User deleted")), answer(204), answer(400, primary), answer(400, gone))
+    script = Scripted(answer(200, done("User deleted")), answer(204), answer(400, PRIMARY), answer(400, GONE))
     async with scripted_client(script) as client:
         deleted = await client.users.delete(USER_ID)
         empty = await client.users.delete(USER_ID)
@@ -287,17 +266,7 @@ async def test_delete_and_its_refusals() -> None:
 
 
 async def test_a_delete_retried_after_a_lost_answer_that_finds_the_user_gone_succeeded() -> None:
-    gone = {
-        "users": [
-            {
-                "code": "ID_ALREADY_DELETED",
-                "details": {},
-                "message": "User is already deleted",
-                "status": "error",
-            }
-        ]
-    }
-    script = Scripted(httpx.ReadTimeout("lost"), answer(400, gone))
+    script = Scripted(httpx.ReadTimeout("lost"), answer(400, GONE))
     async with scripted_client(script) as client:
         result = await client.users.delete(USER_ID)
     assert result.ok and result.id == USER_ID and result.code == "ID_ALREADY_DELETED"
@@ -305,10 +274,7 @@ async def test_a_delete_retried_after_a_lost_answer_that_finds_the_user_gone_suc
 
 
 async def test_a_delete_retried_after_a_lost_answer_still_raises_other_refusals() -> None:
-    primary = {
-        "users": [{"code": "INVALID_REQUEST", "details": {}, "message": "Primary contact", "status": "error"}]
-    }
-    script = Scripted(httpx.ReadTimeout("lost"), answer(400, primary))
+    script = Scripted(httpx.ReadTimeout("lost"), answer(400, PRIMARY))
     async with scripted_client(script) as client:
         with pytest.raises(InvalidRequestError, match="Primary contact"):
             await client.users.delete(USER_ID)
