@@ -5,7 +5,9 @@ the file goes to Zoho's file store first (``client.files.upload``), which answer
 per file, and a create or update names those ids in the field: ``[{"file_id": ...}, ...]``. Read
 back, the field holds one entry per file with its name, size and ids (``File_Name__s``,
 ``Size__s``, ``File_Id__s``, ``attachment_Id``, ``id`` in Zoho CRM; Bigin's own keys are
-unconfirmed, and every key of an entry is kept as sent).
+unconfirmed, and every key of an entry is kept as sent). An update adds the files it names to
+those the field holds; Zoho CRM removes one with ``{"attachment_id": <its entry's id>,
+"_delete": None}`` in the list (unconfirmed for Bigin).
 """
 
 from __future__ import annotations
