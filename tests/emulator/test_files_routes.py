@@ -552,7 +552,13 @@ async def test_the_related_list_routes_still_answer_other_related_lists(
 class HandDrivenUpload:
     """Drives ``emulator.app`` by hand: a POST whose body arrives in ``chunks`` (endlessly, if so)."""
 
-    def __init__(self, emulator: BiginEmulator, path: str, headers: list[tuple[bytes, bytes]]) -> None:
+    def __init__(
+        self,
+        emulator: BiginEmulator,
+        path: str,
+        headers: list[tuple[bytes, bytes]],
+        content_type: bytes | None = b"multipart/form-data; boundary=b",
+    ) -> None:
         self.emulator = emulator
         self.scope = {
             "type": "http",
@@ -567,7 +573,7 @@ class HandDrivenUpload:
             "headers": [
                 (b"host", b"127.0.0.1"),
                 (b"authorization", f"Zoho-oauthtoken {emulator.issue_token()}".encode()),
-                (b"content-type", b"multipart/form-data; boundary=b"),
+                *([(b"content-type", content_type)] if content_type is not None else []),
                 *headers,
             ],
             "client": ("127.0.0.1", 1),
@@ -620,6 +626,24 @@ async def test_text_parts_cannot_swell_an_attachment_body_past_one_file(clock: F
     async with emulator.http_client(token=emulator.issue_token()) as http:
         answer = await http.post(f"{API}/Contacts/{record_id}/Attachments", files=parts)
     assert _error(answer, 400, "FILE_SIZE_EXCEEDED")["details"] == {"limit": 64 * 1024}
+
+
+@pytest.mark.parametrize("content_type", [None, b"application/json", b"application/octet-stream"])
+async def test_an_endless_body_that_is_not_a_form_is_cut_too_never_held_whole(
+    clock: FakeClock, content_type: bytes | None
+) -> None:
+    """The server's outer layer decodes JSON writes to count their records; a file route's body it
+    leaves alone, so the route's limit holds whatever the content type claims."""
+    emulator = BiginEmulator(clock=clock, file_limits=FileLimits(max_file_bytes=10 * 1024))
+    record_id = _contact(emulator)
+    for path in (
+        f"{API}/files",
+        f"{API}/Contacts/{record_id}/Attachments",
+        f"{API}/Contacts/{record_id}/photo",
+    ):
+        upload = HandDrivenUpload(emulator, path, [], content_type)
+        assert (await upload.run(b"x" * 1024 * 1024, leave_after=60))["code"] == "FILE_SIZE_EXCEEDED"
+        assert upload.reads == 2, path  # a MiB at a time: cut at the first past the body's limit
 
 
 async def test_a_torn_upload_keeps_nothing_even_a_part_it_closed(emulator: BiginEmulator) -> None:

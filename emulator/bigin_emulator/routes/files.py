@@ -25,6 +25,7 @@ read ``Attachments`` and ``photo`` as related lists.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, NoReturn
 from urllib.parse import quote, urlsplit
@@ -63,6 +64,7 @@ __all__ = [
     "DropAnswer",
     "content_disposition",
     "file_routes",
+    "is_file_path",
 ]
 
 BASE = "/bigin/v2"
@@ -75,6 +77,14 @@ DEFAULT_CONTENT_TYPE = "application/octet-stream"
 
 # Sends the start of an answer and breaks off (the server's ``drop_connection``).
 DropAnswer = Callable[[Send, str], Awaitable[NoReturn]]
+
+
+_FILE_PATH = re.compile(BASE + r"/(?:files|[^/]+/[0-9]+/(?:Attachments(?:/[0-9]+)?|photo))/?")
+
+
+def is_file_path(path: str) -> bool:
+    """Whether ``path`` is one of these routes' (whose bodies are files, never JSON to decode)."""
+    return _FILE_PATH.fullmatch(path) is not None
 
 
 class _DroppedAnswer(Response):

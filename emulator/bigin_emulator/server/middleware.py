@@ -43,6 +43,7 @@ import anyio
 import httpx
 
 from bigin_emulator.realism import RateLimitHeaders
+from bigin_emulator.routes.files import is_file_path
 from bigin_emulator.routes.http_input import DECODED_BODY_KEY
 from bigin_emulator.server.counters import RollingWindow, ServerCounters, route_key
 from bigin_emulator.server.faults import Fault, FaultInjector, FaultPlan, JobFaults, ServerLimits
@@ -118,11 +119,17 @@ def _credit_cost(method: str, path: str, query_string: bytes, body_records: int)
 def _counts_records(scope: Scope) -> bool:
     """Whether a request's credits depend on its body: a REST write with a JSON (not multipart) body.
 
-    Bulk job calls cost the same whatever they carry, and file host uploads are zips: neither
-    body is read here.
+    Bulk job calls cost the same whatever they carry, file host uploads are zips and uploads to
+    the API's file routes files (whatever content type they claim): none of these bodies is read
+    here, so an upload is only ever held within the limits its route reads it by.
     """
-    if str(scope["method"]).upper() not in _WRITE_METHODS or str(scope["path"]).startswith(BULK_PREFIX):
-        return False
+    path = str(scope["path"])
+    if (
+        str(scope["method"]).upper() not in _WRITE_METHODS
+        or path.startswith(BULK_PREFIX)
+        or is_file_path(path)
+    ):
+        return False  # an upload to the API is a file, whatever its content type: it is never held here
     for key, value in scope.get("headers", []):
         if key.lower() == b"content-type":
             return not value.lower().startswith(b"multipart/")
