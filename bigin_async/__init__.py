@@ -72,6 +72,7 @@ from bigin_async.errors import (
 from bigin_async.models import (
     BULK_READ_MODULES,
     BULK_WRITE_MODULES,
+    Attachment,
     BulkReadJob,
     BulkReadResult,
     BulkWriteFile,
@@ -123,6 +124,7 @@ __all__ = [
     "NOT_GIVEN",
     "SCOPES",
     "AsyncPaginator",
+    "Attachment",
     "Default",
     "NotGiven",
     "NotGivenOr",

@@ -4,6 +4,7 @@ Every model keeps fields it does not declare (custom ``*_c`` fields, ``$``-prefi
 under their exact wire names, so a read-modify-write never loses data.
 """
 
+from bigin_async.models.attachments import Attachment
 from bigin_async.models.base import BiginModel, Id, mark_as_read, model_to_wire
 from bigin_async.models.common import Lookup, Owner, Participant, RelatedTo, Tag
 from bigin_async.models.deleted import DELETED_TYPES, DeletedRecord, DeletedType
@@ -60,6 +61,7 @@ from bigin_async.models.uploads import file_upload_value
 from bigin_async.models.wire import format_date, format_datetime, format_decimal, wire_value
 
 __all__ = [
+    "Attachment",
     "BULK_READ_MODULES",
     "BULK_WRITE_MODULES",
     "DELETED_TYPES",

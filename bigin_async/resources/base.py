@@ -27,17 +27,16 @@ from bigin_async._inputs import (
     check_record,
 )
 from bigin_async._types import DEFAULT, Default
-from bigin_async.bulk.answers import MAYBE_DELETED_MESSAGE, maybe_deleted_details, maybe_deleted_earlier
 from bigin_async.bulk.engine import BATCH_LIMIT, BulkMode, BulkPlan, run_bulk
 from bigin_async.bulk.jobs.read import BulkExport, ExportProgressCallback, ExportSource
 from bigin_async.bulk.jobs.via import Via, write_via
 from bigin_async.bulk.jobs.write import ImportPlan, Operation, run_import
 from bigin_async.bulk.keys import carries_upsert_key, upsert_key_fields
-from bigin_async.bulk.results import MAYBE_DELETED, BulkResult, ResultCallback
+from bigin_async.bulk.results import BulkResult, ResultCallback
 from bigin_async.bulk.results import ProgressCallback as BulkProgressCallback
 from bigin_async.bulk.writer import BulkWriter
 from bigin_async.criteria import Criteria, criteria_to_str
-from bigin_async.errors import APIError, NotFoundError, ValidationError, error_from_response
+from bigin_async.errors import APIError, NotFoundError, ValidationError
 from bigin_async.models import FieldInfo, Pipeline, Record, WriteResult, mark_as_read, parse_write_results
 from bigin_async.models.deleted import DELETED_TYPES, DeletedRecord, DeletedType
 from bigin_async.models.modules import (
@@ -49,6 +48,7 @@ from bigin_async.models.modules import (
     module_spec,
 )
 from bigin_async.pagination import AsyncPaginator, PageRequest, ProgressCallback
+from bigin_async.resources._answers import delete_result
 from bigin_async.resources._base import (
     APIResource,
     body_of,
@@ -59,6 +59,7 @@ from bigin_async.resources._base import (
     send_and_parse,
 )
 from bigin_async.resources._links import related_list_name, send_links
+from bigin_async.resources.attachments import AttachmentsClient
 from bigin_async.resources.coql import coql_paginator
 from bigin_async.resources.tags import send_tag_action
 
@@ -697,31 +698,19 @@ class ModuleClient(APIResource, Generic[R]):
         record_id = check_id(id)
 
         def parse(response: httpx.Response) -> WriteResult:
-            refused = response.status_code >= 400
-            try:
-                results = parse_write_results(body_of(response))
-            except ValueError:
-                if not refused:
-                    raise  # a 2xx that does not parse: retried, then MALFORMED_RESPONSE
-                results = []  # a refusal whose body does not parse: the HTTP error says it
-            if refused and not results:
-                raise error_from_response(response)
-            result = results[0] if results else WriteResult(id=record_id, code="SUCCESS", status="success")
-            result.action = "delete"
-            if maybe_deleted_earlier(response, record_id, result.ok, result.code, result.details):
-                # An earlier attempt's answer was lost and this one finds the id gone: deleted by
-                # that attempt, or never there (Bigin answers both alike): a success, flagged.
-                return WriteResult(
-                    id=record_id,
-                    code=MAYBE_DELETED,
-                    status="success",
-                    action="delete",
-                    message=MAYBE_DELETED_MESSAGE,
-                    details=maybe_deleted_details(record_id),
-                )
-            return checked_results([result], response)[0]
+            return delete_result(response, record_id)
 
         return await self._send_response("DELETE", f"{self._path}/{record_id}", parse, raise_for_status=False)
+
+    # -- attachments --------------------------------------------------------------------------
+    def attachments(self, record_id: str) -> AttachmentsClient:
+        """The files and links attached to one record: ``list``, ``upload``, ``attach_link``,
+        ``download``, ``delete`` (see :class:`~bigin_async.resources.attachments.AttachmentsClient`).
+
+        Notes take no attachments in Bigin: ``bigin.notes.attachments(id)`` raises
+        :class:`ValidationError`.
+        """
+        return AttachmentsClient(self._transport, self.module_api_name, record_id)
 
     # -- bulk ---------------------------------------------------------------------------------
     def _plan(

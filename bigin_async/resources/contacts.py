@@ -8,11 +8,12 @@ from bigin_async._inputs import check_id
 from bigin_async.models import Contact, Deal
 from bigin_async.pagination import AsyncPaginator, ProgressCallback
 from bigin_async.resources.base import FieldsSpec, ModuleClient
+from bigin_async.resources.photos import RecordPhotos
 
 __all__ = ["ContactsClient"]
 
 
-class ContactsClient(ModuleClient[Contact]):
+class ContactsClient(RecordPhotos, ModuleClient[Contact]):
     """Contacts: people, with Email as their default unique field."""
 
     module_api_name: ClassVar[str] = "Contacts"

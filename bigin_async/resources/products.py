@@ -6,11 +6,12 @@ from typing import ClassVar
 
 from bigin_async.models import Product
 from bigin_async.resources.base import ModuleClient
+from bigin_async.resources.photos import RecordPhotos
 
 __all__ = ["ProductsClient"]
 
 
-class ProductsClient(ModuleClient[Product]):
+class ProductsClient(RecordPhotos, ModuleClient[Product]):
     """Products: the catalogue."""
 
     module_api_name: ClassVar[str] = "Products"

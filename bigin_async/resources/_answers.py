@@ -1,0 +1,63 @@
+"""How the answer of a write of one thing reads: a record or attachment deleted, a file uploaded.
+
+A record's delete and an attachment's delete answer alike (``{"data": [{"code", "details":
+{"id"}, ...}]}``), and both can be retried after an attempt whose answer was lost; an upload, a
+link and a photo answer with one result, in ``data`` or at the top level. One reading serves them.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from bigin_async.bulk.answers import MAYBE_DELETED_MESSAGE, maybe_deleted_details, maybe_deleted_earlier
+from bigin_async.bulk.results import MAYBE_DELETED
+from bigin_async.errors import error_from_response
+from bigin_async.models import WriteResult, parse_write_results
+from bigin_async.resources._base import body_of, checked_results
+
+__all__ = ["delete_result", "one_result"]
+
+
+def one_result(response: httpx.Response) -> WriteResult:
+    """The one result of a write's answer, or the typed error when it was refused.
+
+    A 2xx without any result is not an answer (the write may or may not have happened): it is
+    raised as a malformed answer, which the transport reports as such (an upload: ambiguous).
+    """
+    results = parse_write_results(body_of(response))
+    if not results:
+        raise ValueError("the server answered a write without a result")
+    return checked_results(results[:1], response)[0]
+
+
+def delete_result(response: httpx.Response, target_id: str) -> WriteResult:
+    """The result of deleting ``target_id`` (sent with ``raise_for_status=False``).
+
+    After an attempt whose answer was lost (retried), the id found gone may have been deleted by
+    that attempt, or never have been there (Bigin answers both alike): the result is a success
+    with code ``MAYBE_ALREADY_DELETED`` and ``details["maybe_never_existed"]``, as
+    ``bulk_delete`` reports it.
+    """
+    refused = response.status_code >= 400
+    try:
+        results = parse_write_results(body_of(response))
+    except ValueError:
+        if not refused:
+            raise  # a 2xx that does not parse: retried, then MALFORMED_RESPONSE
+        results = []  # a refusal whose body does not parse: the HTTP error says it
+    if refused and not results:
+        raise error_from_response(response)
+    result = results[0] if results else WriteResult(id=target_id, code="SUCCESS", status="success")
+    result.action = "delete"
+    if maybe_deleted_earlier(response, target_id, result.ok, result.code, result.details):
+        # An earlier attempt's answer was lost and this one finds the id gone: deleted by that
+        # attempt, or never there (Bigin answers both alike): a success, flagged.
+        return WriteResult(
+            id=target_id,
+            code=MAYBE_DELETED,
+            status="success",
+            action="delete",
+            message=MAYBE_DELETED_MESSAGE,
+            details=maybe_deleted_details(target_id),
+        )
+    return checked_results([result], response)[0]
