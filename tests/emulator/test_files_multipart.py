@@ -83,6 +83,13 @@ def test_a_name_in_latin_1_headers_is_read_not_refused() -> None:
     assert parse_form(body, CT)[0].filename == "é.txt"
 
 
+def test_a_content_type_with_control_characters_is_not_taken() -> None:
+    body = _part(
+        'Content-Disposition: form-data; name="file"; filename="a"\r\nContent-Type: text/x\nX: y', b"1"
+    )
+    assert parse_form(body + b"--xyz--", CT)[0].content_type is None
+
+
 def test_preamble_epilogue_padding_and_parts_without_headers() -> None:
     body = (
         b"a preamble no one reads\r\n--xyz  \r\n\r\nno headers\r\n"

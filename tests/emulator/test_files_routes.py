@@ -328,6 +328,13 @@ async def test_files_api_takes_several_files_and_gives_each_an_id(
     assert emulator.uploads.stored_bytes == 4
 
 
+async def test_an_empty_file_is_kept_and_comes_back_empty(http: httpx.AsyncClient) -> None:
+    answer = await http.post(f"{API}/files", files={"file": ("empty.txt", b"", "text/plain")})
+    file_id = answer.json()["data"][0]["details"]["id"]
+    download = await http.get(f"{API}/files", params={"id": file_id})
+    assert (download.status_code, download.content, download.headers["content-length"]) == (200, b"", "0")
+
+
 async def test_files_api_takes_at_most_ten_files_a_call(
     emulator: BiginEmulator, http: httpx.AsyncClient
 ) -> None:

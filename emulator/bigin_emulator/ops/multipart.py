@@ -137,7 +137,8 @@ def _part_of(head: bytes) -> FormPart:
             part.name = params.get("name")
             part.filename = params.get("filename")
         elif key == "content-type":
-            part.content_type = value.strip() or None
+            value = value.strip()
+            part.content_type = value if value and value.isprintable() else None  # no header tricks
     return part
 
 

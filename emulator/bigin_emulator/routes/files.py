@@ -26,12 +26,12 @@ read ``Attachments`` and ``photo`` as related lists.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn
 from urllib.parse import quote, urlsplit
 
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
@@ -107,17 +107,24 @@ def content_disposition(name: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-def _streamed(body: StoredBody) -> StreamingResponse:
-    async def chunks() -> AsyncIterator[bytes]:
-        for chunk in body.chunks():
-            yield chunk
+class _FileResponse(Response):
+    """A stored file's bytes, handed to the server a piece at a time (never joined, never copied
+    whole), with its content type as uploaded and its name in ``Content-Disposition``."""
 
-    headers = {
-        "content-type": body.content_type,
-        "content-length": str(body.size),
-        "content-disposition": content_disposition(body.name),
-    }
-    return StreamingResponse(chunks(), headers=headers)
+    def __init__(self, body: StoredBody) -> None:
+        headers = {
+            "content-type": body.content_type,
+            "content-length": str(body.size),
+            "content-disposition": content_disposition(body.name),
+        }
+        super().__init__(headers=headers)
+        self._file = body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        for chunk in self._file.chunks():
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 def _invalid_record(record_id: str) -> ApiError:
@@ -288,7 +295,7 @@ def file_routes(ctx: EmulatorContext, drop_answer: DropAnswer) -> list[Route]:
             raise ApiError(
                 400, "INVALID_DATA", "a link attachment has no file to download", {"id": attachment_id}
             )
-        return _streamed(attachment.body)
+        return _FileResponse(attachment.body)
 
     async def delete_attachment(request: Request) -> Response:
         spec, record_id, _ = existing_parent(request, ATTACHMENT_MODULES)
@@ -326,7 +333,7 @@ def file_routes(ctx: EmulatorContext, drop_answer: DropAnswer) -> list[Route]:
     async def download_photo(request: Request) -> Response:
         spec, record_id, record = parent(request, PHOTO_MODULES)
         photo = uploads.photos.get((spec.api_name, record_id)) if record is not None else None
-        return _streamed(photo) if photo is not None else no_content()
+        return _FileResponse(photo) if photo is not None else no_content()
 
     async def delete_photo(request: Request) -> Response:
         spec, record_id, _ = existing_parent(request, PHOTO_MODULES)
@@ -360,7 +367,7 @@ def file_routes(ctx: EmulatorContext, drop_answer: DropAnswer) -> list[Route]:
         if not file_id:
             raise ApiError(400, "REQUIRED_PARAM_MISSING", "the id of the file is missing", {"param": "id"})
         body = uploads.files.get(file_id)
-        return _streamed(body) if body is not None else no_content()
+        return _FileResponse(body) if body is not None else no_content()
 
     record = BASE + "/{module:module}/{record_id:record_id}"
     attachments = record + "/Attachments"
