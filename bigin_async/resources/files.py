@@ -62,6 +62,24 @@ class AmbiguousUploadError(AmbiguousWriteError):
         self.uploaded: list[UploadedFile] = list(uploaded)
         self.not_sent: list[Any] = list(not_sent)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only attributes: pickle's default would call the class with the message alone.
+        state = (self.args[0], self.uploaded, self.records, self.not_sent, self.method, self.url)
+        return (_rebuild_ambiguous_upload, state)
+
+
+def _rebuild_ambiguous_upload(
+    message: str,
+    uploaded: list[UploadedFile],
+    records: list[Any],
+    not_sent: list[Any],
+    method: str,
+    url: str,
+) -> AmbiguousUploadError:
+    return AmbiguousUploadError(
+        message, uploaded=uploaded, records=records, not_sent=not_sent, method=method, url=url
+    )
+
 
 def check_file_id(file_id: object) -> str:
     """A Files API id (or an :class:`UploadedFile`'s) as sent in ``?id=``, before anything is sent."""

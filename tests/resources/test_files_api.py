@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -294,6 +295,21 @@ async def test_a_cancel_during_the_second_call_sends_nothing_after_it() -> None:
             stored = await client.files.upload(*named(25))
     assert scope.cancelled_caught and stored is None
     assert [len(call) for call in fake.calls] == [10, 10]
+
+
+def test_an_ambiguous_upload_error_pickles_with_what_it_knows() -> None:
+    error = AmbiguousUploadError(
+        "lost",
+        uploaded=[UploadedFile(file_id="enc1", name="a.txt")],
+        records=[b"two"],
+        not_sent=["three.pdf"],
+        method="POST",
+        url="https://www.zohoapis.com/bigin/v2/files",
+    )
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is AmbiguousUploadError and str(copy) == "lost"
+    assert (copy.uploaded, copy.records, copy.not_sent) == (error.uploaded, [b"two"], ["three.pdf"])
+    assert (copy.method, copy.url) == ("POST", error.url)
 
 
 async def test_a_lost_answer_of_the_first_call_has_no_file_with_an_id() -> None:
