@@ -128,7 +128,7 @@ async def test_a_photo_from_a_pipe_that_lost_its_answer_is_not_sent_half() -> No
 
     async with bigin_for(server, max_retries=3) as bigin:
         with pytest.raises(BiginError) as failed:
-            pipe = Upload(Pipe(), size=len(PNG), filename="p.png")  # type: ignore[arg-type]
+            pipe = Upload(Pipe(), size=len(PNG), filename="p.png")
             await bigin.contacts.photo(RECORD).upload(pipe)
     assert not isinstance(failed.value, AmbiguousWriteError)
     assert len(server.requests) == 1
