@@ -407,6 +407,22 @@ async def test_a_deleted_record_takes_its_attachments_and_photo_with_it(
     assert (await http.get(f"{API}/Contacts/{other}/Attachments")).status_code == 200
 
 
+async def test_a_company_deleted_takes_its_contacts_files_with_them(
+    emulator: BiginEmulator, http: httpx.AsyncClient
+) -> None:
+    """Deleting a company deletes its contacts (a cascade no write call names): their files go too."""
+    account = emulator.insert_records("Accounts", [{"Account_Name": "Acme"}])[0]["details"]["id"]
+    contact = emulator.insert_records("Contacts", [{"Last_Name": "Ng", "Account_Name": {"id": account}}])
+    contact_id = contact[0]["details"]["id"]
+    await _attach(http, f"Accounts/{account}", "a", b"x" * 3)
+    await _attach(http, f"Contacts/{contact_id}", "c", b"x" * 10)
+    await http.post(f"{API}/Contacts/{contact_id}/photo", files={"file": ("p", b"x" * 5)})
+    assert (await http.delete(f"{API}/Accounts", params={"ids": account})).status_code == 200
+    assert emulator.store.table("Contacts").get(contact_id) is None
+    assert emulator.uploads.stored_bytes == 0
+    assert emulator.uploads.attachments_of("Contacts", contact_id) == {}
+
+
 async def test_an_org_loaded_from_a_saved_state_has_no_files(
     emulator: BiginEmulator, http: httpx.AsyncClient
 ) -> None:

@@ -163,6 +163,7 @@ class RecordWriter:
         if store.tables[module].get(record_id) is None:
             return
         record = store.remove(module, record_id)
+        self.ctx.uploads.forget_record(module, record_id)  # its attachments and photo go with it
         self.ctx.recycle_bin.add(
             module,
             record_id,

@@ -76,7 +76,7 @@ class EmulatorContext:
         self.tags = TagRegistry(self.store.ids.next, self.now_iso)
         # Attachments, photos and Files API files: their bodies, bounded by ``config.files``.
         self.uploads = UploadStore(config.files, self.store.ids.next, self.now_iso)
-        self.write_listeners: list[WriteListener] = [self.uploads.forget_deleted]
+        self.write_listeners: list[WriteListener] = []
         self.users = UserDirectory(self.store.ids.next, self.now_iso)
         self.recycle_bin = RecycleBin(config.clock, self.format_time, config.recycle_bin_retention)
         self.oauth = TokenAuthority(config.oauth, config.clock)

@@ -257,16 +257,8 @@ class UploadStore:
 
     # -- records going --------------------------------------------------------------------------
 
-    def forget_deleted(
-        self, module: str, operation: str, items: Sequence[Any], entries: Sequence[dict[str, Any]]
-    ) -> None:
-        """A write listener: a deleted record's attachments and photo go with it."""
-        if operation != "delete":
-            return
-        for entry in entries:
-            if entry.get("status") != "success":
-                continue
-            record_id = str((entry.get("details") or {}).get("id"))
-            for attachment in self.attachments.pop((module, record_id), {}).values():
-                self._free(attachment.size)
-            self.remove_photo(module, record_id)
+    def forget_record(self, module: str, record_id: str) -> None:
+        """A deleted record's attachments and photo go with it (and their bytes are let go)."""
+        for attachment in self.attachments.pop((module, record_id), {}).values():
+            self._free(attachment.size)
+        self.remove_photo(module, record_id)
