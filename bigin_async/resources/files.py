@@ -169,10 +169,22 @@ class FilesClient(APIResource):
                 uploaded.extend(await self._store(batch))
             except AmbiguousWriteError as error:
                 end = start + len(batch)
+                before = (
+                    f"the first {start} were stored (their ids are in .uploaded)"
+                    if start
+                    else "none was stored before them (.uploaded is empty)"
+                )
+                after = (
+                    f"the {len(files) - end} after them were not sent (.not_sent)"
+                    if end < len(files)
+                    else "no file came after them"
+                )
                 raise AmbiguousUploadError(
-                    f"{error} Of the {len(files)} files, the first {start} were stored (their ids are "
-                    f"in .uploaded), files {start + 1} to {end} may or may not be (.records), and the "
-                    f"{len(files) - end} after them were not sent (.not_sent).",
+                    f"the answer to the Files API call carrying files {start + 1} to {end} of "
+                    f"{len(files)} was lost ({error.method} {error.url}); it was not sent again, as "
+                    f"its files would be stored twice. Files {start + 1} to {end} may or may not be "
+                    "stored (.records): upload them again for ids you know (a stored file no record "
+                    f"names is only unused space); {before}; {after}.",
                     uploaded=uploaded,
                     records=files[start:end],
                     not_sent=files[end:],

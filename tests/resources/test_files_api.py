@@ -273,7 +273,8 @@ async def test_a_lost_answer_of_the_second_call_says_which_files_have_ids_and_se
     assert [file.name for file in lost.uploaded] == [f"f{i:02}.txt" for i in range(10)]
     assert [fake.stored[file.id][1] for file in lost.uploaded] == [u.source for u in given[:10]]
     assert lost.records == given[10:20] and lost.not_sent == given[20:]
-    assert "first 10 were stored" in str(lost) and "11 to 20" in str(lost)
+    assert "the first 10 were stored" in str(lost) and "Files 11 to 20 may or may not" in str(lost)
+    assert "the 5 after them were not sent" in str(lost)
     assert isinstance(lost.__cause__, AmbiguousWriteError)
 
 
@@ -320,6 +321,7 @@ async def test_a_lost_answer_of_the_first_call_has_no_file_with_an_id() -> None:
             await client.files.upload(*given)
     assert len(fake.calls) == 1
     assert error.value.uploaded == [] and error.value.records == given and error.value.not_sent == []
+    assert "none was stored before them" in str(error.value) and "no file came after them" in str(error.value)
 
 
 @pytest.mark.parametrize(
