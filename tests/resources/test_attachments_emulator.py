@@ -1,15 +1,22 @@
 """Attachments against the emulator: upload, list, download and delete round trips comparing bytes,
 a lost answer reported ambiguous and sent once, a file over the limit never sent, links.
 
-The client's memory during a 15 MB upload is measured in ``test_attachments.py``, against a
-server that keeps nothing: the in-process emulator keeps every file it is sent.
+The client's memory during 15 MB uploads and downloads is measured against an emulator served
+from a child process over loopback: the in-process one keeps every file it is sent in this
+process, which tracemalloc would count as the client's.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import subprocess
+import sys
+import tracemalloc
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -26,6 +33,47 @@ from bigin_emulator import BiginEmulator
 
 MB = 1024 * 1024
 UPLOADS = "POST /bigin/v2/Contacts/{id}/Attachments"
+# A child process serving a fresh emulator on a loopback port; it prints {"url": ...} once up.
+SERVE = """
+import json, anyio
+from bigin_emulator import BiginEmulator
+
+async def main():
+    async with BiginEmulator().serve(port=0) as url:
+        print(json.dumps({"url": url}), flush=True)
+        await anyio.sleep_forever()
+
+anyio.run(main)
+"""
+
+
+@pytest.fixture
+async def served_url() -> AsyncIterator[str]:
+    """An emulator in a child process, served over loopback: its files are not in this process."""
+    process = await anyio.open_process([sys.executable, "-c", SERVE], stdout=subprocess.PIPE)
+    async with process:
+        assert process.stdout is not None
+        line = b""
+        while not line.endswith(b"\n"):
+            piece = await process.stdout.receive(1)
+            assert piece, "the emulator process ended before it served"
+            line += piece
+        try:
+            yield str(json.loads(line)["url"])
+        finally:
+            process.terminate()
+            await process.wait()
+
+
+async def peak_during(call: Callable[[], Awaitable[Any]]) -> tuple[Any, int]:
+    """What ``call`` gave, and Python's allocations at their peak while it ran (bytes)."""
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        given = await call()
+        return given, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 async def new_contact(bigin: BiginClient, name: str = "Ng") -> str:
@@ -97,6 +145,42 @@ async def test_a_15_mb_file_from_a_path_and_from_an_async_file_arrives_whole(
         saved = await attachments.download(attachment_id, to=tmp_path / f"copy-{attachment_id}")
         assert saved.size == 15 * MB and sha256(saved.path.read_bytes()) == sha256(body)
         saved.path.unlink()
+
+
+async def test_15_mb_up_and_down_over_loopback_in_little_client_memory(
+    served_url: str, tmp_path: Path
+) -> None:
+    body = os.urandom(15 * MB)
+    path = tmp_path / "scan.bin"
+    path.write_bytes(body)
+    client = BiginClient(
+        client_id="emulator-client-id",
+        client_secret="emulator-client-secret",
+        refresh_token="emulator-refresh-token",
+        api_domain=served_url,
+        accounts_url=served_url,
+        retry_backoff_seconds=0.0,
+    )
+    async with client as bigin:
+        attachments = bigin.contacts.attachments(await new_contact(bigin))
+        by_path, path_peak = await peak_during(lambda: attachments.upload(path))
+        async with await anyio.open_file(path, "rb") as opened:
+            by_file, file_peak = await peak_during(lambda: attachments.upload(opened, filename="async.bin"))
+        saved, download_peak = await peak_during(
+            lambda: attachments.download(by_file.id, to=tmp_path / "back")
+        )
+        streamed = hashlib.sha256()
+
+        async def stream() -> None:
+            async with attachments.download(by_path.id) as chunks:
+                async for chunk in chunks:
+                    streamed.update(chunk)
+
+        _, stream_peak = await peak_during(stream)
+    assert sha256(saved.path.read_bytes()) == sha256(body) == streamed.hexdigest()
+    peaks = {"upload from a path": path_peak, "upload from an async file": file_peak}
+    peaks |= {"download to a file": download_peak, "streamed download": stream_peak}
+    assert all(peak < 4 * MB for peak in peaks.values()), {what: f"{peak:,}" for what, peak in peaks.items()}
 
 
 async def _deal(bigin: BiginClient, contact: str) -> str:
