@@ -27,6 +27,7 @@ from bigin_async._multipart import FormField
 from bigin_async.errors import ValidationError
 from bigin_async.models import WriteResult
 from bigin_async.models.attachments import FILE_TYPE, LINK_TYPE, Attachment
+from bigin_async.models.modules import api_name
 from bigin_async.pagination import AsyncPaginator, PageRequest
 from bigin_async.resources import _files
 from bigin_async.resources._answers import delete_result, one_result
@@ -156,7 +157,7 @@ class AttachmentsClient(APIResource):
 
     def __init__(self, transport: Transport, module: str, record_id: str) -> None:
         super().__init__(transport)
-        module = check_module_name(module)
+        module = check_module_name(api_name(module) if isinstance(module, str) else module)
         if module in NO_ATTACHMENTS:
             raise ValidationError(f"{module} records take no attachments in Bigin")
         self.module = module

@@ -16,6 +16,7 @@ from bigin_async._download import Download
 from bigin_async._file_stream import FileStream
 from bigin_async._inputs import check_id
 from bigin_async.errors import ValidationError
+from bigin_async.models.modules import api_name
 from bigin_async.resources import _files
 from bigin_async.resources._answers import one_result
 from bigin_async.resources._base import APIResource
@@ -44,6 +45,7 @@ class PhotoClient(APIResource):
 
     def __init__(self, transport: Transport, module: str, record_id: str) -> None:
         super().__init__(transport)
+        module = api_name(module) if isinstance(module, str) else module
         if module not in PHOTO_MODULES:
             raise ValidationError(
                 f"{module!r} records have no photo in Bigin: only {', '.join(sorted(PHOTO_MODULES))} do"

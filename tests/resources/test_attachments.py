@@ -166,6 +166,10 @@ async def test_every_module_with_attachments_offers_them_and_notes_refuse() -> N
             await attachments.list().to_list(limit=1)
         with pytest.raises(ValidationError, match="Notes records take no attachments"):
             bigin.notes.attachments(CONTACT)
+        assert AttachmentsClient(bigin.transport, "Deals", CONTACT).module == "Pipelines"
+        for bad_module in ("", "../x", None):
+            with pytest.raises(ValidationError):
+                AttachmentsClient(bigin.transport, bad_module, CONTACT)  # type: ignore[arg-type]
     assert [seen.path for seen in server.requests] == [
         f"/bigin/v2/{module}/{CONTACT}/Attachments" for module in clients
     ]
@@ -241,23 +245,25 @@ async def test_upload_names_a_file_by_its_path_or_its_upload_options(tmp_path: P
     async with bigin_for(server) as bigin:
         attachments = bigin.deals.attachments(CONTACT)
         by_path = await attachments.upload(path)
+        with path.open("rb") as opened:
+            by_file = await attachments.upload(opened)
         by_upload = await attachments.upload(Upload(b"x", filename="given.bin", content_type="image/png"))
         renamed = await attachments.upload(Upload(b"y", filename="given.bin"), filename="other.csv")
     assert [p.filename for seen in server.requests for p in seen.parts] == [
         "notes.txt",
+        "notes.txt",
         "given.bin",
         "other.csv",
     ]
+    assert [seen.parts[0].content for seen in server.requests[:2]] == [b"hello", b"hello"]
     assert [p.content_type for seen in server.requests for p in seen.parts] == [
+        "text/plain",
         "text/plain",
         "image/png",
         "text/csv",
     ]
-    assert (by_path.File_Name, by_upload.File_Name, renamed.File_Name) == (
-        "notes.txt",
-        "given.bin",
-        "other.csv",
-    )
+    assert (by_path.File_Name, by_file.File_Name) == ("notes.txt", "notes.txt")
+    assert (by_upload.File_Name, renamed.File_Name) == ("given.bin", "other.csv")
 
 
 async def test_upload_refuses_what_is_no_file_before_sending(tmp_path: Path) -> None:

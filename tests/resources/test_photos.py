@@ -63,6 +63,7 @@ async def test_photos_are_offered_on_contacts_companies_and_products_only() -> N
         assert set(photos) == PHOTO_MODULES
         with pytest.raises(ValidationError, match="no photo"):
             PhotoClient(bigin.transport, "Pipelines", RECORD)
+        assert PhotoClient(bigin.transport, "Companies", RECORD).module == "Accounts"
         for bad in ("../x", "", "01", None):
             with pytest.raises(ValidationError):
                 bigin.contacts.photo(bad)  # type: ignore[arg-type]
