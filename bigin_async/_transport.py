@@ -1123,8 +1123,8 @@ def _ambiguous(
     if upload is not None:
         return AmbiguousWriteError(
             f"{method} {redact_url(url)} of {upload.name} may or may not have been received "
-            f"({reason}); it was not re-sent, as an insert would not be. Upload the file again for "
-            "a file_id you know (a file that no job uses creates no records).",
+            f"({reason}); it was not re-sent, as an insert would not be: look whether it arrived "
+            "(e.g. list the record's attachments) before uploading it again, or it may be stored twice.",
             method=method,
             url=url,
         )

@@ -413,12 +413,6 @@ def test_file_upload_value_names_each_file_once() -> None:
             file_upload_value(*bad)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the transport counts a download's bytes with num_bytes_downloaded, which stays 0 when httpx "
-    "read an in-memory answer (httpx.MockTransport, Response(content=...)) at once: cut_short then "
-    "reports a whole body as cut short (bigin_async/_download.py, the lead's)",
-)
 async def test_a_download_from_an_in_memory_answer_is_whole(tmp_path: Path) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(

@@ -199,3 +199,16 @@ async def test_a_directory_that_does_not_exist_is_refused_before_sending(tmp_pat
 def test_the_file_name_comes_from_content_disposition(header: str, name: str | None) -> None:
     assert filename_of(httpx.Headers({"content-disposition": header})) == name
     assert filename_of(httpx.Headers({})) is None
+
+
+async def test_an_answer_made_in_memory_streams_whole() -> None:
+    """httpx.MockTransport's answers come with their body already read: no bytes are counted as
+    downloaded, and the body is whole all the same (not "cut short")."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"hello", headers={"Content-Type": "text/plain"})
+
+    async with client("http://127.0.0.1", transport=httpx.MockTransport(handler)) as bigin:
+        async with bigin.transport.open_stream("GET", "/files") as stream:
+            assert b"".join([chunk async for chunk in stream]) == b"hello"
+        assert (stream.size, stream.content_type) == (5, "text/plain")
