@@ -27,8 +27,6 @@ from typing import TYPE_CHECKING, Any, Union
 import httpx
 
 from bigin_async._inputs import check_id, check_module_name
-from bigin_async.bulk.answers import MAYBE_DELETED_MESSAGE, maybe_deleted_details, maybe_deleted_earlier
-from bigin_async.bulk.results import MAYBE_DELETED
 from bigin_async.errors import NotFoundError, ValidationError, error_from_response
 from bigin_async.models import Tag, WriteResult, parse_write_results
 from bigin_async.models.modules import api_name
@@ -41,12 +39,16 @@ from bigin_async.models.tags import (
     parse_tag_results,
     parse_tags,
 )
+from bigin_async.resources._answers import delete_result
 from bigin_async.resources._base import APIResource, body_of, checked_results, json_object
 
 if TYPE_CHECKING:
     from bigin_async._transport import Transport
 
 __all__ = ["MAX_TAG_RECORDS", "NewTag", "TagsClient", "check_tag_record_ids", "send_tag_action"]
+
+# Headers that describe the body as sent, not the one :func:`_as_write_answer` rewrites.
+_BODY_HEADERS = frozenset({"content-length", "content-encoding", "transfer-encoding", "content-type"})
 
 # A tag to create: a name, a Tag, or a mapping with "name" and maybe "color_code".
 NewTag = Union[str, Tag, Mapping[str, Any]]
@@ -88,6 +90,29 @@ def _results(response: httpx.Response, count: int) -> builtins.list[WriteResult]
     if len(results) != count:
         raise ValueError(f"the answer to a call about {count} tag(s) has {len(results)} results")
     return checked_results(results, response)
+
+
+def _as_write_answer(response: httpx.Response) -> httpx.Response:
+    """A tags answer with its results under ``"data"``, as a record write answers, for the shared readers.
+
+    An answer that is not a JSON object, or has no ``"tags"`` (a request-level error), is read as
+    it came.
+    """
+    try:
+        decoded = json_object(body_of(response))
+    except ValueError:
+        return response
+    tags = decoded.get("tags")
+    if tags is None:
+        return response
+    kept = {k: v for k, v in response.headers.items() if k.lower() not in _BODY_HEADERS}
+    return httpx.Response(
+        response.status_code,
+        headers=kept,
+        json={"data": [tags] if isinstance(tags, Mapping) else tags},
+        request=response.request,
+        extensions=response.extensions,
+    )
 
 
 def check_tag_record_ids(ids: object) -> builtins.list[str]:
@@ -259,26 +284,7 @@ class TagsClient(APIResource):
         tag_id = check_id(tag_id, "a tag id")
 
         def parse(response: httpx.Response) -> WriteResult:
-            refused = response.status_code >= 400
-            try:
-                results = parse_tag_results(body_of(response))
-            except ValueError:
-                if not refused:
-                    raise  # a 2xx that does not parse: retried, then MALFORMED_RESPONSE
-                results = []
-            if refused and not results:
-                raise error_from_response(response)
-            result = results[0] if results else WriteResult(id=tag_id, code="SUCCESS", status="success")
-            if maybe_deleted_earlier(response, tag_id, result.ok, result.code, result.details):
-                result = WriteResult(
-                    id=tag_id,
-                    code=MAYBE_DELETED,
-                    status="success",
-                    message=MAYBE_DELETED_MESSAGE,
-                    details=maybe_deleted_details(tag_id),
-                )
-            result.action = "delete"
-            return checked_results([result], response)[0]
+            return delete_result(_as_write_answer(response), tag_id)
 
         return await self._send_response("DELETE", f"/settings/tags/{tag_id}", parse, raise_for_status=False)
 
