@@ -1,8 +1,8 @@
 """The ``bigin`` command: argument parsing, exit codes, and the summaries printed at the end.
 
-Exit codes: 0 every record done; 1 some records failed or have an unknown fate (the results
-file says which) or the export did not complete; 2 a usage or authentication error (nothing,
-or nothing more, could be sent); 130 interrupted.
+Exit codes: 0 every record (or file) done; 1 some records or files failed or have an unknown
+fate (the results file, or the lines printed, say which) or the export did not complete; 2 a
+usage or authentication error (nothing, or nothing more, could be sent); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     epilog = _epilog()
     parser = argparse.ArgumentParser(
         prog="bigin",
-        description="Import, export and try out Zoho Bigin data.",
+        description="Import, export and try out Zoho Bigin data; upload and download attachments.",
         epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -205,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _connection_options(exp)
 
+    _attachments_parser(commands, epilog)
     commands.add_parser(
         "emulator",
         help="serve an offline Bigin on a loopback port, or seed one to a file (`bigin emulator --help`)",
@@ -214,6 +215,52 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="import and export 20,000 contacts and companies against the emulator", add_help=False
     )
     return parser
+
+
+def _attachments_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser], epilog: str) -> None:
+    """``bigin attachments upload|download|list MODULE ID ...`` (see :mod:`bigin_async.cli.attachments`)."""
+    parser = commands.add_parser(
+        "attachments",
+        help="upload, download or list the files attached to a record",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    module_help = "Contacts, Companies, Deals, Products, Tasks, Events, Calls (or an API name)"
+    upload = actions.add_parser(
+        "upload",
+        help="attach files to a record (all checked before the first is sent)",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    download = actions.add_parser(
+        "download",
+        help="save a record's attachments (all of them, or the ids given) into a directory",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    listing = actions.add_parser(
+        "list",
+        help="list a record's attachments",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    for action in (upload, download, listing):
+        action.add_argument("module", metavar="MODULE", help=module_help)
+        action.add_argument("record_id", metavar="ID", help="the record's id")
+    upload.add_argument("files", metavar="FILE", nargs="+", type=Path, help="files to attach, in order")
+    download.add_argument(
+        "attachment_ids",
+        metavar="ATTACHMENT_ID",
+        nargs="*",
+        help="default: every file attached to the record",
+    )
+    download.add_argument(
+        "--to", type=Path, metavar="DIR", help="save into this directory (created if missing; default: here)"
+    )
+    listing.add_argument("--json", action="store_true", help="one JSON array instead of a table")
+    for action in (upload, download, listing):
+        _connection_options(action)
 
 
 def _import_options(args: argparse.Namespace) -> ImportOptions:
@@ -375,7 +422,8 @@ async def run_command(
     out: Console | None = None,
     err: Console | None = None,
 ) -> int:
-    """Run ``import`` or ``export`` and return the exit code (``main`` without the process around it)."""
+    """Run ``import``, ``export`` or ``attachments`` and return the exit code (``main`` without the
+    process around it)."""
     from rich.console import Console
     from rich.markup import escape
 
@@ -388,6 +436,13 @@ async def run_command(
     if args.command == "export" and args.output == "-":
         out = err  # the records own standard output
     try:
+        if args.command == "attachments":
+            from bigin_async.cli.attachments import attachments_options, run_attachments
+
+            files = attachments_options(args)
+            async with connect(args) as client:
+                done = await run_attachments(client, files, out, err)
+            return EXIT_OK if done else EXIT_FAILED
         options = _import_options(args) if args.command == "import" else _export_options(args)
         async with connect(args) as client:
             with ProgressView(err, enabled=not args.no_progress and err.is_terminal) as view:
