@@ -305,3 +305,20 @@ async def test_an_attachment_deleted_after_the_listing_fails_alone(
     assert run.code == 1
     assert run.err.startswith(f"failed: attachment {victim}: HTTP ")  # gone: a 204 or a 404
     assert [p.name for p in out.iterdir()] == ["b.txt"]
+
+
+async def test_a_download_run_out_of_credits_stops_there(tmp_path: Path) -> None:
+    emulator = BiginEmulator()
+    record = contact(emulator)
+    files = [write(tmp_path / f"{name}.txt", name.encode()) for name in ("a", "b", "c")]
+    assert (await bigin(emulator, "attachments", "upload", "Contacts", record, *map(str, files))).code == 0
+    out = tmp_path / "out"
+    # 3 credits, 1 kept in reserve (min_calls_remaining): the listing and one download; the second
+    # download is refused before it is sent.
+    run = await bigin(
+        emulator, "attachments", "download", "Contacts", record, "--to", str(out), daily_limit=3
+    )
+    assert run.code == 1
+    assert run.out.count("saved ") == 1 and run.err.startswith("failed: ")
+    assert len(list(out.iterdir())) == 1
+    assert attachment_calls(emulator, "GET") == 2
