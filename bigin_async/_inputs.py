@@ -14,7 +14,7 @@ from typing import Any
 from bigin_async._field_aliases import to_bigin_names
 from bigin_async.errors import ValidationError
 from bigin_async.models import Record, record_to_wire
-from bigin_async.models.base import assigned_fields
+from bigin_async.models.base import BiginModel, assigned_fields
 
 __all__ = [
     "FIELD_NAME",
@@ -24,6 +24,7 @@ __all__ = [
     "check_module_name",
     "check_new_record",
     "check_record",
+    "fields_to_wire",
 ]
 
 # ``\Z``, not ``$``: ``$`` also matches before a trailing newline, and "123\n" is not an id. ASCII
@@ -88,6 +89,17 @@ def check_module_name(name: object) -> str:
     return name
 
 
+def fields_to_wire(value: object, model: type[BiginModel], refusal: str) -> dict[str, Any]:
+    """The wire form of a ``model`` or a dict of fields (values formatted as for any write).
+
+    Anything else is refused with ``refusal`` and the type given ("..., not str"): a record, a
+    user, whatever is sent as a dict of Zoho's field names reads the same way.
+    """
+    if isinstance(value, (model, Mapping)):
+        return record_to_wire(value)
+    raise ValidationError(f"{refusal}, not {type(value).__name__}")
+
+
 def check_record(record: object, module: str | None = None) -> dict[str, Any]:
     """The wire form of one record, refusing what cannot be a record before anything is sent.
 
@@ -95,12 +107,7 @@ def check_record(record: object, module: str | None = None) -> dict[str, Any]:
     (``Company_Name`` → ``Account_Name``, ``Related_To`` → ``What_Id`` + ``$se_module``, ...; see
     :mod:`bigin_async._field_aliases`): live Bigin drops fields it does not know without a word.
     """
-    if isinstance(record, Record):
-        wire = record.to_wire()
-    elif isinstance(record, Mapping):
-        wire = record_to_wire(record)
-    else:
-        raise ValidationError(f"a record must be a dict or a model, not {type(record).__name__}")
+    wire = fields_to_wire(record, Record, "a record must be a dict or a model")
     if not wire:
         raise ValidationError("empty record: nothing to write")
     return to_bigin_names(module, wire) if module else wire

@@ -11,11 +11,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from bigin_async._inputs import FIELD_NAME, check_id
+from bigin_async._inputs import FIELD_NAME, check_id, fields_to_wire
 from bigin_async.errors import ValidationError
 from bigin_async.models import User
 from bigin_async.models.base import BiginModel
-from bigin_async.models.wire import wire_value
 
 __all__ = ["SET_BY_ZOHO", "check_new_user", "check_user_changes"]
 
@@ -31,12 +30,7 @@ _ID_FIELDS = ("role", "profile")
 
 
 def _as_dict(user: object, what: str) -> dict[str, Any]:
-    if isinstance(user, BiginModel):
-        wire = user.to_wire()
-    elif isinstance(user, Mapping):
-        wire = dict(user)
-    else:
-        raise ValidationError(f"{what} is a User or a dict of user fields, not {type(user).__name__}")
+    wire = fields_to_wire(user, BiginModel, f"{what} is a User or a dict of user fields")
     for key in wire:
         if not isinstance(key, str) or not FIELD_NAME.match(key):
             raise ValidationError(f"{what} has a key that is not a field API name: {key!r}")
@@ -79,7 +73,7 @@ def _to_wire(wire: dict[str, Any]) -> dict[str, Any]:
         elif key in _ID_FIELDS:
             checked[key] = _id_of(value, key)
         else:
-            checked[key] = wire_value(value)
+            checked[key] = value  # formatted already (fields_to_wire)
     return checked
 
 

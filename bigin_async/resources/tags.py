@@ -20,13 +20,12 @@ What a lost answer means, call by call:
 from __future__ import annotations
 
 import builtins
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
 import httpx
 
-from bigin_async._inputs import check_id, check_module_name
+from bigin_async._inputs import check_id, check_id_list, check_module_name
 from bigin_async.errors import NotFoundError, ValidationError, error_from_response
 from bigin_async.models import Tag, WriteResult, parse_write_results
 from bigin_async.models.modules import api_name
@@ -118,20 +117,10 @@ def _as_write_answer(response: httpx.Response) -> httpx.Response:
 def check_tag_record_ids(ids: object) -> builtins.list[str]:
     """The record ids to tag: one id or a list, each a valid id, none twice, at least one.
 
-    A duplicate is refused rather than dropped: Zoho would answer for it twice, and one result
-    per record given could no longer be lined up with the input.
+    A duplicate is refused rather than dropped (see :func:`~bigin_async._inputs.check_id_list`):
+    one result per record given could no longer be lined up with the input.
     """
-    if isinstance(ids, (str, int)) and not isinstance(ids, bool):
-        ids = [ids]
-    if not isinstance(ids, Sequence):
-        raise ValidationError(f"ids must be a record id or a list of them, not {type(ids).__name__}")
-    record_ids = [check_id(record_id, "a record id") for record_id in ids]
-    if not record_ids:
-        raise ValidationError("give at least one record id")
-    twice = [record_id for record_id, seen in Counter(record_ids).items() if seen > 1]
-    if twice:
-        raise ValidationError(f"record ids given more than once: {', '.join(twice)}")
-    return record_ids
+    return check_id_list(ids, "record id")
 
 
 def _per_record(response: httpx.Response, batch: builtins.list[str]) -> builtins.list[WriteResult]:
