@@ -709,3 +709,90 @@ def test_a_file_stream_block_can_return_a_value_under_mypy() -> None:
 
     returned = typing.get_type_hints(FileStream.__aexit__)["return"]
     assert returned in (type(None), typing.Literal[False]), returned
+
+
+async def test_a_download_to_an_empty_path_is_refused_not_saved_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``to=""`` names no file (``as_upload("")`` is refused so); ``Path("")`` is ``.``, an existing
+    directory, so the server's file name lands in whatever the working directory is."""
+    monkeypatch.chdir(tmp_path)
+    server = Counting(lambda n, seen, stream: stream.send(head(2) + b"ok"))
+    async with running(server) as url, client(url) as bigin:
+        error = await outcome(download(bigin.transport, "/files", to=""))
+    assert isinstance(error, ValidationError), f"{error!r}; saved {os.listdir(tmp_path)}"
+    assert server.connections == 0
+
+
+async def test_an_upload_reset_half_way_is_sent_again_whole_from_every_source(tmp_path: Path) -> None:
+    """The connection drops after 100 kB of the body: the body never arrived whole, so Zoho cannot
+    have applied it; the retry sends every part again from its start (a seekable file sought back)."""
+    path = tmp_path / "a.pdf"
+    path.write_bytes(os.urandom(300_000))
+    seekable = io.BytesIO(os.urandom(200_000))
+    bodies: list[bytes] = []
+
+    async def reset_first(stream: ByteStream) -> None:
+        async with stream:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += await stream.receive()
+            head_part, body = data.split(b"\r\n\r\n", 1)
+            length = int(head_part.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            while len(body) < (100_000 if not bodies else length):
+                body += await stream.receive()
+            bodies.append(body)
+            if len(bodies) > 1:
+                await answer_json(stream)
+
+    from tests.helpers.loopback import serve_loopback
+
+    async with serve_loopback(reset_first) as port, client(f"http://127.0.0.1:{port}") as bigin:
+        with anyio.fail_after(20):
+            await bigin.transport.send(
+                "POST",
+                "/files",
+                upload=[Upload(path), FormField("title", "t"), Upload(seekable, filename="b")],
+            )
+    assert len(bodies) == 2
+    assert path.read_bytes() in bodies[1] and seekable.getvalue() in bodies[1]
+
+
+async def test_a_stream_read_through_an_async_generator_that_breaks_raises_the_download_s_error() -> None:
+    """The usual way to pass a download on (a web framework's streaming response takes an async
+    generator): ``async def chunks(): async with stream: async for c in stream: yield c``. The
+    download breaks half way while the consumer awaits its own work between chunks. The error
+    should come out of the generator as the download's BiginError; with the stream's task group
+    open across the ``yield``, its cancellation lands in the consumer's own await instead."""
+
+    async def half(n: int, seen: Seen, stream: ByteStream) -> None:
+        await stream.send(head(len(BODY)) + BODY[:300_000])
+
+    async def chunks(bigin: Any, timeout: float | None = None) -> Any:
+        async with bigin.transport.open_stream("GET", "/files", timeout=timeout) as stream:
+            async for chunk in stream:
+                yield chunk
+
+    async def consume(bigin: Any, timeout: float | None = None, slow: bool = False) -> None:
+        generator = chunks(bigin, timeout)
+        try:
+            async for _chunk in generator:
+                if slow:
+                    await anyio.Event().wait()  # the consumer's own work, slower than the timeout
+                await anyio.sleep(0)  # the consumer's own work: writing the chunk out
+        finally:
+            with anyio.CancelScope(shield=True):
+                await generator.aclose()
+
+    async with running(Server(half)) as url, client(url, max_retries=0) as bigin:
+        with anyio.fail_after(10):
+            with anyio.CancelScope() as scope:
+                slow_error = await outcome(consume(bigin, timeout=0.5, slow=True))
+    assert not scope.cancelled_caught
+    assert isinstance(slow_error, BiginTimeoutError), repr(slow_error)
+    async with running(Server(half)) as url, client(url) as bigin:
+        with anyio.fail_after(10):
+            with anyio.CancelScope() as scope:
+                error = await outcome(consume(bigin))
+    assert not scope.cancelled_caught
+    assert isinstance(error, BiginError), repr(error)
