@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import httpx
 import pytest
 from anyio.abc import ByteStream
@@ -779,7 +780,7 @@ async def test_a_stream_read_through_an_async_generator_that_breaks_raises_the_d
             async for _chunk in generator:
                 if slow:
                     await anyio.Event().wait()  # the consumer's own work, slower than the timeout
-                await anyio.sleep(0)  # the consumer's own work: writing the chunk out
+                await anyio.lowlevel.checkpoint()  # the consumer's own work: writing the chunk out
         finally:
             with anyio.CancelScope(shield=True):
                 await generator.aclose()
