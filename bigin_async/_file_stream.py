@@ -25,7 +25,10 @@ from bigin_async._download import cut_short, filename_of
 from bigin_async._redact import redact_url
 from bigin_async.errors import BiginError, ConfigurationError, NotFoundError
 
-__all__ = ["Consume", "FileStream"]
+__all__ = ["BATCH_BYTES", "Consume", "FileStream"]
+
+BATCH_BYTES = 256 * 1024  # the most handed over at once: a few socket reads
+FULL_READ = 64 * 1024  # what one socket read gives when more is waiting (httpcore reads 64 KiB)
 
 Consume = Callable[[httpx.Response], Awaitable[None]]
 """Called with each 2xx answer whose body is not read yet; reads it (the transport's hook)."""
@@ -132,7 +135,10 @@ class FileStream:
                 await send.send(_END)
 
     async def _hand_over(self, response: httpx.Response, send: MemoryObjectSendStream[object]) -> None:
-        """One attempt's 2xx answer: its headers (the first time), then each piece, as asked for.
+        """One attempt's 2xx answer: its headers (the first time), then its body, as asked for.
+
+        Pieces are handed over in batches of up to 256 KiB while the body streams in faster than
+        it is read, and at once when the network is the slower.
 
         A failure before any byte was handed over is the attempt's, and retried like any read; one
         after is the download's end: :class:`BiginError`, with the cause kept.
@@ -143,24 +149,39 @@ class FileStream:
             self._delivered = True
         failure: Exception | None = None
         left = False  # the reading loop is gone (its block ended) or the call was cancelled
+        batch: list[bytes] = []
+
+        async def hand(reading: anyio.CancelScope) -> None:
+            nonlocal left
+            data = batch[0] if len(batch) == 1 else b"".join(batch)
+            batch.clear()
+            try:
+                await send.send(data)
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.get_cancelled_exc_class()):
+                left = True
+                reading.cancel()
+            else:
+                self._given += len(data)
+
         try:
             # As in ``_download``: the body's iterators must end on their own await (the socket),
             # never be left suspended for the garbage collector. So when the reading loop goes,
             # the loop goes on to the next piece under a cancelled scope instead of leaving.
             with anyio.CancelScope() as reading:
+                gathered = 0
                 async for piece in response.aiter_bytes():
                     if left or not piece:
                         continue
-                    try:
-                        await send.send(piece)
-                    except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                        left = True
-                        reading.cancel()
-                    except anyio.get_cancelled_exc_class():
-                        left = True
-                        reading.cancel()
-                    else:
-                        self._given += len(piece)
+                    batch.append(piece)
+                    gathered += len(piece)
+                    # Full socket reads mean more is already there: hand them over together (one
+                    # task switch per batch, not per read); a short read means the network is
+                    # behind, so what came goes to the loop at once.
+                    if gathered >= BATCH_BYTES or len(piece) < FULL_READ:
+                        gathered = 0
+                        await hand(reading)
+                if batch and not left:
+                    await hand(reading)
         except httpx.RequestError as exc:
             failure = exc
         if left:

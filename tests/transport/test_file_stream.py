@@ -20,7 +20,7 @@ from bigin_async import (
 )
 from bigin_async._download import SaveIn, filename_of, safe_filename
 from bigin_async.resources._files import download
-from tests.transport.test_upload_download import Seen, Server, answer_json, client, running
+from tests.transport.test_upload_download import Bodies, Pieces, Seen, Server, answer_json, client, running
 
 BODY = os.urandom(1_000_000)
 
@@ -212,3 +212,20 @@ async def test_an_answer_made_in_memory_streams_whole() -> None:
         async with bigin.transport.open_stream("GET", "/files") as stream:
             assert b"".join([chunk async for chunk in stream]) == b"hello"
         assert (stream.size, stream.content_type) == (5, "text/plain")
+
+
+@pytest.mark.parametrize(
+    ("piece", "count", "handed"),
+    [(64 * 1024, 16, [256 * 1024] * 4), (1000, 5, [1000] * 5), (64 * 1024, 5, [256 * 1024, 64 * 1024])],
+    ids=["full-reads-batched", "short-reads-at-once", "the-rest-at-the-end"],
+)
+async def test_full_reads_are_handed_over_in_batches_short_ones_at_once(
+    piece: int, count: int, handed: list[int]
+) -> None:
+    body = [os.urandom(piece) for _ in range(count)]
+    answer = (200, {"Content-Length": str(piece * count)}, Pieces(body, lambda: None))
+    async with client("http://127.0.0.1", transport=Bodies([answer])) as bigin:
+        async with bigin.transport.open_stream("GET", "/files") as stream:
+            chunks = [chunk async for chunk in stream]
+    assert [len(chunk) for chunk in chunks] == handed
+    assert b"".join(chunks) == b"".join(body)
