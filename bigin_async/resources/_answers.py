@@ -1,8 +1,10 @@
-"""How the answer of a write of one thing reads: a record or attachment deleted, a file uploaded.
+"""How the answer of a write reads: a record or attachment deleted, a file uploaded, ids tagged or linked.
 
 A record's delete and an attachment's delete answer alike (``{"data": [{"code", "details":
 {"id"}, ...}]}``), and both can be retried after an attempt whose answer was lost; an upload, a
-link and a photo answer with one result, in ``data`` or at the top level. One reading serves them.
+link and a photo answer with one result, in ``data`` or at the top level. A call about a batch
+of ids (tagging records, linking related records) answers one result per id. One reading serves
+each kind.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from bigin_async.bulk.answers import MAYBE_DELETED_MESSAGE, maybe_deleted_detail
 from bigin_async.bulk.results import MAYBE_DELETED
 from bigin_async.errors import error_from_response
 from bigin_async.models import WriteResult, parse_write_results
-from bigin_async.resources._base import body_of, checked_results
+from bigin_async.resources._base import body_of, checked_results, json_object
 
-__all__ = ["delete_result", "one_result"]
+__all__ = ["batch_results", "delete_result", "one_result"]
 
 
 def one_result(response: httpx.Response) -> WriteResult:
@@ -61,3 +63,37 @@ def delete_result(response: httpx.Response, target_id: str) -> WriteResult:
             details=maybe_deleted_details(target_id),
         )
     return checked_results([result], response)[0]
+
+
+def batch_results(response: httpx.Response, batch: list[str], what: str) -> list[WriteResult]:
+    """One result per id of ``batch``, in its order, from one answer (sent with ``raise_for_status=False``).
+
+    An id Zoho refuses is a failed result, not an exception; when every id of the call fails Zoho
+    may answer 400 with the per-id entries, which are read the same way. An answer without one
+    entry per id is refused as a whole: a refusal raises its typed error, a 2xx a ``ValueError``
+    (run in the retry loop: retried when the call may be, then a malformed answer). The results
+    are lined up with ``batch`` by position, or by id when Zoho answered in another order.
+    ``what`` names one id in the messages ("record", "related id").
+    """
+    refused = response.status_code >= 400
+    try:
+        decoded = json_object(body_of(response))
+        # Per-id entries come in "data"; anything else is about the call as a whole.
+        results = parse_write_results(decoded) if isinstance(decoded.get("data"), list) else None
+    except ValueError:
+        if not refused:
+            raise  # a 2xx that does not parse: retried when the call may be, then MALFORMED_RESPONSE
+        results = None
+    if results is None or len(results) != len(batch):
+        if refused:
+            raise error_from_response(response)  # refused as a whole (no per-id answer)
+        got = "no result per id" if results is None else f"{len(results)} results"
+        raise ValueError(f"the answer to a call about {len(batch)} {what}s has {got}")
+    if all(result.id in (None, expected) for result, expected in zip(results, batch, strict=True)):
+        for result, expected in zip(results, batch, strict=True):
+            result.id = expected
+        return results
+    by_id = {result.id: result for result in results}
+    if set(by_id) != set(batch):
+        raise ValueError(f"the answer's results are about other {what}s than the ones sent")
+    return [by_id[expected] for expected in batch]

@@ -17,16 +17,15 @@ reported as a success with code :data:`MAYBE_UNLINKED` and ``details["maybe_neve
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import httpx
 
 from bigin_async._inputs import check_module_name
 from bigin_async.bulk.answers import maybe_deleted_earlier
-from bigin_async.errors import error_from_response
-from bigin_async.models import WriteResult, parse_write_results
+from bigin_async.models import WriteResult
 from bigin_async.models.modules import api_name
-from bigin_async.resources._base import body_of, json_object
+from bigin_async.resources._answers import batch_results
 
 if TYPE_CHECKING:
     from bigin_async._transport import Transport
@@ -87,21 +86,7 @@ async def _send_batch(
 
 def _batch_results(response: httpx.Response, batch: list[str], action: LinkAction) -> list[WriteResult]:
     """One result per id of ``batch``, in its order, from one answer (run in the retry loop)."""
-    refused = response.status_code >= 400
-    try:
-        decoded = json_object(body_of(response))
-        entries = decoded.get("data")
-        results = parse_write_results(decoded) if isinstance(entries, list) else None
-    except ValueError:
-        if not refused:
-            raise  # a 2xx that does not parse: retried, then MALFORMED_RESPONSE
-        results = None
-    if results is None or len(results) != len(batch):
-        if refused:
-            raise error_from_response(response)  # refused as a whole (no per-id answer)
-        got = "no per-id results" if results is None else f"{len(results)} results"
-        raise ValueError(f"the answer to a call of {len(batch)} related ids has {got}")
-    ordered = _in_batch_order(results, batch)
+    ordered = batch_results(response, batch, "related id")
     for result in ordered:
         result.action = action
     if action == "link":
@@ -123,16 +108,3 @@ def _unlinked(response: httpx.Response, related_id: str, result: WriteResult) ->
         message=MAYBE_UNLINKED_MESSAGE,
         details={"id": related_id, "maybe_never_linked": True},
     )
-
-
-def _in_batch_order(results: list[WriteResult], batch: list[str]) -> list[WriteResult]:
-    """``results`` lined up with ``batch``: by position, or by id when Zoho answered in another order."""
-    named = [result.id for result in results]
-    if all(name is None or name == expected for name, expected in zip(named, batch, strict=True)):
-        for result, expected in zip(results, batch, strict=True):
-            result.id = expected
-        return results
-    by_id: dict[Any, WriteResult] = {result.id: result for result in results}
-    if set(by_id) != set(batch):
-        raise ValueError("the answer's results are about other ids than the ones sent")
-    return [by_id[related_id] for related_id in batch]

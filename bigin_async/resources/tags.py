@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any, Union
 import httpx
 
 from bigin_async._inputs import check_id, check_id_list, check_module_name
-from bigin_async.errors import NotFoundError, ValidationError, error_from_response
-from bigin_async.models import Tag, WriteResult, parse_write_results
+from bigin_async.errors import NotFoundError, ValidationError
+from bigin_async.models import Tag, WriteResult
 from bigin_async.models.modules import api_name
 from bigin_async.models.tags import (
     MAX_TAG_RECORDS,
@@ -38,7 +38,7 @@ from bigin_async.models.tags import (
     parse_tag_results,
     parse_tags,
 )
-from bigin_async.resources._answers import delete_result
+from bigin_async.resources._answers import batch_results, delete_result
 from bigin_async.resources._base import APIResource, body_of, checked_results, json_object
 
 if TYPE_CHECKING:
@@ -123,37 +123,6 @@ def check_tag_record_ids(ids: object) -> builtins.list[str]:
     return check_id_list(ids, "record id")
 
 
-def _per_record(response: httpx.Response, batch: builtins.list[str]) -> builtins.list[WriteResult]:
-    """One result per id of ``batch``, in its order, from one add/remove answer (in the retry loop).
-
-    A record Zoho refuses (an id that is not there) is a failed result, not an exception; when
-    every record of the call fails Zoho may answer 400 with the per-record entries, which are
-    read the same way. An answer without one entry per record is refused as a whole.
-    """
-    refused = response.status_code >= 400
-    try:
-        decoded = json_object(body_of(response))
-        # Per-record entries come in "data"; anything else is about the call as a whole.
-        results = parse_write_results(decoded) if isinstance(decoded.get("data"), list) else None
-    except ValueError:
-        if not refused:
-            raise  # a 2xx that does not parse: retried (the call is idempotent), then MALFORMED
-        results = None
-    if results is None or len(results) != len(batch):
-        if refused:
-            raise error_from_response(response)
-        got = "no per-record results" if results is None else f"{len(results)} results"
-        raise ValueError(f"the answer to tagging {len(batch)} records has {got}")
-    if all(result.id in (None, record_id) for result, record_id in zip(results, batch, strict=True)):
-        for result, record_id in zip(results, batch, strict=True):
-            result.id = record_id
-        return results
-    by_id = {result.id: result for result in results}
-    if set(by_id) != set(batch):
-        raise ValueError("the answer's results are about other records than the ones sent")
-    return [by_id[record_id] for record_id in batch]
-
-
 async def send_tag_action(
     transport: Transport, module_path: str, action: str, ids: object, tags: object
 ) -> builtins.list[WriteResult]:
@@ -175,7 +144,7 @@ async def send_tag_action(
         batch = record_ids[start : start + MAX_TAG_RECORDS]
 
         def parse(response: httpx.Response, batch: builtins.list[str] = batch) -> builtins.list[WriteResult]:
-            return _per_record(response, batch)
+            return batch_results(response, batch, "record")
 
         results.extend(
             await transport.send_parsed(
