@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from bigin_async.models import common
-from bigin_async.models.base import BiginModel, Id
+from bigin_async.models.base import BiginModel, Id, ModuleName
 
 __all__ = ["LINK_TYPE", "Attachment"]
 
@@ -46,7 +46,7 @@ class Attachment(BiginModel):
     type: str | None = Field(default=None, alias="$type")
     link_url: str | None = Field(default=None, alias="$link_url")
     file_id: str | None = Field(default=None, alias="$file_id")
-    module: str | None = Field(default=None, alias="$se_module")
+    module: ModuleName = Field(default=None, alias="$se_module")
 
     @field_validator("Size", mode="before")
     @classmethod
@@ -59,14 +59,6 @@ class Attachment(BiginModel):
         if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
             return int(value.strip())
         return None
-
-    @field_validator("module", mode="before")
-    @classmethod
-    def _module_name(cls, value: Any) -> Any:
-        # Zoho nests a module as {"api_name": ...} in some answers: kept as its API name.
-        if isinstance(value, dict):
-            return value.get("api_name")
-        return value
 
     @property
     def is_link(self) -> bool:

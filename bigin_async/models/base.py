@@ -1,4 +1,4 @@
-"""The base every Bigin model shares, and the id type.
+"""The base every Bigin model shares, and the id and module-name types.
 
 Bigin records are open-ended: every org adds custom fields (``*_c`` and friends) and Zoho adds
 ``$``-prefixed system keys (``$approval_state``, ``$layout_id``...) over time. A model that drops
@@ -14,12 +14,20 @@ from decimal import Decimal
 from functools import cache
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from typing_extensions import Self
 
 from bigin_async.models.wire import wire_value
 
-__all__ = ["BiginModel", "Id", "assigned_fields", "mark_as_read", "model_to_wire", "wire_keys"]
+__all__ = [
+    "BiginModel",
+    "Id",
+    "ModuleName",
+    "assigned_fields",
+    "mark_as_read",
+    "model_to_wire",
+    "wire_keys",
+]
 
 # The keys, in pydantic's per-instance private dict, of the fields assigned since a model was read
 # and of the wire form, at the read, of each value that can change in place (a list, a dict, a
@@ -33,6 +41,17 @@ _IMMUTABLE = (str, int, float, bool, type(None), date, Decimal)  # datetime is a
 # like Account_Number "0" or zgid only look numeric. An int given by a caller is turned into its
 # string; a string is never turned into a number.
 Id = Annotated[str, Field(coerce_numbers_to_str=True)]
+
+
+def _module_api_name(value: object) -> object:
+    # Some answers nest a module as ``{"api_name": "Contacts"}``: the name is what anyone reads.
+    if isinstance(value, Mapping):
+        return value.get("api_name")
+    return value
+
+
+# A module named by its API name, read from a plain name or Zoho's ``{"api_name": ...}``.
+ModuleName = Annotated[str | None, BeforeValidator(_module_api_name)]
 
 
 class BiginModel(BaseModel):

@@ -22,7 +22,7 @@ from pydantic import AliasChoices, Field, field_validator
 from typing_extensions import Self
 
 from bigin_async.errors import ValidationError
-from bigin_async.models.base import BiginModel, Id
+from bigin_async.models.base import BiginModel, Id, ModuleName
 from bigin_async.models.common import Owner
 from bigin_async.models.modules import MODULES, api_name
 
@@ -203,21 +203,13 @@ class BulkWriteResource(BiginModel):
     """One resource of a write job: the module, the file and how its columns map to fields."""
 
     type: str | None = None
-    module: str | None = None
+    module: ModuleName = None
     status: str | None = None
     file_id: Id | None = None
     find_by: str | None = None
     ignore_empty: bool | None = None
     field_mappings: list[FieldMapping] = Field(default_factory=list)
     file: BulkWriteFile | None = None
-
-    @field_validator("module", mode="before")
-    @classmethod
-    def _module_name(cls, value: object) -> object:
-        # The wire says ``{"api_name": "Contacts"}``; the name is what anyone reads.
-        if isinstance(value, Mapping):
-            return value.get("api_name")
-        return value
 
     def to_wire(self) -> dict[str, Any]:
         """The resource as a create-write body sends it (``module`` as ``{"api_name"}``)."""
