@@ -797,3 +797,36 @@ async def test_a_stream_read_through_an_async_generator_that_breaks_raises_the_d
                 error = await outcome(consume(bigin))
     assert not scope.cancelled_caught
     assert isinstance(error, BiginError), repr(error)
+
+
+class Stalled(Pipe):
+    """A sync pipe whose producer stalls: ``read`` blocks (until released, or 5 s at most)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        super().__init__(b"")
+        self.release = threading.Event()
+        self.gave_up = False
+
+    def read(self, size: int = -1) -> bytes:
+        self.gave_up = not self.release.wait(5)
+        return b""
+
+
+async def test_a_stalled_sync_file_object_does_not_hold_the_call_past_its_timeout() -> None:
+    """The call's timeout bounds the whole exchange; a sync file object read in a worker thread
+    that never returns keeps the call (and its slot) past it, until the read gives up."""
+    pipe = Stalled()
+    keep = Keep()
+    try:
+        async with client("http://127.0.0.1", transport=keep, max_retries=0) as bigin:
+            error = await outcome(
+                bigin.transport.send(
+                    "POST", "/files", upload=Upload(pipe, size=10, filename="p"), timeout=0.3
+                )
+            )
+    finally:
+        pipe.release.set()
+    assert not pipe.gave_up, "the call waited for the stalled read to return"
+    assert isinstance(error, BiginError), repr(error)
