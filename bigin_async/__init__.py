@@ -37,6 +37,7 @@ from bigin_async.bulk.jobs import BulkExport, ExportProgress, Via
 from bigin_async.client import BiginClient
 from bigin_async.criteria import Field, InvalidCriteriaError
 from bigin_async.errors import (
+    AmbiguousUploadError,
     AmbiguousWriteError,
     APIError,
     AuthenticationError,
@@ -108,7 +109,6 @@ from bigin_async.models import (
 )
 from bigin_async.pagination import AsyncPaginator
 from bigin_async.resources.bulk_jobs import BulkJobsClient
-from bigin_async.resources.files import AmbiguousUploadError
 from bigin_async.resources.tags import TagsClient
 from bigin_async.webhooks import (
     InvalidNotificationError,

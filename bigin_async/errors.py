@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # for the annotation only: bulk.results imports this module
     from bigin_async.bulk.results import BulkResult
 
 __all__ = [
+    "AmbiguousUploadError",
     "AmbiguousWriteError",
     "APIError",
     "AuthenticationError",
@@ -246,6 +247,50 @@ class AmbiguousWriteError(BiginError):
         self.records: list[Any] = list(records)
         self.method = method
         self.url = redact_url(url)
+
+
+class AmbiguousUploadError(AmbiguousWriteError):
+    """A call of ``client.files.upload`` went out and its answer was lost: its files may be stored.
+
+    Several files are sent in calls of 10, one after another; when one call's answer is lost the
+    SDK does not send it again (it would store its files twice) and sends none of the calls after
+    it. What is known then, in input order: ``uploaded`` holds the files of the calls answered
+    before (the first ``len(uploaded)`` files given, with their ids: use them), ``records`` the
+    files of the lost call (their fate unknown: upload them again for ids you know; a stored file
+    no record names is only unused space), and ``not_sent`` the files after it, never sent.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        uploaded: Sequence[Any],
+        records: Sequence[Any],
+        not_sent: Sequence[Any],
+        method: str = "",
+        url: str = "",
+    ) -> None:
+        super().__init__(message, records=records, method=method, url=url)
+        self.uploaded: list[Any] = list(uploaded)  # UploadedFile (models import this module)
+        self.not_sent: list[Any] = list(not_sent)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only attributes: pickle's default would call the class with the message alone.
+        state = (self.args[0], self.uploaded, self.records, self.not_sent, self.method, self.url)
+        return (_rebuild_ambiguous_upload, state)
+
+
+def _rebuild_ambiguous_upload(
+    message: str,
+    uploaded: list[Any],
+    records: list[Any],
+    not_sent: list[Any],
+    method: str,
+    url: str,
+) -> AmbiguousUploadError:
+    return AmbiguousUploadError(
+        message, uploaded=uploaded, records=records, not_sent=not_sent, method=method, url=url
+    )
 
 
 class APIError(BiginError):

@@ -69,6 +69,7 @@ def test_old_import_paths_of_moved_errors_still_work() -> None:
     from bigin_async.bulk.results import BulkAbortedError as ResultsBulkAbortedError
     from bigin_async.cli.common import UsageError
     from bigin_async.criteria import InvalidCriteriaError
+    from bigin_async.resources.files import AmbiguousUploadError
 
     assert RefreshBlockedError is errors.RefreshBlockedError
     assert BooksNotFoundError is errors.BooksNotFoundError
@@ -78,6 +79,8 @@ def test_old_import_paths_of_moved_errors_still_work() -> None:
     assert UnreadableAnswerError is errors.UnreadableAnswerError
     assert UsageError is errors.UsageError
     assert InvalidCriteriaError is errors.InvalidCriteriaError
+    assert AmbiguousUploadError is errors.AmbiguousUploadError
+    assert AmbiguousUploadError.__module__ == errors.__name__
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -17,14 +17,14 @@ from __future__ import annotations
 import os
 from collections.abc import Awaitable, Sequence
 from functools import partial
-from typing import Any, overload
+from typing import overload
 
 import httpx
 
 from bigin_async._download import Download
 from bigin_async._file_stream import FileStream
 from bigin_async._multipart import Upload
-from bigin_async.errors import AmbiguousWriteError, ValidationError
+from bigin_async.errors import AmbiguousUploadError, AmbiguousWriteError, ValidationError
 from bigin_async.models import UploadedFile, parse_write_results
 from bigin_async.resources._base import APIResource, body_of, checked_results
 from bigin_async.resources._files import MAX_FILE_BYTES, FileInput, as_upload, download
@@ -36,49 +36,7 @@ MAX_FILES_PER_CALL = 10
 
 _MAX_ID_LENGTH = 1000  # an encrypted file id is a few dozen characters; longer is not one
 
-
-class AmbiguousUploadError(AmbiguousWriteError):
-    """A call of ``client.files.upload`` went out and its answer was lost: its files may be stored.
-
-    Several files are sent in calls of 10, one after another; when one call's answer is lost the
-    SDK does not send it again (it would store its files twice) and sends none of the calls after
-    it. What is known then, in input order: ``uploaded`` holds the files of the calls answered
-    before (the first ``len(uploaded)`` files given, with their ids: use them), ``records`` the
-    files of the lost call (their fate unknown: upload them again for ids you know; a stored file
-    no record names is only unused space), and ``not_sent`` the files after it, never sent.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        uploaded: Sequence[UploadedFile],
-        records: Sequence[Any],
-        not_sent: Sequence[Any],
-        method: str = "",
-        url: str = "",
-    ) -> None:
-        super().__init__(message, records=records, method=method, url=url)
-        self.uploaded: list[UploadedFile] = list(uploaded)
-        self.not_sent: list[Any] = list(not_sent)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Keyword-only attributes: pickle's default would call the class with the message alone.
-        state = (self.args[0], self.uploaded, self.records, self.not_sent, self.method, self.url)
-        return (_rebuild_ambiguous_upload, state)
-
-
-def _rebuild_ambiguous_upload(
-    message: str,
-    uploaded: list[UploadedFile],
-    records: list[Any],
-    not_sent: list[Any],
-    method: str,
-    url: str,
-) -> AmbiguousUploadError:
-    return AmbiguousUploadError(
-        message, uploaded=uploaded, records=records, not_sent=not_sent, method=method, url=url
-    )
+# AmbiguousUploadError lives with the other errors (bigin_async.errors); still importable from here.
 
 
 def check_file_id(file_id: object) -> str:
