@@ -115,3 +115,12 @@ def scripted_client(script: Scripted, **options: Any) -> BiginClient:
     options.setdefault("max_retries", 2)
     options.setdefault("retry_backoff_seconds", 0)
     return BiginClient(access_token="t", api_domain="http://127.0.0.1", transport=script, **options)
+
+
+@asynccontextmanager
+async def scripted(*answers: Any) -> AsyncIterator[tuple[BiginClient, list[httpx.Request]]]:
+    """A client into a fake Bigin giving ``answers`` in turn (see :class:`Scripted`), and the
+    requests it received."""
+    script = Scripted(*answers)
+    async with scripted_client(script) as client:
+        yield client, script.requests

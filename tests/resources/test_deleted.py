@@ -8,17 +8,15 @@ Zoho does not know.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
 import pytest
 
-from bigin_async import BiginClient, DeletedRecord
+from bigin_async import DeletedRecord
 from bigin_async.errors import APIError, ValidationError
-from tests.helpers.resources import Scripted, scripted_client
+from tests.helpers.resources import Scripted, scripted, scripted_client
 
 ZOHO_SAMPLE = {
     "data": [
@@ -42,13 +40,6 @@ ZOHO_SAMPLE = {
     ],
     "info": {"per_page": 200, "count": 2, "page": 1, "more_records": False},
 }
-
-
-@asynccontextmanager
-async def scripted(*answers: Any) -> AsyncIterator[tuple[BiginClient, list[httpx.Request]]]:
-    script = Scripted(*answers)
-    async with scripted_client(script) as client:
-        yield client, script.requests
 
 
 async def test_zohos_sample_reads_into_typed_entries() -> None:

@@ -8,8 +8,6 @@ not an exception, bad input sends nothing, and a lost answer is never reported a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -20,7 +18,7 @@ from bigin_async.errors import APIError, InvalidRequestError, ValidationError
 from bigin_async.resources._links import LINK_BATCH, MAYBE_UNLINKED
 from bigin_emulator import BiginEmulator
 from tests.helpers.lost_answers import LoseAnswers
-from tests.helpers.resources import Scripted, Sent, Wire, scripted_client, wired_client
+from tests.helpers.resources import Sent, Wire, scripted, wired_client
 
 MISSING_ID = "5545000000999999999"  # a well-formed id of no record
 
@@ -160,14 +158,6 @@ async def test_a_call_refused_as_a_whole_raises_its_error_after_the_calls_before
         assert contact.id is not None
         with pytest.raises(InvalidRequestError, match="cannot be linked"):
             await client.contacts.unlink(contact.id, "Notes", [GOOD])
-
-
-@asynccontextmanager
-async def scripted(*answers: Any) -> AsyncIterator[tuple[BiginClient, list[httpx.Request]]]:
-    """A client into a fake Bigin giving ``answers`` in turn, and the requests it received."""
-    script = Scripted(*answers)
-    async with scripted_client(script) as client:
-        yield client, script.requests
 
 
 async def test_a_link_whose_answer_was_lost_is_sent_again_and_succeeds() -> None:

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -13,14 +11,7 @@ import pytest
 from bigin_async import BiginClient, CustomView, Deal, RelatedList
 from bigin_async.errors import APIError, ValidationError
 from bigin_emulator import BiginEmulator
-from tests.helpers.resources import Scripted, scripted_client, wired_client
-
-
-@asynccontextmanager
-async def scripted(*answers: Any) -> AsyncIterator[tuple[BiginClient, list[httpx.Request]]]:
-    script = Scripted(*answers)
-    async with scripted_client(script) as client:
-        yield client, script.requests
+from tests.helpers.resources import scripted, wired_client
 
 
 async def two_pipelines_of_deals(client: BiginClient) -> tuple[str, str, list[str], list[str], str]:
