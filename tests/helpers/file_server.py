@@ -3,20 +3,38 @@ as they stream in (each part hashed and counted, only small parts kept), so a te
 upload measures the client's memory, not this server's.
 
 ``FileServer(answer)``: ``answer(seen)`` gives the response for each request once its body was
-read whole (or raises, e.g. ``httpx.ReadError``, to lose the answer after the body arrived).
+read whole (or raises, e.g. ``httpx.ReadError``, to lose the answer after the body arrived);
+``bigin_for(server)`` is a client into it, ``json_answer(body)`` the plainest answer. ``sparse_file``
+makes a file of any size that takes no disk, for the size limits; ``peak_during`` measures what a
+call allocated at its peak.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Callable
+import tracemalloc
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from email.message import Message
 from email.parser import BytesHeaderParser
+from pathlib import Path
+from typing import Any
 
 import httpx
 
-__all__ = ["KEEP", "Chunks", "FileServer", "PartSeen", "RequestSeen"]
+from bigin_async import BiginClient
+
+__all__ = [
+    "KEEP",
+    "Chunks",
+    "FileServer",
+    "PartSeen",
+    "RequestSeen",
+    "bigin_for",
+    "json_answer",
+    "peak_during",
+    "sparse_file",
+]
 
 KEEP = 64 * 1024  # a part up to this size is kept whole (text fields, small files)
 
@@ -167,3 +185,34 @@ class FileServer:
         declared = request.headers.get("content-length")
         assert declared is None or int(declared) == seen.size, (declared, seen.size)
         return self.answer(seen)
+
+
+def json_answer(body: Any, status: int = 200) -> Answer:
+    """An answer of ``body`` as JSON, the same to every request."""
+    return lambda seen: httpx.Response(status, json=body)
+
+
+def bigin_for(server: FileServer, **settings: Any) -> BiginClient:
+    """A client into ``server``, retrying without waiting."""
+    settings.setdefault("retry_backoff_seconds", 0.0)
+    return BiginClient(
+        access_token="1000.access-SECRET", transport=httpx.MockTransport(server.handler), **settings
+    )
+
+
+def sparse_file(path: Path, size: int) -> Path:
+    """A file of ``size`` bytes at ``path``, none of them written (sparse): a limit tested for free."""
+    with path.open("wb") as file:
+        file.truncate(size)
+    return path
+
+
+async def peak_during(call: Callable[[], Awaitable[Any]]) -> tuple[Any, int]:
+    """What ``call`` gave, and Python's allocations at their peak while it ran (bytes)."""
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        given = await call()
+        return given, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,6 @@ from bigin_async import (
     AmbiguousWriteError,
     APIError,
     Attachment,
-    BiginClient,
     Download,
     FileStream,
     FileTooLargeError,
@@ -39,7 +37,15 @@ from bigin_async.resources.attachments import (
     check_link_url,
 )
 from bigin_async.resources.base import ModuleClient
-from tests.helpers.file_server import Chunks, FileServer, RequestSeen
+from tests.helpers.file_server import (
+    Chunks,
+    FileServer,
+    RequestSeen,
+    bigin_for,
+    json_answer,
+    peak_during,
+    sparse_file,
+)
 
 CONTACT = "4150868000000224005"
 ATTACHMENT = "4150868000000321001"
@@ -61,17 +67,6 @@ UPLOADED = {
         }
     ]
 }
-
-
-def json_answer(body: Any, status: int = 200) -> Callable[[RequestSeen], httpx.Response]:
-    return lambda seen: httpx.Response(status, json=body)
-
-
-def bigin_for(server: FileServer, **settings: Any) -> BiginClient:
-    settings.setdefault("retry_backoff_seconds", 0.0)
-    return BiginClient(
-        access_token="1000.access-SECRET", transport=httpx.MockTransport(server.handler), **settings
-    )
 
 
 def listing(*entries: dict[str, Any], more: bool = False, page: int = 1) -> dict[str, Any]:
@@ -279,12 +274,8 @@ async def test_upload_refuses_what_is_no_file_before_sending(tmp_path: Path) -> 
 
 
 async def test_a_file_over_20_mb_is_refused_before_anything_is_sent(tmp_path: Path) -> None:
-    big = tmp_path / "big.bin"
-    with big.open("wb") as file:
-        file.truncate(MAX_ATTACHMENT_BYTES + 1)  # sparse: nothing written
-    exact = tmp_path / "exact.bin"
-    with exact.open("wb") as file:
-        file.truncate(MAX_ATTACHMENT_BYTES)
+    big = sparse_file(tmp_path / "big.bin", MAX_ATTACHMENT_BYTES + 1)
+    exact = sparse_file(tmp_path / "exact.bin", MAX_ATTACHMENT_BYTES)
     server = FileServer(json_answer(UPLOADED))
     async with bigin_for(server) as bigin:
         attachments = bigin.contacts.attachments(CONTACT)
@@ -358,21 +349,11 @@ def file_15_mb(tmp_path: Path) -> Path:
     return path
 
 
-async def _peak_during(call: Callable[[], Any]) -> int:
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        await call()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 async def test_a_15_mb_upload_from_a_path_streams_in_little_memory(file_15_mb: Path) -> None:
     server = FileServer(json_answer(UPLOADED))
     async with bigin_for(server) as bigin:
         attachments = bigin.contacts.attachments(CONTACT)
-        peak = await _peak_during(lambda: attachments.upload(file_15_mb))
+        _, peak = await peak_during(lambda: attachments.upload(file_15_mb))
     (part,) = server.requests[0].parts
     assert part.size == 15 * MB and part.sha256 == _hash_file(file_15_mb)
     assert peak < 4 * MB, f"{peak:,} bytes at the peak of a 15 MB upload"
@@ -382,7 +363,7 @@ async def test_a_15_mb_upload_from_an_async_file_object_streams_in_little_memory
     server = FileServer(json_answer(UPLOADED))
     async with bigin_for(server) as bigin, await anyio.open_file(file_15_mb, "rb") as opened:
         attachments = bigin.contacts.attachments(CONTACT)
-        peak = await _peak_during(lambda: attachments.upload(opened, filename="from-async.pdf"))
+        _, peak = await peak_during(lambda: attachments.upload(opened, filename="from-async.pdf"))
     (part,) = server.requests[0].parts
     assert part.filename == "from-async.pdf"
     assert part.size == 15 * MB and part.sha256 == _hash_file(file_15_mb)

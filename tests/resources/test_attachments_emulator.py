@@ -9,14 +9,9 @@ process, which tracemalloc would count as the client's.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import subprocess
-import sys
-import tracemalloc
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import anyio
 import pytest
@@ -24,56 +19,23 @@ import pytest
 from bigin_async import (
     AmbiguousWriteError,
     BiginClient,
-    FileTooLargeError,
     InvalidRequestError,
     ValidationError,
 )
 from bigin_async.resources.attachments import MAX_ATTACHMENT_BYTES
 from bigin_emulator import BiginEmulator
+from tests.helpers.file_server import peak_during, sparse_file
+from tests.helpers.served_emulator import emulator_in_child, refused_unsent
 
 MB = 1024 * 1024
 UPLOADS = "POST /bigin/v2/Contacts/{id}/Attachments"
-# A child process serving a fresh emulator on a loopback port; it prints {"url": ...} once up.
-SERVE = """
-import json, anyio
-from bigin_emulator import BiginEmulator
-
-async def main():
-    async with BiginEmulator().serve(port=0) as url:
-        print(json.dumps({"url": url}), flush=True)
-        await anyio.sleep_forever()
-
-anyio.run(main)
-"""
 
 
 @pytest.fixture
 async def served_url() -> AsyncIterator[str]:
     """An emulator in a child process, served over loopback: its files are not in this process."""
-    process = await anyio.open_process([sys.executable, "-c", SERVE], stdout=subprocess.PIPE)
-    async with process:
-        assert process.stdout is not None
-        line = b""
-        while not line.endswith(b"\n"):
-            piece = await process.stdout.receive(1)
-            assert piece, "the emulator process ended before it served"
-            line += piece
-        try:
-            yield str(json.loads(line)["url"])
-        finally:
-            process.terminate()
-            await process.wait()
-
-
-async def peak_during(call: Callable[[], Awaitable[Any]]) -> tuple[Any, int]:
-    """What ``call`` gave, and Python's allocations at their peak while it ran (bytes)."""
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        given = await call()
-        return given, tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    async with emulator_in_child() as url:
+        yield url
 
 
 async def new_contact(bigin: BiginClient, name: str = "Ng") -> str:
@@ -205,15 +167,10 @@ async def test_an_upload_whose_answer_is_lost_is_ambiguous_and_was_sent_once(emu
 async def test_a_file_over_20_mb_is_refused_before_anything_is_sent(
     emulator: BiginEmulator, tmp_path: Path
 ) -> None:
-    big = tmp_path / "big.bin"
-    with big.open("wb") as file:
-        file.truncate(MAX_ATTACHMENT_BYTES + 1)
+    big = sparse_file(tmp_path / "big.bin", MAX_ATTACHMENT_BYTES + 1)
     async with emulator.client() as bigin:
         contact = await new_contact(bigin)
-        before = emulator.counters.requests_total
-        with pytest.raises(FileTooLargeError):
-            await bigin.contacts.attachments(contact).upload(big)
-        assert emulator.counters.requests_total == before
+        await refused_unsent(emulator, lambda: bigin.contacts.attachments(contact).upload(big))
         assert UPLOADS not in emulator.counters.requests_by_route
 
 

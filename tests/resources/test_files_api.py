@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,19 +34,9 @@ from bigin_async import (
 )
 from bigin_async.resources._files import MAX_FILE_BYTES
 from bigin_async.resources.files import MAX_FILES_PER_CALL, check_file_id
+from tests.helpers.file_server import Chunks, sparse_file
 from tests.helpers.resources import scripted_client
 from tests.transport.test_file_sources import parts_of
-
-
-class Streamed(httpx.AsyncByteStream):
-    """A body handed out in pieces as a socket would (httpx reads a ``content=`` body at once)."""
-
-    def __init__(self, content: bytes) -> None:
-        self.content = content
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for start in range(0, len(self.content), 65536):
-            yield self.content[start : start + 65536]
 
 
 class FakeFiles(httpx.AsyncBaseTransport):
@@ -82,7 +72,7 @@ class FakeFiles(httpx.AsyncBaseTransport):
                 "Content-Disposition": f'attachment; filename="{name}"',
                 "Content-Length": str(len(content)),
             }
-            return httpx.Response(200, headers=disposition, stream=Streamed(content))
+            return httpx.Response(200, headers=disposition, stream=Chunks(content))
         body = b"".join([chunk async for chunk in request.stream])  # type: ignore[union-attr]
         parts = parts_of(dict(request.headers), body)
         assert {part["Content-Disposition"].params["name"] for part in parts} == {"file"}
@@ -205,12 +195,8 @@ async def test_entries_with_other_names_are_taken_in_the_answers_order() -> None
 
 
 async def test_a_file_over_20_mb_is_refused_before_any_call(tmp_path: Path) -> None:
-    big = tmp_path / "scan.tiff"
-    with big.open("wb") as file:
-        file.truncate(MAX_FILE_BYTES + 1)  # sparse: nothing written, nothing read
-    exact = tmp_path / "exact.bin"
-    with exact.open("wb") as file:
-        file.truncate(MAX_FILE_BYTES)
+    big = sparse_file(tmp_path / "scan.tiff", MAX_FILE_BYTES + 1)  # nothing written, nothing read
+    exact = sparse_file(tmp_path / "exact.bin", MAX_FILE_BYTES)
     fake = FakeFiles()
     async with scripted_client(fake) as client:  # type: ignore[arg-type]
         with pytest.raises(FileTooLargeError) as too_large:

@@ -19,6 +19,7 @@ from bigin_async import AmbiguousUploadError, FileTooLargeError, NotFoundError, 
 from bigin_async.models import Contact
 from bigin_async.resources._files import MAX_FILE_BYTES
 from bigin_emulator import BiginEmulator
+from tests.helpers.file_server import sparse_file
 
 UPLOADS = "POST /bigin/v2/files"
 
@@ -83,9 +84,7 @@ async def test_a_file_upload_field_filled_from_files_upload_reads_back(tmp_path:
 
 async def test_a_file_over_the_limit_is_refused_before_any_call(tmp_path: Path) -> None:
     emulator = BiginEmulator()
-    big = tmp_path / "video.mp4"
-    with big.open("wb") as file:
-        file.truncate(MAX_FILE_BYTES + 1)
+    big = sparse_file(tmp_path / "video.mp4", MAX_FILE_BYTES + 1)
     async with emulator.client() as client:
         with pytest.raises(FileTooLargeError) as error:
             await client.files.upload(*[b"small"] * 10, big)

@@ -14,7 +14,6 @@ import pytest
 
 from bigin_async import (
     AmbiguousWriteError,
-    BiginClient,
     BiginError,
     FileStream,
     FileTooLargeError,
@@ -24,7 +23,7 @@ from bigin_async import (
     ValidationError,
 )
 from bigin_async.resources.photos import MAX_PHOTO_BYTES, PHOTO_MODULES, PhotoClient
-from tests.helpers.file_server import Chunks, FileServer, RequestSeen
+from tests.helpers.file_server import Chunks, FileServer, RequestSeen, bigin_for, json_answer, sparse_file
 
 RECORD = "4150868000000224005"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
@@ -32,15 +31,8 @@ UPLOADED = {"code": "SUCCESS", "details": {}, "message": "photo uploaded success
 DELETED = {"code": "SUCCESS", "details": {}, "message": "photo deleted successfully", "status": "success"}
 
 
-def bigin_for(server: FileServer, **settings: Any) -> BiginClient:
-    settings.setdefault("retry_backoff_seconds", 0.0)
-    return BiginClient(
-        access_token="1000.access-SECRET", transport=httpx.MockTransport(server.handler), **settings
-    )
-
-
 def answer(body: Any, status: int = 200) -> FileServer:
-    return FileServer(lambda seen: httpx.Response(status, json=body))
+    return FileServer(json_answer(body, status))
 
 
 async def test_photos_are_offered_on_contacts_companies_and_products_only() -> None:
@@ -85,9 +77,7 @@ async def test_upload_posts_one_file_part_to_the_photo_path() -> None:
 
 
 async def test_a_photo_over_10_mb_is_refused_before_anything_is_sent(tmp_path: Path) -> None:
-    big = tmp_path / "huge.jpg"
-    with big.open("wb") as file:
-        file.truncate(MAX_PHOTO_BYTES + 1)
+    big = sparse_file(tmp_path / "huge.jpg", MAX_PHOTO_BYTES + 1)
     server = answer(UPLOADED)
     async with bigin_for(server) as bigin:
         with pytest.raises(FileTooLargeError) as refused:
