@@ -7,10 +7,14 @@ known before sending (every source's size plus the framing), so the request carr
 ``Content-Length`` rather than a chunked body.
 
 A file's content comes from a path (opened again for each attempt), bytes, or a file object, sync
-or async (``anyio.open_file``'s, aiofiles', anything whose ``read(n)`` returns bytes or awaits
-them). A sync file object is read in a worker thread. A file object seekable is sought back to
-where it stood for a retry; one that is not (a pipe, a socket) is read once: when a retry would
-need it again the call ends with the first attempt's failure instead of sending half a file.
+or async (``anyio.open_file``'s, aiofiles', anything whose ``read(n)`` returns bytes or an
+awaitable of them, a coroutine function or not). A sync file object is read in a worker thread
+the call's timeout can leave behind (a stalled pipe does not hold the call). A file object
+seekable is sought back to where it stood for a retry; one that is not (a pipe, a socket) is read
+once: when a retry would need it again the call ends with the first attempt's failure instead of
+sending half a file. A file that fails to read half way ends the call with a
+:class:`ValidationError` (the body was cut short, so Zoho applied nothing), its ``OSError`` kept
+as the cause.
 """
 
 from __future__ import annotations
@@ -96,18 +100,34 @@ def _is_bytes(source: object) -> bool:
     return isinstance(source, (bytes, bytearray, memoryview))
 
 
-def _is_async_file(source: object) -> bool:
-    return inspect.iscoroutinefunction(getattr(source, "read", None))
-
-
 def _is_file(source: object) -> bool:
     return callable(getattr(source, "read", None)) and not isinstance(source, io.TextIOBase)
 
 
 def _plain_name(name: str, what: str) -> str:
-    if not isinstance(name, str) or not name or any(c in name for c in '"\r\n'):
+    if not isinstance(name, str) or not name or any(c in name for c in '"\r\n') or not _encodes(name):
         raise ValidationError(f"the multipart {what} must be a plain, non-empty name, got {name!r}")
     return name
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _sendable(name: str) -> str:
+    """``name`` as UTF-8 can carry it. A file name on Linux is bytes: one not written in UTF-8
+    (``café.pdf`` in Latin-1) comes back from the OS with lone surrogates, and its undecodable
+    bytes are sent as U+FFFD (``caf\ufffd.pdf``); any other lone surrogate as ``?``."""
+    if _encodes(name):
+        return name
+    try:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "replace").decode()
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -118,9 +138,15 @@ class Upload:
     ``anyio.open_file``'s). ``Transport.send(..., upload=Upload("contacts.zip"))`` streams it in
     chunks, never whole, and reads it again from the start if the call is retried. ``filename``
     defaults to the path's (or file object's) own name; ``content_type`` to a guess from the
-    name, else ``application/octet-stream``. ``size`` is needed only for a file object that
-    cannot seek (a pipe). ``max_size`` refuses a larger file with :class:`FileTooLargeError`
-    before anything is sent.
+    name, else ``application/octet-stream``; a name that is not valid UTF-8 (a Latin-1 name
+    on Linux) is sent with U+FFFD in place of its undecodable bytes (pass ``filename`` to choose
+    it). ``size`` is needed only for a file object that cannot seek (a pipe). ``max_size``
+    refuses a larger file with :class:`FileTooLargeError` before anything is sent.
+
+    A file object is sent from where it stands. One closed, open in text mode, or at its end
+    with nothing left to send (the same file object uploaded a second time, or written and not
+    sought back) is refused with :class:`ValidationError` before anything is sent; give
+    ``size=0`` to send an empty file from the end of one on purpose.
     """
 
     source: FileSource
@@ -166,12 +192,12 @@ class Upload:
     def name(self) -> str:
         """The file name Zoho is given: ``filename``, else the source's own name, else ``file``."""
         if self.filename is not None:
-            return self.filename
+            return _sendable(self.filename)
         if _is_path(self.source):
-            return Path(os.fspath(cast("os.PathLike[str]", self.source))).name or "file"
+            return _sendable(Path(os.fspath(cast("os.PathLike[str]", self.source))).name or "file")
         own = getattr(self.source, "name", None)
         if isinstance(own, (str, os.PathLike)):
-            return PurePath(os.fspath(own)).name or "file"
+            return _sendable(PurePath(os.fspath(own)).name or "file")
         return "file"
 
     def with_limit(self, max_size: int | None) -> Upload:
@@ -204,7 +230,7 @@ class Upload:
             f'Content-Disposition: form-data; name="{self.field}"; filename="{_quoted(name)}"\r\n'
             f"Content-Type: {content_type}\r\n\r\n"
         ).encode()
-        return Part(head, source)
+        return Part(head, source, is_file=True)
 
 
 @dataclass(frozen=True)
@@ -216,12 +242,12 @@ class FormField:
 
     def __post_init__(self) -> None:
         _plain_name(self.name, "field")
-        if not isinstance(self.value, str):
+        if not isinstance(self.value, str) or not _encodes(self.value):
             raise ValidationError(f"the form field {self.name!r} must be text, got {self.value!r:.80}")
 
     async def part(self) -> Part:
         head = f'Content-Disposition: form-data; name="{self.name}"\r\n\r\n'.encode()
-        return Part(head, _BytesSource(self.value.encode()))
+        return Part(head, _BytesSource(self.value.encode(), f"the {self.name} field"), is_file=False)
 
 
 class _Source:
@@ -241,8 +267,11 @@ class _Reader(Protocol):
 
 
 class _BytesSource(_Source):
-    def __init__(self, data: bytes | bytearray | memoryview, label: str = "the text") -> None:
-        self._data = memoryview(data).cast("B") if not isinstance(data, bytes) else memoryview(data)
+    def __init__(self, data: bytes | bytearray | memoryview, label: str) -> None:
+        view = memoryview(data)
+        if not view.c_contiguous:  # a strided view (``view[::2]``): its bytes, in order, copied once
+            view = memoryview(view.tobytes())
+        self._data = view.cast("B")  # a view of wider items counts and sends bytes
         self.size = len(self._data)
         self.label = label
 
@@ -275,18 +304,34 @@ class _PathSource(_Source):
         except OSError as exc:
             raise ValidationError(f"cannot upload {self.path}: {exc.strerror or exc}; not sent") from exc
         try:
-            yield _SyncReader(file)
+            yield _SyncReader(file, self.label)
         finally:
             file.close()
 
 
 class _SyncReader:
-    def __init__(self, file: Any) -> None:
+    """A file the upload opened itself: read in a worker thread, waited for when cancelled (it
+    is closed right after, which must not race a read still running)."""
+
+    def __init__(self, file: Any, label: str) -> None:
         self._file = file
+        self._label = label
 
     async def read(self, size: int) -> bytes:
-        chunk = await anyio.to_thread.run_sync(self._file.read, size)
+        try:
+            chunk = await anyio.to_thread.run_sync(self._file.read, size)
+        except (OSError, ValueError) as exc:
+            raise _read_failed(self._label, "reading it", exc) from exc
         return _checked_chunk(chunk)
+
+
+def _read_failed(label: str, doing: str, exc: Exception) -> ValidationError:
+    # The Content-Length promised the whole file: a body cut short is one the server cannot
+    # accept, so nothing was applied; the file's own error is kept as the cause.
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+    return ValidationError(
+        f"cannot upload {label}: {doing} failed ({reason}); the upload was abandoned and nothing was applied"
+    )
 
 
 def _checked_chunk(chunk: object) -> bytes:
@@ -300,12 +345,60 @@ def _checked_chunk(chunk: object) -> bytes:
     return chunk
 
 
+class _FileCalls:
+    """A caller's file object's methods, called the way the object needs.
+
+    An ``io`` object is sync and a coroutine function is async; anything else is known by its
+    first answer: an awaitable (an object delegating to an async file) is awaited, and the
+    object's calls are made on the event loop from then on. A sync call runs in a worker thread
+    the call's timeout may leave behind, since a read of a stalled pipe never returns; while such
+    a call still runs, the file is not used again.
+    """
+
+    def __init__(self, file: Any) -> None:
+        self.file = file
+        self.is_async: bool | None = (
+            False
+            if isinstance(file, io.IOBase)
+            else True
+            if inspect.iscoroutinefunction(getattr(file, "read", None))
+            else None
+        )
+        # Worker-thread calls not returned yet (left behind by a cancellation): a set, since a
+        # thread removes its own (one call, atomic) while the loop may add another.
+        self._running: set[object] = set()
+
+    @property
+    def running(self) -> bool:
+        """Whether a call left behind in a worker thread has not returned yet."""
+        return bool(self._running)
+
+    async def __call__(self, name: str, *args: Any) -> Any:
+        method = getattr(self.file, name)
+        if self.is_async or inspect.iscoroutinefunction(method):
+            result = method(*args)
+        else:
+            token = object()
+            self._running.add(token)  # before the thread starts: one left behind may start late
+            (result,) = await anyio.to_thread.run_sync(self._run, token, method, args, abandon_on_cancel=True)
+        if inspect.isawaitable(result):
+            self.is_async = True
+            return await result
+        return result
+
+    def _run(self, token: object, method: Any, args: tuple[Any, ...]) -> tuple[Any]:
+        # Boxed: trio refuses a worker thread's answer that is a coroutine (a delegating read's).
+        try:
+            return (method(*args),)
+        finally:
+            self._running.discard(token)
+
+
 class _FileObjectSource(_Source):
     """A caller's file object: read from where it stood, sought back there for a retry if it can."""
 
-    def __init__(self, file: Any, size: int, start: int | None, label: str) -> None:
-        self._file = file
-        self._async = _is_async_file(file)
+    def __init__(self, calls: _FileCalls, size: int, start: int | None, label: str) -> None:
+        self._calls = calls
         self.size = size
         self._start = start  # None: it cannot seek, so it is read once
         self.consumed = False  # an attempt read from it
@@ -314,42 +407,67 @@ class _FileObjectSource(_Source):
     @asynccontextmanager
     async def opened(self) -> AsyncIterator[_Reader]:
         if self.consumed:
+            if self._calls.running:
+                raise BiginError(
+                    f"the upload of {self.label} cannot be sent again: a read of its file object "
+                    "did not return before the last attempt ended (a stalled pipe or disk)"
+                )
             if self._start is None:
                 raise BiginError(
                     f"the upload of {self.label} cannot be sent again: its file object cannot seek "
                     "back to the start (pass a path, bytes or a seekable file to allow a retry)"
                 )
-            await _call(self._file.seek, self._start)
+            try:
+                await self._calls("seek", self._start)
+            except (OSError, ValueError) as exc:
+                raise _read_failed(self.label, "seeking its file object back for a retry", exc) from exc
         yield self
 
     async def read(self, size: int) -> bytes:
         self.consumed = True
-        if self._async:
-            return _checked_chunk(await self._file.read(size))
-        return _checked_chunk(await anyio.to_thread.run_sync(self._file.read, size))
+        try:
+            chunk = await self._calls("read", size)
+        except (OSError, ValueError) as exc:
+            raise _read_failed(self.label, "reading it", exc) from exc
+        return _checked_chunk(chunk)
 
 
-async def _call(method: Any, *args: Any) -> Any:
-    """``method(*args)`` of a file object: awaited when it is async, in a worker thread when not."""
-    if inspect.iscoroutinefunction(method):
-        return await method(*args)
-    return await anyio.to_thread.run_sync(method, *args)
-
-
-async def _file_position(file: Any) -> tuple[int, int] | None:
+async def _file_position(calls: _FileCalls) -> tuple[int, int] | None:
     """Where a file object stands and how many bytes follow, or None when it cannot seek."""
-    seekable = getattr(file, "seekable", None)
     try:
-        if seekable is not None and not await _call(seekable):
+        if getattr(calls.file, "seekable", None) is not None and not await calls("seekable"):
             return None
-        start = await _call(file.tell)
-        end = await _call(file.seek, 0, os.SEEK_END)
-        await _call(file.seek, start)
-    except (AttributeError, OSError, io.UnsupportedOperation, TypeError):
+        start = await calls("tell")
+        end = await calls("seek", 0, os.SEEK_END)
+        await calls("seek", start)
+    except (AttributeError, OSError, ValueError, TypeError):
         return None
     if not isinstance(start, int) or not isinstance(end, int):
         return None
     return start, max(0, end - start)
+
+
+def _is_text(file: object) -> bool:
+    """Whether a file object gives text: an ``io`` text file, or an async one wrapping one
+    (anyio's ``.wrapped``) or opened without ``b`` in its ``mode`` (aiofiles)."""
+    if isinstance(file, io.IOBase):  # a binary io object is binary whatever its mode says (a zip member: "r")
+        return isinstance(file, io.TextIOBase)
+    wrapped = getattr(file, "wrapped", None)
+    if isinstance(wrapped, io.IOBase):
+        return isinstance(wrapped, io.TextIOBase)
+    mode = getattr(file, "mode", None)
+    return isinstance(mode, str) and "b" not in mode
+
+
+def _usable_file(file: object, name: str) -> None:
+    """Refuse, before sending, a file object that cannot give the upload's bytes."""
+    if getattr(file, "closed", False) is True:
+        raise ValidationError(f"cannot upload {name}: its file object is closed; nothing was sent")
+    if _is_text(file):
+        raise ValidationError(
+            f"cannot upload {name}: its file object is open in text mode; open it in binary mode "
+            "('rb'); nothing was sent"
+        )
 
 
 async def _open_source(upload: Upload) -> _Source:
@@ -359,7 +477,9 @@ async def _open_source(upload: Upload) -> _Source:
         return _PathSource(path, size)
     if _is_bytes(source):
         return _BytesSource(cast(bytes, source), upload.name)
-    position = await _file_position(source)
+    _usable_file(source, upload.name)
+    calls = _FileCalls(source)
+    position = await _file_position(calls)
     if position is not None:
         start, size = position
         if upload.size is not None and upload.size != size:
@@ -367,21 +487,29 @@ async def _open_source(upload: Upload) -> _Source:
                 f"cannot upload {upload.name}: size={upload.size} was given but {size} bytes follow "
                 "in the file; nothing was sent"
             )
-        return _FileObjectSource(source, size, start, upload.name)
+        if size == 0 and start > 0 and upload.size is None:
+            raise ValidationError(
+                f"cannot upload {upload.name}: its file object is at its end (byte {start:,}), so "
+                "nothing is left to send: was it uploaded already? Seek it back (file.seek(0)) to "
+                "send it again, or give size=0 to send an empty file; nothing was sent"
+            )
+        return _FileObjectSource(calls, size, start, upload.name)
     if upload.size is None:
         raise ValidationError(
             f"cannot upload {upload.name}: its file object cannot seek, so give its size "
             "(Upload(file, size=...)); Zoho needs the length before the body; nothing was sent"
         )
-    return _FileObjectSource(source, upload.size, None, upload.name)
+    return _FileObjectSource(calls, upload.size, None, upload.name)
 
 
 @dataclass(frozen=True)
 class Part:
-    """One part of a body: its headers (after the boundary line) and its content's source."""
+    """One part of a body: its headers (after the boundary line), its content's source, and
+    whether it is a file (an :class:`Upload`) rather than a text field."""
 
     head: bytes
     source: _Source
+    is_file: bool = True
 
 
 async def prepare_parts(parts: Upload | FormField | Sequence[Upload | FormField]) -> MultipartBody:
@@ -413,11 +541,13 @@ class MultipartBody:
 
     @property
     def name(self) -> str:
-        """What the body carries, for messages: the first file's name (and how many more)."""
-        labels = [part.source.label for part in self.parts if not isinstance(part.source, _BytesSource)]
-        labels = labels or [part.source.label for part in self.parts]
-        first = PurePath(labels[0]).name or labels[0]
-        return first if len(labels) == 1 else f"{first} and {len(labels) - 1} more file(s)"
+        """What the body carries, for messages: the first file's name (and how many more), or,
+        with no file in it, its text fields."""
+        files = [part.source.label for part in self.parts if part.is_file]
+        if not files:
+            return " and ".join(part.source.label for part in self.parts)
+        first = PurePath(files[0]).name or files[0]
+        return first if len(files) == 1 else f"{first} and {len(files) - 1} more file(s)"
 
     @property
     def size(self) -> int:
