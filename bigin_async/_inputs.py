@@ -18,6 +18,7 @@ from bigin_async.models.base import BiginModel, assigned_fields
 
 __all__ = [
     "FIELD_NAME",
+    "check_field_list",
     "check_field_names",
     "check_id",
     "check_id_list",
@@ -139,3 +140,21 @@ def check_field_names(fields: Sequence[str] | str) -> list[str]:
     if not names or not all(isinstance(n, str) and FIELD_NAME.match(n) for n in names):
         raise ValidationError(f"expected field API names, got {fields!r}")
     return names
+
+
+def check_field_list(fields: str | Sequence[str], what: str = "field") -> list[str]:
+    """The field API names a read asks for, from ``"A,B"`` or a list: at least one, each once.
+
+    Each must be a field name (anything else could change the query); one named twice is asked
+    for once, where it first stands. ``what`` names one field in the message ("attachment field").
+    """
+    if isinstance(fields, str):
+        names = [name.strip() for name in fields.split(",") if name.strip()]
+    else:
+        names = list(fields)
+    if not names:
+        raise ValidationError(f"fields must name at least one {what}")
+    for name in names:
+        if not isinstance(name, str) or not FIELD_NAME.match(name):
+            raise ValidationError(f"invalid field name {name!r}")
+    return list(dict.fromkeys(names))

@@ -22,7 +22,7 @@ import httpx
 
 from bigin_async._download import Download
 from bigin_async._file_stream import FileStream
-from bigin_async._inputs import FIELD_NAME, check_id, check_module_name
+from bigin_async._inputs import check_field_list, check_id, check_module_name
 from bigin_async._multipart import FormField
 from bigin_async.errors import ValidationError
 from bigin_async.models import WriteResult
@@ -124,16 +124,7 @@ def _checked_title(title: object) -> str | None:
 def _field_names(fields: str | Sequence[str] | None) -> builtins.list[str]:
     if fields is None:
         return builtins.list(ATTACHMENT_FIELDS)
-    if isinstance(fields, str):
-        names = [name.strip() for name in fields.split(",") if name.strip()]
-    else:
-        names = builtins.list(fields)
-    if not names:
-        raise ValidationError("fields must name at least one attachment field")
-    for name in names:
-        if not isinstance(name, str) or not FIELD_NAME.match(name):
-            raise ValidationError(f"invalid field name {name!r}")
-    return builtins.list(dict.fromkeys(names))
+    return check_field_list(fields, "attachment field")
 
 
 def _attached(response: httpx.Response) -> WriteResult:

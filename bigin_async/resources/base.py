@@ -19,6 +19,7 @@ import httpx
 
 from bigin_async._inputs import (
     FIELD_NAME,
+    check_field_list,
     check_field_names,
     check_id,
     check_id_list,
@@ -281,19 +282,10 @@ class ModuleClient(APIResource, Generic[R]):
     async def _field_list(self, fields: FieldsSpec, module: str | None = None) -> builtins.list[str]:
         module = module or self.module_api_name
         if fields is None:
-            names: Sequence[str] = self._defaults_for(module)
-        elif fields == "all":
-            names = await self._context.settings.field_names(module)
-        elif isinstance(fields, str):
-            names = [f.strip() for f in fields.split(",") if f.strip()]
-        else:
-            names = list(fields)
-        if not names:
-            raise ValidationError("fields must name at least one field")
-        for name in names:
-            if not isinstance(name, str) or not FIELD_NAME.match(name):
-                raise ValidationError(f"invalid field name {name!r}")
-        return builtins.list(dict.fromkeys(names))
+            return check_field_list(self._defaults_for(module))
+        if fields == "all":
+            return check_field_list(await self._context.settings.field_names(module))
+        return check_field_list(fields)
 
     def _defaults_for(self, module: str) -> Sequence[str]:
         if module == self.module_api_name:
