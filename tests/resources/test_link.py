@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bigin_async import BiginClient
+from bigin_async import BiginClient, WriteResult
 from bigin_async.errors import APIError, InvalidRequestError, ValidationError
 from bigin_async.resources._links import LINK_BATCH, MAYBE_UNLINKED
 from bigin_emulator import BiginEmulator
@@ -45,6 +45,20 @@ def ids_sent(sent: Sent) -> list[str]:
     return sent.params["ids"].split(",")
 
 
+def assert_sent_in_3_calls(wire: Wire, method: str, path: str, ids: list[str]) -> None:
+    """``ids`` went to ``path`` alone, in 3 calls of 100, 100 and 50, in the order given."""
+    calls = wire.to(method, path)
+    assert wire.routes() == [f"{method} {path}"] * 3
+    assert [len(ids_sent(call)) for call in calls] == [LINK_BATCH, LINK_BATCH, 50]
+    assert [i for call in calls for i in ids_sent(call)] == ids
+
+
+def assert_results(results: list[WriteResult], ids: list[str], action: str, message: str) -> None:
+    """One success per id, in the order given, each saying what was done."""
+    assert [r.id for r in results] == ids
+    assert all(r.ok and r.action == action and r.message == message for r in results)
+
+
 async def test_250_ids_are_linked_then_unlinked_in_3_calls_each_with_one_result_per_id_in_order() -> None:
     emulator = BiginEmulator()
     async with wired_client(emulator) as (client, wire):
@@ -56,12 +70,8 @@ async def test_250_ids_are_linked_then_unlinked_in_3_calls_each_with_one_result_
 
         linked = await client.contacts.link(contact_id, "Products", products)
 
-        calls = wire.to("PUT", path)
-        assert wire.routes() == [f"PUT {path}"] * 3
-        assert [len(ids_sent(call)) for call in calls] == [LINK_BATCH, LINK_BATCH, 50]
-        assert [i for call in calls for i in ids_sent(call)] == products
-        assert [r.id for r in linked] == products
-        assert all(r.ok and r.action == "link" and r.message == "relation added" for r in linked)
+        assert_sent_in_3_calls(wire, "PUT", path, products)
+        assert_results(linked, products, "link", "relation added")
         # 1 credit per 10 ids, as for any write: counted alike by the client and by the server.
         assert client.credits.spent_total - spent == 25 == emulator.counters.credits - counted
         assert sorted(await linked_products(client, contact_id)) == sorted(products)
@@ -69,12 +79,8 @@ async def test_250_ids_are_linked_then_unlinked_in_3_calls_each_with_one_result_
         wire.clear()
         unlinked = await client.contacts.unlink(contact_id, "Products", products)
 
-        calls = wire.to("DELETE", path)
-        assert wire.routes() == [f"DELETE {path}"] * 3
-        assert [len(ids_sent(call)) for call in calls] == [LINK_BATCH, LINK_BATCH, 50]
-        assert [i for call in calls for i in ids_sent(call)] == products
-        assert [r.id for r in unlinked] == products
-        assert all(r.ok and r.action == "unlink" and r.message == "relation removed" for r in unlinked)
+        assert_sent_in_3_calls(wire, "DELETE", path, products)
+        assert_results(unlinked, products, "unlink", "relation removed")
         assert await linked_products(client, contact_id) == []
 
 
