@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 import anyio.lowlevel
@@ -30,8 +30,31 @@ __all__ = ["BATCH_BYTES", "Consume", "FileStream"]
 BATCH_BYTES = 256 * 1024  # the most handed over at once: a few socket reads
 FULL_READ = 64 * 1024  # what one socket read gives when more is waiting (httpcore reads 64 KiB)
 
-Consume = Callable[[httpx.Response], Awaitable[None]]
-"""Called with each 2xx answer whose body is not read yet; reads it (the transport's hook)."""
+
+class Consume(Protocol):
+    """The transport's hook: called with each 2xx answer whose body is not read yet, reads it."""
+
+    async def __call__(self, response: httpx.Response, /) -> None: ...
+
+    @property
+    def retryable(self) -> bool:
+        """False once part of a body was handed out: another attempt would hand it out again."""
+        ...
+
+
+class _HandOver:
+    """A stream's :class:`Consume`: each attempt's answer goes to :meth:`FileStream._hand_over`."""
+
+    def __init__(self, stream: FileStream, send: MemoryObjectSendStream[object]) -> None:
+        self._stream = stream
+        self._send = send
+
+    async def __call__(self, response: httpx.Response, /) -> None:
+        await self._stream._hand_over(response, self._send)
+
+    @property
+    def retryable(self) -> bool:
+        return self._stream._given == 0
 
 
 class _End:
@@ -48,8 +71,9 @@ class FileStream:
     the answer's ``Content-Disposition``), ``content_type`` and ``size`` (its ``Content-Length``,
     None when the server sent none) are known, and iterating gives the body's bytes. The call's
     ``timeout`` and ``deadline`` bound the whole download, the caller's time between chunks
-    included. Leaving the block early closes the connection. An answer with no file (204) raises
-    :class:`NotFoundError` on entering.
+    included: a download cut by them raises at the loop's next read (the caller's own awaits are
+    never cancelled, so the block may sit in an async generator). Leaving the block early closes
+    the connection. An answer with no file (204) raises :class:`NotFoundError` on entering.
     """
 
     def __init__(self, run: Callable[[Consume], Awaitable[Any]], *, method: str, url: str) -> None:
@@ -60,10 +84,9 @@ class FileStream:
         self._group: TaskGroup | None = None
         self._receive: MemoryObjectReceiveStream[object] | None = None
         self._ended = False
-        self._given = 0
+        self._given = 0  # bytes handed (or being handed) to the reading loop: no retry past 0
+        self._read = 0  # bytes the reading loop took
         self._head_sent = False
-        self._delivered = False  # the caller has the answer's headers
-        self._failure: Exception | None = None
         self.filename: str | None = None
         self.content_type: str | None = None
         self.size: int | None = None
@@ -74,8 +97,8 @@ class FileStream:
 
     @property
     def bytes_read(self) -> int:
-        """Bytes handed out so far."""
-        return self._given
+        """Bytes the reading loop has taken so far."""
+        return self._read
 
     async def __aenter__(self) -> FileStream:
         if self._entered:
@@ -113,26 +136,21 @@ class FileStream:
             )
 
     async def _call(self, send: MemoryObjectSendStream[object]) -> None:
-        """The transport's call; its end or its error goes to the caller.
+        """The transport's call; its end or its error goes to the caller's next read.
 
-        Before the answer's headers were handed over the caller waits for them, so the error goes
-        to it that way. After, the caller's block may be awaiting anything: the block is cancelled
-        and the error raised when it ends, so the call's timeout and deadline bound it too.
+        The caller's own code is never cancelled from here (a block inside an async generator,
+        as a web framework's streaming response has, would break): a download that fails or
+        runs out of time ends (its connection closed, its slot at the gate given back) and the
+        error is raised when the caller reads again.
         """
         async with send:
+            outcome: object = _END
             try:
-                await self._run(lambda response: self._hand_over(response, send))
-            except Exception as exc:  # noqa: BLE001 - raised in the caller's task
-                if not self._delivered:
-                    with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
-                        await send.send(exc)
-                    return
-                self._failure = exc
-                if self._group is not None:
-                    self._group.cancel_scope.cancel()
-                return
+                await self._run(_HandOver(self, send))
+            except Exception as exc:  # noqa: BLE001 - raised in the caller's task, at its next read
+                outcome = exc
             with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
-                await send.send(_END)
+                await send.send(outcome)
 
     async def _hand_over(self, response: httpx.Response, send: MemoryObjectSendStream[object]) -> None:
         """One attempt's 2xx answer: its headers (the first time), then its body, as asked for.
@@ -146,7 +164,8 @@ class FileStream:
         if not self._head_sent:
             self._head_sent = True
             await send.send(response)
-            self._delivered = True
+        elif not self._given:
+            self._describe(response)  # a retry's answer: its body is the one the loop will read
         failure: Exception | None = None
         left = False  # the reading loop is gone (its block ended) or the call was cancelled
         batch: list[bytes] = []
@@ -155,13 +174,14 @@ class FileStream:
             nonlocal left
             data = batch[0] if len(batch) == 1 else b"".join(batch)
             batch.clear()
+            # Counted before it goes: a send cut by a cancel may still have delivered it, and a
+            # retry must never give the loop bytes it may already have.
+            self._given += len(data)
             try:
                 await send.send(data)
             except (anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.get_cancelled_exc_class()):
                 left = True
                 reading.cancel()
-            else:
-                self._given += len(data)
 
         try:
             # As in ``_download``: the body's iterators must end on their own await (the socket),
@@ -211,6 +231,7 @@ class FileStream:
         except anyio.EndOfStream:
             item = _END
         if isinstance(item, bytes):
+            self._read += len(item)
             return item
         self._ended = True
         if isinstance(item, BaseException):
@@ -219,12 +240,8 @@ class FileStream:
 
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> bool:
+    ) -> None:
         await self._close()
-        failure = self._failure
-        if failure is not None and (kind is None or issubclass(kind, anyio.get_cancelled_exc_class())):
-            raise failure  # the download failed, which cancelled the block: its error, not a cancel
-        return False
 
     async def _close(self) -> None:
         group, self._group = self._group, None

@@ -761,6 +761,9 @@ class Transport:
         """A failed attempt: raise its typed error, or retry (the rules of :mod:`._retry`)."""
         outcome, error = verdict.outcome, verdict.error
         call.last_error = error
+        if call.consume is not None and not call.consume.retryable:
+            # Part of the body went to the caller's reading loop: another attempt would give it again.
+            raise self._typed(call, error)
         if outcome is Outcome.TOKEN_REJECTED:
             if call.refreshed or not self._shared.tokens.may_refresh_after_rejection(token):
                 raise error

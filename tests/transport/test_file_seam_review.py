@@ -99,25 +99,30 @@ async def test_a_stream_stalled_after_its_first_bytes_is_not_started_again_under
 
 
 async def test_a_block_busy_elsewhere_after_its_first_chunk_ends_on_the_timeout_without_re_sending() -> None:
-    """The loop takes a chunk, then awaits something else; the timeout ends the download. Its
-    error surfaces at the block's end, on both backends, and the GET is not re-sent (each resend
-    would be a download the caller never reads: credits spent for nothing)."""
+    """The loop takes a chunk, then waits for another call of the same client, which can only go
+    once the stream's slot at the gate (the only one) is given back: the stream's timeout must end
+    the download while the block is busy elsewhere. Its error comes at the loop's next read, and
+    the GET is not re-sent (each resend would be a download the caller never reads: credits spent
+    for nothing). The caller's own await is not cancelled (the lead's choice: a block inside an
+    async generator must not be cancelled from the stream's task)."""
     server = Server(stall_first)
-    never = anyio.Event()
+    others: list[int] = []
 
     async def read() -> None:
         async with bigin.transport.open_stream("GET", "/files", timeout=0.5) as stream:
             async for _chunk in stream:
-                await never.wait()
+                other = await bigin.transport.send("GET", "/other")  # waits for the stream's slot
+                others.append(len(other.content))
 
-    async with running(server) as url, client(url, max_retries=3) as bigin:
+    async with running(server) as url, client(url, max_retries=3, max_concurrency=1) as bigin:
         with anyio.fail_after(20):
             error = await outcome(read())
         spent = bigin.credits.spent_total
     assert isinstance(error, BiginTimeoutError), error
     assert ACCESS not in str(error)
-    assert len(server.seen) == 1, f"{len(server.seen)} GETs for one stream"
-    assert spent == 1
+    assert others == [len(BODY)]
+    assert [seen.head.split()[1] for seen in server.seen] == ["/bigin/v2/files", "/bigin/v2/other"]
+    assert spent == 2
 
 
 # -- uploads: sources that misbehave --------------------------------------------------------------
@@ -412,12 +417,12 @@ async def test_a_retry_that_ends_in_an_error_surfaces_it_at_the_end_of_a_block_a
         else:
             await answer_json(stream, 400, b'{"code":"INVALID_DATA","message":"gone","status":"error"}')
 
-    never = anyio.Event()
-
     async def read() -> None:
         async with bigin.transport.open_stream("GET", "/files") as stream:
             assert stream.filename == "report.pdf"
-            await never.wait()
+            await bigin.transport.send("GET", "/other", raise_for_status=False)  # waits for the slot
+            async for _chunk in stream:
+                pass  # pragma: no cover - the retry's 400 ended the download
 
     server = Server(reset_then_refuse)
     async with running(server) as url, client(url, max_concurrency=1) as bigin:
@@ -438,16 +443,14 @@ async def test_the_block_s_own_error_wins_over_the_download_s() -> None:
     class Mine(Exception):
         pass
 
-    never = anyio.Event()
-
     async def read() -> None:
         async with bigin.transport.open_stream("GET", "/files"):
             try:
-                await never.wait()
+                await bigin.transport.send("GET", "/other", raise_for_status=False)  # waits for the slot
             finally:
                 raise Mine
 
-    async with running(Server(reset_then_refuse)) as url, client(url) as bigin:
+    async with running(Server(reset_then_refuse)) as url, client(url, max_concurrency=1) as bigin:
         with anyio.fail_after(10):
             error = await outcome(read())
     assert isinstance(error, Mine)
@@ -497,7 +500,6 @@ async def test_a_retried_stream_describes_the_answer_whose_body_it_gives() -> No
         async with bigin.transport.open_stream("GET", "/files") as stream:
             data = b"".join([c async for c in stream])
             return data, stream.filename, stream.size
-        raise AssertionError("mypy: FileStream.__aexit__ -> bool reads as one that may swallow")
 
     async with running(Server(changes)) as url, client(url) as bigin:
         with anyio.fail_after(10):
@@ -778,14 +780,14 @@ async def test_a_stream_read_through_an_async_generator_that_breaks_raises_the_d
         generator = chunks(bigin, timeout)
         try:
             async for _chunk in generator:
-                if slow:
-                    await anyio.Event().wait()  # the consumer's own work, slower than the timeout
+                if slow:  # the consumer's own work, slower than the timeout: another call of the
+                    await bigin.transport.send("GET", "/other")  # client, which waits for the slot
                 await anyio.lowlevel.checkpoint()  # the consumer's own work: writing the chunk out
         finally:
             with anyio.CancelScope(shield=True):
                 await generator.aclose()
 
-    async with running(Server(half)) as url, client(url, max_retries=0) as bigin:
+    async with running(Server(stall_first)) as url, client(url, max_retries=0, max_concurrency=1) as bigin:
         with anyio.fail_after(10):
             with anyio.CancelScope() as scope:
                 slow_error = await outcome(consume(bigin, timeout=0.5, slow=True))

@@ -122,12 +122,21 @@ async def test_leaving_the_block_early_closes_the_download_and_frees_the_gate() 
 
 
 async def test_a_slow_reading_loop_is_bounded_by_the_call_s_timeout() -> None:
-    never = anyio.Event()
-    async with running(Server(whole)) as url, client(url) as bigin:
+    """The loop's own work (here another call, which waits for the only slot at the gate) takes
+    longer than the stream's timeout: the download ends, its slot goes back, and the loop's next
+    read raises the timeout; the loop's own await is not cancelled."""
+
+    async def stall(n: int, seen: Seen, stream: ByteStream) -> None:
+        if n == 0:
+            await stream.send(head(len(BODY)) + BODY[:1000])
+            await anyio.sleep_forever()  # the server's side: it never sends the rest
+        await stream.send(head(len(BODY)) + BODY)
+
+    async with running(Server(stall)) as url, client(url, max_concurrency=1) as bigin:
         with pytest.raises(BiginTimeoutError):
             async with bigin.transport.open_stream("GET", "/files", timeout=0.2) as stream:
                 async for _chunk in stream:
-                    await never.wait()
+                    await bigin.transport.send("GET", "/other")
 
 
 async def test_a_stream_is_entered_once_and_read_inside_its_block() -> None:
