@@ -81,6 +81,11 @@ def _json_array(cell: str) -> Any:
     return _json(cell) if cell.startswith("[") else _values(cell)
 
 
+def _file_upload(cell: str) -> Any:
+    """A file-upload field: its files as JSON, or None when it holds none (REST reads it so)."""
+    return _json(cell) if cell.startswith("[") else None if not cell else _text(cell)
+
+
 def _json_object(cell: str) -> Any:
     return _json(cell) if cell.startswith("{") else _text(cell)
 
@@ -103,6 +108,8 @@ def cell_reader(field: FieldInfo | None) -> CellReader:
         return _values
     # A JSON value (an event's participants, a reminder) is written as compact JSON text; the
     # type may be in either key (the metadata calls a reminder ``jsonobject`` with json_type string).
+    if data_type == "fileupload":
+        return _file_upload
     if "jsonarray" in (json_type, data_type):
         return _json_array
     if "jsonobject" in (json_type, data_type):

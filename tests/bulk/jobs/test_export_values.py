@@ -81,6 +81,8 @@ def test_a_recorded_product_with_numbers_booleans_and_a_multi_select() -> None:
         ("jsonarray", "jsonarray", "[not json", "[not json"),
         ("jsonarray", "jsonarray", "a;b", ["a", "b"]),
         ("jsonarray", "jsonarray", "", []),
+        ("fileupload", "jsonarray", "", None),
+        ("fileupload", "jsonarray", '[{"File_Id__s": "enc1"}]', [{"File_Id__s": "enc1"}]),
         ("jsonobject", "jsonobject", '{"ALARM": "TRIGGER:-PT15M"}', {"ALARM": "TRIGGER:-PT15M"}),
         ("jsonobject", "jsonobject", "{broken", "{broken"),
         ("jsonobject", "jsonobject", "text", "text"),
