@@ -261,6 +261,9 @@ class _Source:
         raise NotImplementedError  # pragma: no cover - every source defines it
         yield  # pragma: no cover
 
+    def check_sendable(self) -> None:
+        """Raise when this source cannot give its bytes again (a path or bytes always can)."""
+
 
 class _Reader(Protocol):
     async def read(self, size: int) -> bytes: ...
@@ -406,6 +409,15 @@ class _FileObjectSource(_Source):
 
     @asynccontextmanager
     async def opened(self) -> AsyncIterator[_Reader]:
+        self.check_sendable()
+        if self.consumed:
+            try:
+                await self._calls("seek", self._start)
+            except (OSError, ValueError) as exc:
+                raise _read_failed(self.label, "seeking its file object back for a retry", exc) from exc
+        yield self
+
+    def check_sendable(self) -> None:
         if self.consumed:
             if self._calls.running:
                 raise BiginError(
@@ -417,11 +429,6 @@ class _FileObjectSource(_Source):
                     f"the upload of {self.label} cannot be sent again: its file object cannot seek "
                     "back to the start (pass a path, bytes or a seekable file to allow a retry)"
                 )
-            try:
-                await self._calls("seek", self._start)
-            except (OSError, ValueError) as exc:
-                raise _read_failed(self.label, "seeking its file object back for a retry", exc) from exc
-        yield self
 
     async def read(self, size: int) -> bytes:
         self.consumed = True
@@ -559,6 +566,13 @@ class MultipartBody:
             "Content-Type": f"multipart/form-data; boundary={self.boundary}",
             "Content-Length": str(self.size),
         }
+
+    def check_sendable(self) -> None:
+        """Raise the :class:`BiginError` :meth:`open` would, when a file object an attempt read
+        cannot be read again (it cannot seek, or a read the last attempt left behind still
+        runs): called before a retry spends a send time, it ends the call with nothing sent."""
+        for part in self.parts:
+            part.source.check_sendable()
 
     @asynccontextmanager
     async def open(self) -> AsyncIterator[FileChunks]:

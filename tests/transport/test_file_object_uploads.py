@@ -16,7 +16,7 @@ import pytest
 
 from bigin_async import BiginError, FormField, Upload, ValidationError
 from bigin_async._multipart import prepare_parts
-from tests.transport.test_file_sources import Keep, parts_of, send
+from tests.transport.test_file_sources import Keep, Pipe, parts_of, send
 from tests.transport.test_upload_download import client
 
 
@@ -149,3 +149,20 @@ def test_a_read_error_without_words_names_its_type() -> None:
     from bigin_async._multipart import _read_failed
 
     assert "(ValueError)" in str(_read_failed("a", "reading it", ValueError()))
+
+
+async def test_a_body_says_before_a_retry_whether_it_can_be_sent_again(tmp_path: Path) -> None:
+    """check_sendable lets a retry be refused before it spends a send time: a pipe read by an
+    attempt cannot give its bytes again, while a path, bytes and a seekable file can."""
+    (tmp_path / "a.txt").write_text("a")
+    again = await prepare_parts(
+        [Upload(tmp_path / "a.txt"), Upload(b"b"), Upload(io.BytesIO(b"c"), filename="c")]
+    )
+    once = await prepare_parts([Upload(b"b"), Upload(Pipe(b"abc"), size=3, filename="p")])
+    for body in (again, once):
+        body.check_sendable()  # nothing read yet: every source can give its bytes
+        async with body.open() as chunks:
+            assert b"".join([chunk async for chunk in chunks]).count(b"--") >= 2
+    again.check_sendable()
+    with pytest.raises(BiginError, match="cannot seek"):
+        once.check_sendable()
