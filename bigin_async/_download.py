@@ -19,8 +19,8 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import os
-import re
 import secrets
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
@@ -70,8 +70,10 @@ class SaveIn:
     default_name: str = "download"
 
 
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
-_MAX_NAME_BYTES = 255
+# Unicode's control, format (bidi overrides, zero-width), line and paragraph separator categories.
+_HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+# A file system's 255 bytes, less the part file's ``.<8 hex>.part`` written beside it first.
+_MAX_NAME_BYTES = 255 - len(".12345678.part")
 
 
 def filename_of(headers: httpx.Headers) -> str | None:
@@ -96,16 +98,26 @@ def filename_of(headers: httpx.Headers) -> str | None:
     return next((name for name in names if name.strip()), None)
 
 
+def _visible(character: str) -> str:
+    """A character kept in a file name, or ``_`` for one that controls or hides text."""
+    return "_" if unicodedata.category(character) in _HIDDEN or character in "/\\" else character
+
+
 def safe_filename(name: str | None, default: str = "download") -> str:
-    """``name`` as one file name in a directory: no path, no control characters, no leading dot."""
+    """``name`` as one file name in a directory: its base name only, no control, format or line
+    separator characters (a bidi override cannot disguise ``exe.pdf``), no leading dot or space
+    (no hidden file, never ``.`` or ``..``), short enough for its part file beside it."""
     if not name:
         return default
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    base = _UNSAFE.sub("_", base).strip().lstrip(".").strip()
+    base = "".join(_visible(character) for character in base)
+    while base != (trimmed := base.strip().lstrip(".")):
+        base = trimmed
     while len(base.encode()) > _MAX_NAME_BYTES:
         stem, dot, extension = base.rpartition(".")
         base = (stem[:-1] + dot + extension) if dot and len(extension) < 16 and stem else base[:-1]
-    return base or default
+    base = base.strip()
+    return base if base not in ("", ".", "..") else default
 
 
 def target_path(target: str | os.PathLike[str]) -> Path:

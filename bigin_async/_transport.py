@@ -591,6 +591,13 @@ class Transport:
         """One attempt: cooldown, gate, token, pace, budget, send and read; never retries itself."""
         limits = self._shared.limits
         ask = call.ask
+        if call.upload is not None and call.attempt:
+            # A file object the last attempt read and cannot give again: end the call before it
+            # books a send time and spends a credit on an attempt that would send nothing.
+            try:
+                call.upload.check_sendable()
+            except BiginError as spent:
+                raise spent from (self._typed(call, call.last_error) if call.last_error else None)
         while True:
             if limits.cooldown.remaining > 0:
                 await self._sit_out_cooldown(call)

@@ -76,9 +76,12 @@ def saved(response: httpx.Response) -> Download:
 
 def _target(to: Target) -> Path | SaveIn:
     try:
-        path = Path(os.fspath(to))
+        text = os.fspath(to)
     except TypeError:
         raise ValidationError(f"cannot download to {to!r}: not a path; nothing was sent") from None
+    if not text:  # Path("") is the working directory: name it (".") to mean it
+        raise ValidationError("cannot download to '': it names no file or directory; nothing was sent")
+    path = Path(text)
     return SaveIn(path) if path.is_dir() else path
 
 
@@ -121,11 +124,10 @@ def download(
     """
     if to is None:
         return transport.open_stream("GET", path, params=params, timeout=timeout)
-    target = _target(to)
 
-    async def save() -> Download:
+    async def save() -> Download:  # a bad target raises when awaited, as every call's errors do
         return await transport.send_parsed(
-            "GET", path, saved, params=params, download_to=target, timeout=timeout
+            "GET", path, saved, params=params, download_to=_target(to), timeout=timeout
         )
 
     return save()
