@@ -1,0 +1,430 @@
+"""Adversarial review of issue 13's SDK surface: attachments, files, tags, users, links, the CLI.
+
+Each test states a promise of the issue (no record lost or doubled, results in input order, bad
+input refused before sending, no secret shown, file names that cannot clash) and checks it
+under a fault: a lost answer, an answer out of order, hostile or missing names.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from rich.console import Console
+
+from bigin_async import AmbiguousWriteError, BiginClient, ValidationError
+from bigin_async._download import safe_filename
+from bigin_async.cli import attachments as cli_attachments
+from bigin_async.cli.attachments import AttachmentsOptions, run_attachments
+from bigin_async.errors import AmbiguousUploadError
+from bigin_async.models.attachments import Attachment
+from bigin_async.resources.attachments import AttachmentsClient
+from bigin_emulator import BiginEmulator
+from tests.helpers.lost_answers import LoseAnswers
+from tests.helpers.resources import Scripted, answer, scripted, scripted_client
+
+RECORD = "4150868000000224005"
+TOKEN = "1000.secret-access-token-issue13.review"
+
+
+def contact(emulator: BiginEmulator) -> str:
+    return str(emulator.insert_records("Contacts", [{"Last_Name": "Review"}])[0]["details"]["id"])
+
+
+def page(data: list[dict[str, Any]], number: int = 1, more: bool = False) -> httpx.Response:
+    info = {"per_page": 200, "count": len(data), "page": number, "more_records": more}
+    return answer(200, {"data": data, "info": info})
+
+
+# -- the CLI: names that must not clash --------------------------------------------------------------
+
+
+def test_cli_two_attachments_of_one_name_at_the_longest_length_get_two_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two attachments listed under one name of the longest length a file may have: the second
+    must get ``name (2).ext``. ``_unique_name`` adds `` (2)`` then ``safe_filename`` cuts the
+    stem back to the longest length, removing exactly what was added: the same name again, for
+    every number, forever (``bigin attachments download`` hangs). Counted here, not waited for."""
+    real = safe_filename
+    calls = 0
+
+    def counted(name: str | None, default: str = "download") -> str:
+        nonlocal calls
+        calls += 1
+        if calls > 100:
+            raise RuntimeError("_unique_name never finds a free name")
+        return real(name, default)
+
+    monkeypatch.setattr(cli_attachments, "safe_filename", counted)
+    longest = "a" * (255 - len(".12345678.part") - len(".pdf")) + ".pdf"
+    assert real(longest) == longest  # a name safe_filename keeps as it is
+    taken: set[str] = set()
+    first = cli_attachments._unique_name(longest, taken)
+    second = cli_attachments._unique_name(longest, taken)
+    assert first == longest and second != first and second.endswith(".pdf")
+
+
+def _download_server(listed: list[dict[str, Any]], bodies: dict[str, tuple[bytes, str]]) -> Scripted:
+    """A fake Bigin listing ``listed`` and serving each attachment's body under a server name."""
+
+    def route(request: httpx.Request) -> httpx.Response:
+        tail = request.url.path.rsplit("/", 1)[-1]
+        if tail == "Attachments":
+            return page(listed)
+        body, name = bodies[tail]
+        return httpx.Response(
+            200,
+            content=body,
+            headers={
+                "Content-Type": "application/pdf",
+                "Content-Disposition": f'attachment; filename="{name}"',
+            },
+        )
+
+    return Scripted(route)
+
+
+async def _cli_download(script: Scripted, to: Path) -> tuple[bool, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    options = AttachmentsOptions(action="download", module="Contacts", record_id=RECORD, to=to)
+    async with scripted_client(script) as client:
+        ok = await run_attachments(
+            client, options, Console(file=out, width=200), Console(file=err, width=200)
+        )
+    return ok, out.getvalue(), err.getvalue()
+
+
+async def test_cli_attachments_listed_without_a_name_do_not_overwrite_each_other(tmp_path: Path) -> None:
+    """Two attachments listed without ``File_Name`` (Zoho sends nulls for unset fields) whose
+    downloads carry one server name: the CLI saves each into the directory under the server's
+    name, outside its ``name (2).ext`` bookkeeping, so the second replaces the first and the run
+    says both were saved (exit 0): a file lost without a word."""
+    listed = [{"id": "1001", "File_Name": None}, {"id": "1002", "File_Name": None}]
+    script = _download_server(listed, {"1001": (b"first contract", "c.pdf"), "1002": (b"second", "c.pdf")})
+    ok, out, err = await _cli_download(script, tmp_path)
+    saved = sorted(path.read_bytes() for path in tmp_path.iterdir())
+    assert saved == [b"first contract", b"second"], (ok, out, err)
+
+
+async def test_cli_a_nameless_attachment_does_not_overwrite_one_saved_under_its_listed_name(
+    tmp_path: Path,
+) -> None:
+    """A listed ``c.pdf`` saved first, then an attachment listed without a name whose download is
+    named ``c.pdf`` by the server: the second lands on the first."""
+    listed: list[dict[str, Any]] = [{"id": "1001", "File_Name": "c.pdf"}, {"id": "1002", "File_Name": None}]
+    script = _download_server(listed, {"1001": (b"listed", "c.pdf"), "1002": (b"nameless", "c.pdf")})
+    ok, out, err = await _cli_download(script, tmp_path)
+    saved = sorted(path.read_bytes() for path in tmp_path.iterdir())
+    assert saved == [b"listed", b"nameless"], (ok, out, err)
+
+
+async def test_cli_hostile_listed_names_stay_inside_the_directory(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    listed = [
+        {"id": "1001", "File_Name": "../../escape.txt"},
+        {"id": "1002", "File_Name": ".bashrc"},
+        {"id": "1003", "File_Name": "ESCAPE.txt"},
+    ]
+    bodies = {"1001": (b"a", "x"), "1002": (b"b", "x"), "1003": (b"c", "x")}
+    ok, _, err = await _cli_download(_download_server(listed, bodies), target)
+    assert ok, err
+    assert sorted(p.name for p in target.iterdir()) == ["ESCAPE (2).txt", "bashrc", "escape.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+# -- tags: results line up with what was sent -------------------------------------------------------
+
+
+async def test_tags_created_keep_their_own_colour_when_zoho_answers_in_another_order() -> None:
+    """Zoho's answer names each tag it created; answered in another order than sent, the SDK pairs
+    results with the tags sent by position, so tag "b" comes back with "a"'s colour and first in
+    the list (and "a" with "b"'s): the returned tags no longer describe what Bigin holds."""
+    created = {
+        "tags": [
+            {"code": "SUCCESS", "details": {"id": "2", "name": "b"}, "message": "ok", "status": "success"},
+            {"code": "SUCCESS", "details": {"id": "1", "name": "a"}, "message": "ok", "status": "success"},
+        ]
+    }
+    async with scripted(answer(201, created)) as (client, requests):
+        tags = await client.tags.create(
+            "Contacts", [{"name": "a", "color_code": "#1DB9B4"}, {"name": "b", "color_code": "#F48435"}]
+        )
+    assert len(requests) == 1
+    assert [(t.name, t.id, t.color_code) for t in tags] == [("a", "1", "#1DB9B4"), ("b", "2", "#F48435")]
+
+
+async def test_a_tag_create_with_nothing_to_create_sends_nothing() -> None:
+    async with scripted(answer(201, {"tags": []})) as (client, requests):
+        with pytest.raises(ValidationError):
+            await client.tags.create("Contacts", [])
+    assert requests == []
+
+
+# -- users: a success that names no user -------------------------------------------------------------
+
+
+async def test_a_user_added_without_an_id_in_the_answer_is_not_reported_as_a_plain_success() -> None:
+    """``users.create`` says "the result's id is theirs"; an answer that accepts the user but names
+    no id (a shape Zoho does not document) comes back as ``ok`` with ``id=None``. Attachments
+    treat the same answer as ambiguous (the user may exist under an id nobody knows); here the
+    caller cannot tell, and the empty answer already raises: the two should agree."""
+    accepted = {"users": [{"code": "SUCCESS", "details": {}, "message": "User added", "status": "success"}]}
+    async with scripted(answer(201, accepted)) as (client, requests):
+        try:
+            result = await client.users.create({"last_name": "Byron", "email": "ada@example.com"})
+        except AmbiguousWriteError:
+            result = None
+    assert len(requests) == 1
+    assert result is None or result.id is not None, result
+
+
+# -- the typed models against Zoho's shapes -----------------------------------------------------------
+
+
+def test_an_attachment_reads_zohos_shapes() -> None:
+    file = Attachment.model_validate(
+        {
+            "id": "5",
+            "File_Name": "a.pdf",
+            "Size": "1234",
+            "$type": "Attachment",
+            "$file_id": "enc",
+            "$se_module": "Deals",
+            "Owner": None,
+            "Created_Time": None,
+            "$editable": True,
+        }
+    )
+    assert (file.Size, file.type, file.file_id, file.module, file.is_link) == (
+        1234,
+        "Attachment",
+        "enc",
+        "Deals",
+        False,
+    )
+    link = Attachment.model_validate(
+        {"id": "6", "$type": "Link URL", "$link_url": "https://x.example", "Size": None}
+    )
+    assert link.is_link and link.Size is None and link.link_url == "https://x.example"
+
+
+async def test_attachments_walk_page_2_and_an_empty_answer() -> None:
+    one = [{"id": "1", "File_Name": "a"}, {"id": "2", "File_Name": "b"}]
+    two = [{"id": "3", "File_Name": "c"}]
+    async with scripted(page(one, 1, True), page(two, 2, False)) as (client, requests):
+        seen = [a.id async for a in client.deals.attachments(RECORD).list(per_page=2)]
+    assert seen == ["1", "2", "3"] and [r.url.params["page"] for r in requests] == ["1", "2"]
+    async with scripted(answer(204)) as (client, requests):
+        assert [a async for a in client.contacts.attachments(RECORD).list()] == []
+    assert len(requests) == 1
+
+
+async def test_a_repeated_page_of_attachments_does_not_hand_out_attachments_twice() -> None:
+    """Asked for page 2, the server answers page 1 again (its ``info.page`` says 1, the same ids):
+    a cache or proxy in the way, or a list that moved. The paginator hands the same attachments
+    out twice (1, 2, 1, 2, 3): a caller downloading or deleting each acts twice. It should
+    refuse the repeated page (or at least never yield an id twice)."""
+    one = [{"id": "1", "File_Name": "a"}, {"id": "2", "File_Name": "b"}]
+    two = [{"id": "3", "File_Name": "c"}]
+    script = (page(one, 1, True), page(one, 1, True), page(two, 3, False))
+    seen: list[str] = []
+    async with scripted(*script) as (client, requests):
+        try:
+            async for attachment in client.deals.attachments(RECORD).list(per_page=2):
+                seen.append(attachment.id)
+        except Exception as error:  # a refused repeat is fine: what matters is what was handed out
+            assert not isinstance(error, AssertionError)
+    assert len(seen) == len(set(seen)), seen
+
+
+# -- lost answers against the emulator ------------------------------------------------------------
+
+
+async def test_an_attachment_upload_whose_answer_is_lost_is_ambiguous_sent_once_no_token_shown(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    emulator = BiginEmulator()
+    record = contact(emulator)
+    path = tmp_path / "contract.pdf"
+    path.write_bytes(b"%PDF " * 1000)
+    lossy = LoseAnswers(emulator.transport(), "POST", f"/bigin/v2/Contacts/{record}/Attachments")
+    caplog.set_level(logging.DEBUG)
+    async with emulator.client(transport=lossy, retry_backoff_seconds=0) as client:
+        with pytest.raises(AmbiguousWriteError) as raised:
+            await client.contacts.attachments(record).upload(path)
+        listed = [a async for a in client.contacts.attachments(record).list()]
+    assert lossy.lost == 1
+    assert [a.File_Name for a in listed] == ["contract.pdf"]  # stored once, not re-sent
+    shown = repr(raised.value) + str(raised.value) + caplog.text
+    assert emulator.client_secret not in shown and emulator.refresh_token not in shown
+
+
+async def test_a_lost_upload_answer_shows_no_access_token(caplog: pytest.LogCaptureFixture) -> None:
+    lost = httpx.RemoteProtocolError("server disconnected without sending a response")
+    script = Scripted(lost)
+    caplog.set_level(logging.DEBUG)
+    async with BiginClient(
+        access_token=TOKEN, api_domain="http://127.0.0.1", transport=script, retry_backoff_seconds=0
+    ) as client:
+        with pytest.raises(AmbiguousWriteError) as raised:
+            await client.deals.attachments(RECORD).upload(b"%PDF", filename="a.pdf")
+        with pytest.raises(AmbiguousWriteError) as linked:
+            await client.deals.attachments(RECORD).attach_link("https://x.example/a", title="A")
+    assert len(script.requests) == 2  # each sent once
+    assert script.requests[0].headers["Authorization"].endswith(TOKEN)  # the token was in play
+    for shown in (repr(raised.value), str(raised.value), repr(linked.value), str(linked.value), caplog.text):
+        assert TOKEN not in shown
+
+
+async def test_an_attachment_delete_whose_answer_is_lost_is_a_flagged_success() -> None:
+    emulator = BiginEmulator()
+    record = contact(emulator)
+    async with emulator.client(retry_backoff_seconds=0) as client:
+        attached = await client.contacts.attachments(record).upload(b"x" * 10, filename="x.txt")
+    assert attached.id is not None
+    lossy = LoseAnswers(emulator.transport(), "DELETE")
+    async with emulator.client(transport=lossy, retry_backoff_seconds=0) as client:
+        result = await client.contacts.attachments(record).delete(attached.id)
+        left = [a async for a in client.contacts.attachments(record).list()]
+    assert lossy.lost == 1 and result.ok and left == []
+
+
+async def test_1200_records_tagged_with_the_second_answer_lost_all_succeed_once(
+    emulator: BiginEmulator,
+) -> None:
+    ids = [
+        str(r["details"]["id"])
+        for r in emulator.insert_records("Contacts", [{"Last_Name": f"T{n}"} for n in range(1200)])
+    ]
+    lossy = LoseAnswers(emulator.transport(), "POST", "/bigin/v2/Contacts/actions/add_tags")
+    lossy.count = 1
+    calls: list[int] = []
+
+    class SecondLost(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if request.url.path.endswith("/add_tags"):
+                calls.append(1)
+                if len(calls) == 2:
+                    return await lossy.handle_async_request(request)
+            return await emulator.transport().handle_async_request(request)
+
+    async with emulator.client(transport=SecondLost(), retry_backoff_seconds=0) as client:
+        spent = client.credits.spent_total
+        results = await client.contacts.add_tags(ids, ["vip"])
+        spent = client.credits.spent_total - spent
+    assert lossy.lost == 1 and len(calls) == 4
+    assert [r.id for r in results] == ids and all(r.ok for r in results)
+    assert spent == 4  # 3 calls and the one retried, 1 credit each
+
+
+async def test_twelve_files_with_the_second_call_lost_say_which_have_ids(tmp_path: Path) -> None:
+    emulator = BiginEmulator()
+    files = []
+    for n in range(12):
+        path = tmp_path / f"f{n:02}.txt"
+        path.write_bytes(f"file {n}".encode())
+        files.append(path)
+    calls: list[int] = []
+    lossy = LoseAnswers(emulator.transport(), "POST", "/bigin/v2/files")
+
+    class SecondLost(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if request.url.path.endswith("/files"):
+                calls.append(1)
+                if len(calls) == 2:
+                    return await lossy.handle_async_request(request)
+            return await emulator.transport().handle_async_request(request)
+
+    async with emulator.client(transport=SecondLost(), retry_backoff_seconds=0) as client:
+        with pytest.raises(AmbiguousUploadError) as raised:
+            await client.files.upload(*files)
+    error = raised.value
+    assert len(calls) == 2 and lossy.lost == 1
+    assert [f.name for f in error.uploaded] == [p.name for p in files[:10]]
+    assert list(error.records) == files[10:] and list(error.not_sent) == []
+
+
+async def test_a_tag_merge_whose_answer_is_lost_is_not_sent_again() -> None:
+    lost = httpx.RemoteProtocolError("server disconnected without sending a response")
+    async with scripted(lost) as (client, requests):
+        with pytest.raises(AmbiguousWriteError):
+            await client.tags.merge("111", "222")
+    assert len(requests) == 1
+
+
+# -- bad input: a typed error before anything is sent -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.contacts.link(RECORD, "Products", ["1001", "1001"]),
+        lambda c: c.contacts.unlink(RECORD, "Products", []),
+        lambda c: c.contacts.attachments(RECORD).attach_link("javascript:alert(1)"),
+        lambda c: c.contacts.attachments(RECORD).attach_link("https://x.example", title="a\nb"),
+        lambda c: c.contacts.attachments(RECORD).upload(12345),
+        lambda c: c.contacts.add_tags([], ["vip"]),
+        lambda c: c.contacts.add_tags(["1001"], []),
+        lambda c: c.files.upload(),
+        lambda c: c.tags.merge("111", "111"),
+        lambda c: c.tags.update("Contacts", "111"),
+        lambda c: c.users.delete("../1"),
+        lambda c: c.contacts.deals(RECORD, pipeline_id="x y"),
+    ],
+)
+async def test_bad_input_is_refused_before_anything_is_sent(call: Any) -> None:
+    async with scripted(answer(200, {"data": []})) as (client, requests):
+        with pytest.raises(ValidationError):
+            result = call(client)
+            if hasattr(result, "__aiter__"):
+                [item async for item in result]
+            else:
+                await result
+    assert requests == []
+
+
+async def test_deleted_with_an_unknown_bin_sends_nothing() -> None:
+    async with scripted(answer(200, {"data": []})) as (client, requests):
+        with pytest.raises(ValidationError):
+            [d async for d in client.contacts.deleted(type="trash")]  # type: ignore[arg-type]
+    assert requests == []
+
+
+# -- link: results in input order ----------------------------------------------------------------
+
+
+async def test_link_results_are_lined_up_with_the_ids_when_zoho_answers_out_of_order() -> None:
+    def entry(i: str, code: str = "SUCCESS") -> dict[str, Any]:
+        status = "success" if code == "SUCCESS" else "error"
+        return {"code": code, "details": {"id": i}, "message": "relation updated", "status": status}
+
+    body = {"data": [entry("3"), entry("1", "INVALID_DATA"), entry("2")]}
+    async with scripted(answer(200, body)) as (client, requests):
+        results = await client.contacts.link(RECORD, "Products", ["1", "2", "3"])
+    assert [(r.id, r.ok) for r in results] == [("1", False), ("2", True), ("3", True)]
+    assert len(requests) == 1 and json.loads(requests[0].content) == {
+        "data": [{"id": "1"}, {"id": "2"}, {"id": "3"}]
+    }
+
+
+async def test_a_link_answer_that_omits_an_id_is_never_a_success_for_it() -> None:
+    body = {"data": [{"code": "SUCCESS", "details": {"id": "1"}, "message": "ok", "status": "success"}]}
+    async with scripted(answer(200, body)) as (client, requests):
+        with pytest.raises(Exception) as raised:
+            await client.contacts.link(RECORD, "Products", ["1", "2"])
+    assert not isinstance(raised.value, AssertionError)
+    assert len(requests) >= 1
+
+
+def test_attachments_client_names_and_docstrings() -> None:
+    for name in ("list", "upload", "attach_link", "download", "delete"):
+        method = getattr(AttachmentsClient, name)
+        assert method.__doc__ and "reference" not in method.__doc__.lower()
+    client = BiginClient(access_token=TOKEN, api_domain="http://127.0.0.1")
+    assert TOKEN not in repr(client) and TOKEN not in repr(client.deals.attachments(RECORD))
