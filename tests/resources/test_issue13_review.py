@@ -17,7 +17,7 @@ import httpx
 import pytest
 from rich.console import Console
 
-from bigin_async import AmbiguousWriteError, BiginClient, ValidationError
+from bigin_async import AmbiguousWriteError, BiginClient, BiginError, ValidationError
 from bigin_async._download import safe_filename
 from bigin_async.cli import attachments as cli_attachments
 from bigin_async.cli.attachments import AttachmentsOptions, run_attachments
@@ -547,3 +547,74 @@ async def _listed(emulator: BiginEmulator, record: str) -> Any:
     async with emulator.client() as client:
         async for attachment in client.contacts.attachments(record).list():
             yield attachment
+
+
+# -- a photo from a stream that cannot be read twice ----------------------------------------------
+
+
+class _Pipe:
+    """A binary stream that cannot seek (a pipe, a socket): read once."""
+
+    name = "face.png"
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def read(self, size: int = -1) -> bytes:
+        out, self.data = (self.data, b"") if size < 0 else (self.data[:size], self.data[size:])
+        return out
+
+    def seekable(self) -> bool:
+        return False
+
+    def readable(self) -> bool:
+        return True
+
+
+class _ReadThenLose(httpx.AsyncBaseTransport):
+    """Reads each request whole (the server took it), then loses the first answer."""
+
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.bodies.append(b"".join([chunk async for chunk in request.stream]))  # type: ignore[union-attr]
+        if len(self.bodies) == 1:
+            raise httpx.RemoteProtocolError("server disconnected without sending a response", request=request)
+        body = {
+            "code": "SUCCESS",
+            "details": {},
+            "message": "photo uploaded successfully",
+            "status": "success",
+        }
+        return httpx.Response(200, json=body)
+
+
+async def test_a_photo_from_a_pipe_whose_answer_is_lost_is_reported_as_maybe_set() -> None:
+    """The photo was sent whole and its answer lost: Bigin may have set it. The retry cannot be
+    made (the pipe is spent), and the call raises a plain ``BiginError`` "cannot be sent again:
+    its file object cannot seek back": nothing says the photo may already be set, and it is no
+    ``AmbiguousWriteError`` (the spec says the attempt's error is raised), so a caller that
+    handles "maybe applied" never sees it."""
+    from bigin_async import Upload
+
+    lossy = _ReadThenLose()
+    async with BiginClient(
+        access_token=TOKEN, api_domain="http://127.0.0.1", transport=lossy, retry_backoff_seconds=0
+    ) as client:
+        with pytest.raises(BiginError) as raised:
+            await client.contacts.photo(RECORD).upload(Upload(_Pipe(b"\x89PNG" * 10), size=40))
+    assert len(lossy.bodies) == 1 and len(lossy.bodies[0]) > 40  # sent whole, once
+    assert isinstance(raised.value, AmbiguousWriteError), repr(raised.value)
+
+
+async def test_1200_records_tagged_cost_3_credits_on_both_sides(emulator: BiginEmulator) -> None:
+    rows = emulator.insert_records("Contacts", [{"Last_Name": f"C{n}"} for n in range(1200)])
+    ids = [str(row["details"]["id"]) for row in rows]
+    async with emulator.client(retry_backoff_seconds=0) as client:
+        await client.tags.create("Contacts", ["warm"])
+        spent, counted = client.credits.spent_total, emulator.counters.credits
+        results = await client.contacts.add_tags(ids, ["warm"])
+        assert client.credits.spent_total - spent == 3 == emulator.counters.credits - counted
+        assert await client.tags.records_count("Contacts", (await client.tags.list("Contacts"))[0].id) == 1200
+    assert [r.id for r in results] == ids and all(r.ok for r in results)
