@@ -17,7 +17,7 @@ import httpx
 import pytest
 from rich.console import Console
 
-from bigin_async import AmbiguousWriteError, BiginClient, BiginError, ValidationError
+from bigin_async import AmbiguousWriteError, BiginClient, BiginError, Upload, ValidationError
 from bigin_async._download import safe_filename
 from bigin_async.cli import attachments as cli_attachments
 from bigin_async.cli.attachments import AttachmentsOptions, run_attachments
@@ -596,7 +596,6 @@ async def test_a_photo_from_a_pipe_whose_answer_is_lost_is_reported_as_maybe_set
     its file object cannot seek back": nothing says the photo may already be set, and it is no
     ``AmbiguousWriteError`` (the spec says the attempt's error is raised), so a caller that
     handles "maybe applied" never sees it."""
-    from bigin_async import Upload
 
     lossy = _ReadThenLose()
     async with BiginClient(
@@ -618,3 +617,58 @@ async def test_1200_records_tagged_cost_3_credits_on_both_sides(emulator: BiginE
         assert client.credits.spent_total - spent == 3 == emulator.counters.credits - counted
         assert await client.tags.records_count("Contacts", (await client.tags.list("Contacts"))[0].id) == 1200
     assert [r.id for r in results] == ids and all(r.ok for r in results)
+
+
+# -- names: what is sent, what comes back -------------------------------------------------------
+
+
+async def test_an_attachment_name_with_a_line_break_is_refused_before_sending() -> None:
+    """A link's title with a line break is refused ("one line"); a file's name with one is sent
+    (percent-escaped on the wire: ``a%0D%0Ab.pdf``) and the ``Attachment`` returned claims the
+    raw name ``"a\\r\\nb.pdf"``, which is not what the wire carried. Control characters in an
+    upload's name should be refused before anything is sent, as in a title."""
+    async with scripted(answer(200, {"data": [{"code": "SUCCESS", "details": {"id": "1"}}]})) as (
+        client,
+        requests,
+    ):
+        with pytest.raises(ValidationError):
+            await client.contacts.attachments(RECORD).upload(b"%PDF", filename="a\r\nb.pdf")
+    assert requests == []
+
+
+def _stored_answer(*entries: tuple[str, str]) -> httpx.Response:
+    data = [
+        {"code": "SUCCESS", "details": {"name": n, "id": i}, "message": "ok", "status": "success"}
+        for n, i in entries
+    ]
+    return answer(200, {"data": data})
+
+
+async def test_files_answered_in_another_order_with_a_name_zoho_changed_keep_their_own_ids() -> None:
+    """Zoho's answer names each stored file; the SDK pairs entries with files by name only when
+    every name matches, else by position. One name changed by Zoho (``"x y.txt"`` stored as
+    ``"x_y.txt"``) in an answer in another order: every file then gets another file's id
+    (position 1 is told it is ``c.txt``). The two names that match should keep their files and
+    the one left pair with the one left."""
+    answer_ = _stored_answer(("c.txt", "C"), ("b.txt", "B"), ("x_y.txt", "X"))
+    async with scripted(answer_) as (client, requests):
+        files = await client.files.upload(
+            *(
+                Upload(data, filename=name)
+                for data, name in ((b"1", "x y.txt"), (b"2", "b.txt"), (b"3", "c.txt"))
+            )
+        )
+    assert len(requests) == 1
+    assert [f.id for f in files] == ["X", "B", "C"], [(f.name, f.id) for f in files]
+
+
+async def test_files_answered_in_another_order_are_lined_up_by_name() -> None:
+    answer_ = _stored_answer(("c.txt", "C"), ("a.txt", "A"), ("b.txt", "B"))
+    async with scripted(answer_) as (client, requests):
+        files = await client.files.upload(
+            *(
+                Upload(data, filename=name)
+                for data, name in ((b"1", "a.txt"), (b"2", "b.txt"), (b"3", "c.txt"))
+            )
+        )
+    assert [(f.name, f.id) for f in files] == [("a.txt", "A"), ("b.txt", "B"), ("c.txt", "C")]
