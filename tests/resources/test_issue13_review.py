@@ -672,3 +672,39 @@ async def test_files_answered_in_another_order_are_lined_up_by_name() -> None:
             )
         )
     assert [(f.name, f.id) for f in files] == [("a.txt", "A"), ("b.txt", "B"), ("c.txt", "C")]
+
+
+class _CutHalfway(httpx.AsyncByteStream):
+    async def __aiter__(self):  # type: ignore[override]
+        yield b"half of the body"
+        raise httpx.ReadError("connection reset by peer")
+
+
+async def test_cli_a_download_cut_halfway_leaves_no_file_and_the_others_are_saved(tmp_path: Path) -> None:
+    listed = [{"id": "1001", "File_Name": "cut.pdf", "Size": "64"}, {"id": "1002", "File_Name": "whole.pdf"}]
+
+    def route(request: httpx.Request) -> httpx.Response:
+        tail = request.url.path.rsplit("/", 1)[-1]
+        if tail == "Attachments":
+            return page(listed)
+        disposition = {"Content-Disposition": f'attachment; filename="{tail}.pdf"'}
+        if tail == "1001":
+            return httpx.Response(200, headers={**disposition, "Content-Length": "64"}, stream=_CutHalfway())
+        return httpx.Response(200, headers=disposition, content=b"whole body")
+
+    class Server(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            return route(request)
+
+    out, err = io.StringIO(), io.StringIO()
+    options = AttachmentsOptions(action="download", module="Contacts", record_id=RECORD, to=tmp_path)
+    async with BiginClient(
+        access_token=TOKEN, api_domain="http://127.0.0.1", transport=Server(), retry_backoff_seconds=0
+    ) as client:
+        ok = await run_attachments(
+            client, options, Console(file=out, width=200), Console(file=err, width=200)
+        )
+    assert not ok
+    assert "failed: attachment 1001" in err.getvalue() and TOKEN not in err.getvalue()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["whole.pdf"]  # no part file, no torn file
+    assert (tmp_path / "whole.pdf").read_bytes() == b"whole body"
