@@ -708,3 +708,44 @@ async def test_cli_a_download_cut_halfway_leaves_no_file_and_the_others_are_save
     assert "failed: attachment 1001" in err.getvalue() and TOKEN not in err.getvalue()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["whole.pdf"]  # no part file, no torn file
     assert (tmp_path / "whole.pdf").read_bytes() == b"whole body"
+
+
+async def test_cli_a_directory_where_a_listed_file_would_go_is_left_alone(tmp_path: Path) -> None:
+    (tmp_path / "c.pdf").mkdir()
+    (tmp_path / "c.pdf" / "keep.txt").write_bytes(b"mine")
+    listed = [{"id": "1001", "File_Name": "c.pdf"}, {"id": "1002", "File_Name": "d.pdf"}]
+    script = _download_server(listed, {"1001": (b"one", "c.pdf"), "1002": (b"two", "d.pdf")})
+    ok, out, err = await _cli_download(script, tmp_path)
+    assert not ok and "is a directory" in err
+    assert (tmp_path / "c.pdf" / "keep.txt").read_bytes() == b"mine"
+    assert (tmp_path / "d.pdf").read_bytes() == b"two"
+
+
+async def test_cli_a_directory_where_a_nameless_attachments_server_name_would_go_is_left_alone(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "keep.txt").write_bytes(b"mine")
+    listed: list[dict[str, Any]] = [{"id": "1001", "File_Name": None}]
+    script = _download_server(listed, {"1001": (b"one", "sub")})
+    ok, out, err = await _cli_download(script, tmp_path)
+    assert not ok, (out, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sub"]
+    assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["keep.txt"]
+
+
+async def test_twelve_files_with_the_first_call_lost_send_nothing_more(tmp_path: Path) -> None:
+    emulator = BiginEmulator()
+    files = []
+    for n in range(12):
+        path = tmp_path / f"g{n:02}.txt"
+        path.write_bytes(f"file {n}".encode())
+        files.append(path)
+    emulator.file_faults.drop_upload_answers = 1
+    async with emulator.client(retry_backoff_seconds=0) as client:
+        with pytest.raises(AmbiguousUploadError) as raised:
+            await client.files.upload(*files)
+    error = raised.value
+    assert emulator.counters.requests_by_route.get("POST /bigin/v2/files") == 1
+    assert error.uploaded == [] and list(error.records) == files[:10] and list(error.not_sent) == files[10:]
+    assert "files 1 to 10 of 12" in str(error)
