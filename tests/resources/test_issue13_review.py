@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -615,7 +616,9 @@ async def test_1200_records_tagged_cost_3_credits_on_both_sides(emulator: BiginE
         spent, counted = client.credits.spent_total, emulator.counters.credits
         results = await client.contacts.add_tags(ids, ["warm"])
         assert client.credits.spent_total - spent == 3 == emulator.counters.credits - counted
-        assert await client.tags.records_count("Contacts", (await client.tags.list("Contacts"))[0].id) == 1200
+        tag_id = (await client.tags.list("Contacts"))[0].id
+        assert tag_id is not None
+        assert await client.tags.records_count("Contacts", tag_id) == 1200
     assert [r.id for r in results] == ids and all(r.ok for r in results)
 
 
@@ -675,7 +678,7 @@ async def test_files_answered_in_another_order_are_lined_up_by_name() -> None:
 
 
 class _CutHalfway(httpx.AsyncByteStream):
-    async def __aiter__(self):  # type: ignore[override]
+    async def __aiter__(self) -> AsyncIterator[bytes]:
         yield b"half of the body"
         raise httpx.ReadError("connection reset by peer")
 
