@@ -804,3 +804,80 @@ async def test_a_user_deleted_whose_answer_is_lost_is_not_reported_as_failed() -
     async with emulator.client(transport=lossy, retry_backoff_seconds=0) as client:
         result = await client.users.delete(user_id)
     assert lossy.lost == 1 and result.ok and result.id == user_id
+
+
+# -- credits: what the client counts is what Bigin (the emulator) counts ---------------------------
+
+
+async def test_the_credits_of_every_new_call_are_counted_alike_on_both_sides(tmp_path: Path) -> None:
+    emulator = BiginEmulator()
+    record = contact(emulator)
+    products = [
+        str(row["details"]["id"])
+        for row in emulator.insert_records("Products", [{"Product_Name": f"P{n}"} for n in range(250)])
+    ]
+    steps: list[tuple[str, int, int]] = []
+    async with emulator.client(retry_backoff_seconds=0) as client:
+        atts = client.contacts.attachments(record)
+
+        async def step(name: str, call: Any) -> Any:
+            spent, counted = client.credits.spent_total, emulator.counters.credits
+            value = await call
+            steps.append((name, client.credits.spent_total - spent, emulator.counters.credits - counted))
+            return value
+
+        attached = await step("upload", atts.upload(b"%PDF-1.7", filename="a.pdf"))
+        await step("attach_link", atts.attach_link("https://example.com/x", title="X"))
+        await step("list", _all(atts.list()))
+        await step("download", atts.download(attached.id, to=tmp_path / "a.pdf"))
+        await step("delete", atts.delete(attached.id))
+        photo = client.contacts.photo(record)
+        await step("photo upload", photo.upload(b"\x89PNG\r\n\x1a\n" + b"0" * 100, filename="p.png"))
+        await step("photo download", photo.download(to=tmp_path / "p.png"))
+        await step("photo delete", photo.delete())
+        await step("files upload 12", client.files.upload(*(f"f{n}".encode() for n in range(12))))
+        await step("link 250", client.contacts.link(record, "Products", products))
+        await step("unlink 250", client.contacts.unlink(record, "Products", products))
+        await step("tag create", client.tags.create("Contacts", ["t1", "t2"]))
+        await step("tag list", client.tags.list("Contacts"))
+        await step("deleted", _all(client.contacts.deleted()))
+        await step("custom views", client.settings.custom_views("Contacts"))
+        await step("related lists", client.settings.related_lists("Contacts"))
+    assert [s for s in steps if s[1] != s[2]] == [], steps
+
+
+async def _all(paginator: Any) -> list[Any]:
+    return [item async for item in paginator]
+
+
+async def test_cli_list_shows_hostile_names_as_they_are() -> None:
+    """``bigin attachments list`` puts each File_Name in a rich table cell, where a string is read
+    as console markup: a file named ``x[/].pdf`` crashes the command (``MarkupError``: closing
+    tag has nothing to close) and ``[bold]evil[/bold].pdf`` is shown as ``evil.pdf``. Every other
+    line of the command is printed with ``markup=False``; the cells should be ``Text`` too."""
+    from tests.helpers.cli import bigin
+
+    emulator = BiginEmulator()
+    record = contact(emulator)
+    names = ["x[/].pdf", "[bold]evil[/bold].pdf"]
+    async with emulator.client() as client:
+        for name in names:
+            await client.contacts.attachments(record).upload(b"%PDF", filename=name)
+    try:
+        run = await bigin(emulator, "attachments", "list", "Contacts", record)
+    except Exception as error:  # the command must not die on a name
+        pytest.fail(f"bigin attachments list raised {error!r}")
+    assert run.code == 0, run.err
+    assert all(name in run.out for name in names), run.out
+
+
+async def test_cli_list_never_prints_a_terminal_escape_from_a_name() -> None:
+    emulator = BiginEmulator()
+    record = contact(emulator)
+    async with emulator.client() as client:
+        await client.contacts.attachments(record).upload(b"%PDF", filename="\x1b]0;owned\x07\x1b[2Jclear.pdf")
+    from tests.helpers.cli import bigin
+
+    run = await bigin(emulator, "attachments", "list", "Contacts", record)
+    assert run.code == 0, run.err
+    assert "\x1b" not in run.out and "\x07" not in run.out and "clear.pdf" in run.out
