@@ -881,3 +881,12 @@ async def test_cli_list_never_prints_a_terminal_escape_from_a_name() -> None:
     run = await bigin(emulator, "attachments", "list", "Contacts", record)
     assert run.code == 0, run.err
     assert "\x1b" not in run.out and "\x07" not in run.out and "clear.pdf" in run.out
+
+
+async def test_cli_download_never_prints_a_terminal_escape_from_a_link(tmp_path: Path) -> None:
+    listed = [
+        {"id": "1001", "$type": "Link URL", "$link_url": "https://x.example/\x1b[2J", "File_Name": None}
+    ]
+    ok, out, err = await _cli_download(_download_server(listed, {}), tmp_path)
+    assert "skipped: attachment 1001" in err
+    assert "\x1b" not in out + err
