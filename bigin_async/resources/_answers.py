@@ -9,6 +9,9 @@ each kind.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
+
 import httpx
 
 from bigin_async.bulk.answers import MAYBE_DELETED_MESSAGE, maybe_deleted_details, maybe_deleted_earlier
@@ -17,7 +20,55 @@ from bigin_async.errors import error_from_response
 from bigin_async.models import WriteResult, parse_write_results
 from bigin_async.resources._base import body_of, checked_results, json_object
 
-__all__ = ["batch_results", "delete_result", "one_result"]
+__all__ = [
+    "as_write_answer",
+    "batch_results",
+    "delete_result",
+    "line_up_by_name",
+    "maybe_deleted_result",
+    "one_result",
+]
+
+_Entry = TypeVar("_Entry")
+
+# Headers that describe the body as sent, not the one :func:`as_write_answer` rewrites.
+_BODY_HEADERS = frozenset({"content-length", "content-encoding", "transfer-encoding", "content-type"})
+
+
+def as_write_answer(response: httpx.Response, key: str) -> httpx.Response:
+    """An answer with its results under ``key`` (``"tags"``, ``"users"``) moved under ``"data"``.
+
+    Tags and users answer a write as records do, under their own key: moved, the shared readers
+    here read them alike. An answer that is not a JSON object, or has no ``key`` (a request-level
+    error), is read as it came.
+    """
+    try:
+        decoded = json_object(body_of(response))
+    except ValueError:
+        return response
+    entries = decoded.get(key)
+    if entries is None:
+        return response
+    kept = {k: v for k, v in response.headers.items() if k.lower() not in _BODY_HEADERS}
+    return httpx.Response(
+        response.status_code,
+        headers=kept,
+        json={"data": [entries] if isinstance(entries, Mapping) else entries},
+        request=response.request,
+        extensions=response.extensions,
+    )
+
+
+def maybe_deleted_result(target_id: str) -> WriteResult:
+    """The success a retried delete reports when it finds ``target_id`` gone (see :func:`delete_result`)."""
+    return WriteResult(
+        id=target_id,
+        code=MAYBE_DELETED,
+        status="success",
+        action="delete",
+        message=MAYBE_DELETED_MESSAGE,
+        details=maybe_deleted_details(target_id),
+    )
 
 
 def one_result(response: httpx.Response) -> WriteResult:
@@ -54,14 +105,7 @@ def delete_result(response: httpx.Response, target_id: str) -> WriteResult:
     if maybe_deleted_earlier(response, target_id, result.ok, result.code, result.details):
         # An earlier attempt's answer was lost and this one finds the id gone: deleted by that
         # attempt, or never there (Bigin answers both alike): a success, flagged.
-        return WriteResult(
-            id=target_id,
-            code=MAYBE_DELETED,
-            status="success",
-            action="delete",
-            message=MAYBE_DELETED_MESSAGE,
-            details=maybe_deleted_details(target_id),
-        )
+        return maybe_deleted_result(target_id)
     return checked_results([result], response)[0]
 
 
@@ -97,3 +141,25 @@ def batch_results(response: httpx.Response, batch: list[str], what: str) -> list
     if set(by_id) != set(batch):
         raise ValueError(f"the answer's results are about other {what}s than the ones sent")
     return [by_id[expected] for expected in batch]
+
+
+def line_up_by_name(
+    entries: Sequence[_Entry], names: Sequence[str], name_of: Callable[[_Entry], str | None]
+) -> list[_Entry]:
+    """``entries`` (one a thing sent) in the order of ``names``, the names the things were sent under.
+
+    Zoho's answer names what it made (a tag, a stored file), but that its entries follow the
+    order sent is unconfirmed. Each name sent takes the first entry left that names it; the
+    things whose name no entry gives (Zoho may change a name: ``"x y.txt"`` stored as
+    ``"x_y.txt"``) take the entries left, in the answer's order. So a thing never gets an entry
+    that names another thing sent. ``entries`` and ``names`` are as many.
+    """
+    left = list(range(len(entries)))
+    paired: list[int | None] = []
+    for name in names:
+        match = next((i for i in left if name_of(entries[i]) == name), None)
+        if match is not None:
+            left.remove(match)
+        paired.append(match)
+    rest = iter(left)
+    return [entries[next(rest) if match is None else match] for match in paired]

@@ -26,6 +26,7 @@ from bigin_async._file_stream import FileStream
 from bigin_async._multipart import Upload
 from bigin_async.errors import AmbiguousUploadError, AmbiguousWriteError, ValidationError
 from bigin_async.models import UploadedFile, parse_write_results
+from bigin_async.resources._answers import line_up_by_name
 from bigin_async.resources._base import APIResource, body_of, checked_results
 from bigin_async.resources._files import MAX_FILE_BYTES, FileInput, as_upload, download
 
@@ -74,20 +75,16 @@ def _check_file_objects_once(uploads: Sequence[Upload]) -> None:
 def _stored(response: httpx.Response, *, names: Sequence[str]) -> list[UploadedFile]:
     """The stored files of one call's answer, in the order the files were sent.
 
-    Zoho answers one entry per file; that its entries follow the parts' order is unconfirmed, so
-    when every name sent comes back (the same names, as many times) each entry goes to the file
-    of its name, in turn; otherwise the answer's order is taken. Any other count of entries is
-    not an answer to this call (a malformed answer: the call's fate is unknown).
+    Zoho answers one entry per file, naming it; that its entries follow the parts' order is
+    unconfirmed, so they are lined up with the files by name (:func:`line_up_by_name`: the names
+    that match first, the rest in the answer's order). Any other count of entries is not an
+    answer to this call (a malformed answer: the call's fate is unknown).
     """
     results = checked_results(parse_write_results(body_of(response)), response)
     if len(results) != len(names):
         raise ValueError(f"the Files API answered {len(results)} entries for {len(names)} files")
-    files = [UploadedFile.model_validate(result.details) for result in results]
-    if sorted(names) == sorted(file.name or "" for file in files):
-        by_name: dict[str, list[UploadedFile]] = {}
-        for file in files:
-            by_name.setdefault(file.name or "", []).append(file)
-        files = [by_name[name].pop(0) for name in names]
+    stored = [UploadedFile.model_validate(result.details) for result in results]
+    files = line_up_by_name(stored, names, lambda file: file.name)
     for file, name in zip(files, names, strict=True):
         if file.name is None:
             file.name = name

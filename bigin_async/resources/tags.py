@@ -38,16 +38,13 @@ from bigin_async.models.tags import (
     parse_tag_results,
     parse_tags,
 )
-from bigin_async.resources._answers import batch_results, delete_result
-from bigin_async.resources._base import APIResource, body_of, checked_results, json_object
+from bigin_async.resources._answers import as_write_answer, batch_results, delete_result, line_up_by_name
+from bigin_async.resources._base import APIResource, body_of, checked_results
 
 if TYPE_CHECKING:
     from bigin_async._transport import Transport
 
 __all__ = ["MAX_TAG_RECORDS", "NewTag", "TagsClient", "check_tag_record_ids", "send_tag_action"]
-
-# Headers that describe the body as sent, not the one :func:`_as_write_answer` rewrites.
-_BODY_HEADERS = frozenset({"content-length", "content-encoding", "transfer-encoding", "content-type"})
 
 # A tag to create: a name, a Tag, or a mapping with "name" and maybe "color_code".
 NewTag = Union[str, Tag, Mapping[str, Any]]
@@ -83,35 +80,18 @@ def _tag_from(result: WriteResult, sent: Mapping[str, Any]) -> Tag:
     return Tag.model_validate({**sent, **{k: v for k, v in result.details.items() if v is not None}})
 
 
+def _created_name(result: WriteResult) -> str | None:
+    """The name a create's answer gives the tag it made, when it gives one."""
+    name = result.details.get("name")
+    return name if isinstance(name, str) else None
+
+
 def _results(response: httpx.Response, count: int) -> builtins.list[WriteResult]:
     """``count`` results of a tag write, or the typed error of the first one refused."""
     results = parse_tag_results(body_of(response))
     if len(results) != count:
         raise ValueError(f"the answer to a call about {count} tag(s) has {len(results)} results")
     return checked_results(results, response)
-
-
-def _as_write_answer(response: httpx.Response) -> httpx.Response:
-    """A tags answer with its results under ``"data"``, as a record write answers, for the shared readers.
-
-    An answer that is not a JSON object, or has no ``"tags"`` (a request-level error), is read as
-    it came.
-    """
-    try:
-        decoded = json_object(body_of(response))
-    except ValueError:
-        return response
-    tags = decoded.get("tags")
-    if tags is None:
-        return response
-    kept = {k: v for k, v in response.headers.items() if k.lower() not in _BODY_HEADERS}
-    return httpx.Response(
-        response.status_code,
-        headers=kept,
-        json={"data": [tags] if isinstance(tags, Mapping) else tags},
-        request=response.request,
-        extensions=response.extensions,
-    )
 
 
 def check_tag_record_ids(ids: object) -> builtins.list[str]:
@@ -187,11 +167,13 @@ class TagsClient(APIResource):
         many = isinstance(names_or_tags, Sequence) and not isinstance(names_or_tags, str)
         items = names_or_tags if many else [names_or_tags]
         wire = [_new_tag(item) for item in items]
-        check_tag_names([tag["name"] for tag in wire])
+        names = [tag["name"] for tag in wire]
+        check_tag_names(names)
         name = _module(module)
 
         def parse(response: httpx.Response) -> builtins.list[Tag]:
-            results = _results(response, len(wire))
+            # Zoho names each tag it made: lined up by name, so each keeps the colour it was sent with.
+            results = line_up_by_name(_results(response, len(wire)), names, _created_name)
             return [_tag_from(result, sent) for result, sent in zip(results, wire, strict=True)]
 
         return await self._send_response(
@@ -242,7 +224,7 @@ class TagsClient(APIResource):
         tag_id = check_id(tag_id, "a tag id")
 
         def parse(response: httpx.Response) -> WriteResult:
-            return delete_result(_as_write_answer(response), tag_id)
+            return delete_result(as_write_answer(response, "tags"), tag_id)
 
         return await self._send_response("DELETE", f"/settings/tags/{tag_id}", parse, raise_for_status=False)
 
