@@ -25,6 +25,7 @@ import io
 import mimetypes
 import os
 import secrets
+import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import KW_ONLY, dataclass, field
@@ -216,6 +217,13 @@ class Upload:
     async def part(self) -> Part:
         """The part for the source as it is now: its size known, its limit checked."""
         name = self.name
+        if any(unicodedata.category(character) == "Cc" for character in name):
+            # The header would carry it escaped (%0D%0A) and Zoho would store another name than
+            # the one asked for: a file name is one line of printable text.
+            raise ValidationError(
+                f"cannot upload {name!r}: its file name holds a control character (a line break, "
+                "a tab...); pass filename= with a plain name; nothing was sent"
+            )
         content_type = self.content_type or mimetypes.guess_type(name)[0] or DEFAULT_CONTENT_TYPE
         source = await _open_source(self)
         if self.max_size is not None and source.size > self.max_size:

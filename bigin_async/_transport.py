@@ -597,7 +597,14 @@ class Transport:
             try:
                 call.upload.check_sendable()
             except BiginError as spent:
-                raise spent from (self._typed(call, call.last_error) if call.last_error else None)
+                cause = self._typed(call, call.last_error) if call.last_error else None
+                if call.ambiguous_attempts:  # an earlier attempt may have been applied (a photo set)
+                    reason = f"{spent}; an earlier attempt's answer was lost"
+                    error = _ambiguous(
+                        call.method, call.url, call.json, cause, reason=reason, upload=call.upload
+                    )
+                    raise error from cause
+                raise spent from cause
         while True:
             if limits.cooldown.remaining > 0:
                 await self._sit_out_cooldown(call)

@@ -329,12 +329,14 @@ async def test_the_multipart_part_names_its_field_file_name_and_type(tmp_path: P
     path.write_bytes(b"Last_Name\nDoe\n")
     echo = Echo()
     async with client("http://127.0.0.1", transport=echo) as bigin:
-        upload = Upload(path, field="attachment", filename='we"ird\r\n.csv', content_type="text/csv")
+        upload = Upload(path, field="attachment", filename='we"ird.csv', content_type="text/csv")
         await bigin.transport.send("POST", "/upload", service="content", upload=upload)
+        with pytest.raises(ValidationError, match="control character"):  # a name is one line
+            await bigin.transport.send("POST", "/upload", upload=Upload(path, filename="a\r\nb.csv"))
     (body,) = echo.bodies
     head, rest = body.split(b"\r\n\r\n", 1)
     assert head.split(b"\r\n")[1:] == [
-        b'Content-Disposition: form-data; name="attachment"; filename="we%22ird%0D%0A.csv"',
+        b'Content-Disposition: form-data; name="attachment"; filename="we%22ird.csv"',
         b"Content-Type: text/csv",
     ]
     assert rest.startswith(b"Last_Name\nDoe\n\r\n--") and rest.endswith(b"--\r\n")
