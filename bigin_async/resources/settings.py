@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from bigin_async._inputs import check_module_name
+from bigin_async.errors import APIError
 from bigin_async.models import CustomView, FieldInfo, Layout, ModuleInfo, RelatedList, parse_page
 from bigin_async.models.modules import api_name
 from bigin_async.models.tags import tag_entries
@@ -62,7 +63,9 @@ class SettingsClient(APIResource):
 
         A view's ``id`` is the ``cvid`` of ``list(cvid=...)``, which reads the records the view
         shows (3 credits a page). Zoho pages this list (``info.more_records``); the pages are read
-        one after the other until the last.
+        one after the other until the last. A page of views all read already while Zoho says more
+        follow (a server repeating a page) raises :class:`APIError`: following it could loop
+        forever, and stopping there would return part of the list as if it were all of it.
         """
         name = check_module_name(api_name(module))
         views: dict[str, CustomView] = {}
@@ -75,9 +78,17 @@ class SettingsClient(APIResource):
             )
             new = [view for view in page.data if view.id not in views]
             views.update((view.id, view) for view in new)
-            # A page of nothing new ends the walk too: a server repeating a page is not followed.
-            if not new or page.info is None or not page.info.more_records:
+            if page.info is None or not page.info.more_records:
                 return list(views.values())
+            if not new:
+                raise APIError(
+                    f"the server repeated a page of custom views (page {number} has no view not read "
+                    "before, yet more are said to follow): the list cannot be read whole",
+                    status_code=200,
+                    details={"module": name, "page": number},
+                    method="GET",
+                    url="/settings/custom_views",
+                )
             number += 1
 
     async def related_lists(self, module: str) -> list[RelatedList]:

@@ -139,7 +139,15 @@ async def test_custom_views_are_read_page_after_page_into_typed_views() -> None:
 
 
 async def test_a_server_repeating_a_page_of_views_is_not_followed_forever() -> None:
+    """Neither followed forever nor taken for the end: the list is not whole, and the error says why."""
     async with scripted(views_page(1, ["1001"], True)) as (client, requests):
+        with pytest.raises(APIError, match="repeated a page") as raised:
+            await client.settings.custom_views("Contacts")
+    assert len(requests) == 2 and raised.value.details == {"module": "Contacts", "page": 2}
+
+
+async def test_a_last_page_of_views_read_before_ends_the_list() -> None:
+    async with scripted(views_page(1, ["1001"], True), views_page(2, ["1001"], False)) as (client, requests):
         views = await client.settings.custom_views("Contacts")
     assert [view.id for view in views] == ["1001"] and len(requests) == 2
 
