@@ -129,6 +129,17 @@ class AsyncPaginator(Generic[R]):
         return collected
 
 
+def _the_page_asked(parse: PageParser, number: int, body: bytes) -> Page[Any]:
+    """``parse(body)``, refused (ValueError: read as a bad answer, so the page is asked again)
+    when its ``info.page`` names another page than the one asked: a cache or proxy that answers
+    page 1 again for page 2 would hand the same records out twice."""
+    page = parse(body)
+    told = page.info.page if page.info is not None else None
+    if told is not None and told != number:
+        raise ValueError(f"page {number} was asked for and the answer is page {told}")
+    return page
+
+
 class _Walk(Generic[R]):
     """One walk's position: the parameters of the next request, or that there is none.
 
@@ -155,11 +166,13 @@ class _Walk(Generic[R]):
         paginator = self._paginator
         request = paginator._request
         params = dict(await self._base_params())
+        parse = paginator._parse
         if self._token is not None:
             params["page_token"] = self._token
         else:
             params["page"] = self._page_number
-        page = cast("Page[R]", await paginator._fetch(request.path, params, paginator._parse))
+            parse = partial(_the_page_asked, parse, self._page_number)
+        page = cast("Page[R]", await paginator._fetch(request.path, params, parse))
         limit = paginator.max_records
         if limit is not None and self._seen + len(page.data) > limit:
             page.data = page.data[: limit - self._seen]
