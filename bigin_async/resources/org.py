@@ -16,9 +16,11 @@ import httpx
 
 from bigin_async._inputs import check_id
 from bigin_async._json import decode_or_none
+from bigin_async.bulk.answers import maybe_deleted_earlier
 from bigin_async.errors import APIError, NotFoundError, ValidationError, error_from_body, error_from_response
 from bigin_async.models import Org, User, WriteResult, parse_page
 from bigin_async.pagination import AsyncPaginator, PageRequest, ProgressCallback
+from bigin_async.resources._answers import maybe_deleted_result
 from bigin_async.resources._base import APIResource, body_of, checked_results, json_object
 from bigin_async.resources._user_input import check_new_user, check_user_changes
 
@@ -71,12 +73,28 @@ def _write_answer(response: httpx.Response) -> WriteResult | None:
     return WriteResult.model_validate(entries[0])
 
 
-def _retried_delete_found_gone(response: httpx.Response) -> bool:
-    """A delete retried after a lost answer, told the user is already deleted: by that attempt."""
+def _retried_delete(response: httpx.Response, user_id: str) -> WriteResult | None:
+    """The success of a delete retried after a lost answer that finds the user gone; else None.
+
+    The lost attempt may have deleted them. Zoho's "already deleted" says so: a success, its code
+    kept. Its "the id given seems to be invalid" (``INVALID_DATA`` about this id) is answered alike
+    for a user that attempt deleted and for an id that never was one: a success flagged
+    ``MAYBE_ALREADY_DELETED``, as a record's, an attachment's or a tag's delete reads it.
+    """
     if not response.extensions.get("bigin_ambiguous_attempts"):
-        return False
+        return None
     error = _refusal(response)
-    return error.code == _ALREADY_DELETED
+    if error.code == _ALREADY_DELETED:
+        return WriteResult(
+            id=user_id,
+            code=_ALREADY_DELETED,
+            status="success",
+            action="delete",
+            message="already deleted, by an earlier attempt whose answer was lost",
+        )
+    if maybe_deleted_earlier(response, user_id, False, error.code, error.details):
+        return maybe_deleted_result(user_id)
+    return None
 
 
 class UsersClient(APIResource):
@@ -140,8 +158,11 @@ class UsersClient(APIResource):
         """Delete a user (``DELETE /users/{id}``); they stay listed under ``DeletedUsers``.
 
         Zoho refuses the org's primary contact (``INVALID_REQUEST``) and a user already deleted
-        (``ID_ALREADY_DELETED``), except after an attempt whose answer was lost: that attempt
-        deleted them, so the retry's "already deleted" is a success (its code kept).
+        (``ID_ALREADY_DELETED``, or ``INVALID_DATA`` "the id given seems to be invalid"), except
+        after an attempt whose answer was lost: that attempt may have deleted them, so the retry's
+        "already deleted" is a success (its code kept) and its "invalid id" a success flagged
+        ``MAYBE_ALREADY_DELETED`` (with ``details["maybe_never_existed"]``: Zoho answers an id
+        that never was a user alike).
         """
         user_id = check_id(id, "user id")
         return await self._user_write("DELETE", f"/users/{user_id}", None, user_id=user_id)
@@ -153,19 +174,17 @@ class UsersClient(APIResource):
 
         def parse(response: httpx.Response) -> WriteResult:
             if response.status_code >= 400:
-                if method == "DELETE" and _retried_delete_found_gone(response):
-                    return WriteResult(
-                        id=user_id,
-                        code=_ALREADY_DELETED,
-                        status="success",
-                        action=action,
-                        message="already deleted, by an earlier attempt whose answer was lost",
-                    )
-                raise _refusal(response)
+                gone = _retried_delete(response, user_id) if method == "DELETE" and user_id else None
+                if gone is None:
+                    raise _refusal(response)
+                return gone
             result = _write_answer(response)
+            if method == "POST" and (result is None or (result.ok and result.id is None)):
+                # Accepted (or not answered) without the new user's id: they may exist under an id
+                # nobody was told, so not a plain success. Raised here, the transport reports the
+                # add as ambiguous rather than sending it again.
+                raise ValueError("an added user's answer names no id")
             if result is None:
-                if method == "POST":
-                    raise ValueError("an added user's answer names no id")
                 result = WriteResult(id=user_id, code="SUCCESS", status="success")
             if result.id is None:
                 result.id = user_id

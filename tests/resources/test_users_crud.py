@@ -296,3 +296,34 @@ async def test_a_write_answer_under_data_is_read_too() -> None:
     async with scripted_client(script) as client:
         result = await client.users.update(USER_ID, {"first_name": "Ada"})
     assert result.ok and result.id == USER_ID
+
+
+INVALID_ID = refused("INVALID_DATA", "the id given seems to be invalid", {"id": USER_ID})
+
+
+async def test_a_delete_retried_after_a_lost_answer_told_the_id_is_invalid_maybe_deleted_it() -> None:
+    """Zoho answers alike for the user the lost attempt deleted and an id that never was one."""
+    script = Scripted(httpx.ReadTimeout("lost"), answer(400, INVALID_ID))
+    async with scripted_client(script) as client:
+        result = await client.users.delete(USER_ID)
+    assert result.ok and result.id == USER_ID and result.code == "MAYBE_ALREADY_DELETED"
+    assert result.action == "delete" and result.details["maybe_never_existed"] is True
+
+
+async def test_an_invalid_id_refused_without_a_lost_answer_or_about_another_id_still_raises() -> None:
+    other = refused("INVALID_DATA", "the id given seems to be invalid", {"id": "5545000000000000999"})
+    script = Scripted(answer(400, INVALID_ID), httpx.ReadTimeout("lost"), answer(400, other))
+    async with scripted_client(script) as client:
+        with pytest.raises(InvalidRequestError, match="seems to be invalid"):
+            await client.users.delete(USER_ID)
+        with pytest.raises(InvalidRequestError, match="seems to be invalid"):
+            await client.users.delete(USER_ID)
+    assert len(script.requests) == 3
+
+
+async def test_an_added_user_accepted_without_an_id_is_ambiguous_not_sent_again() -> None:
+    script = Scripted(answer(201, done("User added")))
+    async with scripted_client(script) as client:
+        with pytest.raises(AmbiguousWriteError):
+            await client.users.create({"last_name": "Byron", "email": "ada@example.com"})
+    assert len(script.requests) == 1

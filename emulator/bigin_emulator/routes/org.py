@@ -10,6 +10,13 @@ another user has is ``DUPLICATE_DATA``; Bigin's page also requires ``first_name`
 A failed user is its own entry in ``users`` with status 400, as failed record writes are. An
 unknown id is 204 on GET and an ``INVALID_DATA`` entry on PUT and DELETE; the admin every token
 belongs to cannot be deleted or deactivated.
+
+A deleted user is kept: listed only under ``type=DeletedUsers``, gone from every other listing
+and from ``GET /users/{id}`` (204). Deleting them again answers as for an unknown id (the 400
+``INVALID_DATA`` entry "the id given seems to be invalid", details ``{"id"}``), as Bigin answers
+a deleted record's id. Zoho documents neither this nor ``ID_ALREADY_DELETED`` for users; of the
+two, this is the answer a client retrying a delete whose answer was lost must read with care (it
+cannot tell the user it deleted from an id that never was one).
 """
 
 from __future__ import annotations
