@@ -5,9 +5,14 @@ sends nothing), then attaches them one after another; an upload whose answer was
 reported as unknown and never sent again, since Bigin could have attached it already (two
 copies of a contract is worse than a line that says "check"). ``download`` saves the named
 attachments, or with no ids every file attached to the record, into a directory under the
-names Bigin lists them by; two attachments of one name get ``name (2).ext`` rather than one
-overwriting the other. Link attachments (``attach_link``) have no file: they are named and
-skipped. ``list`` prints a table, or with ``--json`` one JSON array, for ``jq``.
+names Bigin lists them by (one listed without a name, under the name its download's answer
+gives); two attachments of one name get ``name (2).ext`` rather than one overwriting the other.
+Link attachments (``attach_link``) have no file: they are named and skipped. ``list`` prints a
+table, or with ``--json`` one JSON array, for ``jq``.
+
+Text from Bigin (names, links, errors) is printed with its control and format characters shown
+as ``?`` (in ``--json``, as ``\\uXXXX`` escapes): a file name cannot move the cursor, retitle the
+terminal or reverse the text it is shown in.
 
 Exit codes are the ``bigin`` command's: 0 every file done, 1 some failed or have an unknown
 fate, 2 a usage or authentication error.
@@ -15,13 +20,17 @@ fate, 2 a usage or authentication error.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import shutil
+import tempfile
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from bigin_async._download import safe_filename
+from bigin_async._download import _HIDDEN, _MAX_NAME_BYTES, safe_filename
 from bigin_async.cli.common import UsageError, module_api_name
 from bigin_async.errors import (
     AmbiguousWriteError,
@@ -35,6 +44,7 @@ from bigin_async.resources.attachments import MAX_ATTACHMENT_BYTES, AttachmentsC
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from bigin_async._download import Download
     from bigin_async.client import BiginClient
     from bigin_async.models.attachments import Attachment
 
@@ -70,9 +80,21 @@ def attachments_options(args: Any) -> AttachmentsOptions:
     )
 
 
+def _hidden(character: str) -> bool:
+    """A control, format (bidi, zero-width), line or paragraph separator character: one a terminal
+    may act on (an escape sequence) or that hides the text around it."""
+    return unicodedata.category(character) in _HIDDEN
+
+
+def _shown(text: str) -> str:
+    """``text`` fit for a terminal: each hidden character (:func:`_hidden`) shown as ``?``."""
+    return "".join("?" if _hidden(character) else character for character in text)
+
+
 def _say(console: Console, text: str) -> None:
-    """One line as it is: no markup, no colours guessed, never wrapped (scripts read these)."""
-    console.print(text, markup=False, highlight=False, soft_wrap=True)
+    """One line as it is, its hidden characters shown as ``?``: no markup, no colours guessed,
+    never wrapped (scripts read these)."""
+    console.print(_shown(text), markup=False, highlight=False, soft_wrap=True)
 
 
 def _check_files(files: Sequence[Path]) -> None:
@@ -129,13 +151,25 @@ def _not_sent(err: Console, files: Sequence[Path]) -> None:
         _say(err, "not sent: " + ", ".join(map(str, files)))
 
 
-def _unique_name(name: str, taken: set[str]) -> str:
-    """``name``, or ``stem (2).ext``, ``stem (3).ext``, ... when this run already saved one by that name."""
-    candidate, number = name, 1
+def _numbered(name: str, number: int) -> str:
+    """``name`` (a :func:`safe_filename` name) as ``stem (number).ext``, its stem cut first so the
+    whole still fits the longest name :func:`safe_filename` gives."""
+    if number == 1:
+        return name
     path = Path(name)
-    while candidate.casefold() in taken:
-        number += 1
-        candidate = safe_filename(f"{path.stem} ({number}){path.suffix}")
+    stem, suffix = (path.stem, path.suffix) if len(path.suffix) < 16 else (name, "")
+    tail = f" ({number}){suffix}"
+    room = _MAX_NAME_BYTES - len(tail.encode())
+    return stem.encode()[:room].decode(errors="ignore") + tail  # a character cut in two is dropped
+
+
+def _unique_name(name: str, taken: set[str]) -> str:
+    """``name``, or ``stem (2).ext``, ``stem (3).ext``, ... when this run already saved one by that name.
+
+    Each number gives another name (they end in a different ``(n)``), so of the first
+    ``len(taken) + 1`` one is free: the search ends without a loop that could run forever."""
+    candidates = (_numbered(name, number) for number in range(1, len(taken) + 2))
+    candidate = next(c for c in candidates if c.casefold() not in taken)
     taken.add(candidate.casefold())
     return candidate
 
@@ -162,6 +196,41 @@ async def _chosen(
     return chosen, missing
 
 
+class _IsADirectory(Exception):
+    """The path an attachment would be saved to is a directory (the SDK would save into it)."""
+
+
+def _free(directory: Path, name: str, taken: set[str]) -> Path:
+    """Where a file of this name goes: ``name`` or ``name (2)``..., never a directory."""
+    target = directory / _unique_name(name, taken)
+    if target.is_dir():
+        raise _IsADirectory(target)
+    return target
+
+
+async def _save(
+    attachments: AttachmentsClient, attachment: Attachment, directory: Path, taken: set[str]
+) -> Download:
+    """Save one attachment in ``directory`` under a name no other file of this run has.
+
+    Its listed name, made safe, is known before sending. One listed without a name is named
+    only by the download's answer: it is saved by the SDK (part file, fsync, safe name) in a
+    hidden directory of its own, then moved to its free name; nothing is left of it on failure.
+    """
+    if attachment.File_Name:
+        return await attachments.download(
+            attachment.id, to=_free(directory, safe_filename(attachment.File_Name), taken)
+        )
+    holding = Path(tempfile.mkdtemp(prefix=".bigin-download-", dir=directory))
+    try:
+        download = await attachments.download(attachment.id, to=holding)
+        target = _free(directory, download.path.name, taken)
+        download.path.replace(target)
+        return dataclasses.replace(download, path=target)
+    finally:
+        shutil.rmtree(holding, ignore_errors=True)
+
+
 async def _download(
     attachments: AttachmentsClient, options: AttachmentsOptions, out: Console, err: Console
 ) -> bool:
@@ -178,18 +247,12 @@ async def _download(
                 failed += 1
             _say(err, f"skipped: attachment {attachment.id} is a link ({attachment.link_url}), not a file")
             continue
-        # Bigin's listed name, made safe; without one, the name the download's answer gives.
-        target = (
-            directory / _unique_name(safe_filename(attachment.File_Name), taken)
-            if attachment.File_Name
-            else directory
-        )
-        if target != directory and target.is_dir():  # the SDK would save into it: not what was meant
-            failed += 1
-            _say(err, f"failed: attachment {attachment.id}: {target} is a directory; not saved")
-            continue
         try:
-            download = await attachments.download(attachment.id, to=target)
+            download = await _save(attachments, attachment, directory, taken)
+        except _IsADirectory as error:
+            failed += 1
+            _say(err, f"failed: attachment {attachment.id}: {error} is a directory; not saved")
+            continue
         except BiginError as error:
             if _refused(error):
                 raise
@@ -211,13 +274,17 @@ def _dump(attachment: Attachment) -> dict[str, Any]:
 async def _list(attachments: AttachmentsClient, options: AttachmentsOptions, out: Console) -> bool:
     rows = [attachment async for attachment in attachments.list()]
     if options.json:
-        out.file.write(json.dumps([_dump(a) for a in rows], ensure_ascii=False, indent=2) + "\n")
+        text = json.dumps([_dump(a) for a in rows], ensure_ascii=False, indent=2)
+        # Hidden characters only occur inside JSON strings: escaped there, jq still reads them.
+        text = "".join(json.dumps(c)[1:-1] if c != "\n" and _hidden(c) else c for c in text)
+        out.file.write(text + "\n")
         out.file.flush()
         return True
     if not rows:
         _say(out, f"{options.module} record {options.record_id} has no attachments")
         return True
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(show_header=True, header_style="bold", box=None)
     for name, justify in (
@@ -231,7 +298,8 @@ async def _list(attachments: AttachmentsClient, options: AttachmentsOptions, out
     for attachment in rows:
         size = f"{attachment.Size:,}" if attachment.Size is not None else ""
         name = attachment.File_Name or attachment.link_url or ""
-        table.add_row(attachment.id, name, size, attachment.type or "", str(attachment.Created_Time or ""))
+        cells = (attachment.id, name, size, attachment.type or "", str(attachment.Created_Time or ""))
+        table.add_row(*(Text(_shown(cell)) for cell in cells))  # never read as markup
     out.print(table)
     return True
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -322,3 +323,20 @@ async def test_a_download_run_out_of_credits_stops_there(tmp_path: Path) -> None
     assert run.out.count("saved ") == 1 and run.err.startswith("failed: ")
     assert len(list(out.iterdir())) == 1
     assert attachment_calls(emulator, "GET") == 2
+
+
+async def test_list_json_escapes_a_names_terminal_escapes_and_keeps_the_name() -> None:
+    """``--json`` writes a name's control and format characters as ``\\uXXXX`` (JSON escapes
+    the C0 ones itself, not C1 controls nor bidi overrides): jq still reads the name as it is."""
+    emulator = BiginEmulator()
+    record = contact(emulator)
+    async with emulator.client() as client:
+        await client.contacts.attachments(record).upload(b"%PDF", filename="clear.pdf")
+    hostile = "\x9b2J\u202eclear\u2028.pdf\x1b"  # the SDK refuses to upload it: set on Bigin's side
+    (stored,) = emulator.uploads.attachments_of("Contacts", record).values()
+    assert stored.body is not None
+    stored.body = dataclasses.replace(stored.body, name=hostile)
+    run = await bigin(emulator, "attachments", "list", "Contacts", record, "--json")
+    assert run.code == 0, run.err
+    assert not any(c in run.out for c in "\x9b\u202e\u2028\x1b"), run.out
+    assert [a["File_Name"] for a in json.loads(run.out)] == [hostile]
