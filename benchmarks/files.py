@@ -40,13 +40,11 @@ import gc
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +54,9 @@ import httpx
 
 from bigin_async import BiginClient, Upload
 from bigin_emulator import BiginEmulator, FileLimits
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, for tests.*
+from tests.helpers.served_emulator import emulator_in_child  # noqa: E402
 
 MB = 1_000_000
 CHUNK = 1 << 20  # bytes written at a time when making the file
@@ -87,23 +88,9 @@ async def serve_forever(args: argparse.Namespace) -> None:
         await anyio.sleep_forever()
 
 
-@asynccontextmanager
-async def server_process(args: argparse.Namespace) -> AsyncIterator[str]:
-    argv = [sys.executable, __file__, "--serve", "--mb", str(args.mb)]
-    process = await anyio.open_process(argv, stdout=subprocess.PIPE, stderr=None)
-    async with process:
-        assert process.stdout is not None
-        line = b""
-        while not line.endswith(b"\n"):
-            piece = await process.stdout.receive(1)
-            if not piece:
-                raise RuntimeError("the emulator process ended before it served")
-            line += piece
-        try:
-            yield str(json.loads(line)["url"])
-        finally:
-            process.terminate()
-            await process.wait()
+def server_argv(args: argparse.Namespace) -> list[str]:
+    """This script, as the child process that serves the emulator (``--serve``)."""
+    return [sys.executable, __file__, "--serve", "--mb", str(args.mb)]
 
 
 # -- memory ---------------------------------------------------------------------------------------------
@@ -323,7 +310,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         work = Path(scratch)
         note(f"writing a {args.mb} MB file")
         make_file(work / "payload.bin", size)
-        async with server_process(args) as url:
+        async with emulator_in_child(server_argv(args)) as url:
             note(f"emulator at {url}")
             async with (
                 httpx.AsyncClient(timeout=600) as raw,
