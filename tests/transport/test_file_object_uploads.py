@@ -69,7 +69,7 @@ async def test_a_zip_member_is_binary_though_its_mode_says_r(tmp_path: Path) -> 
         writer.writestr("inner.csv", b"id\n1\n")
     keep = Keep()
     with zipfile.ZipFile(archive) as reader, reader.open("inner.csv") as member:
-        assert member.mode == "r"
+        assert member.mode in ("r", "rb")  # "r" before Python 3.13: no "b", yet it gives bytes
         async with client("http://127.0.0.1", transport=keep) as bigin:
             await send(bigin, Upload(member, filename="inner.csv"))
     ((headers, body),) = keep.bodies
