@@ -167,10 +167,8 @@ def describe(result: LeadImport) -> str:
     for name in ("companies", "contacts", "deals"):
         bulk: BulkResult | None = getattr(result, name)
         if bulk is not None:
-            counts = bulk.counts
-            lines.append(
-                f"{name}: {counts['insert']} created, {counts['update']} updated, {counts['error']} failed"
-            )
+            actions, failed = bulk.actions, bulk.counts["error"]
+            lines.append(f"{name}: {actions['insert']} created, {actions['update']} updated, {failed} failed")
     lines.append(f"Success: {len(result.successful)}, Failed: {len(result.failed)}")
     return "\n".join(lines)
 

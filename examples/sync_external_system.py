@@ -81,7 +81,7 @@ async def sync_contacts(bigin: BiginClient, external: Iterable[Mapping[str, str]
         else:
             email = outcome.record.get("Email") if isinstance(outcome.record, dict) else None
             report.failed.append((str(email), f"{outcome.code}: {outcome.message}"))
-    report.created, report.updated = result.counts["insert"], result.counts["update"]
+    report.created, report.updated = result.actions["insert"], result.actions["update"]
     return report
 
 

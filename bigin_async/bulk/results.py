@@ -16,6 +16,7 @@ __all__ = [
     "BulkResult",
     "BulkWriteError",
     "RecordOutcome",
+    "StatusCounts",
 ]
 
 OutcomeStatus = Literal["success", "error", "unknown"]
@@ -89,33 +90,68 @@ ProgressCallback = Callable[[BulkProgress], None]
 ResultCallback = Callable[[RecordOutcome], None]
 
 
+# The keys ``BulkResult.counts`` held before it counted statuses only, and where each went.
+_MOVED_COUNTS = {
+    "insert": "result.actions['insert']",
+    "update": "result.actions['update']",
+    "delete": "result.actions['delete']",
+    "skipped": "result.skipped",
+    "maybe_deleted": "result.maybe_deleted",
+}
+
+
+class StatusCounts(Counter[str]):
+    """Records by status: ``success``, ``error``, ``unknown`` (0 for a status none had).
+
+    A key that used to live here (``insert``, ``update``, ``delete``, ``skipped``,
+    ``maybe_deleted``) raises a ``KeyError`` naming its new place instead of reading as 0, so
+    code written against the old mixed counter fails loudly rather than reporting nothing done.
+    """
+
+    def __missing__(self, key: str) -> int:
+        moved = _MOVED_COUNTS.get(key)
+        if moved is not None:
+            raise KeyError(f"counts[{key!r}] is now {moved} (counts holds statuses only)")
+        return 0
+
+
 @dataclass
 class BulkResult:
     """Every outcome in input order (unless streamed to ``on_result``), plus counts.
 
-    ``counts`` has ``success``, ``error``, ``unknown``, ``insert``, ``update``, ``delete``,
-    ``skipped`` (records a journal showed as already done) and ``maybe_deleted`` (deletes that
-    found the id gone after a lost answer: deleted then, or never there; code ``MAYBE_ALREADY_DELETED``).
-    ``journal_matched`` is how many input records the journal recognised (by fingerprint, wherever
-    they now stand in the input): a resumed run that matches far fewer than expected was given
-    a different input, or another run's journal.
+    Each count answers one question:
+
+    - ``counts``: records by **status**, ``success``, ``error`` or ``unknown``; they add up to
+      ``total``.
+    - ``actions``: successful records by what Bigin did, ``insert``, ``update`` or ``delete``
+      (an upsert's records split between the first two).
+    - ``skipped``: records a journal showed as done by an earlier run (reported from it, not sent
+      again; they are in ``counts`` and ``actions`` too, with the fate the journal recorded).
+    - ``maybe_deleted``: deletes that found the id gone after a lost answer (deleted then, or
+      never there; code ``MAYBE_ALREADY_DELETED``).
+    - ``journal_matched``: input records the journal recognised (by fingerprint, wherever they
+      now stand in the input): a resumed run that matches far fewer than expected was given a
+      different input, or another run's journal.
     """
 
     outcomes: list[RecordOutcome] = field(default_factory=list)
-    counts: Counter[str] = field(default_factory=Counter)
+    counts: StatusCounts = field(default_factory=StatusCounts)
+    actions: Counter[str] = field(default_factory=Counter)
     total: int = 0
     kept: bool = True
     journal_matched: int = 0
+    skipped: int = 0
+    maybe_deleted: int = 0
 
     def record(self, outcome: RecordOutcome) -> None:
         self.total += 1
         self.counts[outcome.status] += 1
         if outcome.status == "success" and outcome.action:
-            self.counts[outcome.action] += 1
+            self.actions[outcome.action] += 1
             if outcome.code == MAYBE_DELETED:
-                self.counts["maybe_deleted"] += 1
+                self.maybe_deleted += 1
         if outcome.from_journal:
-            self.counts["skipped"] += 1
+            self.skipped += 1
         if self.kept:
             self.outcomes.append(outcome)
 
@@ -158,9 +194,9 @@ class BulkResult:
             "succeeded": self.counts["success"],
             "failed": self.counts["error"],
             "unknown": self.counts["unknown"],
-            "inserted": self.counts["insert"],
-            "updated": self.counts["update"],
-            "deleted": self.counts["delete"],
-            "skipped": self.counts["skipped"],
+            "inserted": self.actions["insert"],
+            "updated": self.actions["update"],
+            "deleted": self.actions["delete"],
+            "skipped": self.skipped,
             "journal_matched": self.journal_matched,
         }

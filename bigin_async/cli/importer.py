@@ -135,7 +135,7 @@ class ImportReport:
     @property
     def skipped(self) -> int:
         """Rows the journal showed as done by an earlier run: reported from it, not sent again."""
-        return self.result.counts["skipped"]
+        return self.result.skipped
 
     @property
     def this_run(self) -> int:

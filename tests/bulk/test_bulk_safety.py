@@ -177,7 +177,7 @@ async def test_a_delete_not_found_after_a_lost_answer_is_flagged_as_maybe_never_
     assert [o.status for o in gone] == ["success"] * 4  # every id is gone now...
     # ...but the SDK cannot know whether each existed: it says so instead of claiming a deletion.
     assert all(o.code == "MAYBE_ALREADY_DELETED" and o.details.get("maybe_never_existed") for o in gone)
-    assert result.counts["maybe_deleted"] == 4
+    assert result.maybe_deleted == 4
     assert "never existed" in (gone[3].message or "")
 
 
@@ -301,7 +301,7 @@ async def test_an_on_result_exception_is_raised_as_itself_and_the_journal_keeps_
         sent_before = sink.records
         again = await bigin.contacts.bulk_create(records, journal=journal)
     assert sent_before >= 200
-    assert again.counts["unknown"] == 0 and again.counts["skipped"] == sent_before
+    assert again.counts["unknown"] == 0 and again.skipped == sent_before
     assert sink.records == 600  # nothing sent twice
 
 

@@ -42,7 +42,7 @@ async def test_import_leads_creates_then_updates_companies_contacts_and_deals() 
     assert len(first.successful) == 63
     assert sizes == {"Accounts": 2 + 7, "Contacts": 63, "Pipelines": 2 + 20}
     assert {m: len(emulator.store.table(m)) for m in sizes} == sizes  # the second run doubled nothing
-    assert second.contacts.counts["update"] == 63 and second.deals.counts["update"] == 22
+    assert second.contacts.actions["update"] == 63 and second.deals.actions["update"] == 22
     contacts = emulator.store.table("Contacts")
     [john_id] = contacts.find_equal("Email", "john@example.com")
     john = contacts.get(john_id)

@@ -31,7 +31,7 @@ async def test_a_refused_token_is_not_the_records_fault_and_a_resumed_run_sends_
     assert "done" not in journal_kinds(journal)
     async with emulator.client() as bigin:
         resumed = await bigin.contacts.bulk_create(contacts(250), journal=str(journal))
-    assert resumed.ok and resumed.counts["insert"] == 250 and resumed.counts["skipped"] == 0
+    assert resumed.ok and resumed.actions["insert"] == 250 and resumed.skipped == 0
     assert len(emulator.store.table("Contacts")) == 250
 
 
@@ -47,7 +47,7 @@ async def test_calls_that_failed_as_a_whole_are_sent_again_on_resume(tmp_path: P
     healthy.import_state(outage.export_state())
     async with healthy.client() as bigin:
         resumed = await bigin.contacts.bulk_upsert(contacts(1000), ["Email"], journal=str(journal))
-    assert resumed.ok and resumed.counts["skipped"] == 1000 - failed
+    assert resumed.ok and resumed.skipped == 1000 - failed
     assert healthy.counters.requests_by_route["POST /bigin/v2/Contacts/upsert"] == failed // 100
     assert len(healthy.store.table("Contacts")) == 1000
 
@@ -61,5 +61,5 @@ async def test_record_level_refusals_stay_settled_on_resume(tmp_path: Path) -> N
         first = await bigin.contacts.bulk_create(records, journal=str(journal))
         again = await bigin.contacts.bulk_create(records, journal=str(journal))
     assert [o.index for o in first.failed] == [4] and [o.index for o in again.failed] == [4]
-    assert again.counts["skipped"] == 10
+    assert again.skipped == 10
     assert emulator.counters.requests_by_route["POST /bigin/v2/Contacts"] == 1

@@ -245,8 +245,8 @@ async def test_a_journal_of_another_input_matches_nothing_and_says_so(tmp_path: 
         await bigin.contacts.bulk_create(contacts(150), journal=path)
         other = await bigin.contacts.bulk_create(contacts(120, 1000), journal=path)
         same = await bigin.contacts.bulk_create(contacts(150), journal=path)
-    assert other.journal_matched == 0 and other.counts["skipped"] == 0 and other.counts["success"] == 120
-    assert same.journal_matched == 150 and same.counts["skipped"] == 150
+    assert other.journal_matched == 0 and other.skipped == 0 and other.counts["success"] == 120
+    assert same.journal_matched == 150 and same.skipped == 150
     assert sink.records == 270
 
 
@@ -292,7 +292,7 @@ async def test_an_upsert_batch_of_only_keyless_records_is_unknown_after_a_lost_a
         again = await bigin.contacts.bulk_upsert(records, journal=path)
     assert len(bodies) == 1  # neither retried nor re-sent by the resumed run
     assert [o.status for o in first] == ["unknown"] * 4
-    assert [o.status for o in again] == ["unknown"] * 4 and again.counts["skipped"] == 4
+    assert [o.status for o in again] == ["unknown"] * 4 and again.skipped == 4
 
 
 async def test_an_error_retried_to_success_does_not_stand_in_for_a_second_identical_record(
@@ -373,7 +373,7 @@ async def test_a_bulk_writer_block_that_raises_lets_its_batch_in_flight_finish_a
         assert len(org.names) == 100
         # Cancelling that batch would have made 100 known inserts unknown: a re-run finds them done.
         again = await bigin.contacts.bulk_create(contacts(100), journal=path)
-    assert again.counts["skipped"] == 100 and again.counts["success"] == 100 and again.counts["unknown"] == 0
+    assert again.skipped == 100 and again.counts["success"] == 100 and again.counts["unknown"] == 0
     assert len(org.names) == 100
 
 

@@ -91,7 +91,7 @@ async def main() -> None:
     ]
     async with sink.client() as bigin:
         result = await bigin.contacts.bulk_create(records, journal=sys.argv[1])
-    print(json.dumps({"sent": sink.records, "skipped": result.counts["skipped"], "ok": result.ok}))
+    print(json.dumps({"sent": sink.records, "skipped": result.skipped, "ok": result.ok}))
 
 anyio.run(main)
 """
@@ -127,7 +127,7 @@ async def test_a_reordered_input_is_matched_record_by_record(tmp_path: Path) -> 
         await bigin.contacts.bulk_create(people(250), journal=journal)
         again = await bigin.contacts.bulk_create(people(250)[::-1], journal=journal)
     assert sink.records == 250
-    assert again.ok and again.counts["skipped"] == 250 and again.journal_matched == 250
+    assert again.ok and again.skipped == 250 and again.journal_matched == 250
     assert [o.index for o in again] == list(range(250))
     assert again.outcomes[0].record == {"Last_Name": "Doe 249"}
 
@@ -139,7 +139,7 @@ async def test_a_prefixed_input_sends_only_the_new_records(tmp_path: Path) -> No
         first = await bigin.contacts.bulk_create(people(200), journal=journal)
         again = await bigin.contacts.bulk_create(people(30, start=1000) + people(200), journal=journal)
     assert sink.records == 230
-    assert again.counts["skipped"] == 200 and again.counts["insert"] == 230 and again.journal_matched == 200
+    assert again.skipped == 200 and again.actions["insert"] == 230 and again.journal_matched == 200
     assert [o.id for o in again.outcomes[30:]] == [o.id for o in first.outcomes]
 
 

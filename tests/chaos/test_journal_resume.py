@@ -224,7 +224,7 @@ async def main() -> None:
                            max_concurrency=2, retry_backoff_seconds=0) as bigin:
         result = await bigin.contacts.bulk_create(records, journal=journal, batch_size=20)
     counts = result.counts
-    print(counts["success"], counts["unknown"], counts["skipped"], result.journal_matched)
+    print(counts["success"], counts["unknown"], result.skipped, result.journal_matched)
 
 anyio.run(main)
 """

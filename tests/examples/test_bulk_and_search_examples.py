@@ -39,9 +39,9 @@ async def test_bulk_create_then_upsert_updates_instead_of_duplicating(
     example = load_example("bulk_create_and_upsert")
     run = await example.main(bigin, batch_rows=250)
 
-    assert run.created.ok and run.created.counts["insert"] == 3
+    assert run.created.ok and run.created.actions["insert"] == 3
     assert [o.index for o in run.created] == [0, 1, 2]
-    assert (run.upserted.counts["insert"], run.upserted.counts["update"]) == (1, 1)
+    assert (run.upserted.actions["insert"], run.upserted.actions["update"]) == (1, 1)
     [alice_id] = ids_with_email(emulator, "alice@example.com")
     assert run.upserted.outcomes[1].id == alice_id
     alice = emulator.store.table("Contacts").get(alice_id)
@@ -65,8 +65,8 @@ async def test_bulk_run_twice_reports_duplicates_per_record_and_updates_the_batc
     await example.main(bigin, batch_rows=10)
     again = await example.main(bigin, batch_rows=10)
     assert [o.code for o in again.created.failed] == ["DUPLICATE_DATA"] * 3
-    assert again.upserted.counts["update"] == 2
-    assert again.batched.counts["update"] == 10
+    assert again.upserted.actions["update"] == 2
+    assert again.batched.actions["update"] == 10
     assert len(emulator.store.table("Contacts")) == 3 + 1 + 10
     assert "DUPLICATE_DATA" in example.describe(again)
 

@@ -16,7 +16,7 @@ async def test_bulk_jobs_import_two_parts_and_read_the_paris_ones_back(
     example = load_example("bulk_jobs")
     run = await example.main(bigin, count=25_003)  # one record past a part: two jobs
 
-    assert run.imported.ok and run.imported.total == 25_003 and run.imported.counts["insert"] == 25_003
+    assert run.imported.ok and run.imported.total == 25_003 and run.imported.actions["insert"] == 25_003
     assert [o.index for o in run.imported.outcomes[:3]] == [0, 1, 2]
     assert len(emulator.store.table("Contacts")) == 25_003
     assert len(run.paris) == 8_335 and {c.Mailing_City for c in run.paris} == {"Paris"}
@@ -34,4 +34,4 @@ async def test_running_it_again_updates_the_same_contacts(
     example = load_example("bulk_jobs")
     await example.main(bigin, count=300)
     again = await example.main(bigin, count=300)
-    assert again.imported.counts["update"] == 300 and len(emulator.store.table("Contacts")) == 300
+    assert again.imported.actions["update"] == 300 and len(emulator.store.table("Contacts")) == 300

@@ -99,7 +99,7 @@ async def test_an_upsert_again_updates_and_keep_outcomes_false_keeps_nothing(tmp
         again = await bigin.contacts.bulk_import(
             contacts(300), operation="upsert", via="jobs", poll_interval=POLL, on_result=seen.append
         )
-    assert again.outcomes == [] and again.total == 300 and again.counts["update"] == 300
+    assert again.outcomes == [] and again.total == 300 and again.actions["update"] == 300
     assert [o.action for o in seen] == ["update"] * 300
     assert len(emulator.store.table("Contacts")) == 300
 
@@ -115,8 +115,8 @@ async def test_an_update_by_email_and_by_id(tmp_path: Path) -> None:
         )
         by_id = [{"id": o.id, "Title": "Prof"} for o in made.outcomes[:10]]
         again = await bigin.contacts.bulk_update(by_id, via="jobs")
-    assert updated.counts["update"] == 50 and updated.outcomes[-1].status == "error"
-    assert again.counts["update"] == 10
+    assert updated.actions["update"] == 50 and updated.outcomes[-1].status == "error"
+    assert again.actions["update"] == 10
     titles = [r.get("Title") for r in emulator.store.table("Contacts")]
     assert titles.count("Prof") == 10 and titles.count("Dr") == 40
 
@@ -196,7 +196,7 @@ async def test_auto_picks_calls_up_to_the_threshold_and_jobs_above(count: int, a
         assert (jobs, calls) == (1, 0)
     else:
         assert jobs == 0 and calls == -(-count // 100)
-    assert result.total == count and result.counts["insert"] == count
+    assert result.total == count and result.actions["insert"] == count
     assert [o.index for o in result.outcomes] == list(range(count))
 
 
@@ -212,9 +212,9 @@ async def test_via_on_the_call_based_methods() -> None:
             await bigin.contacts.bulk_upsert(contacts(1), ["Email", "Phone"], via="jobs")
         with pytest.raises(ValidationError, match="via must be"):
             await bigin.contacts.bulk_create(contacts(1), via="sideways")  # type: ignore[arg-type]
-    assert created.counts["insert"] == 20
-    assert (upserted.counts["update"], upserted.counts["insert"]) == (20, 10)
-    assert by_calls.counts["insert"] == 5 and len(write_jobs(emulator)) == 2
+    assert created.actions["insert"] == 20
+    assert (upserted.actions["update"], upserted.actions["insert"]) == (20, 10)
+    assert by_calls.actions["insert"] == 5 and len(write_jobs(emulator)) == 2
 
 
 async def test_bulk_import_via_calls_maps_to_the_call_based_methods() -> None:
@@ -231,8 +231,8 @@ async def test_bulk_import_via_calls_maps_to_the_call_based_methods() -> None:
             )
         with pytest.raises(ValidationError, match="operation"):
             await bigin.contacts.bulk_import([], operation="merge", via="calls")  # type: ignore[arg-type]
-    assert (made.counts["insert"], upserted.counts["update"], upserted.counts["insert"]) == (10, 10, 2)
-    assert updated.counts["update"] == 10 and not write_jobs(emulator)
+    assert (made.actions["insert"], upserted.actions["update"], upserted.actions["insert"]) == (10, 10, 2)
+    assert updated.actions["update"] == 10 and not write_jobs(emulator)
 
 
 async def test_a_lost_upload_answer_is_uploaded_again_and_the_job_created_once() -> None:
@@ -240,7 +240,7 @@ async def test_a_lost_upload_answer_is_uploaded_again_and_the_job_created_once()
     emulator.job_faults.drop_upload_answers = 1
     async with emulator.client() as bigin:
         result = await bigin.contacts.bulk_import(contacts(40), via="jobs", poll_interval=POLL)
-    assert result.counts["insert"] == 40
+    assert result.actions["insert"] == 40
     assert requests(emulator, "POST /bigin/v2/upload") == 2  # the first file waits unused: harmless
     assert len(write_jobs(emulator)) == 1
     assert len(emulator.store.table("Contacts")) == 40
@@ -284,7 +284,7 @@ async def test_a_callback_url_goes_with_each_job() -> None:
         result = await bigin.contacts.bulk_import(
             contacts(12), via="jobs", poll_interval=POLL, callback_url="https://hooks.example.test/bulk"
         )
-    assert result.counts["insert"] == 12
+    assert result.actions["insert"] == 12
     assert [dict(job.callback or {}).get("url") for job in write_jobs(emulator)] == [
         "https://hooks.example.test/bulk"
     ]

@@ -114,7 +114,7 @@ async def test_auto_keeps_the_way_of_the_journal_it_resumes(tmp_path: Path) -> N
         assert journal_way(tmp_path / "garbage") is None
         emulator.counters.reset()
         again = await bigin.contacts.bulk_import(contacts(12), journal=jobs_journal, poll_interval=POLL)
-    assert again.counts["skipped"] == 12 and emulator.counters.requests_total == 0
+    assert again.skipped == 12 and emulator.counters.requests_total == 0
     many = contacts(6_000)
     way, chosen = await choose_via("auto", iter(many), journal=calls_journal)
     assert way == "calls" and chosen is not many and list(chosen) == many  # type: ignore[arg-type]
@@ -170,7 +170,7 @@ async def test_parallel_jobs_keep_input_order(tmp_path: Path) -> None:
             "Contacts", "upsert", "Email", poll_interval=POLL, part_records=7, max_parallel_jobs=3
         )
         result = await run_import(bigin.bulk_jobs, plan, contacts(50))
-    assert [o.index for o in result.outcomes] == list(range(50)) and result.counts["insert"] == 50
+    assert [o.index for o in result.outcomes] == list(range(50)) and result.actions["insert"] == 50
     assert write_jobs(emulator) == 8
 
 
