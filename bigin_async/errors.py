@@ -46,6 +46,7 @@ __all__ = [
     "FileTooLargeError",
     "InvalidCriteriaError",
     "InvalidNotificationError",
+    "InvalidModuleError",
     "InvalidRequestError",
     "JournalError",
     "NotFoundError",
@@ -356,6 +357,14 @@ class InvalidRequestError(APIError):
     """The request or its data is malformed (INVALID_DATA, MANDATORY_NOT_FOUND, INVALID_MODULE...)."""
 
 
+class InvalidModuleError(InvalidRequestError):
+    """Bigin has no module of that name in this org (INVALID_MODULE): a typo, or a module not enabled.
+
+    Every further call naming the module would fail the same way, so a bulk write stops at the
+    first one (``BulkAbortedError`` from it) instead of sending the rest of its input.
+    """
+
+
 class DuplicateRecordError(InvalidRequestError):
     """A unique field clashes with an existing record; ``existing_id`` names that record."""
 
@@ -429,7 +438,7 @@ _BY_CODE: dict[str, type[APIError]] = {
     "NO_PERMISSION": PermissionDeniedError,
     "RECORD_NOT_FOUND": NotFoundError,
     "INVALID_URL_PATTERN": NotFoundError,
-    "INVALID_MODULE": InvalidRequestError,
+    "INVALID_MODULE": InvalidModuleError,
     "INVALID_DATA": InvalidRequestError,
     "MANDATORY_NOT_FOUND": InvalidRequestError,
     "REQUIRED_PARAM_MISSING": InvalidRequestError,

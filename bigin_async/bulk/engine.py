@@ -73,6 +73,7 @@ from bigin_async.errors import (
     AuthenticationError,
     BiginError,
     BudgetExhaustedError,
+    InvalidModuleError,
     JournalError,
     PermissionDeniedError,
     ValidationError,
@@ -105,8 +106,9 @@ _ACTIONS: dict[str, Literal["insert", "update", "delete"]] = {
 # An idempotent call whose 2xx answer could not be read is sent again this many times.
 _UNREADABLE_RETRIES = 2
 
-# Errors after which no further call can succeed: stop reading input instead of failing each batch.
-_FATAL = (AuthenticationError, PermissionDeniedError, BudgetExhaustedError)
+# Errors after which no further call can succeed: stop reading input instead of failing each batch
+# (a mistyped module would otherwise spend a call, and its credits, on every 100 records).
+_FATAL = (AuthenticationError, PermissionDeniedError, BudgetExhaustedError, InvalidModuleError)
 
 
 @dataclass
