@@ -1,30 +1,49 @@
 """A FastAPI app with the Bigin client as a dependency: one client (one pool, one token) per process.
 
-    python examples/fastapi_app.py        # serves http://127.0.0.1:8000 against the built-in emulator
+Serve it with uvicorn, from the repository root or from this folder (``pip install
+'bigin-async[fastapi,emulator]' uvicorn``; ``make`` installs all three into ``.venv``)::
 
+    uvicorn examples.fastapi_app:app          # from the repository root
+    uvicorn fastapi_app:app                   # from examples/
+    python examples/fastapi_app.py            # the same, on http://127.0.0.1:8000
+
+With no ``BIGIN_*`` credentials set it serves an in-process emulator seeded with five contacts.
 With ``BIGIN_REFRESH_TOKEN`` (and ``BIGIN_CLIENT_ID``/``BIGIN_CLIENT_SECRET``) or
-``BIGIN_ACCESS_TOKEN`` set, the same app talks to your org. Then try::
+``BIGIN_ACCESS_TOKEN`` set, the same app talks to your org through ``BiginClient.from_env()``
+(``BIGIN_API_DOMAIN`` and ``BIGIN_ACCOUNTS_URL`` point it at a ``bigin-emulator`` server
+instead). Then try::
 
     curl http://127.0.0.1:8000/contacts?limit=3
     curl -X POST http://127.0.0.1:8000/contacts -H 'content-type: application/json' \\
          -d '{"Last_Name": "Doe", "First_Name": "John", "Email": "john.doe@example.com"}'
 
 The client is opened by the lifespan and closed at shutdown; routes receive it through
-``BiginDep`` and never construct one. In tests, replace it with
+``BiginDep`` and never construct one. ``add_bigin_exception_handlers`` turns the SDK's errors into
+the answers a FastAPI client expects: a bad email is a 422 naming the field, a missing contact a
+404, the same email twice a 409 with the existing contact's id. In tests, replace the client with
 ``app.dependency_overrides[get_bigin] = lambda: test_client``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from _common import uses_real_org
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel
 
-from bigin_async import BiginClient, DuplicateRecordError, NotFoundError
-from bigin_async.integrations.fastapi import BiginDep, BiginFactory, bigin_lifespan
+from bigin_async import BiginClient
+from bigin_async.integrations.fastapi import (
+    BiginDep,
+    BiginFactory,
+    add_bigin_exception_handlers,
+    bigin_lifespan,
+)
 from bigin_emulator import BiginEmulator
+
+if TYPE_CHECKING or __package__:  # uvicorn examples.fastapi_app:app (from the repository root)
+    from ._common import uses_real_org
+else:  # uvicorn fastapi_app:app from examples/, or python examples/fastapi_app.py
+    from _common import uses_real_org
 
 LIST_FIELDS = ["First_Name", "Last_Name", "Email", "Phone"]
 
@@ -47,6 +66,7 @@ def default_client() -> BiginClient:
 
 def create_app(factory: BiginFactory = default_client) -> FastAPI:
     app = FastAPI(title="Bigin contacts", lifespan=bigin_lifespan(factory))
+    add_bigin_exception_handlers(app)  # NotFoundError -> 404, DuplicateRecordError -> 409, ...
 
     @app.get("/contacts")
     async def list_contacts(bigin: BiginDep, limit: int = 20) -> list[dict[str, Any]]:
@@ -59,20 +79,13 @@ def create_app(factory: BiginFactory = default_client) -> FastAPI:
 
     @app.get("/contacts/{contact_id}")
     async def read_contact(contact_id: str, bigin: BiginDep) -> dict[str, Any]:
-        try:
-            contact = await bigin.contacts.get(contact_id, fields=LIST_FIELDS)
-            return contact.model_dump(mode="json", by_alias=True, exclude_unset=True)  # the fields read
-        except NotFoundError:
-            raise HTTPException(404, f"no contact {contact_id}") from None
+        contact = await bigin.contacts.get(contact_id, fields=LIST_FIELDS)  # a missing id: 404
+        return contact.model_dump(mode="json", by_alias=True, exclude_unset=True)  # the fields read
 
     @app.post("/contacts", status_code=201)
     async def create_contact(contact: NewContact, bigin: BiginDep) -> dict[str, Any]:
-        try:
-            result = await bigin.contacts.create(contact.model_dump(exclude_none=True))
-        except DuplicateRecordError as duplicate:
-            raise HTTPException(
-                409, {"message": "a contact with this email exists", "id": duplicate.existing_id}
-            ) from None
+        # A bad Email is a 422 with Zoho's details; an Email another contact has, a 409 with its id.
+        result = await bigin.contacts.create(contact.model_dump(exclude_none=True))
         return {"id": result.id}
 
     return app

@@ -25,22 +25,81 @@ With a lifespan of your own, open the client inside it::
 
 In tests, hand the routes any client you like (an emulator's, a mock) without starting the
 lifespan: ``app.dependency_overrides[get_bigin] = lambda: test_client``.
+
+Errors as HTTP answers: ``add_bigin_exception_handlers(app)`` answers every SDK error a path
+operation lets through with the HTTP status a FastAPI user expects, so a bad email is a 422 and
+a missing record a 404, not a 500. See :func:`add_bigin_exception_handlers` for the table and the
+body's shape.
+
+Needs the ``fastapi`` extra: ``pip install 'bigin-async[fastapi]'``.
 """
 
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated, Any, Union
 
 import anyio
-from fastapi import Depends, FastAPI, Request
 
+try:
+    from fastapi import Depends, FastAPI, Request
+    from fastapi.encoders import jsonable_encoder
+    from fastapi.responses import JSONResponse, Response
+except ModuleNotFoundError as missing:
+    if (missing.name or "").partition(".")[0] not in ("fastapi", "starlette"):
+        raise  # FastAPI is there but something it needs is not: its own error says what
+    raise ModuleNotFoundError(
+        "bigin_async.integrations.fastapi needs FastAPI: pip install 'bigin-async[fastapi]'", name="fastapi"
+    ) from None
+
+from bigin_async._redact import logger
 from bigin_async.client import BiginClient
-from bigin_async.errors import ConfigurationError
+from bigin_async.errors import (
+    AmbiguousUploadError,
+    AmbiguousWriteError,
+    APIError,
+    AuthenticationError,
+    BiginConnectionError,
+    BiginError,
+    BiginTimeoutError,
+    BooksDuplicateError,
+    BooksOrganizationError,
+    BooksValidationError,
+    BudgetExhaustedError,
+    BulkAbortedError,
+    BulkJobError,
+    BulkJobFailedError,
+    BulkWriteError,
+    ConfigurationError,
+    CoordinationError,
+    DuplicateRecordError,
+    FileTooLargeError,
+    InvalidNotificationError,
+    InvalidRequestError,
+    NotFoundError,
+    NotificationTokenError,
+    PermissionDeniedError,
+    RateLimitError,
+    RecordError,
+    RefreshBlockedError,
+    ServerError,
+    ValidationError,
+    parse_retry_after,
+)
 
-__all__ = ["STATE_KEY", "BiginDep", "BiginFactory", "bigin_lifespan", "get_bigin", "open_bigin"]
+__all__ = [
+    "STATE_KEY",
+    "BiginDep",
+    "BiginFactory",
+    "add_bigin_exception_handlers",
+    "bigin_exception_handler",
+    "bigin_lifespan",
+    "get_bigin",
+    "open_bigin",
+]
 
 STATE_KEY = "bigin"
 BiginFactory = Callable[[], Union[BiginClient, Awaitable[BiginClient]]]
@@ -95,3 +154,260 @@ async def get_bigin(request: Request) -> BiginClient:
 
 BiginDep = Annotated[BiginClient, Depends(get_bigin)]
 """Annotate a path-operation parameter with this to receive the process's :class:`BiginClient`."""
+
+
+# -- errors as HTTP answers -------------------------------------------------------------------------
+
+# Zoho's codes for "this field's value was refused": the caller's data, so a 422 like FastAPI's own.
+_FIELD_ERROR_CODES = frozenset({"INVALID_DATA", "MANDATORY_NOT_FOUND", "MULTIPLE_OR_MULTI_ERRORS"})
+
+# A bulk write's refused records listed in a 422 (the counts by code cover them all).
+_BULK_ENTRIES = 100
+
+# Fixed texts for the errors that are the service's or Bigin's, not the caller's: the SDK's own
+# message (URLs, settings) stays in the service's log.
+_TEXTS = {
+    "auth": "Bigin refused this service's credentials",
+    "permission": "this service's Bigin credentials do not allow this operation",
+    "refresh": "this service may not refresh its Bigin token yet; try again later",
+    "server": "Bigin failed to answer this request",
+    "unavailable": "Bigin is unavailable; try again later",
+    "timeout": "Bigin did not answer in time",
+    "connection": "this service could not reach Bigin",
+    "coordination": "this service cannot share its Bigin limits right now; try again later",
+    "job": "the Bigin bulk job failed",
+    "ambiguous": (
+        "the write was sent to Bigin but its answer was lost: it may have been applied; "
+        "check before sending it again"
+    ),
+    "internal": "Internal Server Error",
+}
+
+
+def _seconds(value: float | None) -> int | None:
+    """A wait as whole seconds, rounded up (``Retry-After`` takes integers; 0.2 s must not read 0)."""
+    if value is None or not math.isfinite(value):
+        return None
+    return max(0, math.ceil(value))
+
+
+def _field_entry(exc: APIError) -> dict[str, Any]:
+    """One entry of a FastAPI-style validation list for a field Zoho refused."""
+    field = exc.details.get("api_name")
+    return {
+        "type": exc.code or "INVALID_DATA",
+        "loc": ["body", str(field)] if field else [],
+        "msg": exc.message,
+        "ctx": dict(exc.details),  # Zoho's own details: api_name, expected_data_type, maximum_length...
+    }
+
+
+class _Answer:
+    """What one error becomes: status, JSON body, headers."""
+
+    def __init__(
+        self, status: int, exc: BaseException, detail: Any, *, code: str | None = None, **extra: Any
+    ) -> None:
+        self.status = status
+        self.headers: dict[str, str] = {}
+        self.body: dict[str, Any] = {"detail": detail, "code": code, "error": type(exc).__name__, **extra}
+
+    def retry_after(self, seconds: float | None) -> _Answer:
+        whole = _seconds(seconds)
+        if whole is not None:
+            self.headers["Retry-After"] = str(whole)
+            self.body["retry_after"] = whole
+        return self
+
+
+def _answer(exc: BiginError) -> _Answer:
+    """The HTTP answer for ``exc``; the order matters: subclasses before their bases."""
+    code = exc.code if isinstance(exc, APIError) else None
+    # Incoming notifications (bigin_async.webhooks): the sender is the caller.
+    if isinstance(exc, NotificationTokenError):
+        return _Answer(401, exc, "unknown sender")
+    if isinstance(exc, InvalidNotificationError):
+        return _Answer(400, exc, str(exc))
+    # Input the SDK refused before sending: the caller's data.
+    if isinstance(exc, FileTooLargeError):
+        return _Answer(413, exc, str(exc), filename=exc.filename, size=exc.size, limit=exc.limit)
+    if isinstance(exc, ValidationError):
+        return _Answer(422, exc, [{"type": "value_error", "loc": [], "msg": str(exc)}])
+    # Limits: the caller may come back later.
+    if isinstance(exc, BudgetExhaustedError):
+        return _Answer(429, exc, "this service's daily Bigin credits are spent").retry_after(exc.resets_in)
+    if isinstance(exc, RateLimitError):
+        return _Answer(429, exc, "too many requests to Bigin", code=code).retry_after(exc.retry_after)
+    # This service's own credentials: never the caller's fault, never shown.
+    if isinstance(exc, RefreshBlockedError):
+        return _Answer(503, exc, _TEXTS["refresh"], code=code).retry_after(exc.retry_after)
+    if isinstance(exc, AuthenticationError):
+        return _Answer(502, exc, _TEXTS["auth"], code=code)
+    if isinstance(exc, PermissionDeniedError):
+        return _Answer(502, exc, _TEXTS["permission"], code=code)
+    if isinstance(exc, NotFoundError):
+        return _Answer(404, exc, exc.message, code=code, **_details(exc))
+    if isinstance(exc, BooksOrganizationError):  # this service's Books setting, not the caller's data
+        return _Answer(500, exc, _TEXTS["internal"], code=code)
+    if isinstance(exc, DuplicateRecordError):
+        return _Answer(409, exc, exc.message, code=code, id=exc.existing_id, **_details(exc))
+    if isinstance(exc, BooksDuplicateError):  # Books names are unique; Books gives no id
+        return _Answer(409, exc, exc.message, code=code, **_details(exc))
+    if isinstance(exc, (InvalidRequestError, RecordError)):
+        if (
+            isinstance(exc, (RecordError, BooksValidationError))
+            or code in _FIELD_ERROR_CODES
+            or "api_name" in exc.details
+        ):
+            return _Answer(422, exc, [_field_entry(exc)], code=code)
+        return _Answer(500, exc, _TEXTS["internal"], code=code)  # INVALID_MODULE, INVALID_QUERY: a bug here
+    if isinstance(exc, ServerError):
+        if exc.status_code == 503:
+            return _Answer(503, exc, _TEXTS["unavailable"], code=code).retry_after(
+                parse_retry_after(exc.headers)
+            )
+        return _Answer(502, exc, _TEXTS["server"], code=code, upstream_status=exc.status_code)
+    # Writes whose fate is unknown: say so, whatever else went wrong.
+    if isinstance(exc, AmbiguousUploadError):
+        return _Answer(
+            502,
+            exc,
+            _TEXTS["ambiguous"],
+            write_may_have_happened=True,
+            unknown_records=len(exc.records),
+            uploaded=len(exc.uploaded),
+            not_sent=len(exc.not_sent),
+        )
+    if isinstance(exc, AmbiguousWriteError):
+        return _Answer(
+            502, exc, _TEXTS["ambiguous"], write_may_have_happened=True, unknown_records=len(exc.records)
+        )
+    if isinstance(exc, BiginTimeoutError):
+        return _Answer(504, exc, _TEXTS["timeout"])
+    if isinstance(exc, BiginConnectionError):
+        return _Answer(502, exc, _TEXTS["connection"])
+    if isinstance(exc, CoordinationError):
+        return _Answer(503, exc, _TEXTS["coordination"])
+    if isinstance(exc, BulkWriteError):
+        return _bulk_answer(exc)
+    if isinstance(exc, BulkJobFailedError):
+        return _Answer(502, exc, _TEXTS["job"], job_id=exc.job_id, state=exc.state)
+    if isinstance(exc, BulkJobError):
+        return _Answer(500, exc, _TEXTS["internal"], job_id=exc.job_id, state=exc.state)
+    # ConfigurationError, JournalError, PaginationLimitError, a bare APIError, a class added later.
+    return _Answer(500, exc, _TEXTS["internal"], code=code)
+
+
+def _details(exc: APIError) -> dict[str, Any]:
+    return {"details": dict(exc.details)} if exc.details else {}
+
+
+def _bulk_answer(exc: BulkWriteError) -> _Answer:
+    """A bulk write that did not all succeed: the counts, and the status of what went wrong."""
+    summary = exc.result.summary()
+    cause = exc.__cause__
+    if (
+        isinstance(exc, BulkAbortedError)
+        and isinstance(cause, BiginError)
+        and not isinstance(cause, BulkWriteError)
+    ):
+        answer = _answer(cause)  # stopped by a revoked token, a spent budget...: that error's status
+        answer.body["error"] = type(exc).__name__
+        answer.body["summary"] = summary
+    elif summary["unknown"]:
+        answer = _Answer(502, exc, _TEXTS["ambiguous"], write_may_have_happened=True, summary=summary)
+    else:
+        codes: dict[str, int] = {}
+        entries: list[dict[str, Any]] = []
+        for outcome in exc.result.failed:
+            code = outcome.code or "UNKNOWN"
+            codes[code] = codes.get(code, 0) + 1
+            if len(entries) < _BULK_ENTRIES:
+                field = outcome.details.get("api_name")
+                where: list[Any] = ["body", outcome.index, str(field)] if field else ["body", outcome.index]
+                entries.append(
+                    {"type": code, "loc": where, "msg": outcome.message or code, "ctx": dict(outcome.details)}
+                )
+        if not entries:  # outcomes not kept (keep_outcomes=False): the counts say it all
+            entries.append({"type": "bulk_refused", "loc": [], "msg": f"{summary['failed']} records refused"})
+        answer = _Answer(422, exc, entries, summary=summary, failures=codes)
+    if summary["unknown"]:
+        answer.body["write_may_have_happened"] = True
+    return answer
+
+
+async def bigin_exception_handler(request: Request, exc: Exception) -> Response:
+    """The exception handler :func:`add_bigin_exception_handlers` registers, for composing your own.
+
+    Call it from a handler of yours (after your own logging, say) to get the same answer::
+
+        @app.exception_handler(BiginError)
+        async def on_bigin_error(request: Request, exc: BiginError) -> Response:
+            metrics.count(type(exc).__name__)
+            return await bigin_exception_handler(request, exc)
+
+    Anything that is not a :class:`~bigin_async.BiginError` is raised again untouched.
+    """
+    if not isinstance(exc, BiginError):
+        raise exc
+    answer = _answer(exc)
+    if answer.status >= 500:
+        # The caller sees a fixed text; the service's log gets the SDK's (redacted) message.
+        where = f"{request.method} {request.url.path}"
+        if answer.status == 500:
+            logger.error("%s answered 500: %s", where, exc, exc_info=exc)
+        else:
+            logger.warning("%s answered %d: %s", where, answer.status, exc)
+    return JSONResponse(jsonable_encoder(answer.body), status_code=answer.status, headers=answer.headers)
+
+
+def add_bigin_exception_handlers(app: FastAPI) -> FastAPI:
+    """Answer the SDK's errors a path operation lets through with the HTTP status they mean.
+
+    Without it FastAPI answers every :class:`~bigin_async.BiginError` with a bare 500; with it a
+    contact with a bad email is a 422 naming the field, a missing id a 404, a clash on a unique
+    field a 409 with the existing record's id. Only ``BiginError`` is handled: every other
+    exception reaches FastAPI's own handling (and your handlers) as before. Returns ``app``.
+
+    Every body is JSON shaped like FastAPI's own: ``detail`` is what FastAPI puts there (a text,
+    or for a 422 the list of errors that FastAPI's request validation gives), and next to it
+    ``code`` (Zoho's code, ``null`` for errors the SDK raised itself) and ``error`` (the SDK's
+    class name). A 422 for a field Bigin refused::
+
+        {"detail": [{"type": "INVALID_DATA", "loc": ["body", "Email"], "msg": "invalid data",
+                     "ctx": {"api_name": "Email", "expected_data_type": "email"}}],
+         "code": "INVALID_DATA", "error": "InvalidRequestError"}
+
+    ``loc`` names Bigin's field (its API name): the body's field when your model uses Bigin's
+    names; ``ctx`` holds Zoho's ``details`` as sent.
+
+    | SDK error | status | body, headers |
+    |---|---|---|
+    | `ValidationError`, `InvalidCriteriaError` (refused before sending) | 422 | `detail` list, `loc` `[]` |
+    | `FileTooLargeError` | 413 | `filename`, `size`, `limit` |
+    | a field refused: `INVALID_DATA`..., `RecordError`, `BooksValidationError` | 422 | `detail` list, `ctx` |
+    | `InvalidModuleError`, other `InvalidRequestError` (`INVALID_QUERY`...): a bug here | 500 | `code` |
+    | `NotFoundError`, `BooksNotFoundError` | 404 | `details` when Zoho gave some |
+    | `DuplicateRecordError` (`DUPLICATE_DATA`) | 409 | `id` of the existing record, `details` |
+    | `BooksDuplicateError` | 409 | `details` |
+    | `RateLimitError`, `BudgetExhaustedError` (the daily credits) | 429 | `Retry-After` when known |
+    | `AuthenticationError`, `PermissionDeniedError` (and their Books twins) | 502 | fixed text, `code` |
+    | `RefreshBlockedError` (token refreshes used up for now) | 503 | `Retry-After` |
+    | `ServerError` (Zoho's 5xx) | 502 | `upstream_status` |
+    | `ServerError` with HTTP 503 | 503 | `Retry-After` when Zoho gave one |
+    | `BiginTimeoutError` (a timeout, or the deadline) | 504 | |
+    | `BiginConnectionError` | 502 | |
+    | `AmbiguousWriteError`, `AmbiguousUploadError` | 502 | `write_may_have_happened: true`, counts |
+    | `CoordinationError` (Redis unreachable) | 503 | |
+    | `BulkWriteError`: records refused / some fates unknown | 422 / 502 | `summary`, `failures` |
+    | `BulkAbortedError` | its cause's | `summary` |
+    | `BulkJobFailedError` / `BulkJobError` | 502 / 500 | `job_id`, `state` |
+    | `InvalidNotificationError` / `NotificationTokenError` | 400 / 401 | |
+    | `ConfigurationError`, `JournalError`, `BooksOrganizationError`, any other | 500 | `code` |
+
+    The 502s, 503s and 504s are this service's trouble with Bigin, not the caller's: their
+    ``detail`` is a fixed text (no URL, no setting, never a token or secret) and the SDK's own
+    message goes to the ``bigin_async`` logger (a warning; an error with the traceback for 500).
+    """
+    app.add_exception_handler(BiginError, bigin_exception_handler)
+    return app

@@ -14,24 +14,27 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from bigin_async import BiginClient
+from bigin_async import BiginClient, ConfigurationError
 from bigin_async.books import BooksClient
-from bigin_async.integrations.fastapi import open_bigin
+from bigin_async.integrations.fastapi import add_bigin_exception_handlers, open_bigin
 from bigin_async.resources.notifications import (
     InvalidNotificationError,
     NotificationTokenError,
     parse_notification,
 )
 
-from .sync import ContactSync, Outcome
+if TYPE_CHECKING or __package__:  # as examples.bigin_books_sync.app (from the repository root)
+    from .sync import ContactSync, Outcome
+else:  # uvicorn asgi:app from this folder: its files are top-level modules
+    from sync import ContactSync, Outcome
 
 __all__ = ["WEBHOOK_PATH", "SyncSettings", "create_app", "get_sync"]
 
@@ -61,6 +64,12 @@ class SyncSettings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SyncSettings:
         """SYNC_PUBLIC_URL, BOOKS_ORGANIZATION_ID, SYNC_WEBHOOK_TOKEN, SYNC_CHANNEL_ID; BIGIN_* for Bigin."""
         env = os.environ if environ is None else environ
+        missing = [name for name in ("SYNC_PUBLIC_URL", "BOOKS_ORGANIZATION_ID") if not env.get(name)]
+        if missing:
+            raise ConfigurationError(
+                f"set {' and '.join(missing)} to serve the sync for your org (SYNC_PUBLIC_URL: where Bigin "
+                "reaches this service; BOOKS_ORGANIZATION_ID: Books > Settings > Organization Profile)"
+            )
         settings = cls(public_url=env["SYNC_PUBLIC_URL"], books_organization_id=env["BOOKS_ORGANIZATION_ID"])
         if env.get("SYNC_WEBHOOK_TOKEN"):
             settings.webhook_token = env["SYNC_WEBHOOK_TOKEN"]
@@ -79,10 +88,15 @@ def get_sync(request: Request) -> ContactSync:
 SyncDep = Annotated[ContactSync, Depends(get_sync)]
 
 
-def create_app(settings: SyncSettings) -> FastAPI:
+def create_app(
+    settings: SyncSettings, *, around: Callable[[], AbstractAsyncContextManager[object]] | None = None
+) -> FastAPI:
+    """The service; ``around()`` is entered before its clients open and left after they close
+    (``asgi.py`` serves an emulator there when no credentials are set)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_bigin(app, settings.bigin_factory) as bigin:
+        async with (around or nullcontext)(), open_bigin(app, settings.bigin_factory) as bigin:
             books = BooksClient.from_bigin(
                 bigin, settings.books_organization_id, requests_per_minute=settings.books_requests_per_minute
             )
@@ -100,6 +114,7 @@ def create_app(settings: SyncSettings) -> FastAPI:
             await books.aclose()
 
     app = FastAPI(title="Bigin to Zoho Books contact sync", lifespan=lifespan)
+    add_bigin_exception_handlers(app)  # a Bigin or Books error in a route: its status, not a bare 500
 
     @app.post(WEBHOOK_PATH)
     async def bigin_notification(request: Request, sync: SyncDep) -> JSONResponse:
