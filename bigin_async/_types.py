@@ -11,7 +11,7 @@ from typing import Any, Literal, TypeAlias, TypeVar, Union
 
 from typing_extensions import Self
 
-__all__ = ["DEFAULT", "NOT_GIVEN", "Default", "NotGiven", "NotGivenOr"]
+__all__ = ["DEFAULT", "NOT_GIVEN", "UNCHANGED", "Default", "NotGiven", "NotGivenOr", "Unchanged"]
 
 _T = TypeVar("_T")
 
@@ -53,6 +53,21 @@ class NotGiven(_Sentinel):
         return False
 
 
+class Unchanged(NotGiven):
+    """The type of :data:`UNCHANGED`: "keep the value this client already has" (``with_options``).
+
+    A :class:`NotGiven` (so ``NOT_GIVEN`` works alike) whose repr says what it means, so
+    ``help(client.with_options)`` reads ``timeout: float | NotGiven = <unchanged>`` rather than a
+    constructor default that a view would not apply.
+    """
+
+    _instance: Any = None  # its own single instance, not NotGiven's
+    _name = "UNCHANGED"
+
+    def __repr__(self) -> str:
+        return "<unchanged>"
+
+
 class Default(_Sentinel):
     """The type of :data:`DEFAULT`: "let Zoho apply its default" (e.g. which workflows run).
 
@@ -63,6 +78,7 @@ class Default(_Sentinel):
 
 
 NOT_GIVEN = NotGiven()
+UNCHANGED = Unchanged()
 DEFAULT = Default()
 
 NotGivenOr: TypeAlias = Union[_T, NotGiven]

@@ -6,22 +6,28 @@ limits only protect you if every call goes through the same client.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import importlib
+import inspect
 import os
+import types
+import typing
 from collections.abc import Mapping
 from typing import Any, Generic, TypeVar, overload
 
 import httpx
 from pydantic import SecretStr
+from typing_extensions import Self
 
 from bigin_async._config import Edition, Region, Settings, build_settings
 from bigin_async._coordination import Coordination
 from bigin_async._inputs import check_module_name
 from bigin_async._lifecycle import AsyncClosing
 from bigin_async._limits import CreditsReport
+from bigin_async._redact import logger
 from bigin_async._transport import Transport
-from bigin_async._types import NOT_GIVEN, NotGiven
+from bigin_async._types import UNCHANGED, NotGiven
 from bigin_async.auth import FileTokenStore, TokenManager, TokenStore
 from bigin_async.errors import ConfigurationError
 from bigin_async.models import FieldInfo, Record
@@ -49,6 +55,24 @@ from bigin_async.resources.tasks import TasksClient
 __all__ = ["BiginClient", "module_client_classes"]
 
 C = TypeVar("C", bound=ModuleClient[Any])
+
+# The keywords of build_settings, the one list of the settings (``__init__`` passes them through).
+_SETTINGS_KEYWORDS = tuple(inspect.signature(build_settings).parameters)
+_CREDENTIAL_VARIABLES = ("BIGIN_CLIENT_ID", "BIGIN_CLIENT_SECRET", "BIGIN_REFRESH_TOKEN")
+# Read by from_env besides the keywords' own variables (they build objects, not settings).
+_OTHER_VARIABLES = (
+    "BIGIN_TOKEN_FILE",
+    "BIGIN_REDIS_URL",
+    "BIGIN_REDIS_NAMESPACE",
+    "BIGIN_REDIS_ORG",
+    "BIGIN_REDIS_ON_DOWN",
+    "BIGIN_REDIS_PROCESSES",
+)
+_NONE_WORDS = frozenset({"none", "null"})
+_TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+_FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+# Mistyped variables already logged (once a process: a web app may call from_env per request).
+_WARNED_VARIABLES: set[str] = set()
 
 
 def _secret(name: str, value: str | SecretStr | None) -> SecretStr | None:
@@ -142,25 +166,9 @@ class BiginClient(AsyncClosing):
         token_store: TokenStore | None = None,
         coordination: Coordination | None = None,
     ) -> None:
-        settings = build_settings(
-            region=region,
-            api_domain=api_domain,
-            accounts_url=accounts_url,
-            content_domain=content_domain,
-            edition=edition,
-            max_concurrency=max_concurrency,
-            requests_per_minute=requests_per_minute,
-            daily_limit=daily_limit,
-            min_calls_remaining=min_calls_remaining,
-            bulk_operations_per_minute=bulk_operations_per_minute,
-            max_retries=max_retries,
-            retry_backoff_seconds=retry_backoff_seconds,
-            max_retry_after=max_retry_after,
-            intercall_delay=intercall_delay,
-            timeout=timeout,
-            deadline=deadline,
-            latency_allowance=latency_allowance,
-        )
+        passed = locals()
+        # The settings keywords are build_settings' (checked to be ours when this module loads).
+        settings = build_settings(**{name: passed[name] for name in _SETTINGS_KEYWORDS})
         secrets = {
             "client_id": _secret("client_id", client_id),
             "client_secret": _secret("client_secret", client_secret),
@@ -224,59 +232,42 @@ class BiginClient(AsyncClosing):
 
     # -- construction helpers ----------------------------------------------------------------
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> BiginClient:
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:
         """Build from ``BIGIN_*`` variables (keyword overrides win).
 
-        BIGIN_CLIENT_ID, BIGIN_CLIENT_SECRET, BIGIN_REFRESH_TOKEN, BIGIN_ACCESS_TOKEN,
-        BIGIN_EXPIRES_IN, BIGIN_REGION, BIGIN_API_DOMAIN, BIGIN_ACCOUNTS_URL, BIGIN_CONTENT_DOMAIN,
-        BIGIN_EDITION,
-        BIGIN_MAX_CONCURRENCY, BIGIN_REQUESTS_PER_MINUTE, BIGIN_DAILY_LIMIT,
-        BIGIN_MIN_CALLS_REMAINING, BIGIN_BULK_OPERATIONS_PER_MINUTE, BIGIN_MAX_RETRIES,
-        BIGIN_RETRY_BACKOFF_SECONDS, BIGIN_MAX_RETRY_AFTER, BIGIN_INTERCALL_DELAY, BIGIN_TIMEOUT,
-        BIGIN_LATENCY_ALLOWANCE,
+        Every keyword of the constructor that is a string or a number has its variable, its name
+        in capitals: BIGIN_CLIENT_ID, BIGIN_CLIENT_SECRET, BIGIN_REFRESH_TOKEN (or
+        BIGIN_ACCESS_TOKEN with BIGIN_EXPIRES_IN), BIGIN_REGION, BIGIN_API_DOMAIN,
+        BIGIN_ACCOUNTS_URL, BIGIN_CONTENT_DOMAIN, BIGIN_EDITION, BIGIN_MAX_CONCURRENCY,
+        BIGIN_REQUESTS_PER_MINUTE, BIGIN_DAILY_LIMIT, BIGIN_MIN_CALLS_REMAINING,
+        BIGIN_BULK_OPERATIONS_PER_MINUTE, BIGIN_MAX_RETRIES, BIGIN_RETRY_BACKOFF_SECONDS,
+        BIGIN_MAX_RETRY_AFTER, BIGIN_INTERCALL_DELAY, BIGIN_TIMEOUT, BIGIN_DEADLINE,
+        BIGIN_LATENCY_ALLOWANCE (:meth:`environment_variables` lists them). Besides:
         BIGIN_TOKEN_FILE (a :class:`FileTokenStore` path shared by processes),
         BIGIN_REDIS_URL (a ``RedisCoordination``: the org's limits and token shared by every process
         using that Redis; needs ``pip install 'bigin-async[redis]'``), with BIGIN_REDIS_NAMESPACE,
         BIGIN_REDIS_ORG, BIGIN_REDIS_ON_DOWN (``fail`` or ``local``) and BIGIN_REDIS_PROCESSES
         (the process count the ``local`` fallback divides the limits by).
+
+        How values read: an empty (or blank) variable is unset, so the keyword's default applies;
+        ``none`` gives None to a number that may be None (``BIGIN_DEADLINE=none``: no deadline for
+        the whole call; ``BIGIN_DAILY_LIMIT=none``: no daily cap); whole numbers must be whole
+        (``BIGIN_MAX_RETRIES=2``); a yes/no setting takes ``true``/``false``, ``1``/``0``,
+        ``yes``/``no`` or ``on``/``off``. Without credentials the error names the variables to
+        set; a ``BIGIN_*`` variable that looks like a misspelt one (``BIGIN_DEADLNE``) is logged
+        once, as a warning naming the variable meant.
         """
         env = os.environ if environ is None else environ
-        strings = (
-            "client_id",
-            "client_secret",
-            "refresh_token",
-            "access_token",
-            "region",
-            "api_domain",
-            "accounts_url",
-            "content_domain",
-            "edition",
-        )
-        ints = (
-            "max_concurrency",
-            "requests_per_minute",
-            "daily_limit",
-            "min_calls_remaining",
-            "bulk_operations_per_minute",
-            "max_retries",
-        )
-        floats = (
-            "expires_in",
-            "retry_backoff_seconds",
-            "max_retry_after",
-            "intercall_delay",
-            "timeout",
-            "latency_allowance",
-        )
+        _warn_misspelt(env)
         kwargs: dict[str, Any] = {}
-        for name in strings + ints + floats:
-            raw = env.get(f"BIGIN_{name.upper()}")
-            if raw is None or raw == "":
+        for name, (variable, read) in _variable_readers().items():
+            raw = env.get(variable)
+            if raw is None or not raw.strip():
                 continue
-            try:
-                kwargs[name] = int(raw) if name in ints else float(raw) if name in floats else raw
-            except ValueError:
-                raise ConfigurationError(f"BIGIN_{name.upper()} must be a number, got {raw!r}") from None
+            kwargs[name] = read(variable, raw)
+        problem = _missing_credentials({**kwargs, **overrides}, otherwise="pass them as keywords")
+        if problem is not None:
+            raise ConfigurationError(problem)
         token_file = env.get("BIGIN_TOKEN_FILE")
         if token_file:
             kwargs["token_store"] = FileTokenStore(token_file)
@@ -286,21 +277,42 @@ class BiginClient(AsyncClosing):
         kwargs.update(overrides)
         return cls(**kwargs)
 
+    @staticmethod
+    def environment_variables() -> dict[str, str]:
+        """The ``BIGIN_*`` variable :meth:`from_env` reads for each keyword, by keyword
+        (``{"client_id": "BIGIN_CLIENT_ID", ..., "deadline": "BIGIN_DEADLINE", ...}``).
+
+        Derived from the constructor's signature: every keyword whose type is a string, a number
+        or a yes/no has one, so a keyword added later is read without another list to update.
+        """
+        return {name: variable for name, (variable, _) in _variable_readers().items()}
+
     def with_options(
         self,
         *,
-        timeout: float | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        retry_backoff_seconds: float | NotGiven = NOT_GIVEN,
-        max_retry_after: float | NotGiven = NOT_GIVEN,
-        deadline: float | None | NotGiven = NOT_GIVEN,
-        content_domain: str | None | NotGiven = NOT_GIVEN,
+        timeout: float | NotGiven = UNCHANGED,
+        max_retries: int | NotGiven = UNCHANGED,
+        retry_backoff_seconds: float | NotGiven = UNCHANGED,
+        max_retry_after: float | NotGiven = UNCHANGED,
+        deadline: float | None | NotGiven = UNCHANGED,
+        content_domain: str | None | NotGiven = UNCHANGED,
     ) -> BiginClient:
         """A view with other per-call options that shares the pool, the limiters and the tokens.
 
-        ``content_domain`` sets the data centre's file host (Bulk Write uploads) for the view, as
-        the constructor's keyword does (https, or http on loopback only; None: derived from the
-        API domain in use). Closing a view does nothing; close the original client.
+        Each keyword left out (``<unchanged>`` in the signature) keeps this client's value; each
+        one given means what the constructor's keyword of that name means:
+
+        - ``timeout`` (float, seconds): how long one attempt may take;
+        - ``max_retries`` (int): attempts sent again after a 5xx, a 429 or a lost answer;
+        - ``retry_backoff_seconds`` (float): the first wait between attempts (then doubled);
+        - ``max_retry_after`` (float, seconds): the longest ``Retry-After`` waited for;
+        - ``deadline`` (float seconds, or None for none): the bound on a whole call, retries
+          included;
+        - ``content_domain`` (str, or None: derived from the API domain in use): the data centre's
+          file host (Bulk Write uploads); https, or http on loopback only.
+
+        The org's limits, the region and the credentials belong to the client, not to a view, so
+        they are not options here. Closing a view does nothing; close the original client.
         """
         changes = {
             name: value
@@ -470,6 +482,96 @@ class BiginClient(AsyncClosing):
         )
 
 
+def _missing_credentials(given: Mapping[str, Any], *, otherwise: str) -> str | None:
+    """What is missing from the credentials ``given`` (keyword: value), in ``BIGIN_*`` names; None if
+    nothing is. ``otherwise`` says the other way to give them ("pass them as keywords")."""
+    present = [variable for variable in _CREDENTIAL_VARIABLES if _given(given, variable)]
+    if not present and not _given(given, "BIGIN_ACCESS_TOKEN"):
+        return (
+            "no Bigin credentials: set BIGIN_CLIENT_ID, BIGIN_CLIENT_SECRET and BIGIN_REFRESH_TOKEN "
+            f"(or BIGIN_ACCESS_TOKEN), or {otherwise}"
+        )
+    if present and len(present) < len(_CREDENTIAL_VARIABLES):
+        missing = [variable for variable in _CREDENTIAL_VARIABLES if variable not in present]
+        verb = "is" if len(missing) == 1 else "are"
+        return (
+            f"incomplete Bigin credentials: {' and '.join(missing)} {verb} not set; refresh-token "
+            "mode needs BIGIN_CLIENT_ID, BIGIN_CLIENT_SECRET and BIGIN_REFRESH_TOKEN (or set "
+            f"BIGIN_ACCESS_TOKEN alone), or {otherwise}"
+        )
+    return None
+
+
+def _given(given: Mapping[str, Any], variable: str) -> bool:
+    value = given.get(variable.removeprefix("BIGIN_").lower())
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+_Reader = typing.Callable[[str, str], Any]
+
+
+@functools.cache
+def _variable_readers() -> dict[str, tuple[str, _Reader]]:
+    """For each scalar keyword of ``BiginClient.__init__``: its variable and how its text reads."""
+    hints = typing.get_type_hints(BiginClient.__init__)
+    readers: dict[str, tuple[str, _Reader]] = {}
+    for name, parameter in inspect.signature(BiginClient.__init__).parameters.items():
+        if parameter.kind is not inspect.Parameter.KEYWORD_ONLY:
+            continue
+        hint = hints[name]
+        members = set(typing.get_args(hint)) if isinstance(hint, types.UnionType) else {hint}
+        nullable = type(None) in members
+        if bool in members:
+            readers[name] = (f"BIGIN_{name.upper()}", functools.partial(_read_bool, nullable=nullable))
+        elif float in members or int in members:
+            kind = float if float in members else int
+            readers[name] = (
+                f"BIGIN_{name.upper()}",
+                functools.partial(_read_number, kind=kind, nullable=nullable),
+            )
+        elif str in members:
+            readers[name] = (f"BIGIN_{name.upper()}", _read_text)
+    return readers
+
+
+def _read_text(variable: str, raw: str) -> str:
+    return raw.strip()
+
+
+def _read_number(variable: str, raw: str, *, kind: type[float] | type[int], nullable: bool) -> Any:
+    text = raw.strip()
+    if nullable and text.lower() in _NONE_WORDS:
+        return None
+    try:
+        return kind(text)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise ConfigurationError(
+            f"{variable} must be {what}{' or none' if nullable else ''}, got {raw!r}"
+        ) from None
+
+
+def _read_bool(variable: str, raw: str, *, nullable: bool) -> bool | None:
+    text = raw.strip().lower()
+    if nullable and text in _NONE_WORDS:
+        return None
+    if text in _TRUE_WORDS or text in _FALSE_WORDS:
+        return text in _TRUE_WORDS
+    raise ConfigurationError(f"{variable} must be true or false (1/0, yes/no, on/off), got {raw!r}")
+
+
+def _warn_misspelt(env: Mapping[str, str]) -> None:
+    """Log, once each, ``BIGIN_*`` variables the SDK does not read that are close to one it does."""
+    known = [variable for variable, _ in _variable_readers().values()] + list(_OTHER_VARIABLES)
+    for variable in env:
+        if not variable.startswith("BIGIN_") or variable in known or variable in _WARNED_VARIABLES:
+            continue
+        meant = difflib.get_close_matches(variable, known, n=1, cutoff=0.85)
+        if meant:
+            _WARNED_VARIABLES.add(variable)
+            logger.warning("%s is not a BIGIN_* variable the SDK reads; did you mean %s?", variable, meant[0])
+
+
 def _redis_from_env(url: str, env: Mapping[str, str], *, given_by: str = "BIGIN_REDIS_URL") -> Coordination:
     """``RedisCoordination`` from BIGIN_REDIS_* (the import waits until one is asked for);
     ``given_by`` names where the URL came from (the CLI's ``--redis``), for the error."""
@@ -511,3 +613,16 @@ def _check_module_attributes() -> None:
 
 
 _check_module_attributes()
+
+
+def _check_settings_keywords() -> None:
+    """Every keyword of build_settings is one of ``__init__``'s, typed alike (checked on import)."""
+    init = inspect.signature(BiginClient.__init__).parameters
+    for name, parameter in inspect.signature(build_settings).parameters.items():
+        if name not in init or init[name].annotation != parameter.annotation:
+            raise TypeError(
+                f"BiginClient.__init__ has no keyword {name}: {parameter.annotation} (see build_settings)"
+            )
+
+
+_check_settings_keywords()

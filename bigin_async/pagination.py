@@ -5,6 +5,10 @@ previous answer's ``next_page_token`` instead (never both). The paginator switch
 Search carries no tokens at all, so a search that hits the wall with ``more_records`` still true
 raises :class:`PaginationLimitError` instead of ending silently and losing records.
 
+A walk can be continued in another process: ``pages().position`` (a :class:`PagePosition`) says
+what the next request would send, and ``pages(start=position)`` starts there (``bigin export
+--resume`` continues an interrupted export this way).
+
 The iterators are small classes rather than async generators on purpose: leaving an
 ``async for`` early (``break``, an exception) must leave nothing behind to finalize. An abandoned
 async generator is closed by the garbage collector, which trio reports as a ResourceWarning and
@@ -23,7 +27,16 @@ from pydantic import BaseModel
 from bigin_async.errors import PaginationLimitError, ValidationError
 from bigin_async.models import Page, PageInfo, parse_page
 
-__all__ = ["AsyncPaginator", "Fetch", "PageParser", "PageRequest", "PAGE_WALL", "ProgressCallback"]
+__all__ = [
+    "AsyncPaginator",
+    "Fetch",
+    "PageIterator",
+    "PageParser",
+    "PagePosition",
+    "PageRequest",
+    "PAGE_WALL",
+    "ProgressCallback",
+]
 
 R = TypeVar("R", bound=BaseModel)
 
@@ -49,6 +62,26 @@ class PageRequest:
     resolve_params: Callable[[], Awaitable[Mapping[str, Any]]] | None = None
     page_wall: int = PAGE_WALL
     wall_advice: str = ""
+
+
+@dataclass(frozen=True)
+class PagePosition:
+    """Where a walk stands between two pages: what its next request sends.
+
+    ``page`` is the next page number (Bigin's ``page``, within the first 2,000 records);
+    ``page_token`` the ``next_page_token`` to send instead past them (Zoho never takes both);
+    ``records`` how many records the walk handed out before it (``max_records`` counts them);
+    ``per_page`` the page size the position belongs to (page numbers line up only with the same
+    one); ``done`` that there is no next page. Plain values, so it can be saved as JSON between
+    processes. Zoho's page tokens expire (``page_token_expiry`` in a page's ``info``): a position
+    holding an expired token is refused by Bigin when the walk continues.
+    """
+
+    page: int = 1
+    page_token: str | None = None
+    records: int = 0
+    per_page: int = 200
+    done: bool = False
 
 
 # Turns one answer's body into a page; raises (ValueError, pydantic's error) when it cannot.
@@ -102,9 +135,15 @@ class AsyncPaginator(Generic[R]):
             f"max_records={self.max_records})"
         )
 
-    def pages(self) -> AsyncIterator[Page[R]]:
-        """Each page in turn, trimmed to ``max_records``; only the current page is held."""
-        return _Pages(_Walk(self))
+    def pages(self, *, start: PagePosition | None = None) -> PageIterator[R]:
+        """Each page in turn, trimmed to ``max_records``; only the current page is held.
+
+        ``start`` continues a walk from a :class:`PagePosition` a previous walk's
+        :attr:`PageIterator.position` gave (saved after the page before it was used); it must
+        have this paginator's ``per_page``, and the paginator the same parameters (fields, sort,
+        criteria) as the one that walked before, or the pages would not line up.
+        """
+        return PageIterator(_Walk(self, start))
 
     def __aiter__(self) -> AsyncIterator[R]:
         return _Records(_Walk(self))
@@ -147,7 +186,7 @@ class _Walk(Generic[R]):
     export's memory stays at about one page however many records it walks.
     """
 
-    def __init__(self, paginator: AsyncPaginator[R]) -> None:
+    def __init__(self, paginator: AsyncPaginator[R], start: PagePosition | None = None) -> None:
         self._paginator = paginator
         self._base: dict[str, Any] | None = None
         self._page_number = 1
@@ -157,6 +196,50 @@ class _Walk(Generic[R]):
         # Raised on the request after the page that revealed it, so every reachable record
         # has been handed out before the walk fails.
         self._pending_error: PaginationLimitError | None = None
+        if start is not None:
+            self._start_at(start)
+
+    def _start_at(self, start: PagePosition) -> None:
+        paginator = self._paginator
+        if not isinstance(start, PagePosition):
+            raise ValidationError(f"start must be a PagePosition, got {start!r}")
+        if start.per_page != paginator.per_page:
+            raise ValidationError(
+                f"start is a position in pages of {start.per_page} records and this paginator asks "
+                f"for {paginator.per_page}: page numbers would not line up"
+            )
+        if isinstance(start.page, bool) or not isinstance(start.page, int) or start.page < 1:
+            raise ValidationError(f"start.page must be a positive integer, got {start.page!r}")
+        if isinstance(start.records, bool) or not isinstance(start.records, int) or start.records < 0:
+            raise ValidationError(f"start.records must be an integer >= 0, got {start.records!r}")
+        if start.page_token is not None and not (isinstance(start.page_token, str) and start.page_token):
+            raise ValidationError("start.page_token must be a page token (a non-empty string) or None")
+        if not isinstance(start.done, bool):
+            raise ValidationError(f"start.done must be True or False, got {start.done!r}")
+        self._page_number, self._token, self._seen, self._done = (
+            start.page,
+            start.page_token,
+            start.records,
+            start.done,
+        )
+        request = paginator._request
+        if (
+            not self._done
+            and self._token is None
+            and (self._page_number - 1) * paginator.per_page >= (request.page_wall)
+        ):
+            self._done = True  # no page number reaches there: the walk stopped at the wall before
+            self._pending_error = PaginationLimitError(self._wall_message())
+        elif paginator.max_records is not None and self._seen >= paginator.max_records:
+            self._done = True
+
+    @property
+    def position(self) -> PagePosition:
+        """What the next request would send (see :class:`PagePosition`)."""
+        per_page = self._paginator.per_page
+        if self._pending_error is not None:  # the next request raises: a position past the wall
+            return PagePosition(self._page_number + 1, None, self._seen, per_page)
+        return PagePosition(self._page_number, self._token, self._seen, per_page, self._done)
 
     async def next_page(self) -> Page[R] | None:
         if self._pending_error is not None:
@@ -220,11 +303,18 @@ class _Walk(Generic[R]):
         return f"{message}: {request.wall_advice}" if request.wall_advice else f"{message}."
 
 
-class _Pages(AsyncIterator[Page[R]]):
-    """``async for page in paginator.pages()``."""
+class PageIterator(AsyncIterator[Page[R]]):
+    """``async for page in paginator.pages()``; :attr:`position` says where the walk stands."""
 
     def __init__(self, walk: _Walk[R]) -> None:
         self._walk = walk
+
+    @property
+    def position(self) -> PagePosition:
+        """Where the next page would be asked: after a page was used, save this to continue the
+        walk later with ``paginator.pages(start=position)``. It moves only when a page arrived,
+        so after a failed request it still names the page that failed."""
+        return self._walk.position
 
     async def __anext__(self) -> Page[R]:
         page = await self._walk.next_page()

@@ -34,6 +34,7 @@ from bigin_async._download import _HIDDEN, _MAX_NAME_BYTES, safe_filename
 from bigin_async.cli.common import UsageError, module_api_name
 from bigin_async.errors import (
     AmbiguousWriteError,
+    APIError,
     AuthenticationError,
     BiginError,
     BudgetExhaustedError,
@@ -115,8 +116,12 @@ def _check_files(files: Sequence[Path]) -> None:
 
 
 def _refused(error: BiginError) -> bool:
-    """Errors no other file of the run would escape (no access, no credits left): stop there."""
-    return isinstance(error, (AuthenticationError, PermissionDeniedError, BudgetExhaustedError))
+    """Errors no other file of the run would escape (no access, no credits left, a module Bigin
+    does not have): stop there."""
+    invalid_module = isinstance(error, APIError) and error.code == "INVALID_MODULE"
+    return invalid_module or isinstance(
+        error, (AuthenticationError, PermissionDeniedError, BudgetExhaustedError)
+    )
 
 
 async def _upload(

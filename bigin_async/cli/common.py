@@ -16,7 +16,7 @@ from bigin_async._config import resolve_region
 from bigin_async._coordination import Coordination
 from bigin_async._redact import logger
 from bigin_async.auth import FileTokenStore
-from bigin_async.client import BiginClient, _redis_from_env
+from bigin_async.client import BiginClient, _missing_credentials, _redis_from_env
 from bigin_async.errors import ConfigurationError, UsageError
 from bigin_async.models.modules import MODULES
 
@@ -206,10 +206,11 @@ def client_from_args(args: argparse.Namespace, **client_options: Any) -> BiginCl
         store = token_store_for(args, shared="coordination" in overrides)
         if store is not None:
             overrides["token_store"] = store
-    try:
-        return BiginClient.from_env(**overrides)
-    except ConfigurationError as error:
-        raise ConfigurationError(
-            f"{error}. Set BIGIN_CLIENT_ID, BIGIN_CLIENT_SECRET and BIGIN_REFRESH_TOKEN (and BIGIN_REGION), "
-            "or pass --emulator URL to use a `bigin emulator`."
-        ) from None
+    # Missing credentials are named as variables, with the way to run without any (an emulator).
+    given = {name: os.environ.get(variable) for name, variable in BiginClient.environment_variables().items()}
+    problem = _missing_credentials(
+        {**given, **overrides}, otherwise="pass --emulator URL to use a `bigin emulator`"
+    )
+    if problem is not None:
+        raise ConfigurationError(problem)
+    return BiginClient.from_env(**overrides)

@@ -19,8 +19,10 @@ import anyio
 from bigin_async.bulk.jobs import AUTO_JOBS_THRESHOLD_READ
 from bigin_async.bulk.jobs.via import AUTO_JOBS_THRESHOLD_WRITE
 from bigin_async.cli.common import EMULATOR_URL, UsageError, client_from_args, module_api_name
+from bigin_async.cli.modules import unknown_module_error
 from bigin_async.client import BiginClient
 from bigin_async.errors import (
+    APIError,
     AuthenticationError,
     BiginError,
     ConfigurationError,
@@ -31,7 +33,6 @@ from bigin_async.errors import (
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from bigin_async import CreditsReport
     from bigin_async.cli.exporter import ExportOptions, ExportReport
     from bigin_async.cli.importer import ImportOptions, ImportReport
 
@@ -109,7 +110,10 @@ def _via_options(parser: argparse.ArgumentParser, via_help: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from bigin_async.cli.demo import DemoOptions
+
     epilog = _epilog()
+    demo = DemoOptions()
     parser = argparse.ArgumentParser(
         prog="bigin",
         description="Import, export and try out Zoho Bigin data; upload and download attachments.",
@@ -147,12 +151,41 @@ def build_parser() -> argparse.ArgumentParser:
         help="column COL holds Field (Field.id: a lookup by id; COL= leaves the column out)",
     )
     imp.add_argument("--journal", metavar="PATH", help="log progress here; re-running the command resumes")
-    imp.add_argument("--results", type=Path, metavar="PATH", help="results CSV (default FILE.results.csv)")
+    imp.add_argument(
+        "--results",
+        type=Path,
+        metavar="PATH",
+        help="the results CSV, one line per row (default: NAME.results.csv next to FILE, for FILE NAME.csv "
+        "or NAME.jsonl)",
+    )
     imp.add_argument("--format", choices=("csv", "jsonl"), help="input format (default: from the file name)")
     imp.add_argument(
         "--delimiter",
         metavar="CHAR",
-        help="the CSV's separator: ';', tab, '|', ... (default ','; a file that uses another is refused)",
+        help="the CSV's separator: ',', ';', tab, '|', ... (default: read off the header line; a header "
+        "holding two of them is refused)",
+    )
+    imp.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="read and check every row (columns, mandatory fields, the --unique value, types) with one "
+        "metadata call, send nothing, and say what would be sent (exit 1 if a row would be refused)",
+    )
+    again = imp.add_mutually_exclusive_group()
+    again.add_argument(
+        "--retry-unknown",
+        action="store_true",
+        help="send again only the rows the results file (--results, or the default) gives as unknown, as "
+        "an upsert on --unique (default: the module's unique field, Email for Contacts); the results "
+        "file then holds every row's final fate",
+    )
+    again.add_argument(
+        "--only-rows",
+        type=Path,
+        metavar="FILE",
+        help="send only the rows whose numbers FILE's 'row' column holds (a results file, filtered as "
+        "you like: e.g. its error lines), or a file of one row number per line; their lines in the "
+        "results file are replaced, the others kept",
     )
     imp.add_argument(
         "--ignore-unknown-columns",
@@ -190,13 +223,26 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument(
         "--criteria", help="a search, e.g. '(Mailing_City:equals:Paris)' (at most 2,000 records)"
     )
-    exp.add_argument("--format", choices=("csv", "jsonl"), help="default: from the output name")
     exp.add_argument(
-        "-o", "--output", required=True, metavar="FILE", help="output file, or - for standard output"
+        "--format",
+        choices=("csv", "jsonl"),
+        help="default: from the output name (.csv, .jsonl, .ndjson); jsonl for -o -",
     )
-    exp.add_argument("--max-records", type=int, metavar="N")
+    exp.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="FILE",
+        help="output file (written as FILE.part, renamed when complete), or - for standard output",
+    )
+    exp.add_argument("--max-records", type=int, metavar="N", help="stop after N records")
     exp.add_argument("--sort-by", metavar="FIELD")
     exp.add_argument("--sort-order", choices=("asc", "desc"))
+    exp.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted export from FILE.part (same options; not for -o -)",
+    )
     _via_options(
         exp,
         "pages of 200 records (1 credit each), Bigin's Bulk Read jobs (200,000 records for 50 credits, "
@@ -205,6 +251,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _connection_options(exp)
 
+    results = commands.add_parser(
+        "results",
+        help="summarise the results file of a `bigin import`: rows by status and action, failures by code",
+        description="Summarise the results file of a `bigin import`: rows by status and by action, "
+        "failures by Zoho's code (most frequent first), and the rows whose fate is unknown. "
+        "Exit 0 if every row succeeded, 1 otherwise, 2 if FILE is not a results file.",
+    )
+    results.add_argument("results_file", metavar="FILE", type=Path, help="a results CSV bigin import wrote")
+    results.set_defaults(verbose=False, no_progress=True)  # it reads a file: no log, no bar
+
     _attachments_parser(commands, epilog)
     commands.add_parser(
         "emulator",
@@ -212,7 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
     )
     commands.add_parser(
-        "demo", help="import and export 20,000 contacts and companies against the emulator", add_help=False
+        "demo",
+        help=f"import and export {demo.contacts:,} contacts and {demo.companies:,} companies, offline",
+        add_help=False,
     )
     return parser
 
@@ -264,10 +322,23 @@ def _attachments_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
 
 
 def _import_options(args: argparse.Namespace) -> ImportOptions:
-    from bigin_async.cli.importer import ImportMode, ImportOptions
+    from bigin_async.cli.importer import ImportMode, ImportOptions, retry_unique_fields
     from bigin_async.cli.sources import ColumnMap, detect_format, parse_delimiter
 
     unique = [name.strip() for item in args.unique or () for name in item.split(",") if name.strip()] or None
+    module = module_api_name(args.module)
+    if args.retry_unknown:
+        if args.mode not in (None, "upsert"):
+            raise UsageError(
+                f"--retry-unknown sends the rows again as an upsert (a lost insert may be in Bigin), "
+                f"not as --mode {args.mode}"
+            )
+        unique = retry_unique_fields(module, unique)
+    if (args.retry_unknown or args.only_rows) and args.journal:
+        flag = "--retry-unknown" if args.retry_unknown else "--only-rows"
+        raise UsageError(
+            f"{flag} sends a few rows again: run it without --journal (the results file is updated)"
+        )
     mode: ImportMode = args.mode or ("upsert" if unique else "create")
     if args.batch_size is not None and not 1 <= args.batch_size <= 100:
         raise UsageError("--batch-size must be between 1 and 100 (Bigin's limit per call)")
@@ -276,7 +347,7 @@ def _import_options(args: argparse.Namespace) -> ImportOptions:
     if args.delimiter is not None and fmt != "csv":
         raise UsageError("--delimiter applies to CSV files")
     return ImportOptions(
-        module=module_api_name(args.module),
+        module=module,
         path=args.file,
         fmt=fmt,
         mode=mode,
@@ -291,6 +362,9 @@ def _import_options(args: argparse.Namespace) -> ImportOptions:
         via=args.via,
         poll_interval=args.poll_interval,
         workdir=args.workdir,
+        dry_run=args.dry_run,
+        retry_unknown=args.retry_unknown,
+        only_rows=args.only_rows,
     )
 
 
@@ -303,6 +377,10 @@ def _export_options(args: argparse.Namespace) -> ExportOptions:
     from bigin_async.cli.exporter import ExportOptions
 
     fmt = args.format
+    if args.output == "-" and args.resume:
+        raise UsageError("--resume continues a file; standard output (-o -) cannot be resumed")
+    if fmt is None and args.output == "-":
+        fmt = "jsonl"  # a record a line: what jq, grep and head read from a pipe
     if fmt is None:
         suffix = Path(args.output).suffix.lower()
         fmt = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(suffix)
@@ -322,87 +400,44 @@ def _export_options(args: argparse.Namespace) -> ExportOptions:
         sort_order=args.sort_order,
         via=args.via,
         poll_interval=args.poll_interval,
+        resume=args.resume,
     )
 
 
 def _print_import(console: Console, report: ImportReport) -> None:
-    from rich.table import Table
+    from bigin_async.cli.summary import print_import
 
-    from bigin_async.cli.progress import format_rate
-
-    summary = report.result.summary()
-    table = Table(title="import", show_header=True, header_style="bold")
-    for name in (
-        "rows",
-        "this run",
-        "inserted",
-        "updated",
-        "failed",
-        "unknown",
-        "skipped (journal)",
-        "time",
-        "rate",
-    ):
-        table.add_column(name, justify="right")
-    table.add_row(
-        f"{summary['total']:,}",
-        f"{report.this_run:,}",
-        f"{report.done_now['insert']:,}",
-        f"{report.done_now['update']:,}",
-        f"[red]{summary['failed']:,}[/]" if summary["failed"] else "0",
-        f"[red]{summary['unknown']:,}[/]" if summary["unknown"] else "0",
-        f"{summary['skipped']:,}",
-        f"{report.elapsed:.1f} s",
-        format_rate(report.this_run, report.elapsed),
-    )
-    console.print(table)
-    if report.route is not None:
-        console.print(f"via {report.route.via} ({report.route.reason})", highlight=False)
-    if report.credits is not None:
-        console.print(_credits_line(report.credits), highlight=False)
-    journal_line = report.journal_summary()
-    if journal_line:
-        console.print(journal_line, highlight=False)
-    console.print(f"results: {report.results_path}")
-    if report.ignored_columns:
-        ignored = ", ".join(map(repr, report.ignored_columns))
-        console.print(f"ignored columns (not fields of the module, not sent): {ignored}", highlight=False)
-    if not report.columns_checked:
-        console.print("[yellow]column names not checked: the module's field list could not be read[/]")
-    if summary["unknown"]:
-        console.print(
-            "[yellow]unknown: inserts whose answer was lost; they were not re-sent to avoid duplicates. "
-            "Re-import those rows with --mode upsert --unique <field>.[/]"
-        )
-    if report.aborted is not None:
-        console.print(f"[red]stopped: {report.aborted}[/]")
-        if report.total_rows > summary["total"]:
-            console.print(
-                f"rows after row {summary['total']:,} were not sent; "
-                "fix the cause and run the same command again"
-                + (" (the journal resumes where it stopped)" if report.journal else "")
-            )
+    print_import(console, report)
 
 
 def _print_export(console: Console, report: ExportReport) -> None:
     from bigin_async.cli.progress import format_rate
 
     where = "standard output" if report.output == "-" else report.output
-    console.print(
-        f"exported {report.count:,} records to {where} in {report.elapsed:.1f} s "
-        f"({format_rate(report.count, report.elapsed)}) via {report.via}",
-        highlight=False,
-    )
+    # One rate: the records this run wrote over its walk's time (the bar's final figure too).
+    rate = format_rate(report.this_run, report.elapsed)
+    if report.resumed_from:
+        done = f"exported {report.this_run:,} more records ({report.count:,} in all)"
+    else:
+        done = f"exported {report.count:,} records"
+    console.print(f"{done} to {where} in {report.elapsed:.1f} s ({rate}) via {report.via}", highlight=False)
+    for note in report.notes:
+        console.print(note, highlight=False)
     if report.credits is not None:
-        console.print(_credits_line(report.credits), highlight=False)
+        from bigin_async.cli.summary import credits_line
+
+        console.print(credits_line(report.credits), highlight=False)
 
 
-def _credits_line(credits: CreditsReport) -> str:
-    """What the run cost in Zoho's API credits, as the client counted them (Zoho's own count rules)."""
-    line = f"credits: {credits.spent_total:,} spent by this run"
-    if credits.remaining is not None and credits.limit is not None:
-        line += f" ({credits.remaining:,} of the {credits.limit:,} a day left)"
-    return line
+def _print_export_stopped(console: Console, args: argparse.Namespace) -> None:
+    """After an export stopped part way: what it kept and how ``--resume`` continues it."""
+    if getattr(args, "command", None) != "export":
+        return
+    from bigin_async.cli.exporter import resume_hint
+
+    hint = resume_hint(args.output)
+    if hint is not None:
+        console.print(hint, highlight=False)
 
 
 def _configure_logging(console: Console, verbose: bool) -> None:
@@ -428,7 +463,7 @@ async def run_command(
     from rich.markup import escape
 
     from bigin_async.cli.exporter import run_export
-    from bigin_async.cli.importer import ImportOptions, run_import
+    from bigin_async.cli.importer import ImportOptions, run_dry_run, run_import
     from bigin_async.cli.progress import ProgressView
 
     err = err or Console(stderr=True)
@@ -436,6 +471,12 @@ async def run_command(
     if args.command == "export" and args.output == "-":
         out = err  # the records own standard output
     try:
+        if args.command == "results":
+            from bigin_async.cli.results import print_results_summary, summarise_results
+
+            summary = summarise_results(args.results_file)
+            print_results_summary(out, summary)
+            return EXIT_OK if summary.ok else EXIT_FAILED
         if args.command == "attachments":
             from bigin_async.cli.attachments import attachments_options, run_attachments
 
@@ -444,6 +485,14 @@ async def run_command(
                 done = await run_attachments(client, files, out, err)
             return EXIT_OK if done else EXIT_FAILED
         options = _import_options(args) if args.command == "import" else _export_options(args)
+        if isinstance(options, ImportOptions) and options.dry_run:
+            from bigin_async.cli.summary import print_dry_run
+
+            async with connect(args) as client:
+                dry = await run_dry_run(client, options)
+            dry.credits = client.credits
+            print_dry_run(out, dry)
+            return EXIT_OK if dry.ok else EXIT_FAILED
         async with connect(args) as client:
             with ProgressView(err, enabled=not args.no_progress and err.is_terminal) as view:
                 if isinstance(options, ImportOptions):
@@ -454,6 +503,9 @@ async def run_command(
                     exported.credits = client.credits
         if isinstance(options, ImportOptions):
             _print_import(out, report)
+            if report.aborted is not None and _invalid_module(report.aborted.__cause__):
+                err.print(f"[red]error:[/] {escape(str(unknown_module_error(args.module)))}", highlight=False)
+                return EXIT_USAGE
             if report.aborted is not None and isinstance(
                 report.aborted.__cause__, (AuthenticationError, PermissionDeniedError)
             ):
@@ -466,22 +518,27 @@ async def run_command(
         return EXIT_USAGE
     except (AuthenticationError, PermissionDeniedError) as error:
         err.print(f"[red]not authorised:[/] {escape(str(error))}", highlight=False)
+        _print_export_stopped(err, args)
         return EXIT_USAGE
     except BiginError as error:
+        if _invalid_module(error):  # a typo in MODULE, found by the first call: that call only
+            err.print(f"[red]error:[/] {escape(str(unknown_module_error(args.module)))}", highlight=False)
+            return EXIT_USAGE
         err.print(f"[red]failed:[/] {escape(str(error))}", highlight=False)
+        _print_export_stopped(err, args)
         return EXIT_FAILED
+
+
+def _invalid_module(error: BaseException | None) -> bool:
+    """Bigin's answer to a module name it does not have (``INVALID_MODULE``)."""
+    return isinstance(error, APIError) and error.code == "INVALID_MODULE"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``bigin`` console script."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     try:
-        import rich  # noqa: F401
-    except ImportError:  # pragma: no cover - depends on the installation
-        sys.stderr.write("the bigin command needs the cli extra: pip install 'bigin-async[cli]'\n")
-        return EXIT_USAGE
-    try:
-        if arguments[:1] == ["emulator"]:
+        if arguments[:1] == ["emulator"]:  # the emulator's own command line: it needs no rich
             from bigin_async.cli.demo import emulator_missing
 
             if emulator_missing("bigin emulator"):
@@ -489,6 +546,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bigin_emulator.cli import main as emulator_main
 
             return emulator_main(arguments[1:], prog="bigin emulator")
+    except SystemExit as exit_:  # argparse: --help (0) or a usage error (2)
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    try:
+        import rich  # noqa: F401
+    except ImportError:  # pragma: no cover - depends on the installation
+        sys.stderr.write(
+            'error: the bigin command needs the cli extra (rich): pip install "bigin-async[cli]"\n'
+        )
+        return EXIT_USAGE
+    try:
         if arguments[:1] == ["demo"]:
             from bigin_async.cli.demo import main as demo_main
 
@@ -511,4 +578,5 @@ def main(argv: Sequence[str] | None = None) -> int:
                 else ""
             )
         )
+        _print_export_stopped(err, args)
         return EXIT_INTERRUPTED

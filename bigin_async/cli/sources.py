@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,6 +35,7 @@ __all__ = [
     "parse_delimiter",
     "read_csv_header",
     "read_rows",
+    "sniff_delimiter",
 ]
 
 Format = Literal["csv", "jsonl"]
@@ -64,10 +66,11 @@ class Row:
     record: dict[str, Any] | BadRow
 
 
-def parse_delimiter(text: str | None) -> str:
-    """``--delimiter``: one character, or ``tab``/``\\t``/``semicolon``/``comma``/``pipe``."""
+def parse_delimiter(text: str | None) -> str | None:
+    """``--delimiter``: one character, or ``tab``/``\\t``/``semicolon``/``comma``/``pipe``; None when
+    not given (the file's own is then sniffed from its header, see :func:`sniff_delimiter`)."""
     if text is None:
-        return ","
+        return None
     value = _DELIMITER_WORDS.get(text.casefold(), text)
     if len(value) != 1 or value in '"\r\n' or value.isalnum():
         raise UsageError(f"--delimiter expects one character (or tab, semicolon, comma, pipe), got {text!r}")
@@ -76,6 +79,44 @@ def parse_delimiter(text: str | None) -> str:
 
 def _delimiter_hint(delimiter: str) -> str:
     return "--delimiter tab" if delimiter == "\t" else f"--delimiter '{delimiter}'"
+
+
+_QUOTED = re.compile(r'"[^"]*"')
+
+
+def sniff_delimiter(path: Path) -> str:
+    """The separator of a CSV file without ``--delimiter``: comma, semicolon, tab or pipe, read off
+    its header line (``csv.Sniffer`` restricted to those four).
+
+    Excel saves "CSV" with semicolons where the comma is the decimal mark, and exports from other
+    tools use tabs or pipes: each is taken as it is. A header with none of them is one column. A
+    header holding two of them outside quotes (``Last_Name;Email,Phone``) could be either: field
+    names never hold a separator, so that file is refused, naming ``--delimiter``.
+    """
+    with _reading(path), path.open(newline="", encoding=ENCODING) as handle:
+        line = ""
+        for text in handle:
+            if not line and not text.strip():
+                continue  # blank lines above the header
+            line += text
+            if line.count('"') % 2 == 0:  # a quoted name may hold a line break: read to its end
+                break
+    line = line.rstrip("\r\n")
+    bare = _QUOTED.sub("", line)
+    present = [d for d in DELIMITER_NAMES if d in bare]
+    if not present:
+        return ","
+    try:
+        sniffed: str | None = csv.Sniffer().sniff(line, delimiters="".join(DELIMITER_NAMES)).delimiter
+    except csv.Error:
+        sniffed = None
+    if sniffed is None or present != [sniffed]:
+        names = " and ".join(f"{DELIMITER_NAMES[d]}s" for d in present)
+        raise UsageError(
+            f"{path.name}: cannot tell its separator (its header {line!r} holds {names}); "
+            f"pass --delimiter, e.g. {_delimiter_hint(present[0])}"
+        )
+    return sniffed
 
 
 def detect_format(path: Path, explicit: str | None) -> Format:
@@ -147,6 +188,30 @@ class FieldTypes:
 
     def __init__(self, fields: Sequence[FieldInfo] = ()) -> None:
         self.types = {f.api_name: f.data_type or "" for f in fields if f.api_name}
+        self.lengths = {f.api_name: f.length for f in fields if f.api_name and f.length}
+
+    def problems(self, record: Mapping[str, Any]) -> list[str]:
+        """Why Bigin would refuse ``record`` (already converted) for a value's type or length, one
+        reason per field: what ``bigin import --dry-run`` reports without sending it. A value of a
+        field the metadata does not list is left to the server."""
+        found: list[str] = []
+        for name, value in record.items():
+            data_type = self.types.get(name)
+            if data_type is None or value is None:
+                continue
+            if name == "Tag" and not isinstance(value, list):
+                # Bigin takes tags as a list (a CSV cell is split on ; or , into one; a JSON line
+                # gives the list itself): a string is refused (INVALID_DATA, a JSON array expected).
+                found.append(f"Tag: {value!r} is not a list of tags")
+                continue
+            expected = _expected_type(data_type, value)
+            if expected:
+                found.append(f"{name}: {value!r} is not {expected}")
+                continue
+            limit = self.lengths.get(name)
+            if limit and data_type in _TEXT_TYPES and isinstance(value, str) and len(value) > limit:
+                found.append(f"{name}: {len(value):,} characters, over its {limit:,}")
+        return found
 
     def convert(self, record: dict[str, Any]) -> dict[str, Any]:
         for name, value in record.items():
@@ -174,6 +239,51 @@ class FieldTypes:
         return text
 
 
+_TEXT_TYPES = frozenset({"text", "textarea", "phone", "website", "email", "picklist"})
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _expected_type(data_type: str, value: Any) -> str | None:
+    """What a field of ``data_type`` takes, when ``value`` is not that (None: it fits)."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if data_type in ("integer", "long"):
+        return None if isinstance(value, int) and not isinstance(value, bool) else "a whole number"
+    if data_type == "bigint":
+        fits = (isinstance(value, int) and not isinstance(value, bool)) or (
+            isinstance(value, str) and value.isdigit()
+        )
+        return None if fits else "a whole number"
+    if data_type in ("double", "currency", "percent", "decimal"):
+        return None if number else "a number"
+    if data_type == "boolean":
+        return None if isinstance(value, bool) else "true or false"
+    if data_type == "email":
+        return None if isinstance(value, str) and _EMAIL.match(value) else "an email address"
+    if data_type == "date":
+        return None if isinstance(value, str) and _valid_date(value) else "a date (YYYY-MM-DD)"
+    if data_type == "datetime":
+        return None if isinstance(value, str) and _valid_datetime(value) else "a date-time with its offset"
+    if data_type == "multiselectpicklist":
+        return None if isinstance(value, list) else "a list of values"
+    return None
+
+
+def _valid_date(text: str) -> bool:
+    try:
+        return bool(_DATE.match(text)) and bool(date.fromisoformat(text))
+    except ValueError:
+        return False
+
+
+def _valid_datetime(text: str) -> bool:
+    try:
+        moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    except ValueError:
+        return False
+    return moment.tzinfo is not None
+
+
 def read_rows(
     path: Path, fmt: Format, mapping: ColumnMap, types: FieldTypes | None = None, *, delimiter: str = ","
 ) -> Generator[Row, None, None]:
@@ -183,15 +293,25 @@ def read_rows(
     return _read_jsonl(path, mapping)
 
 
-def read_csv_header(path: Path, mapping: ColumnMap, *, delimiter: str = ",") -> list[str]:
+def _first_row(reader: Iterator[list[str]]) -> list[str]:
+    """The header: the first row that is not blank (blank lines above it are no rows)."""
+    return next((cells for cells in reader if cells and any(cell.strip() for cell in cells)), [])
+
+
+def read_csv_header(
+    path: Path, mapping: ColumnMap, *, delimiter: str = ",", sniffed: bool = False
+) -> list[str]:
     """The header row, checked (named, no duplicates, every mapped column present, split on the
     file's own separator) before any record is sent: a wrong header would otherwise fail every
-    row, one call at a time, or drop columns without a word."""
+    row, one call at a time, or drop columns without a word. A ``sniffed`` separator was read off
+    this header already (outside quotes), so only a given one (``--delimiter``) is checked
+    against it."""
     with _reading(path), path.open(newline="", encoding=ENCODING) as handle:
-        header = next(csv.reader(handle, delimiter=delimiter), None)
+        header = _first_row(csv.reader(handle, delimiter=delimiter))
     if not header:
         raise UsageError(f"{path.name} is empty: a CSV import needs a header row of field names")
-    _check_delimiter(header, delimiter, path)
+    if not sniffed:
+        _check_delimiter([name for name in header if name.strip() not in mapping.targets], delimiter, path)
     columns = _check_header(header, path)
     mapping.check_columns(columns, path)
     return columns
@@ -199,7 +319,10 @@ def read_csv_header(path: Path, mapping: ColumnMap, *, delimiter: str = ",") -> 
 
 def _check_delimiter(header: list[str], delimiter: str, path: Path) -> None:
     """A header split on the wrong separator reads as one column named ``Last_Name;Email``; field
-    names never hold a separator, so a separator inside the column names tells which one it is."""
+    names never hold a separator, so a separator inside the column names tells which one it is.
+    ``header`` leaves out the columns ``--map`` names: their names are the user's own."""
+    if not header:
+        return
     text = "".join(header)
     counts = {other: text.count(other) for other in DELIMITER_NAMES if other != delimiter}
     other, found = max(counts.items(), key=lambda item: item[1])
@@ -228,7 +351,7 @@ def _read_csv(
 ) -> Generator[Row, None, None]:
     with path.open(newline="", encoding=ENCODING) as handle:
         reader = csv.reader(handle, delimiter=delimiter)
-        header = [name.strip() for name in next(reader, [])]  # checked by read_csv_header first
+        header = [name.strip() for name in _first_row(reader)]  # checked by read_csv_header first
         width = len(header)
         line = reader.line_num + 1
         for cells in reader:

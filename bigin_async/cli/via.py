@@ -114,7 +114,9 @@ def import_route(
         return ImportRoute("calls", "auto: resuming a journal of calls", operation)
     if via == "auto" and resumed is None and rows <= AUTO_JOBS_THRESHOLD_WRITE:
         return ImportRoute(
-            "calls", f"auto: {rows:,} rows (jobs above {AUTO_JOBS_THRESHOLD_WRITE:,})", operation
+            "calls",
+            f"auto: {rows:,} row{'' if rows == 1 else 's'} (jobs above {AUTO_JOBS_THRESHOLD_WRITE:,})",
+            operation,
         )
     find_by = keys[0] if mode == "upsert" else "id" if mode == "update" else None
     if via == "jobs":
@@ -122,7 +124,7 @@ def import_route(
     elif resumed == "jobs":
         reason = "auto: resuming a journal of jobs"
     else:
-        reason = f"auto: {rows:,} rows (jobs above {AUTO_JOBS_THRESHOLD_WRITE:,})"
+        reason = f"auto: {rows:,} row{'' if rows == 1 else 's'} (jobs above {AUTO_JOBS_THRESHOLD_WRITE:,})"
     return ImportRoute("jobs", reason, operation, find_by)
 
 

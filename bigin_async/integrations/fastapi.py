@@ -37,17 +37,24 @@ Needs the ``fastapi`` extra: ``pip install 'bigin-async[fastapi]'``.
 from __future__ import annotations
 
 import inspect
+import logging
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable
+import re
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, TypeVar, Union, cast, overload
 
 import anyio
 
 try:
-    from fastapi import Depends, FastAPI, Request
+    from fastapi import Depends, FastAPI, Request, WebSocket
     from fastapi.encoders import jsonable_encoder
     from fastapi.responses import JSONResponse, Response
+    from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
+    from starlette.types import ExceptionHandler
+    from starlette.websockets import WebSocketState
 except ModuleNotFoundError as missing:
     if (missing.name or "").partition(".")[0] not in ("fastapi", "starlette"):
         raise  # FastAPI is there but something it needs is not: its own error says what
@@ -55,7 +62,7 @@ except ModuleNotFoundError as missing:
         "bigin_async.integrations.fastapi needs FastAPI: pip install 'bigin-async[fastapi]'", name="fastapi"
     ) from None
 
-from bigin_async._redact import logger
+from bigin_async._redact import logger, redact_text
 from bigin_async.client import BiginClient
 from bigin_async.errors import (
     AmbiguousUploadError,
@@ -90,6 +97,9 @@ from bigin_async.errors import (
     parse_retry_after,
 )
 
+if sys.version_info < (3, 11):  # anyio needs the backport there, so it is installed
+    from exceptiongroup import BaseExceptionGroup, ExceptionGroup
+
 __all__ = [
     "STATE_KEY",
     "BiginDep",
@@ -102,6 +112,7 @@ __all__ = [
 ]
 
 STATE_KEY = "bigin"
+_App = TypeVar("_App", bound=Starlette)
 BiginFactory = Callable[[], Union[BiginClient, Awaitable[BiginClient]]]
 
 
@@ -184,22 +195,88 @@ _TEXTS = {
 }
 
 
+# The longest ``Retry-After`` sent: the daily credits come back within a day, and a client that
+# reads a longer wait (1e300 s from a confused proxy) would never come back at all.
+_MAX_RETRY_AFTER = 86_400
+
+
 def _seconds(value: float | None) -> int | None:
-    """A wait as whole seconds, rounded up (``Retry-After`` takes integers; 0.2 s must not read 0)."""
+    """A wait as whole seconds, rounded up, from 1 to a day (``Retry-After`` takes integers).
+
+    0.2 s must not read 0, nor may 0 s or a negative wait: ``Retry-After: 0`` asks the client to
+    come back at once, in a loop, while Bigin still refuses.
+    """
     if value is None or not math.isfinite(value):
         return None
-    return max(0, math.ceil(value))
+    return max(1, math.ceil(min(value, _MAX_RETRY_AFTER)))
+
+
+def _public_details(details: Mapping[str, Any]) -> dict[str, Any]:
+    """Zoho's ``details`` as a caller may see them: its flat values (``api_name``, ``json_path``,
+    ``expected_data_type``, ``maximum_length``, ``id``, lists of allowed values...).
+
+    Nested objects are left out: ``DUPLICATE_DATA``'s ``duplicate_record`` names the clashing
+    record's owner (a user of the org, with an email), which is not the caller's to read.
+    """
+
+    def flat(value: Any) -> bool:
+        return value is None or isinstance(value, (str, int, float, bool))
+
+    return {
+        str(key): value
+        for key, value in details.items()
+        if flat(value) or (isinstance(value, list) and all(flat(item) for item in value))
+    }
+
+
+_JSON_PATH_PART = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]")
+_DATA_ROW = re.compile(r"^\$\.data\[\d+\]")
+
+
+def _field_loc(details: Mapping[str, Any]) -> list[Any]:
+    """Where in a record Zoho's field error is, as FastAPI's ``loc`` after ``body`` (and the index).
+
+    From ``json_path`` when Zoho gives one (``$.data[0].Product_Details[1].Quantity`` is
+    ``["Product_Details", 1, "Quantity"]``: a subform's row, not a top-level field), its
+    ``$.data[n]`` left out (the record's place in its call); else from ``api_name``.
+    """
+    path = details.get("json_path")
+    if isinstance(path, str) and path.startswith("$"):
+        rest = _DATA_ROW.sub("", path)
+        parts: list[Any] = []
+        position = 1 if rest.startswith("$") else 0
+        for match in _JSON_PATH_PART.finditer(rest, position):
+            if match.start() != position:  # not a path this reads: fall back on api_name
+                parts = []
+                break
+            parts.append(match.group(1) if match.group(1) is not None else int(match.group(2)))
+            position = match.end()
+        if parts and position == len(rest):
+            return parts
+    if "param" in details:  # a parameter of the service's call to Bigin (criteria...): no place of ours
+        return []
+    field = details.get("api_name")
+    return [str(field)] if field else []
 
 
 def _field_entry(exc: APIError) -> dict[str, Any]:
     """One entry of a FastAPI-style validation list for a field Zoho refused."""
-    field = exc.details.get("api_name")
+    where = _field_loc(exc.details)
     return {
         "type": exc.code or "INVALID_DATA",
-        "loc": ["body", str(field)] if field else [],
+        "loc": ["body", *where] if where else [],
         "msg": exc.message,
-        "ctx": dict(exc.details),  # Zoho's own details: api_name, expected_data_type, maximum_length...
+        "ctx": _public_details(exc.details),  # Zoho's: api_name, expected_data_type, maximum_length...
     }
+
+
+def _existing_id(exc: DuplicateRecordError) -> str | None:
+    """The clashing record's id: ``details.id``, or ``details.duplicate_record.id`` (newer answers)."""
+    if exc.existing_id is not None:
+        return exc.existing_id
+    record = exc.details.get("duplicate_record")
+    value = record.get("id") if isinstance(record, Mapping) else None
+    return str(value) if value is not None else None
 
 
 class _Answer:
@@ -246,11 +323,13 @@ def _answer(exc: BiginError) -> _Answer:
     if isinstance(exc, PermissionDeniedError):
         return _Answer(502, exc, _TEXTS["permission"], code=code)
     if isinstance(exc, NotFoundError):
+        if code == "INVALID_URL_PATTERN":  # Bigin has no such URL: an endpoint built wrong here
+            return _Answer(500, exc, _TEXTS["internal"], code=code)
         return _Answer(404, exc, exc.message, code=code, **_details(exc))
     if isinstance(exc, BooksOrganizationError):  # this service's Books setting, not the caller's data
         return _Answer(500, exc, _TEXTS["internal"], code=code)
     if isinstance(exc, DuplicateRecordError):
-        return _Answer(409, exc, exc.message, code=code, id=exc.existing_id, **_details(exc))
+        return _Answer(409, exc, exc.message, code=code, id=_existing_id(exc), **_details(exc))
     if isinstance(exc, BooksDuplicateError):  # Books names are unique; Books gives no id
         return _Answer(409, exc, exc.message, code=code, **_details(exc))
     if isinstance(exc, (InvalidRequestError, RecordError)):
@@ -299,7 +378,8 @@ def _answer(exc: BiginError) -> _Answer:
 
 
 def _details(exc: APIError) -> dict[str, Any]:
-    return {"details": dict(exc.details)} if exc.details else {}
+    details = _public_details(exc.details)
+    return {"details": details} if details else {}
 
 
 def _bulk_answer(exc: BulkWriteError) -> _Answer:
@@ -323,10 +403,14 @@ def _bulk_answer(exc: BulkWriteError) -> _Answer:
             code = outcome.code or "UNKNOWN"
             codes[code] = codes.get(code, 0) + 1
             if len(entries) < _BULK_ENTRIES:
-                field = outcome.details.get("api_name")
-                where: list[Any] = ["body", outcome.index, str(field)] if field else ["body", outcome.index]
+                where = ["body", outcome.index, *_field_loc(outcome.details)]
                 entries.append(
-                    {"type": code, "loc": where, "msg": outcome.message or code, "ctx": dict(outcome.details)}
+                    {
+                        "type": code,
+                        "loc": where,
+                        "msg": outcome.message or code,
+                        "ctx": _public_details(outcome.details),
+                    }
                 )
         if not entries:  # outcomes not kept (keep_outcomes=False): the counts say it all
             entries.append({"type": "bulk_refused", "loc": [], "msg": f"{summary['failed']} records refused"})
@@ -336,7 +420,58 @@ def _bulk_answer(exc: BulkWriteError) -> _Answer:
     return answer
 
 
-async def bigin_exception_handler(request: Request, exc: Exception) -> Response:
+def _single_bigin_error(exc: BaseException) -> BiginError | None:
+    """The one SDK error in ``exc``: itself, or the only error of an exception group (nested too).
+
+    A route that fans out with a task group (``anyio.create_task_group()``, ``asyncio.TaskGroup``)
+    gets its errors wrapped in an ``ExceptionGroup``: one bad email there is still a 422. A group of
+    several errors has no single answer and is left alone.
+    """
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc if isinstance(exc, BiginError) else None
+
+
+def _log(level: int, message: str, *args: object, exc: BaseException | None = None) -> None:
+    """Log on the ``bigin_async`` logger, a traceback (``exc``) written out already redacted.
+
+    The SDK's redacting filter cleans a record's message; a traceback is only written out later,
+    by the handler, and holds the texts of every chained cause (httpx's "for url '...?token=...'"):
+    written out here, scrubbed, it is what every handler prints, while ``exc_info`` stays on the
+    record for error trackers.
+    """
+    if not logger.isEnabledFor(level):
+        return
+    exc_info = (type(exc), exc, exc.__traceback__) if exc is not None else None
+    record = logger.makeRecord(
+        logger.name, level, __file__, 0, message, args, exc_info, "bigin_exception_handler"
+    )
+    if exc_info is not None:
+        record.exc_text = redact_text(logging.Formatter().formatException(exc_info))
+    logger.handle(record)
+
+
+def _close_code(status: int) -> int:
+    """The WebSocket close code for an HTTP status: 1013 try again later, 1011 our trouble, else 1008."""
+    if status in (429, 503):
+        return 1013
+    return 1011 if status >= 500 else 1008
+
+
+def _close_reason(detail: Any) -> str:
+    """A close frame's reason (at most 123 bytes of UTF-8): the text, or a 422's first message."""
+    if isinstance(detail, list) and detail and isinstance(detail[0], Mapping):
+        detail = detail[0].get("msg", "")
+    return str(detail).encode()[:123].decode("utf-8", "ignore")
+
+
+@overload
+async def bigin_exception_handler(request: Request, exc: Exception) -> Response: ...
+@overload
+async def bigin_exception_handler(request: WebSocket, exc: Exception) -> Response | None: ...
+
+
+async def bigin_exception_handler(request: Request | WebSocket, exc: Exception) -> Response | None:
     """The exception handler :func:`add_bigin_exception_handlers` registers, for composing your own.
 
     Call it from a handler of yours (after your own logging, say) to get the same answer::
@@ -346,28 +481,57 @@ async def bigin_exception_handler(request: Request, exc: Exception) -> Response:
             metrics.count(type(exc).__name__)
             return await bigin_exception_handler(request, exc)
 
-    Anything that is not a :class:`~bigin_async.BiginError` is raised again untouched.
+    An exception group holding one SDK error (a task group's) answers as that error. Anything else
+    that is not a :class:`~bigin_async.BiginError` is raised again untouched.
+
+    In a WebSocket route (Starlette hands the handler the ``WebSocket``) the socket is closed with
+    1008 for the caller's errors, 1011 for the service's trouble with Bigin, 1013 for "try again
+    later", the ``detail`` as the reason; before ``accept()`` a server that can send a refusal
+    (the ASGI ``websocket.http.response`` extension) sends the JSON answer instead. ``None`` is
+    returned then: nothing is left for Starlette to send.
     """
-    if not isinstance(exc, BiginError):
+    error = _single_bigin_error(exc)
+    if error is None:
         raise exc
-    answer = _answer(exc)
+    answer = _answer(error)
     if answer.status >= 500:
         # The caller sees a fixed text; the service's log gets the SDK's (redacted) message.
-        where = f"{request.method} {request.url.path}"
+        where = f"{request.scope.get('method', 'WEBSOCKET')} {request.url.path}"
         if answer.status == 500:
-            logger.error("%s answered 500: %s", where, exc, exc_info=exc)
+            _log(logging.ERROR, "%s answered 500: %s", where, error, exc=error)
         else:
-            logger.warning("%s answered %d: %s", where, answer.status, exc)
-    return JSONResponse(jsonable_encoder(answer.body), status_code=answer.status, headers=answer.headers)
+            _log(logging.WARNING, "%s answered %d: %s", where, answer.status, error)
+    response = JSONResponse(jsonable_encoder(answer.body), status_code=answer.status, headers=answer.headers)
+    if not isinstance(request, WebSocket):
+        return response
+    websocket = request
+    if websocket.application_state == WebSocketState.CONNECTING:
+        if "websocket.http.response" in request.scope.get("extensions", {}):
+            return response  # the handshake refused with the HTTP answer, which Starlette sends
+    if websocket.application_state != WebSocketState.DISCONNECTED:
+        await websocket.close(code=_close_code(answer.status), reason=_close_reason(answer.body["detail"]))
+    return None
 
 
-def add_bigin_exception_handlers(app: FastAPI) -> FastAPI:
+def _lookup(handlers: Mapping[Any, Any], exc: BaseException) -> ExceptionHandler | None:
+    """The app's handler for ``exc``, found as Starlette finds it: along the class's MRO."""
+    for cls in type(exc).__mro__:
+        if cls in handlers:
+            return cast(ExceptionHandler, handlers[cls])
+    return None
+
+
+def add_bigin_exception_handlers(app: _App) -> _App:
     """Answer the SDK's errors a path operation lets through with the HTTP status they mean.
 
     Without it FastAPI answers every :class:`~bigin_async.BiginError` with a bare 500; with it a
     contact with a bad email is a 422 naming the field, a missing id a 404, a clash on a unique
-    field a 409 with the existing record's id. Only ``BiginError`` is handled: every other
-    exception reaches FastAPI's own handling (and your handlers) as before. Returns ``app``.
+    field a 409 with the existing record's id. Only ``BiginError`` is handled, and an exception
+    group holding just one (a route that fans out with a task group): every other exception
+    reaches FastAPI's own handling (and your handlers) as before. A handler the app has already
+    for ``BiginError`` (or ``ExceptionGroup``) is kept, and the app's handlers for a subclass
+    (``NotFoundError``, say) answer before this one, as FastAPI picks handlers by class. Works on
+    a Starlette app too; an ``APIRouter`` has no handlers (a ``TypeError`` says so). Returns ``app``.
 
     Every body is JSON shaped like FastAPI's own: ``detail`` is what FastAPI puts there (a text,
     or for a 422 the list of errors that FastAPI's request validation gives), and next to it
@@ -379,7 +543,11 @@ def add_bigin_exception_handlers(app: FastAPI) -> FastAPI:
          "code": "INVALID_DATA", "error": "InvalidRequestError"}
 
     ``loc`` names Bigin's field (its API name): the body's field when your model uses Bigin's
-    names; ``ctx`` holds Zoho's ``details`` as sent.
+    names, down a subform's rows when Zoho's ``json_path`` says so (``["body", "Product_Details",
+    1, "Quantity"]``; a bulk write's entries add the record's index: ``["body", 103, "Email"]``),
+    ``[]`` for a parameter of the call to Bigin (``details.param``, a criteria). ``ctx`` holds
+    Zoho's ``details``, its flat values only: nested ones such as ``DUPLICATE_DATA``'s
+    ``duplicate_record`` (its owner's name and email) are the org's, not the caller's.
 
     | SDK error | status | body, headers |
     |---|---|---|
@@ -387,10 +555,11 @@ def add_bigin_exception_handlers(app: FastAPI) -> FastAPI:
     | `FileTooLargeError` | 413 | `filename`, `size`, `limit` |
     | a field refused: `INVALID_DATA`..., `RecordError`, `BooksValidationError` | 422 | `detail` list, `ctx` |
     | `InvalidModuleError`, other `InvalidRequestError` (`INVALID_QUERY`...): a bug here | 500 | `code` |
+    | `NotFoundError` with `INVALID_URL_PATTERN` (no such Bigin URL): a bug here | 500 | `code` |
     | `NotFoundError`, `BooksNotFoundError` | 404 | `details` when Zoho gave some |
     | `DuplicateRecordError` (`DUPLICATE_DATA`) | 409 | `id` of the existing record, `details` |
     | `BooksDuplicateError` | 409 | `details` |
-    | `RateLimitError`, `BudgetExhaustedError` (the daily credits) | 429 | `Retry-After` when known |
+    | `RateLimitError`, `BudgetExhaustedError` (the daily credits) | 429 | `Retry-After` when known (below) |
     | `AuthenticationError`, `PermissionDeniedError` (and their Books twins) | 502 | fixed text, `code` |
     | `RefreshBlockedError` (token refreshes used up for now) | 503 | `Retry-After` |
     | `ServerError` (Zoho's 5xx) | 502 | `upstream_status` |
@@ -407,7 +576,35 @@ def add_bigin_exception_handlers(app: FastAPI) -> FastAPI:
 
     The 502s, 503s and 504s are this service's trouble with Bigin, not the caller's: their
     ``detail`` is a fixed text (no URL, no setting, never a token or secret) and the SDK's own
-    message goes to the ``bigin_async`` logger (a warning; an error with the traceback for 500).
+    message goes to the ``bigin_async`` logger (a warning; an error with the traceback for 500,
+    redacted like the message). ``Retry-After`` (and the body's ``retry_after``) is whole
+    seconds, rounded up, from 1 to 86400: never 0, which would ask the client to come straight
+    back. In a WebSocket route the socket is closed instead (see :func:`bigin_exception_handler`).
     """
-    app.add_exception_handler(BiginError, bigin_exception_handler)
+    if not isinstance(app, Starlette):
+        raise TypeError(
+            f"add_bigin_exception_handlers takes the FastAPI app, not a {type(app).__name__}: exception "
+            "handlers belong to the app (an APIRouter has none); call it on the FastAPI app the router "
+            "is included in"
+        )
+    handlers = app.exception_handlers
+
+    async def on_group(request: Request, exc: Exception) -> Response | None:
+        # The group's one SDK error goes to the handler the app has for it (its own for a
+        # subclass wins, as for the error alone); any other group goes on to FastAPI's 500.
+        error = _single_bigin_error(exc)
+        handler = _lookup(handlers, error) if error is not None else None
+        if error is None or handler is None:
+            raise exc
+        call = cast(Callable[[Request, Exception], Any], handler)
+        if inspect.iscoroutinefunction(call) or inspect.iscoroutinefunction(type(call).__call__):
+            response = await call(request, error)
+        else:
+            response = await run_in_threadpool(call, request, error)
+        error.__traceback__ = None  # as Starlette does: a reused exception must not pile up frames
+        return cast(Union[Response, None], response)
+
+    # setdefault: a handler the app registered already (its own BiginError handler) is kept.
+    handlers.setdefault(BiginError, bigin_exception_handler)
+    handlers.setdefault(ExceptionGroup, on_group)
     return app

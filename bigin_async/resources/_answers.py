@@ -16,7 +16,7 @@ import httpx
 
 from bigin_async.bulk.answers import MAYBE_DELETED_MESSAGE, maybe_deleted_details, maybe_deleted_earlier
 from bigin_async.bulk.results import MAYBE_DELETED
-from bigin_async.errors import error_from_response
+from bigin_async.errors import APIError, NotFoundError, error_from_response
 from bigin_async.models import WriteResult, parse_write_results
 from bigin_async.resources._base import body_of, checked_results, json_object
 
@@ -26,6 +26,7 @@ __all__ = [
     "delete_result",
     "line_up_by_name",
     "maybe_deleted_result",
+    "missing_record",
     "one_result",
 ]
 
@@ -68,6 +69,39 @@ def maybe_deleted_result(target_id: str) -> WriteResult:
         action="delete",
         message=MAYBE_DELETED_MESSAGE,
         details=maybe_deleted_details(target_id),
+    )
+
+
+def missing_record(error: APIError, module: str, record_id: str) -> APIError:
+    """``error`` as a :class:`NotFoundError` when it says that record ``record_id`` is not there.
+
+    Bigin answers an update or a delete of an id it does not have (never created, or deleted)
+    with ``INVALID_DATA`` "the id given seems to be invalid", as it answers a bad value, where a
+    read of that id answers 204. Told apart by the details: they name the id (``{"id": ...}``,
+    or ``{"api_name": "id", ...}``), not a field (a lookup to a missing company is
+    ``{"api_name": "Account_Name", "id": ...}``: the data's fault, left as it is). The code,
+    details, status and URL are Zoho's, kept. Any other error is returned as it is.
+    """
+    if isinstance(error, NotFoundError) or error.code != "INVALID_DATA":
+        return error
+    details = error.details
+    api_name = details.get("api_name")
+    if api_name is not None:
+        names_the_id = api_name == "id"
+    elif "id" in details:
+        names_the_id = str(details["id"]) == record_id
+    else:  # no details at all: only the message can say it is about the id
+        names_the_id = not details and "the id given" in error.message.lower()
+    if not names_the_id:
+        return error
+    return NotFoundError(
+        f"no {module} record with id {record_id} ({error.message})",
+        status_code=error.status_code,
+        code=error.code,
+        details=details,
+        method=error.method,
+        url=error.url,
+        headers=error.headers,
     )
 
 

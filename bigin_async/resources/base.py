@@ -37,7 +37,7 @@ from bigin_async.bulk.results import BulkResult, ResultCallback
 from bigin_async.bulk.results import ProgressCallback as BulkProgressCallback
 from bigin_async.bulk.writer import BulkWriter
 from bigin_async.criteria import Criteria, criteria_to_str
-from bigin_async.errors import APIError, NotFoundError, ValidationError
+from bigin_async.errors import APIError, InvalidRequestError, NotFoundError, ValidationError
 from bigin_async.models import FieldInfo, Pipeline, Record, WriteResult, mark_as_read, parse_write_results
 from bigin_async.models.deleted import DELETED_TYPES, DeletedRecord, DeletedType
 from bigin_async.models.modules import (
@@ -49,7 +49,7 @@ from bigin_async.models.modules import (
     module_spec,
 )
 from bigin_async.pagination import AsyncPaginator, PageRequest, ProgressCallback
-from bigin_async.resources._answers import delete_result
+from bigin_async.resources._answers import delete_result, missing_record
 from bigin_async.resources._base import (
     APIResource,
     body_of,
@@ -639,7 +639,9 @@ class ModuleClient(APIResource, Generic[R]):
         """Change fields of one record; only the fields given are sent.
 
         ``changes`` may be a record read from Bigin: only the fields assigned since the read go
-        out, so fields others edited meanwhile are left as they are.
+        out, so fields others edited meanwhile are left as they are. An id that is not there (never
+        created, or deleted) raises :class:`NotFoundError`, as :meth:`get` does, with Zoho's code
+        (``INVALID_DATA``) and details.
         """
         record_id = check_id(id)
         wire = self._record_wire(changes)
@@ -648,9 +650,15 @@ class ModuleClient(APIResource, Generic[R]):
         wire.pop("id", None)
         if not wire:
             raise ValidationError("empty changes: nothing to update")
-        return await self._write_one(
-            "PUT", f"{self._path}/{record_id}", self._body([wire], trigger), action="update"
-        )
+        try:
+            return await self._write_one(
+                "PUT", f"{self._path}/{record_id}", self._body([wire], trigger), action="update"
+            )
+        except InvalidRequestError as error:
+            missing = missing_record(error, self.module_api_name, record_id)
+            if missing is error:
+                raise
+            raise missing from None
 
     async def upsert(
         self,
@@ -680,7 +688,8 @@ class ModuleClient(APIResource, Generic[R]):
         return await self._write_one("POST", f"{self._path}/upsert", body, action="upsert", idempotent=keyed)
 
     async def delete(self, id: str) -> WriteResult:
-        """Delete one record. Deleting an id that is not there is an error in Bigin (``INVALID_DATA``).
+        """Delete one record. An id that is not there (never created, or deleted) raises
+        :class:`NotFoundError`, as :meth:`get` does, with Zoho's code (``INVALID_DATA``) and details.
 
         Except after an attempt whose answer was lost (retried): that attempt may have deleted
         the record, and Bigin answers "not found" alike for it and for an id that never existed,
@@ -692,7 +701,15 @@ class ModuleClient(APIResource, Generic[R]):
         def parse(response: httpx.Response) -> WriteResult:
             return delete_result(response, record_id)
 
-        return await self._send_response("DELETE", f"{self._path}/{record_id}", parse, raise_for_status=False)
+        try:
+            return await self._send_response(
+                "DELETE", f"{self._path}/{record_id}", parse, raise_for_status=False
+            )
+        except InvalidRequestError as error:
+            missing = missing_record(error, self.module_api_name, record_id)
+            if missing is error:
+                raise
+            raise missing from None
 
     # -- attachments --------------------------------------------------------------------------
     def attachments(self, record_id: str) -> AttachmentsClient:

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from bigin_emulator.emulator import BiginEmulator
 
 __all__ = [
+    "DEFAULT_SEED_RECORDS",
     "build_emulator",
     "build_parser",
     "faults_from",
@@ -57,6 +58,9 @@ __all__ = [
     "run",
     "write_seed",
 ]
+
+# The contacts ``serve`` seeds and ``seed`` writes unless told otherwise.
+DEFAULT_SEED_RECORDS = 1000
 
 _FAULT_NAMES = tuple(fault.value for fault in Fault)
 EmulatorFactory = Callable[[argparse.Namespace, ServerLimits, FaultPlan], Any]
@@ -117,7 +121,7 @@ def _size(text: str) -> int:
     return int(number) * _SIZE_UNITS[unit]
 
 
-def _serve_options(parser: argparse.ArgumentParser) -> None:
+def _serve_options(parser: argparse.ArgumentParser, prog: str) -> None:
     parser.add_argument(
         "--host", default="127.0.0.1", help="loopback address to listen on (default 127.0.0.1)"
     )
@@ -129,10 +133,14 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
         help="port of the file host, Bulk Write uploads (default 0: the OS chooses; it is printed)",
     )
     parser.add_argument(
-        "--seed-records", type=_count, default=1000, help="contacts to create at start (default 1000)"
+        "--seed-records",
+        type=_count,
+        default=DEFAULT_SEED_RECORDS,
+        metavar="N",
+        help=f"contacts the org starts with (default {DEFAULT_SEED_RECORDS:,}; 0: an empty org)",
     )
     parser.add_argument(
-        "--state", type=Path, metavar="FILE", help="start from an org saved by `bigin-emulator seed`"
+        "--state", type=Path, metavar="FILE", help=f"start from an org saved by `{prog} seed`"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for data, latency and faults (default 0)")
     parser.add_argument("--latency", type=_latency, default=None, help="added latency: SECONDS or LOW,HIGH")
@@ -171,38 +179,68 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _seed_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", type=Path, help="the JSON file to write (`serve --state FILE` loads it)")
-    parser.add_argument("--contacts", type=_count, default=1000, help="contacts (default 1000)")
+def _seed_options(parser: argparse.ArgumentParser, prog: str) -> None:
     parser.add_argument(
-        "--companies", type=_count, default=0, help="companies, each contact linked to one (default 0)"
+        "file", type=Path, help=f"the JSON file to write (`{prog} serve --state FILE` loads it)"
     )
-    parser.add_argument("--deals", type=_count, default=0, help="deals in the default pipeline (default 0)")
+    parser.add_argument(
+        "--contacts",
+        type=_count,
+        default=DEFAULT_SEED_RECORDS,
+        metavar="N",
+        help=f"contacts (default {DEFAULT_SEED_RECORDS:,})",
+    )
+    parser.add_argument(
+        "--companies",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="companies, each contact linked to one (default 0)",
+    )
+    parser.add_argument(
+        "--deals", type=_count, default=0, metavar="N", help="deals in the default pipeline (default 0)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated data (default 0)")
+
+
+def _examples(prog: str) -> str:
+    return "\n".join(
+        [
+            "examples:",
+            f"  {prog} --port 8787 --seed-records {DEFAULT_SEED_RECORDS}",
+            f"  {prog} seed org.json --contacts 500 --companies 50",
+            f"  {prog} serve --state org.json",
+        ]
+    )
 
 
 def build_parser(prog: str = "bigin-emulator") -> argparse.ArgumentParser:
     """``serve`` and ``seed``; ``serve``'s options also stand alone (the command line before there
-    were commands), so ``--help`` lists them too."""
+    were commands), so ``--help`` lists them too. ``prog`` is the command as typed (``bigin
+    emulator`` from the SDK's ``bigin``): the help names the commands it suggests by it."""
     parser = argparse.ArgumentParser(
         prog=prog,
-        description="An offline Bigin v2 server. Without a command, the options are those of `serve`.",
+        description="An offline Bigin v2 server.\nWithout a command, the options are those of `serve`.",
+        epilog=_examples(prog),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _serve_options(parser)
+    _serve_options(parser, prog)
     commands = parser.add_subparsers(dest="command", metavar="{serve,seed}")
     _serve_options(
         commands.add_parser(
             "serve",
             help="serve an offline Bigin on a loopback port",
             description="Serve an offline Bigin v2 org on a loopback port until Ctrl-C.",
-        )
+        ),
+        prog,
     )
     _seed_options(
         commands.add_parser(
             "seed",
             help="write a generated org to a JSON file for `serve --state`",
             description="Write a generated org (records, ids, tokens) to a JSON file.",
-        )
+        ),
+        prog,
     )
     return parser
 

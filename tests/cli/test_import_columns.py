@@ -61,18 +61,20 @@ async def test_ignore_unknown_columns_imports_the_rest_and_says_which(tmp_path: 
     assert len(stored) == 4 and not any("E-mail" in r or "Shoe size" in r or r.get("Email") for r in stored)
 
 
-async def test_a_semicolon_or_tab_separated_file_is_named_in_the_error(tmp_path: Path) -> None:
+async def test_a_semicolon_or_tab_separated_file_is_read_with_its_own_separator(tmp_path: Path) -> None:
+    """Without --delimiter the separator is read off the header (issue 14, item 6); a --delimiter
+    that does not fit the header is still refused, naming the one that does."""
     emulator = BiginEmulator()
     semicolons = tmp_path / "excel.csv"
     semicolons.write_text("Last_Name;Email\nMüller;m@example.com\n", encoding="utf-8")
     tabs = tmp_path / "tabs.csv"
     tabs.write_text("Last_Name\tEmail\nTab;Person\tt@example.com\n", encoding="utf-8")
-    refused = await bigin(emulator, "import", "Contacts", str(semicolons))
-    refused_tabs = await bigin(emulator, "import", "Contacts", str(tabs))
+    refused = await bigin(emulator, "import", "Contacts", str(semicolons), "--delimiter", ",")
+    refused_tabs = await bigin(emulator, "import", "Contacts", str(tabs), "--delimiter", "comma")
     assert refused.code == refused_tabs.code == 2 and writes(emulator) == {}
     assert "semicolon-separated" in refused.err and "--delimiter ';'" in refused.err
     assert "tab-separated" in refused_tabs.err and "--delimiter tab" in refused_tabs.err
-    done = await bigin(emulator, "import", "Contacts", str(semicolons), "--delimiter", ";")
+    done = await bigin(emulator, "import", "Contacts", str(semicolons))
     done_tabs = await bigin(emulator, "import", "Contacts", str(tabs), "--delimiter", "tab")
     assert done.code == done_tabs.code == 0, done.err + done_tabs.err
     stored = {r["Last_Name"]: r["Email"] for r in emulator.store.table("Contacts")}

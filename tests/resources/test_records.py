@@ -225,9 +225,9 @@ async def test_a_failed_record_raises_a_typed_error_with_the_servers_code() -> N
         with pytest.raises(InvalidRequestError) as mandatory:
             await client.contacts.create({"First_Name": "No last name"})
         await client.contacts.delete(kept.id)  # type: ignore[arg-type]
-        with pytest.raises(InvalidRequestError) as twice:
+        with pytest.raises(NotFoundError) as twice:  # as get does (issue 14), Zoho's code kept
             await client.contacts.delete(kept.id)  # type: ignore[arg-type]
-        with pytest.raises(InvalidRequestError) as gone:
+        with pytest.raises(NotFoundError) as gone:
             await client.contacts.update(kept.id, {"Title": "x"})  # type: ignore[arg-type]
     assert duplicate.value.code == "DUPLICATE_DATA" and duplicate.value.existing_id == kept.id
     assert (
