@@ -34,7 +34,7 @@ last state) is cut off, and the walk continues:
 Either way the finished file holds every record once. Without ``--resume`` an existing state is
 refused (exit 2), never overwritten; ``--resume`` of an export already complete (``NAME`` there,
 no ``NAME.part``) is refused too; standard output (``-o -``) cannot be resumed. ``NAME.part`` is
-locked while it is written (``flock``, where there is one): a second export of the same name at
+locked while it is written (``flock``; ``msvcrt.locking`` on Windows): a second export of the same name at
 the same time is refused instead of cutting the first one's file.
 """
 
@@ -50,6 +50,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, TextIO
 
+from bigin_async._filelock import try_lock
 from bigin_async.cli.common import UsageError
 from bigin_async.cli.criteria_text import parse_criteria
 from bigin_async.cli.progress import ProgressView
@@ -530,19 +531,17 @@ def _rewalks(state: ExportState) -> bool:
 
 def _lock(handle: TextIO, part: Path) -> None:
     """Hold ``part``'s lock while this run writes it (released when the file closes or the process
-    dies); UsageError when another export holds it. Where there is no ``flock`` (Windows), none."""
-    if sys.platform == "win32":
-        return
-    import fcntl
-
+    dies); UsageError when another export holds it."""
     try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        locked = try_lock(handle.fileno())
     except OSError:
+        locked = False
+    if not locked:
         handle.close()
         raise UsageError(
             f"{part} is being written by another bigin export (it holds the file's lock): let it "
             "finish, or stop it and run this one with --resume"
-        ) from None
+        )
 
 
 class _Writer:
