@@ -75,10 +75,15 @@ class _Lines:
         self.torn = False
 
     def __iter__(self) -> Iterator[str]:
-        for line in self._handle:
-            if line.endswith("\n"):
-                yield line
-            elif line:
+        previous: str | None = None
+        for line in self._handle:  # a lone \r inside a quoted cell splits a line too: only the last counts
+            if previous is not None:
+                yield previous
+            previous = line
+        if previous is not None:
+            if previous.endswith(("\n", "\r")):
+                yield previous
+            else:
                 self.torn = True
 
 
