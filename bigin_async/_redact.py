@@ -25,6 +25,7 @@ from pydantic import AfterValidator
 __all__ = [
     "REDACTED",
     "SENSITIVE_KEYS",
+    "RedactedTraceback",
     "RedactingFilter",
     "SecretText",
     "SecretTextField",
@@ -225,10 +226,53 @@ class SecretText(str):
 SecretTextField = Annotated[str, AfterValidator(SecretText)]
 
 
+class RedactedTraceback(Exception):
+    """Stands in, on a log record, for an exception whose traceback held a secret.
+
+    Its text is that traceback written out and redacted: every chained cause and its type are still
+    named. It replaces the record's ``exc_info`` because handlers that draw a traceback from the
+    exception itself (rich's ``RichHandler(rich_tracebacks=True)``, JSON formatters, error trackers)
+    would otherwise print the original texts again.
+    """
+
+
+def _redact_exception(record: logging.LogRecord) -> None:
+    """Redact the traceback of ``record``: its ``exc_text`` always, its ``exc_info`` when needed.
+
+    A clean traceback leaves the exception on the record untouched (for error trackers and rich's
+    tracebacks); one with a secret in it is written out once, redacted, into ``exc_text`` (which
+    ``logging.Formatter`` prints instead of formatting ``exc_info`` again) and ``exc_info`` becomes
+    a :class:`RedactedTraceback` telling the same redacted text.
+    """
+    if record.exc_text:
+        record.exc_text = redact_text(record.exc_text)
+    exc_info = record.exc_info
+    if not exc_info or exc_info[1] is None:
+        return
+    try:
+        text = logging.Formatter().formatException(exc_info)
+    except Exception:  # an exception that cannot be written out cannot be checked either: drop it
+        record.exc_info = None
+        return
+    cleaned = redact_text(text)
+    if cleaned == text:
+        return
+    if not record.exc_text:
+        record.exc_text = cleaned
+    record.exc_info = (RedactedTraceback, RedactedTraceback(cleaned), None)
+
+
 class RedactingFilter(logging.Filter):
-    """Attached to the loggers this SDK and its HTTP stack use, so no handler ever sees a token."""
+    """Attached to the loggers this SDK and its HTTP stack use, so no handler ever sees a token.
+
+    It cleans the message (its arguments merged in), the traceback of ``exc_info`` (with the texts
+    of every chained cause) and ``stack_info``.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        _redact_exception(record)
+        if record.stack_info:
+            record.stack_info = redact_text(record.stack_info)
         try:
             message = record.getMessage()
         except Exception:  # a malformed call: keep the record, logging reports it as usual

@@ -375,7 +375,15 @@ class DuplicateRecordError(InvalidRequestError):
 
     @property
     def existing_id(self) -> str | None:
+        """The existing record's id, or ``None`` if Zoho did not say.
+
+        Zoho's answers put it in ``details.id``, or (newer ones) in ``details.duplicate_record.id``
+        beside that record's module and owner; ``details.id`` is read first.
+        """
         value = self.details.get("id")
+        if value is None:
+            record = self.details.get("duplicate_record")
+            value = record.get("id") if isinstance(record, Mapping) else None
         return str(value) if value is not None else None
 
 

@@ -62,7 +62,7 @@ except ModuleNotFoundError as missing:
         "bigin_async.integrations.fastapi needs FastAPI: pip install 'bigin-async[fastapi]'", name="fastapi"
     ) from None
 
-from bigin_async._redact import logger, redact_text
+from bigin_async._redact import logger
 from bigin_async.client import BiginClient
 from bigin_async.errors import (
     AmbiguousUploadError,
@@ -270,15 +270,6 @@ def _field_entry(exc: APIError) -> dict[str, Any]:
     }
 
 
-def _existing_id(exc: DuplicateRecordError) -> str | None:
-    """The clashing record's id: ``details.id``, or ``details.duplicate_record.id`` (newer answers)."""
-    if exc.existing_id is not None:
-        return exc.existing_id
-    record = exc.details.get("duplicate_record")
-    value = record.get("id") if isinstance(record, Mapping) else None
-    return str(value) if value is not None else None
-
-
 class _Answer:
     """What one error becomes: status, JSON body, headers."""
 
@@ -329,7 +320,7 @@ def _answer(exc: BiginError) -> _Answer:
     if isinstance(exc, BooksOrganizationError):  # this service's Books setting, not the caller's data
         return _Answer(500, exc, _TEXTS["internal"], code=code)
     if isinstance(exc, DuplicateRecordError):
-        return _Answer(409, exc, exc.message, code=code, id=_existing_id(exc), **_details(exc))
+        return _Answer(409, exc, exc.message, code=code, id=exc.existing_id, **_details(exc))
     if isinstance(exc, BooksDuplicateError):  # Books names are unique; Books gives no id
         return _Answer(409, exc, exc.message, code=code, **_details(exc))
     if isinstance(exc, (InvalidRequestError, RecordError)):
@@ -433,12 +424,11 @@ def _single_bigin_error(exc: BaseException) -> BiginError | None:
 
 
 def _log(level: int, message: str, *args: object, exc: BaseException | None = None) -> None:
-    """Log on the ``bigin_async`` logger, a traceback (``exc``) written out already redacted.
+    """Log on the ``bigin_async`` logger, with the traceback of ``exc`` if given.
 
-    The SDK's redacting filter cleans a record's message; a traceback is only written out later,
-    by the handler, and holds the texts of every chained cause (httpx's "for url '...?token=...'"):
-    written out here, scrubbed, it is what every handler prints, while ``exc_info`` stays on the
-    record for error trackers.
+    The traceback holds the texts of every chained cause (httpx's "for url '...?token=...'"): the
+    SDK's redacting filter on that logger writes it out redacted for every handler (see
+    :class:`bigin_async._redact.RedactingFilter`), so nothing is scrubbed here.
     """
     if not logger.isEnabledFor(level):
         return
@@ -446,8 +436,6 @@ def _log(level: int, message: str, *args: object, exc: BaseException | None = No
     record = logger.makeRecord(
         logger.name, level, __file__, 0, message, args, exc_info, "bigin_exception_handler"
     )
-    if exc_info is not None:
-        record.exc_text = redact_text(logging.Formatter().formatException(exc_info))
     logger.handle(record)
 
 

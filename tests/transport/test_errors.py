@@ -24,7 +24,7 @@ from bigin_async import (
     ServerError,
 )
 from bigin_async._redact import redact_text, redact_value
-from bigin_async.errors import error_from_response, parse_retry_after
+from bigin_async.errors import InvalidModuleError, error_from_response, parse_retry_after
 from tests.helpers.transport import API, SECRET_STRINGS, SECRETS, TOKEN_URL, make_client, mock_token
 
 
@@ -39,7 +39,7 @@ CASES = [
     (403, "NO_PERMISSION", PermissionDeniedError),
     (404, "RECORD_NOT_FOUND", NotFoundError),
     (404, "INVALID_URL_PATTERN", NotFoundError),
-    (400, "INVALID_MODULE", InvalidRequestError),
+    (400, "INVALID_MODULE", InvalidModuleError),  # an InvalidRequestError too
     (400, "INVALID_DATA", InvalidRequestError),
     (400, "MANDATORY_NOT_FOUND", InvalidRequestError),
     (400, "REQUIRED_PARAM_MISSING", InvalidRequestError),
