@@ -16,7 +16,6 @@ directory or hide the file.
 
 from __future__ import annotations
 
-import contextlib
 import email.utils
 import os
 import secrets
@@ -24,12 +23,14 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
 import anyio.to_thread
 import httpx
 
+from bigin_async._atomic import sync_directory
 from bigin_async.errors import BiginError, ValidationError
 
 __all__ = [
@@ -171,17 +172,6 @@ def _sync_and_close(file: BinaryIO) -> None:
     file.close()
 
 
-def _sync_directory(directory: Path) -> None:
-    """Make a rename in ``directory`` durable (where the platform can open and sync a directory:
-    elsewhere the rename stands as the file system keeps it)."""
-    with contextlib.suppress(OSError):
-        handle = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(handle)
-        finally:
-            os.close(handle)
-
-
 def cut_short(response: httpx.Response) -> httpx.RemoteProtocolError | None:
     """A body shorter (or longer) than its ``Content-Length``: the answer did not arrive whole."""
     raw = response.headers.get("content-length", "")
@@ -265,7 +255,7 @@ async def save_body(response: httpx.Response, target: Path | SaveIn) -> Download
         if not done:
             _discard(file, part)
     with anyio.CancelScope(shield=True):  # the file is whole and in place: finish making it durable
-        await anyio.to_thread.run_sync(_sync_directory, path.parent)
+        await anyio.to_thread.run_sync(partial(sync_directory, path.parent, quiet=True))
     return Download(path, size, response.headers.get("content-type"), filename)
 
 

@@ -10,6 +10,7 @@ import difflib
 import functools
 import importlib
 import inspect
+import math
 import os
 import types
 import typing
@@ -187,10 +188,7 @@ class BiginClient(AsyncClosing):
                 "no credentials: pass client_id, client_secret and refresh_token, or an access_token "
                 "(with expires_in), or use BiginClient.from_env() with BIGIN_* variables"
             )
-        if expires_in is not None and (
-            isinstance(expires_in, bool) or not isinstance(expires_in, (int, float)) or expires_in <= 0
-        ):
-            raise ConfigurationError(f"expires_in must be a positive number of seconds, got {expires_in!r}")
+        _check_expires_in(expires_in)
         if expires_in is not None and bare is None:
             raise ConfigurationError("expires_in only makes sense with access_token")
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
@@ -249,7 +247,10 @@ class BiginClient(AsyncClosing):
         BIGIN_REDIS_ORG, BIGIN_REDIS_ON_DOWN (``fail`` or ``local``) and BIGIN_REDIS_PROCESSES
         (the process count the ``local`` fallback divides the limits by).
 
-        How values read: an empty (or blank) variable is unset, so the keyword's default applies;
+        How values read: an empty (or blank) variable is unset, so the keyword's default applies,
+        and so is a variable whose keyword is also passed (the keyword wins, the variable is not
+        read); a value refused (``BIGIN_TIMEOUT=-1``, ``nan``, an unknown region) is an error that
+        names its variable;
         ``none`` gives None to a number that may be None (``BIGIN_DEADLINE=none``: no deadline for
         the whole call; ``BIGIN_DAILY_LIMIT=none``: no daily cap); whole numbers must be whole
         (``BIGIN_MAX_RETRIES=2``); a yes/no setting takes ``true``/``false``, ``1``/``0``,
@@ -262,14 +263,17 @@ class BiginClient(AsyncClosing):
         kwargs: dict[str, Any] = {}
         for name, (variable, read) in _variable_readers().items():
             raw = env.get(variable)
-            if raw is None or not raw.strip():
+            if raw is None or not raw.strip() or name in overrides:  # an override wins, unread
                 continue
-            kwargs[name] = read(variable, raw)
+            try:
+                kwargs[name] = _checked(name, variable, read(variable, raw))
+            except ConfigurationError as error:
+                raise _masked(error, env) from None
         problem = _missing_credentials({**kwargs, **overrides}, otherwise="pass them as keywords")
         if problem is not None:
             raise ConfigurationError(problem)
         token_file = env.get("BIGIN_TOKEN_FILE")
-        if token_file:
+        if token_file and "token_store" not in overrides:
             kwargs["token_store"] = FileTokenStore(token_file)
         redis_url = env.get("BIGIN_REDIS_URL")
         if redis_url and "coordination" not in overrides:
@@ -532,6 +536,41 @@ def _variable_readers() -> dict[str, tuple[str, _Reader]]:
         elif str in members:
             readers[name] = (f"BIGIN_{name.upper()}", _read_text)
     return readers
+
+
+def _check_expires_in(expires_in: object) -> None:
+    # isfinite: nan passes every comparison's "no", and inf is no lifetime a token has.
+    if expires_in is not None and (
+        isinstance(expires_in, bool)
+        or not isinstance(expires_in, (int, float))
+        or not math.isfinite(expires_in)
+        or expires_in <= 0
+    ):
+        raise ConfigurationError(f"expires_in must be a positive number of seconds, got {expires_in!r}")
+
+
+def _checked(name: str, variable: str, value: Any) -> Any:
+    """``value`` read from ``variable``, checked as the keyword ``name`` is (alone: each setting's
+    check is its own), so that a refused value names the variable the user has to fix."""
+    try:
+        if name in _SETTINGS_KEYWORDS:
+            build_settings(**{name: value})
+        elif name == "expires_in":
+            _check_expires_in(value)
+    except ConfigurationError as error:
+        raise ConfigurationError(f"{variable} is refused: {error}") from None
+    return value
+
+
+def _masked(error: ConfigurationError, env: Mapping[str, str]) -> ConfigurationError:
+    """``error`` without the values of the credential variables: a ``.env`` whose lines slipped
+    puts the client secret on another variable's line, whose error would echo it."""
+    message = str(error)
+    for variable in ("BIGIN_CLIENT_SECRET", "BIGIN_REFRESH_TOKEN", "BIGIN_ACCESS_TOKEN"):
+        value = (env.get(variable) or "").strip()
+        if len(value) >= 6:  # a shorter one is no secret, and masking it would garble the text
+            message = message.replace(value, "***")
+    return error if message == str(error) else ConfigurationError(message)
 
 
 def _read_text(variable: str, raw: str) -> str:

@@ -48,6 +48,7 @@ __all__ = [
     "InvalidNotificationError",
     "InvalidModuleError",
     "InvalidRequestError",
+    "RecordNotFoundError",
     "JournalError",
     "NotFoundError",
     "NotificationTokenError",
@@ -76,6 +77,21 @@ class BiginError(Exception):
 
     def __init__(self, *args: object) -> None:
         super().__init__(*(redact_value(arg) for arg in args))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled as its class, args and attributes, not by calling __init__ again: most
+        # subclasses take keyword-only arguments (APIError's status_code), which the default
+        # reduction of an exception cannot pass, so an error could not cross to another process
+        # (multiprocessing, a process pool) before.
+        return (_restore_error, (type(self), self.args, self.__dict__))
+
+
+def _restore_error(cls: type[BiginError], args: tuple[object, ...], state: dict[str, Any]) -> BiginError:
+    """Rebuild a pickled SDK error (see :meth:`BiginError.__reduce__`): already redacted, as it was."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigurationError(BiginError, ValueError):
@@ -367,6 +383,16 @@ class InvalidModuleError(InvalidRequestError):
 
     Every further call naming the module would fail the same way, so a bulk write stops at the
     first one (``BulkAbortedError`` from it) instead of sending the rest of its input.
+    """
+
+
+class RecordNotFoundError(NotFoundError, InvalidRequestError):
+    """An update or a delete of one record whose id is not there (never created, or deleted).
+
+    A :class:`NotFoundError` (what it means, as for ``get``; FastAPI's handlers answer 404) and
+    still the :class:`InvalidRequestError` it was raised as before (Zoho answers
+    ``INVALID_DATA``), so code written as ``except InvalidRequestError`` around an update keeps
+    catching it. ``code`` and ``details`` are Zoho's.
     """
 
 

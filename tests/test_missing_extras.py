@@ -43,37 +43,42 @@ def _one_line_naming(done: subprocess.CompletedProcess[str], hint: str) -> None:
     assert done.stdout == ""
 
 
-@pytest.mark.parametrize(
-    "argv",
-    [
-        ["-m", "bigin_async.cli", "demo"],
-        ["-m", "bigin_async.cli", "demo", "--contacts", "3"],
-        ["-m", "bigin_async.cli", "emulator"],
-        ["-m", "bigin_async.cli", "emulator", "seed", "org.json"],
-        ["-m", "bigin_async.cli.demo", "--contacts", "3"],
-    ],
-)
-def test_without_the_emulator_each_command_names_its_extra(argv: list[str], tmp_path: Path) -> None:
-    done = _run_without("bigin_emulator", tmp_path, *argv)
-    _one_line_naming(done, EMULATOR_INSTALL_HINT)
+# Each command a missing extra stops, with the extra it names (and so the hint it prints).
+_WITHOUT_THE_EMULATOR = [
+    ["-m", "bigin_async.cli", "demo"],
+    ["-m", "bigin_async.cli", "demo", "--contacts", "3"],
+    ["-m", "bigin_async.cli", "emulator"],
+    ["-m", "bigin_async.cli", "emulator", "seed", "org.json"],
+    ["-m", "bigin_async.cli.demo", "--contacts", "3"],
+]
+_WITHOUT_RICH = [
+    ["-m", "bigin_async.cli", "demo"],
+    ["-m", "bigin_async.cli", "export", "Contacts", "-o", "out.csv"],
+    ["-m", "bigin_async.cli", "--help"],
+    ["-m", "bigin_async.cli.demo", "--contacts", "3"],
+]
+
+
+def test_the_hints_name_the_extras() -> None:
     assert EMULATOR_INSTALL_HINT == 'pip install "bigin-async[emulator]"'
-    assert not (tmp_path / "org.json").exists()
+    assert CLI_INSTALL_HINT == 'pip install "bigin-async[cli]"'
+
+
+_CASES = [
+    *[("bigin_emulator", EMULATOR_INSTALL_HINT, argv) for argv in _WITHOUT_THE_EMULATOR],
+    *[("rich", CLI_INSTALL_HINT, argv) for argv in _WITHOUT_RICH],
+]
 
 
 @pytest.mark.parametrize(
-    "argv",
-    [
-        ["-m", "bigin_async.cli", "demo"],
-        ["-m", "bigin_async.cli", "export", "Contacts", "-o", "out.csv"],
-        ["-m", "bigin_async.cli", "--help"],
-        ["-m", "bigin_async.cli.demo", "--contacts", "3"],
-    ],
+    ("hidden", "hint", "argv"), _CASES, ids=[f"{hidden}:{' '.join(argv[1:])}" for hidden, _, argv in _CASES]
 )
-def test_without_rich_each_command_names_the_cli_extra(argv: list[str], tmp_path: Path) -> None:
-    done = _run_without("rich", tmp_path, *argv)
-    _one_line_naming(done, CLI_INSTALL_HINT)
-    assert CLI_INSTALL_HINT == 'pip install "bigin-async[cli]"'
-    assert not (tmp_path / "out.csv").exists()
+def test_without_its_extra_each_command_names_it(
+    hidden: str, hint: str, argv: list[str], tmp_path: Path
+) -> None:
+    done = _run_without(hidden, tmp_path, *argv)
+    _one_line_naming(done, hint)
+    assert not (tmp_path / "org.json").exists() and not (tmp_path / "out.csv").exists()
 
 
 def test_the_emulator_command_needs_no_rich(tmp_path: Path) -> None:

@@ -38,6 +38,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
+from bigin_async._atomic import sync_directory
 from bigin_async._filelock import try_lock, unlock
 from bigin_async._redact import logger
 from bigin_async.errors import JournalError
@@ -254,17 +255,6 @@ class AppendOnlyLog:
                 finally:
                     os.close(fd)
                     self._forget(key)
-
-
-def sync_directory(path: Path) -> None:
-    """fsync a directory, so a file just created in it survives a power cut (not possible on Windows)."""
-    if os.name == "nt":  # pragma: no cover - Windows cannot open a directory; NTFS journals it
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def make_directories(path: Path) -> None:

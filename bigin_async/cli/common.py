@@ -18,7 +18,7 @@ from bigin_async._redact import logger
 from bigin_async.auth import FileTokenStore
 from bigin_async.client import BiginClient, _missing_credentials, _redis_from_env
 from bigin_async.errors import ConfigurationError, UsageError
-from bigin_async.models.modules import MODULES
+from bigin_async.models.modules import MODULES, quoted_module_name
 
 __all__ = [
     "EMULATOR_CREDENTIALS",
@@ -55,12 +55,17 @@ _MODULE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
 
 
 def module_api_name(name: str) -> str:
-    """``contacts``/``Companies``/``deals`` → ``Contacts``/``Accounts``/``Pipelines``; others as given."""
+    """``contacts``/``Companies``/``deals`` → ``Contacts``/``Accounts``/``Pipelines``; others as given.
+
+    Spaces around the name are dropped (``'Contacts '`` pasted from a sheet is Contacts); a name
+    that is still no module name is quoted cut short, as a pasted paragraph would be.
+    """
+    name = name.strip()
     known = _MODULE_NAMES.get(name.casefold())
     if known is not None:
         return known
     if not _MODULE.match(name):
-        raise UsageError(f"{name!r} is not a module name")
+        raise UsageError(f"{quoted_module_name(name)} is not a module name")
     return name
 
 

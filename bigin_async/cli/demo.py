@@ -305,6 +305,18 @@ def print_report(console: Any, report: DemoReport, options: DemoOptions) -> None
     )
 
 
+# The numeric options: the :class:`DemoOptions` field each sets, its type, metavar and help (whose
+# ``{}`` is the field's default).
+_NUMBER_OPTIONS: tuple[tuple[str, type[int] | type[float], str | None, str], ...] = (
+    ("contacts", int, "N", "contacts to import (default {:,})"),
+    ("companies", int, "N", "companies to import (default {:,})"),
+    ("latency", float, "S", "emulated seconds per call (default {})"),
+    ("fault_rate", float, "F", "fraction of calls that fail, 0 to 0.5 (default {})"),
+    ("concurrency", int, "N", "calls in flight at once (default {})"),
+    ("seed", int, None, "seed of the generated data and faults (default {})"),
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """``bigin demo``'s options; the defaults shown are :class:`DemoOptions`'s, the ones used."""
     defaults = DemoOptions()
@@ -323,47 +335,15 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--contacts",
-        type=int,
-        default=defaults.contacts,
-        metavar="N",
-        help=f"contacts to import (default {defaults.contacts:,})",
-    )
-    parser.add_argument(
-        "--companies",
-        type=int,
-        default=defaults.companies,
-        metavar="N",
-        help=f"companies to import (default {defaults.companies:,})",
-    )
-    parser.add_argument(
-        "--latency",
-        type=float,
-        default=defaults.latency,
-        metavar="S",
-        help=f"emulated seconds per call (default {defaults.latency})",
-    )
-    parser.add_argument(
-        "--fault-rate",
-        type=float,
-        default=defaults.fault_rate,
-        metavar="F",
-        help=f"fraction of calls that fail, 0 to 0.5 (default {defaults.fault_rate})",
-    )
-    parser.add_argument(
-        "--concurrency",
-        type=int,
-        default=defaults.concurrency,
-        metavar="N",
-        help=f"calls in flight at once (default {defaults.concurrency})",
-    )
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=defaults.seed,
-        help=f"seed of the generated data and faults (default {defaults.seed})",
-    )
+    for option, kind, metavar, text in _NUMBER_OPTIONS:
+        default = getattr(defaults, option)
+        parser.add_argument(
+            f"--{option.replace('_', '-')}",
+            type=kind,
+            default=default,
+            metavar=metavar,
+            help=text.format(default),
+        )
     parser.add_argument("--out", type=Path, metavar="DIR", help="keep the exported files in this directory")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from bigin_async._atomic import sync_directory
 from bigin_async.errors import UsageError
 
 if TYPE_CHECKING:
@@ -302,18 +303,6 @@ def read_row_numbers(path: Path) -> frozenset[int]:
     return pick_rows(path).rows
 
 
-def _sync_directory(directory: Path) -> None:
-    """The rename itself to disk (POSIX; Windows has no directory handles to sync)."""
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError):
-        descriptor = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-
-
 def remove_leftovers(target: Path) -> None:
     """Remove the temporary files a re-run killed before its end left next to ``target`` (its
     new outcomes ``.NAME.*.new``, a merge ``.NAME.*.tmp``): they were never the results file, and
@@ -355,7 +344,7 @@ def merge_results(old: Path, new: Path, target: Path) -> None:
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, target)
-        _sync_directory(target.parent)
+        sync_directory(target.parent, quiet=True)  # the rename itself to disk
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)

@@ -93,6 +93,15 @@ def _repeated(console: Console, rows: list[tuple[int, int]], unique: list[str] |
     )
 
 
+def _rows_picked(console: Console, selected: str | None, report: ImportReport | DryRunReport) -> None:
+    """Which rows a re-run picked (``selected``, when it picked some) and which it holds back: the
+    same lines after the run and in its dry run."""
+    if selected is not None:
+        _say(console, escape(selected))
+    _held_back(console, report.held_back, report.unique)
+    _repeated(console, report.repeated, report.unique)
+
+
 def print_import(console: Console, report: ImportReport) -> None:
     """The summary of a ``bigin import`` run."""
     if report.nothing_to_do is not None:
@@ -117,10 +126,9 @@ def print_import(console: Console, report: ImportReport) -> None:
     table.add_section()
     table.add_row("all", f"{report.this_run:,}", f"{report.skipped:,}", f"{result.total:,}")
     console.print(table)
-    if report.selection is not None:
-        _say(console, escape(f"sent again: {report.selection.what} ({plural(report.total_rows, 'row')})"))
-    _held_back(console, report.held_back, report.unique)
-    _repeated(console, report.repeated, report.unique)
+    rows = plural(report.total_rows, "row")
+    selected = None if report.selection is None else f"sent again: {report.selection.what} ({rows})"
+    _rows_picked(console, selected, report)
     _say(
         console,
         f"this run: {plural(report.this_run, 'row')} in {report.elapsed:.1f} s "
@@ -181,10 +189,7 @@ def print_dry_run(console: Console, report: DryRunReport) -> None:
             f"via {report.route.via} ({report.route.reason})"
         ),
     )
-    if report.selection is not None:
-        _say(console, escape(f"rows: {report.selection.what}"))
-    _held_back(console, report.held_back, report.unique)
-    _repeated(console, report.repeated, report.unique)
+    _rows_picked(console, None if report.selection is None else f"rows: {report.selection.what}", report)
     _say(
         console,
         f"{plural(report.rows, 'row')} read: {report.valid:,} would be sent, {report.refused:,} refused",

@@ -24,7 +24,7 @@ from typing_extensions import Self
 from bigin_async.errors import ValidationError
 from bigin_async.models.base import BiginModel, Id, ModuleName
 from bigin_async.models.common import Owner
-from bigin_async.models.modules import MODULES, api_name
+from bigin_async.models.modules import MODULES, api_name, nearest_modules, quoted_module_name
 
 __all__ = [
     "BULK_READ_MODULES",
@@ -83,7 +83,13 @@ def check_bulk_module(module: object, kind: Literal["write", "read"]) -> str:
         raise ValidationError(
             f"Bigin's {job} does not take {name} (it takes {listed}); use the module's calls instead"
         )
-    raise ValidationError(f"{module!r} is not a module Bigin's {job} takes; use one of {listed}")
+    # Only the names this job takes: a typo of Notes is not pointed at a module it would refuse.
+    taken = [key for spec in MODULES if spec.api_name in table for key in (spec.api_name, spec.alias) if key]
+    near = nearest_modules(module, among=taken)
+    hint = f"; did you mean {' or '.join(near)}?" if near else ""
+    raise ValidationError(
+        f"{quoted_module_name(module)} is not a module Bigin's {job} takes{hint} (it takes {listed})"
+    )
 
 
 class JobState(str, Enum):

@@ -4,11 +4,14 @@ Each entry names the module's attribute on the client (``bigin.contacts``), its 
 wire (``Contacts``; Companies are ``Accounts`` and Deals are ``Pipelines`` there), its record
 class, the fields a list or search reads when none are named, and the other name it is accepted
 under (``Companies``, ``Deals``). The client's attributes, :func:`model_for`,
-:func:`default_fields_for` and the module aliases accepted on write all read this table.
+:func:`default_fields_for` and the module aliases accepted on write all read this table, and
+:func:`nearest_modules` offers its names for a mistyped one ("did you mean Contacts?").
 """
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bigin_async.models._records import Call, Company, Contact, Deal, Event, Note, Product, Task
@@ -24,6 +27,8 @@ __all__ = [
     "default_fields_for",
     "model_for",
     "module_spec",
+    "nearest_modules",
+    "quoted_module_name",
 ]
 
 # What every module reads when none are named and the module has no entry (custom modules).
@@ -178,3 +183,50 @@ def default_fields_for(module: str) -> tuple[str, ...]:
     """The fields read when none are named: the table's, or the system fields for other modules."""
     spec = module_spec(module)
     return spec.default_fields if spec is not None else BASE_DEFAULT_FIELDS
+
+
+# A module API name is at most 100 characters; anything longer is no typo of one.
+_MAX_NAME = 100
+
+
+def _table_names() -> list[str]:
+    # API names and aliases first: ``contacts`` and ``Contacts`` fold together and the API name is shown.
+    names = [name for spec in MODULES for name in (spec.api_name, spec.alias) if name]
+    return [*names, *(spec.name for spec in MODULES)]
+
+
+def nearest_modules(name: str, among: Iterable[str] | None = None) -> list[str]:
+    """The module names a person most likely meant by ``name`` (at most three, nearest first).
+
+    Said in an error about a mistyped module (``Contcts`` → ``Contacts``), so the fix is in the
+    message. ``among`` are the names to choose from; by default the table's modules by API name
+    (``Accounts``), other name (``Companies``) and client name (``companies``). Compared without
+    case, and a name differing only in case is offered once; ``name`` itself is never offered, and
+    a name longer than any module's (a pasted paragraph) gets none.
+    """
+    if len(name) > _MAX_NAME:
+        return []
+    folded: dict[str, str] = {}
+    for candidate in _table_names() if among is None else among:
+        folded.setdefault(candidate.casefold(), candidate)
+    wanted = name.casefold()
+    close = difflib.get_close_matches(wanted, list(folded), n=6, cutoff=0.6)
+    # Only names about as near as the nearest: ``Contcts`` is Contacts, not also Accounts.
+    best = difflib.SequenceMatcher(None, wanted, close[0]).ratio() if close else 0.0
+    found: list[str] = []
+    for match in close:
+        if difflib.SequenceMatcher(None, wanted, match).ratio() < best - 0.15:
+            continue
+        spelled = folded[match]
+        if spelled not in found and spelled != name:
+            found.append(spelled)
+    return found[:3]
+
+
+def quoted_module_name(name: str, limit: int = 60) -> str:
+    """A module name as an error quotes it, cut past ``limit`` characters.
+
+    A pasted paragraph (or a whole CSV line) given as a module is no name: quoting it whole would
+    bury the error under it.
+    """
+    return repr(name if len(name) <= limit else name[:limit] + "...")

@@ -9,6 +9,7 @@ each kind.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
@@ -16,7 +17,7 @@ import httpx
 
 from bigin_async.bulk.answers import MAYBE_DELETED_MESSAGE, maybe_deleted_details, maybe_deleted_earlier
 from bigin_async.bulk.results import MAYBE_DELETED
-from bigin_async.errors import APIError, NotFoundError, error_from_response
+from bigin_async.errors import APIError, NotFoundError, RecordNotFoundError, error_from_response
 from bigin_async.models import WriteResult, parse_write_results
 from bigin_async.resources._base import body_of, checked_results, json_object
 
@@ -72,21 +73,31 @@ def maybe_deleted_result(target_id: str) -> WriteResult:
     )
 
 
+# Where Zoho points at the record's own id in a one-record write (``$.data[0].id``), not at an id
+# inside one of its fields (``$.data[0].Account_Name.id``, ``$.data[0].Tag[0].id``).
+_RECORD_ID_PATH = re.compile(r"\$\.data\[\d+\]\.id")
+
+
 def missing_record(error: APIError, module: str, record_id: str) -> APIError:
-    """``error`` as a :class:`NotFoundError` when it says that record ``record_id`` is not there.
+    """``error`` as a :class:`RecordNotFoundError` when it says that record ``record_id`` is not there.
 
     Bigin answers an update or a delete of an id it does not have (never created, or deleted)
     with ``INVALID_DATA`` "the id given seems to be invalid", as it answers a bad value, where a
     read of that id answers 204. Told apart by the details: they name the id (``{"id": ...}``,
     or ``{"api_name": "id", ...}``), not a field (a lookup to a missing company is
-    ``{"api_name": "Account_Name", "id": ...}``: the data's fault, left as it is). The code,
-    details, status and URL are Zoho's, kept. Any other error is returned as it is.
+    ``{"api_name": "Account_Name", "id": ...}``, and so is an id inside a field,
+    ``{"api_name": "id", "json_path": "$.data[0].Account_Name.id"}``: the data's fault, left as
+    it is, since a 404 for a record that is there would mislead). The code, details, status and
+    URL are Zoho's, kept. Any other error is returned as it is.
     """
     if isinstance(error, NotFoundError) or error.code != "INVALID_DATA":
         return error
     details = error.details
     api_name = details.get("api_name")
-    if api_name is not None:
+    json_path = details.get("json_path")
+    if isinstance(json_path, str) and not _RECORD_ID_PATH.fullmatch(json_path):
+        names_the_id = False  # an id inside a field (``$.data[0].Account_Name.id``): the data's
+    elif api_name is not None:
         names_the_id = api_name == "id"
     elif "id" in details:
         names_the_id = str(details["id"]) == record_id
@@ -94,7 +105,7 @@ def missing_record(error: APIError, module: str, record_id: str) -> APIError:
         names_the_id = not details and "the id given" in error.message.lower()
     if not names_the_id:
         return error
-    return NotFoundError(
+    return RecordNotFoundError(
         f"no {module} record with id {record_id} ({error.message})",
         status_code=error.status_code,
         code=error.code,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from bigin_emulator import BiginEmulator
 from bigin_emulator.seed import SeedGenerator
 from bigin_emulator.server.faults import ServerLimits
 from bigin_emulator.server.serving import serve
-from tests.helpers.cli import read_results, write_csv
+from tests.helpers.cli import process_argv, read_results, write_csv
 from tests.helpers.crash import ArrivalTrap, kill_when_reached
 
 Scope = MutableMapping[str, Any]
@@ -39,10 +38,7 @@ def anyio_backend() -> str:
 
 
 def import_argv(source: Path, journal: Path, url: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "bigin_async.cli",
+    argv = [
         "import",
         "Contacts",
         str(source),
@@ -52,10 +48,8 @@ def import_argv(source: Path, journal: Path, url: str) -> list[str]:
         "Email",
         "--journal",
         str(journal),
-        "--emulator",
-        url,
-        "--no-progress",
     ]
+    return process_argv(*argv, emulator_url=url)
 
 
 def clean_env() -> dict[str, str]:

@@ -9,26 +9,26 @@ what to do.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
 import pytest
 
 from bigin_async.cli.exporter import partial_path, state_path
 from bigin_async.errors import ValidationError
 from bigin_async.pagination import PagePosition
 from bigin_emulator import BiginEmulator
-from tests.helpers.cli import Run, bigin
+from tests.helpers.cli import Run
+from tests.helpers.export_cli import StopAt, contact_ids, csv_ids, export, jsonl_ids
+from tests.helpers.orgs import fresh, seeded_state
 
-LIST = "/bigin/v2/Contacts"
 SEARCH = "/bigin/v2/Contacts/search"
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,55 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def org() -> dict[str, Any]:
     """900 contacts (pages 1-5 of 200, all by page number), built once."""
-    emulator = BiginEmulator()
-    emulator.seed_data(contacts=900)
-    return emulator.export_state()
-
-
-def fresh(state: dict[str, Any]) -> BiginEmulator:
-    emulator = BiginEmulator()
-    emulator.import_state(state)
-    return emulator
-
-
-class StopAt(httpx.AsyncBaseTransport):
-    """The emulator's transport, but the ``page``-th request to ``path`` answers 400 (not retried)."""
-
-    def __init__(self, emulator: BiginEmulator, page: int, path: str = LIST) -> None:
-        self.inner = emulator.transport()
-        self.page = page
-        self.path = path
-        self.seen: list[httpx.QueryParams] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.method == "GET" and request.url.path == self.path:
-            self.seen.append(request.url.params)
-            if len(self.seen) == self.page:
-                body = {"code": "INVALID_REQUEST", "details": {}, "message": "stopped", "status": "error"}
-                return httpx.Response(400, json=body)
-        return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-
-def ids_now(emulator: BiginEmulator) -> set[str]:
-    return set(emulator.store.table("Contacts").records)
-
-
-def jsonl_ids(path: Path) -> list[str]:
-    return [json.loads(line)["id"] for line in path.read_text(encoding="utf-8").splitlines()]
-
-
-def csv_ids(path: Path) -> list[str]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        return [row["id"] for row in csv.DictReader(handle)]
-
-
-async def export(emulator: BiginEmulator, output: Path, *argv: str, **client: Any) -> Run:
-    return await bigin(
-        emulator, "export", "Contacts", "--fields", "Email", "-o", str(output), *argv, **client
-    )
+    return seeded_state(contacts=900)
 
 
 def delete(emulator: BiginEmulator, ids: list[str]) -> None:
@@ -122,8 +74,8 @@ async def test_records_deleted_before_the_resume_do_not_make_unwritten_ones_vani
     assert resumed.code == 0, resumed.err
     ids = jsonl_ids(output)
     assert len(ids) == len(set(ids))  # none twice
-    assert ids_now(emulator) <= set(ids)  # none of the records Bigin holds is missing
-    assert set(ids) - ids_now(emulator) == set(written[100:110])  # the deleted ones were exported before
+    assert contact_ids(emulator) <= set(ids)  # none of the records Bigin holds is missing
+    assert set(ids) - contact_ids(emulator) == set(written[100:110])  # the deleted ones were exported before
 
 
 async def test_records_added_and_deleted_before_the_resume_each_appear_once(
@@ -142,7 +94,7 @@ async def test_records_added_and_deleted_before_the_resume_each_appear_once(
     assert resumed.code == 0, resumed.err
     ids = csv_ids(output)
     assert len(ids) == len(set(ids))
-    assert ids_now(emulator) - set(added) <= set(ids)  # every record there before the resume
+    assert contact_ids(emulator) - set(added) <= set(ids)  # every record there before the resume
     assert output.read_text(encoding="utf-8").count("id,Email") == 1
 
 
@@ -153,7 +105,7 @@ async def test_a_search_resumed_after_deletions_loses_nothing(tmp_path: Path) ->
     emulator.insert_records("Contacts", [{"Last_Name": f"L{i}", "Mailing_City": "Paris"} for i in range(700)])
     output = tmp_path / "paris.jsonl"
     criteria = ["--criteria", "(Mailing_City:equals:Paris)", "--via", "calls"]
-    stopped = await export(emulator, output, *criteria, transport=StopAt(emulator, 3, SEARCH))
+    stopped = await export(emulator, output, *criteria, transport=StopAt(emulator, 3, path=SEARCH))
     assert stopped.code == 1
     written = jsonl_ids(partial_path(output))
     assert len(written) == 400
@@ -161,7 +113,7 @@ async def test_a_search_resumed_after_deletions_loses_nothing(tmp_path: Path) ->
     resumed = await export(emulator, output, *criteria, "--resume")
     assert resumed.code == 0, resumed.err
     ids = jsonl_ids(output)
-    assert len(ids) == len(set(ids)) and ids_now(emulator) <= set(ids)
+    assert len(ids) == len(set(ids)) and contact_ids(emulator) <= set(ids)
 
 
 async def test_max_records_counts_the_records_of_both_runs(org: dict[str, Any], tmp_path: Path) -> None:
@@ -188,13 +140,13 @@ async def test_past_record_2000_the_token_resume_survives_deletes_and_inserts(tm
     written = jsonl_ids(partial_path(output))
     assert len(written) == 2_200
     assert json.loads(state_path(output).read_text(encoding="utf-8"))["position"]["page_token"]
-    before = ids_now(emulator)
+    before = contact_ids(emulator)
     delete(emulator, written[1_000:1_040] + written[-5:])
     add(emulator, 25)
     resumed = await export(emulator, output, "--via", "calls", "--resume")
     assert resumed.code == 0, resumed.err
     ids = jsonl_ids(output)
-    assert len(ids) == len(set(ids)) and before == set(ids) - (ids_now(emulator) - before)
+    assert len(ids) == len(set(ids)) and before == set(ids) - (contact_ids(emulator) - before)
 
 
 async def test_a_resume_by_id_survives_deletes_and_inserts(org: dict[str, Any], tmp_path: Path) -> None:
@@ -210,7 +162,7 @@ async def test_a_resume_by_id_survives_deletes_and_inserts(org: dict[str, Any], 
     resumed = await export(emulator, output, "--resume")
     assert resumed.code == 0, resumed.err
     ids = csv_ids(output)
-    assert len(ids) == len(set(ids)) and ids_now(emulator) <= set(ids) and set(added) <= set(ids)
+    assert len(ids) == len(set(ids)) and contact_ids(emulator) <= set(ids) and set(added) <= set(ids)
     assert ids == sorted(ids, key=int)
 
 
@@ -390,6 +342,22 @@ sys.exit(main(sys.argv[3:]))
 """
 
 
+def served_export(output: Path, via: str, url: str) -> list[str]:
+    """``bigin export`` of the contacts' Email to ``output`` by ``via``, from the emulator at ``url``."""
+    export = ["export", "Contacts", "--fields", "Email", "-o", str(output), "--via", via]
+    return [*export, "--emulator", url, "--no-progress"]
+
+
+async def run_bigin(
+    argv: list[str], env: dict[str, str], *, killed_at: tuple[str, int] | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """A real ``bigin ARGV...`` process; with ``killed_at=(point, nth)``, SIGKILLed there (see KILLER)."""
+    start = (
+        ["-m", "bigin_async.cli"] if killed_at is None else ["-c", KILLER, killed_at[0], str(killed_at[1])]
+    )
+    return await anyio.run_process([sys.executable, *start, *argv], check=False, env=env)
+
+
 @pytest.fixture
 def serving_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     env = {name: value for name, value in os.environ.items() if not name.startswith("BIGIN_")}
@@ -416,19 +384,14 @@ async def test_sigkill_at_the_points_where_file_and_state_disagree_loses_and_dou
     emulator.seed_data(contacts=2_300)
     output = tmp_path / "contacts.csv"
     async with emulator.serve(port=0) as url:
-        argv = ["export", "Contacts", "--fields", "Email", "-o", str(output), "--via", via]
-        argv += ["--emulator", url, "--no-progress"]
-        killed = await anyio.run_process(
-            [sys.executable, "-c", KILLER, point, str(nth), *argv], check=False, env=serving_env
-        )
+        argv = served_export(output, via, url)
+        killed = await run_bigin(argv, serving_env, killed_at=(point, nth))
         assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()
         assert partial_path(output).exists() and not output.exists()
-        resumed = await anyio.run_process(
-            [sys.executable, "-m", "bigin_async.cli", *argv, "--resume"], check=False, env=serving_env
-        )
+        resumed = await run_bigin([*argv, "--resume"], serving_env)
     assert resumed.returncode == 0, resumed.stderr.decode()
     ids = csv_ids(output)
-    assert len(ids) == 2_300 and set(ids) == ids_now(emulator)
+    assert len(ids) == 2_300 and set(ids) == contact_ids(emulator)
     assert not partial_path(output).exists() and not state_path(output).exists()
     assert list(tmp_path.iterdir()) == [output]  # no state's temporary left behind either
 
@@ -444,23 +407,16 @@ async def test_sigkill_after_the_rename_leaves_no_state_that_traps_the_user(
     emulator = BiginEmulator(seed_records=450)
     output = tmp_path / "contacts.jsonl"
     async with emulator.serve(port=0) as url:
-        argv = ["export", "Contacts", "--fields", "Email", "-o", str(output), "--via", "calls"]
-        argv += ["--emulator", url, "--no-progress"]
-        killed = await anyio.run_process(
-            [sys.executable, "-c", KILLER, "after-rename", "1", *argv], check=False, env=serving_env
-        )
+        argv = served_export(output, "calls", url)
+        killed = await run_bigin(argv, serving_env, killed_at=("after-rename", 1))
         assert killed.returncode == -signal.SIGKILL
         assert output.exists() and state_path(output).exists() and not partial_path(output).exists()
-        resumed = await anyio.run_process(
-            [sys.executable, "-m", "bigin_async.cli", *argv, "--resume"], check=False, env=serving_env
-        )
+        resumed = await run_bigin([*argv, "--resume"], serving_env)
         told = " ".join(resumed.stderr.decode().split())
         assert resumed.returncode == 2 and "complete already" in told, told
-        again = await anyio.run_process(
-            [sys.executable, "-m", "bigin_async.cli", *argv], check=False, env=serving_env
-        )
+        again = await run_bigin(argv, serving_env)
     assert again.returncode == 0, again.stderr.decode()
-    assert sorted(jsonl_ids(output)) == sorted(ids_now(emulator))
+    assert sorted(jsonl_ids(output)) == sorted(contact_ids(emulator))
     assert not state_path(output).exists()
 
 
@@ -518,25 +474,16 @@ async def test_a_resume_killed_in_turn_resumes_again_to_every_record_once(
     emulator.seed_data(contacts=1_100)
     output = tmp_path / "contacts.jsonl"
     async with emulator.serve(port=0) as url:
-        argv = ["export", "Contacts", "--fields", "Email", "-o", str(output), "--via", via]
-        argv += ["--emulator", url, "--no-progress"]
-        first = await anyio.run_process(
-            [sys.executable, "-c", KILLER, "before-state", "3", *argv], check=False, env=serving_env
-        )
+        argv = served_export(output, via, url)
+        first = await run_bigin(argv, serving_env, killed_at=("before-state", 3))
         delete(emulator, jsonl_ids(partial_path(output))[:7])
-        second = await anyio.run_process(
-            [sys.executable, "-c", KILLER, "before-replace", "4", *argv, "--resume"],
-            check=False,
-            env=serving_env,
-        )
+        second = await run_bigin([*argv, "--resume"], serving_env, killed_at=("before-replace", 4))
         assert (first.returncode, second.returncode) == (-signal.SIGKILL, -signal.SIGKILL)
         add(emulator, 3)
-        last = await anyio.run_process(
-            [sys.executable, "-m", "bigin_async.cli", *argv, "--resume"], check=False, env=serving_env
-        )
+        last = await run_bigin([*argv, "--resume"], serving_env)
     assert last.returncode == 0, last.stderr.decode()
     ids = jsonl_ids(output)
-    assert len(ids) == len(set(ids)) and ids_now(emulator) <= set(ids)  # the 3 added too
+    assert len(ids) == len(set(ids)) and contact_ids(emulator) <= set(ids)  # the 3 added too
 
 
 @pytest.mark.parametrize(

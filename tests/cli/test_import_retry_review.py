@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -19,9 +18,15 @@ import pytest
 from bigin_emulator import BiginEmulator
 from bigin_emulator.server.faults import ServerLimits
 from bigin_emulator.server.serving import serve
-from tests.helpers.cli import bigin, read_results, write_csv
+from tests.helpers.cli import (
+    bigin,
+    contact_emails,
+    import_losing_answers,
+    process_argv,
+    read_results,
+    write_csv,
+)
 from tests.helpers.crash import ArrivalTrap, kill_when_reached
-from tests.helpers.lost_answers import LoseAnswers
 
 HEADER = ["row", "line", "status", "action", "id", "code", "message", "details", "key"]
 UPSERT = "POST /bigin/v2/Contacts/upsert"
@@ -31,10 +36,6 @@ def people(path: Path, count: int) -> Path:
     return write_csv(path, [["Last_Name", "Email"], *[[f"N{i}", f"n{i}@example.com"] for i in range(count)]])
 
 
-def emails(emulator: BiginEmulator) -> Counter[str]:
-    return Counter(str(record["Email"]) for record in emulator.store.table("Contacts"))
-
-
 def sent(emulator: BiginEmulator) -> int:
     """The calls that sent records (anything but reads)."""
     return sum(n for route, n in emulator.counters.requests_by_route.items() if not route.startswith("GET"))
@@ -42,15 +43,7 @@ def sent(emulator: BiginEmulator) -> int:
 
 async def lose_first_calls(emulator: BiginEmulator, source: Path, calls: int) -> None:
     """A plain import whose first ``calls`` answers are lost: those rows end ``unknown`` (in Bigin)."""
-    run = await bigin(
-        emulator,
-        "import",
-        "Contacts",
-        str(source),
-        "--max-concurrency",
-        "1",
-        transport=LoseAnswers(emulator.transport(), "POST", "/bigin/v2/Contacts", count=calls),
-    )
+    run = await import_losing_answers(emulator, source, calls)
     assert run.code == 1, run.err
 
 
@@ -161,7 +154,7 @@ async def test_retry_unknown_sends_the_rows_a_killed_import_never_reported(tmp_p
     retry = await bigin(emulator, "import", "Contacts", str(source), "--retry-unknown")
     assert retry.code == 0, retry.out + retry.err
     assert "130 rows" in flat(retry.out)
-    stored = emails(emulator)
+    stored = contact_emails(emulator)
     assert len(stored) == 250 and set(stored.values()) == {1}
     final = read_results(results)
     assert [r["row"] for r in final] == [str(i) for i in range(1, 251)]
@@ -191,7 +184,7 @@ async def test_two_unknown_rows_with_the_same_email_are_not_both_called_done(tmp
         "unknown",
         "success",
     )
-    assert sorted(emails(emulator).items()) == [("c@x.io", 1), ("same@x.io", 1)]
+    assert sorted(contact_emails(emulator).items()) == [("c@x.io", 1), ("same@x.io", 1)]
     [same] = [r for r in emulator.store.table("Contacts") if r["Email"] == "same@x.io"]
     assert same["Last_Name"] == "A"  # the row the results call done is the one in Bigin
 
@@ -205,20 +198,9 @@ def anyio_backend() -> str:
 
 
 def _child(source: Path, url: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "bigin_async.cli",
-        "import",
-        "Contacts",
-        str(source),
-        "--retry-unknown",
-        "--max-concurrency",
-        "1",
-        "--emulator",
-        url,
-        "--no-progress",
-    ]
+    return process_argv(
+        "import", "Contacts", str(source), "--retry-unknown", "--max-concurrency", "1", emulator_url=url
+    )
 
 
 def _env() -> dict[str, str]:
@@ -249,7 +231,7 @@ async def test_a_killed_retry_leaves_the_old_results_and_a_second_retry_ends_cle
         assert results.read_bytes() == before  # never half-merged
         again = await anyio.run_process(_child(source, url), check=False, env=_env())
         assert again.returncode == 0, again.stdout.decode() + again.stderr.decode()
-    stored = emails(emulator)
+    stored = contact_emails(emulator)
     assert len(stored) == 400 and set(stored.values()) == {1}
     final = read_results(results)
     assert len(final) == 400 and {r["status"] for r in final} == {"success"}
@@ -344,7 +326,7 @@ async def test_retry_unknown_after_an_import_killed_before_its_first_line(tmp_pa
     results.write_text(left, encoding="utf-8")
     retry = await bigin(emulator, "import", "Contacts", str(source), "--retry-unknown")
     assert retry.code == 0, retry.out + retry.err
-    stored = emails(emulator)
+    stored = contact_emails(emulator)
     assert len(stored) == 120 and set(stored.values()) == {1}
     final = read_results(results)
     assert [r["row"] for r in final] == [str(i) for i in range(1, 121)]

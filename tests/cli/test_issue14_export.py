@@ -12,7 +12,6 @@ import csv
 import importlib
 import io
 import json
-import os
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -37,73 +36,22 @@ from bigin_async.cli.exporter import (
 )
 from bigin_async.cli.progress import BarOrSpinnerColumn, ProgressView, RateColumn, format_rate
 from bigin_emulator import BiginEmulator
-from tests.helpers.cli import Run, bigin
+from tests.helpers.cli import bigin, clear_bigin_variables
+from tests.helpers.export_cli import LIST, StopAt, contact_ids, csv_ids, export, jsonl_ids
+from tests.helpers.orgs import fresh, seeded_state
 
 RECORDS = 2_450  # 13 pages of 200: pages 1-10 by number, 11-13 by page token
-LIST = "/bigin/v2/Contacts"
 
 
 @pytest.fixture(scope="module")
 def org() -> dict[str, Any]:
     """2,450 contacts, built once and imported into a fresh emulator per test."""
-    emulator = BiginEmulator()
-    emulator.seed_data(contacts=RECORDS)
-    return emulator.export_state()
-
-
-def fresh(state: dict[str, Any]) -> BiginEmulator:
-    emulator = BiginEmulator()
-    emulator.import_state(state)
-    return emulator
-
-
-class StopAt(httpx.AsyncBaseTransport):
-    """The emulator's transport, but the ``page``-th list request stops: an error answer Bigin can
-    give (400, not retried), or ``stop()`` (a cancellation, a KeyboardInterrupt) before it is sent."""
-
-    def __init__(self, emulator: BiginEmulator, page: int, stop: Callable[[], None] | None = None) -> None:
-        self.inner = emulator.transport()
-        self.page = page
-        self.stop = stop
-        self.lists: list[httpx.QueryParams] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.method == "GET" and request.url.path == LIST:
-            self.lists.append(request.url.params)
-            if len(self.lists) == self.page:
-                if self.stop is not None:
-                    self.stop()
-                    await anyio.lowlevel.checkpoint()  # the cancellation lands here
-                body = {"code": "INVALID_REQUEST", "details": {}, "message": "stopped", "status": "error"}
-                return httpx.Response(400, json=body)
-        return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-
-def all_ids(emulator: BiginEmulator) -> set[str]:
-    return set(emulator.store.table("Contacts").records)
-
-
-def jsonl_ids(path: Path) -> list[str]:
-    return [json.loads(line)["id"] for line in path.read_text(encoding="utf-8").splitlines()]
-
-
-def csv_ids(path: Path) -> list[str]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        return [row["id"] for row in csv.DictReader(handle)]
+    return seeded_state(contacts=RECORDS)
 
 
 def saved_state(output: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(state_path(output).read_text(encoding="utf-8"))
     return data
-
-
-async def export(emulator: BiginEmulator, output: Path, *argv: str, **client: Any) -> Run:
-    return await bigin(
-        emulator, "export", "Contacts", "--fields", "Email", "-o", str(output), *argv, **client
-    )
 
 
 # -- 1. -o - is JSON lines on standard output ------------------------------------------------------
@@ -113,8 +61,7 @@ async def export(emulator: BiginEmulator, output: Path, *argv: str, **client: An
 async def test_dash_output_is_json_lines_on_stdout_and_nothing_else(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in [name for name in os.environ if name.startswith("BIGIN_")]:
-        monkeypatch.delenv(name)
+    clear_bigin_variables(monkeypatch)
     emulator = BiginEmulator(seed_records=250)
     async with emulator.serve(port=0) as url:
         base = ["export", "Contacts", "--fields", "Email", "--emulator", url, "--no-progress", "-o", "-"]
@@ -125,7 +72,7 @@ async def test_dash_output_is_json_lines_on_stdout_and_nothing_else(
     assert (jsonl_code, csv_code) == (0, 0), jsonl.err + as_csv.err
     lines = jsonl.out.splitlines()
     records = [json.loads(line) for line in lines]  # every line of stdout is a record
-    assert len(records) == 250 and {r["id"] for r in records} == all_ids(emulator)
+    assert len(records) == 250 and {r["id"] for r in records} == contact_ids(emulator)
     assert all(set(record) >= {"id", "Email"} for record in records)
     assert "exported 250 records to standard output" in jsonl.err
     rows = list(csv.DictReader(io.StringIO(as_csv.out)))
@@ -236,7 +183,7 @@ async def test_a_failed_export_resumes_to_every_record_once(
     resumed = await export(emulator, output, "--via", "calls", "--resume", transport=again)
     assert resumed.code == 0, resumed.err
     ids = jsonl_ids(output) if fmt == "jsonl" else csv_ids(output)
-    assert len(ids) == RECORDS and set(ids) == all_ids(emulator)  # each once, none missing
+    assert len(ids) == RECORDS and set(ids) == contact_ids(emulator)  # each once, none missing
     assert not partial_path(output).exists() and not state_path(output).exists()
     if stop_page > 11:  # by page token: only the pages not written before
         assert len(again.lists) == 13 - stop_page + 1 and "page_token" in again.lists[0]
@@ -272,7 +219,7 @@ async def test_a_cancelled_export_keeps_its_part_and_resumes(org: dict[str, Any]
     resumed = await export(emulator, output, "--resume")
     assert resumed.code == 0, resumed.err
     ids = jsonl_ids(output)
-    assert len(ids) == RECORDS and set(ids) == all_ids(emulator)
+    assert len(ids) == RECORDS and set(ids) == contact_ids(emulator)
 
 
 def test_ctrl_c_keeps_the_part_and_its_state(org: dict[str, Any], tmp_path: Path) -> None:
@@ -299,7 +246,7 @@ def test_ctrl_c_keeps_the_part_and_its_state(org: dict[str, Any], tmp_path: Path
     assert len(csv_ids(partial_path(output))) == 400
     resumed = anyio.run(partial(export, emulator, output, "--via", "calls", "--resume"))
     assert resumed.code == 0, resumed.err
-    assert sorted(csv_ids(output)) == sorted(all_ids(emulator))
+    assert sorted(csv_ids(output)) == sorted(contact_ids(emulator))
 
 
 async def test_a_stop_inside_a_bulk_read_job_resumes_by_id(org: dict[str, Any], tmp_path: Path) -> None:
@@ -331,7 +278,7 @@ async def test_a_stop_inside_a_bulk_read_job_resumes_by_id(org: dict[str, Any], 
     resumed = await export(emulator, output, "--via", "jobs", "--poll-interval", "0", "--resume")
     assert resumed.code == 0, resumed.err
     ids = jsonl_ids(output)
-    assert len(ids) == RECORDS and set(ids) == all_ids(emulator)
+    assert len(ids) == RECORDS and set(ids) == contact_ids(emulator)
     assert ids == sorted(ids, key=int)  # id order, as a Bulk Read job gives it
     assert emulator.counters.requests_by_route["POST /bigin/bulk/v2/read"] == 2  # the job ran again
 
@@ -437,7 +384,7 @@ async def test_a_stop_in_the_middle_of_a_page_resumes_from_the_last_whole_point(
     resumed = await export(emulator, output, "--via", via, "--resume")
     assert resumed.code == 0, resumed.err
     ids = jsonl_ids(output)
-    assert len(ids) == RECORDS and set(ids) == all_ids(emulator)
+    assert len(ids) == RECORDS and set(ids) == contact_ids(emulator)
 
 
 def test_ctrl_c_through_main_exits_130_and_says_how_to_resume(

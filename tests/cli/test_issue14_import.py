@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import re
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from bigin_async.cli.sources import ColumnMap
 from bigin_async.cli.summary import print_import
 from bigin_async.cli.via import ImportRoute
 from bigin_emulator import BiginEmulator
-from tests.helpers.cli import Run, bigin, read_results, write_csv
+from tests.helpers.cli import Run, bigin, clear_bigin_variables, read_results, write_csv
 
 PEOPLE = [["Last_Name", "Email"], *[[f"N{i}", f"n{i}@example.com"] for i in range(5)]]
 
@@ -104,9 +103,7 @@ async def test_a_mistyped_module_in_export_and_attachments_exits_2_within_one_ca
 
 @pytest.fixture
 def no_bigin_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("BIGIN_"):
-            monkeypatch.delenv(name)
+    clear_bigin_variables(monkeypatch)
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])  # the served emulator is uvicorn

@@ -23,23 +23,9 @@ from bigin_async.client import BiginClient
 from bigin_async.integrations.redis import RedisCoordination
 from bigin_async.integrations.redis.coordination import CoordinatedLimits, CoordinatedTokenStore
 from bigin_emulator import BiginEmulator
-from tests.helpers.cli import Run
+from tests.helpers.cli import Run, clear_bigin_variables
 from tests.redis_servers import RedisServer
 
-_VARIABLES = (
-    "BIGIN_CLIENT_ID",
-    "BIGIN_CLIENT_SECRET",
-    "BIGIN_REFRESH_TOKEN",
-    "BIGIN_ACCESS_TOKEN",
-    "BIGIN_API_DOMAIN",
-    "BIGIN_ACCOUNTS_URL",
-    "BIGIN_TOKEN_FILE",
-    "BIGIN_REDIS_URL",
-    "BIGIN_REDIS_NAMESPACE",
-    "BIGIN_REDIS_ORG",
-    "BIGIN_REDIS_ON_DOWN",
-    "BIGIN_REDIS_PROCESSES",
-)
 REDIS = "redis://:hunter2@127.0.0.1:6379/0"
 
 
@@ -49,8 +35,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     fake.mkdir()
     monkeypatch.setenv("HOME", str(fake))
     monkeypatch.setenv("XDG_CACHE_HOME", str(fake / ".cache"))
-    for name in _VARIABLES:
-        monkeypatch.delenv(name, raising=False)
+    clear_bigin_variables(monkeypatch)
     yield fake
 
 

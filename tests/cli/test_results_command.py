@@ -17,7 +17,7 @@ from bigin_async.cli import main
 from bigin_async.cli.results import merge_results, read_row_numbers, summarise_results
 from bigin_emulator import BiginEmulator
 from bigin_emulator.server.faults import FaultPlan
-from tests.helpers.cli import bigin, read_results, write_csv
+from tests.helpers.cli import bigin, contact_emails, import_losing_answers, read_results, write_csv
 from tests.helpers.lost_answers import LoseAnswers
 
 ROWS = [[f"N{i}", f"n{i}@example.com"] for i in range(250)]
@@ -27,21 +27,9 @@ def people(tmp_path: Path) -> Path:
     return write_csv(tmp_path / "people.csv", [["Last_Name", "Email"], *ROWS])
 
 
-def emails(emulator: BiginEmulator) -> Counter[str]:
-    return Counter(str(record["Email"]) for record in emulator.store.table("Contacts"))
-
-
 async def lost_first_batch(emulator: BiginEmulator, source: Path) -> list[dict[str, str]]:
     """An import whose first call's answer is lost: its 100 inserts end ``unknown`` (they are in Bigin)."""
-    run = await bigin(
-        emulator,
-        "import",
-        "Contacts",
-        str(source),
-        "--max-concurrency",
-        "1",
-        transport=LoseAnswers(emulator.transport(), "POST", "/bigin/v2/Contacts"),
-    )
+    run = await import_losing_answers(emulator, source)
     assert run.code == 1, run.err
     assert "--retry-unknown" in " ".join(run.out.split())
     results = read_results(source.with_name("people.results.csv"))
@@ -62,7 +50,7 @@ async def test_retry_unknown_sends_only_the_unknown_rows_and_each_record_is_ther
     # One metadata read and one upsert of the 100 unknown rows: nothing else was sent.
     assert emulator.counters.requests_by_route["POST /bigin/v2/Contacts/upsert"] == 1
     assert emulator.counters.requests_by_route["POST /bigin/v2/Contacts"] == calls["POST /bigin/v2/Contacts"]
-    assert set(emails(emulator).values()) == {1} and len(emails(emulator)) == 250
+    assert set(contact_emails(emulator).values()) == {1} and len(contact_emails(emulator)) == 250
     after = read_results(source.with_name("people.results.csv"))
     assert [r["row"] for r in after] == [str(i) for i in range(1, 251)]
     assert not [r for r in after if r["status"] != "success"]
@@ -97,7 +85,7 @@ async def test_retry_unknown_after_the_emulators_own_lost_answers(tmp_path: Path
     assert unknown and emulator.counters.faults_injected.get("drop_after", 0) >= 1
     retry = await bigin(emulator, "import", "Contacts", str(source), "--retry-unknown")
     assert retry.code == 0, retry.out + retry.err
-    stored = emails(emulator)
+    stored = contact_emails(emulator)
     assert len(stored) == 1000 and set(stored.values()) == {1}  # every row once: none lost, none doubled
     final = read_results(tmp_path / "people.results.csv")
     assert len(final) == 1000 and {r["status"] for r in final} == {"success"}
@@ -143,7 +131,7 @@ async def test_an_interrupted_retry_leaves_the_old_results_file_as_it_was(tmp_pa
     retry = await bigin(emulator, "import", "Contacts", str(source), "--retry-unknown")
     assert retry.code == 0, retry.err
     assert {r["status"] for r in read_results(results)} == {"success"}
-    assert len(emails(emulator)) == 250 and set(emails(emulator).values()) == {1}
+    assert len(contact_emails(emulator)) == 250 and set(contact_emails(emulator).values()) == {1}
 
 
 def test_a_results_file_is_replaced_whole_or_not_at_all(

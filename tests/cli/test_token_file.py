@@ -22,20 +22,7 @@ from bigin_async.cli import build_parser, main, run_command
 from bigin_async.cli.common import client_from_args, default_token_dir, token_file_name
 from bigin_async.client import BiginClient
 from bigin_emulator import BiginEmulator
-from tests.helpers.cli import Run
-
-_BIGIN_VARIABLES = (
-    "BIGIN_CLIENT_ID",
-    "BIGIN_CLIENT_SECRET",
-    "BIGIN_REFRESH_TOKEN",
-    "BIGIN_ACCESS_TOKEN",
-    "BIGIN_EXPIRES_IN",
-    "BIGIN_REGION",
-    "BIGIN_API_DOMAIN",
-    "BIGIN_ACCOUNTS_URL",
-    "BIGIN_TOKEN_FILE",
-    "BIGIN_EDITION",
-)
+from tests.helpers.cli import Run, clear_bigin_variables
 
 
 @pytest.fixture
@@ -46,8 +33,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("HOME", str(fake))
     monkeypatch.setenv("XDG_CACHE_HOME", str(fake / ".cache"))
     monkeypatch.delenv("LOCALAPPDATA", raising=False)
-    for name in _BIGIN_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
+    clear_bigin_variables(monkeypatch)
     yield fake
 
 

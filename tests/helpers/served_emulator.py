@@ -3,7 +3,8 @@
 An emulator in this process keeps every file it is sent in this process's memory, which
 tracemalloc would count as the client's; ``emulator_in_child()`` serves a fresh one from a child
 process over loopback instead, so a test of a 15 MB upload measures the client alone.
-``refused_unsent`` checks a file over a limit is refused with no request made.
+``refused_unsent`` checks a file over a limit is refused with no request made; ``client_at(url)``
+is a client of an emulator served at ``url`` (in this process or another).
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
 import pytest
 
-from bigin_async import FileTooLargeError
+from bigin_async import BiginClient, FileTooLargeError
 from bigin_emulator import BiginEmulator
 
-__all__ = ["SERVE", "emulator_in_child", "refused_unsent"]
+__all__ = ["SERVE", "client_at", "emulator_in_child", "refused_unsent"]
 
 # A child process serving a fresh emulator on a loopback port; it prints {"url": ...} once up.
 SERVE = """
@@ -64,3 +66,17 @@ async def refused_unsent(
         await upload()
     assert emulator.counters.requests_total == before
     return refused.value
+
+
+def client_at(url: str, emulator: BiginEmulator | None = None, **options: Any) -> BiginClient:
+    """A client logged in to the emulator served at ``url`` (API and accounts server alike) with
+    ``emulator``'s credentials, the defaults every emulator accepts when it is served elsewhere."""
+    credentials = emulator if emulator is not None else BiginEmulator()
+    return BiginClient(
+        client_id=credentials.client_id,
+        client_secret=credentials.client_secret,
+        refresh_token=credentials.refresh_token,
+        api_domain=url,
+        accounts_url=url,
+        **options,
+    )

@@ -21,10 +21,9 @@ import anyio
 import httpx
 import pytest
 
-from bigin_async import BiginClient
 from bigin_emulator import BiginEmulator
 from tests.helpers.examples import EXAMPLES, REPO
-from tests.helpers.served_emulator import emulator_in_child
+from tests.helpers.served_emulator import client_at, emulator_in_child
 
 ASYNCIO_ONLY = pytest.mark.parametrize("anyio_backend", ["asyncio"])  # the servers run in children
 
@@ -104,24 +103,13 @@ async def test_the_fastapi_example_starts_from_its_folder_against_a_served_emula
             again = await http.post("/contacts", json={"Last_Name": "Byron", "Email": "ada@example.com"})
             read = await http.get(f"/contacts/{created.json().get('id')}")
             missing = await http.get("/contacts/1234567890123456789")
-        async with client_of(url) as bigin:
+        async with client_at(url) as bigin:
             stored = await bigin.contacts.get(created.json()["id"])
     assert created.status_code == 201, created.text
     assert again.status_code == 409 and again.json()["id"] == created.json()["id"]
     assert read.status_code == 200 and read.json()["Last_Name"] == "Lovelace"
     assert missing.status_code == 404
     assert stored.Email == "ada@example.com"  # the app wrote to the served emulator, not one of its own
-
-
-def client_of(url: str) -> BiginClient:
-    """A client of the emulator served at ``url`` (the test's own view of what the app wrote)."""
-    return BiginClient(
-        client_id=_DEFAULTS.client_id,
-        client_secret=_DEFAULTS.client_secret,
-        refresh_token=_DEFAULTS.refresh_token,
-        api_domain=url,
-        accounts_url=url,
-    )
 
 
 @ASYNCIO_ONLY
@@ -131,7 +119,7 @@ async def test_the_books_sync_starts_from_the_repo_root_and_syncs_a_contact(tmp_
     env = clean_environment(SYNC_EMULATOR_PORT=str(emulator_port), SYNC_WEBHOOK_TOKEN="h3-webhook-token")
     async with uvicorn("examples.bigin_books_sync.asgi:app", REPO, env, tmp_path / "log", "/health") as http:
         health = await http.get("/health")
-        async with client_of(url) as bigin:
+        async with client_at(url) as bigin:
             created = await bigin.contacts.create({"Last_Name": "Hopper", "Email": "grace@example.com"})
         # The emulator notifies the service itself too; this copy is answered once the sync is done.
         notification = {

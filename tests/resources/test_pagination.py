@@ -16,6 +16,7 @@ from bigin_async.errors import PaginationLimitError
 from bigin_async.models import Contact, Page
 from bigin_async.resources.contacts import ContactsClient
 from bigin_emulator import BiginEmulator
+from tests.helpers.orgs import fresh, seeded_state
 from tests.helpers.resources import Wire, wired_client
 
 RECORDS = 2_500
@@ -24,15 +25,7 @@ RECORDS = 2_500
 @pytest.fixture(scope="module")
 def big_org() -> dict[str, Any]:
     """One company with 2,500 contacts, built once and imported into a fresh emulator per test."""
-    emulator = BiginEmulator()
-    emulator.seed_data(companies=1, contacts=RECORDS)
-    return emulator.export_state()
-
-
-def fresh(state: dict[str, Any]) -> BiginEmulator:
-    emulator = BiginEmulator()
-    emulator.import_state(state)
-    return emulator
+    return seeded_state(companies=1, contacts=RECORDS)
 
 
 def assert_page_or_token(wire: Wire) -> None:

@@ -16,6 +16,7 @@ import pytest
 from bigin_async.errors import PaginationLimitError, ValidationError
 from bigin_async.pagination import PagePosition
 from bigin_emulator import BiginEmulator
+from tests.helpers.orgs import fresh, seeded_state
 from tests.helpers.resources import wired_client
 
 RECORDS = 2_500
@@ -23,15 +24,7 @@ RECORDS = 2_500
 
 @pytest.fixture(scope="module")
 def big_org() -> dict[str, Any]:
-    emulator = BiginEmulator()
-    emulator.seed_data(companies=1, contacts=RECORDS)
-    return emulator.export_state()
-
-
-def fresh(state: dict[str, Any]) -> BiginEmulator:
-    emulator = BiginEmulator()
-    emulator.import_state(state)
-    return emulator
+    return seeded_state(companies=1, contacts=RECORDS)
 
 
 @pytest.mark.parametrize(("pages_first", "by_token"), [(3, False), (10, True), (11, True), (12, True)])

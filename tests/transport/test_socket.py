@@ -16,6 +16,7 @@ from bigin_async import BiginClient
 from bigin_emulator import BiginEmulator
 from bigin_emulator.server.faults import ServerLimits
 from bigin_emulator.server.serving import serve
+from tests.helpers.served_emulator import client_at
 
 pytestmark = pytest.mark.parametrize("anyio_backend", ["asyncio"])
 
@@ -39,15 +40,7 @@ class ConnectionCounter:
 
 
 def socket_client(emulator: BiginEmulator, url: str, **kwargs: Any) -> BiginClient:
-    return BiginClient(
-        client_id=emulator.client_id,
-        client_secret=emulator.client_secret,
-        refresh_token=emulator.refresh_token,
-        api_domain=url,
-        accounts_url=url,
-        retry_backoff_seconds=0.01,
-        **kwargs,
-    )
+    return client_at(url, emulator, retry_backoff_seconds=0.01, **kwargs)
 
 
 async def test_one_connection_serves_many_sequential_calls() -> None:
