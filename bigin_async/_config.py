@@ -238,7 +238,16 @@ class Settings:
                 raise ConfigurationError(
                     f"content_domain must be a string, not {type(self.content_domain).__name__}"
                 )
-            object.__setattr__(self, "content_domain", check_base_url("content_domain", self.content_domain))
+            domain = check_base_url("content_domain", self.content_domain)
+            # The host, not an upload URL: the SDK adds /bigin/v2/upload itself, so a URL that
+            # already ends in it would send every Bulk Write part to .../bigin/v2/upload/bigin/v2/upload.
+            for tail in ("/bigin/v2/upload", "/bigin/v2"):
+                if domain.endswith(tail):
+                    raise ConfigurationError(
+                        f"content_domain is the file host alone, without {tail} (the SDK adds the path): "
+                        f"give {domain[: -len(tail)]!r}"
+                    )
+            object.__setattr__(self, "content_domain", domain)
         _positive("max_concurrency", self.max_concurrency, integer=True)
         _positive("requests_per_minute", self.requests_per_minute, integer=True)
         _positive("daily_limit", self.daily_limit, integer=True)

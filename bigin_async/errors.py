@@ -368,9 +368,10 @@ class PermissionDeniedError(APIError):
 class NotFoundError(APIError):
     """No such record or URL (RECORD_NOT_FOUND, INVALID_URL_PATTERN, or a 204 on get by id).
 
-    Also an update or a delete of one record whose id is not there (never created, or deleted):
-    Bigin answers those ``INVALID_DATA`` "the id given seems to be invalid", and ``code`` and
-    ``details`` keep that. A bulk update or delete reports such an id as a failed outcome instead.
+    Also an update or a delete of one record whose id is not there (never created, or deleted),
+    raised as its subclass :class:`RecordNotFoundError`: Bigin answers those ``INVALID_DATA`` "the
+    id given seems to be invalid", and ``code`` and ``details`` keep that. A bulk update or delete
+    reports such an id as a failed outcome instead.
     """
 
 

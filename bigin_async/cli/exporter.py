@@ -736,8 +736,13 @@ async def run_export(client: BiginClient, options: ExportOptions, view: Progress
             "read again from the first page, the records written before skipped by id (page numbers "
             "shift when records are added or deleted in Bigin)"
         )
+    # What ran: auto's choice once bulk_export made it (from the record count), not "auto".
+    chosen = getattr(records, "via", None)
+    ran: Via = chosen if chosen in ("calls", "jobs") else via
+    if via == "auto" and ran != "auto":
+        notes.append("auto chose " + ("Bulk Read jobs" if ran == "jobs" else "pages of 200"))
     return ExportReport(
-        writer.count, elapsed, options.output, via, resumed_from=writer.resumed_from, notes=notes
+        writer.count, elapsed, options.output, ran, resumed_from=writer.resumed_from, notes=notes
     )
 
 

@@ -51,7 +51,9 @@ BIGIN_REQUESTS_PER_MINUTE, ...), or --emulator URL for a `bigin emulator` on thi
 access token: kept between runs (Zoho allows 10 refreshes in 10 minutes) in a file of its own per
 client id and data centre, mode 0600, under {default_token_dir()}
 (--token-file PATH or BIGIN_TOKEN_FILE to keep it elsewhere; nothing is written for --emulator).
-exit codes: 0 all done, 1 some records failed (see the results file), 2 usage or auth error."""
+exit codes: 0 all done; 1 some records failed or have an unknown fate (see the results file), or
+the export did not complete; 2 usage or auth error (nothing more was sent); 130 interrupted
+(run the same command again: --journal resumes an import, --resume an export)."""
 
 
 def _connection_options(parser: argparse.ArgumentParser) -> None:

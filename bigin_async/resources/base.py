@@ -640,8 +640,8 @@ class ModuleClient(APIResource, Generic[R]):
 
         ``changes`` may be a record read from Bigin: only the fields assigned since the read go
         out, so fields others edited meanwhile are left as they are. An id that is not there (never
-        created, or deleted) raises :class:`NotFoundError`, as :meth:`get` does, with Zoho's code
-        (``INVALID_DATA``) and details.
+        created, or deleted) raises :class:`~bigin_async.errors.RecordNotFoundError`, a
+        :class:`NotFoundError` as :meth:`get` raises, with Zoho's code (``INVALID_DATA``) and details.
         """
         record_id = check_id(id)
         wire = self._record_wire(changes)
@@ -689,7 +689,8 @@ class ModuleClient(APIResource, Generic[R]):
 
     async def delete(self, id: str) -> WriteResult:
         """Delete one record. An id that is not there (never created, or deleted) raises
-        :class:`NotFoundError`, as :meth:`get` does, with Zoho's code (``INVALID_DATA``) and details.
+        :class:`~bigin_async.errors.RecordNotFoundError`, a :class:`NotFoundError` as :meth:`get`
+        raises, with Zoho's code (``INVALID_DATA``) and details.
 
         Except after an attempt whose answer was lost (retried): that attempt may have deleted
         the record, and Bigin answers "not found" alike for it and for an id that never existed,
