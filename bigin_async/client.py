@@ -523,7 +523,10 @@ def _variable_readers() -> dict[str, tuple[str, _Reader]]:
         if parameter.kind is not inspect.Parameter.KEYWORD_ONLY:
             continue
         hint = hints[name]
-        members = set(typing.get_args(hint)) if isinstance(hint, types.UnionType) else {hint}
+        # ``X | None`` is a types.UnionType, but typing.Union on 3.10, whose get_type_hints turns
+        # a None default's ``X | None`` into Optional[X]: both are unions.
+        union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+        members = set(typing.get_args(hint)) if union else {hint}
         nullable = type(None) in members
         if bool in members:
             readers[name] = (f"BIGIN_{name.upper()}", functools.partial(_read_bool, nullable=nullable))

@@ -50,7 +50,9 @@ def _init_keywords() -> dict[str, inspect.Parameter]:
 def _scalar(name: str) -> type | None:
     """int, float, bool or str for a keyword whose type has one of them (None left aside)."""
     hint = typing.get_type_hints(BiginClient.__init__)[name]
-    members = set(typing.get_args(hint)) if isinstance(hint, types.UnionType) else {hint}
+    # A union either way: X | None, or Optional[X] (3.10's get_type_hints for a None default).
+    union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+    members = set(typing.get_args(hint)) if union else {hint}
     for kind in (bool, float, int, str):
         if kind in members:
             return kind
