@@ -515,8 +515,12 @@ _Reader = typing.Callable[[str, str], Any]
 
 
 @functools.cache
-def _variable_readers() -> dict[str, tuple[str, _Reader]]:
-    """For each scalar keyword of ``BiginClient.__init__``: its variable and how its text reads."""
+@functools.cache
+def _variable_readers() -> Mapping[str, tuple[str, _Reader]]:
+    """For each scalar keyword of ``BiginClient.__init__``: its variable and how its text reads.
+
+    Worked out once (the signature does not change), not on every ``from_env``: an app that
+    builds a client per request would otherwise resolve the type hints each time."""
     hints = typing.get_type_hints(BiginClient.__init__)
     readers: dict[str, tuple[str, _Reader]] = {}
     for name, parameter in inspect.signature(BiginClient.__init__).parameters.items():
