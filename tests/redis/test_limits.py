@@ -21,9 +21,11 @@ from bigin_async import resolve_region
 from bigin_async._config import Settings
 from bigin_async._coordination import Answer, Ask, Limits, PastDeadline
 from bigin_async._limits import RateLimiter
+from bigin_async.integrations.redis import _scripts
 from bigin_async.integrations.redis._backend import RedisBackend, RedisUnavailable
 from bigin_async.integrations.redis._keys import KeyFamily
 from bigin_async.integrations.redis.limits import RedisLimits
+from tests.helpers.cancelled_after import CancelledAfter
 from tests.redis_servers import RedisServer
 
 FAMILY = KeyFamily("bigin", "test", "us")
@@ -265,6 +267,26 @@ async def test_a_caller_cancelled_while_it_waits_gives_its_send_time_back(redis_
                 group.cancel_scope.cancel()
         assert await tat(one) == first  # given back: the next caller waits one interval, not two
         assert await one.backend.call("ZCARD", FAMILY.key("gate", "leases")) == 0  # its slot too
+
+
+async def test_a_caller_cancelled_as_its_booking_comes_back_gives_the_send_time_back(
+    redis_url: str,
+) -> None:
+    """The pace script booked a later send time, and the caller was cancelled before its reply
+    came back (a deadline, a task group): the booked time must still be handed back, or every
+    later caller of every process waits one interval longer for a send that never happens."""
+    async with instances(redis_url, 2, minute=1.0, requests_per_minute=1) as (one, two):
+        assert await call(one) is not None
+        first = await tat(one)
+        with anyio.fail_after(BOUND):
+            with anyio.CancelScope() as scope:
+                two.backend = CancelledAfter(two.backend, _scripts.ACQUIRE_PACE, scope)  # type: ignore[assignment]
+                async with two.slot() as slot:
+                    await two.pace(slot, ask())
+                    raise AssertionError("the wait should have been cancelled")  # pragma: no cover
+        assert scope.cancelled_caught
+        assert await tat(one) == first  # given back, though its reply was lost to the cancel
+        assert await one.backend.call("ZCARD", FAMILY.key("gate", "leases")) == 0
 
 
 async def _changed(limits: RedisLimits, value: str | None) -> bool:

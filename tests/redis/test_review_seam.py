@@ -27,6 +27,7 @@ from bigin_async.integrations.redis import RedisCoordination, _scripts
 from bigin_async.integrations.redis.coordination import CoordinatedLimits
 from bigin_async.integrations.redis.limits import RedisLimits
 from bigin_emulator.emulator import BiginEmulator
+from tests.helpers.cancelled_after import CancelledAfter
 from tests.redis_servers import RedisServer, free_port
 
 # Only turns a hang into a failure: every test is over within seconds.
@@ -323,26 +324,6 @@ async def test_redis_killed_under_calls_in_flight_then_back_loses_and_doubles_no
             assert held_locally(limits) == dict.fromkeys(held_locally(limits), 0)
             assert redis_left(limits, server) == {"leases": 0, "queue": 0, "in flight": 0}
             assert bigin.credits.spent_total == 49
-
-
-class CancelledAfter:
-    """The backend of one ``RedisLimits``, but the caller is cancelled just after ``script`` ran in
-    Redis: its reply is lost, as when a call's deadline passes during the round trip."""
-
-    def __init__(self, backend: Any, script: Any, scope: anyio.CancelScope) -> None:
-        self._backend = backend
-        self._script = script
-        self._scope = scope
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._backend, name)
-
-    async def run(self, script: Any, keys: Any, args: Any) -> Any:
-        reply = await self._backend.run(script, keys, args)
-        if script is self._script and not self._scope.cancel_called:
-            self._scope.cancel()
-            await anyio.lowlevel.checkpoint()
-        return reply
 
 
 async def test_a_pace_reply_lost_to_a_cancel_leaves_no_credit_in_flight(

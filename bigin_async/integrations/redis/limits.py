@@ -24,6 +24,7 @@ from types import TracebackType
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 
 from bigin_async._config import Settings
 from bigin_async._coordination import READ_DOWNLOADS_PER_MINUTE, Answer, Ask, PastDeadline
@@ -36,6 +37,8 @@ from bigin_async.integrations.redis._backend import RedisBackend, RedisUnavailab
 from bigin_async.integrations.redis._keys import KeyFamily
 
 __all__ = ["RedisLimits", "SharedBudget", "SharedGate"]
+
+_NO_ANSWER = "the shared rate limits' Redis had not answered when the call's deadline came, at"
 
 # How long the end of an exchange (and a slot's release) may wait for Redis, whatever the caller.
 SETTLE_BOUND = 2.0
@@ -384,14 +387,24 @@ class RedisLimits:
                 fixed[7] = len(booked)
                 outstanding = True
                 if slot.held:
-                    reply = await self.backend.run(_scripts.PACE, script_keys, [*fixed, *limiter_args])
+                    reply = await self._reply(
+                        _scripts.PACE, script_keys, [*fixed, *limiter_args], ask.deadline_at
+                    )
                 else:
-                    reply = await self._take_and_pace(slot, script_keys, [*fixed, *limiter_args])
-                outstanding = False
+                    reply = await self._take_and_pace(
+                        slot, script_keys, [*fixed, *limiter_args], ask.deadline_at
+                    )
                 if reply is None:  # queued, and now its turn came: pace on the slot it holds
+                    outstanding = False
                     continue
                 kind = reply[0]
-                if kind == "ok":
+                if kind != "ok":
+                    outstanding = False
+                else:
+                    # A caller cancelled while the reply came back sends nothing: ``except`` below
+                    # takes the committed send back.
+                    await anyio.lowlevel.checkpoint_if_cancelled()
+                    outstanding = False
                     ask.charged = _Receipt(str(reply[1]), member, ask.cost, float(reply[5]) / 1000.0)
                     budget._total += ask.cost
                     budget._update(reply[2], reply[3])
@@ -440,7 +453,7 @@ class RedisLimits:
                     local[0].give_back(local[1], local[2])
 
     async def _take_and_pace(
-        self, slot: _Slot, keys: list[str], args: list[str | int | float]
+        self, slot: _Slot, keys: list[str], args: list[str | int | float], deadline_at: float | None
     ) -> list[Any] | None:
         """The first look of a call: a free slot taken and its send paced in one round trip (PACE's
         reply), or, when others wait or no slot is free, queued and its turn waited for (None)."""
@@ -448,8 +461,8 @@ class RedisLimits:
         released = gate.released_event()
         gate_args: list[str | int | float] = [gate.limit, f"{self._lease_ms:.0f}", f"{self._beat_ms:.0f}"]
         try:
-            reply: list[Any] = await self.backend.run(
-                _scripts.ACQUIRE_PACE, [*self._queue_keys, *keys], [*gate_args, *args]
+            reply: list[Any] = await self._reply(
+                _scripts.ACQUIRE_PACE, [*self._queue_keys, *keys], [*gate_args, *args], deadline_at
             )
         except RedisUnavailable:
             raise  # whether it took a slot is unknown: a lease taken unseen runs out by itself
@@ -462,6 +475,29 @@ class RedisLimits:
         slot.ticket = str(reply[1])
         await self._wait_turn(slot, released)
         return None
+
+    async def _reply(
+        self, script: Any, keys: list[str], args: list[str | int | float], deadline_at: float | None
+    ) -> Any:
+        """Run a pace script and read its reply even when the caller is cancelled meanwhile.
+
+        The script may book a later send time on every limiter: with its reply lost, that time
+        could not be handed back, and every later caller of every process would wait one interval
+        longer for a send that never happens. So the round trip is shielded: for at most
+        ``SETTLE_BOUND`` seconds (or the backend's ``socket_timeout``, if longer), and never past
+        the call's deadline. The caller's cancel lands right after; past the bound the outcome is
+        unknown and Redis counts as unavailable (or the deadline has come).
+        """
+        bound = max(SETTLE_BOUND, float(getattr(self.backend, "socket_timeout", SETTLE_BOUND)))
+        left = bound if deadline_at is None else min(bound, max(0.0, deadline_at - self._clock()))
+        with anyio.CancelScope(shield=True) as scope:
+            scope.deadline = anyio.current_time() + left
+            return await self.backend.run(script, keys, args)
+        if left < bound:
+            raise PastDeadline(bound, f"{_NO_ANSWER} {self.backend.url}, waiting for it up to")
+        raise RedisUnavailable(
+            f"Redis at {self.backend.url} did not answer {script.name} within {bound:g} s", None
+        )
 
     async def _sleep(self, slot: _Slot, seconds: float) -> bool:
         """Sleep ``seconds`` in chunks of a third of the lease, renewing it between; False: lost."""
