@@ -49,8 +49,10 @@ docs: $(DOCS_STAMP)
 demo: $(STAMP)
 	$(BIN)/bigin demo
 
+# The quick benchmarks, their ratios against benchmarks/baseline.json (fails >10% worse);
+# `$(BIN)/python benchmarks/guard.py --update` records new ones. Not part of `make test`.
 bench: $(STAMP)
-	$(BIN)/python benchmarks/transport_overhead.py
+	$(BIN)/python benchmarks/guard.py
 
 clean:
 	rm -rf $(VENV) .venv-3.* build site *.egg-info emulator/build emulator/*.egg-info

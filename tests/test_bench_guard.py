@@ -1,0 +1,96 @@
+"""``make bench``'s guard (benchmarks/guard.py): ratios compared with the committed baseline."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_guard", ROOT / "benchmarks" / "guard.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_guard"] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+guard = _load()
+
+
+def test_a_ratio_more_than_ten_per_cent_worse_fails_either_way() -> None:
+    better = {"speed": "higher", "cost": "lower"}
+    base = {"speed": 1.0, "cost": 1.0}
+    held = guard.compare(base, {"speed": 0.91, "cost": 1.09}, better)
+    assert [v["ok"] for v in held] == [True, True]
+    failed = guard.compare(base, {"speed": 0.89, "cost": 1.11}, better)
+    assert [v["ok"] for v in failed] == [False, False]
+    assert failed[0]["change"] == -0.11 and failed[1]["change"] == 0.11
+    # Better than the baseline by any amount holds.
+    assert all(v["ok"] for v in guard.compare(base, {"speed": 3.0, "cost": 0.1}, better))
+
+
+def test_a_figure_without_a_baseline_holds_and_says_so() -> None:
+    (verdict,) = guard.compare({}, {"new": 0.5}, {"new": "higher"})
+    assert verdict["ok"] and verdict["note"] == "no baseline yet"
+
+
+def test_a_tolerance_out_of_range_is_refused() -> None:
+    with pytest.raises(ValueError, match="tolerance"):
+        guard.compare({}, {}, {}, tolerance=1.5)
+
+
+def test_pick_reads_dotted_keys_and_names_what_is_missing() -> None:
+    assert guard.pick({"a": {"b": 2}}, "a.b") == 2.0
+    with pytest.raises(ValueError, match="'a.c'"):
+        guard.pick({"a": {"b": 2}}, "a.c")
+    with pytest.raises(ValueError, match="not a number"):
+        guard.pick({"a": True}, "a")
+
+
+def test_a_hostile_baseline_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "baseline.json"
+    assert guard.read_baseline(path) == {}  # none yet
+    path.write_text(json.dumps({"figures": {"x": "fast"}}))
+    with pytest.raises(ValueError, match="not a baseline"):
+        guard.read_baseline(path)
+    path.write_text("[1, 2]")
+    with pytest.raises(ValueError, match="not a baseline"):
+        guard.read_baseline(path)
+
+
+def _fake(tmp_path: Path, value: float) -> Any:
+    script = tmp_path / "fake.py"
+    script.write_text(f"import json\nprint(json.dumps({{'r': {{'ratio': {value}}}}}))\n")
+    return guard.Benchmark("fake", (str(script),), (guard.Figure("r.ratio", "lower"),))
+
+
+def test_main_updates_then_fails_on_a_regression(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    baseline = tmp_path / "baseline.json"
+    monkeypatch.setattr(guard, "QUICK", (_fake(tmp_path, 1.0),))
+    assert guard.main(["--baseline", str(baseline), "--update"]) == 0
+    assert json.loads(baseline.read_text())["figures"] == {"fake.r.ratio": 1.0}
+    capsys.readouterr()
+    monkeypatch.setattr(guard, "QUICK", (_fake(tmp_path, 1.05),))
+    assert guard.main(["--baseline", str(baseline)]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(guard, "QUICK", (_fake(tmp_path, 1.2),))
+    assert guard.main(["--baseline", str(baseline)]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["held"] is False and report["figures"][0]["change"] == 0.2
+
+
+def test_the_committed_baseline_covers_every_quick_figure() -> None:
+    committed = guard.read_baseline(guard.BASELINE)
+    expected = {f"{b.name}.{f.path}" for b in guard.QUICK for f in b.figures}
+    assert set(committed) == expected
