@@ -83,6 +83,10 @@ _TORN = (ValueError, zipfile.BadZipFile, zlib.error, EOFError, csv.Error, NotImp
 _ENCRYPTED = 0x1  # a zip member's general purpose flag: its data is encrypted
 # The longest header line read (field API names: 200 columns of them are a few kilobytes).
 _MAX_HEADER_CHARS = 1024 * 1024
+# The most one cell of a Bulk Read result may hold: csv's own default (Zoho's longest text field
+# holds 32,000 characters). Not csv.field_size_limit() as it is now: reading a Bulk Write's results
+# (or anything else in the process) may have raised that to 2 GiB for everyone.
+_MAX_CELL_CHARS = 128 * 1024
 
 
 @dataclass(frozen=True)
@@ -193,7 +197,8 @@ class _Rows:
             self._reader: Iterator[list[str]] = csv.reader(lines)
             self.header: list[str] = next(self._reader, [])
             # A line holds at most one row: each cell up to the csv module's field limit.
-            lines.limit = (csv.field_size_limit() + 3) * max(1, len(self.header))
+            cell = min(csv.field_size_limit(), _MAX_CELL_CHARS)
+            lines.limit = (cell + 3) * max(1, len(self.header))
         except BaseException:
             self._release()
             raise

@@ -5,6 +5,7 @@ Each test here failed before the fix it came with (see the commit that added it)
 
 from __future__ import annotations
 
+import csv
 import os
 import struct
 import tracemalloc
@@ -20,6 +21,7 @@ import pytest
 from bigin_async import Field
 from bigin_async._limits import RateLimiter
 from bigin_async.bulk.jobs.read import BulkExport
+from bigin_async.bulk.jobs.results import allow_large_cells
 from bigin_async.client import BiginClient
 from bigin_async.errors import BulkJobError, RateLimitError
 from bigin_async.models.jobs import BulkReadJob
@@ -55,6 +57,27 @@ async def test_a_row_without_an_end_is_refused_before_it_fills_memory(tmp_path: 
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+    assert peak < 8 * 1024 * 1024
+
+
+async def test_a_row_is_bounded_even_after_a_bulk_write_raised_the_csv_cell_limit(
+    tmp_path: Path,
+) -> None:
+    # Reading a Bulk Write's results lets ``csv`` take cells up to 2 GiB, for the whole process:
+    # a later Bulk Read in the same process must keep its own bound on a row.
+    before = csv.field_size_limit()
+    allow_large_cells()
+    try:
+        jobs = FakeJobs([line_bomb(tmp_path / "bomb.zip", 64 * 1024 * 1024)])
+        tracemalloc.start()
+        try:
+            with pytest.raises(BulkJobError, match="page 1"):
+                [r async for r in export_of(jobs)]
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    finally:
+        csv.field_size_limit(before)
     assert peak < 8 * 1024 * 1024
 
 
