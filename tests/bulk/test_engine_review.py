@@ -91,6 +91,35 @@ class Interrupt(BaseException):
     """Like KeyboardInterrupt: not an error of the call, it must go through as itself."""
 
 
+async def test_a_base_exception_raised_by_two_calls_at_once_propagates_as_itself(
+    tmp_path: Path,
+) -> None:
+    # Two batches in flight meet the interrupt together (a loaded machine, a Ctrl-C signal
+    # handler raising in each): the caller's ``except Interrupt`` must still catch it, not a
+    # BaseExceptionGroup of two.
+    journal = tmp_path / "import.journal"
+    arrived = 0
+    both = anyio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal arrived
+        if request.url.path.endswith("/oauth/v2/token"):
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        arrived += 1
+        if arrived >= 2:
+            both.set()
+        with anyio.CancelScope(shield=True):
+            await both.wait()
+        raise Interrupt
+
+    async with BiginClient(
+        client_id="a", client_secret="b", refresh_token="c", transport=httpx.MockTransport(handler)
+    ) as bigin:
+        with pytest.raises(Interrupt):
+            await bigin.contacts.bulk_create(contacts(300), journal=str(journal))
+    assert arrived >= 2
+
+
 async def test_a_base_exception_mid_run_propagates_as_itself_and_leaves_the_inserts_pending(
     tmp_path: Path,
 ) -> None:
