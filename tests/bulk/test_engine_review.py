@@ -9,6 +9,7 @@ doubled.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,23 @@ class Interrupt(BaseException):
     """Like KeyboardInterrupt: not an error of the call, it must go through as itself."""
 
 
+async def interrupted_import(journal: Path, interrupt: Callable[[], Awaitable[None]]) -> None:
+    """300 contacts through ``bulk_create`` where every write call runs ``interrupt``, which
+    raises ``Interrupt``: the import must end in ``Interrupt`` itself."""
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/oauth/v2/token"):
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        await interrupt()
+        raise AssertionError("interrupt() must raise")  # pragma: no cover
+
+    async with BiginClient(
+        client_id="a", client_secret="b", refresh_token="c", transport=httpx.MockTransport(handler)
+    ) as bigin:
+        with pytest.raises(Interrupt):
+            await bigin.contacts.bulk_create(contacts(300), journal=str(journal))
+
+
 async def test_a_base_exception_raised_by_two_calls_at_once_propagates_as_itself(
     tmp_path: Path,
 ) -> None:
@@ -101,10 +119,8 @@ async def test_a_base_exception_raised_by_two_calls_at_once_propagates_as_itself
     arrived = 0
     both = anyio.Event()
 
-    async def handler(request: httpx.Request) -> httpx.Response:
+    async def interrupt() -> None:
         nonlocal arrived
-        if request.url.path.endswith("/oauth/v2/token"):
-            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
         arrived += 1
         if arrived >= 2:
             both.set()
@@ -112,11 +128,7 @@ async def test_a_base_exception_raised_by_two_calls_at_once_propagates_as_itself
             await both.wait()
         raise Interrupt
 
-    async with BiginClient(
-        client_id="a", client_secret="b", refresh_token="c", transport=httpx.MockTransport(handler)
-    ) as bigin:
-        with pytest.raises(Interrupt):
-            await bigin.contacts.bulk_create(contacts(300), journal=str(journal))
+    await interrupted_import(journal, interrupt)
     assert arrived >= 2
 
 
@@ -124,19 +136,10 @@ async def test_a_base_exception_mid_run_propagates_as_itself_and_leaves_the_inse
     tmp_path: Path,
 ) -> None:
     journal = tmp_path / "import.journal"
-    calls = 0
 
-    async def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal calls
-        if request.url.path.endswith("/oauth/v2/token"):
-            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
-        calls += 1
+    async def interrupt() -> None:
         raise Interrupt
 
-    async with BiginClient(
-        client_id="a", client_secret="b", refresh_token="c", transport=httpx.MockTransport(handler)
-    ) as bigin:
-        with pytest.raises(Interrupt):
-            await bigin.contacts.bulk_create(contacts(300), journal=str(journal))
+    await interrupted_import(journal, interrupt)
     kinds = [json.loads(line)["t"] for line in journal.read_text().splitlines()]
     assert "pending" in kinds and "done" not in kinds and "unsent" not in kinds
