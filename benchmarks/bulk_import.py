@@ -86,22 +86,26 @@ def with_control_route(emulator: BiginEmulator) -> ASGIApp:
     return wrapped
 
 
+# A Zoho answer to a 100-record insert, every record added (benchmarks/write_path.py reads it too).
+SUCCESS_ENTRY = {
+    "code": "SUCCESS",
+    "message": "record added",
+    "status": "success",
+    "details": {
+        "id": "5545000000001000010",
+        "Created_Time": "2026-01-01T00:00:00+00:00",
+        "$approval_state": "approved",
+    },
+}
+FIXED_ANSWER = json.dumps({"data": [SUCCESS_ENTRY] * 100}).encode()
+
+
 def fixed_answer_app(latency: float) -> ASGIApp:
     """A server that costs almost nothing: every write gets 100 ready-made success entries.
 
     The same import against it shows what the SDK itself adds, apart from the emulator's own
     CPU time (which validates and stores every record, as a server must)."""
-    entry = {
-        "code": "SUCCESS",
-        "message": "record added",
-        "status": "success",
-        "details": {
-            "id": "5545000000001000010",
-            "Created_Time": "2026-01-01T00:00:00+00:00",
-            "$approval_state": "approved",
-        },
-    }
-    answer = json.dumps({"data": [entry] * 100}).encode()
+    answer = FIXED_ANSWER
     token = json.dumps({"access_token": "t", "expires_in": 3600, "token_type": "Bearer"}).encode()
     state = {"in_flight": 0, "peak": 0, "calls": 0}
 

@@ -112,6 +112,7 @@ from bigin_async.models import (
 from bigin_async.pagination import AsyncPaginator
 from bigin_async.resources.bulk_jobs import BulkJobsClient
 from bigin_async.resources.tags import TagsClient
+from bigin_async.stats import ClientStats, WaitStats
 from bigin_async.webhooks import (
     InvalidNotificationError,
     NotificationEvent,
@@ -184,6 +185,8 @@ __all__ = [
     "AmbiguousWriteError",
     "AuthenticationError",
     "BiginClient",
+    "ClientStats",
+    "WaitStats",
     "BiginConnectionError",
     "BiginError",
     "BiginTimeoutError",

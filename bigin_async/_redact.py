@@ -30,6 +30,7 @@ __all__ = [
     "SecretText",
     "SecretTextField",
     "is_secret_key",
+    "get_logger",
     "logger",
     "redact_headers",
     "redact_text",
@@ -266,10 +267,19 @@ class RedactingFilter(logging.Filter):
     """Attached to the loggers this SDK and its HTTP stack use, so no handler ever sees a token.
 
     It cleans the message (its arguments merged in), the traceback of ``exc_info`` (with the texts
-    of every chained cause) and ``stack_info``.
+    of every chained cause), ``stack_info`` and the SDK's structured fields (the ``bigin_*``
+    attributes its records carry as ``extra``). Every record of a ``bigin_async`` logger has at
+    least ``bigin_event`` (what happened: ``retry_scheduled``, ``token_refreshed``...; ``message``
+    for a record that names none), so a formatter or a JSON handler may always read it.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("bigin_async"):
+            fields = record.__dict__
+            for key, value in fields.items():
+                if key.startswith("bigin_") and isinstance(value, str):
+                    fields[key] = redact_text(value)
+            fields.setdefault("bigin_event", "message")
         _redact_exception(record)
         if record.stack_info:
             record.stack_info = redact_text(record.stack_info)
@@ -285,6 +295,25 @@ class RedactingFilter(logging.Filter):
 
 
 logger = logging.getLogger("bigin_async")
+
+
+def get_logger(part: str) -> logging.Logger:
+    """The logger of one part of the SDK (``bigin_async.transport``, ``bigin_async.auth``, ...).
+
+    Each gets its own :class:`RedactingFilter`: a logger's filters see only the records logged
+    on that logger, not those its children pass up, so a child without one would log secrets.
+    ``logging.getLogger("bigin_async")`` still sets the level and handlers of them all.
+    """
+    child = logging.getLogger(f"bigin_async.{part}")
+    _filtered(child)
+    return child
+
+
+def _filtered(target: logging.Logger) -> None:
+    if not any(isinstance(f, RedactingFilter) for f in target.filters):
+        target.addFilter(RedactingFilter())
+
+
 # A filter only sees records logged on its own logger, not its children's, so each one is named.
 # httpx logs every request URL at INFO (OAuth calls: revoke ?token=); httpcore logs response
 # headers at DEBUG; the emulator's server logs request lines.
@@ -302,6 +331,4 @@ _FILTERED_LOGGERS = (
     "uvicorn.error",
 )
 for _name in _FILTERED_LOGGERS:
-    _target = logging.getLogger(_name)
-    if not any(isinstance(f, RedactingFilter) for f in _target.filters):
-        _target.addFilter(RedactingFilter())
+    _filtered(logging.getLogger(_name))

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json as jsonlib
 import math
 import os
@@ -59,11 +60,12 @@ from bigin_async._coordination import (
     PastDeadline,
 )
 from bigin_async._download import SaveIn, read_capped, save_body, target_path
+from bigin_async._events import EventBus
 from bigin_async._file_stream import Consume, FileStream
 from bigin_async._json import NOT_JSON, json_unless_204
 from bigin_async._limits import Cooldown, DailyBudget, RateLimiter
 from bigin_async._multipart import FormField, MultipartBody, Upload, prepare_parts
-from bigin_async._redact import logger, redact_url
+from bigin_async._redact import get_logger, redact_url
 from bigin_async._retry import (
     Outcome,
     backoff_delay,
@@ -83,6 +85,20 @@ from bigin_async.errors import (
     ValidationError,
     error_from_response,
 )
+from bigin_async.hooks import (
+    BudgetLow,
+    CallFinished,
+    CallStarted,
+    EventHooks,
+    RateLimited,
+    RequestSent,
+    ResponseReceived,
+    RetryScheduled,
+    TokenRefreshed,
+    describe_path,
+)
+
+logger = get_logger("transport")
 
 # ``Token`` is re-exported for client.py, which builds the transport with it.
 __all__ = ["Service", "Token", "Transport", "credits_for", "decode_json", "make_http_client"]
@@ -145,9 +161,12 @@ class _Shared:
     owns_http: bool
     tokens: TokenManager
     limits: Limits
+    events: EventBus = field(default_factory=EventBus)
     closed: bool = False
     used: bool = False
     calls: int = 0
+    refreshes_told: int = 0  # the token manager's refreshes already given as TokenRefreshed
+    budget_low: bool = False  # BudgetLow given, and the credits not back above its threshold
     rng: random.Random = field(default_factory=random.Random)
 
     @property
@@ -196,9 +215,11 @@ class Transport:
         http_client: httpx.AsyncClient | None = None,
         http_transport: httpx.AsyncBaseTransport | None = None,
         limits: Limits | None = None,
+        event_hooks: EventHooks | None = None,
     ) -> Transport:
         """``limits``: the org's limits as this client takes them (default: this process's own,
-        :class:`~bigin_async._coordination.LocalLimits`; a coordination's are shared)."""
+        :class:`~bigin_async._coordination.LocalLimits`; a coordination's are shared);
+        ``event_hooks``: the user's hooks (:mod:`bigin_async.hooks`), checked here."""
         if http_client is not None and http_transport is not None:
             raise ConfigurationError("pass either http_client or transport, not both")
         http = http_client or make_http_client(settings, http_transport)
@@ -208,6 +229,7 @@ class Transport:
             owns_http=http_client is None,
             tokens=tokens,
             limits=limits if limits is not None else LocalLimits(settings),
+            events=EventBus(event_hooks),
         )
         return cls(settings, shared)
 
@@ -229,6 +251,11 @@ class Transport:
     @property
     def tokens(self) -> TokenManager:
         return self._shared.tokens
+
+    @property
+    def events(self) -> EventBus:
+        """Where this client's events go: its stats, its ``event_hooks``, tracing (one for all views)."""
+        return self._shared.events
 
     @property
     def budget(self) -> DailyBudget:
@@ -539,7 +566,66 @@ class Transport:
             consume=consume,
             streamed=multipart is not None or download_to is not None or consume is not None,
         )
-        return await self._loop(call, parse)
+        return await self._observed(call, parse)
+
+    async def _observed(self, call: _Call, parse: Callable[[httpx.Response], T]) -> T:
+        """The loop, between the call's ``CallStarted`` and its ``CallFinished`` (always given:
+        an async hook cannot be awaited in a cancelled task, so then only sinks and plain hooks
+        get it)."""
+        events = self._shared.events
+        call.call_id = events.next_call_id()
+        call.template, call.module, call.operation = _described(call.method, call.path)
+        call.records = _record_count(call.json)
+        call.started = anyio.current_time()
+        # Nobody but the stats listening (the common case): the stats are told directly, and no
+        # event is built. Otherwise every listener gets the events, the stats among them.
+        told = events.listens(CallStarted.name)
+        try:
+            if told:
+                await events.emit(
+                    CallStarted(
+                        **call.described,
+                        records=call.records,
+                    )
+                )
+            else:
+                events.stats.started()
+            result = await self._loop(call, parse)
+        except Exception as exc:
+            await self._told_end(call, None, type(exc).__name__)
+            raise
+        except BaseException as exc:
+            cancelled = isinstance(exc, anyio.get_cancelled_exc_class())
+            error = "Cancelled" if cancelled else type(exc).__name__
+            if events.listens(CallFinished.name):
+                events.emit_nowait(self._finished(call, None, error))
+            else:
+                events.stats.finished(anyio.current_time() - call.started, error)
+            raise
+        await self._told_end(call, result, None)
+        return result
+
+    async def _told_end(self, call: _Call, result: object, error: str | None) -> None:
+        events = self._shared.events
+        if events.listens(CallFinished.name):
+            await events.emit(self._finished(call, result, error))
+        else:
+            events.stats.finished(anyio.current_time() - call.started, error)
+
+    def _finished(self, call: _Call, result: object, error: str | None) -> CallFinished:
+        records = call.records
+        if records is None and error is None:
+            listed = result if isinstance(result, list) else getattr(result, "data", None)
+            records = len(listed) if isinstance(listed, list) else None
+        return CallFinished(
+            **call.described,
+            records=records,
+            attempts=call.sent,
+            duration=anyio.current_time() - call.started,
+            status_code=call.status,
+            zoho_code=call.zoho_code,
+            error=error,
+        )
 
     async def _loop(self, call: _Call, parse: Callable[[httpx.Response], T]) -> T:
         """Attempts and decisions under one cancel scope whose deadline is the call's.
@@ -555,6 +641,7 @@ class Transport:
                 # cause; the scope is spent then, so a retry goes on in a new one.
                 while not scope.cancel_called:
                     if retry is not None:
+                        await self._told_retry(call, retry)
                         await self._pause(retry)
                     step = self._decide(call, await self._attempt(call, scope), parse)
                     if isinstance(step, _Done):
@@ -564,6 +651,10 @@ class Transport:
                         call.wire = call.timed_token = None
                     retry = step
             if scope.cancelled_caught:
+                wire, token = call.wire, call.timed_token
+                if wire is not None and token is not None:  # the attempt's timeout: it ended unanswered
+                    lost = _Attempt(None, wire.timeout(call.timeout), token, wire)
+                    await self._told_answer(call, lost, None)
                 retry = self._after_scope_fired(call)
 
     def _after_scope_fired(self, call: _Call) -> _Retry:
@@ -575,6 +666,17 @@ class Transport:
         call.wire = call.timed_token = None
         timeout = wire.timeout(call.timeout)
         return self._retry_or_raise(call, token, _failure_verdict(timeout, wire))
+
+    async def _told_retry(self, call: _Call, step: _Retry) -> None:
+        await self._shared.events.emit(
+            RetryScheduled(
+                **call.described,
+                attempt=call.attempt + 1,
+                reason=step.reason,
+                wait=step.wait,
+                shared=step.shared,
+            )
+        )
 
     async def _pause(self, step: _Retry) -> None:
         """What a retry does before its next attempt, still under the call's deadline."""
@@ -605,29 +707,108 @@ class Transport:
                     )
                     raise error from cause
                 raise spent from cause
+        events = self._shared.events
+        stats = events.stats
+        clock = anyio.current_time
+        gate_wait = limiter_wait = 0.0  # this attempt's, over every pass of the loop
         while True:
             if limits.cooldown.remaining > 0:
+                began = clock()
                 await self._sit_out_cooldown(call)
-            async with limits.slot() as slot:
-                token = await self._token_for(call)
-                # A 429 answered while this call queued at the gate, took its token or paced opens
-                # the cooldown for everyone: leave the gate and wait it out rather than send into it.
-                if limits.cooldown.remaining > 0 or not await self._pace(call, slot):
-                    continue
-                attempt: _Attempt | None = None
-                try:
-                    attempt = await self._exchange(call, token, scope)
-                finally:
-                    response = attempt.response if attempt is not None else None
-                    await limits.finish(
-                        slot,
-                        ask,
-                        Answer(
-                            uncounted=attempt is not None and _uncounted(attempt),
-                            headers=response.headers if response is not None else None,
-                        ),
-                    )
-                return attempt
+                call.cooldown_wait += clock() - began
+            queued = clock()
+            gate = limits.gate
+            stats.queue_enter(full=gate.in_flight >= gate.limit)
+            waiting = True
+            try:
+                async with limits.slot() as slot:
+                    stats.queue_leave()
+                    waiting = False
+                    gate_wait += clock() - queued
+                    token = await self._token_for(call)
+                    # A 429 answered while this call queued at the gate, took its token or paced opens
+                    # the cooldown for everyone: leave the gate and wait it out rather than send into it.
+                    if limits.cooldown.remaining > 0:
+                        continue
+                    paced_at = clock()
+                    paced = await self._pace(call, slot)
+                    call.sent_at = clock()
+                    limiter_wait += call.sent_at - paced_at
+                    if not paced:
+                        continue
+                    attempt: _Attempt | None = None
+                    try:
+                        if events.listens(RequestSent.name):
+                            await events.emit(self._sent_event(call, gate_wait, limiter_wait))
+                            call.sent_at = clock()
+                        else:
+                            stats.sent(gate_wait, limiter_wait, call.cooldown_wait)
+                            call.cooldown_wait = 0.0
+                        attempt = await self._exchange(call, token, scope)
+                    finally:
+                        response = attempt.response if attempt is not None else None
+                        await limits.finish(
+                            slot,
+                            ask,
+                            Answer(
+                                uncounted=attempt is not None and _uncounted(attempt),
+                                headers=response.headers if response is not None else None,
+                            ),
+                        )
+            finally:
+                if waiting:  # cancelled (or failed) while it queued
+                    stats.queue_leave()
+            assert attempt is not None  # the exchange returned: the try above did not raise
+            await self._told_answer(call, attempt, scope)
+            return attempt
+
+    def _sent_event(self, call: _Call, gate_wait: float, limiter_wait: float) -> RequestSent:
+        cooldown_wait, call.cooldown_wait = call.cooldown_wait, 0.0
+        return RequestSent(
+            **call.described,
+            attempt=call.sent + 1,
+            url=redact_url(call.url),
+            cooldown_wait=cooldown_wait,
+            gate_wait=gate_wait,
+            limiter_wait=limiter_wait,
+        )
+
+    async def _told_answer(self, call: _Call, attempt: _Attempt, scope: anyio.CancelScope | None) -> None:
+        """``ResponseReceived`` (and ``RateLimited`` for a 429, ``BudgetLow`` when the credits fall
+        low) for the attempt just ended, its place at the gate already given back."""
+        events = self._shared.events
+        response = attempt.response
+        status = response.status_code if response is not None else None
+        code = _error_code(response) if response is not None and response.status_code >= 400 else None
+        call.status, call.zoho_code = status, code
+        if scope is not None and call.timed_token and events.awaits(_ANSWER_EVENTS):
+            # An async hook waits: under the call's deadline, not this exchange's timeout (which
+            # firing now would read as a lost answer, and send again what was answered).
+            scope.deadline = call.deadline
+            call.wire = call.timed_token = None
+        if events.listens(ResponseReceived.name):  # the stats keep nothing of it
+            await events.emit(
+                ResponseReceived(
+                    **call.described,
+                    attempt=call.sent,
+                    status_code=status,
+                    zoho_code=code,
+                    elapsed=anyio.current_time() - call.sent_at,
+                    error=type(attempt.failure).__name__ if attempt.failure is not None else None,
+                )
+            )
+        if status == 429:
+            assert response is not None
+            await events.emit(
+                RateLimited(
+                    **call.described,
+                    attempt=call.sent,
+                    retry_after=_advised_wait(response.headers),
+                    zoho_code=code,
+                )
+            )
+        if events.listens(BudgetLow.name):
+            await self._check_budget()
 
     async def _sit_out_cooldown(self, call: _Call) -> None:
         """Wait out the pause a 429 asked of every call of this client, unless it ends too late."""
@@ -637,7 +818,18 @@ class Transport:
 
     async def _token_for(self, call: _Call) -> Token:
         """The access token to send (a refresh may take a moment), the URL built for its host."""
-        token = await self._shared.tokens.get_token()
+        shared = self._shared
+        tokens = shared.tokens
+        token = await tokens.get_token()
+        if tokens.refresh_count != shared.refreshes_told:  # the first call to see a new token says so
+            shared.refreshes_told = tokens.refresh_count
+            await shared.events.emit(
+                TokenRefreshed(
+                    refreshes=tokens.refresh_count,
+                    expires_in=tokens.seconds_left(token),
+                    api_domain=token.api_domain,
+                )
+            )
         if token is not call.url_token:
             call.url = self.url_for(call.path, token, call.service)
             call.url_token = token
@@ -665,6 +857,7 @@ class Transport:
         wire = _Wire()
         call.wire = wire  # left set if the deadline cuts the exchange: it then tells whether it was sent
         self._shared.calls += 1
+        call.sent += 1
         response: httpx.Response | None = None
         failure: Exception | None = None
         timeout = call.timeout
@@ -782,8 +975,16 @@ class Transport:
             if call.refreshed or not self._shared.tokens.may_refresh_after_rejection(token):
                 raise error
             call.refreshed = True
-            logger.info("token rejected (%s); refreshing once and retrying", verdict.what)
-            return _Retry(0.0, rejected=token)
+            logger.info(
+                "token rejected (%s); refreshing once and retrying",
+                verdict.what,
+                extra={
+                    "bigin_event": "token_rejected",
+                    "bigin_method": call.method,
+                    "bigin_url": redact_url(call.url),
+                },
+            )
+            return _Retry(0.0, rejected=token, reason="token rejected")
         if outcome is Outcome.FATAL:
             raise self._typed(call, error)
         if outcome is Outcome.AMBIGUOUS:
@@ -811,16 +1012,42 @@ class Transport:
             else max(advised or 0.0, self._backoff(call.attempt - 1))
         )
         self._check_deadline(call, wait, f"a retry after {verdict.error} would wait", verdict.error)
+        url = redact_url(call.url)
         logger.warning(
             "%s on %s %s; retry %d after %.2fs%s",
             verdict.what,
             call.method,
-            redact_url(call.url),
+            url,
             call.attempt,
             wait,
             " (all calls pause)" if shared_wait else "",
+            extra={
+                "bigin_event": "retry_scheduled",
+                "bigin_method": call.method,
+                "bigin_url": url,
+                "bigin_url_template": call.template,
+                "bigin_reason": verdict.what,
+                "bigin_attempt": call.attempt + 1,
+                "bigin_wait": wait,
+            },
         )
-        return _Retry(wait, shared=shared_wait)
+        return _Retry(wait, shared=shared_wait, reason=verdict.what)
+
+    async def _check_budget(self) -> None:
+        """``BudgetLow`` once as the day's credits fall to a tenth of the day's, again only after
+        they came back above it (a new day, a higher limit)."""
+        shared = self._shared
+        budget = shared.limits.budget
+        remaining = budget.remaining()
+        if remaining is None:
+            return
+        allowance = budget.limit if budget.limit is not None else budget.spent() + remaining
+        threshold = max(allowance // 10, 1)
+        if remaining > threshold:
+            shared.budget_low = False
+        elif not shared.budget_low:
+            shared.budget_low = True
+            await shared.events.emit(BudgetLow(remaining=remaining, threshold=threshold, limit=budget.limit))
 
     def _typed(self, call: _Call, error: Exception) -> Exception:
         """The error as the SDK's own type (an httpx exception becomes a BiginConnectionError)."""
@@ -924,6 +1151,29 @@ class _Call:
     last_error: Exception | None = None
     wire: _Wire | None = None  # the exchange in progress
     timed_token: Token | None = None  # set while the exchange in progress runs under its own timeout
+    # What the events say of it (bigin_async.hooks): set as the call begins, sends and is answered.
+    call_id: int = 0
+    template: str = ""
+    module: str | None = None
+    operation: str = ""
+    records: int | None = None
+    started: float = 0.0
+    sent: int = 0  # attempts sent
+    sent_at: float = 0.0  # when the latest one went
+    status: int | None = None  # of the latest answer
+    zoho_code: str | None = None
+    cooldown_wait: float = 0.0  # spent out a 429's pause since the last attempt went
+
+    @property
+    def described(self) -> dict[str, Any]:
+        """What every event of this call says of it (:class:`~bigin_async.hooks.CallEvent`'s fields)."""
+        return {
+            "call_id": self.call_id,
+            "method": self.method,
+            "url_template": self.template,
+            "module": self.module,
+            "operation": self.operation,
+        }
 
     @property
     def deadline(self) -> float:
@@ -1004,6 +1254,29 @@ class _Retry:
     wait: float
     shared: bool = False  # a 429's advised wait: the whole client pauses (the cooldown)
     rejected: Token | None = None  # a 401: forget this token, then retry at once
+    reason: str = ""  # what failed, for RetryScheduled: "HTTP 503", "ReadTimeout", "token rejected"
+
+
+# The events given as an attempt ends: an async hook of one moves the call's bound back first.
+_ANSWER_EVENTS = (ResponseReceived.name, RateLimited.name, BudgetLow.name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _described(method: str, path: str) -> tuple[str, str | None, str]:
+    return describe_path(method, path)
+
+
+def _record_count(json: Any) -> int | None:
+    """How many entries a write body holds (``{"data": [...]}`` and the like); None for no body."""
+    if isinstance(json, Mapping):
+        for key in _WRITE_ENVELOPES:
+            listed = json.get(key)
+            if isinstance(listed, list):
+                return len(listed)
+        return 1 if json else None
+    if isinstance(json, list | tuple):
+        return len(json)
+    return None
 
 
 def _encode(json: Any) -> bytes | None:

@@ -26,11 +26,12 @@ from bigin_async._coordination import Coordination
 from bigin_async._inputs import check_module_name
 from bigin_async._lifecycle import AsyncClosing
 from bigin_async._limits import CreditsReport
-from bigin_async._redact import logger
+from bigin_async._redact import get_logger
 from bigin_async._transport import Transport
 from bigin_async._types import UNCHANGED, NotGiven
 from bigin_async.auth import FileTokenStore, TokenManager, TokenStore
 from bigin_async.errors import ConfigurationError
+from bigin_async.hooks import EventHook, EventHooks
 from bigin_async.models import FieldInfo, Record
 from bigin_async.models.modules import MODULES, api_name, module_spec
 from bigin_async.pagination import AsyncPaginator, ProgressCallback
@@ -52,6 +53,9 @@ from bigin_async.resources.products import ProductsClient
 from bigin_async.resources.settings import SettingsClient
 from bigin_async.resources.tags import TagsClient
 from bigin_async.resources.tasks import TasksClient
+from bigin_async.stats import ClientStats
+
+logger = get_logger("config")
 
 __all__ = ["BiginClient", "module_client_classes"]
 
@@ -132,7 +136,11 @@ class BiginClient(AsyncClosing):
     ``latency_allowance`` (2 s) is how late a call may reach Zoho after it left: the per-minute
     pace leaves that much room so that no rolling minute, as Zoho counts arrivals, holds more than
     the cap; raise it on a slow or jittery link. ``coordination`` shares the limits and the token
-    with other processes (``bigin_async.integrations.redis.RedisCoordination``).
+    with other processes (``bigin_async.integrations.redis.RedisCoordination``). ``event_hooks``
+    (``{"retry_scheduled": [hook], ...}``, as httpx's) calls your functions, plain or async, as
+    calls start, are sent, are answered, are retried and end, as Zoho answers 429, as the token is
+    refreshed, as the day's credits run low and as a bulk batch is done (:mod:`bigin_async.hooks`);
+    :meth:`stats` sums it all up.
 
     Use it as ``async with BiginClient(...) as bigin:`` or call :meth:`aclose` when done.
     """
@@ -166,6 +174,7 @@ class BiginClient(AsyncClosing):
         transport: httpx.AsyncBaseTransport | None = None,
         token_store: TokenStore | None = None,
         coordination: Coordination | None = None,
+        event_hooks: EventHooks | None = None,
     ) -> None:
         passed = locals()
         # The settings keywords are build_settings' (checked to be ours when this module loads).
@@ -222,6 +231,7 @@ class BiginClient(AsyncClosing):
             http_client=http_client,
             http_transport=transport,
             limits=coordination.limits(settings) if coordination is not None else None,
+            event_hooks=event_hooks,
         )
         self._coordination = coordination
         self._is_view = False
@@ -460,6 +470,50 @@ class BiginClient(AsyncClosing):
         all of its views share one count.
         """
         return self._transport.budget.report()
+
+    @property
+    def event_hooks(self) -> dict[str, list[EventHook]]:
+        """The hooks by event name (a copy; set the property to replace them all, as in httpx).
+
+        Shared with every view of this client: a hook sees the calls of all of them.
+        """
+        return self._transport.events.hooks
+
+    @event_hooks.setter
+    def event_hooks(self, hooks: EventHooks) -> None:
+        self._transport.events.set_hooks(hooks)
+
+    def stats(self) -> ClientStats:
+        """This client's figures now (its views' calls included): calls, attempts, retries by
+        reason, 429s, refreshes, credits spent and left, the gate's queue and the waits at the gate,
+        the limits and the 429 pause (p50, p99). See :class:`~bigin_async.stats.ClientStats`."""
+        transport = self._transport
+        collected = transport.events.stats
+        credits = transport.budget.report()
+        gate = transport.gate
+        return ClientStats(
+            calls=collected.calls,
+            in_progress=collected.in_progress,
+            failed=collected.failed,
+            attempts=collected.attempts,
+            retries=collected.retries,
+            retries_by_reason=types.MappingProxyType(dict(collected.retries_by_reason)),
+            rate_limited=collected.rate_limited,
+            refreshes=collected.refreshes,
+            credits_spent=credits.spent_total,
+            credits_spent_24h=credits.spent_24h,
+            credits_left=credits.remaining,
+            gate_limit=gate.limit,
+            gate_in_flight=gate.in_flight,
+            gate_peak=gate.peak,
+            gate_queue=collected.gate_queue,
+            gate_queue_peak=collected.gate_queue_peak,
+            gate_wait=collected.gate_wait.snapshot(),
+            limiter_wait=collected.limiter_wait.snapshot(),
+            cooldown_wait=collected.cooldown_wait.snapshot(),
+            call_duration=collected.call_duration.snapshot(),
+            hook_errors=collected.hook_errors,
+        )
 
     @property
     def transport(self) -> Transport:

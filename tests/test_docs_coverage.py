@@ -47,6 +47,9 @@ PUBLIC_MODULES = (
     "bigin_async.webhooks",
     "bigin_async.integrations.fastapi",
     "bigin_async.integrations.redis",
+    "bigin_async.integrations.otel",
+    "bigin_async.hooks",
+    "bigin_async.stats",
     "bigin_async.books",
 )
 BULK_METHODS = ("bulk_create", "bulk_update", "bulk_upsert", "bulk_delete", "bulk_import", "bulk_writer")

@@ -15,7 +15,7 @@ import httpx
 from pydantic import SecretStr
 
 from bigin_async._config import check_base_url
-from bigin_async._redact import REDACTED, SENSITIVE_KEYS, logger, redact_text
+from bigin_async._redact import REDACTED, SENSITIVE_KEYS, get_logger, redact_text
 from bigin_async.auth._token import Token
 from bigin_async.errors import (
     AuthenticationError,
@@ -26,6 +26,8 @@ from bigin_async.errors import (
     ServerError,
     parse_retry_after,
 )
+
+logger = get_logger("auth")
 
 __all__ = [
     "PERMANENT_ERRORS",

@@ -16,7 +16,7 @@ import anyio.lowlevel
 import httpx
 from pydantic import SecretStr
 
-from bigin_async._redact import logger, redact_text, register_secret
+from bigin_async._redact import get_logger, redact_text, register_secret
 from bigin_async._retry import Outcome, backoff_delay, classify_exception
 from bigin_async.auth._endpoint import (
     PERMANENT_ERRORS,
@@ -40,6 +40,8 @@ from bigin_async.errors import (
     RefreshBlockedError,
     ServerError,
 )
+
+logger = get_logger("auth")
 
 __all__ = ["TokenManager"]
 
@@ -206,6 +208,12 @@ class TokenManager:
         flight = self._flight
         if flight is not None and flight.scope is not None:
             flight.scope.cancel()
+
+    def seconds_left(self, token: Token) -> float | None:
+        """How long ``token`` has before it expires, by this manager's clock (None: not known)."""
+        if token.expires_at is None:
+            return None
+        return max(0.0, token.expires_at - self._clock())
 
     async def get_token(self) -> Token:
         """A token valid for at least ``refresh_margin`` more seconds (refreshing if needed).
@@ -458,8 +466,10 @@ class TokenManager:
                     token = token_from_body(body, self._clock())
                     self.refresh_count += 1
                     self._refused = None
-                    logger.info(
-                        "refreshed the access token (%d refreshes by this client)", self.refresh_count
+                    logger.debug(  # every hour or so: routine, so not at INFO
+                        "refreshed the access token (%d refreshes by this client)",
+                        self.refresh_count,
+                        extra={"bigin_event": "token_refreshed", "bigin_refreshes": self.refresh_count},
                     )
                     return token
             if attempt + 1 >= self.refresh_attempts:

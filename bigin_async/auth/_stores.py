@@ -20,9 +20,11 @@ import anyio.lowlevel
 import anyio.to_thread
 
 from bigin_async._filelock import try_lock, unlock
-from bigin_async._redact import logger
+from bigin_async._redact import get_logger
 from bigin_async.auth._shared_failure import as_time, failure_since
 from bigin_async.auth._token import Token, is_time
+
+logger = get_logger("auth")
 
 __all__ = [
     "FileTokenStore",

@@ -26,6 +26,8 @@ __all__ = [
     "MAYBE_DELETED_MESSAGE",
     "Answer",
     "UnreadableAnswerError",
+    "answers_in",
+    "decode_answer",
     "maybe_deleted_details",
     "maybe_deleted_earlier",
     "read_answers",
@@ -51,21 +53,35 @@ class Answer:
 
 def read_answers(content: bytes) -> list[Answer]:
     """The per-record answers in ``content``; :class:`UnreadableAnswerError` if it cannot be read."""
+    return answers_in(decode_answer(content), content)
+
+
+def decode_answer(content: bytes) -> Any:
+    """The JSON value of a write's answer, None for no body; :class:`UnreadableAnswerError` if not JSON.
+
+    The first half of :func:`read_answers`, apart so that the bulk engine can read the plain shape
+    straight into outcomes (see ``engine._outcomes_from_body``) and hand anything else, decoded
+    once, to :func:`answers_in`.
+    """
     if not content.strip():
-        return []
+        return None
     # Raised outside the ``except``: a JSON error keeps the whole body (``.doc``), and the answer
     # may echo what was sent; nothing of it may ride along as the new error's context.
-    problem: str | None = None
     try:
-        body = decode(content)
+        return decode(content)
     except ValueError as error:
         problem = (
             f"the answer is not valid JSON: {type(error).__name__} at position {getattr(error, 'pos', '?')}"
         )
     except RecursionError:
         problem = "the answer is nested deeper than any write answer"
-    if problem is not None:
-        raise UnreadableAnswerError(problem)
+    raise UnreadableAnswerError(problem)
+
+
+def answers_in(body: Any, content: bytes) -> list[Answer]:
+    """The per-record answers of ``body``, the value :func:`decode_answer` read from ``content``."""
+    if body is None and not content.strip():
+        return []
     entries = body.get("data") if isinstance(body, dict) else None
     if isinstance(entries, list):
         answers = [_plain(entry) for entry in entries]

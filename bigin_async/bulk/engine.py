@@ -43,15 +43,18 @@ import anyio
 import httpx
 from anyio.abc import ObjectReceiveStream
 
+from bigin_async._field_aliases import to_bigin_names
 from bigin_async._inputs import check_id, check_new_record, check_record
 from bigin_async._json import decode_or_none
-from bigin_async._redact import logger
+from bigin_async._redact import get_logger
 from bigin_async._tasks import unwrapping_task_group
 from bigin_async._transport import Transport
 from bigin_async.bulk.answers import (
     MAYBE_DELETED_MESSAGE,
     Answer,
     UnreadableAnswerError,
+    answers_in,
+    decode_answer,
     maybe_deleted_details,
     maybe_deleted_earlier,
     read_answers,
@@ -79,6 +82,10 @@ from bigin_async.errors import (
     ValidationError,
     error_from_response,
 )
+from bigin_async.hooks import BulkBatchDone
+from bigin_async.models.wire import PLAIN_JSON_TYPES
+
+logger = get_logger("bulk")
 
 __all__ = ["BATCH_LIMIT", "BulkMode", "BulkPlan", "MANDATORY_FIELDS", "run_bulk"]
 
@@ -132,7 +139,7 @@ class BulkPlan:
         return self.mode != "create"
 
 
-@dataclass
+@dataclass(slots=True)  # one per record: slots make it smaller and quicker to build
 class _Item:
     index: int
     record: Any
@@ -168,7 +175,9 @@ def prepare(
             wire: Any = check_id(record.get("id") if isinstance(record, Mapping) else record)
         else:
             # An insert or upsert of a record read from Bigin is refused, as create()/upsert() refuse it.
-            wire = (check_record if plan.mode == "update" else check_new_record)(record, plan.module)
+            wire = _plain_wire(plan.module, record) or (
+                check_record if plan.mode == "update" else check_new_record
+            )(record, plan.module)
             if plan.mode == "update":
                 wire["id"] = check_id(wire.get("id"), "id (bulk_update needs each record's id)")
             if plan.mode == "create":
@@ -192,6 +201,21 @@ def prepare(
         plan.mode != "upsert" or carries_upsert_key(wire, plan.module, plan.duplicate_check_fields)
     )
     return _Item(index, record, wire, fingerprint(wire) if fingerprint else "", idempotent)
+
+
+def _plain_wire(module: str, record: Any) -> dict[str, Any] | None:
+    """The wire form of a plain dict of plain values (str, int, bool, None), or None for any other record.
+
+    Most bulk input is such a dict, and for it :func:`check_record` (a dict, not a model, not
+    empty; each value formatted) comes down to a copy with the field aliases renamed: the copy is
+    made here in one step, after one check of the values' types that runs in C. Anything else
+    (an empty dict, a model, a date, a nested lookup, a float that may be NaN) goes the general
+    way, which formats or refuses it.
+    """
+    if type(record) is not dict or not record or not PLAIN_JSON_TYPES.issuperset(map(type, record.values())):
+        return None
+    wire = record.copy()  # what record_to_wire builds of plain values, key by key, in the same order
+    return to_bigin_names(module, wire) if module else wire
 
 
 def _groups(plan: BulkPlan, items: list[_Item]) -> list[list[_Item]]:
@@ -250,6 +274,67 @@ def _outcomes_from_answers(
                 message=result.message,
                 details=result.details,  # freshly parsed for this answer: no copy needed
                 record=item.record,
+            )
+        )
+    return outcomes
+
+
+# The types a plain answer's texts may have: json.loads makes exact types, so an exact-type check
+# is the isinstance() check of answers._plain.
+_TEXT = frozenset({str, type(None)})
+_ANSWER_ID = frozenset({str, int, type(None)})
+
+
+def _outcomes_from_body(plan: BulkPlan, items: Sequence[_Item], body: Any) -> list[RecordOutcome] | None:
+    """The outcomes of a decoded answer of the plain shape, in one pass; None for any other answer.
+
+    The common answer (one plain entry per record sent, see :mod:`~bigin_async.bulk.answers`) is read
+    straight into outcomes, without an intermediate :class:`Answer` per record: the same reading as
+    ``answers._plain`` followed by :func:`_outcomes_from_answers`, and a test holds the two equal.
+    Anything else (an entry with a value of another type, more or fewer entries than records, a
+    body of another shape) returns None before any outcome is built and goes the general way. Not
+    for deletes, whose answers :func:`_gone_maybe` may rewrite.
+    """
+    entries = body.get("data") if type(body) is dict else None
+    if type(entries) is not list or len(entries) != len(items):
+        return None
+    fixed_action = plan.action
+    text, answer_id = _TEXT, _ANSWER_ID
+    outcomes: list[RecordOutcome] = []
+    append = outcomes.append
+    for item, entry in zip(items, entries, strict=True):  # lengths checked above
+        if type(entry) is not dict:
+            return None
+        get = entry.get
+        code, status, message, action = get("code"), get("status"), get("message"), get("action")
+        details = get("details", {})
+        if not (
+            type(code) in text
+            and type(status) in text
+            and type(message) in text
+            and type(action) in text
+            and type(details) is dict
+        ):
+            return None
+        record_id = get("id")
+        if record_id is None:
+            record_id = details.get("id")
+        if type(record_id) not in answer_id:  # bool is not int here: not an id
+            return None
+        ok = status.lower() == "success" if status is not None else code == "SUCCESS"
+        append(
+            RecordOutcome(
+                item.index,
+                "success" if ok else "error",
+                fixed_action or (action if action == "insert" or action == "update" else None),
+                # ``or None``: an empty id is no id (Answer.id "" read as None by the general path)
+                (str(record_id) or None)
+                if record_id is not None and (ok or code == "DUPLICATE_DATA")
+                else None,
+                code,
+                message,
+                details,  # freshly parsed for this answer: no copy needed
+                item.record,
             )
         )
     return outcomes
@@ -332,9 +417,16 @@ async def _send(
     for attempt in range(_UNREADABLE_RETRIES + 1):
         try:
             response = await _call(transport, plan, items, idempotent)
-            answers = (
-                read_answers(response.content) if response.status_code < 400 else _per_record(response, items)
-            )
+            if response.status_code >= 400:
+                answers = _per_record(response, items)
+            elif plan.mode == "delete":
+                answers = read_answers(response.content)
+            else:
+                body = decode_answer(response.content)
+                outcomes = _outcomes_from_body(plan, items, body)
+                if outcomes is not None:  # the plain answer, read in one pass
+                    return outcomes, True, True
+                answers = answers_in(body, response.content)
             if plan.mode == "delete":
                 answers = [
                     _gone_maybe(response, answer, item) for answer, item in zip(answers, items, strict=False)
@@ -542,7 +634,10 @@ async def run_bulk(
             # them (a delete then reads "invalid id" as MAYBE_ALREADY_DELETED, not as an error).
         return sent
 
+    sent = 0  # batches sent, for BulkBatchDone
+
     async def worker(batches: ObjectReceiveStream[_Batch]) -> None:
+        nonlocal sent
         async with batches:
             async for batch in batches:
                 if failed:
@@ -556,6 +651,8 @@ async def run_bulk(
                     for group in _groups(plan, batch.items):
                         outcomes += await send_group(group)  # [] once a journal write failed
                     batch.outcomes = outcomes
+                    sent += 1
+                    await _told_batch(transport, plan, sent, outcomes)
                 progress.batches += 1
                 batch.done.set()
 
@@ -574,7 +671,10 @@ async def run_bulk(
         async for record in stream:
             index += 1
             prepared = prepare(plan, index, record, fingerprint=fingerprint)
-            known = from_journal(prepared) if isinstance(prepared, _Item) else prepared
+            if isinstance(prepared, _Item):
+                known = from_journal(prepared) if journal is not None else None
+            else:
+                known = prepared
             if known is None:
                 batch.items.append(prepared)  # type: ignore[arg-type]
             else:
@@ -598,11 +698,18 @@ async def run_bulk(
             batch.done.set()
 
     def release(batch: _Batch) -> None:
-        sent = {o.index: o for o in batch.outcomes}
-        for index in range(batch.first_index, batch.first_index + batch.size):
-            outcome = batch.settled.get(index) or sent[index]
-            result.record(outcome)
-            progress.add(outcome)
+        settled, ordered = batch.settled, batch.outcomes
+        indexes = range(batch.first_index, batch.first_index + batch.size)
+        # Most batches were sent whole and answered in order: their outcomes are already the
+        # input order. Others (records settled without sending, an upsert split in two calls)
+        # are put in input order by index, one record at a time as before.
+        if settled or [outcome.index for outcome in ordered] != list(indexes):
+            sent = {o.index: o for o in ordered}
+            ordered = (settled.get(index) or sent[index] for index in indexes)  # type: ignore[assignment]
+        record, add = result.record, progress.add
+        for outcome in ordered:
+            record(outcome)
+            add(outcome)
             if on_result is not None:
                 on_result(outcome)
         if on_progress is not None:
@@ -637,6 +744,26 @@ async def run_bulk(
             f"bulk {plan.mode} of {plan.module} stopped after {result.total} records: {aborted[0]}", result
         ) from aborted[0]
     return result
+
+
+async def _told_batch(
+    transport: Transport, plan: BulkPlan, batch: int, outcomes: Sequence[RecordOutcome]
+) -> None:
+    """``BulkBatchDone`` for a batch just answered (``bigin_async.hooks``)."""
+    counts = {"success": 0, "error": 0, "unknown": 0}
+    for outcome in outcomes:
+        counts[outcome.status] += 1
+    await transport.events.emit(
+        BulkBatchDone(
+            module=plan.module,
+            operation=f"bulk_{plan.mode}",
+            batch=batch,
+            records=len(outcomes),
+            succeeded=counts["success"],
+            failed=counts["error"],
+            unknown=counts["unknown"],
+        )
+    )
 
 
 def batches_needed(count: int, batch_size: int = BATCH_LIMIT) -> int:

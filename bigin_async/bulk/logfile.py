@@ -40,8 +40,10 @@ import anyio.to_thread
 
 from bigin_async._atomic import sync_directory
 from bigin_async._filelock import try_lock, unlock
-from bigin_async._redact import logger
+from bigin_async._redact import get_logger
 from bigin_async.errors import JournalError
+
+logger = get_logger("bulk")
 
 __all__ = ["AppendOnlyLog", "dump_line", "make_directories", "sync_directory"]
 

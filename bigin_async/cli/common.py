@@ -14,11 +14,13 @@ from typing import Any
 
 from bigin_async._config import resolve_region
 from bigin_async._coordination import Coordination
-from bigin_async._redact import logger
+from bigin_async._redact import get_logger
 from bigin_async.auth import FileTokenStore
 from bigin_async.client import BiginClient, _missing_credentials, _redis_from_env
 from bigin_async.errors import ConfigurationError, UsageError
 from bigin_async.models.modules import MODULES, quoted_module_name
+
+logger = get_logger("cli")
 
 __all__ = [
     "EMULATOR_CREDENTIALS",

@@ -62,7 +62,7 @@ except ModuleNotFoundError as missing:
         "bigin_async.integrations.fastapi needs FastAPI: pip install 'bigin-async[fastapi]'", name="fastapi"
     ) from None
 
-from bigin_async._redact import logger
+from bigin_async._redact import get_logger
 from bigin_async.client import BiginClient
 from bigin_async.errors import (
     AmbiguousUploadError,
@@ -96,6 +96,8 @@ from bigin_async.errors import (
     ValidationError,
     parse_retry_after,
 )
+
+logger = get_logger("fastapi")
 
 if sys.version_info < (3, 11):  # anyio needs the backport there, so it is installed
     from exceptiongroup import BaseExceptionGroup, ExceptionGroup

@@ -34,7 +34,7 @@ import pydantic
 from bigin_async._inputs import check_field_names, check_id
 from bigin_async._limits import RateLimiter
 from bigin_async._multipart import Upload, upload_file
-from bigin_async._redact import logger
+from bigin_async._redact import get_logger
 from bigin_async.criteria import Criteria, criteria_to_json
 from bigin_async.errors import (
     BulkJobError,
@@ -59,6 +59,8 @@ from bigin_async.models.jobs import (
 from bigin_async.resources._base import APIResource, body_of, json_object
 from bigin_async.resources.org import OrgClient
 from bigin_async.webhooks import MAX_NOTIFICATION_BYTES, MAX_NOTIFICATION_DEPTH, _load, _nested_deeper_than
+
+logger = get_logger("bulk")
 
 if TYPE_CHECKING:
     from bigin_async._transport import Transport

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import anyio
 
 from bigin_async._config import is_loopback
-from bigin_async._redact import SecretText, logger, register_secret
+from bigin_async._redact import SecretText, get_logger, register_secret
 from bigin_async._tasks import unwrapping_task_group
 from bigin_async.errors import BiginError, InvalidRequestError, NotFoundError, ValidationError
 from bigin_async.models import WatchChannel, WriteResult, parse_page
@@ -36,6 +36,8 @@ from bigin_async.models.base import BiginModel, Id
 from bigin_async.models.modules import api_name
 from bigin_async.resources._base import APIResource
 from bigin_async.webhooks import check_channel_id
+
+logger = get_logger("notifications")
 
 if TYPE_CHECKING:
     from bigin_async._transport import Transport
@@ -388,7 +390,12 @@ class NotificationsClient(APIResource):
                 continue
             kept.renewals += 1
             wait = renew_every
-            logger.info("renewed notification channel %s (renewal %d)", kept.channel_id, kept.renewals)
+            logger.debug(  # daily, by design: routine, so not at INFO
+                "renewed notification channel %s (renewal %d)",
+                kept.channel_id,
+                kept.renewals,
+                extra={"bigin_event": "channel_renewed", "bigin_channel_id": str(kept.channel_id)},
+            )
             if on_renew is not None:
                 on_renew(kept)
 

@@ -7,7 +7,10 @@ with ``ModuleNotFoundError`` (the error pip users get) before anything imports i
 
 from __future__ import annotations
 
-__all__ = ["blocking"]
+import subprocess
+import sys
+
+__all__ = ["blocking", "import_without"]
 
 _BLOCKER = """
 import importlib.abc, sys
@@ -22,3 +25,18 @@ sys.meta_path.insert(0, _Missing())
 def blocking(package: str) -> str:
     """Lines of Python (to prefix to ``python -c`` code) after which ``package`` cannot be imported."""
     return _BLOCKER.format(package=package)
+
+
+def import_without(package: str, module: str) -> str:
+    """The last line ``import module`` prints in a Python where ``package`` is not installed,
+    checking that it failed (exit 1) with one error, not one raised while handling another."""
+    completed = subprocess.run(
+        [sys.executable, "-c", blocking(package) + f"import {module}\n"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 1, completed.stderr
+    assert "During handling" not in completed.stderr and "direct cause" not in completed.stderr
+    return completed.stderr.strip().splitlines()[-1]

@@ -70,6 +70,8 @@ SDK = Distribution(
     ROOT,
     ROOT / "docs" / "pypi.md",
     {"console_scripts": {"bigin": "bigin_async.cli:main"}},
+    # The import's name is not its distribution's: the otel extra declares opentelemetry-api.
+    {"opentelemetry": "opentelemetry-api, of the otel extra"},
 )
 EMULATOR = Distribution(
     "bigin-emulator",
@@ -228,6 +230,7 @@ def test_the_sdk_declares_its_dependencies_and_extras(built: dict[str, Built]) -
     assert requirements["cli"] == {"rich"}
     assert requirements["fastapi"] == {"fastapi", "starlette"}  # the integration imports both
     assert requirements["redis"] == {"redis", "sniffio"}  # bigin_async.integrations.redis
+    assert requirements["otel"] == {"opentelemetry-api"}  # bigin_async.integrations.otel
     assert "redis" in requirements["dev"]  # tests/redis_servers.py talks to the test servers with it
     assert "setuptools" in requirements["dev"]  # tests/resources/test_packaging.py builds with it
 

@@ -45,13 +45,15 @@ import anyio.lowlevel
 import anyio.to_thread
 
 from bigin_async._lifecycle import AsyncClosing
-from bigin_async._redact import logger
+from bigin_async._redact import get_logger
 from bigin_async.bulk.jobs.csv_values import RowReader, row_reader
 from bigin_async.bulk.jobs.via import Via
 from bigin_async.criteria import Criteria
 from bigin_async.errors import BulkJobError, PaginationLimitError, UsageError, ValidationError
 from bigin_async.models import FieldInfo, Record, mark_as_read
 from bigin_async.models.jobs import BulkReadJob, check_bulk_module
+
+logger = get_logger("bulk")
 
 if TYPE_CHECKING:
     from typing_extensions import Self

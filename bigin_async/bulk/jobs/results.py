@@ -38,9 +38,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bigin_async._redact import logger
+from bigin_async._redact import get_logger
 from bigin_async.bulk.jobs.parts import LOOKUP_SUFFIX
 from bigin_async.bulk.results import RecordOutcome
+
+logger = get_logger("bulk")
 
 __all__ = [
     "ResultRow",

@@ -36,7 +36,7 @@ import anyio.to_thread
 from anyio.abc import ObjectReceiveStream
 
 from bigin_async._inputs import FIELD_NAME, check_record
-from bigin_async._redact import logger
+from bigin_async._redact import get_logger
 from bigin_async._tasks import unwrapping_task_group
 from bigin_async.bulk.engine import _FATAL, MANDATORY_FIELDS, BulkPlan, _aiter, prepare
 from bigin_async.bulk.jobs.journal import JobJournal
@@ -61,6 +61,8 @@ from bigin_async.errors import (
     ValidationError,
 )
 from bigin_async.models.jobs import MAX_UPLOAD_BYTES, WRITE_JOB_MAX_RECORDS, FieldMapping, check_bulk_module
+
+logger = get_logger("bulk")
 
 __all__ = ["FieldNames", "ImportPlan", "JobsAPI", "Operation", "run_import"]
 

@@ -35,13 +35,15 @@ import redis.connection
 from bigin_async._config import Settings
 from bigin_async._coordination import READ_DOWNLOADS_PER_MINUTE, Answer, Ask, Limits, LocalLimits
 from bigin_async._limits import Cooldown, CreditsReport, RateLimiter
-from bigin_async._redact import logger
+from bigin_async._redact import get_logger
 from bigin_async.auth import MemoryTokenStore, Token, TokenStore
 from bigin_async.errors import ConfigurationError, CoordinationError
 from bigin_async.integrations.redis._backend import RedisBackend, RedisUnavailable, safe_url
 from bigin_async.integrations.redis._keys import KeyFamily, datacenter_of
 from bigin_async.integrations.redis.limits import RedisLimits
 from bigin_async.integrations.redis.tokens import RedisTokenStore
+
+logger = get_logger("redis")
 
 __all__ = ["CoordinatedLimits", "CoordinatedTokenStore", "OnRedisDown", "RedisCoordination"]
 

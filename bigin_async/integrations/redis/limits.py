@@ -29,12 +29,14 @@ import anyio.lowlevel
 from bigin_async._config import Settings
 from bigin_async._coordination import READ_DOWNLOADS_PER_MINUTE, Answer, Ask, PastDeadline
 from bigin_async._limits import Cooldown, CreditsReport, RateLimiter, daily_count, gcra_interval, pace
-from bigin_async._redact import logger
+from bigin_async._redact import get_logger
 from bigin_async._retry import reset_in
 from bigin_async.errors import BudgetExhaustedError
 from bigin_async.integrations.redis import _scripts
 from bigin_async.integrations.redis._backend import RedisBackend, RedisUnavailable
 from bigin_async.integrations.redis._keys import KeyFamily
+
+logger = get_logger("redis")
 
 __all__ = ["RedisLimits", "SharedBudget", "SharedGate"]
 

@@ -24,13 +24,15 @@ from typing import Any
 
 import anyio
 
-from bigin_async._redact import logger
+from bigin_async._redact import get_logger
 from bigin_async.auth._endpoint import ZOHO_WINDOW
 from bigin_async.auth._shared_failure import failure_since
 from bigin_async.auth._token import Token, is_time
 from bigin_async.errors import ConfigurationError, CoordinationError
 from bigin_async.integrations.redis._backend import RedisBackend, RedisUnavailable, Script
 from bigin_async.integrations.redis._keys import KeyFamily
+
+logger = get_logger("redis")
 
 __all__ = ["RedisTokenStore"]
 

@@ -1,0 +1,289 @@
+"""The one event bus of a client: the pipeline emits, and stats, hooks, tracing and logs listen.
+
+The transport (and the bulk writer, the token manager through it) builds one typed event per
+thing that happens (:mod:`bigin_async.hooks`) and hands it to :meth:`EventBus.emit`. Listeners
+are of two kinds: *sinks*, the SDK's own synchronous listeners (the stats of
+:meth:`BiginClient.stats`, the OpenTelemetry integration), and the user's ``event_hooks``, plain
+or async. Both are guarded: one that raises is logged once and counted, and the call goes on.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from bigin_async._redact import get_logger
+from bigin_async.errors import ConfigurationError
+from bigin_async.hooks import (
+    EVENT_NAMES,
+    CallFinished,
+    CallStarted,
+    ClientEvent,
+    EventHook,
+    EventHooks,
+    RateLimited,
+    RequestSent,
+    RetryScheduled,
+    TokenRefreshed,
+)
+from bigin_async.stats import WaitStats
+
+__all__ = ["EventBus", "Samples", "Sink", "StatsCollector", "check_event_hooks"]
+
+Sink = Callable[[ClientEvent], None]
+logger = get_logger("hooks")
+
+
+class Samples:
+    """A kind of wait: count and total over all, the latest ``WaitStats.SAMPLES`` kept for percentiles."""
+
+    __slots__ = ("_next", "_ring", "count", "max", "total")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.total = 0.0
+        self.max = 0.0
+        self._ring: list[float] = []
+        self._next = 0
+
+    def add(self, seconds: float) -> None:
+        self.count += 1
+        self.total += seconds
+        if seconds > self.max:
+            self.max = seconds
+        ring = self._ring
+        if len(ring) < WaitStats.SAMPLES:
+            ring.append(seconds)
+        else:
+            ring[self._next] = seconds
+            self._next = (self._next + 1) % WaitStats.SAMPLES
+
+    def snapshot(self) -> WaitStats:
+        ordered = sorted(self._ring)
+
+        def rank(q: float) -> float:  # nearest rank: a value that was seen, never an interpolation
+            return ordered[max(0, math.ceil(q * len(ordered)) - 1)] if ordered else 0.0
+
+        return WaitStats(
+            count=self.count,
+            total=self.total,
+            p50=rank(0.50),
+            p99=rank(0.99),
+            max=max(ordered) if ordered else 0.0,
+        )
+
+
+class StatsCollector:
+    """The counters behind :meth:`BiginClient.stats`, kept by listening to the events."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.in_progress = 0
+        self.failed = 0
+        self.attempts = 0
+        self.retries = 0
+        self.retries_by_reason: dict[str, int] = {}
+        self.rate_limited = 0
+        self.refreshes = 0
+        self.hook_errors = 0
+        self.gate_queue = 0  # kept by the transport, around its wait for a place
+        self.gate_queue_peak = 0
+        self.gate_wait = Samples()
+        self.limiter_wait = Samples()
+        self.cooldown_wait = Samples()
+        self.call_duration = Samples()
+
+    def queue_enter(self, full: bool) -> None:
+        """A call asks for a place at the gate; ``full``: none is free, so it will wait."""
+        self.gate_queue += 1
+        if full and self.gate_queue > self.gate_queue_peak:
+            self.gate_queue_peak = self.gate_queue
+
+    def queue_leave(self) -> None:
+        self.gate_queue -= 1
+
+    # What the stats keep of each event; the transport calls these itself when nobody else
+    # listens to the event (no event is built then).
+    def started(self) -> None:
+        self.calls += 1
+        self.in_progress += 1
+
+    def sent(self, gate_wait: float, limiter_wait: float, cooldown_wait: float) -> None:
+        self.attempts += 1
+        self.gate_wait.add(gate_wait)
+        self.limiter_wait.add(limiter_wait)
+        self.cooldown_wait.add(cooldown_wait)
+
+    def finished(self, duration: float, error: str | None) -> None:
+        self.in_progress -= 1
+        self.call_duration.add(duration)
+        if error is not None:
+            self.failed += 1
+
+    def __call__(self, event: ClientEvent) -> None:
+        kind = type(event)
+        if kind is RequestSent:
+            assert isinstance(event, RequestSent)
+            self.sent(event.gate_wait, event.limiter_wait, event.cooldown_wait)
+        elif kind is CallStarted:
+            self.started()
+        elif kind is CallFinished:
+            assert isinstance(event, CallFinished)
+            self.finished(event.duration, event.error)
+        elif kind is RetryScheduled:
+            assert isinstance(event, RetryScheduled)
+            self.retries += 1
+            self.retries_by_reason[event.reason] = self.retries_by_reason.get(event.reason, 0) + 1
+        elif kind is RateLimited:
+            self.rate_limited += 1
+        elif kind is TokenRefreshed:
+            self.refreshes += 1
+
+
+def _is_async(hook: Callable[..., Any]) -> bool:
+    call = getattr(hook, "__call__", None)  # noqa: B004 - an object whose __call__ is async
+    return inspect.iscoroutinefunction(hook) or inspect.iscoroutinefunction(call)
+
+
+def check_event_hooks(hooks: object) -> dict[str, tuple[EventHook, ...]]:
+    """``event_hooks`` as given to the client, checked: event names known, lists of callables."""
+    if hooks is None:
+        return {}
+    if not isinstance(hooks, Mapping):
+        raise ConfigurationError(
+            'event_hooks must be a dict of event name -> list of hooks, e.g. {"retry_scheduled": [log_retry]}'
+        )
+    checked: dict[str, tuple[EventHook, ...]] = {}
+    for name, listed in hooks.items():
+        if name not in EVENT_NAMES:
+            near = [known for known in EVENT_NAMES if known.startswith(str(name))]
+            near = near[:1] or difflib.get_close_matches(str(name), EVENT_NAMES, n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else f"; the events are {', '.join(EVENT_NAMES)}"
+            raise ConfigurationError(f"event_hooks: {name!r} is not an event{hint}")
+        if callable(listed) or not isinstance(listed, Sequence) or isinstance(listed, str | bytes):
+            raise ConfigurationError(
+                f"event_hooks[{name!r}] must be a list of hooks, not {type(listed).__name__}"
+            )
+        for hook in listed:
+            if not callable(hook):
+                raise ConfigurationError(
+                    f"event_hooks[{name!r}] holds {type(hook).__name__}, which is not callable"
+                )
+        if listed:
+            checked[name] = tuple(listed)
+    return checked
+
+
+class EventBus:
+    """Where a client's events go: its sinks (stats first) and its ``event_hooks``."""
+
+    def __init__(self, hooks: EventHooks | None = None) -> None:
+        self.stats = StatsCollector()
+        self._sinks: tuple[Sink, ...] = (self.stats,)
+        self._hooks: dict[str, tuple[tuple[EventHook, bool], ...]] = {}
+        self._listened: frozenset[str] = frozenset()  # events someone besides the stats listens to
+        self._failed: list[object] = []  # hooks and sinks whose failure was logged (kept: no id reuse)
+        self._calls = 0
+        self.set_hooks(hooks)
+
+    # -- listeners -------------------------------------------------------------------------------
+    @property
+    def hooks(self) -> dict[str, list[EventHook]]:
+        """The user's hooks by event name (a copy)."""
+        return {name: [hook for hook, _ in listed] for name, listed in self._hooks.items()}
+
+    def set_hooks(self, hooks: EventHooks | None) -> None:
+        checked = check_event_hooks(hooks)
+        self._hooks = {
+            name: tuple((hook, _is_async(hook)) for hook in listed) for name, listed in checked.items()
+        }
+        self._relisten()
+
+    def _relisten(self) -> None:
+        self._listened = frozenset(EVENT_NAMES) if len(self._sinks) > 1 else frozenset(self._hooks)
+
+    def listens(self, name: str) -> bool:
+        """Whether a hook or a sink other than the stats listens to ``name`` (else the event need
+        not be built: the transport tells the stats what they keep of it directly)."""
+        return name in self._listened
+
+    @property
+    def sinks(self) -> tuple[Sink, ...]:
+        return self._sinks
+
+    def add_sink(self, sink: Sink) -> Callable[[], None]:
+        """Listen to every event synchronously (the SDK's own listeners); returns the remover."""
+        self._sinks = (*self._sinks, sink)
+        self._relisten()
+
+        def remove() -> None:
+            self._sinks = tuple(kept for kept in self._sinks if kept is not sink)
+            self._relisten()
+
+        return remove
+
+    def awaits(self, names: Sequence[str]) -> bool:
+        """Whether an async hook listens to one of these events (emitting them may then wait)."""
+        hooks = self._hooks
+        return any(is_async for name in names for _, is_async in hooks.get(name, ()))
+
+    def next_call_id(self) -> int:
+        self._calls += 1
+        return self._calls
+
+    # -- emitting --------------------------------------------------------------------------------
+    async def emit(self, event: ClientEvent) -> None:
+        """Give ``event`` to every sink, then to its hooks (awaiting the async ones) in order."""
+        self._to_sinks(event)
+        listed = self._hooks.get(event.name)
+        if not listed:
+            return
+        for hook, is_async in listed:
+            try:
+                result = hook(event)
+                if is_async or inspect.isawaitable(result):
+                    await result  # type: ignore[misc]
+            except Exception as exc:
+                self._failed_once(hook, event, exc)
+
+    def emit_nowait(self, event: ClientEvent) -> None:
+        """Like :meth:`emit` where nothing may be awaited (a cancelled call's end): sinks and plain
+        hooks get the event, async hooks do not."""
+        self._to_sinks(event)
+        for hook, is_async in self._hooks.get(event.name, ()):
+            if is_async:
+                continue
+            try:
+                result = hook(event)
+                if inspect.isawaitable(result):  # a plain function that returned a coroutine
+                    close = getattr(result, "close", None)
+                    if close is not None:
+                        close()
+            except Exception as exc:
+                self._failed_once(hook, event, exc)
+
+    def _to_sinks(self, event: ClientEvent) -> None:
+        for sink in self._sinks:
+            try:
+                sink(event)
+            except Exception as exc:
+                self._failed_once(sink, event, exc)
+
+    def _failed_once(self, listener: object, event: ClientEvent, exc: Exception) -> None:
+        self.stats.hook_errors += 1
+        first = not any(listener is failed for failed in self._failed)
+        if first:
+            self._failed.append(listener)
+        logger.log(
+            30 if first else 10,  # WARNING once, then DEBUG
+            "event hook %s raised on %s: %r%s",
+            getattr(listener, "__qualname__", type(listener).__name__),
+            event.name,
+            exc,
+            "; its later failures are only counted (stats().hook_errors)" if first else "",
+            exc_info=exc if first else None,
+            extra={"bigin_event": "hook_failed", "bigin_hook_event": event.name},
+        )

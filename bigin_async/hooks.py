@@ -1,0 +1,290 @@
+"""What the client does, as typed events: for ``BiginClient(event_hooks=...)``, ``stats()`` and tracing.
+
+Every call the SDK sends goes through one pipeline, and that pipeline says what happens as it
+happens: a call starts, an attempt is sent, its answer comes back (or does not), a retry is
+scheduled and why, Zoho answers 429, the access token is refreshed, the day's API credits run
+low, a batch of a bulk write is done, the call ends. Each is an immutable event class below; a
+hook gets the event and reads its fields::
+
+    def on_retry(event: RetryScheduled) -> None:
+        metrics.increment("bigin.retries", tags={"reason": event.reason})
+
+    bigin = BiginClient(..., event_hooks={"retry_scheduled": [on_retry]})
+
+The keys are the events' :attr:`~ClientEvent.name` (``EVENT_NAMES`` lists them), as httpx's
+``event_hooks`` are; each value is a list of callables, plain functions or ``async def`` ones.
+A hook runs in the task of the call it reports on, before that call goes on: keep it short. A hook
+that raises does not break the call: the first failure of each hook is logged (a warning on the
+``bigin_async.hooks`` logger, with its traceback) and later ones are only counted
+(``stats().hook_errors``).
+
+No event holds a secret: no token, no header, no body; URLs are the ones logs show (sensitive
+query values replaced) and :attr:`CallEvent.url_template` has no ids at all (``{id}`` in their
+place), fit for a metric's label or a span's name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeAlias
+
+__all__ = [
+    "EVENT_NAMES",
+    "BudgetLow",
+    "BulkBatchDone",
+    "CallEvent",
+    "CallFinished",
+    "CallStarted",
+    "ClientEvent",
+    "EventHook",
+    "EventHooks",
+    "RateLimited",
+    "RequestSent",
+    "ResponseReceived",
+    "RetryScheduled",
+    "TokenRefreshed",
+    "describe_path",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientEvent:
+    """The base of every event: ``name`` is the key of ``event_hooks`` it is given to."""
+
+    name: ClassVar[str] = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallEvent(ClientEvent):
+    """An event of one logical call (every attempt of it shares its ``call_id``).
+
+    ``url_template`` is the path with ids replaced (``/bigin/v2/Contacts/{id}``); ``module`` is
+    the Bigin module's API name when the path is a module's (``Contacts``, ``Pipelines``), else
+    None; ``operation`` names what the call does (``list``, ``get``, ``create``, ``update``,
+    ``upsert``, ``delete``, ``search``, ...; ``bulk_read``/``bulk_write`` for bulk jobs; else the
+    method and the path's last fixed segment).
+    """
+
+    call_id: int
+    method: str
+    url_template: str
+    module: str | None
+    operation: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallStarted(CallEvent):
+    """A call has begun (before it queues anywhere). ``records``: entries the body writes, if any."""
+
+    name: ClassVar[str] = "call_started"
+    records: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestSent(CallEvent):
+    """An attempt is going out now: it has its place at the gate, its token and its send time.
+
+    ``attempt`` counts from 1. ``url`` is the request's URL as logs show it. ``cooldown_wait``,
+    ``gate_wait`` and ``limiter_wait`` are the seconds this attempt spent waiting out a 429's pause,
+    for a place among the ``max_concurrency`` calls in flight, and for a send time within the
+    per-minute limits. A hook here runs between the booked send time and the send: its time
+    counts against ``latency_allowance``.
+    """
+
+    name: ClassVar[str] = "request_sent"
+    attempt: int
+    url: str
+    cooldown_wait: float
+    gate_wait: float
+    limiter_wait: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResponseReceived(CallEvent):
+    """An attempt ended: with an answer (``status_code``, Zoho's ``code`` on an error answer) or
+    without one (``status_code`` None and ``error`` the exception's class: ``ReadTimeout``,
+    ``ConnectError``...). ``elapsed``: seconds from sending to the whole answer read."""
+
+    name: ClassVar[str] = "response_received"
+    attempt: int
+    status_code: int | None
+    zoho_code: str | None
+    elapsed: float
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetryScheduled(CallEvent):
+    """The call will be sent again after ``wait`` seconds.
+
+    ``attempt`` is the number of the attempt to come (2 for the first retry); ``reason`` is what
+    failed (``HTTP 503``, ``HTTP 429``, ``ReadTimeout``, ``token rejected``...); ``shared`` is
+    True when the wait is Zoho's 429 pause, which every call of the client waits out together.
+    """
+
+    name: ClassVar[str] = "retry_scheduled"
+    attempt: int
+    reason: str
+    wait: float
+    shared: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RateLimited(CallEvent):
+    """Zoho answered 429 (too many requests). ``retry_after``: the wait it advised, if any."""
+
+    name: ClassVar[str] = "rate_limited"
+    attempt: int
+    retry_after: float | None
+    zoho_code: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TokenRefreshed(ClientEvent):
+    """This client got a new access token from Zoho's accounts server.
+
+    ``refreshes``: how many this client has made (Zoho allows 10 in 10 minutes per refresh token);
+    ``expires_in``: seconds the new token has left; ``api_domain``: the data centre it names.
+    """
+
+    name: ClassVar[str] = "token_refreshed"
+    refreshes: int
+    expires_in: float | None
+    api_domain: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BudgetLow(ClientEvent):
+    """The day's API credits fell to ``remaining``, at or below ``threshold`` (a tenth of the day's).
+
+    Given once when the credits go below the threshold, and again only after they have come
+    back above it. ``limit``: the ``daily_limit`` setting, or None when only Zoho's count is known.
+    """
+
+    name: ClassVar[str] = "budget_low"
+    remaining: int
+    threshold: int
+    limit: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BulkBatchDone(ClientEvent):
+    """One batch (up to 100 records) of ``bulk_create``/``bulk_update``/``bulk_upsert``/``bulk_delete``
+    is done: how many records Zoho took (``succeeded``), refused (``failed``), and whose fate the
+    answer did not tell (``unknown``: the call's answer was lost). ``batch`` counts from 1."""
+
+    name: ClassVar[str] = "bulk_batch_done"
+    module: str
+    operation: str
+    batch: int
+    records: int
+    succeeded: int
+    failed: int
+    unknown: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallFinished(CallEvent):
+    """A call has ended, with its result or its error.
+
+    ``attempts``: attempts sent (a call refused before sending has 0); ``duration``: seconds from
+    its start, waits included; ``status_code``/``zoho_code``: of its last answer; ``error``: the
+    class of the error it raised (None on success; ``Cancelled`` when its task was cancelled).
+    ``records``: entries the body wrote, or records the answer held.
+    """
+
+    name: ClassVar[str] = "call_finished"
+    records: int | None
+    attempts: int
+    duration: float
+    status_code: int | None
+    zoho_code: str | None
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+EVENT_NAMES: tuple[str, ...] = tuple(
+    cls.name
+    for cls in (
+        CallStarted,
+        RequestSent,
+        ResponseReceived,
+        RetryScheduled,
+        RateLimited,
+        TokenRefreshed,
+        BudgetLow,
+        BulkBatchDone,
+        CallFinished,
+    )
+)
+
+EventHook: TypeAlias = Callable[[Any], Awaitable[None] | None]
+"""A hook: called with the event; a plain function or an ``async def`` one. Typed to take any
+event, so that a hook annotated with the one event class it is registered for passes mypy."""
+EventHooks: TypeAlias = Mapping[str, Sequence[EventHook]]
+"""``{"retry_scheduled": [hook, ...], ...}``: lists of hooks by event name."""
+
+# A path segment that is an id rather than a fixed word: digits (Zoho's record ids), or anything
+# with characters fixed words never have (file ids, encoded values).
+_ID_SEGMENT = re.compile(r"^(?:\d+|.*[^A-Za-z_].*)$")
+_NOT_MODULES = frozenset(
+    {"settings", "org", "users", "coql", "files", "actions", "upload", "read", "write", "__notifications"}
+)
+_SERVICES = ("/bigin/bulk/v2", "/bigin/v2", "/books/v3", "/crm/v2")
+# (method, the template's part after the module) -> operation
+_MODULE_OPERATIONS = {
+    ("GET", ""): "list",
+    ("POST", ""): "create",
+    ("PUT", ""): "update",
+    ("PATCH", ""): "update",
+    ("DELETE", ""): "delete",
+    ("GET", "/{id}"): "get",
+    ("PUT", "/{id}"): "update",
+    ("DELETE", "/{id}"): "delete",
+    ("POST", "/upsert"): "upsert",
+    ("GET", "/search"): "search",
+    ("GET", "/deleted"): "list_deleted",
+    ("GET", "/actions/count"): "count",
+}
+
+
+def describe_path(method: str, path: str) -> tuple[str, str | None, str]:
+    """``(url_template, module, operation)`` of a request: what an event or a span may name.
+
+    ``path`` may be relative (``/Contacts/123``) or a whole URL; the query is dropped, every id
+    becomes ``{id}``. ``describe_path("GET", "/Contacts/4150868000000624001")`` is
+    ``("/bigin/v2/Contacts/{id}", "Contacts", "get")`` for a relative path (the ``v2`` base);
+    a whole URL keeps its own path.
+    """
+    method = method.upper()
+    if "://" in path:
+        path = path.split("://", 1)[1]
+        slash = path.find("/")
+        path = path[slash:] if slash >= 0 else "/"
+    path = path.split("?", 1)[0].split("#", 1)[0]
+    base = ""
+    for service in _SERVICES:
+        if path == service or path.startswith(service + "/"):
+            base, path = service, path[len(service) :]
+            break
+    segments = [part for part in path.split("/") if part]
+    words = ["{id}" if _ID_SEGMENT.match(part) else part for part in segments]
+    template = (base if base else "/bigin/v2") + "".join("/" + word for word in words)
+    if base == "/bigin/bulk/v2":
+        kind = words[0] if words else ""
+        return template, None, f"bulk_{kind}" if kind in ("read", "write") else method.lower()
+    first = words[0] if words else ""
+    if first and first[0].isupper() and first not in _NOT_MODULES:
+        rest = "".join("/" + word for word in words[1:])
+        operation = _MODULE_OPERATIONS.get((method, rest))
+        if operation is None:
+            fixed = [word for word in words[1:] if word != "{id}"]
+            operation = method.lower() + ("_" + fixed[-1].lower() if fixed else "")
+        return template, first, operation
+    fixed = [word for word in words if word != "{id}"]
+    return template, None, method.lower() + ("_" + "_".join(fixed).lower() if fixed else "")

@@ -1,0 +1,388 @@
+"""Issue 15, items 5 and 6: ``BiginClient(event_hooks=...)`` and ``client.stats()``.
+
+Every event the pipeline gives, in order, for a call that meets a 503, a 429 and then an answer;
+hooks plain and async; a hook that raises (logged once, counted, the call unharmed); a hook of a
+cancelled call; no secret in any event; bad ``event_hooks`` refused before anything is sent.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import pickle
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+import httpx
+import pytest
+
+from bigin_async import BiginClient, ClientStats, ConfigurationError, ServerError
+from bigin_async.hooks import (
+    EVENT_NAMES,
+    BudgetLow,
+    BulkBatchDone,
+    CallFinished,
+    CallStarted,
+    ClientEvent,
+    RateLimited,
+    RequestSent,
+    ResponseReceived,
+    RetryScheduled,
+    TokenRefreshed,
+    describe_path,
+)
+from tests.helpers.transport import SECRET_STRINGS, SECRETS, token_body
+
+ID = "4150868000000624001"
+ACCESS = "1000.access-SECRET"
+RECORD = {"data": [{"id": ID, "Last_Name": "Ng"}]}
+
+
+def _answers(*answers: httpx.Response | Callable[[httpx.Request], httpx.Response]) -> httpx.MockTransport:
+    """A Zoho that gives these answers in turn (the last one again and again), tokens on demand."""
+    queue = list(answers)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/oauth/v2/token"):
+            return httpx.Response(200, json=token_body(ACCESS))
+        answer = queue.pop(0) if len(queue) > 1 else queue[0]
+        return answer(request) if callable(answer) else answer
+
+    return httpx.MockTransport(handler)
+
+
+def _recording() -> tuple[list[ClientEvent], dict[str, list[Callable[[ClientEvent], None]]]]:
+    seen: list[ClientEvent] = []
+    return seen, {name: [seen.append] for name in EVENT_NAMES}
+
+
+def _client(transport: httpx.AsyncBaseTransport, **kwargs: Any) -> BiginClient:
+    return BiginClient(**SECRETS, transport=transport, retry_backoff_seconds=0.0, **kwargs)
+
+
+async def test_a_call_that_is_retried_gives_every_event_in_order() -> None:
+    seen, hooks = _recording()
+    transport = _answers(
+        httpx.Response(503, json={"code": "INTERNAL_ERROR"}),
+        httpx.Response(429, headers={"Retry-After": "0.01"}, json={"code": "TOO_MANY_REQUESTS"}),
+        httpx.Response(200, json=RECORD),
+    )
+    async with _client(transport, event_hooks=hooks) as bigin:
+        contact = await bigin.contacts.get(ID)
+    assert contact.Last_Name == "Ng"
+    names = [event.name for event in seen]
+    assert names == [
+        "call_started",
+        "token_refreshed",
+        "request_sent",
+        "response_received",
+        "retry_scheduled",
+        "request_sent",
+        "response_received",
+        "rate_limited",
+        "retry_scheduled",
+        "request_sent",
+        "response_received",
+        "call_finished",
+    ]
+    calls = {event.call_id for event in seen if not isinstance(event, TokenRefreshed)}  # type: ignore[attr-defined]
+    assert calls == {1}
+    started = seen[0]
+    assert isinstance(started, CallStarted)
+    assert (started.method, started.url_template, started.module, started.operation) == (
+        "GET",
+        "/bigin/v2/Contacts/{id}",
+        "Contacts",
+        "get",
+    )
+    refreshed = seen[1]
+    assert isinstance(refreshed, TokenRefreshed)
+    assert refreshed.refreshes == 1 and refreshed.api_domain == "https://www.zohoapis.com"
+    assert refreshed.expires_in is not None and 3500 < refreshed.expires_in <= 3600
+    sent = [event for event in seen if isinstance(event, RequestSent)]
+    assert [event.attempt for event in sent] == [1, 2, 3]
+    assert all(ID in event.url for event in sent)
+    answered = [event for event in seen if isinstance(event, ResponseReceived)]
+    assert [(a.attempt, a.status_code, a.zoho_code) for a in answered] == [
+        (1, 503, "INTERNAL_ERROR"),
+        (2, 429, "TOO_MANY_REQUESTS"),
+        (3, 200, None),
+    ]
+    retries = [event for event in seen if isinstance(event, RetryScheduled)]
+    assert [(r.attempt, r.reason, r.shared) for r in retries] == [
+        (2, "HTTP 503", False),
+        (3, "HTTP 429", True),
+    ]
+    assert retries[1].wait == pytest.approx(0.01)
+    limited = next(event for event in seen if isinstance(event, RateLimited))
+    assert limited.retry_after == pytest.approx(0.01) and limited.zoho_code == "TOO_MANY_REQUESTS"
+    assert sent[2].cooldown_wait > 0  # the third attempt waited out the 429's pause
+    finished = seen[-1]
+    assert isinstance(finished, CallFinished)
+    assert finished.ok and finished.error is None
+    assert (finished.attempts, finished.status_code, finished.records) == (3, 200, None)
+    assert finished.duration >= sent[2].cooldown_wait
+
+
+async def test_stats_sum_up_calls_retries_and_waits() -> None:
+    transport = _answers(
+        httpx.Response(503, json={"code": "INTERNAL_ERROR"}),
+        httpx.Response(429, headers={"Retry-After": "0.01"}, json={"code": "TOO_MANY_REQUESTS"}),
+        httpx.Response(200, json=RECORD),
+    )
+    async with _client(transport, daily_limit=1000) as bigin:
+        await bigin.contacts.get(ID)
+        await bigin.with_options(timeout=5).contacts.get(ID)  # a view: counted by the same stats
+        stats = bigin.stats()
+    assert isinstance(stats, ClientStats)
+    assert (stats.calls, stats.in_progress, stats.failed) == (2, 0, 0)
+    assert (stats.attempts, stats.retries, stats.rate_limited, stats.refreshes) == (4, 2, 1, 1)
+    assert dict(stats.retries_by_reason) == {"HTTP 503": 1, "HTTP 429": 1}
+    assert stats.credits_spent == 3  # the 429 was not charged
+    assert stats.credits_left == 997
+    assert (stats.gate_limit, stats.gate_in_flight, stats.gate_peak) == (10, 0, 1)
+    assert (stats.gate_queue, stats.gate_queue_peak) == (0, 0)  # a free gate: nobody queued
+    assert stats.gate_wait.count == stats.limiter_wait.count == stats.cooldown_wait.count == 4
+    assert stats.cooldown_wait.max > 0 and stats.cooldown_wait.p50 == 0.0
+    assert stats.cooldown_wait.p99 == stats.cooldown_wait.max
+    assert stats.call_duration.count == 2
+    with pytest.raises(TypeError):
+        stats.retries_by_reason["x"] = 1  # type: ignore[index]
+    assert pickle.loads(pickle.dumps(stats.gate_wait)) == stats.gate_wait
+
+
+async def test_the_gate_queue_is_counted_while_calls_wait_for_a_place() -> None:
+    release = anyio.Event()
+    arrived = 0
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        nonlocal arrived
+        arrived += 1
+        await release.wait()
+        return httpx.Response(200, json=RECORD)
+
+    class Slow(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            return await slow(request)
+
+    async with BiginClient(access_token="t", transport=Slow(), max_concurrency=2) as bigin:
+        async with anyio.create_task_group() as tg:
+            for _ in range(5):
+                tg.start_soon(bigin.contacts.get, ID)
+            while arrived < 2:
+                await anyio.lowlevel.checkpoint()
+            for _ in range(10):
+                await anyio.lowlevel.checkpoint()
+            during = bigin.stats()
+            release.set()
+        after = bigin.stats()
+    assert (during.gate_in_flight, during.gate_queue, during.in_progress) == (2, 3, 5)
+    assert during.gate_queue_peak == 3
+    assert (after.gate_queue, after.gate_queue_peak, after.gate_peak, after.calls) == (0, 3, 2, 5)
+    assert after.gate_wait.max > 0
+
+
+async def test_async_hooks_are_awaited_and_see_the_call_before_it_goes_on() -> None:
+    order: list[str] = []
+
+    async def on_sent(event: RequestSent) -> None:
+        await anyio.lowlevel.checkpoint()
+        order.append(f"hook {event.attempt}")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        order.append("sent")
+        return httpx.Response(200, json=RECORD)
+
+    async with BiginClient(
+        access_token="t", transport=httpx.MockTransport(handler), event_hooks={"request_sent": [on_sent]}
+    ) as bigin:
+        await bigin.contacts.get(ID)
+        assert bigin.event_hooks == {"request_sent": [on_sent]}
+        bigin.event_hooks = {}
+        await bigin.contacts.get(ID)
+    assert order == ["hook 1", "sent", "sent"]
+
+
+async def test_a_hook_that_raises_is_logged_once_and_the_call_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(event: ClientEvent) -> None:
+        raise RuntimeError(f"broken hook saw {ACCESS}")
+
+    async def broken_async(event: ClientEvent) -> None:
+        raise ValueError("async hook failed")
+
+    transport = _answers(httpx.Response(200, json=RECORD))
+    with caplog.at_level(logging.DEBUG, logger="bigin_async"):
+        async with _client(transport, event_hooks={"call_finished": [broken, broken_async]}) as bigin:
+            for _ in range(3):
+                assert (await bigin.contacts.get(ID)).id == ID
+            stats = bigin.stats()
+    assert stats.hook_errors == 6 and stats.failed == 0
+    warnings = [r for r in caplog.records if r.name == "bigin_async.hooks" and r.levelno == logging.WARNING]
+    assert len(warnings) == 2  # once per hook
+    assert {r.bigin_event for r in warnings} == {"hook_failed"}  # type: ignore[attr-defined]
+    assert "broken" in warnings[0].getMessage() and "call_finished" in warnings[0].getMessage()
+    assert warnings[0].exc_info is not None
+    assert ACCESS not in caplog.text  # the hook's own message held the token: redacted
+    debug = [r for r in caplog.records if r.name == "bigin_async.hooks" and r.levelno == logging.DEBUG]
+    assert len(debug) == 4
+
+
+async def test_a_cancelled_call_still_ends_for_the_plain_hooks_and_stats() -> None:
+    finished: list[CallFinished] = []
+    awaited: list[str] = []
+
+    async def async_end(event: CallFinished) -> None:
+        awaited.append(event.name)
+
+    class Hang(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            await anyio.sleep_forever()
+            raise AssertionError("unreachable")
+
+    async with BiginClient(
+        access_token="t",
+        transport=Hang(),
+        event_hooks={"call_finished": [finished.append, async_end]},
+    ) as bigin:
+        with anyio.move_on_after(0.05):
+            await bigin.contacts.get(ID)
+        stats = bigin.stats()
+    assert [(e.error, e.attempts, e.ok) for e in finished] == [("Cancelled", 1, False)]
+    assert awaited == []  # nothing may be awaited in a cancelled task
+    assert (stats.in_progress, stats.failed, stats.calls) == (0, 1, 1)
+
+
+async def test_a_failed_call_names_its_error_and_zoho_code() -> None:
+    finished: list[CallFinished] = []
+    transport = _answers(httpx.Response(500, json={"code": "INTERNAL_ERROR", "message": "down"}))
+    async with _client(transport, max_retries=1, event_hooks={"call_finished": [finished.append]}) as bigin:
+        with pytest.raises(ServerError):
+            await bigin.contacts.get(ID)
+    assert [(e.error, e.zoho_code, e.status_code, e.attempts) for e in finished] == [
+        ("ServerError", "INTERNAL_ERROR", 500, 2)
+    ]
+
+
+async def test_a_write_counts_its_records_and_a_page_the_records_read() -> None:
+    finished: list[CallFinished] = []
+    written = {
+        "data": [{"code": "SUCCESS", "status": "success", "details": {"id": str(i)}} for i in range(3)]
+    }
+    page = {"data": [{"id": str(i), "Last_Name": "x"} for i in range(7)], "info": {"more_records": False}}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return (
+            httpx.Response(201, json=written) if request.method == "POST" else httpx.Response(200, json=page)
+        )
+
+    async with BiginClient(
+        access_token="t",
+        transport=httpx.MockTransport(handler),
+        event_hooks={"call_finished": [finished.append]},
+    ) as bigin:
+        await bigin.request("POST", "/Contacts", json={"data": [{"Last_Name": str(i)} for i in range(3)]})
+        [record async for record in bigin.contacts.list()]
+    assert [(e.method, e.operation, e.records) for e in finished] == [
+        ("POST", "create", 3),
+        ("GET", "list", 7),
+    ]
+
+
+async def test_budget_low_is_given_once_as_the_credits_fall_to_a_tenth() -> None:
+    low: list[BudgetLow] = []
+    transport = _answers(httpx.Response(200, json=RECORD))
+    async with _client(transport, daily_limit=20, event_hooks={"budget_low": [low.append]}) as bigin:
+        for _ in range(19):
+            await bigin.contacts.get(ID)
+    assert [(e.remaining, e.threshold, e.limit) for e in low] == [(2, 2, 20)]
+
+
+async def test_no_event_shows_a_secret() -> None:
+    seen, hooks = _recording()
+    transport = _answers(
+        httpx.Response(401, json={"code": "INVALID_TOKEN"}),
+        httpx.Response(503, json={"code": "INTERNAL_ERROR", "message": f"echo {ACCESS}"}),
+        httpx.Response(200, json=RECORD),
+    )
+    async with _client(transport, event_hooks=hooks) as bigin:
+        await bigin.contacts.get(ID)
+        await bigin.request("GET", "/Contacts/search", params={"access_token": ACCESS, "email": "a@b.c"})
+    shown = "\n".join(repr(event) for event in seen)
+    assert "token rejected" in shown  # the 401's retry is among them
+    for secret in (*SECRET_STRINGS, ACCESS):
+        assert secret not in shown
+
+
+@pytest.mark.parametrize(
+    ("hooks", "says"),
+    [
+        ({"retry": [print]}, "did you mean 'retry_scheduled'"),
+        ({"request_sent": print}, "must be a list of hooks"),
+        ({"request_sent": "print"}, "must be a list of hooks"),
+        ({"request_sent": [1]}, "int, which is not callable"),
+        ([print], "must be a dict"),
+        ({"nothing_like_it": [print]}, "the events are call_started"),
+    ],
+)
+def test_bad_event_hooks_are_refused_at_construction(hooks: Any, says: str) -> None:
+    with pytest.raises(ConfigurationError, match=says):
+        BiginClient(access_token="t", event_hooks=hooks)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "described"),
+    [
+        ("GET", "/Contacts/4150868000000624001", ("/bigin/v2/Contacts/{id}", "Contacts", "get")),
+        ("get", "/Contacts", ("/bigin/v2/Contacts", "Contacts", "list")),
+        ("POST", "/Contacts/upsert", ("/bigin/v2/Contacts/upsert", "Contacts", "upsert")),
+        ("GET", "/Contacts/search?email=a@b.c", ("/bigin/v2/Contacts/search", "Contacts", "search")),
+        ("GET", "/Contacts/1/Notes", ("/bigin/v2/Contacts/{id}/Notes", "Contacts", "get_notes")),
+        ("PUT", "/Contacts/1/photo", ("/bigin/v2/Contacts/{id}/photo", "Contacts", "put_photo")),
+        ("GET", "/settings/fields", ("/bigin/v2/settings/fields", None, "get_settings_fields")),
+        ("GET", "/users/77", ("/bigin/v2/users/{id}", None, "get_users")),
+        ("POST", "/coql", ("/bigin/v2/coql", None, "post_coql")),
+        (
+            "GET",
+            "https://www.zohoapis.com/bigin/bulk/v2/read/55",
+            ("/bigin/bulk/v2/read/{id}", None, "bulk_read"),
+        ),
+        ("GET", "https://download.zoho.com/x/y%40z", ("/bigin/v2/x/{id}", None, "get_x")),
+        ("DELETE", "/", ("/bigin/v2", None, "delete")),
+    ],
+)
+def test_url_templates_hold_no_ids(method: str, path: str, described: tuple[str, str | None, str]) -> None:
+    assert describe_path(method, path) == described
+
+
+async def test_each_bulk_batch_says_how_it_went() -> None:
+    done: list[BulkBatchDone] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent = json.loads(request.content)["data"]
+        answers = [
+            {"code": "SUCCESS", "status": "success", "details": {"id": str(1000 + i)}}
+            if record["Last_Name"] != "bad"
+            else {"code": "INVALID_DATA", "status": "error", "message": "no", "details": {}}
+            for i, record in enumerate(sent)
+        ]
+        return httpx.Response(200, json={"data": answers})
+
+    records = [{"Last_Name": "bad" if i % 50 == 0 else str(i)} for i in range(250)]
+    async with BiginClient(
+        access_token="t",
+        transport=httpx.MockTransport(handler),
+        event_hooks={"bulk_batch_done": [done.append]},
+    ) as bigin:
+        result = await bigin.contacts.bulk_create(records)
+    assert result.total == 250
+    assert sorted(e.batch for e in done) == [1, 2, 3]
+    assert sorted((e.records, e.succeeded, e.failed, e.unknown) for e in done) == [
+        (50, 49, 1, 0),
+        (100, 98, 2, 0),
+        (100, 98, 2, 0),
+    ]
+    assert {(e.module, e.operation) for e in done} == {("Contacts", "bulk_create")}
