@@ -55,6 +55,9 @@ class Ask:
     deadline_at: float | None
     timeout: float
     charged: object | None = None
+    # Set by LocalLimits.pace: each limiter the attempt's send was recorded on, and the latest its
+    # arrival could be, which finish() lowers to the answer's time (see RateLimiter.answered).
+    recorded: list[tuple[RateLimiter, float]] | None = None
 
 
 @dataclass(slots=True)
@@ -252,9 +255,17 @@ class LocalLimits:
             ask.charged = self.budget.spend(ask.cost)
             return True
 
-        return await pace(pacers, ready=ready)
+        recorded: list[tuple[RateLimiter, float]] = []
+        ask.recorded = recorded
+        return await pace(
+            pacers, ready=ready, on_record=lambda limiter, bound: recorded.append((limiter, bound))
+        )
 
     async def finish(self, slot: object, ask: Ask, answer: Answer) -> None:
+        recorded, ask.recorded = ask.recorded, None
+        if recorded and answer.headers is not None:  # answered: it reached the server by now
+            for limiter, bound in recorded:
+                limiter.answered(bound, limiter._clock())
         budget = self.budget
         budget.settle(ask.cost)
         if answer.uncounted and isinstance(ask.charged, list):  # Zoho charges what it admits

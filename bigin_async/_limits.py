@@ -6,6 +6,7 @@ all of its ``with_options`` views: limits belong to the org, not to one code pat
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections import deque
@@ -93,11 +94,14 @@ class RateLimiter:
         sleep_until: SleepUntil | None = None,
         window: float | None = None,
         limit: int | None = None,
+        latency_allowance: float = 0.0,
     ) -> None:
         if interval < 0 or math.isnan(interval):
             raise ValueError("interval must be >= 0")
         if (window is None) != (limit is None) or (limit is not None and limit < 1):
             raise ValueError("window and limit go together, and limit must be >= 1")
+        if not 0.0 <= latency_allowance < (window or math.inf):
+            raise ValueError("latency_allowance must be >= 0 and below the window")
         self.interval = interval
         self._tau = (burst - 1) * interval
         self._tat = -math.inf
@@ -108,6 +112,15 @@ class RateLimiter:
         # all wake at once, and only the real times can say whether one more would crowd a window.
         self._window = window if window is not None else 0.0
         self._sent: deque[float] | None = deque(maxlen=limit) if limit is not None else None
+        self._limit = limit or 0
+        # With a latency allowance J (a per-minute limiter): for each send of the last window, the
+        # latest its arrival at the server can be, ascending: send + J until it is answered, then
+        # the answer's time (it arrived before it was answered). No rolling window of
+        # ``window - J`` seconds holds more than ``limit`` arrivals if each send waits until at
+        # most ``limit - 1`` of these bounds are later than a window before it (see window_opens).
+        self._allowance = latency_allowance
+        self._span = self._window - latency_allowance
+        self._bounds: list[float] | None = [] if latency_allowance > 0 and limit is not None else None
 
     @classmethod
     def per_minute(
@@ -119,9 +132,13 @@ class RateLimiter:
         clock: Clock | None = None,
         sleep_until: SleepUntil | None = None,
     ) -> RateLimiter:
-        interval = gcra_interval(calls, window=60.0, latency_allowance=latency_allowance, burst=burst)
-        # Any ``calls + 1`` real sends span at least a minute plus the latency allowance, so their
-        # arrivals at the server, each up to that allowance late, never share one rolling minute.
+        # The bookings are spaced for the minute itself; the record of real sends keeps the
+        # arrivals apart: a send waits until at most ``calls - 1`` of the last ones may arrive within
+        # the minute before it, each one counted as arriving up to ``latency_allowance`` late until
+        # its answer says when it had arrived at the latest. Unanswered, ``calls + 1`` sends span a
+        # minute plus the allowance (as a GCRA spaced by it would keep them); answered in 50 ms, a
+        # minute and 50 ms, so a sustained run reaches ~99.9% of the cap rather than 60/62 of it.
+        interval = gcra_interval(calls, window=60.0, latency_allowance=0.0, burst=burst)
         return cls(
             interval,
             burst=burst,
@@ -129,6 +146,7 @@ class RateLimiter:
             sleep_until=sleep_until,
             window=60.0 + latency_allowance,
             limit=calls,
+            latency_allowance=latency_allowance,
         )
 
     @classmethod
@@ -145,6 +163,16 @@ class RateLimiter:
 
     def window_opens(self) -> float:
         """When one more real send keeps every window within the limit (``-inf``: already)."""
+        bounds = self._bounds
+        if bounds is not None:
+            # The arrivals that may fall within ``span`` before a send at t are those whose bound
+            # is after t - span: one more send may go once at most limit - 1 of them are.
+            horizon = self._clock() - self._span
+            if bounds and bounds[0] <= horizon:  # can never share a window with a later send
+                del bounds[: bisect.bisect_right(bounds, horizon)]
+            if len(bounds) < self._limit:
+                return -math.inf
+            return bounds[-self._limit] + self._span
         sent = self._sent
         if sent is None or len(sent) < (sent.maxlen or 0):
             return -math.inf
@@ -154,10 +182,30 @@ class RateLimiter:
         """The soonest send time this limiter would grant now (nothing is booked)."""
         return max(self._clock(), self._tat - self._tau, self.window_opens())
 
-    def record(self, sent_at: float) -> None:
-        """Note a real send at ``sent_at`` (the caller's clock when it went)."""
+    def record(self, sent_at: float) -> float:
+        """Note a real send at ``sent_at`` (the caller's clock when it went); returns the latest its
+        arrival can be, for :meth:`answered`."""
         if self._sent is not None:
             self._sent.append(sent_at)
+        bound = sent_at + self._allowance
+        bounds = self._bounds
+        if bounds is not None:
+            if not bounds or bound >= bounds[-1]:
+                bounds.append(bound)
+            else:
+                bisect.insort(bounds, bound)
+        return bound
+
+    def answered(self, bound: float, at: float) -> None:
+        """The send whose :meth:`record` gave ``bound`` was answered at ``at``: it had arrived by
+        then, so its arrival is no later than that (a window after it may open sooner)."""
+        bounds = self._bounds
+        if bounds is None or at >= bound:
+            return
+        where = bisect.bisect_left(bounds, bound)
+        if where < len(bounds) and bounds[where] == bound:
+            del bounds[where]
+            bisect.insort(bounds, max(at, bound - self._allowance))
 
     def commit(self, start: float) -> None:
         """Book a send at ``start`` (not earlier than :meth:`earliest`)."""
@@ -183,7 +231,12 @@ class RateLimiter:
         return self._clock()
 
 
-async def pace(limiters: Sequence[RateLimiter], *, ready: Callable[[], bool] | None = None) -> bool:
+async def pace(
+    limiters: Sequence[RateLimiter],
+    *,
+    ready: Callable[[], bool] | None = None,
+    on_record: Callable[[RateLimiter, float], None] | None = None,
+) -> bool:
     """Wait until one send keeps every limiter's promise, and record it on each.
 
     Each limiter in turn books its next send time and the caller sleeps until it; put the
@@ -197,7 +250,8 @@ async def pace(limiters: Sequence[RateLimiter], *, ready: Callable[[], bool] | N
     against each limiter's own record of its last sends and the caller waits again while one
     more send would put too many in one window. That check and the record of the send are
     synchronous (no await between them), so two callers woken together cannot both take the
-    last place.
+    last place. ``on_record`` gets each limiter and the bound :meth:`RateLimiter.record` gave, for
+    :meth:`RateLimiter.answered` once the answer comes.
 
     ``ready`` is asked at that same synchronous moment whether the call really goes now (the
     transport's last look at the 429 cooldown and the daily credits): when it says no (returns
@@ -228,7 +282,9 @@ async def pace(limiters: Sequence[RateLimiter], *, ready: Callable[[], bool] | N
         if limiters:
             now = clock()
             for limiter in limiters:
-                limiter.record(now)
+                bound = limiter.record(now)
+                if on_record is not None:
+                    on_record(limiter, bound)
         sent = True
         return True
     finally:

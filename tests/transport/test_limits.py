@@ -11,17 +11,7 @@ from hypothesis import strategies as st
 
 from bigin_async._limits import Cooldown, DailyBudget, RateLimiter, gcra_interval
 from bigin_async.errors import BudgetExhaustedError
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep_until(self, deadline: float) -> None:
-        self.now = max(self.now, deadline)
+from tests.helpers.clock import SleepingClock as FakeClock
 
 
 def worst_window(times: list[float], window: float = 60.0) -> int:

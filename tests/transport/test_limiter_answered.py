@@ -1,0 +1,133 @@
+"""Issue 15, item 3: the per-minute limiter at the cap, bounded by when the answers came.
+
+A send counts as arriving up to ``latency_allowance`` late until its answer comes; then it had
+arrived by the answer's time. No rolling minute of *arrivals* (anywhere in [send, answer] or, for
+a send never answered, in [send, send + allowance]) ever holds more than N, and when Zoho
+answers in 50 ms a sustained run books ~99.9% of N instead of 60/62 of it.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bigin_async import BiginClient
+from bigin_async._coordination import LocalLimits
+from bigin_async._limits import RateLimiter, pace
+from tests.helpers.clock import SleepingClock as Clock
+
+
+def worst_window(times: list[float], window: float = 60.0) -> int:
+    """The most arrivals in any closed window [t, t + window] (the harsher count)."""
+    times = sorted(times)
+    best = start = 0
+    for end, t in enumerate(times):
+        while times[start] < t - window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+async def _send(limiter: RateLimiter, clock: Clock) -> tuple[float, float]:
+    bounds: list[float] = []
+    assert await pace([limiter], on_record=lambda _, bound: bounds.append(bound))
+    return clock.now, bounds[0]
+
+
+async def _answered_after(limiter: RateLimiter, clock: Clock, count: int, latency: float) -> list[float]:
+    """``count`` sends, each answered ``latency`` seconds after it went: their send times."""
+    sends = []
+    for _ in range(count):
+        sent, bound = await _send(limiter, clock)
+        sends.append(sent)
+        limiter.answered(bound, sent + latency)
+    return sends
+
+
+async def test_unanswered_sends_keep_a_minute_plus_the_allowance_apart() -> None:
+    clock = Clock()
+    limiter = RateLimiter.per_minute(10, latency_allowance=8.0, clock=clock, sleep_until=clock.sleep_until)
+    sends = [(await _send(limiter, clock))[0] for _ in range(21)]
+    assert sends[10] - sends[0] == pytest.approx(68.0)
+    assert sends[20] - sends[10] == pytest.approx(68.0)
+
+
+async def test_answered_sends_let_the_next_minute_open_at_the_answer() -> None:
+    clock = Clock()
+    limiter = RateLimiter.per_minute(10, latency_allowance=2.0, clock=clock, sleep_until=clock.sleep_until)
+    sends = await _answered_after(limiter, clock, 11, 0.05)
+    assert sends[10] - sends[0] == pytest.approx(60.05)
+
+
+def test_the_client_books_for_the_minute_and_records_the_allowance() -> None:
+    bigin = BiginClient(access_token="1000.x", requests_per_minute=10, latency_allowance=8.0)
+    limits = bigin.transport.limits
+    assert isinstance(limits, LocalLimits) and limits.minute_limiter is not None
+    assert limits.minute_limiter.interval == pytest.approx(6.0)
+    assert limits.minute_limiter._window == pytest.approx(68.0)
+
+
+def test_an_answer_later_than_the_allowance_or_unknown_bound_changes_nothing() -> None:
+    clock = Clock()
+    limiter = RateLimiter.per_minute(2, latency_allowance=2.0, clock=clock)
+    first = limiter.record(0.0)
+    second = limiter.record(1.0)
+    limiter.answered(first, 5.0)  # later than the allowance: the allowance bounds it already
+    limiter.answered(123.0, 0.5)  # no such send
+    assert limiter.window_opens() == pytest.approx(62.0)
+    limiter.answered(second, 1.1)
+    limiter.answered(first, 0.2)
+    assert limiter.window_opens() == pytest.approx(60.2)
+    clock.now = 70.0
+    assert limiter.window_opens() == float("-inf")  # both bounds left the window
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    per_minute=st.integers(min_value=1, max_value=60),
+    seed=st.integers(min_value=0, max_value=2**32 - 1),
+    answered_share=st.floats(min_value=0.0, max_value=1.0),
+)
+async def test_no_rolling_minute_of_arrivals_ever_holds_more_than_n(
+    per_minute: int, seed: int, answered_share: float
+) -> None:
+    """Sends arrive anywhere their bounds allow, answers come (or never come) at random, and
+    answers are told in any order: the arrivals never crowd a minute."""
+    rng = random.Random(seed)
+    allowance = 2.0
+    clock = Clock()
+    limiter = RateLimiter.per_minute(
+        per_minute, latency_allowance=allowance, clock=clock, sleep_until=clock.sleep_until
+    )
+    arrivals: list[float] = []
+    pending: list[tuple[float, float, float]] = []  # answer time, bound, arrival
+    for _ in range(per_minute * 4 + 5):
+        clock.now += rng.choice([0.0, 0.0, rng.uniform(0, 3)])
+        # answers due by now are told (in a shuffled order) before the next send books
+        due = [p for p in pending if p[0] <= clock.now]
+        rng.shuffle(due)
+        for p in due:
+            limiter.answered(p[1], p[0])
+            pending.remove(p)
+        sent, bound = await _send(limiter, clock)
+        latency = rng.uniform(0, allowance)
+        if rng.random() < answered_share:
+            answer = sent + latency + rng.uniform(0, 0.5)
+            arrival = rng.uniform(sent, min(answer, sent + allowance))
+            pending.append((answer, bound, arrival))
+        else:  # no answer ever: it arrives within the allowance
+            arrival = sent + latency
+        arrivals.append(arrival)
+    assert worst_window(arrivals) <= per_minute
+
+
+async def test_a_sustained_run_answered_in_50_ms_reaches_the_cap() -> None:
+    clock = Clock()
+    limiter = RateLimiter.per_minute(600, latency_allowance=2.0, clock=clock, sleep_until=clock.sleep_until)
+    sends = await _answered_after(limiter, clock, 1500, 0.05)
+    per_minute = (len(sends) - 1) / (sends[-1] - sends[0]) * 60
+    assert per_minute >= 0.99 * 600
+    assert worst_window([s + 0.05 for s in sends]) <= 600
