@@ -159,7 +159,7 @@ def check_event_hooks(hooks: object) -> dict[str, tuple[EventHook, ...]]:
     checked: dict[str, tuple[EventHook, ...]] = {}
     for name, listed in hooks.items():
         if name not in EVENT_NAMES:
-            near = [known for known in EVENT_NAMES if known.startswith(str(name))]
+            near = [known for known in EVENT_NAMES if name and known.startswith(str(name))]
             near = near[:1] or difflib.get_close_matches(str(name), EVENT_NAMES, n=1)
             hint = f"; did you mean {near[0]!r}?" if near else f"; the events are {', '.join(EVENT_NAMES)}"
             raise ConfigurationError(f"event_hooks: {name!r} is not an event{hint}")
@@ -187,6 +187,7 @@ class EventBus:
         self._listened: frozenset[str] = frozenset()  # events someone besides the stats listens to
         self._failed: list[object] = []  # hooks and sinks whose failure was logged (kept: no id reuse)
         self._calls = 0
+        self.refreshes_told = 0  # the token manager's refreshes already given as TokenRefreshed
         self.set_hooks(hooks)
 
     # -- listeners -------------------------------------------------------------------------------
@@ -225,11 +226,6 @@ class EventBus:
 
         return remove
 
-    def awaits(self, names: Sequence[str]) -> bool:
-        """Whether an async hook listens to one of these events (emitting them may then wait)."""
-        hooks = self._hooks
-        return any(is_async for name in names for _, is_async in hooks.get(name, ()))
-
     def next_call_id(self) -> int:
         self._calls += 1
         return self._calls
@@ -237,11 +233,18 @@ class EventBus:
     # -- emitting --------------------------------------------------------------------------------
     async def emit(self, event: ClientEvent) -> None:
         """Give ``event`` to every sink, then to its hooks (awaiting the async ones) in order."""
+        if self.note(event):
+            await self.to_hooks(event)
+
+    def note(self, event: ClientEvent) -> bool:
+        """Give ``event`` to the sinks now; True when hooks listen to it, to be given it later with
+        :meth:`to_hooks` (where the caller may wait for them)."""
         self._to_sinks(event)
-        listed = self._hooks.get(event.name)
-        if not listed:
-            return
-        for hook, is_async in listed:
+        return event.name in self._hooks
+
+    async def to_hooks(self, event: ClientEvent) -> None:
+        """The hooks' part of :meth:`emit`, for an event the sinks already had (:meth:`note`)."""
+        for hook, is_async in self._hooks.get(event.name, ()):
             try:
                 result = hook(event)
                 if is_async or inspect.isawaitable(result):

@@ -16,6 +16,7 @@ from types import TracebackType
 
 import anyio
 
+from bigin_async._retry import reset_in as reset_of
 from bigin_async.errors import BudgetExhaustedError
 
 __all__ = [
@@ -518,6 +519,15 @@ def daily_count(
     if limit is not None and limit < DailyBudget.DAILY_FLOOR:
         return None  # a proxy's per-minute set (it often sends no reset): not the day's credits
     return value, reset_in
+
+
+def daily_allowance(headers: Mapping[str, str]) -> int | None:
+    """The day's credits in all (``X-RateLimit-Limit``) when the headers describe the daily window
+    (:func:`daily_count`'s rule), else None."""
+    raw = headers.get("x-ratelimit-limit")
+    if raw is None or daily_count(headers, reset_in=reset_of(headers)) is None:
+        return None
+    return _header_count(raw)
 
 
 def _header_count(raw: str) -> int | None:

@@ -63,7 +63,7 @@ from bigin_async._download import SaveIn, read_capped, save_body, target_path
 from bigin_async._events import EventBus
 from bigin_async._file_stream import Consume, FileStream
 from bigin_async._json import NOT_JSON, json_unless_204
-from bigin_async._limits import Cooldown, DailyBudget, RateLimiter
+from bigin_async._limits import Cooldown, DailyBudget, RateLimiter, daily_allowance
 from bigin_async._multipart import FormField, MultipartBody, Upload, prepare_parts
 from bigin_async._redact import get_logger, redact_url
 from bigin_async._retry import (
@@ -165,8 +165,8 @@ class _Shared:
     closed: bool = False
     used: bool = False
     calls: int = 0
-    refreshes_told: int = 0  # the token manager's refreshes already given as TokenRefreshed
     budget_low: bool = False  # BudgetLow given, and the credits not back above its threshold
+    day_allowance: int | None = None  # Zoho's X-RateLimit-Limit of the day's window, last seen
     rng: random.Random = field(default_factory=random.Random)
 
     @property
@@ -216,10 +216,12 @@ class Transport:
         http_transport: httpx.AsyncBaseTransport | None = None,
         limits: Limits | None = None,
         event_hooks: EventHooks | None = None,
+        events: EventBus | None = None,
     ) -> Transport:
         """``limits``: the org's limits as this client takes them (default: this process's own,
         :class:`~bigin_async._coordination.LocalLimits`; a coordination's are shared);
-        ``event_hooks``: the user's hooks (:mod:`bigin_async.hooks`), checked here."""
+        ``event_hooks``: the user's hooks (:mod:`bigin_async.hooks`), checked here; ``events``: the
+        bus of another transport sharing the token (Zoho Books calls are the Bigin client's too)."""
         if http_client is not None and http_transport is not None:
             raise ConfigurationError("pass either http_client or transport, not both")
         http = http_client or make_http_client(settings, http_transport)
@@ -229,7 +231,7 @@ class Transport:
             owns_http=http_client is None,
             tokens=tokens,
             limits=limits if limits is not None else LocalLimits(settings),
-            events=EventBus(event_hooks),
+            events=events if events is not None else EventBus(event_hooks),
         )
         return cls(settings, shared)
 
@@ -571,10 +573,14 @@ class Transport:
     async def _observed(self, call: _Call, parse: Callable[[httpx.Response], T]) -> T:
         """The loop, between the call's ``CallStarted`` and its ``CallFinished`` (always given:
         an async hook cannot be awaited in a cancelled task, so then only sinks and plain hooks
-        get it)."""
+        get it). Every hook runs under the call's deadline: one still running when it passes is
+        cancelled, and the call ends as it would have (its result kept, or its own error)."""
         events = self._shared.events
         call.call_id = events.next_call_id()
-        call.template, call.module, call.operation = _described(call.method, call.path)
+        absolute = call.path.startswith(("http://", "https://"))
+        call.template, call.module, call.operation = _described(
+            call.method, call.path if absolute else _SERVICE_PATHS[call.service] + call.path
+        )
         call.records = _record_count(call.json)
         call.started = anyio.current_time()
         # Nobody but the stats listening (the common case): the stats are told directly, and no
@@ -582,16 +588,13 @@ class Transport:
         told = events.listens(CallStarted.name)
         try:
             if told:
-                await events.emit(
-                    CallStarted(
-                        **call.described,
-                        records=call.records,
-                    )
-                )
+                with anyio.CancelScope(deadline=call.deadline):  # then the loop raises the deadline's error
+                    await events.emit(CallStarted(**call.described, records=call.records))
             else:
                 events.stats.started()
             result = await self._loop(call, parse)
         except Exception as exc:
+            await self._held_hooks(call)
             await self._told_end(call, None, type(exc).__name__)
             raise
         except BaseException as exc:
@@ -608,9 +611,25 @@ class Transport:
     async def _told_end(self, call: _Call, result: object, error: str | None) -> None:
         events = self._shared.events
         if events.listens(CallFinished.name):
-            await events.emit(self._finished(call, result, error))
+            with anyio.CancelScope(deadline=call.deadline):  # the result (or error) stays as it is
+                await events.emit(self._finished(call, result, error))
         else:
             events.stats.finished(anyio.current_time() - call.started, error)
+
+    async def _held_hooks(self, call: _Call) -> None:
+        """Run the hooks of the events an attempt's end gave (``ResponseReceived``, ``RateLimited``,
+        ``BudgetLow``; their sinks had them at once), under the call's deadline.
+
+        They are held until the call is past its answer, rather than run as the attempt ends: there
+        the exchange's own timeout may still bound the scope, and a hook that outlasted it or the
+        deadline would turn an answer already read into a lost one (sent again, or an applied
+        insert reported as a plain timeout).
+        """
+        held, call.held = call.held, []
+        if held:
+            with anyio.CancelScope(deadline=call.deadline):
+                for event in held:
+                    await self._shared.events.to_hooks(event)
 
     def _finished(self, call: _Call, result: object, error: str | None) -> CallFinished:
         records = call.records
@@ -639,22 +658,28 @@ class Transport:
             with anyio.CancelScope(deadline=call.deadline) as scope:
                 # An answer read whole just as its timeout fired is kept, as a result or a retry's
                 # cause; the scope is spent then, so a retry goes on in a new one.
+                done: _Done[T] | None = None
                 while not scope.cancel_called:
                     if retry is not None:
+                        if call.held:  # under the call's deadline now (the exchange's bound is off)
+                            await self._held_hooks(call)
                         await self._told_retry(call, retry)
                         await self._pause(retry)
                     step = self._decide(call, await self._attempt(call, scope), parse)
                     if isinstance(step, _Done):
-                        return step.value
+                        done = step
+                        break
                     if call.timed_token is not None:  # the wait and the next attempt: the call's deadline
                         scope.deadline = call.deadline
                         call.wire = call.timed_token = None
                     retry = step
+            if done is not None:  # out of the scope: no hook can turn the result into a timeout
+                await self._held_hooks(call)
+                return done.value
             if scope.cancelled_caught:
                 wire, token = call.wire, call.timed_token
                 if wire is not None and token is not None:  # the attempt's timeout: it ended unanswered
-                    lost = _Attempt(None, wire.timeout(call.timeout), token, wire)
-                    await self._told_answer(call, lost, None)
+                    self._note_answer(call, _Attempt(None, wire.timeout(call.timeout), token, wire))
                 retry = self._after_scope_fired(call)
 
     def _after_scope_fired(self, call: _Call) -> _Retry:
@@ -759,7 +784,7 @@ class Transport:
                 if waiting:  # cancelled (or failed) while it queued
                     stats.queue_leave()
             assert attempt is not None  # the exchange returned: the try above did not raise
-            await self._told_answer(call, attempt, scope)
+            self._note_answer(call, attempt)
             return attempt
 
     def _sent_event(self, call: _Call, gate_wait: float, limiter_wait: float) -> RequestSent:
@@ -773,42 +798,40 @@ class Transport:
             limiter_wait=limiter_wait,
         )
 
-    async def _told_answer(self, call: _Call, attempt: _Attempt, scope: anyio.CancelScope | None) -> None:
+    def _note_answer(self, call: _Call, attempt: _Attempt) -> None:
         """``ResponseReceived`` (and ``RateLimited`` for a 429, ``BudgetLow`` when the credits fall
-        low) for the attempt just ended, its place at the gate already given back."""
+        low) for the attempt just ended: to the sinks now, to the hooks later (:meth:`_held_hooks`)."""
         events = self._shared.events
         response = attempt.response
         status = response.status_code if response is not None else None
         code = _error_code(response) if response is not None and response.status_code >= 400 else None
         call.status, call.zoho_code = status, code
-        if scope is not None and call.timed_token and events.awaits(_ANSWER_EVENTS):
-            # An async hook waits: under the call's deadline, not this exchange's timeout (which
-            # firing now would read as a lost answer, and send again what was answered).
-            scope.deadline = call.deadline
-            call.wire = call.timed_token = None
+        held = call.held
         if events.listens(ResponseReceived.name):  # the stats keep nothing of it
-            await events.emit(
-                ResponseReceived(
-                    **call.described,
-                    attempt=call.sent,
-                    status_code=status,
-                    zoho_code=code,
-                    elapsed=anyio.current_time() - call.sent_at,
-                    error=type(attempt.failure).__name__ if attempt.failure is not None else None,
-                )
+            answered = ResponseReceived(
+                **call.described,
+                attempt=call.sent,
+                status_code=status,
+                zoho_code=code,
+                elapsed=anyio.current_time() - call.sent_at,
+                error=type(attempt.failure).__name__ if attempt.failure is not None else None,
             )
+            if events.note(answered):
+                held.append(answered)
         if status == 429:
             assert response is not None
-            await events.emit(
-                RateLimited(
-                    **call.described,
-                    attempt=call.sent,
-                    retry_after=_advised_wait(response.headers),
-                    zoho_code=code,
-                )
+            limited = RateLimited(
+                **call.described,
+                attempt=call.sent,
+                retry_after=_advised_wait(response.headers),
+                zoho_code=code,
             )
+            if events.note(limited):
+                held.append(limited)
         if events.listens(BudgetLow.name):
-            await self._check_budget()
+            low = self._budget_low(response)
+            if low is not None and events.note(low):
+                held.append(low)
 
     async def _sit_out_cooldown(self, call: _Call) -> None:
         """Wait out the pause a 429 asked of every call of this client, unless it ends too late."""
@@ -821,8 +844,9 @@ class Transport:
         shared = self._shared
         tokens = shared.tokens
         token = await tokens.get_token()
-        if tokens.refresh_count != shared.refreshes_told:  # the first call to see a new token says so
-            shared.refreshes_told = tokens.refresh_count
+        events = shared.events
+        if tokens.refresh_count != events.refreshes_told:  # the first call to see a new token says so
+            events.refreshes_told = tokens.refresh_count
             await shared.events.emit(
                 TokenRefreshed(
                     refreshes=tokens.refresh_count,
@@ -1033,21 +1057,26 @@ class Transport:
         )
         return _Retry(wait, shared=shared_wait, reason=verdict.what)
 
-    async def _check_budget(self) -> None:
-        """``BudgetLow`` once as the day's credits fall to a tenth of the day's, again only after
-        they came back above it (a new day, a higher limit)."""
+    def _budget_low(self, response: httpx.Response | None) -> BudgetLow | None:
+        """``BudgetLow`` once as the day's credits fall to a tenth of the day's (the ``daily_limit``,
+        else Zoho's ``X-RateLimit-Limit`` of the day's window), again only after they came back above it."""
         shared = self._shared
+        if response is not None and "x-ratelimit-limit" in response.headers:
+            day = daily_allowance(response.headers)
+            if day is not None:
+                shared.day_allowance = day
         budget = shared.limits.budget
         remaining = budget.remaining()
-        if remaining is None:
-            return
-        allowance = budget.limit if budget.limit is not None else budget.spent() + remaining
+        allowance = budget.limit if budget.limit is not None else shared.day_allowance
+        if remaining is None or allowance is None:
+            return None
         threshold = max(allowance // 10, 1)
         if remaining > threshold:
             shared.budget_low = False
         elif not shared.budget_low:
             shared.budget_low = True
-            await shared.events.emit(BudgetLow(remaining=remaining, threshold=threshold, limit=budget.limit))
+            return BudgetLow(remaining=remaining, threshold=threshold, limit=budget.limit)
+        return None
 
     def _typed(self, call: _Call, error: Exception) -> Exception:
         """The error as the SDK's own type (an httpx exception becomes a BiginConnectionError)."""
@@ -1163,6 +1192,7 @@ class _Call:
     status: int | None = None  # of the latest answer
     zoho_code: str | None = None
     cooldown_wait: float = 0.0  # spent out a 429's pause since the last attempt went
+    held: list[Any] = field(default_factory=list)  # events whose hooks are yet to run (_held_hooks)
 
     @property
     def described(self) -> dict[str, Any]:
@@ -1255,10 +1285,6 @@ class _Retry:
     shared: bool = False  # a 429's advised wait: the whole client pauses (the cooldown)
     rejected: Token | None = None  # a 401: forget this token, then retry at once
     reason: str = ""  # what failed, for RetryScheduled: "HTTP 503", "ReadTimeout", "token rejected"
-
-
-# The events given as an attempt ends: an async hook of one moves the call's bound back first.
-_ANSWER_EVENTS = (ResponseReceived.name, RateLimited.name, BudgetLow.name)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -1458,8 +1484,9 @@ def _without_body(cause: BaseException, summary: str) -> BaseException:
 
     json's ``JSONDecodeError`` keeps the whole body in ``.doc`` and pydantic's error shows the
     input in its text: an answer echoing a token would be reachable from ``exc.__cause__``. The
-    ``.doc`` of every JSON error in the chain is emptied (its position stays in the message); a
-    pydantic error is replaced by a ``ValueError`` naming only where the shape was wrong.
+    ``.doc`` of every JSON error in the chain is emptied (its position stays in the message), as is
+    the ``.object`` of a body that is not UTF-8 (``UnicodeDecodeError``); a pydantic error is
+    replaced by a ``ValueError`` naming only where the shape was wrong.
     """
     seen: set[int] = set()
     link: BaseException | None = cause
@@ -1469,6 +1496,9 @@ def _without_body(cause: BaseException, summary: str) -> BaseException:
             return ValueError(f"the answer failed validation ({summary})")
         if isinstance(link, jsonlib.JSONDecodeError):
             link.doc = ""
+        elif isinstance(link, UnicodeDecodeError):  # keeps the bytes it could not read: the body
+            link.object = b""
+            link.args = (link.encoding, b"", link.start, link.end, link.reason)
         link = link.__cause__ or link.__context__
     return cause
 

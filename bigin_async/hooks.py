@@ -13,10 +13,15 @@ hook gets the event and reads its fields::
 
 The keys are the events' :attr:`~ClientEvent.name` (``EVENT_NAMES`` lists them), as httpx's
 ``event_hooks`` are; each value is a list of callables, plain functions or ``async def`` ones.
-A hook runs in the task of the call it reports on, before that call goes on: keep it short. A hook
-that raises does not break the call: the first failure of each hook is logged (a warning on the
-``bigin_async.hooks`` logger, with its traceback) and later ones are only counted
-(``stats().hook_errors``).
+A hook runs in the task of the call it reports on, before that call goes on: keep it short. The
+hooks of an attempt's end (``response_received``, ``rate_limited``, ``budget_low``) run once the
+call is past that answer: before its retry, or before it returns its result (the SDK's own
+listeners, stats and tracing, have the event at once). Every hook runs under the call's
+``deadline``: one still running when it passes is cancelled, and the call ends as it would have
+(an answer already read is kept: a hook never turns it into a timeout, nor makes it sent again).
+A hook that raises does not break the call: the first failure of each hook is logged (a warning
+on the ``bigin_async.hooks`` logger, with its traceback) and later ones are only counted
+(``stats().hook_errors``). What a plain hook returns is awaited when it is awaitable.
 
 No event holds a secret: no token, no header, no body; URLs are the ones logs show (sensitive
 query values replaced) and :attr:`CallEvent.url_template` has no ids at all (``{id}`` in their
@@ -229,13 +234,22 @@ event, so that a hook annotated with the one event class it is registered for pa
 EventHooks: TypeAlias = Mapping[str, Sequence[EventHook]]
 """``{"retry_scheduled": [hook, ...], ...}``: lists of hooks by event name."""
 
-# A path segment that is an id rather than a fixed word: digits (Zoho's record ids), or anything
-# with characters fixed words never have (file ids, encoded values).
-_ID_SEGMENT = re.compile(r"^(?:\d+|.*[^A-Za-z_].*)$")
-_NOT_MODULES = frozenset(
-    {"settings", "org", "users", "coql", "files", "actions", "upload", "read", "write", "__notifications"}
-)
+# The fixed lower-case words of the paths the SDK sends (Bigin's, Bulk's, Books', the accounts
+# server's); any other lower-case segment is read as a value ({id}), never named in a template.
+_FIXED_WORDS = frozenset(
+    {
+        "actions", "add_tags", "remove_tags", "count", "merge", "records_count", "watch",
+        "settings", "fields", "layouts", "modules", "pipelines", "related_lists", "tags",
+        "custom_views", "coql", "files", "org", "users", "upload", "deleted", "search", "upsert",
+        "photo", "contacts", "read", "write", "bigin", "bulk", "books", "crm", "api", "oauth",
+        "token", "revoke", "v2", "v3",
+    }
+)  # fmt: skip
+# A module's API name or a related list's (Contacts, Custom_Module1, Notes): a capital, then word
+# characters. Zoho's ids are digits, so never one of these.
+_NAME = re.compile(r"[A-Z][A-Za-z0-9_]{0,99}")
 _SERVICES = ("/bigin/bulk/v2", "/bigin/v2", "/books/v3", "/crm/v2")
+_NOT_MODULES = frozenset({"Attachments", "Notes"})  # related lists, when they come first: none do
 # (method, the template's part after the module) -> operation
 _MODULE_OPERATIONS = {
     ("GET", ""): "list",
@@ -253,13 +267,19 @@ _MODULE_OPERATIONS = {
 }
 
 
+def _word(segment: str) -> str:
+    segment = segment.split(";", 1)[0]  # a path parameter (;jsessionid=...) is not the word
+    return segment if segment in _FIXED_WORDS or _NAME.fullmatch(segment) else "{id}"
+
+
 def describe_path(method: str, path: str) -> tuple[str, str | None, str]:
     """``(url_template, module, operation)`` of a request: what an event or a span may name.
 
-    ``path`` may be relative (``/Contacts/123``) or a whole URL; the query is dropped, every id
-    becomes ``{id}``. ``describe_path("GET", "/Contacts/4150868000000624001")`` is
-    ``("/bigin/v2/Contacts/{id}", "Contacts", "get")`` for a relative path (the ``v2`` base);
-    a whole URL keeps its own path.
+    ``path`` is the request's path from the host (``/bigin/v2/Contacts/123``) or a whole URL; the
+    query is dropped and every segment that is not a fixed word of Bigin's paths or a module's
+    name becomes ``{id}``. ``describe_path("GET", "/bigin/v2/Contacts/4150868000000624001")`` is
+    ``("/bigin/v2/Contacts/{id}", "Contacts", "get")``; a Bulk Read job's ``POST
+    /bigin/bulk/v2/read`` is ``bulk_read``; a path on another service keeps its own base.
     """
     method = method.upper()
     if "://" in path:
@@ -272,14 +292,13 @@ def describe_path(method: str, path: str) -> tuple[str, str | None, str]:
         if path == service or path.startswith(service + "/"):
             base, path = service, path[len(service) :]
             break
-    segments = [part for part in path.split("/") if part]
-    words = ["{id}" if _ID_SEGMENT.match(part) else part for part in segments]
-    template = (base if base else "/bigin/v2") + "".join("/" + word for word in words)
+    words = [_word(part) for part in path.split("/") if part]
+    template = base + "".join("/" + word for word in words) or "/"
     if base == "/bigin/bulk/v2":
         kind = words[0] if words else ""
         return template, None, f"bulk_{kind}" if kind in ("read", "write") else method.lower()
     first = words[0] if words else ""
-    if first and first[0].isupper() and first not in _NOT_MODULES:
+    if base == "/bigin/v2" and _NAME.fullmatch(first) and first not in _NOT_MODULES:
         rest = "".join("/" + word for word in words[1:])
         operation = _MODULE_OPERATIONS.get((method, rest))
         if operation is None:

@@ -93,7 +93,10 @@ class BooksClient(AsyncClosing):
             intercall_delay=0.0,
             edition=None,
         )
-        self._transport = Transport.create(settings, shared.tokens, http_client=shared.http)
+        # One event bus with the Bigin client: its hooks, stats and traces see the Books calls too.
+        self._transport = Transport.create(
+            settings, shared.tokens, http_client=shared.http, events=shared.events
+        )
 
     @classmethod
     def from_bigin(

@@ -118,10 +118,12 @@ class BiginInstrumentation:
                 self._start(event)
             return
         if not isinstance(event, CallEvent):
-            if kind is TokenRefreshed:
+            if kind is TokenRefreshed and not self._stopped:
                 self._refreshes.add(1)
             return
         opened = self._open.get(event.call_id)
+        if opened is None and self._stopped:  # a call begun after uninstrument(): not ours
+            return
         if kind is RetryScheduled:
             assert isinstance(event, RetryScheduled)
             self._retries.add(1, {"bigin.reason": event.reason, **_labels(event)})

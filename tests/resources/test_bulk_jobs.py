@@ -45,7 +45,7 @@ from bigin_async.resources.bulk_jobs import (
     check_upload_zip,
     next_poll_interval,
 )
-from tests.transport.test_limits import FakeClock  # time moves only when someone sleeps
+from tests.helpers.clock import SleepingClock as FakeClock  # time moves only when someone sleeps
 
 API = "https://www.zohoapis.com"
 BULK = f"{API}/bigin/bulk/v2"

@@ -57,17 +57,30 @@ def chain(error: BaseException | None) -> Iterator[BaseException]:
 
 
 def assert_body_unreachable(error: BaseException) -> None:
-    """No exception in the chain keeps the body (json's ``.doc``) or shows the secret in its text."""
+    """No exception in the chain keeps the body (json's ``.doc``, a decode error's ``.object``) or
+    shows the secret in its text."""
     links = list(chain(error))
     assert len(links) >= 1
     for link in links:
         assert BODY_SECRET not in str(getattr(link, "doc", "")), f"{type(link).__name__}.doc keeps the body"
+        kept = getattr(link, "object", b"")
+        assert BODY_SECRET.encode() not in (kept if isinstance(kept, bytes) else str(kept).encode())
         assert BODY_SECRET not in str(link) and BODY_SECRET not in repr(link)
         for arg in link.args:
             assert BODY_SECRET not in str(arg)
 
 
 # -- 1. deep or broken 2xx answers ---------------------------------------------------------------
+async def test_an_answer_that_is_not_utf8_does_not_keep_its_body_in_the_exception_chain() -> None:
+    seen: list[httpx.Request] = []
+    body = b'{"data": [{"note": "' + BODY_SECRET.encode() + b'\xff"}]}'
+    async with client_answering(lambda r: httpx.Response(200, content=body), seen, max_retries=0) as bigin:
+        with pytest.raises(APIError) as caught:
+            await bigin.request("GET", "/org")
+    assert caught.value.code == "MALFORMED_RESPONSE"
+    assert_body_unreachable(caught.value)
+
+
 async def test_a_deeply_nested_read_answer_is_retried_then_malformed_response() -> None:
     seen: list[httpx.Request] = []
     async with client_answering(lambda r: httpx.Response(200, content=DEEP), seen, max_retries=2) as bigin:

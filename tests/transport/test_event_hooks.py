@@ -18,7 +18,7 @@ import anyio.lowlevel
 import httpx
 import pytest
 
-from bigin_async import BiginClient, ClientStats, ConfigurationError, ServerError
+from bigin_async import BiginClient, BiginTimeoutError, ClientStats, ConfigurationError, ServerError
 from bigin_async.hooks import (
     EVENT_NAMES,
     BudgetLow,
@@ -336,22 +336,31 @@ def test_bad_event_hooks_are_refused_at_construction(hooks: Any, says: str) -> N
 @pytest.mark.parametrize(
     ("method", "path", "described"),
     [
-        ("GET", "/Contacts/4150868000000624001", ("/bigin/v2/Contacts/{id}", "Contacts", "get")),
-        ("get", "/Contacts", ("/bigin/v2/Contacts", "Contacts", "list")),
-        ("POST", "/Contacts/upsert", ("/bigin/v2/Contacts/upsert", "Contacts", "upsert")),
-        ("GET", "/Contacts/search?email=a@b.c", ("/bigin/v2/Contacts/search", "Contacts", "search")),
-        ("GET", "/Contacts/1/Notes", ("/bigin/v2/Contacts/{id}/Notes", "Contacts", "get_notes")),
-        ("PUT", "/Contacts/1/photo", ("/bigin/v2/Contacts/{id}/photo", "Contacts", "put_photo")),
-        ("GET", "/settings/fields", ("/bigin/v2/settings/fields", None, "get_settings_fields")),
-        ("GET", "/users/77", ("/bigin/v2/users/{id}", None, "get_users")),
-        ("POST", "/coql", ("/bigin/v2/coql", None, "post_coql")),
+        ("GET", "/bigin/v2/Contacts/4150868000000624001", ("/bigin/v2/Contacts/{id}", "Contacts", "get")),
+        ("get", "/bigin/v2/Contacts", ("/bigin/v2/Contacts", "Contacts", "list")),
+        ("POST", "/bigin/v2/Contacts/upsert", ("/bigin/v2/Contacts/upsert", "Contacts", "upsert")),
+        ("GET", "/bigin/v2/Contacts/search?email=a@b.c", ("/bigin/v2/Contacts/search", "Contacts", "search")),
+        ("GET", "/bigin/v2/Contacts/1/Notes", ("/bigin/v2/Contacts/{id}/Notes", "Contacts", "get_notes")),
+        ("PUT", "/bigin/v2/Contacts/1/photo", ("/bigin/v2/Contacts/{id}/photo", "Contacts", "put_photo")),
+        ("GET", "/bigin/v2/CustomModule1/7", ("/bigin/v2/CustomModule1/{id}", "CustomModule1", "get")),
+        ("GET", "/bigin/v2/Contacts;jsessionid=X", ("/bigin/v2/Contacts", "Contacts", "list")),
+        ("GET", "/bigin/v2/settings/fields", ("/bigin/v2/settings/fields", None, "get_settings_fields")),
+        ("GET", "/bigin/v2/users/77", ("/bigin/v2/users/{id}", None, "get_users")),
+        ("GET", "/bigin/v2/files/abcdefTOKENlike", ("/bigin/v2/files/{id}", None, "get_files")),
+        ("POST", "/bigin/v2/coql", ("/bigin/v2/coql", None, "post_coql")),
+        ("POST", "https://www.zohoapis.com/bigin/bulk/v2/read", ("/bigin/bulk/v2/read", None, "bulk_read")),
         (
             "GET",
             "https://www.zohoapis.com/bigin/bulk/v2/read/55",
             ("/bigin/bulk/v2/read/{id}", None, "bulk_read"),
         ),
-        ("GET", "https://download.zoho.com/x/y%40z", ("/bigin/v2/x/{id}", None, "get_x")),
-        ("DELETE", "/", ("/bigin/v2", None, "delete")),
+        ("GET", "https://download.zoho.com/x/y%40z", ("/{id}/{id}", None, "get")),
+        (
+            "GET",
+            "https://download-accl.zoho.com/v2/crm/12345/bulk-write/9",
+            ("/v2/crm/{id}/{id}/{id}", None, "get_v2_crm"),
+        ),
+        ("DELETE", "/", ("/", None, "delete")),
     ],
 )
 def test_url_templates_hold_no_ids(method: str, path: str, described: tuple[str, str | None, str]) -> None:
@@ -386,3 +395,117 @@ async def test_each_bulk_batch_says_how_it_went() -> None:
         (100, 98, 2, 0),
     ]
     assert {(e.module, e.operation) for e in done} == {("Contacts", "bulk_create")}
+
+
+class _Slow(httpx.AsyncBaseTransport):
+    """Answers after ``delay`` seconds (forever when None), counting requests."""
+
+    def __init__(self, delay: float | None, answer: httpx.Response) -> None:
+        self.delay, self.answer, self.requests = delay, answer, 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        if self.delay is None:
+            await anyio.sleep_forever()
+        else:
+            await anyio.sleep(self.delay)
+        return httpx.Response(self.answer.status_code, json=json.loads(self.answer.content))
+
+
+CREATED = {"data": [{"code": "SUCCESS", "status": "success", "details": {"id": ID}}]}
+
+
+async def test_a_plain_hook_returning_an_awaitable_never_makes_an_answered_call_a_lost_one() -> None:
+    """Review: awaited under the exchange's own timeout, such a hook turned a 200 into a ReadTimeout
+    and the GET was sent again (an insert raised AmbiguousWriteError)."""
+    answers: list[ResponseReceived] = []
+
+    def slow_hook(event: ResponseReceived) -> Any:
+        answers.append(event)
+        return anyio.sleep(0.3)  # longer than the attempt's timeout
+
+    transport = _Slow(0.0, httpx.Response(200, json=RECORD))
+    async with BiginClient(
+        access_token="t", transport=transport, timeout=0.1, event_hooks={"response_received": [slow_hook]}
+    ) as bigin:
+        assert (await bigin.contacts.get(ID)).id == ID
+        created = await bigin.request("POST", "/Contacts", json={"data": [{"Last_Name": "x"}]})
+    assert created["data"][0]["id"] == ID
+    assert transport.requests == 2  # one GET, one POST: nothing sent again
+    assert [(e.status_code, e.error) for e in answers] == [(200, None), (200, None)]
+
+
+async def test_a_deadline_passing_in_an_answer_hook_keeps_the_answer_of_an_applied_insert() -> None:
+    """Review: the deadline firing in an async response_received hook made an applied insert a
+    plain BiginTimeoutError, and a journaled bulk_create resumed by sending it again."""
+    cut: list[str] = []
+
+    async def endless(event: ResponseReceived) -> None:
+        try:
+            await anyio.sleep_forever()
+        finally:
+            cut.append(event.name)
+
+    transport = _Slow(0.0, httpx.Response(201, json=CREATED))
+    async with BiginClient(
+        access_token="t", transport=transport, deadline=0.2, event_hooks={"response_received": [endless]}
+    ) as bigin:
+        result = await bigin.contacts.create({"Last_Name": "Ng"})
+        assert result.id == ID
+        bulk = await bigin.contacts.bulk_create([{"Last_Name": "Ng"}])
+    assert [o.status for o in bulk.outcomes] == ["success"]
+    assert transport.requests == 2 and cut == ["response_received", "response_received"]
+
+
+async def test_a_hook_of_an_attempt_cut_by_its_timeout_is_still_bounded_by_the_deadline() -> None:
+    """Review: the ResponseReceived of a timed-out attempt was given outside every scope: a slow
+    hook there held the call past its deadline."""
+    seen: list[str | None] = []
+
+    async def endless(event: ResponseReceived) -> None:
+        seen.append(event.error)
+        await anyio.sleep_forever()
+
+    transport = _Slow(None, httpx.Response(200, json=RECORD))
+    with anyio.fail_after(60):  # a safety net against a hang only; the call's own bound is 0.5 s
+        async with BiginClient(
+            access_token="t",
+            transport=transport,
+            timeout=0.1,
+            deadline=0.5,
+            event_hooks={"response_received": [endless]},
+        ) as bigin:
+            with pytest.raises(BiginTimeoutError):
+                await bigin.contacts.get(ID)
+    assert seen and seen[0] == "ReadTimeout"
+
+
+async def test_budget_low_reads_the_days_allowance_from_zoho_without_a_daily_limit() -> None:
+    low: list[BudgetLow] = []
+    remaining = iter([600, 520, 450, 440])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        headers = {"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": str(next(remaining))}
+        return httpx.Response(200, json=RECORD, headers=headers)
+
+    async with BiginClient(
+        access_token="t", transport=httpx.MockTransport(handler), event_hooks={"budget_low": [low.append]}
+    ) as bigin:
+        for _ in range(4):
+            await bigin.contacts.get(ID)
+    assert [(e.remaining, e.threshold, e.limit) for e in low] == [(450, 500, None)]
+
+
+async def test_zoho_books_calls_are_the_bigin_clients_events_too() -> None:
+    from bigin_async.books import BooksClient
+    from bigin_emulator import BiginEmulator
+
+    finished: list[CallFinished] = []
+    emulator = BiginEmulator()
+    async with emulator.client(event_hooks={"call_finished": [finished.append]}) as bigin:
+        books = BooksClient.from_bigin(bigin, emulator.books.organization_id)
+        assert await books.contacts.search(email="nobody@example.com") == []
+        await bigin.contacts.list(per_page=1)
+        stats = bigin.stats()
+    assert [e.url_template.split("/")[1] for e in finished] == ["books", "bigin"]
+    assert stats.calls == 2 and stats.refreshes == 1
