@@ -8,13 +8,17 @@ what it does not know would destroy data on a read-modify-write, so every model 
 
 from __future__ import annotations
 
+import types
 from collections.abc import Iterable, Mapping, Set
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
+import annotated_types
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
 from typing_extensions import Self
 
 from bigin_async.models.wire import wire_value
@@ -38,6 +42,12 @@ _READ_FORMS = "_bigin_read_forms"
 _IMMUTABLE = (str, int, float, bool, type(None), date, Decimal)  # datetime is a date
 _IMMUTABLE_TYPES = frozenset((*_IMMUTABLE, datetime))
 _NOTHING_ASSIGNED: frozenset[str] = frozenset()
+# Annotations whose validated value is always of one of the immutable types above, and the
+# metadata an ``Annotated`` may carry without changing that (constraints, aliases, a validator
+# run *before* the type's own). Anything else (an after/wrap/plain validator, a custom type) may
+# give any value, so such a field is checked value by value (see ``_may_hold_mutable``).
+_IMMUTABLE_ANNOTATIONS = frozenset((*_IMMUTABLE_TYPES, None))
+_KEEPS_THE_TYPE = (FieldInfo, BeforeValidator, annotated_types.BaseMetadata)
 
 # Ids are ~19-digit strings: as JSON numbers they would lose precision in many clients, and values
 # like Account_Number "0" or zgid only look numeric. An int given by a caller is turned into its
@@ -175,12 +185,117 @@ def mark_as_read(models: list[Any]) -> None:
     """
     for model in models:
         if isinstance(model, BiginModel):
-            state = {_ASSIGNED: _NOTHING_ASSIGNED, _READ_FORMS: _read_forms(model)}
-            private = model.__pydantic_private__
-            if private is None:
-                object.__setattr__(model, "__pydantic_private__", state)
+            _set_read(model, _read_forms(model))
+
+
+def mark_validated_as_read(models: list[Any], model: type[BaseModel]) -> None:
+    """:func:`mark_as_read` for models that pydantic has just validated as ``model`` (a page).
+
+    The read hot path: the read forms are the same, but only the declared fields whose type
+    allows a value that can change in place (a list, a dict, a nested model: 6 of a Contact's
+    33) are looked at, plus the extras. A field declared ``str | None`` or ``datetime | None``
+    holds, just after validation, a value no in-place change can alter, whose read form
+    :func:`mark_as_read` skips anyway. A model of another class than ``model`` goes through the
+    full check; one built with ``model_construct`` (never validated, so it may hold anything
+    anywhere) must be marked with :func:`mark_as_read` instead.
+    """
+    if not issubclass(model, BiginModel):
+        return
+    names = _may_hold_mutable(model)
+    immutable = _IMMUTABLE_TYPES
+    for record in models:
+        if record.__class__ is not model:
+            if isinstance(record, BiginModel):
+                _set_read(record, _read_forms(record))
+            continue
+        # _read_forms over ``names`` only, inlined: this loop runs for every record of an export.
+        forms: dict[str, Any] = {}
+        values = record.__dict__
+        for name in names:
+            value = values.get(name)
+            kind = value.__class__
+            if kind in immutable:
+                continue
+            if kind is list and not value:  # ``Tag: []`` on most records
+                forms[name] = []
             else:
-                private.update(state)
+                _add_form(forms, name, value)
+        extra = record.__pydantic_extra__
+        if extra:
+            for name, value in extra.items():
+                if value.__class__ not in immutable:
+                    _add_form(forms, name, value)
+        _set_read(record, forms)
+
+
+def _set_read(model: BaseModel, forms: dict[str, Any]) -> None:
+    state = {_ASSIGNED: _NOTHING_ASSIGNED, _READ_FORMS: forms}
+    private = model.__pydantic_private__
+    if private is None:
+        object.__setattr__(model, "__pydantic_private__", state)
+    else:
+        private.update(state)
+
+
+def _only_immutable_values(annotation: Any) -> bool:
+    """Whether validation against ``annotation`` can only give a value of an immutable type."""
+    try:
+        if annotation in _IMMUTABLE_ANNOTATIONS:
+            return True
+    except TypeError:  # an unhashable annotation: not one of the plain types
+        return False
+    origin = get_origin(annotation)
+    args = get_args(annotation)
+    if origin is Annotated:
+        keeps_the_type = all(isinstance(meta, _KEEPS_THE_TYPE) for meta in args[1:])
+        return keeps_the_type and _only_immutable_values(args[0])
+    if origin is Union or origin is types.UnionType:
+        return all(_only_immutable_values(arg) for arg in args)
+    if origin is Literal:
+        return all(arg is None or arg.__class__ in (str, int, bool) for arg in args)
+    return False
+
+
+def _own_schema(model: type[BaseModel]) -> bool:
+    """Whether ``model`` (or a base) builds its own core schema instead of pydantic's."""
+    method = getattr(model.__get_pydantic_core_schema__, "__func__", None)
+    return method is not getattr(BaseModel.__get_pydantic_core_schema__, "__func__", None)
+
+
+@cache
+def _may_hold_mutable(model: type[BaseModel]) -> tuple[str, ...]:
+    """The declared fields of ``model`` that may hold a mutable value just after validation.
+
+    Conservative: every field when a model validator (other than ``before``), a
+    ``model_post_init`` or a custom schema could put anything anywhere; otherwise every field
+    but those whose annotation is made of ``str, int, float, bool, None, date, datetime,
+    Decimal`` and literals (through unions, ``Annotated`` constraints and before-validators),
+    with no after/wrap/plain field validator and an immutable default. Cached per class: a
+    class's fields do not change once it is built.
+    """
+    fields = model.model_fields
+    decorators = model.__pydantic_decorators__
+    if (
+        any(validator.info.mode != "before" for validator in decorators.model_validators.values())
+        or model.model_post_init is not BaseModel.model_post_init
+        or _own_schema(model)
+    ):
+        return tuple(fields)
+    validated_after: set[str] = set()
+    for validator in decorators.field_validators.values():
+        if validator.info.mode != "before":
+            validated_after.update(validator.info.fields)
+    if "*" in validated_after:
+        return tuple(fields)
+    return tuple(
+        name
+        for name, info in fields.items()
+        if name in validated_after
+        or info.default_factory is not None
+        or not (info.default is PydanticUndefined or info.default.__class__ in _IMMUTABLE_TYPES)
+        or not all(isinstance(meta, _KEEPS_THE_TYPE) for meta in info.metadata)
+        or not _only_immutable_values(info.annotation)
+    )
 
 
 def assigned_fields(model: BaseModel) -> frozenset[str] | None:
@@ -202,21 +317,34 @@ def _note_assigned(model: BaseModel, names: Iterable[str]) -> None:
 def _read_forms(model: BaseModel) -> dict[str, Any]:
     """The wire form of each value of ``model`` that could change in place, by field name.
 
-    The read hot path (200 records a page, each with dozens of mostly empty fields): a value of
-    an exact immutable type is passed over by one set lookup, without ``isinstance``.
+    Every value, declared or extra, is looked at (:func:`mark_validated_as_read` looks at
+    fewer); a value of an exact immutable type is passed over by one set lookup.
     """
     forms: dict[str, Any] = {}
     for values in (model.__dict__, model.__pydantic_extra__):
         if not values:
             continue
         for name, value in values.items():
-            if value.__class__ in _IMMUTABLE_TYPES or isinstance(value, _IMMUTABLE):
-                continue
-            try:
-                forms[name] = wire_value(value)
-            except ValueError:  # not storable as read: only an assignment can make it sent
-                continue
+            if value.__class__ not in _IMMUTABLE_TYPES:
+                _add_form(forms, name, value)
     return forms
+
+
+def _add_form(forms: dict[str, Any], name: str, value: Any) -> None:
+    """Store the wire form of ``value`` as read, unless it cannot change in place.
+
+    The two mutable values every record carries (``Tag: []`` and the ``Owner`` lookup) get
+    their form without :func:`wire_value`'s dispatch, which would give the same.
+    """
+    try:
+        if value.__class__ is list and not value:
+            forms[name] = []
+        elif isinstance(value, BiginModel):
+            forms[name] = value.to_wire()
+        elif not isinstance(value, _IMMUTABLE):
+            forms[name] = wire_value(value)
+    except ValueError:  # not storable as read: only an assignment can make it sent
+        pass
 
 
 def _changed_in_place(model: BaseModel, values: Mapping[str, Any]) -> frozenset[str]:

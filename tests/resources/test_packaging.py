@@ -71,7 +71,13 @@ SDK = Distribution(
     ROOT / "docs" / "pypi.md",
     {"console_scripts": {"bigin": "bigin_async.cli:main"}},
     # The import's name is not its distribution's: the otel extra declares opentelemetry-api.
-    {"opentelemetry": "opentelemetry-api, of the otel extra"},
+    {
+        "opentelemetry": "opentelemetry-api, of the otel extra",
+        # pydantic's own dependencies, at the versions pydantic pins (models/base.py reads
+        # pydantic's field metadata and its undefined marker from them).
+        "pydantic_core": "pydantic's, pinned by it",
+        "annotated_types": "pydantic's, pinned by it",
+    },
 )
 EMULATOR = Distribution(
     "bigin-emulator",
