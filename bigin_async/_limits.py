@@ -122,6 +122,11 @@ class RateLimiter:
         self._allowance = latency_allowance
         self._span = self._window - latency_allowance
         self._bounds: list[float] | None = [] if latency_allowance > 0 and limit is not None else None
+        # The same bounds and, for each send booked and not yet made, its booked time + J: what a
+        # new booking is placed after, so that bookings keep their order (FIFO) and the time one
+        # is given is the time it will send (the deadline check relies on it), however slow the
+        # answers. The real sends are then checked against ``_bounds`` alone.
+        self._planned: list[float] | None = [] if self._bounds is not None else None
 
     @classmethod
     def per_minute(
@@ -166,47 +171,66 @@ class RateLimiter:
         """When one more real send keeps every window within the limit (``-inf``: already)."""
         bounds = self._bounds
         if bounds is not None:
-            # The arrivals that may fall within ``span`` before a send at t are those whose bound
-            # is after t - span: one more send may go once at most limit - 1 of them are.
-            horizon = self._clock() - self._span
-            if bounds and bounds[0] <= horizon:  # can never share a window with a later send
-                del bounds[: bisect.bisect_right(bounds, horizon)]
-            if len(bounds) < self._limit:
-                return -math.inf
-            return bounds[-self._limit] + self._span
+            return self._opens(bounds)
         sent = self._sent
         if sent is None or len(sent) < (sent.maxlen or 0):
             return -math.inf
         return sent[0] + self._window
 
+    def _opens(self, bounds: list[float]) -> float:
+        """When at most ``limit - 1`` of ``bounds`` (latest arrivals, ascending) fall within ``span``
+        before a send: the arrivals that may share a window with one at t are those whose bound is
+        after t - span."""
+        horizon = self._clock() - self._span
+        if bounds and bounds[0] <= horizon:  # can never share a window with a later send
+            del bounds[: bisect.bisect_right(bounds, horizon)]
+        if len(bounds) < self._limit:
+            return -math.inf
+        return bounds[-self._limit] + self._span
+
     def earliest(self) -> float:
         """The soonest send time this limiter would grant now (nothing is booked)."""
-        return max(self._clock(), self._tat - self._tau, self.window_opens())
+        soonest = max(self._clock(), self._tat - self._tau, self.window_opens())
+        planned = self._planned
+        return soonest if planned is None else max(soonest, self._opens(planned))
 
-    def record(self, sent_at: float) -> float:
-        """Note a real send at ``sent_at`` (the caller's clock when it went); returns the latest its
-        arrival can be, for :meth:`answered`."""
+    def reserve(self) -> float:
+        """Book the next send time (synchronous: callable from any task without awaiting); a
+        booking is given back with :meth:`unbook` or made with :meth:`record` (``booked=``)."""
+        start = self.earliest()
+        self.commit(start)
+        if self._planned is not None:
+            _insort(self._planned, start + self._allowance)
+        return start
+
+    def unbook(self, start: float) -> None:
+        """The send booked at ``start`` will not be made (its caller gave its time up)."""
+        if self._planned is not None:
+            _remove(self._planned, start + self._allowance)
+
+    def record(self, sent_at: float, *, booked: float | None = None) -> float:
+        """Note a real send at ``sent_at`` (the caller's clock when it went), the one booked at
+        ``booked`` if :meth:`reserve` gave it; returns the latest its arrival can be, for
+        :meth:`answered`."""
         if self._sent is not None:
             self._sent.append(sent_at)
         bound = sent_at + self._allowance
-        bounds = self._bounds
-        if bounds is not None:
-            if not bounds or bound >= bounds[-1]:
-                bounds.append(bound)
-            else:
-                bisect.insort(bounds, bound)
+        if self._bounds is not None and self._planned is not None:
+            _insort(self._bounds, bound)
+            if booked is not None:
+                _remove(self._planned, booked + self._allowance)
+            _insort(self._planned, bound)
         return bound
 
     def answered(self, bound: float, at: float) -> None:
         """The send whose :meth:`record` gave ``bound`` was answered at ``at``: it had arrived by
         then, so its arrival is no later than that (a window after it may open sooner)."""
-        bounds = self._bounds
-        if bounds is None or at >= bound:
+        if self._bounds is None or self._planned is None or at >= bound:
             return
-        where = bisect.bisect_left(bounds, bound)
-        if where < len(bounds) and bounds[where] == bound:
-            del bounds[where]
-            bisect.insort(bounds, max(at, bound - self._allowance))
+        lowered = max(at, bound - self._allowance)
+        for bounds in (self._bounds, self._planned):
+            if _remove(bounds, bound):
+                _insort(bounds, lowered)
 
     def commit(self, start: float) -> None:
         """Book a send at ``start`` (not earlier than :meth:`earliest`)."""
@@ -216,12 +240,6 @@ class RateLimiter:
         """Undo a booking that moved the TAT from ``before`` to ``after``, if it is still the last."""
         if self._tat == after:
             self._tat = before
-
-    def reserve(self) -> float:
-        """Book the next send time (synchronous: callable from any task without awaiting)."""
-        start = self.earliest()
-        self.commit(start)
-        return start
 
     async def acquire(self) -> float:
         """Wait until this caller may send; returns the time it went (its real send time).
@@ -265,7 +283,8 @@ async def pace(
     (Express: 10 a minute) no call would ever go again. A time booked before someone else's
     stays booked (theirs is already spaced from it): that errs on the slow side only.
     """
-    booked: list[tuple[RateLimiter, float, float]] = []  # limiter, its TAT before and after booking
+    # limiter, its TAT before and after booking, the time booked
+    booked: list[tuple[RateLimiter, float, float, float]] = []
     sent = False
     try:
         if limiters:
@@ -273,7 +292,7 @@ async def pace(
             for limiter in limiters:
                 before = limiter._tat
                 start = limiter.reserve()
-                booked.append((limiter, before, limiter._tat))
+                booked.append((limiter, before, limiter._tat, start))
                 if start > clock():
                     await sleep_until(start)
             while (start := max(limiter.window_opens() for limiter in limiters)) > clock():
@@ -282,16 +301,33 @@ async def pace(
             return False
         if limiters:
             now = clock()
-            for limiter in limiters:
-                bound = limiter.record(now)
+            for limiter, _, _, start in booked:
+                bound = limiter.record(now, booked=start)
                 if on_record is not None:
                     on_record(limiter, bound)
         sent = True
         return True
     finally:
         if not sent:
-            for limiter, before, after in reversed(booked):
+            for limiter, before, after, start in reversed(booked):
                 limiter.give_back(before, after)
+                limiter.unbook(start)
+
+
+def _insort(values: list[float], value: float) -> None:
+    if not values or value >= values[-1]:
+        values.append(value)  # the common case: times only grow
+    else:
+        bisect.insort(values, value)
+
+
+def _remove(values: list[float], value: float) -> bool:
+    """Take one ``value`` out of the sorted ``values``; False when it is not there (expired)."""
+    where = bisect.bisect_left(values, value)
+    if where < len(values) and values[where] == value:
+        del values[where]
+        return True
+    return False
 
 
 class Cooldown:

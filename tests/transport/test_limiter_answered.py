@@ -131,3 +131,40 @@ async def test_a_sustained_run_answered_in_50_ms_reaches_the_cap() -> None:
     per_minute = (len(sends) - 1) / (sends[-1] - sends[0]) * 60
     assert per_minute >= 0.99 * 600
     assert worst_window([s + 0.05 for s in sends]) <= 600
+
+
+@pytest.mark.parametrize("latency", [0.05, 1.0, 3.0])
+def test_a_booking_is_the_time_it_sends_whatever_the_answers(latency: float) -> None:
+    """Review: booked 60/N apart while slow answers held the minute, callers outran their bookings
+    and met again in the last check, in no order (one waited 407 s; another was let past its
+    deadline check and then timed out waiting). Bookings now count the sends booked before them."""
+    clock = Clock()
+    limiter = RateLimiter.per_minute(10, latency_allowance=2.0, clock=clock, sleep_until=clock.sleep_until)
+    promised = []
+    for _ in range(40):  # forty callers book at once, in this order
+        predicted = limiter.earliest()
+        start = limiter.reserve()
+        assert start == predicted  # what the deadline check is told is what the caller gets
+        promised.append(start)
+    assert promised == sorted(promised) and len(set(promised)) == 40  # FIFO, no ties
+    answers: list[tuple[float, float]] = []
+    for start in promised:  # each sends at its booked time, answered `latency` later
+        clock.now = start
+        for at, bound in [a for a in answers if a[0] <= clock.now]:
+            limiter.answered(bound, at)
+            answers.remove((at, bound))
+        assert limiter.window_opens() <= start  # the last check lets it go: no second wait
+        answers.append((start + latency, limiter.record(start, booked=start)))
+    assert promised[10] - promised[0] == pytest.approx(
+        62.0
+    )  # booked with the allowance: nothing answered yet
+
+
+async def test_a_caller_giving_its_booking_up_takes_it_out_of_the_plan() -> None:
+    clock = Clock()
+    limiter = RateLimiter.per_minute(2, latency_allowance=2.0, clock=clock, sleep_until=clock.sleep_until)
+    first = limiter.reserve()
+    limiter.record(first, booked=first)
+    assert not await pace([limiter], ready=lambda: False)  # booked, then not sent
+    # still booked, the second send would hold the plan's two places and the next would wait to 62 s
+    assert clock.now == pytest.approx(30.0) and limiter.earliest() == pytest.approx(30.0)

@@ -289,8 +289,9 @@ class RedisLimits:
         )
 
     def _per_minute(self, name: str, rate: int | None, allowance: float) -> _Limiter | None:
-        """The local per-minute rule on the shared window: GCRA interval ``(W + J) / N`` and the
-        last N real sends at least ``W + J`` apart (None: that limit is off)."""
+        """The per-minute rule on the shared window, with the allowance kept on every send (the
+        scripts do not hear the answers, which let the local limiter lower it): GCRA interval
+        ``(W + J) / N`` and the last N real sends at least ``W + J`` apart (None: that limit is off)."""
         if not rate:
             return None
         interval = gcra_interval(rate, window=self.minute, latency_allowance=allowance)
