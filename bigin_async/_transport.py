@@ -48,6 +48,7 @@ from typing import Any, Generic, Literal, NamedTuple, TypeVar
 import anyio
 import httpx
 import pydantic
+import pydantic_core
 
 from bigin_async._config import Settings, content_domain_for
 from bigin_async._coordination import (
@@ -392,7 +393,9 @@ class Transport:
         ``extensions["bigin_ambiguous_attempts"]`` counts earlier attempts whose fate was unknown
         (a retried DELETE may then find its records already gone).
 
-        ``json`` is encoded strictly: NaN and Infinity are not JSON and Zoho cannot read them,
+        ``content`` is sent as the body as it is; given with ``json``, it is that value already
+        encoded (see :func:`encode_plain`), and ``json`` still tells the call's records and credits.
+        ``json`` alone is encoded strictly: NaN and Infinity are not JSON and Zoho cannot read them,
         so such a body (or one JSON cannot encode at all) raises :class:`ValidationError` before
         anything is sent. The ``deadline`` setting bounds the whole call from this moment on; a
         deadline that cuts an insert after it was sent raises :class:`AmbiguousWriteError`.
@@ -1303,6 +1306,21 @@ def _record_count(json: Any) -> int | None:
     if isinstance(json, list | tuple):
         return len(json)
     return None
+
+
+def encode_plain(json: Any) -> bytes | None:
+    """A body of dicts with str keys, lists and exact str/int/bool/None values, encoded.
+
+    For such a body pydantic-core's serializer writes what :func:`_encode` writes, in UTF-8
+    instead of ``\\u`` escapes, in about half the time: the bulk engine encodes its checked
+    bodies so (100 records a call). A string with a lone surrogate, which UTF-8 cannot hold, goes
+    the strict way, escaped. The caller vouches for the types: anything else (a float, a date, a
+    set) must go through :func:`_encode`, which refuses or writes it as json does.
+    """
+    try:
+        return pydantic_core.to_json(json)
+    except pydantic_core.PydanticSerializationError:
+        return _encode(json)
 
 
 def _encode(json: Any) -> bytes | None:
