@@ -733,11 +733,10 @@ async def run_bulk(
         if settled or [outcome.index for outcome in ordered] != list(indexes):
             sent = {o.index: o for o in ordered}
             ordered = (settled.get(index) or sent[index] for index in indexes)  # type: ignore[assignment]
-        record, add = result.record, progress.add
-        for outcome in ordered:
-            record(outcome)
-            add(outcome)
-            if on_result is not None:
+        outcomes = ordered if isinstance(ordered, list) else list(ordered)
+        progress.add_tally(result.record_all(outcomes))
+        if on_result is not None:
+            for outcome in outcomes:
                 on_result(outcome)
         if on_progress is not None:
             on_progress(progress)

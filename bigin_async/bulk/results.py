@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, Literal
 
 from bigin_async.errors import BulkAbortedError, BulkWriteError
@@ -51,6 +52,44 @@ class RecordOutcome:
         return self.status == "success"
 
 
+_STATUS = attrgetter("status")
+_ACTION = attrgetter("action")
+_FROM_JOURNAL = attrgetter("from_journal")
+_CODE = attrgetter("code")
+
+
+@dataclass
+class Tally:
+    """A batch's outcomes counted once, for :class:`BulkResult` and :class:`BulkProgress` alike."""
+
+    statuses: Counter[str]
+    actions: Counter[str]
+    skipped: int = 0
+    maybe_deleted: int = 0
+
+    @classmethod
+    def of(cls, outcomes: Sequence[RecordOutcome]) -> Tally:
+        """The common batch (every record written, none from a journal) is counted in C; any
+        other goes record by record."""
+        statuses = Counter(map(_STATUS, outcomes))
+        if statuses["success"] == len(outcomes) and not any(map(_FROM_JOURNAL, outcomes)):
+            actions = Counter(filter(None, map(_ACTION, outcomes)))
+            if MAYBE_DELETED not in map(_CODE, outcomes):
+                return cls(statuses, actions)
+            return cls(
+                statuses, actions, 0, sum(o.code == MAYBE_DELETED and bool(o.action) for o in outcomes)
+            )
+        tally = cls(statuses, Counter())
+        for outcome in outcomes:
+            if outcome.status == "success" and outcome.action:
+                tally.actions[outcome.action] += 1
+                if outcome.code == MAYBE_DELETED:
+                    tally.maybe_deleted += 1
+            if outcome.from_journal:
+                tally.skipped += 1
+        return tally
+
+
 @dataclass
 class BulkProgress:
     """Running totals, handed to ``on_progress`` after each batch (calls) or each step of a part (jobs).
@@ -73,6 +112,15 @@ class BulkProgress:
     parts: int | None = None
     job_id: str | None = None
     job_state: str | None = None
+
+    def add_tally(self, tally: Tally) -> None:
+        """What :meth:`add` does for each outcome of a batch, from the batch's tally."""
+        statuses = tally.statuses
+        self.processed += sum(statuses.values())
+        self.skipped += tally.skipped
+        self.succeeded += statuses["success"]
+        self.failed += statuses["error"]
+        self.unknown += statuses["unknown"]
 
     def add(self, outcome: RecordOutcome) -> None:
         self.processed += 1
@@ -154,6 +202,18 @@ class BulkResult:
             self.skipped += 1
         if self.kept:
             self.outcomes.append(outcome)
+
+    def record_all(self, outcomes: Sequence[RecordOutcome]) -> Tally:
+        """What :meth:`record` does for each of a batch's outcomes, at once; returns their tally."""
+        tally = Tally.of(outcomes)
+        self.total += len(outcomes)
+        self.counts.update(tally.statuses)
+        self.actions.update(tally.actions)
+        self.skipped += tally.skipped
+        self.maybe_deleted += tally.maybe_deleted
+        if self.kept:
+            self.outcomes.extend(outcomes)
+        return tally
 
     def __iter__(self) -> Iterator[RecordOutcome]:
         return iter(self.outcomes)

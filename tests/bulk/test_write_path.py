@@ -575,3 +575,42 @@ async def test_a_done_line_is_written_as_before(tmp_path: Path) -> None:
         b'{"i":2,"h":"c","s":"unknown","a":"insert"},'
         b'{"i":3,"h":"d","s":"error","a":"insert","id":"5","c":"","m":""}],"r":["r"],"x":[["b","error"]]}'
     )
+
+
+# -- counting outcomes ----------------------------------------------------------------------------
+
+_KINDS: list[dict[str, Any]] = [
+    {"status": "success", "action": "insert"},
+    {"status": "success", "action": "update"},
+    {"status": "success", "action": "delete"},
+    {"status": "success", "action": "delete", "code": "MAYBE_ALREADY_DELETED"},
+    {"status": "success", "action": None, "code": "MAYBE_ALREADY_DELETED"},
+    {"status": "success", "action": None},
+    {"status": "success", "action": "insert", "from_journal": True},
+    {"status": "error", "action": "insert", "code": "INVALID_DATA"},
+    {"status": "error", "action": None, "code": "MAYBE_ALREADY_DELETED"},
+    {"status": "unknown", "action": "insert", "from_journal": True},
+    {"status": "unknown", "action": "update"},
+]
+
+
+@pytest.mark.parametrize("kept", [True, False])
+@pytest.mark.parametrize("seed", range(60))
+def test_a_batch_counted_at_once_counts_as_record_by_record(seed: int, kept: bool) -> None:
+    import random
+
+    from bigin_async.bulk.results import BulkProgress, BulkResult
+
+    rng = random.Random(seed)
+    # Some batches of one kind only (the quick count), the others mixed.
+    pool = [rng.choice(_KINDS)] if seed % 3 == 0 else _KINDS
+    batches = [[RecordOutcome(n, **rng.choice(pool)) for n in range(rng.randrange(0, 120))] for _ in range(3)]
+    one, progress_one = BulkResult(kept=kept), BulkProgress()
+    at_once, progress_at_once = BulkResult(kept=kept), BulkProgress()
+    for batch in batches:
+        for outcome in batch:
+            one.record(outcome)
+            progress_one.add(outcome)
+        progress_at_once.add_tally(at_once.record_all(batch))
+    assert at_once == one and progress_at_once == progress_one
+    assert dict(at_once.counts) == dict(one.counts) and dict(at_once.actions) == dict(one.actions)
