@@ -81,13 +81,20 @@ class Tally:
             )
         tally = cls(statuses, Counter())
         for outcome in outcomes:
-            if outcome.status == "success" and outcome.action:
-                tally.actions[outcome.action] += 1
-                if outcome.code == MAYBE_DELETED:
-                    tally.maybe_deleted += 1
-            if outcome.from_journal:
-                tally.skipped += 1
+            maybe_deleted, skipped = _count_action(outcome, tally.actions)
+            tally.maybe_deleted += maybe_deleted
+            tally.skipped += skipped
         return tally
+
+
+def _count_action(outcome: RecordOutcome, actions: Counter[str]) -> tuple[int, int]:
+    """Count a written record's action in ``actions``; whether it is a maybe-deleted one, and
+    whether it came from a journal (1 or 0 each)."""
+    maybe_deleted = 0
+    if outcome.status == "success" and outcome.action:
+        actions[outcome.action] += 1
+        maybe_deleted = outcome.code == MAYBE_DELETED
+    return maybe_deleted, 1 if outcome.from_journal else 0
 
 
 @dataclass
@@ -194,12 +201,9 @@ class BulkResult:
     def record(self, outcome: RecordOutcome) -> None:
         self.total += 1
         self.counts[outcome.status] += 1
-        if outcome.status == "success" and outcome.action:
-            self.actions[outcome.action] += 1
-            if outcome.code == MAYBE_DELETED:
-                self.maybe_deleted += 1
-        if outcome.from_journal:
-            self.skipped += 1
+        maybe_deleted, skipped = _count_action(outcome, self.actions)
+        self.maybe_deleted += maybe_deleted
+        self.skipped += skipped
         if self.kept:
             self.outcomes.append(outcome)
 
