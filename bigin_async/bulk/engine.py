@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
@@ -180,7 +181,7 @@ def prepare(
         else:
             # An insert or upsert of a record read from Bigin is refused, as create()/upsert() refuse it.
             wire = _plain_wire(plan.module, record)
-            plain = wire is not None and _STR.issuperset(map(type, wire))
+            plain = wire is not None and _STR.issuperset(map(type, wire)) and _short_ints(wire)
             if wire is None:
                 wire = (check_record if plan.mode == "update" else check_new_record)(record, plan.module)
             if plan.mode == "update":
@@ -224,6 +225,22 @@ def _plain_wire(module: str, record: Any) -> dict[str, Any] | None:
 
 
 _STR = frozenset({str})
+_LOG10_2 = math.log10(2)
+
+
+def _short_ints(wire: dict[str, Any]) -> bool:
+    """Whether every int of a plain wire is short enough for json to write it.
+
+    Python refuses to print an int longer than ``sys.get_int_max_str_digits()`` digits (4,300
+    unless set otherwise), and json with it: the body is refused, unsent. The quicker serializer
+    would write it, so such a record (or one near the limit) goes the strict way.
+    """
+    if int not in map(type, wire.values()):
+        return True
+    limit = sys.get_int_max_str_digits()
+    return not limit or all(
+        value.bit_length() * _LOG10_2 < limit - 1 for value in wire.values() if type(value) is int
+    )
 
 
 def _plain_body(items: Sequence[_Item], body: dict[str, Any]) -> bytes | None:

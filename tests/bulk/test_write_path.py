@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import json.encoder
+import sys
 from collections import OrderedDict
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -331,7 +332,13 @@ async def test_each_call_s_body_is_the_json_the_strict_encoder_writes(module: st
         BulkPlan(module, mode, duplicate_check_fields=[Text("Email")]),  # type: ignore[arg-type]
     ]
     for plan in plans:
-        items = [item for n, r in enumerate(HOSTILE) if isinstance(item := prepare(plan, n, r), engine._Item)]
+        # Ints near and past the length Python prints (json refuses those: nothing is sent).
+        records = [
+            *HOSTILE,
+            {"Last_Name": "long", "Big": 10**4299},
+            {"Last_Name": "too long", "Big": -(10**4300)},
+        ]
+        items = [item for n, r in enumerate(records) if isinstance(item := prepare(plan, n, r), engine._Item)]
         recorder = _Recorder()
         batches = [[item] for item in items] + [items, [i for i in items if i.plain]]
         for batch in batches:
@@ -362,6 +369,20 @@ def test_plain_records_are_the_common_case_and_the_odd_ones_are_not() -> None:
     ):
         item = prepare(plan, 0, odd)
         assert not isinstance(item, engine._Item) or not item.plain, odd
+
+
+@pytest.mark.parametrize("limit", [0, 640, 4300])
+def test_an_int_json_would_refuse_is_never_written_the_quick_way(
+    limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "get_int_max_str_digits", lambda: limit)
+    plan = BulkPlan("Contacts", "create")
+    for digits in (1, 20, 638, 639, 640, 641, 4299, 4300, 4301, 5000):
+        for sign in (1, -1):
+            item = prepare(plan, 0, {"Last_Name": "n", "Big": sign * (10 ** (digits - 1))})
+            assert isinstance(item, engine._Item)
+            assert not item.plain or not limit or digits <= limit, (digits, limit)
+    assert prepare(plan, 0, {"Last_Name": "n", "Big": 10**19}).plain  # type: ignore[union-attr]
 
 
 def test_a_lone_surrogate_is_written_escaped_as_the_strict_encoder_writes_it() -> None:
