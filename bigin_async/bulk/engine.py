@@ -181,7 +181,7 @@ def prepare(
         else:
             # An insert or upsert of a record read from Bigin is refused, as create()/upsert() refuse it.
             wire = _plain_wire(plan.module, record)
-            plain = wire is not None and _STR.issuperset(map(type, wire)) and _short_ints(wire)
+            plain = wire is not None and _STR.issuperset(map(type, wire))
             if wire is None:
                 wire = (check_record if plan.mode == "update" else check_new_record)(record, plan.module)
             if plan.mode == "update":
@@ -251,7 +251,8 @@ def _plain_body(items: Sequence[_Item], body: dict[str, Any]) -> bytes | None:
     rather than ``\\u`` escapes. The trigger and duplicate-check names are the caller's: they
     count as plain only when each is a str.
     """
-    if not all(item.plain for item in items):
+    # The ints are checked now, against the limit json will be held to when it writes the body.
+    if not all(item.plain and _short_ints(item.wire) for item in items):
         return None
     for names in (body.get("trigger"), body.get("duplicate_check_fields")):
         if names and not _STR.issuperset(map(type, names)):
@@ -750,10 +751,15 @@ async def run_bulk(
         if settled or [outcome.index for outcome in ordered] != list(indexes):
             sent = {o.index: o for o in ordered}
             ordered = (settled.get(index) or sent[index] for index in indexes)  # type: ignore[assignment]
-        outcomes = ordered if isinstance(ordered, list) else list(ordered)
-        progress.add_tally(result.record_all(outcomes))
-        if on_result is not None:
-            for outcome in outcomes:
+        if on_result is None:
+            progress.add_tally(result.record_all(ordered if isinstance(ordered, list) else list(ordered)))
+        else:
+            # Each outcome counted just before it is told: a BulkProgress kept from on_progress
+            # reads, in on_result or after it raised, the records told so far.
+            record, add = result.record, progress.add
+            for outcome in ordered:
+                record(outcome)
+                add(outcome)
                 on_result(outcome)
         if on_progress is not None:
             on_progress(progress)

@@ -346,7 +346,8 @@ async def test_each_call_s_body_is_the_json_the_strict_encoder_writes(module: st
         for batch, sent in zip(batches, recorder.sent, strict=True):
             strict = _strict(sent["json"])
             names = [*sent["json"].get("duplicate_check_fields", ()), *sent["json"].get("trigger", ())]
-            quick = all(i.plain for i in batch) and all(type(name) is str for name in names)
+            quick = all(i.plain and engine._short_ints(i.wire) for i in batch)
+            quick = quick and all(type(name) is str for name in names)
             assert (sent.get("content") is not None) == quick
             if not quick:  # the strict way: the transport encodes (or refuses) it
                 continue
@@ -371,6 +372,11 @@ def test_plain_records_are_the_common_case_and_the_odd_ones_are_not() -> None:
         assert not isinstance(item, engine._Item) or not item.plain, odd
 
 
+def _quick(item: Any) -> bool:
+    assert isinstance(item, engine._Item)
+    return engine._plain_body([item], {"data": [item.wire]}) is not None
+
+
 @pytest.mark.parametrize("limit", [0, 640, 4300])
 def test_an_int_json_would_refuse_is_never_written_the_quick_way(
     limit: int, monkeypatch: pytest.MonkeyPatch
@@ -379,10 +385,36 @@ def test_an_int_json_would_refuse_is_never_written_the_quick_way(
     plan = BulkPlan("Contacts", "create")
     for digits in (1, 20, 638, 639, 640, 641, 4299, 4300, 4301, 5000):
         for sign in (1, -1):
-            item = prepare(plan, 0, {"Last_Name": "n", "Big": sign * (10 ** (digits - 1))})
-            assert isinstance(item, engine._Item)
-            assert not item.plain or not limit or digits <= limit, (digits, limit)
-    assert prepare(plan, 0, {"Last_Name": "n", "Big": 10**19}).plain  # type: ignore[union-attr]
+            quick = _quick(prepare(plan, 0, {"Last_Name": "n", "Big": sign * (10 ** (digits - 1))}))
+            assert not quick or not limit or digits <= limit, (digits, limit)
+    assert _quick(prepare(plan, 0, {"Last_Name": "n", "Big": 10**19}))
+
+
+def test_the_int_limit_is_the_one_in_force_when_the_body_is_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    item = prepare(BulkPlan("Contacts", "create"), 0, {"Last_Name": "n", "Big": 10**1000})
+    assert _quick(item)
+    monkeypatch.setattr(sys, "get_int_max_str_digits", lambda: 640)  # lowered after the record was read
+    assert not _quick(item)
+
+
+async def test_a_kept_progress_counts_the_records_told_so_far() -> None:
+    seen: list[tuple[int, int, int]] = []
+    kept: list[Any] = []
+
+    def told(outcome: RecordOutcome) -> None:
+        if kept:
+            seen.append((outcome.index, kept[0].processed, kept[0].succeeded))
+        if outcome.index == 150:
+            raise RuntimeError("the caller's own failure")
+
+    sink = CountingSink()
+    async with sink.client() as bigin:
+        with pytest.raises(RuntimeError):
+            await bigin.contacts.bulk_create(
+                [{"Last_Name": f"n{n}"} for n in range(300)], on_result=told, on_progress=kept.append
+            )
+    assert seen and all(processed == index + 1 == succeeded for index, processed, succeeded in seen)
+    assert kept[0].processed == 151
 
 
 def test_a_lone_surrogate_is_written_escaped_as_the_strict_encoder_writes_it() -> None:
