@@ -6,14 +6,24 @@ thousands deep makes it raise ``RecursionError``. Every reader of an answer (the
 resource clients, the bulk engine, the typed errors) goes through these few lines; each decides
 itself what a body that is not JSON means for it (a malformed answer, an error without details).
 This module imports nothing of the SDK, so :mod:`bigin_async.errors` can use it.
+
+A body is parsed by pydantic-core's parser (about 1.5 times as quick as ``json``'s; a bulk
+import reads one 100-entry answer per call) and read again by ``json`` when that parser refuses
+it: an escaped lone surrogate, a byte order mark, UTF-16/32 text, nesting past 200 levels, an
+int past 4,300 digits, and of course a body that is not JSON, whose error is then ``json``'s
+own, as before. Every body both accept gives the same value, types and key order. pydantic-core
+writes out ints of up to 4,300 digits whatever ``sys.set_int_max_str_digits`` says, so under a
+lower limit ``json`` reads every body, and refuses the ints it always refused.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import httpx
+from pydantic_core import from_json
 
 __all__ = ["NOT_JSON", "body_of", "decode", "decode_or_none", "json_unless_204"]
 
@@ -26,9 +36,22 @@ def body_of(response: httpx.Response) -> bytes:
     return response.content if response.status_code != 204 else b""
 
 
+# The longest int pydantic-core's parser reads, whatever Python's own limit is.
+_PARSER_INT_DIGITS = 4300
+
+
 def decode(content: bytes) -> Any:
     """The JSON value of ``content``, None for no body at all; raises one of :data:`NOT_JSON`."""
-    return json.loads(content) if content else None
+    if not content:
+        return None
+    limit = sys.get_int_max_str_digits()
+    if not limit or limit >= _PARSER_INT_DIGITS:
+        try:
+            # Keys only are kept for reuse: a record's values (names, emails) are not cached.
+            return from_json(content, cache_strings="keys")
+        except ValueError:
+            pass  # read by json below, outside this block: its error is not chained to this one
+    return json.loads(content)
 
 
 def json_unless_204(response: httpx.Response) -> Any:
