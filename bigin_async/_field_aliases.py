@@ -15,7 +15,7 @@ from typing import Any
 
 from bigin_async.models.modules import MODULE_ALIASES
 
-__all__ = ["RENAMES", "to_bigin_names"]
+__all__ = ["RENAMES", "rename_fields", "to_bigin_names"]
 
 # module -> {alias accepted on write: Bigin's name}
 RENAMES: dict[str, dict[str, str]] = {
@@ -67,11 +67,22 @@ def _participants(wire: dict[str, Any]) -> None:
     wire["Participants"] = converted
 
 
-def to_bigin_names(module: str, wire: dict[str, Any]) -> dict[str, Any]:
-    """Rename the field aliases of one write body to Bigin's names, in place (and return it)."""
-    for old, new in RENAMES.get(module, {}).items():
+def rename_fields(renames: Mapping[str, str], wire: dict[str, Any]) -> None:
+    """Rename ``wire``'s aliases (``renames``, one module's entry of :data:`RENAMES`) in place.
+
+    The whole translation for a record of plain values (no lookup, no list): the bulk engine
+    calls it alone for such records, with the module's entry looked up once per run.
+    """
+    for old, new in renames.items():
         if old in wire and new not in wire:
             wire[new] = wire.pop(old)
+
+
+def to_bigin_names(module: str, wire: dict[str, Any]) -> dict[str, Any]:
+    """Rename the field aliases of one write body to Bigin's names, in place (and return it)."""
+    renames = RENAMES.get(module)
+    if renames:
+        rename_fields(renames, wire)
     if module in _PARENT_FIELDS:
         _parent(module, wire)
     if module == "Events":

@@ -30,7 +30,6 @@ import sys
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
-    AsyncIterator,
     Awaitable,
     Callable,
     Iterable,
@@ -44,7 +43,7 @@ import anyio
 import httpx
 from anyio.abc import ObjectReceiveStream
 
-from bigin_async._field_aliases import to_bigin_names
+from bigin_async._field_aliases import RENAMES, rename_fields
 from bigin_async._inputs import check_id, check_new_record, check_record
 from bigin_async._json import decode_or_none
 from bigin_async._redact import get_logger
@@ -170,58 +169,95 @@ class _Batch:
     size: int = 0
 
 
-def prepare(
-    plan: BulkPlan, index: int, record: Any, *, fingerprint: Callable[[Any], str] | None = None
-) -> _Item | RecordOutcome:
-    """Check and format one input record; a refusal becomes that record's own error outcome."""
-    plain = False
-    try:
-        if plan.mode == "delete":
-            wire: Any = check_id(record.get("id") if isinstance(record, Mapping) else record)
-        else:
-            # An insert or upsert of a record read from Bigin is refused, as create()/upsert() refuse it.
-            wire = _plain_wire(plan.module, record)
-            plain = wire is not None and _STR.issuperset(map(type, wire))
-            if wire is None:
-                wire = (check_record if plan.mode == "update" else check_new_record)(record, plan.module)
-            if plan.mode == "update":
-                wire["id"] = check_id(wire.get("id"), "id (bulk_update needs each record's id)")
-            if plan.mode == "create":
-                for name in MANDATORY_FIELDS.get(plan.module, ()):
+class Preparer:
+    """:func:`prepare` for one plan: what depends on the plan alone is worked out once, not per record.
+
+    A bulk run prepares every record it reads with the same plan; a million-record import spends
+    its client time here and in encoding, so the plan's mode, module, required fields and
+    aliases are looked up when the run starts. Calling it with ``(index, record)`` gives what
+    :func:`prepare` gives.
+    """
+
+    __slots__ = ("_action", "_check", "_fingerprint", "_keys", "_mandatory", "_mode", "_module", "_renames")
+
+    def __init__(self, plan: BulkPlan, fingerprint: Callable[[Any], str] | None = None) -> None:
+        self._mode = plan.mode
+        self._module = plan.module
+        self._action = plan.action
+        self._fingerprint = fingerprint
+        self._renames: Mapping[str, str] = RENAMES.get(plan.module, {}) if plan.module else {}
+        self._check = check_record if plan.mode == "update" else check_new_record
+        self._mandatory = MANDATORY_FIELDS.get(plan.module, ()) if plan.mode == "create" else ()
+        # An upsert is safe to send twice only with a value to match on; see _Item.idempotent.
+        self._keys = plan.duplicate_check_fields if plan.mode == "upsert" else None
+
+    def __call__(self, index: int, record: Any) -> _Item | RecordOutcome:
+        mode = self._mode
+        plain = False
+        try:
+            if mode == "delete":
+                wire: Any = check_id(record.get("id") if isinstance(record, Mapping) else record)
+            else:
+                # An insert or upsert of a record read from Bigin is refused, as create()/upsert() refuse it.
+                wire = _plain_wire(self._renames, record)
+                if wire is None:
+                    wire = self._check(record, self._module)
+                else:
+                    plain = _STR.issuperset(map(type, wire))
+                if mode == "update":
+                    wire["id"] = check_id(wire.get("id"), "id (bulk_update needs each record's id)")
+                for name in self._mandatory:
                     value = wire.get(name)
                     if value is None or (isinstance(value, str) and not value.strip()):
                         return RecordOutcome(
                             index,
                             "error",
-                            plan.action,
+                            self._action,
                             code="MANDATORY_NOT_FOUND",
                             message=f"required field {name} is missing (checked before sending)",
                             details={"api_name": name},
                             record=record,
                         )
-    except (ValidationError, ValueError, TypeError) as error:
-        return RecordOutcome(
-            index, "error", plan.action, code="INVALID_INPUT", message=str(error), record=record
-        )
-    idempotent = plan.idempotent and (
-        plan.mode != "upsert" or carries_upsert_key(wire, plan.module, plan.duplicate_check_fields)
-    )
-    return _Item(index, record, wire, fingerprint(wire) if fingerprint else "", idempotent, plain=plain)
+        except (ValidationError, ValueError, TypeError) as error:
+            return RecordOutcome(
+                index, "error", self._action, code="INVALID_INPUT", message=str(error), record=record
+            )
+        if mode == "create":
+            idempotent = False
+        elif mode == "upsert":
+            idempotent = carries_upsert_key(wire, self._module, self._keys)
+        else:
+            idempotent = True
+        fingerprint = self._fingerprint
+        return _Item(index, record, wire, fingerprint(wire) if fingerprint else "", idempotent, plain=plain)
 
 
-def _plain_wire(module: str, record: Any) -> dict[str, Any] | None:
+def prepare(
+    plan: BulkPlan, index: int, record: Any, *, fingerprint: Callable[[Any], str] | None = None
+) -> _Item | RecordOutcome:
+    """Check and format one input record; a refusal becomes that record's own error outcome.
+
+    For many records of one plan, build one :class:`Preparer` and call it for each.
+    """
+    return Preparer(plan, fingerprint)(index, record)
+
+
+def _plain_wire(renames: Mapping[str, str], record: Any) -> dict[str, Any] | None:
     """The wire form of a plain dict of plain values (str, int, bool, None), or None for any other record.
 
     Most bulk input is such a dict, and for it :func:`check_record` (a dict, not a model, not
-    empty; each value formatted) comes down to a copy with the field aliases renamed: the copy is
-    made here in one step, after one check of the values' types that runs in C. Anything else
-    (an empty dict, a model, a date, a nested lookup, a float that may be NaN) goes the general
-    way, which formats or refuses it.
+    empty; each value formatted) comes down to a copy with the field aliases (``renames``, the
+    module's entry of ``RENAMES``) renamed: the copy is made here in one step, after one check of
+    the values' types that runs in C. No alias but a rename applies to plain values (a parent or
+    participant alias holds a dict or a list). Anything else (an empty dict, a model, a date, a
+    nested lookup, a float that may be NaN) goes the general way, which formats or refuses it.
     """
     if type(record) is not dict or not record or not PLAIN_JSON_TYPES.issuperset(map(type, record.values())):
         return None
     wire = record.copy()  # what record_to_wire builds of plain values, key by key, in the same order
-    return to_bigin_names(module, wire) if module else wire
+    if renames:
+        rename_fields(renames, wire)
+    return wire
 
 
 _STR = frozenset({str})
@@ -704,18 +740,21 @@ async def run_bulk(
     async def producer() -> None:
         async with send_batches, release_order:
             try:
-                async with contextlib.aclosing(_aiter(records)) as stream:
-                    await batch_up(stream)
+                await batch_up()
             except Exception as error:  # the caller's input failed: stop, let what is in flight finish
                 failed.append(error)
 
-    async def batch_up(stream: AsyncIterator[Any]) -> None:
+    async def batch_up() -> None:
         batch = _Batch()
         index = -1
-        fingerprint = journal.fingerprint if journal is not None else None
-        async for record in stream:
+        prepare = Preparer(plan, journal.fingerprint if journal is not None else None)
+        limit = plan.batch_size
+
+        def take(record: Any) -> bool:
+            """Put one record in the batch; whether the batch is now full."""
+            nonlocal index
             index += 1
-            prepared = prepare(plan, index, record, fingerprint=fingerprint)
+            prepared = prepare(index, record)
             if isinstance(prepared, _Item):
                 known = from_journal(prepared) if journal is not None else None
             else:
@@ -726,11 +765,26 @@ async def run_bulk(
                 batch.settled[index] = known
             batch.size += 1
             # Settled records (bad input, journal skips) ride along; cap them so memory stays bounded.
-            if aborted or failed:
-                break  # a fatal error: stop reading (the record just read is reported, not lost)
-            if len(batch.items) >= plan.batch_size or batch.size >= plan.batch_size * 10:
-                await dispatch(batch)
-                batch = _Batch(first_index=index + 1)
+            return len(batch.items) >= limit or batch.size >= limit * 10
+
+        # A list or a generator is read as it is: no async generator step per record.
+        if isinstance(records, AsyncIterable):
+            async with contextlib.aclosing(_aiter(records)) as stream:
+                async for record in stream:
+                    full = take(record)
+                    if aborted or failed:
+                        break  # a fatal error: stop reading (the record just read is reported, not lost)
+                    if full:
+                        await dispatch(batch)
+                        batch = _Batch(first_index=index + 1)
+        else:
+            for record in records:
+                full = take(record)
+                if aborted or failed:
+                    break
+                if full:
+                    await dispatch(batch)
+                    batch = _Batch(first_index=index + 1)
         if batch.size and not failed:
             await dispatch(batch)
 

@@ -289,7 +289,7 @@ def test_the_plain_dict_shortcut_prepares_as_the_general_path(
     for plan in plans:
         fast = [_item_view(prepare(plan, n, r, fingerprint=record_hash)) for n, r in enumerate(HOSTILE)]
         with monkeypatch.context() as patched:
-            patched.setattr(engine, "_plain_wire", lambda module, record: None)
+            patched.setattr(engine, "_plain_wire", lambda renames, record: None)
             general = [
                 _item_view(prepare(plan, n, r, fingerprint=_old_record_hash)) for n, r in enumerate(HOSTILE)
             ]
