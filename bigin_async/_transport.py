@@ -895,7 +895,7 @@ class Transport:
             else:
                 response = await self._shared.http.request(
                     call.method,
-                    call.url,
+                    _parsed(call.url),
                     params=call.params,
                     content=call.body,
                     headers=_request_headers(call, token),

@@ -74,6 +74,7 @@ async def test_each_call_goes_to_its_own_url() -> None:
         seen.append(str(request.url))
         return httpx.Response(200, json={"data": [{"id": request.url.path.rsplit("/", 1)[1]}]})
 
+    hits = _parsed_often.cache_info().hits
     async with BiginClient(
         client_id="a", client_secret="b", refresh_token="c", transport=httpx.MockTransport(answer)
     ) as bigin:
@@ -86,3 +87,4 @@ async def test_each_call_goes_to_its_own_url() -> None:
         "4150868000000624001",
     ]
     assert all(url.startswith("https://www.zohoapis.com/bigin/v2/Contacts/") for url in seen)
+    assert _parsed_often.cache_info().hits > hits  # the third call's URL was the first's
