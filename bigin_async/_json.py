@@ -13,7 +13,11 @@ it: an escaped lone surrogate, a byte order mark, UTF-16/32 text, nesting past 2
 int past 4,300 digits, and of course a body that is not JSON, whose error is then ``json``'s
 own, as before. Every body both accept gives the same value, types and key order. pydantic-core
 writes out ints of up to 4,300 digits whatever ``sys.set_int_max_str_digits`` says, so under a
-lower limit ``json`` reads every body, and refuses the ints it always refused.
+lower limit ``json`` reads every body, and refuses the ints it always refused. One difference is
+left, in the reader's favour: pydantic-core does not use Python's stack, so a body nested a few
+hundred levels is read even by code running so deep in the stack that ``json`` would raise
+``RecursionError``. Only ``bytes`` take the quicker way (every answer is); anything else is
+``json``'s to read.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ def decode(content: bytes) -> Any:
     if not content:
         return None
     limit = sys.get_int_max_str_digits()
-    if not limit or limit >= _PARSER_INT_DIGITS:
+    if type(content) is bytes and (not limit or limit >= _PARSER_INT_DIGITS):
         try:
             # Keys only are kept for reuse: a record's values (names, emails) are not cached.
             return from_json(content, cache_strings="keys")

@@ -807,7 +807,16 @@ async def run_bulk(
                         await dispatch(batch)
                         batch = _Batch(first_index=index + 1)
         else:
-            for record in records:
+            iterator = iter(records)
+            while True:
+                try:
+                    record = next(iterator)
+                except StopIteration:
+                    break
+                except StopAsyncIteration as error:
+                    # What an async generator step made of it, as before: raised as itself, it would
+                    # quietly end a caller's own ``async for`` that awaits this run.
+                    raise RuntimeError("the input raised StopAsyncIteration") from error
                 full = take(record)
                 if aborted or failed:
                     break

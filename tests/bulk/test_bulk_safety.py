@@ -335,6 +335,54 @@ async def test_an_input_iterator_exception_is_raised_as_itself_and_a_rerun_sends
     assert sink.records == 250
 
 
+class _EndsTheWrongWay:
+    """A sync iterator that raises StopAsyncIteration (a bug of the caller's) after 150 records."""
+
+    def __init__(self) -> None:
+        self.read = 0
+
+    def __iter__(self) -> _EndsTheWrongWay:
+        return self
+
+    def __next__(self) -> dict[str, Any]:
+        self.read += 1
+        if self.read > 150:
+            raise StopAsyncIteration("the caller's bug")
+        return {"Last_Name": f"n{self.read}"}
+
+
+async def test_an_input_raising_stop_async_iteration_cannot_end_the_caller_s_loop_quietly() -> None:
+    sink = CountingSink()
+
+    class Imports:
+        """A caller's own async iterator that awaits a bulk run per step."""
+
+        def __init__(self, bigin: BiginClient) -> None:
+            self.bigin, self.step = bigin, 0
+
+        def __aiter__(self) -> Imports:
+            return self
+
+        async def __anext__(self) -> Any:
+            self.step += 1
+            if self.step > 2:
+                raise StopAsyncIteration
+            return await self.bigin.contacts.bulk_create(_EndsTheWrongWay())
+
+    async with sink.client() as bigin:
+        with pytest.raises(RuntimeError, match="StopAsyncIteration") as raised:
+            _ = [result async for result in Imports(bigin)]
+        assert isinstance(raised.value.__cause__, StopAsyncIteration)
+
+        def rows() -> Iterator[dict[str, Any]]:
+            yield {"Last_Name": "a"}
+            raise StopAsyncIteration
+
+        with pytest.raises(RuntimeError, match="StopAsyncIteration"):
+            await bigin.contacts.bulk_create(rows())
+    assert sink.records <= 151  # what was read before the bug, at most: nothing twice
+
+
 async def test_a_delete_whose_answer_was_unreadable_is_maybe_deleted_on_resume(tmp_path: Path) -> None:
     from bigin_emulator.server.faults import FaultPlan
 

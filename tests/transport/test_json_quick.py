@@ -13,7 +13,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bigin_async import _json
 from bigin_async._json import decode
 
 HOSTILE = [
@@ -103,7 +102,7 @@ def test_every_hostile_body_reads_as_json_reads_it(limit: int) -> None:
 
 def test_the_quick_parser_reads_the_common_answer(monkeypatch: pytest.MonkeyPatch) -> None:
     # Not the fallback: json.loads is not called for a body pydantic-core reads.
-    monkeypatch.setattr(_json.json, "loads", lambda *a, **k: pytest.fail("json.loads was called"))
+    monkeypatch.setattr(json, "loads", lambda *a, **k: pytest.fail("json.loads was called"))
     assert decode(HOSTILE[-1]) == {
         "data": [{"code": "SUCCESS", "details": {"id": "1"}, "message": "ok", "status": "success"}]
     }
@@ -113,7 +112,12 @@ def test_with_a_lowered_int_limit_json_reads_every_body(monkeypatch: pytest.Monk
     # pydantic-core prints ints up to 4,300 digits whatever the limit: below it, json decides.
     calls: list[bytes] = []
     loads = json.loads
-    monkeypatch.setattr(_json.json, "loads", lambda body: calls.append(body) or loads(body))
+
+    def counted(body: bytes) -> Any:
+        calls.append(body)
+        return loads(body)
+
+    monkeypatch.setattr(json, "loads", counted)
     monkeypatch.setattr(sys, "get_int_max_str_digits", lambda: 640)
     assert decode(b'{"a": 1}') == {"a": 1} and calls == [b'{"a": 1}']
 
@@ -135,7 +139,33 @@ def test_random_json_reads_as_json_reads_it(value: Any, ascii_only: bool, indent
     _check(json.dumps(value, ensure_ascii=ascii_only, indent=indent).encode("utf-8"))
 
 
+# Bodies one step from valid JSON, most of them broken, some still valid: each read as json reads it.
+_BASES = [
+    b'{"data": [{"code": "SUCCESS", "details": {"id": "12"}, "status": "success"}], "info": {"more": true}}',
+    b'[1, -2.5e3, null, false, "\\u00e9\\n", {"": []}]',
+]
+_STEPS = b' \t\n\r,:[]{}"\\/0123456789.eE+-nultrfasNIy\x00\x7f\xff'
+
+
+def test_bodies_one_edit_from_valid_json_read_as_json_reads_them() -> None:
+    read = 0
+    for base in _BASES:
+        for at in range(len(base) + 1):
+            bodies = [base[:at] + base[at + 1 :]]  # one byte dropped
+            bodies += [base[:at] + bytes([step]) + base[at:] for step in _STEPS]  # one byte added
+            for body in bodies:
+                _check(body)
+                read += _reading(json.loads, body)[0] == "ok"
+    assert read > 200  # the quicker parser read (and was compared on) hundreds of them
+
+
 @settings(max_examples=300, deadline=None)
 @given(body=st.binary(max_size=40) | st.text(max_size=40).map(lambda s: s.encode("utf-8", "surrogatepass")))
 def test_random_bytes_read_as_json_reads_them(body: bytes) -> None:
-    _check(body)
+    _check(body)  # almost all refused: json's error and message, whichever parser tried first
+
+
+def test_only_bytes_take_the_quicker_way() -> None:
+    # A str holding a lone surrogate: pydantic-core raises TypeError for it, json reads it.
+    text: Any = '"\ud800"'
+    assert decode(text) == json.loads(text) == "\ud800"
