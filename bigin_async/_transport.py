@@ -1290,7 +1290,6 @@ class _Retry:
     reason: str = ""  # what failed, for RetryScheduled: "HTTP 503", "ReadTimeout", "token rejected"
 
 
-@functools.lru_cache(maxsize=4096)
 def _described(method: str, path: str) -> tuple[str, str | None, str]:
     """describe_path's answer, remembered for the paths calls repeat (a bulk run's ``/Contacts``).
 

@@ -4,6 +4,8 @@ events): the request sent is the one httpx would have built from the str, and a 
 
 from __future__ import annotations
 
+import sys
+
 import httpx
 import pytest
 
@@ -48,6 +50,12 @@ def test_a_url_with_a_query_or_fragment_is_not_remembered(url: str) -> None:
     )
     assert _described("GET", url) == describe_path("GET", url)
     assert _described_often.cache_info().currsize == described
+    # No cache anywhere holds the string: its reference count is what it was before the call.
+    path = "".join(["/bigin/v2/Contacts?token=", "s3cr3t", str(id(object()))])
+    held = sys.getrefcount(path)
+    _described("GET", path)
+    _parsed("https://www.zohoapis.com" + path)
+    assert sys.getrefcount(path) == held
 
 
 def test_a_url_httpx_refuses_is_refused_every_time() -> None:
