@@ -23,8 +23,8 @@ from pydantic import AfterValidator, BaseModel, Field, field_validator, model_va
 from bigin_async import BiginClient
 from bigin_async._transport import _PARSE_ERRORS
 from bigin_async.errors import APIError
-from bigin_async.models import Company, Contact, Deal, Tag, Task, mark_as_read, parse_page
-from bigin_async.models.base import BiginModel, _may_hold_mutable, mark_validated_as_read
+from bigin_async.models import Company, Contact, Deal, Tag, Task, common, mark_as_read, parse_page
+from bigin_async.models.base import _READ_AS_ID, BiginModel, _may_hold_mutable, mark_validated_as_read
 from bigin_async.models.pages import _envelope
 from bigin_async.models.record import Record
 
@@ -423,6 +423,51 @@ def test_a_record_of_another_class_in_a_validated_page_gets_the_full_check() -> 
     mark_validated_as_read([built], Company)
     assert built.__pydantic_private__ is not None
     assert built.__pydantic_private__["_bigin_read_forms"] == {"Last_Name": ["not", "validated"]}
+
+
+class LoudOwner(common.Owner):
+    """A subclass writing more than its id: not on the inline path its base takes."""
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"id": self.id, "email": self.email}
+
+
+class LoudContact(Contact):
+    Owner: LoudOwner | None = None
+
+
+def test_the_lookups_read_inline_as_their_id_are_exactly_those_written_as_their_id() -> None:
+    assert _READ_AS_ID == {common.Lookup, common.Owner}
+    for cls in _READ_AS_ID:
+        lookup = cls.model_validate({"id": 7, "name": "N", "email": "e@x", "odd": [1]})
+        assert lookup.to_wire() == {"id": "7"}  # type: ignore[attr-defined]
+
+
+def test_a_lookup_subclass_writing_more_keeps_its_own_read_form_and_change_check() -> None:
+    body = b'{"data": [{"id": "1", "Owner": {"id": "2", "name": "Admin", "email": "a@x"}}]}'
+    new, old = parse_page(LoudContact, body), old_parse_page(LoudContact, body)
+    record = new.data[0]
+    assert state(record) == state(old.data[0])
+    assert (record.__pydantic_private__ or {})["_bigin_read_forms"] == {"Owner": {"id": "2", "email": "a@x"}}
+    record.Owner.email = "b@x"  # type: ignore[union-attr]
+    assert record.to_wire() == {"id": "1", "Owner": {"id": "2", "email": "b@x"}}
+
+
+def test_a_record_whose_validator_set_its_private_state_keeps_the_rest_of_it() -> None:
+    class Noted(Record):
+        @model_validator(mode="after")
+        def _note(self) -> Noted:
+            object.__setattr__(self, "__pydantic_private__", {"seen": True})
+            return self
+
+    page = parse_page(Noted, b'{"data": [{"id": "1", "Owner": {"id": "2"}}]}')
+    private = page.data[0].__pydantic_private__
+    assert private == {
+        "seen": True,
+        "_bigin_assigned": frozenset(),
+        "_bigin_read_forms": {"Owner": {"id": "2"}},
+    }
+    assert page.data[0].to_wire() == {"id": "1"}
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Set
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import annotated_types
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -22,6 +22,8 @@ from pydantic_core import PydanticUndefined
 from typing_extensions import Self
 
 from bigin_async.models.wire import wire_value
+
+M = TypeVar("M", bound=BaseModel)
 
 __all__ = [
     "BiginModel",
@@ -42,6 +44,8 @@ _READ_FORMS = "_bigin_read_forms"
 _IMMUTABLE = (str, int, float, bool, type(None), date, Decimal)  # datetime is a date
 _IMMUTABLE_TYPES = frozenset((*_IMMUTABLE, datetime))
 _NOTHING_ASSIGNED: frozenset[str] = frozenset()
+# The model classes whose write form is ``{"id": self.id}`` (see ``written_as_id``).
+_READ_AS_ID: set[type[BaseModel]] = set()
 # Annotations whose validated value is always of one of the immutable types above, and the
 # metadata an ``Annotated`` may carry without changing that (constraints, aliases, a validator
 # run *before* the type's own). Anything else (an after/wrap/plain validator, a custom type) may
@@ -203,6 +207,9 @@ def mark_validated_as_read(models: list[Any], model: type[BaseModel]) -> None:
         return
     names = _may_hold_mutable(model)
     immutable = _IMMUTABLE_TYPES
+    read_as_id = _READ_AS_ID
+    add_form = _add_form
+    set_private = object.__setattr__
     for record in models:
         if record.__class__ is not model:
             if isinstance(record, BiginModel):
@@ -212,20 +219,36 @@ def mark_validated_as_read(models: list[Any], model: type[BaseModel]) -> None:
         forms: dict[str, Any] = {}
         values = record.__dict__
         for name in names:
-            value = values.get(name)
+            value: Any = values.get(name)
             kind = value.__class__
             if kind in immutable:
                 continue
             if kind is list and not value:  # ``Tag: []`` on most records
                 forms[name] = []
+            elif kind in read_as_id:  # ``Owner`` on every record: its write form, inlined
+                forms[name] = {"id": value.id}
             else:
-                _add_form(forms, name, value)
+                add_form(forms, name, value)
         extra = record.__pydantic_extra__
         if extra:
             for name, value in extra.items():
                 if value.__class__ not in immutable:
-                    _add_form(forms, name, value)
-        _set_read(record, forms)
+                    add_form(forms, name, value)
+        if record.__pydantic_private__ is None:  # just validated: always, unless a validator set it
+            set_private(record, "__pydantic_private__", {_ASSIGNED: _NOTHING_ASSIGNED, _READ_FORMS: forms})
+        else:
+            _set_read(record, forms)
+
+
+def written_as_id(cls: type[M]) -> type[M]:
+    """Class decorator: ``cls.to_wire()`` is exactly ``{"id": self.id}``, whatever else it holds.
+
+    For the lookups every record carries (``Owner``, ``Account_Name``...), whose read form a
+    page's read hot path then builds inline. Only the class itself is registered, not its
+    subclasses, which may write themselves otherwise.
+    """
+    _READ_AS_ID.add(cls)
+    return cls
 
 
 def _set_read(model: BaseModel, forms: dict[str, Any]) -> None:

@@ -13,11 +13,12 @@ from typing import Any
 from pydantic import model_validator
 from typing_extensions import Self
 
-from bigin_async.models.base import BiginModel, Id
+from bigin_async.models.base import BiginModel, Id, written_as_id
 
 __all__ = ["Lookup", "Owner", "Participant", "RelatedTo", "Tag"]
 
 
+@written_as_id
 class Lookup(BiginModel):
     """A lookup: a link to another record (``Account_Name`` on Contacts, ``Contact_Name`` on deals...)."""
 
@@ -29,6 +30,7 @@ class Lookup(BiginModel):
         return {"id": self.id}
 
 
+@written_as_id
 class Owner(Lookup):
     """A user lookup (``Owner``, ``Created_By``, ``Modified_By``): ``{name, id, email}`` on read."""
 
