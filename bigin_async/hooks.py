@@ -178,7 +178,9 @@ class BudgetLow(ClientEvent):
 class BulkBatchDone(ClientEvent):
     """One batch (up to 100 records) of ``bulk_create``/``bulk_update``/``bulk_upsert``/``bulk_delete``
     is done: how many records Zoho took (``succeeded``), refused (``failed``), and whose fate the
-    answer did not tell (``unknown``: the call's answer was lost). ``batch`` counts from 1."""
+    answer did not tell (``unknown``: the call's answer was lost). ``batch`` is the batch's place in
+    the input, from 1, among the batches that held records to send: batches run side by side and
+    end in any order, so batch 1 (the first 100 records) may be told last."""
 
     name: ClassVar[str] = "bulk_batch_done"
     module: str

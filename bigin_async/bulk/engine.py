@@ -171,6 +171,8 @@ class _Batch:
     outcomes: list[RecordOutcome] = field(default_factory=list)
     first_index: int = 0
     size: int = 0
+    # Its place, from 1 and in input order, among the batches holding records to send.
+    number: int = 0
 
 
 class Preparer:
@@ -744,10 +746,7 @@ async def run_bulk(
             # them (a delete then reads "invalid id" as MAYBE_ALREADY_DELETED, not as an error).
         return sent
 
-    sent = 0  # batches sent, for BulkBatchDone
-
     async def worker(batches: ObjectReceiveStream[_Batch]) -> None:
-        nonlocal sent
         async with batches:
             async for batch in batches:
                 if failed:
@@ -761,8 +760,7 @@ async def run_bulk(
                     for group in _groups(plan, batch.items):
                         outcomes += await send_group(group)  # [] once a journal write failed
                     batch.outcomes = outcomes
-                    sent += 1
-                    await _told_batch(transport, plan, sent, outcomes)
+                    await _told_batch(transport, plan, batch.number, outcomes)
                 progress.batches += 1
                 batch.done.set()
 
@@ -826,10 +824,15 @@ async def run_bulk(
         if batch.size and not failed:
             await dispatch(batch)
 
+    numbered = 0  # batches holding records to send, for BulkBatchDone
+
     async def dispatch(batch: _Batch) -> None:
+        nonlocal numbered
         await window.acquire()
         await release_order.send(batch)
         if batch.items:
+            numbered += 1
+            batch.number = numbered
             await send_batches.send(batch)
         else:
             batch.done.set()

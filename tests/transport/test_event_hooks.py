@@ -397,6 +397,38 @@ async def test_each_bulk_batch_says_how_it_went() -> None:
     assert {(e.module, e.operation) for e in done} == {("Contacts", "bulk_create")}
 
 
+class _FirstAnsweredLast(httpx.AsyncBaseTransport):
+    """Holds the answer to the first bulk call until every other one has been answered."""
+
+    def __init__(self, calls: int) -> None:
+        self.calls, self.answered, self.others_done = calls, 0, anyio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        sent = json.loads(request.content)["data"]
+        if sent[0]["Last_Name"] == "0":
+            await self.others_done.wait()
+        answers = [{"code": "SUCCESS", "status": "success", "details": {"id": r["Last_Name"]}} for r in sent]
+        self.answered += 1
+        if self.answered == self.calls - 1:
+            self.others_done.set()
+        return httpx.Response(200, json={"data": answers})
+
+
+async def test_a_bulk_batch_is_numbered_by_its_place_in_the_input_not_by_when_it_ended() -> None:
+    done: list[BulkBatchDone] = []
+    records = [{"Last_Name": str(i)} for i in range(250)]
+    async with BiginClient(
+        access_token="t",
+        transport=_FirstAnsweredLast(3),
+        event_hooks={"bulk_batch_done": [done.append]},
+    ) as bigin:
+        result = await bigin.contacts.bulk_create(records)
+    assert result.counts["success"] == 250
+    # Batch 1 (records 0-99) ended last; its number still says which records it held.
+    assert [e.batch for e in done][-1] == 1
+    assert sorted((e.batch, e.records) for e in done) == [(1, 100), (2, 100), (3, 50)]
+
+
 class _Slow(httpx.AsyncBaseTransport):
     """Answers after ``delay`` seconds (forever when None), counting requests."""
 
