@@ -112,10 +112,16 @@ class StatsCollector:
         self.in_progress += 1
 
     def sent(self, gate_wait: float, limiter_wait: float, cooldown_wait: float) -> None:
-        self.attempts += 1
+        """An attempt is about to go out: its waits. It counts in ``attempts`` only once it is
+        handed to the connection (:meth:`attempted`): a ``request_sent`` hook that the deadline
+        cuts, or that raises ``BaseException``, stops it before that."""
         self.gate_wait.add(gate_wait)
         self.limiter_wait.add(limiter_wait)
         self.cooldown_wait.add(cooldown_wait)
+
+    def attempted(self) -> None:
+        """An attempt is handed to the connection (what ``CallFinished.attempts`` counts too)."""
+        self.attempts += 1
 
     def finished(self, duration: float, error: str | None) -> None:
         self.in_progress -= 1

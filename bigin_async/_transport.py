@@ -884,6 +884,7 @@ class Transport:
         wire = _Wire()
         call.wire = wire  # left set if the deadline cuts the exchange: it then tells whether it was sent
         self._shared.calls += 1
+        self._shared.events.stats.attempted()
         call.sent += 1
         response: httpx.Response | None = None
         failure: Exception | None = None

@@ -512,6 +512,30 @@ async def test_a_hook_of_an_attempt_cut_by_its_timeout_is_still_bounded_by_the_d
     assert seen and seen[0] == "ReadTimeout"
 
 
+async def test_an_attempt_whose_request_sent_hook_outlived_the_deadline_is_not_counted_as_sent() -> None:
+    """The deadline cut the async request_sent hook, so nothing went out: ``stats().attempts``
+    said 1 while ``CallFinished.attempts`` and the server said 0."""
+    finished: list[CallFinished] = []
+
+    async def endless(event: RequestSent) -> None:
+        await anyio.sleep_forever()
+
+    transport = _Slow(0.0, httpx.Response(200, json=RECORD))
+    async with BiginClient(
+        access_token="t",
+        transport=transport,
+        deadline=0.2,
+        event_hooks={"request_sent": [endless], "call_finished": [finished.append]},
+    ) as bigin:
+        with pytest.raises(BiginTimeoutError):
+            await bigin.contacts.get(ID)
+        stats = bigin.stats()
+    assert transport.requests == 0
+    assert [e.attempts for e in finished] == [0]
+    assert stats.attempts == 0
+    assert stats.calls == 1 and stats.failed == 1
+
+
 async def test_budget_low_reads_the_days_allowance_from_zoho_without_a_daily_limit() -> None:
     low: list[BudgetLow] = []
     remaining = iter([600, 520, 450, 440])
