@@ -103,6 +103,11 @@ class BudgetView(Protocol):
 
     limit: int | None
 
+    @property
+    def allowance(self) -> int | None:
+        """The day's credits in all: ``limit``, else Zoho's ``X-RateLimit-Limit`` last seen."""
+        ...
+
     def report(self) -> CreditsReport: ...
 
     def remaining(self) -> int | None: ...

@@ -13,10 +13,10 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
+from typing import NamedTuple
 
 import anyio
 
-from bigin_async._retry import reset_in as reset_of
 from bigin_async.errors import BudgetExhaustedError
 
 __all__ = [
@@ -409,6 +409,7 @@ class DailyBudget:
         self._spent_since_sync = 0
         self._server_reset: float | None = None
         self._in_flight = 0  # credits of calls sent and not yet answered
+        self._server_allowance: int | None = None  # Zoho's X-RateLimit-Limit of the day, last seen
 
     def _expire(self, now: float) -> None:
         horizon = now - self.WINDOW
@@ -507,6 +508,12 @@ class DailyBudget:
     # the Free edition) counts calls in a short window, whether or not it says when that resets.
     DAILY_FLOOR = 1000
 
+    @property
+    def allowance(self) -> int | None:
+        """The day's credits in all: ``limit`` when one is set, else Zoho's ``X-RateLimit-Limit``
+        of the daily window as last seen (:meth:`sync`); None while neither is known."""
+        return self.limit if self.limit is not None else self._server_allowance
+
     def sync(self, headers: Mapping[str, str], *, reset_in: float | None = None) -> None:
         """Adopt the server's count from ``X-RateLimit-Remaining`` when it describes the daily window.
 
@@ -520,7 +527,9 @@ class DailyBudget:
         count = daily_count(headers, reset_in=reset_in)
         if count is None:
             return
-        value, reset_in = count
+        value, reset_in, allowance = count
+        if allowance is not None:
+            self._server_allowance = allowance
         self._server_remaining = value
         # Calls still in flight may not be in the server's count yet: keep charging them.
         self._spent_since_sync = self._in_flight
@@ -532,15 +541,23 @@ class DailyBudget:
 _COUNT = re.compile(r"[0-9]{1,18}(\.[0-9]*)?")
 
 
-def daily_count(
-    headers: Mapping[str, str], *, reset_in: float | None = None
-) -> tuple[int, float | None] | None:
-    """The server's remaining daily credits from ``X-RateLimit-Remaining``, and the reset it gave.
+class DailyCount(NamedTuple):
+    """Zoho's figures for the daily window, read from one answer's headers."""
+
+    remaining: int  # X-RateLimit-Remaining
+    reset_in: float | None  # seconds until the count resets (X-RateLimit-Reset); None: not said
+    allowance: int | None  # X-RateLimit-Limit, the day's credits in all; None: not sent
+
+
+def daily_count(headers: Mapping[str, str], *, reset_in: float | None = None) -> DailyCount | None:
+    """The server's remaining daily credits from ``X-RateLimit-Remaining``, the reset it gave and
+    the day's allowance (``X-RateLimit-Limit``).
 
     None when the headers do not describe the daily window: no count, a value that is not a plain
     count (``inf``, ``nan``, ``-1``, garbage), a reset within minutes, or a limit below any Zoho
-    daily allowance (a proxy's per-minute set). An unreadable reset reads as none. One rule for
-    every budget that syncs from Zoho's headers, this process's or one shared through Redis.
+    daily allowance (a proxy's per-minute set). An unreadable reset or limit reads as none. One
+    rule for every budget that syncs from Zoho's headers, this process's or one shared through
+    Redis.
     """
     raw = headers.get("x-ratelimit-remaining")
     value = _header_count(raw) if raw is not None else None
@@ -554,16 +571,7 @@ def daily_count(
     limit = _header_count(raw_limit) if raw_limit is not None else None
     if limit is not None and limit < DailyBudget.DAILY_FLOOR:
         return None  # a proxy's per-minute set (it often sends no reset): not the day's credits
-    return value, reset_in
-
-
-def daily_allowance(headers: Mapping[str, str]) -> int | None:
-    """The day's credits in all (``X-RateLimit-Limit``) when the headers describe the daily window
-    (:func:`daily_count`'s rule), else None."""
-    raw = headers.get("x-ratelimit-limit")
-    if raw is None or daily_count(headers, reset_in=reset_of(headers)) is None:
-        return None
-    return _header_count(raw)
+    return DailyCount(value, reset_in, limit)
 
 
 def _header_count(raw: str) -> int | None:

@@ -64,7 +64,7 @@ from bigin_async._download import SaveIn, read_capped, save_body, target_path
 from bigin_async._events import EventBus
 from bigin_async._file_stream import Consume, FileStream
 from bigin_async._json import NOT_JSON, json_unless_204
-from bigin_async._limits import Cooldown, DailyBudget, RateLimiter, daily_allowance
+from bigin_async._limits import Cooldown, DailyBudget, RateLimiter
 from bigin_async._multipart import FormField, MultipartBody, Upload, prepare_parts
 from bigin_async._redact import get_logger, redact_url
 from bigin_async._retry import (
@@ -167,7 +167,6 @@ class _Shared:
     used: bool = False
     calls: int = 0
     budget_low: bool = False  # BudgetLow given, and the credits not back above its threshold
-    day_allowance: int | None = None  # Zoho's X-RateLimit-Limit of the day's window, last seen
     rng: random.Random = field(default_factory=random.Random)
 
     @property
@@ -832,7 +831,7 @@ class Transport:
             if events.note(limited):
                 held.append(limited)
         if events.listens(BudgetLow.name):
-            low = self._budget_low(response)
+            low = self._budget_low()
             if low is not None and events.note(low):
                 held.append(low)
 
@@ -1061,17 +1060,13 @@ class Transport:
         )
         return _Retry(wait, shared=shared_wait, reason=verdict.what)
 
-    def _budget_low(self, response: httpx.Response | None) -> BudgetLow | None:
+    def _budget_low(self) -> BudgetLow | None:
         """``BudgetLow`` once as the day's credits fall to a tenth of the day's (the ``daily_limit``,
         else Zoho's ``X-RateLimit-Limit`` of the day's window), again only after they came back above it."""
         shared = self._shared
-        if response is not None and "x-ratelimit-limit" in response.headers:
-            day = daily_allowance(response.headers)
-            if day is not None:
-                shared.day_allowance = day
         budget = shared.limits.budget
         remaining = budget.remaining()
-        allowance = budget.limit if budget.limit is not None else shared.day_allowance
+        allowance = budget.allowance  # what the answer's headers said is in it by now (``finish``)
         if remaining is None or allowance is None:
             return None
         threshold = max(allowance // 10, 1)

@@ -4,10 +4,14 @@ adopted when its headers describe the day, calls in flight charged after a sync)
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
+from bigin_async import BiginClient
 from bigin_async._coordination import Answer
 from bigin_async.errors import BudgetExhaustedError
+from bigin_async.hooks import BudgetLow
+from bigin_async.integrations.redis import RedisCoordination
 from bigin_async.integrations.redis.limits import RedisLimits
 from tests.redis.test_limits import FAMILY, OK, ask, call, instances, tat
 
@@ -118,3 +122,38 @@ async def test_every_budget_key_expires_in_about_a_day(redis_url: str) -> None:
         for name in names:
             ttl = await limits.backend.call("PTTL", name)
             assert 0 < ttl <= 90_000_000, name
+
+
+async def test_the_days_allowance_is_learned_from_zohos_daily_window_only(redis_url: str) -> None:
+    async with instances(redis_url, 1) as (limits,):
+        assert limits.budget.allowance is None
+        await finish_with(limits, Answer(False, {"x-ratelimit-limit": "100", "x-ratelimit-remaining": "2"}))
+        await finish_with(
+            limits, Answer(False, {**DAILY, "x-ratelimit-reset": "30", "x-ratelimit-remaining": "9"})
+        )
+        assert limits.budget.allowance is None
+        await finish_with(limits, Answer(False, {**DAILY, "x-ratelimit-remaining": "40"}))
+        assert limits.budget.allowance == 5000
+    async with instances(redis_url, 1, daily_limit=300) as (limits,):
+        await finish_with(limits, Answer(False, {**DAILY, "x-ratelimit-remaining": "40"}))
+        assert limits.budget.allowance == 300  # the configured limit comes first
+
+
+async def test_budget_low_reads_zohos_allowance_through_shared_limits(redis_url: str) -> None:
+    low: list[BudgetLow] = []
+    remaining = iter([600, 520, 450, 440])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        headers = {**DAILY, "x-ratelimit-remaining": str(next(remaining))}
+        return httpx.Response(200, json={"data": [{"id": "1"}]}, headers=headers)
+
+    async with BiginClient(
+        access_token="t",
+        transport=httpx.MockTransport(handler),
+        coordination=RedisCoordination(redis_url),
+        event_hooks={"budget_low": [low.append]},
+    ) as bigin:
+        for _ in range(4):
+            await bigin.request("GET", "/Contacts/1")
+        assert bigin.transport.limits.budget.allowance == 5000
+    assert [(e.remaining, e.threshold, e.limit) for e in low] == [(450, 500, None)]

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bigin_async._limits import Cooldown, DailyBudget, RateLimiter, gcra_interval
+from bigin_async._limits import Cooldown, DailyBudget, DailyCount, RateLimiter, daily_count, gcra_interval
 from bigin_async.errors import BudgetExhaustedError
 from tests.helpers.clock import SleepingClock as FakeClock
 
@@ -117,6 +117,35 @@ def test_daily_budget_ignores_a_per_minute_header_set() -> None:
         budget.settle(10)
     budget.sync({"x-ratelimit-remaining": "20"}, reset_in=80_000.0)
     assert budget.remaining() == 20
+
+
+def allowance(budget: DailyBudget) -> int | None:
+    """``budget.allowance`` read afresh (mypy would keep an earlier ``is None`` narrowing)."""
+    return budget.allowance
+
+
+def test_the_days_allowance_is_learned_from_the_daily_window_only() -> None:
+    budget = DailyBudget(None, min_remaining=1, clock=FakeClock())
+    assert allowance(budget) is None
+    budget.sync({"x-ratelimit-limit": "60", "x-ratelimit-remaining": "3"})  # a proxy's minute
+    budget.sync({"x-ratelimit-limit": "50000", "x-ratelimit-remaining": "9"}, reset_in=30.0)  # short
+    budget.sync({"x-ratelimit-limit": "1e9", "x-ratelimit-remaining": "9"})  # not a plain count
+    assert allowance(budget) is None
+    budget.sync({"x-ratelimit-limit": "25000", "x-ratelimit-remaining": "700"})
+    assert (allowance(budget), budget.remaining()) == (25000, 700)
+    budget.sync({"x-ratelimit-remaining": "650"})  # a set without the limit keeps the one seen
+    assert allowance(budget) == 25000
+    assert allowance(DailyBudget(3000, clock=FakeClock())) == 3000  # the configured limit comes first
+    configured = DailyBudget(3000, clock=FakeClock())
+    configured.sync({"x-ratelimit-limit": "25000", "x-ratelimit-remaining": "700"})
+    assert allowance(configured) == 3000
+
+
+def test_daily_count_reads_the_three_figures_once() -> None:
+    headers = {"x-ratelimit-limit": "25000", "x-ratelimit-remaining": "700"}
+    assert daily_count(headers, reset_in=3600.0) == DailyCount(700, 3600.0, 25000)
+    assert daily_count({"x-ratelimit-remaining": "7"}) == DailyCount(7, None, None)
+    assert daily_count({"x-ratelimit-limit": "25000"}) is None
 
 
 def test_budget_keeps_charging_calls_in_flight_across_a_sync() -> None:

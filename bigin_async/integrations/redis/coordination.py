@@ -220,6 +220,10 @@ class _BudgetView:
         self._owner = owner
         self.limit = limit
 
+    @property
+    def allowance(self) -> int | None:
+        return self._owner.in_use.budget.allowance
+
     def report(self) -> CreditsReport:
         return dataclasses.replace(self._owner.in_use.budget.report(), spent_total=self.spent_total)
 

@@ -159,6 +159,13 @@ class SharedBudget:
         self._spent_24h = 0
         self._remaining: int | None = limit
         self._total = 0
+        self._server_allowance: int | None = None  # Zoho's X-RateLimit-Limit of the day, last seen
+
+    @property
+    def allowance(self) -> int | None:
+        """The day's credits in all: ``limit`` when one is set, else Zoho's ``X-RateLimit-Limit``
+        of the daily window as this process last saw it; None while neither is known."""
+        return self.limit if self.limit is not None else self._server_allowance
 
     def report(self) -> CreditsReport:
         return CreditsReport(self._spent_24h, self._total, self._remaining, self.limit)
@@ -539,8 +546,10 @@ class RedisLimits:
         if answer.headers is not None:
             count = daily_count(answer.headers, reset_in=reset_in(answer.headers))
             if count is not None:
-                args[4] = count[0]
-                args[5] = f"{count[1]:.3f}" if count[1] is not None else ""
+                args[4] = count.remaining
+                args[5] = f"{count.reset_in:.3f}" if count.reset_in is not None else ""
+                if count.allowance is not None:
+                    self.budget._server_allowance = count.allowance
         if self.budget.limit is not None:
             args[6] = self.budget.limit
         try:
