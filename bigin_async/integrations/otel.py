@@ -131,45 +131,10 @@ class BiginInstrumentation:
             self._rate_limited.add(1, _labels(event))
         if opened is None:
             return
-        span = opened.span
-        if kind is RequestSent:
-            assert isinstance(event, RequestSent)
-            span.add_event(
-                "bigin.attempt.sent",
-                {
-                    "bigin.attempt": event.attempt,
-                    "bigin.cooldown_wait": event.cooldown_wait,
-                    "bigin.gate_wait": event.gate_wait,
-                    "bigin.limiter_wait": event.limiter_wait,
-                },
-            )
-        elif kind is ResponseReceived:
-            assert isinstance(event, ResponseReceived)
-            answered: dict[str, Any] = {"bigin.attempt": event.attempt, "bigin.elapsed": event.elapsed}
-            if event.status_code is not None:
-                answered["http.response.status_code"] = event.status_code
-            if event.zoho_code is not None:
-                answered["bigin.zoho_code"] = event.zoho_code
-            if event.error is not None:
-                answered["error.type"] = event.error
-            span.add_event("bigin.attempt.answered", answered)
-        elif kind is RetryScheduled:
-            assert isinstance(event, RetryScheduled)
-            span.add_event(
-                "bigin.retry",
-                {
-                    "bigin.attempt": event.attempt,
-                    "bigin.reason": event.reason,
-                    "bigin.wait": event.wait,
-                    "bigin.shared_wait": event.shared,
-                },
-            )
-        elif kind is RateLimited:
-            assert isinstance(event, RateLimited)
-            limited: dict[str, Any] = {"bigin.attempt": event.attempt}
-            if event.retry_after is not None:
-                limited["bigin.retry_after"] = event.retry_after
-            span.add_event("bigin.rate_limited", limited)
+        described = _SPAN_EVENTS.get(kind)
+        if described is not None:
+            name, fields = described
+            opened.span.add_event(name, _attributes(event, fields))
         elif kind is CallFinished:
             assert isinstance(event, CallFinished)
             self._finish(event)
@@ -230,6 +195,50 @@ class BiginInstrumentation:
         remove, self._remove = self._remove, None
         if remove is not None:
             remove()
+
+
+# The span event each attempt-level event becomes: its name, and its attributes as
+# ``{attribute: the event's field}`` (a field that is None is left out).
+_SPAN_EVENTS: dict[type[ClientEvent], tuple[str, dict[str, str]]] = {
+    RequestSent: (
+        "bigin.attempt.sent",
+        {
+            "bigin.attempt": "attempt",
+            "bigin.cooldown_wait": "cooldown_wait",
+            "bigin.gate_wait": "gate_wait",
+            "bigin.limiter_wait": "limiter_wait",
+        },
+    ),
+    ResponseReceived: (
+        "bigin.attempt.answered",
+        {
+            "bigin.attempt": "attempt",
+            "bigin.elapsed": "elapsed",
+            "http.response.status_code": "status_code",
+            "bigin.zoho_code": "zoho_code",
+            "error.type": "error",
+        },
+    ),
+    RetryScheduled: (
+        "bigin.retry",
+        {
+            "bigin.attempt": "attempt",
+            "bigin.reason": "reason",
+            "bigin.wait": "wait",
+            "bigin.shared_wait": "shared",
+        },
+    ),
+    RateLimited: ("bigin.rate_limited", {"bigin.attempt": "attempt", "bigin.retry_after": "retry_after"}),
+}
+
+
+def _attributes(event: ClientEvent, fields: dict[str, str]) -> dict[str, Any]:
+    attributes: dict[str, Any] = {}
+    for attribute, name in fields.items():
+        value = getattr(event, name)
+        if value is not None:
+            attributes[attribute] = value
+    return attributes
 
 
 def _labels(event: CallEvent) -> dict[str, Any]:

@@ -112,6 +112,39 @@ async def test_a_call_is_one_span_named_by_its_template_with_an_event_per_attemp
     assert [p.value for p in points["bigin.client.credits.remaining"]] == [498]
 
 
+async def test_each_attempt_event_carries_its_attributes_and_none_that_is_unset() -> None:
+    traced = Traced()
+    async with BiginClient(access_token=TOKEN, transport=_zoho(429, 200), retry_backoff_seconds=0.0) as bigin:
+        traced.instrument(bigin)
+        await bigin.contacts.get(ID)
+    (span,) = traced.spans.get_finished_spans()
+    events = [(event.name, dict(event.attributes or {})) for event in span.events]
+    assert [(name, sorted(attributes)) for name, attributes in events] == [
+        (
+            "bigin.attempt.sent",
+            ["bigin.attempt", "bigin.cooldown_wait", "bigin.gate_wait", "bigin.limiter_wait"],
+        ),
+        (
+            "bigin.attempt.answered",
+            ["bigin.attempt", "bigin.elapsed", "bigin.zoho_code", "http.response.status_code"],
+        ),
+        ("bigin.rate_limited", ["bigin.attempt", "bigin.retry_after"]),
+        ("bigin.retry", ["bigin.attempt", "bigin.reason", "bigin.shared_wait", "bigin.wait"]),
+        (
+            "bigin.attempt.sent",
+            ["bigin.attempt", "bigin.cooldown_wait", "bigin.gate_wait", "bigin.limiter_wait"],
+        ),
+        ("bigin.attempt.answered", ["bigin.attempt", "bigin.elapsed", "http.response.status_code"]),
+    ]
+    # A retry names the attempt it schedules.
+    assert [attributes["bigin.attempt"] for _, attributes in events] == [1, 1, 1, 2, 2, 2]
+    assert (
+        events[1][1]["http.response.status_code"] == 429 and events[5][1]["http.response.status_code"] == 200
+    )
+    assert events[2][1]["bigin.retry_after"] == 0.0
+    assert events[3][1]["bigin.reason"] == "HTTP 429" and events[3][1]["bigin.shared_wait"] is True
+
+
 async def test_an_error_sets_the_span_status_and_zoho_code() -> None:
     traced = Traced()
     async with BiginClient(access_token=TOKEN, transport=_zoho(404)) as bigin:
