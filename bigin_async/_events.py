@@ -262,6 +262,11 @@ class EventBus:
         """Like :meth:`emit` where nothing may be awaited (a cancelled call's end): sinks and plain
         hooks get the event, async hooks do not."""
         self._to_sinks(event)
+        self.to_plain_hooks(event)
+
+    def to_plain_hooks(self, event: ClientEvent) -> None:
+        """The plain hooks' part of :meth:`to_hooks`, where nothing may be awaited (a held event of
+        a cancelled call): async hooks do not get it."""
         for hook, is_async in self._hooks.get(event.name, ()):
             if is_async:
                 continue

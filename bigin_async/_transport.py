@@ -602,6 +602,9 @@ class Transport:
         except BaseException as exc:
             cancelled = isinstance(exc, anyio.get_cancelled_exc_class())
             error = "Cancelled" if cancelled else type(exc).__name__
+            held, call.held = call.held, []
+            for event in held:  # what the call sent and heard, to the hooks that need no await
+                events.to_plain_hooks(event)
             if events.listens(CallFinished.name):
                 events.emit_nowait(self._finished(call, None, error))
             else:
@@ -766,8 +769,11 @@ class Transport:
                     attempt: _Attempt | None = None
                     try:
                         if events.listens(RequestSent.name):
-                            await events.emit(self._sent_event(call, gate_wait, limiter_wait))
-                            call.sent_at = clock()
+                            # The sinks now; the hooks with the answer's events (``_held_hooks``): one
+                            # awaited here would send later than the time the limiter booked.
+                            told = self._sent_event(call, gate_wait, limiter_wait)
+                            if events.note(told):
+                                call.held.append(told)
                         else:
                             stats.sent(gate_wait, limiter_wait, call.cooldown_wait)
                             call.cooldown_wait = 0.0

@@ -14,11 +14,14 @@ hook gets the event and reads its fields::
 The keys are the events' :attr:`~ClientEvent.name` (``EVENT_NAMES`` lists them), as httpx's
 ``event_hooks`` are; each value is a list of callables, plain functions or ``async def`` ones.
 A hook runs in the task of the call it reports on, before that call goes on: keep it short. The
-hooks of an attempt's end (``response_received``, ``rate_limited``, ``budget_low``) run once the
-call is past that answer: before its retry, or before it returns its result (the SDK's own
-listeners, stats and tracing, have the event at once). Every hook runs under the call's
-``deadline``: one still running when it passes is cancelled, and the call ends as it would have
-(an answer already read is kept: a hook never turns it into a timeout, nor makes it sent again).
+hooks of an attempt (``request_sent``, then its end: ``response_received``, ``rate_limited``,
+``budget_low``) run once the call is past that attempt's answer: before its retry, or before it
+returns its result (the SDK's own listeners, stats and tracing, have the event at once). So a
+request goes out at the very time the per-minute limiter gave it, however long a hook takes.
+When a call is cancelled, the plain hooks still get what its attempts sent and heard. Every
+hook runs under the call's ``deadline``: one still running when it passes is cancelled, and the
+call ends as it would have (an answer already read is kept: a hook never turns it into a
+timeout, nor makes it sent again).
 A hook that raises does not break the call: the first failure of each hook is logged (a warning
 on the ``bigin_async.hooks`` logger, with its traceback) and later ones are only counted
 (``stats().hook_errors``). What a plain hook returns is awaited when it is awaitable.
@@ -94,8 +97,9 @@ class RequestSent(CallEvent):
     ``attempt`` counts from 1. ``url`` is the request's URL as logs show it. ``cooldown_wait``,
     ``gate_wait`` and ``limiter_wait`` are the seconds this attempt spent waiting out a 429's pause,
     for a place among the ``max_concurrency`` calls in flight, and for a send time within the
-    per-minute limits. A hook here runs between the booked send time and the send: its time
-    counts against ``latency_allowance``.
+    per-minute limits. Hooks get it once the attempt is answered (or has failed), just before its
+    ``response_received``: one awaited before the send would have sent it later than the time the
+    limiter booked for it. The stats and tracing get it as the request goes.
     """
 
     name: ClassVar[str] = "request_sent"
