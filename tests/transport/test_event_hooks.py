@@ -449,6 +449,18 @@ class _Slow(httpx.AsyncBaseTransport):
 CREATED = {"data": [{"code": "SUCCESS", "status": "success", "details": {"id": ID}}]}
 
 
+def _endless(note: Callable[[Any], object]) -> Callable[[Any], Any]:
+    """An async hook that never returns; ``note(event)`` once it is cancelled."""
+
+    async def endless(event: Any) -> None:
+        try:
+            await anyio.sleep_forever()
+        finally:
+            note(event)
+
+    return endless
+
+
 async def test_a_plain_hook_returning_an_awaitable_never_makes_an_answered_call_a_lost_one() -> None:
     """Review: awaited under the exchange's own timeout, such a hook turned a 200 into a ReadTimeout
     and the GET was sent again (an insert raised AmbiguousWriteError)."""
@@ -473,13 +485,7 @@ async def test_a_deadline_passing_in_an_answer_hook_keeps_the_answer_of_an_appli
     """Review: the deadline firing in an async response_received hook made an applied insert a
     plain BiginTimeoutError, and a journaled bulk_create resumed by sending it again."""
     cut: list[str] = []
-
-    async def endless(event: ResponseReceived) -> None:
-        try:
-            await anyio.sleep_forever()
-        finally:
-            cut.append(event.name)
-
+    endless = _endless(lambda event: cut.append(event.name))
     transport = _Slow(0.0, httpx.Response(201, json=CREATED))
     async with BiginClient(
         access_token="t", transport=transport, deadline=0.2, event_hooks={"response_received": [endless]}
@@ -543,13 +549,7 @@ async def test_a_request_sent_hook_that_never_returns_costs_the_call_nothing() -
     ``stats().attempts`` said 1). Now it runs with the answer, which the deadline cannot take."""
     finished: list[CallFinished] = []
     cut: list[int] = []
-
-    async def endless(event: RequestSent) -> None:
-        try:
-            await anyio.sleep_forever()
-        finally:
-            cut.append(event.attempt)
-
+    endless = _endless(lambda event: cut.append(event.attempt))
     transport = _Slow(0.0, httpx.Response(200, json=RECORD))
     async with BiginClient(
         access_token="t",
