@@ -1072,7 +1072,9 @@ class Transport:
         shared = self._shared
         budget = shared.limits.budget
         remaining = budget.remaining()
-        allowance = budget.allowance  # what the answer's headers said is in it by now (``finish``)
+        # What the answer's headers said is in it by now (``finish``). A budget written before
+        # ``allowance`` was part of BudgetView (one's own ``coordination=``) has its limit alone.
+        allowance = getattr(budget, "allowance", budget.limit)
         if remaining is None or allowance is None:
             return None
         threshold = max(allowance // 10, 1)

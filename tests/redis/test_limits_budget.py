@@ -4,6 +4,8 @@ adopted when its headers describe the day, calls in flight charged after a sync)
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 import pytest
 
@@ -12,8 +14,10 @@ from bigin_async._coordination import Answer
 from bigin_async.errors import BudgetExhaustedError
 from bigin_async.hooks import BudgetLow
 from bigin_async.integrations.redis import RedisCoordination
+from bigin_async.integrations.redis.coordination import CoordinatedLimits
 from bigin_async.integrations.redis.limits import RedisLimits
 from tests.redis.test_limits import FAMILY, OK, ask, call, instances, tat
+from tests.redis_servers import RedisServer, free_port
 
 DAILY = {"x-ratelimit-limit": "5000", "x-ratelimit-reset": "3600"}
 
@@ -156,4 +160,64 @@ async def test_budget_low_reads_zohos_allowance_through_shared_limits(redis_url:
         for _ in range(4):
             await bigin.request("GET", "/Contacts/1")
         assert bigin.transport.limits.budget.allowance == 5000
+    assert [(e.remaining, e.threshold, e.limit) for e in low] == [(450, 500, None)]
+
+
+def _answering(
+    headers: list[dict[str, str]], after: dict[int, Callable[[], object]] | None = None
+) -> httpx.MockTransport:
+    """Answers with these headers in turn; ``after[n]()`` runs once answer ``n`` (from 0) is made."""
+    answered = iter(range(len(headers)))
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        n = next(answered)
+        if after and n in after:
+            after[n]()
+        return httpx.Response(200, json={"data": [{"id": "1"}]}, headers=headers[n])
+
+    return httpx.MockTransport(handler)
+
+
+async def test_budget_low_while_redis_is_down_measures_against_the_whole_daily_limit() -> None:
+    """Review: with Redis down the local side's budget holds this process's share (30 // 3), and
+    BudgetLow's threshold became a tenth of that share while the event said ``limit=30``."""
+    low: list[BudgetLow] = []
+    coordination = RedisCoordination(
+        f"redis://127.0.0.1:{free_port()}/0", on_redis_down="local", expected_processes=3
+    )
+    async with BiginClient(
+        access_token="t",
+        transport=_answering([{}] * 9),
+        daily_limit=30,
+        min_calls_remaining=0,
+        coordination=coordination,
+        event_hooks={"budget_low": [low.append]},
+    ) as bigin:
+        for _ in range(9):
+            await bigin.request("GET", "/Contacts/1")
+    assert [(e.remaining, e.threshold, e.limit) for e in low] == [(3, 3, 30)]
+
+
+async def test_zohos_allowance_seen_through_redis_still_counts_once_redis_is_down(
+    fresh_redis_server: RedisServer,
+) -> None:
+    """Review: each side kept its own copy of X-RateLimit-Limit, so after a failover answers that
+    carry only X-RateLimit-Remaining no longer gave BudgetLow."""
+    low: list[BudgetLow] = []
+    day = {**DAILY, "x-ratelimit-remaining": "600"}
+    transport = _answering(
+        [day, {**day, "x-ratelimit-remaining": "520"}]
+        + [{"x-ratelimit-reset": "3600", "x-ratelimit-remaining": left} for left in ("450", "440")],
+        after={1: fresh_redis_server.kill},
+    )
+    async with BiginClient(
+        access_token="t",
+        transport=transport,
+        coordination=RedisCoordination(fresh_redis_server.url, on_redis_down="local"),
+        event_hooks={"budget_low": [low.append]},
+    ) as bigin:
+        for _ in range(4):
+            await bigin.request("GET", "/Contacts/1")
+        limits = bigin.transport.limits
+        assert isinstance(limits, CoordinatedLimits) and limits.in_use is limits.local  # it failed over
     assert [(e.remaining, e.threshold, e.limit) for e in low] == [(450, 500, None)]

@@ -182,3 +182,58 @@ def test_from_env_without_redis_py_says_what_to_install(monkeypatch: pytest.Monk
     env = {"BIGIN_ACCESS_TOKEN": "1000.x", "BIGIN_REDIS_URL": "redis://127.0.0.1:1/0"}
     with pytest.raises(ConfigurationError, match=r"pip install 'bigin-async\[redis\]'"):
         BiginClient.from_env(env)
+
+
+class _BudgetOfItsOwn:
+    """A budget written to BudgetView before ``allowance`` was part of it (over the local one)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.limit = inner, inner.limit
+
+    def report(self) -> Any:
+        return self.inner.report()
+
+    def remaining(self) -> int | None:
+        return int(self.inner.remaining())
+
+    def spent(self) -> int:
+        return int(self.inner.spent())
+
+    @property
+    def spent_total(self) -> int:
+        return int(self.inner.spent_total)
+
+
+class _LimitsWithAnOlderBudget:
+    """One's own limits: the local ones, but for the budget they show."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.inner = LocalLimits(settings)
+        self.budget = _BudgetOfItsOwn(self.inner.budget)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+async def test_a_budget_without_allowance_is_measured_by_its_limit_and_never_breaks_a_call() -> None:
+    """Review: reading ``budget.allowance`` raised AttributeError after the answer had come (a
+    write applied, reported failed) for a coordination whose budget predates the attribute."""
+    low: list[Any] = []
+
+    class Older(RecordingCoordination):
+        def limits(self, settings: Settings) -> Limits:
+            made = _LimitsWithAnOlderBudget(settings)
+            assert isinstance(made, Limits)
+            return made
+
+    headers = {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "25"}
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json={"org": [{}]}, headers=headers))
+    async with BiginClient(
+        access_token="t",
+        transport=transport,
+        daily_limit=300,
+        coordination=Older(),
+        event_hooks={"budget_low": [low.append]},
+    ) as bigin:
+        await bigin.request("GET", "/org")
+    assert [(e.remaining, e.threshold, e.limit) for e in low] == [(25, 30, 300)]

@@ -222,7 +222,17 @@ class _BudgetView:
 
     @property
     def allowance(self) -> int | None:
-        return self._owner.in_use.budget.allowance
+        """The whole ``daily_limit`` (not the share the local side holds while Redis is down), else
+        Zoho's ``X-RateLimit-Limit`` as the side in use saw it last, else as the other side did."""
+        if self.limit is not None:
+            return self.limit
+        owner = self._owner
+        in_use = owner.in_use
+        other = owner.local if in_use is owner.redis else owner.redis
+        seen = in_use.budget.allowance
+        if seen is None and other is not None:
+            seen = other.budget.allowance
+        return seen
 
     def report(self) -> CreditsReport:
         return dataclasses.replace(self._owner.in_use.budget.report(), spent_total=self.spent_total)
