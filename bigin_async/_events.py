@@ -15,6 +15,8 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import anyio
+
 from bigin_async._redact import get_logger
 from bigin_async.errors import ConfigurationError
 from bigin_async.hooks import (
@@ -251,12 +253,35 @@ class EventBus:
     async def to_hooks(self, event: ClientEvent) -> None:
         """The hooks' part of :meth:`emit`, for an event the sinks already had (:meth:`note`)."""
         for hook, is_async in self._hooks.get(event.name, ()):
-            try:
-                result = hook(event)
-                if is_async or inspect.isawaitable(result):
-                    await result  # type: ignore[misc]
-            except Exception as exc:
-                self._failed_once(hook, event, exc)
+            await self._to_hook(hook, is_async, event)
+
+    async def held_to_hooks(self, held: Sequence[ClientEvent], deadline: float) -> None:
+        """The hooks of events the sinks already had (:meth:`note`), in order, until ``deadline``.
+
+        When the deadline (or a cancellation) cuts an async hook, the hooks not yet run still get
+        their events if they are plain ones: one slow hook does not take the events of the others.
+        """
+        pending = [
+            (event, hook, is_async) for event in held for hook, is_async in self._hooks.get(event.name, ())
+        ]
+        done = 0
+        try:
+            with anyio.CancelScope(deadline=deadline):
+                for event, hook, is_async in pending:
+                    done += 1  # counted first: a hook the deadline cut is not called again
+                    await self._to_hook(hook, is_async, event)
+        finally:
+            for event, hook, is_async in pending[done:]:
+                if not is_async:
+                    self._to_plain_hook(hook, event)
+
+    async def _to_hook(self, hook: EventHook, is_async: bool, event: ClientEvent) -> None:
+        try:
+            result = hook(event)
+            if is_async or inspect.isawaitable(result):
+                await result  # type: ignore[misc]
+        except Exception as exc:
+            self._failed_once(hook, event, exc)
 
     def emit_nowait(self, event: ClientEvent) -> None:
         """Like :meth:`emit` where nothing may be awaited (a cancelled call's end): sinks and plain
@@ -268,16 +293,18 @@ class EventBus:
         """The plain hooks' part of :meth:`to_hooks`, where nothing may be awaited (a held event of
         a cancelled call): async hooks do not get it."""
         for hook, is_async in self._hooks.get(event.name, ()):
-            if is_async:
-                continue
-            try:
-                result = hook(event)
-                if inspect.isawaitable(result):  # a plain function that returned a coroutine
-                    close = getattr(result, "close", None)
-                    if close is not None:
-                        close()
-            except Exception as exc:
-                self._failed_once(hook, event, exc)
+            if not is_async:
+                self._to_plain_hook(hook, event)
+
+    def _to_plain_hook(self, hook: EventHook, event: ClientEvent) -> None:
+        try:
+            result = hook(event)
+            if inspect.isawaitable(result):  # a plain function that returned a coroutine
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        except Exception as exc:
+            self._failed_once(hook, event, exc)
 
     def _to_sinks(self, event: ClientEvent) -> None:
         for sink in self._sinks:

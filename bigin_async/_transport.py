@@ -632,9 +632,7 @@ class Transport:
         """
         held, call.held = call.held, []
         if held:
-            with anyio.CancelScope(deadline=call.deadline):
-                for event in held:
-                    await self._shared.events.to_hooks(event)
+            await self._shared.events.held_to_hooks(held, call.deadline)
 
     def _finished(self, call: _Call, result: object, error: str | None) -> CallFinished:
         records = call.records

@@ -18,10 +18,12 @@ hooks of an attempt (``request_sent``, then its end: ``response_received``, ``ra
 ``budget_low``) run once the call is past that attempt's answer: before its retry, or before it
 returns its result (the SDK's own listeners, stats and tracing, have the event at once). So a
 request goes out at the very time the per-minute limiter gave it, however long a hook takes.
-When a call is cancelled, the plain hooks still get what its attempts sent and heard. Every
-hook runs under the call's ``deadline``: one still running when it passes is cancelled, and the
-call ends as it would have (an answer already read is kept: a hook never turns it into a
-timeout, nor makes it sent again).
+Every hook runs under the call's ``deadline``: one still running when it passes is cancelled, and
+the call ends as it would have (an answer already read is kept: a hook never turns it into a
+timeout, nor makes it sent again). The price of that: an async hook gets an attempt's events only
+while the call can still wait for it. When the deadline has passed, an async hook is cut at its
+first ``await``; when the call is cancelled (its task group cancelled, an ``open_stream`` block
+left early), async hooks do not get them. Plain hooks get every event in both cases.
 A hook that raises does not break the call: the first failure of each hook is logged (a warning
 on the ``bigin_async.hooks`` logger, with its traceback) and later ones are only counted
 (``stats().hook_errors``). What a plain hook returns is awaited when it is awaitable.
@@ -98,8 +100,9 @@ class RequestSent(CallEvent):
     ``gate_wait`` and ``limiter_wait`` are the seconds this attempt spent waiting out a 429's pause,
     for a place among the ``max_concurrency`` calls in flight, and for a send time within the
     per-minute limits. Hooks get it once the attempt is answered (or has failed), just before its
-    ``response_received``: one awaited before the send would have sent it later than the time the
-    limiter booked for it. The stats and tracing get it as the request goes.
+    ``response_received``; for a stream (``open_stream``, ``download_to``), once its body has been
+    read. A hook awaited before the send would have sent it later than the time the limiter
+    booked for it. The stats and tracing get it as the request goes.
     """
 
     name: ClassVar[str] = "request_sent"

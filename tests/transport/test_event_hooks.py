@@ -564,6 +564,44 @@ async def test_a_request_sent_hook_that_never_returns_costs_the_call_nothing() -
     assert (stats.attempts, stats.calls, stats.failed) == (1, 1, 0)
 
 
+async def test_a_deadline_cutting_an_async_hook_still_leaves_the_plain_ones_every_held_event() -> None:
+    """Review: the deadline fired mid-exchange, so the held hooks ran with it passed; the first
+    async hook's await was cancelled and every later hook and event was dropped, plain ones too."""
+    seen: list[tuple[str, str]] = []
+
+    async def awaiting(event: ClientEvent) -> None:
+        seen.append(("async", event.name))
+        await anyio.lowlevel.checkpoint()
+        seen.append(("async done", event.name))
+
+    def plain(event: ClientEvent) -> None:
+        seen.append(("plain", event.name))
+
+    def finished(event: ClientEvent) -> None:
+        seen.append(("finished", event.name))
+
+    # The deadline cuts the exchange: no response_received, the call ends in error.
+    hooks: dict[str, list[Any]] = {
+        "request_sent": [awaiting, plain, awaiting, plain],
+        "call_finished": [finished],
+    }
+    async with BiginClient(
+        access_token="t",
+        transport=_Slow(1.0, httpx.Response(200, json=RECORD)),
+        deadline=0.2,
+        event_hooks=hooks,
+    ) as bigin:
+        with pytest.raises(BiginTimeoutError):
+            await bigin.contacts.get(ID)
+    # The deadline had passed: the first async hook is cut at its await, the rest get what is plain.
+    assert seen == [
+        ("async", "request_sent"),
+        ("plain", "request_sent"),
+        ("plain", "request_sent"),
+        ("finished", "call_finished"),
+    ]
+
+
 async def test_a_cancelled_call_still_tells_plain_hooks_what_it_sent() -> None:
     sent: list[int] = []
     answered: list[int | None] = []
