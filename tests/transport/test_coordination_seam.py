@@ -185,34 +185,23 @@ def test_from_env_without_redis_py_says_what_to_install(monkeypatch: pytest.Monk
 
 
 class _BudgetOfItsOwn:
-    """A budget written to BudgetView before ``allowance`` was part of it (over the local one)."""
+    """A budget written to BudgetView before ``allowance`` was part of it (the local one beneath)."""
 
     def __init__(self, inner: Any) -> None:
-        self.inner, self.limit = inner, inner.limit
-
-    def report(self) -> Any:
-        return self.inner.report()
-
-    def remaining(self) -> int | None:
-        return int(self.inner.remaining())
-
-    def spent(self) -> int:
-        return int(self.inner.spent())
-
-    @property
-    def spent_total(self) -> int:
-        return int(self.inner.spent_total)
-
-
-class _LimitsWithAnOlderBudget:
-    """One's own limits: the local ones, but for the budget they show."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.inner = LocalLimits(settings)
-        self.budget = _BudgetOfItsOwn(self.inner.budget)
+        self._inner = inner
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
+        if name == "allowance":
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+
+class _LimitsWithAnOlderBudget(LocalLimits):
+    """One's own limits: the local ones, with a budget that has no ``allowance``."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.budget = _BudgetOfItsOwn(self.budget)  # type: ignore[assignment]
 
 
 async def test_a_budget_without_allowance_is_measured_by_its_limit_and_never_breaks_a_call() -> None:
