@@ -115,8 +115,9 @@ class StatsCollector:
 
     def sent(self, gate_wait: float, limiter_wait: float, cooldown_wait: float) -> None:
         """An attempt is about to go out: its waits. It counts in ``attempts`` only once it is
-        handed to the connection (:meth:`attempted`): a ``request_sent`` hook that the deadline
-        cuts, or that raises ``BaseException``, stops it before that."""
+        handed to the connection (:meth:`attempted`), so an attempt the deadline or a cancellation
+        cuts before the send is not counted. (``request_sent`` hooks run once the attempt is
+        answered, so they cannot stop it.)"""
         self.gate_wait.add(gate_wait)
         self.limiter_wait.add(limiter_wait)
         self.cooldown_wait.add(cooldown_wait)
@@ -261,9 +262,7 @@ class EventBus:
         When the deadline (or a cancellation) cuts an async hook, the hooks not yet run still get
         their events if they are plain ones: one slow hook does not take the events of the others.
         """
-        pending = [
-            (event, hook, is_async) for event in held for hook, is_async in self._hooks.get(event.name, ())
-        ]
+        pending = self._pending(held)
         done = 0
         try:
             with anyio.CancelScope(deadline=deadline):
@@ -271,9 +270,22 @@ class EventBus:
                     done += 1  # counted first: a hook the deadline cut is not called again
                     await self._to_hook(hook, is_async, event)
         finally:
-            for event, hook, is_async in pending[done:]:
-                if not is_async:
-                    self._to_plain_hook(hook, event)
+            self._to_plain_hooks_of(pending[done:])
+
+    def held_to_plain_hooks(self, held: Sequence[ClientEvent]) -> None:
+        """:meth:`held_to_hooks` where nothing may be awaited (a cancelled call's end): the plain
+        hooks get every event, in order; async hooks get none."""
+        self._to_plain_hooks_of(self._pending(held))
+
+    def _pending(self, held: Sequence[ClientEvent]) -> list[tuple[ClientEvent, EventHook, bool]]:
+        """Each held event with each of its hooks, in the order they are to be told."""
+        hooks = self._hooks
+        return [(event, hook, is_async) for event in held for hook, is_async in hooks.get(event.name, ())]
+
+    def _to_plain_hooks_of(self, pending: Sequence[tuple[ClientEvent, EventHook, bool]]) -> None:
+        for event, hook, is_async in pending:
+            if not is_async:
+                self._to_plain_hook(hook, event)
 
     async def _to_hook(self, hook: EventHook, is_async: bool, event: ClientEvent) -> None:
         try:
@@ -287,14 +299,7 @@ class EventBus:
         """Like :meth:`emit` where nothing may be awaited (a cancelled call's end): sinks and plain
         hooks get the event, async hooks do not."""
         self._to_sinks(event)
-        self.to_plain_hooks(event)
-
-    def to_plain_hooks(self, event: ClientEvent) -> None:
-        """The plain hooks' part of :meth:`to_hooks`, where nothing may be awaited (a held event of
-        a cancelled call): async hooks do not get it."""
-        for hook, is_async in self._hooks.get(event.name, ()):
-            if not is_async:
-                self._to_plain_hook(hook, event)
+        self.held_to_plain_hooks((event,))
 
     def _to_plain_hook(self, hook: EventHook, event: ClientEvent) -> None:
         try:

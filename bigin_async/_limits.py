@@ -512,7 +512,7 @@ class DailyBudget:
     def allowance(self) -> int | None:
         """The day's credits in all: ``limit`` when one is set, else Zoho's ``X-RateLimit-Limit``
         of the daily window as last seen (:meth:`sync`); None while neither is known."""
-        return self.limit if self.limit is not None else self._server_allowance
+        return allowance_of(self.limit, self._server_allowance)
 
     def sync(self, headers: Mapping[str, str], *, reset_in: float | None = None) -> None:
         """Adopt the server's count from ``X-RateLimit-Remaining`` when it describes the daily window.
@@ -539,6 +539,15 @@ class DailyBudget:
 
 
 _COUNT = re.compile(r"[0-9]{1,18}(\.[0-9]*)?")
+
+
+def allowance_of(limit: int | None, *seen: int | None) -> int | None:
+    """The day's credits in all: the configured ``daily_limit`` when one is set (the user's word
+    outranks the server's), else the first of Zoho's ``X-RateLimit-Limit`` figures seen (the side
+    in use before the other one); None while none of them is known. One rule for every budget."""
+    if limit is not None:
+        return limit
+    return next((figure for figure in seen if figure is not None), None)
 
 
 class DailyCount(NamedTuple):

@@ -603,8 +603,7 @@ class Transport:
             cancelled = isinstance(exc, anyio.get_cancelled_exc_class())
             error = "Cancelled" if cancelled else type(exc).__name__
             held, call.held = call.held, []
-            for event in held:  # what the call sent and heard, to the hooks that need no await
-                events.to_plain_hooks(event)
+            events.held_to_plain_hooks(held)  # what the call sent and heard, to the hooks that need no await
             if events.listens(CallFinished.name):
                 events.emit_nowait(self._finished(call, None, error))
             else:

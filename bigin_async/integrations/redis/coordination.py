@@ -34,7 +34,7 @@ import redis.connection
 
 from bigin_async._config import Settings
 from bigin_async._coordination import READ_DOWNLOADS_PER_MINUTE, Answer, Ask, Limits, LocalLimits
-from bigin_async._limits import Cooldown, CreditsReport, RateLimiter
+from bigin_async._limits import Cooldown, CreditsReport, RateLimiter, allowance_of
 from bigin_async._redact import get_logger
 from bigin_async.auth import MemoryTokenStore, Token, TokenStore
 from bigin_async.errors import ConfigurationError, CoordinationError
@@ -224,15 +224,10 @@ class _BudgetView:
     def allowance(self) -> int | None:
         """The whole ``daily_limit`` (not the share the local side holds while Redis is down), else
         Zoho's ``X-RateLimit-Limit`` as the side in use saw it last, else as the other side did."""
-        if self.limit is not None:
-            return self.limit
         owner = self._owner
         in_use = owner.in_use
         other = owner.local if in_use is owner.redis else owner.redis
-        seen = in_use.budget.allowance
-        if seen is None and other is not None:
-            seen = other.budget.allowance
-        return seen
+        return allowance_of(self.limit, in_use.budget.allowance, other.budget.allowance if other else None)
 
     def report(self) -> CreditsReport:
         return dataclasses.replace(self._owner.in_use.budget.report(), spent_total=self.spent_total)

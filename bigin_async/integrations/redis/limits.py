@@ -28,7 +28,15 @@ import anyio.lowlevel
 
 from bigin_async._config import Settings
 from bigin_async._coordination import READ_DOWNLOADS_PER_MINUTE, Answer, Ask, PastDeadline
-from bigin_async._limits import Cooldown, CreditsReport, RateLimiter, daily_count, gcra_interval, pace
+from bigin_async._limits import (
+    Cooldown,
+    CreditsReport,
+    RateLimiter,
+    allowance_of,
+    daily_count,
+    gcra_interval,
+    pace,
+)
 from bigin_async._redact import get_logger
 from bigin_async._retry import reset_in
 from bigin_async.errors import BudgetExhaustedError
@@ -165,7 +173,7 @@ class SharedBudget:
     def allowance(self) -> int | None:
         """The day's credits in all: ``limit`` when one is set, else Zoho's ``X-RateLimit-Limit``
         of the daily window as this process last saw it; None while neither is known."""
-        return self.limit if self.limit is not None else self._server_allowance
+        return allowance_of(self.limit, self._server_allowance)
 
     def report(self) -> CreditsReport:
         return CreditsReport(self._spent_24h, self._total, self._remaining, self.limit)
