@@ -369,14 +369,41 @@ FINISH = Script(
     _PRELUDE
     + _BUDGET
     + """
--- KEYS: leases, the 4 budget keys
+-- KEYS: leases, the 4 budget keys, then the sent lists of the per-minute limiters that paced it
+--   (only when it was answered)
 -- ARGV: 1 lease id to release ('' none), 2 flight member ('' none), 3 cost, 4 bucket to refund from
 --   ('' no refund; '?' a send whose reply was lost to its caller's cancel: refunded from the
 --   newest bucket if, and only if, its flight member shows it was committed), 5 the server's
---   remaining count ('' none), 6 its reset in seconds ('' none), 7 daily limit ('' none)
+--   remaining count ('' none), 6 its reset in seconds ('' none), 7 daily limit ('' none),
+--   8 its send's entry in those lists ('' none: not answered), 9 the latency allowance J in ms
 -- The exchange ended: the slot released, the credits no longer in flight, given back when Zoho
--- never counted the call, and Zoho's own count adopted. Returns {spent, remaining, resets_in}.
+-- never counted the call, Zoho's own count adopted, and an answered send's entry lowered (below).
+-- Returns {spent, remaining, resets_in}.
 local now = now_ms()
+-- A list entry e says the send arrived by e + J at the latest (PACE lets one more go once the N-th
+-- last entry is W + J old). An answer says it had arrived by now: its entry becomes now - J. That
+-- entry is found by its text (the send time PACE pushed, 3 decimals); a lowered one is written with
+-- 4, so it is never taken for a send again. It never goes below the entry before it: the list stays
+-- ascending, so the N-th last entry is the N-th latest, for this release's scripts and for those of
+-- releases that never lower (which read the same lists).
+local entry = ARGV[8]
+if entry ~= nil and entry ~= '' then
+  local sent = tonumber(entry)
+  local lowered = math.max(now, sent) - tonumber(ARGV[9])
+  if lowered < sent then
+    for i = 6, #KEYS do
+      local at = redis.call('LPOS', KEYS[i], entry, 'RANK', -1)
+      if at then
+        local floor = lowered
+        if at > 0 then
+          local previous = tonumber(redis.call('LINDEX', KEYS[i], at - 1))
+          if previous and previous > floor then floor = previous end
+        end
+        redis.call('LSET', KEYS[i], at, string.format('%.4f', floor))
+      end
+    end
+  end
+end
 if ARGV[1] ~= '' then redis.call('ZREM', KEYS[1], ARGV[1]) end
 local b = b_keys(2)
 local cost = tonumber(ARGV[3])

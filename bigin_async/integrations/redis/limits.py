@@ -79,6 +79,7 @@ class _Limiter:
     interval_ms: float
     window_ms: float
     limit: int
+    heard: bool = False  # a per-minute rule: an answer lowers its send's entry (see finish)
 
 
 @dataclass(slots=True)
@@ -90,6 +91,8 @@ class _Receipt:
     member: str
     cost: int
     sent_at: float
+    entry: str = ""  # the send time as the ``sent`` lists hold it (Redis's, in ms, 3 decimals)
+    heard_by: tuple[str, ...] = ()  # the ``sent`` lists whose entry its answer lowers
 
 
 class _Slot:
@@ -273,6 +276,7 @@ class RedisLimits:
         self._cooldown_key = family.key("cooldown")
         self._budget_keys = [family.key("credits", part) for part in ("last", "bucket", "state", "flight")]
         allowance = settings.latency_allowance * self.minute / 60.0
+        self._allowance_ms = f"{allowance * 1000.0:.3f}"
         minute_l = self._per_minute("minute", settings.requests_per_minute, allowance)
         bulk_l = self._per_minute("bulk", settings.bulk_operations_per_minute, allowance)
         delay = settings.intercall_delay
@@ -297,20 +301,26 @@ class RedisLimits:
         return f"RedisLimits({self.backend.url!r}, {self.family.tag})"
 
     # -- construction helpers --------------------------------------------------------------------
-    def _limiter(self, name: str, interval: float, window: float, limit: int) -> _Limiter:
+    def _limiter(
+        self, name: str, interval: float, window: float, limit: int, *, heard: bool = False
+    ) -> _Limiter:
         key = self.family.key
         return _Limiter(
-            key("rate", name, "tat"), key("rate", name, "sent"), interval * 1e3, window * 1e3, limit
+            key("rate", name, "tat"), key("rate", name, "sent"), interval * 1e3, window * 1e3, limit, heard
         )
 
     def _per_minute(self, name: str, rate: int | None, allowance: float) -> _Limiter | None:
-        """The per-minute rule on the shared window, with the allowance kept on every send (the
-        scripts do not hear the answers, which let the local limiter lower it): GCRA interval
-        ``(W + J) / N`` and the last N real sends at least ``W + J`` apart (None: that limit is off)."""
+        """The per-minute rule on the shared window, as the local limiter keeps it (None: that
+        limit is off). Bookings are spaced for the minute itself (GCRA interval ``W / N``); what
+        keeps the server's count within N is the list of the last N sends, each counted as
+        arriving up to the allowance J after it left until its answer comes (``finish`` lowers
+        its entry then), and one more goes once the N-th last may have arrived ``W`` before it.
+        Unanswered, any N + 1 sends span ``W + J`` (60/62 of N a minute); answered in 50 ms,
+        ``W`` + 50 ms."""
         if not rate:
             return None
-        interval = gcra_interval(rate, window=self.minute, latency_allowance=allowance)
-        return self._limiter(name, interval, self.minute + allowance, rate)
+        interval = gcra_interval(rate, window=self.minute, latency_allowance=0.0)
+        return self._limiter(name, interval, self.minute + allowance, rate, heard=allowance > 0)
 
     @staticmethod
     def _pacing(limiters: Sequence[_Limiter]) -> tuple[tuple[_Limiter, ...], list[str], list[str | float]]:
@@ -423,7 +433,11 @@ class RedisLimits:
                     # takes the committed send back.
                     await anyio.lowlevel.checkpoint_if_cancelled()
                     outstanding = False
-                    ask.charged = _Receipt(str(reply[1]), member, ask.cost, float(reply[5]) / 1000.0)
+                    entry = str(reply[5])
+                    heard_by = tuple(limiter.sent for limiter in limiters if limiter.heard)
+                    ask.charged = _Receipt(
+                        str(reply[1]), member, ask.cost, float(entry) / 1000.0, entry, heard_by
+                    )
                     budget._total += ask.cost
                     budget._update(reply[2], reply[3])
                     sent = True
@@ -545,9 +559,13 @@ class RedisLimits:
         if isinstance(slot, _Slot) and slot.held:
             release = slot.id
             self.gate.dropped(slot)
-        args: list[str | int | float] = [release, "", 0, "", "", "", ""]
+        args: list[str | int | float] = [release, "", 0, "", "", "", "", "", self._allowance_ms]
+        keys = [self._gate_keys[0], *self._budget_keys]
         if receipt is not None:
             args[1], args[2] = receipt.member, receipt.cost
+            if answer.headers is not None and receipt.heard_by:  # answered: it had arrived by now
+                args[7] = receipt.entry
+                keys += receipt.heard_by
             if answer.uncounted:  # Zoho charges what it admits: the credits come back
                 args[3] = receipt.bucket
                 self.budget._total = max(0, self.budget._total - receipt.cost)
@@ -561,9 +579,7 @@ class RedisLimits:
         if self.budget.limit is not None:
             args[6] = self.budget.limit
         try:
-            reply = await self._settle_bounded(
-                _scripts.FINISH, [self._gate_keys[0], *self._budget_keys], args, "finish"
-            )
+            reply = await self._settle_bounded(_scripts.FINISH, keys, args, "finish")
         finally:
             if release:
                 self.gate.wake()

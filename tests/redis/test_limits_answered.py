@@ -1,0 +1,134 @@
+"""``RedisLimits`` hears the answers: a send counts as arriving up to the latency allowance J
+late only until its answer comes, then as having arrived by then (as ``RateLimiter.answered``
+does in one process). So the shared per-minute pace reaches about N per minute plus the answers'
+latency, not N per minute plus J (60/62 of the cap), and still no rolling minute of arrivals, as
+the server could count them, holds more than N.
+
+The entries are lowered in the very ``sent`` lists that releases before this one read and write,
+so processes of both can share one family: an entry a release that never lowers leaves stays a
+send J late at the latest, which the rule of either release already counts.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+
+import anyio
+import pytest
+
+from bigin_async._coordination import Answer, PastDeadline
+from bigin_async.integrations.redis.limits import RedisLimits
+from tests.redis.test_limits import BOUND, FAMILY, OK, ask, instances, redis_now
+
+ANSWERED = Answer(uncounted=False, headers={})  # an HTTP answer came (no rate headers in it)
+
+
+async def sent_list(limits: RedisLimits, name: str = "minute") -> list[str]:
+    entries: list[str] = await limits.backend.call("LRANGE", FAMILY.key("rate", name, "sent"), 0, -1)
+    return [entry.decode() if isinstance(entry, bytes) else entry for entry in entries]
+
+
+async def one_call(limits: RedisLimits, answer: Answer) -> tuple[float, float]:
+    """One attempt, answered (or not) at once: its send time and the time its answer was in hand,
+    on Redis's clock."""
+    the_ask = ask()
+    async with limits.slot() as slot:
+        assert await limits.pace(slot, the_ask)
+        answered_at = await redis_now(limits.backend)
+        await limits.finish(slot, the_ask, answer)
+    sent_at: float = getattr(the_ask.charged, "sent_at")  # noqa: B009 - the receipt is opaque
+    return sent_at, answered_at
+
+
+async def next_wait(limits: RedisLimits) -> float:
+    """How long the next send would wait now (refused at once: its deadline is too near)."""
+    with pytest.raises(PastDeadline) as raised:
+        async with limits.slot() as slot:
+            await limits.pace(slot, ask(deadline_at=limits._clock() + 0.05))
+    return raised.value.wait
+
+
+async def test_an_answer_lowers_its_send_so_the_next_minute_opens_a_minute_after_it(redis_url: str) -> None:
+    # One call a minute, J = 2 s: unanswered, the next may go a minute plus J after the send;
+    # answered at once, a minute after the answer (it had arrived by then).
+    async with instances(redis_url, 2, requests_per_minute=1) as (one, two):
+        await one_call(one, ANSWERED)
+        (entry,) = await sent_list(one)
+        wait = await next_wait(two)
+        assert 58.0 < wait < 60.5, wait  # not 62 - what the round trips took
+        assert len(entry.split(".")[1]) == 4  # lowered: no longer the send time the pace wrote
+    async with instances(redis_url, 2, requests_per_minute=1) as (one, two):
+        await one.backend.call("DEL", *(FAMILY.key("rate", "minute", part) for part in ("sent", "tat")))
+        sent_at, _ = await one_call(one, OK)  # no HTTP answer (a timeout, a reset): it may still arrive
+        (entry,) = await sent_list(one)
+        assert float(entry) == pytest.approx(sent_at * 1000.0, abs=1e-3)
+        wait = await next_wait(two)
+        assert 61.0 < wait <= 62.0, wait
+
+
+async def test_answers_lower_only_their_own_send_and_keep_the_list_in_order(redis_url: str) -> None:
+    async with instances(redis_url, 1, minute=6.0, requests_per_minute=3) as (limits,):
+        key = FAMILY.key("rate", "minute", "sent")
+        # Sends by a release that never lowers, around the one this release makes: 3 decimals,
+        # ascending, as the pace script pushes them.
+        now_ms = (await redis_now(limits.backend)) * 1000.0
+        await limits.backend.call("RPUSH", key, f"{now_ms - 150:.3f}", f"{now_ms - 100:.3f}")
+        before = await sent_list(limits)
+        await one_call(limits, ANSWERED)
+        after = await sent_list(limits)
+        assert after[:2] == before  # the others' entries are untouched
+        values = [float(entry) for entry in after]
+        assert values == sorted(values)  # still ascending: the N-th last is the N-th latest
+        # Lowered, but never below the entry before it (J = 0.2 s here: the answer minus J is
+        # earlier than that entry), so the list stays sorted.
+        assert values[2] == pytest.approx(values[1], abs=1e-3)
+
+
+def most_arrivals(spans: Sequence[tuple[float, float]], window: float) -> int:
+    """The most arrivals any rolling ``window`` [x, x + window) can hold, each arrival anywhere in
+    its span: those spans that meet the window, for the worst x (a span's end, or a start less
+    the window)."""
+    starts = [x for begin, end in spans for x in (end, begin - window + 1e-9)]
+    return max(sum(1 for begin, end in spans if begin < x + window and end >= x - 1e-9) for x in starts)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+async def test_hostile_latencies_across_instances_keep_every_minute_of_arrivals_within_the_cap(
+    redis_url: str, seed: int
+) -> None:
+    # Three instances (as three processes would be), one of them a release that never lowers
+    # (its answers tell nothing), each answer taking anywhere up to about J. An answered send
+    # arrived somewhere between its send and its answer; an unanswered one up to J late.
+    minute, per_minute = 1.0, 4
+    allowance = 2.0 * minute / 60
+    rng = random.Random(seed)
+    spans: list[tuple[float, float]] = []
+    sends = 4 * per_minute
+
+    async with instances(redis_url, 3, minute=minute, requests_per_minute=per_minute) as everyone:
+
+        async def worker(limits: RedisLimits, answer: Answer) -> None:
+            while len(spans) < sends:
+                the_ask = ask()
+                async with limits.slot() as slot:
+                    if not await limits.pace(slot, the_ask):
+                        continue
+                    await anyio.sleep(rng.choice([0.0, 0.3, 0.9, 0.99]) * allowance)  # the server's time
+                    answered_at = await redis_now(limits.backend)
+                    await limits.finish(slot, the_ask, answer)
+                sent_at: float = getattr(the_ask.charged, "sent_at")  # noqa: B009
+                # J is what a request may take to reach the server: its arrival is never later
+                # than that, and never later than its answer.
+                latest = sent_at + allowance
+                if answer is ANSWERED:
+                    latest = min(latest, answered_at)
+                spans.append((sent_at, latest))
+
+        with anyio.fail_after(BOUND):
+            async with anyio.create_task_group() as group:
+                for limits, answer in zip(everyone, (ANSWERED, ANSWERED, OK), strict=True):
+                    for _ in range(2):
+                        group.start_soon(worker, limits, answer)
+    assert len(spans) >= sends
+    assert most_arrivals(spans, minute) <= per_minute
