@@ -132,3 +132,28 @@ async def test_hostile_latencies_across_instances_keep_every_minute_of_arrivals_
                         group.start_soon(worker, limits, answer)
     assert len(spans) >= sends
     assert most_arrivals(spans, minute) <= per_minute
+
+
+@pytest.mark.parametrize("other_allowance", [0.0, 1.0])
+async def test_processes_told_different_allowances_still_keep_the_cap(
+    redis_url: str, other_allowance: float
+) -> None:
+    # A counts sends 2 s a minute late (0.1 s of this 3 s minute), B less. An answer A hears
+    # lowers its send's entry by A's J; read by B with B's smaller J, that entry would say the
+    # send had arrived before it could have, and B's next send, with every request arriving at
+    # once, would share a minute with it. Both count the largest allowance in use.
+    minute = 3.0
+    async with (
+        instances(redis_url, 1, minute=minute, requests_per_minute=1) as (a,),
+        instances(redis_url, 1, minute=minute, requests_per_minute=1, latency_allowance=other_allowance) as (
+            b,
+        ),
+    ):
+        sent_at, _ = await one_call(a, ANSWERED)
+        # The bookings' spacing alone would hold B back here; the record of the real sends must
+        # hold the cap by itself (a booking that waited on it, or was given back, leaves it so).
+        await b.backend.call("DEL", FAMILY.key("rate", "minute", "tat"))
+        asked_at = await redis_now(b.backend)
+        wait = await next_wait(b)
+        # B's next send may go at (its script's time) + wait, no sooner than asked_at + wait.
+        assert asked_at + wait >= sent_at + minute - 0.02, (asked_at + wait - sent_at, wait)

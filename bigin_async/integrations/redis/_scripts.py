@@ -8,7 +8,8 @@ abandoned family disappears and none grows without bound.
 
 Numbers with fractions go back to Python as strings (Redis would drop the fraction of a Lua
 number); stored times are formatted with three decimals, so a compare-and-set of a stored time
-compares the very string Redis holds.
+compares the very string Redis holds (a per-minute list entry an answer lowered has four: it is
+never taken for the send time it was).
 """
 
 from __future__ import annotations
@@ -105,8 +106,28 @@ local function b_figures(b, now, limit)
 end
 """
 
+# The latency allowances J (ms) of the processes pacing on these limiters lately: member J, score
+# when it lapses (``life`` after that process's last pace or finish). A per-minute list entry counts
+# as the largest of them late, and an answer lowers its entry by that same largest, so processes
+# told different allowances still read every entry alike (with its own smaller J, a process would
+# take an entry another one lowered for an arrival earlier than it could have been).
+_ALLOWANCES = """
+local function j_largest(key, own, now, life)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+  redis.call('ZADD', key, now + life, fmt(own))
+  keep(key, life + KEEP)
+  local largest = own
+  for _, member in ipairs(redis.call('ZRANGE', key, 0, -1)) do
+    local j = tonumber(member)
+    if j and j > largest then largest = j end
+  end
+  return largest
+end
+"""
+
 # The limiters (RateLimiter's rule): ``tat`` is the theoretical arrival time of the GCRA, ``sent``
-# the real send times of the last ``limit`` calls, which must span ``window`` before one more goes.
+# the last ``limit`` sends, each the latest its arrival can be less J (its send time, or, once
+# answered, the answer's time less J: see FINISH), which must span ``window`` before one more goes.
 # Each limiter's stored figures are read once a script (``l_load``).
 _LIMITER = """
 local function l_load(l)
@@ -221,10 +242,12 @@ return 1
 # One send booked and, when its time has come, committed (the body of PACE, also run by ACQUIRE_PACE
 # right after the gate, in the same round trip). Its keys start after ``k`` in KEYS and its
 # arguments after ``a`` in ARGV:
-# KEYS: leases, cooldown, the 4 budget keys, then per limiter its tat and its sent list
+# KEYS: leases, cooldown, the 4 budget keys, the allowances, then per limiter its tat and sent list
 # ARGV: 1 lease id, 2 lease ms while the exchange lasts, 3 max wait ms ('' none), 4 cost,
 #   5 daily limit ('' none), 6 min remaining, 7 flight member, 8 limiters already booked, 9 limiters,
-#   then per limiter: interval ms, window ms, limit
+#   10 this process's J ms, 11 how long its J counts (ms), then per limiter: interval ms, window ms
+#   (W + this process's J for a per-minute one), limit, 1 if per-minute (its window takes the
+#   largest J in use instead) else 0
 # The limiters are booked in order, the scarcest first, each at its own earliest time, as the local
 # pace does; when one's time is still to come the caller sleeps until it and calls again from the
 # next one. Once all are booked and every window has room, the send is committed: the real time
@@ -246,10 +269,15 @@ local function p_send(now, k, a)
   local min_remaining, member = tonumber(ARGV[a + 6]), ARGV[a + 7]
   local from, n = tonumber(ARGV[a + 8]), tonumber(ARGV[a + 9])
   local L = {}
+  local own_j, extra = tonumber(ARGV[a + 10]), nil
   for i = 1, n do
-    local at = a + 9 + (i - 1) * 3
-    L[i] = {tat = KEYS[k + 5 + 2 * i], sent = KEYS[k + 6 + 2 * i], interval = tonumber(ARGV[at + 1]),
+    local at = a + 11 + (i - 1) * 4
+    L[i] = {tat = KEYS[k + 6 + 2 * i], sent = KEYS[k + 7 + 2 * i], interval = tonumber(ARGV[at + 1]),
             window = tonumber(ARGV[at + 2]), limit = tonumber(ARGV[at + 3])}
+    if ARGV[at + 4] == '1' then
+      if extra == nil then extra = j_largest(KEYS[k + 7], own_j, now, tonumber(ARGV[a + 11])) - own_j end
+      L[i].window = L[i].window + extra
+    end
   end
   if max_wait then
     local start = now
@@ -321,6 +349,7 @@ end
 PACE = Script(
     _PRELUDE
     + _BUDGET
+    + _ALLOWANCES
     + _LIMITER
     + _SEND
     + """
@@ -333,6 +362,7 @@ return p_send(now_ms(), 0, 0)
 ACQUIRE_PACE = Script(
     _PRELUDE
     + _BUDGET
+    + _ALLOWANCES
     + _LIMITER
     + _GATE
     + _SEND
@@ -368,20 +398,23 @@ return 1
 FINISH = Script(
     _PRELUDE
     + _BUDGET
+    + _ALLOWANCES
     + """
--- KEYS: leases, the 4 budget keys, then the sent lists of the per-minute limiters that paced it
---   (only when it was answered)
+-- KEYS: leases, the 4 budget keys, then (only when it was answered) the allowances and the sent
+--   lists of the per-minute limiters that paced it
 -- ARGV: 1 lease id to release ('' none), 2 flight member ('' none), 3 cost, 4 bucket to refund from
 --   ('' no refund; '?' a send whose reply was lost to its caller's cancel: refunded from the
 --   newest bucket if, and only if, its flight member shows it was committed), 5 the server's
 --   remaining count ('' none), 6 its reset in seconds ('' none), 7 daily limit ('' none),
---   8 its send's entry in those lists ('' none: not answered), 9 the latency allowance J in ms
+--   8 its send's entry in those lists ('' none: not answered), 9 this process's J ms, 10 how long
+--   its J counts (ms)
 -- The exchange ended: the slot released, the credits no longer in flight, given back when Zoho
 -- never counted the call, Zoho's own count adopted, and an answered send's entry lowered (below).
 -- Returns {spent, remaining, resets_in}.
 local now = now_ms()
 -- A list entry e says the send arrived by e + J at the latest (PACE lets one more go once the N-th
--- last entry is W + J old). An answer says it had arrived by now: its entry becomes now - J. That
+-- last entry is W + J old; J the largest allowance in use, see _ALLOWANCES). An answer says it had
+-- arrived by now: its entry becomes now - J. That
 -- entry is found by its text (the send time PACE pushed, 3 decimals); a lowered one is written with
 -- 4, so it is never taken for a send again. It never goes below the entry before it: the list stays
 -- ascending, so the N-th last entry is the N-th latest, for this release's scripts and for those of
@@ -389,9 +422,9 @@ local now = now_ms()
 local entry = ARGV[8]
 if entry ~= nil and entry ~= '' then
   local sent = tonumber(entry)
-  local lowered = math.max(now, sent) - tonumber(ARGV[9])
+  local lowered = math.max(now, sent) - j_largest(KEYS[6], tonumber(ARGV[9]), now, tonumber(ARGV[10]))
   if lowered < sent then
-    for i = 6, #KEYS do
+    for i = 7, #KEYS do
       local at = redis.call('LPOS', KEYS[i], entry, 'RANK', -1)
       if at then
         local floor = lowered
@@ -431,7 +464,7 @@ if server then
   if reset == nil or reset * 1000 > DAY then reset = DAY else reset = reset * 1000 end
   redis.call('HSET', b.state, 'sremaining', server, 'since', inflight, 'sreset', fmt(now + reset))
 end
-keep(b.state, KEEP_BUDGET)  -- the one key this script may write to (its other writes take away)
+keep(b.state, KEEP_BUDGET)  -- the one budget key this script may add to (its other writes take away)
 local spent, left, resets = b_figures(b, now, arg(ARGV[7]))
 return {spent, left, resets}
 """,

@@ -79,7 +79,7 @@ class _Limiter:
     interval_ms: float
     window_ms: float
     limit: int
-    heard: bool = False  # a per-minute rule: an answer lowers its send's entry (see finish)
+    heard: bool = False  # a per-minute rule: the largest J in use, and answers lower their entries
 
 
 @dataclass(slots=True)
@@ -276,7 +276,11 @@ class RedisLimits:
         self._cooldown_key = family.key("cooldown")
         self._budget_keys = [family.key("credits", part) for part in ("last", "bucket", "state", "flight")]
         allowance = settings.latency_allowance * self.minute / 60.0
+        # This process's J, and how long the scripts count it among the allowances in use after
+        # its last pace or finish: past any window an entry it lowered could still fall in.
         self._allowance_ms = f"{allowance * 1000.0:.3f}"
+        self._allowance_life_ms = f"{2.0 * (self.minute + allowance) * 1000.0:.0f}"
+        self._allowances_key = family.key("rate", "allowances")
         minute_l = self._per_minute("minute", settings.requests_per_minute, allowance)
         bulk_l = self._per_minute("bulk", settings.bulk_operations_per_minute, allowance)
         delay = settings.intercall_delay
@@ -316,18 +320,25 @@ class RedisLimits:
         arriving up to the allowance J after it left until its answer comes (``finish`` lowers
         its entry then), and one more goes once the N-th last may have arrived ``W`` before it.
         Unanswered, any N + 1 sends span ``W + J`` (60/62 of N a minute); answered in 50 ms,
-        ``W`` + 50 ms."""
+        ``W`` + 50 ms. Processes told different allowances all count the largest one in use (the
+        scripts keep them), for every entry alike."""
         if not rate:
             return None
         interval = gcra_interval(rate, window=self.minute, latency_allowance=0.0)
-        return self._limiter(name, interval, self.minute + allowance, rate, heard=allowance > 0)
+        return self._limiter(name, interval, self.minute + allowance, rate, heard=True)
 
-    @staticmethod
-    def _pacing(limiters: Sequence[_Limiter]) -> tuple[tuple[_Limiter, ...], list[str], list[str | float]]:
-        keys = [key for limiter in limiters for key in (limiter.tat, limiter.sent)]
-        args: list[str | float] = [len(limiters)]
+    def _pacing(
+        self, limiters: Sequence[_Limiter]
+    ) -> tuple[tuple[_Limiter, ...], list[str], list[str | float]]:
+        keys = [self._allowances_key, *(key for limiter in limiters for key in (limiter.tat, limiter.sent))]
+        args: list[str | float] = [len(limiters), self._allowance_ms, self._allowance_life_ms]
         for limiter in limiters:
-            args += [f"{limiter.interval_ms:.3f}", f"{limiter.window_ms:.3f}", limiter.limit]
+            args += [
+                f"{limiter.interval_ms:.3f}",
+                f"{limiter.window_ms:.3f}",
+                limiter.limit,
+                "1" if limiter.heard else "0",
+            ]
         return tuple(limiters), keys, args
 
     # -- Limits ----------------------------------------------------------------------------------
@@ -559,13 +570,14 @@ class RedisLimits:
         if isinstance(slot, _Slot) and slot.held:
             release = slot.id
             self.gate.dropped(slot)
-        args: list[str | int | float] = [release, "", 0, "", "", "", "", "", self._allowance_ms]
+        life = self._allowance_life_ms
+        args: list[str | int | float] = [release, "", 0, "", "", "", "", "", self._allowance_ms, life]
         keys = [self._gate_keys[0], *self._budget_keys]
         if receipt is not None:
             args[1], args[2] = receipt.member, receipt.cost
             if answer.headers is not None and receipt.heard_by:  # answered: it had arrived by now
                 args[7] = receipt.entry
-                keys += receipt.heard_by
+                keys += [self._allowances_key, *receipt.heard_by]
             if answer.uncounted:  # Zoho charges what it admits: the credits come back
                 args[3] = receipt.bucket
                 self.budget._total = max(0, self.budget._total - receipt.cost)
