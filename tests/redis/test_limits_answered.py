@@ -11,6 +11,7 @@ send J late at the latest, which the rule of either release already counts.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Sequence
 
@@ -68,21 +69,32 @@ async def test_an_answer_lowers_its_send_so_the_next_minute_opens_a_minute_after
 
 
 async def test_answers_lower_only_their_own_send_and_keep_the_list_in_order(redis_url: str) -> None:
-    async with instances(redis_url, 1, minute=6.0, requests_per_minute=3) as (limits,):
+    async with instances(redis_url, 1, requests_per_minute=600) as (limits,):  # J = 2 s
         key = FAMILY.key("rate", "minute", "sent")
-        # Sends by a release that never lowers, around the one this release makes: 3 decimals,
-        # ascending, as the pace script pushes them.
+        # Sends by a release that never lowers, just before the ones this release makes: 3
+        # decimals, ascending, as the pace script pushes them.
         now_ms = (await redis_now(limits.backend)) * 1000.0
-        await limits.backend.call("RPUSH", key, f"{now_ms - 150:.3f}", f"{now_ms - 100:.3f}")
-        before = await sent_list(limits)
-        await one_call(limits, ANSWERED)
-        after = await sent_list(limits)
-        assert after[:2] == before  # the others' entries are untouched
-        values = [float(entry) for entry in after]
-        assert values == sorted(values)  # still ascending: the N-th last is the N-th latest
-        # Lowered, but never below the entry before it (J = 0.2 s here: the answer minus J is
-        # earlier than that entry), so the list stays sorted.
-        assert values[2] == pytest.approx(values[1], abs=1e-3)
+        await limits.backend.call("RPUSH", key, f"{now_ms - 2:.3f}", f"{now_ms - 1:.3f}")
+        first, second = ask(), ask()
+        async with limits.slot() as one, limits.slot() as two:
+            assert await limits.pace(one, first)
+            assert await limits.pace(two, second)  # both in flight
+            before = await sent_list(limits)
+            assert len(before) == 4
+            await limits.finish(one, first, ANSWERED)
+            middle = await sent_list(limits)
+            # Only the answered send's entry changed: the older ones, and the one still in
+            # flight (it may yet arrive J after it left), are as they were.
+            assert [middle[0], middle[1], middle[3]] == [before[0], before[1], before[3]]
+            assert middle[2] != before[2] and len(middle[2].split(".")[1]) == 4
+            # Lowered to its answer less J, but never below the entry before it: the answer came
+            # less than J after those, so it stays at the last of them and the list ascending.
+            assert float(middle[2]) == pytest.approx(float(middle[1]), abs=1e-3)
+            await limits.finish(two, second, ANSWERED)
+            after = await sent_list(limits)
+    assert after[:3] == middle[:3] and len(after[3].split(".")[1]) == 4
+    values = [float(entry) for entry in after]
+    assert values == sorted(values)  # the N-th last is the N-th latest
 
 
 def most_arrivals(spans: Sequence[tuple[float, float]], window: float) -> int:
@@ -93,43 +105,67 @@ def most_arrivals(spans: Sequence[tuple[float, float]], window: float) -> int:
     return max(sum(1 for begin, end in spans if begin < x + window and end >= x - 1e-9) for x in starts)
 
 
+def as_an_earlier_release(limits: RedisLimits) -> None:
+    """Make ``limits`` pace as the release before answers were heard: bookings spaced (W + J) / N,
+    no allowance registered, nothing lowered by its answers."""
+    for kind, (limiters, _, _) in list(limits._pacers.items()):
+        earlier = tuple(
+            dataclasses.replace(limiter, heard=False, interval_ms=limiter.window_ms / limiter.limit)
+            if limiter.heard
+            else limiter
+            for limiter in limiters
+        )
+        limits._pacers[kind] = limits._pacing(earlier)
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 async def test_hostile_latencies_across_instances_keep_every_minute_of_arrivals_within_the_cap(
     redis_url: str, seed: int
 ) -> None:
-    # Three instances (as three processes would be), one of them a release that never lowers
-    # (its answers tell nothing), each answer taking anywhere up to about J. An answered send
-    # arrived somewhere between its send and its answer; an unanswered one up to J late.
+    # Four instances (as four processes would be), one of them of the release before this one.
+    # Answers take anywhere up to 1.2 J, some never come (a timeout, a reset), and some callers
+    # are cancelled while they pace. A request reaches the server within J of its send and before
+    # its answer: an answered send arrived somewhere between its send and the earlier of those.
     minute, per_minute = 1.0, 4
     allowance = 2.0 * minute / 60
     rng = random.Random(seed)
     spans: list[tuple[float, float]] = []
     sends = 4 * per_minute
 
-    async with instances(redis_url, 3, minute=minute, requests_per_minute=per_minute) as everyone:
+    async with instances(redis_url, 4, minute=minute, requests_per_minute=per_minute) as everyone:
+        as_an_earlier_release(everyone[3])
 
-        async def worker(limits: RedisLimits, answer: Answer) -> None:
+        async def attempt(limits: RedisLimits) -> None:
+            the_ask = ask()
+            async with limits.slot() as slot:
+                if rng.random() < 0.1:  # cancelled at some point of its pace: nothing is sent
+                    with anyio.move_on_after(rng.random() * 0.3):
+                        if await limits.pace(slot, the_ask):
+                            await limits.finish(slot, the_ask, OK)
+                            went: float = getattr(the_ask.charged, "sent_at")  # noqa: B009
+                            spans.append((went, went + allowance))
+                    return
+                if not await limits.pace(slot, the_ask):
+                    return
+                await anyio.sleep(rng.choice([0.0, 0.2, 0.5, 0.9, 1.2]) * allowance)  # the server's time
+                answered_at = await redis_now(limits.backend)
+                answer = ANSWERED if rng.random() < 0.85 else OK
+                await limits.finish(slot, the_ask, answer)
+            sent_at: float = getattr(the_ask.charged, "sent_at")  # noqa: B009 - the receipt is opaque
+            latest = sent_at + allowance
+            if answer is ANSWERED:
+                latest = min(latest, answered_at)
+            spans.append((sent_at, latest))
+
+        async def worker(limits: RedisLimits) -> None:
             while len(spans) < sends:
-                the_ask = ask()
-                async with limits.slot() as slot:
-                    if not await limits.pace(slot, the_ask):
-                        continue
-                    await anyio.sleep(rng.choice([0.0, 0.3, 0.9, 0.99]) * allowance)  # the server's time
-                    answered_at = await redis_now(limits.backend)
-                    await limits.finish(slot, the_ask, answer)
-                sent_at: float = getattr(the_ask.charged, "sent_at")  # noqa: B009
-                # J is what a request may take to reach the server: its arrival is never later
-                # than that, and never later than its answer.
-                latest = sent_at + allowance
-                if answer is ANSWERED:
-                    latest = min(latest, answered_at)
-                spans.append((sent_at, latest))
+                await attempt(limits)
 
         with anyio.fail_after(BOUND):
             async with anyio.create_task_group() as group:
-                for limits, answer in zip(everyone, (ANSWERED, ANSWERED, OK), strict=True):
+                for limits in everyone:
                     for _ in range(2):
-                        group.start_soon(worker, limits, answer)
+                        group.start_soon(worker, limits)
     assert len(spans) >= sends
     assert most_arrivals(spans, minute) <= per_minute
 
