@@ -174,13 +174,13 @@ async def test_hostile_latencies_across_instances_keep_every_minute_of_arrivals_
 async def test_processes_told_different_allowances_still_keep_the_cap(
     redis_url: str, other_allowance: float
 ) -> None:
-    # A counts sends 2 s a minute late (0.1 s of this 3 s minute), B less. An answer A hears
+    # A counts sends 20 s a minute late (1 s of this 3 s minute), B less. An answer A hears
     # lowers its send's entry by A's J; read by B with B's smaller J, that entry would say the
     # send had arrived before it could have, and B's next send, with every request arriving at
     # once, would share a minute with it. Both count the largest allowance in use.
-    minute = 3.0
+    minute = 3.0  # A's J: 1 s of it
     async with (
-        instances(redis_url, 1, minute=minute, requests_per_minute=1) as (a,),
+        instances(redis_url, 1, minute=minute, requests_per_minute=1, latency_allowance=20.0) as (a,),
         instances(redis_url, 1, minute=minute, requests_per_minute=1, latency_allowance=other_allowance) as (
             b,
         ),
@@ -192,4 +192,29 @@ async def test_processes_told_different_allowances_still_keep_the_cap(
         asked_at = await redis_now(b.backend)
         wait = await next_wait(b)
         # B's next send may go at (its script's time) + wait, no sooner than asked_at + wait.
-        assert asked_at + wait >= sent_at + minute - 0.02, (asked_at + wait - sent_at, wait)
+        assert asked_at + wait >= sent_at + minute - 0.3, (asked_at + wait - sent_at, wait)
+
+
+async def test_an_entry_never_outlives_the_allowance_it_was_lowered_by(redis_url: str) -> None:
+    # Q (J = 0.5 s of a 1 s minute) calls once, then goes quiet; its J counts until 2 (W + J) = 3 s
+    # after. P (J = 0.2 s) sends shortly before that lapses, answered 0.2 s later, and calls again
+    # once it has lapsed. Had P's entry been lowered by Q's larger J, nothing would count that J
+    # any more when P reads it again, and P's second send would share a minute with its first.
+    minute, p_allowance = 1.0, 0.2
+    async with (
+        instances(redis_url, 1, minute=minute, requests_per_minute=1, latency_allowance=30.0) as (q,),
+        instances(redis_url, 1, minute=minute, requests_per_minute=1, latency_allowance=12.0) as (p,),
+    ):
+        q_sent, _ = await one_call(q, OK)
+        await anyio.sleep(q_sent + 2.5 - await redis_now(p.backend))  # P idle until then
+        first = ask()
+        async with p.slot() as slot:
+            assert await p.pace(slot, first)
+            await anyio.sleep(p_allowance)  # the server's time: it arrived just before the answer
+            answered_at = await redis_now(p.backend)
+            await p.finish(slot, first, ANSWERED)
+        first_sent: float = getattr(first.charged, "sent_at")  # noqa: B009
+        arrival = min(first_sent + p_allowance, answered_at)  # the latest it can have arrived
+        await anyio.sleep(q_sent + 3.05 - await redis_now(p.backend))  # Q's J has lapsed by then
+        second_sent, _ = await one_call(p, OK)
+    assert second_sent - arrival >= minute, second_sent - arrival

@@ -108,13 +108,13 @@ end
 
 # The latency allowances J (ms) of the processes pacing on these limiters lately: member J, score
 # when it lapses (``life`` after that process's last pace or finish). A per-minute list entry counts
-# as the largest of them late, and an answer lowers its entry by that same largest, so processes
-# told different allowances still read every entry alike (with its own smaller J, a process would
-# take an entry another one lowered for an arrival earlier than it could have been).
+# as the largest of them late, and an answer lowers its entry by the answering process's own J,
+# no larger: so a process told a smaller allowance never takes an entry another one lowered for an
+# arrival earlier than it could have been, and an entry never outlives the J it was lowered by.
 _ALLOWANCES = """
 local function j_largest(key, own, now, life)
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
-  redis.call('ZADD', key, now + life, fmt(own))
+  redis.call('ZADD', key, 'GT', now + life, fmt(own))  -- never shortened by a shorter life
   keep(key, life + KEEP)
   local largest = own
   for _, member in ipairs(redis.call('ZRANGE', key, 0, -1)) do
@@ -414,7 +414,7 @@ FINISH = Script(
 local now = now_ms()
 -- A list entry e says the send arrived by e + J at the latest (PACE lets one more go once the N-th
 -- last entry is W + J old; J the largest allowance in use, see _ALLOWANCES). An answer says it had
--- arrived by now: its entry becomes now - J. That
+-- arrived by now: its entry becomes now - J (this process's J, no larger than the one read). That
 -- entry is found by its text (the send time PACE pushed, 3 decimals); a lowered one is written with
 -- 4, so it is never taken for a send again. It never goes below the entry before it: the list stays
 -- ascending, so the N-th last entry is the N-th latest, for this release's scripts and for those of
@@ -422,7 +422,12 @@ local now = now_ms()
 local entry = ARGV[8]
 if entry ~= nil and entry ~= '' then
   local sent = tonumber(entry)
-  local lowered = math.max(now, sent) - j_largest(KEYS[6], tonumber(ARGV[9]), now, tonumber(ARGV[10]))
+  -- Lowered by this process's own J, which it keeps registered for 2 (W + J) from now, longer than
+  -- the entry can matter (W): while it is, every reader counts a J at least as large. (Lowered by
+  -- a larger J of another process, the entry would outlive that J's registration.)
+  local own = tonumber(ARGV[9])
+  j_largest(KEYS[6], own, now, tonumber(ARGV[10]))
+  local lowered = math.max(now, sent) - own
   if lowered < sent then
     for i = 7, #KEYS do
       local at = redis.call('LPOS', KEYS[i], entry, 'RANK', -1)

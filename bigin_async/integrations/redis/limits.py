@@ -79,7 +79,7 @@ class _Limiter:
     interval_ms: float
     window_ms: float
     limit: int
-    heard: bool = False  # a per-minute rule: the largest J in use, and answers lower their entries
+    heard: bool = False  # a per-minute rule: read with the largest J in use; answers lower entries
 
 
 @dataclass(slots=True)
@@ -320,8 +320,8 @@ class RedisLimits:
         arriving up to the allowance J after it left until its answer comes (``finish`` lowers
         its entry then), and one more goes once the N-th last may have arrived ``W`` before it.
         Unanswered, any N + 1 sends span ``W + J`` (60/62 of N a minute); answered in 50 ms,
-        ``W`` + 50 ms. Processes told different allowances all count the largest one in use (the
-        scripts keep them), for every entry alike."""
+        ``W`` + 50 ms. Processes told different allowances all read the entries with the largest
+        one in use (the scripts keep them) and lower their own answered sends by their own."""
         if not rate:
             return None
         interval = gcra_interval(rate, window=self.minute, latency_allowance=0.0)
