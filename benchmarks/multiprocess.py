@@ -377,7 +377,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "emulator": {"max_concurrency": 10, "latency_s": args.latency},
         "tasks_per_process": args.tasks,
         "run_seconds_of_work": args.run_seconds,
-        "gcra_ceiling": {
+        "rate_ceiling": {
             "latency_allowance_s": round(allowance(args.minute), 4),
             "rate_fraction": round(args.minute / (args.minute + args.latency), 4),
             "unanswered_rate_fraction": round(args.minute / (args.minute + allowance(args.minute)), 4),

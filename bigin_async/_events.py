@@ -116,8 +116,8 @@ class StatsCollector:
     def sent(self, gate_wait: float, limiter_wait: float, cooldown_wait: float) -> None:
         """An attempt is about to go out: its waits. It counts in ``attempts`` only once it is
         handed to the connection (:meth:`attempted`), so an attempt the deadline or a cancellation
-        cuts before the send is not counted. (``request_sent`` hooks run once the attempt is
-        answered, so they cannot stop it.)"""
+        cuts before the send is not counted. (``request_sent`` hooks run once the attempt has
+        ended, or at a cancelled call's end, so they cannot stop it.)"""
         self.gate_wait.add(gate_wait)
         self.limiter_wait.add(limiter_wait)
         self.cooldown_wait.add(cooldown_wait)

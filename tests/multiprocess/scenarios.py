@@ -34,7 +34,8 @@ __all__ = [
 MINUTE = 6.0  # seconds: the emulator's rolling minute, and the coordination's
 # The clients' latency allowance: it scales with the minute (3 s of 60 is 0.3 s of 6), the room a
 # call has to reach the server late. 0.3 s keeps a loaded CI machine's delivery jitter inside it,
-# and the rate the rule allows, MINUTE / (MINUTE + 0.3) = 95% of the cap, above the 90% asked.
+# and the rate the rule allows while answers are slower than that, MINUTE / (MINUTE + 0.3) = 95% of
+# the cap, is above the 90% asked (answered sooner, a call counts as arrived by its answer).
 LATENCY_ALLOWANCE = 3.0
 CAP = 40  # calls per MINUTE: the org's per-minute cap
 PROCESSES = 4

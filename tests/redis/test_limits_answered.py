@@ -43,10 +43,14 @@ async def one_call(limits: RedisLimits, answer: Answer) -> tuple[float, float]:
 
 
 async def next_wait(limits: RedisLimits) -> float:
-    """How long the next send would wait now (refused at once: its deadline is too near)."""
+    """How long the next send would wait now: refused at once, by the script, because its deadline
+    comes sooner (a second away; the waits asked about are longer). The backend is warmed first, so
+    no first connection eats into that second."""
+    await redis_now(limits.backend)
     with pytest.raises(PastDeadline) as raised:
         async with limits.slot() as slot:
-            await limits.pace(slot, ask(deadline_at=limits._clock() + 0.05))
+            await limits.pace(slot, ask(deadline_at=limits._clock() + 1.0))
+    assert "shared rate limit" in raised.value.what  # the script's wait, not a cut round trip
     return raised.value.wait
 
 
@@ -127,13 +131,14 @@ async def test_hostile_latencies_across_instances_keep_every_minute_of_arrivals_
     # are cancelled while they pace. A request reaches the server within J of its send and before
     # its answer: an answered send arrived somewhere between its send and the earlier of those.
     minute, per_minute = 1.0, 4
-    allowance = 2.0 * minute / 60
     rng = random.Random(seed)
     spans: list[tuple[float, float]] = []
-    sends = 4 * per_minute
+    sends = 5 * per_minute
+    lowered: list[bool] = []
 
     async with instances(redis_url, 4, minute=minute, requests_per_minute=per_minute) as everyone:
         as_an_earlier_release(everyone[3])
+        allowance = float(everyone[0]._allowance_ms) / 1000.0  # J exactly as the scripts take it
 
         async def attempt(limits: RedisLimits) -> None:
             the_ask = ask()
@@ -151,6 +156,9 @@ async def test_hostile_latencies_across_instances_keep_every_minute_of_arrivals_
                 answered_at = await redis_now(limits.backend)
                 answer = ANSWERED if rng.random() < 0.85 else OK
                 await limits.finish(slot, the_ask, answer)
+                if answer is ANSWERED and limits is not everyone[3]:
+                    entries = await sent_list(limits)
+                    lowered.append(any(len(entry.split(".")[1]) == 4 for entry in entries))
             sent_at: float = getattr(the_ask.charged, "sent_at")  # noqa: B009 - the receipt is opaque
             latest = sent_at + allowance
             if answer is ANSWERED:
@@ -166,7 +174,7 @@ async def test_hostile_latencies_across_instances_keep_every_minute_of_arrivals_
                 for limits in everyone:
                     for _ in range(2):
                         group.start_soon(worker, limits)
-    assert len(spans) >= sends
+    assert any(lowered)  # the answers were heard: what the cap is checked against here
     assert most_arrivals(spans, minute) <= per_minute
 
 
@@ -197,7 +205,7 @@ async def test_processes_told_different_allowances_still_keep_the_cap(
 
 async def test_an_entry_never_outlives_the_allowance_it_was_lowered_by(redis_url: str) -> None:
     # Q (J = 0.5 s of a 1 s minute) calls once, then goes quiet; its J counts until 2 (W + J) = 3 s
-    # after. P (J = 0.2 s) sends shortly before that lapses, answered 0.2 s later, and calls again
+    # after. P (J = 0.2 s) sends shortly before that lapses, answered 0.1 s later, and calls again
     # once it has lapsed. Had P's entry been lowered by Q's larger J, nothing would count that J
     # any more when P reads it again, and P's second send would share a minute with its first.
     minute, p_allowance = 1.0, 0.2
@@ -210,7 +218,7 @@ async def test_an_entry_never_outlives_the_allowance_it_was_lowered_by(redis_url
         first = ask()
         async with p.slot() as slot:
             assert await p.pace(slot, first)
-            await anyio.sleep(p_allowance)  # the server's time: it arrived just before the answer
+            await anyio.sleep(p_allowance / 2)  # the server's time, within P's J: the answer lowers it
             answered_at = await redis_now(p.backend)
             await p.finish(slot, first, ANSWERED)
         first_sent: float = getattr(first.charged, "sent_at")  # noqa: B009

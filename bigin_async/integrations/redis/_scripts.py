@@ -107,7 +107,7 @@ end
 """
 
 # The latency allowances J (ms) of the processes pacing on these limiters lately: member J, score
-# when it lapses (``life`` after that process's last pace or finish). A per-minute list entry counts
+# when it lapses (``life`` after that process's last per-minute pace or answered finish). An entry counts
 # as the largest of them late, and an answer lowers its entry by the answering process's own J,
 # no larger: so a process told a smaller allowance never takes an entry another one lowered for an
 # arrival earlier than it could have been, and an entry never outlives the J it was lowered by.

@@ -6,7 +6,8 @@ gives a client: the same rules as this process's own limits (``LocalLimits``), k
 
 A call with a free slot and no wait costs two round trips: its first ``pace`` takes the slot and
 books its send time and credits in one script (``slot()`` itself only takes this process's local
-place), and ``finish`` releases the slot and settles the credits. When the gate is busy, that
+place), and ``finish`` releases the slot, settles the credits and, when the call was answered,
+lowers its send's entries in the per-minute record (it had reached Zoho by then). When the gate is busy, that
 first look queues the call, which waits its turn (FIFO across processes) and then paces.
 A Redis failure raises ``RedisUnavailable`` for the coordination to decide (fail, or go local),
 except in :meth:`RedisLimits.finish` and when a slot is released: those log it once and move on
@@ -277,7 +278,8 @@ class RedisLimits:
         self._budget_keys = [family.key("credits", part) for part in ("last", "bucket", "state", "flight")]
         allowance = settings.latency_allowance * self.minute / 60.0
         # This process's J, and how long the scripts count it among the allowances in use after
-        # its last pace or finish: past any window an entry it lowered could still fall in.
+        # its last per-minute pace or answered finish: past any window an entry it lowered could
+        # still fall in.
         self._allowance_ms = f"{allowance * 1000.0:.3f}"
         self._allowance_life_ms = f"{2.0 * (self.minute + allowance) * 1000.0:.0f}"
         self._allowances_key = family.key("rate", "allowances")
