@@ -112,12 +112,18 @@ def most_arrivals(spans: Sequence[tuple[float, float]], window: float) -> int:
 def as_an_earlier_release(limits: RedisLimits) -> None:
     """Make ``limits`` pace as the release before answers were heard: bookings spaced (W + J) / N,
     no allowance registered, nothing lowered by its answers."""
-    for kind, (limiters, _, _) in list(limits._pacers.items()):
+    own_j = float(limits._allowance_ms)
+    for kind, pacing in list(limits._pacers.items()):
         earlier = tuple(
-            dataclasses.replace(limiter, heard=False, interval_ms=limiter.window_ms / limiter.limit)
+            dataclasses.replace(
+                limiter,
+                heard=False,
+                window_ms=limiter.window_ms + own_j,
+                interval_ms=(limiter.window_ms + own_j) / limiter.limit,
+            )
             if limiter.heard
             else limiter
-            for limiter in limiters
+            for limiter in pacing.limiters
         )
         limits._pacers[kind] = limits._pacing(earlier)
 

@@ -112,10 +112,13 @@ end
 # no larger: so a process told a smaller allowance never takes an entry another one lowered for an
 # arrival earlier than it could have been, and an entry never outlives the J it was lowered by.
 _ALLOWANCES = """
-local function j_largest(key, own, now, life)
+local function j_register(key, own, now, life)
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
   redis.call('ZADD', key, 'GT', now + life, fmt(own))  -- never shortened by a shorter life
   keep(key, life + KEEP)
+end
+local function j_largest(key, own, now, life)
+  j_register(key, own, now, life)
   local largest = own
   for _, member in ipairs(redis.call('ZRANGE', key, 0, -1)) do
     local j = tonumber(member)
@@ -246,8 +249,8 @@ return 1
 # ARGV: 1 lease id, 2 lease ms while the exchange lasts, 3 max wait ms ('' none), 4 cost,
 #   5 daily limit ('' none), 6 min remaining, 7 flight member, 8 limiters already booked, 9 limiters,
 #   10 this process's J ms, 11 how long its J counts (ms), then per limiter: interval ms, window ms
-#   (W + this process's J for a per-minute one), limit, 1 if per-minute (its window takes the
-#   largest J in use instead) else 0
+#   (W for a per-minute one), limit, 1 if per-minute (its window is W plus the largest J in use)
+#   else 0
 # The limiters are booked in order, the scarcest first, each at its own earliest time, as the local
 # pace does; when one's time is still to come the caller sleeps until it and calls again from the
 # next one. Once all are booked and every window has room, the send is committed: the real time
@@ -269,14 +272,14 @@ local function p_send(now, k, a)
   local min_remaining, member = tonumber(ARGV[a + 6]), ARGV[a + 7]
   local from, n = tonumber(ARGV[a + 8]), tonumber(ARGV[a + 9])
   local L = {}
-  local own_j, extra = tonumber(ARGV[a + 10]), nil
+  local j = nil
   for i = 1, n do
     local at = a + 11 + (i - 1) * 4
     L[i] = {tat = KEYS[k + 6 + 2 * i], sent = KEYS[k + 7 + 2 * i], interval = tonumber(ARGV[at + 1]),
             window = tonumber(ARGV[at + 2]), limit = tonumber(ARGV[at + 3])}
     if ARGV[at + 4] == '1' then
-      if extra == nil then extra = j_largest(KEYS[k + 7], own_j, now, tonumber(ARGV[a + 11])) - own_j end
-      L[i].window = L[i].window + extra
+      if j == nil then j = j_largest(KEYS[k + 7], tonumber(ARGV[a + 10]), now, tonumber(ARGV[a + 11])) end
+      L[i].window = L[i].window + j
     end
   end
   if max_wait then
@@ -426,7 +429,7 @@ if entry ~= nil and entry ~= '' then
   -- the entry can matter (W): while it is, every reader counts a J at least as large. (Lowered by
   -- a larger J of another process, the entry would outlive that J's registration.)
   local own = tonumber(ARGV[9])
-  j_largest(KEYS[6], own, now, tonumber(ARGV[10]))
+  j_register(KEYS[6], own, now, tonumber(ARGV[10]))
   local lowered = math.max(now, sent) - own
   if lowered < sent then
     for i = 7, #KEYS do

@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
 import anyio
 import anyio.lowlevel
@@ -78,9 +78,18 @@ class _Limiter:
     tat: str
     sent: str
     interval_ms: float
-    window_ms: float
+    window_ms: float  # a per-minute rule's is W: the scripts add the largest J in use
     limit: int
     heard: bool = False  # a per-minute rule: read with the largest J in use; answers lower entries
+
+
+class _Pacing(NamedTuple):
+    """What a call of one kind books (``RedisLimits._pacing``)."""
+
+    limiters: tuple[_Limiter, ...]
+    keys: list[str]
+    args: list[str | float]
+    heard_by: tuple[str, ...]  # the ``sent`` lists whose entry an answer lowers
 
 
 @dataclass(slots=True)
@@ -91,9 +100,13 @@ class _Receipt:
     bucket: str
     member: str
     cost: int
-    sent_at: float
-    entry: str = ""  # the send time as the ``sent`` lists hold it (Redis's, in ms, 3 decimals)
+    entry: str  # the send time as the ``sent`` lists hold it (Redis's, in ms, 3 decimals)
     heard_by: tuple[str, ...] = ()  # the ``sent`` lists whose entry its answer lowers
+
+    @property
+    def sent_at(self) -> float:
+        """When the call was let go, on Redis's clock (epoch seconds)."""
+        return float(self.entry) / 1000.0
 
 
 class _Slot:
@@ -283,11 +296,11 @@ class RedisLimits:
         self._allowance_ms = f"{allowance * 1000.0:.3f}"
         self._allowance_life_ms = f"{2.0 * (self.minute + allowance) * 1000.0:.0f}"
         self._allowances_key = family.key("rate", "allowances")
-        minute_l = self._per_minute("minute", settings.requests_per_minute, allowance)
-        bulk_l = self._per_minute("bulk", settings.bulk_operations_per_minute, allowance)
+        minute_l = self._per_minute("minute", settings.requests_per_minute)
+        bulk_l = self._per_minute("bulk", settings.bulk_operations_per_minute)
         delay = settings.intercall_delay
         intercall_l = self._limiter("intercall", delay, delay, 1) if delay > 0 else None
-        downloads_l = self._per_minute("downloads", READ_DOWNLOADS_PER_MINUTE, allowance)
+        downloads_l = self._per_minute("downloads", READ_DOWNLOADS_PER_MINUTE)
         assert downloads_l is not None
         plain = tuple(limiter for limiter in (minute_l, intercall_l) if limiter is not None)
         bulk = tuple(limiter for limiter in (bulk_l, *plain) if limiter is not None)
@@ -315,7 +328,7 @@ class RedisLimits:
             key("rate", name, "tat"), key("rate", name, "sent"), interval * 1e3, window * 1e3, limit, heard
         )
 
-    def _per_minute(self, name: str, rate: int | None, allowance: float) -> _Limiter | None:
+    def _per_minute(self, name: str, rate: int | None) -> _Limiter | None:
         """The per-minute rule on the shared window, as the local limiter keeps it (None: that
         limit is off). Bookings are spaced for the minute itself (GCRA interval ``W / N``); what
         keeps the server's count within N is the list of the last N sends, each counted as
@@ -327,11 +340,11 @@ class RedisLimits:
         if not rate:
             return None
         interval = gcra_interval(rate, window=self.minute, latency_allowance=0.0)
-        return self._limiter(name, interval, self.minute + allowance, rate, heard=True)
+        return self._limiter(name, interval, self.minute, rate, heard=True)
 
-    def _pacing(
-        self, limiters: Sequence[_Limiter]
-    ) -> tuple[tuple[_Limiter, ...], list[str], list[str | float]]:
+    def _pacing(self, limiters: Sequence[_Limiter]) -> _Pacing:
+        """What a call of one kind books: its limiters, their script keys and arguments, and the
+        ``sent`` lists whose entry an answer lowers (the per-minute ones')."""
         keys = [self._allowances_key, *(key for limiter in limiters for key in (limiter.tat, limiter.sent))]
         args: list[str | float] = [len(limiters), self._allowance_ms, self._allowance_life_ms]
         for limiter in limiters:
@@ -341,7 +354,8 @@ class RedisLimits:
                 limiter.limit,
                 "1" if limiter.heard else "0",
             ]
-        return tuple(limiters), keys, args
+        heard_by = tuple(limiter.sent for limiter in limiters if limiter.heard)
+        return _Pacing(tuple(limiters), keys, args, heard_by)
 
     # -- Limits ----------------------------------------------------------------------------------
     @property
@@ -392,7 +406,9 @@ class RedisLimits:
         if slot.used and not slot.held:
             return False  # its lease was lost or released: leave the gate and try again
         own = ask.paced_by if ask.paced_by is not None and ask.paced_by is not self._read_downloads else None
-        limiters, keys, limiter_args = self._pacers[(ask.bulk, own is None and ask.paced_by is not None)]
+        limiters, keys, limiter_args, heard_by = self._pacers[
+            (ask.bulk, own is None and ask.paced_by is not None)
+        ]
         local: tuple[RateLimiter, float, float] | None = None
         booked: list[tuple[_Limiter, str, str]] = []
         sent = False
@@ -446,11 +462,7 @@ class RedisLimits:
                     # takes the committed send back.
                     await anyio.lowlevel.checkpoint_if_cancelled()
                     outstanding = False
-                    entry = str(reply[5])
-                    heard_by = tuple(limiter.sent for limiter in limiters if limiter.heard)
-                    ask.charged = _Receipt(
-                        str(reply[1]), member, ask.cost, float(entry) / 1000.0, entry, heard_by
-                    )
+                    ask.charged = _Receipt(str(reply[1]), member, ask.cost, str(reply[5]), heard_by)
                     budget._total += ask.cost
                     budget._update(reply[2], reply[3])
                     sent = True
