@@ -16,6 +16,12 @@ Two figures, because the server is part of every end-to-end number:
 ``parsing`` splits the client's cost: typed ``parse_page`` vs ``json.loads`` over the same bodies,
 with no I/O at all, and vs the two-pass way to the same typed page (``json.loads``, validation of
 the dicts, then ``mark_as_read`` over every value) that ``parse_page``'s single pass replaces.
+Its ``bare_model`` figures are the least any eager pydantic record can cost: the same pages into
+a model that declares no field at all and keeps every key as an extra (``BareRecord``), the
+faster of pydantic's two ways there (``model_validate_json``, or pydantic-core's ``from_json``
+then ``model_validate``), and ``client_only_ceiling`` the ``client_only`` ratio the SDK would
+reach if parsing into it were its only work besides the raw loop's (the replayed raw walk plus
+the extra parsing time over ``json.loads``).
 
 Memory: each walk is repeated under ``tracemalloc`` (see ``peak_growth``); the peak growth over
 the whole walk is given in bytes and in pages (one page = its body plus its 200 parsed
@@ -44,6 +50,8 @@ from typing import Any
 
 import anyio
 import httpx
+from pydantic import BaseModel, ConfigDict
+from pydantic_core import from_json
 
 from bigin_async import BiginClient
 from bigin_async.models import Contact, mark_as_read, parse_page
@@ -159,13 +167,24 @@ def two_pass_page(body: bytes) -> Any:
     return page
 
 
-def parsing_cost(pages: dict[str, bytes]) -> dict[str, Any]:
-    """Seconds to turn every recorded body into typed pages (in one pass, in two), and into dicts."""
+class BareRecord(BaseModel):
+    """The cheapest record pydantic can build: no declared field, every key kept as an extra."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+def parsing_cost(pages: dict[str, bytes], raw_client_only: float) -> dict[str, Any]:
+    """Seconds to turn every recorded body into typed pages (in one pass, in two), into the
+    bare-model pages, and into dicts; ``raw_client_only`` is the replayed raw walk's seconds."""
     bodies = list(pages.values())
     timings: dict[str, float] = {}
+    bare = _envelope(BareRecord, "data")
+    bare.model_validate_json(bodies[0])  # the schema is built before any timing
     for name, parse in (
         ("typed_parse_page", lambda body: parse_page(Contact, body)),
         ("two_pass", two_pass_page),
+        ("bare_model_json", bare.model_validate_json),
+        ("bare_model_python", lambda body: bare.model_validate(from_json(body, cache_strings="keys"))),
         ("json_loads", json.loads),
     ):
         best = float("inf")
@@ -175,12 +194,19 @@ def parsing_cost(pages: dict[str, bytes]) -> dict[str, Any]:
                 parse(body)
             best = min(best, time.perf_counter() - start)
         timings[name] = best
+    timings["bare_model"] = min(timings["bare_model_json"], timings["bare_model_python"])
     return {
         "typed_parse_page_seconds": round(timings["typed_parse_page"], 4),
         "json_loads_seconds": round(timings["json_loads"], 4),
         "typed_over_json_loads": round(timings["typed_parse_page"] / timings["json_loads"], 2),
         "two_pass_seconds": round(timings["two_pass"], 4),
         "typed_over_two_pass": round(timings["typed_parse_page"] / timings["two_pass"], 2),
+        "bare_model_seconds": round(timings["bare_model"], 4),
+        "bare_model_way": "json" if timings["bare_model_json"] <= timings["bare_model_python"] else "python",
+        "bare_model_over_json_loads": round(timings["bare_model"] / timings["json_loads"], 2),
+        "client_only_ceiling": round(
+            raw_client_only / (raw_client_only + timings["bare_model"] - timings["json_loads"]), 3
+        ),
     }
 
 
@@ -284,7 +310,7 @@ async def main(records: int, rounds: int) -> dict[str, Any]:
         "emulator_list_requests": requests,
         "end_to_end": summary(end_to_end),
         "client_only": summary(client_only),
-        "parsing": parsing_cost(pages),
+        "parsing": parsing_cost(pages, client_only["raw"]["seconds"]),
         "memory": {
             "one_page_bytes": page_bytes,
             "end_to_end": memory_end_to_end,
