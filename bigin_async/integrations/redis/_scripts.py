@@ -131,22 +131,67 @@ end
 # The limiters (RateLimiter's rule): ``tat`` is the theoretical arrival time of the GCRA, ``sent``
 # the last ``limit`` sends, each the latest its arrival can be less J (its send time, or, once
 # answered, the answer's time less J: see FINISH), which must span ``window`` before one more goes.
-# Each limiter's stored figures are read once a script (``l_load``).
+# A per-minute limiter (``heard``) also keeps ``planned``, the sends booked and not yet made
+# (caller's lease id -> its booked time): a booking waits until the ``limit``-th latest of the sends
+# and the bookings may have arrived ``window`` before it (``l_ahead``), so the time it is given is
+# the time it will send and callers go in the order they booked, as RateLimiter's ``_planned``
+# keeps them in one process. The real send is checked against ``sent`` alone (``opens``), so the
+# cap holds whatever the bookings say, with processes of releases that keep no bookings too.
+# Each limiter's stored figures are read once a script (``l_load``, ``l_ahead``).
 _LIMITER = """
 local function l_load(l)
   if l.before == nil then
     l.before = redis.call('GET', l.tat) or ''
     l.booked = tonumber(l.before) or -math.huge
     l.opens = -math.huge
-    if redis.call('LLEN', l.sent) >= l.limit then
+    l.length = redis.call('LLEN', l.sent)
+    if l.length >= l.limit then
       l.opens = tonumber(redis.call('LINDEX', l.sent, -l.limit)) + l.window
     end
   end
   return l
 end
-local function l_earliest(l, now)
+-- When one more booking keeps every window within the limit, counting the bookings not yet made
+-- as sends at their booked times. Only the ``limit`` latest of each matter, and of the sends only
+-- those that can be the ``limit``-th latest of both: with p bookings, the m = limit - p - 1 latest
+-- sends are later than it whatever the bookings are, so it is the (limit - m)-th latest of the
+-- other sends and the bookings. A booking older than ``window`` cannot share one with a new send
+-- (its process died before sending, or sent it late, which ``sent`` has): it is dropped.
+local function l_ahead(l, now)
   l_load(l)
-  return math.max(now, l.booked, l.opens)
+  if not l.heard then return l.opens end
+  if l.ahead == nil then
+    redis.call('ZREMRANGEBYSCORE', l.planned, '-inf', fmt(now - l.window))
+    local planned = redis.call('ZRANGE', l.planned, -l.limit, -1, 'WITHSCORES')
+    local p = #planned / 2
+    local s = math.min(l.length, l.limit)
+    if p == 0 then
+      l.ahead = l.opens
+    elseif s + p < l.limit then
+      l.ahead = -math.huge
+    else
+      local m = math.max(0, l.limit - p - 1)
+      local times = {}
+      if s > m then
+        for _, entry in ipairs(redis.call('LRANGE', l.sent, -s, -(m + 1))) do
+          table.insert(times, tonumber(entry))
+        end
+      end
+      for at = 2, #planned, 2 do table.insert(times, tonumber(planned[at])) end
+      table.sort(times, function(x, y) return x > y end)
+      l.ahead = times[l.limit - m] + l.window
+    end
+  end
+  return l.ahead
+end
+local function l_earliest(l, now)
+  return math.max(now, l_load(l).booked, l_ahead(l, now))
+end
+-- The bookings of ``id`` on the limiters ``L[from..upto]`` are no longer planned (made or given up).
+local function l_unplan(L, from, upto, id)
+  for i = from, upto do
+    if L[i].heard then redis.call('ZREM', L[i].planned, id) end
+  end
 end
 """
 
@@ -245,7 +290,8 @@ return 1
 # One send booked and, when its time has come, committed (the body of PACE, also run by ACQUIRE_PACE
 # right after the gate, in the same round trip). Its keys start after ``k`` in KEYS and its
 # arguments after ``a`` in ARGV:
-# KEYS: leases, cooldown, the 4 budget keys, the allowances, then per limiter its tat and sent list
+# KEYS: leases, cooldown, the 4 budget keys, the allowances, then per limiter its tat, sent list and
+#   planned bookings
 # ARGV: 1 lease id, 2 lease ms while the exchange lasts, 3 max wait ms ('' none), 4 cost,
 #   5 daily limit ('' none), 6 min remaining, 7 flight member, 8 limiters already booked, 9 limiters,
 #   10 this process's J ms, 11 how long its J counts (ms), then per limiter: interval ms, window ms
@@ -275,9 +321,10 @@ local function p_send(now, k, a)
   local j = nil
   for i = 1, n do
     local at = a + 11 + (i - 1) * 4
-    L[i] = {tat = KEYS[k + 6 + 2 * i], sent = KEYS[k + 7 + 2 * i], interval = tonumber(ARGV[at + 1]),
-            window = tonumber(ARGV[at + 2]), limit = tonumber(ARGV[at + 3])}
-    if ARGV[at + 4] == '1' then
+    L[i] = {tat = KEYS[k + 5 + 3 * i], sent = KEYS[k + 6 + 3 * i], planned = KEYS[k + 7 + 3 * i],
+            interval = tonumber(ARGV[at + 1]), window = tonumber(ARGV[at + 2]),
+            limit = tonumber(ARGV[at + 3]), heard = ARGV[at + 4] == '1'}
+    if L[i].heard then
       if j == nil then j = j_largest(KEYS[k + 7], tonumber(ARGV[a + 10]), now, tonumber(ARGV[a + 11])) end
       L[i].window = L[i].window + j
     end
@@ -292,10 +339,17 @@ local function p_send(now, k, a)
     if start - now > max_wait then return {'late', fmt(start - now)} end
   end
   local booked = {}
+  -- A call that sleeps (on a booking still to come, or on the record of real sends) plans the
+  -- sends booked this round; one sent by this very script never shows among the planned ones.
   local function waiting(ms, upto)
     local reply = {'wait', fmt(ms), upto}
     for _, b in ipairs(booked) do
       table.insert(reply, b[1]); table.insert(reply, b[2]); table.insert(reply, b[3])
+      local l = L[b[1]]
+      if l.heard then
+        redis.call('ZADD', l.planned, fmt(b[4]), id)
+        keep(l.planned, b[4] - now + l.window + KEEP)
+      end
     end
     return reply
   end
@@ -305,7 +359,7 @@ local function p_send(now, k, a)
     local tat = math.max(l.booked, start) + l.interval
     local after = fmt(tat)
     redis.call('SET', l.tat, after, 'PX', math.ceil(tat - now + l.window + KEEP))
-    table.insert(booked, {i, l.before, after})
+    table.insert(booked, {i, l.before, after, start})
     if start > now then return waiting(start - now, i) end
   end
   local opens = -math.huge
@@ -320,6 +374,7 @@ local function p_send(now, k, a)
       if booking[2] == '' then redis.call('DEL', l.tat)
       else redis.call('SET', l.tat, booking[2], 'KEEPTTL') end
     end
+    l_unplan(L, 1, from, id)  -- and the bookings of this call's earlier rounds
     keep(b.state, KEEP_BUDGET)
     local resets = b_resets_in(b, now, reset)
     return {'refused', tostring(remaining), resets and fmt(resets) or ''}
@@ -331,6 +386,7 @@ local function p_send(now, k, a)
     redis.call('LTRIM', l.sent, -l.limit, -1)
     keep(l.sent, l.window + KEEP)
   end
+  l_unplan(L, 1, from, id)  -- made: its earlier rounds' bookings are a send now
   local bucket = nil
   local newest = redis.call('ZREVRANGE', b.last, 0, 0)
   if newest[1] and now - tonumber(newest[1]) < BUCKET then bucket = newest[1] else bucket = sent_at end
@@ -385,13 +441,17 @@ return p_send(now, 3, 3)
 
 GIVE_BACK = Script(
     """
--- KEYS: the tat of each limiter booked; ARGV: per key its value before and after the booking.
--- A booking is undone only while it is still the last one (nobody booked after it).
-for i, key in ipairs(KEYS) do
-  local before, after = ARGV[2 * i - 1], ARGV[2 * i]
+-- KEYS: per limiter booked its tat and its planned bookings; ARGV: 1 the caller's lease id, then
+-- per limiter the tat's value before and after the booking.
+-- A booked time is undone only while it is still the last one (nobody booked after it); the
+-- booking leaves the planned ones in any case (a limiter that keeps none has none to leave).
+local id = ARGV[1]
+for i = 1, #KEYS / 2 do
+  local key, before, after = KEYS[2 * i - 1], ARGV[2 * i], ARGV[2 * i + 1]
   if redis.call('GET', key) == after then
     if before == '' then redis.call('DEL', key) else redis.call('SET', key, before, 'KEEPTTL') end
   end
+  redis.call('ZREM', KEYS[2 * i], id)
 end
 return 1
 """,

@@ -77,6 +77,7 @@ class _Limiter:
 
     tat: str
     sent: str
+    planned: str  # the sends booked and not yet made (a per-minute rule's; see _scripts._LIMITER)
     interval_ms: float
     window_ms: float  # a per-minute rule's is W: the scripts add the largest J in use
     limit: int
@@ -325,7 +326,13 @@ class RedisLimits:
     ) -> _Limiter:
         key = self.family.key
         return _Limiter(
-            key("rate", name, "tat"), key("rate", name, "sent"), interval * 1e3, window * 1e3, limit, heard
+            key("rate", name, "tat"),
+            key("rate", name, "sent"),
+            key("rate", name, "planned"),
+            interval * 1e3,
+            window * 1e3,
+            limit,
+            heard,
         )
 
     def _per_minute(self, name: str, rate: int | None) -> _Limiter | None:
@@ -345,7 +352,10 @@ class RedisLimits:
     def _pacing(self, limiters: Sequence[_Limiter]) -> _Pacing:
         """What a call of one kind books: its limiters, their script keys and arguments, and the
         ``sent`` lists whose entry an answer lowers (the per-minute ones')."""
-        keys = [self._allowances_key, *(key for limiter in limiters for key in (limiter.tat, limiter.sent))]
+        keys = [
+            self._allowances_key,
+            *(key for limiter in limiters for key in (limiter.tat, limiter.sent, limiter.planned)),
+        ]
         args: list[str | float] = [len(limiters), self._allowance_ms, self._allowance_life_ms]
         for limiter in limiters:
             args += [
@@ -505,7 +515,7 @@ class RedisLimits:
         finally:
             if not sent:
                 if booked:
-                    await self._give_back(booked)
+                    await self._give_back(slot, booked)
                 if local is not None:
                     local[0].give_back(local[1], local[2])
 
@@ -571,11 +581,12 @@ class RedisLimits:
         await anyio.sleep(seconds)
         return True
 
-    async def _give_back(self, booked: list[tuple[_Limiter, str, str]]) -> None:
-        """Hand booked send times back (each only while it is still the last): a call that gave
-        up its place must not push every later one back."""
-        keys = [limiter.tat for limiter, _, _ in booked]
-        args = [value for _, before, after in booked for value in (before, after)]
+    async def _give_back(self, slot: _Slot, booked: list[tuple[_Limiter, str, str]]) -> None:
+        """Hand booked send times back (each only while it is still the last) and take the
+        bookings out of the planned ones: a call that gave up its place must not push every later
+        one back."""
+        keys = [key for limiter, _, _ in booked for key in (limiter.tat, limiter.planned)]
+        args = [slot.id, *(value for _, before, after in booked for value in (before, after))]
         await self._settle_bounded(_scripts.GIVE_BACK, keys, args, "giving back a booked send time")
 
     async def finish(self, slot: object, ask: Ask, answer: Answer) -> None:
