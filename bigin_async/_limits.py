@@ -208,6 +208,14 @@ class RateLimiter:
         if self._planned is not None:
             _remove(self._planned, start + self._allowance)
 
+    def replan(self, start: float, later: float) -> None:
+        """The send booked at ``start`` will go at ``later`` (another limiter holds it back till
+        then): later bookings are placed after the time it really goes."""
+        planned = self._planned
+        if planned is not None and later > start:
+            _remove(planned, start + self._allowance)  # gone already when it could no longer matter
+            _insort(planned, later + self._allowance)
+
     def record(self, sent_at: float, *, booked: float | None = None) -> float:
         """Note a real send at ``sent_at`` (the caller's clock when it went), the one booked at
         ``booked`` if :meth:`reserve` gave it; returns the latest its arrival can be, for
@@ -294,8 +302,10 @@ async def pace(
                 start = limiter.reserve()
                 booked.append((limiter, before, limiter._tat, start))
                 if start > clock():
+                    _replan(booked, start)
                     await sleep_until(start)
             while (start := max(limiter.window_opens() for limiter in limiters)) > clock():
+                _replan(booked, start)
                 await sleep_until(start)
         if ready is not None and not ready():
             return False
@@ -312,6 +322,15 @@ async def pace(
             for limiter, before, after, start in reversed(booked):
                 limiter.give_back(before, after)
                 limiter.unbook(start)
+
+
+def _replan(booked: list[tuple[RateLimiter, float, float, float]], start: float) -> None:
+    """A caller of :func:`pace` sleeps until ``start``: each of its bookings is planned for then
+    (a send booked on one limiter at once and held back by the next goes when that one lets it)."""
+    for at, (limiter, before, after, planned) in enumerate(booked):
+        if planned < start:
+            limiter.replan(planned, start)
+            booked[at] = (limiter, before, after, start)
 
 
 def _insort(values: list[float], value: float) -> None:

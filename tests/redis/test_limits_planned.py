@@ -88,17 +88,32 @@ async def test_a_send_made_or_refused_leaves_no_booking_behind(redis_url: str) -
 
 
 async def test_bookings_of_a_process_gone_count_only_while_they_could_matter(redis_url: str) -> None:
-    # A process died between booking and sending: its bookings stay in the set. One booked more
-    # than a minute plus J ago can no longer share a minute with a new send and is dropped; one
-    # booked lately still holds a new booking back (it could yet be sent), until it ages out.
+    # Bookings whose callers will never send them: one booked more than a minute plus J ago can no
+    # longer share a minute with a new send; one whose caller no longer holds its slot's lease (a
+    # process that died, or lost Redis, while it waited) will not be sent. Both are dropped. One
+    # made lately by a caller that still holds its lease holds a new booking back.
     async with instances(redis_url, 1, requests_per_minute=1) as (limits,):
         now_ms = (await redis_now(limits.backend)) * 1000.0
         await limits.backend.call(
-            "ZADD", PLANNED, f"{now_ms - 62_500:.3f}", "long-dead", f"{now_ms - 10_000:.3f}", "lately"
+            "ZADD",
+            PLANNED,
+            f"{now_ms - 62_500:.3f}",
+            "long-ago",
+            f"{now_ms - 5_000:.3f}",
+            "lease-gone",
+            f"{now_ms - 10_000:.3f}",
+            "waiting",
         )
+        leases = FAMILY.key("gate", "leases")
+        await limits.backend.call("ZADD", leases, f"{now_ms + 20_000:.0f}", "waiting")
+        await limits.backend.call("ZADD", leases, f"{now_ms - 1:.0f}", "lease-gone")  # ran out
         wait = await next_wait(limits)
-        assert 49.0 < wait <= 52.0, wait  # the recent one counts: 10 s ago + 62 s
-        assert [member for member, _ in await planned(limits)] == ["lately"]
+        assert 49.0 < wait <= 52.0, wait  # the waiting one counts: 10 s ago + 62 s
+        assert [member for member, _ in await planned(limits)] == ["waiting"]
+        await limits.backend.call("ZREM", leases, "waiting")  # its process gave up its slot
+        async with limits.slot() as slot:  # nothing holds the next send back: it goes at once
+            assert await limits.pace(slot, ask(deadline_at=limits._clock() + 1.0))
+        assert await planned(limits) == []
 
 
 async def test_every_per_minute_limiter_a_call_books_keeps_its_bookings(redis_url: str) -> None:
@@ -183,3 +198,63 @@ async def test_callers_send_in_the_order_they_booked_and_when_they_were_told(red
         assert told[number] >= ahead + minute + allowance - 0.002, (number, told[number] - ahead)
     spans = [(at, at + allowance) for at in sent.values()]
     assert most_arrivals(spans, minute) <= per_minute
+
+
+async def test_a_call_paced_by_two_limiters_is_planned_on_each_for_when_it_really_sends(
+    redis_url: str,
+) -> None:
+    # Bulk writes: 1 a (1 s) minute; all calls: 2; J = 1/30 s. The minute is full when B1 asks:
+    # its bulk booking is at once, its per-minute one when the minute opens, and it sends then.
+    # Planned on the bulk limiter at its bulk booking, it let B2 be told a time half a minute
+    # before it could go: B2 went only a minute after B1's arrival could be, once B1 had sent.
+    async with instances(redis_url, 3, minute=1.0, requests_per_minute=2, bulk_operations_per_minute=1) as (
+        a,
+        b,
+        c,
+    ):
+        await one_call(a, OK)
+        await one_call(a, OK)  # the minute is full until a minute plus J after the first
+        bulk_tat = await tat(b, "bulk")
+        first, second = ask(bulk=True), ask(bulk=True)
+        waits: dict[str, list[Any]] = {}
+
+        def spied(limits: RedisLimits, name: str) -> None:
+            reply = limits._reply
+
+            async def first_wait(*args: Any) -> Any:
+                answer = await reply(*args)
+                if answer[0] == "wait":
+                    waits.setdefault(name, [str(x) for x in answer])
+                return answer
+
+            limits._reply = first_wait  # type: ignore[method-assign,assignment]
+
+        spied(b, "B1")
+        spied(c, "B2")
+
+        async def bulk(limits: RedisLimits, the_ask: Any) -> None:
+            async with limits.slot() as slot:
+                assert await limits.pace(slot, the_ask)
+                await limits.finish(slot, the_ask, OK)
+
+        with anyio.fail_after(BOUND):
+            async with anyio.create_task_group() as group:
+                group.start_soon(bulk, b, first)
+                await until(lambda: _tat_moved(b, "bulk", bulk_tat), "B1 booked its bulk write")
+                group.start_soon(bulk, c, second)
+        assert await planned(a, FAMILY.key("rate", "bulk", "planned")) == []
+    # B1's first reply booked both limiters and had it sleep until the minute's booking (the
+    # second): B1 sends then. B2's first reply booked the bulk limiter: a minute plus J after that.
+    # (Each booked time is the tat it left, less the interval: 1 s for bulk, 0.5 s per minute.)
+    b1, b2 = waits["B1"], waits["B2"]
+    assert b1[2] == "2" and b1[6] == "2" and b2[3] == "1"
+    b1_goes = (float(b1[8]) - 500.0) / 1000.0
+    b2_told = (float(b2[5]) - 1000.0) / 1000.0
+    j = float(a._allowance_ms) / 1000.0
+    assert b2_told >= b1_goes + 1.0 + j - 0.002, (b2_told - b1_goes, 1.0 + j)
+    b1_sent: float = getattr(first.charged, "sent_at")  # noqa: B009 - the receipt is opaque
+    assert b1_sent >= b1_goes - 0.002  # it went when it was told, no sooner
+
+
+async def _tat_moved(limits: RedisLimits, name: str, before: str | None) -> bool:
+    return await tat(limits, name) != before

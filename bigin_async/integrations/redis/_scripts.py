@@ -156,13 +156,28 @@ end
 -- those that can be the ``limit``-th latest of both: with p bookings, the m = limit - p - 1 latest
 -- sends are later than it whatever the bookings are, so it is the (limit - m)-th latest of the
 -- other sends and the bookings. A booking older than ``window`` cannot share one with a new send
--- (its process died before sending, or sent it late, which ``sent`` has): it is dropped.
+-- (its process died before sending, or sent it late, which ``sent`` has): it is dropped, as is
+-- one whose caller holds no lease of the gate any more.
 local function l_ahead(l, now)
   l_load(l)
   if not l.heard then return l.opens end
   if l.ahead == nil then
     redis.call('ZREMRANGEBYSCORE', l.planned, '-inf', fmt(now - l.window))
-    local planned = redis.call('ZRANGE', l.planned, -l.limit, -1, 'WITHSCORES')
+    -- A booking whose caller no longer holds its slot's lease will not be sent: its process died
+    -- or lost Redis while it waited (a live waiter renews its lease). It is dropped too.
+    local planned = {}
+    local found = redis.call('ZRANGE', l.planned, 0, -1, 'WITHSCORES')
+    for at = 1, #found, 2 do
+      local expiry = tonumber(redis.call('ZSCORE', l.leases, found[at]))
+      if expiry and expiry > now then
+        table.insert(planned, found[at]); table.insert(planned, found[at + 1])
+      else
+        redis.call('ZREM', l.planned, found[at])
+      end
+    end
+    while #planned > 2 * l.limit do  -- only the ``limit`` latest matter (ascending: the first go)
+      table.remove(planned, 1); table.remove(planned, 1)
+    end
     local p = #planned / 2
     local s = math.min(l.length, l.limit)
     if p == 0 then
@@ -322,6 +337,7 @@ local function p_send(now, k, a)
   for i = 1, n do
     local at = a + 11 + (i - 1) * 4
     L[i] = {tat = KEYS[k + 5 + 3 * i], sent = KEYS[k + 6 + 3 * i], planned = KEYS[k + 7 + 3 * i],
+            leases = leases,
             interval = tonumber(ARGV[at + 1]), window = tonumber(ARGV[at + 2]),
             limit = tonumber(ARGV[at + 3]), heard = ARGV[at + 4] == '1'}
     if L[i].heard then
@@ -339,16 +355,21 @@ local function p_send(now, k, a)
     if start - now > max_wait then return {'late', fmt(start - now)} end
   end
   local booked = {}
-  -- A call that sleeps (on a booking still to come, or on the record of real sends) plans the
-  -- sends booked this round; one sent by this very script never shows among the planned ones.
+  -- A call that sleeps (on a booking still to come, or on the record of real sends) sends when it
+  -- wakes at the earliest: each of its bookings, this round's and the earlier rounds', is planned
+  -- for then (GT: never earlier), not for the time that limiter alone gave it. One sent by this
+  -- very script never shows among the planned ones.
   local function waiting(ms, upto)
     local reply = {'wait', fmt(ms), upto}
     for _, b in ipairs(booked) do
       table.insert(reply, b[1]); table.insert(reply, b[2]); table.insert(reply, b[3])
-      local l = L[b[1]]
+    end
+    local wake = fmt(now + ms)
+    for i = 1, upto do
+      local l = L[i]
       if l.heard then
-        redis.call('ZADD', l.planned, fmt(b[4]), id)
-        keep(l.planned, b[4] - now + l.window + KEEP)
+        redis.call('ZADD', l.planned, 'GT', wake, id)
+        keep(l.planned, ms + l.window + KEEP)
       end
     end
     return reply
@@ -359,7 +380,7 @@ local function p_send(now, k, a)
     local tat = math.max(l.booked, start) + l.interval
     local after = fmt(tat)
     redis.call('SET', l.tat, after, 'PX', math.ceil(tat - now + l.window + KEEP))
-    table.insert(booked, {i, l.before, after, start})
+    table.insert(booked, {i, l.before, after})
     if start > now then return waiting(start - now, i) end
   end
   local opens = -math.huge

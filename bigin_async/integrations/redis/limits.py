@@ -342,8 +342,11 @@ class RedisLimits:
         arriving up to the allowance J after it left until its answer comes (``finish`` lowers
         its entry then), and one more goes once the N-th last may have arrived ``W`` before it.
         Unanswered, any N + 1 sends span ``W + J`` (60/62 of N a minute); answered in 50 ms,
-        ``W`` + 50 ms. Processes told different allowances all read the entries with the largest
-        one in use (the scripts keep them) and lower their own answered sends by their own."""
+        ``W`` + 50 ms. A booking also counts the bookings not yet sent (``planned``, each as a
+        send at the time its caller wakes), so its time is its send time and callers keep their
+        order; with more callers waiting than N, the backlog runs at N per ``W + J``. Processes
+        told different allowances all read the entries with the largest one in use (the scripts
+        keep them) and lower their own answered sends by their own."""
         if not rate:
             return None
         interval = gcra_interval(rate, window=self.minute, latency_allowance=0.0)
