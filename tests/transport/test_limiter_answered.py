@@ -20,6 +20,7 @@ from bigin_async import BiginClient
 from bigin_async._coordination import LocalLimits
 from bigin_async._limits import RateLimiter, pace
 from tests.helpers.clock import SleepingClock as Clock
+from tests.transport.test_limits import SimClock
 
 
 def worst_window(times: list[float], window: float = 60.0) -> int:
@@ -172,40 +173,16 @@ async def test_a_caller_giving_its_booking_up_takes_it_out_of_the_plan() -> None
     assert clock.now == pytest.approx(30.0) and limiter.earliest() == pytest.approx(30.0)
 
 
-class _SteppedClock:
-    """Event-loop seconds the test moves by hand; a sleeper wakes only once they reach its time."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self._sleepers: list[tuple[float, anyio.Event]] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep_until(self, deadline: float) -> None:
-        while self.now < deadline:
-            woken = anyio.Event()
-            self._sleepers.append((deadline, woken))
-            await woken.wait()
-
-    def move_to(self, now: float) -> None:
-        self.now = now
-        for deadline, woken in list(self._sleepers):
-            if deadline <= now:
-                self._sleepers.remove((deadline, woken))
-                woken.set()
-
-
 async def test_a_call_paced_by_two_limiters_is_planned_on_each_for_when_it_really_sends() -> None:
     # Bulk writes: 1 a minute; all calls: 2 a minute; J = 2 s. The minute is full when B1 asks:
     # its bulk booking is now (30 s), its per-minute one at 62 s, and it sends at 62 s. Planned
     # on the bulk limiter at 30 s, it would let B2's bulk booking be told 92 s, and B2 would
     # really go at 124 s, a minute after B1's arrival could be, once B1 had sent.
-    clock = _SteppedClock()
+    clock = SimClock()
     minute = RateLimiter.per_minute(2, latency_allowance=2.0, clock=clock, sleep_until=clock.sleep_until)
     bulk = RateLimiter.per_minute(1, latency_allowance=2.0, clock=clock, sleep_until=clock.sleep_until)
     minute.record(0.0, booked=minute.reserve())
-    clock.move_to(30.0)
+    clock.now = 30.0
     minute.record(30.0, booked=minute.reserve())
     sent: list[float] = []
     with anyio.fail_after(5):
@@ -216,11 +193,11 @@ async def test_a_call_paced_by_two_limiters_is_planned_on_each_for_when_it_reall
                 sent.append(clock.now)
 
             group.start_soon(b1)
-            while not clock._sleepers:
+            while not clock.sleepers:
                 await anyio.lowlevel.checkpoint()
-            assert clock._sleepers[0][0] == pytest.approx(62.0)  # waiting on the minute
+            assert clock.sleepers[0][0] == pytest.approx(62.0)  # waiting on the minute
             told = bulk.earliest()  # what B2's bookings and its deadline check would be given
-            clock.move_to(62.0)
+            clock.advance(0.0)  # to 62 s: B1 wakes and sends
     assert sent == [pytest.approx(62.0)]
     assert told == pytest.approx(124.0)
     assert bulk.earliest() == pytest.approx(124.0)  # and what B1's real send leaves
