@@ -8,6 +8,10 @@ an 11th call would be refused with a 429), and the same import one call at a tim
 SDKs do it. Against the fixed-answer server the import is also written by hand (httpx + json, 10
 workers, nothing else: ``raw_httpx_fixed_answer_server``), the least any httpx-based client can
 do, so the SDK's ratio to the floor can be read against the HTTP stack's own.
+``stack_floor`` (skipped by ``--skip-stack-floor``) goes one step lower: the workers only sleeping
+(the event loop's floor), and the hand-written loop and the SDK against a server that is barely
+one (``minimal_server``: no uvicorn, no h11, the body skipped unread), so what the fixed-answer
+server costs and what httpx and the sockets cost can be told apart.
 
 Part 2 (rate): ``requests_per_minute=600`` on the client, an import running for 150 s. Reported:
 the most calls the emulator counted inside any rolling minute (must not exceed 600; the counter
@@ -36,12 +40,13 @@ import platform
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
 import httpx
+from anyio.abc import SocketAttribute, SocketStream
 
 from bigin_async import BiginClient
 from bigin_emulator import BiginEmulator
@@ -150,11 +155,78 @@ def fixed_answer_app(latency: float) -> ASGIApp:
     return app
 
 
+def minimal_server(latency: float) -> Callable[[SocketStream], Awaitable[None]]:
+    """A connection handler that is barely an HTTP server: the fixed answers with no uvicorn and no h11.
+
+    It reads a request's head up to its blank line, takes ``Content-Length`` from it, skips the
+    body unread and answers as ``fixed_answer_app`` does. It shows what the fixed-answer server
+    itself adds to a client's round trip (uvicorn's h11 parsing of a 29 KB body, the ASGI
+    messages): the raw loop against it is the floor of the client's HTTP stack alone.
+    """
+    state = {"in_flight": 0, "peak": 0, "calls": 0}
+    token = json.dumps({"access_token": "t", "expires_in": 3600, "token_type": "Bearer"}).encode()
+
+    def answer(body: bytes) -> bytes:
+        head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n"
+        return head % len(body) + body
+
+    async def handle(stream: SocketStream) -> None:
+        buffer = bytearray()
+        async with stream:
+            while True:
+                try:
+                    while (end := buffer.find(b"\r\n\r\n")) < 0:
+                        buffer += await stream.receive()
+                    lines = bytes(buffer[:end]).decode("latin-1").split("\r\n")
+                    method, target = lines[0].split(" ")[:2]
+                    length = 0
+                    for line in lines[1:]:
+                        name, _, value = line.partition(":")
+                        if name.strip().lower() == "content-length":
+                            length = int(value)
+                    while len(buffer) < end + 4 + length:
+                        buffer += await stream.receive()
+                except (anyio.EndOfStream, anyio.BrokenResourceError):
+                    return
+                del buffer[: end + 4 + length]
+                path = target.split("?")[0]
+                body = token
+                if path == CONTROL_PATH:
+                    body = json.dumps(
+                        {
+                            "counters": {
+                                "peak_concurrency": state["peak"],
+                                "requests_total": state["calls"],
+                                "requests_by_route": {"POST /bigin/v2/Contacts": state["calls"]},
+                                "rate_limited": 0,
+                            },
+                            "contacts": 0,
+                            "cpu_seconds": time.process_time(),
+                        }
+                    ).encode()
+                elif path.startswith("/bigin/"):
+                    state["calls"] += method == "POST"
+                    state["in_flight"] += 1
+                    state["peak"] = max(state["peak"], state["in_flight"])
+                    await anyio.sleep(latency)
+                    state["in_flight"] -= 1
+                    body = FIXED_ANSWER
+                await stream.send(answer(body))
+
+    return handle
+
+
 async def serve_forever(args: argparse.Namespace) -> None:
     # This child process only serves the benchmark: with 100k stored records the collector's full
     # passes over them cost the emulator ~0.6 ms per call, which is the server's cost, not the SDK's.
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
+    if args.minimal_server:
+        listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+        port = listener.extra(SocketAttribute.local_port)
+        sys.stdout.write(f"http://127.0.0.1:{port}\n")
+        sys.stdout.flush()
+        await listener.serve(minimal_server(args.latency))
     if args.fixed_answers:
         async with serve(fixed_answer_app(args.latency), port=0) as url:
             sys.stdout.write(url + "\n")
@@ -175,7 +247,12 @@ async def serve_forever(args: argparse.Namespace) -> None:
 
 @asynccontextmanager
 async def server_process(
-    latency: float, max_concurrency: int, per_minute: int | None, *, fixed_answers: bool = False
+    latency: float,
+    max_concurrency: int,
+    per_minute: int | None,
+    *,
+    fixed_answers: bool = False,
+    minimal: bool = False,
 ) -> AsyncIterator[str]:
     """An emulator (or the fixed-answer server) in a child process; yields its URL, stops it afterwards."""
     argv = [
@@ -191,6 +268,8 @@ async def server_process(
         argv += ["--server-per-minute", str(per_minute)]
     if fixed_answers:
         argv.append("--fixed-answers")
+    if minimal:
+        argv.append("--minimal-server")
     process = await anyio.open_process(argv, stdout=subprocess.PIPE, stderr=None)
     async with process:
         assert process.stdout is not None
@@ -283,6 +362,49 @@ async def raw_import(url: str, records: list[dict[str, Any]], concurrency: int) 
     }
 
 
+async def sleeps_only(calls: int, latency: float, concurrency: int) -> float:
+    """Seconds for ``concurrency`` workers to sleep ``latency`` for ``calls`` in all: the loop's floor."""
+    per_worker = -(-calls // concurrency)
+
+    async def worker() -> None:
+        for _ in range(per_worker):
+            await anyio.sleep(latency)
+
+    started = time.perf_counter()
+    async with anyio.create_task_group() as tg:
+        for _ in range(concurrency):
+            tg.start_soon(worker)
+    return time.perf_counter() - started
+
+
+async def stack_floor(
+    records: list[dict[str, Any]], calls: int, latency: float, concurrency: int
+) -> dict[str, Any]:
+    """How near the floor an httpx client can come on this machine, whatever it does itself.
+
+    ``event_loop_only``: the workers only sleep, no HTTP at all. ``raw_httpx``: the hand-written
+    loop against ``minimal_server`` (no uvicorn, no h11), with the same bodies and with bodies
+    of empty records (about 400 bytes a call): what httpx and loopback sockets add when neither
+    the server nor the body costs anything. The SDK's figure against the fixed-answer server
+    can be no better than these.
+    """
+    floor = calls * latency / concurrency
+    sleeping = await sleeps_only(calls, latency, concurrency)
+    figures: dict[str, Any] = {"event_loop_only_ratio_to_floor": round(sleeping / floor, 3)}
+    tiny: list[dict[str, Any]] = [{} for _ in records]
+    async with server_process(latency, concurrency, None, minimal=True) as url:
+        raw = await raw_import(url, records, concurrency)
+        empty = await raw_import(url, tiny, concurrency)
+        sdk = await timed_import(url, records, concurrency)
+    figures["raw_httpx_minimal_server_ratio_to_floor"] = round(raw["elapsed_seconds"] / floor, 3)
+    figures["raw_httpx_minimal_server_empty_records_ratio_to_floor"] = round(
+        empty["elapsed_seconds"] / floor, 3
+    )
+    figures["sdk_minimal_server_ratio_to_floor"] = round(sdk["elapsed_seconds"] / floor, 3)
+    figures["raw_httpx_minimal_server_client_cpu_ms_per_call"] = raw["client_cpu_ms_per_call"]
+    return figures
+
+
 def endless_contacts(seed: int) -> Iterator[dict[str, Any]]:
     generator = SeedGenerator(seed)
     block = 0
@@ -365,6 +487,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     raw["sdk_over_raw_elapsed"] = round(fixed["elapsed_seconds"] / raw["elapsed_seconds"], 3)
     report["raw_httpx_fixed_answer_server"] = raw
     note(json.dumps(raw))
+    if not args.skip_stack_floor:
+        report["stack_floor"] = await stack_floor(records, calls, args.latency, args.concurrency)
+        note(json.dumps(report["stack_floor"]))
     if not args.skip_sequential:
         note("sequential import (one call at a time) ...")
         async with server_process(args.latency, args.concurrency, None) as url:
@@ -407,6 +532,12 @@ def main() -> None:
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--max-concurrency", type=int, default=10, help=argparse.SUPPRESS)
     parser.add_argument("--fixed-answers", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--minimal-server", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--skip-stack-floor",
+        action="store_true",
+        help="skip the HTTP stack's own floor (the raw loop against a server that is barely one)",
+    )
     parser.add_argument("--server-per-minute", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
