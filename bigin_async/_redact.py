@@ -92,37 +92,46 @@ _ZOHO_SHAPE = re.compile(
 
 # Secrets known by value (a client secret, a refresh token, the access tokens minted from it).
 # Bounded: the oldest registered value is forgotten first, so a long-lived process that mints a
-# token an hour never grows the set (or the cost of redacting) without end.
+# token an hour never grows the set (or the cost of redacting) without end. The values a client
+# holds for its whole life (``lasting``: its client secret and refresh token) have a bound of
+# their own, so hourly access tokens never push them out.
 MIN_SECRET_LENGTH = 8
 MAX_SECRETS = 64
+MAX_LASTING_SECRETS = 1024
 _registered: OrderedDict[str, None] = OrderedDict()
+_lasting: OrderedDict[str, None] = OrderedDict()
 _registered_lock = threading.Lock()
 # Longest first, so a secret that contains another is replaced whole. Read without the lock: the
 # tuple is replaced, never changed, on registration.
 _by_value: tuple[str, ...] = ()
 
 
-def register_secret(value: str) -> None:
+def register_secret(value: str, *, lasting: bool = False) -> None:
     """Redact ``value`` wherever it appears, with or without a name or a known shape around it.
 
     For the values a client holds (its client secret, refresh token and access tokens): a
     server may echo them with no label, e.g. ``"bad secret abc123..."``. Values shorter than
-    eight characters are ignored (they would scrub ordinary words); at most the 64 latest
-    values are kept. Safe to call from any thread.
+    eight characters are ignored (they would scrub ordinary words). At most the 64 latest
+    values are kept, and apart from them the 1,024 latest ``lasting`` ones (a client's secret
+    and refresh token, which live as long as the client: access tokens, minted every hour, do
+    not push them out). Safe to call from any thread.
     """
     if not isinstance(value, str):
         raise TypeError(f"register_secret takes a str, not {type(value).__name__}")
     if len(value) < MIN_SECRET_LENGTH:
         return
     global _by_value
+    table, bound = (_lasting, MAX_LASTING_SECRETS) if lasting else (_registered, MAX_SECRETS)
     with _registered_lock:
-        _registered[value] = None
-        _registered.move_to_end(value)
-        while len(_registered) > MAX_SECRETS:
-            _registered.popitem(last=False)
+        table[value] = None
+        table.move_to_end(value)
+        while len(table) > bound:
+            table.popitem(last=False)
         # A value also travels percent-encoded in URLs and forms: those spellings go too.
         spellings = {
-            form for known in _registered for form in (known, quote(known, safe=""), quote_plus(known))
+            form
+            for known in (*_lasting, *_registered)
+            for form in (known, quote(known, safe=""), quote_plus(known))
         }
         _by_value = tuple(sorted(spellings, key=len, reverse=True))
 

@@ -66,7 +66,7 @@ from bigin_async._file_stream import Consume, FileStream
 from bigin_async._json import NOT_JSON, json_unless_204
 from bigin_async._limits import Cooldown, DailyBudget, RateLimiter
 from bigin_async._multipart import FormField, MultipartBody, Upload, prepare_parts
-from bigin_async._redact import get_logger, redact_url
+from bigin_async._redact import get_logger, redact_text, redact_url
 from bigin_async._retry import (
     Outcome,
     backoff_delay,
@@ -596,21 +596,31 @@ class Transport:
                 events.stats.started()
             result = await self._loop(call, parse)
         except Exception as exc:
-            await self._held_hooks(call)
+            try:
+                await self._held_hooks(call)
+            except BaseException as late:  # cancelled while a hook of its answer ran
+                self._ended_at_once(call, late)
+                raise
             await self._told_end(call, None, type(exc).__name__)
             raise
         except BaseException as exc:
-            cancelled = isinstance(exc, anyio.get_cancelled_exc_class())
-            error = "Cancelled" if cancelled else type(exc).__name__
-            held, call.held = call.held, []
-            events.held_to_plain_hooks(held)  # what the call sent and heard, to the hooks that need no await
-            if events.listens(CallFinished.name):
-                events.emit_nowait(self._finished(call, None, error))
-            else:
-                events.stats.finished(anyio.current_time() - call.started, error)
+            self._ended_at_once(call, exc)
             raise
         await self._told_end(call, result, None)
         return result
+
+    def _ended_at_once(self, call: _Call, exc: BaseException) -> None:
+        """End a call that a cancellation (or a non-``Exception``) cut, with nothing awaited: the
+        held events go to the plain hooks, ``CallFinished`` to the sinks and plain hooks."""
+        events = self._shared.events
+        cancelled = isinstance(exc, anyio.get_cancelled_exc_class())
+        error = "Cancelled" if cancelled else type(exc).__name__
+        held, call.held = call.held, []
+        events.held_to_plain_hooks(held)  # what the call sent and heard, to the hooks that need no await
+        if events.listens(CallFinished.name):
+            events.emit_nowait(self._finished(call, None, error))
+        else:
+            events.stats.finished(anyio.current_time() - call.started, error)
 
     async def _told_end(self, call: _Call, result: object, error: str | None) -> None:
         events = self._shared.events
@@ -810,6 +820,9 @@ class Transport:
         response = attempt.response
         status = response.status_code if response is not None else None
         code = _error_code(response) if response is not None and response.status_code >= 400 else None
+        # The code is the server's text, copied into events, stats and spans: a server or proxy
+        # that echoes a token there must not carry it any further.
+        code = redact_text(code) if code is not None else None
         call.status, call.zoho_code = status, code
         held = call.held
         if events.listens(ResponseReceived.name):  # the stats keep nothing of it

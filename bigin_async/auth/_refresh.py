@@ -148,7 +148,7 @@ class TokenManager:
         self._refresh_token = refresh_token
         for secret in (client_secret, refresh_token):
             if secret is not None:  # an echo without a label ("bad secret ...") is scrubbed too
-                register_secret(secret.get_secret_value())
+                register_secret(secret.get_secret_value(), lasting=True)
         self.store: TokenStore = store or MemoryTokenStore()
         self.refresh_margin = refresh_margin
         self.timeout = timeout

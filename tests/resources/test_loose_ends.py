@@ -453,3 +453,19 @@ def test_a_journal_line_nested_past_the_parser_is_a_journal_error(tmp_path: Path
     with pytest.raises(JournalError):
         journal.lock_and_load()
     journal.close()
+
+
+def test_a_client_secret_stays_redacted_however_many_access_tokens_come_after_it() -> None:
+    # Access tokens rotate every hour: registered as they came, 64 of them pushed a long-lived
+    # client's secret and refresh token out, and an unlabelled echo of either then showed.
+    from bigin_async._redact import MAX_SECRETS
+
+    lasting = "plain-client-secret-" + "".join(random.choices(string.ascii_lowercase, k=12))
+    register_secret(lasting, lasting=True)
+    for n in range(MAX_SECRETS * 3):
+        register_secret(f"access-token-number-{n:04d}")
+    assert lasting not in redact_text(f"client secret {lasting} not accepted")
+    assert "access-token-number-0000" in redact_text("old access-token-number-0000")  # forgotten
+    assert f"access-token-number-{MAX_SECRETS * 3 - 1:04d}" not in redact_text(
+        f"new access-token-number-{MAX_SECRETS * 3 - 1:04d}"
+    )

@@ -660,3 +660,45 @@ async def test_zoho_books_calls_are_the_bigin_clients_events_too() -> None:
         stats = bigin.stats()
     assert [e.url_template.split("/")[1] for e in finished] == ["books", "bigin"]
     assert stats.calls == 2 and stats.refreshes == 1
+
+
+@pytest.mark.parametrize("status", [200, 400])
+async def test_a_call_cancelled_while_an_answer_hook_runs_still_ends_whether_it_failed_or_not(
+    status: int,
+) -> None:
+    # A 400 used to reach its held hooks from the error handler, outside the part that ends a
+    # cancelled call: the cancellation left it without CallFinished, in progress for ever.
+    finished: list[CallFinished] = []
+    in_hook = anyio.Event()
+
+    async def slow(event: ClientEvent) -> None:
+        in_hook.set()
+        await anyio.sleep_forever()
+
+    body = RECORD if status == 200 else {"code": "INVALID_DATA", "message": "no"}
+    transport = _answers(httpx.Response(status, json=body))
+    hooks = {"response_received": [slow], "call_finished": [finished.append]}
+    async with _client(transport, event_hooks=hooks) as bigin:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(bigin.contacts.get, ID)
+            await in_hook.wait()
+            tg.cancel_scope.cancel()
+        stats = bigin.stats()
+    assert [(e.error, e.status_code, e.attempts) for e in finished] == [("Cancelled", status, 1)]
+    assert (stats.in_progress, stats.calls, stats.failed) == (0, 1, 1)
+
+
+async def test_a_zoho_code_that_echoes_the_token_is_redacted_in_every_event() -> None:
+    # The code is copied from the answer's body: a server (or proxy) that puts the request's
+    # Authorization there must not carry the token into ResponseReceived or CallFinished.
+    seen, hooks = _recording()
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(400, json={"code": request.headers["authorization"], "message": "x"})
+
+    async with _client(_answers(echo), event_hooks=hooks) as bigin:
+        with pytest.raises(Exception):  # noqa: B017 - which error does not matter here
+            await bigin.contacts.get(ID)
+    codes = [getattr(event, "zoho_code", None) for event in seen]
+    assert any(code for code in codes), codes
+    assert not [code for code in codes if code and (ACCESS in code or "1000." in code)], codes
