@@ -22,7 +22,9 @@ What is recorded:
 - **metrics**: ``bigin.client.call.duration`` (histogram, seconds, by module, operation and
   error), ``bigin.client.retries`` (by reason), ``bigin.client.rate_limited``,
   ``bigin.client.token.refreshes``, ``bigin.client.credits.spent`` and
-  ``bigin.client.credits.remaining`` (read from ``bigin.credits`` when a reader collects).
+  ``bigin.client.credits.remaining`` (read from ``bigin.credits`` when a reader collects; one
+  series per instrumented client, told apart by ``bigin.client``: ``"1"``, ``"2"``... in the
+  order :func:`instrument` was called in this process).
 
 It listens to the client's events (:mod:`bigin_async.hooks`), so it sees every view of the client
 and costs nothing more per call than building the spans.
@@ -30,6 +32,8 @@ and costs nothing more per call than building the spans.
 
 from __future__ import annotations
 
+import itertools
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,16 +102,9 @@ class BiginInstrumentation:
             "bigin.client.token.refreshes",
             description="access tokens refreshed (Zoho allows 10 in 10 minutes)",
         )
-        meter.create_observable_counter(
-            "bigin.client.credits.spent",
-            callbacks=[self._credits_spent],
-            description="Zoho API credits this client spent",
-        )
-        meter.create_observable_gauge(
-            "bigin.client.credits.remaining",
-            callbacks=[self._credits_remaining],
-            description="Zoho API credits left today (of daily_limit or Zoho's count)",
-        )
+        self._series = {"bigin.client": str(next(_CLIENT_NUMBERS))}
+        self._credits = _credit_instruments(meter)
+        self._credits.add(self)
 
     # -- the sink ------------------------------------------------------------------------------
     def __call__(self, event: ClientEvent) -> None:
@@ -122,15 +119,13 @@ class BiginInstrumentation:
                 self._refreshes.add(1)
             return
         opened = self._open.get(event.call_id)
-        if opened is None and self._stopped:  # a call begun after uninstrument(): not ours
+        if opened is None:  # a call begun before instrument() or after uninstrument(): not ours
             return
         if kind is RetryScheduled:
             assert isinstance(event, RetryScheduled)
             self._retries.add(1, {"bigin.reason": event.reason, **_labels(event)})
         elif kind is RateLimited:
             self._rate_limited.add(1, _labels(event))
-        if opened is None:
-            return
         described = _SPAN_EVENTS.get(kind)
         if described is not None:
             name, fields = described
@@ -176,14 +171,6 @@ class BiginInstrumentation:
         if self._stopped and not self._open:
             self._unhook()
 
-    # -- metrics read when collected -------------------------------------------------------------
-    def _credits_spent(self, options: CallbackOptions) -> Iterable[Observation]:
-        return [Observation(self.client.credits.spent_total)]
-
-    def _credits_remaining(self, options: CallbackOptions) -> Iterable[Observation]:
-        remaining = self.client.credits.remaining
-        return [] if remaining is None else [Observation(remaining)]
-
     # -- lifecycle -----------------------------------------------------------------------------
     def uninstrument(self) -> None:
         """Stop tracing new calls (idempotent); the spans of calls under way end with them."""
@@ -192,9 +179,67 @@ class BiginInstrumentation:
             self._unhook()
 
     def _unhook(self) -> None:
+        self._credits.discard(self)
         remove, self._remove = self._remove, None
         if remove is not None:
             remove()
+
+
+class _CreditInstruments:
+    """The two credit instruments of one meter, read for every client instrumented on it.
+
+    OpenTelemetry's SDK creates an observable instrument once per meter and name: asked again,
+    it returns the first one and drops the new callbacks. So each meter gets one pair, whose
+    callbacks report every live instrumentation, each under its own ``bigin.client``; one that
+    stopped reports (and holds) its client no more.
+    """
+
+    def __init__(self, meter: Meter) -> None:
+        self._live: list[BiginInstrumentation] = []
+        self._lock = threading.Lock()  # a reader may collect from its own thread
+        meter.create_observable_counter(
+            "bigin.client.credits.spent",
+            callbacks=[self._spent],
+            description="Zoho API credits this client spent",
+        )
+        meter.create_observable_gauge(
+            "bigin.client.credits.remaining",
+            callbacks=[self._remaining],
+            description="Zoho API credits left today (of daily_limit or Zoho's count)",
+        )
+
+    def add(self, instrumentation: BiginInstrumentation) -> None:
+        with self._lock:
+            self._live.append(instrumentation)
+
+    def discard(self, instrumentation: BiginInstrumentation) -> None:
+        with self._lock:
+            self._live = [live for live in self._live if live is not instrumentation]
+
+    def _spent(self, options: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(live.client.credits.spent_total, live._series) for live in self._live]
+
+    def _remaining(self, options: CallbackOptions) -> Iterable[Observation]:
+        observed = []
+        for live in self._live:
+            remaining = live.client.credits.remaining
+            if remaining is not None:
+                observed.append(Observation(remaining, live._series))
+        return observed
+
+
+_CLIENT_NUMBERS = itertools.count(1)
+# Per meter (kept alive here, so its id is never reused): its credit instruments.
+_CREDITS: dict[int, tuple[Meter, _CreditInstruments]] = {}
+_CREDITS_LOCK = threading.Lock()
+
+
+def _credit_instruments(meter: Meter) -> _CreditInstruments:
+    with _CREDITS_LOCK:
+        known = _CREDITS.get(id(meter))
+        if known is None:
+            known = _CREDITS[id(meter)] = (meter, _CreditInstruments(meter))
+        return known[1]
 
 
 # The span event each attempt-level event becomes: its name, and its attributes as

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import httpx
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
@@ -218,3 +219,69 @@ def test_importing_the_integration_without_opentelemetry_names_the_extra() -> No
         "ModuleNotFoundError: bigin_async.integrations.otel needs opentelemetry-api: "
         "pip install 'bigin-async[otel]'"
     )
+
+
+def _credit_points(traced: Traced) -> list[tuple[str, int | float, str]]:
+    points = traced.points()
+    return sorted(
+        (name.rsplit(".", 1)[1], p.value, dict(p.attributes)["bigin.client"])
+        for name in ("bigin.client.credits.spent", "bigin.client.credits.remaining")
+        for p in points.get(name, [])
+    )
+
+
+async def test_two_clients_on_one_meter_provider_each_report_their_credits() -> None:
+    # The SDK's meter gives back an observable instrument already created under the same name
+    # and drops the new callbacks: the second client's credits used to go unreported.
+    traced = Traced()
+
+    def credits(left: int) -> httpx.MockTransport:
+        headers = {"X-RATELIMIT-REMAINING": str(left), "X-RATELIMIT-LIMIT": "1000"}
+        body = {"data": [{"id": ID}]}
+        return httpx.MockTransport(lambda r: httpx.Response(200, headers=headers, json=body))
+
+    async with BiginClient(access_token=TOKEN, transport=credits(999)) as first:
+        async with BiginClient(access_token=TOKEN, transport=credits(47)) as second:
+            one, two = traced.instrument(first), traced.instrument(second)
+            await first.contacts.get(ID)
+            await second.contacts.get(ID)
+            remaining = sorted(p[1] for p in _credit_points(traced) if p[0] == "remaining")
+            labels = {p[2] for p in _credit_points(traced)}
+            one.uninstrument()
+            after = sorted(p[1] for p in _credit_points(traced) if p[0] == "remaining")
+            two.uninstrument()
+    assert remaining == [47, 999]
+    assert len(labels) == 2  # each client its own series
+    assert after == [47]  # an instrumentation stopped reports (and holds) its client no more
+
+
+async def test_instrumenting_again_during_a_call_counts_its_retries_once() -> None:
+    traced = Traced()
+    gate = anyio.Event()
+    answers = [503, 503, 200]
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        status = answers.pop(0)
+        if len(answers) == 2:  # the first attempt: answered once instrumented again
+            await gate.wait()
+        if status == 200:
+            return httpx.Response(200, json={"data": [{"id": ID}]})
+        return httpx.Response(503, headers={"Retry-After": "0"}, json={"code": "INTERNAL_ERROR"})
+
+    class Transport(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            return await handler(request)
+
+    async with BiginClient(access_token=TOKEN, transport=Transport(), retry_backoff_seconds=0.0) as bigin:
+        first = traced.instrument(bigin)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(bigin.contacts.get, ID)
+            while len(answers) == 3:
+                await anyio.lowlevel.checkpoint()
+            first.uninstrument()
+            again = traced.instrument(bigin)
+            gate.set()
+        again.uninstrument()
+        stats = bigin.stats()
+    counted = sum(p.value for p in traced.points()["bigin.client.retries"])
+    assert counted == sum(stats.retries_by_reason.values()) == 2
