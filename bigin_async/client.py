@@ -669,7 +669,12 @@ def _warn_misspelt(env: Mapping[str, str]) -> None:
         meant = difflib.get_close_matches(variable, known, n=1, cutoff=0.85)
         if meant:
             _WARNED_VARIABLES.add(variable)
-            logger.warning("%s is not a BIGIN_* variable the SDK reads; did you mean %s?", variable, meant[0])
+            logger.warning(
+                "%s is not a BIGIN_* variable the SDK reads; did you mean %s?",
+                variable,
+                meant[0],
+                extra={"bigin_event": "unknown_variable"},
+            )
 
 
 def _redis_from_env(url: str, env: Mapping[str, str], *, given_by: str = "BIGIN_REDIS_URL") -> Coordination:

@@ -204,7 +204,9 @@ def token_from_body(body: Mapping[str, Any], now: float) -> Token:
         # Not a lifetime (negative, zero, NaN): taken at its word, every call would refresh and
         # Zoho would block the refresh token within minutes. Zoho's tokens live an hour.
         logger.warning(
-            "the token endpoint gave no usable expires_in; assuming Zoho's %.0f s", ZOHO_TOKEN_LIFE
+            "the token endpoint gave no usable expires_in; assuming Zoho's %.0f s",
+            ZOHO_TOKEN_LIFE,
+            extra={"bigin_event": "token_expiry_assumed"},
         )
         ttl_seconds = ZOHO_TOKEN_LIFE
     if ttl_seconds > 86_400 * 2:  # some responses give milliseconds

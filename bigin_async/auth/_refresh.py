@@ -483,6 +483,11 @@ class TokenManager:
                 attempt + 2,
                 self.refresh_attempts,
                 delay,
+                extra={
+                    "bigin_event": "token_refresh_retry",
+                    "bigin_attempt": attempt + 2,
+                    "bigin_wait": delay,
+                },
             )
             await anyio.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
@@ -495,10 +500,16 @@ class TokenManager:
         if isinstance(error, RefreshBlockedError):
             self._blocked_until = max(self._blocked_until or 0.0, error.retry_at)
             self._blocked_for = max(error.retry_after, 1.0)
-            logger.warning("%s", error.message)
+            logger.warning(
+                "%s",
+                error.message,
+                extra={"bigin_event": "token_refresh_blocked", "bigin_wait": error.retry_after},
+            )
         elif (error.code or "").lower() in PERMANENT_ERRORS:
             self._refused = (self._clock() + self.permanent_failure_ttl, error)
-            logger.warning("%s", error.message)
+            logger.warning(
+                "%s", error.message, extra={"bigin_event": "token_refresh_refused", "bigin_code": error.code}
+            )
 
     async def _share_refreshes(self, *, add: Sequence[float] = (), drop: float | None = None) -> None:
         """Merge this process's refresh times with the ones the store keeps for every process that
@@ -565,6 +576,7 @@ class TokenManager:
             logger.warning(
                 "the token store could not %s (%s: %s); keeping the access token in this process's memory",
                 what, type(exc).__name__, redact_text(str(exc)),
+                extra={"bigin_event": "token_store_failed"},
             )  # fmt: skip
 
     @contextlib.asynccontextmanager

@@ -152,6 +152,7 @@ class FileTokenStore:
             logger.warning(
                 "token file %s is not a JSON object of tokens; treating it as empty and rewriting it",
                 self.path,
+                extra={"bigin_event": "token_file_unreadable"},
             )
         return {}
 

@@ -544,7 +544,16 @@ async def _send(
             raise  # the run stops (see send_group): not a failure of these records
         except UnreadableAnswerError as error:
             logger.warning(
-                "bulk %s of %d %s records: unreadable answer (%s)", plan.mode, len(items), plan.module, error
+                "bulk %s of %d %s records: unreadable answer (%s)",
+                plan.mode,
+                len(items),
+                plan.module,
+                error,
+                extra={
+                    "bigin_event": "bulk_batch_unreadable",
+                    "bigin_module": plan.module,
+                    "bigin_records": len(items),
+                },
             )
             unreadable = error
             if not resendable or attempt == _UNREADABLE_RETRIES:
@@ -552,7 +561,16 @@ async def _send(
             continue
         except (BiginError, ValueError) as error:
             logger.warning(
-                "bulk %s of %d %s records failed as a whole: %s", plan.mode, len(items), plan.module, error
+                "bulk %s of %d %s records failed as a whole: %s",
+                plan.mode,
+                len(items),
+                plan.module,
+                error,
+                extra={
+                    "bigin_event": "bulk_batch_failed",
+                    "bigin_module": plan.module,
+                    "bigin_records": len(items),
+                },
             )
             return (
                 _outcomes_for_error(plan, items, error),

@@ -228,6 +228,7 @@ class Journal(AppendOnlyLog):
                     "journal %s: line %d starts with a torn fragment; reading the line after it",
                     self.path,
                     number,
+                    extra={"bigin_event": "journal_torn_line"},
                 )
                 return line
         return super()._parse(number, raw)

@@ -161,6 +161,7 @@ class AppendOnlyLog:
             "journal %s: line %d was torn by a crash mid-write; it is cut off before appending",
             self.path,
             number,
+            extra={"bigin_event": "journal_torn_line"},
         )
         self._cut_at = offset
 

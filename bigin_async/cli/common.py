@@ -145,6 +145,7 @@ def token_store_for(
             "(pass --token-file PATH to keep it elsewhere)",
             directory,
             error.strerror,
+            extra={"bigin_event": "token_file_unusable"},
         )
         return None
     return FileTokenStore(directory / token_file_name(client_id, region.code, accounts_url))

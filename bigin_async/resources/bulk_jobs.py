@@ -545,6 +545,7 @@ class BulkJobsClient(APIResource):
                 per_minute,
                 minutes,
                 FULL_MINUTES_WAITED,
+                extra={"bigin_event": "bulk_read_download_refused"},
             )
 
     @staticmethod

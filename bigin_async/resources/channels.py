@@ -353,7 +353,13 @@ class NotificationsClient(APIResource):
                         await self.disable(kept.channel_id)
                     except BiginError as exc:
                         logger.warning(
-                            "could not disable notification channel %s on exit: %s", kept.channel_id, exc
+                            "could not disable notification channel %s on exit: %s",
+                            kept.channel_id,
+                            exc,
+                            extra={
+                                "bigin_event": "channel_disable_failed",
+                                "bigin_channel_id": str(kept.channel_id),
+                            },
                         )
 
     async def _enable_spec(
@@ -380,12 +386,24 @@ class NotificationsClient(APIResource):
                     # Bigin no longer knows the channel (it lapsed while we could not reach it):
                     # subscribe again rather than renewing nothing every 20 hours.
                     logger.warning(
-                        "renewing channel %s failed (%s); enabling it again", kept.channel_id, exc.code
+                        "renewing channel %s failed (%s); enabling it again",
+                        kept.channel_id,
+                        exc.code,
+                        extra={
+                            "bigin_event": "channel_enabled_again",
+                            "bigin_channel_id": str(kept.channel_id),
+                        },
                     )
                     kept.subscriptions = await self._enable_spec(spec, lifetime)
             except BiginError as exc:
                 kept.failures += 1
-                logger.warning("renewing channel %s failed: %s; retrying in %s", kept.channel_id, exc, retry)
+                logger.warning(
+                    "renewing channel %s failed: %s; retrying in %s",
+                    kept.channel_id,
+                    exc,
+                    retry,
+                    extra={"bigin_event": "channel_renew_retry", "bigin_channel_id": str(kept.channel_id)},
+                )
                 wait = retry
                 continue
             kept.renewals += 1

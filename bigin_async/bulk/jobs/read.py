@@ -477,7 +477,10 @@ class BulkExport(AsyncClosing, AsyncIterator[R], Generic[R]):
         if self._leading:
             if number <= self._last_id:
                 logger.debug(
-                    "export: page %d repeats record %s (the page shifted); skipped", self._page, number
+                    "export: page %d repeats record %s (the page shifted); skipped",
+                    self._page,
+                    number,
+                    extra={"bigin_event": "export_record_repeated"},
                 )
                 return None
             self._leading = False

@@ -220,7 +220,11 @@ def map_results(part_zip: Path, columns: Sequence[str], result_zip: Path) -> lis
             if part_position is not None:
                 echoed.append((position, part_position))
         if not echoed:
-            logger.warning("bulk write result %s echoes no column of its part: no row verified", result_zip)
+            logger.warning(
+                "bulk write result %s echoes no column of its part: no row verified",
+                result_zip,
+                extra={"bigin_event": "bulk_result_unverified"},
+            )
             return _all_missing(part_zip)
         in_result = [p for p, _ in echoed]
         in_part = [p for _, p in echoed]
@@ -325,6 +329,7 @@ def _by_value(
             extra,
             missing,
             ambiguous,
+            extra={"bigin_event": "bulk_result_unmatched"},
         )
     return mapped
 

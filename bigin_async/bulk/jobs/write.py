@@ -337,6 +337,7 @@ async def run_import(
                 "for what cannot be an API name",
                 plan.module,
                 error,
+                extra={"bigin_event": "bulk_fields_unreadable", "bigin_module": plan.module},
             )
             return None
 
@@ -456,6 +457,7 @@ async def run_import(
                     journal.path if journal is not None else "",
                     len(beyond),
                     number,
+                    extra={"bigin_event": "journal_parts_beyond_input"},
                 )
         finally:
             writer.discard()
@@ -588,7 +590,11 @@ async def run_import(
             except AmbiguousWriteError:
                 if attempt == _UPLOAD_ATTEMPTS:
                     raise
-                logger.warning("bulk write part %d: upload answer lost; uploading again", part.number)
+                logger.warning(
+                    "bulk write part %d: upload answer lost; uploading again",
+                    part.number,
+                    extra={"bigin_event": "bulk_upload_again", "bigin_part": part.number},
+                )
                 continue
             file_id = str(uploaded.file_id)
             if journal is not None:

@@ -129,13 +129,18 @@ class _Health:
         self.down_at = self.clock()
         if self.mode == "fail":
             logger.warning(
-                "Redis at %s failed (%s: %s); calls fail until it answers", self.url, operation, _why(error)
+                "Redis at %s failed (%s: %s); calls fail until it answers",
+                self.url,
+                operation,
+                _why(error),
+                extra={"bigin_event": "redis_down"},
             )
         else:
             logger.warning(
                 "Redis at %s failed (%s: %s); using this process's share of the org's limits (1/%d) and a "
                 "token kept in memory, trying Redis again every %gs",
                 self.url, operation, _why(error), self.processes, self.retry_after,
+                extra={"bigin_event": "redis_down"},
             )  # fmt: skip
 
     def answered(self) -> None:
@@ -145,6 +150,7 @@ class _Health:
         logger.warning(
             "Redis at %s answers again after %.1fs: back to the org's shared limits and token",
             self.url, self.clock() - self.down_at,
+            extra={"bigin_event": "redis_recovered"},
         )  # fmt: skip
         self.down_at = None
         self._probe_at = 0.0

@@ -652,6 +652,7 @@ class RedisLimits:
                 "when its lease runs out",
                 what,
                 why,
+                extra={"bigin_event": "shared_limits_unrecorded"},
             )
 
     async def open_cooldown(self, seconds: float) -> None:

@@ -128,6 +128,7 @@ class RedisTokenStore:
                     "the access token kept in Redis at %s is not one this SDK wrote; reading it as none "
                     "(the next refresh replaces it)",
                     self._key(key),
+                    extra={"bigin_event": "redis_token_unreadable"},
                 )
             return None
 
@@ -177,6 +178,7 @@ class RedisTokenStore:
                     "could not release the token refresh lock in Redis (%s); it expires in %g s",
                     exc,
                     self.lock_seconds,
+                    extra={"bigin_event": "redis_lock_unreleased"},
                 )
 
     # -- Zoho's count of refreshes, and a refresh that just failed ------------------------------
