@@ -688,7 +688,10 @@ class Transport:
             if done is not None:  # out of the scope: no hook can turn the result into a timeout
                 await self._held_hooks(call)
                 return done.value
-            if scope.cancelled_caught:
+            # The scope fired, caught or not: entered with its deadline past (a call_started hook
+            # that outlasted it, a deadline of no time), it ends the loop before any await, and
+            # going round again would spin for ever without yielding.
+            if scope.cancel_called:
                 wire, token = call.wire, call.timed_token
                 if wire is not None and token is not None:  # the attempt's timeout: it ended unanswered
                     self._note_answer(call, _Attempt(None, wire.timeout(call.timeout), token, wire))

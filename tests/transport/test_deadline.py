@@ -280,3 +280,26 @@ async def test_a_retry_with_a_refreshed_token_goes_to_that_token_s_api_domain() 
             assert await bigin.request("GET", "/org") == {"ok": True}
             assert await bigin.request("GET", "/org") == {"ok": True}
     assert hosts == ["www.zohoapis.com", "www.zohoapis.com", "www.zohoapis.eu"]
+
+
+@pytest.mark.parametrize("late", ["no time at all", "a call_started hook outlasting it"])
+async def test_a_deadline_already_past_before_the_first_attempt_fails_the_call_at_once(late: str) -> None:
+    # The loop's cancel scope was entered with its deadline past: nothing inside awaited, so the
+    # scope caught nothing and the loop went round for ever without yielding (a frozen event loop).
+    sent: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.url.path)
+        if request.url.path.endswith("/oauth/v2/token"):
+            return httpx.Response(200, json=token_body("1000.deadline-token"))
+        return httpx.Response(200, json={"data": [{"id": "1"}]})
+
+    if late == "no time at all":
+        options: dict[str, object] = {"deadline": 1e-9}
+    else:
+        clock_jump = {"call_started": [lambda event: anyio.sleep(0.05)]}
+        options = {"deadline": 0.01, "event_hooks": clock_jump}
+    async with make_client(transport=httpx.MockTransport(handler), **options) as bigin:
+        with pytest.raises(BiginTimeoutError, match="deadline"):
+            await bigin.contacts.get("4150868000000624001")
+    assert not [path for path in sent if "Contacts" in path]
