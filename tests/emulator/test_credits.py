@@ -109,3 +109,17 @@ async def test_bodies_are_read_only_where_the_cost_depends_on_them(
     answer = await http.post("/bigin/v2/Contacts", json={"data": [{"Last_Name": "A"}, {"Last_Name": "B"}]})
     assert answer.status_code == 201 and len(decoded) == 1  # decoded once, and the route used it
     assert emulator.counters.credits_by_route["POST /bigin/v2/Contacts"] == 1
+
+
+async def test_an_injected_429_is_a_refusal_and_costs_no_credit() -> None:
+    # Zoho charges nothing for a request it refuses with a 429 (the SDK gives those credits
+    # back): the emulator's own limits did not charge, but a fault plan's 429 did, so a client's
+    # stats() and the emulator's count parted by one credit per injected 429.
+    from bigin_emulator import FaultPlan
+
+    emulator = BiginEmulator(faults=FaultPlan(error_429=1.0), limits=ServerLimits(daily_credits=50))
+    async with authorised(emulator) as http:
+        answers = [(await http.get("/bigin/v2/Contacts")).status_code for _ in range(3)]
+    assert answers == [429, 429, 429]
+    assert emulator.counters.credits == 0
+    assert emulator.middleware.credits_used() == 0

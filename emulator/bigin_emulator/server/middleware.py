@@ -410,9 +410,12 @@ class EmulatorMiddleware:
             await send_json(self._observed(send, rejection.headers), 429, rejection.body)
             return
         route = route_key(method, path)
-        self._admit(now, cost, route if app is self.app else f"content {route}")
+        fault = self._injector.next_fault(scope["method"], scope["path"])
+        # An injected 429 is a refusal like the limits' own: Zoho charges no credit for it.
+        charged = 0 if fault is Fault.ERROR_429 else cost
+        self._admit(now, charged, route if app is self.app else f"content {route}")
         exchange.admitted = True
-        await self._serve_admitted(scope, receive, send, self._quota_headers(now), app)
+        await self._serve_admitted(scope, receive, send, self._quota_headers(now), app, fault)
 
     def _refusal(self, now: float, cost: int) -> _Rejection | None:
         """Which limit, if any, refuses a request arriving at ``now`` (no state changes)."""
@@ -444,9 +447,8 @@ class EmulatorMiddleware:
         self.counters.credits_spent(route, cost)
 
     async def _serve_admitted(
-        self, scope: Scope, receive: Receive, send: Send, headers: Headers, app: ASGIApp
+        self, scope: Scope, receive: Receive, send: Send, headers: Headers, app: ASGIApp, fault: Fault | None
     ) -> None:
-        fault = self._injector.next_fault(scope["method"], scope["path"])
         if fault is not None:
             self.counters.fault_injected(fault.value)
         delay = self.limits.sample_latency(self._latency_rng)
