@@ -673,6 +673,8 @@ class Transport:
                 done: _Done[T] | None = None
                 while not scope.cancel_called:
                     if retry is not None:
+                        if retry.shared:  # at once: no other call may send into Zoho's 429 window
+                            await self._shared.limits.open_cooldown(retry.wait)  # while hooks run
                         if call.held:  # under the call's deadline now (the exchange's bound is off)
                             await self._held_hooks(call)
                         await self._told_retry(call, retry)
@@ -722,11 +724,8 @@ class Transport:
         """What a retry does before its next attempt, still under the call's deadline."""
         if step.rejected is not None:
             await self._shared.tokens.invalidate(step.rejected)
-        elif step.shared:
-            # The next attempt waits it out with everyone (every process, when the limits are shared).
-            await self._shared.limits.open_cooldown(step.wait)
-        else:
-            await anyio.sleep(step.wait)
+        elif not step.shared:  # a shared pause was opened at the answer: the next attempt waits
+            await anyio.sleep(step.wait)  # it out with everyone (every process, when shared)
 
     # -- one attempt ----------------------------------------------------------------------------
     async def _attempt(self, call: _Call, scope: anyio.CancelScope) -> _Attempt:

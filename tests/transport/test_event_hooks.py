@@ -702,3 +702,22 @@ async def test_a_zoho_code_that_echoes_the_token_is_redacted_in_every_event() ->
     codes = [getattr(event, "zoho_code", None) for event in seen]
     assert any(code for code in codes), codes
     assert not [code for code in codes if code and (ACCESS in code or "1000." in code)], codes
+
+
+@pytest.mark.parametrize("event", ["rate_limited", "response_received", "retry_scheduled"])
+async def test_zohos_429_pause_begins_at_the_answer_not_after_the_hooks_of_it(event: str) -> None:
+    # The pause was opened only once the answer's and the retry's hooks had run: a slow hook let
+    # every other call send into Zoho's 429 window meanwhile, and made the pause longer.
+    seen: list[float] = []
+
+    async def look(hooked: ClientEvent) -> None:
+        seen.append(bigin.transport._shared.cooldown.remaining)
+
+    transport = _answers(
+        httpx.Response(429, headers={"Retry-After": "30"}, json={"code": "TOO_MANY_REQUESTS"}),
+        httpx.Response(200, json=RECORD),
+    )
+    async with _client(transport, event_hooks={event: [look]}) as bigin:
+        with anyio.move_on_after(0.01):  # the pause itself is not waited out here
+            await bigin.contacts.get(ID)
+    assert len(seen) == 1 and seen[0] > 29, seen
