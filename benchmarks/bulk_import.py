@@ -107,42 +107,53 @@ SUCCESS_ENTRY = {
 FIXED_ANSWER = json.dumps({"data": [SUCCESS_ENTRY] * 100}).encode()
 
 
-def fixed_answer_app(latency: float) -> ASGIApp:
-    """A server that costs almost nothing: every write gets 100 ready-made success entries.
+class FixedAnswers:
+    """What both fixed-answer servers answer: a token, the counters, or after ``latency`` the
+    100 ready-made success entries of a write, counting calls and the peak in flight."""
 
-    The same import against it shows what the SDK itself adds, apart from the emulator's own
-    CPU time (which validates and stores every record, as a server must)."""
-    answer = FIXED_ANSWER
-    token = json.dumps({"access_token": "t", "expires_in": 3600, "token_type": "Bearer"}).encode()
-    state = {"in_flight": 0, "peak": 0, "calls": 0}
+    def __init__(self, latency: float) -> None:
+        self.latency = latency
+        self.token = json.dumps({"access_token": "t", "expires_in": 3600, "token_type": "Bearer"}).encode()
+        self.in_flight = self.peak = self.calls = 0
 
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
-        path = scope["path"]
-        body = token
+    async def body(self, method: str, path: str) -> bytes:
         if path == CONTROL_PATH:
-            body = json.dumps(
+            return json.dumps(
                 {
                     "counters": {
-                        "peak_concurrency": state["peak"],
-                        "requests_total": state["calls"],
-                        "requests_by_route": {"POST /bigin/v2/Contacts": state["calls"]},
+                        "peak_concurrency": self.peak,
+                        "requests_total": self.calls,
+                        "requests_by_route": {"POST /bigin/v2/Contacts": self.calls},
                         "rate_limited": 0,
                     },
                     "contacts": 0,
                     "cpu_seconds": time.process_time(),
                 }
             ).encode()
-        elif path.startswith("/bigin/"):
-            state["calls"] += scope["method"] == "POST"
-            state["in_flight"] += 1
-            state["peak"] = max(state["peak"], state["in_flight"])
+        if not path.startswith("/bigin/"):
+            return self.token
+        self.calls += method == "POST"
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        await anyio.sleep(self.latency)
+        self.in_flight -= 1
+        return FIXED_ANSWER
+
+
+def fixed_answer_app(latency: float) -> ASGIApp:
+    """A server that costs almost nothing: every write gets 100 ready-made success entries.
+
+    The same import against it shows what the SDK itself adds, apart from the emulator's own
+    CPU time (which validates and stores every record, as a server must)."""
+    answers = FixedAnswers(latency)
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        if str(scope["path"]).startswith("/bigin/"):
             while (await receive()).get("more_body"):
                 pass
-            await anyio.sleep(latency)
-            state["in_flight"] -= 1
-            body = answer
+        body = await answers.body(str(scope["method"]), str(scope["path"]))
         await send(
             {
                 "type": "http.response.start",
@@ -163,12 +174,8 @@ def minimal_server(latency: float) -> Callable[[SocketStream], Awaitable[None]]:
     itself adds to a client's round trip (uvicorn's h11 parsing of a 29 KB body, the ASGI
     messages): the raw loop against it is the floor of the client's HTTP stack alone.
     """
-    state = {"in_flight": 0, "peak": 0, "calls": 0}
-    token = json.dumps({"access_token": "t", "expires_in": 3600, "token_type": "Bearer"}).encode()
-
-    def answer(body: bytes) -> bytes:
-        head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n"
-        return head % len(body) + body
+    answers = FixedAnswers(latency)
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n"
 
     async def handle(stream: SocketStream) -> None:
         buffer = bytearray()
@@ -189,29 +196,8 @@ def minimal_server(latency: float) -> Callable[[SocketStream], Awaitable[None]]:
                 except (anyio.EndOfStream, anyio.BrokenResourceError):
                     return
                 del buffer[: end + 4 + length]
-                path = target.split("?")[0]
-                body = token
-                if path == CONTROL_PATH:
-                    body = json.dumps(
-                        {
-                            "counters": {
-                                "peak_concurrency": state["peak"],
-                                "requests_total": state["calls"],
-                                "requests_by_route": {"POST /bigin/v2/Contacts": state["calls"]},
-                                "rate_limited": 0,
-                            },
-                            "contacts": 0,
-                            "cpu_seconds": time.process_time(),
-                        }
-                    ).encode()
-                elif path.startswith("/bigin/"):
-                    state["calls"] += method == "POST"
-                    state["in_flight"] += 1
-                    state["peak"] = max(state["peak"], state["in_flight"])
-                    await anyio.sleep(latency)
-                    state["in_flight"] -= 1
-                    body = FIXED_ANSWER
-                await stream.send(answer(body))
+                body = await answers.body(method, target.split("?")[0])
+                await stream.send(head % len(body) + body)
 
     return handle
 
