@@ -252,9 +252,11 @@ class EventBus:
         return event.name in self._hooks
 
     async def to_hooks(self, event: ClientEvent) -> None:
-        """The hooks' part of :meth:`emit`, for an event the sinks already had (:meth:`note`)."""
-        for hook, is_async in self._hooks.get(event.name, ()):
-            await self._to_hook(hook, is_async, event)
+        """The hooks' part of :meth:`emit`, for an event the sinks already had (:meth:`note`).
+
+        When a deadline or a cancellation cuts an async hook, the plain hooks after it still get
+        the event, as with :meth:`held_to_hooks`."""
+        await self._in_order(self._pending((event,)))
 
     async def held_to_hooks(self, held: Sequence[ClientEvent], deadline: float) -> None:
         """The hooks of events the sinks already had (:meth:`note`), in order, until ``deadline``.
@@ -262,13 +264,16 @@ class EventBus:
         When the deadline (or a cancellation) cuts an async hook, the hooks not yet run still get
         their events if they are plain ones: one slow hook does not take the events of the others.
         """
-        pending = self._pending(held)
+        with anyio.CancelScope(deadline=deadline):
+            await self._in_order(self._pending(held))
+
+    async def _in_order(self, pending: Sequence[tuple[ClientEvent, EventHook, bool]]) -> None:
+        """Each hook its event, in order; cut short, the plain hooks not yet run still get theirs."""
         done = 0
         try:
-            with anyio.CancelScope(deadline=deadline):
-                for event, hook, is_async in pending:
-                    done += 1  # counted first: a hook the deadline cut is not called again
-                    await self._to_hook(hook, is_async, event)
+            for event, hook, is_async in pending:
+                done += 1  # counted first: a hook the deadline cut is not called again
+                await self._to_hook(hook, is_async, event)
         finally:
             self._to_plain_hooks_of(pending[done:])
 

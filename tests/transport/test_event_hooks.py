@@ -721,3 +721,25 @@ async def test_zohos_429_pause_begins_at_the_answer_not_after_the_hooks_of_it(ev
         with anyio.move_on_after(0.01):  # the pause itself is not waited out here
             await bigin.contacts.get(ID)
     assert len(seen) == 1 and seen[0] > 29, seen
+
+
+@pytest.mark.parametrize("event", ["call_finished", "retry_scheduled", "token_refreshed"])
+async def test_a_plain_hook_after_an_async_hook_the_deadline_cuts_still_gets_the_event(event: str) -> None:
+    # Held events (response_received...) already went on to the plain hooks after a cut one;
+    # events given at once (call_finished, retry_scheduled, token_refreshed) did not.
+    got: list[str] = []
+
+    async def forever(hooked: ClientEvent) -> None:
+        await anyio.sleep_forever()
+
+    transport = _answers(
+        httpx.Response(503, json={"code": "INTERNAL_ERROR"}), httpx.Response(200, json=RECORD)
+    )
+    hooks = {event: [forever, lambda hooked: got.append(hooked.name)]}
+    async with _client(transport, deadline=0.05, event_hooks=hooks) as bigin:
+        if event == "call_finished":  # the call was over: its result stands
+            assert (await bigin.contacts.get(ID)).id == ID
+        else:  # the hook took the rest of the deadline from the call
+            with pytest.raises(BiginTimeoutError):
+                await bigin.contacts.get(ID)
+    assert got[:1] == [event]
