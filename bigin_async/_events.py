@@ -149,7 +149,9 @@ class StatsCollector:
         elif kind is RateLimited:
             self.rate_limited += 1
         elif kind is TokenRefreshed:
-            self.refreshes += 1
+            assert isinstance(event, TokenRefreshed)
+            # The event carries the count so far: one event may stand for several refreshes.
+            self.refreshes = max(self.refreshes, event.refreshes)
 
 
 def _is_async(hook: Callable[..., Any]) -> bool:

@@ -499,7 +499,9 @@ class BiginClient(AsyncClosing):
             retries=collected.retries,
             retries_by_reason=types.MappingProxyType(dict(collected.retries_by_reason)),
             rate_limited=collected.rate_limited,
-            refreshes=collected.refreshes,
+            # The token manager's own count: a refresh that ended after its caller gave up (and
+            # the ones made between two calls) is counted before any call says so in an event.
+            refreshes=max(collected.refreshes, transport.tokens.refresh_count),
             credits_spent=credits.spent_total,
             credits_spent_24h=credits.spent_24h,
             credits_left=credits.remaining,

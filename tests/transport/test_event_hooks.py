@@ -743,3 +743,39 @@ async def test_a_plain_hook_after_an_async_hook_the_deadline_cuts_still_gets_the
             with pytest.raises(BiginTimeoutError):
                 await bigin.contacts.get(ID)
     assert got[:1] == [event]
+
+
+async def test_stats_count_a_refresh_that_finished_after_its_caller_gave_up() -> None:
+    # The refresh went on (single-flight, shielded) after the call that asked for it timed out;
+    # stats() counted refreshes only as TokenRefreshed events, given when a later call saw the
+    # new token, one event however many refreshes had happened meanwhile: 1 counted for 2 made.
+    minted: list[int] = []
+    slow_once = anyio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/oauth/v2/token"):
+            minted.append(len(minted) + 1)
+            if len(minted) == 1:
+                await slow_once.wait()
+            return httpx.Response(200, json=token_body(f"1000.access-minted-{len(minted)}"))
+        return httpx.Response(200, json=RECORD)
+
+    class Transport(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            return await handler(request)
+
+    async with _client(Transport(), deadline=0.05) as bigin:
+        with pytest.raises(BiginTimeoutError):
+            await bigin.contacts.get(ID)  # the refresh is still under way when this gives up
+        slow_once.set()
+        tokens = bigin.transport.tokens
+        while tokens.refresh_count < 1:
+            await anyio.lowlevel.checkpoint()
+        after_first = bigin.stats().refreshes
+        await tokens.invalidate(await tokens.get_token())  # the token is refused: refresh again
+        await tokens.get_token()
+        assert tokens.refresh_count == 2
+        await bigin.contacts.get(ID)
+        stats = bigin.stats()
+    assert after_first == 1
+    assert stats.refreshes == len(minted) == 2
