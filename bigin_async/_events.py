@@ -29,7 +29,6 @@ from bigin_async.hooks import (
     RateLimited,
     RequestSent,
     RetryScheduled,
-    TokenRefreshed,
 )
 from bigin_async.stats import WaitStats
 
@@ -89,7 +88,6 @@ class StatsCollector:
         self.retries = 0
         self.retries_by_reason: dict[str, int] = {}
         self.rate_limited = 0
-        self.refreshes = 0
         self.hook_errors = 0
         self.gate_queue = 0  # kept by the transport, around its wait for a place
         self.gate_queue_peak = 0
@@ -148,10 +146,6 @@ class StatsCollector:
             self.retries_by_reason[event.reason] = self.retries_by_reason.get(event.reason, 0) + 1
         elif kind is RateLimited:
             self.rate_limited += 1
-        elif kind is TokenRefreshed:
-            assert isinstance(event, TokenRefreshed)
-            # The event carries the count so far: one event may stand for several refreshes.
-            self.refreshes = max(self.refreshes, event.refreshes)
 
 
 def _is_async(hook: Callable[..., Any]) -> bool:

@@ -501,7 +501,7 @@ class BiginClient(AsyncClosing):
             rate_limited=collected.rate_limited,
             # The token manager's own count: a refresh that ended after its caller gave up (and
             # the ones made between two calls) is counted before any call says so in an event.
-            refreshes=max(collected.refreshes, transport.tokens.refresh_count),
+            refreshes=transport.tokens.refresh_count,
             credits_spent=credits.spent_total,
             credits_spent_24h=credits.spent_24h,
             credits_left=credits.remaining,
