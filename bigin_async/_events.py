@@ -185,8 +185,12 @@ def check_event_hooks(hooks: object) -> dict[str, tuple[EventHook, ...]]:
 class EventBus:
     """Where a client's events go: its sinks (stats first) and its ``event_hooks``."""
 
-    def __init__(self, hooks: EventHooks | None = None) -> None:
+    def __init__(self, hooks: EventHooks | None = None, *, hook_timeout: float | None = None) -> None:
+        """``hook_timeout``: the most an async hook may take (the client's ``timeout``); one still
+        running then is cut, logged and counted like a hook that raised. None: no bound of its own
+        (a call's hooks still end at its ``deadline``)."""
         self.stats = StatsCollector()
+        self.hook_timeout = hook_timeout
         self._sinks: tuple[Sink, ...] = (self.stats,)
         self._hooks: dict[str, tuple[tuple[EventHook, bool], ...]] = {}
         self._listened: frozenset[str] = frozenset()  # events someone besides the stats listens to
@@ -292,7 +296,12 @@ class EventBus:
         try:
             result = hook(event)
             if is_async or inspect.isawaitable(result):
-                await result  # type: ignore[misc]
+                # Its own bound, inside the call's deadline (which, when it comes first, cuts the
+                # hook as before, as that scope's cancellation, not as this one).
+                with anyio.move_on_after(self.hook_timeout) as bound:
+                    await result  # type: ignore[misc]
+                if bound.cancelled_caught:
+                    self._failed_once(hook, event, None)
         except Exception as exc:
             self._failed_once(hook, event, exc)
 
@@ -319,18 +328,24 @@ class EventBus:
             except Exception as exc:
                 self._failed_once(sink, event, exc)
 
-    def _failed_once(self, listener: object, event: ClientEvent, exc: Exception) -> None:
+    def _failed_once(self, listener: object, event: ClientEvent, exc: Exception | None) -> None:
+        """A hook or sink raised ``exc``, or (None) outlasted :attr:`hook_timeout` and was cut."""
         self.stats.hook_errors += 1
         first = not any(listener is failed for failed in self._failed)
         if first:
             self._failed.append(listener)
+        name = getattr(listener, "__qualname__", type(listener).__name__)
+        later = "; its later failures are only counted (stats().hook_errors)" if first else ""
+        args: tuple[object, ...]
+        if exc is not None:
+            message, args = "event hook %s raised on %s: %r%s", (name, event.name, exc, later)
+        else:
+            message = "event hook %s did not return within %g s on %s%s"
+            args = (name, self.hook_timeout, event.name, later)
         logger.log(
             30 if first else 10,  # WARNING once, then DEBUG
-            "event hook %s raised on %s: %r%s",
-            getattr(listener, "__qualname__", type(listener).__name__),
-            event.name,
-            exc,
-            "; its later failures are only counted (stats().hook_errors)" if first else "",
+            message,
+            *args,
             exc_info=exc if first else None,
             extra={"bigin_event": "hook_failed", "bigin_hook_event": event.name},
         )

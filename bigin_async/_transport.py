@@ -231,7 +231,7 @@ class Transport:
             owns_http=http_client is None,
             tokens=tokens,
             limits=limits if limits is not None else LocalLimits(settings),
-            events=events if events is not None else EventBus(event_hooks),
+            events=events if events is not None else EventBus(event_hooks, hook_timeout=settings.timeout),
         )
         return cls(settings, shared)
 
@@ -867,13 +867,15 @@ class Transport:
         events = shared.events
         if tokens.refresh_count != events.refreshes_told:  # the first call to see a new token says so
             events.refreshes_told = tokens.refresh_count
-            await shared.events.emit(
-                TokenRefreshed(
-                    refreshes=tokens.refresh_count,
-                    expires_in=tokens.seconds_left(token),
-                    api_domain=token.api_domain,
-                )
+            refreshed = TokenRefreshed(
+                refreshes=tokens.refresh_count,
+                expires_in=tokens.seconds_left(token),
+                api_domain=token.api_domain,
             )
+            # Its hooks with the attempt's (``_held_hooks``): here the call holds a place at the
+            # gate, and a slow hook would keep every other call from it.
+            if events.note(refreshed):
+                call.held.append(refreshed)
         if token is not call.url_token:
             call.url = self.url_for(call.path, token, call.service)
             call.url_token = token

@@ -14,10 +14,14 @@ hook gets the event and reads its fields::
 The keys are the events' :attr:`~ClientEvent.name` (``EVENT_NAMES`` lists them), as httpx's
 ``event_hooks`` are; each value is a list of callables, plain functions or ``async def`` ones.
 A hook runs in the task of the call it reports on, before that call goes on: keep it short. The
-hooks of an attempt (``request_sent``, then its end: ``response_received``, ``rate_limited``,
-``budget_low``) run once the call is past that attempt's answer: before its retry, or before it
+hooks of an attempt (``token_refreshed`` when it is the first to use a new token, ``request_sent``,
+then its end: ``response_received``, ``rate_limited``, ``budget_low``) run once the call is past
+that attempt's answer and has given back its place at the gate: before its retry, or before it
 returns its result (the SDK's own listeners, stats and tracing, have the event at once). So a
-request goes out at the very time the per-minute limiter gave it, however long a hook takes.
+request goes out at the very time the per-minute limiter gave it, however long a hook takes, and
+a slow hook never keeps other calls from sending.
+An async hook has at most the client's ``timeout`` (30 s by default): one still running then is
+cut, logged and counted like a hook that raised, and the call (or the bulk write) goes on.
 Every hook runs under the call's ``deadline``: one still running when it passes is cancelled, and
 the call ends as it would have (an answer already read is kept: a hook never turns it into a
 timeout, nor makes it sent again). The price of that: an async hook gets an attempt's events only
@@ -183,11 +187,18 @@ class BudgetLow(ClientEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BulkBatchDone(ClientEvent):
-    """One batch (up to 100 records) of ``bulk_create``/``bulk_update``/``bulk_upsert``/``bulk_delete``
-    is done: how many records Zoho took (``succeeded``), refused (``failed``), and whose fate the
-    answer did not tell (``unknown``: the call's answer was lost). ``batch`` is the batch's place in
-    the input, from 1, among the batches that held records to send: batches run side by side and
-    end in any order, so batch 1 (the first 100 records) may be told last."""
+    """One batch of ``bulk_create``/``bulk_update``/``bulk_upsert``/``bulk_delete`` is done: of its
+    ``records``, how many were written (``succeeded``), refused (``failed``), and whose fate the
+    answer did not tell (``unknown``: the call's answer was lost).
+
+    Every record of the input is in one event, so the events of a run add up to its result's
+    counts: records refused before sending (bad input) are ``failed``, records a journal says an
+    earlier run wrote are ``succeeded``, and after a fatal error (a revoked token, the day's
+    credits spent) the records left unsent are ``failed`` with that error, as in the result. A
+    batch is up to 100 records to send (``batch_size``) with the settled ones among them; one of
+    settled records alone is told too. ``batch`` is its place in the input, from 1: batches run
+    side by side and end in any order, so batch 1 (the first 100 records) may be told last. A run
+    that ends on your own exception (the input, ``on_result``) tells no more batches."""
 
     name: ClassVar[str] = "bulk_batch_done"
     module: str

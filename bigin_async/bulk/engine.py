@@ -171,7 +171,7 @@ class _Batch:
     outcomes: list[RecordOutcome] = field(default_factory=list)
     first_index: int = 0
     size: int = 0
-    # Its place, from 1 and in input order, among the batches holding records to send.
+    # Its place in the input, from 1 (for ``BulkBatchDone``).
     number: int = 0
 
 
@@ -778,7 +778,8 @@ async def run_bulk(
                     for group in _groups(plan, batch.items):
                         outcomes += await send_group(group)  # [] once a journal write failed
                     batch.outcomes = outcomes
-                    await _told_batch(transport, plan, batch.number, outcomes)
+                if not failed:  # else the run ends on that exception, with no result to sum up
+                    await _told_batch(transport, plan, batch)
                 progress.batches += 1
                 batch.done.set()
 
@@ -842,17 +843,18 @@ async def run_bulk(
         if batch.size and not failed:
             await dispatch(batch)
 
-    numbered = 0  # batches holding records to send, for BulkBatchDone
+    numbered = 0  # batches of the input, for BulkBatchDone
 
     async def dispatch(batch: _Batch) -> None:
         nonlocal numbered
         await window.acquire()
         await release_order.send(batch)
+        numbered += 1
+        batch.number = numbered
         if batch.items:
-            numbered += 1
-            batch.number = numbered
             await send_batches.send(batch)
-        else:
+        else:  # every record settled without sending (bad input, written by an earlier run)
+            await _told_batch(transport, plan, batch)
             batch.done.set()
 
     def release(batch: _Batch) -> None:
@@ -908,19 +910,19 @@ async def run_bulk(
     return result
 
 
-async def _told_batch(
-    transport: Transport, plan: BulkPlan, batch: int, outcomes: Sequence[RecordOutcome]
-) -> None:
-    """``BulkBatchDone`` for a batch just answered (``bigin_async.hooks``)."""
+async def _told_batch(transport: Transport, plan: BulkPlan, batch: _Batch) -> None:
+    """``BulkBatchDone`` for a batch that is done (``bigin_async.hooks``): every record of it,
+    those settled without sending (bad input, a journal's) with those sent or left unsent."""
     counts = {"success": 0, "error": 0, "unknown": 0}
-    for outcome in outcomes:
-        counts[outcome.status] += 1
+    for outcomes in (batch.outcomes, batch.settled.values()):
+        for outcome in outcomes:
+            counts[outcome.status] += 1
     await transport.events.emit(
         BulkBatchDone(
             module=plan.module,
             operation=f"bulk_{plan.mode}",
-            batch=batch,
-            records=len(outcomes),
+            batch=batch.number,
+            records=len(batch.outcomes) + len(batch.settled),
             succeeded=counts["success"],
             failed=counts["error"],
             unknown=counts["unknown"],

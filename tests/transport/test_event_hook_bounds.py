@@ -1,0 +1,231 @@
+"""Issue 15, item 5, review (helper-86): what a hook may hold up, and what ``bulk_batch_done`` tells.
+
+- A ``token_refreshed`` hook ran while its call held a place at the gate: with
+  ``max_concurrency=1``, a slow hook kept every other call from sending.
+- An async hook had no bound but the call's ``deadline``: a ``bulk_batch_done`` hook (a bulk write
+  has no deadline) or any hook of a client with ``deadline=None`` that never returned held the
+  write or the call for ever, and one slower than the deadline took it all from the call. Each
+  hook now has at most the client's ``timeout``, and is logged and counted when it is cut.
+- ``bulk_batch_done`` told only what was sent: records refused before sending, records a journal
+  had already written, and batches left unsent after a fatal error got no event, so the events
+  summed fell short of the result's counts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from bigin_async import BiginClient
+from bigin_async.bulk import BulkAbortedError
+from bigin_async.hooks import BulkBatchDone, ClientEvent
+from tests.helpers.transport import SECRETS, token_body
+
+ID = "4150868000000624001"
+RECORD = {"data": [{"id": ID, "Last_Name": "Ng"}]}
+HANG_GUARD = 30  # seconds: a test that hangs fails here instead of hanging the suite
+
+
+def _written(request: httpx.Request) -> httpx.Response:
+    sent = json.loads(request.content)["data"]
+    answers = [
+        {"code": "SUCCESS", "status": "success", "details": {"id": str(1000 + i)}} for i, _ in enumerate(sent)
+    ]
+    return httpx.Response(200, json={"data": answers})
+
+
+async def test_a_token_refreshed_hook_runs_with_the_gate_place_given_back() -> None:
+    in_flight: list[int] = []
+
+    async def look(event: ClientEvent) -> None:
+        in_flight.append(bigin.transport.gate.in_flight)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/oauth/v2/token"):
+            return httpx.Response(200, json=token_body())
+        return httpx.Response(200, json=RECORD)
+
+    async with BiginClient(
+        **SECRETS,
+        transport=httpx.MockTransport(handler),
+        max_concurrency=1,
+        event_hooks={"token_refreshed": [look]},
+    ) as bigin:
+        assert (await bigin.contacts.get(ID)).id == ID
+    assert in_flight == [0]
+
+
+async def test_a_slow_token_refreshed_hook_does_not_keep_other_calls_from_the_gate() -> None:
+    other_done = anyio.Event()
+    order: list[str] = []
+
+    async def wait_for_the_other(event: ClientEvent) -> None:
+        order.append("hook waits")
+        await other_done.wait()  # before the fix: the other call could never take the one place
+        order.append("hook ends")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/oauth/v2/token"):
+            return httpx.Response(200, json=token_body())
+        return httpx.Response(200, json=RECORD)
+
+    async def other() -> None:
+        await bigin.contacts.get(ID)
+        order.append("other done")
+        other_done.set()
+
+    with anyio.fail_after(HANG_GUARD):
+        async with BiginClient(
+            **SECRETS,
+            transport=httpx.MockTransport(handler),
+            max_concurrency=1,
+            event_hooks={"token_refreshed": [wait_for_the_other]},
+        ) as bigin:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(bigin.contacts.get, ID)
+                await anyio.wait_all_tasks_blocked()
+                tg.start_soon(other)
+    assert order == ["hook waits", "other done", "hook ends"]
+
+
+async def _forever(event: ClientEvent) -> None:
+    await anyio.sleep_forever()
+
+
+@pytest.mark.parametrize("event", ["call_started", "response_received", "call_finished", "token_refreshed"])
+async def test_an_async_hook_that_never_returns_is_cut_at_the_timeout_without_a_deadline(
+    event: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/oauth/v2/token"):
+            return httpx.Response(200, json=token_body())
+        return httpx.Response(200, json=RECORD)
+
+    caplog.set_level(logging.DEBUG, logger="bigin_async")
+    with anyio.fail_after(HANG_GUARD):
+        async with BiginClient(
+            **SECRETS,
+            transport=httpx.MockTransport(handler),
+            timeout=0.05,
+            deadline=None,
+            event_hooks={event: [_forever]},
+        ) as bigin:
+            assert (await bigin.contacts.get(ID)).id == ID
+            stats = bigin.stats()
+    assert stats.hook_errors == 1
+    warned = [r for r in caplog.records if getattr(r, "bigin_event", None) == "hook_failed"]
+    assert len(warned) == 1 and warned[0].levelno == logging.WARNING
+    assert "did not return within 0.05 s" in warned[0].getMessage()
+    assert warned[0].__dict__["bigin_hook_event"] == event
+
+
+async def test_a_bulk_batch_done_hook_that_never_returns_does_not_hold_up_the_write() -> None:
+    with anyio.fail_after(HANG_GUARD):
+        async with BiginClient(
+            access_token="t",
+            transport=httpx.MockTransport(_written),
+            timeout=0.05,
+            event_hooks={"bulk_batch_done": [_forever]},
+        ) as bigin:
+            result = await bigin.contacts.bulk_create([{"Last_Name": str(i)} for i in range(250)])
+            stats = bigin.stats()
+    assert result.counts["success"] == 250
+    assert stats.hook_errors == 3  # each batch's hook was cut, and counted
+
+
+async def test_a_hook_that_returns_in_time_is_not_cut() -> None:
+    done: list[int] = []
+
+    async def quick(event: BulkBatchDone) -> None:
+        await anyio.lowlevel.checkpoint()
+        done.append(event.records)
+
+    async with BiginClient(
+        access_token="t",
+        transport=httpx.MockTransport(_written),
+        event_hooks={"bulk_batch_done": [quick]},
+    ) as bigin:
+        await bigin.contacts.bulk_create([{"Last_Name": str(i)} for i in range(150)])
+        stats = bigin.stats()
+    assert sorted(done) == [50, 100] and stats.hook_errors == 0
+
+
+def _summed(done: list[BulkBatchDone]) -> dict[str, int]:
+    return {
+        "records": sum(e.records for e in done),
+        "success": sum(e.succeeded for e in done),
+        "error": sum(e.failed for e in done),
+        "unknown": sum(e.unknown for e in done),
+    }
+
+
+async def test_bulk_batch_done_counts_records_refused_before_sending() -> None:
+    done: list[BulkBatchDone] = []
+    records: list[Any] = [{"Last_Name": str(i)} for i in range(150)]
+    records[3] = 42  # not a record: refused before anything is sent
+    records[120] = "nope"
+    records += ["bad"] * 30  # a batch of bad input alone: nothing of it is sent
+    async with BiginClient(
+        access_token="t",
+        transport=httpx.MockTransport(_written),
+        event_hooks={"bulk_batch_done": [done.append]},
+    ) as bigin:
+        result = await bigin.contacts.bulk_create(records, batch_size=100)
+    assert result.total == 180
+    assert result.counts["error"] == 32 and result.counts["success"] == 148
+    assert _summed(done) == {"records": 180, "success": 148, "error": 32, "unknown": 0}
+    assert sorted(e.batch for e in done) == list(range(1, len(done) + 1))
+
+
+async def test_bulk_batch_done_counts_batches_left_unsent_after_a_fatal_error() -> None:
+    done: list[BulkBatchDone] = []
+    answered = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal answered
+        answered += 1
+        if answered == 1:
+            return _written(request)
+        return httpx.Response(401, json={"code": "INVALID_TOKEN", "message": "invalid oauth token"})
+
+    async with BiginClient(
+        access_token="t",
+        transport=httpx.MockTransport(handler),
+        max_concurrency=1,
+        event_hooks={"bulk_batch_done": [done.append]},
+    ) as bigin:
+        with pytest.raises(BulkAbortedError) as info:
+            await bigin.contacts.bulk_create([{"Last_Name": str(i)} for i in range(450)])
+    result = info.value.result
+    assert result.counts["success"] == 100
+    summed = _summed(done)
+    assert summed["records"] == result.total
+    assert (summed["success"], summed["error"], summed["unknown"]) == (
+        result.counts["success"],
+        result.counts["error"],
+        result.counts["unknown"],
+    )
+
+
+async def test_bulk_batch_done_counts_records_a_journal_had_already_written(tmp_path: Path) -> None:
+    journal = str(tmp_path / "contacts.journal")
+    records = [{"Last_Name": str(i)} for i in range(250)]
+    async with BiginClient(access_token="t", transport=httpx.MockTransport(_written)) as bigin:
+        first = await bigin.contacts.bulk_create(records[:150], journal=journal)
+    assert first.counts["success"] == 150
+    done: list[BulkBatchDone] = []
+    async with BiginClient(
+        access_token="t",
+        transport=httpx.MockTransport(_written),
+        event_hooks={"bulk_batch_done": [done.append]},
+    ) as bigin:
+        again = await bigin.contacts.bulk_create(records, journal=journal)  # 150 known, 100 new
+    assert again.total == 250
+    assert _summed(done)["records"] == 250
+    assert _summed(done)["success"] == again.counts["success"]
