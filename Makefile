@@ -51,8 +51,9 @@ demo: $(STAMP)
 
 # The quick benchmarks, their ratios against benchmarks/baseline.json (fails >10% worse);
 # `$(BIN)/python benchmarks/guard.py --update` records new ones. Not part of `make test`.
+# `make bench AGAINST=<commit>` measures that commit's code in the same run and compares with it.
 bench: $(STAMP)
-	$(BIN)/python benchmarks/guard.py
+	$(BIN)/python benchmarks/guard.py $(if $(AGAINST),--against $(AGAINST))
 
 clean:
 	rm -rf $(VENV) .venv-3.* build site *.egg-info emulator/build emulator/*.egg-info

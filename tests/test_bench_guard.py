@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -127,3 +129,76 @@ def test_main_runs_each_benchmark_repeat_times_and_keeps_the_best(
     assert guard.main(["--baseline", str(baseline), "--repeat", "1"]) == 1  # the busy run alone
     with pytest.raises(SystemExit):
         guard.main(["--repeat", "0"])
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        check=True,
+        capture_output=True,
+    )
+
+
+def _old_tree(tmp_path: Path) -> Path:
+    """A repository whose one commit holds a library and an emulator that say they are the old ones."""
+    repo = tmp_path / "repo"
+    (repo / "bigin_async").mkdir(parents=True)
+    (repo / "emulator" / "bigin_emulator").mkdir(parents=True)
+    (repo / "bigin_async" / "__init__.py").write_text("WHICH = 'old'\n")
+    (repo / "emulator" / "bigin_emulator" / "__init__.py").write_text("WHICH = 'old'\n")
+    (repo / "README.md").write_text("not taken\n")
+    _git(repo, "init", "-q")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "old")
+    return repo
+
+
+def _which(tmp_path: Path, old: float, new: float) -> Any:
+    """A benchmark whose ratio says which ``bigin_async`` it imported: ``old`` or ``new``."""
+    script = tmp_path / "which.py"
+    script.write_text(
+        "import json, bigin_async, bigin_emulator\n"
+        "old = getattr(bigin_async, 'WHICH', None) == 'old'\n"
+        "assert old == (getattr(bigin_emulator, 'WHICH', None) == 'old')\n"
+        f"print(json.dumps({{'r': {{'ratio': {old} if old else {new}}}}}))\n"
+    )
+    return guard.Benchmark("which", (str(script),), (guard.Figure("r.ratio", "lower"),))
+
+
+def test_against_a_revision_runs_the_same_benchmark_on_its_code_and_compares_with_that(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = _old_tree(tmp_path)
+    monkeypatch.setattr(guard, "REPO", repo)
+    never = tmp_path / "no-baseline.json"  # the committed figures are not read in this mode
+    never.write_text("hostile")
+    monkeypatch.setattr(guard, "QUICK", (_which(tmp_path, old=1.0, new=1.05),))
+    assert guard.main(["--baseline", str(never), "--against", "HEAD", "--repeat", "2"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["against"] == "HEAD"
+    (verdict,) = report["figures"]
+    assert (verdict["baseline"], verdict["now"]) == (1.0, 1.05)
+    monkeypatch.setattr(guard, "QUICK", (_which(tmp_path, old=1.0, new=1.2),))
+    assert guard.main(["--baseline", str(never), "--against", "HEAD"]) == 1
+    assert json.loads(capsys.readouterr().out)["figures"][0]["change"] == 0.2
+
+
+def test_against_takes_only_the_library_of_the_revision(tmp_path: Path) -> None:
+    repo = _old_tree(tmp_path)
+    tree = guard.reference_tree("HEAD", tmp_path / "tree", repo)
+    assert sorted(p.name for p in tree.iterdir()) == ["bigin_async", "emulator"]
+    env = guard.code_env(tree)
+    assert env["PYTHONPATH"].split(os.pathsep)[:2] == [str(tree), str(tree / "emulator")]
+    guard.check_imports(env, tree)  # the old code is what a child imports
+    with pytest.raises(RuntimeError, match="imports"):
+        guard.check_imports(None, tree)  # this tree's own code is not the revision's
+
+
+def test_against_an_unknown_revision_or_with_update_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(guard, "REPO", _old_tree(tmp_path))
+    with pytest.raises(RuntimeError, match="no-such-rev"):
+        guard.reference_tree("no-such-rev", tmp_path / "tree")
+    with pytest.raises(SystemExit):
+        guard.main(["--against", "HEAD", "--update"])
