@@ -121,7 +121,13 @@ async def revoke(
     http_client: httpx.AsyncClient | None = None,
     timeout: float = 30.0,
 ) -> None:
-    """Revoke a refresh token (and the access tokens it minted)."""
+    """Revoke a refresh token (and the access tokens it minted).
+
+    Zoho takes the token in the query (``POST .../oauth/v2/token/revoke?token=...``), as its
+    documentation gives it: the SDK's own logs, errors and events show ``token=[REDACTED]``, but a
+    tracing instrumentation of httpx that records whole URLs (``http.url``) would record the
+    token as it is: leave Zoho's accounts host out of such an instrumentation, or drop the query
+    in its request hook."""
     url = f"{_accounts(region, accounts_url)}/oauth/v2/token/revoke"
     async with _http(http_client) as http:
         try:
