@@ -29,13 +29,19 @@ from bigin_async.hooks import (
     RateLimited,
     RequestSent,
     RetryScheduled,
+    TokenRefreshed,
 )
 from bigin_async.stats import WaitStats
 
 __all__ = ["EventBus", "Samples", "Sink", "StatsCollector", "check_event_hooks"]
 
 Sink = Callable[[ClientEvent], None]
+Pending = tuple[ClientEvent, EventHook, bool]  # an event, a hook to tell it, whether that hook is async
 logger = get_logger("hooks")
+# Events that happen once for the whole client (not for one call): an async hook that a call's
+# end kept from one is owed it, and the next call's hooks tell it, rather than lose it for good.
+_OWED_KINDS = (TokenRefreshed,)
+MAX_OWED = 16
 
 
 class Samples:
@@ -148,6 +154,11 @@ class StatsCollector:
             self.rate_limited += 1
 
 
+def _out_of_time() -> bool:
+    """Whether the scope this runs in is already past its deadline (or cancelled)."""
+    return anyio.current_effective_deadline() <= anyio.current_time()
+
+
 def _is_async(hook: Callable[..., Any]) -> bool:
     call = getattr(hook, "__call__", None)  # noqa: B004 - an object whose __call__ is async
     return inspect.iscoroutinefunction(hook) or inspect.iscoroutinefunction(call)
@@ -185,12 +196,9 @@ def check_event_hooks(hooks: object) -> dict[str, tuple[EventHook, ...]]:
 class EventBus:
     """Where a client's events go: its sinks (stats first) and its ``event_hooks``."""
 
-    def __init__(self, hooks: EventHooks | None = None, *, hook_timeout: float | None = None) -> None:
-        """``hook_timeout``: the most an async hook may take (the client's ``timeout``); one still
-        running then is cut, logged and counted like a hook that raised. None: no bound of its own
-        (a call's hooks still end at its ``deadline``)."""
+    def __init__(self, hooks: EventHooks | None = None) -> None:
         self.stats = StatsCollector()
-        self.hook_timeout = hook_timeout
+        self._owed: list[Pending] = []  # client-wide events an async hook did not get (see _OWED_KINDS)
         self._sinks: tuple[Sink, ...] = (self.stats,)
         self._hooks: dict[str, tuple[tuple[EventHook, bool], ...]] = {}
         self._listened: frozenset[str] = frozenset()  # events someone besides the stats listens to
@@ -207,6 +215,7 @@ class EventBus:
 
     def set_hooks(self, hooks: EventHooks | None) -> None:
         checked = check_event_hooks(hooks)
+        self._owed = []  # owed to hooks that may be gone now
         self._hooks = {
             name: tuple((hook, _is_async(hook)) for hook in listed) for name, listed in checked.items()
         }
@@ -240,10 +249,14 @@ class EventBus:
         return self._calls
 
     # -- emitting --------------------------------------------------------------------------------
-    async def emit(self, event: ClientEvent) -> None:
-        """Give ``event`` to every sink, then to its hooks (awaiting the async ones) in order."""
+    async def emit(self, event: ClientEvent, *, hook_timeout: float | None) -> None:
+        """Give ``event`` to every sink, then to its hooks (awaiting the async ones) in order.
+
+        ``hook_timeout``: the most an async hook may take (the ``timeout`` of the call, or of the
+        client view, it reports on); one still running then is cut, logged and counted like a hook
+        that raised. None: no bound of its own (a call's hooks still end at its ``deadline``)."""
         if self.note(event):
-            await self.to_hooks(event)
+            await self.to_hooks(event, hook_timeout=hook_timeout)
 
     def note(self, event: ClientEvent) -> bool:
         """Give ``event`` to the sinks now; True when hooks listen to it, to be given it later with
@@ -251,29 +264,42 @@ class EventBus:
         self._to_sinks(event)
         return event.name in self._hooks
 
-    async def to_hooks(self, event: ClientEvent) -> None:
+    async def to_hooks(self, event: ClientEvent, *, hook_timeout: float | None) -> None:
         """The hooks' part of :meth:`emit`, for an event the sinks already had (:meth:`note`).
 
         When a deadline or a cancellation cuts an async hook, the plain hooks after it still get
         the event, as with :meth:`held_to_hooks`."""
-        await self._in_order(self._pending((event,)))
+        await self._in_order(self._pending((event,)), hook_timeout)
 
-    async def held_to_hooks(self, held: Sequence[ClientEvent], deadline: float) -> None:
-        """The hooks of events the sinks already had (:meth:`note`), in order, until ``deadline``.
+    @property
+    def owes(self) -> bool:
+        """Whether an async hook is owed a client-wide event (told with the next held hooks)."""
+        return bool(self._owed)
+
+    async def held_to_hooks(
+        self, held: Sequence[ClientEvent], deadline: float, *, hook_timeout: float | None
+    ) -> None:
+        """The hooks of events the sinks already had (:meth:`note`), in order, until ``deadline``
+        (each async one for at most ``hook_timeout``), after any client-wide event owed to one.
 
         When the deadline (or a cancellation) cuts an async hook, the hooks not yet run still get
         their events if they are plain ones: one slow hook does not take the events of the others.
         """
+        owed, self._owed = self._owed, []
         with anyio.CancelScope(deadline=deadline):
-            await self._in_order(self._pending(held))
+            await self._in_order([*owed, *self._pending(held)], hook_timeout)
 
-    async def _in_order(self, pending: Sequence[tuple[ClientEvent, EventHook, bool]]) -> None:
+    async def _in_order(self, pending: Sequence[Pending], hook_timeout: float | None) -> None:
         """Each hook its event, in order; cut short, the plain hooks not yet run still get theirs."""
         done = 0
         try:
-            for event, hook, is_async in pending:
+            for told in pending:
+                event, hook, is_async = told
                 done += 1  # counted first: a hook the deadline cut is not called again
-                await self._to_hook(hook, is_async, event)
+                if is_async and isinstance(event, _OWED_KINDS) and _out_of_time():
+                    self._owe(told)  # it would be cut at its first await: the next call tells it
+                    continue
+                await self._to_hook(hook, is_async, event, hook_timeout)
         finally:
             self._to_plain_hooks_of(pending[done:])
 
@@ -282,26 +308,38 @@ class EventBus:
         hooks get every event, in order; async hooks get none."""
         self._to_plain_hooks_of(self._pending(held))
 
-    def _pending(self, held: Sequence[ClientEvent]) -> list[tuple[ClientEvent, EventHook, bool]]:
+    def _pending(self, held: Sequence[ClientEvent]) -> list[Pending]:
         """Each held event with each of its hooks, in the order they are to be told."""
         hooks = self._hooks
         return [(event, hook, is_async) for event in held for hook, is_async in hooks.get(event.name, ())]
 
-    def _to_plain_hooks_of(self, pending: Sequence[tuple[ClientEvent, EventHook, bool]]) -> None:
-        for event, hook, is_async in pending:
+    def _to_plain_hooks_of(self, pending: Sequence[Pending]) -> None:
+        """The plain hooks of ``pending`` their events now; the async ones are owed the
+        client-wide ones (a refresh happens once: no later call would tell it), and lose the rest."""
+        for told in pending:
+            event, hook, is_async = told
             if not is_async:
                 self._to_plain_hook(hook, event)
+            elif isinstance(event, _OWED_KINDS):
+                self._owe(told)
 
-    async def _to_hook(self, hook: EventHook, is_async: bool, event: ClientEvent) -> None:
+    def _owe(self, told: Pending) -> None:
+        if len(self._owed) < MAX_OWED:
+            self._owed.append(told)
+
+    async def _to_hook(
+        self, hook: EventHook, is_async: bool, event: ClientEvent, hook_timeout: float | None
+    ) -> None:
         try:
             result = hook(event)
             if is_async or inspect.isawaitable(result):
                 # Its own bound, inside the call's deadline (which, when it comes first, cuts the
-                # hook as before, as that scope's cancellation, not as this one).
-                with anyio.move_on_after(self.hook_timeout) as bound:
+                # hook as before, as that scope's cancellation, not as this one). Read as "this
+                # bound fired", not "caught": a hook that swallowed its cut was still cut.
+                with anyio.move_on_after(hook_timeout) as bound:
                     await result  # type: ignore[misc]
-                if bound.cancelled_caught:
-                    self._failed_once(hook, event, None)
+                if bound.cancel_called:
+                    self._failed_once(hook, event, None, hook_timeout)
         except Exception as exc:
             self._failed_once(hook, event, exc)
 
@@ -328,8 +366,10 @@ class EventBus:
             except Exception as exc:
                 self._failed_once(sink, event, exc)
 
-    def _failed_once(self, listener: object, event: ClientEvent, exc: Exception | None) -> None:
-        """A hook or sink raised ``exc``, or (None) outlasted :attr:`hook_timeout` and was cut."""
+    def _failed_once(
+        self, listener: object, event: ClientEvent, exc: Exception | None, bound: float | None = None
+    ) -> None:
+        """A hook or sink raised ``exc``, or (None) outlasted its ``bound`` and was cut."""
         self.stats.hook_errors += 1
         first = not any(listener is failed for failed in self._failed)
         if first:
@@ -341,7 +381,7 @@ class EventBus:
             message, args = "event hook %s raised on %s: %r%s", (name, event.name, exc, later)
         else:
             message = "event hook %s did not return within %g s on %s%s"
-            args = (name, self.hook_timeout, event.name, later)
+            args = (name, bound, event.name, later)
         logger.log(
             30 if first else 10,  # WARNING once, then DEBUG
             message,

@@ -231,7 +231,7 @@ class Transport:
             owns_http=http_client is None,
             tokens=tokens,
             limits=limits if limits is not None else LocalLimits(settings),
-            events=events if events is not None else EventBus(event_hooks, hook_timeout=settings.timeout),
+            events=events if events is not None else EventBus(event_hooks),
         )
         return cls(settings, shared)
 
@@ -591,7 +591,9 @@ class Transport:
         try:
             if told:
                 with anyio.CancelScope(deadline=call.deadline):  # then the loop raises the deadline's error
-                    await events.emit(CallStarted(**call.described, records=call.records))
+                    await events.emit(
+                        CallStarted(**call.described, records=call.records), hook_timeout=call.timeout
+                    )
             else:
                 events.stats.started()
             result = await self._loop(call, parse)
@@ -626,7 +628,7 @@ class Transport:
         events = self._shared.events
         if events.listens(CallFinished.name):
             with anyio.CancelScope(deadline=call.deadline):  # the result (or error) stays as it is
-                await events.emit(self._finished(call, result, error))
+                await events.emit(self._finished(call, result, error), hook_timeout=call.timeout)
         else:
             events.stats.finished(anyio.current_time() - call.started, error)
 
@@ -640,8 +642,9 @@ class Transport:
         insert reported as a plain timeout).
         """
         held, call.held = call.held, []
-        if held:
-            await self._shared.events.held_to_hooks(held, call.deadline)
+        events = self._shared.events
+        if held or events.owes:
+            await events.held_to_hooks(held, call.deadline, hook_timeout=call.timeout)
 
     def _finished(self, call: _Call, result: object, error: str | None) -> CallFinished:
         records = call.records
@@ -717,7 +720,8 @@ class Transport:
                 reason=step.reason,
                 wait=step.wait,
                 shared=step.shared,
-            )
+            ),
+            hook_timeout=call.timeout,
         )
 
     async def _pause(self, step: _Retry) -> None:

@@ -20,14 +20,18 @@ that attempt's answer and has given back its place at the gate: before its retry
 returns its result (the SDK's own listeners, stats and tracing, have the event at once). So a
 request goes out at the very time the per-minute limiter gave it, however long a hook takes, and
 a slow hook never keeps other calls from sending.
-An async hook has at most the client's ``timeout`` (30 s by default): one still running then is
-cut, logged and counted like a hook that raised, and the call (or the bulk write) goes on.
+An async hook has at most the ``timeout`` of the call it reports on (the client's, 30 s by default,
+a ``with_options(timeout=...)`` view's, or the call's own; for ``bulk_batch_done``, that of the
+client or view running the write): one still running then is cut, logged and counted like a hook
+that raised, and the call (or the bulk write) goes on.
 Every hook runs under the call's ``deadline``: one still running when it passes is cancelled, and
 the call ends as it would have (an answer already read is kept: a hook never turns it into a
 timeout, nor makes it sent again). The price of that: an async hook gets an attempt's events only
 while the call can still wait for it. When the deadline has passed, an async hook is cut at its
 first ``await``; when the call is cancelled (its task group cancelled, an ``open_stream`` block
-left early), async hooks do not get them. Plain hooks get every event in both cases.
+left early), async hooks do not get them. Plain hooks get every event in both cases. A refresh
+happens once for the whole client, so ``token_refreshed`` is not lost that way: an async hook
+that the first call to use the new token could not tell gets it with the next call's hooks.
 A hook that raises does not break the call: the first failure of each hook is logged (a warning
 on the ``bigin_async.hooks`` logger, with its traceback) and later ones are only counted
 (``stats().hook_errors``). What a plain hook returns is awaited when it is awaitable.
@@ -191,14 +195,16 @@ class BulkBatchDone(ClientEvent):
     ``records``, how many were written (``succeeded``), refused (``failed``), and whose fate the
     answer did not tell (``unknown``: the call's answer was lost).
 
-    Every record of the input is in one event, so the events of a run add up to its result's
-    counts: records refused before sending (bad input) are ``failed``, records a journal says an
-    earlier run wrote are ``succeeded``, and after a fatal error (a revoked token, the day's
-    credits spent) the records left unsent are ``failed`` with that error, as in the result. A
-    batch is up to 100 records to send (``batch_size``) with the settled ones among them; one of
-    settled records alone is told too. ``batch`` is its place in the input, from 1: batches run
-    side by side and end in any order, so batch 1 (the first 100 records) may be told last. A run
-    that ends on your own exception (the input, ``on_result``) tells no more batches."""
+    Every record of the input is in one event, so the events of a write through calls add up to
+    its result's counts: records refused before sending (bad input) are ``failed``, records a
+    journal says an earlier run wrote are ``succeeded``, and after a fatal error (a revoked token,
+    the day's credits spent) the records left unsent are ``failed`` with that error, as in the
+    result. A write through Bulk Write jobs (``via="jobs"``, or ``via="auto"`` past 5,000 records)
+    tells none: ``on_progress`` follows its parts. A batch is up to 100 records to send
+    (``batch_size``) with the settled ones among them; one of settled records alone is told too.
+    ``batch`` is its place in the input, from 1: batches run side by side and end in any order,
+    so batch 1 (the first 100 records) may be told last. A run that ends on your own exception
+    (the input, ``on_result``) tells no more batches."""
 
     name: ClassVar[str] = "bulk_batch_done"
     module: str

@@ -854,7 +854,8 @@ async def run_bulk(
         if batch.items:
             await send_batches.send(batch)
         else:  # every record settled without sending (bad input, written by an earlier run)
-            await _told_batch(transport, plan, batch)
+            if not failed:  # on_result may have raised while this waited for a place: the run ends
+                await _told_batch(transport, plan, batch)
             batch.done.set()
 
     def release(batch: _Batch) -> None:
@@ -926,7 +927,8 @@ async def _told_batch(transport: Transport, plan: BulkPlan, batch: _Batch) -> No
             succeeded=counts["success"],
             failed=counts["error"],
             unknown=counts["unknown"],
-        )
+        ),
+        hook_timeout=transport.settings.timeout,
     )
 
 

@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import httpx
 import pytest
 
-from bigin_async import BiginClient
+from bigin_async import BiginClient, BiginTimeoutError
 from bigin_async.bulk import BulkAbortedError
 from bigin_async.hooks import BulkBatchDone, ClientEvent
 from tests.helpers.transport import SECRETS, token_body
@@ -229,3 +230,146 @@ async def test_bulk_batch_done_counts_records_a_journal_had_already_written(tmp_
     assert again.total == 250
     assert _summed(done)["records"] == 250
     assert _summed(done)["success"] == again.counts["success"]
+
+
+# Review of the above (helper-88): each red before its fix, on asyncio and trio.
+
+
+@pytest.mark.parametrize("how", ["cancelled", "deadline"])
+async def test_an_async_token_refreshed_hook_is_told_later_when_that_call_ends_badly(how: str) -> None:
+    # Held with the attempt's hooks, the refresh was told to no async hook when the call that first
+    # used the new token was cancelled or ran out of time before its answer: no later call told it.
+    told: list[int] = []
+
+    async def on_refresh(event: Any) -> None:
+        await anyio.lowlevel.checkpoint()
+        told.append(event.refreshes)
+
+    plain: list[int] = []
+    hang = True
+    arrived = anyio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/oauth/v2/token"):
+            return httpx.Response(200, json=token_body())
+        if hang:
+            arrived.set()
+            await anyio.sleep_forever()
+        return httpx.Response(200, json=RECORD)
+
+    class Transport(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            return await handler(request)
+
+    with anyio.fail_after(HANG_GUARD):
+        async with BiginClient(
+            **SECRETS,
+            transport=Transport(),
+            deadline=0.05 if how == "deadline" else None,
+            max_retries=0,
+            event_hooks={"token_refreshed": [on_refresh, lambda event: plain.append(event.refreshes)]},
+        ) as bigin:
+            if how == "cancelled":
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(bigin.contacts.get, ID)
+                    await arrived.wait()  # the request is out, unanswered
+                    tg.cancel_scope.cancel()
+            else:
+                with pytest.raises(BiginTimeoutError):
+                    await bigin.contacts.get(ID)
+            assert told == [] and plain == [1]
+            hang = False
+            await bigin.contacts.get(ID)  # the same token: no new refresh, the owed one is told
+            await bigin.contacts.get(ID)
+            assert bigin.stats().refreshes == 1
+    assert told == [1] and plain == [1]  # once each: the plain hook is not told again
+
+
+async def test_no_batch_is_told_after_on_result_raised() -> None:
+    # The producer told a batch of settled records alone after on_result had raised (the run
+    # was ending on it): it had waited for a place in the window while the releaser ran.
+    told: list[int] = []
+    raised = False
+
+    def on_result(outcome: Any) -> None:
+        nonlocal raised
+        raised = True
+        raise RuntimeError("mine")
+
+    def on_done(event: BulkBatchDone) -> None:
+        if raised:
+            told.append(event.batch)
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await anyio.wait_all_tasks_blocked()  # the producer waits for a place in the window
+        return _written(request)
+
+    class Transport(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            return await handler(request)
+
+    records: list[Any] = [{"Last_Name": str(i)} for i in range(200)] + ["bad"] * 30
+    async with BiginClient(
+        access_token="t",
+        transport=Transport(),
+        max_concurrency=1,  # one worker, a window of two batches
+        event_hooks={"bulk_batch_done": [on_done]},
+    ) as bigin:
+        with pytest.raises(RuntimeError, match="mine"):
+            await bigin.contacts.bulk_create(records, on_result=on_result)
+    assert raised and told == []
+
+
+async def test_a_hook_that_swallows_its_cut_is_still_counted() -> None:
+    async def stubborn(event: ClientEvent) -> None:
+        try:
+            await anyio.sleep_forever()
+        except anyio.get_cancelled_exc_class():
+            return  # a hook should not, but one may
+
+    async with BiginClient(
+        access_token="t",
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, json=RECORD)),
+        timeout=0.05,
+        deadline=None,
+        event_hooks={"call_finished": [stubborn]},
+    ) as bigin:
+        with anyio.fail_after(HANG_GUARD):
+            await bigin.contacts.get(ID)
+        assert bigin.stats().hook_errors == 1
+
+
+async def test_a_views_timeout_is_the_bound_of_its_calls_hooks() -> None:
+    cut: list[str] = []
+
+    async def endless(event: ClientEvent) -> None:
+        try:
+            await anyio.sleep_forever()
+        finally:
+            cut.append(event.name)
+
+    async with BiginClient(
+        access_token="t",
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, json=RECORD)),
+        timeout=HANG_GUARD * 10,  # the client's own bound would hang the test
+        deadline=None,
+        event_hooks={"call_finished": [endless]},
+    ) as bigin:
+        with anyio.fail_after(HANG_GUARD):
+            await bigin.with_options(timeout=0.05).contacts.get(ID)
+        assert bigin.stats().hook_errors == 1 and cut == ["call_finished"]
+
+
+async def test_a_write_through_bulk_write_jobs_tells_no_bulk_batch_done() -> None:
+    # What the docs now say (helper-88): the events add up for writes through calls only.
+    from bigin_emulator import BiginEmulator
+
+    done: list[BulkBatchDone] = []
+    progress: list[int] = []
+    records = [{"Last_Name": f"L{i}"} for i in range(300)]
+    async with BiginEmulator().client(event_hooks={"bulk_batch_done": [done.append]}) as bigin:
+        result = await bigin.contacts.bulk_create(
+            records, via="jobs", on_progress=lambda p: progress.append(p.succeeded)
+        )
+    assert result.counts["success"] == 300
+    assert done == [] and progress and progress[-1] == 300
