@@ -199,6 +199,7 @@ class EventBus:
     def __init__(self, hooks: EventHooks | None = None) -> None:
         self.stats = StatsCollector()
         self._owed: list[Pending] = []  # client-wide events an async hook did not get (see _OWED_KINDS)
+        self._newest_refresh: dict[int, int] = {}  # by id(hook): the newest TokenRefreshed it was told
         self._sinks: tuple[Sink, ...] = (self.stats,)
         self._hooks: dict[str, tuple[tuple[EventHook, bool], ...]] = {}
         self._listened: frozenset[str] = frozenset()  # events someone besides the stats listens to
@@ -215,10 +216,13 @@ class EventBus:
 
     def set_hooks(self, hooks: EventHooks | None) -> None:
         checked = check_event_hooks(hooks)
-        self._owed = []  # owed to hooks that may be gone now
         self._hooks = {
             name: tuple((hook, _is_async(hook)) for hook in listed) for name, listed in checked.items()
         }
+        # What is owed to (and known of) a hook that is gone goes with it; a hook kept keeps its own.
+        self._owed = [told for told in self._owed if self._is_current(told[0], told[1])]
+        kept = {id(hook) for listed in self._hooks.values() for hook, _ in listed}
+        self._newest_refresh = {key: n for key, n in self._newest_refresh.items() if key in kept}
         self._relisten()
 
     def _relisten(self) -> None:
@@ -299,7 +303,8 @@ class EventBus:
                 if is_async and isinstance(event, _OWED_KINDS) and _out_of_time():
                     self._owe(told)  # it would be cut at its first await: the next call tells it
                     continue
-                await self._to_hook(hook, is_async, event, hook_timeout)
+                if self._first_told(event, hook):
+                    await self._to_hook(hook, is_async, event, hook_timeout)
         finally:
             self._to_plain_hooks_of(pending[done:])
 
@@ -319,13 +324,38 @@ class EventBus:
         for told in pending:
             event, hook, is_async = told
             if not is_async:
-                self._to_plain_hook(hook, event)
+                if self._first_told(event, hook):
+                    self._to_plain_hook(hook, event)
             elif isinstance(event, _OWED_KINDS):
                 self._owe(told)
 
     def _owe(self, told: Pending) -> None:
-        if len(self._owed) < MAX_OWED:
-            self._owed.append(told)
+        """Keep ``told`` for the next call's hooks, unless its hook is gone or had a newer one."""
+        event, hook, _ = told
+        if not self._is_current(event, hook) or self._stale(event, hook):
+            return
+        self._owed.append(told)
+        if len(self._owed) > MAX_OWED:
+            del self._owed[0]  # the oldest: a newer refresh says more
+
+    def _is_current(self, event: ClientEvent, hook: EventHook) -> bool:
+        return any(kept is hook for kept, _ in self._hooks.get(event.name, ()))
+
+    def _stale(self, event: ClientEvent, hook: EventHook) -> bool:
+        """A refresh older than one ``hook`` was already told (a slower call tells it late)."""
+        return isinstance(event, TokenRefreshed) and self._newest_refresh.get(id(hook), 0) >= event.refreshes
+
+    def _first_told(self, event: ClientEvent, hook: EventHook) -> bool:
+        """Whether ``hook`` is to be told ``event`` now (False: a stale refresh); noted if so.
+
+        Held with its call's hooks, a refresh may reach them after a newer one that another call
+        told: told then, it would make a hook believe the older token is the current one."""
+        if not isinstance(event, TokenRefreshed):
+            return True
+        if self._stale(event, hook):
+            return False
+        self._newest_refresh[id(hook)] = event.refreshes
+        return True
 
     async def _to_hook(
         self, hook: EventHook, is_async: bool, event: ClientEvent, hook_timeout: float | None

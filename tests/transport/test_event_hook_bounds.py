@@ -373,3 +373,122 @@ async def test_a_write_through_bulk_write_jobs_tells_no_bulk_batch_done() -> Non
         )
     assert result.counts["success"] == 300
     assert done == [] and progress and progress[-1] == 300
+
+
+# Review of the owed refresh (helper-89): red before the fix, on asyncio and trio.
+
+
+def _tokens_then_records(request: httpx.Request) -> httpx.Response:
+    if request.url.path.endswith("/oauth/v2/token"):
+        return httpx.Response(200, json=token_body())
+    return httpx.Response(200, json=RECORD)
+
+
+async def test_an_owed_refresh_is_not_told_to_a_hook_the_user_removed() -> None:
+    told: list[int] = []
+
+    async def slow(event: Any) -> None:
+        bigin.event_hooks = {}  # every hook dropped while this one runs
+        await anyio.sleep_forever()  # then cut by the call's deadline
+
+    async def later(event: Any) -> None:
+        told.append(event.refreshes)
+
+    with anyio.fail_after(HANG_GUARD):
+        async with BiginClient(
+            **SECRETS,
+            transport=httpx.MockTransport(_tokens_then_records),
+            deadline=0.1,
+            event_hooks={"token_refreshed": [slow, later]},
+        ) as bigin:
+            await bigin.contacts.get(ID)
+            assert bigin.event_hooks == {}
+            await bigin.contacts.get(ID)
+    assert told == []
+
+
+async def test_a_hook_kept_by_new_event_hooks_is_still_owed_its_refresh() -> None:
+    told: list[int] = []
+
+    async def later(event: Any) -> None:
+        await anyio.lowlevel.checkpoint()
+        told.append(event.refreshes)
+
+    hang = True
+    arrived = anyio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/oauth/v2/token"):
+            return httpx.Response(200, json=token_body())
+        if hang:
+            arrived.set()
+            await anyio.sleep_forever()
+        return httpx.Response(200, json=RECORD)
+
+    class Transport(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            return await handler(request)
+
+    with anyio.fail_after(HANG_GUARD):
+        async with BiginClient(
+            **SECRETS, transport=Transport(), event_hooks={"token_refreshed": [later]}
+        ) as bigin:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(bigin.contacts.get, ID)
+                await arrived.wait()
+                tg.cancel_scope.cancel()  # `later` is owed the refresh
+            bigin.event_hooks = {"token_refreshed": [later], "call_finished": [lambda event: None]}
+            hang = False
+            await bigin.contacts.get(ID)
+    assert told == [1]
+
+
+@pytest.mark.parametrize("kind", ["async", "plain"])
+async def test_a_refresh_told_late_never_follows_a_newer_one(kind: str) -> None:
+    # Call B holds refresh 1 for its hooks; call C refreshes again and tells refresh 2; then B's
+    # deadline cuts B's slow hook, and what B still held was told (or owed) after it: [2, 1].
+    told: list[int] = []
+    in_slow = anyio.Event()
+
+    async def slow(event: Any) -> None:
+        if event.refreshes == 1:
+            in_slow.set()
+            await anyio.sleep_forever()  # cut at call B's deadline
+
+    async def record_async(event: Any) -> None:
+        await anyio.lowlevel.checkpoint()
+        told.append(event.refreshes)
+
+    def record_plain(event: Any) -> None:
+        told.append(event.refreshes)
+
+    refreshes = 0
+    reject_next = False
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal refreshes, reject_next
+        if request.url.path.endswith("/oauth/v2/token"):
+            refreshes += 1
+            return httpx.Response(200, json=token_body(f"1000.access-{refreshes}"))
+        if reject_next:
+            reject_next = False
+            return httpx.Response(401, json={"code": "INVALID_TOKEN", "message": "invalid oauth token"})
+        return httpx.Response(200, json=RECORD)
+
+    record = record_async if kind == "async" else record_plain
+    with anyio.fail_after(HANG_GUARD):
+        async with BiginClient(
+            **SECRETS,
+            transport=httpx.MockTransport(handler),
+            deadline=1.0,
+            retry_backoff_seconds=0.0,
+            event_hooks={"token_refreshed": [slow, record]},
+        ) as bigin:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(bigin.contacts.get, ID)  # B: the first to use token 1
+                await in_slow.wait()
+                reject_next = True
+                await bigin.contacts.get(ID)  # C: a 401, refresh 2, told at once
+            await bigin.contacts.get(ID)  # D: tells what B's cut left owed
+            assert bigin.stats().refreshes == 2
+    assert told == sorted(told) and told[-1] == 2, told
