@@ -31,7 +31,8 @@ while the call can still wait for it. When the deadline has passed, an async hoo
 first ``await``; when the call is cancelled (its task group cancelled, an ``open_stream`` block
 left early), async hooks do not get them. Plain hooks get every event in both cases. A refresh
 happens once for the whole client, so ``token_refreshed`` is not lost that way: an async hook
-that the first call to use the new token could not tell gets it with the next call's hooks.
+that the first call to use the new token could not tell gets it with the next call's hooks, and
+no hook is told a refresh older than one it already had.
 A hook that raises does not break the call: the first failure of each hook is logged (a warning
 on the ``bigin_async.hooks`` logger, with its traceback) and later ones are only counted
 (``stats().hook_errors``). What a plain hook returns is awaited when it is awaitable.
@@ -195,16 +196,17 @@ class BulkBatchDone(ClientEvent):
     ``records``, how many were written (``succeeded``), refused (``failed``), and whose fate the
     answer did not tell (``unknown``: the call's answer was lost).
 
-    Every record of the input is in one event, so the events of a write through calls add up to
-    its result's counts: records refused before sending (bad input) are ``failed``, records a
-    journal says an earlier run wrote are ``succeeded``, and after a fatal error (a revoked token,
-    the day's credits spent) the records left unsent are ``failed`` with that error, as in the
-    result. A write through Bulk Write jobs (``via="jobs"``, or ``via="auto"`` past 5,000 records)
-    tells none: ``on_progress`` follows its parts. A batch is up to 100 records to send
-    (``batch_size``) with the settled ones among them; one of settled records alone is told too.
-    ``batch`` is its place in the input, from 1: batches run side by side and end in any order,
-    so batch 1 (the first 100 records) may be told last. A run that ends on your own exception
-    (the input, ``on_result``) tells no more batches."""
+    Every record of the input is in one event, so the events of a write add up to its result's
+    counts: records refused before sending (bad input) are ``failed``, records a journal says an
+    earlier run wrote are ``succeeded``, and after a fatal error (a revoked token, the day's
+    credits spent) the records left unsent are ``failed`` with that error, as in the result.
+    Through calls, a batch is up to 100 records to send (``batch_size``) with the settled ones
+    among them (one of settled records alone is told too), and batches run side by side and end
+    in any order, so batch 1 (the first 100 records) may be told last. Through Bulk Write jobs
+    (``via="jobs"``, or ``via="auto"`` past 5,000 records), a batch is one job's part (up to
+    25,000 records) with the records refused around it, told in input order. ``batch`` is its
+    place in the input, from 1. A run that ends on your own exception (the input,
+    ``on_result``) tells no more batches."""
 
     name: ClassVar[str] = "bulk_batch_done"
     module: str

@@ -779,7 +779,7 @@ async def run_bulk(
                         outcomes += await send_group(group)  # [] once a journal write failed
                     batch.outcomes = outcomes
                 if not failed:  # else the run ends on that exception, with no result to sum up
-                    await _told_batch(transport, plan, batch)
+                    await tell_batch(batch)
                 progress.batches += 1
                 batch.done.set()
 
@@ -845,6 +845,9 @@ async def run_bulk(
 
     numbered = 0  # batches of the input, for BulkBatchDone
 
+    async def tell_batch(batch: _Batch) -> None:
+        await tell_batch_done(transport, plan, batch.number, batch.outcomes, batch.settled.values())
+
     async def dispatch(batch: _Batch) -> None:
         nonlocal numbered
         await window.acquire()
@@ -855,7 +858,7 @@ async def run_bulk(
             await send_batches.send(batch)
         else:  # every record settled without sending (bad input, written by an earlier run)
             if not failed:  # on_result may have raised while this waited for a place: the run ends
-                await _told_batch(transport, plan, batch)
+                await tell_batch(batch)
             batch.done.set()
 
     def release(batch: _Batch) -> None:
@@ -911,19 +914,21 @@ async def run_bulk(
     return result
 
 
-async def _told_batch(transport: Transport, plan: BulkPlan, batch: _Batch) -> None:
-    """``BulkBatchDone`` for a batch that is done (``bigin_async.hooks``): every record of it,
-    those settled without sending (bad input, a journal's) with those sent or left unsent."""
+async def tell_batch_done(
+    transport: Transport, plan: BulkPlan, number: int, *outcomes: Iterable[RecordOutcome]
+) -> None:
+    """``BulkBatchDone`` (``bigin_async.hooks``) for batch ``number`` of a write, calls or jobs:
+    every record of it, those settled without sending (bad input, a journal's) with the rest."""
     counts = {"success": 0, "error": 0, "unknown": 0}
-    for outcomes in (batch.outcomes, batch.settled.values()):
-        for outcome in outcomes:
+    for group in outcomes:
+        for outcome in group:
             counts[outcome.status] += 1
     await transport.events.emit(
         BulkBatchDone(
             module=plan.module,
             operation=f"bulk_{plan.mode}",
-            batch=batch.number,
-            records=len(batch.outcomes) + len(batch.settled),
+            batch=number,
+            records=sum(counts.values()),
             succeeded=counts["success"],
             failed=counts["error"],
             unknown=counts["unknown"],

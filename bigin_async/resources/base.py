@@ -28,12 +28,12 @@ from bigin_async._inputs import (
     check_record,
 )
 from bigin_async._types import DEFAULT, Default
-from bigin_async.bulk.engine import BATCH_LIMIT, BulkMode, BulkPlan, run_bulk
+from bigin_async.bulk.engine import BATCH_LIMIT, BulkMode, BulkPlan, run_bulk, tell_batch_done
 from bigin_async.bulk.jobs.read import BulkExport, ExportProgressCallback, ExportSource
 from bigin_async.bulk.jobs.via import Via, write_via
 from bigin_async.bulk.jobs.write import ImportPlan, Operation, run_import
 from bigin_async.bulk.keys import carries_upsert_key, upsert_key_fields
-from bigin_async.bulk.results import BulkResult, ResultCallback
+from bigin_async.bulk.results import BulkResult, RecordOutcome, ResultCallback
 from bigin_async.bulk.results import ProgressCallback as BulkProgressCallback
 from bigin_async.bulk.writer import BulkWriter
 from bigin_async.criteria import Criteria, criteria_to_str
@@ -798,7 +798,11 @@ class ModuleClient(APIResource, Generic[R]):
                 keep_outcomes=keep_outcomes,
                 field_names=field_names,
                 fresh_field_names=fresh_field_names,
+                on_batch_done=batch_done,
             )
+
+        async def batch_done(number: int, outcomes: Sequence[RecordOutcome]) -> None:
+            await tell_batch_done(self._transport, plan, number, outcomes)
 
         return await write_via(via, records, calls=calls, jobs=jobs, journal=journal)
 

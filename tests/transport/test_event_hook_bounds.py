@@ -360,19 +360,19 @@ async def test_a_views_timeout_is_the_bound_of_its_calls_hooks() -> None:
         assert bigin.stats().hook_errors == 1 and cut == ["call_finished"]
 
 
-async def test_a_write_through_bulk_write_jobs_tells_no_bulk_batch_done() -> None:
-    # What the docs now say (helper-88): the events add up for writes through calls only.
+async def test_a_write_through_bulk_write_jobs_tells_each_part_and_adds_up() -> None:
+    # It told none (helper-88): a run of 300 records through jobs gave no bulk_batch_done at all.
     from bigin_emulator import BiginEmulator
 
     done: list[BulkBatchDone] = []
-    progress: list[int] = []
-    records = [{"Last_Name": f"L{i}"} for i in range(300)]
+    records: list[Any] = [{"Last_Name": f"L{i}"} for i in range(300)]
+    records[7] = 42  # refused before anything is sent
     async with BiginEmulator().client(event_hooks={"bulk_batch_done": [done.append]}) as bigin:
-        result = await bigin.contacts.bulk_create(
-            records, via="jobs", on_progress=lambda p: progress.append(p.succeeded)
-        )
-    assert result.counts["success"] == 300
-    assert done == [] and progress and progress[-1] == 300
+        result = await bigin.contacts.bulk_create(records, via="jobs")
+    assert result.counts["success"] == 299 and result.counts["error"] == 1
+    assert _summed(done) == {"records": 300, "success": 299, "error": 1, "unknown": 0}
+    assert [e.batch for e in done] == list(range(1, len(done) + 1))
+    assert {(e.module, e.operation) for e in done} == {("Contacts", "bulk_create")}
 
 
 # Review of the owed refresh (helper-89): red before the fix, on asyncio and trio.

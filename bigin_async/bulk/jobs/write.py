@@ -69,6 +69,8 @@ __all__ = ["FieldNames", "ImportPlan", "JobsAPI", "Operation", "run_import"]
 Operation = Literal["insert", "update", "upsert"]
 # The module's field API names, read from its field metadata (``settings.field_names``).
 FieldNames = Callable[[], Awaitable[Collection[str]]]
+# Told each stretch released: its number from 1 in input order, and its records' outcomes.
+BatchDone = Callable[[int, Sequence[RecordOutcome]], Awaitable[None]]
 Phase = Literal["calls", "writing", "uploading", "waiting", "reading"]
 
 # Uploads tried for one part when answers are lost on the way (each a new, harmless file).
@@ -287,6 +289,7 @@ async def run_import(
     keep_outcomes: bool | None = None,
     field_names: FieldNames | None = None,
     fresh_field_names: FieldNames | None = None,
+    on_batch_done: BatchDone | None = None,
 ) -> BulkResult:
     """Import ``records`` through Bulk Write jobs and return every record's outcome, in input order.
 
@@ -295,6 +298,9 @@ async def run_import(
     sinking its whole part. Metadata that cannot be read leaves only the check that each name
     could be an API name. ``field_names`` may answer from a cache: at the first unknown name of
     the run, ``fresh_field_names`` re-reads them once (a custom field created since), then decides.
+    ``on_batch_done(number, outcomes)`` is awaited as each stretch of the input (a job part with
+    the records refused around it) is released, numbered from 1 in input order: the client's
+    ``bulk_batch_done``.
     """
     plan = plan.checked()
     if isinstance(records, (str, bytes, Mapping)):
@@ -740,11 +746,16 @@ async def run_import(
             stretch.outcomes[index] = outcome
 
     # -- the releaser: outcomes in input order -----------------------------------------------------
-    def release(stretch: _Stretch) -> None:
+    def release(stretch: _Stretch) -> list[RecordOutcome]:
+        """Report the stretch's outcomes in input order; those reported, when a teller wants them."""
+        released: list[RecordOutcome] = []
+        keep = on_batch_done is not None
         for index in range(stretch.first, stretch.first + stretch.size):
             outcome = stretch.settled.get(index) or stretch.outcomes.get(index)
             if outcome is None:  # a part the run stopped before (failed): not reported
                 continue
+            if keep:
+                released.append(outcome)
             result.record(outcome)
             progress.add(outcome)
             if on_result is not None:
@@ -753,16 +764,22 @@ async def run_import(
             with contextlib.suppress(OSError):
                 part.zip_path.unlink()
         report()
+        return released
 
     async def releaser() -> None:
+        told = 0
         async with receive_order:
             async for stretch in receive_order:
                 await stretch.done.wait()
                 if not failed:
                     try:
-                        release(stretch)
+                        released = release(stretch)
                     except Exception as error:  # on_result / on_progress: stop
                         failed.append(error)
+                    else:
+                        if on_batch_done is not None and released:
+                            told += 1
+                            await on_batch_done(told, released)
 
     try:
         report()

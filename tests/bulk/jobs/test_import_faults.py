@@ -329,3 +329,20 @@ async def test_a_job_refused_before_it_went_out_is_asked_for_on_resume(tmp_path:
     resumed = await run_import(spent, plan(), contacts(5), journal_path=journal)
     assert resumed.ok and len(spent.jobs) == 1  # an insert, asked for again: the first never went out
     assert spent.calls["upload"] == 1  # its uploaded file reused
+
+
+async def test_each_stretch_is_told_in_input_order_and_the_told_add_up_even_when_the_run_stops() -> None:
+    # bulk_batch_done through jobs (helper-88: a write through jobs told none).
+    told: list[tuple[int, list[str]]] = []
+
+    async def on_batch_done(number: int, outcomes: Any) -> None:
+        told.append((number, [o.status for o in outcomes]))
+
+    revoked = AuthenticationError("revoked", status_code=401, code="INVALID_TOKEN")
+    fake = FakeJobs(faults={"wait": [None, revoked]})
+    with pytest.raises(BulkAbortedError) as caught:
+        await run_import(fake, plan(max_parallel_jobs=1), contacts(45), on_batch_done=on_batch_done)
+    result = caught.value.result
+    assert [number for number, _ in told] == list(range(1, len(told) + 1))
+    flat = [status for _, statuses in told for status in statuses]
+    assert flat == [o.status for o in result.outcomes] and len(flat) == result.total > 10
