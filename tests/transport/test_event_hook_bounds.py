@@ -235,6 +235,22 @@ async def test_bulk_batch_done_counts_records_a_journal_had_already_written(tmp_
 # Review of the above (helper-88): each red before its fix, on asyncio and trio.
 
 
+class _Hanging(httpx.AsyncBaseTransport):
+    """Tokens at once; API calls left unanswered (``arrived`` set) while ``hang``, then answered."""
+
+    def __init__(self) -> None:
+        self.hang = True
+        self.arrived = anyio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/oauth/v2/token"):
+            return httpx.Response(200, json=token_body())
+        if self.hang:
+            self.arrived.set()
+            await anyio.sleep_forever()
+        return httpx.Response(200, json=RECORD)
+
+
 @pytest.mark.parametrize("how", ["cancelled", "deadline"])
 async def test_an_async_token_refreshed_hook_is_told_later_when_that_call_ends_badly(how: str) -> None:
     # Held with the attempt's hooks, the refresh was told to no async hook when the call that first
@@ -246,25 +262,12 @@ async def test_an_async_token_refreshed_hook_is_told_later_when_that_call_ends_b
         told.append(event.refreshes)
 
     plain: list[int] = []
-    hang = True
-    arrived = anyio.Event()
-
-    async def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/oauth/v2/token"):
-            return httpx.Response(200, json=token_body())
-        if hang:
-            arrived.set()
-            await anyio.sleep_forever()
-        return httpx.Response(200, json=RECORD)
-
-    class Transport(httpx.AsyncBaseTransport):
-        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-            return await handler(request)
+    zoho = _Hanging()
 
     with anyio.fail_after(HANG_GUARD):
         async with BiginClient(
             **SECRETS,
-            transport=Transport(),
+            transport=zoho,
             deadline=0.05 if how == "deadline" else None,
             max_retries=0,
             event_hooks={"token_refreshed": [on_refresh, lambda event: plain.append(event.refreshes)]},
@@ -272,13 +275,13 @@ async def test_an_async_token_refreshed_hook_is_told_later_when_that_call_ends_b
             if how == "cancelled":
                 async with anyio.create_task_group() as tg:
                     tg.start_soon(bigin.contacts.get, ID)
-                    await arrived.wait()  # the request is out, unanswered
+                    await zoho.arrived.wait()  # the request is out, unanswered
                     tg.cancel_scope.cancel()
             else:
                 with pytest.raises(BiginTimeoutError):
                     await bigin.contacts.get(ID)
             assert told == [] and plain == [1]
-            hang = False
+            zoho.hang = False
             await bigin.contacts.get(ID)  # the same token: no new refresh, the owed one is told
             await bigin.contacts.get(ID)
             assert bigin.stats().refreshes == 1
@@ -414,31 +417,16 @@ async def test_a_hook_kept_by_new_event_hooks_is_still_owed_its_refresh() -> Non
         await anyio.lowlevel.checkpoint()
         told.append(event.refreshes)
 
-    hang = True
-    arrived = anyio.Event()
-
-    async def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/oauth/v2/token"):
-            return httpx.Response(200, json=token_body())
-        if hang:
-            arrived.set()
-            await anyio.sleep_forever()
-        return httpx.Response(200, json=RECORD)
-
-    class Transport(httpx.AsyncBaseTransport):
-        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-            return await handler(request)
+    zoho = _Hanging()
 
     with anyio.fail_after(HANG_GUARD):
-        async with BiginClient(
-            **SECRETS, transport=Transport(), event_hooks={"token_refreshed": [later]}
-        ) as bigin:
+        async with BiginClient(**SECRETS, transport=zoho, event_hooks={"token_refreshed": [later]}) as bigin:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(bigin.contacts.get, ID)
-                await arrived.wait()
+                await zoho.arrived.wait()
                 tg.cancel_scope.cancel()  # `later` is owed the refresh
             bigin.event_hooks = {"token_refreshed": [later], "call_finished": [lambda event: None]}
-            hang = False
+            zoho.hang = False
             await bigin.contacts.get(ID)
     assert told == [1]
 
