@@ -199,7 +199,7 @@ class EventBus:
     def __init__(self, hooks: EventHooks | None = None) -> None:
         self.stats = StatsCollector()
         self._owed: list[Pending] = []  # client-wide events an async hook did not get (see _OWED_KINDS)
-        self._newest_refresh: dict[int, int] = {}  # by id(hook): the newest TokenRefreshed it was told
+        self._newest_refresh = 0  # the newest TokenRefreshed any hook was told (its ``refreshes``)
         self._sinks: tuple[Sink, ...] = (self.stats,)
         self._hooks: dict[str, tuple[tuple[EventHook, bool], ...]] = {}
         self._listened: frozenset[str] = frozenset()  # events someone besides the stats listens to
@@ -219,10 +219,8 @@ class EventBus:
         self._hooks = {
             name: tuple((hook, _is_async(hook)) for hook in listed) for name, listed in checked.items()
         }
-        # What is owed to (and known of) a hook that is gone goes with it; a hook kept keeps its own.
+        # What is owed to a hook that is gone goes with it; a hook kept keeps its own.
         self._owed = [told for told in self._owed if self._is_current(told[0], told[1])]
-        kept = {id(hook) for listed in self._hooks.values() for hook, _ in listed}
-        self._newest_refresh = {key: n for key, n in self._newest_refresh.items() if key in kept}
         self._relisten()
 
     def _relisten(self) -> None:
@@ -339,22 +337,26 @@ class EventBus:
             del self._owed[0]  # the oldest: a newer refresh says more
 
     def _is_current(self, event: ClientEvent, hook: EventHook) -> bool:
-        return any(kept is hook for kept, _ in self._hooks.get(event.name, ()))
+        """Whether ``hook`` is still listed for ``event`` (equal, as a bound method listed again
+        is: ``obj.method`` is a new object at every reading)."""
+        return any(kept is hook or kept == hook for kept, _ in self._hooks.get(event.name, ()))
 
     def _stale(self, event: ClientEvent, hook: EventHook) -> bool:
-        """A refresh older than one ``hook`` was already told (a slower call tells it late)."""
-        return isinstance(event, TokenRefreshed) and self._newest_refresh.get(id(hook), 0) >= event.refreshes
+        """A refresh older than one already told (a slower call tells it late). Kept for the
+        whole client, not per hook: a hook listed since must not take the older token for new."""
+        return isinstance(event, TokenRefreshed) and self._newest_refresh > event.refreshes
 
     def _first_told(self, event: ClientEvent, hook: EventHook) -> bool:
         """Whether ``hook`` is to be told ``event`` now (False: a stale refresh); noted if so.
 
         Held with its call's hooks, a refresh may reach them after a newer one that another call
-        told: told then, it would make a hook believe the older token is the current one."""
+        told: told then, it would make a hook believe the older token is the current one. The
+        same refresh is told to every hook listed for it (twice to one listed twice)."""
         if not isinstance(event, TokenRefreshed):
             return True
         if self._stale(event, hook):
             return False
-        self._newest_refresh[id(hook)] = event.refreshes
+        self._newest_refresh = max(self._newest_refresh, event.refreshes)
         return True
 
     async def _to_hook(

@@ -192,7 +192,8 @@ class BudgetLow(ClientEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BulkBatchDone(ClientEvent):
-    """One batch of ``bulk_create``/``bulk_update``/``bulk_upsert``/``bulk_delete`` is done: of its
+    """One batch of ``bulk_create``/``bulk_update``/``bulk_upsert``/``bulk_delete``/``bulk_import``
+    is done: of its
     ``records``, how many were written (``succeeded``), refused (``failed``), and whose fate the
     answer did not tell (``unknown``: the call's answer was lost).
 
@@ -203,10 +204,12 @@ class BulkBatchDone(ClientEvent):
     Through calls, a batch is up to 100 records to send (``batch_size``) with the settled ones
     among them (one of settled records alone is told too), and batches run side by side and end
     in any order, so batch 1 (the first 100 records) may be told last. Through Bulk Write jobs
-    (``via="jobs"``, or ``via="auto"`` past 5,000 records), a batch is one job's part (up to
-    25,000 records) with the records refused around it, told in input order. ``batch`` is its
-    place in the input, from 1. A run that ends on your own exception (the input,
-    ``on_result``) tells no more batches."""
+    (``via="jobs"``, or ``via="auto"`` past 5,000 records), a batch is a stretch of the input:
+    the records of one job (up to 25,000, in one part or, when the file would be too big, a few)
+    with the records refused around it, or refused records alone; told in input order, after
+    ``on_result`` had its records. ``batch`` is its place in the input, from 1 (not
+    ``BulkProgress.part``). A run that ends on your own exception (the input, ``on_result``)
+    tells no more batches."""
 
     name: ClassVar[str] = "bulk_batch_done"
     module: str

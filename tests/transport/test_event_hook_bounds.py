@@ -24,8 +24,9 @@ import httpx
 import pytest
 
 from bigin_async import BiginClient, BiginTimeoutError
+from bigin_async._events import EventBus
 from bigin_async.bulk import BulkAbortedError
-from bigin_async.hooks import BulkBatchDone, ClientEvent
+from bigin_async.hooks import BulkBatchDone, ClientEvent, TokenRefreshed
 from tests.helpers.transport import SECRETS, token_body
 
 ID = "4150868000000624001"
@@ -480,3 +481,74 @@ async def test_a_refresh_told_late_never_follows_a_newer_one(kind: str) -> None:
             await bigin.contacts.get(ID)  # D: tells what B's cut left owed
             assert bigin.stats().refreshes == 2
     assert told == sorted(told) and told[-1] == 2, told
+
+
+# Review of 2d183d2 (helper-90): hooks are told apart by identity, which bound methods lack.
+
+
+def _refreshed(n: int) -> TokenRefreshed:
+    return TokenRefreshed(refreshes=n, expires_in=3600.0, api_domain="https://www.zohoapis.com")
+
+
+class _Metrics:
+    def __init__(self) -> None:
+        self.told: list[int] = []
+
+    async def on_refresh(self, event: Any) -> None:
+        await anyio.lowlevel.checkpoint()
+        self.told.append(event.refreshes)
+
+    def on_refresh_plain(self, event: Any) -> None:
+        self.told.append(event.refreshes)
+
+
+async def _told_late(bus: EventBus, *events: ClientEvent) -> None:
+    await bus.held_to_hooks(list(events), anyio.current_time() + HANG_GUARD, hook_timeout=None)
+
+
+async def test_a_bound_method_kept_by_new_event_hooks_is_still_owed_its_refresh() -> None:
+    metrics = _Metrics()
+    zoho = _Hanging()
+    with anyio.fail_after(HANG_GUARD):
+        async with BiginClient(
+            **SECRETS, transport=zoho, event_hooks={"token_refreshed": [metrics.on_refresh]}
+        ) as bigin:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(bigin.contacts.get, ID)
+                await zoho.arrived.wait()
+                tg.cancel_scope.cancel()  # on_refresh is owed refresh 1
+            # The same hook, as a new bound-method object.
+            bigin.event_hooks = {"token_refreshed": [metrics.on_refresh], "call_finished": [print]}
+            zoho.hang = False
+            await bigin.contacts.get(ID)
+    assert metrics.told == [1]
+
+
+async def test_a_bound_method_listed_again_is_not_told_an_older_refresh() -> None:
+    metrics = _Metrics()
+    bus = EventBus({"token_refreshed": [metrics.on_refresh_plain]})
+    await _told_late(bus, _refreshed(2))
+    bus.set_hooks({"token_refreshed": [metrics.on_refresh_plain]})
+    await _told_late(bus, _refreshed(1))  # a slower call's
+    assert metrics.told == [2]
+
+
+async def test_a_hook_listed_twice_gets_a_refresh_twice_like_any_event() -> None:
+    told: list[str] = []
+
+    def hook(event: ClientEvent) -> None:
+        told.append(event.name)
+
+    bus = EventBus({"token_refreshed": [hook, hook]})
+    await _told_late(bus, _refreshed(1))
+    assert len(told) == 2
+
+
+async def test_a_hook_added_after_a_newer_refresh_is_not_told_an_older_one() -> None:
+    first: list[int] = []
+    added: list[int] = []
+    bus = EventBus({"token_refreshed": [lambda event: first.append(event.refreshes)]})
+    await _told_late(bus, _refreshed(2))
+    bus.set_hooks({"token_refreshed": [*bus.hooks["token_refreshed"], lambda e: added.append(e.refreshes)]})
+    await _told_late(bus, _refreshed(1))
+    assert first == [2] and added == []

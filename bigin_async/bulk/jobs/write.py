@@ -774,12 +774,11 @@ async def run_import(
                 if not failed:
                     try:
                         released = release(stretch)
-                    except Exception as error:  # on_result / on_progress: stop
-                        failed.append(error)
-                    else:
                         if on_batch_done is not None and released:
                             told += 1
                             await on_batch_done(told, released)
+                    except Exception as error:  # on_result / on_progress / on_batch_done: stop
+                        failed.append(error)
 
     try:
         report()
