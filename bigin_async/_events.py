@@ -159,6 +159,13 @@ def _out_of_time() -> bool:
     return anyio.current_effective_deadline() <= anyio.current_time()
 
 
+def _same_method(one: object, other: object) -> bool:
+    """Whether two bound methods are the same one read twice (asked of methods only: a hook's own
+    ``__eq__`` is the user's, and may do anything)."""
+    methods = (inspect.ismethod(one) or inspect.isbuiltin(one)) and type(one) is type(other)
+    return bool(methods and one == other)
+
+
 def _is_async(hook: Callable[..., Any]) -> bool:
     call = getattr(hook, "__call__", None)  # noqa: B004 - an object whose __call__ is async
     return inspect.iscoroutinefunction(hook) or inspect.iscoroutinefunction(call)
@@ -339,7 +346,7 @@ class EventBus:
     def _is_current(self, event: ClientEvent, hook: EventHook) -> bool:
         """Whether ``hook`` is still listed for ``event`` (equal, as a bound method listed again
         is: ``obj.method`` is a new object at every reading)."""
-        return any(kept is hook or kept == hook for kept, _ in self._hooks.get(event.name, ()))
+        return any(kept is hook or _same_method(kept, hook) for kept, _ in self._hooks.get(event.name, ()))
 
     def _stale(self, event: ClientEvent, hook: EventHook) -> bool:
         """A refresh older than one already told (a slower call tells it late). Kept for the

@@ -552,3 +552,20 @@ async def test_a_hook_added_after_a_newer_refresh_is_not_told_an_older_one() -> 
     bus.set_hooks({"token_refreshed": [*bus.hooks["token_refreshed"], lambda e: added.append(e.refreshes)]})
     await _told_late(bus, _refreshed(1))
     assert first == [2] and added == []
+
+
+async def test_a_hook_whose_own_eq_raises_does_not_break_new_event_hooks() -> None:
+    class Hook:
+        def __call__(self, event: ClientEvent) -> None:
+            pass
+
+        def __eq__(self, other: object) -> bool:
+            raise RuntimeError("not comparable")
+
+        __hash__ = object.__hash__
+
+    hook = Hook()
+    bus = EventBus({"token_refreshed": [hook]})
+    bus._owe((_refreshed(1), Hook(), True))  # owed to another object: compared, not equal
+    bus.set_hooks({"token_refreshed": [hook]})
+    assert not bus.owes
