@@ -33,7 +33,7 @@ from bigin_async.hooks import (
 )
 from bigin_async.stats import WaitStats
 
-__all__ = ["EventBus", "Samples", "Sink", "StatsCollector", "check_event_hooks"]
+__all__ = ["EventBus", "RefreshSeries", "Samples", "Sink", "StatsCollector", "check_event_hooks"]
 
 Sink = Callable[[ClientEvent], None]
 Pending = tuple[ClientEvent, EventHook, bool]  # an event, a hook to tell it, whether that hook is async
@@ -41,7 +41,41 @@ logger = get_logger("hooks")
 # Events that happen once for the whole client (not for one call): an async hook that a call's
 # end kept from one is owed it, and the next call's hooks tell it, rather than lose it for good.
 _OWED_KINDS = (TokenRefreshed,)
-MAX_OWED = 16
+MAX_OWED = 16  # per hook: past it, that hook's oldest owed event goes (a newer refresh says more)
+
+
+class RefreshSeries:
+    """The token manager's refreshes as the bus has seen them, by their ``refreshes`` number.
+
+    Two marks of one series: ``given``, the newest refresh made into a :class:`TokenRefreshed`
+    (by the first call to see the new token, so each refresh is given once), and ``told``, the
+    newest one told to any hook (a refresh held with a slower call's hooks may come after a newer
+    one: told then, a hook would take the older token for the current one).
+    """
+
+    __slots__ = ("given", "told")
+
+    def __init__(self) -> None:
+        self.given = 0
+        self.told = 0
+
+    def is_new(self, refreshes: int) -> bool:
+        """Whether refresh ``refreshes`` is not yet given as an event; it is counted given if so."""
+        if refreshes == self.given:
+            return False
+        self.given = refreshes
+        return True
+
+    def is_stale(self, refreshes: int) -> bool:
+        """Whether a hook was already told a newer refresh than ``refreshes``."""
+        return self.told > refreshes
+
+    def may_tell(self, refreshes: int) -> bool:
+        """Whether refresh ``refreshes`` may be told to a hook now (not stale); noted if so."""
+        if self.told > refreshes:
+            return False
+        self.told = refreshes
+        return True
 
 
 class Samples:
@@ -206,13 +240,12 @@ class EventBus:
     def __init__(self, hooks: EventHooks | None = None) -> None:
         self.stats = StatsCollector()
         self._owed: list[Pending] = []  # client-wide events an async hook did not get (see _OWED_KINDS)
-        self._newest_refresh = 0  # the newest TokenRefreshed any hook was told (its ``refreshes``)
+        self.refreshes = RefreshSeries()  # the token manager's refreshes, given and told
         self._sinks: tuple[Sink, ...] = (self.stats,)
         self._hooks: dict[str, tuple[tuple[EventHook, bool], ...]] = {}
         self._listened: frozenset[str] = frozenset()  # events someone besides the stats listens to
         self._failed: list[object] = []  # hooks and sinks whose failure was logged (kept: no id reuse)
         self._calls = 0
-        self.refreshes_told = 0  # the token manager's refreshes already given as TokenRefreshed
         self.set_hooks(hooks)
 
     # -- listeners -------------------------------------------------------------------------------
@@ -308,7 +341,7 @@ class EventBus:
                 if is_async and isinstance(event, _OWED_KINDS) and _out_of_time():
                     self._owe(told)  # it would be cut at its first await: the next call tells it
                     continue
-                if self._first_told(event, hook):
+                if self._may_tell(event):
                     await self._to_hook(hook, is_async, event, hook_timeout)
         finally:
             self._to_plain_hooks_of(pending[done:])
@@ -329,42 +362,42 @@ class EventBus:
         for told in pending:
             event, hook, is_async = told
             if not is_async:
-                if self._first_told(event, hook):
+                if self._may_tell(event):
                     self._to_plain_hook(hook, event)
             elif isinstance(event, _OWED_KINDS):
                 self._owe(told)
 
     def _owe(self, told: Pending) -> None:
-        """Keep ``told`` for the next call's hooks, unless its hook is gone or had a newer one."""
+        """Keep ``told`` for the next call's hooks, unless its hook is gone or had a newer one.
+
+        At most :data:`MAX_OWED` per hook: past it, that hook's oldest owed event goes (a newer
+        refresh says more), never another hook's, which may be owed nothing else."""
         event, hook, _ = told
-        if not self._is_current(event, hook) or self._stale(event, hook):
+        if not self._is_current(event, hook) or self._stale(event):
             return
-        self._owed.append(told)
-        if len(self._owed) > MAX_OWED:
-            del self._owed[0]  # the oldest: a newer refresh says more
+        owed = self._owed
+        owed.append(told)
+        same = [at for at, (_, kept, _) in enumerate(owed) if kept is hook or _same_method(kept, hook)]
+        if len(same) > MAX_OWED:
+            del owed[same[0]]
 
     def _is_current(self, event: ClientEvent, hook: EventHook) -> bool:
         """Whether ``hook`` is still listed for ``event`` (equal, as a bound method listed again
         is: ``obj.method`` is a new object at every reading)."""
         return any(kept is hook or _same_method(kept, hook) for kept, _ in self._hooks.get(event.name, ()))
 
-    def _stale(self, event: ClientEvent, hook: EventHook) -> bool:
+    def _stale(self, event: ClientEvent) -> bool:
         """A refresh older than one already told (a slower call tells it late). Kept for the
         whole client, not per hook: a hook listed since must not take the older token for new."""
-        return isinstance(event, TokenRefreshed) and self._newest_refresh > event.refreshes
+        return isinstance(event, TokenRefreshed) and self.refreshes.is_stale(event.refreshes)
 
-    def _first_told(self, event: ClientEvent, hook: EventHook) -> bool:
-        """Whether ``hook`` is to be told ``event`` now (False: a stale refresh); noted if so.
+    def _may_tell(self, event: ClientEvent) -> bool:
+        """Whether ``event`` is to be told to a hook now (False: a stale refresh); noted if so.
 
         Held with its call's hooks, a refresh may reach them after a newer one that another call
         told: told then, it would make a hook believe the older token is the current one. The
         same refresh is told to every hook listed for it (twice to one listed twice)."""
-        if not isinstance(event, TokenRefreshed):
-            return True
-        if self._stale(event, hook):
-            return False
-        self._newest_refresh = max(self._newest_refresh, event.refreshes)
-        return True
+        return not isinstance(event, TokenRefreshed) or self.refreshes.may_tell(event.refreshes)
 
     async def _to_hook(
         self, hook: EventHook, is_async: bool, event: ClientEvent, hook_timeout: float | None

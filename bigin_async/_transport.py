@@ -869,8 +869,7 @@ class Transport:
         tokens = shared.tokens
         token = await tokens.get_token()
         events = shared.events
-        if tokens.refresh_count != events.refreshes_told:  # the first call to see a new token says so
-            events.refreshes_told = tokens.refresh_count
+        if events.refreshes.is_new(tokens.refresh_count):  # the first call to see a new token says so
             refreshed = TokenRefreshed(
                 refreshes=tokens.refresh_count,
                 expires_in=tokens.seconds_left(token),

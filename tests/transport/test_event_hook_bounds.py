@@ -569,3 +569,38 @@ async def test_a_hook_whose_own_eq_raises_does_not_break_new_event_hooks() -> No
     bus._owe((_refreshed(1), Hook(), True))  # owed to another object: compared, not equal
     bus.set_hooks({"token_refreshed": [hook]})
     assert not bus.owes
+
+
+# The bound on owed refreshes (helper-90, minor): past MAX_OWED, the oldest entry went across all
+# hooks, so with more async token_refreshed hooks than that, one lost the only refresh it was owed.
+
+
+def _async_recorder(told: list[int]) -> Any:
+    async def hook(event: Any) -> None:
+        await anyio.lowlevel.checkpoint()
+        told.append(event.refreshes)
+
+    return hook
+
+
+async def test_each_of_many_async_hooks_keeps_the_refresh_it_is_owed() -> None:
+    from bigin_async._events import MAX_OWED
+
+    told: list[list[int]] = [[] for _ in range(MAX_OWED + 2)]
+    bus = EventBus({"token_refreshed": [_async_recorder(each) for each in told]})
+    bus.held_to_plain_hooks([_refreshed(1)])  # a cancelled call's end: every async hook is owed it
+    with anyio.fail_after(HANG_GUARD):
+        await _told_late(bus)
+    assert told == [[1]] * (MAX_OWED + 2)
+
+
+async def test_one_hook_owed_past_the_bound_keeps_its_newest_refreshes() -> None:
+    from bigin_async._events import MAX_OWED
+
+    told: list[int] = []
+    bus = EventBus({"token_refreshed": [_async_recorder(told)]})
+    for n in range(1, MAX_OWED + 3):
+        bus.held_to_plain_hooks([_refreshed(n)])
+    with anyio.fail_after(HANG_GUARD):
+        await _told_late(bus)
+    assert told == list(range(3, MAX_OWED + 3))
