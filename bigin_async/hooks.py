@@ -31,8 +31,8 @@ while the call can still wait for it. When the deadline has passed, an async hoo
 first ``await``; when the call is cancelled (its task group cancelled, an ``open_stream`` block
 left early), async hooks do not get them. Plain hooks get every event in both cases. A refresh
 happens once for the whole client, so ``token_refreshed`` is not lost that way: an async hook
-that the first call to use the new token could not tell gets it with the next call's hooks, and
-no hook is told a refresh older than one it already had.
+that the first call to use the new token could not tell gets it with the next call's hooks (each
+hook is owed at most its 16 newest), and no hook is told a refresh older than one it already had.
 A hook that raises does not break the call: the first failure of each hook is logged (a warning
 on the ``bigin_async.hooks`` logger, with its traceback) and later ones are only counted
 (``stats().hook_errors``). What a plain hook returns is awaited when it is awaitable.
