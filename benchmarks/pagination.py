@@ -63,6 +63,9 @@ API = "http://127.0.0.1"
 PATH = "/bigin/v2/Contacts"
 PER_PAGE = 200
 PAGE_WALL = 2_000
+# Issue 15, item 1: the SDK's records per second over the raw loop's, and the memory it may hold.
+GOALS = {"end_to_end": 0.90, "client_only": 0.80}
+MAX_PAGES_HELD = 2
 FIELDS = ",".join(ContactsClient.default_fields)
 
 Walk = Callable[[], Awaitable[tuple[int, int]]]
@@ -297,9 +300,9 @@ async def main(records: int, rounds: int) -> dict[str, Any]:
         client_only = await best_of(rounds, replay_walks)
         memory_client_only = await measure_memory(replay_walks, page_bytes)
 
-    def summary(figures: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    def summary(figures: dict[str, dict[str, Any]], goal: float) -> dict[str, Any]:
         ratio = figures["sdk"]["records_per_second"] / figures["raw"]["records_per_second"]
-        return {**figures, "sdk_over_raw": round(ratio, 3), "goal_met": ratio >= 0.7}
+        return {**figures, "sdk_over_raw": round(ratio, 3), "goal": goal, "goal_met": ratio >= goal}
 
     return {
         "records": records,
@@ -308,16 +311,18 @@ async def main(records: int, rounds: int) -> dict[str, Any]:
         "rounds": rounds,
         "seed_seconds": round(seed_seconds, 2),
         "emulator_list_requests": requests,
-        "end_to_end": summary(end_to_end),
-        "client_only": summary(client_only),
+        "end_to_end": summary(end_to_end, GOALS["end_to_end"]),
+        "client_only": summary(client_only, GOALS["client_only"]),
         "parsing": parsing_cost(pages, client_only["raw"]["seconds"]),
         "memory": {
             "one_page_bytes": page_bytes,
             "end_to_end": memory_end_to_end,
             "client_only": memory_client_only,
-            "goal": "peak growth of a couple of pages, whatever the number of records",
+            # Judged client only: end to end, the emulator builds each body in the same heap.
+            "goal": f"client only, a peak growth of at most {MAX_PAGES_HELD} pages, whatever N is",
+            "goal_met": memory_client_only["sdk"]["peak_growth_in_pages"] <= MAX_PAGES_HELD,
         },
-        "goal": "sdk_over_raw >= 0.7 with typed records",
+        "goal": "typed records at sdk_over_raw >= 0.90 end to end and >= 0.80 client only (issue 15)",
         "python": sys.version.split()[0],
     }
 
