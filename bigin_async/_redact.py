@@ -12,6 +12,8 @@ echoed with neither ("bad secret abc123...") is caught by its value once it is r
 
 from __future__ import annotations
 
+import html
+import json
 import logging
 import re
 import threading
@@ -37,6 +39,7 @@ __all__ = [
     "redact_url",
     "redact_value",
     "register_secret",
+    "spellings",
 ]
 
 # Query and form parameters whose values are secrets (``client_id`` and ``code`` included: a
@@ -71,8 +74,12 @@ _VALUE = (
 # Linear on hostile text: a key only starts where a run of key characters starts, the secret word
 # is looked for once per run, and the run is then taken whole (captured in a lookahead and matched
 # again by its group number: an atomic group that Python 3.10 can write; no backtracking into it).
+# A name that says a secret was refused (Bigin's ``INVALID_TOKEN: invalid oauth token``, OAuth's
+# ``'invalid_token', 'error_description'``) is an error code, not a key, when words follow it (a
+# ``:`` or a ``,``); with an ``=`` it is still read as a key.
+_REFUSAL = rf"""(?:invalid|expired|revoked|missing|unknown|bad)[_-][{_KEY_CHARS}]*["']?\s*[:,]"""
 _PAIR = re.compile(
-    rf"""(?P<key>(?<![{_KEY_CHARS}])b?["']?(?=[{_KEY_CHARS}]*?{_SECRET_WORD})"""
+    rf"""(?P<key>(?<![{_KEY_CHARS}])b?["']?(?!{_REFUSAL})(?=[{_KEY_CHARS}]*?{_SECRET_WORD})"""
     rf"""(?=(?P<run>[{_KEY_CHARS}]+))(?P=run)["']?"""
     rf"""(?:\s*[:=]\s*|(?<=["'])\s*,\s*)){_VALUE}""",
     re.IGNORECASE,
@@ -127,13 +134,30 @@ def register_secret(value: str, *, lasting: bool = False) -> None:
         table.move_to_end(value)
         while len(table) > bound:
             table.popitem(last=False)
-        # A value also travels percent-encoded in URLs and forms: those spellings go too.
-        spellings = {
-            form
-            for known in (*_lasting, *_registered)
-            for form in (known, quote(known, safe=""), quote_plus(known))
-        }
-        _by_value = tuple(sorted(spellings, key=len, reverse=True))
+        known_forms = {form for known in (*_lasting, *_registered) for form in spellings(known)}
+        _by_value = tuple(sorted(known_forms, key=len, reverse=True))
+
+
+def spellings(value: str) -> frozenset[str]:
+    """``value`` and the ways a server may spell it when it echoes it back.
+
+    Percent-encoded (in a URL or a form, upper- or lower-case hex, ``+`` or ``%20`` for a space),
+    JSON-escaped (``\\/`` for ``/`` too, as PHP and Java write it), HTML-escaped (an error page)
+    and as Python's ``repr`` writes it (a backslash doubled). The one list every scrub by value
+    uses (:func:`register_secret`, the OAuth calls' own).
+    """
+    encoded = {quote(value, safe=""), quote_plus(value)}
+    forms = {value, *encoded, *(_lower_hex(form) for form in encoded)}
+    as_json = json.dumps(value)[1:-1]
+    forms.update((as_json, as_json.replace("/", "\\/"), json.dumps(value, ensure_ascii=False)[1:-1]))
+    as_html = html.escape(value, quote=True)
+    forms.update((as_html, as_html.replace("&#x27;", "&#39;"), html.escape(value, quote=False)))
+    forms.add(repr(value)[1:-1])
+    return frozenset(form for form in forms if form)
+
+
+def _lower_hex(encoded: str) -> str:
+    return re.sub(r"%[0-9A-F]{2}", lambda escape: escape.group(0).lower(), encoded)
 
 
 def _scrub_registered(text: str) -> str:
@@ -325,10 +349,14 @@ def _filtered(target: logging.Logger) -> None:
 
 # A filter only sees records logged on its own logger, not its children's, so each one is named.
 # httpx logs every request URL at INFO (OAuth calls: revoke ?token=); httpcore logs response
-# headers at DEBUG; the emulator's server logs request lines.
+# headers at DEBUG, and with HTTP/2 (``http2=True``) hpack logs every header it encodes or decodes
+# at DEBUG; the emulator's server logs request lines.
 _FILTERED_LOGGERS = (
     "bigin_async",
     "bigin_emulator.server.notifier",
+    "hpack",
+    "hpack.hpack",
+    "hpack.table",
     "httpx",
     "httpcore",
     "httpcore.connection",

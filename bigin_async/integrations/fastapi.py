@@ -425,7 +425,13 @@ def _single_bigin_error(exc: BaseException) -> BiginError | None:
     return exc if isinstance(exc, BiginError) else None
 
 
-def _log(level: int, message: str, *args: object, exc: BaseException | None = None) -> None:
+def _log(
+    level: int,
+    message: str,
+    *args: object,
+    exc: BaseException | None = None,
+    extra: Mapping[str, object] | None = None,
+) -> None:
     """Log on the ``bigin_async`` logger, with the traceback of ``exc`` if given.
 
     The traceback holds the texts of every chained cause (httpx's "for url '...?token=...'"): the
@@ -436,7 +442,7 @@ def _log(level: int, message: str, *args: object, exc: BaseException | None = No
         return
     exc_info = (type(exc), exc, exc.__traceback__) if exc is not None else None
     record = logger.makeRecord(
-        logger.name, level, __file__, 0, message, args, exc_info, "bigin_exception_handler"
+        logger.name, level, __file__, 0, message, args, exc_info, "bigin_exception_handler", dict(extra or {})
     )
     logger.handle(record)
 
@@ -486,11 +492,19 @@ async def bigin_exception_handler(request: Request | WebSocket, exc: Exception) 
     answer = _answer(error)
     if answer.status >= 500:
         # The caller sees a fixed text; the service's log gets the SDK's (redacted) message.
-        where = f"{request.scope.get('method', 'WEBSOCKET')} {request.url.path}"
+        method = request.scope.get("method", "WEBSOCKET")
+        where = f"{method} {request.url.path}"
+        fields = {
+            "bigin_event": "error_answered",
+            "bigin_status": answer.status,
+            "bigin_error": type(error).__name__,
+            "bigin_code": getattr(error, "code", None),
+            "bigin_method": method,
+        }
         if answer.status == 500:
-            _log(logging.ERROR, "%s answered 500: %s", where, error, exc=error)
+            _log(logging.ERROR, "%s answered 500: %s", where, error, exc=error, extra=fields)
         else:
-            _log(logging.WARNING, "%s answered %d: %s", where, answer.status, error)
+            _log(logging.WARNING, "%s answered %d: %s", where, answer.status, error, extra=fields)
     response = JSONResponse(jsonable_encoder(answer.body), status_code=answer.status, headers=answer.headers)
     if not isinstance(request, WebSocket):
         return response
