@@ -1,22 +1,25 @@
 """Zoho's token endpoint (``POST {accounts}/oauth/v2/token``): its answers read, its errors typed.
 
 Errors come back as HTTP 200 bodies too (``{"error": "invalid_code"}``), so the body decides; every
-message is scrubbed of the form's own secrets, which the accounts server may echo back.
+message is scrubbed of the form's own secrets, which the accounts server may echo back. A redirect
+is never followed (the form would go with it) and never taken for an answer.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 from pydantic import SecretStr
 
 from bigin_async._config import check_base_url
-from bigin_async._redact import REDACTED, SENSITIVE_KEYS, get_logger, redact_text
-from bigin_async.auth._token import Token
+from bigin_async._redact import REDACTED, SENSITIVE_KEYS, get_logger, redact_text, redact_url, spellings
+from bigin_async.auth._token import Token, stray_character
 from bigin_async.errors import (
     AuthenticationError,
     BiginConnectionError,
@@ -38,9 +41,12 @@ __all__ = [
     "in_words",
     "oauth_error",
     "read_answer",
+    "redirected",
     "refresh_blocked",
+    "sendable",
     "token_from_body",
     "token_request",
+    "without_request",
 ]
 
 
@@ -74,13 +80,18 @@ _ERROR_HINTS = {
 
 
 def _scrub(text: str, secrets: Iterable[str]) -> str:
-    """``text`` without tokens: the usual patterns, and the form's own values wherever they show
-    (the accounts server may echo the form back, in any syntax, in ``error_description``)."""
-    text = redact_text(text)
-    for secret in secrets:
-        if len(secret) >= 4:
-            text = text.replace(secret, REDACTED)
-    return text
+    """``text`` without tokens: the request's own values wherever they show, then the usual patterns.
+
+    The accounts server may echo what it was sent in ``error_description``, spelt as it travelled
+    or as its error page writes it: percent-encoded (a revoked token goes in the query string),
+    JSON- or HTML-escaped. Every spelling of every value goes (:func:`~bigin_async._redact.spellings`),
+    the longest first so that a value containing another is replaced whole; the values go before
+    the patterns, which could otherwise cut a value in two and leave half of it.
+    """
+    forms = {form for secret in secrets if len(secret) >= 4 for form in spellings(secret)}
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, REDACTED)
+    return redact_text(text)
 
 
 def in_words(seconds: float) -> str:
@@ -137,9 +148,82 @@ def oauth_error(
     )
 
 
-def connection_error(exc: httpx.RequestError, url: str) -> BiginConnectionError:
+def without_request(exc: httpx.RequestError, secrets: Iterable[str] = ()) -> httpx.RequestError:
+    """httpx's exception made safe to chain under an SDK error: the same class (so it still says
+    what failed, and how far the request got), its message scrubbed, and for a request only the
+    method and the redacted URL.
+
+    The exception httpx raises holds the whole request it was raised for: a call's
+    ``Authorization`` header, the OAuth form (client secret, refresh token, grant code), the
+    revoked token in the URL. Chained as it is, ``error.__cause__.request`` hands them to whatever
+    logs or reports the error. The copy has no traceback and no chain of its own.
+    """
+    message = _scrub(str(exc), secrets)
+    stand_in: httpx.Request | None = None
+    try:
+        sent = exc.request
+        stand_in = httpx.Request(sent.method, redact_url(str(sent.url)))
+    except Exception:  # no request was set, or its URL cannot be rebuilt: the copy goes without
+        stand_in = None
+    for cls in type(exc).__mro__:  # a subclass of another signature: its nearest httpx ancestor
+        if issubclass(cls, httpx.RequestError):
+            try:
+                return cls(message, request=stand_in)
+            except TypeError:
+                continue
+    return httpx.RequestError(message, request=stand_in)  # pragma: no cover - httpx's own takes these
+
+
+def connection_error(
+    exc: httpx.RequestError, url: str, *, secrets: Iterable[str] = (), what: str = "OAuth token request"
+) -> BiginConnectionError:
+    """The SDK's error for a request that failed on the way: what failed in its text, and as its
+    cause a copy of httpx's exception without the request (see :func:`without_request`).
+
+    Raise it outside the ``except`` block that caught ``exc``, or ``exc`` (request and all) is
+    kept as its ``__context__``.
+    """
+    secrets = tuple(secrets)
+    cause = without_request(exc, secrets)
     cls = BiginTimeoutError if isinstance(exc, httpx.TimeoutException) else BiginConnectionError
-    return cls(f"OAuth token request failed: {type(exc).__name__}", method="POST", url=url)
+    said = f": {cause}" if str(cause) else ""
+    error = cls(f"{what} failed: {type(exc).__name__}{said}", method="POST", url=url)
+    error.__cause__ = cause
+    return error
+
+
+# A host as a redirect may name it: letters, digits, dots, dashes (an IPv6 address: colons too).
+_HOST = re.compile(r"[A-Za-z0-9.:-]{1,253}")
+
+
+def redirected(response: httpx.Response, url: str, consequence: str) -> AuthenticationError:
+    """A 3xx from the accounts server as the error it is: where it pointed (the host alone) and
+    what it means for the caller (``consequence``: no token was issued, the token may still work).
+
+    A wrong data centre or a captive portal answers with a redirect. It is not followed, since the
+    form (or the token in the URL) would go with it to the host it names, and it is not an answer.
+    """
+    status = response.status_code
+    location = response.headers.get("location", "")
+    host = ""
+    if location:
+        try:
+            host = urlsplit(urljoin(url, location)).hostname or ""
+        except ValueError:  # a Location that is not a URL (an unbalanced IPv6 bracket...)
+            host = ""
+    if host and _HOST.fullmatch(host):
+        where = f"to {redact_text(host)}"
+    else:
+        where = "to an unreadable address" if location else "without saying where"
+    return AuthenticationError(
+        f"the OAuth server redirected the request {where} (HTTP {status}) instead of answering it: "
+        f"{consequence}. Redirects are not followed, the secrets would go with them; check the region "
+        "(or accounts_url): another data centre's accounts server redirects to its own",
+        status_code=status,
+        code="redirected",
+        method="POST",
+        url=url,
+    )
 
 
 def read_answer(
@@ -158,6 +242,8 @@ def read_answer(
             method="POST",
             url=url,
         )
+    if 300 <= response.status_code < 400:  # whatever its body says: only a 2xx is an answer
+        raise redirected(response, url, "no token was issued")
     try:
         body = response.json()
     except (ValueError, RecursionError):  # garbage or a body nested past the parser
@@ -172,7 +258,7 @@ def read_answer(
     if (
         "error" in body
         or ("access_token" not in body and "refresh_token" not in body)
-        or response.status_code >= 400
+        or not 200 <= response.status_code < 300
     ):
         advised = parse_retry_after(response.headers)
         raise oauth_error(body, response.status_code, url, secrets=secrets, retry_after=advised, now=now)
@@ -186,15 +272,54 @@ def form_secrets(form: Mapping[str, str]) -> tuple[str, ...]:
 async def token_request(
     http: httpx.AsyncClient, url: str, form: Mapping[str, str], timeout: float
 ) -> dict[str, Any]:
-    """POST a form to the token endpoint once (no retries: for the one-off helpers)."""
+    """POST a form to the token endpoint once (no retries: for the one-off helpers).
+
+    Redirects are not followed, even by a client that follows them: the form would go with it.
+    """
+    secrets = form_secrets(form)
     try:
-        response = await http.post(url, data=dict(form), timeout=timeout)
+        response = await http.post(url, data=dict(form), timeout=timeout, follow_redirects=False)
     except httpx.RequestError as exc:
-        raise connection_error(exc, url) from exc
-    return read_answer(response, url, form_secrets(form))
+        failure = connection_error(exc, url, secrets=secrets)
+    else:
+        return read_answer(response, url, secrets)
+    raise failure  # outside the except block: httpx's exception, form and all, is not its context
 
 
-def token_from_body(body: Mapping[str, Any], now: float) -> Token:
+def sendable(body: Mapping[str, Any], key: str, url: str, status: int = 200) -> str:
+    """The token ``body[key]`` as a string that can be sent back (in a header, in a form), or the
+    :class:`AuthenticationError` of a malformed answer, which names the character, never the value.
+
+    A token with a character that is not printable ASCII, a space or a line break in it (an odd
+    or hostile answer) could not go in the ``Authorization`` header: httpx would fail on it with
+    the whole header, token included, in its error, or a CR/LF would split the header in two.
+    """
+    value = body.get(key)
+    if isinstance(value, str) and value:
+        stray = stray_character(value)
+        if stray is None:
+            return value
+        position, char = stray
+        problem = (
+            f"its {key} cannot be sent in a header: {char} at position {position} of {len(value)} "
+            "(the value is not shown)"
+        )
+    else:
+        kind = "missing" if value is None else "empty" if value == "" else f"a {type(value).__name__}"
+        problem = f"its {key} is not a token ({kind})"
+    raise AuthenticationError(
+        f"the OAuth server's answer is malformed: {problem}",
+        status_code=status,
+        code="malformed_token",
+        method="POST",
+        url=url,
+    )
+
+
+def token_from_body(body: Mapping[str, Any], now: float, *, url: str = "", status: int = 200) -> Token:
+    """The access token of the token endpoint's answer (``body``, as :func:`read_answer` gave
+    it), or the :class:`AuthenticationError` of a malformed answer (see :func:`sendable`)."""
+    access = sendable(body, "access_token", url, status)
     ttl = body.get("expires_in_sec", body.get("expires_in"))
     try:
         ttl_seconds = float(ttl) if ttl is not None else ZOHO_TOKEN_LIFE
@@ -213,7 +338,7 @@ def token_from_body(body: Mapping[str, Any], now: float) -> Token:
         ttl_seconds /= 1000.0
     domain = body.get("api_domain")
     return Token(
-        access_token=SecretStr(str(body["access_token"])),
+        access_token=SecretStr(access),
         expires_at=now + ttl_seconds,
         api_domain=check_base_url("api_domain (from the token response)", str(domain)) if domain else None,
         lifetime=ttl_seconds,

@@ -12,7 +12,10 @@ from pydantic import SecretStr
 
 from bigin_async._config import Region, check_base_url, resolve_region
 from bigin_async.auth._endpoint import (
+    connection_error,
     oauth_error,
+    redirected,
+    sendable,
     token_from_body,
     token_request,
 )
@@ -90,7 +93,11 @@ async def exchange_code(
     http_client: httpx.AsyncClient | None = None,
     timeout: float = 30.0,
 ) -> TokenGrant:
-    """Authorization-code grant; also turns a Self Client code into a refresh token."""
+    """Authorization-code grant; also turns a Self Client code into a refresh token.
+
+    A redirect is refused, not followed (the client secret and the code would go with it); a
+    token in the answer that could not be sent back (a stray character) is refused too.
+    """
     form = {
         "grant_type": "authorization_code",
         "client_id": client_id,
@@ -102,11 +109,11 @@ async def exchange_code(
     url = f"{_accounts(region, accounts_url)}/oauth/v2/token"
     async with _http(http_client) as http:
         body = await token_request(http, url, form, timeout)
-    token = token_from_body(body, 0.0)
-    refresh = body.get("refresh_token")
+    token = token_from_body(body, 0.0, url=url)
+    refresh = sendable(body, "refresh_token", url) if body.get("refresh_token") else None
     return TokenGrant(
         access_token=token.access_token,
-        refresh_token=SecretStr(str(refresh)) if refresh else None,
+        refresh_token=SecretStr(refresh) if refresh else None,
         expires_in=float(token.expires_at or 3600.0),
         api_domain=token.api_domain,
         scope=body.get("scope"),
@@ -127,18 +134,28 @@ async def revoke(
     documentation gives it: the SDK's own logs, errors and events show ``token=[REDACTED]``, but a
     tracing instrumentation of httpx that records whole URLs (``http.url``) would record the
     token as it is: leave Zoho's accounts host out of such an instrumentation, or drop the query
-    in its request hook."""
+    in its request hook.
+
+    Only a 2xx answer is a revoked token. A redirect (another data centre's accounts server, a
+    captive portal) raises :class:`~bigin_async.AuthenticationError` saying where it pointed: the
+    token may still work. It is not followed, even by an ``http_client`` that follows redirects,
+    since the token would go with it.
+    """
     url = f"{_accounts(region, accounts_url)}/oauth/v2/token/revoke"
+    failure: BiginConnectionError | None = None
     async with _http(http_client) as http:
         try:
-            response = await http.post(url, params={"token": token}, timeout=timeout)
-        except httpx.TransportError as exc:
-            raise BiginConnectionError(
-                f"token revoke failed: {type(exc).__name__}", method="POST", url=url
-            ) from exc
+            response = await http.post(url, params={"token": token}, timeout=timeout, follow_redirects=False)
+        except httpx.RequestError as exc:
+            failure = connection_error(exc, url, secrets=(token,), what="token revoke")
+    if failure is not None:
+        raise failure  # outside the except block: httpx's exception, token and all, is not its context
+    status = response.status_code
+    if 300 <= status < 400:
+        raise redirected(response, url, "the token may not be revoked, it may still work")
     try:
         body = response.json()
     except (ValueError, RecursionError):  # garbage or a body nested past the parser
         body = {}
-    if response.status_code >= 400 or (isinstance(body, dict) and "error" in body):
-        raise oauth_error(body if isinstance(body, dict) else {}, response.status_code, url, secrets=(token,))
+    if not 200 <= status < 300 or (isinstance(body, dict) and "error" in body):
+        raise oauth_error(body if isinstance(body, dict) else {}, status, url, secrets=(token,))

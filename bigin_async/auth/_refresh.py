@@ -30,7 +30,7 @@ from bigin_async.auth._endpoint import (
 )
 from bigin_async.auth._shared_failure import SHARED, failure_record, shared_error
 from bigin_async.auth._stores import MemoryTokenStore, RefreshFailures, RefreshHistory, TokenStore
-from bigin_async.auth._token import Token
+from bigin_async.auth._token import Token, check_credential
 from bigin_async.errors import (
     AuthenticationError,
     BiginTimeoutError,
@@ -143,6 +143,15 @@ class TokenManager:
         permanent_failure_ttl: float = 60.0,
     ) -> None:
         self.token_url = token_url
+        given = {
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "refresh_token": refresh_token,
+            "access_token": access_token,
+        }
+        for name, value in given.items():
+            if value is not None:  # a stray character is said now, not as a failed refresh or call
+                check_credential(name, value.get_secret_value())
         self._client_id = client_id
         self._client_secret = client_secret
         self._refresh_token = refresh_token
@@ -438,17 +447,16 @@ class TokenManager:
             self._refreshes.append(booked)
             await self._share_refreshes(add=(booked,))
             error: Exception
+            not_sent: bool | None = None  # for a connection error: whether it never reached Zoho
             self._tries += 1
             try:
-                response = await self.http.post(url, data=form, timeout=self.timeout)
+                # Not even a client that follows redirects takes the form to the host one names.
+                response = await self.http.post(url, data=form, timeout=self.timeout, follow_redirects=False)
             except httpx.RequestError as exc:
-                error = connection_error(exc, url)
-                error.__cause__ = exc
-                if classify_exception(exc) is not Outcome.NOT_SENT:
-                    raise error from exc  # may have reached Zoho (and minted): counted, not re-sent
-                with contextlib.suppress(ValueError):  # it never reached Zoho: it does not count
-                    self._refreshes.remove(booked)
-                await self._share_refreshes(drop=booked)
+                # Its cause is httpx's exception without the request (the form): raised outside
+                # this block, so that the one with it is not kept as the context either.
+                error = connection_error(exc, url, secrets=secrets)
+                not_sent = classify_exception(exc) is Outcome.NOT_SENT
             else:
                 try:
                     body = read_answer(response, url, secrets, self._clock())
@@ -463,7 +471,7 @@ class TokenManager:
                         await self._share_refreshes(add=[full - i * 1e-6 for i in range(self.MAX_REFRESHES)])
                     raise
                 else:
-                    token = token_from_body(body, self._clock())
+                    token = token_from_body(body, self._clock(), url=url, status=response.status_code)
                     self.refresh_count += 1
                     self._refused = None
                     logger.debug(  # every hour or so: routine, so not at INFO
@@ -472,6 +480,12 @@ class TokenManager:
                         extra={"bigin_event": "token_refreshed", "bigin_refreshes": self.refresh_count},
                     )
                     return token
+            if not_sent is False:
+                raise error  # may have reached Zoho (and minted): counted, not re-sent
+            if not_sent:  # it never reached Zoho: it does not count
+                with contextlib.suppress(ValueError):
+                    self._refreshes.remove(booked)
+                await self._share_refreshes(drop=booked)
             if attempt + 1 >= self.refresh_attempts:
                 raise error
             delay = backoff_delay(

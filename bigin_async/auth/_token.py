@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,8 +12,9 @@ from pydantic import SecretStr
 
 from bigin_async._config import check_base_url
 from bigin_async._redact import register_secret
+from bigin_async.errors import ConfigurationError
 
-__all__ = ["SCOPES", "Scope", "Token", "is_time"]
+__all__ = ["SCOPES", "Scope", "Token", "check_credential", "is_time", "stray_character"]
 
 
 class Scope:
@@ -104,6 +106,9 @@ class Token:
         access = data["access_token"]
         if not isinstance(access, str) or not access:
             raise ValueError("access_token must be a non-empty string")
+        stray = stray_character(access)
+        if stray is not None:  # sent, it would fail in httpx with the whole header in the error
+            raise ValueError(f"access_token cannot be sent in a header: {stray[1]} at position {stray[0]}")
         expires = data.get("expires_at")
         if expires is not None and (isinstance(expires, bool) or not isinstance(expires, (int, float))):
             raise ValueError("expires_at must be a number of epoch seconds")
@@ -121,3 +126,42 @@ class Token:
 
 def is_time(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def stray_character(value: str) -> tuple[int, str] | None:
+    """The first character of ``value`` that no token, key or id of Zoho's has: its position
+    (counted from 1) and its name (``"U+200B ZERO WIDTH SPACE"``); None when there is none.
+
+    Zoho's tokens, client ids and secrets are printable ASCII without spaces. Anything else is
+    a paste error (a zero-width space or a no-break space copied from a web page or a chat, a
+    line break) or an odd answer, and an access token with it cannot go in the ``Authorization``
+    header at all: httpx fails on it with the whole header, token included, in its error. Only
+    the one character is named, never the value around it.
+    """
+    for index, char in enumerate(value):
+        if not "!" <= char <= "~":
+            name = unicodedata.name(char, "control character" if ord(char) < 0xA0 else "")
+            return index + 1, f"U+{ord(char):04X} {name}".rstrip()
+    return None
+
+
+def check_credential(name: str, value: str) -> str:
+    """``value`` without the whitespace around it, or a :class:`ConfigurationError` naming the
+    setting and where a character that cannot be part of it sits (never the value itself).
+
+    The one check every credential given to the SDK passes (``access_token``, ``client_id``,
+    ``client_secret``, ``refresh_token``): a stray character is reported here, with the setting to
+    paste again, rather than as a refused token later or as a header httpx cannot encode.
+    """
+    stripped = value.strip()
+    if not stripped:
+        raise ConfigurationError(f"{name} must be a non-empty string")
+    stray = stray_character(stripped)
+    if stray is not None:
+        position, char = stray
+        position += len(value) - len(value.lstrip())  # counted in the value as given
+        raise ConfigurationError(
+            f"{name} has a character that cannot be part of it: {char} at position {position} of "
+            f"{len(value)} (the value itself is not shown); a paste error? Copy {name} again, without it"
+        )
+    return stripped
