@@ -33,7 +33,7 @@ from bigin_async.hooks import (
 )
 from bigin_async.stats import WaitStats
 
-__all__ = ["EventBus", "RefreshSeries", "Samples", "Sink", "StatsCollector", "check_event_hooks"]
+__all__ = ["EventBus", "GateQueue", "RefreshSeries", "Samples", "Sink", "StatsCollector", "check_event_hooks"]
 
 Sink = Callable[[ClientEvent], None]
 Pending = tuple[ClientEvent, EventHook, bool]  # an event, a hook to tell it, whether that hook is async
@@ -129,21 +129,10 @@ class StatsCollector:
         self.retries_by_reason: dict[str, int] = {}
         self.rate_limited = 0
         self.hook_errors = 0
-        self.gate_queue = 0  # kept by the transport, around its wait for a place
-        self.gate_queue_peak = 0
         self.gate_wait = Samples()
         self.limiter_wait = Samples()
         self.cooldown_wait = Samples()
         self.call_duration = Samples()
-
-    def queue_enter(self, full: bool) -> None:
-        """A call asks for a place at the gate; ``full``: none is free, so it will wait."""
-        self.gate_queue += 1
-        if full and self.gate_queue > self.gate_queue_peak:
-            self.gate_queue_peak = self.gate_queue
-
-    def queue_leave(self) -> None:
-        self.gate_queue -= 1
 
     # What the stats keep of each event; the transport calls these itself when nobody else
     # listens to the event (no event is built then).
@@ -186,6 +175,30 @@ class StatsCollector:
             self.retries_by_reason[event.reason] = self.retries_by_reason.get(event.reason, 0) + 1
         elif kind is RateLimited:
             self.rate_limited += 1
+
+
+class GateQueue:
+    """The calls waiting for a place at one transport's gate (``stats().gate_queue``).
+
+    Kept by the transport around its wait, next to its gate, not on the event bus: a Books
+    client made with ``BooksClient.from_bigin`` shares Bigin's bus (its calls count in
+    ``calls``), but has a gate of its own, whose queue is not Bigin's.
+    """
+
+    __slots__ = ("peak", "waiting")
+
+    def __init__(self) -> None:
+        self.waiting = 0
+        self.peak = 0
+
+    def enter(self, full: bool) -> None:
+        """A call asks for a place at the gate; ``full``: none is free, so it will wait."""
+        self.waiting += 1
+        if full and self.waiting > self.peak:
+            self.peak = self.waiting
+
+    def leave(self) -> None:
+        self.waiting -= 1
 
 
 def _out_of_time() -> bool:

@@ -61,7 +61,7 @@ from bigin_async._coordination import (
     PastDeadline,
 )
 from bigin_async._download import SaveIn, read_capped, save_body, target_path
-from bigin_async._events import EventBus
+from bigin_async._events import EventBus, GateQueue
 from bigin_async._file_stream import Consume, FileStream
 from bigin_async._json import NOT_JSON, json_unless_204
 from bigin_async._limits import Cooldown, DailyBudget, RateLimiter
@@ -76,6 +76,7 @@ from bigin_async._retry import (
     is_idempotent,
 )
 from bigin_async.auth import Token, TokenManager
+from bigin_async.auth._endpoint import without_request
 from bigin_async.errors import (
     AmbiguousWriteError,
     APIError,
@@ -163,6 +164,7 @@ class _Shared:
     tokens: TokenManager
     limits: Limits
     events: EventBus = field(default_factory=EventBus)
+    queue: GateQueue = field(default_factory=GateQueue)  # calls waiting at this gate (not the bus's)
     closed: bool = False
     used: bool = False
     calls: int = 0
@@ -244,6 +246,11 @@ class Transport:
     def gate(self) -> GateStats:
         """The concurrency gate's figures as this process sees them (``limit``, ``in_flight``, ``peak``)."""
         return self._shared.limits.gate
+
+    @property
+    def gate_queue(self) -> GateQueue:
+        """The calls waiting for a place at :attr:`gate` now (``waiting``) and the most at once (``peak``)."""
+        return self._shared.queue
 
     @property
     def limits(self) -> Limits:
@@ -752,6 +759,7 @@ class Transport:
                 raise spent from cause
         events = self._shared.events
         stats = events.stats
+        queue = self._shared.queue
         clock = anyio.current_time
         gate_wait = limiter_wait = 0.0  # this attempt's, over every pass of the loop
         while True:
@@ -761,11 +769,11 @@ class Transport:
                 call.cooldown_wait += clock() - began
             queued = clock()
             gate = limits.gate
-            stats.queue_enter(full=gate.in_flight >= gate.limit)
+            queue.enter(full=gate.in_flight >= gate.limit)
             waiting = True
             try:
                 async with limits.slot() as slot:
-                    stats.queue_leave()
+                    queue.leave()
                     waiting = False
                     gate_wait += clock() - queued
                     token = await self._token_for(call)
@@ -803,7 +811,7 @@ class Transport:
                         )
             finally:
                 if waiting:  # cancelled (or failed) while it queued
-                    stats.queue_leave()
+                    queue.leave()
             assert attempt is not None  # the exchange returned: the try above did not raise
             self._note_answer(call, attempt)
             return attempt
@@ -927,7 +935,7 @@ class Transport:
                     follow_redirects=False,  # a caller's own client may follow them: the token stays
                 )
         except httpx.RequestError as exc:  # every timeout, transport and decoding error
-            failure = exc
+            failure = without_request(exc)  # chained under the SDK's error: not with the token
         if not timed:  # else kept with the bound until the loop puts the deadline back
             call.wire = None
         return _Attempt(response, failure, token, wire)

@@ -30,6 +30,7 @@ from bigin_async._redact import get_logger
 from bigin_async._transport import Transport
 from bigin_async._types import UNCHANGED, NotGiven
 from bigin_async.auth import FileTokenStore, TokenManager, TokenStore
+from bigin_async.auth._token import check_credential
 from bigin_async.errors import ConfigurationError
 from bigin_async.hooks import EventHook, EventHooks
 from bigin_async.models import FieldInfo, Record
@@ -85,9 +86,9 @@ def _secret(name: str, value: str | SecretStr | None) -> SecretStr | None:
         return None
     if isinstance(value, SecretStr):
         value = value.get_secret_value()
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str):
         raise ConfigurationError(f"{name} must be a non-empty string")
-    return SecretStr(value.strip())
+    return SecretStr(check_credential(name, value))  # a stray character: said now, value unshown
 
 
 class _ModuleAttribute(Generic[C]):
@@ -491,6 +492,7 @@ class BiginClient(AsyncClosing):
         collected = transport.events.stats
         credits = transport.budget.report()
         gate = transport.gate
+        queue = transport.gate_queue
         return ClientStats(
             calls=collected.calls,
             in_progress=collected.in_progress,
@@ -508,8 +510,8 @@ class BiginClient(AsyncClosing):
             gate_limit=gate.limit,
             gate_in_flight=gate.in_flight,
             gate_peak=gate.peak,
-            gate_queue=collected.gate_queue,
-            gate_queue_peak=collected.gate_queue_peak,
+            gate_queue=queue.waiting,
+            gate_queue_peak=queue.peak,
             gate_wait=collected.gate_wait.snapshot(),
             limiter_wait=collected.limiter_wait.snapshot(),
             cooldown_wait=collected.cooldown_wait.snapshot(),

@@ -779,3 +779,33 @@ async def test_stats_count_a_refresh_that_finished_after_its_caller_gave_up() ->
         stats = bigin.stats()
     assert after_first == 1
     assert stats.refreshes == len(minted) == 2
+
+
+async def test_books_calls_queued_at_their_own_gate_are_not_in_bigins_gate_queue() -> None:
+    # Review (helper-91): Books shares Bigin's event bus (its calls count in calls and attempts),
+    # but its queue was counted as Bigin's: gate_queue 2 with none of Bigin's 2 places taken.
+    from bigin_async.books import BooksClient
+
+    release = anyio.Event()
+    arrived = anyio.Event()
+
+    class Books(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            arrived.set()
+            await release.wait()
+            return httpx.Response(200, json={"code": 0, "message": "success", "contacts": []})
+
+    with anyio.fail_after(30):
+        async with BiginClient(access_token="t", transport=Books(), max_concurrency=2) as bigin:
+            books = BooksClient.from_bigin(bigin, "60012345678", max_concurrency=1)
+            async with anyio.create_task_group() as tg:
+                for _ in range(3):
+                    tg.start_soon(books.request, "GET", "/contacts")
+                await arrived.wait()
+                await anyio.wait_all_tasks_blocked()
+                during = bigin.stats()
+                release.set()
+            after = bigin.stats()
+    assert (during.gate_in_flight, during.gate_limit, during.in_progress) == (0, 2, 3)
+    assert (during.gate_queue, during.gate_queue_peak) == (0, 0)
+    assert (after.gate_queue, after.gate_queue_peak, after.calls) == (0, 0, 3)
