@@ -139,6 +139,14 @@ def make_http_client(
     )
 
 
+def _ids_count(params: Mapping[str, Any]) -> int:
+    """How many records a ``?ids=a,b,c`` (a list, or Zoho's comma-separated text) names."""
+    ids = params.get("ids")
+    if not ids:
+        return 0
+    return len(ids) if isinstance(ids, (list, tuple)) else len(str(ids).split(","))
+
+
 def credits_for(method: str, params: Mapping[str, Any] | None, json: Any) -> int:
     """Zoho's credit cost of one call: 1, writes 1 per 10 records, ``cvid`` lists 3."""
     cost = 1
@@ -147,9 +155,7 @@ def credits_for(method: str, params: Mapping[str, Any] | None, json: Any) -> int
         if isinstance(data, list) and data:
             cost = math.ceil(len(data) / 10)
     elif method.upper() == "DELETE" and params and params.get("ids"):
-        ids = params["ids"]
-        count = len(ids) if isinstance(ids, (list, tuple)) else len(str(ids).split(","))
-        cost = math.ceil(count / 10)
+        cost = math.ceil(_ids_count(params) / 10)
     if params and params.get("cvid"):
         cost = max(cost, 3)
     return cost
@@ -591,6 +597,9 @@ class Transport:
             call.method, call.path if absolute else _SERVICE_PATHS[call.service] + call.path
         )
         call.records = _record_count(call.json)
+        if call.records is None and call.method == "DELETE":  # ?ids=a,b, or one record by its id
+            count = _ids_count(call.params or {})
+            call.records = count or (1 if call.template.endswith("/{id}") else None)
         call.started = anyio.current_time()
         # Nobody but the stats listening (the common case): the stats are told directly, and no
         # event is built. Otherwise every listener gets the events, the stats among them.
@@ -657,7 +666,10 @@ class Transport:
         records = call.records
         if records is None and error is None:
             listed = result if isinstance(result, list) else getattr(result, "data", None)
-            records = len(listed) if isinstance(listed, list) else None
+            if isinstance(listed, list):
+                records = len(listed)
+            elif result is not None and call.method == "GET" and call.template.endswith("/{id}"):
+                records = 1  # one record read by its id
         return CallFinished(
             **call.described,
             records=records,
@@ -916,6 +928,9 @@ class Transport:
         self._shared.calls += 1
         self._shared.events.stats.attempted()
         call.sent += 1
+        # This attempt's answer, from now on: one cut unanswered (by the deadline, a cancellation)
+        # must not end the call reported with an earlier attempt's status and Zoho code.
+        call.status = call.zoho_code = None
         response: httpx.Response | None = None
         failure: Exception | None = None
         timeout = call.timeout

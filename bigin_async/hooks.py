@@ -95,7 +95,8 @@ class CallEvent(ClientEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CallStarted(CallEvent):
-    """A call has begun (before it queues anywhere). ``records``: entries the body writes, if any."""
+    """A call has begun (before it queues anywhere). ``records``: entries the body writes, or the
+    records a delete names (``?ids=``, or one by its id), if any."""
 
     name: ClassVar[str] = "call_started"
     records: int | None = None
@@ -226,9 +227,11 @@ class CallFinished(CallEvent):
     """A call has ended, with its result or its error.
 
     ``attempts``: attempts sent (a call refused before sending has 0); ``duration``: seconds from
-    its start, waits included; ``status_code``/``zoho_code``: of its last answer; ``error``: the
-    class of the error it raised (None on success; ``Cancelled`` when its task was cancelled).
-    ``records``: entries the body wrote, or records the answer held.
+    its start, waits included; ``status_code``/``zoho_code``: of its last attempt's answer (None
+    when that attempt had none: cut by the deadline or a cancellation); ``error``: the class of
+    the error it raised (None on success; ``Cancelled`` when its task was cancelled).
+    ``records``: entries the body wrote, records a delete named, or records the answer held (1
+    for a record read by its id).
     """
 
     name: ClassVar[str] = "call_finished"

@@ -84,6 +84,7 @@ async def test_a_call_is_one_span_named_by_its_template_with_an_event_per_attemp
         "url.template": "/bigin/v2/Contacts/{id}",
         "bigin.module": "Contacts",
         "bigin.operation": "get",
+        "bigin.records": 1,  # one record read by its id
         "bigin.attempts": 2,
         "http.response.status_code": 200,
     }

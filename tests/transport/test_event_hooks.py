@@ -122,7 +122,7 @@ async def test_a_call_that_is_retried_gives_every_event_in_order() -> None:
     finished = seen[-1]
     assert isinstance(finished, CallFinished)
     assert finished.ok and finished.error is None
-    assert (finished.attempts, finished.status_code, finished.records) == (3, 200, None)
+    assert (finished.attempts, finished.status_code, finished.records) == (3, 200, 1)  # one record read by its id
     assert finished.duration >= sent[2].cooldown_wait
 
 
@@ -809,3 +809,69 @@ async def test_books_calls_queued_at_their_own_gate_are_not_in_bigins_gate_queue
     assert (during.gate_in_flight, during.gate_limit, during.in_progress) == (0, 2, 3)
     assert (during.gate_queue, during.gate_queue_peak) == (0, 0)
     assert (after.gate_queue, after.gate_queue_peak, after.calls) == (0, 0, 3)
+
+
+class _AnswersThenHangs(httpx.AsyncBaseTransport):
+    """A 503 for the first attempt, then no answer at all (until cancelled)."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+        self.second = anyio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.seen += 1
+        if self.seen == 1:
+            return httpx.Response(503, json={"code": "INTERNAL_ERROR", "message": "down", "status": "error"})
+        self.second.set()
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+
+@pytest.mark.parametrize("cut", ["deadline", "cancel"])
+async def test_a_call_cut_on_an_unanswered_attempt_reports_no_earlier_answer(cut: str) -> None:
+    # Review (helper-91): the 2nd attempt, cut by the deadline or a cancellation, had no answer,
+    # yet call_finished (and the span) said 503 INTERNAL_ERROR, the 1st attempt's.
+    ended: list[CallFinished] = []
+    zoho = _AnswersThenHangs()
+    with anyio.fail_after(30):
+        async with BiginClient(
+            access_token="t",
+            transport=zoho,
+            retry_backoff_seconds=0.0,
+            deadline=0.5 if cut == "deadline" else None,
+            timeout=20,
+            event_hooks={"call_finished": [ended.append]},
+        ) as bigin:
+            if cut == "deadline":
+                with pytest.raises(BiginTimeoutError):
+                    await bigin.contacts.get(ID)
+            else:
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(bigin.contacts.get, ID)
+                    await zoho.second.wait()
+                    tg.cancel_scope.cancel()
+    (finished,) = ended
+    assert finished.attempts == 2
+    assert (finished.status_code, finished.zoho_code) == (None, None)
+
+
+async def test_records_are_told_for_reads_by_id_and_for_deletes() -> None:
+    # Review (helper-91): "records (written, or read)" was None for get(id) and for deletes.
+    from bigin_emulator import BiginEmulator
+
+    started: list[CallStarted] = []
+    ended: list[CallFinished] = []
+    emulator = BiginEmulator(seed_records=5)
+    async with emulator.client() as bigin:
+        first, second, third = (await bigin.contacts.list(per_page=3)).data
+        bigin.event_hooks = {"call_started": [started.append], "call_finished": [ended.append]}
+        await bigin.contacts.get(first.id)
+        await bigin.contacts.bulk_delete([second.id, third.id])
+        await bigin.contacts.delete(first.id)
+    records = [(event.method, event.url_template, event.records) for event in ended]
+    assert records == [
+        ("GET", "/bigin/v2/Contacts/{id}", 1),
+        ("DELETE", "/bigin/v2/Contacts", 2),
+        ("DELETE", "/bigin/v2/Contacts/{id}", 1),
+    ]
+    assert [event.records for event in started] == [None, 2, 1]  # a read's count is known at its end
