@@ -122,7 +122,8 @@ async def test_a_call_that_is_retried_gives_every_event_in_order() -> None:
     finished = seen[-1]
     assert isinstance(finished, CallFinished)
     assert finished.ok and finished.error is None
-    assert (finished.attempts, finished.status_code, finished.records) == (3, 200, 1)  # one record read by its id
+    # records: one record read by its id
+    assert (finished.attempts, finished.status_code, finished.records) == (3, 200, 1)
     assert finished.duration >= sent[2].cooldown_wait
 
 
@@ -864,6 +865,7 @@ async def test_records_are_told_for_reads_by_id_and_for_deletes() -> None:
     emulator = BiginEmulator(seed_records=5)
     async with emulator.client() as bigin:
         first, second, third = (await bigin.contacts.list(per_page=3)).data
+        assert first.id and second.id and third.id
         bigin.event_hooks = {"call_started": [started.append], "call_finished": [ended.append]}
         await bigin.contacts.get(first.id)
         await bigin.contacts.bulk_delete([second.id, third.id])
