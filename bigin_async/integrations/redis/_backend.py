@@ -14,7 +14,6 @@ import hashlib
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import anyio
 import anyio.lowlevel
@@ -25,14 +24,15 @@ import redis.asyncio.cluster
 import redis.asyncio.retry
 import redis.backoff
 import redis.cluster
+import redis.connection
 import redis.exceptions
 import redis.retry
 import sniffio
 
-from bigin_async._redact import is_secret_key
 from bigin_async.errors import ConfigurationError
+from bigin_async.integrations.redis._urls import register_url_secrets, safe_url
 
-__all__ = ["RedisBackend", "RedisUnavailable", "Script", "safe_url"]
+__all__ = ["RedisBackend", "RedisUnavailable", "Script"]
 
 Arg = str | int | float
 
@@ -63,26 +63,6 @@ class Script:
         return f"Script({self.name!r}, sha={self.sha[:8]})"
 
 
-def safe_url(url: str) -> str:
-    """The URL without its password (``redis://:secret@host`` → ``redis://:***@host``), wherever
-    redis-py reads one: the user part, or the query (``redis://host/0?password=secret``)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable Redis URL>"
-    # Edited as text, not rebuilt: ``unix:///path`` keeps its slashes, a bad port its spelling.
-    head, ask, rest = url.partition("?")
-    if "@" in parts.netloc:
-        user = parts.username or ""
-        head = head.replace(parts.netloc, f"{user}:***@{parts.netloc.rpartition('@')[2]}", 1)
-    if ask:
-        query, hash_, fragment = rest.partition("#")
-        pairs = parse_qsl(query, keep_blank_values=True)
-        hidden = urlencode([(key, "***" if is_secret_key(key) else v) for key, v in pairs], safe="*")
-        head = f"{head}?{hidden}{hash_}{fragment}"
-    return head
-
-
 def _no_retries() -> redis.asyncio.retry.Retry:
     return redis.asyncio.retry.Retry(redis.backoff.NoBackoff(), 0)
 
@@ -106,6 +86,8 @@ class RedisBackend:
     ) -> None:
         self.url = safe_url(url)
         self._raw_url = url
+        if client is None:  # a URL the user wrote: its password may come back in redis-py's errors
+            register_url_secrets(url)
         self.cluster = cluster
         self.socket_timeout = socket_timeout
         self._given = client

@@ -30,7 +30,6 @@ import redis
 import redis.asyncio
 import redis.asyncio.cluster
 import redis.cluster
-import redis.connection
 
 from bigin_async._config import Settings
 from bigin_async._coordination import READ_DOWNLOADS_PER_MINUTE, Answer, Ask, Limits, LocalLimits
@@ -38,8 +37,9 @@ from bigin_async._limits import Cooldown, CreditsReport, RateLimiter, allowance_
 from bigin_async._redact import get_logger
 from bigin_async.auth import MemoryTokenStore, Token, TokenStore
 from bigin_async.errors import ConfigurationError, CoordinationError
-from bigin_async.integrations.redis._backend import RedisBackend, RedisUnavailable, safe_url
+from bigin_async.integrations.redis._backend import RedisBackend, RedisUnavailable
 from bigin_async.integrations.redis._keys import KeyFamily, datacenter_of
+from bigin_async.integrations.redis._urls import safe_url, url_problem
 from bigin_async.integrations.redis.limits import RedisLimits
 from bigin_async.integrations.redis.tokens import RedisTokenStore
 
@@ -550,12 +550,13 @@ class RedisCoordination:
                     "the Redis URL must start with redis://, rediss:// or unix://, "
                     f"got {safe_url(redis_or_url)!r}"
                 )
-            try:  # now, not at the first call: a port, db or option redis-py cannot read
-                redis.connection.parse_url(redis_or_url)  # type: ignore[no-untyped-call]
-            except ValueError as bad:
+            # Now, not at the first call: a port, db or option redis-py cannot read, or a password
+            # pasted unencoded. Described in words of our own: redis-py's quote pieces of it.
+            problem = url_problem(redis_or_url)
+            if problem is not None:
                 raise ConfigurationError(
-                    f"the Redis URL {safe_url(redis_or_url)!r} cannot be used: {bad}"
-                ) from None  # redis-py's error may repeat the URL, password and all
+                    f"the Redis URL {safe_url(redis_or_url)!r} cannot be used: {problem}"
+                )
             return RedisBackend.from_url(redis_or_url, cluster=cluster, socket_timeout=socket_timeout)
         if not isinstance(redis_or_url, _CLIENTS):
             raise ConfigurationError(
