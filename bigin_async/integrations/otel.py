@@ -24,7 +24,9 @@ What is recorded:
   ``bigin.client.token.refreshes``, ``bigin.client.credits.spent`` and
   ``bigin.client.credits.remaining`` (read from ``bigin.credits`` when a reader collects; one
   series per instrumented client, told apart by ``bigin.client``: ``"1"``, ``"2"``... in the
-  order :func:`instrument` was called in this process).
+  order :func:`instrument` was called in this process, whether the global MeterProvider was set
+  before or after; a closed client's last values are reported at the next collection, then its
+  series ends, and the meter never keeps a client alive).
 
 It listens to the client's events (:mod:`bigin_async.hooks`), so it sees every view of the client
 and costs nothing more per call than building the spans.
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,6 +89,9 @@ class BiginInstrumentation:
     _open: dict[int, _Open] = field(default_factory=dict, repr=False)
     _remove: Any = field(default=None, repr=False)
     _stopped: bool = field(default=False, repr=False)
+    # The provider ``meter`` came from (None: built directly from a meter). The credit
+    # instruments are one set per provider, since a provider may hand out a new meter per call.
+    _meter_provider: MeterProvider | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         meter = self.meter
@@ -103,7 +109,7 @@ class BiginInstrumentation:
             description="access tokens refreshed (Zoho allows 10 in 10 minutes)",
         )
         self._series = {"bigin.client": str(next(_CLIENT_NUMBERS))}
-        self._credits = _credit_instruments(meter)
+        self._credits = _credit_instruments(self._meter_provider, meter)
         self._credits.add(self)
 
     # -- the sink ------------------------------------------------------------------------------
@@ -185,17 +191,41 @@ class BiginInstrumentation:
             remove()
 
 
+@dataclass
+class _Watched:
+    """One instrumentation a credit instrument reads, held weakly (the meter must not keep a
+    client alive); ``final``: the instruments that have reported its client's last values since
+    it was closed."""
+
+    ref: weakref.ref[BiginInstrumentation]
+    final: set[str] = field(default_factory=set)
+
+
+_CREDIT_NAMES = frozenset({"spent", "remaining"})
+
+
 class _CreditInstruments:
     """The two credit instruments of one meter, read for every client instrumented on it.
 
     OpenTelemetry's SDK creates an observable instrument once per meter and name: asked again,
     it returns the first one and drops the new callbacks. So each meter gets one pair, whose
-    callbacks report every live instrumentation, each under its own ``bigin.client``; one that
-    stopped reports (and holds) its client no more.
+    callbacks report every live instrumentation, each under its own ``bigin.client``.
+
+    The instrumentations are held weakly: a client nobody holds any more is gone, and its series
+    with it. A closed client sends no more calls, so its series would only repeat its last value
+    for ever (and a process opening a client per job would report every client it ever had): it
+    is reported once more, at the next collection (the one that exports what it spent since the
+    last, ``MeterProvider.shutdown()``'s after the application closed it), then no more. One that
+    stopped (:meth:`BiginInstrumentation.uninstrument`) is dropped at once.
     """
 
-    def __init__(self, meter: Meter) -> None:
-        self._live: list[BiginInstrumentation] = []
+    def __init__(self, meter: Meter, *, provisional: bool) -> None:
+        self.meter = meter
+        # True when the provider these were made from gives a new meter per call: OpenTelemetry's
+        # global proxy before the application sets a MeterProvider. Its meters forward to the real
+        # provider's once it is set, so a later lookup for that provider must find these.
+        self.provisional = provisional
+        self._watched: list[_Watched] = []
         self._lock = threading.Lock()  # a reader may collect from its own thread
         meter.create_observable_counter(
             "bigin.client.credits.spent",
@@ -210,18 +240,49 @@ class _CreditInstruments:
 
     def add(self, instrumentation: BiginInstrumentation) -> None:
         with self._lock:
-            self._live.append(instrumentation)
+            self._watch(None)
+            self._watched.append(_Watched(weakref.ref(instrumentation)))
 
     def discard(self, instrumentation: BiginInstrumentation) -> None:
         with self._lock:
-            self._live = [live for live in self._live if live is not instrumentation]
+            self._watched = [
+                watched for watched in self._watched if watched.ref() not in (None, instrumentation)
+            ]
+
+    def _watch(self, name: str | None) -> list[BiginInstrumentation]:
+        """What instrument ``name`` reports now (None: nothing, only prune), under the lock.
+
+        Gone and closed-and-reported instrumentations are dropped here rather than by a weakref
+        callback: the garbage collector may run one while this thread holds the lock, and it
+        would wait for it for ever."""
+        kept: list[_Watched] = []
+        reported: list[BiginInstrumentation] = []
+        for watched in self._watched:
+            instrumentation = watched.ref()
+            if instrumentation is None:
+                continue
+            if not instrumentation.client.closed:
+                reported.append(instrumentation)
+            elif name is not None and name not in watched.final:
+                watched.final.add(name)
+                reported.append(instrumentation)
+            if not watched.final >= _CREDIT_NAMES:
+                kept.append(watched)
+        self._watched = kept
+        return reported
+
+    def _reported(self, name: str) -> list[BiginInstrumentation]:
+        with self._lock:
+            return self._watch(name)
 
     def _spent(self, options: CallbackOptions) -> Iterable[Observation]:
-        return [Observation(live.client.credits.spent_total, live._series) for live in self._live]
+        return [
+            Observation(live.client.credits.spent_total, live._series) for live in self._reported("spent")
+        ]
 
     def _remaining(self, options: CallbackOptions) -> Iterable[Observation]:
         observed = []
-        for live in self._live:
+        for live in self._reported("remaining"):
             remaining = live.client.credits.remaining
             if remaining is not None:
                 observed.append(Observation(remaining, live._series))
@@ -229,17 +290,37 @@ class _CreditInstruments:
 
 
 _CLIENT_NUMBERS = itertools.count(1)
-# Per meter (kept alive here, so its id is never reused): its credit instruments.
-_CREDITS: dict[int, tuple[Meter, _CreditInstruments]] = {}
+# The credit instruments by what they were made for: a meter provider, or a meter given directly
+# (kept alive here, so its id is never reused). Several keys may share one set: the global proxy
+# provider's and, once the application has set it, the real provider's.
+_CREDITS: dict[int, tuple[object, _CreditInstruments]] = {}
 _CREDITS_LOCK = threading.Lock()
 
 
-def _credit_instruments(meter: Meter) -> _CreditInstruments:
+def _credit_instruments(provider: MeterProvider | None, meter: Meter) -> _CreditInstruments:
+    """The credit instruments for ``meter``, got from ``provider`` (None: given directly).
+
+    Keyed by the provider, not the meter: before a global MeterProvider is set, OpenTelemetry's
+    proxy provider gives a new proxy meter per call, all forwarding to one real meter later, where
+    the SDK would keep the first client's instruments and drop every other's callbacks.
+    """
+    key: object = meter if provider is None else provider
     with _CREDITS_LOCK:
-        known = _CREDITS.get(id(meter))
-        if known is None:
-            known = _CREDITS[id(meter)] = (meter, _CreditInstruments(meter))
-        return known[1]
+        known = _CREDITS.get(id(key))
+        if known is not None:
+            return known[1]
+        # Instruments made on the global proxy before a provider was set now live on the meter
+        # the proxy forwards to: when that is this meter, they are this provider's already.
+        for source, credits in list(_CREDITS.values()):
+            if credits.provisional and isinstance(source, MeterProvider):
+                if source.get_meter(_SCOPE, __version__) is meter:
+                    credits.provisional = False
+                    _CREDITS[id(key)] = (key, credits)
+                    return credits
+        provisional = provider is not None and provider.get_meter(_SCOPE, __version__) is not meter
+        credits = _CreditInstruments(meter, provisional=provisional)
+        _CREDITS[id(key)] = (key, credits)
+        return credits
 
 
 # The span event each attempt-level event becomes: its name, and its attributes as
@@ -313,7 +394,8 @@ def instrument(
             "this BiginClient (or the one it is a view of) is instrumented already; uninstrument() it first"
         )
     tracer = trace.get_tracer(_SCOPE, __version__, tracer_provider=tracer_provider)
-    meter = (meter_provider or metrics.get_meter_provider()).get_meter(_SCOPE, __version__)
-    instrumentation = BiginInstrumentation(client, tracer, meter)
+    provider = meter_provider or metrics.get_meter_provider()
+    meter = provider.get_meter(_SCOPE, __version__)
+    instrumentation = BiginInstrumentation(client, tracer, meter, _meter_provider=provider)
     instrumentation._remove = events.add_sink(instrumentation)
     return instrumentation
