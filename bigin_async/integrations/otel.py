@@ -21,12 +21,14 @@ What is recorded:
   (reason and wait), ``bigin.rate_limited``;
 - **metrics**: ``bigin.client.call.duration`` (histogram, seconds, by module, operation and
   error), ``bigin.client.retries`` (by reason), ``bigin.client.rate_limited``,
-  ``bigin.client.token.refreshes``, ``bigin.client.credits.spent`` and
-  ``bigin.client.credits.remaining`` (read from ``bigin.credits`` when a reader collects; one
-  series per instrumented client, told apart by ``bigin.client``: ``"1"``, ``"2"``... in the
-  order :func:`instrument` was called in this process, whether the global MeterProvider was set
-  before or after; a closed client's last values are reported at the next collection, then its
-  series ends, and the meter never keeps a client alive).
+  ``bigin.client.token.refreshes`` (each refresh once, by the first call to use its token),
+  ``bigin.client.credits.spent`` and ``bigin.client.credits.remaining`` (read from
+  ``bigin.credits`` when a reader collects); the last three with one series per instrumented
+  client (Zoho's 10 refreshes in 10 minutes are per refresh token), told apart by
+  ``bigin.client``: ``"1"``, ``"2"``... in the order :func:`instrument` was called in this
+  process, whether the global MeterProvider was set before or after; a closed client's last
+  credits are reported at the next collection, then its series ends, and the meter never keeps a
+  client alive).
 
 It listens to the client's events (:mod:`bigin_async.hooks`), so it sees every view of the client
 and costs nothing more per call than building the spans.
@@ -122,7 +124,7 @@ class BiginInstrumentation:
             return
         if not isinstance(event, CallEvent):
             if kind is TokenRefreshed and not self._stopped:
-                self._refreshes.add(1)
+                self._refreshes.add(1, self._series)  # per client: each refresh token has its own 10
             return
         opened = self._open.get(event.call_id)
         if opened is None:  # a call begun before instrument() or after uninstrument(): not ours

@@ -143,6 +143,13 @@ class TokenAuthority:
             return True
         return self._access.pop(token, None) is not None
 
+    def revoke_access_tokens(self) -> int:
+        """Revoke every access token issued so far (their refresh tokens stay valid): the next
+        call with one gets ``INVALID_TOKEN``, as after Zoho ends a session early. Returns how many."""
+        revoked = len(self._access)
+        self._access.clear()
+        return revoked
+
     # -- checks -------------------------------------------------------------------------------
 
     def scopes_of(self, access_token: str) -> frozenset[str]:
