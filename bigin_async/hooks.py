@@ -82,8 +82,10 @@ class CallEvent(ClientEvent):
     ``url_template`` is the path with ids replaced (``/bigin/v2/Contacts/{id}``); ``module`` is
     the Bigin module's API name when the path is a module's (``Contacts``, ``Pipelines``), else
     None; ``operation`` names what the call does (``list``, ``get``, ``create``, ``update``,
-    ``upsert``, ``delete``, ``search``, ...; ``bulk_read``/``bulk_write`` for bulk jobs; else the
-    method and the path's last fixed segment).
+    ``upsert``, ``delete``, ``search``, ...; for Bulk Read and Bulk Write jobs, ``bulk_read`` and
+    ``bulk_write`` for a job's creation, ``bulk_read_status``/``bulk_write_status`` for its
+    polls and ``bulk_read_result`` for its result's download, which cost Zoho's credits
+    differently; else the method and the path's last fixed segment).
     """
 
     call_id: int
@@ -276,7 +278,7 @@ _FIXED_WORDS = frozenset(
         "settings", "fields", "layouts", "modules", "pipelines", "related_lists", "tags",
         "custom_views", "coql", "files", "org", "users", "upload", "deleted", "search", "upsert",
         "photo", "contacts", "read", "write", "bigin", "bulk", "books", "crm", "api", "oauth",
-        "token", "revoke", "v2", "v3",
+        "token", "revoke", "v2", "v3", "result",
     }
 )  # fmt: skip
 # A module's API name or a related list's (Contacts, Custom_Module1, Notes): a capital, then word
@@ -330,7 +332,10 @@ def describe_path(method: str, path: str) -> tuple[str, str | None, str]:
     template = base + "".join("/" + word for word in words) or "/"
     if base == "/bigin/bulk/v2":
         kind = words[0] if words else ""
-        return template, None, f"bulk_{kind}" if kind in ("read", "write") else method.lower()
+        if kind not in ("read", "write"):
+            return template, None, method.lower()
+        step = {1: "", 2: "_status"}.get(len(words), "_" + words[-1] if words[-1] != "{id}" else "")
+        return template, None, f"bulk_{kind}{step}"
     first = words[0] if words else ""
     if base == "/bigin/v2" and _NAME.fullmatch(first) and first not in _NOT_MODULES:
         rest = "".join("/" + word for word in words[1:])

@@ -355,8 +355,15 @@ def test_bad_event_hooks_are_refused_at_construction(hooks: Any, says: str) -> N
         (
             "GET",
             "https://www.zohoapis.com/bigin/bulk/v2/read/55",
-            ("/bigin/bulk/v2/read/{id}", None, "bulk_read"),
+            ("/bigin/bulk/v2/read/{id}", None, "bulk_read_status"),
         ),
+        (  # the result's download: a template of its own (it was /read/{id}/{id}), its own operation
+            "GET",
+            "/bigin/bulk/v2/read/4150868000001234567/result",
+            ("/bigin/bulk/v2/read/{id}/result", None, "bulk_read_result"),
+        ),
+        ("GET", "/bigin/bulk/v2/write/9", ("/bigin/bulk/v2/write/{id}", None, "bulk_write_status")),
+        ("POST", "/bigin/bulk/v2/write", ("/bigin/bulk/v2/write", None, "bulk_write")),
         ("GET", "https://download.zoho.com/x/y%40z", ("/{id}/{id}", None, "get")),
         (
             "GET",
