@@ -15,7 +15,9 @@ What is recorded:
   ``bigin.records`` (written, or read), ``bigin.attempts``, ``http.response.status_code`` and,
   on an error, ``bigin.zoho_code`` (Zoho's ``code``: ``INVALID_DATA``...) and ``error.type``
   (the SDK's error class), with the span's status set to error. The span is current while the
-  call runs, so an httpx instrumentation's HTTP spans nest inside it;
+  call runs, so an httpx instrumentation's HTTP spans nest inside it (but not the token
+  refresh's ``POST``: a refresh belongs to no one call, all those waiting for it share it, so it
+  runs in a task of its own, and its HTTP span is a root span);
 - **events of the span**: ``bigin.attempt.sent`` (with its waits at the gate, the limits and a
   429's pause), ``bigin.attempt.answered`` (status, Zoho's code, seconds), ``bigin.retry``
   (reason and wait), ``bigin.rate_limited``;
