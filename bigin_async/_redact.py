@@ -74,14 +74,18 @@ _VALUE = (
 # Linear on hostile text: a key only starts where a run of key characters starts, the secret word
 # is looked for once per run, and the run is then taken whole (captured in a lookahead and matched
 # again by its group number: an atomic group that Python 3.10 can write; no backtracking into it).
-# A name that says a secret was refused (Bigin's ``INVALID_TOKEN: invalid oauth token``, OAuth's
-# ``'invalid_token', 'error_description'``) is an error code, not a key, when words follow it (a
-# ``:`` or a ``,``); with an ``=`` it is still read as a key.
-_REFUSAL = rf"""(?:invalid|expired|revoked|missing|unknown|bad)[_-][{_KEY_CHARS}]*["']?\s*[:,]"""
+# An error code naming a secret (Bigin's ``INVALID_TOKEN: invalid oauth token``, OAuth's
+# ``invalid_token: ...``) is not a key when prose follows it: an unquoted name, a ``:``, then a
+# word of letters and another word. A value (``expired_token: Hx7pQ2mZ9vK4``, any quoted key)
+# is still a secret's.
+_REFUSAL = r"(?:invalid|expired|revoked|missing|unknown|bad)[_-][A-Za-z0-9_-]*\s*:\s*[A-Za-z]+\s+[A-Za-z]"
+# ``key, value`` is a pair only in a tuple (httpcore's headers: ``(b'Authorization', b'x')``),
+# not in a dict's repr, where ``'error': 'invalid_token', 'error_description'`` is a value, then
+# the next key: so that form needs the ``(`` before its key.
 _PAIR = re.compile(
-    rf"""(?P<key>(?<![{_KEY_CHARS}])b?["']?(?!{_REFUSAL})(?=[{_KEY_CHARS}]*?{_SECRET_WORD})"""
+    rf"""(?P<key>(?P<tuple>\(\s*)?(?<![{_KEY_CHARS}])(?!{_REFUSAL})b?["']?(?=[{_KEY_CHARS}]*?{_SECRET_WORD})"""
     rf"""(?=(?P<run>[{_KEY_CHARS}]+))(?P=run)["']?"""
-    rf"""(?:\s*[:=]\s*|(?<=["'])\s*,\s*)){_VALUE}""",
+    rf"""(?:\s*[:=]\s*|(?(tuple)(?<=["'])\s*,\s*|(?!)))){_VALUE}""",
     re.IGNORECASE,
 )
 # Query parameters that are secrets only in ``name=value`` form.
@@ -105,8 +109,9 @@ _ZOHO_SHAPE = re.compile(
 MIN_SECRET_LENGTH = 8
 MAX_SECRETS = 64
 MAX_LASTING_SECRETS = 1024
-_registered: OrderedDict[str, None] = OrderedDict()
-_lasting: OrderedDict[str, None] = OrderedDict()
+# Each value with its spellings (worked out once, at its registration).
+_registered: OrderedDict[str, frozenset[str]] = OrderedDict()
+_lasting: OrderedDict[str, frozenset[str]] = OrderedDict()
 _registered_lock = threading.Lock()
 # Longest first, so a secret that contains another is replaced whole. Read without the lock: the
 # tuple is replaced, never changed, on registration.
@@ -130,11 +135,13 @@ def register_secret(value: str, *, lasting: bool = False) -> None:
     global _by_value
     table, bound = (_lasting, MAX_LASTING_SECRETS) if lasting else (_registered, MAX_SECRETS)
     with _registered_lock:
-        table[value] = None
-        table.move_to_end(value)
+        if value in table:  # known (a token built again from a store): only its place changes
+            table.move_to_end(value)
+            return
+        table[value] = spellings(value)
         while len(table) > bound:
             table.popitem(last=False)
-        known_forms = {form for known in (*_lasting, *_registered) for form in spellings(known)}
+        known_forms = set().union(*_lasting.values(), *_registered.values())
         _by_value = tuple(sorted(known_forms, key=len, reverse=True))
 
 
