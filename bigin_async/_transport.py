@@ -597,9 +597,9 @@ class Transport:
             call.method, call.path if absolute else _SERVICE_PATHS[call.service] + call.path
         )
         call.records = _record_count(call.json)
-        if call.records is None and call.method == "DELETE":  # ?ids=a,b, or one record by its id
-            count = _ids_count(call.params or {})
-            call.records = count or (1 if call.template.endswith("/{id}") else None)
+        if call.records is None and call.operation == "delete" and call.module is not None:
+            # A module's records: ?ids=a,b, or one by its id (a tag or a file is no record)
+            call.records = _ids_count(call.params or {}) or (1 if call.template.endswith("/{id}") else None)
         call.started = anyio.current_time()
         # Nobody but the stats listening (the common case): the stats are told directly, and no
         # event is built. Otherwise every listener gets the events, the stats among them.
@@ -668,8 +668,8 @@ class Transport:
             listed = result if isinstance(result, list) else getattr(result, "data", None)
             if isinstance(listed, list):
                 records = len(listed)
-            elif result is not None and call.method == "GET" and call.template.endswith("/{id}"):
-                records = 1  # one record read by its id
+            elif result is not None and call.operation == "get" and call.module is not None:
+                records = 1  # one of a module's records, read by its id (not a job's status, a file)
         return CallFinished(
             **call.described,
             records=records,

@@ -884,3 +884,28 @@ async def test_records_are_told_for_reads_by_id_and_for_deletes() -> None:
         ("DELETE", "/bigin/v2/Contacts/{id}", 1),
     ]
     assert [event.records for event in started] == [None, 2, 1]  # a read's count is known at its end
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/bigin/bulk/v2/read/4150868000001234567"),  # a Bulk Read job's status
+        ("GET", "/bigin/v2/users/4150868000000225013"),
+        ("GET", "/bigin/v2/Contacts/4150868000000624001/Attachments/4150868000000999001"),
+        ("DELETE", "/bigin/v2/settings/tags/4150868000000777001"),
+    ],
+)
+async def test_records_are_not_told_for_what_is_no_record_read_by_its_id(method: str, path: str) -> None:
+    # Review (helper-96): every call whose template ended in /{id} counted one record.
+    ended: list[CallFinished] = []
+    answer = {"data": [{"id": "1", "state": "COMPLETED"}], "users": [{"id": "1"}]}
+    zoho = httpx.MockTransport(lambda request: httpx.Response(200, json=answer))
+    async with BiginClient(
+        access_token="t", transport=zoho, event_hooks={"call_finished": [ended.append]}
+    ) as bigin:
+        if "/bulk/" in path:
+            await bigin.transport.send(method, path.removeprefix("/bigin/bulk/v2"), service="bulk")
+        else:
+            await bigin.request(method, path.removeprefix("/bigin/v2"))
+    (finished,) = ended
+    assert finished.records is None, (finished.url_template, finished.records)
