@@ -29,8 +29,9 @@ What is recorded:
   client (Zoho's 10 refreshes in 10 minutes are per refresh token), told apart by
   ``bigin.client``: ``"1"``, ``"2"``... in the order :func:`instrument` was called in this
   process, whether the global MeterProvider was set before or after; a closed client's last
-  credits are reported at the next collection, then its series ends, and the meter never keeps a
-  client alive).
+  credits are reported for :data:`CLOSED_CLIENT_GRACE` seconds from the first collection after
+  it closed (so every reader of the provider exports them), then its series ends, and the meter
+  never keeps a client alive).
 
 It listens to the client's events (:mod:`bigin_async.hooks`), so it sees every view of the client
 and costs nothing more per call than building the spans.
@@ -40,6 +41,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -74,6 +76,12 @@ from bigin_async.hooks import (
 __all__ = ["BiginInstrumentation", "instrument"]
 
 _SCOPE = "bigin_async"
+
+# How long a closed client's credit series goes on, in seconds from the first collection that
+# found it closed: every reader of the provider must collect it once more (each collects on its
+# own interval, OpenTelemetry's default being 60 s), and a callback cannot tell them apart.
+CLOSED_CLIENT_GRACE = 300.0
+_clock = time.monotonic  # what the grace is measured with (tests set their own)
 
 
 @dataclass
@@ -198,14 +206,11 @@ class BiginInstrumentation:
 @dataclass
 class _Watched:
     """One instrumentation a credit instrument reads, held weakly (the meter must not keep a
-    client alive); ``final``: the instruments that have reported its client's last values since
-    it was closed."""
+    client alive); ``closed_at``: when (by ``_clock``) a collection first found its client
+    closed, None while it is open or no collection has seen it closed yet."""
 
     ref: weakref.ref[BiginInstrumentation]
-    final: set[str] = field(default_factory=set)
-
-
-_CREDIT_NAMES = frozenset({"spent", "remaining"})
+    closed_at: float | None = None
 
 
 class _CreditInstruments:
@@ -217,10 +222,14 @@ class _CreditInstruments:
 
     The instrumentations are held weakly: a client nobody holds any more is gone, and its series
     with it. A closed client sends no more calls, so its series would only repeat its last value
-    for ever (and a process opening a client per job would report every client it ever had): it
-    is reported once more, at the next collection (the one that exports what it spent since the
-    last, ``MeterProvider.shutdown()``'s after the application closed it), then no more. One that
-    stopped (:meth:`BiginInstrumentation.uninstrument`) is dropped at once.
+    for ever (and a process opening a client per job would report every client it ever had): its
+    last values are reported for :data:`CLOSED_CLIENT_GRACE` seconds more, counted from the first
+    collection that finds it closed, then no more. Not just once: a provider may have several
+    readers (Prometheus and OTLP, say), each collecting on its own schedule, and a callback
+    cannot tell which one is asking, so the first reader's collection would use the last report
+    up and the others would never export what the client spent since their last collection. The
+    grace outlasts every reader's interval (``MeterProvider.shutdown()``'s collections included).
+    One that stopped (:meth:`BiginInstrumentation.uninstrument`) is dropped at once.
     """
 
     def __init__(self, meter: Meter, *, provisional: bool) -> None:
@@ -244,7 +253,7 @@ class _CreditInstruments:
 
     def add(self, instrumentation: BiginInstrumentation) -> None:
         with self._lock:
-            self._watch(None)
+            self._watch(False)
             self._watched.append(_Watched(weakref.ref(instrumentation)))
 
     def discard(self, instrumentation: BiginInstrumentation) -> None:
@@ -253,40 +262,41 @@ class _CreditInstruments:
                 watched for watched in self._watched if watched.ref() not in (None, instrumentation)
             ]
 
-    def _watch(self, name: str | None) -> list[BiginInstrumentation]:
-        """What instrument ``name`` reports now (None: nothing, only prune), under the lock.
+    def _watch(self, collecting: bool) -> list[BiginInstrumentation]:
+        """What an instrument reports now (``collecting`` False: nothing, only prune), under the
+        lock.
 
-        Gone and closed-and-reported instrumentations are dropped here rather than by a weakref
-        callback: the garbage collector may run one while this thread holds the lock, and it
-        would wait for it for ever."""
+        Gone instrumentations, and closed ones past their grace, are dropped here rather than by
+        a weakref callback: the garbage collector may run one while this thread holds the lock,
+        and it would wait for it for ever."""
+        now = _clock()
         kept: list[_Watched] = []
         reported: list[BiginInstrumentation] = []
         for watched in self._watched:
             instrumentation = watched.ref()
             if instrumentation is None:
                 continue
-            if not instrumentation.client.closed:
+            if instrumentation.client.closed:
+                if watched.closed_at is None and collecting:
+                    watched.closed_at = now  # the grace runs from the first collection to see it
+                if watched.closed_at is not None and now - watched.closed_at >= CLOSED_CLIENT_GRACE:
+                    continue
+            kept.append(watched)
+            if collecting:
                 reported.append(instrumentation)
-            elif name is not None and name not in watched.final:
-                watched.final.add(name)
-                reported.append(instrumentation)
-            if not watched.final >= _CREDIT_NAMES:
-                kept.append(watched)
         self._watched = kept
         return reported
 
-    def _reported(self, name: str) -> list[BiginInstrumentation]:
+    def _reported(self) -> list[BiginInstrumentation]:
         with self._lock:
-            return self._watch(name)
+            return self._watch(True)
 
     def _spent(self, options: CallbackOptions) -> Iterable[Observation]:
-        return [
-            Observation(live.client.credits.spent_total, live._series) for live in self._reported("spent")
-        ]
+        return [Observation(live.client.credits.spent_total, live._series) for live in self._reported()]
 
     def _remaining(self, options: CallbackOptions) -> Iterable[Observation]:
         observed = []
-        for live in self._reported("remaining"):
+        for live in self._reported():
             remaining = live.client.credits.remaining
             if remaining is not None:
                 observed.append(Observation(remaining, live._series))

@@ -1,10 +1,12 @@
 """The credit series of ``bigin_async.integrations.otel``: one per instrumented client, and only
-while that client is open (its last values once more after it is closed).
+while that client is open (its last values for ``CLOSED_CLIENT_GRACE`` more after it is closed).
 
-Two defects a review found: clients instrumented before the application set the global
+Three defects reviews found: clients instrumented before the application set the global
 MeterProvider each got a proxy meter of their own, and the SDK kept only the first client's
-observable instruments (so only ``bigin.client="1"`` was reported); and a client closed without
-``uninstrument()`` kept its series and stayed referenced by the meter's callbacks for ever.
+observable instruments (so only ``bigin.client="1"`` was reported); a client closed without
+``uninstrument()`` kept its series and stayed referenced by the meter's callbacks for ever; and
+a closed client's last values were reported once only, so with two readers on one provider
+(Prometheus and OTLP, say) the second never saw them.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.util._once import Once
 
 from bigin_async import BiginClient, ConfigurationError
-from bigin_async.integrations.otel import BiginInstrumentation, instrument
+from bigin_async.integrations import otel
+from bigin_async.integrations.otel import CLOSED_CLIENT_GRACE, BiginInstrumentation, instrument
 
 ID = "4150868000000624001"
 TOKEN = "1000.access-SECRET-otel-credits"
@@ -52,6 +55,23 @@ def unset_global_meter_provider() -> Iterator[None]:
             metrics_internal._PROXY_METER_PROVIDER,
             metrics_internal._METER_PROVIDER_SET_ONCE,
         ) = saved
+
+
+class _Clock:
+    """``otel._clock`` for a test: the time stands still until the test moves it (no sleeping)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> _Clock:
+    fake = _Clock()
+    monkeypatch.setattr(otel, "_clock", fake)
+    return fake
 
 
 def _zoho(left: int) -> httpx.MockTransport:
@@ -172,27 +192,53 @@ async def test_closed_clients_report_no_series_and_are_not_held() -> None:
     assert remaining == [(_number(stays), 1000)]
 
 
-async def test_a_closed_client_reports_its_last_values_once_then_no_more() -> None:
-    # The collection after aclose() (MeterProvider.shutdown()'s, often) exports what the client
-    # spent since the last one; every collection after that would only repeat it.
-    reader = InMemoryMetricReader()
-    provider = MeterProvider(metric_readers=[reader])
+async def test_a_closed_client_reports_its_last_values_through_the_grace_then_no_more(
+    clock: _Clock,
+) -> None:
+    # The collections after aclose() (MeterProvider.shutdown()'s, often) export what the client
+    # spent since the last ones, every reader's; after the grace they would only repeat it.
+    readers = (InMemoryMetricReader(), InMemoryMetricReader())
+    provider = MeterProvider(metric_readers=list(readers))
     bigin = _client(700)
     async with bigin:
         instrumentation = instrument(bigin, meter_provider=provider)
         await bigin.contacts.get(ID)
-        before = _series(reader, SPENT)
+        before = [_series(reader, SPENT) for reader in readers]
         await bigin.contacts.get(ID)
         with pytest.raises(ConfigurationError, match="instrumented already"):
             instrument(bigin, meter_provider=provider)
     number = _number(instrumentation)
-    assert before == [(number, 1)]
+    assert before == [[(number, 1)], [(number, 1)]]
     assert bigin.closed
-    assert (_series(reader, SPENT), _series(reader, REMAINING)) == ([(number, 2)], [])
-    assert (_series(reader, SPENT), _series(reader, REMAINING)) == ([], [])
+    clock.now += 60.0  # closed a while before any reader collects: the grace starts at the collection
+    first = [(_series(reader, SPENT), _series(reader, REMAINING)) for reader in readers]
+    clock.now += CLOSED_CLIENT_GRACE - 1.0
+    second = [(_series(reader, SPENT), _series(reader, REMAINING)) for reader in readers]
+    last = [(number, 2)], [(number, 700)]
+    assert first == [last, last]
+    assert second == [last, last]
+    clock.now += 1.0
+    assert [(_series(reader, SPENT), _series(reader, REMAINING)) for reader in readers] == [([], [])] * 2
     instrumentation.uninstrument()
     instrumentation.uninstrument()  # idempotent, closed or not
-    assert _series(reader, SPENT) == []
+    assert [_series(reader, SPENT) for reader in readers] == [[], []]
+
+
+async def test_each_reader_of_a_provider_gets_a_closed_clients_last_values(clock: _Clock) -> None:
+    # Prometheus and OTLP, say, on one MeterProvider: the callbacks cannot tell their collections
+    # apart, so the first must not use the last report up.
+    prometheus, otlp = InMemoryMetricReader(), InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[prometheus, otlp])
+    async with _client(700) as bigin:
+        instrumentation = instrument(bigin, meter_provider=provider)
+        await bigin.contacts.get(ID)
+        assert _series(prometheus, SPENT) == _series(otlp, SPENT) == [(_number(instrumentation), 1)]
+        await bigin.contacts.get(ID)
+    seen = _series(prometheus, SPENT)
+    clock.now += 59.0  # OTLP exports on its own interval
+    seen_later = _series(otlp, SPENT)
+    instrumentation.uninstrument()
+    assert seen == seen_later == [(_number(instrumentation), 2)]
 
 
 async def test_a_closed_client_uninstrumented_reports_nothing_more() -> None:
@@ -205,7 +251,7 @@ async def test_a_closed_client_uninstrumented_reports_nothing_more() -> None:
     assert _series(reader, SPENT) == []
 
 
-async def test_a_closed_view_leaves_its_clients_series_alone() -> None:
+async def test_a_closed_view_leaves_its_clients_series_alone(clock: _Clock) -> None:
     # A view's aclose() leaves the shared pool open: the client is not closed, its series stays.
     reader = InMemoryMetricReader()
     provider = MeterProvider(metric_readers=[reader])
@@ -216,7 +262,9 @@ async def test_a_closed_view_leaves_its_clients_series_alone() -> None:
         await view.aclose()
         assert not view.closed
         during = [_series(reader, REMAINING) for _ in range(2)]
-    after = [_series(reader, REMAINING) for _ in range(2)]
+    after = [_series(reader, REMAINING)]
+    clock.now += CLOSED_CLIENT_GRACE
+    after.append(_series(reader, REMAINING))
     instrumentation.uninstrument()
     number = _number(instrumentation)
     assert during == [[(number, 600)], [(number, 600)]]
