@@ -23,6 +23,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from bigin_async._download import cut_short, filename_of
 from bigin_async._redact import redact_url
+from bigin_async._safe_chain import without_request
 from bigin_async.errors import BiginError, ConfigurationError, NotFoundError
 
 __all__ = ["BATCH_BYTES", "Consume", "FileStream"]
@@ -159,14 +160,14 @@ class FileStream:
         it is read, and at once when the network is the slower.
 
         A failure before any byte was handed over is the attempt's, and retried like any read; one
-        after is the download's end: :class:`BiginError`, with the cause kept.
+        after is the download's end: :class:`BiginError`, with the cause kept (without the request).
         """
         if not self._head_sent:
             self._head_sent = True
             await send.send(response)
         elif not self._given:
             self._describe(response)  # a retry's answer: its body is the one the loop will read
-        failure: Exception | None = None
+        failure: httpx.RequestError | None = None
         left = False  # the reading loop is gone (its block ended) or the call was cancelled
         batch: list[bytes] = []
 
@@ -211,12 +212,14 @@ class FileStream:
         if failure is None:
             return
         if not self._given:
-            raise failure
+            raise failure  # the attempt's: the transport retries it, and chains it without the request
+        # httpx's exception holds the request, Authorization header and all: what is chained is a
+        # copy without it (its own chain kept, without tracebacks), as for every call's failure.
         raise BiginError(
             f"the download of {self.filename or redact_url(self._url)} broke off after {self._given} "
             f"bytes ({type(failure).__name__}); it was not started again under the reading loop. "
             "Download it again (saved to a path, a cut download is retried whole)."
-        ) from failure
+        ) from without_request(failure)
 
     def __aiter__(self) -> FileStream:
         return self

@@ -18,7 +18,7 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
@@ -38,6 +38,7 @@ __all__ = [
     "redact_text",
     "redact_url",
     "redact_value",
+    "redact_with",
     "register_secret",
     "spellings",
 ]
@@ -173,6 +174,21 @@ def _scrub_registered(text: str) -> str:
         if secret in text:
             text = text.replace(secret, REDACTED)
     return text
+
+
+def redact_with(text: str, secrets: Iterable[str]) -> str:
+    """``text`` without tokens: the request's own values wherever they show, then the usual patterns.
+
+    The accounts server may echo what it was sent in ``error_description``, spelt as it travelled
+    or as its error page writes it: percent-encoded (a revoked token goes in the query string),
+    JSON- or HTML-escaped. Every spelling of every value goes (:func:`~bigin_async._redact.spellings`),
+    the longest first so that a value containing another is replaced whole; the values go before
+    the patterns, which could otherwise cut a value in two and leave half of it.
+    """
+    forms = {form for secret in secrets if len(secret) >= 4 for form in spellings(secret)}
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, REDACTED)
+    return redact_text(text)
 
 
 def _redact_pair(match: re.Match[str]) -> str:

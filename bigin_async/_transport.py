@@ -75,8 +75,8 @@ from bigin_async._retry import (
     header_seconds,
     is_idempotent,
 )
+from bigin_async._safe_chain import without_request
 from bigin_async.auth import Token, TokenManager
-from bigin_async.auth._endpoint import without_request
 from bigin_async.errors import (
     AmbiguousWriteError,
     APIError,

@@ -18,7 +18,13 @@ import httpx
 from pydantic import SecretStr
 
 from bigin_async._config import check_base_url
-from bigin_async._redact import REDACTED, SENSITIVE_KEYS, get_logger, redact_text, redact_url, spellings
+from bigin_async._redact import (
+    SENSITIVE_KEYS,
+    get_logger,
+    redact_text,
+    redact_with,
+)
+from bigin_async._safe_chain import without_request
 from bigin_async.auth._token import Token, stray_character
 from bigin_async.errors import (
     AuthenticationError,
@@ -46,7 +52,6 @@ __all__ = [
     "sendable",
     "token_from_body",
     "token_request",
-    "without_request",
 ]
 
 
@@ -79,21 +84,6 @@ _ERROR_HINTS = {
 }
 
 
-def _scrub(text: str, secrets: Iterable[str]) -> str:
-    """``text`` without tokens: the request's own values wherever they show, then the usual patterns.
-
-    The accounts server may echo what it was sent in ``error_description``, spelt as it travelled
-    or as its error page writes it: percent-encoded (a revoked token goes in the query string),
-    JSON- or HTML-escaped. Every spelling of every value goes (:func:`~bigin_async._redact.spellings`),
-    the longest first so that a value containing another is replaced whole; the values go before
-    the patterns, which could otherwise cut a value in two and leave half of it.
-    """
-    forms = {form for secret in secrets if len(secret) >= 4 for form in spellings(secret)}
-    for form in sorted(forms, key=len, reverse=True):
-        text = text.replace(form, REDACTED)
-    return redact_text(text)
-
-
 def in_words(seconds: float) -> str:
     minutes, secs = divmod(max(0, math.ceil(seconds)), 60)
     if minutes and secs:
@@ -121,8 +111,8 @@ def oauth_error(
     retry_after: float | None = None, now: float | None = None,
 ) -> AuthenticationError:  # fmt: skip
     secrets = tuple(secrets)
-    code = _scrub(str(body.get("error") or "oauth_error"), secrets)
-    description = _scrub(str(body.get("error_description") or ""), secrets)
+    code = redact_with(str(body.get("error") or "oauth_error"), secrets)
+    description = redact_with(str(body.get("error_description") or ""), secrets)
     hint = _ERROR_HINTS.get(code.lower(), "")
     message = f"OAuth token request failed: {code}"
     if description:
@@ -146,32 +136,6 @@ def oauth_error(
     return AuthenticationError(
         message, status_code=status, code=code, details=details, method="POST", url=url
     )
-
-
-def without_request(exc: httpx.RequestError, secrets: Iterable[str] = ()) -> httpx.RequestError:
-    """httpx's exception made safe to chain under an SDK error: the same class (so it still says
-    what failed, and how far the request got), its message scrubbed, and for a request only the
-    method and the redacted URL.
-
-    The exception httpx raises holds the whole request it was raised for: a call's
-    ``Authorization`` header, the OAuth form (client secret, refresh token, grant code), the
-    revoked token in the URL. Chained as it is, ``error.__cause__.request`` hands them to whatever
-    logs or reports the error. The copy has no traceback and no chain of its own.
-    """
-    message = _scrub(str(exc), secrets)
-    stand_in: httpx.Request | None = None
-    try:
-        sent = exc.request
-        stand_in = httpx.Request(sent.method, redact_url(str(sent.url)))
-    except Exception:  # no request was set, or its URL cannot be rebuilt: the copy goes without
-        stand_in = None
-    for cls in type(exc).__mro__:  # a subclass of another signature: its nearest httpx ancestor
-        if issubclass(cls, httpx.RequestError):
-            try:
-                return cls(message, request=stand_in)
-            except TypeError:
-                continue
-    return httpx.RequestError(message, request=stand_in)  # pragma: no cover - httpx's own takes these
 
 
 def connection_error(

@@ -30,7 +30,7 @@ from bigin_async.auth._endpoint import (
 )
 from bigin_async.auth._shared_failure import SHARED, failure_record, shared_error
 from bigin_async.auth._stores import MemoryTokenStore, RefreshFailures, RefreshHistory, TokenStore
-from bigin_async.auth._token import Token, check_credential
+from bigin_async.auth._token import Token, check_credential, unsendable
 from bigin_async.errors import (
     AuthenticationError,
     BiginTimeoutError,
@@ -143,15 +143,12 @@ class TokenManager:
         permanent_failure_ttl: float = 60.0,
     ) -> None:
         self.token_url = token_url
-        given = {
-            "client_id": client_id,
-            "client_secret": client_secret,
-            "refresh_token": refresh_token,
-            "access_token": access_token,
-        }
-        for name, value in given.items():
-            if value is not None:  # a stray character is said now, not as a failed refresh or call
-                check_credential(name, value.get_secret_value())
+        # A stray character is said now, not as a failed refresh or call; the whitespace around a
+        # value (a line break read from a file) goes, as check_credential strips it.
+        client_id = _checked("client_id", client_id)
+        client_secret = _checked("client_secret", client_secret)
+        refresh_token = _checked("refresh_token", refresh_token)
+        access_token = _checked("access_token", access_token)
         self._client_id = client_id
         self._client_secret = client_secret
         self._refresh_token = refresh_token
@@ -613,7 +610,13 @@ class TokenManager:
         except Exception as exc:
             self._store_failed("be read", exc)
             return None
-        if stored is None or not stored.is_fresh(self._clock(), self.refresh_margin):
+        if stored is None:
+            return None
+        problem = _unusable(stored)
+        if problem is not None:  # a Token that never went through its checks (unpickled, say)
+            self._store_failed("be read", ConfigurationError(f"the stored token's {problem}"))
+            return None
+        if not stored.is_fresh(self._clock(), self.refresh_margin):
             return None
         if (
             stale is not None
@@ -627,6 +630,27 @@ class TokenManager:
             await self.store.save(self.store_key, token)
         except Exception as exc:
             self._store_failed("save", exc)
+
+
+def _unusable(token: object) -> str | None:
+    """Why a store's token could not be sent (not a Token, or one whose access token could not
+    go in a header), never its value; None when it can."""
+    access = getattr(token, "access_token", None)
+    if not isinstance(token, Token) or not isinstance(access, SecretStr):
+        return f"type is {type(token).__name__}, not a Token with a SecretStr access_token"
+    value = access.get_secret_value()
+    if not isinstance(value, str) or not value:
+        return "access_token is not a token"
+    return unsendable(value)
+
+
+def _checked(name: str, value: SecretStr | None) -> SecretStr | None:
+    """``value`` as :func:`check_credential` gives it back (stripped), or its ConfigurationError."""
+    if value is None:
+        return None
+    given = value.get_secret_value()
+    stripped = check_credential(name, given)
+    return value if stripped == given else SecretStr(stripped)
 
 
 def _forget_before(times: deque[float], now: float, window: float) -> None:

@@ -14,7 +14,7 @@ from bigin_async._config import check_base_url
 from bigin_async._redact import register_secret
 from bigin_async.errors import ConfigurationError
 
-__all__ = ["SCOPES", "Scope", "Token", "check_credential", "is_time", "stray_character"]
+__all__ = ["SCOPES", "Scope", "Token", "check_credential", "is_time", "stray_character", "unsendable"]
 
 
 class Scope:
@@ -70,8 +70,15 @@ class Token:
     lifetime: float | None = None
 
     def __post_init__(self) -> None:
+        value = self.access_token.get_secret_value()
+        # Every token is built here (from the token endpoint, a token file, a custom store's load(),
+        # the caller's code): one that could not go in the Authorization header is refused now, as
+        # a typed error naming the character, not sent for httpx to fail on with the whole header.
+        problem = unsendable(value)
+        if problem is not None:
+            raise ConfigurationError(f"a Token's {problem}")
         # A server may echo the token with no label around it: scrub it by value everywhere.
-        register_secret(self.access_token.get_secret_value())
+        register_secret(value)
 
     def is_fresh(self, now: float, margin: float) -> bool:
         """Usable without a refresh: more than ``margin`` seconds left, or, for a token whose whole
@@ -106,9 +113,9 @@ class Token:
         access = data["access_token"]
         if not isinstance(access, str) or not access:
             raise ValueError("access_token must be a non-empty string")
-        stray = stray_character(access)
-        if stray is not None:  # sent, it would fail in httpx with the whole header in the error
-            raise ValueError(f"access_token cannot be sent in a header: {stray[1]} at position {stray[0]}")
+        problem = unsendable(access)
+        if problem is not None:  # sent, it would fail in httpx with the whole header in the error
+            raise ValueError(problem)
         expires = data.get("expires_at")
         if expires is not None and (isinstance(expires, bool) or not isinstance(expires, (int, float))):
             raise ValueError("expires_at must be a number of epoch seconds")
@@ -143,6 +150,19 @@ def stray_character(value: str) -> tuple[int, str] | None:
             name = unicodedata.name(char, "control character" if ord(char) < 0xA0 else "")
             return index + 1, f"U+{ord(char):04X} {name}".rstrip()
     return None
+
+
+def unsendable(access_token: str) -> str | None:
+    """Why ``access_token`` could not go in the ``Authorization`` header (the character and its
+    position, never the value), or None when it can."""
+    stray = stray_character(access_token)
+    if stray is None:
+        return None
+    position, char = stray
+    return (
+        f"access_token cannot be sent in a header: {char} at position {position} of "
+        f"{len(access_token)} (the value is not shown)"
+    )
 
 
 def check_credential(name: str, value: str) -> str:
