@@ -64,7 +64,7 @@ _TRUNCATED = "[...]"
 
 # A name that holds a secret wherever it appears as a key: a header, a JSON key, a form field.
 # ``code`` is not one of them: Zoho's error bodies are full of ``"code": "INVALID_DATA"``.
-_SECRET_WORD = r"(?:token|secret|password|passwd|authorization|cookie|api_?key|session)"
+_SECRET_WORD = r"(?:token|secret|password|passwd|authorization|cookie|api[_-]?key|session)"
 _KEY_CHARS = r"A-Za-z0-9_-"
 _VALUE = (
     r"""(?P<value>(?P<dq>b?")(?:[^"\\]|\\.)*"|(?P<sq>b?')(?:[^'\\]|\\.)*'"""
@@ -77,16 +77,20 @@ _VALUE = (
 # again by its group number: an atomic group that Python 3.10 can write; no backtracking into it).
 # An error code naming a secret (Bigin's ``INVALID_TOKEN: invalid oauth token``, OAuth's
 # ``invalid_token: ...``) is not a key when prose follows it: an unquoted name, a ``:``, then a
-# word of letters and another word. A value (``expired_token: Hx7pQ2mZ9vK4``, any quoted key)
-# is still a secret's.
-_REFUSAL = r"(?:invalid|expired|revoked|missing|unknown|bad)[_-][A-Za-z0-9_-]*\s*:\s*[A-Za-z]+\s+[A-Za-z]"
-# ``key, value`` is a pair only in a tuple (httpcore's headers: ``(b'Authorization', b'x')``),
-# not in a dict's repr, where ``'error': 'invalid_token', 'error_description'`` is a value, then
-# the next key: so that form needs the ``(`` before its key.
+# word of letters (not an auth scheme: ``Basic <secret>``) and another word. A value
+# (``expired_token: Hx7pQ2mZ9vK4``, any quoted key) is still a secret's.
+_REFUSAL = (
+    r"(?:invalid|expired|revoked|missing|unknown|bad)[_-][A-Za-z0-9_-]*\s*:\s*"
+    r"(?!(?:Zoho-oauthtoken|Bearer|Basic|Digest)\b)[A-Za-z]+\s+[A-Za-z]"
+)
+# ``key, value`` is a pair in a tuple or a list (httpcore's headers: ``(b'Authorization', b'x')``,
+# ``[["authorization", "x"]]``), not where the key is itself a value: in a dict's repr,
+# ``'error': 'invalid_token', 'error_description'`` is a value, then the next key. So that form
+# needs no ``:`` just before its key (a key starts at its opening quote, never just after it).
 _PAIR = re.compile(
-    rf"""(?P<key>(?P<tuple>\(\s*)?(?<![{_KEY_CHARS}])(?!{_REFUSAL})b?["']?(?=[{_KEY_CHARS}]*?{_SECRET_WORD})"""
-    rf"""(?=(?P<run>[{_KEY_CHARS}]+))(?P=run)["']?"""
-    rf"""(?:\s*[:=]\s*|(?(tuple)(?<=["'])\s*,\s*|(?!)))){_VALUE}""",
+    rf"""(?P<key>(?:(?P<valued>(?<=:)|(?<=:\s))|(?<!:)(?<!:\s))(?<![{_KEY_CHARS}])(?<!["'])(?!{_REFUSAL})b?["']?"""
+    rf"""(?=[{_KEY_CHARS}]*?{_SECRET_WORD})(?=(?P<run>[{_KEY_CHARS}]+))(?P=run)["']?"""
+    rf"""(?:\s*[:=]\s*|(?(valued)(?!)|(?<=["'])\s*,\s*))){_VALUE}""",
     re.IGNORECASE,
 )
 # Query parameters that are secrets only in ``name=value`` form.

@@ -9,11 +9,16 @@ chain what :func:`without_request` gives instead.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
+from typing import Any
 
 import httpx
 
 from bigin_async._redact import redact_url, redact_with
+
+if sys.version_info < (3, 11):  # pragma: no cover - the backport anyio depends on there
+    from exceptiongroup import BaseExceptionGroup
 
 __all__ = ["without_request"]
 
@@ -23,59 +28,53 @@ __all__ = ["without_request"]
 _CHAIN_DEPTH = 16
 # What an exception below httpx's may hold and still be kept: plain values, nothing with a request.
 _PLAIN = (str, bytes, int, float, bool, type(None))
+# The libraries under httpx whose exceptions say how a connection failed (besides the socket's and
+# the TLS library's, which are OSErrors). Any other exception (an AttributeError holds the object
+# it was raised on in ``.obj``) is cut, with what it chains.
+_NETWORK_LIBRARIES = frozenset({"httpcore", "h11", "h2", "anyio", "trio", "asyncio", "exceptiongroup"})
 
 
-def _plain(value: object, inner: list[BaseException], depth: int = 0) -> bool:
-    """Whether ``value`` is plain data (no object that could hold a request, a frame, a header),
-    or exceptions (put in ``inner``, for the caller to judge as links of the chain)."""
-    if isinstance(value, _PLAIN):
+def _told_apart(exc: BaseException) -> bool:
+    """Whether ``exc`` is of a kind kept below httpx's error: what tells how the connection failed."""
+    if isinstance(exc, OSError | BaseExceptionGroup):  # the socket's, ssl's (verify_code), a group
         return True
-    if isinstance(value, BaseException):
-        inner.append(value)  # httpcore's error holds the socket's in its args, as its cause too
+    return type(exc).__module__.partition(".")[0] in _NETWORK_LIBRARIES
+
+
+def _plain(value: object, depth: int = 0) -> bool:
+    """Whether ``value`` is plain data or exceptions (judged as links of the chain themselves),
+    nothing that could hold a request, a frame or a header."""
+    if isinstance(value, (*_PLAIN, BaseException)):
         return True
     if depth < 4 and isinstance(value, tuple | list | frozenset | set):
-        return all(_plain(item, inner, depth + 1) for item in value)
+        return all(_plain(item, depth + 1) for item in value)
     if depth < 4 and isinstance(value, dict):
-        return all(
-            _plain(key, inner, depth + 1) and _plain(item, inner, depth + 1) for key, item in value.items()
-        )
+        return all(_plain(key, depth + 1) and _plain(item, depth + 1) for key, item in value.items())
     return False
 
 
 def _held(exc: BaseException) -> list[object]:
-    """What ``exc`` holds besides its chain: its arguments (a group's members among them),
-    attributes and slots, and what the built-in exceptions keep outside both (a UnicodeError's
-    whole ``object``, an OSError's file names)."""
-    held: list[object] = [exc.args, vars(exc), *getattr(exc, "exceptions", ())]
+    """What ``exc`` holds besides its chain: its arguments, attributes and slots, and what the
+    built-in exceptions keep outside both (a UnicodeError's whole ``object``, an OSError's file
+    names). Raises whatever a property of a strange exception raises: the caller cuts it then."""
+    held: list[object] = [exc.args, vars(exc)]
     for cls in type(exc).__mro__:
         slots = cls.__dict__.get("__slots__", ())
         for name in (slots,) if isinstance(slots, str) else slots:
             held.append(getattr(exc, name, None))
-    for name in ("object", "filename", "filename2", "text"):  # UnicodeError, OSError, SyntaxError
+    for name in ("object", "filename", "filename2"):  # UnicodeError's, OSError's
         held.append(getattr(exc, name, None))
     return held
-
-
-def _keepable(exc: BaseException, secrets: tuple[str, ...], inner: list[BaseException]) -> bool:
-    """Whether an exception below httpx's may be chained as it is: it holds plain data only (and
-    exceptions, put in ``inner``), and no secret, nor anything shaped like one, in its text."""
-    held = _held(exc)
-    if not all(_plain(value, inner) for value in held):
-        return False
-    try:
-        text = "\n".join([str(exc), repr(exc), *(repr(value) for value in held)])
-    except Exception:  # an exception whose str or repr fails: nothing to judge it by
-        return False
-    return redact_with(text, secrets) == text
 
 
 def _safe_chain(
     exc: BaseException | None, secrets: tuple[str, ...], depth: int, kept: dict[int, BaseException | None]
 ) -> BaseException | None:
-    """``exc`` fit to be chained under an SDK error, with what it chains: an httpx exception as a
-    copy without its request; any other as it is, its traceback dropped (its frames' locals may
-    hold the headers), if it holds no request and no secret, nor an exception that does (a
-    group's members); else None: the chain is cut there."""
+    """A copy of ``exc`` fit to be chained under an SDK error, with safe copies of what it chains
+    (so the user's and httpcore's own exception objects are left as they were): an httpx
+    exception without its request; a network library's, the socket's or the TLS library's
+    without its traceback (its frames' locals may hold the headers), when it holds plain data
+    only and no secret, nor an exception that cannot be kept; else None: the chain is cut there."""
     if exc is None:
         return None
     if id(exc) in kept:  # a cause that is the context too, or a chain that loops
@@ -84,25 +83,66 @@ def _safe_chain(
     if depth >= _CHAIN_DEPTH:
         return None
     if isinstance(exc, httpx.RequestError):
-        copy = _copy_without_request(exc, secrets, depth, kept)
-        kept[id(exc)] = copy
-        return copy
-    inner: list[BaseException] = []
-    if isinstance(exc, httpx.HTTPError | httpx.InvalidURL | httpx.CookieConflict):
-        return None  # a response or a request in it: not kept
-    if not _keepable(exc, secrets, inner):
+        return _copy_without_request(exc, secrets, depth, kept)
+    if not _told_apart(exc):
         return None
-    exc.__traceback__ = None
-    suppress = exc.__suppress_context__
-    exc.__cause__ = _safe_chain(exc.__cause__, secrets, depth + 1, kept)
-    exc.__context__ = _safe_chain(exc.__context__, secrets, depth + 1, kept)
-    exc.__suppress_context__ = suppress
-    # An exception it holds (its cause in its args, a group's members) is kept as it is, or it
-    # is not kept either: it would hold the one that was cut.
-    if not all(_safe_chain(held, secrets, depth + 1, kept) is held for held in inner):
+    try:
+        clone = _clone(exc, secrets, depth, kept)
+    except Exception:  # a property that raises, a class that cannot be built again: cut here
         return None
-    kept[id(exc)] = exc
-    return exc
+    if clone is None:
+        return None
+    _chain_safely(exc, clone, secrets, depth, kept)
+    kept[id(exc)] = clone  # after its chain: a chain that loops back to ``exc`` is cut there
+    return clone
+
+
+def _clone(
+    exc: BaseException, secrets: tuple[str, ...], depth: int, kept: dict[int, BaseException | None]
+) -> BaseException | None:
+    """``exc`` built again from its arguments and attributes (the exceptions among them as safe
+    copies), with no traceback and no chain; None when it may not be kept."""
+    held = _held(exc)
+    if not all(_plain(value) for value in held):
+        return None
+    text = "\n".join([str(exc), repr(exc), *(repr(value) for value in held)])
+    if redact_with(text, secrets) != text:
+        return None
+
+    def safe(value: Any) -> Any:
+        if isinstance(value, BaseException):
+            copied = _safe_chain(value, secrets, depth + 1, kept)
+            if copied is None:
+                raise _Cut
+            return copied
+        return value
+
+    try:
+        if isinstance(exc, BaseExceptionGroup):
+            return exc.derive([safe(member) for member in exc.exceptions])
+        clone = type(exc)(*(safe(arg) for arg in exc.args))
+        for name, value in vars(exc).items():
+            setattr(clone, name, safe(value))
+    except _Cut:
+        return None
+    return clone
+
+
+class _Cut(Exception):
+    """An exception held by another cannot be kept: so neither can the one that holds it."""
+
+
+def _chain_safely(
+    exc: BaseException,
+    copy: BaseException,
+    secrets: tuple[str, ...],
+    depth: int,
+    kept: dict[int, BaseException | None],
+) -> None:
+    """What ``exc`` chains, as safe copies, chained by ``copy`` (``exc`` itself is not changed)."""
+    copy.__cause__ = _safe_chain(exc.__cause__, secrets, depth + 1, kept)
+    copy.__context__ = _safe_chain(exc.__context__, secrets, depth + 1, kept)
+    copy.__suppress_context__ = exc.__suppress_context__
 
 
 def _copy_without_request(
@@ -125,11 +165,8 @@ def _copy_without_request(
             break
     if copy is None:  # pragma: no cover - httpx's own take these
         copy = httpx.RequestError(message, request=stand_in)
-    kept[id(exc)] = copy  # a chain that comes back to ``exc`` comes back to the copy
-    suppress = exc.__suppress_context__
-    copy.__cause__ = _safe_chain(exc.__cause__, secrets, depth + 1, kept)
-    copy.__context__ = _safe_chain(exc.__context__, secrets, depth + 1, kept)
-    copy.__suppress_context__ = suppress
+    _chain_safely(exc, copy, secrets, depth, kept)
+    kept[id(exc)] = copy  # after its chain: a chain that loops back to ``exc`` is cut there
     return copy
 
 
@@ -150,4 +187,8 @@ def without_request(exc: httpx.RequestError, secrets: Iterable[str] = ()) -> htt
     exception lower down is copied the same way; an exception that holds anything but plain data
     (a request, a response) or a secret in its text is cut from the chain, with what is below it.
     """
-    return _copy_without_request(exc, tuple(secrets), 0, {})
+    secrets = tuple(secrets)
+    try:
+        return _copy_without_request(exc, secrets, 0, {})
+    except Exception:  # pragma: no cover - never raise from here: the caller is in an except block
+        return httpx.RequestError(redact_with(type(exc).__name__, secrets))

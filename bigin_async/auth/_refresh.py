@@ -616,6 +616,8 @@ class TokenManager:
         if problem is not None:  # a Token that never went through its checks (unpickled, say)
             self._store_failed("be read", ConfigurationError(f"the stored token's {problem}"))
             return None
+        # Scrubbed by value like every token built (``Token.__post_init__``): one unpickled skipped it.
+        register_secret(stored.access_token.get_secret_value())
         if not stored.is_fresh(self._clock(), self.refresh_margin):
             return None
         if (
