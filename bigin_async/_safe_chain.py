@@ -109,12 +109,16 @@ def _clone(
     if redact_with(text, secrets) != text:
         return None
 
-    def safe(value: Any) -> Any:
+    def safe(value: Any) -> Any:  # what _plain let through: exceptions anywhere in it as copies
         if isinstance(value, BaseException):
             copied = _safe_chain(value, secrets, depth + 1, kept)
             if copied is None:
                 raise _Cut
             return copied
+        if isinstance(value, tuple | list | frozenset | set):
+            return type(value)(safe(item) for item in value)
+        if isinstance(value, dict):
+            return {safe(key): safe(item) for key, item in value.items()}
         return value
 
     try:

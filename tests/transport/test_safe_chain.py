@@ -116,3 +116,16 @@ def test_a_certificate_failure_is_still_told_apart_by_its_type() -> None:
 def test_an_exception_of_no_network_library_is_cut(kind: type[Exception]) -> None:
     safe = without_request(_read_error_from(kind("not about the connection")))
     assert safe.__cause__ is None
+
+
+def test_an_exception_nested_in_a_lower_ones_arguments_is_a_copy_too() -> None:
+    def with_headers() -> None:
+        raise httpx.ReadError("inner", request=REQUEST)
+
+    inner = _raised(with_headers)
+    lower = OSError(104, "reset")
+    lower.args = (104, "reset", (inner,))  # an exception inside a tuple of its arguments
+    safe = without_request(_read_error_from(lower))
+    held = _reachable(safe)
+    assert not [item for item in held if isinstance(item, httpx.Headers) and "authorization" in item]
+    assert all(item is not inner for item in held)
