@@ -41,6 +41,7 @@ __all__ = [
     "redact_with",
     "register_secret",
     "spellings",
+    "without_spellings",
 ]
 
 # Query and form parameters whose values are secrets (``client_id`` and ``code`` included: a
@@ -189,10 +190,16 @@ def redact_with(text: str, secrets: Iterable[str]) -> str:
     the longest first so that a value containing another is replaced whole; the values go before
     the patterns, which could otherwise cut a value in two and leave half of it.
     """
-    forms = {form for secret in secrets if len(secret) >= 4 for form in spellings(secret)}
+    return redact_text(without_spellings(text, secrets, min_length=4))
+
+
+def without_spellings(text: str, secrets: Iterable[str], *, min_length: int = 1) -> str:
+    """``text`` with every spelling of every value in ``secrets`` (at least ``min_length`` long)
+    replaced, the longest first, so that a value containing another is replaced whole."""
+    forms = {form for secret in secrets if len(secret) >= min_length for form in spellings(secret)}
     for form in sorted(forms, key=len, reverse=True):
         text = text.replace(form, REDACTED)
-    return redact_text(text)
+    return text
 
 
 def _redact_pair(match: re.Match[str]) -> str:

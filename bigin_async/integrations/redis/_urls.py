@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, unquote, unquote_plus, urlencode
 
 import redis.connection
 
-from bigin_async._redact import is_secret_key, register_secret, spellings
+from bigin_async._redact import is_secret_key, register_secret, without_spellings
 
 __all__ = ["register_url_secrets", "safe_url", "url_problem"]
 
@@ -84,9 +84,7 @@ def _masked(url: str) -> str:
         # What a parser reads as query secrets or fragment may run on past that last '@'
         # (``?password=s3cr@t``): none of it shows, in any spelling.
         after = _split_netloc(body)[1]
-        for secret in sorted(_pieces(_query_secrets(after)), key=len, reverse=True):
-            for form in sorted(spellings(secret), key=len, reverse=True):
-                shown = shown.replace(form, "***")
+        shown = without_spellings(shown, _pieces(_query_secrets(after)))
     return head + shown
 
 
@@ -196,9 +194,7 @@ def _described(message: str, url: str) -> str:
     if not at:
         return message
     secrets = {user_info, *user_info.split(":", 1)}
-    for secret in sorted(_pieces([*secrets, *(unquote(s) for s in secrets)]), key=len, reverse=True):
-        for form in sorted(spellings(secret), key=len, reverse=True):
-            message = message.replace(form, "***")
+    message = without_spellings(message, _pieces([*secrets, *(unquote(s) for s in secrets)]))
     return f"{message}; {_ENCODE_HINT}"
 
 
